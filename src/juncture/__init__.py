@@ -1,0 +1,3 @@
+"""Juncture: real-time customer journey orchestration for retailers."""
+
+__version__ = "0.1.0"

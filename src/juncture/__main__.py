@@ -1,0 +1,3 @@
+from juncture.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The HTTP API: thin transport over the runtime and the store."""

@@ -1,0 +1,54 @@
+"""The ASGI application: routers, error mapping, health and metrics."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+import juncture
+from juncture.api import admin, errors, tracking
+from juncture.api.auth import WriteKeys
+from juncture.api.errors import error_response, json_response
+from juncture.errors import JunctureError
+from juncture.metrics import Metrics
+from juncture.runtime.ingest import Ingestor
+from juncture.store.base import Store
+
+
+def create_app(
+    *,
+    store: Store,
+    ingestor: Ingestor,
+    keys: WriteKeys,
+    metrics: Metrics,
+    admin_token: str | None,
+) -> FastAPI:
+    app = FastAPI(
+        title="Juncture",
+        version=juncture.__version__,
+        description="Real-time customer journey orchestration. Segment-compatible tracking "
+        "API under /v1; admin endpoints need `Authorization: Bearer <token>`.",
+    )
+    errors.install(app)
+    app.include_router(tracking.router(ingestor, keys, metrics))
+    app.include_router(admin.router(store, ingestor, admin_token))
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> Response:
+        return json_response({"status": "ok"})
+
+    @app.get("/readyz", tags=["operations"])
+    async def readyz() -> Response:
+        try:
+            await run_in_threadpool(store.ping)
+        except JunctureError as exc:
+            return error_response(exc)
+        return json_response({"status": "ready"})
+
+    @app.get("/metrics", tags=["operations"])
+    async def metrics_endpoint() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app

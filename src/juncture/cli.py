@@ -1,0 +1,355 @@
+"""The ``juncture`` command. Thin: parse flags, build settings, call the runtime."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from juncture import wiring
+from juncture.settings import Settings, key_hash, source_of
+from juncture.store import migrate
+
+app = typer.Typer(no_args_is_help=True, help="Juncture: real-time customer journeys.")
+db_app = typer.Typer(no_args_is_help=True, help="Schema migrations.")
+keys_app = typer.Typer(no_args_is_help=True, help="Write keys for the tracking API.")
+failed_app = typer.Typer(no_args_is_help=True, help="The failed-event quarantine.")
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+app.add_typer(failed_app, name="failed")
+console = Console(stderr=True)
+out = Console()
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help="Defaults to $JUNCTURE_DATABASE_URL or ./juncture.db"),
+]
+
+
+def settings_from(**flags: Any) -> Settings:
+    """Settings from the environment, overridden by the flags that were given."""
+    return Settings(**{k: v for k, v in flags.items() if v is not None})
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8765)")] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Run the HTTP API (tracking, admin, health, metrics)."""
+    import uvicorn
+
+    settings = settings_from(host=host, port=port, database_url=database_url)
+    wiring.configure_logging(settings.log_level)
+    juncture = wiring.build(settings)
+    juncture.start_scheduler()
+    if not settings.write_key_list():
+        console.print(
+            "[yellow]no JUNCTURE_WRITE_KEYS set: only keys from `juncture keys "
+            "create` are accepted[/]"
+        )
+    try:
+        uvicorn.run(
+            juncture.app(),
+            host=settings.host,
+            port=settings.port,
+            access_log=False,  # access lines carry client addresses: personal data
+            log_config=None,
+            loop="uvloop",
+            http="httptools",
+        )
+    finally:
+        juncture.close()
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseUrl = None) -> None:
+    """Apply every pending migration."""
+    store = wiring.open_store(settings_from(database_url=database_url, auto_migrate=False))
+    migrate.upgrade(store.engine)
+    out.print(f"schema at revision {migrate.current(store.engine)}")
+    store.close()
+
+
+@db_app.command("current")
+def db_current(database_url: DatabaseUrl = None) -> None:
+    """Show the schema revision of the database and the newest one this version knows."""
+    store = wiring.open_store(settings_from(database_url=database_url, auto_migrate=False))
+    out.print(f"database: {migrate.current(store.engine)}  newest: {migrate.head()}")
+    store.close()
+
+
+@keys_app.command("create")
+def keys_create(name: str, database_url: DatabaseUrl = None) -> None:
+    """Mint a write key into the store. It is printed once; only its hash is kept."""
+    settings = settings_from(database_url=database_url)
+    store = wiring.open_store(settings)
+    key = "wk_" + secrets.token_urlsafe(24)
+    from juncture.runtime.clock import SystemClock
+
+    store.add_write_key(
+        source=source_of(key), name=name, key_hash=key_hash(key), at=SystemClock().now()
+    )
+    store.close()
+    out.print(key)
+    console.print(f"source {source_of(key)}: keep the key above, it is not shown again")
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="jsonl | orders | customers (guessed)")
+    ] = None,
+    source: Annotated[str, typer.Option(help="Source name that dedup is scoped to")] = "import",
+    map_: Annotated[
+        list[str] | None, typer.Option("--map", help='Rename a CSV column: "Their Name=ours"')
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Load history through the same validation, dedup and quarantine as live traffic."""
+    from juncture.runtime.importer import import_file
+
+    mapping = dict(m.split("=", 1) for m in (map_ or []) if "=" in m)
+    juncture = wiring.build(settings_from(database_url=database_url))
+    with file.open("rb") as f:
+        total = sum(1 for line in f if line.strip()) if file.suffix != ".csv" else None
+    try:
+        with Progress(
+            TextColumn("importing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
+            task = bar.add_task("import", total=total)
+            report = import_file(
+                file,
+                juncture.ingestor,
+                source=source,
+                fmt=fmt,
+                mapping=mapping,
+                progress=lambda n: bar.advance(task, n),
+            )
+    finally:
+        juncture.close()
+    typer.echo(
+        f"{report.lines} messages read: {report.stored} stored, "
+        f"{report.duplicates} already there, {len(report.rejected)} rejected"
+    )
+    for line, code, message in report.rejected[:50]:
+        typer.echo(f"{file}:{line}: {code}: {message}")
+    if len(report.rejected) > 50:
+        typer.echo(f"... and {len(report.rejected) - 50} more (see `juncture failed list`)")
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+@failed_app.command("list")
+def failed_list(
+    limit: int = 50,
+    all_: Annotated[bool, typer.Option("--all", help="Include replayed rows")] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Show quarantined messages and why they were rejected."""
+    store = wiring.open_store(settings_from(database_url=database_url))
+    rows = store.failed(status=None if all_ else "failed", limit=limit)
+    store.close()
+    table = Table("id", "received", "code", "where", "reason", "status")
+    for r in rows:
+        table.add_row(
+            str(r.id),
+            r.received_at.isoformat(timespec="seconds"),
+            r.code,
+            r.path,
+            r.reason,
+            r.status,
+        )
+    out.print(table)
+
+
+@failed_app.command("replay")
+def failed_replay(
+    ids: Annotated[list[int] | None, typer.Argument(help="Rows to replay (default: all)")] = None,
+    payload: Annotated[
+        Path | None, typer.Option(help="A corrected JSON message for the one id given")
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Validate quarantined messages again and store those that pass now."""
+    from juncture.runtime.ingest import replay_failed
+
+    juncture = wiring.build(settings_from(database_url=database_url))
+    try:
+        rows = juncture.store.failed(status="failed", limit=100_000)
+        if ids:
+            rows = [r for r in rows if r.id in set(ids)]
+        payloads = None
+        if payload is not None:
+            if not ids or len(ids) != 1:
+                raise typer.BadParameter("--payload needs exactly one id")
+            payloads = {ids[0]: payload.read_bytes()}
+        result = replay_failed(juncture.store, juncture.ingestor, rows, payloads)
+    finally:
+        juncture.close()
+    typer.echo(f"replayed {len(result.replayed)}; still failing {len(result.still_failing)}")
+    for row_id, reason in result.still_failing:
+        typer.echo(f"  {row_id}: {reason}")
+
+
+bench_app = typer.Typer(no_args_is_help=True, help="The yardstick: figures against raw limits.")
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("ingest")
+def bench_ingest(
+    events: Annotated[int, typer.Option(help="Events to send per store")] = 200_000,
+    concurrency: Annotated[int, typer.Option(help="Concurrent HTTP connections")] = 8,
+    postgres_url: Annotated[
+        str | None, typer.Option(help="Also bench PostgreSQL (a scratch database is created)")
+    ] = None,
+    output: Annotated[Path, typer.Option(help="Where to write the JSON result")] = Path(
+        "bench-ingest.json"
+    ),
+) -> None:
+    """Events/s over HTTP (batches of 100, durable before 200) against raw inserts."""
+    from juncture.bench import ingest
+
+    results = ingest.run(
+        events=events, concurrency=concurrency, postgres_url=postgres_url, echo=out.print
+    )
+    output.write_text(json.dumps(results, indent=2))
+    out.print(f"written to {output}")
+
+
+DEMO_WRITE_KEY = "demo-write-key"
+DEMO_ADMIN_TOKEN = "demo-admin-token"  # noqa: S105 - local demo only, printed to the user
+
+
+@app.command()
+def demo(
+    customers: Annotated[int, typer.Option(help="Simulated customers")] = 2000,
+    days: Annotated[int, typer.Option(help="Simulated days")] = 21,
+    seed: Annotated[int, typer.Option(help="Same seed, same run")] = 1,
+    database: Annotated[Path, typer.Option(help="Demo database (replaced)")] = Path(
+        "juncture-demo.db"
+    ),
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the API afterwards")
+    ] = True,
+    port: Annotated[int, typer.Option(help="Port to serve on")] = 8765,
+    summary_json: Annotated[
+        Path | None, typer.Option(help="Also write the summary as JSON here")
+    ] = None,
+) -> None:
+    """Simulate a retailer through the real pipeline, summarize, then serve the API."""
+    import time
+
+    from juncture import demo as demo_run
+    from juncture.runtime.clock import ManualClock
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    settings = Settings(
+        database_url=f"sqlite:///{database}",
+        write_keys=DEMO_WRITE_KEY,
+        admin_token=DEMO_ADMIN_TOKEN,
+        sqlite_synchronous="NORMAL",
+        port=port,
+    )
+    clock = ManualClock(demo_run.DEMO_START)
+    juncture = wiring.build(settings, clock=clock)
+    started = time.perf_counter()
+    try:
+        with Progress(
+            TextColumn("simulating {task.fields[days]} days"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
+            task = bar.add_task("demo", total=1.0, days=days)
+            summary = demo_run.run(
+                juncture,
+                clock,
+                seed=seed,
+                customers=customers,
+                days=days,
+                progress=lambda f: bar.update(task, completed=f),
+            )
+    finally:
+        juncture.close()
+    seconds = time.perf_counter() - started
+    _print_demo(summary, seconds)
+    if summary_json is not None:
+        summary_json.write_text(json.dumps(summary.to_json(), indent=2))
+    if serve_after:
+        _serve_demo(settings)
+
+
+def _print_demo(summary: Any, seconds: float) -> None:
+    data = summary.to_json()
+    table = Table(
+        "what",
+        "count",
+        title=f"Juncture demo: seed {data['seed']}, "
+        f"{data['customers']} customers, {data['days']} days ({seconds:.1f} s)",
+    )
+    for key in ("messages_sent", "stored", "duplicates", "rejected"):
+        table.add_row(key.replace("_", " "), f"{data[key]:,}")
+    truth = data["simulation"]
+    table.add_row("purchases (simulated)", f"{truth['purchases']:,}")
+    table.add_row("revenue (simulated, USD)", f"{truth['revenue_usd']:,.2f}")
+    table.add_row("carts abandoned", f"{truth['abandonments']:,}")
+    for reason, count in sorted(truth["abandonment_reasons"].items()):
+        table.add_row(f"  abandoned for {reason}", f"{count:,}")
+    store = data["store"]
+    table.add_row("events stored (with derived)", f"{store['events']:,}")
+    table.add_row("profiles", f"{store['profiles']:,}")
+    table.add_row("profiles merged into others", f"{store['merged_profiles']:,}")
+    table.add_row("identity links refused", f"{store['identity_conflicts']:,}")
+    table.add_row("timers pending", f"{store['timers_pending']:,}")
+    out.print(table)
+    side = Table("signal", "count", title="Real-time signals")
+    for name, count in store["signals"].items():
+        side.add_row(name, f"{count:,}")
+    out.print(side)
+    stages = Table("journey stage", "profiles", title="Where customers stand")
+    for name, count in sorted(store["stages"].items(), key=lambda kv: -kv[1]):
+        stages.add_row(name, f"{count:,}")
+    out.print(stages)
+
+
+def _serve_demo(settings: Settings) -> None:
+    import uvicorn
+
+    url = f"http://{settings.host}:{settings.port}"
+    out.print(f"""
+Serving the demo store at {url} (Ctrl-C to stop). Try:
+  curl -s -H 'Authorization: Bearer {DEMO_ADMIN_TOKEN}' '{url}/v1/events?anonymousId=...'
+  curl -s -u {DEMO_WRITE_KEY}: {url}/v1/track -d '{{"userId":"me","event":"Product Viewed"}}'
+  {url}/docs  (the API),  {url}/metrics  (Prometheus)
+""")
+    juncture = wiring.build(settings)
+    try:
+        uvicorn.run(
+            juncture.app(),
+            host=settings.host,
+            port=settings.port,
+            access_log=False,
+            log_config=None,
+            loop="uvloop",
+            http="httptools",
+        )
+    finally:
+        juncture.close()
+
+
+def main() -> None:
+    app()

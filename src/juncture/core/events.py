@@ -1,0 +1,163 @@
+"""The event as the core sees it: a validated, normalized Segment message.
+
+An :class:`Event` is what ingestion produces and what the store appends. Its ``timestamp``
+is the skew-corrected event time (UTC) that every downstream computation uses; the client's
+own clock readings are kept in ``original_timestamp`` and ``sent_at`` for audit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Final
+
+import msgspec
+
+MESSAGE_TYPES: Final = frozenset({"track", "identify", "page", "screen", "group", "alias"})
+
+UTC: Final = dt.UTC
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True):
+    """One accepted message. ``seq`` is its position in the log (0 until appended)."""
+
+    source: str
+    message_id: str
+    type: str
+    timestamp: dt.datetime
+    received_at: dt.datetime
+    seq: int = 0
+    profile_id: str | None = None  # set by identity resolution, before the event is stored
+    event: str | None = None
+    name: str | None = None
+    category: str | None = None
+    user_id: str | None = None
+    anonymous_id: str | None = None
+    group_id: str | None = None
+    previous_id: str | None = None
+    original_timestamp: dt.datetime | None = None
+    sent_at: dt.datetime | None = None
+    properties: dict[str, Any] = {}
+    traits: dict[str, Any] = {}
+    context: dict[str, Any] = {}
+    integrations: dict[str, Any] = {}
+
+    @property
+    def display_name(self) -> str:
+        """``event`` for tracks, ``name`` for pages and screens, else the type."""
+        return self.event or self.name or self.type
+
+
+class Body(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The part of an event kept as one JSON document in the store."""
+
+    name: str | None = None
+    category: str | None = None
+    group_id: str | None = None
+    previous_id: str | None = None
+    original_timestamp: dt.datetime | None = None
+    sent_at: dt.datetime | None = None
+    properties: dict[str, Any] = {}
+    traits: dict[str, Any] = {}
+    context: dict[str, Any] = {}
+    integrations: dict[str, Any] = {}
+
+
+_body_encoder: Final = msgspec.json.Encoder()
+_body_decoder: Final = msgspec.json.Decoder(Body)
+
+
+def encode_body(event: Event) -> bytes:
+    """The JSON document stored beside an event's indexed columns."""
+    return _body_encoder.encode(
+        Body(
+            name=event.name,
+            category=event.category,
+            group_id=event.group_id,
+            previous_id=event.previous_id,
+            original_timestamp=event.original_timestamp,
+            sent_at=event.sent_at,
+            properties=event.properties,
+            traits=event.traits,
+            context=event.context,
+            integrations=event.integrations,
+        )
+    )
+
+
+def from_row(
+    *,
+    seq: int,
+    source: str,
+    message_id: str,
+    type: str,
+    event: str | None,
+    user_id: str | None,
+    anonymous_id: str | None,
+    timestamp: dt.datetime,
+    received_at: dt.datetime,
+    body: bytes | str,
+    profile_id: str | None = None,
+) -> Event:
+    """Rebuild an :class:`Event` from its stored columns and body."""
+    b = _body_decoder.decode(body)
+    return Event(
+        seq=seq,
+        source=source,
+        message_id=message_id,
+        type=type,
+        profile_id=profile_id,
+        event=event,
+        user_id=user_id,
+        anonymous_id=anonymous_id,
+        timestamp=as_utc(timestamp),
+        received_at=as_utc(received_at),
+        name=b.name,
+        category=b.category,
+        group_id=b.group_id,
+        previous_id=b.previous_id,
+        original_timestamp=b.original_timestamp,
+        sent_at=b.sent_at,
+        properties=b.properties,
+        traits=b.traits,
+        context=b.context,
+        integrations=b.integrations,
+    )
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """A timezone-aware UTC datetime; naive values are taken to be UTC already."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def to_json(event: Event) -> dict[str, Any]:
+    """The event in Segment's own field names, as the API returns it."""
+    out: dict[str, Any] = {
+        "seq": event.seq,
+        "messageId": event.message_id,
+        "type": event.type,
+        "timestamp": _iso(event.timestamp),
+        "receivedAt": _iso(event.received_at),
+    }
+    optional: dict[str, Any] = {
+        "profileId": event.profile_id,
+        "event": event.event,
+        "name": event.name,
+        "category": event.category,
+        "userId": event.user_id,
+        "anonymousId": event.anonymous_id,
+        "groupId": event.group_id,
+        "previousId": event.previous_id,
+        "originalTimestamp": _iso(event.original_timestamp) if event.original_timestamp else None,
+        "sentAt": _iso(event.sent_at) if event.sent_at else None,
+        "properties": event.properties or None,
+        "traits": event.traits or None,
+        "context": event.context or None,
+    }
+    out.update({k: v for k, v in optional.items() if v is not None})
+    return out
+
+
+def _iso(value: dt.datetime) -> str:
+    return as_utc(value).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,352 @@
+"""From request bytes to :class:`~juncture.core.events.Event`: Segment's wire format.
+
+Pure: the receive time is a parameter. A body is first *parsed* (the envelope: is it JSON,
+is it an object, where are the messages, which write key does it carry) and then each
+message is *normalized* on its own, so that one bad message in a batch rejects only itself.
+Follows the Segment HTTP Tracking API spec: ``/v1/{track,identify,page,screen,group,alias}``
+take one message, ``/v1/batch`` (and ``/v1/import``) take ``{"batch": [...]}`` with optional
+batch-level ``sentAt``, ``context`` and ``integrations`` applied to every message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any, Final
+
+import msgspec
+
+from juncture.core.events import MESSAGE_TYPES, UTC, Event
+from juncture.errors import MalformedBody, PayloadTooLarge
+
+MAX_EVENT_BYTES: Final = 32 * 1024
+MAX_BATCH_BYTES: Final = 500 * 1024
+
+Scalar = str | int | float | None
+
+
+class Rejection(msgspec.Struct, frozen=True, kw_only=True):
+    """A message that was not accepted: kept in quarantine with the reason."""
+
+    index: int
+    code: str
+    message: str
+    path: str
+    raw: bytes
+    message_id: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "index": self.index,
+            "code": self.code,
+            "message": self.message,
+            "path": self.path,
+        }
+        if self.message_id is not None:
+            out["messageId"] = self.message_id
+        return out
+
+
+class Envelope(msgspec.Struct, frozen=True, kw_only=True):
+    """A parsed body: the raw messages and what the batch says about all of them."""
+
+    messages: list[msgspec.Raw]
+    type_hint: str | None = None
+    sent_at: Scalar = None
+    context: dict[str, Any] | None = None
+    integrations: dict[str, Any] | None = None
+    write_key: str | None = None
+    path_prefix: str = "$"
+    single: bool = True
+
+
+class _Batch(msgspec.Struct, rename="camel"):
+    batch: list[msgspec.Raw]
+    sent_at: Scalar = None
+    context: dict[str, Any] | None = None
+    integrations: dict[str, Any] | None = None
+    write_key: str | None = None
+
+
+class _KeyOnly(msgspec.Struct, rename="camel"):
+    write_key: str | None = None
+
+
+class _Wire(msgspec.Struct, rename="camel"):
+    type: str | None = None
+    message_id: Scalar = None
+    user_id: Scalar = None
+    anonymous_id: Scalar = None
+    event: str | None = None
+    name: str | None = None
+    category: str | None = None
+    group_id: Scalar = None
+    previous_id: Scalar = None
+    timestamp: Scalar = None
+    original_timestamp: Scalar = None
+    sent_at: Scalar = None
+    properties: dict[str, Any] | None = None
+    traits: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    integrations: dict[str, Any] | None = None
+
+
+_batch_decoder: Final = msgspec.json.Decoder(_Batch)
+_key_decoder: Final = msgspec.json.Decoder(_KeyOnly)
+_wire_decoder: Final = msgspec.json.Decoder(_Wire)
+
+
+class MessageError(ValueError):
+    """One message is invalid; ``path`` points into it (``$.userId``)."""
+
+    def __init__(self, code: str, message: str, path: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.path = path
+
+
+def parse_single(body: bytes, type_hint: str | None) -> Envelope:
+    """Parse the body of a single-message endpoint (``/v1/track`` ...). ``type_hint`` is the
+    endpoint's type; None takes the type from the message (a quarantined batch item).
+
+    Raises :class:`~juncture.errors.MalformedBody` or :class:`PayloadTooLarge` when the body
+    as a whole cannot be taken.
+    """
+    if len(body) > MAX_EVENT_BYTES:
+        raise PayloadTooLarge(
+            f"event is {len(body)} bytes; the limit is {MAX_EVENT_BYTES} bytes per event"
+        )
+    try:
+        key = _key_decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise MalformedBody(_clean(exc), code="invalid_body", where=_path(exc)) from exc
+    except msgspec.DecodeError as exc:
+        raise MalformedBody(f"body is not valid JSON: {_clean(exc)}", where="$") from exc
+    return Envelope(messages=[msgspec.Raw(body)], type_hint=type_hint, write_key=key.write_key)
+
+
+def parse_batch(body: bytes) -> Envelope:
+    """Parse a ``/v1/batch`` body: ``{"batch": [...], "sentAt": ..., "context": ...}``."""
+    if len(body) > MAX_BATCH_BYTES:
+        raise PayloadTooLarge(
+            f"body is {len(body)} bytes; the limit is {MAX_BATCH_BYTES} bytes per request"
+        )
+    try:
+        batch = _batch_decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise MalformedBody(_clean(exc), code="invalid_body", where=_path(exc)) from exc
+    except msgspec.DecodeError as exc:
+        raise MalformedBody(f"body is not valid JSON: {_clean(exc)}", where="$") from exc
+    return Envelope(
+        messages=batch.batch,
+        sent_at=batch.sent_at,
+        context=batch.context,
+        integrations=batch.integrations,
+        write_key=batch.write_key,
+        path_prefix="$.batch",
+        single=False,
+    )
+
+
+def normalize(
+    envelope: Envelope, *, source: str, received_at: dt.datetime
+) -> tuple[list[Event], list[Rejection]]:
+    """Turn every message of an envelope into an Event, or a Rejection saying why not."""
+    events: list[Event] = []
+    rejected: list[Rejection] = []
+    batch_sent_at = _time_or_none(envelope.sent_at)
+    for index, raw in enumerate(envelope.messages):
+        prefix = "$" if envelope.single else f"{envelope.path_prefix}[{index}]"
+        try:
+            events.append(
+                _event(
+                    raw,
+                    envelope,
+                    source=source,
+                    received_at=received_at,
+                    batch_sent_at=batch_sent_at,
+                )
+            )
+        except MessageError as exc:
+            rejected.append(
+                Rejection(
+                    index=index,
+                    code=exc.code,
+                    message=exc.message,
+                    path=prefix + exc.path[1:],
+                    raw=bytes(raw),
+                    message_id=_peek_message_id(raw),
+                )
+            )
+    return events, rejected
+
+
+def _event(
+    raw: msgspec.Raw,
+    envelope: Envelope,
+    *,
+    source: str,
+    received_at: dt.datetime,
+    batch_sent_at: dt.datetime | None,
+) -> Event:
+    if len(raw) > MAX_EVENT_BYTES:
+        raise MessageError(
+            "event_too_large",
+            f"event is {len(raw)} bytes; the limit is {MAX_EVENT_BYTES} bytes per event",
+            "$",
+        )
+    try:
+        wire = _wire_decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        raise MessageError("invalid_type", _clean(exc), _path(exc)) from exc
+    except msgspec.DecodeError as exc:
+        raise MessageError("malformed_json", f"not valid JSON: {_clean(exc)}", "$") from exc
+    kind = envelope.type_hint or wire.type
+    _check(wire, kind)
+    assert kind is not None
+    original = _time(wire.original_timestamp, "$.originalTimestamp") or _time(
+        wire.timestamp, "$.timestamp"
+    )
+    sent_at = _time(wire.sent_at, "$.sentAt") or batch_sent_at
+    return Event(
+        source=source,
+        message_id=_text(wire.message_id) or _derived_id(raw),
+        type=kind,
+        timestamp=corrected_timestamp(original, sent_at, received_at),
+        received_at=received_at,
+        event=wire.event,
+        name=wire.name,
+        category=wire.category,
+        user_id=_text(wire.user_id),
+        anonymous_id=_text(wire.anonymous_id),
+        group_id=_text(wire.group_id),
+        previous_id=_text(wire.previous_id),
+        original_timestamp=original,
+        sent_at=sent_at,
+        properties=wire.properties or {},
+        traits=wire.traits or {},
+        context=_merged(envelope.context, wire.context),
+        integrations=_merged(envelope.integrations, wire.integrations),
+    )
+
+
+def corrected_timestamp(
+    original: dt.datetime | None, sent_at: dt.datetime | None, received_at: dt.datetime
+) -> dt.datetime:
+    """Segment's clock-skew correction: ``receivedAt - (sentAt - originalTimestamp)``.
+
+    A client whose clock is an hour fast sends both readings an hour fast; the difference is
+    how long the event waited on the device, which we subtract from our own receive time.
+    Without ``sentAt`` (historical imports) the client's timestamp is taken as it is.
+
+    >>> t = dt.datetime(2026, 1, 1, 12, tzinfo=UTC)
+    >>> fast = dt.timedelta(hours=1)
+    >>> corrected_timestamp(t + fast - dt.timedelta(seconds=5), t + fast, t).isoformat()
+    '2026-01-01T11:59:55+00:00'
+    """
+    if original is None:
+        return received_at
+    if sent_at is None:
+        return original
+    return received_at - (sent_at - original)
+
+
+def _check(wire: _Wire, kind: str | None) -> None:
+    if kind is None:
+        raise MessageError("missing_field", "`type` is required in a batch message", "$.type")
+    if kind not in MESSAGE_TYPES:
+        raise MessageError(
+            "invalid_value",
+            f"unknown type {kind!r}; expected one of {', '.join(sorted(MESSAGE_TYPES))}",
+            "$.type",
+        )
+    if _text(wire.user_id) is None and _text(wire.anonymous_id) is None:
+        raise MessageError(
+            "missing_field", "either `userId` or `anonymousId` is required", "$.userId"
+        )
+    if kind == "track" and not wire.event:
+        raise MessageError("missing_field", "a track call needs a non-empty `event`", "$.event")
+    if kind == "group" and _text(wire.group_id) is None:
+        raise MessageError("missing_field", "a group call needs `groupId`", "$.groupId")
+    if kind == "alias" and (_text(wire.previous_id) is None or _text(wire.user_id) is None):
+        raise MessageError(
+            "missing_field", "an alias call needs `previousId` and `userId`", "$.previousId"
+        )
+
+
+def parse_time(value: str | int | float) -> dt.datetime:
+    """Parse the timestamp forms real clients send; naive times are taken as UTC.
+
+    ISO 8601 / RFC 3339 with ``Z`` or an offset, with or without fractions, with a space or
+    a ``T``; and epoch seconds or milliseconds as numbers or digit strings.
+
+    >>> parse_time("2026-03-01T10:00:00.123Z").isoformat()
+    '2026-03-01T10:00:00.123000+00:00'
+    >>> parse_time(1772359200000).isoformat()
+    '2026-03-01T10:00:00+00:00'
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        if text.replace(".", "", 1).isdigit():
+            return parse_time(float(text))
+        parsed = dt.datetime.fromisoformat(text)
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    seconds = value / 1000 if abs(value) > 100_000_000_000 else value
+    return dt.datetime.fromtimestamp(seconds, UTC)
+
+
+def _time(value: Scalar, path: str) -> dt.datetime | None:
+    if value is None or value == "":
+        return None
+    try:
+        return parse_time(value)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise MessageError("invalid_timestamp", f"cannot read {value!r} as a time", path) from exc
+
+
+def _time_or_none(value: Scalar) -> dt.datetime | None:
+    try:
+        return _time(value, "$.sentAt")
+    except MessageError:
+        return None
+
+
+def _text(value: Scalar) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value)
+    return text if text else None
+
+
+def _merged(outer: dict[str, Any] | None, inner: dict[str, Any] | None) -> dict[str, Any]:
+    if not outer:
+        return inner or {}
+    return {**outer, **(inner or {})}
+
+
+def _derived_id(raw: msgspec.Raw) -> str:
+    # Deterministic, so that a client retrying the same body without ids is still deduped.
+    return "auto-" + hashlib.sha256(bytes(raw)).hexdigest()[:32]
+
+
+def _peek_message_id(raw: msgspec.Raw) -> str | None:
+    try:
+        peek = msgspec.json.decode(raw, type=dict[str, Any])
+    except msgspec.MsgspecError:
+        return None
+    value = peek.get("messageId")
+    return value if isinstance(value, str) else None
+
+
+def _clean(exc: Exception) -> str:
+    return str(exc).split(" - at `", 1)[0]
+
+
+def _path(exc: Exception) -> str:
+    text = str(exc)
+    if " - at `" in text:
+        return text.split(" - at `", 1)[1].rstrip("`")
+    return "$"

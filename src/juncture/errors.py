@@ -1,0 +1,79 @@
+"""The one exception tree of Juncture, mapped to HTTP in ``api/errors.py``.
+
+::
+
+    JunctureError                 code, message, where; ``retryable`` says if a retry may help
+    ├── BadInput                  4xx: the caller sent something we cannot take
+    │   ├── MalformedBody         400 malformed_json / bad_encoding / invalid_body
+    │   ├── PayloadTooLarge       413 payload_too_large
+    │   ├── Unauthorized          401 unauthorized (missing or unknown write key / token)
+    │   ├── NotFound              404 not_found
+    │   └── InvalidDefinition     400/422 a file or definition that does not validate
+    └── Unavailable               503: a dependency (the store) cannot be written; retry
+        └── StoreUnavailable
+
+Errors from libraries are mapped at the boundary that calls them (``raise ... from exc``), so
+the rest of the code and the API see only these.
+"""
+
+from __future__ import annotations
+
+
+class JunctureError(Exception):
+    """Base class. ``code`` is stable and machine-readable; ``message`` is for people."""
+
+    status = 500
+    code = "internal_error"
+    retryable = False
+
+    def __init__(self, message: str, *, code: str | None = None, where: str | None = None):
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.where = where
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"code": self.code, "message": self.message}
+        if self.where is not None:
+            out["where"] = self.where
+        return out
+
+
+class BadInput(JunctureError):
+    status = 400
+    code = "bad_input"
+
+
+class MalformedBody(BadInput):
+    code = "malformed_json"
+
+
+class PayloadTooLarge(BadInput):
+    status = 413
+    code = "payload_too_large"
+
+
+class Unauthorized(BadInput):
+    status = 401
+    code = "unauthorized"
+
+
+class NotFound(BadInput):
+    status = 404
+    code = "not_found"
+
+
+class InvalidDefinition(BadInput):
+    status = 422
+    code = "invalid_definition"
+
+
+class Unavailable(JunctureError):
+    status = 503
+    code = "unavailable"
+    retryable = True
+
+
+class StoreUnavailable(Unavailable):
+    code = "store_unavailable"

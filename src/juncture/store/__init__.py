@@ -1,0 +1,1 @@
+"""Storage: one interface (``base``), one schema (``tables``), SQLite and PostgreSQL."""

@@ -1,0 +1,289 @@
+"""What differs between SQLite and PostgreSQL: connection set-up and the append path.
+
+Durability. SQLite runs in WAL mode. With ``synchronous=FULL`` (the default) every commit is
+fsynced: an acknowledged event survives a process crash and a power loss. With ``NORMAL``
+it survives a process crash (SIGKILL) but the last commits may be lost on power loss.
+PostgreSQL commits are durable as its own ``synchronous_commit`` setting says (on by
+default: power-loss safe).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any, Final
+
+import msgspec
+import psycopg
+import sqlalchemy as sa
+
+from juncture.core.events import UTC, Event, encode_body
+from juncture.errors import StoreUnavailable
+from juncture.store.base import AppendResult, Quarantined
+from juncture.store.state import StateSql
+
+SQLITE_SYNC_MODES: Final = ("FULL", "NORMAL", "EXTRA")
+_CHUNK: Final = 500
+
+_EVENT_COLUMNS: Final = (
+    "source, message_id, type, event, user_id, anonymous_id, timestamp, received_at, body, "
+    "profile_id"
+)
+_FAILED_COLUMNS: Final = (
+    "source, received_at, message_id, code, reason, path, payload, status, type_hint"
+)
+
+
+def create_engine(url: str, *, sqlite_synchronous: str = "FULL") -> sa.Engine:
+    if not url.startswith("sqlite"):
+        return sa.create_engine(url, pool_pre_ping=True, pool_size=8)
+    mode = sqlite_synchronous.upper()
+    if mode not in SQLITE_SYNC_MODES:
+        raise ValueError(f"sqlite synchronous must be one of {SQLITE_SYNC_MODES}, not {mode!r}")
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA synchronous={mode}")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    return engine
+
+
+def writer_for(engine: sa.Engine) -> SqliteWriter | PostgresWriter:
+    if engine.dialect.name == "sqlite":
+        return SqliteWriter(engine)
+    return PostgresWriter(engine)
+
+
+def sqlite_time(value: dt.datetime) -> str:
+    """The text form SQLAlchemy uses for DateTime on SQLite, always in UTC."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _unique(events: Sequence[Event]) -> tuple[list[Event], int]:
+    seen: dict[tuple[str, str], Event] = {}
+    for event in events:
+        seen.setdefault((event.source, event.message_id), event)
+    return list(seen.values()), len(events) - len(seen)
+
+
+Processor = Callable[[StateSql, list[Event]], list[Event]]
+
+
+def _with_derived(
+    fresh: list[Event], processed: list[Event], check: Callable[[list[Event]], list[Event]]
+) -> list[Event]:
+    """The processed events, keeping derived ones only when not stored already."""
+    incoming = {(e.source, e.message_id) for e in fresh}
+    extra = [e for e in processed if (e.source, e.message_id) not in incoming]
+    unique_extra, _ = _unique(extra)
+    keep = incoming | {(e.source, e.message_id) for e in check(unique_extra)}
+    out: list[Event] = []
+    for event in processed:
+        key = (event.source, event.message_id)
+        if key in keep:
+            keep.discard(key)
+            out.append(event)
+    return out
+
+
+def _failed_rows(quarantine: Sequence[Quarantined], time: Any) -> list[tuple[Any, ...]]:
+    return [
+        (
+            q.source,
+            time(q.received_at),
+            r.message_id,
+            r.code,
+            r.message,
+            r.path,
+            r.raw.decode("utf-8", "replace"),
+            "failed",
+            q.type_hint,
+        )
+        for q in quarantine
+        for r in q.rejections
+    ]
+
+
+class SqliteWriter:
+    """Appends on one SQLite connection: ``BEGIN IMMEDIATE`` holds the write lock, so seq
+    numbers assigned here are dense and in commit order."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._pooled = engine.raw_connection()
+        conn = self._pooled.driver_connection
+        assert isinstance(conn, sqlite3.Connection)
+        self._conn = conn
+
+    def append(
+        self,
+        events: Sequence[Event],
+        quarantine: Sequence[Quarantined],
+        process: Processor | None = None,
+    ) -> AppendResult:
+        unique, repeated = _unique(events)
+        cur = self._conn.cursor()
+        try:
+            cur.execute("BEGIN IMMEDIATE")
+            fresh = self._fresh(cur, unique)
+            new = len(fresh)
+            if process is not None:
+                fresh = _with_derived(
+                    fresh,
+                    process(StateSql(cur, "sqlite"), fresh),
+                    lambda extra: self._fresh(cur, extra),
+                )
+            top = cur.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+            stored = [msgspec.structs.replace(e, seq=top + i + 1) for i, e in enumerate(fresh)]
+            cur.executemany(
+                f"INSERT INTO events (seq, {_EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                [_sqlite_row(e) for e in stored],
+            )
+            failed = _failed_rows(quarantine, sqlite_time)
+            if failed:
+                cur.executemany(
+                    f"INSERT INTO failed_events ({_FAILED_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
+                    failed,
+                )
+            cur.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self._conn.in_transaction:
+                self._conn.rollback()
+            raise StoreUnavailable(f"the event store cannot be written: {exc}") from exc
+        finally:
+            cur.close()
+        return AppendResult(
+            stored=stored, duplicates=repeated + len(unique) - new, quarantined=len(failed)
+        )
+
+    def _fresh(self, cur: sqlite3.Cursor, events: list[Event]) -> list[Event]:
+        known: set[tuple[str, str]] = set()
+        by_source: dict[str, list[str]] = {}
+        for event in events:
+            by_source.setdefault(event.source, []).append(event.message_id)
+        for source, ids in by_source.items():
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                rows = cur.execute(
+                    f"SELECT message_id FROM events WHERE source = ? AND message_id IN ({marks})",
+                    [source, *chunk],
+                )
+                known.update((source, row[0]) for row in rows)
+        return [e for e in events if (e.source, e.message_id) not in known]
+
+    def close(self) -> None:
+        self._pooled.close()
+
+
+def _sqlite_row(e: Event) -> tuple[Any, ...]:
+    return (
+        e.seq,
+        e.source,
+        e.message_id,
+        e.type,
+        e.event,
+        e.user_id,
+        e.anonymous_id,
+        sqlite_time(e.timestamp),
+        sqlite_time(e.received_at),
+        encode_body(e).decode(),
+        e.profile_id,
+    )
+
+
+class PostgresWriter:
+    """Appends on one PostgreSQL connection; ``ON CONFLICT DO NOTHING RETURNING`` tells
+    which events were new, also against concurrent writers."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._pooled = engine.raw_connection()
+        conn = self._pooled.driver_connection
+        assert isinstance(conn, psycopg.Connection)
+        self._conn: psycopg.Connection[Any] = conn
+
+    def append(
+        self,
+        events: Sequence[Event],
+        quarantine: Sequence[Quarantined],
+        process: Processor | None = None,
+    ) -> AppendResult:
+        unique, _ = _unique(events)
+        stored: list[Event] = []
+        try:
+            with self._conn.transaction(), self._conn.cursor() as cur:
+                if process is not None:
+                    unique = self._processed(cur, unique, process)
+                if unique:
+                    cur.executemany(
+                        f"INSERT INTO events ({_EVENT_COLUMNS}) "
+                        "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
+                        "ON CONFLICT (source, message_id) DO NOTHING RETURNING seq",
+                        [_pg_row(e) for e in unique],
+                        returning=True,
+                    )
+                    stored = self._returned(cur, unique)
+                failed = _failed_rows(quarantine, lambda t: t)
+                if failed:
+                    cur.executemany(
+                        f"INSERT INTO failed_events ({_FAILED_COLUMNS}) "
+                        "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+                        failed,
+                    )
+        except psycopg.Error as exc:
+            raise StoreUnavailable(f"the event store cannot be written: {exc}") from exc
+        incoming = {(e.source, e.message_id) for e in events}
+        new = sum(1 for e in stored if (e.source, e.message_id) in incoming)
+        return AppendResult(stored=stored, duplicates=len(events) - new, quarantined=len(failed))
+
+    def _processed(
+        self, cur: psycopg.Cursor[Any], events: list[Event], process: Processor
+    ) -> list[Event]:
+        # Only events not stored yet may change state: look them up first, in this
+        # transaction (a concurrent writer's duplicate still loses at ON CONFLICT).
+        known: set[str] = set()
+        by_source: dict[str, list[str]] = {}
+        for event in events:
+            by_source.setdefault(event.source, []).append(event.message_id)
+        for source, ids in by_source.items():
+            for start in range(0, len(ids), _CHUNK):
+                cur.execute(
+                    "SELECT message_id FROM events WHERE source = %s AND message_id = ANY(%s)",
+                    (source, ids[start : start + _CHUNK]),
+                )
+                known.update(f"{source}\x00{row[0]}" for row in cur.fetchall())
+        fresh = [e for e in events if f"{e.source}\x00{e.message_id}" not in known]
+        return process(StateSql(cur, "postgresql"), fresh)
+
+    @staticmethod
+    def _returned(cur: psycopg.Cursor[Any], events: list[Event]) -> list[Event]:
+        stored = []
+        for event in events:
+            row = cur.fetchone()
+            if row is not None:
+                stored.append(msgspec.structs.replace(event, seq=row[0]))
+            cur.nextset()
+        return stored
+
+    def close(self) -> None:
+        self._pooled.close()
+
+
+def _pg_row(e: Event) -> tuple[Any, ...]:
+    return (
+        e.source,
+        e.message_id,
+        e.type,
+        e.event,
+        e.user_id,
+        e.anonymous_id,
+        e.timestamp,
+        e.received_at,
+        encode_body(e).decode(),
+        e.profile_id,
+    )

@@ -1,0 +1,191 @@
+"""The SQL store: SQLite (embedded default) and PostgreSQL through one schema.
+
+Reads go through SQLAlchemy Core. The append path, which is the hot path, speaks to the
+driver directly (``store/dialects.py``), because SQLAlchemy's per-row work would cost more
+than the insert itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+
+from juncture.core.events import Event, as_utc, from_row
+from juncture.core.profile import DERIVED_SOURCE
+from juncture.errors import StoreUnavailable
+from juncture.store import dialects, tables
+from juncture.store.base import FailedEvent, Writer
+
+
+def engine_url(url: str) -> str:
+    """Accept the URL forms people write and name the driver we use."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class SqlStore:
+    """A :class:`~juncture.store.base.Store` over a SQLAlchemy engine."""
+
+    def __init__(self, url: str, *, sqlite_synchronous: str = "FULL") -> None:
+        self.url = engine_url(url)
+        self.engine = dialects.create_engine(self.url, sqlite_synchronous=sqlite_synchronous)
+        self.dialect = self.engine.dialect.name
+
+    def writer(self) -> Writer:
+        return dialects.writer_for(self.engine)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sa.Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise StoreUnavailable(f"the store cannot be reached: {exc.orig}") from exc
+
+    @contextmanager
+    def _begin(self) -> Iterator[sa.Connection]:
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise StoreUnavailable(f"the store cannot be written: {exc.orig}") from exc
+
+    def events(
+        self,
+        *,
+        user_id: str | None = None,
+        anonymous_id: str | None = None,
+        after_seq: int = 0,
+        limit: int = 100,
+        derived: bool | None = None,
+    ) -> list[Event]:
+        """Stored events in sequence order. ``derived`` False keeps only what clients sent,
+        True only what the engine derived (source ``juncture``), None both."""
+        t = tables.events
+        query = sa.select(t).where(t.c.seq > after_seq).order_by(t.c.seq).limit(limit)
+        if user_id is not None:
+            query = query.where(t.c.user_id == user_id)
+        if anonymous_id is not None:
+            query = query.where(t.c.anonymous_id == anonymous_id)
+        if derived is not None:
+            is_derived = t.c.source == DERIVED_SOURCE
+            query = query.where(is_derived if derived else ~is_derived)
+        with self._connect() as conn:
+            return [_event(row._mapping) for row in conn.execute(query)]
+
+    def count_events(self) -> int:
+        with self._connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(tables.events)).one()[0])
+
+    def event_counts(self) -> dict[str, int]:
+        """Stored events by name (``event`` for tracks, else the type)."""
+        t = tables.events
+        name = sa.func.coalesce(t.c.event, t.c.type)
+        query = sa.select(name, sa.func.count()).group_by(name)
+        with self._connect() as conn:
+            return {str(row[0]): int(row[1]) for row in conn.execute(query)}
+
+    def stats(self) -> dict[str, Any]:
+        """Counts over the whole store, free of personal data (the demo's summary)."""
+        e, p = tables.events, tables.profiles
+        live = p.c.redirect_to.is_(None)
+        name = sa.func.coalesce(e.c.event, e.c.type)
+        with self._connect() as conn:
+
+            def grouped(query: Any) -> dict[str, int]:
+                return {str(k): int(v) for k, v in conn.execute(query)}
+
+            def scalar(query: Any) -> int:
+                return int(conn.execute(query).scalar_one())
+
+            return {
+                "events": scalar(sa.select(sa.func.count()).select_from(e)),
+                "signals": grouped(
+                    sa.select(name, sa.func.count())
+                    .where(e.c.source == DERIVED_SOURCE)
+                    .group_by(name)
+                    .order_by(sa.func.count().desc())
+                ),
+                "profiles": scalar(sa.select(sa.func.count()).select_from(p).where(live)),
+                "merged_profiles": scalar(sa.select(sa.func.count()).select_from(p).where(~live)),
+                "identity_conflicts": scalar(
+                    sa.select(sa.func.count()).select_from(tables.identity_conflicts)
+                ),
+                "stages": grouped(
+                    sa.select(p.c.stage, sa.func.count()).where(live).group_by(p.c.stage)
+                ),
+                "timers_pending": scalar(sa.select(sa.func.count()).select_from(tables.timers)),
+            }
+
+    def failed(self, *, status: str | None = "failed", limit: int = 100) -> list[FailedEvent]:
+        t = tables.failed_events
+        query = sa.select(t).order_by(t.c.id).limit(limit)
+        if status is not None:
+            query = query.where(t.c.status == status)
+        with self._connect() as conn:
+            return [_failed(row._mapping) for row in conn.execute(query)]
+
+    def mark_replayed(self, ids: Sequence[int], at: dt.datetime) -> None:
+        t = tables.failed_events
+        with self._begin() as conn:
+            conn.execute(
+                t.update().where(t.c.id.in_(list(ids))).values(status="replayed", replayed_at=at)
+            )
+
+    def add_write_key(self, *, source: str, name: str, key_hash: str, at: dt.datetime) -> None:
+        with self._begin() as conn:
+            conn.execute(
+                tables.write_keys.insert().values(
+                    source=source, name=name, key_hash=key_hash, created_at=at
+                )
+            )
+
+    def write_key_source(self, key_hash: str) -> str | None:
+        t = tables.write_keys
+        query = sa.select(t.c.source).where(t.c.key_hash == key_hash, t.c.revoked_at.is_(None))
+        with self._connect() as conn:
+            return conn.execute(query).scalar_one_or_none()
+
+    def ping(self) -> None:
+        with self._connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _event(row: Any) -> Event:
+    return from_row(
+        seq=row["seq"],
+        source=row["source"],
+        message_id=row["message_id"],
+        type=row["type"],
+        event=row["event"],
+        user_id=row["user_id"],
+        anonymous_id=row["anonymous_id"],
+        timestamp=row["timestamp"],
+        received_at=row["received_at"],
+        body=row["body"],
+        profile_id=row["profile_id"],
+    )
+
+
+def _failed(row: Any) -> FailedEvent:
+    return FailedEvent(
+        id=row["id"],
+        source=row["source"],
+        received_at=as_utc(row["received_at"]),
+        message_id=row["message_id"],
+        code=row["code"],
+        reason=row["reason"],
+        path=row["path"],
+        payload=row["payload"],
+        status=row["status"],
+        type_hint=row["type_hint"],
+    )

@@ -1,0 +1,155 @@
+"""Fixtures shared by every test folder.
+
+Each test gets its own fresh database, copied from a migrated template: a file copy for
+SQLite, ``CREATE DATABASE ... TEMPLATE`` for PostgreSQL. PostgreSQL tests run when
+``JUNCTURE_TEST_POSTGRES_URL`` is set (``.ci/run`` sets it) and are skipped, with that
+reason shown, when it is not.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+import uvicorn
+
+from juncture import wiring
+from juncture.settings import Settings
+from juncture.store import migrate
+from juncture.store.sql import SqlStore
+
+POSTGRES_URL = os.environ.get("JUNCTURE_TEST_POSTGRES_URL")
+REDIS_URL = os.environ.get("JUNCTURE_TEST_REDIS_URL")
+NO_POSTGRES = "JUNCTURE_TEST_POSTGRES_URL is not set: PostgreSQL contract tests skipped"
+WRITE_KEY = "test-write-key"
+ADMIN_TOKEN = "test-admin-token"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    store = SqlStore(f"sqlite:///{path}")
+    migrate.upgrade(store.engine)
+    store.close()
+    return path
+
+
+@pytest.fixture
+def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
+    path = tmp_path / "juncture.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+def _pg_admin() -> str:
+    assert POSTGRES_URL is not None
+    return (
+        sa.make_url(SqlStore(POSTGRES_URL).url)
+        .set(drivername="postgresql")
+        .render_as_string(hide_password=False)
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    if POSTGRES_URL is None:
+        pytest.skip(NO_POSTGRES)
+    name = f"juncture_tpl_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(_pg_admin(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    store = SqlStore(_url_for(name))
+    migrate.upgrade(store.engine)
+    store.close()
+    yield name
+    with psycopg.connect(_pg_admin(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _url_for(database: str) -> str:
+    return sa.make_url(_pg_admin()).set(database=database).render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def postgres_url(postgres_template: str) -> Iterator[str]:
+    name = f"juncture_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_pg_admin(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
+    yield _url_for(name)
+    with psycopg.connect(_pg_admin(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """A fresh database of every kind this run can reach."""
+    return str(request.getfixturevalue(f"{request.param}_url"))
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[SqlStore]:
+    s = SqlStore(database_url)
+    yield s
+    s.close()
+
+
+def settings_for(database_url: str, **extra: Any) -> Settings:
+    return Settings(
+        database_url=database_url,
+        write_keys=WRITE_KEY,
+        admin_token=ADMIN_TOKEN,
+        auto_migrate=False,
+        **extra,
+    )
+
+
+class LiveServer:
+    """The real app on a real uvicorn server, in this process, on a loopback port."""
+
+    def __init__(self, juncture: wiring.Juncture) -> None:
+        self.juncture = juncture
+        config = uvicorn.Config(
+            juncture.app(),
+            host="127.0.0.1",
+            port=0,
+            log_config=None,
+            access_log=False,
+            loop="asyncio",
+            lifespan="off",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("test server did not start")
+            time.sleep(0.01)
+        return self
+
+    @property
+    def url(self) -> str:
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.juncture.close()
+
+
+@pytest.fixture
+def live(database_url: str) -> Iterator[LiveServer]:
+    server = LiveServer(wiring.build(settings_for(database_url))).start()
+    yield server
+    server.stop()

@@ -1,0 +1,126 @@
+"""The store contract: every adapter (SQLite always, PostgreSQL when configured)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from juncture.core import messages
+from juncture.core.events import Event
+from juncture.errors import StoreUnavailable
+from juncture.store import tables
+from juncture.store.base import Quarantined
+from juncture.store.sql import SqlStore
+
+T0 = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC)
+
+
+def event(
+    message_id: str,
+    *,
+    user: str | None = "u1",
+    anon: str | None = None,
+    source: str = "src_a",
+    at: dt.datetime = T0,
+    **props: object,
+) -> Event:
+    return Event(
+        source=source,
+        message_id=message_id,
+        type="track",
+        event="Product Viewed",
+        user_id=user,
+        anonymous_id=anon,
+        timestamp=at,
+        received_at=at,
+        properties=dict(props),
+        context={"channel": "web"},
+    )
+
+
+def test_append_assigns_increasing_seq_and_reads_back_everything(store: SqlStore) -> None:
+    writer = store.writer()
+    first = writer.append([event("m1", sku="A"), event("m2", sku="B")], [])
+    second = writer.append([event("m3", at=T0 + dt.timedelta(seconds=1), price=9.5)], [])
+    writer.close()
+    seqs = [e.seq for e in first.stored + second.stored]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 3 and seqs[0] > 0
+    stored = store.events(user_id="u1")
+    assert [e.message_id for e in stored] == ["m1", "m2", "m3"]
+    assert stored[2].properties == {"price": 9.5}
+    assert stored[2].timestamp == T0 + dt.timedelta(seconds=1)
+    assert stored[2].timestamp.tzinfo is not None
+    assert stored[0].context == {"channel": "web"}
+
+
+def test_duplicates_are_skipped_within_a_call_across_calls_and_writers(store: SqlStore) -> None:
+    writer = store.writer()
+    result = writer.append([event("m1"), event("m1"), event("m2")], [])
+    assert (len(result.stored), result.duplicates) == (2, 1)
+    writer.close()
+    again = store.writer()
+    result = again.append([event("m2"), event("m3")], [])
+    again.close()
+    assert [e.message_id for e in result.stored] == ["m3"]
+    assert result.duplicates == 1
+    assert store.count_events() == 3
+
+
+def test_same_message_id_from_two_sources_is_two_events(store: SqlStore) -> None:
+    writer = store.writer()
+    result = writer.append([event("m1", source="src_a"), event("m1", source="src_b")], [])
+    writer.close()
+    assert len(result.stored) == 2
+
+
+def test_query_by_anonymous_id_after_seq_and_limit(store: SqlStore) -> None:
+    writer = store.writer()
+    writer.append([event(f"m{i}", user=None, anon="a1" if i % 2 else "a2") for i in range(10)], [])
+    writer.close()
+    odd = store.events(anonymous_id="a1")
+    assert [e.message_id for e in odd] == ["m1", "m3", "m5", "m7", "m9"]
+    later = store.events(anonymous_id="a1", after_seq=odd[1].seq, limit=2)
+    assert [e.message_id for e in later] == ["m5", "m7"]
+
+
+def test_quarantine_commits_with_events_and_can_be_marked_replayed(store: SqlStore) -> None:
+    envelope = messages.parse_batch(
+        b'{"batch":[{"type":"track","userId":"u","event":"Ok"},{"type":"track","userId":"u"}]}'
+    )
+    events, rejected = messages.normalize(envelope, source="src_a", received_at=T0)
+    writer = store.writer()
+    result = writer.append(events, [Quarantined("src_a", T0, rejected)])
+    writer.close()
+    assert (len(result.stored), result.quarantined) == (1, 1)
+    [row] = store.failed()
+    assert (row.code, row.path, row.status) == ("missing_field", "$.batch[1].event", "failed")
+    assert row.received_at == T0
+    store.mark_replayed([row.id], T0)
+    assert store.failed() == []
+    assert [r.status for r in store.failed(status=None)] == ["replayed"]
+
+
+def test_write_keys_are_found_by_hash_only(store: SqlStore) -> None:
+    store.add_write_key(source="src_x", name="web", key_hash="ab" * 32, at=T0)
+    assert store.write_key_source("ab" * 32) == "src_x"
+    assert store.write_key_source("cd" * 32) is None
+
+
+def test_unreachable_store_raises_store_unavailable(tmp_path: object) -> None:
+    broken = SqlStore("sqlite:////nonexistent-dir/never/juncture.db")
+    with pytest.raises(StoreUnavailable):
+        broken.ping()
+    broken.close()
+
+
+def test_migrations_produce_exactly_the_declared_schema(store: SqlStore) -> None:
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), tables.metadata)
+    assert diff == []
+    with store.engine.connect() as conn:
+        names = set(sa.inspect(conn).get_table_names())
+    assert {"events", "failed_events", "write_keys"} <= names
