@@ -1,0 +1,400 @@
+"""Identity resolution: which profile an event belongs to, and which profiles are one person.
+
+Identifiers are strings ``"kind:value"``. The kinds are ``user_id``, ``anonymous_id``,
+``device_id`` (``context.device.id``), ``email`` and ``phone`` (from ``traits`` and
+``context.traits``, normalized), and the external kinds named in
+:class:`IdentityConfig.external_ids` (a loyalty card, a POS customer id), read from
+``traits``, ``context.traits`` and ``properties``.
+
+The :class:`IdentityGraph` maps identifiers to profile ids. Identifiers that appear in one
+event are *linked*: their profiles merge. A merge never moves identifiers; the merged
+profile becomes a redirect to the survivor, so a merge is one new row for a store, and the
+invariant *every redirect points at a live profile* keeps look-ups to one hop.
+
+Rules, all deterministic:
+
+- ``user_id`` and ``anonymous_id`` always link; ``device_id`` and external ids link unless
+  switched off; ``email`` and ``phone`` link only when switched on. An identifier that does
+  not link is not kept in the graph (it stays a trait of the profile).
+- Two different user ids never share a profile through automatic links: such a link is
+  refused and recorded as a :class:`Conflict`. Only an explicit ``alias`` call may join two
+  profiles that both carry user ids (that is what Segment's alias is for).
+- A device seen with more than ``max_users_per_device`` distinct user ids (a store kiosk)
+  stops linking.
+- A new profile's id is ``"p_" + sha256("kind:value")[:20]`` of its founding identifier.
+- The survivor of a merge is the profile seen first (by event time), ties by id.
+- For a set of links without conflicts, the partition of identifiers into profiles does
+  not depend on the order the links arrive (property-tested).
+
+A store may hand :func:`resolve` a partial graph: the rows for the identifiers the event
+names (see :func:`identifiers`), the nodes and redirects they reach, and the device counts
+for the event's device. :func:`resolve` returns the same graph object when nothing changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any, Final
+
+import msgspec
+
+from juncture.core.events import Event
+
+USER: Final = "user_id"
+ANONYMOUS: Final = "anonymous_id"
+DEVICE: Final = "device_id"
+EMAIL: Final = "email"
+PHONE: Final = "phone"
+
+
+class ExternalId(msgspec.Struct, frozen=True, kw_only=True):
+    """An external identifier kind and the trait/property keys it is read from."""
+
+    kind: str
+    keys: tuple[str, ...]
+
+
+class IdentityConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """Which identifiers link profiles, and the guards on linking."""
+
+    link_device: bool = True
+    link_email: bool = False
+    link_phone: bool = False
+    link_external: bool = True
+    external_ids: tuple[ExternalId, ...] = ()
+    max_users_per_device: int = 3
+
+
+class Node(msgspec.Struct, frozen=True, kw_only=True):
+    """A live profile in the graph: when it was first seen and its user ids (sorted)."""
+
+    first_seen: dt.datetime
+    user_ids: tuple[str, ...] = ()
+
+
+class Merge(msgspec.Struct, frozen=True, kw_only=True):
+    """``merged`` was folded into ``survivor`` because of the event ``by_message_id``."""
+
+    survivor: str
+    merged: str
+    by_message_id: str
+    at: dt.datetime
+    reason: str
+
+
+class Conflict(msgspec.Struct, frozen=True, kw_only=True):
+    """A refused link: ``identifier`` (in ``profile_id``) appeared with ``other``."""
+
+    identifier: str
+    profile_id: str
+    other: str
+    by_message_id: str
+    at: dt.datetime
+    reason: str
+
+
+class IdentityGraph(msgspec.Struct, frozen=True, kw_only=True):
+    """Identifiers -> profile ids, redirects of merged profiles, and the merge history.
+
+    ``device_users`` holds, per device identifier, the distinct user ids seen on it (at
+    most ``max_users_per_device + 1``). ``conflicts`` is keyed ``identifier|profile_id``.
+    """
+
+    ids: dict[str, str] = {}
+    redirects: dict[str, str] = {}
+    nodes: dict[str, Node] = {}
+    device_users: dict[str, tuple[str, ...]] = {}
+    merges: tuple[Merge, ...] = ()
+    conflicts: dict[str, Conflict] = {}
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON types (times as ISO 8601 strings)."""
+        out: dict[str, Any] = msgspec.to_builtins(self)
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> IdentityGraph:
+        """The inverse of :meth:`to_json`."""
+        return msgspec.convert(data, cls)
+
+    def canonical(self, profile_id: str) -> str:
+        """The live profile a (possibly merged) profile id now stands for."""
+        return self.redirects.get(profile_id, profile_id)
+
+    def profile_of(self, identifier: str) -> str | None:
+        """The live profile holding ``identifier`` (``"kind:value"``), if any."""
+        pid = self.ids.get(identifier)
+        return None if pid is None else self.redirects.get(pid, pid)
+
+
+class Resolution(msgspec.Struct, frozen=True, kw_only=True):
+    """What :func:`resolve` decided for one event."""
+
+    graph: IdentityGraph
+    profile_id: str
+    merges: tuple[Merge, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
+    new_profile: bool = False
+
+
+DEFAULT_CONFIG: Final = IdentityConfig()
+
+
+def profile_id_for(identifier: str) -> str:
+    """The id of a profile founded by ``identifier``.
+
+    >>> profile_id_for("user_id:42")
+    'p_c46adb264bbc8d666b6e'
+    """
+    return "p_" + hashlib.sha256(identifier.encode()).hexdigest()[:20]
+
+
+def normalize_email(value: object) -> str | None:
+    """Trimmed and lower-cased; None unless it looks like an address.
+
+    >>> normalize_email("  Ann@Example.COM ")
+    'ann@example.com'
+    """
+    if not isinstance(value, str):
+        return None
+    text = value.strip().lower()
+    return text if "@" in text[1:-1] else None
+
+
+def normalize_phone(value: object) -> str | None:
+    """Digits, with a leading ``+`` when the number had one (or ``00``); None if too short.
+
+    >>> normalize_phone("+49 (30) 1234-567")
+    '+49301234567'
+    >>> normalize_phone("0049 30 1234567")
+    '+49301234567'
+    """
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value).strip()
+    digits = "".join(c for c in text if c.isdigit())
+    if text.startswith("+"):
+        digits = "+" + digits
+    elif digits.startswith("00"):
+        digits = "+" + digits[2:]
+    return digits if len(digits.lstrip("+")) >= 6 else None
+
+
+def identifiers(
+    event: Event, config: IdentityConfig = DEFAULT_CONFIG
+) -> tuple[tuple[str, str], ...]:
+    """The linking identifiers an event names, as ``(kind, "kind:value")``, user id first.
+
+    An ``alias`` call's ``previousId`` is given as kind ``"previous"``; :func:`resolve`
+    reads it as a user id when the graph knows one, else as an anonymous id.
+    """
+    out: list[tuple[str, str]] = []
+    if event.user_id:
+        out.append((USER, "user_id:" + event.user_id))
+    if event.type == "alias" and event.previous_id:
+        out.append(("previous", event.previous_id))
+    if event.anonymous_id:
+        out.append((ANONYMOUS, "anonymous_id:" + event.anonymous_id))
+    context = event.context
+    if config.link_device and context:
+        device = context.get("device")
+        if isinstance(device, dict):
+            device_id = device.get("id")
+            if isinstance(device_id, str | int) and not isinstance(device_id, bool):
+                out.append((DEVICE, f"device_id:{device_id}"))
+    if config.link_email or config.link_phone or (config.link_external and config.external_ids):
+        out.extend(_trait_identifiers(event, config))
+    return tuple(out)
+
+
+def _trait_identifiers(event: Event, config: IdentityConfig) -> list[tuple[str, str]]:
+    ctx_traits = event.context.get("traits") if event.context else None
+    sources = [s for s in (event.traits, ctx_traits) if isinstance(s, dict) and s]
+    out: list[tuple[str, str]] = []
+    for kind, wanted, normalize in (
+        (EMAIL, config.link_email, normalize_email),
+        (PHONE, config.link_phone, normalize_phone),
+    ):
+        if wanted:
+            values = {v for s in sources if (v := normalize(s.get(kind))) is not None}
+            out.extend((kind, f"{kind}:{v}") for v in sorted(values))
+    if config.link_external:
+        sources.append(event.properties)
+        for ext in config.external_ids:
+            found = {_scalar(s.get(key)) for s in sources for key in ext.keys} - {None}
+            out.extend((ext.kind, f"{ext.kind}:{v}") for v in sorted(v for v in found if v))
+    return out
+
+
+def _scalar(value: object) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def resolve(
+    graph: IdentityGraph, event: Event, config: IdentityConfig = DEFAULT_CONFIG
+) -> Resolution:
+    """The profile ``event`` belongs to, after linking the identifiers it names."""
+    work = _Work(graph, event)
+    keys = work.linkable(identifiers(event, config), config)
+    if not keys:
+        raise ValueError(f"event {event.message_id!r} names neither a user id nor an anonymous id")
+    home = work.join(keys, alias=event.type == "alias")
+    new_profile = home is None
+    if home is None:
+        # Known identifiers all refused: the first unknown one (the user id) founds it.
+        home = work.found(work.unknown[0])
+    work.attach(home)
+    work.touch(home)
+    return Resolution(
+        graph=work.result(),
+        profile_id=home,
+        merges=tuple(work.merges),
+        conflicts=tuple(work.conflicts),
+        new_profile=new_profile,
+    )
+
+
+class _Work:
+    """A copy-on-write view of a graph while one event is resolved."""
+
+    def __init__(self, graph: IdentityGraph, event: Event) -> None:
+        self.graph = graph
+        self.event = event
+        self.ids = graph.ids
+        self.redirects = graph.redirects
+        self.nodes = graph.nodes
+        self.device_users = graph.device_users
+        self.copied: set[str] = set()
+        self.merges: list[Merge] = []
+        self.conflicts: list[Conflict] = []
+        self.unknown: list[str] = []
+        self.users: set[str] = {event.user_id} if event.user_id else set()
+
+    def _own(self, name: str) -> None:
+        if name not in self.copied:
+            self.copied.add(name)
+            setattr(self, name, dict(getattr(self, name)))
+
+    def linkable(
+        self, keys: tuple[tuple[str, str], ...], config: IdentityConfig
+    ) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        for kind, key in keys:
+            if kind == "previous":
+                user_key = "user_id:" + key
+                anon_key = "anonymous_id:" + key
+                out.append((USER, user_key) if user_key in self.ids else (ANONYMOUS, anon_key))
+            elif kind == DEVICE and not self._device_links(key, config.max_users_per_device):
+                continue
+            else:
+                out.append((kind, key))
+        return out
+
+    def _device_links(self, key: str, cap: int) -> bool:
+        seen = self.device_users.get(key, ())
+        user = self.event.user_id
+        if user and user not in seen and len(seen) <= cap:
+            self._own("device_users")
+            seen = tuple(sorted((*seen, user)))
+            self.device_users[key] = seen
+        return len(seen) <= cap
+
+    def join(self, keys: list[tuple[str, str]], *, alias: bool) -> str | None:
+        """Merge the profiles of every known identifier into one; None if none is known."""
+        home: str | None = None
+        for kind, key in keys:
+            pid = self.ids.get(key)
+            if pid is None:
+                self.unknown.append(key)
+                continue
+            pid = self.redirects.get(pid, pid)
+            if pid == home:
+                continue
+            theirs = set(self.nodes[pid].user_ids)
+            # A link is refused when it would put together user ids not together already.
+            if not (alias or theirs <= self.users or self.users <= theirs):
+                self._conflict(key, pid, "user_conflict")
+                continue
+            self.users.update(theirs)
+            home = pid if home is None else self._merge(home, pid, "alias" if alias else kind)
+        return home
+
+    def _merge(self, a: str, b: str, reason: str) -> str:
+        node_a, node_b = self.nodes[a], self.nodes[b]
+        survivor, merged = (a, b) if (node_a.first_seen, a) <= (node_b.first_seen, b) else (b, a)
+        self._own("nodes")
+        self._own("redirects")
+        self.nodes[survivor] = Node(
+            first_seen=min(node_a.first_seen, node_b.first_seen),
+            user_ids=tuple(sorted(set(node_a.user_ids) | set(node_b.user_ids))),
+        )
+        del self.nodes[merged]
+        for old, target in list(self.redirects.items()):
+            if target == merged:
+                self.redirects[old] = survivor
+        self.redirects[merged] = survivor
+        self.merges.append(
+            Merge(
+                survivor=survivor,
+                merged=merged,
+                by_message_id=self.event.message_id,
+                at=self.event.timestamp,
+                reason=reason,
+            )
+        )
+        return survivor
+
+    def _conflict(self, key: str, pid: str, reason: str) -> None:
+        conflict = Conflict(
+            identifier=key,
+            profile_id=pid,
+            other=f"user_id:{self.event.user_id}" if self.event.user_id else "",
+            by_message_id=self.event.message_id,
+            at=self.event.timestamp,
+            reason=reason,
+        )
+        self.conflicts.append(conflict)
+        slot = f"{key}|{pid}"
+        if slot not in self.graph.conflicts:
+            self.graph = msgspec.structs.replace(
+                self.graph, conflicts={**self.graph.conflicts, slot: conflict}
+            )
+
+    def found(self, key: str) -> str:
+        pid = profile_id_for(key)
+        self._own("nodes")
+        self.nodes[pid] = Node(first_seen=self.event.timestamp)
+        return pid
+
+    def attach(self, home: str) -> None:
+        if self.unknown:
+            self._own("ids")
+            for key in self.unknown:
+                self.ids[key] = home
+        node = self.nodes[home]
+        users = tuple(sorted(self.users | set(node.user_ids)))
+        if users != node.user_ids:
+            self._own("nodes")
+            self.nodes[home] = Node(first_seen=node.first_seen, user_ids=users)
+
+    def touch(self, home: str) -> None:
+        node = self.nodes[home]
+        if self.event.timestamp < node.first_seen:
+            self._own("nodes")
+            self.nodes[home] = Node(first_seen=self.event.timestamp, user_ids=node.user_ids)
+
+    def result(self) -> IdentityGraph:
+        if not self.copied and not self.merges:
+            return self.graph
+        return IdentityGraph(
+            ids=self.ids,
+            redirects=self.redirects,
+            nodes=self.nodes,
+            device_users=self.device_users,
+            merges=self.graph.merges + tuple(self.merges),
+            conflicts=self.graph.conflicts,
+        )

@@ -1,0 +1,996 @@
+"""The unified profile, kept current one event at a time by :func:`reduce`.
+
+Every figure is kept so that late and out-of-order events give the same profile as
+in-order ones, except the cart (a sequence of edits, order-dependent by definition: it
+equals the in-order cart when events are replayed in timestamp order) and figures capped
+for size (see below). Exact timestamp ties resolve in arrival order, except consent, where
+a denial wins a tie.
+
+What is read from which event:
+
+- **Traits**: ``identify`` traits and any event's ``context.traits``; per trait, the value
+  with the latest event time wins (``trait_at`` keeps that time).
+- **Consent**, per ``channel:purpose`` (``*`` for "all"), latest event time wins:
+  traits ``consent: {"email": {"marketing": true}}`` or ``consent: {"sms": false}``
+  (channel-wide); track ``Consent Updated`` with ``{channel, purpose, granted}`` or a
+  ``consent`` object as in traits; track ``Unsubscribed`` with optional ``channel``
+  (default ``email``) and ``purpose`` (default ``marketing``). Read it with
+  :func:`consent_for`.
+- **Seen, sessions, channels, devices**: every event. A session is a run of events with
+  gaps of at most ``session_gap``; the last ``keep_sessions`` are kept as spans so that a
+  late event can extend, split or bridge them, older ones are counted in
+  ``sessions_archived``. The channel is ``context.channel``, else inferred by
+  :func:`channel_of`; the device is ``context.device.id``.
+- **Products**: ``Product Viewed`` (``product_id`` or ``sku``): views,
+  visits (views separated by at least ``revisit_gap``), time on product (``duration``,
+  ``time_on_product`` or ``time_spent`` seconds), spec and review views (``section`` or
+  ``tab`` of ``specs``/``reviews``, or ``Product Specs Viewed``/``Product Reviews Viewed``).
+- **Affinity**: weighted (``affinity_weights`` per event name: views, ``Product Clicked``,
+  ``Category Clicked``, adds, orders), time-decayed interest per ``category:``, ``brand:``
+  and ``price:`` key; stored as scores at ``affinity_ref`` so that order does not matter.
+- **Cart**: ``Product Added``/``Product Removed`` edit it; ``Cart Viewed`` and
+  ``Checkout Started`` with a ``products`` list replace it when newer; ``Order Completed``
+  empties it. Edits older than the last completed order are ignored.
+- **Orders**: ``Order Completed`` (``order_id``, else the message id), deduplicated (the
+  earliest report of an order stands; a repeat adds no affinity and clears no cart);
+  revenue is ``revenue``, else ``total``, else ``value``, else the sum of products.
+- **Feedback**: ``Survey Answered`` (``survey`` ``nps``/``csat``, ``score``),
+  ``NPS Submitted``, ``CSAT Submitted``; ``Ticket Created``/``Support Ticket Created``;
+  ``Product Reviewed`` (``rating``).
+
+Events with ``source == "juncture"`` (derived signals) do not change the profile.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import math
+from collections.abc import Callable, Iterable
+from typing import Any, Final
+
+import msgspec
+
+from juncture.core.events import Event
+
+DERIVED_SOURCE: Final = "juncture"
+_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_REBASE_HALF_LIVES: Final = 256.0
+
+Span = tuple[dt.datetime, dt.datetime]
+
+
+class ProfileConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """Thresholds of the reducer and of :func:`rfm`. Dict fields are read-only."""
+
+    session_gap: dt.timedelta = dt.timedelta(minutes=30)
+    keep_sessions: int = 20
+    revisit_gap: dt.timedelta = dt.timedelta(minutes=30)
+    keep_visits: int = 8
+    affinity_half_life: dt.timedelta = dt.timedelta(days=14)
+    affinity_weights: dict[str, float] = msgspec.field(
+        default_factory=lambda: {
+            "Product Viewed": 1.0,
+            "Product Clicked": 1.0,
+            "Category Clicked": 1.0,
+            "Product Added": 3.0,
+            "Order Completed": 5.0,
+        }
+    )
+    price_bands: tuple[float, ...] = (25.0, 100.0, 500.0)
+    recency_days: tuple[int, int, int, int] = (7, 30, 90, 180)
+    frequency_orders: tuple[int, int, int, int] = (2, 3, 5, 10)
+    monetary_total: tuple[float, float, float, float] = (50.0, 150.0, 500.0, 1500.0)
+
+
+class Consent(msgspec.Struct, frozen=True, array_like=True):
+    granted: bool
+    at: dt.datetime
+
+
+class Score(msgspec.Struct, frozen=True, kw_only=True):
+    """A survey answer (NPS 0-10, CSAT as sent)."""
+
+    score: float
+    at: dt.datetime
+    survey: str | None = None
+
+
+class ProductView(msgspec.Struct, frozen=True, kw_only=True):
+    views: int = 0
+    visits: tuple[Span, ...] = ()
+    visits_archived: int = 0
+    last_at: dt.datetime | None = None
+    seconds: float = 0.0
+    spec_views: int = 0
+    review_views: int = 0
+    category: str | None = None
+    brand: str | None = None
+    price: float | None = None
+
+    @property
+    def visit_count(self) -> int:
+        return len(self.visits) + self.visits_archived
+
+
+class CartItem(msgspec.Struct, frozen=True, kw_only=True):
+    product_id: str
+    quantity: int = 1
+    price: float = 0.0
+    name: str | None = None
+    category: str | None = None
+    brand: str | None = None
+
+
+class Cart(msgspec.Struct, frozen=True, kw_only=True):
+    """``updated_at``: last cart activity; ``cleared_at``: last completed order."""
+
+    items: dict[str, CartItem] = {}
+    updated_at: dt.datetime | None = None
+    cleared_at: dt.datetime | None = None
+    checkout_at: dt.datetime | None = None
+    currency: str | None = None
+
+    @property
+    def value(self) -> float:
+        return sum(i.price * i.quantity for i in self.items.values())
+
+    @property
+    def quantity(self) -> int:
+        return sum(i.quantity for i in self.items.values())
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = msgspec.to_builtins(self)
+        return out
+
+
+class Order(msgspec.Struct, frozen=True, array_like=True):
+    at: dt.datetime
+    revenue: float
+
+
+class Profile(msgspec.Struct, frozen=True, kw_only=True):
+    """One customer. Build an empty one with ``Profile(profile_id=...)``."""
+
+    profile_id: str
+    first_seen: dt.datetime | None = None
+    last_seen: dt.datetime | None = None
+    event_counts: dict[str, int] = {}
+    traits: dict[str, Any] = {}
+    trait_at: dict[str, dt.datetime] = {}
+    consent: dict[str, Consent] = {}
+    sessions: tuple[Span, ...] = ()
+    sessions_archived: int = 0
+    channels: dict[str, dt.datetime] = {}
+    last_channel: str | None = None
+    devices: dict[str, dt.datetime] = {}
+    last_device: str | None = None
+    products: dict[str, ProductView] = {}
+    last_product: str | None = None
+    affinity: dict[str, float] = {}
+    affinity_ref: dt.datetime | None = None
+    cart: Cart = Cart()
+    orders: dict[str, Order] = {}
+    revenue: float = 0.0
+    last_order_id: str | None = None
+    nps: Score | None = None
+    csat: Score | None = None
+    support_tickets: int = 0
+    reviews: int = 0
+    rating_sum: float = 0.0
+
+    @property
+    def session_count(self) -> int:
+        return len(self.sessions) + self.sessions_archived
+
+    @property
+    def order_count(self) -> int:
+        return len(self.orders)
+
+    @property
+    def last_order_at(self) -> dt.datetime | None:
+        return self.orders[self.last_order_id].at if self.last_order_id else None
+
+    @property
+    def aov(self) -> float:
+        """Average order value; 0 without orders."""
+        return self.revenue / len(self.orders) if self.orders else 0.0
+
+    @property
+    def mean_rating(self) -> float | None:
+        return self.rating_sum / self.reviews if self.reviews else None
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON types (times as ISO 8601 strings)."""
+        out: dict[str, Any] = msgspec.to_builtins(self)
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Profile:
+        """The inverse of :meth:`to_json`."""
+        return msgspec.convert(data, cls)
+
+
+class _Step:
+    """One event being reduced: the inputs and the changed fields so far."""
+
+    __slots__ = ("ch", "config", "event", "profile")
+
+    def __init__(
+        self, profile: Profile, event: Event, config: ProfileConfig, ch: dict[str, Any]
+    ) -> None:
+        self.profile, self.event, self.config, self.ch = profile, event, config, ch
+
+
+_Handler = Callable[[_Step], None]
+
+
+class RFM(msgspec.Struct, frozen=True, array_like=True):
+    recency: int
+    frequency: int
+    monetary: int
+
+
+DEFAULT_CONFIG: Final = ProfileConfig()
+_EVENT_CHANNELS: Final = {
+    "Email Opened": "email",
+    "Email Link Clicked": "email",
+    "SMS Link Clicked": "sms",
+    "SMS Replied": "sms",
+    "Push Notification Tapped": "push",
+    "Push Notification Opened": "push",
+}
+_TICKET_EVENTS: Final = frozenset({"Ticket Created", "Support Ticket Created"})
+
+
+def channel_of(event: Event) -> str | None:
+    """``context.channel``, else inferred: ``store`` (POS: a source or library named
+    ``pos``, or a ``store_id``), ``email``/``sms``/``push`` (their engagement events),
+    ``app`` (screen calls, ``context.app``), ``web`` (page calls, ``context.page``).
+    """
+    ctx = event.context
+    explicit = ctx.get("channel") if ctx else None
+    if isinstance(explicit, str) and explicit:
+        return explicit
+    library = ctx.get("library") if ctx else None
+    lib_name = library.get("name") if isinstance(library, dict) else None
+    if (
+        "pos" in event.source.lower()
+        or (isinstance(lib_name, str) and "pos" in lib_name.lower())
+        or "store_id" in event.properties
+    ):
+        return "store"
+    named = _EVENT_CHANNELS.get(event.event or "")
+    if named is not None:
+        return named
+    if event.type == "screen" or (ctx and "app" in ctx):
+        return "app"
+    if event.type == "page" or (ctx and "page" in ctx):
+        return "web"
+    return None
+
+
+def device_of(event: Event) -> str | None:
+    """``context.device.id``, if any."""
+    device = event.context.get("device") if event.context else None
+    if isinstance(device, dict):
+        value = device.get("id")
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            return str(value)
+    return None
+
+
+def product_key(props: dict[str, Any]) -> str | None:
+    """A product's id in Segment ecommerce properties: ``product_id``, else ``sku``."""
+    value = props.get("product_id") or props.get("sku")
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def number(value: object) -> float | None:
+    """A finite number from a JSON value (numeric strings too; never a bool)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        result = float(value)
+    elif isinstance(value, str):
+        try:
+            result = float(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return result if math.isfinite(result) else None
+
+
+def price_band(price: float | None, config: ProfileConfig = DEFAULT_CONFIG) -> str | None:
+    """The band a price falls in, e.g. ``"25-100"`` or ``"500+"``.
+
+    >>> price_band(60.0)
+    '25-100'
+    """
+    if price is None:
+        return None
+    bands = config.price_bands
+    i = bisect.bisect_right(bands, price)
+    low = f"{bands[i - 1]:g}" if i else "0"
+    return f"{low}-{bands[i]:g}" if i < len(bands) else f"{low}+"
+
+
+def reduce(profile: Profile, event: Event, config: ProfileConfig = DEFAULT_CONFIG) -> Profile:
+    """The profile after ``event``. Pure; equal inputs give equal outputs."""
+    if event.source == DERIVED_SOURCE:
+        return profile
+    t = event.timestamp
+    name = event.display_name
+    counts = profile.event_counts
+    ch: dict[str, Any] = {"event_counts": {**counts, name: counts.get(name, 0) + 1}}
+    if profile.first_seen is None or t < profile.first_seen:
+        ch["first_seen"] = t
+    if profile.last_seen is None or t > profile.last_seen:
+        ch["last_seen"] = t
+    sessions, archived = _add_time(profile.sessions, t, config.session_gap, config.keep_sessions)
+    if sessions is not profile.sessions:
+        ch["sessions"] = sessions
+        ch["sessions_archived"] = profile.sessions_archived + archived
+    _seen_on(profile, event, ch)
+    traits = event.traits if event.type == "identify" else None
+    ctx_traits = event.context.get("traits") if event.context else None
+    if traits or ctx_traits:
+        _apply_traits(profile, (traits, ctx_traits), t, ch)
+    handler = _HANDLERS.get(event.event or "") if event.type == "track" else None
+    if handler is not None:
+        handler(_Step(profile, event, config, ch))
+    return msgspec.structs.replace(profile, **ch)
+
+
+def _seen_on(profile: Profile, event: Event, ch: dict[str, Any]) -> None:
+    t = event.timestamp
+    channel = channel_of(event)
+    if channel is not None:
+        last = profile.channels.get(channel)
+        if last is None or t > last:
+            ch["channels"] = {**profile.channels, channel: t}
+            if _is_latest(profile.channels, profile.last_channel, t):
+                ch["last_channel"] = channel
+    device = device_of(event)
+    if device is not None:
+        last = profile.devices.get(device)
+        if last is None or t > last:
+            ch["devices"] = {**profile.devices, device: t}
+            if _is_latest(profile.devices, profile.last_device, t):
+                ch["last_device"] = device
+
+
+def _is_latest(seen: dict[str, dt.datetime], current: str | None, t: dt.datetime) -> bool:
+    return current is None or t >= seen[current]
+
+
+def _add_time(
+    spans: tuple[Span, ...], t: dt.datetime, gap: dt.timedelta, keep: int
+) -> tuple[tuple[Span, ...], int]:
+    """Add one event time to sorted spans whose neighbours are more than ``gap`` apart.
+
+    Returns the new spans and how many old spans were dropped past ``keep``.
+    """
+    if spans:
+        start, end = spans[-1]
+        if start <= t <= end:
+            return spans, 0
+        if end < t <= end + gap:
+            return (*spans[:-1], (start, t)), 0
+    out = list(spans)
+    i = bisect.bisect_right(out, (t, t))
+    new = (t, t)
+    if i and out[i - 1][1] + gap >= t:
+        i -= 1
+        new = (out[i][0], max(out[i][1], t))
+        del out[i]
+    while i < len(out) and out[i][0] - gap <= new[1]:
+        new = (new[0], max(new[1], out[i][1]))
+        del out[i]
+    out.insert(i, new)
+    dropped = max(0, len(out) - keep)
+    return tuple(out[dropped:]), dropped
+
+
+def _merge_spans(
+    a: tuple[Span, ...], b: tuple[Span, ...], gap: dt.timedelta, keep: int
+) -> tuple[tuple[Span, ...], int]:
+    out: list[Span] = []
+    for start, end in sorted((*a, *b)):
+        if out and out[-1][1] + gap >= start:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    dropped = max(0, len(out) - keep)
+    return tuple(out[dropped:]), dropped
+
+
+def _apply_traits(
+    profile: Profile,
+    sources: Iterable[dict[str, Any] | None],
+    t: dt.datetime,
+    ch: dict[str, Any],
+) -> None:
+    traits, trait_at = profile.traits, profile.trait_at
+    copied = False
+    for source in sources:
+        if not isinstance(source, dict):
+            continue
+        for key, value in source.items():
+            if key == "consent":
+                _apply_consent_object(ch.get("consent", profile.consent), value, t, ch)
+                continue
+            known = trait_at.get(key)
+            if known is not None and known > t:
+                continue
+            if not copied:
+                traits, trait_at, copied = dict(traits), dict(trait_at), True
+            traits[key] = value
+            trait_at[key] = t
+    if copied:
+        ch["traits"] = traits
+        ch["trait_at"] = trait_at
+
+
+def _apply_consent_object(
+    consent: dict[str, Consent], value: object, t: dt.datetime, ch: dict[str, Any]
+) -> None:
+    if not isinstance(value, dict):
+        return
+    for channel, purposes in value.items():
+        if isinstance(purposes, bool):
+            consent = _set_consent(consent, f"{channel}:*", purposes, t)
+        elif isinstance(purposes, dict):
+            for purpose, granted in purposes.items():
+                if isinstance(granted, bool):
+                    consent = _set_consent(consent, f"{channel}:{purpose}", granted, t)
+    ch["consent"] = consent
+
+
+def _set_consent(
+    consent: dict[str, Consent], key: str, granted: bool, t: dt.datetime
+) -> dict[str, Consent]:
+    known = consent.get(key)
+    if known is not None and (known.at, not known.granted) >= (t, not granted):
+        return consent
+    return {**consent, key: Consent(granted, t)}
+
+
+def consent_for(profile: Profile, channel: str, purpose: str) -> bool | None:
+    """Whether ``channel`` may be used for ``purpose``; None when never stated.
+
+    The latest statement among ``channel:purpose``, ``channel:*``, ``*:purpose`` and
+    ``*:*`` wins; at equal times a denial wins.
+    """
+    best: Consent | None = None
+    for key in (f"{channel}:{purpose}", f"{channel}:*", f"*:{purpose}", "*:*"):
+        entry = profile.consent.get(key)
+        if entry is not None and (
+            best is None or (entry.at, not entry.granted) > (best.at, not best.granted)
+        ):
+            best = entry
+    return None if best is None else best.granted
+
+
+def rfm(profile: Profile, now: dt.datetime, config: ProfileConfig = DEFAULT_CONFIG) -> RFM:
+    """Recency, frequency and monetary scores, 1 (low) to 5 (high); 1s without orders."""
+    last = profile.last_order_at
+    if last is None:
+        return RFM(1, 1, 1)
+    days = (now - last).total_seconds() / 86400
+    recency = 5 - sum(1 for limit in config.recency_days if days > limit)
+    frequency = 1 + sum(1 for limit in config.frequency_orders if profile.order_count >= limit)
+    monetary = 1 + sum(1 for limit in config.monetary_total if profile.revenue >= limit)
+    return RFM(recency, frequency, monetary)
+
+
+def affinity_at(
+    profile: Profile, key: str, now: dt.datetime, config: ProfileConfig = DEFAULT_CONFIG
+) -> float:
+    """The decayed score of an affinity key (``category:Shoes``) at time ``now``."""
+    score = profile.affinity.get(key, 0.0)
+    if not score or profile.affinity_ref is None:
+        return 0.0
+    return score * _decay(profile.affinity_ref, now, config)
+
+
+def top_affinity(profile: Profile, dimension: str) -> str | None:
+    """The leading value of a dimension (``category``, ``brand``, ``price``).
+
+    Decay scales every score alike, so the ranking does not depend on the time.
+    """
+    prefix = dimension + ":"
+    best = max(
+        ((score, key) for key, score in profile.affinity.items() if key.startswith(prefix)),
+        default=None,
+    )
+    return best[1][len(prefix) :] if best else None
+
+
+def _decay(since: dt.datetime, until: dt.datetime, config: ProfileConfig) -> float:
+    half_lives = (until - since) / config.affinity_half_life
+    return float(2.0 ** (-half_lives))
+
+
+def _add_affinity(s: _Step, keys: Iterable[str], weight: float) -> None:
+    profile, config, ch, t = s.profile, s.config, s.ch, s.event.timestamp
+    ref = ch.get("affinity_ref", profile.affinity_ref)
+    scores = dict(ch.get("affinity", profile.affinity))
+    if ref is None:
+        ref = t
+    elif (t - ref) / config.affinity_half_life > _REBASE_HALF_LIVES:
+        factor = _decay(ref, t, config)
+        scores = {k: v * factor for k, v in scores.items()}
+        ref = t
+    gain = weight / _decay(ref, t, config)
+    for key in keys:
+        scores[key] = scores.get(key, 0.0) + gain
+    ch["affinity"] = scores
+    ch["affinity_ref"] = ref
+
+
+def _affinity_keys(
+    category: object, brand: object, price: float | None, config: ProfileConfig
+) -> list[str]:
+    keys = []
+    if isinstance(category, str) and category:
+        keys.append("category:" + category)
+    if isinstance(brand, str) and brand:
+        keys.append("brand:" + brand)
+    band = price_band(price, config)
+    if band is not None:
+        keys.append("price:" + band)
+    return keys
+
+
+def _on_product_view(s: _Step) -> None:
+    profile, event, config, ch = s.profile, s.event, s.config, s.ch
+    props = event.properties
+    pid = product_key(props)
+    t = event.timestamp
+    price = number(props.get("price"))
+    category, brand = props.get("category"), props.get("brand")
+    weight = config.affinity_weights.get(event.event or "", 0.0)
+    if weight:
+        _add_affinity(s, _affinity_keys(category, brand, price, config), weight)
+    if pid is None or event.event != "Product Viewed":
+        return
+    view = profile.products.get(pid) or ProductView()
+    section = props.get("section") or props.get("tab")
+    visits, archived = _add_time(view.visits, t, config.revisit_gap, config.keep_visits)
+    newer = view.last_at is None or t >= view.last_at
+    seconds = number(
+        props.get("duration") or props.get("time_on_product") or props.get("time_spent")
+    )
+    view = ProductView(
+        views=view.views + 1,
+        visits=visits,
+        visits_archived=view.visits_archived + archived,
+        last_at=t if newer else view.last_at,
+        seconds=view.seconds + (seconds or 0.0),
+        spec_views=view.spec_views + (section in ("specs", "specifications")),
+        review_views=view.review_views + (section == "reviews"),
+        category=category if newer and isinstance(category, str) else view.category,
+        brand=brand if newer and isinstance(brand, str) else view.brand,
+        price=price if newer and price is not None else view.price,
+    )
+    ch["products"] = {**profile.products, pid: view}
+    last = profile.last_product
+    last_view = profile.products.get(last) if last is not None else None
+    if last_view is None or last_view.last_at is None or t >= last_view.last_at:
+        ch["last_product"] = pid
+
+
+def _on_section_view(section: str) -> _Handler:
+    def handle(s: _Step) -> None:
+        profile, event, ch = s.profile, s.event, s.ch
+        pid = product_key(event.properties)
+        if pid is None:
+            return
+        view = profile.products.get(pid) or ProductView()
+        view = msgspec.structs.replace(
+            view,
+            spec_views=view.spec_views + (section == "specs"),
+            review_views=view.review_views + (section == "reviews"),
+        )
+        ch["products"] = {**profile.products, pid: view}
+
+    return handle
+
+
+def _cart_item(props: dict[str, Any], pid: str, previous: CartItem | None) -> CartItem:
+    quantity = number(props.get("quantity"))
+    price = number(props.get("price"))
+    return CartItem(
+        product_id=pid,
+        quantity=max(1, int(quantity)) if quantity is not None else 1,
+        price=price if price is not None else (previous.price if previous else 0.0),
+        name=_str_or(props.get("name"), previous.name if previous else None),
+        category=_str_or(props.get("category"), previous.category if previous else None),
+        brand=_str_or(props.get("brand"), previous.brand if previous else None),
+    )
+
+
+def _str_or(value: object, default: str | None) -> str | None:
+    return value if isinstance(value, str) and value else default
+
+
+def _cart_touch(cart: Cart, t: dt.datetime) -> Cart | None:
+    """The cart with ``t`` as activity; None when ``t`` predates the last order."""
+    if cart.cleared_at is not None and t <= cart.cleared_at:
+        return None
+    if cart.updated_at is None or t > cart.updated_at:
+        return msgspec.structs.replace(cart, updated_at=t)
+    return cart
+
+
+def _on_product_added(s: _Step) -> None:
+    profile, event, config, ch = s.profile, s.event, s.config, s.ch
+    props = event.properties
+    price = number(props.get("price"))
+    keys = _affinity_keys(props.get("category"), props.get("brand"), price, config)
+    weight = config.affinity_weights.get("Product Added", 0.0)
+    if weight and keys:
+        _add_affinity(s, keys, weight)
+    pid = product_key(props)
+    cart = _cart_touch(profile.cart, event.timestamp)
+    if pid is None or cart is None:
+        return
+    old = cart.items.get(pid)
+    item = _cart_item(props, pid, old)
+    if old is not None:
+        item = msgspec.structs.replace(item, quantity=old.quantity + item.quantity)
+    currency = _str_or(props.get("currency"), cart.currency)
+    ch["cart"] = msgspec.structs.replace(cart, items={**cart.items, pid: item}, currency=currency)
+
+
+def _on_product_removed(s: _Step) -> None:
+    profile, event, ch = s.profile, s.event, s.ch
+    pid = product_key(event.properties)
+    cart = _cart_touch(profile.cart, event.timestamp)
+    if cart is None:
+        return
+    old = cart.items.get(pid) if pid is not None else None
+    if pid is not None and old is not None:
+        items = dict(cart.items)
+        quantity = number(event.properties.get("quantity"))
+        left = old.quantity - int(quantity) if quantity is not None else 0
+        if left > 0:
+            items[pid] = msgspec.structs.replace(old, quantity=left)
+        else:
+            del items[pid]
+        cart = msgspec.structs.replace(cart, items=items)
+    ch["cart"] = cart
+
+
+def _on_cart_snapshot(s: _Step) -> None:
+    profile, event, ch = s.profile, s.event, s.ch
+    t = event.timestamp
+    before = profile.cart
+    cart = _cart_touch(before, t)
+    if cart is None:
+        return
+    products = event.properties.get("products")
+    if isinstance(products, list) and products and cart.updated_at == t:
+        items: dict[str, CartItem] = {}
+        for entry in products:
+            if isinstance(entry, dict) and (pid := product_key(entry)) is not None:
+                items[pid] = _cart_item(entry, pid, before.items.get(pid))
+        cart = msgspec.structs.replace(cart, items=items)
+    if event.event == "Checkout Started" and (cart.checkout_at is None or t > cart.checkout_at):
+        cart = msgspec.structs.replace(cart, checkout_at=t)
+    ch["cart"] = cart
+
+
+def order_revenue(props: dict[str, Any]) -> float:
+    """``revenue``, else ``total``, else ``value``, else the sum of ``products``."""
+    for key in ("revenue", "total", "value"):
+        value = number(props.get(key))
+        if value is not None:
+            return value
+    products = props.get("products")
+    if not isinstance(products, list):
+        return 0.0
+    total = 0.0
+    for entry in products:
+        if isinstance(entry, dict):
+            total += (number(entry.get("price")) or 0.0) * (number(entry.get("quantity")) or 1.0)
+    return total
+
+
+def _on_order(s: _Step) -> None:
+    profile, event, config, ch = s.profile, s.event, s.config, s.ch
+    props = event.properties
+    t = event.timestamp
+    raw_id = props.get("order_id")
+    order_id = (
+        str(raw_id) if isinstance(raw_id, str | int) and raw_id else "msg:" + event.message_id
+    )
+    known = profile.orders.get(order_id)
+    if known is not None and known.at <= t:
+        return
+    # The same order reported twice: the earliest report stands, whatever the arrival order.
+    revenue = order_revenue(props)
+    orders = {**profile.orders, order_id: Order(t, revenue)}
+    ch["orders"] = orders
+    ch["revenue"] = profile.revenue - (known.revenue if known else 0.0) + revenue
+    ch["last_order_id"] = _last_order(orders) if known else profile.last_order_id
+    last = profile.last_order_at
+    if known is None and (last is None or t >= last):
+        ch["last_order_id"] = order_id
+    if known is not None:
+        return
+    products = [p for p in props.get("products") or () if isinstance(p, dict)]
+    weight = config.affinity_weights.get("Order Completed", 0.0)
+    for entry in products if weight else ():
+        keys = _affinity_keys(
+            entry.get("category"), entry.get("brand"), number(entry.get("price")), config
+        )
+        _add_affinity(s, keys, weight)
+    ch["cart"] = _clear_cart(profile.cart, t, {product_key(p) for p in products})
+
+
+def _clear_cart(cart: Cart, t: dt.datetime, ordered: set[str | None]) -> Cart:
+    cleared = t if cart.cleared_at is None else max(cart.cleared_at, t)
+    if cart.updated_at is None or cart.updated_at <= t:
+        return Cart(updated_at=cart.updated_at, cleared_at=cleared, currency=cart.currency)
+    # A late order: activity after it stays, except the products it bought.
+    items = {k: v for k, v in cart.items.items() if k not in ordered}
+    return msgspec.structs.replace(cart, items=items, cleared_at=cleared)
+
+
+def _on_consent(s: _Step) -> None:
+    profile, event, ch = s.profile, s.event, s.ch
+    props = event.properties
+    t = event.timestamp
+    if event.event == "Unsubscribed":
+        channel = _str_or(props.get("channel"), "email")
+        purpose = _str_or(props.get("purpose"), "marketing")
+        ch["consent"] = _set_consent(profile.consent, f"{channel}:{purpose}", False, t)
+        return
+    if "consent" in props:
+        _apply_consent_object(profile.consent, props["consent"], t, ch)
+        return
+    channel, granted = props.get("channel"), props.get("granted")
+    if isinstance(channel, str) and isinstance(granted, bool):
+        purpose = _str_or(props.get("purpose"), "*")
+        ch["consent"] = _set_consent(profile.consent, f"{channel}:{purpose}", granted, t)
+
+
+def _on_survey(s: _Step) -> None:
+    profile, event, ch = s.profile, s.event, s.ch
+    props = event.properties
+    name = event.event
+    if name == "NPS Submitted":
+        survey = "nps"
+    elif name == "CSAT Submitted":
+        survey = "csat"
+    else:
+        raw = props.get("survey") or props.get("survey_type")
+        survey = raw.lower() if isinstance(raw, str) else ""
+    score = number(props.get("score"))
+    if survey not in ("nps", "csat") or score is None:
+        return
+    known: Score | None = getattr(profile, survey)
+    if known is None or event.timestamp >= known.at:
+        survey_id = props.get("survey_id")
+        ch[survey] = Score(
+            score=score,
+            at=event.timestamp,
+            survey=survey_id if isinstance(survey_id, str) else None,
+        )
+
+
+def _on_ticket(s: _Step) -> None:
+    profile, ch = s.profile, s.ch
+    ch["support_tickets"] = profile.support_tickets + 1
+
+
+def _on_review(s: _Step) -> None:
+    profile, event, ch = s.profile, s.event, s.ch
+    ch["reviews"] = profile.reviews + 1
+    rating = number(event.properties.get("rating"))
+    if rating is not None:
+        ch["rating_sum"] = profile.rating_sum + rating
+
+
+_HANDLERS: Final[dict[str, _Handler]] = {
+    "Product Viewed": _on_product_view,
+    "Product Clicked": _on_product_view,
+    "Category Clicked": _on_product_view,
+    "Product Specs Viewed": _on_section_view("specs"),
+    "Product Reviews Viewed": _on_section_view("reviews"),
+    "Product Added": _on_product_added,
+    "Product Removed": _on_product_removed,
+    "Cart Viewed": _on_cart_snapshot,
+    "Checkout Started": _on_cart_snapshot,
+    "Order Completed": _on_order,
+    "Consent Updated": _on_consent,
+    "Unsubscribed": _on_consent,
+    "Survey Answered": _on_survey,
+    "NPS Submitted": _on_survey,
+    "CSAT Submitted": _on_survey,
+    "Ticket Created": _on_ticket,
+    "Support Ticket Created": _on_ticket,
+    "Product Reviewed": _on_review,
+}
+
+
+def merge_profiles(
+    survivor: Profile, merged: Profile, config: ProfileConfig = DEFAULT_CONFIG
+) -> Profile:
+    """One profile holding both, nothing lost or counted twice; the id is the survivor's.
+
+    Traits and consent: the later statement wins (ties: the survivor's; consent: denial).
+    Counts add; sets and per-key times union (latest time); sessions and visits coalesce;
+    orders union by order id; the cart updated last wins.
+    """
+    a, b = survivor, merged
+    return msgspec.structs.replace(
+        a,
+        first_seen=_min_time(a.first_seen, b.first_seen),
+        last_seen=_max_time(a.last_seen, b.last_seen),
+        event_counts=_add_counts(a.event_counts, b.event_counts),
+        **_merge_traits(a, b),
+        consent=_merge_consent(a.consent, b.consent),
+        **_merge_sessions(a, b, config),
+        **_merge_seen(a, b),
+        **_merge_products(a, b, config),
+        **_merge_affinity(a, b, config),
+        cart=_merge_cart(a.cart, b.cart),
+        **_merge_orders(a, b),
+        nps=_later_score(a.nps, b.nps),
+        csat=_later_score(a.csat, b.csat),
+        support_tickets=a.support_tickets + b.support_tickets,
+        reviews=a.reviews + b.reviews,
+        rating_sum=a.rating_sum + b.rating_sum,
+    )
+
+
+def _min_time(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _max_time(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _add_counts(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    out = dict(a)
+    for key, n in b.items():
+        out[key] = out.get(key, 0) + n
+    return out
+
+
+def _merge_traits(a: Profile, b: Profile) -> dict[str, Any]:
+    traits, trait_at = dict(a.traits), dict(a.trait_at)
+    for key, value in b.traits.items():
+        at = b.trait_at[key]
+        if key not in trait_at or at > trait_at[key]:
+            traits[key], trait_at[key] = value, at
+    return {"traits": traits, "trait_at": trait_at}
+
+
+def _merge_consent(a: dict[str, Consent], b: dict[str, Consent]) -> dict[str, Consent]:
+    out = a
+    for key, entry in b.items():
+        out = _set_consent(out, key, entry.granted, entry.at)
+    return out
+
+
+def _merge_sessions(a: Profile, b: Profile, config: ProfileConfig) -> dict[str, Any]:
+    spans, dropped = _merge_spans(a.sessions, b.sessions, config.session_gap, config.keep_sessions)
+    return {
+        "sessions": spans,
+        "sessions_archived": a.sessions_archived + b.sessions_archived + dropped,
+    }
+
+
+def _merge_seen(a: Profile, b: Profile) -> dict[str, Any]:
+    channels = _union_latest(a.channels, b.channels)
+    devices = _union_latest(a.devices, b.devices)
+    return {
+        "channels": channels,
+        "last_channel": _latest_key(a.last_channel, b.last_channel, channels),
+        "devices": devices,
+        "last_device": _latest_key(a.last_device, b.last_device, devices),
+    }
+
+
+def _union_latest(a: dict[str, dt.datetime], b: dict[str, dt.datetime]) -> dict[str, dt.datetime]:
+    out = dict(a)
+    for key, t in b.items():
+        if key not in out or t > out[key]:
+            out[key] = t
+    return out
+
+
+def _latest_key(a: str | None, b: str | None, seen: dict[str, dt.datetime]) -> str | None:
+    if a is None or b is None:
+        return a or b
+    return b if seen[b] > seen[a] else a
+
+
+def _merge_products(a: Profile, b: Profile, config: ProfileConfig) -> dict[str, Any]:
+    products = dict(a.products)
+    for pid, theirs in b.products.items():
+        ours = products.get(pid)
+        products[pid] = theirs if ours is None else _merge_view(ours, theirs, config)
+    last = a.last_product
+    if b.last_product is not None and (
+        last is None or _view_time(products, b.last_product) > _view_time(products, last)
+    ):
+        last = b.last_product
+    return {"products": products, "last_product": last}
+
+
+def _view_time(products: dict[str, ProductView], pid: str) -> dt.datetime:
+    view = products.get(pid)
+    return view.last_at if view is not None and view.last_at is not None else _EPOCH
+
+
+def _merge_view(a: ProductView, b: ProductView, config: ProfileConfig) -> ProductView:
+    visits, dropped = _merge_spans(a.visits, b.visits, config.revisit_gap, config.keep_visits)
+    newer = b if (b.last_at or _EPOCH) > (a.last_at or _EPOCH) else a
+    return ProductView(
+        views=a.views + b.views,
+        visits=visits,
+        visits_archived=a.visits_archived + b.visits_archived + dropped,
+        last_at=newer.last_at,
+        seconds=a.seconds + b.seconds,
+        spec_views=a.spec_views + b.spec_views,
+        review_views=a.review_views + b.review_views,
+        category=newer.category,
+        brand=newer.brand,
+        price=newer.price,
+    )
+
+
+def _merge_affinity(a: Profile, b: Profile, config: ProfileConfig) -> dict[str, Any]:
+    if a.affinity_ref is None or b.affinity_ref is None:
+        src = a if b.affinity_ref is None else b
+        return {"affinity": dict(src.affinity), "affinity_ref": src.affinity_ref}
+    # Scores are sums at a reference time: bring both to the later reference, then add.
+    ref = max(a.affinity_ref, b.affinity_ref)
+    scores: dict[str, float] = {}
+    for side in (a, b):
+        assert side.affinity_ref is not None
+        factor = _decay(side.affinity_ref, ref, config)
+        for key, value in side.affinity.items():
+            scores[key] = scores.get(key, 0.0) + value * factor
+    return {"affinity": scores, "affinity_ref": ref}
+
+
+def _merge_cart(a: Cart, b: Cart) -> Cart:
+    newer = b if (b.updated_at or _EPOCH) > (a.updated_at or _EPOCH) else a
+    cleared = _max_time(a.cleared_at, b.cleared_at)
+    if cleared is not None and newer.updated_at is not None and newer.updated_at <= cleared:
+        return Cart(updated_at=newer.updated_at, cleared_at=cleared, currency=newer.currency)
+    return msgspec.structs.replace(newer, cleared_at=cleared)
+
+
+def _merge_orders(a: Profile, b: Profile) -> dict[str, Any]:
+    orders = dict(a.orders)
+    for order_id, order in b.orders.items():
+        known = orders.get(order_id)
+        if known is None or order.at < known.at:
+            orders[order_id] = order
+    return {
+        "orders": orders,
+        "revenue": math.fsum(o.revenue for o in orders.values()),
+        "last_order_id": _last_order(orders),
+    }
+
+
+def _last_order(orders: dict[str, Order]) -> str | None:
+    last = max(orders.items(), key=lambda kv: (kv[1].at, kv[0]), default=None)
+    return last[0] if last else None
+
+
+def _later_score(a: Score | None, b: Score | None) -> Score | None:
+    if a is None or b is None:
+        return a or b
+    return b if b.at > a.at else a

@@ -1,0 +1,397 @@
+"""The six real-time signals, as derived events, and the cart-abandonment timer.
+
+:func:`detect` compares a profile before and after one event and returns the signals the
+event caused, plus timer commands. Each signal is an :class:`~juncture.core.events.Event`
+with ``type="track"``, ``source="juncture"``, the causing event's timestamp, ids and
+``received_at``, and a ``message_id`` derived from the causing event's ``message_id`` and
+the signal name (so replays and retries are deduplicated like any event). Every signal's
+``properties`` carry ``profile_id`` and ``cause_message_id``; times are ISO 8601 strings.
+
+Signals (``event`` names) and their extra properties:
+
+``Click Interest``
+    On a click event (``Product Clicked``, ``Category Clicked``): the clicked
+    ``product_id``/``category``/``brand``/``price_band``, ``gained`` (the affinity keys
+    that grew, e.g. ``category:Shoes``), ``top`` (the leading category, brand and price
+    band after the click) and ``shifted`` (``{dimension: {"from", "to"}}`` where the lead
+    changed): the direction the customer's preference moves.
+``Product Interest``
+    On a product view that crosses a depth threshold: ``reasons`` among
+    ``repeat_views`` (views reach ``repeat_views``), ``revisit`` (a new visit after a
+    pause of ``ProfileConfig.revisit_gap``), ``specs``, ``reviews``, ``long_view`` (time
+    on the product reaches ``long_view_seconds``); with ``views``, ``visits``,
+    ``seconds`` and the product's ``category``/``brand``/``price``.
+``Cart Intent``
+    On ``Product Added``: the ``product_id``, ``cart`` (items), ``cart_value``,
+    ``item_count``, ``currency``, and ``strong`` (the cart value reaches
+    ``strong_cart_value`` or the product was viewed ``repeat_views`` times).
+``Cart Abandoned``
+    Not from :func:`detect` but from :func:`fire_timer`: cart activity schedules (or
+    moves) the timer ``cart_abandonment:<profile_id>`` to ``last activity + quiet``;
+    ``Order Completed`` or an emptied cart cancels it. ``Checkout Started`` is cart
+    activity and moves the timer (checkout abandonment is abandonment too; the event
+    says ``checkout_started``). Properties: ``cart``, ``cart_value``, ``item_count``,
+    ``currency``, ``last_activity_at``, ``checkout_started``. Its timestamp is the due
+    time and its ``message_id`` derives from the profile id and the due time.
+``Channel Switched``
+    When an event arrives on another channel or device than the profile's last one,
+    within ``channel_switch_window`` of the last activity: ``from_channel``,
+    ``to_channel``, ``from_device``, ``to_device``, ``seconds_since_last``, and the carried
+    context: ``cart_value``, ``item_count``, ``last_viewed_product`` (id, category, brand,
+    price).
+``Post Purchase Engagement``
+    On usage, support, feedback or review events after an order, within
+    ``post_purchase_window``: ``kind`` (``usage``/``support``/``feedback``/``review``),
+    ``source_event``, ``order_id``, ``days_since_order``, and ``score``/``rating`` when
+    the event has one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any, Final
+
+import msgspec
+
+from juncture.core import profile as profiles
+from juncture.core.events import Event
+from juncture.core.profile import DERIVED_SOURCE, Cart, Profile
+
+CLICK_INTEREST: Final = "Click Interest"
+PRODUCT_INTEREST: Final = "Product Interest"
+CART_INTENT: Final = "Cart Intent"
+CART_ABANDONED: Final = "Cart Abandoned"
+CHANNEL_SWITCHED: Final = "Channel Switched"
+POST_PURCHASE: Final = "Post Purchase Engagement"
+CART_TIMER: Final = "cart_abandonment"
+
+_VIEW_EVENTS: Final = frozenset(
+    {"Product Viewed", "Product Specs Viewed", "Product Reviews Viewed"}
+)
+
+
+class SignalConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """Every threshold of the six signals."""
+
+    click_events: frozenset[str] = frozenset({"Product Clicked", "Category Clicked"})
+    repeat_views: int = 3
+    long_view_seconds: float = 60.0
+    strong_cart_value: float = 100.0
+    cart_quiet: dt.timedelta = dt.timedelta(minutes=30)
+    channel_switch_window: dt.timedelta = dt.timedelta(hours=24)
+    post_purchase_window: dt.timedelta = dt.timedelta(days=90)
+    usage_events: frozenset[str] = frozenset({"Product Used", "Feature Used", "App Opened"})
+    support_events: frozenset[str] = frozenset(
+        {"Ticket Created", "Support Ticket Created", "Support Chat Started"}
+    )
+    feedback_events: frozenset[str] = frozenset(
+        {"Survey Answered", "NPS Submitted", "CSAT Submitted", "Feedback Submitted"}
+    )
+    review_events: frozenset[str] = frozenset({"Product Reviewed"})
+
+
+class ScheduleTimer(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """Create the timer ``key``, or move it to ``due_at`` if it exists."""
+
+    key: str
+    due_at: dt.datetime
+    kind: str
+    profile_id: str
+
+
+class CancelTimer(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """Delete the timer ``key`` if it exists."""
+
+    key: str
+
+
+TimerCommand = ScheduleTimer | CancelTimer
+
+
+class Detection(msgspec.Struct, frozen=True, kw_only=True):
+    events: tuple[Event, ...] = ()
+    timers: tuple[TimerCommand, ...] = ()
+
+
+DEFAULT_CONFIG: Final = SignalConfig()
+_NOTHING: Final = Detection()
+
+
+def signal_id(cause_message_id: str, name: str) -> str:
+    """The message id of the signal ``name`` caused by a message.
+
+    >>> signal_id("m-1", "Cart Intent")
+    'sig-66557fae53c3d771e702ed99532d03f7'
+    """
+    digest = hashlib.sha256(f"{cause_message_id}\x00{name}".encode()).hexdigest()
+    return "sig-" + digest[:32]
+
+
+def derive(cause: Event, name: str, profile_id: str, properties: dict[str, Any]) -> Event:
+    """A derived event named ``name``, caused by ``cause``."""
+    return Event(
+        source=DERIVED_SOURCE,
+        message_id=signal_id(cause.message_id, name),
+        type="track",
+        event=name,
+        timestamp=cause.timestamp,
+        received_at=cause.received_at,
+        user_id=cause.user_id,
+        anonymous_id=cause.anonymous_id,
+        properties={"profile_id": profile_id, "cause_message_id": cause.message_id, **properties},
+    )
+
+
+def timer_key(profile_id: str) -> str:
+    return f"{CART_TIMER}:{profile_id}"
+
+
+def detect(
+    before: Profile, after: Profile, event: Event, config: SignalConfig = DEFAULT_CONFIG
+) -> Detection:
+    """The signals ``event`` causes, given the profile before and after reducing it."""
+    if event.source == DERIVED_SOURCE:
+        return _NOTHING
+    found: list[Event] = []
+    name = event.event if event.type == "track" else None
+    if name in config.click_events:
+        _append(found, _click_interest(before, after, event))
+    elif name in _VIEW_EVENTS:
+        _append(found, _product_interest(before, after, event, config))
+    elif name == "Product Added":
+        _append(found, _cart_intent(after, event, config))
+    _append(found, _channel_switched(before, event, config))
+    if name is not None and before.last_order_id is not None:
+        _append(found, _post_purchase(before, event, config))
+    timers = _cart_timers(before.cart, after, name, config)
+    if not found and not timers:
+        return _NOTHING
+    return Detection(events=tuple(found), timers=timers)
+
+
+def _append(found: list[Event], signal: Event | None) -> None:
+    if signal is not None:
+        found.append(signal)
+
+
+def _click_interest(before: Profile, after: Profile, event: Event) -> Event | None:
+    gained = sorted(k for k, v in after.affinity.items() if v > before.affinity.get(k, 0.0))
+    if not gained:
+        return None
+    props = event.properties
+    top: dict[str, str | None] = {}
+    shifted: dict[str, dict[str, str | None]] = {}
+    for dimension in ("category", "brand", "price"):
+        old, new = profiles.top_affinity(before, dimension), profiles.top_affinity(after, dimension)
+        top[dimension] = new
+        if old != new:
+            shifted[dimension] = {"from": old, "to": new}
+    price = profiles.number(props.get("price"))
+    return derive(
+        event,
+        CLICK_INTEREST,
+        after.profile_id,
+        {
+            "product_id": profiles.product_key(props),
+            "category": props.get("category"),
+            "brand": props.get("brand"),
+            "price_band": profiles.price_band(price),
+            "gained": gained,
+            "top": top,
+            "shifted": shifted,
+        },
+    )
+
+
+def _product_interest(
+    before: Profile, after: Profile, event: Event, config: SignalConfig
+) -> Event | None:
+    pid = profiles.product_key(event.properties)
+    view = after.products.get(pid) if pid is not None else None
+    if pid is None or view is None:
+        return None
+    old = before.products.get(pid) or profiles.ProductView()
+    reasons = [
+        reason
+        for reason, hit in (
+            ("repeat_views", old.views < config.repeat_views <= view.views),
+            ("revisit", view.visit_count > old.visit_count and view.visit_count >= 2),
+            ("specs", view.spec_views > old.spec_views),
+            ("reviews", view.review_views > old.review_views),
+            ("long_view", old.seconds < config.long_view_seconds <= view.seconds),
+        )
+        if hit
+    ]
+    if not reasons:
+        return None
+    return derive(
+        event,
+        PRODUCT_INTEREST,
+        after.profile_id,
+        {
+            "product_id": pid,
+            "reasons": reasons,
+            "views": view.views,
+            "visits": view.visit_count,
+            "seconds": view.seconds,
+            "category": view.category,
+            "brand": view.brand,
+            "price": view.price,
+        },
+    )
+
+
+def _cart_json(cart: Cart) -> dict[str, Any]:
+    return {
+        "cart": [msgspec.to_builtins(item) for item in cart.items.values()],
+        "cart_value": cart.value,
+        "item_count": cart.quantity,
+        "currency": cart.currency,
+    }
+
+
+def _cart_intent(after: Profile, event: Event, config: SignalConfig) -> Event | None:
+    pid = profiles.product_key(event.properties)
+    if pid is None or pid not in after.cart.items:
+        return None
+    view = after.products.get(pid)
+    value = after.cart.value
+    strong = value >= config.strong_cart_value or (
+        view is not None and view.views >= config.repeat_views
+    )
+    return derive(
+        event,
+        CART_INTENT,
+        after.profile_id,
+        {"product_id": pid, **_cart_json(after.cart), "strong": strong},
+    )
+
+
+def _channel_switched(before: Profile, event: Event, config: SignalConfig) -> Event | None:
+    last = before.last_seen
+    if last is None or event.timestamp < last:
+        return None
+    gap = event.timestamp - last
+    if gap > config.channel_switch_window:
+        return None
+    channel, device = profiles.channel_of(event), profiles.device_of(event)
+    new_channel = channel is not None and before.last_channel not in (None, channel)
+    new_device = device is not None and before.last_device not in (None, device)
+    if not (new_channel or new_device):
+        return None
+    product = before.last_product
+    view = before.products.get(product) if product is not None else None
+    carried = None
+    if product is not None and view is not None:
+        carried = {
+            "product_id": product,
+            "category": view.category,
+            "brand": view.brand,
+            "price": view.price,
+        }
+    return derive(
+        event,
+        CHANNEL_SWITCHED,
+        before.profile_id,
+        {
+            "from_channel": before.last_channel,
+            "to_channel": channel or before.last_channel,
+            "from_device": before.last_device,
+            "to_device": device or before.last_device,
+            "seconds_since_last": gap.total_seconds(),
+            "cart_value": before.cart.value,
+            "item_count": before.cart.quantity,
+            "last_viewed_product": carried,
+        },
+    )
+
+
+def _engagement_kind(name: str, config: SignalConfig) -> str | None:
+    for kind, names in (
+        ("usage", config.usage_events),
+        ("support", config.support_events),
+        ("feedback", config.feedback_events),
+        ("review", config.review_events),
+    ):
+        if name in names:
+            return kind
+    return None
+
+
+def _post_purchase(before: Profile, event: Event, config: SignalConfig) -> Event | None:
+    kind = _engagement_kind(event.display_name, config)
+    ordered = before.last_order_at
+    if kind is None or ordered is None or event.timestamp <= ordered:
+        return None
+    since = event.timestamp - ordered
+    if since > config.post_purchase_window:
+        return None
+    props: dict[str, Any] = {
+        "kind": kind,
+        "source_event": event.display_name,
+        "order_id": before.last_order_id,
+        "days_since_order": round(since.total_seconds() / 86400, 3),
+    }
+    for key in ("score", "rating"):
+        value = profiles.number(event.properties.get(key))
+        if value is not None:
+            props[key] = value
+    return derive(event, POST_PURCHASE, before.profile_id, props)
+
+
+def _cart_timers(
+    before: Cart, after: Profile, name: str | None, config: SignalConfig
+) -> tuple[TimerCommand, ...]:
+    cart = after.cart
+    key = timer_key(after.profile_id)
+    if name == "Order Completed" or (before.items and not cart.items):
+        return (CancelTimer(key=key),)
+    if cart.items and cart.updated_at is not None and cart.updated_at != before.updated_at:
+        return (
+            ScheduleTimer(
+                key=key,
+                due_at=cart.updated_at + config.cart_quiet,
+                kind=CART_TIMER,
+                profile_id=after.profile_id,
+            ),
+        )
+    return ()
+
+
+def fire_timer(
+    profile: Profile,
+    timer: ScheduleTimer,
+    now: dt.datetime,
+    config: SignalConfig = DEFAULT_CONFIG,
+) -> list[Event]:
+    """``Cart Abandoned`` if ``timer`` is due, current and the cart still holds items.
+
+    A timer is current only when its ``due_at`` is the profile's last cart activity plus
+    ``cart_quiet``: a timer left over from earlier activity never fires.
+    """
+    cart = profile.cart
+    if timer.kind != CART_TIMER or not cart.items or cart.updated_at is None:
+        return []
+    due = cart.updated_at + config.cart_quiet
+    if timer.due_at != due or now < due:
+        return []
+    checkout = cart.checkout_at is not None and (
+        cart.cleared_at is None or cart.checkout_at > cart.cleared_at
+    )
+    return [
+        Event(
+            source=DERIVED_SOURCE,
+            message_id=signal_id(f"{profile.profile_id}@{due.isoformat()}", CART_ABANDONED),
+            type="track",
+            event=CART_ABANDONED,
+            timestamp=due,
+            received_at=now,
+            properties={
+                "profile_id": profile.profile_id,
+                **_cart_json(cart),
+                "last_activity_at": cart.updated_at.isoformat(),
+                "checkout_started": checkout,
+            },
+        )
+    ]

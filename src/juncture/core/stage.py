@@ -1,0 +1,125 @@
+"""Journey stage: where a customer stands, inferred from the profile at a time ``now``.
+
+Rules, the first that holds wins:
+
+1. **lapsed**: has ordered, and no activity for ``lapsed_after`` (default 90 days) before
+   ``now``.
+2. **loyalty**: at least ``loyalty_orders`` orders (default 2), or one order and activity
+   after it within ``engaged_within`` (default 30 days) of ``now``.
+3. **decision**: the cart holds items, a checkout was started since the last order, or
+   the customer has ordered once (converted, not yet loyal).
+4. **consideration**: any product view, product or category click, or cart activity.
+5. **awareness**: anything else (page and screen views, identifies, ...).
+
+A stage changes with events and with time (only into ``lapsed``); :func:`lapses_at` says
+when, so that the runtime can schedule a timer. :func:`transition` gives the
+``Journey Stage Changed`` derived event (properties ``from``, ``to``, ``profile_id``,
+``cause_message_id``) when an event moves a profile to another stage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Final
+
+import msgspec
+
+from juncture.core import signals
+from juncture.core.events import Event
+from juncture.core.profile import Profile
+
+STAGE_CHANGED: Final = "Journey Stage Changed"
+_CONSIDERATION_EVENTS: Final = (
+    "Product Viewed",
+    "Product Clicked",
+    "Category Clicked",
+    "Product Added",
+    "Product Removed",
+    "Cart Viewed",
+)
+
+
+class Stage(enum.StrEnum):
+    AWARENESS = "awareness"
+    CONSIDERATION = "consideration"
+    DECISION = "decision"
+    LOYALTY = "loyalty"
+    LAPSED = "lapsed"
+
+
+class StageConfig(msgspec.Struct, frozen=True, kw_only=True):
+    lapsed_after: dt.timedelta = dt.timedelta(days=90)
+    loyalty_orders: int = 2
+    engaged_within: dt.timedelta = dt.timedelta(days=30)
+
+
+DEFAULT_CONFIG: Final = StageConfig()
+
+
+def stage_of(profile: Profile, now: dt.datetime, config: StageConfig = DEFAULT_CONFIG) -> Stage:
+    """The stage of ``profile`` at ``now`` by the rules in the module docstring."""
+    orders = profile.order_count
+    last_seen = profile.last_seen
+    if orders and last_seen is not None and now - last_seen >= config.lapsed_after:
+        return Stage.LAPSED
+    if orders >= config.loyalty_orders or (orders and _engaged_after_order(profile, now, config)):
+        return Stage.LOYALTY
+    if orders or profile.cart.items or _in_checkout(profile):
+        return Stage.DECISION
+    counts = profile.event_counts
+    if profile.products or any(counts.get(name) for name in _CONSIDERATION_EVENTS):
+        return Stage.CONSIDERATION
+    return Stage.AWARENESS
+
+
+def _engaged_after_order(profile: Profile, now: dt.datetime, config: StageConfig) -> bool:
+    ordered, last_seen = profile.last_order_at, profile.last_seen
+    if ordered is None or last_seen is None:
+        return False
+    return last_seen > ordered and now - last_seen < config.engaged_within
+
+
+def _in_checkout(profile: Profile) -> bool:
+    cart = profile.cart
+    return cart.checkout_at is not None and (
+        cart.cleared_at is None or cart.checkout_at > cart.cleared_at
+    )
+
+
+def lapses_at(profile: Profile, config: StageConfig = DEFAULT_CONFIG) -> dt.datetime | None:
+    """When the profile becomes ``lapsed`` if nothing happens; None if it cannot."""
+    if not profile.orders or profile.last_seen is None:
+        return None
+    return profile.last_seen + config.lapsed_after
+
+
+def transition(
+    before: Profile,
+    after: Profile,
+    event: Event,
+    now: dt.datetime,
+    config: StageConfig = DEFAULT_CONFIG,
+) -> Event | None:
+    """``Journey Stage Changed`` when ``event`` moved the profile to another stage.
+
+    Both sides are judged at ``now`` (usually the event's time), so a lapsed customer who
+    comes back shows as ``lapsed`` -> the new stage. Time-driven changes: :func:`changed`.
+    """
+    old, new = stage_of(before, now, config), stage_of(after, now, config)
+    if old == new:
+        return None
+    return signals.derive(
+        event, STAGE_CHANGED, after.profile_id, {"from": old.value, "to": new.value}
+    )
+
+
+def changed(
+    profile: Profile,
+    since: dt.datetime,
+    now: dt.datetime,
+    config: StageConfig = DEFAULT_CONFIG,
+) -> tuple[Stage, Stage] | None:
+    """``(from, to)`` when time alone moved the profile's stage between ``since`` and ``now``."""
+    old, new = stage_of(profile, since, config), stage_of(profile, now, config)
+    return None if old == new else (old, new)
