@@ -1,0 +1,404 @@
+"""The journey state machine: enrollments move through a journey's graph, event by event.
+
+Pure: given the journeys, a profile's enrollments, its profile snapshot, an event (or a due
+timer) and ``now``, :func:`on_event` and :func:`on_timer` return a :class:`Step`: the new and
+changed enrollments and the commands for the engine to carry out in the same transaction.
+
+Rules, in the order :func:`on_event` applies them:
+
+1. Each active enrollment runs on the journey *version it entered with*. An event that
+   matches an exit criterion ends it (``RecordExit("exit_criteria")``); a goal event within the
+   goal window records the goal (``RecordGoal``) and ends it when the goal says ``exit``; an
+   awaited event (with the same key) takes the ``on_event`` branch; a reset event (same key)
+   re-arms the wait's timer (``ScheduleTimer`` with the same timer key and a later due time).
+2. Then the *latest* version of each journey may enroll the profile when a trigger matches:
+   at most one active enrollment per journey and key (any version), and after an ended one
+   only as the re-entry rule allows (``cooldown`` counts from the previous entry).
+
+Held-out enrollments (``holdout``) walk the graph like the others, so goals are measured for
+them, but their sends and webhook calls become ``RecordSuppressed("holdout")``.
+
+Ids are deterministic, so that a replay produces the same commands: an enrollment's id is a
+hash of journey, profile, key and the entering event's message id; the idempotency key of a
+send is ``journey:version:enrollment:node:step`` where ``step`` is the enrollment's step
+count when it reached the node (a node visited twice in a loop gets two keys).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from juncture.core.events import Event
+from juncture.core.journeys import expr
+from juncture.core.journeys import spec as s
+from juncture.core.journeys.commands import (
+    CallWebhook,
+    CancelTimer,
+    Command,
+    EmitEvent,
+    RecordExit,
+    RecordGoal,
+    RecordSuppressed,
+    ScheduleTimer,
+    Send,
+    SetTrait,
+    Timer,
+)
+from juncture.core.journeys.state import Enrollment, Step, Waiting, local_zone
+
+__all__ = ["Enrollment", "Step", "bucket", "on_event", "on_timer"]
+
+MAX_STEPS: Final = 1000  # validation forbids cycles without a wait; this is the backstop
+
+
+def bucket(*parts: str) -> float:
+    """A deterministic number in [0, 1) from ``parts``: splits, holdouts, control groups."""
+    digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def on_event(
+    journeys: Iterable[s.JourneySpec],
+    enrollments: Iterable[Enrollment],
+    profile: Mapping[str, Any],
+    event: Event,
+    now: dt.datetime,
+) -> Step:
+    """React to ``event`` for the profile ``profile["id"]``.
+
+    ``journeys`` holds every version still in use; ``enrollments`` holds the profile's active
+    enrollments and, for the re-entry rules, at least its latest ended one per journey and key.
+    """
+    versions = {(j.id, j.version): j for j in journeys}
+    latest: dict[str, s.JourneySpec] = {}
+    for j in versions.values():
+        if j.id not in latest or j.version > latest[j.id].version:
+            latest[j.id] = j
+    out = _Out()
+    current: list[Enrollment] = []
+    for before in enrollments:
+        journey = versions.get((before.journey_id, before.version))
+        after = before
+        if before.active and journey is not None:
+            after = _react(_Run(journey, profile, now, out), before, event)
+            if after != before:
+                out.enrollments.append(after)
+        current.append(after)
+    for journey in sorted(latest.values(), key=lambda j: (-j.priority, j.id)):
+        _maybe_enter(_Run(journey, profile, now, out), current, event)
+    return out.step()
+
+
+def on_timer(
+    journey: s.JourneySpec,
+    enrollment: Enrollment,
+    timer: Timer,
+    profile: Mapping[str, Any],
+    now: dt.datetime,
+) -> Step:
+    """A timer fell due. A timer that is no longer the enrollment's (stale) changes nothing."""
+    if (journey.id, journey.version) != (enrollment.journey_id, enrollment.version):
+        raise ValueError(f"enrollment {enrollment.id} is not on {journey.id} v{journey.version}")
+    waiting = enrollment.waiting
+    if not enrollment.active or waiting != Waiting(timer.key, timer.due_at):
+        return Step()
+    node = journey.nodes[enrollment.node]
+    run = _Run(journey, profile, now, _Out())
+    enrollment = dataclasses.replace(enrollment, waiting=None)
+    if isinstance(node, s.WaitUntilEvent):
+        enrollment = _note(enrollment, node.id, "timeout")
+        target = node.on_timeout
+    else:
+        target = s.successors(node)[0]
+    run.out.enrollments.append(_advance(run, enrollment, target))
+    return run.out.step()
+
+
+class _Out:
+    def __init__(self) -> None:
+        self.enrollments: list[Enrollment] = []
+        self.commands: list[Command] = []
+
+    def step(self) -> Step:
+        return Step(tuple(self.enrollments), tuple(self.commands))
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """What stays fixed while one journey reacts: the spec, the profile, the time, the output."""
+
+    journey: s.JourneySpec
+    profile: Mapping[str, Any]
+    now: dt.datetime
+    out: _Out
+
+    def scope(self, enrollment: Enrollment | None, event: Mapping[str, Any]) -> dict[str, Any]:
+        context: dict[str, Any] = {}
+        if enrollment is not None:
+            context = {
+                "journey": enrollment.journey_id,
+                "version": enrollment.version,
+                "key": enrollment.key,
+                "holdout": enrollment.holdout,
+                "branches": dict(enrollment.history),
+            }
+        return {"profile": self.profile, "event": event, "context": context}
+
+
+def _event_view(event: Event) -> dict[str, Any]:
+    return {
+        "name": event.display_name,
+        "message_id": event.message_id,
+        "properties": dict(event.properties),
+    }
+
+
+def _react(run: _Run, enrollment: Enrollment, event: Event) -> Enrollment:
+    view = _event_view(event)
+    scope = run.scope(enrollment, view)
+    name = event.display_name
+    if any(m.matches(name, scope) for m in run.journey.exits):
+        return _exit(run, enrollment, "exit_criteria")
+    if _goal_reached(run, enrollment, name, scope):
+        run.out.commands.append(RecordGoal(*_about(enrollment), at=run.now))
+        enrollment = dataclasses.replace(enrollment, goal_reached=True)
+        if run.journey.goal is not None and run.journey.goal.exit:
+            return _exit(run, enrollment, "goal")
+    return _wait_reaction(run, enrollment, scope)
+
+
+def _wait_reaction(run: _Run, enrollment: Enrollment, scope: Mapping[str, Any]) -> Enrollment:
+    """An awaited event takes the ``on_event`` branch; a reset event re-arms the timeout."""
+    node = run.journey.nodes[enrollment.node]
+    waiting = enrollment.waiting
+    if waiting is None or not isinstance(node, s.WaitUntilEvent):
+        return enrollment
+    name = scope["event"]["name"]
+    if not _same_key(node.key, enrollment, scope):
+        return enrollment
+    if node.match.matches(name, scope):
+        run.out.commands.append(CancelTimer(waiting.timer_key))
+        moved = dataclasses.replace(enrollment, waiting=None, event=scope["event"])
+        return _advance(run, _note(moved, node.id, "event"), node.on_event)
+    if node.reset is not None and node.reset.matches(name, scope):
+        return _arm(run, enrollment, node.id, run.now + node.timeout, waiting.timer_key)
+    return enrollment
+
+
+def _goal_reached(run: _Run, enrollment: Enrollment, name: str, scope: Mapping[str, Any]) -> bool:
+    goal = run.journey.goal
+    if goal is None or enrollment.goal_reached or not goal.match.matches(name, scope):
+        return False
+    if not _same_key(goal.key, enrollment, scope):
+        return False
+    return goal.within is None or run.now - enrollment.entered_at <= goal.within
+
+
+def _same_key(
+    path: tuple[str, ...] | None, enrollment: Enrollment, scope: Mapping[str, Any]
+) -> bool:
+    """Whether the event's value at ``path`` is the enrollment's key (true without keys)."""
+    if path is None or enrollment.key is None:
+        return True
+    value = expr.lookup(scope, path)
+    return value is not None and str(value) == enrollment.key
+
+
+def _maybe_enter(run: _Run, current: list[Enrollment], event: Event) -> None:
+    journey = run.journey
+    view = _event_view(event)
+    scope = run.scope(None, view)
+    trigger = next((t for t in journey.triggers if t.match.matches(view["name"], scope)), None)
+    if trigger is None:
+        return
+    key: str | None = None
+    if journey.entry.key is not None:
+        raw = expr.lookup(scope, journey.entry.key)
+        if raw is None:
+            return
+        key = str(raw)
+    if not _may_enter(
+        journey.entry, [e for e in current if e.journey_id == journey.id], key, run.now
+    ):
+        return
+    profile_id = str(run.profile["id"])
+    enrollment = Enrollment(
+        id=_digest(journey.id, profile_id, key or "", event.message_id),
+        journey_id=journey.id,
+        version=journey.version,
+        profile_id=profile_id,
+        key=key,
+        node=trigger.id,
+        entered_at=run.now,
+        event=view,
+        history=((trigger.id, trigger.kind),),
+        holdout=bucket(journey.id, profile_id, "holdout") * 100 < journey.holdout_percent,
+    )
+    enrollment = _advance(run, enrollment, trigger.next)
+    run.out.enrollments.append(enrollment)
+    current.append(enrollment)
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
+
+
+def _may_enter(
+    rules: s.EntryRules, previous: list[Enrollment], key: str | None, now: dt.datetime
+) -> bool:
+    same = [e for e in previous if e.key == key]
+    if any(e.active for e in same):
+        return False
+    if not same or rules.reentry == "always":
+        return True
+    if rules.reentry == "never" or rules.cooldown is None:
+        return False
+    return now >= max(e.entered_at for e in same) + rules.cooldown
+
+
+def _about(enrollment: Enrollment) -> tuple[str, int, str, str]:
+    return (enrollment.journey_id, enrollment.version, enrollment.id, enrollment.profile_id)
+
+
+def _exit(run: _Run, enrollment: Enrollment, reason: str) -> Enrollment:
+    if enrollment.waiting is not None:
+        run.out.commands.append(CancelTimer(enrollment.waiting.timer_key))
+    run.out.commands.append(RecordExit(*_about(enrollment), reason=reason, at=run.now))
+    return dataclasses.replace(
+        enrollment, waiting=None, exited=True, exit_reason=reason, exited_at=run.now
+    )
+
+
+def _note(enrollment: Enrollment, node_id: str, outcome: str) -> Enrollment:
+    return dataclasses.replace(enrollment, history=(*enrollment.history, (node_id, outcome)))
+
+
+def _arm(
+    run: _Run, enrollment: Enrollment, node_id: str, due: dt.datetime, key: str | None = None
+) -> Enrollment:
+    timer = Timer(
+        key=key or f"{enrollment.id}:{node_id}:{len(enrollment.history)}",
+        due_at=due,
+        profile_id=enrollment.profile_id,
+        journey_id=enrollment.journey_id,
+        version=enrollment.version,
+        enrollment_id=enrollment.id,
+        node=node_id,
+    )
+    run.out.commands.append(ScheduleTimer(timer))
+    return dataclasses.replace(enrollment, waiting=Waiting(timer.key, due))
+
+
+def _advance(run: _Run, enrollment: Enrollment, node_id: str) -> Enrollment:
+    """Walk from ``node_id`` through instant nodes until a wait or the end."""
+    target = node_id
+    for _ in range(MAX_STEPS):
+        node = run.journey.nodes[target]
+        enrollment = dataclasses.replace(enrollment, node=node.id)
+        enrollment, outcome, following = _visit(run, enrollment, node)
+        enrollment = _note(enrollment, node.id, outcome)
+        if following is None:
+            return enrollment
+        target = following
+    raise RuntimeError(f"journey {run.journey.id} ran {MAX_STEPS} steps without waiting")
+
+
+_Visit = tuple[Enrollment, str, str | None]
+
+
+def _visit(run: _Run, enrollment: Enrollment, node: s.AnyNode) -> _Visit:
+    """One node: returns the enrollment, the outcome to record and the next node (or None)."""
+    if isinstance(node, (*s.WAITS, s.Exit)):
+        return _stop(run, enrollment, node), "", None
+    if isinstance(node, s.Condition):
+        scope = run.scope(enrollment, enrollment.event)
+        for index, branch in enumerate(node.branches):
+            if expr.holds(branch.when, scope):
+                return enrollment, str(index), branch.next
+        return enrollment, "otherwise", node.otherwise
+    if isinstance(node, s.Split):
+        chosen = _choose(run.journey.id, enrollment.profile_id, node)
+        return enrollment, chosen.name, chosen.next
+    run.out.commands.append(_action(run.journey, enrollment, node))
+    return enrollment, "", s.successors(node)[0]
+
+
+def _stop(
+    run: _Run,
+    enrollment: Enrollment,
+    node: s.WaitFor | s.WaitUntilTime | s.WaitUntilEvent | s.Exit,
+) -> Enrollment:
+    if isinstance(node, s.Exit):
+        return _exit(run, enrollment, "completed")
+    if isinstance(node, s.WaitFor):
+        due = run.now + node.duration
+    elif isinstance(node, s.WaitUntilEvent):
+        due = run.now + node.timeout
+    else:
+        due = _next_local(run.now, node, run.profile)
+    return _arm(run, enrollment, node.id, due)
+
+
+def _choose(journey_id: str, profile_id: str, node: s.Split) -> s.SplitBranch:
+    point = bucket(journey_id, profile_id, node.id) * sum(b.weight for b in node.branches)
+    for branch in node.branches:
+        if point < branch.weight:
+            return branch
+        point -= branch.weight
+    return node.branches[-1]
+
+
+def _action(journey: s.JourneySpec, enrollment: Enrollment, node: s.AnyNode) -> Command:
+    about = _about(enrollment)
+    step = len(enrollment.history)
+    idem = f"{journey.id}:{journey.version}:{enrollment.id}:{node.id}:{step}"
+    if enrollment.holdout and isinstance(node, s.SendMessage | s.CallWebhook):
+        return RecordSuppressed(*about, node=node.id, reason="holdout", idempotency_key=idem)
+    if isinstance(node, s.SendMessage):
+        return Send(
+            *about,
+            node=node.id,
+            idempotency_key=idem,
+            channel=node.channel,
+            purpose=node.purpose,
+            template=node.template,
+            inline=node.inline,
+            priority=journey.priority,
+            context=_payload(enrollment),
+        )
+    if isinstance(node, s.SetTrait):
+        return SetTrait(*about, node=node.id, trait=node.trait, value=node.value)
+    if isinstance(node, s.EmitEvent):
+        props = node.properties
+        return EmitEvent(*about, node=node.id, message_id=idem, event=node.event, properties=props)
+    if isinstance(node, s.CallWebhook):
+        return CallWebhook(
+            *about,
+            node=node.id,
+            idempotency_key=idem,
+            url=node.url,
+            method=node.method,
+            body=node.body,
+            context=_payload(enrollment),
+        )
+    raise TypeError(f"node {node.id} is not an action")
+
+
+def _payload(enrollment: Enrollment) -> Mapping[str, Any]:
+    return {"event": enrollment.event, "key": enrollment.key, "branches": dict(enrollment.history)}
+
+
+def _next_local(now: dt.datetime, node: s.WaitUntilTime, profile: Mapping[str, Any]) -> dt.datetime:
+    traits = profile.get("traits")
+    name = traits.get("timezone") if isinstance(traits, Mapping) else None
+    zone = local_zone(name, node.default_tz)
+    local = now.astimezone(zone)
+    candidate = dt.datetime.combine(local.date(), node.at, tzinfo=zone)
+    if candidate <= local:
+        candidate = dt.datetime.combine(local.date() + dt.timedelta(days=1), node.at, tzinfo=zone)
+    return candidate.astimezone(dt.UTC)

@@ -1,0 +1,591 @@
+"""Journey definitions: YAML or JSON files -> validated journey specs.
+
+Every problem of a file is collected, not only the first, and each names where it is:
+``cart.yaml:12: nodes[2].next: no node 'emial'``. They are raised together as
+:class:`InvalidJourney` (an :class:`~juncture.errors.InvalidDefinition`) whose ``where`` is the
+first problem's ``file:line`` and whose ``problems`` lists them all. The format is described by
+``juncture/journeys/schema.json``; the ready journeys are in ``juncture/journeys/library``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+from juncture.core.journeys import expr
+from juncture.core.journeys import spec as s
+from juncture.errors import InvalidDefinition
+
+LIBRARY: Final = Path(__file__).parent / "journeys" / "library"
+SCHEMA: Final = Path(__file__).parent / "journeys" / "schema.json"
+
+_SHORT: Final = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_ISO: Final = re.compile(r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+_TOP: Final = frozenset(
+    {"id", "version", "name", "priority", "entry", "goal", "exit_when", "holdout", "nodes"}
+)
+_MATCH: Final = frozenset({"event", "properties", "where"})
+_ID: Final = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+PathT = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong: ``where`` is ``file:line`` (or the file), ``path`` the JSON path."""
+
+    where: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.path + ': ' if self.path else ''}{self.message}"
+
+
+class InvalidJourney(InvalidDefinition):
+    """A definition with problems, all of them in ``problems``."""
+
+    def __init__(self, problems: list[Problem]):
+        text = "\n".join(str(p) for p in problems)
+        super().__init__(text, where=problems[0].where)
+        self.problems = tuple(problems)
+
+
+def load(path: str | Path) -> s.JourneySpec:
+    """Read and validate one definition file (``.yaml``, ``.yml`` or ``.json``)."""
+    path = Path(path)
+    return loads(path.read_text(encoding="utf-8"), str(path))
+
+
+def load_library() -> list[s.JourneySpec]:
+    """The ready journeys shipped with Juncture."""
+    return [load(p) for p in sorted(LIBRARY.glob("*.yaml"))]
+
+
+def schema() -> dict[str, Any]:
+    """The published JSON Schema of the definition format."""
+    loaded: dict[str, Any] = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    return loaded
+
+
+def loads(text: str, filename: str = "<string>") -> s.JourneySpec:
+    """Validate a definition given as text; ``filename`` (its suffix picks JSON) names it."""
+    reader = _Reader(filename)
+    data = reader.parse(text)
+    if isinstance(data, Mapping):
+        journey = reader.journey(data)
+        if not reader.problems and journey is not None:
+            return journey
+    elif not reader.problems:
+        reader.problem((), "a definition is a mapping with id, version, name and nodes")
+    raise InvalidJourney(sorted(reader.problems, key=_line))
+
+
+def parse_duration(text: object) -> dt.timedelta:
+    """``"90m"``, ``"3d"``, ``"1h30m"``, ``"2w"`` or ISO 8601 ``"PT2H"``, ``"P1DT12H"``."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("a duration is a string such as '3d', '90m', '1h30m' or 'PT2H'")
+    short, iso = _SHORT.match(text.strip()), _ISO.match(text.strip().upper())
+    found = short or iso
+    if found is None or not any(found.groups()):
+        raise ValueError(f"bad duration {text!r}: use e.g. '3d', '90m', '1h30m' or 'PT2H'")
+    weeks, days, hours, minutes, seconds = (int(g or 0) for g in found.groups())
+    value = dt.timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+    if value <= dt.timedelta(0):
+        raise ValueError(f"bad duration {text!r}: it must be longer than zero")
+    return value
+
+
+def _line(problem: Problem) -> int:
+    _, _, line = problem.where.rpartition(":")
+    return int(line) if line.isdigit() else 0
+
+
+def _fmt(path: PathT) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+class _Reader:
+    """Builds a spec from plain data, recording problems with their file lines."""
+
+    def __init__(self, filename: str):
+        self.filename = filename
+        self.lines: dict[PathT, int] = {}
+        self.problems: list[Problem] = []
+        self.edges: list[tuple[PathT, str]] = []
+
+    # -- text to data, with a line for each path ---------------------------------------------
+    def parse(self, text: str) -> Any:
+        try:
+            data = self._load(text)
+        except (yaml.MarkedYAMLError, json.JSONDecodeError) as exc:
+            self.problems.append(Problem(self._error_where(exc), "", _syntax(exc)))
+            return None
+        try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError:
+            root = None  # JSON that YAML cannot read: problems then name the JSON path only
+        if root is not None:
+            self._index(root, ())
+        return data
+
+    def _load(self, text: str) -> Any:
+        if self.filename.endswith(".json"):
+            return json.loads(text)
+        return yaml.safe_load(text)
+
+    def _error_where(self, exc: yaml.MarkedYAMLError | json.JSONDecodeError) -> str:
+        if isinstance(exc, json.JSONDecodeError):
+            return f"{self.filename}:{exc.lineno}"
+        mark = exc.problem_mark or exc.context_mark
+        return f"{self.filename}:{mark.line + 1}" if mark else self.filename
+
+    def _index(self, node: yaml.Node, path: PathT) -> None:
+        self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                key = str(key_node.value)
+                if key in seen:
+                    self.lines[(*path, key)] = key_node.start_mark.line + 1
+                    self.problem((*path, key), "duplicate key")
+                seen.add(key)
+                self._index(value_node, (*path, key))
+                self.lines[(*path, key)] = key_node.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self._index(item, (*path, index))
+
+    # -- problems ------------------------------------------------------------------------------
+    def problem(self, path: PathT, message: str) -> None:
+        probe = path
+        while probe and probe not in self.lines:
+            probe = probe[:-1]
+        line = self.lines.get(probe)
+        where = f"{self.filename}:{line}" if line else self.filename
+        self.problems.append(Problem(where, _fmt(path), message))
+
+    def known(self, data: Mapping[str, Any], path: PathT, allowed: frozenset[str]) -> None:
+        for key in data:
+            if key not in allowed:
+                self.problem((*path, str(key)), f"unknown field {key!r}")
+
+    # -- typed getters: return None (after recording a problem) when wrong --------------------
+    def get(self, data: Mapping[str, Any], path: PathT, key: str, kind: type, need: bool) -> Any:
+        if key not in data or data[key] is None:
+            if need:
+                self.problem(path, f"missing {key!r}")
+            return None
+        value = data[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            self.problem((*path, key), f"{key!r} must be {_KINDS[kind]}, not {value!r}")
+            return None
+        return value
+
+    def text(self, data: Mapping[str, Any], path: PathT, key: str, need: bool = True) -> Any:
+        return self.get(data, path, key, str, need)
+
+    def duration(self, data: Mapping[str, Any], path: PathT, key: str) -> dt.timedelta | None:
+        if key not in data:
+            self.problem(path, f"missing {key!r}")
+            return None
+        try:
+            return parse_duration(data[key])
+        except ValueError as exc:
+            self.problem((*path, key), str(exc))
+            return None
+
+    def expression(self, source: object, path: PathT) -> expr.Expr | None:
+        if not isinstance(source, str):
+            self.problem(path, f"a condition is a string, not {source!r}")
+            return None
+        try:
+            return expr.parse(source)
+        except expr.ExprError as exc:
+            self.problem(path, f"bad expression {source!r}: {exc}")
+            return None
+
+    def dotted(self, data: Mapping[str, Any], path: PathT, key: str) -> tuple[str, ...] | None:
+        value = self.text(data, path, key, need=False)
+        if value is None:
+            return None
+        parsed = self.expression(value, (*path, key))
+        if parsed is not None and not isinstance(parsed, expr.Path):
+            self.problem((*path, key), f"{key!r} must be a path such as event.properties.cart_id")
+            return None
+        return parsed.parts if isinstance(parsed, expr.Path) else None
+
+    def match(self, raw: object, path: PathT, extra: frozenset[str] = frozenset()) -> Any:
+        """An event match from ``"Name"`` or ``{event, properties, where}``."""
+        if isinstance(raw, str):
+            return s.EventMatch(raw)
+        if not isinstance(raw, Mapping):
+            self.problem(path, "an event is a name or a mapping with 'event'")
+            return None
+        self.known(raw, path, _MATCH | extra)
+        name = self.text(raw, path, "event")
+        props = self.get(raw, path, "properties", dict, False) or {}
+        where = raw.get("where")
+        parsed = None if where is None else self.expression(where, (*path, "where"))
+        if name is None:
+            return None
+        return s.EventMatch(name, tuple(_flatten(props)), parsed)
+
+    # -- the journey -----------------------------------------------------------------------------
+    def journey(self, data: Mapping[str, Any]) -> s.JourneySpec | None:
+        self.known(data, (), _TOP)
+        jid = self.text(data, (), "id")
+        if jid is not None and not _ID.match(jid):
+            self.problem(("id",), "an id uses letters, digits, '_', '-' and '.' only")
+        version = self.get(data, (), "version", int, True)
+        name = self.text(data, (), "name")
+        priority = self.get(data, (), "priority", int, False) or 0
+        holdout = self.get(data, (), "holdout", float, False) or 0.0
+        if not 0 <= holdout < 100:
+            self.problem(("holdout",), "holdout is a percentage from 0 to below 100")
+        entry = self.entry(data.get("entry"))
+        goal = self.goal(data.get("goal"))
+        exits = self.exits(data.get("exit_when"))
+        graph = self.graph(data.get("nodes"))
+        if jid is None or version is None or name is None or graph is None:
+            return None
+        return s.JourneySpec(jid, version, name, graph, priority, entry, goal, exits, holdout)
+
+    def entry(self, raw: object) -> s.EntryRules:
+        path: PathT = ("entry",)
+        if raw is None:
+            return s.EntryRules()
+        if not isinstance(raw, Mapping):
+            self.problem(path, "entry is a mapping with reentry, cooldown and key")
+            return s.EntryRules()
+        self.known(raw, path, frozenset({"reentry", "cooldown", "key"}))
+        reentry: Any = self.text(raw, path, "reentry", need=False) or "always"
+        if reentry not in s.REENTRY:
+            self.problem((*path, "reentry"), f"reentry is one of {', '.join(s.REENTRY)}")
+            reentry = "always"
+        cooldown = None
+        if reentry == "cooldown":
+            cooldown = self.duration(raw, path, "cooldown")
+        elif "cooldown" in raw:
+            self.problem((*path, "cooldown"), "cooldown needs reentry: cooldown")
+        return s.EntryRules(reentry, cooldown, self.dotted(raw, path, "key"))
+
+    def goal(self, raw: object) -> s.Goal | None:
+        path: PathT = ("goal",)
+        if raw is None:
+            return None
+        match = self.match(raw, path, frozenset({"within", "exit", "key"}))
+        if match is None or not isinstance(raw, Mapping):
+            return None
+        within = self.duration(raw, path, "within") if "within" in raw else None
+        leave = self.get(raw, path, "exit", bool, False)
+        key = self.dotted(raw, path, "key")
+        return s.Goal(match, within, True if leave is None else leave, key)
+
+    def exits(self, raw: object) -> tuple[s.EventMatch, ...]:
+        if raw is None:
+            return ()
+        if not isinstance(raw, list):
+            self.problem(("exit_when",), "exit_when is a list of events")
+            return ()
+        found = (self.match(item, ("exit_when", i)) for i, item in enumerate(raw))
+        return tuple(m for m in found if m is not None)
+
+    def graph(self, raw: object) -> dict[str, s.AnyNode] | None:
+        if not isinstance(raw, list) or not raw:
+            self.problem(("nodes",), "nodes is a non-empty list of nodes")
+            return None
+        built: dict[str, s.AnyNode] = {}
+        paths: dict[str, PathT] = {}
+        for index, item in enumerate(raw):
+            node_id, node = self.node(item, ("nodes", index), paths)
+            if node is not None and node_id is not None:
+                built[node_id] = node
+        self.check_graph(built, paths)
+        return built if len(built) == len(raw) else None
+
+    def node(self, item: object, path: PathT, paths: dict[str, PathT]) -> tuple[Any, Any]:
+        if not isinstance(item, Mapping):
+            self.problem(path, "a node is a mapping with id and type")
+            return None, None
+        node_id, kind = self.text(item, path, "id"), self.text(item, path, "type")
+        if node_id is None or kind is None:
+            return None, None
+        if node_id in paths:
+            self.problem((*path, "id"), f"duplicate node id {node_id!r}")
+            return None, None
+        paths[node_id] = path
+        if kind not in _BUILDERS:
+            known = ", ".join(sorted(_BUILDERS))
+            self.problem((*path, "type"), f"unknown node type {kind!r} (one of {known})")
+            return None, None
+        fields, build = _BUILDERS[kind]
+        self.known(item, path, fields | {"id", "type"})
+        return node_id, build(self, item, path, node_id)
+
+    def check_graph(self, built: dict[str, s.AnyNode], paths: dict[str, PathT]) -> None:
+        for field_path, target in self.edges:
+            if target not in paths:
+                self.problem(field_path, f"dangling next: there is no node {target!r}")
+            elif isinstance(built.get(target), s.Trigger):
+                self.problem(field_path, f"{target!r} is a trigger: nothing may lead into one")
+        if not any(isinstance(n, s.Trigger) for n in built.values()):
+            self.problem(("nodes",), "missing trigger: a journey needs a node of type trigger")
+        if len(built) != len(paths):
+            return  # a node that did not build hides its edges: more checks would mislead
+        for node_id in s.unreachable(built):
+            self.problem(paths[node_id], f"node {node_id!r} is unreachable from every trigger")
+        for loop in s.loops_without_wait(built):
+            shown = " -> ".join(loop)
+            self.problem(paths[loop[0]], f"cycle without a wait would loop forever: {shown}")
+
+    def next(self, raw: Mapping[str, Any], path: PathT, key: str = "next") -> Any:
+        target = self.text(raw, path, key)
+        if target is not None:
+            self.edges.append(((*path, key), target))
+        return target
+
+    def choice(
+        self, raw: Mapping[str, Any], path: PathT, key: str, options: tuple[str, ...]
+    ) -> Any:
+        value = self.text(raw, path, key)
+        if value is not None and value not in options:
+            self.problem((*path, key), f"{key} {value!r} is not one of {', '.join(options)}")
+            return None
+        return value
+
+    def one_of(self, raw: Mapping[str, Any], path: PathT, keys: tuple[str, ...]) -> str | None:
+        present = [k for k in keys if k in raw]
+        if len(present) != 1:
+            self.problem(path, f"give exactly one of {', '.join(keys)}")
+            return None
+        return present[0]
+
+
+_KINDS: Final[Mapping[type, str]] = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+    dict: "a mapping",
+    list: "a list",
+}
+
+
+def _flatten(props: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for key, value in props.items():
+        if isinstance(value, Mapping):
+            out.extend(_flatten(value, f"{prefix}{key}."))
+        else:
+            out.append((f"{prefix}{key}", value))
+    return out
+
+
+def _syntax(exc: yaml.MarkedYAMLError | json.JSONDecodeError) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON: {exc.msg} (column {exc.colno})"
+    return f"not valid YAML: {exc.problem or exc}"
+
+
+# -- node builders: each returns the node, or None after recording its problems --------------
+def _trigger(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
+    kind: Any = r.one_of(raw, path, ("event", "segment_entered", "segment_exited", "date"))
+    target = r.next(raw, path)
+    match: s.EventMatch | None = None
+    if kind == "event":
+        match = r.match({k: raw[k] for k in _MATCH if k in raw}, path)
+    elif kind is not None:
+        value = r.text(raw, path, kind)
+        derived = {"segment_entered": s.SEGMENT_ENTERED, "segment_exited": s.SEGMENT_EXITED}
+        prop = "trait" if kind == "date" else "segment_id"
+        name = derived.get(kind, s.DATE_REACHED)
+        match = None if value is None else s.EventMatch(name, ((prop, value),))
+    if kind is None or match is None or target is None:
+        return None
+    return s.Trigger(node_id, match, target, kind)
+
+
+def _wait(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
+    kind = r.one_of(raw, path, ("duration", "until_event", "until_time"))
+    if kind == "until_event":
+        return _wait_event(r, raw, path, node_id)
+    target = r.next(raw, path)
+    if kind == "duration":
+        duration = r.duration(raw, path, "duration")
+        return None if duration is None or target is None else s.WaitFor(node_id, duration, target)
+    if kind is None:
+        return None
+    at = _time_of_day(r, raw, path)
+    zone = r.text(raw, path, "default_timezone", need=False) or "UTC"
+    if not _zone_exists(zone):
+        r.problem((*path, "default_timezone"), f"unknown time zone {zone!r}")
+    return None if at is None or target is None else s.WaitUntilTime(node_id, at, target, zone)
+
+
+def _wait_event(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
+    awaited = raw["until_event"]
+    if isinstance(awaited, str):
+        awaited = {"event": awaited, **{k: raw[k] for k in ("properties", "where") if k in raw}}
+    match = r.match(awaited, (*path, "until_event"))
+    timeout = r.duration(raw, path, "timeout")
+    on_event, on_timeout = r.next(raw, path, "on_event"), r.next(raw, path, "on_timeout")
+    key = r.dotted(raw, path, "key")
+    reset = None if raw.get("reset") is None else r.match(raw["reset"], (*path, "reset"))
+    if match is None or timeout is None or on_event is None or on_timeout is None:
+        return None
+    return s.WaitUntilEvent(node_id, match, timeout, on_event, on_timeout, key, reset)
+
+
+def _time_of_day(r: _Reader, raw: Mapping[str, Any], path: PathT) -> dt.time | None:
+    value = raw["until_time"]
+    try:
+        return dt.time.fromisoformat(str(value))
+    except ValueError:
+        r.problem((*path, "until_time"), f"until_time {value!r} is not a time such as '09:30'")
+        return None
+
+
+def _zone_exists(name: str) -> bool:
+    import zoneinfo  # noqa: PLC0415
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _condition(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
+    items = r.get(raw, path, "branches", list, True) or []
+    branches: list[s.Branch] = []
+    for index, item in enumerate(items):
+        here = (*path, "branches", index)
+        if not isinstance(item, Mapping):
+            r.problem(here, "a branch is a mapping with when and next")
+            continue
+        r.known(item, here, frozenset({"when", "next"}))
+        when = r.expression(item.get("when"), (*here, "when"))
+        target = r.next(item, here)
+        if when is not None and target is not None:
+            branches.append(s.Branch(when, target, str(item["when"])))
+    otherwise = r.next(raw, path, "else")
+    if not items or len(branches) != len(items) or otherwise is None:
+        return None
+    return s.Condition(node_id, tuple(branches), otherwise)
+
+
+def _split(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
+    items = r.get(raw, path, "branches", list, True) or []
+    branches: list[s.SplitBranch] = []
+    for index, item in enumerate(items):
+        here = (*path, "branches", index)
+        if not isinstance(item, Mapping):
+            r.problem(here, "a branch is a mapping with name, weight and next")
+            continue
+        r.known(item, here, frozenset({"name", "weight", "next"}))
+        name, weight = r.text(item, here, "name"), r.get(item, here, "weight", float, True)
+        target = r.next(item, here)
+        if weight is not None and weight <= 0:
+            r.problem((*here, "weight"), "a weight is a number above zero")
+        elif name is not None and weight is not None and target is not None:
+            branches.append(s.SplitBranch(name, weight, target))
+    if len({b.name for b in branches}) != len(branches):
+        r.problem((*path, "branches"), "split branch names must differ")
+    if len(items) < 2:
+        r.problem((*path, "branches"), "a split needs at least two branches")
+    return s.Split(node_id, tuple(branches)) if len(branches) == len(items) > 1 else None
+
+
+def _send(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
+    channel = r.choice(raw, path, "channel", s.CHANNELS)
+    purpose: Any = (
+        "marketing" if "purpose" not in raw else r.choice(raw, path, "purpose", s.PURPOSES)
+    )
+    kind = r.one_of(raw, path, ("template", "inline"))
+    template = r.text(raw, path, "template") if kind == "template" else None
+    inline = r.get(raw, path, "inline", dict, True) if kind == "inline" else None
+    target = r.next(raw, path)
+    if None in (channel, purpose, target) or (template is None and inline is None):
+        return None
+    return s.SendMessage(node_id, channel, purpose, target, template, inline)
+
+
+def _set_trait(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
+    trait, target = r.text(raw, path, "trait"), r.next(raw, path)
+    if "value" not in raw:
+        r.problem(path, "missing 'value'")
+    if trait is None or target is None or "value" not in raw:
+        return None
+    return s.SetTrait(node_id, trait, raw["value"], target)
+
+
+def _emit_event(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
+    event, target = r.text(raw, path, "event"), r.next(raw, path)
+    props = r.get(raw, path, "properties", dict, False) or {}
+    return None if event is None or target is None else s.EmitEvent(node_id, event, target, props)
+
+
+def _webhook(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
+    url, target = r.text(raw, path, "url"), r.next(raw, path)
+    if url is not None and not url.startswith(("https://", "http://")):
+        r.problem((*path, "url"), f"url {url!r} must start with https:// or http://")
+    method = r.choice(raw, path, "method", _METHODS) if "method" in raw else "POST"
+    body = r.get(raw, path, "body", dict, False) or {}
+    if None in (url, target, method):
+        return None
+    return s.CallWebhook(node_id, url, target, method, body)
+
+
+def _exit(_r: _Reader, _raw: Mapping[str, Any], _path: PathT, node_id: str) -> Any:
+    return s.Exit(node_id)
+
+
+_METHODS: Final = ("POST", "PUT", "PATCH", "GET", "DELETE")
+_Build = Callable[[_Reader, Mapping[str, Any], PathT, str], Any]
+_BUILDERS: Final[Mapping[str, tuple[frozenset[str], _Build]]] = {
+    "trigger": (
+        frozenset(
+            {"next", "event", "properties", "where", "segment_entered", "segment_exited", "date"}
+        ),
+        _trigger,
+    ),
+    "wait": (
+        frozenset(
+            {
+                "next",
+                "duration",
+                "until_event",
+                "properties",
+                "where",
+                "timeout",
+                "on_event",
+                "on_timeout",
+                "key",
+                "reset",
+                "until_time",
+                "default_timezone",
+            }
+        ),
+        _wait,
+    ),
+    "condition": (frozenset({"branches", "else"}), _condition),
+    "split": (frozenset({"branches"}), _split),
+    "send": (frozenset({"channel", "purpose", "template", "inline", "next"}), _send),
+    "set_trait": (frozenset({"trait", "value", "next"}), _set_trait),
+    "emit_event": (frozenset({"event", "properties", "next"}), _emit_event),
+    "webhook": (frozenset({"url", "method", "body", "next"}), _webhook),
+    "exit": (frozenset(), _exit),
+}

@@ -1,0 +1,197 @@
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from juncture import definitions
+from juncture.core.journeys import spec as s
+from juncture.errors import InvalidDefinition
+
+LIBRARY = sorted(definitions.LIBRARY.glob("*.yaml"))
+
+
+def test_the_library_has_the_promised_journeys() -> None:
+    ids = {definitions.load(p).id for p in LIBRARY}
+    assert ids == {
+        "welcome_series",
+        "browse_abandonment",
+        "cart_abandonment",
+        "post_purchase",
+        "win_back",
+        "replenishment",
+        "nps_follow_up",
+    }
+
+
+@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.name)
+def test_every_library_journey_validates(path: Path) -> None:
+    journey = definitions.load(path)
+    assert journey.triggers
+    assert s.unreachable(journey.nodes) == []
+
+
+BAD = """\
+id: bad
+version: one
+name: Bad
+entry:
+  reentry: sometimes
+nodes:
+  - id: a
+    type: wait
+    duration: 3 days
+    next: b
+  - id: b
+    type: condition
+    branches:
+      - when: profile.traits.city == "Lyon" and (
+        next: c
+    else: zz
+  - id: c
+    type: teleport
+"""
+
+
+def test_bad_file_lists_every_problem_with_its_line() -> None:
+    with pytest.raises(definitions.InvalidJourney) as info:
+        definitions.loads(BAD, "bad.yaml")
+    error = info.value
+    assert isinstance(error, InvalidDefinition)
+    assert error.where == "bad.yaml:2"
+    found = {(p.where, p.path) for p in error.problems}
+    assert found == {
+        ("bad.yaml:2", "version"),
+        ("bad.yaml:5", "entry.reentry"),
+        ("bad.yaml:9", "nodes[0].duration"),
+        ("bad.yaml:14", "nodes[1].branches[0].when"),
+        ("bad.yaml:16", "nodes[1].else"),
+        ("bad.yaml:18", "nodes[2].type"),
+        ("bad.yaml:6", "nodes"),
+    }
+    text = str(error)
+    assert "unknown node type 'teleport'" in text
+    assert "dangling next: there is no node 'zz'" in text
+    assert "(column 36)" in text
+    assert "missing trigger" in text
+    assert "bad duration '3 days'" in text
+
+
+GRAPH = """\
+id: g
+version: 1
+name: G
+nodes:
+  - {id: t, type: trigger, event: X, next: a}
+  - {id: a, type: set_trait, trait: x, value: 1, next: b}
+  - {id: b, type: emit_event, event: Y, next: a}
+  - {id: lonely, type: exit}
+"""
+
+
+def test_cycles_without_a_wait_and_unreachable_nodes() -> None:
+    with pytest.raises(definitions.InvalidJourney) as info:
+        definitions.loads(GRAPH, "g.yaml")
+    messages = {(p.where, p.message) for p in info.value.problems}
+    assert ("g.yaml:8", "node 'lonely' is unreachable from every trigger") in messages
+    assert ("g.yaml:6", "cycle without a wait would loop forever: a -> b -> a") in messages
+
+
+def test_a_cycle_through_a_wait_is_fine() -> None:
+    text = GRAPH.replace("next: a}\n  - {id: lonely, type: exit}", "next: w}\n")
+    text += "  - {id: w, type: wait, duration: 1d, next: a}\n"
+    assert len(definitions.loads(text, "g.yaml").nodes) == 4
+
+
+def test_json_problems_name_the_line_and_path() -> None:
+    doc = {
+        "id": "j",
+        "version": 1,
+        "name": "J",
+        "nodes": [
+            {"id": "t", "type": "trigger", "event": "X", "next": "s"},
+            {"id": "s", "type": "send", "channel": "email", "template": "x", "nxt": "e"},
+            {"id": "e", "type": "exit"},
+        ],
+    }
+    with pytest.raises(definitions.InvalidJourney) as info:
+        definitions.loads(json.dumps(doc, indent=2), "j.json")
+    paths = {(p.path, p.message) for p in info.value.problems}
+    assert ("nodes[1].nxt", "unknown field 'nxt'") in paths
+    assert ("nodes[1]", "missing 'next'") in paths
+    assert all(p.where.startswith("j.json:") for p in info.value.problems)
+
+
+def test_json_definition_loads() -> None:
+    doc = {
+        "id": "j",
+        "version": 2,
+        "name": "J",
+        "priority": 5,
+        "holdout": 10,
+        "nodes": [
+            {"id": "t", "type": "trigger", "event": "X", "properties": {"a": 1}, "next": "e"},
+            {"id": "e", "type": "exit"},
+        ],
+    }
+    journey = definitions.loads(json.dumps(doc), "j.json")
+    assert (journey.version, journey.priority, journey.holdout_percent) == (2, 5, 10.0)
+    assert journey.triggers[0].match == s.EventMatch("X", (("a", 1),))
+
+
+def test_syntax_errors_name_the_line() -> None:
+    with pytest.raises(definitions.InvalidJourney) as info:
+        definitions.loads("id: x\nnodes: [a, b\nname: y\n", "s.yaml")
+    assert str(info.value.where).startswith("s.yaml:")
+    assert "not valid YAML" in str(info.value)
+    with pytest.raises(definitions.InvalidJourney) as info:
+        definitions.loads('{"id": "x",\n "version": }', "s.json")
+    assert info.value.where == "s.json:2"
+
+
+def test_duplicate_keys_and_node_ids_are_reported() -> None:
+    text = GRAPH.replace("  - {id: lonely, type: exit}\n", "  - {id: a, type: exit}\nname: H\n")
+    with pytest.raises(definitions.InvalidJourney) as info:
+        definitions.loads(text, "d.yaml")
+    messages = {(p.where, p.message) for p in info.value.problems}
+    assert ("d.yaml:9", "duplicate key") in messages
+    assert ("d.yaml:8", "duplicate node id 'a'") in messages
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("3d", dt.timedelta(days=3)),
+        ("90m", dt.timedelta(minutes=90)),
+        ("1h30m", dt.timedelta(minutes=90)),
+        ("2w", dt.timedelta(weeks=2)),
+        ("PT2H", dt.timedelta(hours=2)),
+        ("P1DT12H", dt.timedelta(hours=36)),
+        ("45s", dt.timedelta(seconds=45)),
+    ],
+)
+def test_durations(text: str, expected: dt.timedelta) -> None:
+    assert definitions.parse_duration(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "3 days", "0m", "P", "PT", "1x", 5])
+def test_bad_durations(text: object) -> None:
+    with pytest.raises(ValueError, match="duration"):
+        definitions.parse_duration(text)
+
+
+def test_load_reads_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text(GRAPH)
+    with pytest.raises(definitions.InvalidJourney) as info:
+        definitions.load(path)
+    assert str(info.value.where).startswith(f"{path}:")
+
+
+def test_the_schema_describes_the_node_types_and_fields() -> None:
+    schema = definitions.schema()
+    assert set(schema["properties"]) == set(definitions._TOP)
+    node_types = {n["properties"]["type"]["const"] for n in schema["$defs"]["node"]["oneOf"]}
+    assert node_types == set(definitions._BUILDERS)
