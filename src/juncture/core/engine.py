@@ -1,0 +1,136 @@
+"""One event through the pure pipeline: identity -> profile -> signals -> stage.
+
+:func:`step` takes the identity graph and the profiles it may touch (a working set the
+runtime loads from the store), and an event; it returns what changed and what follows:
+the event with its ``profile_id``, derived events (signals, stage changes), timer
+commands, merges and refused links. :func:`fire` does the same for a due timer. Nothing
+here reads a clock or touches storage: the runtime persists the result in the event's
+transaction, and replay or simulation call the very same functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Final
+
+import msgspec
+
+from juncture.core import identity, profile, signals, stage
+from juncture.core.events import Event
+from juncture.core.identity import Conflict, IdentityGraph, Merge
+from juncture.core.profile import DERIVED_SOURCE, Profile
+from juncture.core.signals import ScheduleTimer, TimerCommand
+
+STAGE_TIMER: Final = "stage"
+
+
+class EngineConfig(msgspec.Struct, frozen=True, kw_only=True):
+    identity: identity.IdentityConfig = identity.IdentityConfig(
+        external_ids=(identity.ExternalId(kind="loyalty_id", keys=("loyalty_id",)),)
+    )
+    profile: profile.ProfileConfig = profile.ProfileConfig()
+    signals: signals.SignalConfig = signals.SignalConfig()
+    stage: stage.StageConfig = stage.StageConfig()
+
+
+class Step(msgspec.Struct, frozen=True, kw_only=True):
+    """What one event or timer did. ``graph`` is the new identity graph (None: unchanged);
+    ``profiles`` holds every profile it changed; ``retired`` the ids merged away."""
+
+    graph: IdentityGraph | None
+    profiles: dict[str, Profile]
+    retired: tuple[str, ...] = ()
+    events: tuple[Event, ...] = ()
+    timers: tuple[TimerCommand, ...] = ()
+    merges: tuple[Merge, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
+
+
+def step(
+    graph: IdentityGraph, known: Mapping[str, Profile], event: Event, config: EngineConfig
+) -> Step:
+    """Apply one stored-to-be event. Derived events (``source == "juncture"``) carry their
+    profile already and change no profile."""
+    if event.source == DERIVED_SOURCE and event.profile_id is not None:
+        return Step(graph=None, profiles={}, events=(event,))
+    resolution = identity.resolve(graph, event, config.identity)
+    pid = resolution.profile_id
+    changed: dict[str, Profile] = {}
+    retired: list[str] = []
+    for merge in resolution.merges:
+        survivor = changed.get(merge.survivor) or _get(known, merge.survivor)
+        merged = changed.pop(merge.merged, None) or _get(known, merge.merged)
+        changed[merge.survivor] = profile.merge_profiles(survivor, merged, config.profile)
+        retired.append(merge.merged)
+    before = changed.get(pid) or _get(known, pid)
+    after = profile.reduce(before, event, config.profile)
+    changed[pid] = after
+    detection = signals.detect(before, after, event, config.signals)
+    derived = list(detection.events)
+    moved = stage.transition(before, after, event, event.timestamp, config.stage)
+    if moved is not None:
+        derived.append(moved)
+    timers = [*detection.timers, *_stage_timer(after, config)]
+    return Step(
+        graph=resolution.graph,
+        profiles=changed,
+        retired=tuple(retired),
+        events=(_own(event, pid), *(_own(d, pid) for d in derived)),
+        timers=tuple(timers),
+        merges=resolution.merges,
+        conflicts=resolution.conflicts,
+    )
+
+
+def fire(timer: ScheduleTimer, current: Profile, now: dt.datetime, config: EngineConfig) -> Step:
+    """A due timer of ``current`` (the live profile the timer's profile id resolves to)."""
+    pid = current.profile_id
+    if timer.kind == STAGE_TIMER:
+        events = _stage_lapse(current, timer, now, config)
+    else:
+        due = msgspec.structs.replace(timer, profile_id=pid)
+        events = signals.fire_timer(current, due, now, config.signals)
+    return Step(graph=None, profiles={}, events=tuple(_own(e, pid) for e in events))
+
+
+def _get(known: Mapping[str, Profile], pid: str) -> Profile:
+    found = known.get(pid)
+    return found if found is not None else Profile(profile_id=pid)
+
+
+def _own(event: Event, pid: str) -> Event:
+    return event if event.profile_id == pid else msgspec.structs.replace(event, profile_id=pid)
+
+
+def _stage_timer(after: Profile, config: EngineConfig) -> tuple[TimerCommand, ...]:
+    due = stage.lapses_at(after, config.stage)
+    if due is None:
+        return ()
+    key = f"{STAGE_TIMER}:{after.profile_id}"
+    return (ScheduleTimer(key=key, due_at=due, kind=STAGE_TIMER, profile_id=after.profile_id),)
+
+
+def _stage_lapse(
+    current: Profile, timer: ScheduleTimer, now: dt.datetime, config: EngineConfig
+) -> list[Event]:
+    if stage.lapses_at(current, config.stage) != timer.due_at or now < timer.due_at:
+        return []  # activity since the timer was set: a newer timer stands
+    moved = stage.changed(current, timer.due_at - dt.timedelta(microseconds=1), now, config.stage)
+    if moved is None:
+        return []
+    old, new = moved
+    return [
+        Event(
+            source=DERIVED_SOURCE,
+            message_id=signals.signal_id(
+                f"{current.profile_id}@{timer.due_at.isoformat()}", stage.STAGE_CHANGED
+            ),
+            type="track",
+            event=stage.STAGE_CHANGED,
+            timestamp=timer.due_at,
+            received_at=now,
+            profile_id=current.profile_id,
+            properties={"profile_id": current.profile_id, "from": old.value, "to": new.value},
+        )
+    ]

@@ -1,0 +1,127 @@
+"""The engine at run time: loads the working set of a commit, runs the pure pipeline
+(``core.engine``) over its events and due timers in time order, and writes the results,
+all inside the writer's transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from juncture.core import engine as core
+from juncture.core import identity
+from juncture.core.events import Event
+from juncture.core.identity import Conflict, IdentityGraph, Merge
+from juncture.core.profile import Profile
+from juncture.core.signals import CancelTimer, ScheduleTimer, TimerCommand
+from juncture.runtime.clock import Clock
+from juncture.store.state import Due, StateSql
+
+log = logging.getLogger("juncture.engine")
+TIMERS_PER_COMMIT = 5000
+
+
+@dataclass
+class _Batch:
+    initial: IdentityGraph
+    graph: IdentityGraph
+    known: dict[str, Profile]
+    now: dt.datetime
+    out: list[Event] = field(default_factory=list)
+    touched: set[str] = field(default_factory=set)
+    retired: dict[str, str] = field(default_factory=dict)
+    merges: list[Merge] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    timers: dict[str, ScheduleTimer | None] = field(default_factory=dict)
+
+    def apply(self, result: core.Step) -> None:
+        if result.graph is not None:
+            self.graph = result.graph
+        for merge in result.merges:
+            self.retired[merge.merged] = merge.survivor
+            self.known.pop(merge.merged, None)
+            self.touched.discard(merge.merged)
+            for old, target in list(self.retired.items()):
+                if target == merge.merged:
+                    self.retired[old] = merge.survivor
+        self.known.update(result.profiles)
+        self.touched.update(result.profiles)
+        self.out.extend(result.events)
+        self.merges.extend(result.merges)
+        self.conflicts.extend(result.conflicts)
+        for command in result.timers:
+            self._timer(command)
+
+    def _timer(self, command: TimerCommand) -> None:
+        if isinstance(command, CancelTimer):
+            self.timers[command.key] = None
+        else:
+            self.timers[command.key] = command
+
+    def fired(self, due: ScheduleTimer) -> None:
+        current = self.timers.get(due.key)
+        if current is None or current.due_at == due.due_at:
+            self.timers[due.key] = None
+
+
+class Engine:
+    """The processor a :class:`~juncture.runtime.committer.GroupCommitter` runs in each
+    commit. Live mode passes a wall clock, replay and simulation a manual one."""
+
+    def __init__(self, clock: Clock, config: core.EngineConfig | None = None) -> None:
+        self.clock = clock
+        self.config = config or core.EngineConfig()
+        self.errors = 0
+
+    def process(self, state: StateSql, events: list[Event]) -> list[Event]:
+        now = self.clock.now()
+        due = state.due_timers(now, TIMERS_PER_COMMIT)
+        batch = self._load(state, events, due, now)
+        pending = list(due)
+        for event in events:
+            while pending and pending[0].timer.due_at <= event.timestamp:
+                self._fire(batch, pending.pop(0).timer)
+            self._step(batch, event)
+        for rest in pending:
+            self._fire(batch, rest.timer)
+        self._save(state, batch)
+        return batch.out
+
+    def _load(
+        self, state: StateSql, events: list[Event], due: list[Due], now: dt.datetime
+    ) -> _Batch:
+        idents: set[str] = set()
+        devices: set[str] = set()
+        for event in events:
+            for kind, key in identity.identifiers(event, self.config.identity):
+                if kind == "previous":
+                    idents.update((f"user_id:{key}", f"anonymous_id:{key}"))
+                    continue
+                idents.add(key)
+                if kind == identity.DEVICE:
+                    devices.add(key)
+        graph, known = state.load(idents, devices, {d.timer.profile_id for d in due})
+        return _Batch(initial=graph, graph=graph, known=known, now=now)
+
+    def _step(self, batch: _Batch, event: Event) -> None:
+        try:
+            batch.apply(core.step(batch.graph, batch.known, event, self.config))
+        except Exception:
+            self.errors += 1
+            log.exception("engine failed on message %s; stored unprocessed", event.message_id)
+            batch.out.append(event)
+
+    def _fire(self, batch: _Batch, timer: ScheduleTimer) -> None:
+        batch.fired(timer)
+        pid = batch.retired.get(timer.profile_id) or batch.graph.canonical(timer.profile_id)
+        current = batch.known.get(pid)
+        if current is None:
+            return
+        batch.apply(core.fire(timer, current, batch.now, self.config))
+
+    def _save(self, state: StateSql, batch: _Batch) -> None:
+        state.save_graph(batch.initial, batch.graph)
+        state.save_merges(batch.merges, batch.conflicts)
+        live = {pid: batch.known[pid] for pid in batch.touched if pid in batch.known}
+        state.save_profiles(live, batch.retired, batch.graph, batch.now)
+        state.save_timers(batch.timers)

@@ -1,0 +1,252 @@
+"""The engine's working set in the store: identities, profiles, merges and timers.
+
+Used inside the writer's transaction (``Writer.append(..., process=...)``), on the same
+driver connection as the event insert, so that an event and everything it causes commit
+together. SQL is shared by SQLite and PostgreSQL; only placeholders and time values differ.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import msgspec
+
+from juncture.core import profile as profiles
+from juncture.core import stage
+from juncture.core.events import UTC
+from juncture.core.identity import Conflict, IdentityGraph, Merge, Node
+from juncture.core.profile import Profile
+from juncture.core.signals import ScheduleTimer
+
+_CHUNK: Final = 500
+_node_decoder: Final = msgspec.json.Decoder(Node)
+_profile_decoder: Final = msgspec.json.Decoder(Profile)
+_encoder: Final = msgspec.json.Encoder()
+_users_decoder: Final = msgspec.json.Decoder(tuple[str, ...])
+
+PROFILE_COLUMNS: Final = (
+    "profile_id", "redirect_to", "first_seen", "last_seen", "stage", "email", "country", "city",
+    "timezone", "order_count", "revenue", "last_order_at", "cart_value", "cart_items",
+    "sessions", "last_channel", "top_category", "nps", "csat", "traits", "node", "body",
+    "updated_at",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A timer whose time has come, as stored."""
+
+    timer: ScheduleTimer
+    payload: str
+
+
+class StateSql:
+    """Reads and writes engine state on one driver cursor, in the caller's transaction."""
+
+    def __init__(self, cursor: Any, dialect: str) -> None:
+        self.cur = cursor
+        self.sqlite = dialect == "sqlite"
+        self.mark = "?" if self.sqlite else "%s"
+
+    # -- time values -------------------------------------------------------------------
+    def t(self, value: dt.datetime | None) -> Any:
+        if value is None or not self.sqlite:
+            return value
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    def read_t(self, value: Any) -> dt.datetime:
+        if isinstance(value, dt.datetime):
+            return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return dt.datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+
+    def _in(self, sql: str, keys: Sequence[str]) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            self.cur.execute(sql.format(marks=",".join([self.mark] * len(chunk))), chunk)
+            rows.extend(self.cur.fetchall())
+        return rows
+
+    # -- loading -----------------------------------------------------------------------
+    def load(
+        self, identifiers: Iterable[str], devices: Iterable[str], profile_ids: Iterable[str]
+    ) -> tuple[IdentityGraph, dict[str, Profile]]:
+        """The part of the graph and the profiles that these identifiers reach."""
+        ids = dict(self._in(
+            "SELECT identifier, profile_id FROM identities WHERE identifier IN ({marks})",
+            sorted(set(identifiers)),
+        ))  # fmt: skip
+        redirects: dict[str, str] = {}
+        nodes: dict[str, Node] = {}
+        known: dict[str, Profile] = {}
+        wanted = set(ids.values()) | set(profile_ids)
+        while wanted:
+            rows = self._in(
+                "SELECT profile_id, redirect_to, node, body FROM profiles "
+                "WHERE profile_id IN ({marks})",
+                sorted(wanted),
+            )
+            wanted = set()
+            for pid, redirect, node, body in rows:
+                if redirect is not None:
+                    redirects[pid] = redirect
+                    if redirect not in nodes:
+                        wanted.add(redirect)
+                    continue
+                if node is not None:
+                    nodes[pid] = _node_decoder.decode(node)
+                if body is not None:
+                    known[pid] = _profile_decoder.decode(body)
+        device_users = {
+            device: _users_decoder.decode(users)
+            for device, users in self._in(
+                "SELECT device, users FROM device_users WHERE device IN ({marks})",
+                sorted(set(devices)),
+            )
+        }
+        graph = IdentityGraph(ids=ids, redirects=redirects, nodes=nodes, device_users=device_users)
+        return graph, known
+
+    def due_timers(self, now: dt.datetime, limit: int) -> list[Due]:
+        m = self.mark
+        self.cur.execute(
+            "SELECT key, kind, profile_id, due_at, payload FROM timers "
+            f"WHERE due_at <= {m} ORDER BY due_at, key LIMIT {int(limit)}",
+            (self.t(now),),
+        )
+        return [
+            Due(ScheduleTimer(key=k, kind=kind, profile_id=pid, due_at=self.read_t(due)), payload)
+            for k, kind, pid, due, payload in self.cur.fetchall()
+        ]
+
+    # -- saving ------------------------------------------------------------------------
+    def save_graph(self, before: IdentityGraph, after: IdentityGraph) -> None:
+        m = self.mark
+        new_ids = [(k, v) for k, v in after.ids.items() if before.ids.get(k) != v]
+        if new_ids:
+            self.cur.executemany(
+                f"INSERT INTO identities (identifier, profile_id) VALUES ({m},{m}) "
+                "ON CONFLICT (identifier) DO UPDATE SET profile_id = excluded.profile_id",
+                new_ids,
+            )
+        devices = [
+            (k, _encoder.encode(v).decode())
+            for k, v in after.device_users.items()
+            if before.device_users.get(k) != v
+        ]
+        if devices:
+            self.cur.executemany(
+                f"INSERT INTO device_users (device, users) VALUES ({m},{m}) "
+                "ON CONFLICT (device) DO UPDATE SET users = excluded.users",
+                devices,
+            )
+
+    def save_merges(self, merges: Sequence[Merge], conflicts: Sequence[Conflict]) -> None:
+        m = self.mark
+        for merge in merges:
+            # Keep redirects one hop long: whatever pointed at the merged profile now
+            # points at the survivor.
+            self.cur.execute(
+                f"UPDATE profiles SET redirect_to = {m} WHERE redirect_to = {m}",
+                (merge.survivor, merge.merged),
+            )
+        if merges:
+            self.cur.executemany(
+                "INSERT INTO merges (survivor, merged, by_message_id, at, reason) "
+                f"VALUES ({m},{m},{m},{m},{m})",
+                [(x.survivor, x.merged, x.by_message_id, self.t(x.at), x.reason) for x in merges],
+            )
+        if conflicts:
+            self.cur.executemany(
+                "INSERT INTO identity_conflicts "
+                "(identifier, profile_id, other, by_message_id, at, reason) "
+                f"VALUES ({m},{m},{m},{m},{m},{m})",
+                [
+                    (c.identifier, c.profile_id, c.other, c.by_message_id, self.t(c.at), c.reason)
+                    for c in conflicts
+                ],
+            )
+
+    def save_profiles(
+        self,
+        live: Mapping[str, Profile],
+        retired: Mapping[str, str],
+        graph: IdentityGraph,
+        now: dt.datetime,
+    ) -> None:
+        """Upsert live profiles (body, node and facts) and point retired ones at their
+        survivor."""
+        rows = [self._row(p, graph.nodes.get(pid), now) for pid, p in live.items()]
+        rows += [self._retired_row(pid, target, now) for pid, target in retired.items()]
+        if not rows:
+            return
+        names = ", ".join(PROFILE_COLUMNS)
+        marks = ",".join([self.mark] * len(PROFILE_COLUMNS))
+        updates = ", ".join(f"{c} = excluded.{c}" for c in PROFILE_COLUMNS[1:])
+        self.cur.executemany(
+            f"INSERT INTO profiles ({names}) VALUES ({marks}) "
+            f"ON CONFLICT (profile_id) DO UPDATE SET {updates}",
+            rows,
+        )
+
+    def _row(self, p: Profile, node: Node | None, now: dt.datetime) -> tuple[Any, ...]:
+        traits = p.traits
+        found = traits.get("address")
+        address: dict[str, Any] = found if isinstance(found, dict) else {}
+        return (
+            p.profile_id,
+            None,
+            self.t(p.first_seen),
+            self.t(p.last_seen),
+            stage.stage_of(p, now).value,
+            _text(traits.get("email")),
+            _text(traits.get("country") or address.get("country")),
+            _text(traits.get("city") or address.get("city")),
+            _text(traits.get("timezone")),
+            p.order_count,
+            p.revenue,
+            self.t(p.last_order_at),
+            p.cart.value,
+            p.cart.quantity,
+            p.session_count,
+            p.last_channel,
+            profiles.top_affinity(p, "category"),
+            p.nps.score if p.nps else None,
+            p.csat.score if p.csat else None,
+            _encoder.encode(traits).decode(),
+            _encoder.encode(node).decode() if node is not None else None,
+            _encoder.encode(p).decode(),
+            self.t(now),
+        )
+
+    def _retired_row(self, pid: str, target: str, now: dt.datetime) -> tuple[Any, ...]:
+        row: list[Any] = [None] * len(PROFILE_COLUMNS)
+        row[0], row[1], row[-1] = pid, target, self.t(now)
+        row[PROFILE_COLUMNS.index("order_count")] = 0
+        row[PROFILE_COLUMNS.index("revenue")] = 0.0
+        row[PROFILE_COLUMNS.index("cart_value")] = 0.0
+        row[PROFILE_COLUMNS.index("cart_items")] = 0
+        row[PROFILE_COLUMNS.index("sessions")] = 0
+        return tuple(row)
+
+    def save_timers(self, ops: Mapping[str, ScheduleTimer | None]) -> None:
+        m = self.mark
+        upserts = [(t.key, t.kind, t.profile_id, self.t(t.due_at), "{}") for t in ops.values() if t]
+        deletes = [(k,) for k, t in ops.items() if t is None]
+        if upserts:
+            self.cur.executemany(
+                "INSERT INTO timers (key, kind, profile_id, due_at, payload) "
+                f"VALUES ({m},{m},{m},{m},{m}) ON CONFLICT (key) DO UPDATE SET "
+                "kind = excluded.kind, profile_id = excluded.profile_id, "
+                "due_at = excluded.due_at, payload = excluded.payload",
+                upserts,
+            )
+        if deletes:
+            self.cur.executemany(f"DELETE FROM timers WHERE key = {m}", deletes)
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
