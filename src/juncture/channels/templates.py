@@ -1,0 +1,147 @@
+"""Liquid templates: a subject, an HTML body and a text body per message.
+
+A named template is a folder ``<name>/`` with ``subject.liquid``, ``body.html.liquid`` and
+``body.txt.liquid`` (each optional; a missing part renders empty). The ready journeys' templates
+ship in ``juncture/templates``. A message may instead carry its template inline, as
+``{"subject": ..., "html": ..., "text": ...}``.
+
+Variables are strict: a misspelt name (``{{ profle.first_name }}``) is an error naming the
+template, the part and the line; optional fields use the ``default`` filter
+(``{{ profile.first_name | default: "there" }}``). The HTML body is auto-escaped. One extra
+filter, ``money``, prints a number with two decimals.
+
+>>> Templates().render("welcome", {"profile": {"first_name": "Ada"}}).subject
+'Welcome, Ada!'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import liquid
+from liquid.exceptions import LiquidError
+
+from juncture.channels.base import Content
+from juncture.errors import InvalidDefinition
+
+PACKAGE_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+PARTS = {"subject": "subject.liquid", "html": "body.html.liquid", "text": "body.txt.liquid"}
+CONTEXT_DEFAULTS: Mapping[str, Any] = {
+    "profile": {},
+    "event": {},
+    "cart": {},
+    "recommendations": [],
+    "journey": {},
+}
+
+
+class TemplateError(InvalidDefinition):
+    """A template that is missing, does not parse, or does not render with its context."""
+
+    code = "invalid_template"
+
+
+def money(value: object) -> str:
+    """Two decimals, rounded half up: ``money(3)`` is ``'3.00'``."""
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    return str(amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def _environment(*, autoescape: bool) -> liquid.Environment:
+    env = liquid.Environment(undefined=liquid.StrictDefaultUndefined, autoescape=autoescape)
+    env.add_filter("money", money)
+    return env
+
+
+class Templates:
+    """Parses templates once (cached by name and part) and renders them with a context."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = directory or PACKAGE_TEMPLATES
+        self._html = _environment(autoescape=True)
+        self._plain = _environment(autoescape=False)
+        self._cache: dict[tuple[str, str], liquid.BoundTemplate | None] = {}
+
+    def names(self) -> list[str]:
+        """The named templates available."""
+        return sorted(p.name for p in self.directory.iterdir() if p.is_dir())
+
+    def render(
+        self,
+        name: str | None,
+        context: Mapping[str, Any],
+        *,
+        inline: Mapping[str, Any] | None = None,
+    ) -> Content:
+        """Render ``inline`` parts when given, else the named template's files."""
+        if name is None and not inline:
+            raise TemplateError("no template: name one, or give its parts inline")
+        data = {**CONTEXT_DEFAULTS, **context}
+        label = name or "inline"
+        parts: dict[str, str] = {}
+        for part in PARTS:
+            template = self._inline(label, part, inline) if inline else self._named(label, part)
+            parts[part] = "" if template is None else self._run(label, part, template, data)
+        return Content(subject=" ".join(parts["subject"].split()), **_bodies(parts))
+
+    def _named(self, name: str, part: str) -> liquid.BoundTemplate | None:
+        key = (name, part)
+        if key not in self._cache:
+            folder = self.directory / name
+            if "/" in name or "\\" in name or name.startswith(".") or not folder.is_dir():
+                raise TemplateError(f"unknown template {name!r}", where=name)
+            path = folder / PARTS[part]
+            source = path.read_text(encoding="utf-8") if path.is_file() else None
+            self._cache[key] = None if source is None else self._parse(name, part, source)
+        return self._cache[key]
+
+    def _inline(
+        self, name: str, part: str, inline: Mapping[str, Any]
+    ) -> liquid.BoundTemplate | None:
+        source = inline.get(part)
+        if source is None:
+            return None
+        if not isinstance(source, str):
+            raise TemplateError(f"template {name!r}: inline {part} must be text", where=name)
+        return self._parse(name, part, source)
+
+    def _parse(self, name: str, part: str, source: str) -> liquid.BoundTemplate:
+        env = self._html if part == "html" else self._plain
+        try:
+            return env.from_string(source, name=f"{name}/{PARTS[part]}")
+        except LiquidError as exc:
+            raise _error(name, part, exc) from exc
+
+    @staticmethod
+    def _run(name: str, part: str, template: liquid.BoundTemplate, data: Mapping[str, Any]) -> str:
+        try:
+            return template.render(**data)
+        except LiquidError as exc:
+            raise _error(name, part, exc) from exc
+
+
+def _bodies(parts: Mapping[str, str]) -> dict[str, str]:
+    return {
+        "html": parts["html"].strip() + "\n" if parts["html"].strip() else "",
+        "text": _text(parts["text"]),
+    }
+
+
+def _text(text: str) -> str:
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def _error(name: str, part: str, exc: LiquidError) -> TemplateError:
+    where = f"{name}/{PARTS[part]}"
+    found = exc.context()
+    line = f", line {found[0]}" if found else ""
+    if found:
+        where += f":{found[0]}"
+    return TemplateError(f"template {name!r} ({part}{line}): {exc.message}", where=where)

@@ -1,0 +1,268 @@
+"""The dispatcher: sends what the outbox holds, retries with backoff, dead-letters, records.
+
+Each round (:meth:`Dispatcher.run_once`) claims due rows, renders their templates, sends them
+concurrently (at most ``concurrency`` at a time) and records every attempt in
+``delivery_attempts``. A failure the channel calls retryable goes back to ``pending`` after an
+exponential backoff (:class:`RetryPolicy`); a permanent failure, a template that does not
+render, or the last allowed attempt ends ``dead`` with the error, for a person to look at and
+retry (``POST /v1/deliveries/retry``).
+
+Crash safety and what "exactly once" means
+------------------------------------------
+
+A row is marked ``sending`` (and the attempt counted) in a committed transaction *before* the
+send, with a lease. If the process dies after that commit and before the result is recorded,
+nobody knows whether the message left: the row is *in doubt*. At start-up
+(:meth:`Dispatcher.recover`, called by :meth:`Dispatcher.run_forever`), or whenever a lease
+has passed, in-doubt rows are sent again **with the same idempotency key**. So Juncture itself
+sends each message *at least once*; what the recipient sees is:
+
+- **Webhooks**: every attempt carries the same ``Idempotency-Key`` header (and the signature
+  covers the body, which is the same). A receiver that stores the keys it has handled sees each
+  message exactly once.
+- **Email**: every attempt carries the same ``Message-ID`` (derived from the key). SMTP has no
+  idempotency: a relay that accepted the first copy will deliver the second too, but mail
+  clients and archives that deduplicate on ``Message-ID`` (Gmail threads them; many MTAs and
+  ESP APIs drop repeats) show one message. A duplicate is only possible in the window between
+  the server's ``250`` and our commit of the result.
+- **SMS and push (generic JSON providers)**: the same ``Idempotency-Key`` header and
+  ``idempotency_key`` field on every attempt; a provider that honours them delivers once.
+- **Twilio SMS**: Twilio does not deduplicate message creation, so an in-doubt Twilio message
+  may arrive twice. Name such channels in ``at_most_once`` to dead-letter in-doubt rows instead
+  of re-sending them (a person decides), trading a possible duplicate for a possible loss.
+
+Retries after an *answered* failure (a 5xx, a 4xx SMTP reply) are not duplicates: the
+provider said the message was not taken. Timeouts are in doubt in the same way as crashes and
+are retried with the same key.
+
+Several dispatchers may share one table: on PostgreSQL the claim uses ``FOR UPDATE SKIP
+LOCKED``, and on both databases it is a compare-and-set on (status, attempts), so a row is
+claimed once per attempt. With several dispatchers, start each with ``takeover=False`` so
+that one does not re-send rows another is still sending; expired leases still recover them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import hashlib
+import logging
+import time
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from juncture.channels.base import Channel, Content, DeliveryResult, OutboundMessage
+from juncture.channels.templates import TemplateError, Templates
+from juncture.errors import Unavailable
+from juncture.runtime.clock import Clock
+from juncture.store.outbox import Attempt, Outbox, OutboxRow
+from juncture.store.sql import SqlStore
+
+log = logging.getLogger("juncture.dispatcher")
+DATA_CHANNELS = frozenset({"webhook"})  # send data, not a rendered template
+CONTEXT_KEYS = ("profile", "event", "cart", "recommendations", "journey")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with a cap and a deterministic jitter.
+
+    The delay after failed attempt ``n`` (1-based) is ``base * factor**(n-1)``, capped, then
+    spread by up to ``jitter`` either way by a hash of the idempotency key and ``n`` (so two
+    runs give the same schedule, and messages that failed together do not retry together),
+    and never more than ``cap``.
+
+    >>> p = RetryPolicy(jitter=0)
+    >>> [int(p.delay(n, "k").total_seconds()) for n in range(1, 9)]
+    [30, 60, 120, 240, 480, 960, 1920, 3600]
+    """
+
+    max_attempts: int = 6
+    base: dt.timedelta = dt.timedelta(seconds=30)
+    factor: float = 2.0
+    cap: dt.timedelta = dt.timedelta(hours=1)
+    jitter: float = 0.1
+
+    def delay(self, attempt: int, key: str) -> dt.timedelta:
+        cap = self.cap.total_seconds()
+        raw = min(self.base.total_seconds() * self.factor ** (attempt - 1), cap)
+        spread = 1 + self.jitter * (2 * _unit(f"{key}:{attempt}") - 1)
+        return dt.timedelta(seconds=min(raw * spread, cap))
+
+    def next_attempt(
+        self, attempt: int, result: DeliveryResult, key: str, now: dt.datetime
+    ) -> dt.datetime | None:
+        """When to try again after failed attempt ``attempt``; ``None``: dead-letter it."""
+        if not result.retryable or attempt >= self.max_attempts:
+            return None
+        return now + self.delay(attempt, key)
+
+
+def _unit(text: str) -> float:
+    """A number in [0, 1) fixed by ``text``."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") / 2**64
+
+
+@dataclass(slots=True)
+class DispatchReport:
+    """What one round did. ``in_doubt`` counts rows re-sent after a crash or lost lease."""
+
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    in_doubt: int = 0
+
+    def add(self, other: DispatchReport) -> None:
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+class Dispatcher:
+    """Sends the outbox of ``store`` through ``channels`` (keyed by channel name)."""
+
+    def __init__(
+        self,
+        store: SqlStore | Outbox,
+        channels: Mapping[str, Channel],
+        clock: Clock,
+        policy: RetryPolicy | None = None,
+        *,
+        templates: Templates | None = None,
+        concurrency: int = 16,
+        lease: dt.timedelta = dt.timedelta(minutes=5),
+        send_timeout: float = 120.0,
+        at_most_once: Collection[str] = (),
+    ) -> None:
+        self.outbox = store if isinstance(store, Outbox) else Outbox(store.engine)
+        self.channels = dict(channels)
+        self.clock = clock
+        self.policy = policy or RetryPolicy()
+        self.templates = templates or Templates()
+        self.lease = lease
+        self.send_timeout = send_timeout
+        self.at_most_once = frozenset(at_most_once)
+        self._slots = asyncio.Semaphore(concurrency)
+
+    async def recover(self) -> int:
+        """Make rows left ``sending`` by a dead process due now; they are re-sent with their
+        idempotency keys by the next round. Call once at start-up, before any round."""
+        count = await asyncio.to_thread(self.outbox.release_in_doubt, self.clock.now())
+        if count:
+            log.warning("%d outbox rows in doubt after a restart: sending again", count)
+        return count
+
+    async def run_once(self, limit: int = 100) -> DispatchReport:
+        """Claim up to ``limit`` due rows, send them, record each attempt."""
+        rows = await asyncio.to_thread(self.outbox.claim, self.clock.now(), limit, self.lease)
+        report = DispatchReport(claimed=len(rows))
+        for outcome in await asyncio.gather(*(self._bounded(row) for row in rows)):
+            report.add(outcome)
+        if rows:
+            log.info(
+                "dispatched: %d claimed, %d sent, %d retried, %d dead, %d in doubt",
+                report.claimed,
+                report.sent,
+                report.retried,
+                report.dead,
+                report.in_doubt,
+            )
+        return report
+
+    async def run_forever(
+        self,
+        stop: asyncio.Event,
+        idle_sleep: float = 1.0,
+        *,
+        limit: int = 100,
+        takeover: bool = True,
+    ) -> DispatchReport:
+        """Rounds until ``stop`` is set, sleeping ``idle_sleep`` seconds when nothing was due.
+        ``takeover``: re-send every ``sending`` row at start (the only dispatcher)."""
+        total = DispatchReport()
+        if takeover:
+            await self.recover()
+        while not stop.is_set():
+            try:
+                report = await self.run_once(limit)
+            except Unavailable as exc:  # leases bring the claimed rows back later
+                log.warning("dispatch round failed, will retry: %s", exc.code)
+                report = DispatchReport()
+            total.add(report)
+            if report.claimed < limit:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), idle_sleep)
+        return total
+
+    async def _bounded(self, row: OutboxRow) -> DispatchReport:
+        async with self._slots:
+            started = time.perf_counter()
+            result = await self._attempt(row)
+            elapsed = (time.perf_counter() - started) * 1000
+        return await self._record(row, result, elapsed)
+
+    async def _attempt(self, row: OutboxRow) -> DeliveryResult:
+        channel = self.channels.get(row.channel)
+        if channel is None:
+            return DeliveryResult.failed(f"no channel {row.channel!r} configured", retryable=False)
+        if row.in_doubt and row.channel in self.at_most_once:
+            return DeliveryResult.failed(
+                "in doubt after an interrupted send; not sent again (at-most-once channel)",
+                retryable=False,
+            )
+        try:
+            message = self.message(row)
+        except TemplateError as exc:
+            return DeliveryResult.failed(exc.message, retryable=False)
+        try:
+            return await asyncio.wait_for(channel.send(message), self.send_timeout)
+        except TimeoutError:
+            return DeliveryResult.failed(f"{row.channel}: no answer in time", retryable=True)
+        except Exception as exc:  # noqa: BLE001 - a channel bug must not leave the row in limbo
+            log.error("channel %s raised %s instead of answering", row.channel, type(exc).__name__)
+            return DeliveryResult.failed(f"{row.channel}: {type(exc).__name__}", retryable=True)
+
+    def message(self, row: OutboxRow) -> OutboundMessage:
+        """The message for a row, its template rendered (raises :class:`TemplateError`)."""
+        payload = row.payload
+        inline = payload.get("inline")
+        content: Content | None = None
+        if row.template or inline or row.channel not in DATA_CHANNELS:
+            context: dict[str, Any] = {k: payload[k] for k in CONTEXT_KEYS if k in payload}
+            context.setdefault("journey", _journey(row))
+            content = self.templates.render(
+                row.template, context, inline=inline if isinstance(inline, dict) else None
+            )
+        return OutboundMessage(
+            outbox_id=row.id,
+            idempotency_key=row.idempotency_key,
+            channel=row.channel,
+            purpose=row.purpose,
+            template=row.template,
+            payload=payload,
+            content=content,
+        )
+
+    async def _record(self, row: OutboxRow, result: DeliveryResult, ms: float) -> DispatchReport:
+        now = self.clock.now()
+        later = None
+        if not result.ok:
+            later = self.policy.next_attempt(row.attempts, result, row.idempotency_key, now)
+        attempt = Attempt(
+            ok=result.ok, status_code=result.status_code, error=result.error, duration_ms=ms
+        )
+        dead = not result.ok and later is None
+        await asyncio.to_thread(self.outbox.record_attempt, row.id, attempt, now, later, dead=dead)
+        return DispatchReport(
+            sent=int(result.ok),
+            retried=int(later is not None),
+            dead=int(dead),
+            in_doubt=int(row.in_doubt),
+        )
+
+
+def _journey(row: OutboxRow) -> dict[str, Any]:
+    return {"id": row.journey_id, "version": row.journey_version, "node": row.node_id}

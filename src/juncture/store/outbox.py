@@ -1,0 +1,377 @@
+"""Every operation on the outbox, named in domain terms (SQLAlchemy Core, SQLite and PostgreSQL).
+
+A message's life, in ``outbox.status``::
+
+    pending ──claim──> sending ──ok──> sent
+       ^  ^               │
+       │  └──retry later──┤ (attempts < max: next_attempt_at = now + backoff)
+       │                  └──────────> dead (last_error kept)
+       └── retry_dead ─────────────────┘
+    deferred (quiet hours) becomes due like pending at next_attempt_at
+    suppressed: never sent, kept for measurement
+
+``claim`` marks rows ``sending`` and counts the attempt *before* anything is sent, and
+``next_attempt_at`` then holds the claim's lease. A row still ``sending`` when its lease has
+passed is *in doubt*: its sender died, or hangs, between the claim and the record; ``claim``
+takes it again and the dispatcher sends it again with the same idempotency key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from juncture.core.events import as_utc
+from juncture.errors import StoreUnavailable
+from juncture.store import tables
+
+STATUSES = ("pending", "sending", "sent", "dead", "suppressed", "deferred", "shown")
+t = tables.outbox
+a = tables.delivery_attempts
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A row to insert: what the engine writes in the event's transaction."""
+
+    idempotency_key: str
+    profile_id: str
+    channel: str
+    purpose: str
+    created_at: dt.datetime
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    template: str | None = None
+    journey_id: str | None = None
+    journey_version: int | None = None
+    enrollment_id: str | None = None
+    node_id: str | None = None
+    status: str = "pending"
+    reason: str | None = None
+    next_attempt_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    idempotency_key: str
+    profile_id: str
+    journey_id: str | None
+    journey_version: int | None
+    enrollment_id: str | None
+    node_id: str | None
+    channel: str
+    purpose: str
+    template: str | None
+    payload: dict[str, Any]
+    status: str
+    reason: str | None
+    attempts: int
+    next_attempt_at: dt.datetime | None
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+    last_error: str | None
+    in_doubt: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """The result of one send, as recorded in ``delivery_attempts``."""
+
+    ok: bool
+    status_code: int | None = None
+    error: str | None = None
+    duration_ms: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRow:
+    outbox_id: int
+    attempt: int
+    at: dt.datetime
+    ok: bool
+    status_code: int | None
+    error: str | None
+    duration_ms: float | None
+
+
+class Outbox:
+    """The outbox of one store (``Outbox(store.engine)``). Every method is one transaction."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    @contextmanager
+    def _begin(self) -> Iterator[sa.Connection]:
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise StoreUnavailable(f"the outbox cannot be reached: {exc.orig}") from exc
+
+    # --- writing messages -------------------------------------------------------------
+
+    def insert(self, rows: Sequence[NewMessage], conn: sa.Connection | None = None) -> int:
+        """Insert messages; a key already present is skipped. Returns how many were new.
+
+        Pass ``conn`` to insert inside the caller's transaction (the engine's)."""
+        if not rows:
+            return 0
+        if conn is not None:
+            return self._insert(conn, rows)
+        with self._begin() as own:
+            return self._insert(own, rows)
+
+    def _insert(self, conn: sa.Connection, rows: Sequence[NewMessage]) -> int:
+        dialect = postgresql if self.dialect == "postgresql" else sqlite
+        inserted = 0
+        for row in _unique(rows):  # one statement per row: rowcount tells new from duplicate
+            stmt = (
+                dialect.insert(t)
+                .values(_values(row))
+                .on_conflict_do_nothing(index_elements=[t.c.idempotency_key])
+            )
+            inserted += conn.execute(stmt).rowcount
+        return inserted
+
+    # --- the dispatcher's operations ---------------------------------------------------
+
+    def due(
+        self, now: dt.datetime, limit: int, conn: sa.Connection | None = None
+    ) -> list[OutboxRow]:
+        """Rows to send now: pending or deferred whose time has come, and in-doubt rows
+        (``sending`` past their lease), in insertion order. Locks them ``FOR UPDATE SKIP LOCKED`` on
+        PostgreSQL when given the caller's ``conn``; :meth:`claim` is the safe way to use it."""
+        now = as_utc(now)
+        ready = sa.or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now)
+        query = (
+            sa.select(t)
+            .where(
+                sa.or_(
+                    sa.and_(t.c.status == "pending", ready),
+                    sa.and_(t.c.status.in_(("deferred", "sending")), t.c.next_attempt_at <= now),
+                )
+            )
+            .order_by(t.c.id)
+            .limit(limit)
+        )
+        if self.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        if conn is not None:
+            return [_row(r._mapping) for r in conn.execute(query)]
+        with self._begin() as own:
+            return [_row(r._mapping) for r in own.execute(query)]
+
+    def mark_sending(
+        self,
+        rows: Sequence[OutboxRow],
+        now: dt.datetime,
+        lease: dt.timedelta,
+        conn: sa.Connection | None = None,
+    ) -> list[OutboxRow]:
+        """Mark rows ``sending`` with a lease until ``now + lease`` and count the attempt.
+
+        Compare-and-set on (status, attempts): a row another dispatcher took meanwhile is left
+        out of the answer. Returns the rows as claimed (``attempts`` already incremented)."""
+        if conn is None:
+            with self._begin() as own:
+                return self.mark_sending(rows, now, lease, own)
+        until = as_utc(now) + lease
+        claimed = []
+        for row in rows:
+            stmt = (
+                t.update()
+                .where(t.c.id == row.id, t.c.status == row.status, t.c.attempts == row.attempts)
+                .values(status="sending", attempts=row.attempts + 1, next_attempt_at=until)
+            )
+            if conn.execute(stmt).rowcount == 1:
+                claimed.append(_claimed(row, until))
+        return claimed
+
+    def claim(self, now: dt.datetime, limit: int, lease: dt.timedelta) -> list[OutboxRow]:
+        """:meth:`due` and :meth:`mark_sending` in one transaction: the rows this caller owns."""
+        with self._begin() as conn:
+            return self.mark_sending(self.due(now, limit, conn), now, lease, conn)
+
+    def record_attempt(
+        self,
+        outbox_id: int,
+        attempt: Attempt,
+        now: dt.datetime,
+        next_attempt_at: dt.datetime | None,
+        *,
+        dead: bool,
+    ) -> None:
+        """Record one attempt and move the row on: ``sent``, back to ``pending`` at
+        ``next_attempt_at``, or ``dead`` with the error. One transaction."""
+        now = as_utc(now)
+        if attempt.ok:
+            values: dict[str, Any] = {"status": "sent", "sent_at": now, "next_attempt_at": None}
+        elif dead or next_attempt_at is None:
+            values = {"status": "dead", "next_attempt_at": None, "last_error": attempt.error}
+        else:
+            when = as_utc(next_attempt_at)
+            values = {"status": "pending", "next_attempt_at": when, "last_error": attempt.error}
+        with self._begin() as conn:
+            number = conn.execute(sa.select(t.c.attempts).where(t.c.id == outbox_id)).scalar_one()
+            conn.execute(t.update().where(t.c.id == outbox_id).values(values))
+            conn.execute(
+                a.insert().values(
+                    outbox_id=outbox_id,
+                    attempt=number,
+                    at=now,
+                    ok=attempt.ok,
+                    status_code=attempt.status_code,
+                    error=attempt.error,
+                    duration_ms=attempt.duration_ms,
+                )
+            )
+
+    def release_in_doubt(self, now: dt.datetime) -> int:
+        """Make every ``sending`` row due now (start-up of the only dispatcher: whatever is
+        ``sending`` was left by a dead process). Returns how many."""
+        with self._begin() as conn:
+            stmt = t.update().where(t.c.status == "sending").values(next_attempt_at=as_utc(now))
+            return int(conn.execute(stmt).rowcount)
+
+    # --- reading and repairing ----------------------------------------------------------
+
+    def deliveries(
+        self,
+        *,
+        profile_id: str | None = None,
+        journey_id: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+        after_id: int = 0,
+    ) -> list[OutboxRow]:
+        """Messages in insertion order (``id``), filtered; page with ``after_id``."""
+        query = sa.select(t).where(t.c.id > after_id).order_by(t.c.id).limit(limit)
+        if profile_id is not None:
+            query = query.where(t.c.profile_id == profile_id)
+        if journey_id is not None:
+            query = query.where(t.c.journey_id == journey_id)
+        if status is not None:
+            query = query.where(t.c.status == status)
+        with self._begin() as conn:
+            return [_row(r._mapping) for r in conn.execute(query)]
+
+    def get(self, outbox_id: int) -> OutboxRow | None:
+        with self._begin() as conn:
+            found = conn.execute(sa.select(t).where(t.c.id == outbox_id)).first()
+        return None if found is None else _row(found._mapping)
+
+    def attempts(self, outbox_id: int) -> list[AttemptRow]:
+        """The recorded attempts of one message, in order."""
+        query = sa.select(a).where(a.c.outbox_id == outbox_id).order_by(a.c.id)
+        with self._begin() as conn:
+            return [_attempt(r._mapping) for r in conn.execute(query)]
+
+    def counts_by_status(self, journey_id: str | None = None) -> dict[str, int]:
+        query = sa.select(t.c.status, sa.func.count()).group_by(t.c.status)
+        if journey_id is not None:
+            query = query.where(t.c.journey_id == journey_id)
+        with self._begin() as conn:
+            return {str(s): int(n) for s, n in conn.execute(query)}
+
+    def dead_letters(self, limit: int = 100, after_id: int = 0) -> list[OutboxRow]:
+        return self.deliveries(status="dead", limit=limit, after_id=after_id)
+
+    def retry_dead(self, ids: Sequence[int] | None = None) -> int:
+        """Dead letters (all, or those ``ids``) back to ``pending``, due at once, with a fresh
+        count of attempts; ``last_error`` stays until the next attempt. Returns how many."""
+        stmt = (
+            t.update()
+            .where(t.c.status == "dead")
+            .values(status="pending", attempts=0, next_attempt_at=None)
+        )
+        if ids is not None:
+            stmt = stmt.where(t.c.id.in_(list(ids)))
+        with self._begin() as conn:
+            return int(conn.execute(stmt).rowcount)
+
+
+def _unique(rows: Sequence[NewMessage]) -> list[NewMessage]:
+    seen: dict[str, NewMessage] = {}
+    for row in rows:
+        seen.setdefault(row.idempotency_key, row)
+    return list(seen.values())
+
+
+def _values(row: NewMessage) -> dict[str, Any]:
+    if row.status not in STATUSES:
+        raise ValueError(f"unknown outbox status {row.status!r}")
+    return {
+        "idempotency_key": row.idempotency_key,
+        "profile_id": row.profile_id,
+        "journey_id": row.journey_id,
+        "journey_version": row.journey_version,
+        "enrollment_id": row.enrollment_id,
+        "node_id": row.node_id,
+        "channel": row.channel,
+        "purpose": row.purpose,
+        "template": row.template,
+        "payload": orjson.dumps(dict(row.payload)).decode(),
+        "status": row.status,
+        "reason": row.reason,
+        "attempts": 0,
+        "next_attempt_at": None if row.next_attempt_at is None else as_utc(row.next_attempt_at),
+        "created_at": as_utc(row.created_at),
+    }
+
+
+def _time(value: dt.datetime | None) -> dt.datetime | None:
+    return None if value is None else as_utc(value)
+
+
+def _row(m: Any) -> OutboxRow:
+    return OutboxRow(
+        id=int(m["id"]),
+        idempotency_key=m["idempotency_key"],
+        profile_id=m["profile_id"],
+        journey_id=m["journey_id"],
+        journey_version=m["journey_version"],
+        enrollment_id=m["enrollment_id"],
+        node_id=m["node_id"],
+        channel=m["channel"],
+        purpose=m["purpose"],
+        template=m["template"],
+        payload=orjson.loads(m["payload"]),
+        status=m["status"],
+        reason=m["reason"],
+        attempts=int(m["attempts"]),
+        next_attempt_at=_time(m["next_attempt_at"]),
+        created_at=as_utc(m["created_at"]),
+        sent_at=_time(m["sent_at"]),
+        last_error=m["last_error"],
+    )
+
+
+def _claimed(row: OutboxRow, until: dt.datetime) -> OutboxRow:
+    return dataclasses.replace(
+        row,
+        status="sending",
+        attempts=row.attempts + 1,
+        next_attempt_at=until,
+        in_doubt=row.status == "sending",
+    )
+
+
+def _attempt(m: Any) -> AttemptRow:
+    return AttemptRow(
+        outbox_id=int(m["outbox_id"]),
+        attempt=int(m["attempt"]),
+        at=as_utc(m["at"]),
+        ok=bool(m["ok"]),
+        status_code=m["status_code"],
+        error=m["error"],
+        duration_ms=m["duration_ms"],
+    )
