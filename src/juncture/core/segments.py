@@ -1,0 +1,437 @@
+"""Segments: named conditions over a profile's facts and recent behaviour, evaluated purely.
+
+A :class:`Segment` holds one condition tree. Leaves are
+
+- :class:`FactIs`: a fact of the ``profiles`` table (:data:`FACTS`), e.g. ``city eq Berlin``,
+  ``last_order_at within 90d``, ``email exists``;
+- :class:`TraitIs`: a dotted path into the traits, compared only with values of the
+  comparand's type (a string trait never equals the number 5);
+- :class:`ConsentIs`: the resolved consent for ``channel:purpose`` (None: never stated);
+- :class:`RfmIs`: a recency/frequency/monetary score (1-5) computed at ``now``;
+- :class:`Performed`: event X, optionally filtered on its properties, at least and/or at
+  most N times in the window ``(now - within, now]``;
+- :class:`NotPerformedSince`: no event Y after an anchor, ``now - within`` or a time fact
+  such as ``last_order_at`` (never further back than ``within``);
+
+combined with :class:`All`, :class:`AnyOf` and :class:`Not`. Missing values (None) make
+every comparison false except ``missing``.
+
+:func:`evaluate` decides membership from facts (:func:`facts_of`) and the events inside
+``segment.lookback`` before ``now``; :func:`changes_at` says when time alone can next change
+the answer, so that the runtime can schedule one timer. ``store/segments.py`` compiles the
+same tree to SQL with identical semantics.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from juncture.core import profile as profiles
+from juncture.core import stage
+from juncture.core.profile import Profile, ProfileConfig
+
+Op = Literal["eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "exists", "missing"]
+TimeOp = Literal["within", "before", "exists", "missing", "gt", "gte", "lt", "lte"]
+Scalar = str | int | float | bool
+
+OPS: Final = frozenset({"eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "exists", "missing"})
+TIME_OPS: Final = frozenset({"within", "before", "exists", "missing", "gt", "gte", "lt", "lte"})
+ORDER_OPS: Final = frozenset({"gt", "gte", "lt", "lte"})
+
+# The facts: the typed columns of ``profiles``, by kind.
+FACTS: Final[Mapping[str, str]] = {
+    "stage": "str",
+    "email": "str",
+    "country": "str",
+    "city": "str",
+    "timezone": "str",
+    "last_channel": "str",
+    "top_category": "str",
+    "order_count": "num",
+    "revenue": "num",
+    "cart_value": "num",
+    "cart_items": "num",
+    "sessions": "num",
+    "nps": "num",
+    "csat": "num",
+    "first_seen": "time",
+    "last_seen": "time",
+    "last_order_at": "time",
+}
+CHANNELS: Final = ("email", "sms", "push", "webhook", "onsite")
+PURPOSES: Final = ("marketing", "transactional")
+RFM_SCORES: Final = ("recency", "frequency", "monetary")
+DEFAULT_CAP: Final = dt.timedelta(days=365)
+_TICK: Final = dt.timedelta(microseconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class FactIs:
+    """``fact op value``. Time facts take ``within``/``before`` a duration (``value``)."""
+
+    fact: str
+    op: str
+    value: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class TraitIs:
+    path: tuple[str, ...]
+    op: str
+    value: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentIs:
+    """Consent for ``channel:purpose`` is ``granted`` (True, False, or None: never stated)."""
+
+    channel: str
+    purpose: str
+    granted: bool | None = True
+
+
+@dataclass(frozen=True, slots=True)
+class RfmIs:
+    score: str
+    op: str
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class PropertyIs:
+    """A filter on an event's ``properties`` (dotted path), typed like :class:`TraitIs`."""
+
+    path: tuple[str, ...]
+    op: str
+    value: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Performed:
+    """Event ``event`` matching ``where``, between ``at_least`` and ``at_most`` times in
+    ``(now - within, now]``."""
+
+    event: str
+    within: dt.timedelta
+    where: tuple[PropertyIs, ...] = ()
+    at_least: int | None = 1
+    at_most: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NotPerformedSince:
+    """No ``event`` matching ``where`` in ``(anchor, now]``: the anchor is the time fact
+    ``since_fact`` when set and later than ``now - within``, else ``now - within``."""
+
+    event: str
+    within: dt.timedelta = DEFAULT_CAP
+    since_fact: str | None = None
+    where: tuple[PropertyIs, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class All:
+    items: tuple[Condition, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    items: tuple[Condition, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    item: Condition
+
+
+Condition = FactIs | TraitIs | ConsentIs | RfmIs | Performed | NotPerformedSince | All | AnyOf | Not
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    id: str
+    name: str
+    condition: Condition
+    description: str = ""
+    config: ProfileConfig = field(default=profiles.DEFAULT_CONFIG, compare=False)
+
+    @property
+    def lookback(self) -> dt.timedelta:
+        """The longest window the segment reads: pass events in ``(now - lookback, now]``."""
+        return max((w for w in _windows(self.condition)), default=dt.timedelta(0))
+
+
+@dataclass(frozen=True, slots=True)
+class BehaviourEvent:
+    """One event of the profile: the track ``event`` name, its time and properties."""
+
+    name: str
+    timestamp: dt.datetime
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+
+def walk(condition: Condition) -> Iterator[Condition]:
+    """Every node of a condition tree, depth first."""
+    yield condition
+    if isinstance(condition, All | AnyOf):
+        for item in condition.items:
+            yield from walk(item)
+    elif isinstance(condition, Not):
+        yield from walk(condition.item)
+
+
+def _windows(condition: Condition) -> Iterator[dt.timedelta]:
+    for node in walk(condition):
+        if isinstance(node, Performed | NotPerformedSince):
+            yield node.within
+
+
+# --- facts ---------------------------------------------------------------------------------
+
+
+def consent_facts(profile: Profile) -> dict[str, bool]:
+    """Resolved consent per ``channel:purpose`` for the known channels and purposes."""
+    out: dict[str, bool] = {}
+    for channel in CHANNELS:
+        for purpose in PURPOSES:
+            granted = profiles.consent_for(profile, channel, purpose)
+            if granted is not None:
+                out[f"{channel}:{purpose}"] = granted
+    return out
+
+
+def facts_of(profile: Profile, now: dt.datetime) -> dict[str, Any]:
+    """The facts of a profile at ``now``, as the ``profiles`` columns hold them.
+
+    Keys: every name in :data:`FACTS`, plus ``traits`` (dict) and ``consent``
+    (:func:`consent_facts`).
+    """
+    traits = profile.traits
+    raw_address = traits.get("address")
+    address: Mapping[str, Any] = raw_address if isinstance(raw_address, dict) else {}
+    return {
+        "first_seen": profile.first_seen,
+        "last_seen": profile.last_seen,
+        "stage": stage.stage_of(profile, now).value,
+        "email": _text(traits.get("email")),
+        "country": _text(traits.get("country") or address.get("country")),
+        "city": _text(traits.get("city") or address.get("city")),
+        "timezone": _text(traits.get("timezone")),
+        "order_count": profile.order_count,
+        "revenue": profile.revenue,
+        "last_order_at": profile.last_order_at,
+        "cart_value": profile.cart.value,
+        "cart_items": profile.cart.quantity,
+        "sessions": profile.session_count,
+        "last_channel": profile.last_channel,
+        "top_category": profiles.top_affinity(profile, "category"),
+        "nps": profile.nps.score if profile.nps else None,
+        "csat": profile.csat.score if profile.csat else None,
+        "traits": dict(traits),
+        "consent": consent_facts(profile),
+    }
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def rfm_of(facts: Mapping[str, Any], now: dt.datetime, config: ProfileConfig) -> dict[str, int]:
+    """R, F and M scores (1-5) from the order facts, as :func:`profile.rfm` computes them."""
+    last = facts.get("last_order_at")
+    if last is None:
+        return {"recency": 1, "frequency": 1, "monetary": 1}
+    orders, revenue = facts.get("order_count") or 0, facts.get("revenue") or 0.0
+    return {
+        "recency": 5 - sum(1 for d in config.recency_days if now - last > dt.timedelta(days=d)),
+        "frequency": 1 + sum(1 for n in config.frequency_orders if orders >= n),
+        "monetary": 1 + sum(1 for m in config.monetary_total if revenue >= m),
+    }
+
+
+# --- evaluation ----------------------------------------------------------------------------
+
+
+def compare(value: object, op: str, operand: Any) -> bool:
+    """A typed comparison: only values of the operand's type compare; None never does."""
+    if op == "exists":
+        return value is not None
+    if op == "missing":
+        return value is None
+    if op in ("in", "not_in"):
+        hits = [_same_type(value, o) and value == o for o in operand]
+        comparable = any(_same_type(value, o) for o in operand)
+        return any(hits) if op == "in" else comparable and not any(hits)
+    if not _same_type(value, operand):
+        return False
+    if op in ("eq", "ne"):
+        return bool(value == operand) == (op == "eq")
+    return _order(value, op, operand)
+
+
+def _order(value: Any, op: str, operand: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if op == "gt":
+        return bool(value > operand)
+    if op == "gte":
+        return bool(value >= operand)
+    if op == "lt":
+        return bool(value < operand)
+    return bool(value <= operand)
+
+
+def _same_type(value: object, operand: object) -> bool:
+    if value is None:
+        return False
+    if isinstance(operand, bool) or isinstance(value, bool):
+        return isinstance(operand, bool) and isinstance(value, bool)
+    if isinstance(operand, int | float):
+        return isinstance(value, int | float)
+    return isinstance(value, type(operand))
+
+
+def lookup(doc: Mapping[str, Any] | None, path: Sequence[str]) -> object:
+    """The value at a dotted path of a JSON document, None when absent."""
+    current: object = doc
+    for key in path:
+        if not isinstance(current, Mapping):
+            return None
+        current = current.get(key)
+    return current
+
+
+def _fact(node: FactIs, facts: Mapping[str, Any], now: dt.datetime) -> bool:
+    value = facts.get(node.fact)
+    if FACTS.get(node.fact) == "time" and node.op in ("within", "before"):
+        if value is None:
+            return False
+        # within d: later than now - d; before d: at or before now - d.
+        return bool(value > now - node.value) == (node.op == "within")
+    return compare(value, node.op, node.value)
+
+
+def _matches(event: BehaviourEvent, name: str, where: Sequence[PropertyIs]) -> bool:
+    return event.name == name and all(
+        compare(lookup(event.properties, p.path), p.op, p.value) for p in where
+    )
+
+
+def _count(
+    behaviour: Sequence[BehaviourEvent],
+    name: str,
+    where: Sequence[PropertyIs],
+    after: dt.datetime,
+    now: dt.datetime,
+) -> int:
+    return sum(1 for e in behaviour if after < e.timestamp <= now and _matches(e, name, where))
+
+
+def _anchor(node: NotPerformedSince, facts: Mapping[str, Any], now: dt.datetime) -> dt.datetime:
+    start = now - node.within
+    fact = facts.get(node.since_fact) if node.since_fact else None
+    return max(fact, start) if isinstance(fact, dt.datetime) else start
+
+
+def evaluate(
+    segment: Segment,
+    facts: Mapping[str, Any],
+    behaviour: Sequence[BehaviourEvent],
+    now: dt.datetime,
+) -> bool:
+    """Whether a profile with these facts and events is in the segment at ``now``.
+
+    ``behaviour`` must hold the profile's events in ``(now - segment.lookback, now]`` (more
+    is fine: events outside a condition's window are ignored).
+    """
+    return _eval(segment.condition, segment, facts, behaviour, now)
+
+
+def _eval(
+    node: Condition,
+    segment: Segment,
+    facts: Mapping[str, Any],
+    behaviour: Sequence[BehaviourEvent],
+    now: dt.datetime,
+) -> bool:
+    if isinstance(node, All):
+        return all(_eval(i, segment, facts, behaviour, now) for i in node.items)
+    if isinstance(node, AnyOf):
+        return any(_eval(i, segment, facts, behaviour, now) for i in node.items)
+    if isinstance(node, Not):
+        return not _eval(node.item, segment, facts, behaviour, now)
+    return _leaf(node, segment, facts, behaviour, now)
+
+
+def _leaf(
+    node: Condition,
+    segment: Segment,
+    facts: Mapping[str, Any],
+    behaviour: Sequence[BehaviourEvent],
+    now: dt.datetime,
+) -> bool:
+    if isinstance(node, FactIs):
+        return _fact(node, facts, now)
+    if isinstance(node, TraitIs):
+        return compare(lookup(facts.get("traits"), node.path), node.op, node.value)
+    if isinstance(node, ConsentIs):
+        consent = facts.get("consent") or {}
+        return consent.get(f"{node.channel}:{node.purpose}") is node.granted
+    if isinstance(node, RfmIs):
+        score = rfm_of(facts, now, segment.config)[node.score]
+        return compare(score, node.op, node.value)
+    if isinstance(node, Performed):
+        n = _count(behaviour, node.event, node.where, now - node.within, now)
+        return (node.at_least is None or n >= node.at_least) and (
+            node.at_most is None or n <= node.at_most
+        )
+    if isinstance(node, NotPerformedSince):
+        return _count(behaviour, node.event, node.where, _anchor(node, facts, now), now) == 0
+    raise TypeError(f"not a segment condition: {node!r}")
+
+
+def changes_at(
+    segment: Segment,
+    facts: Mapping[str, Any],
+    behaviour: Sequence[BehaviourEvent],
+    now: dt.datetime,
+) -> dt.datetime | None:
+    """The next moment after ``now`` at which time alone (no new event, no fact change)
+    changes membership; None if it never does.
+
+    Candidates are the instants where a leaf can flip: an event sliding out of a window, a
+    time fact crossing ``within``/``before``, an RFM recency threshold; the first one where
+    the answer differs from the answer at ``now`` is returned.
+    """
+    current = evaluate(segment, facts, behaviour, now)
+    for t in sorted(_candidates(segment, facts, behaviour, now)):
+        if evaluate(segment, facts, behaviour, t) != current:
+            return t
+    return None
+
+
+def _candidates(
+    segment: Segment,
+    facts: Mapping[str, Any],
+    behaviour: Sequence[BehaviourEvent],
+    now: dt.datetime,
+) -> set[dt.datetime]:
+    out: set[dt.datetime] = set()
+    for node in walk(segment.condition):
+        if isinstance(node, Performed | NotPerformedSince):
+            for e in behaviour:
+                if e.name == node.event:
+                    out.add(e.timestamp + node.within)
+                    out.add(e.timestamp)  # a future-dated event entering its window
+        elif isinstance(node, FactIs) and node.op in ("within", "before"):
+            value = facts.get(node.fact)
+            if isinstance(value, dt.datetime):
+                out.add(value + node.value)
+        elif isinstance(node, RfmIs) and node.score == "recency":
+            last = facts.get("last_order_at")
+            if isinstance(last, dt.datetime):
+                out.update(last + dt.timedelta(days=d) + _TICK for d in segment.config.recency_days)
+    return {t for t in out if t > now}

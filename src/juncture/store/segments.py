@@ -1,0 +1,438 @@
+"""Batch segment evaluation: one SQL query per segment over ``profiles`` and ``events``.
+
+:func:`compile_condition` turns a :class:`~juncture.core.segments.Segment` into a boolean
+SQL expression over the live profiles with exactly the semantics of
+:func:`juncture.core.segments.evaluate` on SQLite and PostgreSQL: every leaf is two-valued
+(a missing value gives false, never NULL, so ``not`` stays exact), JSON values compare only
+with values of the same type, and times are bound in UTC (SQLite compares them as text).
+
+Behaviour leaves become ``profile_id IN (SELECT ... GROUP BY ... HAVING count(*) >= n)`` over
+the window's events, found through the ``(event, timestamp)`` index; events of a merged
+profile count for the profile it points to (one hop of ``redirect_to``).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import operator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import IO, Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from juncture.core import segments as seg
+from juncture.core.events import UTC
+from juncture.errors import NotFound
+from juncture.store import tables
+
+Expr = sa.ColumnElement[bool]
+_P: Final = tables.profiles
+_E: Final = tables.events
+
+
+def utc(t: dt.datetime) -> dt.datetime:
+    return t.astimezone(UTC)
+
+
+class _Json:
+    """Typed access to a JSON document (a JSON column or JSON text) on one dialect."""
+
+    def __init__(self, doc: sa.ColumnElement[Any], dialect: str, prefix: Sequence[str] = ()):
+        self.sqlite = dialect == "sqlite"
+        self.doc = doc if self.sqlite else sa.cast(doc, postgresql.JSONB)
+        self.prefix = tuple(prefix)
+
+    def _sqlite_path(self, path: Sequence[str]) -> str:
+        keys = (*self.prefix, *path)
+        return "$" + "".join('."' + k.replace('"', '\\"') + '"' for k in keys)
+
+    def kind(self, path: Sequence[str]) -> sa.ColumnElement[str]:
+        """``string``, ``number``, ``true``, ``false``, ``null``, ``object``, ``array`` or ''."""
+        if self.sqlite:
+            raw = sa.func.json_type(self.doc, self._sqlite_path(path))
+            return sa.case(
+                (raw == "text", "string"),
+                (raw.in_(["integer", "real"]), "number"),
+                else_=sa.func.coalesce(raw, ""),
+            )
+        keys = (*self.prefix, *path)
+        typed = sa.func.jsonb_typeof(sa.func.jsonb_extract_path(self.doc, *keys))
+        text = sa.func.jsonb_extract_path_text(self.doc, *keys)
+        return sa.case((typed == "boolean", text), else_=sa.func.coalesce(typed, ""))
+
+    def value(self, path: Sequence[str], number: bool) -> sa.ColumnElement[Any]:
+        if self.sqlite:
+            return sa.func.json_extract(self.doc, self._sqlite_path(path))
+        text = sa.func.jsonb_extract_path_text(self.doc, *self.prefix, *path)
+        if not number:
+            return text
+        is_num = sa.func.jsonb_typeof(sa.func.jsonb_extract_path(self.doc, *self.prefix, *path))
+        return sa.case((is_num == "number", sa.cast(text, sa.Float)), else_=None)
+
+    def compare(self, path: Sequence[str], op: str, operand: Any) -> Expr:
+        kind = self.kind(path)
+        if op in ("exists", "missing"):
+            absent = kind.in_(["", "null"])
+            return absent if op == "missing" else sa.not_(absent)
+        if op in ("in", "not_in"):
+            hits = [self.compare(path, "eq", o) for o in operand]
+            if op == "in":
+                return sa.or_(sa.false(), *hits)
+            typed = [self._typed(kind, o) for o in operand]
+            return sa.and_(sa.or_(sa.false(), *typed), sa.not_(sa.or_(sa.false(), *hits)))
+        if isinstance(operand, bool):
+            if op not in ("eq", "ne"):
+                return sa.false()
+            want = "true" if operand == (op == "eq") else "false"
+            return kind == want
+        value = self.value(path, isinstance(operand, int | float))
+        return sa.and_(self._typed(kind, operand), _op(value, op, operand))
+
+    @staticmethod
+    def _typed(kind: sa.ColumnElement[str], operand: Any) -> Expr:
+        if isinstance(operand, bool):
+            return kind.in_(["true", "false"])
+        return kind == ("number" if isinstance(operand, int | float) else "string")
+
+
+_OPERATORS: Final[dict[str, Callable[[Any, Any], Any]]] = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+}
+
+
+def _op(value: sa.ColumnElement[Any], op: str, operand: Any) -> Expr:
+    result: Expr = _OPERATORS[op](value, operand)
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Ctx:
+    segment: seg.Segment
+    now: dt.datetime
+    dialect: str
+
+
+def compile_condition(segment: seg.Segment, now: dt.datetime, dialect: str) -> Expr:
+    """The segment's condition as a boolean over ``tables.profiles`` at ``now``."""
+    return _node(segment.condition, _Ctx(segment, utc(now), dialect))
+
+
+def _node(node: seg.Condition, ctx: _Ctx) -> Expr:  # noqa: PLR0911 (one case per kind)
+    if isinstance(node, seg.All):
+        return sa.and_(sa.true(), *(_node(i, ctx) for i in node.items))
+    if isinstance(node, seg.AnyOf):
+        return sa.or_(sa.false(), *(_node(i, ctx) for i in node.items))
+    if isinstance(node, seg.Not):
+        return sa.not_(_node(node.item, ctx))
+    if isinstance(node, seg.FactIs):
+        return _fact(node, ctx)
+    if isinstance(node, seg.TraitIs):
+        return _Json(_P.c.traits, ctx.dialect).compare(node.path, node.op, node.value)
+    if isinstance(node, seg.ConsentIs):
+        kind = _Json(_P.c.consent, ctx.dialect).kind((f"{node.channel}:{node.purpose}",))
+        if node.granted is None:
+            return kind.in_(["", "null"])
+        return kind == ("true" if node.granted else "false")
+    if isinstance(node, seg.RfmIs):
+        return _op(_rfm(node.score, ctx), node.op, node.value) if node.op in seg.OPS else sa.false()
+    if isinstance(node, seg.Performed):
+        return _performed(node, ctx)
+    if isinstance(node, seg.NotPerformedSince):
+        return sa.not_(_P.c.profile_id.in_(_who(node.event, node.where, ctx, since=node)))
+    raise TypeError(f"not a segment condition: {node!r}")
+
+
+def _fact(node: seg.FactIs, ctx: _Ctx) -> Expr:
+    col: sa.ColumnElement[Any] = _P.c[node.fact]
+    present = col.is_not(None)
+    op, operand = node.op, node.value
+    if op in ("exists", "missing"):
+        return present if op == "exists" else col.is_(None)
+    if op in ("within", "before"):
+        edge = ctx.now - operand
+        return sa.and_(present, col > edge if op == "within" else col <= edge)
+    kind = seg.FACTS[node.fact]
+    if op in ("in", "not_in"):
+        fit = [o for o in operand if _fits(kind, o)]
+        if not fit:
+            return sa.false()
+        return sa.and_(present, col.in_(fit) if op == "in" else col.not_in(fit))
+    if not _fits(kind, operand):
+        return sa.false()
+    if isinstance(operand, dt.datetime):
+        operand = utc(operand)
+    return sa.and_(present, _op(col, op, operand))
+
+
+def _fits(kind: str, operand: object) -> bool:
+    if kind == "num":
+        return isinstance(operand, int | float) and not isinstance(operand, bool)
+    if kind == "time":
+        return isinstance(operand, dt.datetime)
+    return isinstance(operand, str)
+
+
+def _rfm(score: str, ctx: _Ctx) -> sa.ColumnElement[int]:
+    config = ctx.segment.config
+    last = _P.c.last_order_at
+    if score == "recency":
+        older = [
+            sa.case((last < ctx.now - dt.timedelta(days=d), 1), else_=0)
+            for d in config.recency_days
+        ]
+        body: sa.ColumnElement[int] = 5 - sum(older[1:], older[0])
+    elif score == "frequency":
+        steps = [sa.case((_P.c.order_count >= n, 1), else_=0) for n in config.frequency_orders]
+        body = 1 + sum(steps[1:], steps[0])
+    else:
+        steps = [sa.case((_P.c.revenue >= m, 1), else_=0) for m in config.monetary_total]
+        body = 1 + sum(steps[1:], steps[0])
+    return sa.case((last.is_(None), 1), else_=body)
+
+
+def _performed(node: seg.Performed, ctx: _Ctx) -> Expr:
+    parts: list[Expr] = []
+    if node.at_least is not None and node.at_least > 0:
+        parts.append(_P.c.profile_id.in_(_who(node.event, node.where, ctx, node, node.at_least)))
+    if node.at_most is not None:
+        many = _who(node.event, node.where, ctx, node, node.at_most + 1)
+        parts.append(sa.not_(_P.c.profile_id.in_(many)))
+    return sa.and_(sa.true(), *parts)
+
+
+def _who(
+    event: str,
+    where: Sequence[seg.PropertyIs],
+    ctx: _Ctx,
+    since: seg.Performed | seg.NotPerformedSince,
+    at_least: int = 1,
+) -> sa.Select[tuple[str]]:
+    """Profiles with at least ``at_least`` matching events in the node's window."""
+    alias = _P.alias("merged")
+    owner = sa.func.coalesce(alias.c.redirect_to, _E.c.profile_id)
+    start = ctx.now - since.within
+    source = _E.outerjoin(
+        alias, sa.and_(alias.c.profile_id == _E.c.profile_id, alias.c.redirect_to.is_not(None))
+    )
+    conds: list[Expr] = [
+        _E.c.event == event,
+        _E.c.timestamp > start,
+        _E.c.timestamp <= ctx.now,
+        _E.c.profile_id.is_not(None),
+    ]
+    body = _Json(_E.c.body, ctx.dialect, ("properties",))
+    conds += [body.compare(p.path, p.op, p.value) for p in where]
+    if isinstance(since, seg.NotPerformedSince) and since.since_fact:
+        live = _P.alias("owner")
+        source = source.join(live, live.c.profile_id == owner)
+        anchor = live.c[since.since_fact]
+        conds.append(sa.or_(anchor.is_(None), _E.c.timestamp > anchor))
+    query = sa.select(owner).select_from(source).where(*conds).group_by(owner)
+    return query.having(sa.func.count() >= at_least) if at_least > 1 else query
+
+
+# --- the store of segments -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SavedSegment:
+    segment_id: str
+    name: str
+    kind: str
+    source: str
+    filename: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Refresh:
+    """What one refresh of the members table did."""
+
+    size: int
+    entered: tuple[str, ...]
+    exited: tuple[str, ...]
+
+
+class SegmentStore:
+    """Segment definitions, batch membership, the members table and size history."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    # -- evaluation --------------------------------------------------------------------
+    def query(self, segment: seg.Segment, now: dt.datetime) -> sa.Select[tuple[str]]:
+        """The live profiles in ``segment`` at ``now``, ordered by id."""
+        cond = compile_condition(segment, now, self.dialect)
+        return (
+            sa.select(_P.c.profile_id)
+            .where(_P.c.redirect_to.is_(None), cond)
+            .order_by(_P.c.profile_id)
+        )
+
+    def members(
+        self, segment: seg.Segment, now: dt.datetime, *, after: str = "", limit: int | None = None
+    ) -> list[str]:
+        """Member ids in order; page with ``after`` (the last id seen) and ``limit``."""
+        query = self.query(segment, now)
+        if after:
+            query = query.where(_P.c.profile_id > after)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [str(row[0]) for row in conn.execute(query)]
+
+    def size(self, segment: seg.Segment, now: dt.datetime) -> int:
+        cond = compile_condition(segment, now, self.dialect)
+        query = sa.select(sa.func.count()).where(_P.c.redirect_to.is_(None), cond)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def export_csv(self, segment: seg.Segment, now: dt.datetime, out: IO[str]) -> int:
+        """Write members with their main facts as CSV; returns the row count."""
+        cols = ["profile_id", "email", "country", "city", "stage", "order_count", "revenue"]
+        cond = compile_condition(segment, now, self.dialect)
+        query = (
+            sa.select(*(_P.c[c] for c in cols))
+            .where(_P.c.redirect_to.is_(None), cond)
+            .order_by(_P.c.profile_id)
+        )
+        writer = csv.writer(out)
+        writer.writerow(cols)
+        n = 0
+        with self.engine.connect() as conn:
+            for row in conn.execution_options(stream_results=True).execute(query):
+                writer.writerow(row)
+                n += 1
+        return n
+
+    # -- the members table -------------------------------------------------------------
+    def refresh(self, segment: seg.Segment, now: dt.datetime) -> Refresh:
+        """Bring ``segment_members`` up to date and record the size; returns who moved."""
+        m = tables.segment_members
+        current = set(self.members(segment, now))
+        with self.engine.begin() as conn:
+            rows = conn.execute(sa.select(m.c.profile_id).where(m.c.segment_id == segment.id))
+            before = {r[0] for r in rows}
+            entered, exited = sorted(current - before), sorted(before - current)
+            for chunk in _chunks(exited):
+                conn.execute(
+                    m.delete().where(m.c.segment_id == segment.id, m.c.profile_id.in_(chunk))
+                )
+            if entered:
+                conn.execute(
+                    m.insert(),
+                    [
+                        {"segment_id": segment.id, "profile_id": p, "since": utc(now)}
+                        for p in entered
+                    ],
+                )
+            conn.execute(
+                tables.segment_sizes.insert().values(
+                    segment_id=segment.id,
+                    at=utc(now),
+                    size=len(current),
+                    entered=len(entered),
+                    exited=len(exited),
+                )
+            )
+        return Refresh(len(current), tuple(entered), tuple(exited))
+
+    def stored_members(
+        self, segment_id: str, *, after: str = "", limit: int = 100
+    ) -> list[tuple[str, dt.datetime]]:
+        """Members as of the last refresh, with the time each entered."""
+        m = tables.segment_members
+        query = (
+            sa.select(m.c.profile_id, m.c.since)
+            .where(m.c.segment_id == segment_id, m.c.profile_id > after)
+            .order_by(m.c.profile_id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [(r[0], _aware(r[1])) for r in conn.execute(query)]
+
+    def sizes(self, segment_id: str, limit: int = 1000) -> list[dict[str, Any]]:
+        """Size history, oldest first."""
+        s = tables.segment_sizes
+        query = (
+            sa.select(s.c.at, s.c.size, s.c.entered, s.c.exited)
+            .where(s.c.segment_id == segment_id)
+            .order_by(s.c.at.desc(), s.c.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(query)]
+        for row in rows:
+            row["at"] = _aware(row["at"])
+        return rows[::-1]
+
+    # -- definitions -------------------------------------------------------------------
+    def save(
+        self, segment: seg.Segment, source: str, filename: str, now: dt.datetime, kind: str
+    ) -> None:
+        """Insert or replace a definition (the text as written)."""
+        t = tables.segments
+        values = {"name": segment.name, "kind": kind, "source": source, "filename": filename}
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                t.update().where(t.c.segment_id == segment.id).values(**values, updated_at=utc(now))
+            )
+            if not done.rowcount:
+                conn.execute(
+                    t.insert().values(
+                        segment_id=segment.id, **values, created_at=utc(now), updated_at=utc(now)
+                    )
+                )
+
+    def get(self, segment_id: str) -> SavedSegment:
+        t = tables.segments
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t).where(t.c.segment_id == segment_id)).first()
+        if row is None:
+            raise NotFound(f"no segment {segment_id!r}")
+        return _saved(row._mapping)
+
+    def list(self, kind: str | None = None) -> list[SavedSegment]:
+        t = tables.segments
+        query = sa.select(t).order_by(t.c.segment_id)
+        if kind is not None:
+            query = query.where(t.c.kind == kind)
+        with self.engine.connect() as conn:
+            return [_saved(r._mapping) for r in conn.execute(query)]
+
+    def delete_kind(self, kind: str) -> None:
+        """Drop every definition of a kind (automatic segments are replaced on re-run)."""
+        t = tables.segments
+        with self.engine.begin() as conn:
+            conn.execute(t.delete().where(t.c.kind == kind))
+
+
+def _saved(row: Any) -> SavedSegment:
+    return SavedSegment(
+        segment_id=row["segment_id"],
+        name=row["name"],
+        kind=row["kind"],
+        source=row["source"],
+        filename=row["filename"],
+        created_at=_aware(row["created_at"]),
+        updated_at=_aware(row["updated_at"]),
+    )
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
