@@ -215,15 +215,27 @@ def bench_ingest(
     postgres_url: Annotated[
         str | None, typer.Option(help="Also bench PostgreSQL (a scratch database is created)")
     ] = None,
-    output: Annotated[Path, typer.Option(help="Where to write the JSON result")] = Path(
-        "bench-ingest.json"
-    ),
+    output: Annotated[
+        Path, typer.Option("--json-out", "--output", help="Where to write the JSON result")
+    ] = Path("bench-ingest.json"),
+    engine: Annotated[
+        bool,
+        typer.Option(
+            "--engine/--no-engine",
+            help="--no-engine: ingest only; by default both, with and without the engine",
+        ),
+    ] = True,
 ) -> None:
-    """Events/s over HTTP (batches of 100, durable before 200) against raw inserts."""
+    """Events/s over HTTP (batches of 100, durable before 200), with the engine on the hot
+    path and ingest only, each against raw inserts of the same rows in the same run."""
     from juncture.bench import ingest
 
     results = ingest.run(
-        events=events, concurrency=concurrency, postgres_url=postgres_url, echo=out.print
+        events=events,
+        concurrency=concurrency,
+        postgres_url=postgres_url,
+        echo=typer.echo,
+        modes=("engine", "ingest_only") if engine else ("ingest_only",),
     )
     output.write_text(json.dumps(results, indent=2))
     out.print(f"written to {output}")

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     auto_migrate: bool = True
     log_level: str = "info"
     max_commit_events: int = Field(default=5000, ge=1)
+    # Off: events are only validated, deduplicated and stored (no profiles, signals or
+    # timers). For measuring ingestion alone (`juncture bench ingest`) and bulk loads.
+    engine: bool = True
 
     @field_validator("sqlite_synchronous")
     @classmethod

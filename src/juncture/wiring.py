@@ -77,7 +77,10 @@ def build(settings: Settings, clock: Clock | None = None) -> Juncture:
     the_clock = clock or SystemClock()
     engine = Engine(the_clock)
     committer = GroupCommitter(
-        store, max_events=settings.max_commit_events, on_commit=observe, process=engine.process
+        store,
+        max_events=settings.max_commit_events,
+        on_commit=observe,
+        process=engine.process if settings.engine else None,
     )
     committer.start()
     return Juncture(

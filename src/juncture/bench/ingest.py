@@ -2,10 +2,14 @@
 
 The HTTP figure is end to end: batches of 100 Segment messages over loopback to a real
 ``juncture serve`` in its own process, each answered only after its events are committed
-(SQLite: WAL, synchronous=FULL unless $JUNCTURE_SQLITE_SYNCHRONOUS says otherwise). The
-raw limit is the same rows inserted into a fresh database of the same kind with plain
-``executemany`` and one transaction per 5,000 rows, measured in the same run. After the
-load, the stored count is checked: every acknowledged event must be there exactly once.
+(SQLite: WAL, synchronous=FULL unless $JUNCTURE_SQLITE_SYNCHRONOUS says otherwise). It is
+measured twice on fresh databases: with the engine on the hot path (identity, profile,
+signals, stage and timers in the events' transaction, as ``juncture serve`` runs) and,
+unless ``engine_modes`` says otherwise, ingest only (``JUNCTURE_ENGINE=false``). The raw
+limit is the same rows inserted into a fresh database of the same kind with plain
+``executemany`` and one transaction per 5,000 rows, measured in the same run. After each
+load the stored count is checked: every acknowledged event must be there exactly once
+(derived events, such as signals, are counted apart).
 """
 
 from __future__ import annotations
@@ -17,8 +21,8 @@ import random
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +34,7 @@ from juncture.bench.loadgen import request_bytes, run_load
 from juncture.core import messages
 from juncture.core.events import Event
 from juncture.settings import source_of
-from juncture.store import dialects, migrate
+from juncture.store import dialects, migrate, tables
 from juncture.store.sql import SqlStore
 from juncture.testing import ServerProcess
 
@@ -75,22 +79,41 @@ def make_batches(events: int, seed: int = 7) -> list[bytes]:
     return batches
 
 
-def http_rate(url: str, batches: list[bytes], concurrency: int) -> dict[str, Any]:
-    env = {"JUNCTURE_WRITE_KEYS": WRITE_KEY, "JUNCTURE_LOG_LEVEL": "warning"}
+def http_rate(url: str, batches: list[bytes], concurrency: int, engine: bool) -> dict[str, Any]:
+    env = {
+        "JUNCTURE_WRITE_KEYS": WRITE_KEY,
+        "JUNCTURE_LOG_LEVEL": "warning",
+        "JUNCTURE_ENGINE": "true" if engine else "false",
+    }
     with ServerProcess(url, env=env) as server:
         requests = [
             request_bytes("127.0.0.1", server.port, "/v1/batch", b, WRITE_KEY) for b in batches
         ]
+        assert server.proc is not None
+        cpu_before = cpu_seconds(server.proc.pid)
         result = asyncio.run(run_load("127.0.0.1", server.port, requests, concurrency))
+        cpu = cpu_seconds(server.proc.pid) - cpu_before
     ok = result.statuses.get(200, 0)
     return {
         "events_per_s": ok * BATCH / result.seconds,
+        # The server's CPU time per acknowledged event: steadier than the rate on a
+        # shared machine, where other processes take cores away.
+        "server_cpu_us_per_event": cpu / max(ok * BATCH, 1) * 1e6,
         "seconds": result.seconds,
         "acknowledged_events": ok * BATCH,
         "statuses": {str(k): v for k, v in result.statuses.items()},
         "p50_ms": result.percentile(0.5) * 1000,
         "p99_ms": result.percentile(0.99) * 1000,
     }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rows_of(batches: list[bytes]) -> list[Event]:
@@ -133,10 +156,16 @@ def _row(e: Event, seq: int, sqlite: bool) -> tuple[Any, ...]:
     return (seq, *row[1:])
 
 
-def stored_count(url: str) -> int:
+def stored_counts(url: str) -> tuple[int, int]:
+    """(events stored from the bench's source, events stored in all)."""
     store = SqlStore(url)
+    events = tables.events
+    query = sa.select(sa.func.count()).select_from(events)
     try:
-        return store.count_events()
+        with store.engine.connect() as conn:
+            ours = conn.execute(query.where(events.c.source == source_of(WRITE_KEY))).scalar_one()
+            every = conn.execute(query).scalar_one()
+        return int(ours), int(every)
     finally:
         store.close()
 
@@ -155,49 +184,80 @@ def scratch_postgres(base_url: str, name: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
+MODES: dict[str, bool] = {"engine": True, "ingest_only": False}
+
+
 def bench_store(
-    kind: str, urls: tuple[str, str], batches: list[bytes], concurrency: int, echo: Echo
+    kind: str,
+    urls: Callable[[str], AbstractContextManager[str]],
+    batches: list[bytes],
+    *,
+    concurrency: int,
+    modes: Sequence[str],
+    echo: Echo,
 ) -> dict[str, Any]:
-    http_url, raw_url = urls
-    echo(
-        f"[{kind}] HTTP: {len(batches) * BATCH} events in batches of {BATCH}, "
-        f"{concurrency} connections ..."
-    )
-    http = http_rate(http_url, batches, concurrency)
-    stored = stored_count(http_url)
-    echo(f"[{kind}] raw executemany of the same rows ...")
-    raw = raw_rate(raw_url, rows_of(batches))
-    result = {
-        **http,
-        "stored_events": stored,
-        "raw_rows_per_s": raw,
-        "ratio": http["events_per_s"] / raw,
-        "all_acknowledged_stored_once": stored == http["acknowledged_events"],
-    }
-    echo(
-        f"[{kind}] http {http['events_per_s']:,.0f} events/s (p50 {http['p50_ms']:.1f} ms, "
-        f"p99 {http['p99_ms']:.1f} ms per batch) | raw insert {raw:,.0f} rows/s | "
-        f"ratio {result['ratio']:.2f} | stored {stored:,} of {http['acknowledged_events']:,} "
-        f"acknowledged"
-    )
+    """Raw limit first, then each mode over HTTP, each on a fresh database from ``urls``."""
+    echo(f"[{kind}] raw executemany of {len(batches) * BATCH:,} rows ...")
+    with urls("raw") as raw_url:
+        raw = raw_rate(raw_url, rows_of(batches))
+    result: dict[str, Any] = {"raw_rows_per_s": raw}
+    for mode in modes:
+        echo(
+            f"[{kind}] HTTP, {mode.replace('_', ' ')}: {len(batches) * BATCH:,} events in "
+            f"batches of {BATCH}, {concurrency} connections ..."
+        )
+        with urls(mode) as url:
+            http = http_rate(url, batches, concurrency, MODES[mode])
+            ours, every = stored_counts(url)
+        result[mode] = {
+            **http,
+            "stored_events": ours,
+            "derived_events": every - ours,
+            "raw_rows_per_s": raw,
+            "ratio": http["events_per_s"] / raw,
+            "all_acknowledged_stored_once": ours == http["acknowledged_events"],
+        }
+        echo(
+            f"[{kind}] {mode.replace('_', ' '):>11}: http {http['events_per_s']:,.0f} events/s "
+            f"(p50 {http['p50_ms']:.1f} ms, p99 {http['p99_ms']:.1f} ms per batch, server CPU "
+            f"{http['server_cpu_us_per_event']:.0f} us/event) | raw insert "
+            f"{raw:,.0f} rows/s | ratio {http['events_per_s'] / raw:.2f} | stored {ours:,} of "
+            f"{http['acknowledged_events']:,} acknowledged (+{every - ours:,} derived)"
+        )
     return result
 
 
-def run(*, events: int, concurrency: int, postgres_url: str | None, echo: Echo) -> dict[str, Any]:
+def run(
+    *,
+    events: int,
+    concurrency: int,
+    postgres_url: str | None,
+    echo: Echo,
+    modes: Sequence[str] = tuple(MODES),
+) -> dict[str, Any]:
     batches = make_batches(events)
     results: dict[str, Any] = {
         "cores": os.cpu_count(),
         "events": len(batches) * BATCH,
         "batch": BATCH,
         "concurrency": concurrency,
+        "sqlite_synchronous": os.environ.get("JUNCTURE_SQLITE_SYNCHRONOUS", "FULL"),
     }
     with tempfile.TemporaryDirectory(prefix="juncture-bench-") as tmp:
-        urls = (f"sqlite:///{Path(tmp) / 'http.db'}", f"sqlite:///{Path(tmp) / 'raw.db'}")
-        results["sqlite"] = bench_store("sqlite", urls, batches, concurrency, echo)
+
+        @contextmanager
+        def sqlite_url(name: str) -> Iterator[str]:
+            yield f"sqlite:///{Path(tmp) / name}.db"
+
+        results["sqlite"] = bench_store(
+            "sqlite", sqlite_url, batches, concurrency=concurrency, modes=modes, echo=echo
+        )
     if postgres_url:
-        with (
-            scratch_postgres(postgres_url, "http") as h,
-            scratch_postgres(postgres_url, "raw") as r,
-        ):
-            results["postgres"] = bench_store("postgres", (h, r), batches, concurrency, echo)
+
+        def pg_url(name: str) -> AbstractContextManager[str]:
+            return scratch_postgres(postgres_url, name)
+
+        results["postgres"] = bench_store(
+            "postgres", pg_url, batches, concurrency=concurrency, modes=modes, echo=echo
+        )
     return results
