@@ -9,7 +9,6 @@ default: power-loss safe).
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any, Final
@@ -18,10 +17,10 @@ import msgspec
 import psycopg
 import sqlalchemy as sa
 
-from juncture.core.events import UTC, Event, encode_body
+from juncture.core.events import Event, encode_body
 from juncture.errors import StoreUnavailable
 from juncture.store.base import AppendResult, Quarantined
-from juncture.store.state import StateSql
+from juncture.store.state import Cache, StateSql, sqlite_time
 
 SQLITE_SYNC_MODES: Final = ("FULL", "NORMAL", "EXTRA")
 _CHUNK: Final = 500
@@ -58,11 +57,6 @@ def writer_for(engine: sa.Engine) -> SqliteWriter | PostgresWriter:
     if engine.dialect.name == "sqlite":
         return SqliteWriter(engine)
     return PostgresWriter(engine)
-
-
-def sqlite_time(value: dt.datetime) -> str:
-    """The text form SQLAlchemy uses for DateTime on SQLite, always in UTC."""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _unique(events: Sequence[Event]) -> tuple[list[Event], int]:
@@ -112,13 +106,27 @@ def _failed_rows(quarantine: Sequence[Quarantined], time: Any) -> list[tuple[Any
 
 class SqliteWriter:
     """Appends on one SQLite connection: ``BEGIN IMMEDIATE`` holds the write lock, so seq
-    numbers assigned here are dense and in commit order."""
+    numbers assigned here are dense and in commit order.
+
+    The engine's working set is cached between commits (:class:`~juncture.store.state.Cache`)
+    while this connection is the only one that has written: ``PRAGMA data_version``, read
+    under the write lock, changes when another connection commits, and then the cache is
+    dropped. A failed commit drops it too."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self._pooled = engine.raw_connection()
         conn = self._pooled.driver_connection
         assert isinstance(conn, sqlite3.Connection)
         self._conn = conn
+        self._cache = Cache()
+        self._data_version: int | None = None
+
+    def _fresh_cache(self, cur: sqlite3.Cursor) -> Cache:
+        version = cur.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._data_version:
+            self._cache.clear()
+            self._data_version = version
+        return self._cache
 
     def append(
         self,
@@ -133,9 +141,10 @@ class SqliteWriter:
             fresh = self._fresh(cur, unique)
             new = len(fresh)
             if process is not None:
+                state = StateSql(cur, "sqlite", self._fresh_cache(cur))
                 fresh = _with_derived(
                     fresh,
-                    process(StateSql(cur, "sqlite"), fresh),
+                    process(state, fresh),
                     lambda extra: self._fresh(cur, extra),
                 )
             top = cur.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
@@ -152,14 +161,22 @@ class SqliteWriter:
                 )
             cur.execute("COMMIT")
         except sqlite3.Error as exc:
-            if self._conn.in_transaction:
-                self._conn.rollback()
+            self._rollback()
             raise StoreUnavailable(f"the event store cannot be written: {exc}") from exc
+        except BaseException:
+            self._rollback()
+            raise
         finally:
             cur.close()
+        self._cache.trim()
         return AppendResult(
             stored=stored, duplicates=repeated + len(unique) - new, quarantined=len(failed)
         )
+
+    def _rollback(self) -> None:
+        self._cache.clear()
+        if self._conn.in_transaction:
+            self._conn.rollback()
 
     def _fresh(self, cur: sqlite3.Cursor, events: list[Event]) -> list[Event]:
         known: set[tuple[str, str]] = set()

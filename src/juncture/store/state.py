@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import msgspec
@@ -43,19 +43,65 @@ class Due:
     payload: str
 
 
-class StateSql:
-    """Reads and writes engine state on one driver cursor, in the caller's transaction."""
+def sqlite_time(value: dt.datetime) -> str:
+    """The text form SQLAlchemy uses for DateTime on SQLite, always in UTC (``isoformat``
+    is several times cheaper than ``strftime`` on the hot path)."""
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
-    def __init__(self, cursor: Any, dialect: str) -> None:
+
+# A profile row as loaded: (redirect_to, node, profile); node and profile only when live.
+ProfileRow = tuple[str | None, Node | None, Profile | None]
+
+
+@dataclass
+class Cache:
+    """Decoded rows of the working set, kept between commits by the one writer that owns
+    it, so that a profile touched again is not read and decoded again. Its keeper must
+    :meth:`clear` it whenever it may differ from the store: on a rollback, and when another
+    connection has committed (SQLite's ``PRAGMA data_version``). Bounded: past
+    ``max_rows`` profiles it starts over."""
+
+    max_rows: int = 200_000
+    ids: dict[str, str] = field(default_factory=dict)
+    profiles: dict[str, ProfileRow] = field(default_factory=dict)
+    devices: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def clear(self) -> None:
+        self.ids.clear()
+        self.profiles.clear()
+        self.devices.clear()
+
+    def trim(self) -> None:
+        if len(self.profiles) > self.max_rows or len(self.ids) > 4 * self.max_rows:
+            self.clear()
+
+
+def _split(
+    cached: Mapping[str, Any] | None, keys: Sequence[str]
+) -> tuple[dict[str, Any], list[str]]:
+    if cached is None:
+        return {}, list(keys)
+    hits = {k: cached[k] for k in keys if k in cached}
+    return hits, [k for k in keys if k not in hits]
+
+
+class StateSql:
+    """Reads and writes engine state on one driver cursor, in the caller's transaction.
+    With a :class:`Cache`, reads come from it where they can and writes go through it."""
+
+    def __init__(self, cursor: Any, dialect: str, cache: Cache | None = None) -> None:
         self.cur = cursor
         self.sqlite = dialect == "sqlite"
         self.mark = "?" if self.sqlite else "%s"
+        self.cache = cache
 
     # -- time values -------------------------------------------------------------------
     def t(self, value: dt.datetime | None) -> Any:
         if value is None or not self.sqlite:
             return value
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return sqlite_time(value)
 
     def read_t(self, value: Any) -> dt.datetime:
         if isinstance(value, dt.datetime):
@@ -64,6 +110,8 @@ class StateSql:
 
     def _in(self, sql: str, keys: Sequence[str]) -> list[tuple[Any, ...]]:
         rows: list[tuple[Any, ...]] = []
+        if not keys:
+            return rows
         for start in range(0, len(keys), _CHUNK):
             chunk = keys[start : start + _CHUNK]
             self.cur.execute(sql.format(marks=",".join([self.mark] * len(chunk))), chunk)
@@ -75,40 +123,67 @@ class StateSql:
         self, identifiers: Iterable[str], devices: Iterable[str], profile_ids: Iterable[str]
     ) -> tuple[IdentityGraph, dict[str, Profile]]:
         """The part of the graph and the profiles that these identifiers reach."""
-        ids = dict(self._in(
-            "SELECT identifier, profile_id FROM identities WHERE identifier IN ({marks})",
-            sorted(set(identifiers)),
-        ))  # fmt: skip
+        ids = self._identities(sorted(set(identifiers)))
         redirects: dict[str, str] = {}
         nodes: dict[str, Node] = {}
         known: dict[str, Profile] = {}
         wanted = set(ids.values()) | set(profile_ids)
         while wanted:
-            rows = self._in(
-                "SELECT profile_id, redirect_to, node, body FROM profiles "
-                "WHERE profile_id IN ({marks})",
-                sorted(wanted),
-            )
+            rows = self._profiles(sorted(wanted))
             wanted = set()
-            for pid, redirect, node, body in rows:
+            for pid, (redirect, node, body) in rows.items():
                 if redirect is not None:
                     redirects[pid] = redirect
                     if redirect not in nodes:
                         wanted.add(redirect)
                     continue
                 if node is not None:
-                    nodes[pid] = _node_decoder.decode(node)
+                    nodes[pid] = node
                 if body is not None:
-                    known[pid] = _profile_decoder.decode(body)
-        device_users = {
-            device: _users_decoder.decode(users)
-            for device, users in self._in(
-                "SELECT device, users FROM device_users WHERE device IN ({marks})",
-                sorted(set(devices)),
-            )
-        }
+                    known[pid] = body
+        device_users = self._devices(sorted(set(devices)))
         graph = IdentityGraph(ids=ids, redirects=redirects, nodes=nodes, device_users=device_users)
         return graph, known
+
+    def _identities(self, keys: Sequence[str]) -> dict[str, str]:
+        cached, missing = _split(self.cache.ids if self.cache is not None else None, keys)
+        found: dict[str, str] = dict(self._in(
+            "SELECT identifier, profile_id FROM identities WHERE identifier IN ({marks})",
+            missing,
+        ))  # fmt: skip
+        if self.cache is not None:
+            self.cache.ids.update(found)
+        return cached | found
+
+    def _profiles(self, keys: Sequence[str]) -> dict[str, ProfileRow]:
+        cached, missing = _split(self.cache.profiles if self.cache is not None else None, keys)
+        found: dict[str, ProfileRow] = {
+            pid: (
+                redirect,
+                _node_decoder.decode(node) if node is not None and redirect is None else None,
+                _profile_decoder.decode(body) if body is not None and redirect is None else None,
+            )
+            for pid, redirect, node, body in self._in(
+                "SELECT profile_id, redirect_to, node, body FROM profiles "
+                "WHERE profile_id IN ({marks})",
+                missing,
+            )
+        }
+        if self.cache is not None:
+            self.cache.profiles.update(found)
+        return cached | found
+
+    def _devices(self, keys: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        cached, missing = _split(self.cache.devices if self.cache is not None else None, keys)
+        found = {
+            device: _users_decoder.decode(users)
+            for device, users in self._in(
+                "SELECT device, users FROM device_users WHERE device IN ({marks})", missing
+            )
+        }
+        if self.cache is not None:
+            self.cache.devices.update(found)
+        return cached | found
 
     def due_timers(self, now: dt.datetime, limit: int) -> list[Due]:
         m = self.mark
@@ -132,11 +207,12 @@ class StateSql:
                 "ON CONFLICT (identifier) DO UPDATE SET profile_id = excluded.profile_id",
                 new_ids,
             )
-        devices = [
-            (k, _encoder.encode(v).decode())
-            for k, v in after.device_users.items()
-            if before.device_users.get(k) != v
-        ]
+            if self.cache is not None:
+                self.cache.ids.update(new_ids)
+        changed = {k: v for k, v in after.device_users.items() if before.device_users.get(k) != v}
+        devices = [(k, _encoder.encode(v).decode()) for k, v in changed.items()]
+        if self.cache is not None:
+            self.cache.devices.update(changed)
         if devices:
             self.cur.executemany(
                 f"INSERT INTO device_users (device, users) VALUES ({m},{m}) "
@@ -146,6 +222,11 @@ class StateSql:
 
     def save_merges(self, merges: Sequence[Merge], conflicts: Sequence[Conflict]) -> None:
         m = self.mark
+        if merges and self.cache:
+            merged = {x.merged for x in merges}
+            stale = [pid for pid, row in self.cache.profiles.items() if row[0] in merged]
+            for pid in stale:
+                del self.cache.profiles[pid]
         for merge in merges:
             # Keep redirects one hop long: whatever pointed at the merged profile now
             # points at the survivor.
@@ -183,6 +264,10 @@ class StateSql:
         rows += [self._retired_row(pid, target, now) for pid, target in retired.items()]
         if not rows:
             return
+        if self.cache is not None:
+            cached = self.cache.profiles
+            cached.update((pid, (None, graph.nodes.get(pid), p)) for pid, p in live.items())
+            cached.update((pid, (target, None, None)) for pid, target in retired.items())
         names = ", ".join(PROFILE_COLUMNS)
         marks = ",".join([self.mark] * len(PROFILE_COLUMNS))
         updates = ", ".join(f"{c} = excluded.{c}" for c in PROFILE_COLUMNS[1:])

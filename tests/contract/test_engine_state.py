@@ -1,0 +1,85 @@
+"""The engine's working set as the writer keeps it between commits: whatever the writer
+caches, the engine always sees what the store holds (other connections' writes, rolled-back
+commits), on every store."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+import pytest
+import sqlalchemy as sa
+
+from juncture.core.events import Event
+from juncture.core.profile import Profile
+from juncture.runtime.clock import ManualClock
+from juncture.runtime.engine import Engine
+from juncture.store import tables
+from juncture.store.sql import SqlStore
+from juncture.store.state import StateSql
+
+T0 = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC)
+
+
+def viewed(message_id: str, anon: str = "a1") -> Event:
+    return Event(
+        source="src_a",
+        message_id=message_id,
+        type="track",
+        event="Product Viewed",
+        anonymous_id=anon,
+        timestamp=T0,
+        received_at=T0,
+        properties={"product_id": "P1", "category": "Shoes"},
+        context={"channel": "web"},
+    )
+
+
+def views_of(store: SqlStore, anon: str = "a1") -> int:
+    t, p = tables.identities, tables.profiles
+    with store.engine.connect() as conn:
+        pid = conn.execute(
+            sa.select(t.c.profile_id).where(t.c.identifier == f"anonymous_id:{anon}")
+        ).scalar_one()
+        body = conn.execute(sa.select(p.c.body).where(p.c.profile_id == pid)).scalar_one()
+    profile = msgspec.json.decode(body, type=Profile)
+    return profile.event_counts.get("Product Viewed", 0)
+
+
+@pytest.fixture
+def engine() -> Engine:
+    return Engine(ManualClock(T0))
+
+
+def test_profile_builds_up_over_commits(store: SqlStore, engine: Engine) -> None:
+    writer = store.writer()
+    for i in range(3):
+        writer.append([viewed(f"m{i}")], [], engine.process)
+    writer.close()
+    assert views_of(store) == 3
+
+
+def test_writes_by_another_connection_are_seen(store: SqlStore, engine: Engine) -> None:
+    writer = store.writer()
+    writer.append([viewed("m1")], [], engine.process)
+    with store.engine.begin() as conn:  # another connection: an erasure, say
+        conn.execute(sa.delete(tables.identities))
+        conn.execute(sa.delete(tables.profiles))
+    writer.append([viewed("m2")], [], engine.process)
+    writer.close()
+    assert views_of(store) == 1
+
+
+def test_a_rolled_back_commit_leaves_no_trace(store: SqlStore, engine: Engine) -> None:
+    writer = store.writer()
+    writer.append([viewed("m1")], [], engine.process)
+
+    def failing(state: StateSql, events: list[Event]) -> list[Event]:
+        engine.process(state, events)
+        raise RuntimeError("crash after the engine saved its state")
+
+    with pytest.raises(RuntimeError):
+        writer.append([viewed("m2")], [], failing)
+    writer.append([viewed("m3")], [], engine.process)
+    writer.close()
+    assert views_of(store) == 2
