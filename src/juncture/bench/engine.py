@@ -1,0 +1,197 @@
+"""``juncture bench engine`` and ``juncture bench timers``: the engine in process, no HTTP.
+
+``engine``: the bench's product-view events (as ``bench ingest`` sends them) appended by the
+store's writer in commits of ``commit_events``, once with the engine (identity, profile,
+signals, stage, timers in the same transaction) and once without, on fresh SQLite
+databases; the raw limit is plain ``executemany`` of the same rows, measured in the same run.
+
+``timers``: ``timers`` shoppers each add to cart (setting up one cart-abandonment timer
+each, not timed), then the clock passes the quiet period and the engine fires every due
+timer, in commits of up to ``runtime.engine.TIMERS_PER_COMMIT``, storing a ``Cart
+Abandoned`` event per timer. The raw limit is the same SQL without the engine: select the
+due timers, delete them and insert one event each, per commit of the same size.
+
+Both are bounded by their counts and stop early past ``max_seconds``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from juncture.bench.ingest import make_batches, raw_rate, rows_of
+from juncture.core.events import Event
+from juncture.runtime.clock import ManualClock, SystemClock
+from juncture.runtime.engine import TIMERS_PER_COMMIT, Engine
+from juncture.store import dialects, migrate, tables
+from juncture.store.base import Processor
+from juncture.store.sql import SqlStore
+from juncture.store.state import sqlite_time
+
+Echo = Callable[[str], None]
+T0 = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+
+
+def _store(path: Path) -> SqlStore:
+    store = SqlStore(
+        f"sqlite:///{path}",
+        sqlite_synchronous=os.environ.get("JUNCTURE_SQLITE_SYNCHRONOUS", "FULL"),
+    )
+    migrate.upgrade(store.engine)
+    return store
+
+
+def _append_rate(
+    path: Path, events: list[Event], commit_events: int, process: Processor | None
+) -> float:
+    store = _store(path)
+    writer = store.writer()
+    started = time.perf_counter()
+    for start in range(0, len(events), commit_events):
+        writer.append(events[start : start + commit_events], [], process)
+    seconds = time.perf_counter() - started
+    writer.close()
+    store.close()
+    return len(events) / seconds
+
+
+def run_engine(*, events: int, commit_events: int, echo: Echo) -> dict[str, Any]:
+    rows = rows_of(make_batches(events))
+    echo(f"[engine] {len(rows):,} events in commits of {commit_events:,}, in process ...")
+    with tempfile.TemporaryDirectory(prefix="juncture-bench-") as tmp:
+        raw = raw_rate(f"sqlite:///{Path(tmp) / 'raw.db'}", rows)
+        ingest = _append_rate(Path(tmp) / "ingest.db", rows, commit_events, None)
+        engine = Engine(SystemClock())
+        with_engine = _append_rate(Path(tmp) / "engine.db", rows, commit_events, engine.process)
+    result = {
+        "cores": os.cpu_count(),
+        "events": len(rows),
+        "commit_events": commit_events,
+        "engine_events_per_s": with_engine,
+        "ingest_only_events_per_s": ingest,
+        "raw_rows_per_s": raw,
+        "ratio": with_engine / raw,
+        "engine_errors": engine.errors,
+    }
+    echo(
+        f"[engine] with engine {with_engine:,.0f} events/s | ingest only {ingest:,.0f} "
+        f"events/s | raw insert {raw:,.0f} rows/s | ratio {with_engine / raw:.2f} "
+        f"(engine/ingest only {with_engine / ingest:.2f})"
+    )
+    return result
+
+
+def _carts(count: int) -> list[Event]:
+    return [
+        Event(
+            source="src_bench",
+            message_id=f"cart-{i}",
+            type="track",
+            event="Product Added",
+            anonymous_id=f"anon-{i}",
+            timestamp=T0 + dt.timedelta(microseconds=i),
+            received_at=T0,
+            properties={"product_id": f"P{i % 5000:05d}", "price": 89.95, "quantity": 1},
+            context={"channel": "web"},
+        )
+        for i in range(count)
+    ]
+
+
+def _due(store: SqlStore, now: dt.datetime) -> int:
+    t = tables.timers
+    query = sa.select(sa.func.count()).select_from(t).where(t.c.due_at <= now)
+    with store.engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+def _fire_rate(path: Path, count: int, max_seconds: float) -> tuple[float, int]:
+    store = _store(path)
+    clock = ManualClock(T0)
+    engine = Engine(clock)
+    writer = store.writer()
+    carts = _carts(count)
+    for start in range(0, count, 2000):
+        writer.append(carts[start : start + 2000], [], engine.process)
+    clock.set(T0 + dt.timedelta(hours=1))
+    due = _due(store, clock.now())
+    started = time.perf_counter()
+    while time.perf_counter() - started < max_seconds:
+        if not writer.append([], [], engine.process).stored:
+            break
+    seconds = time.perf_counter() - started
+    writer.close()
+    fired = due - _due(store, clock.now())
+    store.close()
+    return fired / seconds, fired
+
+
+def _raw_fire_rate(path: Path, count: int) -> float:
+    store = _store(path)
+    pooled = store.engine.raw_connection()
+    conn: Any = pooled.driver_connection
+    due = sqlite_time(T0)
+    conn.executemany(
+        "INSERT INTO timers (key, kind, profile_id, due_at, payload) VALUES (?,?,?,?,?)",
+        [(f"cart_abandonment:p{i}", "cart_abandonment", f"p{i}", due, "{}") for i in range(count)],
+    )
+    conn.commit()
+    insert = (
+        f"INSERT INTO events (seq, {dialects._EVENT_COLUMNS}) "  # noqa: S608
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+    )
+    started = time.perf_counter()
+    seq = 0
+    while True:
+        cur = conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        cur.execute(
+            "SELECT key, kind, profile_id, due_at, payload FROM timers WHERE due_at <= ? "
+            "ORDER BY due_at, key LIMIT ?",
+            (sqlite_time(T0 + dt.timedelta(hours=1)), TIMERS_PER_COMMIT),
+        )
+        rows = cur.fetchall()
+        cur.executemany("DELETE FROM timers WHERE key = ?", [(r[0],) for r in rows])
+        cur.executemany(insert, [_fired_row(seq + i + 1, r[2]) for i, r in enumerate(rows)])
+        seq += len(rows)
+        cur.execute("COMMIT")
+        cur.close()
+        if not rows:
+            break
+    seconds = time.perf_counter() - started
+    pooled.close()
+    store.close()
+    return seq / seconds
+
+
+def _fired_row(seq: int, profile_id: str) -> tuple[Any, ...]:
+    at = sqlite_time(T0 + dt.timedelta(minutes=30))
+    body = f'{{"properties":{{"profile_id":"{profile_id}","cart_value":89.95,"items":1}}}}'
+    return (seq, "juncture", f"fired-{seq}", "track", "Cart Abandoned", None, None, at, at, body,
+            profile_id)  # fmt: skip
+
+
+def run_timers(*, timers: int, max_seconds: float, echo: Echo) -> dict[str, Any]:
+    echo(f"[timers] {timers:,} cart-abandonment timers, fired in event time ...")
+    with tempfile.TemporaryDirectory(prefix="juncture-bench-") as tmp:
+        rate, fired = _fire_rate(Path(tmp) / "engine.db", timers, max_seconds)
+        raw = _raw_fire_rate(Path(tmp) / "raw.db", timers)
+    echo(
+        f"[timers] fired {rate:,.0f} timers/s ({fired:,} fired) | raw select+delete+insert "
+        f"{raw:,.0f} timers/s | ratio {rate / raw:.2f}"
+    )
+    return {
+        "cores": os.cpu_count(),
+        "timers": timers,
+        "fired": fired,
+        "timers_per_s": rate,
+        "raw_timers_per_s": raw,
+        "ratio": rate / raw,
+    }
