@@ -108,8 +108,20 @@ def step(
     )
     if journeys is None or not journeys.catalog.versions:
         return result
-    outcome = orchestrate.react(journeys.catalog, journeys.of(pid), after, events, config.journeys)
+    outcome = orchestrate.react(
+        journeys.catalog,
+        journeys.of(pid),
+        after,
+        events,
+        config.journeys,
+        user_id=_user_id(resolution.graph, pid),
+    )
     return _with_journeys(result, pid, outcome)
+
+
+def _user_id(graph: IdentityGraph | None, pid: str) -> str | None:
+    node = graph.nodes.get(pid) if graph is not None else None
+    return node.user_ids[0] if node is not None and node.user_ids else None
 
 
 def _with_journeys(result: Step, pid: str, outcome: orchestrate.Outcome) -> Step:
@@ -136,14 +148,18 @@ def fire(
     now: dt.datetime,
     config: EngineConfig,
     journeys: Journeys | None = None,
+    *,
+    graph: IdentityGraph | None = None,
 ) -> Step:
-    """A due timer of ``current`` (the live profile the timer's profile id resolves to)."""
+    """A due timer of ``current`` (the live profile the timer's profile id resolves to);
+    ``graph`` gives journeys the profile's user id."""
     pid = current.profile_id
+    user_id = _user_id(graph, pid)
     if timer.kind == orchestrate.JOURNEY_TIMER:
         if journeys is None:
             return Step(graph=None, profiles={})
         outcome = orchestrate.on_timer(
-            journeys.catalog, journeys.of(pid), current, timer, config.journeys
+            journeys.catalog, journeys.of(pid), current, timer, config.journeys, user_id=user_id
         )
         return _with_journeys(Step(graph=None, profiles={}), pid, outcome)
     if timer.kind == STAGE_TIMER:
@@ -155,7 +171,12 @@ def fire(
     if journeys is None or not journeys.catalog.versions or not result.events:
         return result
     outcome = orchestrate.react(
-        journeys.catalog, journeys.of(pid), current, result.events, config.journeys
+        journeys.catalog,
+        journeys.of(pid),
+        current,
+        result.events,
+        config.journeys,
+        user_id=user_id,
     )
     return _with_journeys(result, pid, outcome)
 

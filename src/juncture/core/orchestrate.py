@@ -104,6 +104,7 @@ class Outcome:
     timers: list[signals.TimerCommand] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     traits_set: bool = False
+    user_id: str | None = None
 
 
 def timer_key(key: str) -> str:
@@ -167,9 +168,12 @@ def react(
     current: Profile,
     events: Sequence[Event],
     config: JourneyConfig,
+    *,
+    user_id: str | None = None,
 ) -> Outcome:
-    """Journeys for ``events``, in order (the client event first, then what it derived)."""
-    out = Outcome(profile=current, state=state)
+    """Journeys for ``events``, in order (the client event first, then what it derived).
+    ``user_id``: the profile's user id, for recipients (push and webhook providers)."""
+    out = Outcome(profile=current, state=state, user_id=user_id)
     if not catalog.versions:
         return out
     queue = list(events)
@@ -199,9 +203,11 @@ def on_timer(
     current: Profile,
     due: signals.ScheduleTimer,
     config: JourneyConfig,
+    *,
+    user_id: str | None = None,
 ) -> Outcome:
     """A journey wait fell due. A stale timer (the enrollment moved on) changes nothing."""
-    out = Outcome(profile=current, state=state)
+    out = Outcome(profile=current, state=state, user_id=user_id)
     engine_key, due_at = due.key, due.due_at
     wanted = enrollment_of(engine_key)
     enrollment = next((e for e in state.enrollments if e.id == wanted), None)
@@ -229,7 +235,7 @@ def on_timer(
     step = machine.on_timer(journey, enrollment, timer, view(current, due_at), due_at)
     emitted = _apply(out, step, due_at, config.policy)
     if emitted:  # events an action emitted run through the journeys like any other
-        more = react(catalog, out.state, out.profile, emitted, config)
+        more = react(catalog, out.state, out.profile, emitted, config, user_id=user_id)
         _merge(out, more)
     return out
 
@@ -304,7 +310,7 @@ def _arbitrate(out: Outcome, sends: list[Send], now: dt.datetime, policy: Policy
     history = out.state.history
     for decision in decisions:
         send = decision.send
-        message = _message(p, send, now)
+        message = _message(p, send, now, out.user_id)
         if decision.outcome == "suppressed":
             message = replace(message, status="suppressed", reason=decision.reason)
         else:
@@ -317,9 +323,10 @@ def _arbitrate(out: Outcome, sends: list[Send], now: dt.datetime, policy: Policy
     out.state = replace(out.state, history=history)
 
 
-def _message(p: Profile, send: Send, now: dt.datetime) -> Message:
+def _message(p: Profile, send: Send, now: dt.datetime, user_id: str | None) -> Message:
     context = dict(send.context)
     payload: dict[str, Any] = {
+        "user_id": user_id,
         "email": _text(p.traits.get("email")),
         "phone": _text(p.traits.get("phone")),
         "device_token": _text(p.traits.get("device_token") or p.traits.get("push_token")),
@@ -327,6 +334,7 @@ def _message(p: Profile, send: Send, now: dt.datetime) -> Message:
         "event": _flat_event(context.get("event")),
         "cart": cart_view(p),
         "branches": context.get("branches", {}),
+        "journey": {"id": send.journey_id, "version": send.version, "node": send.node},
     }
     if send.inline is not None:
         payload["inline"] = dict(send.inline)

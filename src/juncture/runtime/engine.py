@@ -158,7 +158,10 @@ class Engine:
         if current is None:
             return
         try:
-            batch.apply(core.fire(timer, current, batch.now, self.config, batch.journeys))
+            fired = core.fire(
+                timer, current, batch.now, self.config, batch.journeys, graph=batch.graph
+            )
+            batch.apply(fired)
         except Exception:
             self.errors += 1
             log.exception("engine failed on a %s timer; dropped", timer.kind)
