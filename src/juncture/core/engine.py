@@ -167,7 +167,13 @@ def fire(
     else:
         due = msgspec.structs.replace(timer, profile_id=pid)
         events = signals.fire_timer(current, due, now, config.signals)
-    result = Step(graph=None, profiles={}, events=tuple(_own(e, pid) for e in events))
+    # A stage that lapsed is a change of the stored profile (its ``stage`` column) too.
+    lapsed = timer.kind == STAGE_TIMER and bool(events)
+    result = Step(
+        graph=None,
+        profiles={pid: current} if lapsed else {},
+        events=tuple(_own(e, pid) for e in events),
+    )
     if journeys is None or not journeys.catalog.versions or not result.events:
         return result
     outcome = orchestrate.react(
