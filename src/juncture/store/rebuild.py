@@ -22,6 +22,7 @@ import psycopg
 import sqlalchemy as sa
 
 from juncture.core.events import UTC, Event, encode_body
+from juncture.core.orchestrate import JOURNEY_TIMER
 from juncture.core.profile import DERIVED_SOURCE
 from juncture.errors import StoreUnavailable
 from juncture.store import tables
@@ -65,10 +66,15 @@ class Rebuild:
         self.sqlite = store.dialect == "sqlite"
 
     def clear(self) -> None:
-        """Delete the engine's state; the event log stays as it is."""
+        """Delete the engine's state; the event log stays as it is. Journey state (enrollments,
+        their wait timers, the outbox) stays too: replay does not run journeys again, so no
+        customer hears twice from one event."""
         with self.engine.begin() as conn:
             for table in STATE_TABLES:
-                conn.execute(table.delete())
+                if table is tables.timers:
+                    conn.execute(table.delete().where(table.c.kind != JOURNEY_TIMER))
+                else:
+                    conn.execute(table.delete())
 
     def client_events(self, after_seq: int, limit: int) -> list[Event]:
         """Stored client events (not derived ones) after ``after_seq``, in ``seq`` order."""
