@@ -19,11 +19,14 @@ import sqlalchemy as sa
 
 from juncture.core.events import Event, encode_body
 from juncture.errors import StoreUnavailable
+from juncture.store import state
 from juncture.store.base import AppendResult, Quarantined
-from juncture.store.state import Cache, StateSql, sqlite_time
+from juncture.store.state import Cache, StateSql
 
 SQLITE_SYNC_MODES: Final = ("FULL", "NORMAL", "EXTRA")
 _CHUNK: Final = 500
+
+sqlite_time = state.sqlite_time  # the text form of times on SQLite (kept here for callers)
 
 _EVENT_COLUMNS: Final = (
     "source, message_id, type, event, user_id, anonymous_id, timestamp, received_at, body, "
