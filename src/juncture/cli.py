@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from juncture import wiring
 from juncture.settings import Settings, key_hash, source_of
@@ -368,7 +369,6 @@ def demo(
     import time
 
     from juncture import demo as demo_run
-    from juncture.runtime.clock import ManualClock
 
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
@@ -379,9 +379,7 @@ def demo(
         sqlite_synchronous="NORMAL",
         port=port,
     )
-    clock = ManualClock(demo_run.DEMO_START)
-    juncture = wiring.build(settings, clock=clock, journeys=demo_run.journeys())
-    juncture.engine.config = demo_run.engine_config()
+    juncture, clock = demo_run.build(settings)
     started = time.perf_counter()
     try:
         with Progress(
@@ -440,6 +438,48 @@ def _print_demo(summary: Any, seconds: float) -> None:
     for name, count in sorted(store["stages"].items(), key=lambda kv: -kv[1]):
         stages.add_row(name, f"{count:,}")
     out.print(stages)
+    _print_journeys(data["journeys"])
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:+.1f} pt"
+
+
+def _print_journeys(report: dict[str, Any]) -> None:
+    counts = Table("what", "count", title="Journeys: messages, suppressions, orders")
+    for channel, count in report["messages_by_channel"].items():
+        counts.add_row(f"messages on {channel}", f"{count:,}")
+    for reason, count in report["suppressions_by_reason"].items():
+        counts.add_row(Text(f"  suppressed: {reason}"), f"{count:,}")
+    counts.add_row("orders stored", f"{report['orders']:,}")
+    for currency, revenue in report["revenue"].items():
+        counts.add_row(f"  revenue ({currency})", f"{revenue:,.2f}")
+    out.print(counts)
+    lifts = Table(
+        "journey",
+        "entered (holdout)",
+        "converted: treatment",
+        "holdout",
+        "lift",
+        "95% CI",
+        title="Each journey against its holdout (conversion: an order after entering)",
+    )
+    for journey, row in report["lift"].items():
+        t, h = row["treatment"], row["holdout"]
+        ci = (
+            "no holdout"
+            if row["ci95_low"] is None
+            else f"{_pct(row['ci95_low'])} .. {_pct(row['ci95_high'])}"
+        )
+        lifts.add_row(
+            journey,
+            f"{t['profiles']:,} ({h['profiles']:,})",
+            f"{t['converted']:,} ({row['treatment_rate'] * 100:.1f}%)",
+            f"{h['converted']:,} ({row['holdout_rate'] * 100:.1f}%)",
+            _pct(row["lift"]),
+            ci,
+        )
+    out.print(lifts)
 
 
 def _serve_demo(settings: Settings) -> None:

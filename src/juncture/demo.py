@@ -19,6 +19,7 @@ import msgspec
 import orjson
 
 from juncture import definitions, wiring
+from juncture.analytics import journeys as journey_report
 from juncture.channels.base import DeliveryResult, OutboundMessage
 from juncture.core import messages
 from juncture.core.arbitration import Cap, Policy, QuietHours
@@ -28,6 +29,7 @@ from juncture.core.orchestrate import JourneyConfig
 from juncture.runtime.clock import Clock, ManualClock
 from juncture.runtime.dispatcher import Dispatcher
 from juncture.runtime.engine import StaticJourneys
+from juncture.settings import Settings
 from juncture.sim import SimConfig, Simulation
 from juncture.sim.response import Delivery
 
@@ -49,6 +51,7 @@ class DemoSummary:
     truth: dict[str, Any] = field(default_factory=dict)
     store: dict[str, Any] = field(default_factory=dict)
     delivered: dict[str, int] = field(default_factory=dict)
+    journeys: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -63,6 +66,7 @@ class DemoSummary:
             "simulation": self.truth,
             "store": self.store,
             "delivered": self.delivered,
+            "journeys": self.journeys,
         }
 
 
@@ -83,6 +87,15 @@ def journeys() -> StaticJourneys:
 
 def engine_config() -> EngineConfig:
     return EngineConfig(journeys=JourneyConfig(policy=DEMO_POLICY))
+
+
+def build(settings: Settings) -> tuple[wiring.Juncture, ManualClock]:
+    """Juncture as the demo runs it: the ready journeys, the demo's policy, and a manual
+    clock at :data:`DEMO_START` that :func:`run` moves in event time."""
+    clock = ManualClock(DEMO_START)
+    juncture = wiring.build(settings, clock=clock, journeys=journeys())
+    juncture.engine.config = engine_config()
+    return juncture, clock
 
 
 class SimulatedInbox:
@@ -148,6 +161,7 @@ def run(
     summary.delivered = dict(inbox.delivered)
     summary.truth = sim.ground_truth.summary()
     summary.store = juncture.store.stats()
+    summary.journeys = journey_report.report(juncture.store.engine)
     return summary
 
 

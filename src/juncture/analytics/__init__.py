@@ -1,0 +1,1 @@
+"""Measuring what Juncture achieved: experiment statistics and journey reports."""

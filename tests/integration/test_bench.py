@@ -1,0 +1,25 @@
+"""The in-process sub-benchmarks run, bounded, and report figure, raw limit and ratio."""
+
+from __future__ import annotations
+
+from juncture.bench import engine
+
+
+def test_bench_engine_reports_both_rates_against_raw() -> None:
+    lines: list[str] = []
+    result = engine.run_engine(events=1000, commit_events=500, echo=lines.append)
+    assert result["events"] == 1000
+    assert result["engine_errors"] == 0
+    for key in ("engine_events_per_s", "ingest_only_events_per_s", "raw_rows_per_s"):
+        assert result[key] > 0
+    assert result["ratio"] == result["engine_events_per_s"] / result["raw_rows_per_s"]
+    assert "ratio" in lines[-1]
+
+
+def test_bench_timers_fires_every_timer() -> None:
+    lines: list[str] = []
+    result = engine.run_timers(timers=300, max_seconds=30, echo=lines.append)
+    assert result["fired"] == 300
+    assert result["timers_per_s"] > 0
+    assert result["raw_timers_per_s"] > 0
+    assert "ratio" in lines[-1]
