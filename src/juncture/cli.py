@@ -455,15 +455,10 @@ def _print_journeys(report: dict[str, Any]) -> None:
     for currency, revenue in report["revenue"].items():
         counts.add_row(f"  revenue ({currency})", f"{revenue:,.2f}")
     out.print(counts)
-    lifts = Table(
-        "journey",
-        "entered (holdout)",
-        "converted: treatment",
-        "holdout",
-        "lift",
-        "95% CI",
-        title="Each journey against its holdout (conversion: an order after entering)",
-    )
+    lifts = Table(title="Each journey against its holdout (conversion: an order after entering)")
+    lifts.add_column("journey", no_wrap=True)
+    for name in ("profiles (holdout)", "converted", "holdout converted", "lift", "95% CI"):
+        lifts.add_column(name)
     for journey, row in report["lift"].items():
         t, h = row["treatment"], row["holdout"]
         ci = (
