@@ -16,7 +16,7 @@ from juncture.runtime.clock import ManualClock
 from juncture.runtime.engine import Engine
 from juncture.store import tables
 from juncture.store.sql import SqlStore
-from juncture.store.state import StateSql
+from juncture.store.state import Cache, StateSql
 
 T0 = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC)
 
@@ -83,3 +83,14 @@ def test_a_rolled_back_commit_leaves_no_trace(store: SqlStore, engine: Engine) -
     writer.append([viewed("m3")], [], engine.process)
     writer.close()
     assert views_of(store) == 2
+
+
+def test_the_cache_starts_over_past_its_bound() -> None:
+    cache = Cache(max_rows=2)
+    cache.profiles.update({f"p{i}": (None, None, Profile(profile_id=f"p{i}")) for i in range(2)})
+    cache.ids.update({"anonymous_id:a": "p0"})
+    cache.trim()
+    assert len(cache.profiles) == 2
+    cache.profiles["p2"] = (None, None, Profile(profile_id="p2"))
+    cache.trim()
+    assert (cache.profiles, cache.ids) == ({}, {})
