@@ -133,13 +133,15 @@ class Outbox:
     def _insert(self, conn: sa.Connection, rows: Sequence[NewMessage]) -> int:
         dialect = postgresql if self.dialect == "postgresql" else sqlite
         inserted = 0
-        for row in _unique(rows):  # one statement per row: rowcount tells new from duplicate
+        for row in _unique(rows):  # one statement per row: RETURNING tells new from duplicate
             stmt = (
                 dialect.insert(t)
                 .values(_values(row))
                 .on_conflict_do_nothing(index_elements=[t.c.idempotency_key])
+                .returning(t.c.id)
             )
-            inserted += conn.execute(stmt).rowcount
+            # rowcount is -1 here on psycopg (the dialect adds RETURNING); count the rows.
+            inserted += len(conn.execute(stmt).fetchall())
         return inserted
 
     # --- the dispatcher's operations ---------------------------------------------------
