@@ -15,7 +15,7 @@ from juncture.channels.email import SmtpEmail, message_id
 from juncture.channels.recording import RecordingChannel
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.dispatcher import Dispatcher, DispatchReport, RetryPolicy
-from juncture.store.outbox import NewMessage, Outbox
+from juncture.store.outbox import NewMessage, Outbox, OutboxRow
 from juncture.store.sql import SqlStore
 from tests.servers import SmtpSink
 
@@ -199,7 +199,10 @@ def test_deliveries_per_profile_journey_and_status_with_paging(
         == 3
     )
     assert outbox.insert([new("a1")]) == 0
-    keys = lambda rows: [r.idempotency_key for r in rows]  # noqa: E731
+
+    def keys(rows: list[OutboxRow]) -> list[str]:
+        return [r.idempotency_key for r in rows]
+
     assert keys(outbox.deliveries(profile_id="pa")) == ["a1", "a2"]
     assert keys(outbox.deliveries(journey_id="cart_abandonment")) == ["a2"]
     assert keys(outbox.deliveries(journey_id="welcome_series", profile_id="pb")) == ["b1"]
