@@ -147,6 +147,13 @@ class Dispatcher:
         self.at_most_once = frozenset(at_most_once)
         self._slots = asyncio.Semaphore(concurrency)
 
+    async def aclose(self) -> None:
+        """Close the channels that hold connections (HTTP clients)."""
+        for channel in self.channels.values():
+            close = getattr(channel, "aclose", None)
+            if close is not None:
+                await close()
+
     async def recover(self) -> int:
         """Make rows left ``sending`` by a dead process due now; they are re-sent with their
         idempotency keys by the next round. Call once at start-up, before any round."""

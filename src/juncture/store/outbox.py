@@ -34,6 +34,7 @@ from juncture.errors import StoreUnavailable
 from juncture.store import tables
 
 STATUSES = ("pending", "sending", "sent", "dead", "suppressed", "deferred", "shown")
+ONSITE = "onsite"  # placements wait for the customer's next visit (/v1/decide), not a send
 t = tables.outbox
 a = tables.delivery_attempts
 
@@ -150,8 +151,9 @@ class Outbox:
         self, now: dt.datetime, limit: int, conn: sa.Connection | None = None
     ) -> list[OutboxRow]:
         """Rows to send now: pending or deferred whose time has come, and in-doubt rows
-        (``sending`` past their lease), in insertion order. Locks them ``FOR UPDATE SKIP LOCKED`` on
-        PostgreSQL when given the caller's ``conn``; :meth:`claim` is the safe way to use it."""
+        (``sending`` past their lease), in insertion order; never on-site placements. Locks
+        them ``FOR UPDATE SKIP LOCKED`` on PostgreSQL when given the caller's ``conn``;
+        :meth:`claim` is the safe way to use it."""
         now = as_utc(now)
         ready = sa.or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now)
         query = (
@@ -160,7 +162,8 @@ class Outbox:
                 sa.or_(
                     sa.and_(t.c.status == "pending", ready),
                     sa.and_(t.c.status.in_(("deferred", "sending")), t.c.next_attempt_at <= now),
-                )
+                ),
+                t.c.channel != ONSITE,
             )
             .order_by(t.c.id)
             .limit(limit)
