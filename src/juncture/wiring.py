@@ -13,11 +13,13 @@ from fastapi import FastAPI
 
 from juncture.api.app import create_app
 from juncture.api.auth import WriteKeys
+from juncture.api.decide import Decider
 from juncture.channels.base import Channel
 from juncture.channels.email import SmtpEmail
 from juncture.channels.push import JsonPush
 from juncture.channels.recording import RecordingChannel
 from juncture.channels.sms import TWILIO_API, JsonSms, TwilioSms
+from juncture.channels.templates import Templates
 from juncture.channels.webhook import Webhook
 from juncture.metrics import Metrics
 from juncture.runtime.clock import Clock, SystemClock
@@ -30,6 +32,8 @@ from juncture.runtime.scheduler import Scheduler
 from juncture.settings import Settings
 from juncture.store import migrate
 from juncture.store.base import AppendResult
+from juncture.store.outbox import Outbox
+from juncture.store.placements import Placements
 from juncture.store.sql import SqlStore
 
 log = logging.getLogger("juncture")
@@ -69,12 +73,16 @@ class Juncture:
 
     def app(self) -> FastAPI:
         token = self.settings.admin_token
+        cap = self.settings.onsite_cap_per_day
+        decider = Decider(Placements(self.store.engine), self.clock, cap, Templates())
         return create_app(
             store=self.store,
             ingestor=self.ingestor,
             keys=self.keys,
             metrics=self.metrics,
             admin_token=token.get_secret_value() if token else None,
+            outbox=Outbox(self.store.engine),
+            decider=decider,
         )
 
     def close(self) -> None:

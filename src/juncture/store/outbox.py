@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,6 +103,16 @@ class AttemptRow:
     duration_ms: float | None
 
 
+@contextmanager
+def transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """One transaction; a store that cannot be reached raises :class:`StoreUnavailable`."""
+    try:
+        with engine.begin() as conn:
+            yield conn
+    except sa.exc.OperationalError as exc:
+        raise StoreUnavailable(f"the outbox cannot be reached: {exc.orig}") from exc
+
+
 class Outbox:
     """The outbox of one store (``Outbox(store.engine)``). Every method is one transaction."""
 
@@ -110,13 +120,8 @@ class Outbox:
         self.engine = engine
         self.dialect = engine.dialect.name
 
-    @contextmanager
-    def _begin(self) -> Iterator[sa.Connection]:
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except sa.exc.OperationalError as exc:
-            raise StoreUnavailable(f"the outbox cannot be reached: {exc.orig}") from exc
+    def _begin(self) -> AbstractContextManager[sa.Connection]:
+        return transaction(self.engine)
 
     # --- writing messages -------------------------------------------------------------
 
@@ -171,9 +176,9 @@ class Outbox:
         if self.dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
         if conn is not None:
-            return [_row(r._mapping) for r in conn.execute(query)]
+            return [row_of(r._mapping) for r in conn.execute(query)]
         with self._begin() as own:
-            return [_row(r._mapping) for r in own.execute(query)]
+            return [row_of(r._mapping) for r in own.execute(query)]
 
     def mark_sending(
         self,
@@ -267,12 +272,12 @@ class Outbox:
         if status is not None:
             query = query.where(t.c.status == status)
         with self._begin() as conn:
-            return [_row(r._mapping) for r in conn.execute(query)]
+            return [row_of(r._mapping) for r in conn.execute(query)]
 
     def get(self, outbox_id: int) -> OutboxRow | None:
         with self._begin() as conn:
             found = conn.execute(sa.select(t).where(t.c.id == outbox_id)).first()
-        return None if found is None else _row(found._mapping)
+        return None if found is None else row_of(found._mapping)
 
     def attempts(self, outbox_id: int) -> list[AttemptRow]:
         """The recorded attempts of one message, in order."""
@@ -330,6 +335,7 @@ def _values(row: NewMessage) -> dict[str, Any]:
         "attempts": 0,
         "next_attempt_at": None if row.next_attempt_at is None else as_utc(row.next_attempt_at),
         "created_at": as_utc(row.created_at),
+        "sent_at": as_utc(row.created_at) if row.status == "shown" else None,
     }
 
 
@@ -337,7 +343,7 @@ def _time(value: dt.datetime | None) -> dt.datetime | None:
     return None if value is None else as_utc(value)
 
 
-def _row(m: Any) -> OutboxRow:
+def row_of(m: Any) -> OutboxRow:
     return OutboxRow(
         id=int(m["id"]),
         idempotency_key=m["idempotency_key"],
