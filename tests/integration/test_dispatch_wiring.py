@@ -111,3 +111,14 @@ def test_background_dispatcher_sends_and_dead_letters_the_unconfigured(
     assert said == ["channels configured: email, webhook; not configured: sms, push"]
     assert juncture.dispatcher is not None
     assert juncture.dispatcher.report.sent == 2
+
+
+def test_serve_refuses_a_bad_smtp_url(sqlite_url: str) -> None:
+    from typer.testing import CliRunner
+
+    from juncture import cli
+
+    env = {"JUNCTURE_SMTP_URL": "http://mail.example", "JUNCTURE_EMAIL_FROM": "a@b.example"}
+    result = CliRunner().invoke(cli.app, ["serve", "--database-url", sqlite_url], env=env)
+    assert result.exit_code == 2
+    assert "smtp://" in result.output
