@@ -252,3 +252,15 @@ def test_email_through_the_dispatcher_to_a_real_smtp_server(
     assert "- Trail Shoe x 1 @ 59.50" in mail.part("plain")
     [attempt] = outbox.attempts(outbox.deliveries()[0].id)
     assert (attempt.ok, attempt.status_code) == (True, 250)
+
+
+def test_errors_do_not_keep_the_recipient(outbox: Outbox, clock: ManualClock) -> None:
+    payload = {"recipient": {"email": "ada@example.com", "phone": "+4930123456"}}
+    outbox.insert([new("k1", channel="sms", payload=payload)])
+    said = "twilio 21211: The 'To' number +4930123456 is not a valid phone number."
+    channel = RecordingChannel(script=[DeliveryResult.failed(said, retryable=False)])
+    assert run(dispatcher(outbox, clock, {"sms": channel})).dead == 1
+    [row] = outbox.deliveries()
+    expected = "twilio 21211: The 'To' number <recipient> is not a valid phone number."
+    assert row.last_error == expected
+    assert outbox.attempts(row.id)[0].error == expected
