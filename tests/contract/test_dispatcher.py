@@ -13,11 +13,12 @@ import pytest
 from juncture.channels.base import Channel, DeliveryResult
 from juncture.channels.email import SmtpEmail, message_id
 from juncture.channels.recording import RecordingChannel
+from juncture.channels.webhook import Webhook, verify
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.dispatcher import Dispatcher, DispatchReport, RetryPolicy
 from juncture.store.outbox import NewMessage, Outbox, OutboxRow
 from juncture.store.sql import SqlStore
-from tests.servers import SmtpSink
+from tests.servers import Answer, HttpRecorder, SmtpSink
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 BUSY = DeliveryResult.failed("webhook: HTTP 503: down", retryable=True, status_code=503)
@@ -264,3 +265,34 @@ def test_errors_do_not_keep_the_recipient(outbox: Outbox, clock: ManualClock) ->
     expected = "twilio 21211: The 'To' number <recipient> is not a valid phone number."
     assert row.last_error == expected
     assert outbox.attempts(row.id)[0].error == expected
+
+
+def test_webhook_through_the_dispatcher_retries_5xx_and_not_4xx(
+    outbox: Outbox, clock: ManualClock
+) -> None:
+    http = HttpRecorder(script=[Answer(503), Answer(502), Answer(200), Answer(404)]).start()
+    try:
+        outbox.insert(
+            [
+                new("w1", channel="webhook", template=None, payload={"url": http.url + "/a"}),
+            ]
+        )
+        policy = RetryPolicy(max_attempts=5, base=dt.timedelta(seconds=10), jitter=0)
+        d = dispatcher(
+            outbox, clock, {"webhook": Webhook(secret="s", now=clock.now)}, policy=policy
+        )
+        for _ in range(3):
+            asyncio.run(d.run_once())
+            clock.advance(dt.timedelta(minutes=1))
+        outbox.insert([new("w2", channel="webhook", template=None, payload={"url": http.url})])
+        asyncio.run(d.run_once())
+    finally:
+        http.stop()
+    statuses = {r.idempotency_key: (r.status, r.attempts) for r in outbox.deliveries()}
+    assert statuses == {"w1": ("sent", 3), "w2": ("dead", 1)}
+    assert [r.headers["idempotency-key"] for r in http.requests] == ["w1", "w1", "w1", "w2"]
+    for req in http.requests:
+        stamp = req.headers["x-juncture-timestamp"]
+        signature = req.headers["x-juncture-signature"]
+        assert verify("s", stamp, req.body, signature, now=clock.now().timestamp())
+    assert http.requests[0].body == http.requests[2].body
