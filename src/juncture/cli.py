@@ -353,6 +353,24 @@ def bench_timers(
     typer.echo(f"written to {output}")
 
 
+@bench_app.command("decide")
+def bench_decide(
+    visitors: Annotated[int, typer.Option(help="Known visitors (half with a cart)")] = 2000,
+    requests: Annotated[int, typer.Option(help="Decisions to ask for")] = 10_000,
+    concurrency: Annotated[int, typer.Option(help="Concurrent HTTP connections")] = 8,
+    output: JsonOut = Path("bench-decide.json"),
+) -> None:
+    """Decisions/s and latency of POST /v1/decide under a bounded loopback load, against
+    the HTTP floor (GET /healthz) on the same server."""
+    from juncture.bench import decide
+
+    results = decide.run(
+        visitors=visitors, requests=requests, concurrency=concurrency, echo=typer.echo
+    )
+    output.write_text(json.dumps(results, indent=2))
+    typer.echo(f"written to {output}")
+
+
 DEMO_WRITE_KEY = "demo-write-key"
 DEMO_ADMIN_TOKEN = "demo-admin-token"  # noqa: S105 - local demo only, printed to the user
 

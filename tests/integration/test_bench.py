@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from juncture.bench import engine
+from juncture.bench import decide, engine
 
 
 def test_bench_engine_reports_both_rates_against_raw() -> None:
@@ -22,4 +22,13 @@ def test_bench_timers_fires_every_timer() -> None:
     assert result["fired"] == 300
     assert result["timers_per_s"] > 0
     assert result["raw_timers_per_s"] > 0
+    assert "ratio" in lines[-1]
+
+
+def test_bench_decide_answers_every_decision_against_the_http_floor() -> None:
+    lines: list[str] = []
+    result = decide.run(visitors=20, requests=100, concurrency=4, echo=lines.append)
+    assert result["decide"]["statuses"] == {"200": 100}
+    assert result["healthz_floor"]["statuses"] == {"200": 100}
+    assert result["ratio"] == result["decide"]["per_s"] / result["healthz_floor"]["per_s"]
     assert "ratio" in lines[-1]

@@ -25,10 +25,12 @@ class LoadResult:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def request_bytes(host: str, port: int, path: str, body: bytes, write_key: str) -> bytes:
+def request_bytes(
+    host: str, port: int, path: str, body: bytes, write_key: str, *, method: str = "POST"
+) -> bytes:
     auth = base64.b64encode(f"{write_key}:".encode()).decode()
     head = (
-        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+        f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
         f"Authorization: Basic {auth}\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     return head.encode() + body
