@@ -299,8 +299,16 @@ class SegmentStore:
 
     def export_csv(self, segment: seg.Segment, now: dt.datetime, out: IO[str]) -> int:
         """Write members with their main facts as CSV; returns the row count."""
+        return self._export(compile_condition(segment, now, self.dialect), out)
+
+    def export_stored_csv(self, segment_id: str, out: IO[str]) -> int:
+        """Like :meth:`export_csv` for the stored members (automatic segments)."""
+        m = tables.segment_members
+        stored = sa.select(m.c.profile_id).where(m.c.segment_id == segment_id)
+        return self._export(_P.c.profile_id.in_(stored), out)
+
+    def _export(self, cond: Expr, out: IO[str]) -> int:
         cols = ["profile_id", "email", "country", "city", "stage", "order_count", "revenue"]
-        cond = compile_condition(segment, now, self.dialect)
         query = (
             sa.select(*(_P.c[c] for c in cols))
             .where(_P.c.redirect_to.is_(None), cond)
@@ -346,6 +354,37 @@ class SegmentStore:
                 )
             )
         return Refresh(len(current), tuple(entered), tuple(exited))
+
+    def replace_members(self, segment_id: str, members: Sequence[str], now: dt.datetime) -> None:
+        """Set the stored members outright and record the size (automatic segments)."""
+        m = tables.segment_members
+        with self.engine.begin() as conn:
+            conn.execute(m.delete().where(m.c.segment_id == segment_id))
+            if members:
+                rows = [
+                    {"segment_id": segment_id, "profile_id": p, "since": utc(now)} for p in members
+                ]
+                conn.execute(m.insert(), rows)
+            conn.execute(
+                tables.segment_sizes.insert().values(
+                    segment_id=segment_id, at=utc(now), size=len(members), entered=len(members)
+                )
+            )
+
+    def stored_size(self, segment_id: str) -> int:
+        m = tables.segment_members
+        query = sa.select(sa.func.count()).where(m.c.segment_id == segment_id)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def live_profiles(self) -> Iterator[tuple[str, bytes]]:
+        """``(profile_id, body)`` of every live profile, streamed."""
+        query = sa.select(_P.c.profile_id, _P.c.body).where(
+            _P.c.redirect_to.is_(None), _P.c.body.is_not(None)
+        )
+        with self.engine.connect() as conn:
+            for pid, body in conn.execution_options(stream_results=True).execute(query):
+                yield str(pid), body.encode() if isinstance(body, str) else bytes(body)
 
     def stored_members(
         self, segment_id: str, *, after: str = "", limit: int = 100
@@ -394,6 +433,12 @@ class SegmentStore:
                     )
                 )
 
+    def exists(self, segment_id: str) -> bool:
+        t = tables.segments
+        with self.engine.connect() as conn:
+            query = sa.select(t.c.segment_id).where(t.c.segment_id == segment_id)
+            return conn.execute(query).first() is not None
+
     def get(self, segment_id: str) -> SavedSegment:
         t = tables.segments
         with self.engine.connect() as conn:
@@ -411,9 +456,12 @@ class SegmentStore:
             return [_saved(r._mapping) for r in conn.execute(query)]
 
     def delete_kind(self, kind: str) -> None:
-        """Drop every definition of a kind (automatic segments are replaced on re-run)."""
-        t = tables.segments
+        """Drop every definition of a kind, with its members (automatic segments are
+        replaced on re-run; their size history stays)."""
+        t, m = tables.segments, tables.segment_members
         with self.engine.begin() as conn:
+            ids = sa.select(t.c.segment_id).where(t.c.kind == kind)
+            conn.execute(m.delete().where(m.c.segment_id.in_(ids)))
             conn.execute(t.delete().where(t.c.kind == kind))
 
 
