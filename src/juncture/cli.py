@@ -267,7 +267,8 @@ def demo(
         port=port,
     )
     clock = ManualClock(demo_run.DEMO_START)
-    juncture = wiring.build(settings, clock=clock)
+    juncture = wiring.build(settings, clock=clock, journeys=demo_run.journeys())
+    juncture.engine.config = demo_run.engine_config()
     started = time.perf_counter()
     try:
         with Progress(

@@ -16,7 +16,7 @@ from juncture.api.auth import WriteKeys
 from juncture.metrics import Metrics
 from juncture.runtime.clock import Clock, SystemClock
 from juncture.runtime.committer import GroupCommitter
-from juncture.runtime.engine import Engine
+from juncture.runtime.engine import Engine, JourneySource
 from juncture.runtime.ingest import Ingestor
 from juncture.runtime.scheduler import Scheduler
 from juncture.settings import Settings
@@ -66,7 +66,9 @@ def open_store(settings: Settings) -> SqlStore:
     return store
 
 
-def build(settings: Settings, clock: Clock | None = None) -> Juncture:
+def build(
+    settings: Settings, clock: Clock | None = None, journeys: JourneySource | None = None
+) -> Juncture:
     store = open_store(settings)
     metrics = Metrics()
 
@@ -75,7 +77,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Juncture:
         metrics.commit_requests.observe(requests)
 
     the_clock = clock or SystemClock()
-    engine = Engine(the_clock)
+    engine = Engine(the_clock, journeys=journeys)
     committer = GroupCommitter(
         store, max_events=settings.max_commit_events, on_commit=observe, process=engine.process
     )
