@@ -18,6 +18,7 @@ from juncture.runtime.clock import Clock, SystemClock
 from juncture.runtime.committer import GroupCommitter
 from juncture.runtime.engine import Engine, JourneySource
 from juncture.runtime.ingest import Ingestor
+from juncture.runtime.membership import StoredSegments
 from juncture.runtime.scheduler import Scheduler
 from juncture.settings import Settings
 from juncture.store import migrate
@@ -77,7 +78,7 @@ def build(
         metrics.commit_requests.observe(requests)
 
     the_clock = clock or SystemClock()
-    engine = Engine(the_clock, journeys=journeys)
+    engine = Engine(the_clock, journeys=journeys, segments=StoredSegments())
     committer = GroupCommitter(
         store, max_events=settings.max_commit_events, on_commit=observe, process=engine.process
     )
