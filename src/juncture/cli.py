@@ -231,6 +231,24 @@ def bench_ingest(
     out.print(f"written to {output}")
 
 
+@bench_app.command("segments")
+def bench_segments(
+    profiles: Annotated[int, typer.Option(help="Synthetic profiles")] = 1_000_000,
+    events: Annotated[int, typer.Option(help="Synthetic events over two weeks")] = 2_000_000,
+    database_url: Annotated[
+        str | None, typer.Option(help="Also bench this PostgreSQL (a scratch database)")
+    ] = None,
+    output: Annotated[Path, typer.Option(help="JSON result")] = Path("bench-segments.json"),
+) -> None:
+    """Batch segment evaluation over N profiles against a raw scan; cost per event."""
+    from juncture.bench import segments as bench
+
+    results = bench.run(profiles=profiles, events=events, postgres_url=database_url, seed=1,
+                        engine_events=20_000, echo=typer.echo)  # fmt: skip
+    output.write_text(json.dumps(results, indent=2))
+    out.print(f"written to {output}")
+
+
 DEMO_WRITE_KEY = "demo-write-key"
 DEMO_ADMIN_TOKEN = "demo-admin-token"  # noqa: S105 - local demo only, printed to the user
 

@@ -407,10 +407,35 @@ def changes_at(
     the answer differs from the answer at ``now`` is returned.
     """
     current = evaluate(segment, facts, behaviour, now)
+    if not current and _stays_false(segment.condition, segment, facts, behaviour, now):
+        return None
     for t in sorted(_candidates(segment, facts, behaviour, now)):
         if evaluate(segment, facts, behaviour, t) != current:
             return t
     return None
+
+
+def _stays_false(
+    node: Condition,
+    segment: Segment,
+    facts: Mapping[str, Any],
+    behaviour: Sequence[BehaviourEvent],
+    now: dt.datetime,
+) -> bool:
+    """A cheap, safe test that time alone cannot make ``node`` true: a false leaf that does
+    not read the clock, or too few matching events at any time, in a conjunction."""
+    if isinstance(node, All):
+        return any(_stays_false(i, segment, facts, behaviour, now) for i in node.items)
+    if isinstance(node, AnyOf):
+        return all(_stays_false(i, segment, facts, behaviour, now) for i in node.items)
+    if isinstance(node, TraitIs | ConsentIs) or (
+        isinstance(node, FactIs) and node.op not in ("within", "before") and node.fact != "stage"
+    ):
+        return not _leaf(node, segment, facts, behaviour, now)
+    if isinstance(node, Performed) and node.at_least:
+        total = sum(1 for e in behaviour if _matches(e, node.event, node.where))
+        return total < node.at_least
+    return False
 
 
 def _candidates(
