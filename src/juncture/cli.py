@@ -206,6 +206,77 @@ def failed_replay(
         typer.echo(f"  {row_id}: {reason}")
 
 
+@app.command()
+def replay(
+    until: Annotated[
+        str, typer.Option(help="Where the clock ends: now, last (the last event) or ISO 8601")
+    ] = "now",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Rebuild every profile, identity link, merge and timer from the event log.
+
+    Events are kept; derived events already stored are not stored twice. Stop the server
+    first: replay writes the engine state outside it.
+    """
+    import datetime as dt
+
+    from juncture.runtime import replay as replaying
+    from juncture.runtime.clock import SystemClock
+    from juncture.store.rebuild import Rebuild
+
+    if until == "now":
+        end: dt.datetime | None = SystemClock().now()
+    elif until == "last":
+        end = None
+    else:
+        try:
+            end = dt.datetime.fromisoformat(until)
+        except ValueError as exc:
+            raise typer.BadParameter(
+                "give now, last or an ISO 8601 time", param_hint="--until"
+            ) from exc
+        if end.tzinfo is None:
+            raise typer.BadParameter(
+                "give a time zone, e.g. 2026-03-02T00:00:00Z", param_hint="--until"
+            )
+    settings = settings_from(database_url=database_url)
+    wiring.configure_logging(settings.log_level)
+    store = wiring.open_store(settings)
+    try:
+        total = Rebuild(store).count_client_events()
+        with Progress(
+            TextColumn("replaying"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
+            task = bar.add_task("replay", total=total)
+            summary = replaying.replay(store, until=end, progress=lambda n: bar.advance(task, n))
+    finally:
+        store.close()
+    _print_replay(summary)
+
+
+def _print_replay(summary: Any) -> None:
+    data = summary.to_json()
+    table = Table("what", "count", title=f"Replay ({data['seconds']:.1f} s)")
+    table.add_row("client events replayed", f"{data['events']:,}")
+    table.add_row("commits", f"{data['commits']:,}")
+    table.add_row("derived events (signals, stages)", f"{data['derived']:,}")
+    table.add_row("  of which new", f"{data['derived_new']:,}")
+    table.add_row("events moved to another profile", f"{data['relinked']:,}")
+    table.add_row("engine errors (see the log)", f"{data['engine_errors']:,}")
+    store = data["store"]
+    table.add_row("profiles", f"{store['profiles']:,}")
+    table.add_row("profiles merged into others", f"{store['merged_profiles']:,}")
+    table.add_row("identity links refused", f"{store['identity_conflicts']:,}")
+    table.add_row("timers pending", f"{store['timers_pending']:,}")
+    out.print(table)
+    if data["clock"]:
+        out.print(f"clock at the end: {data['clock']}")
+
+
 bench_app = typer.Typer(no_args_is_help=True, help="The yardstick: figures against raw limits.")
 app.add_typer(bench_app, name="bench")
 

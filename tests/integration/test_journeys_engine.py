@@ -299,3 +299,20 @@ def test_events_that_arrive_days_late_start_no_journey(shop: Shop) -> None:
     add(shop, T0 + dt.timedelta(minutes=1))  # received three days after it happened
     shop.advance(T0 + dt.timedelta(days=3, hours=2))
     assert shop.enrollments() == []
+
+
+def test_a_lapse_moves_the_stored_stage_without_any_new_event(database_url: str) -> None:
+    shop = Shop(database_url, Catalog())
+    try:
+        order = {"order_id": "o1", "total": 30.0}
+        shop.send(T0, type="track", userId="u1", event="Order Completed", properties=order)
+        shop.advance(T0 + dt.timedelta(days=200))
+        with shop.j.store.engine.connect() as conn:
+            stages = conn.execute(sa.select(tables.profiles.c.stage)).scalars().all()
+        assert stages == ["lapsed"]
+        changes = shop.j.store.events(user_id=None, derived=True, limit=1000)
+        assert [e.properties["to"] for e in changes if e.event == "Journey Stage Changed"][-1] == (
+            "lapsed"
+        )
+    finally:
+        shop.close()

@@ -188,9 +188,11 @@ def fire(
     else:
         due = msgspec.structs.replace(timer, profile_id=pid)
         events = signals.fire_timer(current, due, now, config.signals)
+    # A stage that lapsed is a change of the stored profile (its ``stage`` column) too.
+    lapsed = timer.kind == STAGE_TIMER and bool(events)
     result = Step(
         graph=None,
-        profiles={},
+        profiles={pid: current} if lapsed else {},
         events=tuple(_own(e, pid) for e in events),
         timers=(reaction.timer,) if reaction is not None else (),
         segments=reaction,

@@ -178,17 +178,26 @@ def react(
         return out
     queue = list(events)
     emitted = 0
+    seen: tuple[Profile, dt.datetime, dict[str, Any]] | None = None
     while queue:
         event = queue.pop(0)
         now = event.timestamp
         late = event.received_at - now > config.entry_lag
+        name = event.display_name
+        if name not in catalog.listens:
+            continue  # no journey reacts to it: the common case, kept cheap
+        may_enter = not late and name in catalog.triggers
+        if not may_enter and not any(e.active for e in out.state.enrollments):
+            continue
+        if seen is None or seen[0] is not out.profile or seen[1] != now:
+            seen = (out.profile, now, view(out.profile, now))
         step = machine.on_event(
             catalog.versions,
             out.state.enrollments,
-            view(out.profile, now),
+            seen[2],
             event,
             now,
-            open_for_entry=frozenset() if late else catalog.open,
+            open_for_entry=catalog.open if may_enter else frozenset(),
         )
         new_events = _apply(out, step, now, config.policy)
         emitted += len(new_events)
