@@ -149,7 +149,8 @@ class Engine:
             batch.journeys = core.Journeys(catalog, batch.states)
         active = self.segments.segments(state) if self.segments is not None else ()
         if active:  # segments (issue 6): membership and recent events of the working set
-            batch.segments = Tracker(active, state, set(known) | set(graph.redirects), now)
+            earliest = min([now, *(e.timestamp for e in events), *(d.timer.due_at for d in due)])
+            batch.segments = Tracker(active, state, set(known) | set(graph.redirects), earliest)
         return batch
 
     def _step(self, batch: _Batch, event: Event) -> None:

@@ -63,8 +63,13 @@ class Tracker:
     """The membership working set of one commit."""
 
     def __init__(
-        self, segments: tuple[seg.Segment, ...], state: StateSql, pids: set[str], now: dt.datetime
+        self,
+        segments: tuple[seg.Segment, ...],
+        state: StateSql,
+        pids: set[str],
+        earliest: dt.datetime,
     ) -> None:
+        """``earliest``: the first time the commit evaluates at (its oldest event or timer)."""
         names = {
             n.event
             for s in segments
@@ -74,8 +79,7 @@ class Tracker:
         self.before = stored.members(state, pids)
         self.member_of = dict(self.before)
         lookback = max(s.lookback for s in segments)
-        # Event times may run ahead of the clock (replay); a day of slack keeps them.
-        self.behaviour = stored.behaviour(state, pids, now - lookback - dt.timedelta(days=1), names)
+        self.behaviour = stored.behaviour(state, pids, earliest - lookback, names)
         self.names = names
         self.changed: set[str] = set()
         self.pending: dict[str, dt.datetime] = {}
