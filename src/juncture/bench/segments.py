@@ -5,9 +5,10 @@ keeping memberships current per event.
 The data are synthetic rows bulk-inserted into a freshly migrated store (``executemany`` on
 SQLite, ``COPY`` on PostgreSQL), not sent through the engine: profiles with facts, and
 product views, adds and orders over the last two weeks. The segment is the shipped
-"viewed running shoes 3 times this week, not bought". The raw limit is a plain
-``count(*)`` over the profiles plus one over the window's events of the event names the
-segment reads, in the same run: no query that reads those rows can be faster.
+"viewed running shoes 3 times this week, not bought". The raw limit, measured in the same
+run, counts the live profiles and reads the body of every event in the window of the event
+names the segment reads: any evaluation that filters on event properties must do at least
+that (an index-only count is printed beside it).
 The incremental figures are the pure evaluation of one event against every shipped
 segment, and the engine's extra time per event with the shipped segments active,
 measured over the same events with and without them.
@@ -166,20 +167,23 @@ def _best(fn: Callable[[], object], runs: int = 3) -> tuple[float, object]:
     return min(times), result
 
 
-def raw_scan(engine: sa.Engine, segment: seg.Segment) -> int:
-    """The floor: count the live profiles and the window's events the segment reads."""
+def raw_scan(engine: sa.Engine, segment: seg.Segment, read_rows: bool) -> int:
+    """The floor: count the live profiles and the window's events of the names the segment
+    reads; with ``read_rows``, also read every such event's body (what any evaluation that
+    filters on event properties must at least do), else from the indexes only."""
     names = sorted({n.event for n in seg.walk(segment.condition)
                     if isinstance(n, seg.Performed | seg.NotPerformedSince)})  # fmt: skip
     since = NOW - segment.lookback
     sqlite = engine.dialect.name == "sqlite"
+    touch = "sum(length(body))" if read_rows else "count(*)"
     with engine.connect() as conn:
         live = conn.execute(sa.text("SELECT count(*) FROM profiles WHERE redirect_to IS NULL"))
         n = int(live.scalar_one())
         query = sa.text(
-            "SELECT count(*) FROM events WHERE event IN :names AND timestamp > :since"
+            f"SELECT {touch} FROM events WHERE event IN :names AND timestamp > :since"  # noqa: S608
         ).bindparams(sa.bindparam("names", expanding=True))
         found = conn.execute(query, {"names": names, "since": _t(since, sqlite)})
-        return n + int(found.scalar_one())
+        return n + int(found.scalar_one() or 0)
 
 
 def batch(url: str, profiles: int, events: int, seed: int, echo: Echo) -> dict[str, Any]:
@@ -189,7 +193,8 @@ def batch(url: str, profiles: int, events: int, seed: int, echo: Echo) -> dict[s
     try:
         segments = SegmentStore(store.engine)
         segment = running_segment()
-        raw_s, _ = _best(lambda: raw_scan(store.engine, segment))
+        index_s, _ = _best(lambda: raw_scan(store.engine, segment, read_rows=False))
+        raw_s, _ = _best(lambda: raw_scan(store.engine, segment, read_rows=True))
         size_s, size = _best(lambda: segments.size(segment, NOW))
         members_s, members = _best(lambda: segments.members(segment, NOW), runs=1)
     finally:
@@ -204,6 +209,7 @@ def batch(url: str, profiles: int, events: int, seed: int, echo: Echo) -> dict[s
         "members": size,
         "evaluate_s": round(size_s, 3),
         "members_list_s": round(members_s, 3),
+        "index_count_s": round(index_s, 3),
         "raw_scan_s": round(raw_s, 3),
         "ratio": round(size_s / raw_s, 2),
         "profiles_per_s": round(profiles / size_s),
@@ -309,5 +315,6 @@ def run(*, profiles: int, events: int, postgres_url: str | None, seed: int,
 def _show(kind: str, r: dict[str, Any], echo: Echo) -> None:
     echo(f"[{kind}] {r['segment']}: {r['members']:,} of {r['profiles']:,} profiles "
          f"({r['events']:,} events) in {r['evaluate_s']:.2f} s ({r['profiles_per_s']:,} "
-         f"profiles/s) | raw scan {r['raw_scan_s']:.2f} s | ratio {r['ratio']:.1f} | "
+         f"profiles/s) | raw scan of the rows {r['raw_scan_s']:.2f} s (index-only count "
+         f"{r['index_count_s']:.2f} s) | ratio {r['ratio']:.1f} | "
          f"listing members {r['members_list_s']:.2f} s | fill {r['fill_s']:.0f} s")  # fmt: skip

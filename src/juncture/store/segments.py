@@ -77,12 +77,10 @@ class _Json:
         if op in ("exists", "missing"):
             absent = kind.in_(["", "null"])
             return absent if op == "missing" else sa.not_(absent)
+        if self.sqlite and _strings(op, operand):
+            return self._text(path, op, operand)
         if op in ("in", "not_in"):
-            hits = [self.compare(path, "eq", o) for o in operand]
-            if op == "in":
-                return sa.or_(sa.false(), *hits)
-            typed = [self._typed(kind, o) for o in operand]
-            return sa.and_(sa.or_(sa.false(), *typed), sa.not_(sa.or_(sa.false(), *hits)))
+            return self._among(kind, path, op, operand)
         if isinstance(operand, bool):
             if op not in ("eq", "ne"):
                 return sa.false()
@@ -91,11 +89,34 @@ class _Json:
         value = self.value(path, isinstance(operand, int | float))
         return sa.and_(self._typed(kind, operand), _op(value, op, operand))
 
+    def _text(self, path: Sequence[str], op: str, operand: Any) -> Expr:
+        # json_extract gives SQL text only for JSON strings, and text never equals a
+        # number: the type test is implied. ``IS`` keeps the answer two-valued.
+        value = sa.func.json_extract(self.doc, self._sqlite_path(path))
+        if op == "eq":
+            return value.is_(operand)
+        return sa.func.coalesce(value.in_(operand), False).is_(True)
+
+    def _among(
+        self, kind: sa.ColumnElement[str], path: Sequence[str], op: str, operand: Any
+    ) -> Expr:
+        hits = [self.compare(path, "eq", o) for o in operand]
+        if op == "in":
+            return sa.or_(sa.false(), *hits)
+        typed = [self._typed(kind, o) for o in operand]
+        return sa.and_(sa.or_(sa.false(), *typed), sa.not_(sa.or_(sa.false(), *hits)))
+
     @staticmethod
     def _typed(kind: sa.ColumnElement[str], operand: Any) -> Expr:
         if isinstance(operand, bool):
             return kind.in_(["true", "false"])
         return kind == ("number" if isinstance(operand, int | float) else "string")
+
+
+def _strings(op: str, operand: Any) -> bool:
+    if op == "eq":
+        return isinstance(operand, str)
+    return op == "in" and all(isinstance(o, str) for o in operand)
 
 
 _OPERATORS: Final[dict[str, Callable[[Any, Any], Any]]] = {
@@ -215,28 +236,52 @@ def _who(
     since: seg.Performed | seg.NotPerformedSince,
     at_least: int = 1,
 ) -> sa.Select[tuple[str]]:
-    """Profiles with at least ``at_least`` matching events in the node's window."""
-    alias = _P.alias("merged")
-    owner = sa.func.coalesce(alias.c.redirect_to, _E.c.profile_id)
+    """Profiles with at least ``at_least`` matching events in the node's window.
+
+    An event counts for its own profile, and for the survivor when its profile was merged:
+    the second part walks only the merged profiles (``redirect_to`` index) instead of
+    looking up the profile of every event in the window. Merged ids also appear as owners
+    of their own events; they are not live, so no live profile matches them.
+    """
     start = ctx.now - since.within
-    source = _E.outerjoin(
-        alias, sa.and_(alias.c.profile_id == _E.c.profile_id, alias.c.redirect_to.is_not(None))
-    )
-    conds: list[Expr] = [
+    body = _Json(_E.c.body, ctx.dialect, ("properties",))
+    filters = [body.compare(p.path, p.op, p.value) for p in where]
+    merged = _P.alias("merged")
+    own = sa.select(_E.c.profile_id.label("owner"), _E.c.timestamp.label("at")).where(
+        _E.c.profile_id.is_not(None),
         _E.c.event == event,
         _E.c.timestamp > start,
         _E.c.timestamp <= ctx.now,
-        _E.c.profile_id.is_not(None),
-    ]
-    body = _Json(_E.c.body, ctx.dialect, ("properties",))
-    conds += [body.compare(p.path, p.op, p.value) for p in where]
+        *filters,
+    )
+    # coalesce(x, x) is x, but hides the (event, timestamp) index from the planner: this
+    # part must start from the few merged profiles, not from every event in the window.
+    name, at = (
+        sa.func.coalesce(_E.c.event, _E.c.event),
+        sa.func.coalesce(_E.c.timestamp, _E.c.timestamp),
+    )
+    moved = (
+        sa.select(merged.c.redirect_to.label("owner"), _E.c.timestamp.label("at"))
+        .select_from(merged.join(_E, _E.c.profile_id == merged.c.profile_id))
+        .where(
+            merged.c.redirect_to > "",  # not null, said so that the index serves it
+            name == event,
+            at > start,
+            at <= ctx.now,
+            *filters,
+        )
+    )
+    hits = sa.union_all(own, moved).subquery("hits")
+    query = sa.select(hits.c.owner)
     if isinstance(since, seg.NotPerformedSince) and since.since_fact:
         live = _P.alias("owner")
-        source = source.join(live, live.c.profile_id == owner)
         anchor = live.c[since.since_fact]
-        conds.append(sa.or_(anchor.is_(None), _E.c.timestamp > anchor))
-    query = sa.select(owner).select_from(source).where(*conds).group_by(owner)
-    return query.having(sa.func.count() >= at_least) if at_least > 1 else query
+        query = query.join(live, live.c.profile_id == hits.c.owner).where(
+            sa.or_(anchor.is_(None), hits.c.at > anchor)
+        )
+    if at_least > 1:
+        return query.group_by(hits.c.owner).having(sa.func.count() >= at_least)
+    return query
 
 
 # --- the store of segments -----------------------------------------------------------------
