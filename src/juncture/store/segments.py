@@ -77,7 +77,7 @@ class _Json:
         if op in ("exists", "missing"):
             absent = kind.in_(["", "null"])
             return absent if op == "missing" else sa.not_(absent)
-        if self.sqlite and _strings(op, operand):
+        if _strings(op, operand):
             return self._text(path, op, operand)
         if op in ("in", "not_in"):
             return self._among(kind, path, op, operand)
@@ -90,12 +90,22 @@ class _Json:
         return sa.and_(self._typed(kind, operand), _op(value, op, operand))
 
     def _text(self, path: Sequence[str], op: str, operand: Any) -> Expr:
-        # json_extract gives SQL text only for JSON strings, and text never equals a
-        # number: the type test is implied. ``IS`` keeps the answer two-valued.
-        value = sa.func.json_extract(self.doc, self._sqlite_path(path))
-        if op == "eq":
-            return value.is_(operand)
-        return sa.func.coalesce(value.in_(operand), False).is_(True)
+        """``eq``/``in`` with strings, reading the document once a row.
+
+        SQLite: json_extract gives SQL text only for JSON strings, and text never equals a
+        number, so the type test is implied. PostgreSQL: jsonb equality is exact in type
+        (``"7"`` is not ``7``). ``IS`` and ``coalesce`` keep the answer two-valued.
+        """
+        if self.sqlite:
+            value: sa.ColumnElement[Any] = sa.func.json_extract(self.doc, self._sqlite_path(path))
+            wanted: list[Any] = [operand] if op == "eq" else list(operand)
+        else:
+            value = sa.func.jsonb_extract_path(self.doc, *self.prefix, *path)
+            texts = [operand] if op == "eq" else list(operand)
+            wanted = [sa.func.to_jsonb(sa.cast(sa.literal(t), sa.Text)) for t in texts]
+        if op == "eq" and self.sqlite:
+            return value.is_(wanted[0])
+        return sa.func.coalesce(value.in_(wanted), False).is_(True)
 
     def _among(
         self, kind: sa.ColumnElement[str], path: Sequence[str], op: str, operand: Any
