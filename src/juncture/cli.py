@@ -45,13 +45,21 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default 8765)")] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Run the HTTP API (tracking, admin, health, metrics)."""
+    """Run the HTTP API (tracking, admin, health, metrics) and the outbox dispatcher."""
     import uvicorn
+
+    from juncture.channels.base import ChannelMisconfigured
 
     settings = settings_from(host=host, port=port, database_url=database_url)
     wiring.configure_logging(settings.log_level)
     juncture = wiring.build(settings)
     juncture.start_scheduler()
+    try:
+        juncture.start_dispatcher()
+    except ChannelMisconfigured as exc:
+        juncture.close()
+        console.print(f"[red]{exc.message}[/]")
+        raise typer.Exit(2) from exc
     if not settings.write_key_list():
         console.print(
             "[yellow]no JUNCTURE_WRITE_KEYS set: only keys from `juncture keys "

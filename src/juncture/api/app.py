@@ -8,13 +8,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 import juncture
-from juncture.api import admin, errors, profiles, segments, tracking
+from juncture.api import admin, decide, deliveries, errors, profiles, segments, tracking
 from juncture.api.auth import WriteKeys
 from juncture.api.errors import error_response, json_response
 from juncture.errors import JunctureError
 from juncture.metrics import Metrics
 from juncture.runtime.ingest import Ingestor
 from juncture.store.base import Store
+from juncture.store.outbox import Outbox
 
 
 def create_app(
@@ -24,6 +25,8 @@ def create_app(
     keys: WriteKeys,
     metrics: Metrics,
     admin_token: str | None,
+    outbox: Outbox | None = None,
+    decider: decide.Decider | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="Juncture",
@@ -36,6 +39,9 @@ def create_app(
     app.include_router(admin.router(store, ingestor, admin_token))
     app.include_router(profiles.router(store, admin_token))
     app.include_router(segments.router(store, admin_token))
+    if outbox is not None and decider is not None:
+        app.include_router(deliveries.router(outbox, decider.placements, admin_token))
+        app.include_router(decide.router(decider, keys))
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> Response:
