@@ -75,7 +75,7 @@ def test_the_cli_applies_lists_and_reports_bad_files(simulated: str, tmp_path: P
     assert "high-intent-berlin" in listed.output
     size = runner.invoke(app, ["segments", "size", "price-sensitive", *at])
     members = runner.invoke(app, ["segments", "members", "price-sensitive", "--limit", "5", *at])
-    assert len(members.output.split()) == min(5, int(size.output))
+    assert len(members.stdout.split()) == min(5, int(size.stdout))
     bad = tmp_path / "bad.yaml"
     bad.write_text("id: x\nname: X\nwhere:\n  fact: city\n  eq: 3\n")
     checked = runner.invoke(app, ["segments", "validate", str(bad)])
