@@ -258,3 +258,22 @@ def test_a_journey_triggered_by_segment_entry_fires_once_per_entry(database_url:
         assert [o["profile_id"] for o in offers] == [pid, pid]
     finally:
         world.close()
+
+
+LAPSED = """\
+id: lapsed
+name: Lapsed buyers
+where: {stage: lapsed}
+"""
+
+
+def test_a_lapsing_stage_moves_segment_membership_by_its_timer(world: World) -> None:
+    world.apply([LAPSED])
+    world.send(0, T0 + dt.timedelta(hours=1), "Order Completed", 80)
+    (pid,) = world.profiles()
+    assert world.realtime("lapsed", {pid}) == []
+    later = T0 + dt.timedelta(days=91)
+    world.tick(later)
+    assert world.realtime("lapsed", {pid}) == [pid] == world.batch("lapsed", later, {pid})
+    entered = [e["segment_id"] for e in world.derived("Segment Entered")]
+    assert entered.count("lapsed") == 1

@@ -185,6 +185,9 @@ def fire(
         events = list(reaction.events)
     elif timer.kind == STAGE_TIMER:
         events = _stage_lapse(current, timer, now, config)
+        if events and segments is not None:  # segments (issue 6): the stage moved
+            reaction = membership.on_timer(segments, current, timer, now)
+            events.extend(reaction.events)
     else:
         due = msgspec.structs.replace(timer, profile_id=pid)
         events = signals.fire_timer(current, due, now, config.signals)
