@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from juncture import wiring
+from juncture.cli_segments import segments_app
 from juncture.settings import Settings, key_hash, source_of
 from juncture.store import migrate
 
@@ -24,6 +25,7 @@ failed_app = typer.Typer(no_args_is_help=True, help="The failed-event quarantine
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(failed_app, name="failed")
+app.add_typer(segments_app, name="segments")
 console = Console(stderr=True)
 out = Console()
 
@@ -369,6 +371,26 @@ def bench_decide(
     )
     output.write_text(json.dumps(results, indent=2))
     typer.echo(f"written to {output}")
+
+
+@bench_app.command("segments")
+def bench_segments(
+    profiles: Annotated[int, typer.Option(help="Synthetic profiles")] = 1_000_000,
+    events: Annotated[int, typer.Option(help="Synthetic events over two weeks")] = 2_000_000,
+    database_url: Annotated[
+        str | None, typer.Option(help="Also bench this PostgreSQL (a scratch database)")
+    ] = None,
+    output: Annotated[Path, typer.Option("--json-out", "--output", help="JSON result")] = Path(
+        "bench-segments.json"
+    ),
+) -> None:
+    """Batch segment evaluation over N profiles against a raw scan; cost per event."""
+    from juncture.bench import segments as bench
+
+    results = bench.run(profiles=profiles, events=events, postgres_url=database_url, seed=1,
+                        engine_events=20_000, echo=typer.echo)  # fmt: skip
+    output.write_text(json.dumps(results, indent=2))
+    out.print(f"written to {output}")
 
 
 DEMO_WRITE_KEY = "demo-write-key"

@@ -27,6 +27,7 @@ from juncture.runtime.committer import GroupCommitter
 from juncture.runtime.dispatcher import Dispatcher, RetryPolicy
 from juncture.runtime.engine import Engine, JourneySource
 from juncture.runtime.ingest import Ingestor
+from juncture.runtime.membership import StoredSegments
 from juncture.runtime.outbound import DispatcherThread
 from juncture.runtime.scheduler import Scheduler
 from juncture.settings import Settings
@@ -151,7 +152,7 @@ def build(
         metrics.commit_requests.observe(requests)
 
     the_clock = clock or SystemClock()
-    engine = Engine(the_clock, journeys=journeys)
+    engine = Engine(the_clock, journeys=journeys, segments=StoredSegments())
     committer = GroupCommitter(
         store,
         max_events=settings.max_commit_events,

@@ -1,1 +1,2 @@
-"""Measuring what Juncture achieved: experiment statistics and journey reports."""
+"""Analytics over stored state: automatic segments (``clusters``), experiment statistics
+(``experiments``) and journey reports (``journeys``)."""

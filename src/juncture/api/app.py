@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 import juncture
-from juncture.api import admin, decide, deliveries, errors, profiles, tracking
+from juncture.api import admin, decide, deliveries, errors, profiles, segments, tracking
 from juncture.api.auth import WriteKeys
 from juncture.api.errors import error_response, json_response
 from juncture.errors import JunctureError
@@ -38,6 +38,7 @@ def create_app(
     app.include_router(tracking.router(ingestor, keys, metrics))
     app.include_router(admin.router(store, ingestor, admin_token))
     app.include_router(profiles.router(store, admin_token))
+    app.include_router(segments.router(store, admin_token))
     if outbox is not None and decider is not None:
         app.include_router(deliveries.router(outbox, decider.placements, admin_token))
         app.include_router(decide.router(decider, keys))

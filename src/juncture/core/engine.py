@@ -16,7 +16,7 @@ from typing import Final
 
 import msgspec
 
-from juncture.core import identity, orchestrate, profile, signals, stage
+from juncture.core import identity, membership, orchestrate, profile, signals, stage
 from juncture.core.events import Event
 from juncture.core.identity import Conflict, IdentityGraph, Merge
 from juncture.core.journeys.catalog import Catalog
@@ -65,6 +65,7 @@ class Step(msgspec.Struct, frozen=True, kw_only=True):
     journey_state: JourneyState | None = None
     enrollments: tuple[Enrollment, ...] = ()  # changed enrollments
     messages: tuple[Message, ...] = ()  # outbox rows
+    segments: membership.Reaction | None = None  # new segment membership (issue 6)
 
 
 def step(
@@ -73,6 +74,8 @@ def step(
     event: Event,
     config: EngineConfig,
     journeys: Journeys | None = None,
+    *,
+    segments: membership.Context | None = None,
 ) -> Step:
     """Apply one stored-to-be event. Derived events (``source == "juncture"``) carry their
     profile already and change no profile."""
@@ -96,6 +99,16 @@ def step(
     if moved is not None:
         derived.append(moved)
     timers = [*detection.timers, *_stage_timer(after, config)]
+    # -- segments (issue 6): membership of the profile the event touched -----------------
+    absorbed = [m.merged for m in resolution.merges]
+    reaction = None
+    if segments is not None:
+        new = [_own(e, pid) for e in (event, *derived)]
+        reaction = membership.on_event(segments, before, after, absorbed, new=new, cause=event)
+    if reaction is not None:
+        derived.extend(reaction.events)
+        timers.append(reaction.timer)
+    # -- end segments ----------------------------------------------------------------------
     events = (_own(event, pid), *(_own(d, pid) for d in derived))
     result = Step(
         graph=resolution.graph,
@@ -105,6 +118,7 @@ def step(
         timers=tuple(timers),
         merges=resolution.merges,
         conflicts=resolution.conflicts,
+        segments=reaction,
     )
     if journeys is None or not journeys.catalog.versions:
         return result
@@ -150,6 +164,7 @@ def fire(
     journeys: Journeys | None = None,
     *,
     graph: IdentityGraph | None = None,
+    segments: membership.Context | None = None,
 ) -> Step:
     """A due timer of ``current`` (the live profile the timer's profile id resolves to);
     ``graph`` gives journeys the profile's user id."""
@@ -162,8 +177,17 @@ def fire(
             journeys.catalog, journeys.of(pid), current, timer, config.journeys, user_id=user_id
         )
         return _with_journeys(Step(graph=None, profiles={}), pid, outcome)
-    if timer.kind == STAGE_TIMER:
+    reaction = None
+    if timer.kind == membership.SEGMENT_TIMER:  # segments (issue 6): a window slid
+        if segments is None:
+            return Step(graph=None, profiles={})
+        reaction = membership.on_timer(segments, current, timer, now)
+        events = list(reaction.events)
+    elif timer.kind == STAGE_TIMER:
         events = _stage_lapse(current, timer, now, config)
+        if events and segments is not None:  # segments (issue 6): the stage moved
+            reaction = membership.on_timer(segments, current, timer, now)
+            events.extend(reaction.events)
     else:
         due = msgspec.structs.replace(timer, profile_id=pid)
         events = signals.fire_timer(current, due, now, config.signals)
@@ -173,6 +197,8 @@ def fire(
         graph=None,
         profiles={pid: current} if lapsed else {},
         events=tuple(_own(e, pid) for e in events),
+        timers=(reaction.timer,) if reaction is not None else (),
+        segments=reaction,
     )
     if journeys is None or not journeys.catalog.versions or not result.events:
         return result

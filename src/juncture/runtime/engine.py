@@ -19,6 +19,7 @@ from juncture.core.orchestrate import JourneyState, Message
 from juncture.core.profile import Profile
 from juncture.core.signals import CancelTimer, ScheduleTimer, TimerCommand
 from juncture.runtime.clock import Clock
+from juncture.runtime.membership import SegmentSource, Tracker
 from juncture.store.state import Due, StateSql
 
 log = logging.getLogger("juncture.engine")
@@ -58,10 +59,13 @@ class _Batch:
     states: dict[str, JourneyState] = field(default_factory=dict)
     enrollments: dict[str, Enrollment] = field(default_factory=dict)
     messages: list[Message] = field(default_factory=list)
+    segments: Tracker | None = None  # real-time segment membership (issue 6)
 
     def apply(self, result: core.Step) -> None:
         if result.graph is not None:
             self.graph = result.graph
+        if self.segments is not None:
+            self.segments.apply(result)
         for merge in result.merges:
             self.retired[merge.merged] = merge.survivor
             self.known.pop(merge.merged, None)
@@ -102,10 +106,12 @@ class Engine:
         clock: Clock,
         config: core.EngineConfig | None = None,
         journeys: JourneySource | None = None,
+        segments: SegmentSource | None = None,
     ) -> None:
         self.clock = clock
         self.config = config or core.EngineConfig()
         self.journeys = journeys
+        self.segments = segments
         self.errors = 0
 
     def process(self, state: StateSql, events: list[Event]) -> list[Event]:
@@ -141,11 +147,19 @@ class Engine:
         if catalog is not None and catalog.versions:
             batch.states = state.load_journeys(list(known), now - HISTORY)
             batch.journeys = core.Journeys(catalog, batch.states)
+        active = self.segments.segments(state) if self.segments is not None else ()
+        if active:  # segments (issue 6): membership and recent events of the working set
+            earliest = min([now, *(e.timestamp for e in events), *(d.timer.due_at for d in due)])
+            batch.segments = Tracker(active, state, set(known) | set(graph.redirects), earliest)
         return batch
 
     def _step(self, batch: _Batch, event: Event) -> None:
         try:
-            batch.apply(core.step(batch.graph, batch.known, event, self.config, batch.journeys))
+            ctx = batch.segments.context if batch.segments is not None else None
+            result = core.step(
+                batch.graph, batch.known, event, self.config, batch.journeys, segments=ctx
+            )
+            batch.apply(result)
         except Exception:
             self.errors += 1
             log.exception("engine failed on message %s; stored unprocessed", event.message_id)
@@ -158,8 +172,15 @@ class Engine:
         if current is None:
             return
         try:
+            ctx = batch.segments.context if batch.segments is not None else None
             fired = core.fire(
-                timer, current, batch.now, self.config, batch.journeys, graph=batch.graph
+                timer,
+                current,
+                batch.now,
+                self.config,
+                batch.journeys,
+                graph=batch.graph,
+                segments=ctx,
             )
             batch.apply(fired)
         except Exception:
@@ -174,3 +195,5 @@ class Engine:
         state.save_timers(batch.timers)
         state.save_enrollments(batch.enrollments.values(), batch.now)
         state.save_messages(batch.messages)
+        if batch.segments is not None:
+            batch.segments.save(state, batch.retired, batch.now)

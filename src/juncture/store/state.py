@@ -15,7 +15,7 @@ from typing import Any, Final
 import msgspec
 
 from juncture.core import profile as profiles
-from juncture.core import stage
+from juncture.core import segments, stage
 from juncture.core.arbitration import Contact, ContactHistory
 from juncture.core.events import UTC
 from juncture.core.identity import Conflict, IdentityGraph, Merge, Node
@@ -46,7 +46,7 @@ PROFILE_COLUMNS: Final = (
     "profile_id", "redirect_to", "first_seen", "last_seen", "stage", "email", "country", "city",
     "timezone", "order_count", "revenue", "last_order_at", "cart_value", "cart_items",
     "sessions", "last_channel", "top_category", "nps", "csat", "traits", "node", "body",
-    "updated_at",
+    "updated_at", "consent",
 )  # fmt: skip
 
 
@@ -355,11 +355,13 @@ class StateSql:
             _encoder.encode(node).decode() if node is not None else None,
             _encoder.encode(p).decode(),
             self.t(now),
+            _encoder.encode(segments.consent_facts(p)).decode(),
         )
 
     def _retired_row(self, pid: str, target: str, now: dt.datetime) -> tuple[Any, ...]:
         row: list[Any] = [None] * len(PROFILE_COLUMNS)
-        row[0], row[1], row[-1] = pid, target, self.t(now)
+        row[0], row[1] = pid, target
+        row[PROFILE_COLUMNS.index("updated_at")] = self.t(now)
         row[PROFILE_COLUMNS.index("order_count")] = 0
         row[PROFILE_COLUMNS.index("revenue")] = 0.0
         row[PROFILE_COLUMNS.index("cart_value")] = 0.0
