@@ -28,6 +28,7 @@ from juncture.core.engine import EngineConfig
 from juncture.core.events import Event
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.engine import TIMERS_PER_COMMIT, Engine
+from juncture.runtime.membership import StoredSegments
 from juncture.store.rebuild import Applied, Rebuild
 from juncture.store.sql import SqlStore
 
@@ -94,7 +95,7 @@ def replay(
     first = rebuild.client_events(0, 1)
     if first:
         clock = ManualClock(first[0].timestamp)
-        engine = Engine(clock, engine_config)
+        engine = Engine(clock, engine_config, segments=StoredSegments())
         for batch in _batches(rebuild, step, batch_size, clock):
             clock.set(max(clock.now(), *(e.timestamp for e in batch)))
             summary.add(rebuild.apply(batch, engine.process))

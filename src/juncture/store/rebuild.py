@@ -38,6 +38,7 @@ STATE_TABLES: Final = (
     tables.merges,
     tables.identity_conflicts,
     tables.timers,
+    tables.segment_members,
 )
 _CHUNK: Final = 500
 _COLUMNS: Final = (
