@@ -1,0 +1,348 @@
+"""Journey definitions in the store: versions, their status, and the engine's catalog.
+
+Versions are numbered by the store, 1, 2, 3, ... per journey. :meth:`JourneyStore.apply`
+stores a new version only when the definition's meaning changed: comments, formatting and
+the file's own ``version`` field alone do not make one (the file's number is the author's
+note; the stored number is what enrollments record, and the served spec carries it). The
+previous latest version becomes ``superseded``: customers already in it finish on it, new
+customers enter the new one. A paused journey stays paused across an apply.
+
+Statuses (:mod:`juncture.core.journeys.catalog`): ``active`` takes entries; ``paused`` takes
+none, running enrollments go on; ``superseded`` as above; ``archived`` takes none and its
+enrollments stop (its versions leave the catalog, so the engine no longer moves them).
+Applying a definition to an archived journey starts it again as a new active version.
+
+Two applies of the same journey at once cannot both create a version: the primary key
+``(journey_id, version)`` refuses the second insert, which is retried on fresh data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import sqlalchemy as sa
+import yaml
+
+from juncture import definitions
+from juncture.core.events import UTC, as_utc
+from juncture.core.journeys import catalog as cat
+from juncture.core.journeys.spec import JourneySpec
+from juncture.errors import Conflict, InvalidDefinition, NotFound, StoreUnavailable
+from juncture.store import tables
+
+log = logging.getLogger(__name__)
+_J: Final = tables.journeys
+_ATTEMPTS: Final = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What :meth:`JourneyStore.apply` did. ``created`` is False when the definition equals the
+    latest version (nothing stored); ``declared`` is the file's own ``version`` field."""
+
+    journey_id: str
+    version: int
+    status: str
+    created: bool
+    declared: int
+    filename: str
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    journey_id: str
+    version: int
+    status: str
+    filename: str
+    created_at: dt.datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "status": self.status,
+            "filename": self.filename,
+            "createdAt": self.created_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Journey:
+    """A journey as administrators see it: its latest version's status and spec, and every
+    version's status. ``source`` is the shown version's definition as written."""
+
+    spec: JourneySpec
+    status: str
+    source: str
+    versions: tuple[Version, ...]
+
+    @property
+    def latest(self) -> Version:
+        return self.versions[-1]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "id": self.spec.id,
+            "name": self.spec.name,
+            "status": self.status,
+            "version": self.latest.version,
+            "priority": self.spec.priority,
+            "versions": len(self.versions),
+            "updatedAt": self.latest.created_at.isoformat(),
+        }
+
+
+class JourneyStore:
+    """Journey versions in the ``journeys`` table. Thread-safe; one per process is enough,
+    and several (the engine's, the API's) see each other's changes at once."""
+
+    def __init__(self, engine: sa.Engine, clock: Callable[[], dt.datetime] | None = None) -> None:
+        self.engine = engine
+        self._now = clock or (lambda: dt.datetime.now(UTC))
+        self._lock = threading.Lock()
+        self._specs: dict[tuple[str, int], JourneySpec | None] = {}
+        self._seen: tuple[tuple[str, int, str], ...] | None = None
+        self._catalog = cat.Catalog()
+
+    # -- the engine's view ----------------------------------------------------------------
+    def catalog(self) -> cat.Catalog:
+        """The running versions and the open journeys. One small query (the running rows'
+        ids, versions and statuses); sources are read and parsed once per version."""
+        query = (
+            sa.select(_J.c.journey_id, _J.c.version, _J.c.status)
+            .where(_J.c.status.in_(cat.RUNNING))
+            .order_by(_J.c.journey_id, _J.c.version)
+        )
+        with self._connect() as conn:
+            rows = tuple((r[0], int(r[1]), str(r[2])) for r in conn.execute(query))
+            with self._lock:
+                if rows == self._seen:
+                    return self._catalog
+                missing = [(j, v) for j, v, _ in rows if (j, v) not in self._specs]
+                self._specs.update(self._parse(conn, missing))
+                self._catalog = self._build(rows)
+                self._seen = rows
+                return self._catalog
+
+    def _build(self, rows: Sequence[tuple[str, int, str]]) -> cat.Catalog:
+        latest: dict[str, str] = {}
+        versions: list[JourneySpec] = []
+        for journey_id, version, status in rows:
+            latest[journey_id] = status  # rows are in version order: the last one wins
+            spec = self._specs.get((journey_id, version))
+            if spec is not None:
+                versions.append(spec)
+        opened = frozenset(j for j, status in latest.items() if status == cat.ACTIVE)
+        return cat.Catalog(tuple(versions), opened)
+
+    def _parse(
+        self, conn: sa.Connection, keys: Sequence[tuple[str, int]]
+    ) -> dict[tuple[str, int], JourneySpec | None]:
+        found: dict[tuple[str, int], JourneySpec | None] = {}
+        for journey_id, version in keys:
+            row = conn.execute(
+                sa.select(_J.c.source, _J.c.filename).where(
+                    _J.c.journey_id == journey_id, _J.c.version == version
+                )
+            ).one()
+            try:
+                found[(journey_id, version)] = _spec(row.source, row.filename, version)
+            except InvalidDefinition:
+                # Stored before a stricter validator: left out rather than stopping the engine.
+                log.error("journey %s v%d no longer validates; left out", journey_id, version)
+                found[(journey_id, version)] = None
+        return found
+
+    # -- administration ---------------------------------------------------------------------
+    def apply(self, text: str, filename: str = "<string>") -> Applied:
+        """Validate ``text`` (raises :class:`~juncture.definitions.InvalidJourney`, and then
+        nothing changes) and store it as the journey's next version if its meaning changed."""
+        spec = definitions.loads(text, filename)
+        meaning = _meaning(text, filename)
+        for _ in range(_ATTEMPTS):
+            try:
+                return self._apply_once(spec, text, filename, meaning)
+            except sa.exc.IntegrityError:
+                continue  # another apply stored this version first: look again
+        raise Conflict(
+            f"journey {spec.id!r} is being changed by others at the same time; try again"
+        )
+
+    def _apply_once(self, spec: JourneySpec, text: str, filename: str, meaning: str) -> Applied:
+        with self._begin() as conn:
+            rows = conn.execute(
+                sa.select(_J.c.version, _J.c.status, _J.c.source, _J.c.filename)
+                .where(_J.c.journey_id == spec.id)
+                .order_by(_J.c.version.desc())
+                .limit(1)
+            ).all()
+            last = rows[0] if rows else None
+            if last is not None and _unchanged(last, meaning):
+                return Applied(spec.id, last.version, last.status, False, spec.version, filename)
+            version = 1 if last is None else last.version + 1
+            status = cat.PAUSED if last is not None and last.status == cat.PAUSED else cat.ACTIVE
+            conn.execute(
+                _J.update()
+                .where(_J.c.journey_id == spec.id, _J.c.status.in_((cat.ACTIVE, cat.PAUSED)))
+                .values(status=cat.SUPERSEDED)
+            )
+            conn.execute(
+                _J.insert().values(
+                    journey_id=spec.id,
+                    version=version,
+                    status=status,
+                    source=text,
+                    filename=filename[-300:],
+                    created_at=self._now(),
+                )
+            )
+        log.info("journey %s: version %d stored (%s)", spec.id, version, status)
+        return Applied(spec.id, version, status, True, spec.version, filename)
+
+    def apply_files(self, paths: Iterable[Path]) -> list[Applied]:
+        """Validate every file first, then apply them: one bad file applies none. Raises
+        :class:`~juncture.definitions.InvalidJourney` with the problems of every file."""
+        texts = [(str(p), p.read_text(encoding="utf-8")) for p in paths]
+        problems: list[definitions.Problem] = []
+        owners: dict[str, str] = {}
+        for filename, text in texts:
+            try:
+                spec = definitions.loads(text, filename)
+            except definitions.InvalidJourney as exc:
+                problems.extend(exc.problems)
+                continue
+            if spec.id in owners:
+                where = f"{filename}:1"
+                message = f"journey {spec.id!r} is also defined in {owners[spec.id]}"
+                problems.append(definitions.Problem(where, "id", message))
+            owners[spec.id] = filename
+        if problems:
+            raise definitions.InvalidJourney(problems)
+        return [self.apply(text, filename) for filename, text in texts]
+
+    def apply_library(self) -> list[Applied]:
+        """Install (or update) the ready journeys shipped with Juncture."""
+        return self.apply_files(sorted(definitions.LIBRARY.glob("*.yaml")))
+
+    def pause(self, journey_id: str) -> Journey:
+        """Stop new entries; customers already in the journey go on."""
+        return self._set_latest(journey_id, cat.ACTIVE, cat.PAUSED)
+
+    def resume(self, journey_id: str) -> Journey:
+        """Take new entries again after :meth:`pause`."""
+        return self._set_latest(journey_id, cat.PAUSED, cat.ACTIVE)
+
+    def archive(self, journey_id: str) -> Journey:
+        """Stop the journey for good: no entries, and running enrollments stop where they are
+        (every version leaves the catalog). Applying a definition again starts it anew."""
+        self.show(journey_id)
+        with self._begin() as conn:
+            conn.execute(
+                _J.update()
+                .where(_J.c.journey_id == journey_id, _J.c.status != cat.ARCHIVED)
+                .values(status=cat.ARCHIVED)
+            )
+        log.info("journey %s archived", journey_id)
+        return self.show(journey_id)
+
+    def _set_latest(self, journey_id: str, before: str, after: str) -> Journey:
+        for _ in range(_ATTEMPTS):
+            current = self.show(journey_id)
+            if current.status == after:
+                return current
+            if current.status != before:
+                raise Conflict(
+                    f"journey {journey_id!r} is {current.status}: only an {before} journey "
+                    f"can be set {after}"
+                    + (" (apply it again to restart it)" if current.status == cat.ARCHIVED else "")
+                )
+            with self._begin() as conn:
+                done = conn.execute(
+                    _J.update()
+                    .where(
+                        _J.c.journey_id == journey_id,
+                        _J.c.version == current.latest.version,
+                        _J.c.status == before,
+                    )
+                    .values(status=after)
+                ).rowcount
+            if done:
+                log.info("journey %s %s", journey_id, after)
+                return self.show(journey_id)
+        raise Conflict(f"journey {journey_id!r} is being changed by others; try again")
+
+    # -- reading ----------------------------------------------------------------------------
+    def list(self) -> list[Journey]:
+        """Every journey, archived ones too, by id, with its latest version."""
+        with self._connect() as conn:
+            rows = conn.execute(sa.select(_J).order_by(_J.c.journey_id, _J.c.version)).all()
+        grouped: dict[str, list[Any]] = {}
+        for row in rows:
+            grouped.setdefault(row.journey_id, []).append(row)
+        return [_journey(found, None) for found in grouped.values()]
+
+    def show(self, journey_id: str, version: int | None = None) -> Journey:
+        """One journey with all its versions; the spec and source of ``version`` (default:
+        the latest). Raises :class:`~juncture.errors.NotFound`."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                sa.select(_J).where(_J.c.journey_id == journey_id).order_by(_J.c.version)
+            ).all()
+        if not rows:
+            raise NotFound(f"no journey {journey_id!r}")
+        if version is not None and version not in {r.version for r in rows}:
+            raise NotFound(f"journey {journey_id!r} has no version {version}")
+        return _journey(rows, version)
+
+    # -- connections ------------------------------------------------------------------------
+    @contextmanager
+    def _connect(self) -> Iterator[sa.Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise StoreUnavailable(f"the store cannot be reached: {exc.orig}") from exc
+
+    @contextmanager
+    def _begin(self) -> Iterator[sa.Connection]:
+        """A transaction; IntegrityError passes through for :meth:`apply` to retry."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise StoreUnavailable(f"the store cannot be written: {exc.orig}") from exc
+
+
+def _journey(rows: Sequence[Any], version: int | None) -> Journey:
+    chosen = rows[-1] if version is None else next(r for r in rows if r.version == version)
+    versions = tuple(
+        Version(r.journey_id, r.version, r.status, r.filename, as_utc(r.created_at)) for r in rows
+    )
+    spec = _spec(chosen.source, chosen.filename, chosen.version)
+    return Journey(spec, rows[-1].status, chosen.source, versions)
+
+
+def _unchanged(last: Any, meaning: str) -> bool:
+    """Whether ``last`` (a row) is live and means the same as ``meaning``."""
+    return bool(last.status != cat.ARCHIVED and _meaning(last.source, last.filename) == meaning)
+
+
+def _spec(source: str, filename: str, version: int) -> JourneySpec:
+    """The stored definition, carrying the store's version number."""
+    return dataclasses.replace(definitions.loads(source, filename), version=version)
+
+
+def _meaning(text: str, filename: str) -> str:
+    """The definition without comments, layout and its ``version`` field: what changes it."""
+    data = json.loads(text) if filename.endswith(".json") else yaml.safe_load(text)
+    if isinstance(data, dict):
+        data = {k: v for k, v in data.items() if k != "version"}
+    return json.dumps(data, sort_keys=True, default=str)
