@@ -18,6 +18,7 @@ Two applies of the same journey at once cannot both create a version: the primar
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import datetime as dt
 import json
@@ -37,7 +38,7 @@ from juncture.core.events import UTC, as_utc
 from juncture.core.journeys import catalog as cat
 from juncture.core.journeys.spec import JourneySpec
 from juncture.errors import Conflict, InvalidDefinition, NotFound, StoreUnavailable
-from juncture.store import tables
+from juncture.store import journey_stats, tables
 
 log = logging.getLogger(__name__)
 _J: Final = tables.journeys
@@ -301,6 +302,19 @@ class JourneyStore:
         if version is not None and version not in {r.version for r in rows}:
             raise NotFound(f"journey {journey_id!r} has no version {version}")
         return _journey(rows, version)
+
+    # -- what happened ----------------------------------------------------------------------
+    def stats(self, journey_id: str, version: int | None = None) -> journey_stats.JourneyStats:
+        """Counts per journey and node (:mod:`juncture.store.journey_stats`), nodes in the
+        order of the shown version. Raises :class:`~juncture.errors.NotFound`."""
+        shown = self.show(journey_id, version)
+        order = {journey_id: list(shown.spec.nodes)}
+        return journey_stats.collect(self.engine, journey_id, version, order)[journey_id]
+
+    def all_stats(self) -> builtins.list[journey_stats.JourneyStats]:
+        """Counts for every journey, archived ones too (Prometheus reads these)."""
+        order = {j.spec.id: list(j.spec.nodes) for j in self.list()}
+        return list(journey_stats.collect(self.engine, order=order).values())
 
     # -- connections ------------------------------------------------------------------------
     @contextmanager
