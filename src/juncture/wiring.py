@@ -22,6 +22,7 @@ from juncture.runtime.scheduler import Scheduler
 from juncture.settings import Settings
 from juncture.store import migrate
 from juncture.store.base import AppendResult
+from juncture.store.journeys import JourneyStore
 from juncture.store.sql import SqlStore
 
 
@@ -50,6 +51,7 @@ class Juncture:
             keys=self.keys,
             metrics=self.metrics,
             admin_token=token.get_secret_value() if token else None,
+            journey_store=JourneyStore(self.store.engine),
         )
 
     def close(self) -> None:

@@ -8,13 +8,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 import juncture
-from juncture.api import admin, errors, tracking
+from juncture.api import admin, errors, journey_metrics, journeys, tracking
 from juncture.api.auth import WriteKeys
 from juncture.api.errors import error_response, json_response
 from juncture.errors import JunctureError
 from juncture.metrics import Metrics
 from juncture.runtime.ingest import Ingestor
 from juncture.store.base import Store
+from juncture.store.journeys import JourneyStore
 
 
 def create_app(
@@ -24,6 +25,7 @@ def create_app(
     keys: WriteKeys,
     metrics: Metrics,
     admin_token: str | None,
+    journey_store: JourneyStore,
 ) -> FastAPI:
     app = FastAPI(
         title="Juncture",
@@ -34,6 +36,8 @@ def create_app(
     errors.install(app)
     app.include_router(tracking.router(ingestor, keys, metrics))
     app.include_router(admin.router(store, ingestor, admin_token))
+    app.include_router(journeys.router(journey_store, admin_token))
+    journey_metrics.install(metrics.registry, journey_store)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> Response:

@@ -96,7 +96,6 @@ class Journey:
             "status": self.status,
             "version": self.latest.version,
             "priority": self.spec.priority,
-            "versions": len(self.versions),
             "updatedAt": self.latest.created_at.isoformat(),
         }
 
