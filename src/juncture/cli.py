@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from juncture import wiring
+from juncture.cli_journeys import journeys_app
 from juncture.settings import Settings, key_hash, source_of
 from juncture.store import migrate
 
@@ -23,6 +24,7 @@ failed_app = typer.Typer(no_args_is_help=True, help="The failed-event quarantine
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(failed_app, name="failed")
+app.add_typer(journeys_app, name="journeys")
 console = Console(stderr=True)
 out = Console()
 

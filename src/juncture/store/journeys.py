@@ -208,9 +208,17 @@ class JourneyStore:
         return Applied(spec.id, version, status, True, spec.version, filename)
 
     def apply_files(self, paths: Iterable[Path]) -> list[Applied]:
-        """Validate every file first, then apply them: one bad file applies none. Raises
-        :class:`~juncture.definitions.InvalidJourney` with the problems of every file."""
-        texts = [(str(p), p.read_text(encoding="utf-8")) for p in paths]
+        """:meth:`apply_all` on files, named by their paths."""
+        return self.apply_all([(str(p), p.read_text(encoding="utf-8")) for p in paths])
+
+    def apply_library(self) -> list[Applied]:
+        """Install (or update) the ready journeys shipped with Juncture."""
+        return self.apply_all(library())
+
+    def apply_all(self, texts: Sequence[tuple[str, str]]) -> list[Applied]:
+        """Validate every ``(filename, text)`` first, then apply them: one bad definition
+        applies none. Raises :class:`~juncture.definitions.InvalidJourney` with the problems
+        of every definition (and of two definitions of the same journey id)."""
         problems: list[definitions.Problem] = []
         owners: dict[str, str] = {}
         for filename, text in texts:
@@ -220,17 +228,12 @@ class JourneyStore:
                 problems.extend(exc.problems)
                 continue
             if spec.id in owners:
-                where = f"{filename}:1"
                 message = f"journey {spec.id!r} is also defined in {owners[spec.id]}"
-                problems.append(definitions.Problem(where, "id", message))
+                problems.append(definitions.Problem(filename, "id", message))
             owners[spec.id] = filename
         if problems:
             raise definitions.InvalidJourney(problems)
         return [self.apply(text, filename) for filename, text in texts]
-
-    def apply_library(self) -> list[Applied]:
-        """Install (or update) the ready journeys shipped with Juncture."""
-        return self.apply_files(sorted(definitions.LIBRARY.glob("*.yaml")))
 
     def pause(self, journey_id: str) -> Journey:
         """Stop new entries; customers already in the journey go on."""
@@ -332,6 +335,12 @@ class JourneyStore:
                 yield conn
         except sa.exc.OperationalError as exc:
             raise StoreUnavailable(f"the store cannot be written: {exc.orig}") from exc
+
+
+def library() -> list[tuple[str, str]]:
+    """The shipped definitions as ``(filename, text)``, named ``library/<file>``."""
+    found = sorted(definitions.LIBRARY.glob("*.yaml"))
+    return [(f"library/{p.name}", p.read_text(encoding="utf-8")) for p in found]
 
 
 def _journey(rows: Sequence[Any], version: int | None) -> Journey:
