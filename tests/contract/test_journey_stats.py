@@ -6,13 +6,14 @@ as ``state``), so that these tests do not depend on the engine.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from typing import Any
 
 import sqlalchemy as sa
 
-from juncture.core.journeys.state import Enrollment
+from juncture.core.journeys.state import Enrollment, Waiting
 from juncture.store import tables
 from juncture.store.journeys import JourneyStore
 from juncture.store.sql import SqlStore
@@ -147,3 +148,38 @@ def test_stats_of_one_version_and_of_a_journey_without_enrollments(store: SqlSto
     assert journeys.stats("thanks", version=1).to_json()["entered"] == 6
     every = {s.journey_id: s for s in journeys.all_stats()}
     assert every["other"].entered == 1 and every["thanks"].entered == 6
+
+
+def test_archive_stops_running_enrollments_and_their_timers(store: SqlStore) -> None:
+    journeys = JourneyStore(store.engine)
+    journeys.apply(V1, "thanks.yaml")
+    fill(store)
+    waiting = Enrollment.from_json(
+        json.loads(enrollment(1, [("bought", "event"), ("wait", "")])["state"])
+    )
+    waiting = dataclasses.replace(waiting, waiting=Waiting("e1:wait:1", T0))
+    timer = {"key": "e1:wait:1", "kind": "journey", "profile_id": "p1", "due_at": T0}
+    e = tables.enrollments
+    with store.engine.begin() as conn:
+        conn.execute(
+            e.update().where(e.c.enrollment_id == "e1").values(state=json.dumps(waiting.to_json()))
+        )
+        conn.execute(sa.insert(tables.timers), [timer])
+    journeys.archive("thanks")
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(e).where(e.c.journey_id == "thanks")).all()
+        timers = conn.execute(sa.select(tables.timers)).all()
+    assert timers == []
+    stopped = {r.enrollment_id: r for r in rows if r.exit_reason == "archived"}
+    assert sorted(stopped) == ["e1", "e2"]  # the two that were waiting
+    state = Enrollment.from_json(json.loads(stopped["e1"].state))
+    assert (state.exited, state.exit_reason, state.waiting, state.node) == (
+        True,
+        "archived",
+        None,
+        "wait",
+    )
+    stats = journeys.stats("thanks").to_json()
+    assert stats["active"] == 0 and stats["exited"]["archived"] == 2
+    every = {s.journey_id: s for s in journeys.all_stats()}
+    assert every["other"].active == 1  # other journeys' enrollments are untouched

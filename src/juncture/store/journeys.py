@@ -9,7 +9,8 @@ customers enter the new one. A paused journey stays paused across an apply.
 
 Statuses (:mod:`juncture.core.journeys.catalog`): ``active`` takes entries; ``paused`` takes
 none, running enrollments go on; ``superseded`` as above; ``archived`` takes none and its
-enrollments stop (its versions leave the catalog, so the engine no longer moves them).
+enrollments stop: its versions leave the catalog, and :meth:`JourneyStore.archive` ends the
+running enrollments where they are (exit reason ``archived``) and removes their timers.
 Applying a definition to an archived journey starts it again as a new active version.
 
 Two applies of the same journey at once cannot both create a version: the primary key
@@ -37,12 +38,14 @@ from juncture import definitions
 from juncture.core.events import UTC, as_utc
 from juncture.core.journeys import catalog as cat
 from juncture.core.journeys.spec import JourneySpec
+from juncture.core.journeys.state import Enrollment
 from juncture.errors import Conflict, InvalidDefinition, NotFound, StoreUnavailable
 from juncture.store import journey_stats, tables
 
 log = logging.getLogger(__name__)
 _J: Final = tables.journeys
 _ATTEMPTS: Final = 5
+ARCHIVED_EXIT: Final = "archived"  # the exit reason of enrollments stopped by an archive
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,16 +247,20 @@ class JourneyStore:
         return self._set_latest(journey_id, cat.PAUSED, cat.ACTIVE)
 
     def archive(self, journey_id: str) -> Journey:
-        """Stop the journey for good: no entries, and running enrollments stop where they are
-        (every version leaves the catalog). Applying a definition again starts it anew."""
+        """Stop the journey for good: no entries, and its running enrollments end where they
+        are (exit reason ``archived``, their timers removed), in one transaction. Applying a
+        definition again later starts the journey anew; the ended enrollments then count for
+        its re-entry rules like any others."""
         self.show(journey_id)
+        now = self._now()
         with self._begin() as conn:
             conn.execute(
                 _J.update()
                 .where(_J.c.journey_id == journey_id, _J.c.status != cat.ARCHIVED)
                 .values(status=cat.ARCHIVED)
             )
-        log.info("journey %s archived", journey_id)
+            stopped = _stop_enrollments(conn, journey_id, now)
+        log.info("journey %s archived; %d running enrollments stopped", journey_id, stopped)
         return self.show(journey_id)
 
     def _set_latest(self, journey_id: str, before: str, after: str) -> Journey:
@@ -335,6 +342,38 @@ class JourneyStore:
                 yield conn
         except sa.exc.OperationalError as exc:
             raise StoreUnavailable(f"the store cannot be written: {exc.orig}") from exc
+
+
+def _stop_enrollments(conn: sa.Connection, journey_id: str, now: dt.datetime) -> int:
+    e = tables.enrollments
+    rows = conn.execute(
+        sa.select(e.c.enrollment_id, e.c.state).where(
+            e.c.journey_id == journey_id, e.c.status == "active"
+        )
+    ).all()
+    timers: list[str] = []
+    for enrollment_id, state in rows:
+        before = Enrollment.from_json(json.loads(state))
+        if before.waiting is not None:
+            timers.append(before.waiting.timer_key)
+        after = dataclasses.replace(
+            before, waiting=None, exited=True, exit_reason=ARCHIVED_EXIT, exited_at=now
+        )
+        conn.execute(
+            e.update()
+            .where(e.c.enrollment_id == enrollment_id)
+            .values(
+                status="exited",
+                exit_reason=ARCHIVED_EXIT,
+                updated_at=now,
+                state=json.dumps(after.to_json()),
+            )
+        )
+    for chunk in range(0, len(timers), 500):
+        conn.execute(
+            tables.timers.delete().where(tables.timers.c.key.in_(timers[chunk : chunk + 500]))
+        )
+    return len(rows)
 
 
 def library() -> list[tuple[str, str]]:
