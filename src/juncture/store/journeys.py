@@ -22,6 +22,7 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import datetime as dt
+import functools
 import json
 import logging
 import threading
@@ -396,8 +397,10 @@ def _unchanged(last: Any, meaning: str) -> bool:
     return bool(last.status != cat.ARCHIVED and _meaning(last.source, last.filename) == meaning)
 
 
+@functools.lru_cache(maxsize=512)
 def _spec(source: str, filename: str, version: int) -> JourneySpec:
-    """The stored definition, carrying the store's version number."""
+    """The stored definition, carrying the store's version number (parsed once: specs are
+    frozen, so one object serves every caller)."""
     return dataclasses.replace(definitions.loads(source, filename), version=version)
 
 
