@@ -164,3 +164,19 @@ def test_different_changes_at_once_get_distinct_consecutive_versions(
     assert sorted(j.source for j in shown[1:]) == sorted(texts)
     statuses = [v.status for v in shown[0].versions]
     assert statuses == ["superseded"] * 5 + ["active"]
+
+
+def test_the_catalog_reconnects_after_losing_its_connection(journeys: JourneyStore) -> None:
+    journeys.apply(V1, "thanks.yaml")
+    assert journeys.catalog().open == {"thanks"}
+    if journeys.engine.dialect.name == "postgresql":  # autocommit: no transaction left open
+        with journeys.engine.connect() as conn:
+            idle = "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'"
+            idle += " AND datname = current_database()"
+            assert conn.exec_driver_sql(idle).scalar() == 0
+    journeys._cache._conn.dbapi_connection.close()  # as a server restart would
+    journeys.pause("thanks")
+    assert journeys.catalog().open == frozenset()
+    journeys.close()
+    assert journeys.catalog().open == frozenset()  # opens a new one when asked again
+    journeys.close()

@@ -22,10 +22,8 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import datetime as dt
-import functools
 import json
 import logging
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,8 +38,9 @@ from juncture.core.events import UTC, as_utc
 from juncture.core.journeys import catalog as cat
 from juncture.core.journeys.spec import JourneySpec
 from juncture.core.journeys.state import Enrollment
-from juncture.errors import Conflict, InvalidDefinition, NotFound, StoreUnavailable
+from juncture.errors import Conflict, NotFound, StoreUnavailable
 from juncture.store import journey_stats, tables
+from juncture.store.journey_catalog import CatalogCache, stored_spec
 
 log = logging.getLogger(__name__)
 _J: Final = tables.journeys
@@ -111,59 +110,17 @@ class JourneyStore:
     def __init__(self, engine: sa.Engine, clock: Callable[[], dt.datetime] | None = None) -> None:
         self.engine = engine
         self._now = clock or (lambda: dt.datetime.now(UTC))
-        self._lock = threading.Lock()
-        self._specs: dict[tuple[str, int], JourneySpec | None] = {}
-        self._seen: tuple[tuple[str, int, str], ...] | None = None
-        self._catalog = cat.Catalog()
+        self._cache = CatalogCache(engine)
 
     # -- the engine's view ----------------------------------------------------------------
     def catalog(self) -> cat.Catalog:
-        """The running versions and the open journeys. One small query (the running rows'
-        ids, versions and statuses); sources are read and parsed once per version."""
-        query = (
-            sa.select(_J.c.journey_id, _J.c.version, _J.c.status)
-            .where(_J.c.status.in_(cat.RUNNING))
-            .order_by(_J.c.journey_id, _J.c.version)
-        )
-        with self._connect() as conn:
-            rows = tuple((r[0], int(r[1]), str(r[2])) for r in conn.execute(query))
-            with self._lock:
-                if rows == self._seen:
-                    return self._catalog
-                missing = [(j, v) for j, v, _ in rows if (j, v) not in self._specs]
-                self._specs.update(self._parse(conn, missing))
-                self._catalog = self._build(rows)
-                self._seen = rows
-                return self._catalog
+        """The running versions and the open journeys: one small query per call, sources
+        read and parsed once per version (:mod:`juncture.store.journey_catalog`)."""
+        return self._cache.catalog()
 
-    def _build(self, rows: Sequence[tuple[str, int, str]]) -> cat.Catalog:
-        latest: dict[str, str] = {}
-        versions: list[JourneySpec] = []
-        for journey_id, version, status in rows:
-            latest[journey_id] = status  # rows are in version order: the last one wins
-            spec = self._specs.get((journey_id, version))
-            if spec is not None:
-                versions.append(spec)
-        opened = frozenset(j for j, status in latest.items() if status == cat.ACTIVE)
-        return cat.Catalog(tuple(versions), opened)
-
-    def _parse(
-        self, conn: sa.Connection, keys: Sequence[tuple[str, int]]
-    ) -> dict[tuple[str, int], JourneySpec | None]:
-        found: dict[tuple[str, int], JourneySpec | None] = {}
-        for journey_id, version in keys:
-            row = conn.execute(
-                sa.select(_J.c.source, _J.c.filename).where(
-                    _J.c.journey_id == journey_id, _J.c.version == version
-                )
-            ).one()
-            try:
-                found[(journey_id, version)] = _spec(row.source, row.filename, version)
-            except InvalidDefinition:
-                # Stored before a stricter validator: left out rather than stopping the engine.
-                log.error("journey %s v%d no longer validates; left out", journey_id, version)
-                found[(journey_id, version)] = None
-        return found
+    def close(self) -> None:
+        """Release the connection the catalog holds."""
+        self._cache.close()
 
     # -- administration ---------------------------------------------------------------------
     def apply(self, text: str, filename: str = "<string>") -> Applied:
@@ -388,20 +345,13 @@ def _journey(rows: Sequence[Any], version: int | None) -> Journey:
     versions = tuple(
         Version(r.journey_id, r.version, r.status, r.filename, as_utc(r.created_at)) for r in rows
     )
-    spec = _spec(chosen.source, chosen.filename, chosen.version)
+    spec = stored_spec(chosen.source, chosen.filename, chosen.version)
     return Journey(spec, rows[-1].status, chosen.source, versions)
 
 
 def _unchanged(last: Any, meaning: str) -> bool:
     """Whether ``last`` (a row) is live and means the same as ``meaning``."""
     return bool(last.status != cat.ARCHIVED and _meaning(last.source, last.filename) == meaning)
-
-
-@functools.lru_cache(maxsize=512)
-def _spec(source: str, filename: str, version: int) -> JourneySpec:
-    """The stored definition, carrying the store's version number (parsed once: specs are
-    frozen, so one object serves every caller)."""
-    return dataclasses.replace(definitions.loads(source, filename), version=version)
 
 
 def _meaning(text: str, filename: str) -> str:
