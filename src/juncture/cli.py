@@ -14,6 +14,7 @@ from rich.table import Table
 
 from juncture import wiring
 from juncture.cli_journeys import journeys_app
+from juncture.cli_segments import segments_app
 from juncture.settings import Settings, key_hash, source_of
 from juncture.store import migrate
 
@@ -25,6 +26,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(failed_app, name="failed")
 app.add_typer(journeys_app, name="journeys")
+app.add_typer(segments_app, name="segments")
 console = Console(stderr=True)
 out = Console()
 
@@ -45,13 +47,21 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default 8765)")] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Run the HTTP API (tracking, admin, health, metrics)."""
+    """Run the HTTP API (tracking, admin, health, metrics) and the outbox dispatcher."""
     import uvicorn
+
+    from juncture.channels.base import ChannelMisconfigured
 
     settings = settings_from(host=host, port=port, database_url=database_url)
     wiring.configure_logging(settings.log_level)
     juncture = wiring.build(settings)
     juncture.start_scheduler()
+    try:
+        juncture.start_dispatcher()
+    except ChannelMisconfigured as exc:
+        juncture.close()
+        console.print(f"[red]{exc.message}[/]")
+        raise typer.Exit(2) from exc
     if not settings.write_key_list():
         console.print(
             "[yellow]no JUNCTURE_WRITE_KEYS set: only keys from `juncture keys "
@@ -206,6 +216,77 @@ def failed_replay(
         typer.echo(f"  {row_id}: {reason}")
 
 
+@app.command()
+def replay(
+    until: Annotated[
+        str, typer.Option(help="Where the clock ends: now, last (the last event) or ISO 8601")
+    ] = "now",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Rebuild every profile, identity link, merge and timer from the event log.
+
+    Events are kept; derived events already stored are not stored twice. Stop the server
+    first: replay writes the engine state outside it.
+    """
+    import datetime as dt
+
+    from juncture.runtime import replay as replaying
+    from juncture.runtime.clock import SystemClock
+    from juncture.store.rebuild import Rebuild
+
+    if until == "now":
+        end: dt.datetime | None = SystemClock().now()
+    elif until == "last":
+        end = None
+    else:
+        try:
+            end = dt.datetime.fromisoformat(until)
+        except ValueError as exc:
+            raise typer.BadParameter(
+                "give now, last or an ISO 8601 time", param_hint="--until"
+            ) from exc
+        if end.tzinfo is None:
+            raise typer.BadParameter(
+                "give a time zone, e.g. 2026-03-02T00:00:00Z", param_hint="--until"
+            )
+    settings = settings_from(database_url=database_url)
+    wiring.configure_logging(settings.log_level)
+    store = wiring.open_store(settings)
+    try:
+        total = Rebuild(store).count_client_events()
+        with Progress(
+            TextColumn("replaying"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
+            task = bar.add_task("replay", total=total)
+            summary = replaying.replay(store, until=end, progress=lambda n: bar.advance(task, n))
+    finally:
+        store.close()
+    _print_replay(summary)
+
+
+def _print_replay(summary: Any) -> None:
+    data = summary.to_json()
+    table = Table("what", "count", title=f"Replay ({data['seconds']:.1f} s)")
+    table.add_row("client events replayed", f"{data['events']:,}")
+    table.add_row("commits", f"{data['commits']:,}")
+    table.add_row("derived events (signals, stages)", f"{data['derived']:,}")
+    table.add_row("  of which new", f"{data['derived_new']:,}")
+    table.add_row("events moved to another profile", f"{data['relinked']:,}")
+    table.add_row("engine errors (see the log)", f"{data['engine_errors']:,}")
+    store = data["store"]
+    table.add_row("profiles", f"{store['profiles']:,}")
+    table.add_row("profiles merged into others", f"{store['merged_profiles']:,}")
+    table.add_row("identity links refused", f"{store['identity_conflicts']:,}")
+    table.add_row("timers pending", f"{store['timers_pending']:,}")
+    out.print(table)
+    if data["clock"]:
+        out.print(f"clock at the end: {data['clock']}")
+
+
 bench_app = typer.Typer(no_args_is_help=True, help="The yardstick: figures against raw limits.")
 app.add_typer(bench_app, name="bench")
 
@@ -227,6 +308,24 @@ def bench_ingest(
     results = ingest.run(
         events=events, concurrency=concurrency, postgres_url=postgres_url, echo=out.print
     )
+    output.write_text(json.dumps(results, indent=2))
+    out.print(f"written to {output}")
+
+
+@bench_app.command("segments")
+def bench_segments(
+    profiles: Annotated[int, typer.Option(help="Synthetic profiles")] = 1_000_000,
+    events: Annotated[int, typer.Option(help="Synthetic events over two weeks")] = 2_000_000,
+    database_url: Annotated[
+        str | None, typer.Option(help="Also bench this PostgreSQL (a scratch database)")
+    ] = None,
+    output: Annotated[Path, typer.Option(help="JSON result")] = Path("bench-segments.json"),
+) -> None:
+    """Batch segment evaluation over N profiles against a raw scan; cost per event."""
+    from juncture.bench import segments as bench
+
+    results = bench.run(profiles=profiles, events=events, postgres_url=database_url, seed=1,
+                        engine_events=20_000, echo=typer.echo)  # fmt: skip
     output.write_text(json.dumps(results, indent=2))
     out.print(f"written to {output}")
 
@@ -267,7 +366,8 @@ def demo(
         port=port,
     )
     clock = ManualClock(demo_run.DEMO_START)
-    juncture = wiring.build(settings, clock=clock)
+    juncture = wiring.build(settings, clock=clock, journeys=demo_run.journeys())
+    juncture.engine.config = demo_run.engine_config()
     started = time.perf_counter()
     try:
         with Progress(

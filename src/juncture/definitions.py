@@ -589,3 +589,6 @@ _BUILDERS: Final[Mapping[str, tuple[frozenset[str], _Build]]] = {
     "webhook": (frozenset({"url", "method", "body", "next"}), _webhook),
     "exit": (frozenset(), _exit),
 }
+
+
+Reader = _Reader  # the YAML/JSON reader with file lines, shared by segment_definitions

@@ -13,17 +13,32 @@ from fastapi import FastAPI
 
 from juncture.api.app import create_app
 from juncture.api.auth import WriteKeys
+from juncture.api.decide import Decider
+from juncture.channels.base import Channel
+from juncture.channels.email import SmtpEmail
+from juncture.channels.push import JsonPush
+from juncture.channels.recording import RecordingChannel
+from juncture.channels.sms import TWILIO_API, JsonSms, TwilioSms
+from juncture.channels.templates import Templates
+from juncture.channels.webhook import Webhook
 from juncture.metrics import Metrics
 from juncture.runtime.clock import Clock, SystemClock
 from juncture.runtime.committer import GroupCommitter
-from juncture.runtime.engine import Engine
+from juncture.runtime.dispatcher import Dispatcher, RetryPolicy
+from juncture.runtime.engine import Engine, JourneySource
 from juncture.runtime.ingest import Ingestor
+from juncture.runtime.membership import StoredSegments
+from juncture.runtime.outbound import DispatcherThread
 from juncture.runtime.scheduler import Scheduler
 from juncture.settings import Settings
 from juncture.store import migrate
 from juncture.store.base import AppendResult
 from juncture.store.journeys import JourneyStore
+from juncture.store.outbox import Outbox
+from juncture.store.placements import Placements
 from juncture.store.sql import SqlStore
+
+log = logging.getLogger("juncture")
 
 
 @dataclass
@@ -37,6 +52,22 @@ class Juncture:
     keys: WriteKeys
     engine: Engine
     scheduler: Scheduler | None = None
+    dispatcher: DispatcherThread | None = None
+    journey_store: JourneyStore | None = None  # the engine's journeys, when kept in the store
+
+    def start_dispatcher(self) -> None:
+        """Live mode: send the outbox through the configured channels in the background."""
+        channels = build_channels(self.settings)
+        configured = ", ".join(sorted(channels)) or "none"
+        missing = ", ".join(c for c in CHANNELS if c not in channels) or "none"
+        log.info("channels configured: %s; not configured: %s", configured, missing)
+        policy = RetryPolicy(max_attempts=self.settings.dispatch_max_attempts)
+
+        def make() -> Dispatcher:
+            return Dispatcher(self.store, channels, self.clock, policy)
+
+        self.dispatcher = DispatcherThread(make, self.settings.dispatch_interval)
+        self.dispatcher.start()
 
     def start_scheduler(self, interval: float = 1.0) -> None:
         """Live mode: fire due timers on wall time."""
@@ -45,20 +76,67 @@ class Juncture:
 
     def app(self) -> FastAPI:
         token = self.settings.admin_token
+        cap = self.settings.onsite_cap_per_day
+        decider = Decider(Placements(self.store.engine), self.clock, cap, Templates())
         return create_app(
             store=self.store,
             ingestor=self.ingestor,
             keys=self.keys,
             metrics=self.metrics,
             admin_token=token.get_secret_value() if token else None,
-            journey_store=JourneyStore(self.store.engine),
+            journey_store=self.journey_store or JourneyStore(self.store.engine),
+            outbox=Outbox(self.store.engine),
+            decider=decider,
         )
 
     def close(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
         self.committer.stop()
+        if self.journey_store is not None:
+            self.journey_store.close()
         self.store.close()
+
+
+CHANNELS = ("email", "webhook", "sms", "push")
+
+
+def build_channels(settings: Settings) -> dict[str, Channel]:
+    """The channels the settings configure; an unconfigured one is absent."""
+    found: dict[str, Channel] = {}
+    if settings.smtp_url is not None and settings.email_from:
+        url = settings.smtp_url.get_secret_value()
+        found["email"] = SmtpEmail(url, sender=settings.email_from)
+    if settings.webhook_secret is not None:
+        found["webhook"] = Webhook(secret=settings.webhook_secret.get_secret_value())
+    if (sms := _sms(settings)) is not None:
+        found["sms"] = sms
+    if settings.push_url:
+        token = settings.push_token.get_secret_value() if settings.push_token else None
+        found["push"] = JsonPush(settings.push_url, token=token)
+    for name in settings.recorded_channels():
+        found[name] = RecordingChannel()
+    return found
+
+
+def _sms(settings: Settings) -> Channel | None:
+    token = settings.sms_token.get_secret_value() if settings.sms_token else None
+    if settings.sms_from is None:
+        return None
+    if settings.sms_kind == "twilio":
+        if not settings.sms_account_sid or token is None:
+            return None
+        return TwilioSms(
+            account_sid=settings.sms_account_sid,
+            auth_token=token,
+            sender=settings.sms_from,
+            base_url=settings.sms_url or TWILIO_API,
+        )
+    if settings.sms_url is None:
+        return None
+    return JsonSms(settings.sms_url, sender=settings.sms_from, token=token)
 
 
 def open_store(settings: Settings) -> SqlStore:
@@ -68,7 +146,9 @@ def open_store(settings: Settings) -> SqlStore:
     return store
 
 
-def build(settings: Settings, clock: Clock | None = None) -> Juncture:
+def build(
+    settings: Settings, clock: Clock | None = None, journeys: JourneySource | None = None
+) -> Juncture:
     store = open_store(settings)
     metrics = Metrics()
 
@@ -77,7 +157,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Juncture:
         metrics.commit_requests.observe(requests)
 
     the_clock = clock or SystemClock()
-    engine = Engine(the_clock)
+    stored = JourneyStore(store.engine) if journeys is None else None  # `journeys apply`
+    engine = Engine(the_clock, journeys=journeys or stored, segments=StoredSegments())
     committer = GroupCommitter(
         store, max_events=settings.max_commit_events, on_commit=observe, process=engine.process
     )
@@ -91,6 +172,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Juncture:
         ingestor=Ingestor(committer, the_clock, metrics),
         keys=WriteKeys(settings.write_key_list(), store),
         engine=engine,
+        journey_store=stored,
     )
 
 

@@ -91,6 +91,13 @@ SEGMENTS = [
                     )
                 ),
                 seg.Not(seg.TraitIs(("plan", "tier"), "not_in", ("gold", "silver"))),
+                seg.All(
+                    (
+                        seg.Not(seg.TraitIs(("plan", "tier"), "in", ("gold", "silver"))),
+                        seg.Not(seg.TraitIs(("student",), "eq", "gold")),
+                        seg.FactIs("city", "eq", "Paris"),
+                    )
+                ),
             )
         ),
     ),

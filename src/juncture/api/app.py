@@ -8,7 +8,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 import juncture
-from juncture.api import admin, errors, journey_metrics, journeys, tracking
+from juncture.api import (
+    admin,
+    decide,
+    deliveries,
+    errors,
+    journey_metrics,
+    journeys,
+    profiles,
+    segments,
+    tracking,
+)
 from juncture.api.auth import WriteKeys
 from juncture.api.errors import error_response, json_response
 from juncture.errors import JunctureError
@@ -16,6 +26,7 @@ from juncture.metrics import Metrics
 from juncture.runtime.ingest import Ingestor
 from juncture.store.base import Store
 from juncture.store.journeys import JourneyStore
+from juncture.store.outbox import Outbox
 
 
 def create_app(
@@ -25,7 +36,9 @@ def create_app(
     keys: WriteKeys,
     metrics: Metrics,
     admin_token: str | None,
-    journey_store: JourneyStore,
+    outbox: Outbox | None = None,
+    decider: decide.Decider | None = None,
+    journey_store: JourneyStore | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="Juncture",
@@ -36,8 +49,14 @@ def create_app(
     errors.install(app)
     app.include_router(tracking.router(ingestor, keys, metrics))
     app.include_router(admin.router(store, ingestor, admin_token))
-    app.include_router(journeys.router(journey_store, admin_token))
-    journey_metrics.install(metrics.registry, journey_store)
+    app.include_router(profiles.router(store, admin_token))
+    app.include_router(segments.router(store, admin_token))
+    if outbox is not None and decider is not None:
+        app.include_router(deliveries.router(outbox, decider.placements, admin_token))
+        app.include_router(decide.router(decider, keys))
+    if journey_store is not None:
+        app.include_router(journeys.router(journey_store, admin_token))
+        journey_metrics.install(metrics.registry, journey_store)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> Response:

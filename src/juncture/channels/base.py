@@ -45,8 +45,9 @@ class Content:
 class OutboundMessage:
     """One message to deliver, built by the dispatcher from an outbox row.
 
-    ``payload`` holds the recipient (``email``, ``phone``, ``device_token``, ``url``) and the
-    render context (``profile``, ``event``, ``cart``, ``recommendations``, ``journey``);
+    ``payload`` holds the recipient (``recipient: {email, phone, device_token, url}``, or
+    the same names at the top level) and the render context (``profile``, ``event``,
+    ``cart``, ``recommendations``, ``journey``);
     ``content`` is the rendered template, absent for channels that send data (webhooks).
     """
 
@@ -59,7 +60,11 @@ class OutboundMessage:
     content: Content | None = None
 
     def recipient(self, name: str) -> str | None:
-        value = self.payload.get(name)
+        """``payload["recipient"][name]``, else ``payload[name]``; None when absent or empty."""
+        nested = self.payload.get("recipient")
+        value = nested.get(name) if isinstance(nested, Mapping) else None
+        if value in (None, ""):
+            value = self.payload.get(name)
         return str(value) if value not in (None, "") else None
 
 

@@ -1,7 +1,8 @@
 """Email over real SMTP (aiosmtplib), to ``smtp://[user:pass@]host:port`` or ``smtps://``.
 
-``smtp://`` upgrades with STARTTLS when the server offers it; ``?starttls=require`` insists on
-it and ``?starttls=off`` never tries. ``smtps://`` speaks TLS from the first byte.
+``smtp://`` upgrades with STARTTLS when the server offers it; ``?starttls=require`` (or
+``true``) insists on it and ``?starttls=off`` (or ``false``) never tries. ``smtps://`` speaks
+TLS from the first byte.
 
 The ``Message-ID`` is derived from the idempotency key, so a message sent again after a crash
 carries the same id and a receiving system that deduplicates on it shows it once.
@@ -29,7 +30,7 @@ from juncture.channels.base import (
     wall_clock,
 )
 
-STARTTLS = {"auto": None, "require": True, "off": False}
+STARTTLS = {"auto": None, "require": True, "true": True, "off": False, "false": False}
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +48,8 @@ def parse_smtp_url(url: str) -> SmtpServer:
     parts = urlsplit(url)
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
         raise ChannelMisconfigured("the SMTP URL must look like smtp://[user:pass@]host:port")
-    mode = parse_qs(parts.query).get("starttls", ["auto"])[0]
-    if mode not in STARTTLS or (parts.scheme == "smtps" and mode == "require"):
+    mode = parse_qs(parts.query).get("starttls", ["auto"])[0].lower()
+    if mode not in STARTTLS or (parts.scheme == "smtps" and STARTTLS[mode]):
         raise ChannelMisconfigured(f"starttls must be one of {sorted(STARTTLS)} on smtp://")
     tls = parts.scheme == "smtps"
     return SmtpServer(

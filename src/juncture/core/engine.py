@@ -16,9 +16,12 @@ from typing import Final
 
 import msgspec
 
-from juncture.core import identity, profile, signals, stage
+from juncture.core import identity, membership, orchestrate, profile, signals, stage
 from juncture.core.events import Event
 from juncture.core.identity import Conflict, IdentityGraph, Merge
+from juncture.core.journeys.catalog import Catalog
+from juncture.core.journeys.state import Enrollment
+from juncture.core.orchestrate import JourneyConfig, JourneyState, Message
 from juncture.core.profile import DERIVED_SOURCE, Profile
 from juncture.core.signals import ScheduleTimer, TimerCommand
 
@@ -32,6 +35,19 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True):
     profile: profile.ProfileConfig = profile.ProfileConfig()
     signals: signals.SignalConfig = signals.SignalConfig()
     stage: stage.StageConfig = stage.StageConfig()
+    journeys: JourneyConfig = JourneyConfig()
+
+
+class Journeys(msgspec.Struct, frozen=True):
+    """The journeys to run and the journey state of the profiles a step may touch (a
+    profile missing from ``states`` has none yet)."""
+
+    catalog: Catalog
+    states: Mapping[str, JourneyState]
+
+    def of(self, pid: str) -> JourneyState:
+        found = self.states.get(pid)
+        return found if found is not None else JourneyState()
 
 
 class Step(msgspec.Struct, frozen=True, kw_only=True):
@@ -45,10 +61,21 @@ class Step(msgspec.Struct, frozen=True, kw_only=True):
     timers: tuple[TimerCommand, ...] = ()
     merges: tuple[Merge, ...] = ()
     conflicts: tuple[Conflict, ...] = ()
+    journey_profile: str | None = None  # whose journey state ``journey_state`` is
+    journey_state: JourneyState | None = None
+    enrollments: tuple[Enrollment, ...] = ()  # changed enrollments
+    messages: tuple[Message, ...] = ()  # outbox rows
+    segments: membership.Reaction | None = None  # new segment membership (issue 6)
 
 
 def step(
-    graph: IdentityGraph, known: Mapping[str, Profile], event: Event, config: EngineConfig
+    graph: IdentityGraph,
+    known: Mapping[str, Profile],
+    event: Event,
+    config: EngineConfig,
+    journeys: Journeys | None = None,
+    *,
+    segments: membership.Context | None = None,
 ) -> Step:
     """Apply one stored-to-be event. Derived events (``source == "juncture"``) carry their
     profile already and change no profile."""
@@ -72,26 +99,118 @@ def step(
     if moved is not None:
         derived.append(moved)
     timers = [*detection.timers, *_stage_timer(after, config)]
-    return Step(
+    # -- segments (issue 6): membership of the profile the event touched -----------------
+    absorbed = [m.merged for m in resolution.merges]
+    reaction = None
+    if segments is not None:
+        new = [_own(e, pid) for e in (event, *derived)]
+        reaction = membership.on_event(segments, before, after, absorbed, new=new, cause=event)
+    if reaction is not None:
+        derived.extend(reaction.events)
+        timers.append(reaction.timer)
+    # -- end segments ----------------------------------------------------------------------
+    events = (_own(event, pid), *(_own(d, pid) for d in derived))
+    result = Step(
         graph=resolution.graph,
         profiles=changed,
         retired=tuple(retired),
-        events=(_own(event, pid), *(_own(d, pid) for d in derived)),
+        events=events,
         timers=tuple(timers),
         merges=resolution.merges,
         conflicts=resolution.conflicts,
+        segments=reaction,
+    )
+    if journeys is None or not journeys.catalog.versions:
+        return result
+    outcome = orchestrate.react(
+        journeys.catalog,
+        journeys.of(pid),
+        after,
+        events,
+        config.journeys,
+        user_id=_user_id(resolution.graph, pid),
+    )
+    return _with_journeys(result, pid, outcome)
+
+
+def _user_id(graph: IdentityGraph | None, pid: str) -> str | None:
+    node = graph.nodes.get(pid) if graph is not None else None
+    return node.user_ids[0] if node is not None and node.user_ids else None
+
+
+def _with_journeys(result: Step, pid: str, outcome: orchestrate.Outcome) -> Step:
+    """``result`` plus what journeys did; the profile counts as changed when it was already
+    or when a journey set a trait."""
+    profiles = result.profiles
+    if pid in profiles or outcome.traits_set:
+        profiles = {**profiles, pid: outcome.profile}
+    return msgspec.structs.replace(
+        result,
+        profiles=profiles,
+        events=(*result.events, *(_own(e, pid) for e in outcome.events)),
+        timers=(*result.timers, *outcome.timers),
+        journey_profile=pid,
+        journey_state=outcome.state,
+        enrollments=tuple(outcome.enrollments.values()),
+        messages=tuple(outcome.messages),
     )
 
 
-def fire(timer: ScheduleTimer, current: Profile, now: dt.datetime, config: EngineConfig) -> Step:
-    """A due timer of ``current`` (the live profile the timer's profile id resolves to)."""
+def fire(
+    timer: ScheduleTimer,
+    current: Profile,
+    now: dt.datetime,
+    config: EngineConfig,
+    journeys: Journeys | None = None,
+    *,
+    graph: IdentityGraph | None = None,
+    segments: membership.Context | None = None,
+) -> Step:
+    """A due timer of ``current`` (the live profile the timer's profile id resolves to);
+    ``graph`` gives journeys the profile's user id."""
     pid = current.profile_id
-    if timer.kind == STAGE_TIMER:
+    user_id = _user_id(graph, pid)
+    if timer.kind == orchestrate.JOURNEY_TIMER:
+        if journeys is None:
+            return Step(graph=None, profiles={})
+        outcome = orchestrate.on_timer(
+            journeys.catalog, journeys.of(pid), current, timer, config.journeys, user_id=user_id
+        )
+        return _with_journeys(Step(graph=None, profiles={}), pid, outcome)
+    reaction = None
+    if timer.kind == membership.SEGMENT_TIMER:  # segments (issue 6): a window slid
+        if segments is None:
+            return Step(graph=None, profiles={})
+        reaction = membership.on_timer(segments, current, timer, now)
+        events = list(reaction.events)
+    elif timer.kind == STAGE_TIMER:
         events = _stage_lapse(current, timer, now, config)
+        if events and segments is not None:  # segments (issue 6): the stage moved
+            reaction = membership.on_timer(segments, current, timer, now)
+            events.extend(reaction.events)
     else:
         due = msgspec.structs.replace(timer, profile_id=pid)
         events = signals.fire_timer(current, due, now, config.signals)
-    return Step(graph=None, profiles={}, events=tuple(_own(e, pid) for e in events))
+    # A stage that lapsed is a change of the stored profile (its ``stage`` column) too.
+    lapsed = timer.kind == STAGE_TIMER and bool(events)
+    result = Step(
+        graph=None,
+        profiles={pid: current} if lapsed else {},
+        events=tuple(_own(e, pid) for e in events),
+        timers=(reaction.timer,) if reaction is not None else (),
+        segments=reaction,
+    )
+    if journeys is None or not journeys.catalog.versions or not result.events:
+        return result
+    outcome = orchestrate.react(
+        journeys.catalog,
+        journeys.of(pid),
+        current,
+        result.events,
+        config.journeys,
+        user_id=user_id,
+    )
+    return _with_journeys(result, pid, outcome)
 
 
 def _get(known: Mapping[str, Profile], pid: str) -> Profile:

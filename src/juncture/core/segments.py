@@ -24,6 +24,7 @@ same tree to SQL with identical semantics.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -320,14 +321,22 @@ def _matches(event: BehaviourEvent, name: str, where: Sequence[PropertyIs]) -> b
     )
 
 
-def _count(
-    behaviour: Sequence[BehaviourEvent],
-    name: str,
-    where: Sequence[PropertyIs],
-    after: dt.datetime,
-    now: dt.datetime,
-) -> int:
-    return sum(1 for e in behaviour if after < e.timestamp <= now and _matches(e, name, where))
+Hits = Mapping[int, Sequence[dt.datetime]]
+
+
+def hits_of(segment: Segment, behaviour: Sequence[BehaviourEvent]) -> dict[int, list[dt.datetime]]:
+    """The sorted times of the events each behaviour leaf matches (by the leaf's ``id``):
+    matching is done once, so evaluating at many times only counts."""
+    return {
+        id(node): sorted(e.timestamp for e in behaviour if _matches(e, node.event, node.where))
+        for node in walk(segment.condition)
+        if isinstance(node, Performed | NotPerformedSince)
+    }
+
+
+def _count(times: Sequence[dt.datetime], after: dt.datetime, now: dt.datetime) -> int:
+    """Events in ``(after, now]``."""
+    return max(0, bisect.bisect_right(times, now) - bisect.bisect_right(times, after))
 
 
 def _anchor(node: NotPerformedSince, facts: Mapping[str, Any], now: dt.datetime) -> dt.datetime:
@@ -347,30 +356,30 @@ def evaluate(
     ``behaviour`` must hold the profile's events in ``(now - segment.lookback, now]`` (more
     is fine: events outside a condition's window are ignored).
     """
-    return _eval(segment.condition, segment, facts, behaviour, now)
+    return _eval(segment.condition, segment, facts, hits_of(segment, behaviour), now)
 
 
 def _eval(
     node: Condition,
     segment: Segment,
     facts: Mapping[str, Any],
-    behaviour: Sequence[BehaviourEvent],
+    hits: Hits,
     now: dt.datetime,
 ) -> bool:
     if isinstance(node, All):
-        return all(_eval(i, segment, facts, behaviour, now) for i in node.items)
+        return all(_eval(i, segment, facts, hits, now) for i in node.items)
     if isinstance(node, AnyOf):
-        return any(_eval(i, segment, facts, behaviour, now) for i in node.items)
+        return any(_eval(i, segment, facts, hits, now) for i in node.items)
     if isinstance(node, Not):
-        return not _eval(node.item, segment, facts, behaviour, now)
-    return _leaf(node, segment, facts, behaviour, now)
+        return not _eval(node.item, segment, facts, hits, now)
+    return _leaf(node, segment, facts, hits, now)
 
 
 def _leaf(
     node: Condition,
     segment: Segment,
     facts: Mapping[str, Any],
-    behaviour: Sequence[BehaviourEvent],
+    hits: Hits,
     now: dt.datetime,
 ) -> bool:
     if isinstance(node, FactIs):
@@ -384,12 +393,12 @@ def _leaf(
         score = rfm_of(facts, now, segment.config)[node.score]
         return compare(score, node.op, node.value)
     if isinstance(node, Performed):
-        n = _count(behaviour, node.event, node.where, now - node.within, now)
+        n = _count(hits[id(node)], now - node.within, now)
         return (node.at_least is None or n >= node.at_least) and (
             node.at_most is None or n <= node.at_most
         )
     if isinstance(node, NotPerformedSince):
-        return _count(behaviour, node.event, node.where, _anchor(node, facts, now), now) == 0
+        return _count(hits[id(node)], _anchor(node, facts, now), now) == 0
     raise TypeError(f"not a segment condition: {node!r}")
 
 
@@ -406,26 +415,50 @@ def changes_at(
     time fact crossing ``within``/``before``, an RFM recency threshold; the first one where
     the answer differs from the answer at ``now`` is returned.
     """
-    current = evaluate(segment, facts, behaviour, now)
-    for t in sorted(_candidates(segment, facts, behaviour, now)):
-        if evaluate(segment, facts, behaviour, t) != current:
+    hits = hits_of(segment, behaviour)
+    current = _eval(segment.condition, segment, facts, hits, now)
+    if not current and _stays_false(segment.condition, segment, facts, hits, now):
+        return None
+    for t in sorted(_candidates(segment, facts, hits, now)):
+        if _eval(segment.condition, segment, facts, hits, t) != current:
             return t
     return None
+
+
+def _stays_false(
+    node: Condition,
+    segment: Segment,
+    facts: Mapping[str, Any],
+    hits: Hits,
+    now: dt.datetime,
+) -> bool:
+    """A cheap, safe test that time alone cannot make ``node`` true: a false leaf that does
+    not read the clock, or too few matching events at any time, in a conjunction."""
+    if isinstance(node, All):
+        return any(_stays_false(i, segment, facts, hits, now) for i in node.items)
+    if isinstance(node, AnyOf):
+        return all(_stays_false(i, segment, facts, hits, now) for i in node.items)
+    if isinstance(node, TraitIs | ConsentIs) or (
+        isinstance(node, FactIs) and node.op not in ("within", "before") and node.fact != "stage"
+    ):
+        return not _leaf(node, segment, facts, hits, now)
+    if isinstance(node, Performed) and node.at_least:
+        return len(hits[id(node)]) < node.at_least
+    return False
 
 
 def _candidates(
     segment: Segment,
     facts: Mapping[str, Any],
-    behaviour: Sequence[BehaviourEvent],
+    hits: Hits,
     now: dt.datetime,
 ) -> set[dt.datetime]:
     out: set[dt.datetime] = set()
     for node in walk(segment.condition):
         if isinstance(node, Performed | NotPerformedSince):
-            for e in behaviour:
-                if e.name == node.event:
-                    out.add(e.timestamp + node.within)
-                    out.add(e.timestamp)  # a future-dated event entering its window
+            for t in hits[id(node)]:  # only matching events can flip a leaf
+                out.add(t + node.within)
+                out.add(t)  # a future-dated event entering its window
         elif isinstance(node, FactIs) and node.op in ("within", "before"):
             value = facts.get(node.fact)
             if isinstance(value, dt.datetime):

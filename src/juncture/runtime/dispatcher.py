@@ -64,6 +64,7 @@ from juncture.store.sql import SqlStore
 log = logging.getLogger("juncture.dispatcher")
 DATA_CHANNELS = frozenset({"webhook"})  # send data, not a rendered template
 CONTEXT_KEYS = ("profile", "event", "cart", "recommendations", "journey")
+RECIPIENT_KEYS = ("email", "phone", "device_token")
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +148,13 @@ class Dispatcher:
         self.at_most_once = frozenset(at_most_once)
         self._slots = asyncio.Semaphore(concurrency)
 
+    async def aclose(self) -> None:
+        """Close the channels that hold connections (HTTP clients)."""
+        for channel in self.channels.values():
+            close = getattr(channel, "aclose", None)
+            if close is not None:
+                await close()
+
     async def recover(self) -> int:
         """Make rows left ``sending`` by a dead process due now; they are re-sent with their
         idempotency keys by the next round. Call once at start-up, before any round."""
@@ -218,12 +226,13 @@ class Dispatcher:
         except TemplateError as exc:
             return DeliveryResult.failed(exc.message, retryable=False)
         try:
-            return await asyncio.wait_for(channel.send(message), self.send_timeout)
+            result = await asyncio.wait_for(channel.send(message), self.send_timeout)
         except TimeoutError:
             return DeliveryResult.failed(f"{row.channel}: no answer in time", retryable=True)
         except Exception as exc:  # noqa: BLE001 - a channel bug must not leave the row in limbo
             log.error("channel %s raised %s instead of answering", row.channel, type(exc).__name__)
             return DeliveryResult.failed(f"{row.channel}: {type(exc).__name__}", retryable=True)
+        return _redacted(result, message)
 
     def message(self, row: OutboxRow) -> OutboundMessage:
         """The message for a row, its template rendered (raises :class:`TemplateError`)."""
@@ -262,6 +271,19 @@ class Dispatcher:
             dead=int(dead),
             in_doubt=int(row.in_doubt),
         )
+
+
+def _redacted(result: DeliveryResult, message: OutboundMessage) -> DeliveryResult:
+    """Providers echo the address or number they refused ("The 'To' number +49... is not
+    valid"); ``last_error`` is shown in the admin API and must not carry it."""
+    if result.error is None:
+        return result
+    error = result.error
+    for name in RECIPIENT_KEYS:
+        value = message.recipient(name)
+        if value and len(value) > 3:
+            error = error.replace(value, "<recipient>")
+    return dataclasses.replace(result, error=error)
 
 
 def _journey(row: OutboxRow) -> dict[str, Any]:

@@ -7,18 +7,40 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from juncture.core import engine as core
 from juncture.core import identity
 from juncture.core.events import Event
 from juncture.core.identity import Conflict, IdentityGraph, Merge
+from juncture.core.journeys.catalog import Catalog
+from juncture.core.journeys.state import Enrollment
+from juncture.core.orchestrate import JourneyState, Message
 from juncture.core.profile import Profile
 from juncture.core.signals import CancelTimer, ScheduleTimer, TimerCommand
 from juncture.runtime.clock import Clock
+from juncture.runtime.membership import SegmentSource, Tracker
 from juncture.store.state import Due, StateSql
 
 log = logging.getLogger("juncture.engine")
 TIMERS_PER_COMMIT = 5000
+HISTORY = dt.timedelta(days=8)  # contacts that frequency caps look at (a week, plus a day)
+
+
+class JourneySource(Protocol):
+    """Where the engine gets its journeys, once per commit (must be cheap)."""
+
+    def catalog(self) -> Catalog: ...
+
+
+class StaticJourneys:
+    """A fixed set of journeys (the demo, tests, replay)."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+
+    def catalog(self) -> Catalog:
+        return self._catalog
 
 
 @dataclass
@@ -33,10 +55,17 @@ class _Batch:
     merges: list[Merge] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     timers: dict[str, ScheduleTimer | None] = field(default_factory=dict)
+    journeys: core.Journeys | None = None
+    states: dict[str, JourneyState] = field(default_factory=dict)
+    enrollments: dict[str, Enrollment] = field(default_factory=dict)
+    messages: list[Message] = field(default_factory=list)
+    segments: Tracker | None = None  # real-time segment membership (issue 6)
 
     def apply(self, result: core.Step) -> None:
         if result.graph is not None:
             self.graph = result.graph
+        if self.segments is not None:
+            self.segments.apply(result)
         for merge in result.merges:
             self.retired[merge.merged] = merge.survivor
             self.known.pop(merge.merged, None)
@@ -51,6 +80,10 @@ class _Batch:
         self.conflicts.extend(result.conflicts)
         for command in result.timers:
             self._timer(command)
+        if result.journey_profile is not None and result.journey_state is not None:
+            self.states[result.journey_profile] = result.journey_state
+        self.enrollments.update((e.id, e) for e in result.enrollments)
+        self.messages.extend(result.messages)
 
     def _timer(self, command: TimerCommand) -> None:
         if isinstance(command, CancelTimer):
@@ -68,9 +101,17 @@ class Engine:
     """The processor a :class:`~juncture.runtime.committer.GroupCommitter` runs in each
     commit. Live mode passes a wall clock, replay and simulation a manual one."""
 
-    def __init__(self, clock: Clock, config: core.EngineConfig | None = None) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        config: core.EngineConfig | None = None,
+        journeys: JourneySource | None = None,
+        segments: SegmentSource | None = None,
+    ) -> None:
         self.clock = clock
         self.config = config or core.EngineConfig()
+        self.journeys = journeys
+        self.segments = segments
         self.errors = 0
 
     def process(self, state: StateSql, events: list[Event]) -> list[Event]:
@@ -101,11 +142,24 @@ class Engine:
                 if kind == identity.DEVICE:
                     devices.add(key)
         graph, known = state.load(idents, devices, {d.timer.profile_id for d in due})
-        return _Batch(initial=graph, graph=graph, known=known, now=now)
+        batch = _Batch(initial=graph, graph=graph, known=known, now=now)
+        catalog = self.journeys.catalog() if self.journeys is not None else None
+        if catalog is not None and catalog.versions:
+            batch.states = state.load_journeys(list(known), now - HISTORY)
+            batch.journeys = core.Journeys(catalog, batch.states)
+        active = self.segments.segments(state) if self.segments is not None else ()
+        if active:  # segments (issue 6): membership and recent events of the working set
+            earliest = min([now, *(e.timestamp for e in events), *(d.timer.due_at for d in due)])
+            batch.segments = Tracker(active, state, set(known) | set(graph.redirects), earliest)
+        return batch
 
     def _step(self, batch: _Batch, event: Event) -> None:
         try:
-            batch.apply(core.step(batch.graph, batch.known, event, self.config))
+            ctx = batch.segments.context if batch.segments is not None else None
+            result = core.step(
+                batch.graph, batch.known, event, self.config, batch.journeys, segments=ctx
+            )
+            batch.apply(result)
         except Exception:
             self.errors += 1
             log.exception("engine failed on message %s; stored unprocessed", event.message_id)
@@ -117,7 +171,21 @@ class Engine:
         current = batch.known.get(pid)
         if current is None:
             return
-        batch.apply(core.fire(timer, current, batch.now, self.config))
+        try:
+            ctx = batch.segments.context if batch.segments is not None else None
+            fired = core.fire(
+                timer,
+                current,
+                batch.now,
+                self.config,
+                batch.journeys,
+                graph=batch.graph,
+                segments=ctx,
+            )
+            batch.apply(fired)
+        except Exception:
+            self.errors += 1
+            log.exception("engine failed on a %s timer; dropped", timer.kind)
 
     def _save(self, state: StateSql, batch: _Batch) -> None:
         state.save_graph(batch.initial, batch.graph)
@@ -125,3 +193,7 @@ class Engine:
         live = {pid: batch.known[pid] for pid in batch.touched if pid in batch.known}
         state.save_profiles(live, batch.retired, batch.graph, batch.now)
         state.save_timers(batch.timers)
+        state.save_enrollments(batch.enrollments.values(), batch.now)
+        state.save_messages(batch.messages)
+        if batch.segments is not None:
+            batch.segments.save(state, batch.retired, batch.now)

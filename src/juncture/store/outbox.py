@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,7 @@ from juncture.errors import StoreUnavailable
 from juncture.store import tables
 
 STATUSES = ("pending", "sending", "sent", "dead", "suppressed", "deferred", "shown")
+ONSITE = "onsite"  # placements wait for the customer's next visit (/v1/decide), not a send
 t = tables.outbox
 a = tables.delivery_attempts
 
@@ -102,6 +103,16 @@ class AttemptRow:
     duration_ms: float | None
 
 
+@contextmanager
+def transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """One transaction; a store that cannot be reached raises :class:`StoreUnavailable`."""
+    try:
+        with engine.begin() as conn:
+            yield conn
+    except sa.exc.OperationalError as exc:
+        raise StoreUnavailable(f"the outbox cannot be reached: {exc.orig}") from exc
+
+
 class Outbox:
     """The outbox of one store (``Outbox(store.engine)``). Every method is one transaction."""
 
@@ -109,13 +120,8 @@ class Outbox:
         self.engine = engine
         self.dialect = engine.dialect.name
 
-    @contextmanager
-    def _begin(self) -> Iterator[sa.Connection]:
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except sa.exc.OperationalError as exc:
-            raise StoreUnavailable(f"the outbox cannot be reached: {exc.orig}") from exc
+    def _begin(self) -> AbstractContextManager[sa.Connection]:
+        return transaction(self.engine)
 
     # --- writing messages -------------------------------------------------------------
 
@@ -133,13 +139,15 @@ class Outbox:
     def _insert(self, conn: sa.Connection, rows: Sequence[NewMessage]) -> int:
         dialect = postgresql if self.dialect == "postgresql" else sqlite
         inserted = 0
-        for row in _unique(rows):  # one statement per row: rowcount tells new from duplicate
+        for row in _unique(rows):  # one statement per row: RETURNING tells new from duplicate
             stmt = (
                 dialect.insert(t)
                 .values(_values(row))
                 .on_conflict_do_nothing(index_elements=[t.c.idempotency_key])
+                .returning(t.c.id)
             )
-            inserted += conn.execute(stmt).rowcount
+            # rowcount is -1 here on psycopg (the dialect adds RETURNING); count the rows.
+            inserted += len(conn.execute(stmt).fetchall())
         return inserted
 
     # --- the dispatcher's operations ---------------------------------------------------
@@ -148,8 +156,9 @@ class Outbox:
         self, now: dt.datetime, limit: int, conn: sa.Connection | None = None
     ) -> list[OutboxRow]:
         """Rows to send now: pending or deferred whose time has come, and in-doubt rows
-        (``sending`` past their lease), in insertion order. Locks them ``FOR UPDATE SKIP LOCKED`` on
-        PostgreSQL when given the caller's ``conn``; :meth:`claim` is the safe way to use it."""
+        (``sending`` past their lease), in insertion order; never on-site placements. Locks
+        them ``FOR UPDATE SKIP LOCKED`` on PostgreSQL when given the caller's ``conn``;
+        :meth:`claim` is the safe way to use it."""
         now = as_utc(now)
         ready = sa.or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now)
         query = (
@@ -158,7 +167,8 @@ class Outbox:
                 sa.or_(
                     sa.and_(t.c.status == "pending", ready),
                     sa.and_(t.c.status.in_(("deferred", "sending")), t.c.next_attempt_at <= now),
-                )
+                ),
+                t.c.channel != ONSITE,
             )
             .order_by(t.c.id)
             .limit(limit)
@@ -166,9 +176,9 @@ class Outbox:
         if self.dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
         if conn is not None:
-            return [_row(r._mapping) for r in conn.execute(query)]
+            return [row_of(r._mapping) for r in conn.execute(query)]
         with self._begin() as own:
-            return [_row(r._mapping) for r in own.execute(query)]
+            return [row_of(r._mapping) for r in own.execute(query)]
 
     def mark_sending(
         self,
@@ -262,12 +272,12 @@ class Outbox:
         if status is not None:
             query = query.where(t.c.status == status)
         with self._begin() as conn:
-            return [_row(r._mapping) for r in conn.execute(query)]
+            return [row_of(r._mapping) for r in conn.execute(query)]
 
     def get(self, outbox_id: int) -> OutboxRow | None:
         with self._begin() as conn:
             found = conn.execute(sa.select(t).where(t.c.id == outbox_id)).first()
-        return None if found is None else _row(found._mapping)
+        return None if found is None else row_of(found._mapping)
 
     def attempts(self, outbox_id: int) -> list[AttemptRow]:
         """The recorded attempts of one message, in order."""
@@ -325,6 +335,7 @@ def _values(row: NewMessage) -> dict[str, Any]:
         "attempts": 0,
         "next_attempt_at": None if row.next_attempt_at is None else as_utc(row.next_attempt_at),
         "created_at": as_utc(row.created_at),
+        "sent_at": as_utc(row.created_at) if row.status == "shown" else None,
     }
 
 
@@ -332,7 +343,7 @@ def _time(value: dt.datetime | None) -> dt.datetime | None:
     return None if value is None else as_utc(value)
 
 
-def _row(m: Any) -> OutboxRow:
+def row_of(m: Any) -> OutboxRow:
     return OutboxRow(
         id=int(m["id"]),
         idempotency_key=m["idempotency_key"],

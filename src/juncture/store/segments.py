@@ -77,12 +77,10 @@ class _Json:
         if op in ("exists", "missing"):
             absent = kind.in_(["", "null"])
             return absent if op == "missing" else sa.not_(absent)
+        if _strings(op, operand):
+            return self._text(path, op, operand)
         if op in ("in", "not_in"):
-            hits = [self.compare(path, "eq", o) for o in operand]
-            if op == "in":
-                return sa.or_(sa.false(), *hits)
-            typed = [self._typed(kind, o) for o in operand]
-            return sa.and_(sa.or_(sa.false(), *typed), sa.not_(sa.or_(sa.false(), *hits)))
+            return self._among(kind, path, op, operand)
         if isinstance(operand, bool):
             if op not in ("eq", "ne"):
                 return sa.false()
@@ -91,11 +89,44 @@ class _Json:
         value = self.value(path, isinstance(operand, int | float))
         return sa.and_(self._typed(kind, operand), _op(value, op, operand))
 
+    def _text(self, path: Sequence[str], op: str, operand: Any) -> Expr:
+        """``eq``/``in`` with strings, reading the document once a row.
+
+        SQLite: json_extract gives SQL text only for JSON strings, and text never equals a
+        number, so the type test is implied. PostgreSQL: jsonb equality is exact in type
+        (``"7"`` is not ``7``). ``IS`` and ``coalesce`` keep the answer two-valued.
+        """
+        if self.sqlite:
+            value: sa.ColumnElement[Any] = sa.func.json_extract(self.doc, self._sqlite_path(path))
+            wanted: list[Any] = [operand] if op == "eq" else list(operand)
+        else:
+            value = sa.func.jsonb_extract_path(self.doc, *self.prefix, *path)
+            texts = [operand] if op == "eq" else list(operand)
+            wanted = [sa.func.to_jsonb(sa.cast(sa.literal(t), sa.Text)) for t in texts]
+        if op == "eq" and self.sqlite:
+            return value.is_(wanted[0])
+        return sa.func.coalesce(value.in_(wanted), False).is_(True)
+
+    def _among(
+        self, kind: sa.ColumnElement[str], path: Sequence[str], op: str, operand: Any
+    ) -> Expr:
+        hits = [self.compare(path, "eq", o) for o in operand]
+        if op == "in":
+            return sa.or_(sa.false(), *hits)
+        typed = [self._typed(kind, o) for o in operand]
+        return sa.and_(sa.or_(sa.false(), *typed), sa.not_(sa.or_(sa.false(), *hits)))
+
     @staticmethod
     def _typed(kind: sa.ColumnElement[str], operand: Any) -> Expr:
         if isinstance(operand, bool):
             return kind.in_(["true", "false"])
         return kind == ("number" if isinstance(operand, int | float) else "string")
+
+
+def _strings(op: str, operand: Any) -> bool:
+    if op == "eq":
+        return isinstance(operand, str)
+    return op == "in" and all(isinstance(o, str) for o in operand)
 
 
 _OPERATORS: Final[dict[str, Callable[[Any, Any], Any]]] = {
@@ -215,28 +246,52 @@ def _who(
     since: seg.Performed | seg.NotPerformedSince,
     at_least: int = 1,
 ) -> sa.Select[tuple[str]]:
-    """Profiles with at least ``at_least`` matching events in the node's window."""
-    alias = _P.alias("merged")
-    owner = sa.func.coalesce(alias.c.redirect_to, _E.c.profile_id)
+    """Profiles with at least ``at_least`` matching events in the node's window.
+
+    An event counts for its own profile, and for the survivor when its profile was merged:
+    the second part walks only the merged profiles (``redirect_to`` index) instead of
+    looking up the profile of every event in the window. Merged ids also appear as owners
+    of their own events; they are not live, so no live profile matches them.
+    """
     start = ctx.now - since.within
-    source = _E.outerjoin(
-        alias, sa.and_(alias.c.profile_id == _E.c.profile_id, alias.c.redirect_to.is_not(None))
-    )
-    conds: list[Expr] = [
+    body = _Json(_E.c.body, ctx.dialect, ("properties",))
+    filters = [body.compare(p.path, p.op, p.value) for p in where]
+    merged = _P.alias("merged")
+    own = sa.select(_E.c.profile_id.label("owner"), _E.c.timestamp.label("at")).where(
+        _E.c.profile_id.is_not(None),
         _E.c.event == event,
         _E.c.timestamp > start,
         _E.c.timestamp <= ctx.now,
-        _E.c.profile_id.is_not(None),
-    ]
-    body = _Json(_E.c.body, ctx.dialect, ("properties",))
-    conds += [body.compare(p.path, p.op, p.value) for p in where]
+        *filters,
+    )
+    # coalesce(x, x) is x, but hides the (event, timestamp) index from the planner: this
+    # part must start from the few merged profiles, not from every event in the window.
+    name, at = (
+        sa.func.coalesce(_E.c.event, _E.c.event),
+        sa.func.coalesce(_E.c.timestamp, _E.c.timestamp),
+    )
+    moved = (
+        sa.select(merged.c.redirect_to.label("owner"), _E.c.timestamp.label("at"))
+        .select_from(merged.join(_E, _E.c.profile_id == merged.c.profile_id))
+        .where(
+            merged.c.redirect_to > "",  # not null, said so that the index serves it
+            name == event,
+            at > start,
+            at <= ctx.now,
+            *filters,
+        )
+    )
+    hits = sa.union_all(own, moved).subquery("hits")
+    query = sa.select(hits.c.owner)
     if isinstance(since, seg.NotPerformedSince) and since.since_fact:
         live = _P.alias("owner")
-        source = source.join(live, live.c.profile_id == owner)
         anchor = live.c[since.since_fact]
-        conds.append(sa.or_(anchor.is_(None), _E.c.timestamp > anchor))
-    query = sa.select(owner).select_from(source).where(*conds).group_by(owner)
-    return query.having(sa.func.count() >= at_least) if at_least > 1 else query
+        query = query.join(live, live.c.profile_id == hits.c.owner).where(
+            sa.or_(anchor.is_(None), hits.c.at > anchor)
+        )
+    if at_least > 1:
+        return query.group_by(hits.c.owner).having(sa.func.count() >= at_least)
+    return query
 
 
 # --- the store of segments -----------------------------------------------------------------
@@ -299,8 +354,16 @@ class SegmentStore:
 
     def export_csv(self, segment: seg.Segment, now: dt.datetime, out: IO[str]) -> int:
         """Write members with their main facts as CSV; returns the row count."""
+        return self._export(compile_condition(segment, now, self.dialect), out)
+
+    def export_stored_csv(self, segment_id: str, out: IO[str]) -> int:
+        """Like :meth:`export_csv` for the stored members (automatic segments)."""
+        m = tables.segment_members
+        stored = sa.select(m.c.profile_id).where(m.c.segment_id == segment_id)
+        return self._export(_P.c.profile_id.in_(stored), out)
+
+    def _export(self, cond: Expr, out: IO[str]) -> int:
         cols = ["profile_id", "email", "country", "city", "stage", "order_count", "revenue"]
-        cond = compile_condition(segment, now, self.dialect)
         query = (
             sa.select(*(_P.c[c] for c in cols))
             .where(_P.c.redirect_to.is_(None), cond)
@@ -346,6 +409,37 @@ class SegmentStore:
                 )
             )
         return Refresh(len(current), tuple(entered), tuple(exited))
+
+    def replace_members(self, segment_id: str, members: Sequence[str], now: dt.datetime) -> None:
+        """Set the stored members outright and record the size (automatic segments)."""
+        m = tables.segment_members
+        with self.engine.begin() as conn:
+            conn.execute(m.delete().where(m.c.segment_id == segment_id))
+            if members:
+                rows = [
+                    {"segment_id": segment_id, "profile_id": p, "since": utc(now)} for p in members
+                ]
+                conn.execute(m.insert(), rows)
+            conn.execute(
+                tables.segment_sizes.insert().values(
+                    segment_id=segment_id, at=utc(now), size=len(members), entered=len(members)
+                )
+            )
+
+    def stored_size(self, segment_id: str) -> int:
+        m = tables.segment_members
+        query = sa.select(sa.func.count()).where(m.c.segment_id == segment_id)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def live_profiles(self) -> Iterator[tuple[str, bytes]]:
+        """``(profile_id, body)`` of every live profile, streamed."""
+        query = sa.select(_P.c.profile_id, _P.c.body).where(
+            _P.c.redirect_to.is_(None), _P.c.body.is_not(None)
+        )
+        with self.engine.connect() as conn:
+            for pid, body in conn.execution_options(stream_results=True).execute(query):
+                yield str(pid), body.encode() if isinstance(body, str) else bytes(body)
 
     def stored_members(
         self, segment_id: str, *, after: str = "", limit: int = 100
@@ -394,6 +488,12 @@ class SegmentStore:
                     )
                 )
 
+    def exists(self, segment_id: str) -> bool:
+        t = tables.segments
+        with self.engine.connect() as conn:
+            query = sa.select(t.c.segment_id).where(t.c.segment_id == segment_id)
+            return conn.execute(query).first() is not None
+
     def get(self, segment_id: str) -> SavedSegment:
         t = tables.segments
         with self.engine.connect() as conn:
@@ -411,9 +511,12 @@ class SegmentStore:
             return [_saved(r._mapping) for r in conn.execute(query)]
 
     def delete_kind(self, kind: str) -> None:
-        """Drop every definition of a kind (automatic segments are replaced on re-run)."""
-        t = tables.segments
+        """Drop every definition of a kind, with its members (automatic segments are
+        replaced on re-run; their size history stays)."""
+        t, m = tables.segments, tables.segment_members
         with self.engine.begin() as conn:
+            ids = sa.select(t.c.segment_id).where(t.c.kind == kind)
+            conn.execute(m.delete().where(m.c.segment_id.in_(ids)))
             conn.execute(t.delete().where(t.c.kind == kind))
 
 

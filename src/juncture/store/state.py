@@ -15,9 +15,12 @@ from typing import Any, Final
 import msgspec
 
 from juncture.core import profile as profiles
-from juncture.core import stage
+from juncture.core import segments, stage
+from juncture.core.arbitration import Contact, ContactHistory
 from juncture.core.events import UTC
 from juncture.core.identity import Conflict, IdentityGraph, Merge, Node
+from juncture.core.journeys.state import Enrollment
+from juncture.core.orchestrate import JourneyState, Message
 from juncture.core.profile import Profile
 from juncture.core.signals import ScheduleTimer
 
@@ -26,12 +29,24 @@ _node_decoder: Final = msgspec.json.Decoder(Node)
 _profile_decoder: Final = msgspec.json.Decoder(Profile)
 _encoder: Final = msgspec.json.Encoder()
 _users_decoder: Final = msgspec.json.Decoder(tuple[str, ...])
+_json_decoder: Final = msgspec.json.Decoder()
+# Contacts that count against frequency caps: what left or is about to leave.
+_CONTACT_STATUSES: Final = ("pending", "sending", "sent", "shown")
+OUTBOX_COLUMNS: Final = (
+    "idempotency_key", "profile_id", "journey_id", "journey_version", "enrollment_id", "node_id",
+    "channel", "purpose", "template", "payload", "status", "reason", "attempts",
+    "next_attempt_at", "created_at",
+)  # fmt: skip
+ENROLLMENT_COLUMNS: Final = (
+    "enrollment_id", "journey_id", "version", "profile_id", "key", "status", "node", "holdout",
+    "goal_reached_at", "exit_reason", "entered_at", "updated_at", "state",
+)  # fmt: skip
 
 PROFILE_COLUMNS: Final = (
     "profile_id", "redirect_to", "first_seen", "last_seen", "stage", "email", "country", "city",
     "timezone", "order_count", "revenue", "last_order_at", "cart_value", "cart_items",
     "sessions", "last_channel", "top_category", "nps", "csat", "traits", "node", "body",
-    "updated_at",
+    "updated_at", "consent",
 )  # fmt: skip
 
 
@@ -121,6 +136,39 @@ class StateSql:
             Due(ScheduleTimer(key=k, kind=kind, profile_id=pid, due_at=self.read_t(due)), payload)
             for k, kind, pid, due, payload in self.cur.fetchall()
         ]
+
+    def load_journeys(
+        self, profile_ids: Sequence[str], since: dt.datetime
+    ) -> dict[str, JourneyState]:
+        """Enrollments (active and ended, for re-entry rules) and marketing contacts since
+        ``since`` of these profiles."""
+        pids = sorted(set(profile_ids))
+        enrollments: dict[str, list[Enrollment]] = {}
+        for pid, body in self._in(
+            "SELECT profile_id, state FROM enrollments WHERE profile_id IN ({marks})", pids
+        ):
+            enrollments.setdefault(pid, []).append(Enrollment.from_json(_json_decoder.decode(body)))
+        contacts: dict[str, list[Contact]] = {}
+        m = self.mark
+        statuses = ",".join(f"'{x}'" for x in _CONTACT_STATUSES)
+        for start in range(0, len(pids), _CHUNK):
+            chunk = pids[start : start + _CHUNK]
+            self.cur.execute(
+                "SELECT profile_id, COALESCE(sent_at, next_attempt_at, created_at), channel, "
+                "purpose, journey_id FROM outbox "
+                f"WHERE profile_id IN ({','.join([m] * len(chunk))}) "
+                f"AND purpose = 'marketing' AND status IN ({statuses}) AND created_at >= {m}",
+                (*chunk, self.t(since)),
+            )
+            for pid, at, channel, purpose, journey in self.cur.fetchall():
+                contact = Contact(self.read_t(at), channel, purpose, journey or "")
+                contacts.setdefault(pid, []).append(contact)
+        return {
+            pid: JourneyState(
+                tuple(enrollments.get(pid, ())), ContactHistory(tuple(contacts.get(pid, ())))
+            )
+            for pid in set(enrollments) | set(contacts)
+        }
 
     # -- saving ------------------------------------------------------------------------
     def save_graph(self, before: IdentityGraph, after: IdentityGraph) -> None:
@@ -220,11 +268,13 @@ class StateSql:
             _encoder.encode(node).decode() if node is not None else None,
             _encoder.encode(p).decode(),
             self.t(now),
+            _encoder.encode(segments.consent_facts(p)).decode(),
         )
 
     def _retired_row(self, pid: str, target: str, now: dt.datetime) -> tuple[Any, ...]:
         row: list[Any] = [None] * len(PROFILE_COLUMNS)
-        row[0], row[1], row[-1] = pid, target, self.t(now)
+        row[0], row[1] = pid, target
+        row[PROFILE_COLUMNS.index("updated_at")] = self.t(now)
         row[PROFILE_COLUMNS.index("order_count")] = 0
         row[PROFILE_COLUMNS.index("revenue")] = 0.0
         row[PROFILE_COLUMNS.index("cart_value")] = 0.0
@@ -246,6 +296,73 @@ class StateSql:
             )
         if deletes:
             self.cur.executemany(f"DELETE FROM timers WHERE key = {m}", deletes)
+
+    def save_enrollments(self, changed: Iterable[Enrollment], now: dt.datetime) -> None:
+        rows = [
+            (
+                e.id,
+                e.journey_id,
+                e.version,
+                e.profile_id,
+                e.key,
+                "exited" if e.exited else "active",
+                e.node,
+                e.holdout,
+                self.t(now) if e.goal_reached else None,
+                e.exit_reason,
+                self.t(e.entered_at),
+                self.t(now),
+                _encoder.encode(e.to_json()).decode(),
+            )
+            for e in changed
+        ]
+        if not rows:
+            return
+        names = ", ".join(ENROLLMENT_COLUMNS)
+        marks = ",".join([self.mark] * len(ENROLLMENT_COLUMNS))
+        updates = ", ".join(
+            f"{c} = excluded.{c}"
+            for c in ENROLLMENT_COLUMNS[1:]
+            if c not in {"goal_reached_at", "entered_at"}
+        )
+        self.cur.executemany(
+            f"INSERT INTO enrollments ({names}) VALUES ({marks}) "
+            f"ON CONFLICT (enrollment_id) DO UPDATE SET {updates}, goal_reached_at = "
+            "COALESCE(enrollments.goal_reached_at, excluded.goal_reached_at)",
+            rows,
+        )
+
+    def save_messages(self, messages: Sequence[Message]) -> None:
+        """Outbox rows; one already there (same idempotency key: a replay) is left alone."""
+        if not messages:
+            return
+        rows = [
+            (
+                x.idempotency_key,
+                x.profile_id,
+                x.journey_id,
+                x.journey_version,
+                x.enrollment_id,
+                x.node_id,
+                x.channel,
+                x.purpose,
+                x.template,
+                _encoder.encode(x.payload).decode(),
+                x.status,
+                x.reason,
+                0,
+                self.t(x.next_attempt_at),
+                self.t(x.created_at),
+            )
+            for x in messages
+        ]
+        names = ", ".join(OUTBOX_COLUMNS)
+        marks = ",".join([self.mark] * len(OUTBOX_COLUMNS))
+        self.cur.executemany(
+            f"INSERT INTO outbox ({names}) VALUES ({marks}) "
+            "ON CONFLICT (idempotency_key) DO NOTHING",
+            rows,
+        )
 
 
 def _text(value: object) -> str | None:

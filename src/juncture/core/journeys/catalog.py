@@ -1,16 +1,16 @@
-"""The journeys the engine runs on: every version still in use, and which ones take entries.
+"""The journeys the engine runs with: every version in use, and which journeys take entries.
 
-Built by :class:`juncture.store.journeys.JourneyStore` from the ``journeys`` table, read by
-the engine once per commit. Pure data: the engine gives :attr:`Catalog.versions` to the state
-machine for enrollments already running, and lets a journey enroll only when its id is in
-:attr:`Catalog.open`.
+Built by :class:`juncture.store.journeys.JourneyStore` from the ``journeys`` table (or by
+:meth:`Catalog.of` for a static set), read by the engine once per commit. Pure data: the
+engine gives :attr:`Catalog.versions` to the state machine for enrollments already running,
+and lets a journey enroll only when its id is in :attr:`Catalog.open`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from juncture.core.journeys.spec import JourneySpec
+from juncture.core.journeys.spec import JourneySpec, WaitUntilEvent
 
 # Version statuses in the store. ``superseded``: a newer version takes entries, customers
 # already in this one finish on it. ``archived``: stopped for good, its enrollments too.
@@ -24,13 +24,34 @@ RUNNING = (ACTIVE, PAUSED, SUPERSEDED)
 
 @dataclass(frozen=True, slots=True)
 class Catalog:
-    """``versions``: every version enrollments may still run on (active, paused, superseded),
-    ordered by journey id then version. ``open``: journey ids whose latest version is active
-    (not paused, not archived), so that new customers may enter it.
-    """
+    """``versions``: every version an enrollment may still run on (active, paused,
+    superseded), by journey id then version; ``open``: the ids of journeys whose latest
+    version takes new entries (active: not paused, not archived)."""
 
     versions: tuple[JourneySpec, ...] = ()
     open: frozenset[str] = frozenset()
+    triggers: frozenset[str] = field(init=False)  # event names that may start an enrollment
+    listens: frozenset[str] = field(init=False)  # event names any version reacts to at all
+
+    def __post_init__(self) -> None:
+        names = {t.match.event for j in self.versions if j.id in self.open for t in j.triggers}
+        object.__setattr__(self, "triggers", frozenset(names))
+        heard = set(names)
+        for j in self.versions:
+            heard.update(m.event for m in j.exits)
+            if j.goal is not None:
+                heard.add(j.goal.match.event)
+            for node in j.nodes.values():
+                if isinstance(node, WaitUntilEvent):
+                    heard.add(node.match.event)
+                    if node.reset is not None:
+                        heard.add(node.reset.event)
+        object.__setattr__(self, "listens", frozenset(heard))
+
+    @classmethod
+    def of(cls, specs: tuple[JourneySpec, ...] | list[JourneySpec]) -> Catalog:
+        """Every spec in use and open for entry (tests, the demo, a static setup)."""
+        return cls(versions=tuple(specs), open=frozenset(s.id for s in specs))
 
     def latest(self, journey_id: str) -> JourneySpec | None:
         """The newest running version of ``journey_id``, if any."""

@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -68,11 +68,15 @@ def on_event(
     profile: Mapping[str, Any],
     event: Event,
     now: dt.datetime,
+    *,
+    open_for_entry: Collection[str] | None = None,
 ) -> Step:
     """React to ``event`` for the profile ``profile["id"]``.
 
     ``journeys`` holds every version still in use; ``enrollments`` holds the profile's active
     enrollments and, for the re-entry rules, at least its latest ended one per journey and key.
+    ``open_for_entry``: the journey ids that may enroll (None: all); a paused journey's
+    enrollments carry on but it takes no one new.
     """
     versions = {(j.id, j.version): j for j in journeys}
     latest: dict[str, s.JourneySpec] = {}
@@ -90,6 +94,8 @@ def on_event(
                 out.enrollments.append(after)
         current.append(after)
     for journey in sorted(latest.values(), key=lambda j: (-j.priority, j.id)):
+        if open_for_entry is not None and journey.id not in open_for_entry:
+            continue
         _maybe_enter(_Run(journey, profile, now, out), current, event)
     return out.step()
 

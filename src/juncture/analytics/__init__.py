@@ -1,0 +1,1 @@
+"""Analytics over stored state: automatic segments (``clusters``)."""

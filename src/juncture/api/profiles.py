@@ -1,0 +1,197 @@
+"""The profile API (``Authorization: Bearer $JUNCTURE_ADMIN_TOKEN``): one person's profile,
+look-up through the identity graph, their unified timeline and their identity graph.
+
+A profile id that was merged into another answers for the survivor and says so with
+``redirectedFrom``; the timeline covers the events of every id merged into the profile.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from juncture.api.auth import require_admin
+from juncture.api.errors import json_response
+from juncture.core import events as core_events
+from juncture.core import identity
+from juncture.core.events import as_utc
+from juncture.errors import BadInput, NotFound
+from juncture.store.base import Store
+from juncture.store.profiles import ProfileReads, StoredProfile
+from juncture.store.sql import SqlStore
+
+
+def router(store: Store, admin_token: str | None) -> APIRouter:
+    if not isinstance(store, SqlStore):
+        raise TypeError("the profile API reads the SQL store's tables")
+    reads = ProfileReads(store)
+
+    def admin(request: Request) -> None:
+        require_admin(request, admin_token)
+
+    api = APIRouter(dependencies=[Depends(admin)], tags=["profiles"])
+
+    async def live(profile_id: str) -> StoredProfile:
+        found = await run_in_threadpool(reads.profile, profile_id)
+        if found is None:
+            raise NotFound(f"no profile {profile_id}", code="profile_not_found")
+        return found
+
+    @api.get("/v1/profiles")
+    async def lookup(
+        user_id: Annotated[str | None, Query(alias="userId")] = None,
+        anonymous_id: Annotated[str | None, Query(alias="anonymousId")] = None,
+        email: Annotated[str | None, Query()] = None,
+    ) -> Response:
+        """The profiles an identifier belongs to (one for user and anonymous ids; emails
+        that do not link profiles may name several)."""
+        given = [v for v in (user_id, anonymous_id, email) if v is not None]
+        if len(given) != 1:
+            raise BadInput(
+                "give exactly one of `userId`, `anonymousId`, `email`", code="missing_parameter"
+            )
+        found = await run_in_threadpool(_lookup, reads, user_id, anonymous_id, email)
+        if not found:
+            raise NotFound("no profile has this identifier", code="profile_not_found")
+        return json_response({"profiles": [profile_json(p) for p in found]})
+
+    @api.get("/v1/profiles/{profile_id}")
+    async def get_profile(profile_id: str) -> Response:
+        return json_response(profile_json(await live(profile_id)))
+
+    @api.get("/v1/profiles/{profile_id}/events")
+    async def timeline(
+        profile_id: str,
+        after: Annotated[int, Query(ge=0, description="Only events with seq above this")] = 0,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        derived: Annotated[
+            bool | None,
+            Query(description="false: only what clients sent; true: only engine-derived events"),
+        ] = None,
+    ) -> Response:
+        """Every event of the person (all merged ids), in log (``seq``) order; page on with
+        ``after`` = the ``next`` of the previous page."""
+        found = await live(profile_id)
+        page = await run_in_threadpool(
+            reads.events, found.ids, after_seq=after, limit=limit, derived=derived
+        )
+        body: dict[str, Any] = {
+            **_redirect(found),
+            "events": [core_events.to_json(e) for e in page],
+            "next": page[-1].seq if len(page) == limit else None,
+        }
+        return json_response(body)
+
+    @api.get("/v1/profiles/{profile_id}/identities")
+    async def identities(profile_id: str) -> Response:
+        found = await live(profile_id)
+        return json_response(await run_in_threadpool(_graph_json, reads, found))
+
+    return api
+
+
+def _lookup(
+    reads: ProfileReads, user_id: str | None, anonymous_id: str | None, email: str | None
+) -> list[StoredProfile]:
+    if user_id is not None:
+        found = reads.by_identifier(f"{identity.USER}:{user_id}")
+        return [found] if found else []
+    if anonymous_id is not None:
+        found = reads.by_identifier(f"{identity.ANONYMOUS}:{anonymous_id}")
+        return [found] if found else []
+    address = identity.normalize_email(email)
+    if address is None:
+        raise BadInput("`email` is not an email address", code="invalid_parameter")
+    linked = reads.by_identifier(f"{identity.EMAIL}:{address}")
+    if linked is not None:
+        return [linked]
+    return reads.by_email_trait(address)
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    return as_utc(value).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _redirect(found: StoredProfile) -> dict[str, Any]:
+    out: dict[str, Any] = {"profileId": found.profile_id}
+    if found.requested != found.profile_id:
+        out["redirectedFrom"] = found.requested
+    return out
+
+
+def profile_json(found: StoredProfile) -> dict[str, Any]:
+    """A profile: the figures people look for first, then the whole stored document."""
+    p = found.profile
+    cart = p.cart
+    return {
+        **_redirect(found),
+        "mergedIds": list(found.merged_ids),
+        "userIds": list(found.node.user_ids) if found.node else [],
+        "stage": found.stage,
+        "updatedAt": _iso(found.updated_at),
+        "firstSeen": _iso(p.first_seen),
+        "lastSeen": _iso(p.last_seen),
+        "traits": p.traits,
+        "channels": sorted(p.channels),
+        "lastChannel": p.last_channel,
+        "devices": sorted(p.devices),
+        "sessions": p.session_count,
+        "cart": {
+            "items": [
+                {"productId": i.product_id, "quantity": i.quantity, "price": i.price}
+                for i in cart.items.values()
+            ],
+            "quantity": cart.quantity,
+            "value": cart.value,
+            "currency": cart.currency,
+            "updatedAt": _iso(cart.updated_at),
+        },
+        "orders": {
+            "count": p.order_count,
+            "revenue": p.revenue,
+            "aov": p.aov,
+            "lastOrderId": p.last_order_id,
+            "lastOrderAt": _iso(p.last_order_at),
+        },
+        "profile": p.to_json(),
+    }
+
+
+def _graph_json(reads: ProfileReads, found: StoredProfile) -> dict[str, Any]:
+    ids = reads.identifiers(found.ids)
+    keys = [i.identifier for i in ids]
+    return {
+        **_redirect(found),
+        "mergedIds": list(found.merged_ids),
+        "userIds": list(found.node.user_ids) if found.node else [],
+        "identifiers": [
+            {"kind": i.kind, "value": i.value, "attachedTo": i.attached_to} for i in ids
+        ],
+        "merges": [
+            {
+                "survivor": m.survivor,
+                "merged": m.merged,
+                "byMessageId": m.by_message_id,
+                "at": _iso(m.at),
+                "reason": m.reason,
+            }
+            for m in reads.merges(found.ids)
+        ],
+        "conflicts": [
+            {
+                "identifier": c.identifier,
+                "profileId": c.profile_id,
+                "other": c.other,
+                "byMessageId": c.by_message_id,
+                "at": _iso(c.at),
+                "reason": c.reason,
+            }
+            for c in reads.conflicts(found.ids, keys)
+        ],
+    }

@@ -1,0 +1,320 @@
+"""``juncture bench segments``: batch evaluation of a behavioural segment over a million
+profiles, against the raw limit of scanning the same tables, and the incremental cost of
+keeping memberships current per event.
+
+The data are synthetic rows bulk-inserted into a freshly migrated store (``executemany`` on
+SQLite, ``COPY`` on PostgreSQL), not sent through the engine: profiles with facts, and
+product views, adds and orders over the last two weeks. The segment is the shipped
+"viewed running shoes 3 times this week, not bought". The raw limit, measured in the same
+run, counts the live profiles and reads the body of every event in the window of the event
+names the segment reads: any evaluation that filters on event properties must do at least
+that (an index-only count is printed beside it).
+The incremental figures are the pure evaluation of one event against every shipped
+segment, and the engine's extra time per event with the shipped segments active,
+measured over the same events with and without them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Final
+
+import msgspec
+import orjson
+import sqlalchemy as sa
+
+from juncture import segment_definitions, wiring
+from juncture.bench.ingest import scratch_postgres
+from juncture.core import membership, messages
+from juncture.core import segments as seg
+from juncture.core.profile import Profile
+from juncture.runtime.clock import ManualClock
+from juncture.runtime.segments import Segments
+from juncture.settings import Settings
+from juncture.store import migrate
+from juncture.store.segments import SegmentStore
+from juncture.store.sql import SqlStore
+
+Echo = Callable[[str], None]
+NOW: Final = dt.datetime(2026, 3, 16, tzinfo=dt.UTC)
+CATEGORIES: Final = (
+    "Women > Shoes > Running", "Men > Shoes > Sneakers", "Women > Clothing > Dresses",
+    "Men > Clothing > Shirts", "Home > Kitchen > Coffee", "Beauty > Skincare > Moisturisers",
+    "Sports > Yoga > Mats", "Electronics > Audio > Headphones", "Kids > Toys > Building",
+    "Home > Bedding > Duvets",
+)  # fmt: skip
+CITIES: Final = (("Berlin", "DE"), ("Hamburg", "DE"), ("Paris", "FR"), ("Vienna", "AT"),
+                 ("London", "GB"), ("Madrid", "ES"))  # fmt: skip
+CHUNK: Final = 20_000
+_PROFILE_COLUMNS: Final = (
+    "profile_id", "first_seen", "last_seen", "stage", "email", "country", "city",
+    "order_count", "revenue", "last_order_at", "cart_value", "cart_items", "sessions",
+    "traits", "consent",
+)  # fmt: skip
+_EVENT_COLUMNS: Final = ("seq", "source", "message_id", "type", "event", "user_id",
+                         "timestamp", "received_at", "body", "profile_id")  # fmt: skip
+
+
+def running_segment() -> seg.Segment:
+    path = segment_definitions.LIBRARY / "behavioural_running_shoes.yaml"
+    return segment_definitions.load(path)
+
+
+def _t(value: dt.datetime | None, sqlite: bool) -> Any:
+    if value is None or not sqlite:
+        return value
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def profile_rows(n: int, seed: int, sqlite: bool) -> Iterator[list[tuple[Any, ...]]]:
+    rng = random.Random(seed)  # noqa: S311 - synthetic data
+    rows: list[tuple[Any, ...]] = []
+    for i in range(n):
+        city, country = CITIES[rng.randrange(len(CITIES))]
+        orders = rng.choice((0, 0, 0, 1, 1, 2, 3, 5))
+        last_order = NOW - dt.timedelta(hours=rng.randrange(24 * 200)) if orders else None
+        seen = NOW - dt.timedelta(minutes=rng.randrange(60 * 24 * 30))
+        rows.append((
+            f"p{i:08d}", _t(seen - dt.timedelta(days=60), sqlite), _t(seen, sqlite),
+            "consideration", f"c{i}@example.com", country, city, orders,
+            round(orders * rng.uniform(20, 120), 2), _t(last_order, sqlite), 0.0, 0,
+            rng.randrange(1, 30), "{}", '{"email:marketing": true}',
+        ))  # fmt: skip
+        if len(rows) == CHUNK:
+            yield rows
+            rows = []
+    if rows:
+        yield rows
+
+
+def event_rows(n: int, profiles: int, seed: int, sqlite: bool) -> Iterator[list[tuple[Any, ...]]]:
+    """Views (75%, one in ten of running shoes), adds (17%) and orders (8%) over 14 days."""
+    rng = random.Random(seed + 1)  # noqa: S311 - synthetic data
+    bodies = {c: orjson.dumps({"properties": {"category": c, "price": 49.0}}).decode()
+              for c in CATEGORIES}  # fmt: skip
+    order_body = orjson.dumps({"properties": {"order_id": "o", "total": 80.0}}).decode()
+    rows: list[tuple[Any, ...]] = []
+    for i in range(n):
+        pid = f"p{rng.randrange(profiles):08d}"
+        at = _t(NOW - dt.timedelta(seconds=rng.randrange(14 * 86400)), sqlite)
+        roll = rng.random()
+        if roll < 0.75:
+            name, body = "Product Viewed", bodies[CATEGORIES[rng.randrange(len(CATEGORIES))]]
+        elif roll < 0.92:
+            name, body = "Product Added", bodies[CATEGORIES[rng.randrange(len(CATEGORIES))]]
+        else:
+            name, body = "Order Completed", order_body
+        rows.append((i + 1, "bench", f"m{i}", "track", name, pid, at, at, body, pid))
+        if len(rows) == CHUNK:
+            yield rows
+            rows = []
+    if rows:
+        yield rows
+
+
+def fill(url: str, profiles: int, events: int, seed: int, echo: Echo) -> float:
+    """Bulk-insert the synthetic rows; returns the seconds it took."""
+    store = SqlStore(url)
+    migrate.upgrade(store.engine)
+    sqlite = store.dialect == "sqlite"
+    started = time.perf_counter()
+    pooled = store.engine.raw_connection()
+    conn: Any = pooled.driver_connection
+    try:
+        for table, columns, chunks in (
+            ("profiles", _PROFILE_COLUMNS, profile_rows(profiles, seed, sqlite)),
+            ("events", _EVENT_COLUMNS, event_rows(events, profiles, seed, sqlite)),
+        ):
+            echo(f"  inserting {table} ...")
+            _insert(conn, sqlite, table, columns, chunks)
+        conn.cursor().execute("ANALYZE")
+        conn.commit()
+    finally:
+        pooled.close()
+        store.close()
+    return time.perf_counter() - started
+
+
+def _insert(conn: Any, sqlite: bool, table: str, columns: tuple[str, ...],
+            chunks: Iterator[list[tuple[Any, ...]]]) -> None:  # fmt: skip
+    names = ", ".join(columns)
+    cur = conn.cursor()
+    if sqlite:
+        cur.execute("PRAGMA synchronous = OFF")
+        sql = f"INSERT INTO {table} ({names}) VALUES ({','.join('?' * len(columns))})"  # noqa: S608
+        for rows in chunks:
+            cur.executemany(sql, rows)
+            conn.commit()
+        return
+    with cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        for rows in chunks:
+            for row in rows:
+                copy.write_row(row)
+    conn.commit()
+
+
+def _best(fn: Callable[[], object], runs: int = 3) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - started)
+    return min(times), result
+
+
+def raw_scan(engine: sa.Engine, segment: seg.Segment, read_rows: bool) -> int:
+    """The floor: count the live profiles and the window's events of the names the segment
+    reads; with ``read_rows``, also read every such event's body (what any evaluation that
+    filters on event properties must at least do), else from the indexes only."""
+    names = sorted({n.event for n in seg.walk(segment.condition)
+                    if isinstance(n, seg.Performed | seg.NotPerformedSince)})  # fmt: skip
+    since = NOW - segment.lookback
+    sqlite = engine.dialect.name == "sqlite"
+    touch = "sum(length(body))" if read_rows else "count(*)"
+    with engine.connect() as conn:
+        live = conn.execute(sa.text("SELECT count(*) FROM profiles WHERE redirect_to IS NULL"))
+        n = int(live.scalar_one())
+        query = sa.text(
+            f"SELECT {touch} FROM events WHERE event IN :names AND timestamp > :since"  # noqa: S608
+        ).bindparams(sa.bindparam("names", expanding=True))
+        found = conn.execute(query, {"names": names, "since": _t(since, sqlite)})
+        return n + int(found.scalar_one() or 0)
+
+
+def batch(url: str, profiles: int, events: int, seed: int, echo: Echo) -> dict[str, Any]:
+    echo(f"  {profiles:,} profiles and {events:,} events ...")
+    filled = fill(url, profiles, events, seed, echo)
+    store = SqlStore(url)
+    try:
+        segments = SegmentStore(store.engine)
+        segment = running_segment()
+        index_s, _ = _best(lambda: raw_scan(store.engine, segment, read_rows=False))
+        raw_s, _ = _best(lambda: raw_scan(store.engine, segment, read_rows=True))
+        size_s, size = _best(lambda: segments.size(segment, NOW))
+        members_s, members = _best(lambda: segments.members(segment, NOW), runs=1)
+    finally:
+        store.close()
+    if not isinstance(members, list) or len(members) != size:
+        raise RuntimeError("listing and counting members disagree")
+    return {
+        "profiles": profiles,
+        "events": events,
+        "fill_s": round(filled, 1),
+        "segment": segment.id,
+        "members": size,
+        "evaluate_s": round(size_s, 3),
+        "members_list_s": round(members_s, 3),
+        "index_count_s": round(index_s, 3),
+        "raw_scan_s": round(raw_s, 3),
+        "ratio": round(size_s / raw_s, 2),
+        "profiles_per_s": round(profiles / size_s),
+    }
+
+
+def pure_cost(samples: int = 2000, seed: int = 3) -> dict[str, Any]:
+    """Microseconds to decide every shipped segment for one profile after one event."""
+    library = tuple(segment_definitions.load(p) for p in segment_definitions.library())
+    rng = random.Random(seed)  # noqa: S311 - synthetic data
+    profile = Profile(profile_id="p1", traits={"city": "Berlin", "student": True})
+    history = [
+        seg.BehaviourEvent(
+            "Product Viewed",
+            NOW - dt.timedelta(hours=rng.randrange(24 * 7)),
+            {"category": CATEGORIES[rng.randrange(3)], "price": 49.0},
+        )
+        for _ in range(20)
+    ]
+    history.sort(key=lambda e: e.timestamp)
+    started = time.perf_counter()
+    for i in range(samples):
+        membership.react(library, profile, frozenset(), history, NOW + dt.timedelta(seconds=i),
+                         cause=f"m{i}")  # fmt: skip
+    per_event = (time.perf_counter() - started) / samples
+    return {"segments": len(library), "history_events": len(history),
+            "pure_us_per_event": round(per_event * 1e6, 1)}  # fmt: skip
+
+
+def engine_cost(events: int, echo: Echo) -> dict[str, Any]:
+    """The engine's time per event with the shipped segments active, and without."""
+    rates = {}
+    for label, apply in (("without", False), ("with", True)):
+        with tempfile.TemporaryDirectory(prefix="juncture-bench-") as tmp:
+            url = f"sqlite:///{Path(tmp) / 'engine.db'}"
+            clock = ManualClock(NOW - dt.timedelta(days=1))
+            juncture = wiring.build(Settings(database_url=url, sqlite_synchronous="NORMAL"), clock)
+            try:
+                if apply:
+                    ops = Segments(SegmentStore(juncture.store.engine))
+                    for path in segment_definitions.library():
+                        ops.apply(path.read_text(encoding="utf-8"), str(path), clock.now())
+                rates[label] = _drive(juncture, clock, events)
+            finally:
+                juncture.close()
+        echo(f"  engine {label} segments: {rates[label] * 1e6:,.0f} us/event")
+    return {
+        "engine_events": events,
+        "engine_us_per_event_without": round(rates["without"] * 1e6, 1),
+        "engine_us_per_event_with": round(rates["with"] * 1e6, 1),
+        "segments_us_per_event": round((rates["with"] - rates["without"]) * 1e6, 1),
+    }
+
+
+def _drive(juncture: wiring.Juncture, clock: ManualClock, events: int) -> float:
+    rng = random.Random(11)  # noqa: S311 - synthetic data
+    start = clock.now()
+    batches: list[list[dict[str, Any]]] = []
+    for b in range(events // 500):
+        batch_ = []
+        for i in range(500):
+            at = start + dt.timedelta(seconds=b * 500 + i)
+            batch_.append({
+                "type": "track", "event": "Product Viewed", "userId": f"u{rng.randrange(2000)}",
+                "messageId": f"m{b}-{i}", "timestamp": at.isoformat(),
+                "properties": {"product_id": f"P{i % 50}",
+                               "category": CATEGORIES[rng.randrange(len(CATEGORIES))],
+                               "price": 49.0},
+            })  # fmt: skip
+        batches.append(batch_)
+    started = time.perf_counter()
+    for batch_ in batches:
+        clock.set(dt.datetime.fromisoformat(str(batch_[-1]["timestamp"])))
+        envelope = messages.Envelope(
+            messages=[msgspec.Raw(orjson.dumps(m)) for m in batch_], single=False
+        )
+        juncture.ingestor.ingest_sync(envelope, "bench")
+    return (time.perf_counter() - started) / (len(batches) * 500)
+
+
+def run(*, profiles: int, events: int, postgres_url: str | None, seed: int,
+        engine_events: int, echo: Echo) -> dict[str, Any]:  # fmt: skip
+    results: dict[str, Any] = {}
+    echo("[sqlite] batch evaluation")
+    with tempfile.TemporaryDirectory(prefix="juncture-bench-") as tmp:
+        results["sqlite"] = batch(f"sqlite:///{Path(tmp) / 'seg.db'}", profiles, events, seed, echo)
+    _show("sqlite", results["sqlite"], echo)
+    if postgres_url:
+        echo("[postgres] batch evaluation")
+        with scratch_postgres(postgres_url, "segments") as url:
+            results["postgres"] = batch(url, profiles, events, seed, echo)
+        _show("postgres", results["postgres"], echo)
+    echo("[incremental] per event")
+    results["incremental"] = {**pure_cost(), **engine_cost(engine_events, echo)}
+    inc = results["incremental"]
+    without, with_ = inc["engine_us_per_event_without"], inc["engine_us_per_event_with"]
+    echo(f"[incremental] pure: {inc['pure_us_per_event']} us to decide {inc['segments']} "
+         f"segments for one event | engine: +{inc['segments_us_per_event']} us/event "
+         f"({without} -> {with_})")  # fmt: skip
+    return results
+
+
+def _show(kind: str, r: dict[str, Any], echo: Echo) -> None:
+    echo(f"[{kind}] {r['segment']}: {r['members']:,} of {r['profiles']:,} profiles "
+         f"({r['events']:,} events) in {r['evaluate_s']:.2f} s ({r['profiles_per_s']:,} "
+         f"profiles/s) | raw scan of the rows {r['raw_scan_s']:.2f} s (index-only count "
+         f"{r['index_count_s']:.2f} s) | ratio {r['ratio']:.1f} | "
+         f"listing members {r['members_list_s']:.2f} s | fill {r['fill_s']:.0f} s")  # fmt: skip

@@ -1,0 +1,190 @@
+"""Real-time segment membership of one profile, decided purely.
+
+After each event (and each due segment timer) :func:`react` evaluates the active segments
+for the profile the event touched, compares with the segments it was in, and returns:
+
+- ``Segment Entered`` / ``Segment Exited`` derived events (properties ``segment_id``,
+  ``segment_name``), stamped with the evaluation time, for journeys to trigger on;
+- the new set of segment ids, for the runtime to store (``segment_members``);
+- one timer per profile (kind :data:`SEGMENT_TIMER`) at the first moment time alone can
+  change an answer (an event sliding out of a window, a time fact crossing a threshold),
+  or its cancellation: windows are handled by timers, never by polling.
+
+The evaluation time is the event's timestamp (event time), so replay and simulation give
+the same memberships as live traffic, and the batch evaluation of ``store/segments.py`` at
+any checkpoint agrees with what this module kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Final
+
+import msgspec
+
+from juncture.core import segments as seg
+from juncture.core.events import Event
+from juncture.core.journeys.spec import SEGMENT_ENTERED, SEGMENT_EXITED
+from juncture.core.profile import DERIVED_SOURCE, Profile
+from juncture.core.signals import CancelTimer, ScheduleTimer, TimerCommand, signal_id
+
+SEGMENT_TIMER: Final = "segment"
+_MAX_CATCH_UP: Final = 1000
+
+
+class Context(msgspec.Struct, frozen=True):
+    """The active segments and, per profile of the working set, the segments it is in, its
+    events inside the longest window (``lookback``) and its segment timer if set in this
+    batch."""
+
+    segments: tuple[seg.Segment, ...]
+    member_of: Mapping[str, frozenset[str]]
+    behaviour: Mapping[str, Sequence[seg.BehaviourEvent]]
+    pending: Mapping[str, dt.datetime]  # segment timers set in this batch, by profile
+
+    @property
+    def lookback(self) -> dt.timedelta:
+        return max((s.lookback for s in self.segments), default=dt.timedelta(0))
+
+
+class Reaction(msgspec.Struct, frozen=True):
+    profile_id: str
+    member_of: frozenset[str]
+    events: tuple[Event, ...]
+    timer: TimerCommand
+
+
+def behaviour_of(events: Iterable[Event]) -> list[seg.BehaviourEvent]:
+    """Track events as the segment conditions read them."""
+    return [
+        seg.BehaviourEvent(e.event, e.timestamp, e.properties)
+        for e in events
+        if e.type == "track" and e.event
+    ]
+
+
+def timer_key(profile_id: str) -> str:
+    return f"{SEGMENT_TIMER}:{profile_id}"
+
+
+def on_event(
+    ctx: Context,
+    before: Profile,
+    after: Profile,
+    merged: Sequence[str],
+    *,
+    new: Sequence[Event],
+    cause: Event,
+) -> Reaction | None:
+    """Membership after ``cause`` (with ``new``: the events this step adds, the cause
+    included), for the profile it touched; ``merged``: profiles merged into it just now.
+    Changes that time alone made before the event (a window timer of this batch that has
+    not fired yet) are caught up first, from the profile as it was."""
+    if not ctx.segments:
+        return None
+    pid = after.profile_id
+    behaviour = [*ctx.behaviour.get(pid, ())]
+    for other in merged:
+        behaviour.extend(ctx.behaviour.get(other, ()))
+    member_of = ctx.member_of.get(pid, frozenset())
+    earlier: tuple[Event, ...] = ()
+    due = ctx.pending.get(pid)
+    if due is not None and due < cause.timestamp:
+        caught = _catch_up(
+            ctx, before, member_of, behaviour, start=due, until=cause.timestamp, strict=True
+        )
+        member_of, earlier = caught.member_of, caught.events
+    behaviour.extend(behaviour_of(new))
+    now = cause.timestamp
+    result = react(ctx.segments, after, member_of, behaviour, now, cause=cause.message_id)
+    return msgspec.structs.replace(result, events=(*earlier, *result.events))
+
+
+def on_timer(ctx: Context, profile: Profile, timer: ScheduleTimer, now: dt.datetime) -> Reaction:
+    """Membership when a segment timer falls due: evaluated at its due time, then at every
+    later change up to ``now``, so that one tick catches up however late it comes."""
+    pid = profile.profile_id
+    behaviour = ctx.behaviour.get(pid, ())
+    member_of = ctx.member_of.get(pid, frozenset())
+    return _catch_up(
+        ctx, profile, member_of, behaviour, start=timer.due_at, until=now, strict=False
+    )
+
+
+def _catch_up(
+    ctx: Context,
+    profile: Profile,
+    member_of: frozenset[str],
+    behaviour: Sequence[seg.BehaviourEvent],
+    *,
+    start: dt.datetime,
+    until: dt.datetime,
+    strict: bool,
+) -> Reaction:
+    events: list[Event] = []
+    at: dt.datetime | None = start
+    result = None
+    for _ in range(_MAX_CATCH_UP):
+        if at is None or at > until or (strict and at == until):
+            break
+        cause = f"{timer_key(profile.profile_id)}@{at.isoformat()}"
+        result = react(ctx.segments, profile, member_of, behaviour, at, cause=cause)
+        member_of = result.member_of
+        events.extend(result.events)
+        at = result.timer.due_at if isinstance(result.timer, ScheduleTimer) else None
+    if result is None:
+        timer = ScheduleTimer(
+            key=timer_key(profile.profile_id), due_at=start, kind=SEGMENT_TIMER,
+            profile_id=profile.profile_id,
+        )  # fmt: skip
+        return Reaction(profile.profile_id, member_of, (), timer)
+    return msgspec.structs.replace(result, events=tuple(events))
+
+
+def react(
+    segments: Sequence[seg.Segment],
+    profile: Profile,
+    member_of: frozenset[str],
+    behaviour: Sequence[seg.BehaviourEvent],
+    now: dt.datetime,
+    *,
+    cause: str,
+) -> Reaction:
+    """Membership of ``profile`` at ``now``; ``cause`` (a message id, or the timer) makes
+    the derived events' message ids unique and repeatable."""
+    pid = profile.profile_id
+    facts = seg.facts_of(profile, now)
+    inside = {s.id for s in segments if seg.evaluate(s, facts, behaviour, now)}
+    known = {s.id for s in segments}
+    kept = frozenset(inside | (member_of - known))  # memberships of deleted segments stay
+    events = [
+        _derived(s, name, pid, now, cause)
+        for s in segments
+        for name, moved in (
+            (SEGMENT_EXITED, s.id in member_of and s.id not in inside),
+            (SEGMENT_ENTERED, s.id in inside and s.id not in member_of),
+        )
+        if moved
+    ]
+    changes = [seg.changes_at(s, facts, behaviour, now) for s in segments]
+    due = min((t for t in changes if t is not None), default=None)
+    timer: TimerCommand = (
+        CancelTimer(key=timer_key(pid))
+        if due is None
+        else ScheduleTimer(key=timer_key(pid), due_at=due, kind=SEGMENT_TIMER, profile_id=pid)
+    )
+    return Reaction(pid, kept, tuple(events), timer)
+
+
+def _derived(segment: seg.Segment, name: str, pid: str, now: dt.datetime, cause: str) -> Event:
+    return Event(
+        source=DERIVED_SOURCE,
+        message_id=signal_id(f"{cause}/{segment.id}", name),
+        type="track",
+        event=name,
+        timestamp=now,
+        received_at=now,
+        profile_id=pid,
+        properties={"segment_id": segment.id, "segment_name": segment.name},
+    )

@@ -1,0 +1,466 @@
+"""Journeys inside the engine's step: enrollments move, sends are arbitrated into messages.
+
+For one profile and the events of one step (the client event and what it derived), or for one
+due journey timer, :func:`react` and :func:`on_timer` run the journey machine
+(:mod:`juncture.core.journeys.machine`), carry out its commands and return what the runtime
+writes in the same transaction: changed enrollments, outbox messages (pending, deferred to a
+later ``next_attempt_at``, or suppressed with a reason), engine timers for journey waits,
+derived events (``emit_event`` actions) and the profile with traits set by journeys.
+
+Time is the time of the event (or the timer's due time), never a clock: the same journeys run
+live, in replay and in accelerated simulation, and a replay produces the same idempotency
+keys, so the outbox drops what it already holds.
+
+Events that reach the engine long after they happened (a history import, a client that was
+offline for days) move existing enrollments but start no new ones: ``EngineConfig.entry_lag``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Final
+
+import msgspec
+
+from juncture.core import arbitration, profile, signals, stage
+from juncture.core.arbitration import ContactHistory, Policy
+from juncture.core.events import Event
+from juncture.core.journeys import machine
+from juncture.core.journeys.catalog import Catalog
+from juncture.core.journeys.commands import (
+    CallWebhook,
+    CancelTimer,
+    Command,
+    EmitEvent,
+    RecordSuppressed,
+    ScheduleTimer,
+    Send,
+    SetTrait,
+    Timer,
+)
+from juncture.core.journeys.state import Enrollment
+from juncture.core.journeys.state import Step as MachineStep
+from juncture.core.profile import DERIVED_SOURCE, Profile
+
+JOURNEY_TIMER: Final = "journey"
+TIMER_PREFIX: Final = "j:"
+MAX_EMITS: Final = 20  # emit_event chains per step: validation cannot see cross-journey loops
+NAME_TRAITS: Final = ("first_name", "last_name", "name", "email", "phone", "timezone")
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """An outbox row to insert (the store maps it to its table)."""
+
+    idempotency_key: str
+    profile_id: str
+    channel: str
+    purpose: str
+    created_at: dt.datetime
+    payload: Mapping[str, Any]
+    template: str | None = None
+    journey_id: str | None = None
+    journey_version: int | None = None
+    enrollment_id: str | None = None
+    node_id: str | None = None
+    status: str = "pending"
+    reason: str | None = None
+    next_attempt_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JourneyConfig:
+    """Arbitration policy, and how late an event may arrive and still start a journey."""
+
+    policy: Policy = field(default_factory=Policy)
+    entry_lag: dt.timedelta = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class JourneyState:
+    """A profile's journey state as loaded: its enrollments (active and ended) and recent
+    marketing contacts."""
+
+    enrollments: tuple[Enrollment, ...] = ()
+    history: ContactHistory = field(default_factory=ContactHistory)
+
+    def with_enrollments(self, changed: Iterable[Enrollment]) -> JourneyState:
+        by_id = {e.id: e for e in self.enrollments}
+        for e in changed:
+            by_id[e.id] = e
+        return replace(self, enrollments=tuple(by_id.values()))
+
+
+@dataclass
+class Outcome:
+    """What journeys did in one step."""
+
+    profile: Profile
+    state: JourneyState
+    enrollments: dict[str, Enrollment] = field(default_factory=dict)
+    messages: list[Message] = field(default_factory=list)
+    timers: list[signals.TimerCommand] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    traits_set: bool = False
+    user_id: str | None = None
+
+
+def timer_key(key: str) -> str:
+    return f"{TIMER_PREFIX}{key}"
+
+
+def enrollment_of(engine_timer_key: str) -> str:
+    """The enrollment id in an engine timer key (journey timer keys start with it)."""
+    return engine_timer_key.removeprefix(TIMER_PREFIX).split(":", 1)[0]
+
+
+def view(p: Profile, now: dt.datetime) -> dict[str, Any]:
+    """The profile as journey conditions and templates see it (``profile.*``)."""
+    traits = dict(p.traits)
+    out: dict[str, Any] = {k: traits.get(k) for k in NAME_TRAITS}
+    last = p.last_order_at
+    out.update(
+        id=p.profile_id,
+        traits=traits,
+        stage=stage.stage_of(p, now).value,
+        first_seen=p.first_seen.isoformat() if p.first_seen else None,
+        last_seen=p.last_seen.isoformat() if p.last_seen else None,
+        last_channel=p.last_channel,
+        orders={
+            "count": p.order_count,
+            "revenue": round(p.revenue, 2),
+            "aov": round(p.aov, 2),
+            "last_at": last.isoformat() if last else None,
+        },
+        cart=cart_view(p),
+        nps=p.nps.score if p.nps else None,
+        csat=p.csat.score if p.csat else None,
+        top_category=profile.top_affinity(p, "category"),
+    )
+    return out
+
+
+def cart_view(p: Profile) -> dict[str, Any]:
+    items = [
+        {
+            "product_id": i.product_id,
+            "name": i.name or i.product_id,
+            "quantity": i.quantity,
+            "price": i.price,
+            "category": i.category,
+            "brand": i.brand,
+        }
+        for i in p.cart.items.values()
+    ]
+    return {
+        "items": items,
+        "count": p.cart.quantity,
+        "value": round(p.cart.value, 2),
+        "currency": p.cart.currency,
+    }
+
+
+def react(
+    catalog: Catalog,
+    state: JourneyState,
+    current: Profile,
+    events: Sequence[Event],
+    config: JourneyConfig,
+    *,
+    user_id: str | None = None,
+) -> Outcome:
+    """Journeys for ``events``, in order (the client event first, then what it derived).
+    ``user_id``: the profile's user id, for recipients (push and webhook providers)."""
+    out = Outcome(profile=current, state=state, user_id=user_id)
+    if not catalog.versions:
+        return out
+    queue = list(events)
+    emitted = 0
+    seen: tuple[Profile, dt.datetime, dict[str, Any]] | None = None
+    while queue:
+        event = queue.pop(0)
+        now = event.timestamp
+        late = event.received_at - now > config.entry_lag
+        name = event.display_name
+        if name not in catalog.listens:
+            continue  # no journey reacts to it: the common case, kept cheap
+        may_enter = not late and name in catalog.triggers
+        if not may_enter and not any(e.active for e in out.state.enrollments):
+            continue
+        if seen is None or seen[0] is not out.profile or seen[1] != now:
+            seen = (out.profile, now, view(out.profile, now))
+        step = machine.on_event(
+            catalog.versions,
+            out.state.enrollments,
+            seen[2],
+            event,
+            now,
+            open_for_entry=catalog.open if may_enter else frozenset(),
+        )
+        new_events = _apply(out, step, now, config.policy)
+        emitted += len(new_events)
+        if emitted <= MAX_EMITS:
+            queue.extend(new_events)
+    return out
+
+
+def on_timer(
+    catalog: Catalog,
+    state: JourneyState,
+    current: Profile,
+    due: signals.ScheduleTimer,
+    config: JourneyConfig,
+    *,
+    user_id: str | None = None,
+) -> Outcome:
+    """A journey wait fell due. A stale timer (the enrollment moved on) changes nothing."""
+    out = Outcome(profile=current, state=state, user_id=user_id)
+    engine_key, due_at = due.key, due.due_at
+    wanted = enrollment_of(engine_key)
+    enrollment = next((e for e in state.enrollments if e.id == wanted), None)
+    if enrollment is None:
+        return out
+    journey = next(
+        (
+            j
+            for j in catalog.versions
+            if (j.id, j.version) == (enrollment.journey_id, enrollment.version)
+        ),
+        None,
+    )
+    if journey is None:  # archived: its enrollments stop where they are
+        return out
+    timer = Timer(
+        key=engine_key.removeprefix(TIMER_PREFIX),
+        due_at=due_at,
+        profile_id=enrollment.profile_id,
+        journey_id=enrollment.journey_id,
+        version=enrollment.version,
+        enrollment_id=enrollment.id,
+        node=enrollment.node,
+    )
+    step = machine.on_timer(journey, enrollment, timer, view(current, due_at), due_at)
+    emitted = _apply(out, step, due_at, config.policy)
+    if emitted:  # events an action emitted run through the journeys like any other
+        more = react(catalog, out.state, out.profile, emitted, config, user_id=user_id)
+        _merge(out, more)
+    return out
+
+
+def _merge(out: Outcome, more: Outcome) -> None:
+    out.profile, out.state = more.profile, more.state
+    out.traits_set |= more.traits_set
+    out.enrollments.update(more.enrollments)
+    out.messages.extend(more.messages)
+    out.timers.extend(more.timers)
+    out.events.extend(more.events)
+
+
+def _apply(out: Outcome, step: MachineStep, now: dt.datetime, policy: Policy) -> list[Event]:
+    """Carry out one machine step; returns the events its actions emitted."""
+    if step.enrollments:
+        out.state = out.state.with_enrollments(step.enrollments)
+        out.enrollments.update((e.id, e) for e in step.enrollments)
+    sends: list[Send] = []
+    emitted: list[Event] = []
+    for command in step.commands:
+        emitted.extend(_command(out, command, now, sends))
+    if sends:
+        _arbitrate(out, sends, now, policy)
+    out.events.extend(emitted)
+    return emitted
+
+
+def _command(out: Outcome, command: Command, now: dt.datetime, sends: list[Send]) -> list[Event]:
+    pid = out.profile.profile_id
+    if isinstance(command, ScheduleTimer):
+        out.timers.append(
+            signals.ScheduleTimer(
+                key=timer_key(command.key),
+                due_at=command.due_at,
+                kind=JOURNEY_TIMER,
+                profile_id=pid,
+            )
+        )
+    elif isinstance(command, CancelTimer):
+        out.timers.append(signals.CancelTimer(key=timer_key(command.key)))
+    elif isinstance(command, Send):
+        sends.append(command)
+    elif isinstance(command, RecordSuppressed):
+        out.messages.append(_suppressed(out.profile, command, now))
+    elif isinstance(command, CallWebhook):
+        out.messages.append(_webhook(out.profile, command, now))
+    elif isinstance(command, SetTrait):
+        out.profile = _set_trait(out.profile, command, now)
+        out.traits_set = True
+    elif isinstance(command, EmitEvent):
+        return [_emitted(pid, command, now)]
+    # RecordGoal and RecordExit live in the enrollment itself (goal_reached, exit_reason).
+    return []
+
+
+def _arbitrate(out: Outcome, sends: list[Send], now: dt.datetime, policy: Policy) -> None:
+    p = out.profile
+    consent: dict[str, bool] = {}
+    for send in sends:
+        granted = profile.consent_for(p, send.channel, send.purpose)
+        if granted is not None:
+            consent[f"{send.channel}:{send.purpose}"] = granted
+    decisions = arbitration.arbitrate(
+        sends,
+        out.state.history,
+        policy,
+        consent=consent,
+        timezone=_text(p.traits.get("timezone")),
+        now=now,
+    )
+    history = out.state.history
+    for decision in decisions:
+        send = decision.send
+        message = _message(p, send, now, out.user_id)
+        if decision.outcome == "suppressed":
+            message = replace(message, status="suppressed", reason=decision.reason)
+        else:
+            leaves = decision.until or now
+            if decision.outcome == "deferred":
+                message = replace(message, reason=decision.reason or "quiet_hours")
+            message = replace(message, next_attempt_at=leaves)
+            history = history.plus(send, leaves)
+        out.messages.append(message)
+    out.state = replace(out.state, history=history)
+
+
+def _message(p: Profile, send: Send, now: dt.datetime, user_id: str | None) -> Message:
+    context = dict(send.context)
+    payload: dict[str, Any] = {
+        "user_id": user_id,
+        "email": _text(p.traits.get("email")),
+        "phone": _text(p.traits.get("phone")),
+        "device_token": _text(p.traits.get("device_token") or p.traits.get("push_token")),
+        "profile": view(p, now),
+        "event": _flat_event(context.get("event")),
+        "cart": cart_view(p),
+        "branches": context.get("branches", {}),
+        "journey": {"id": send.journey_id, "version": send.version, "node": send.node},
+    }
+    if send.inline is not None:
+        payload["inline"] = dict(send.inline)
+    if send.channel == "onsite":
+        payload["placement"] = (send.inline or {}).get("placement", "any")
+    return Message(
+        idempotency_key=send.idempotency_key,
+        profile_id=p.profile_id,
+        channel=send.channel,
+        purpose=send.purpose,
+        created_at=now,
+        payload={k: v for k, v in payload.items() if v is not None},
+        template=send.template,
+        journey_id=send.journey_id,
+        journey_version=send.version,
+        enrollment_id=send.enrollment_id,
+        node_id=send.node,
+    )
+
+
+def _flat_event(raw: object) -> dict[str, Any]:
+    """The enrollment's event for templates: its properties at the top level (``event.total``)
+    beside ``name`` and ``properties``."""
+    if not isinstance(raw, Mapping):
+        return {}
+    props = raw.get("properties")
+    flat: dict[str, Any] = dict(props) if isinstance(props, Mapping) else {}
+    flat.update(name=raw.get("name"), properties=flat.copy())
+    return flat
+
+
+def _suppressed(p: Profile, command: RecordSuppressed, now: dt.datetime) -> Message:
+    return Message(
+        idempotency_key=command.idempotency_key,
+        profile_id=p.profile_id,
+        channel="none",
+        purpose="marketing",
+        created_at=now,
+        payload={},
+        journey_id=command.journey_id,
+        journey_version=command.version,
+        enrollment_id=command.enrollment_id,
+        node_id=command.node,
+        status="suppressed",
+        reason=command.reason,
+    )
+
+
+def _webhook(p: Profile, command: CallWebhook, now: dt.datetime) -> Message:
+    context = dict(command.context)
+    body = dict(command.body) or {
+        "profile_id": p.profile_id,
+        "event": context.get("event", {}),
+        "journey": {"id": command.journey_id, "version": command.version, "node": command.node},
+    }
+    return Message(
+        idempotency_key=command.idempotency_key,
+        profile_id=p.profile_id,
+        channel="webhook",
+        purpose="transactional",
+        created_at=now,
+        payload={"url": command.url, "method": command.method, "body": body},
+        journey_id=command.journey_id,
+        journey_version=command.version,
+        enrollment_id=command.enrollment_id,
+        node_id=command.node,
+        next_attempt_at=now,
+    )
+
+
+def _set_trait(p: Profile, command: SetTrait, now: dt.datetime) -> Profile:
+    """A trait a journey sets, stamped with the step's time (a later identify still wins)."""
+    if p.trait_at.get(command.trait, now) > now:
+        return p
+    return msgspec.structs.replace(
+        p,
+        traits={**p.traits, command.trait: command.value},
+        trait_at={**p.trait_at, command.trait: now},
+    )
+
+
+def _emitted(pid: str, command: EmitEvent, now: dt.datetime) -> Event:
+    return Event(
+        source=DERIVED_SOURCE,
+        message_id=command.message_id,
+        type="track",
+        event=command.event,
+        timestamp=now,
+        received_at=now,
+        profile_id=pid,
+        properties={
+            **dict(command.properties),
+            "journey_id": command.journey_id,
+            "enrollment_id": command.enrollment_id,
+        },
+    )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def history_of(rows: Iterable[tuple[dt.datetime, str, str, str]]) -> ContactHistory:
+    """Contact history from (at, channel, purpose, journey_id) rows."""
+    return ContactHistory(
+        tuple(arbitration.Contact(at, channel, purpose, jid) for at, channel, purpose, jid in rows)
+    )
+
+
+__all__ = [
+    "JOURNEY_TIMER",
+    "JourneyConfig",
+    "JourneyState",
+    "Message",
+    "Outcome",
+    "history_of",
+    "on_timer",
+    "react",
+    "view",
+]

@@ -1,0 +1,114 @@
+"""Real-time segment membership at run time: which segments are active (read from the
+store, parsed again only when a definition changes) and, per commit, the membership and
+recent events of the profiles the commit touches (``core.membership`` decides)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from typing import Protocol
+
+from juncture import segment_definitions
+from juncture.core import engine as core
+from juncture.core import membership
+from juncture.core import segments as seg
+from juncture.core.events import Event
+from juncture.core.signals import ScheduleTimer
+from juncture.errors import InvalidDefinition
+from juncture.store import membership as stored
+from juncture.store.state import StateSql
+
+log = logging.getLogger("juncture.segments")
+
+
+class SegmentSource(Protocol):
+    """Where the engine gets its active segments, once per commit (must be cheap)."""
+
+    def segments(self, state: StateSql) -> tuple[seg.Segment, ...]: ...
+
+
+class StaticSegments:
+    """A fixed set of segments (tests, replay)."""
+
+    def __init__(self, segments: Iterable[seg.Segment]) -> None:
+        self._segments = tuple(segments)
+
+    def segments(self, state: StateSql) -> tuple[seg.Segment, ...]:  # noqa: ARG002
+        return self._segments
+
+
+class StoredSegments:
+    """The declared segments of the store; a definition is parsed again only when its
+    ``updated_at`` changes."""
+
+    def __init__(self) -> None:
+        self._seen: list[tuple[str, str]] = []
+        self._segments: tuple[seg.Segment, ...] = ()
+
+    def segments(self, state: StateSql) -> tuple[seg.Segment, ...]:
+        current = stored.versions(state)
+        if current != self._seen:
+            parsed = []
+            for sid, source, filename, _ in stored.definitions(state):
+                try:
+                    parsed.append(segment_definitions.loads(source, filename))
+                except InvalidDefinition:
+                    log.exception("stored segment %s no longer validates; skipped", sid)
+            self._segments, self._seen = tuple(parsed), current
+        return self._segments
+
+
+class Tracker:
+    """The membership working set of one commit."""
+
+    def __init__(
+        self,
+        segments: tuple[seg.Segment, ...],
+        state: StateSql,
+        pids: set[str],
+        earliest: dt.datetime,
+    ) -> None:
+        """``earliest``: the first time the commit evaluates at (its oldest event or timer)."""
+        names = {
+            n.event
+            for s in segments
+            for n in seg.walk(s.condition)
+            if isinstance(n, seg.Performed | seg.NotPerformedSince)
+        }
+        self.before = stored.members(state, pids)
+        self.member_of = dict(self.before)
+        lookback = max(s.lookback for s in segments)
+        self.behaviour = stored.behaviour(state, pids, earliest - lookback, names)
+        self.names = names
+        self.changed: set[str] = set()
+        self.pending: dict[str, dt.datetime] = {}
+        self.context = membership.Context(segments, self.member_of, self.behaviour, self.pending)
+
+    def apply(self, result: core.Step) -> None:
+        for merge in result.merges:
+            self.behaviour.setdefault(merge.survivor, []).extend(
+                self.behaviour.pop(merge.merged, [])
+            )
+            self.member_of.pop(merge.merged, None)
+        for event in result.events:
+            self._remember(event)
+        if result.segments is not None:
+            pid = result.segments.profile_id
+            self.member_of[pid] = result.segments.member_of
+            self.changed.add(pid)
+            timer = result.segments.timer
+            if isinstance(timer, ScheduleTimer):
+                self.pending[pid] = timer.due_at
+            else:
+                self.pending.pop(pid, None)
+
+    def _remember(self, event: Event) -> None:
+        if event.profile_id is None or event.event not in self.names:
+            return
+        self.behaviour.setdefault(event.profile_id, []).extend(membership.behaviour_of([event]))
+
+    def save(self, state: StateSql, retired: Iterable[str], now: dt.datetime) -> None:
+        stored.drop(state, retired)
+        after = {pid: self.member_of.get(pid, frozenset()) for pid in self.changed}
+        stored.save(state, self.before, after, now)

@@ -1,0 +1,1 @@
+"""Package data: the ready segment definitions in ``library/``."""

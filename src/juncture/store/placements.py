@@ -1,0 +1,141 @@
+"""What the decision API (``POST /v1/decide``) reads and writes: identities to profiles,
+on-site messages queued in the outbox, and impressions (rows ``shown``, counted for caps).
+
+An on-site message is an ``outbox`` row on channel ``onsite`` that stays ``pending`` (the
+dispatcher leaves it alone) until the customer's next visit asks for it; showing it moves it
+to ``shown`` with ``sent_at`` and one recorded attempt, in a compare-and-set so that two
+concurrent requests never show one message twice. Placements chosen by rule, not queued by a
+journey, are recorded as new ``shown`` rows whose idempotency key says what was shown (so a
+welcome is shown once per profile, a cart reminder once per cart).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Final
+
+import msgspec
+import sqlalchemy as sa
+
+from juncture.core.events import as_utc
+from juncture.core.profile import Profile
+from juncture.store import tables
+from juncture.store.outbox import ONSITE, NewMessage, Outbox, OutboxRow, row_of, transaction
+
+_profile_decoder: Final = msgspec.json.Decoder(Profile)
+_MAX_HOPS: Final = 8
+t = tables.outbox
+a = tables.delivery_attempts
+p = tables.profiles
+
+
+class Placements:
+    """On-site placements over one store's engine. Every method is one transaction."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.outbox = Outbox(engine)
+        self.engine = engine
+
+    def resolve(self, identifiers: Sequence[str]) -> str | None:
+        """The live profile of the first identifier known (``user_id:42``), redirects
+        followed; None when none is known."""
+        with transaction(self.engine) as conn:
+            for identifier in identifiers:
+                query = sa.select(tables.identities.c.profile_id).where(
+                    tables.identities.c.identifier == identifier
+                )
+                found = conn.execute(query).scalar_one_or_none()
+                if found is not None:
+                    return _live(conn, str(found))
+        return None
+
+    def profile(self, profile_id: str) -> Profile | None:
+        with transaction(self.engine) as conn:
+            body = conn.execute(sa.select(p.c.body).where(p.c.profile_id == profile_id)).scalar()
+        return None if body is None else _profile_decoder.decode(body)
+
+    def shown_since(self, profile_id: str, since: dt.datetime) -> int:
+        """Impressions of this profile since ``since`` (the frequency cap's count)."""
+        query = sa.select(sa.func.count()).where(
+            t.c.profile_id == profile_id,
+            t.c.channel == ONSITE,
+            t.c.status == "shown",
+            t.c.sent_at >= as_utc(since),
+        )
+        with transaction(self.engine) as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def queued(self, profile_id: str, now: dt.datetime) -> list[OutboxRow]:
+        """On-site messages waiting for this profile, oldest first (deferred ones once due)."""
+        now = as_utc(now)
+        query = (
+            sa.select(t)
+            .where(
+                t.c.profile_id == profile_id,
+                t.c.channel == ONSITE,
+                sa.or_(
+                    t.c.status == "pending",
+                    sa.and_(t.c.status == "deferred", t.c.next_attempt_at <= now),
+                ),
+            )
+            .order_by(t.c.id)
+        )
+        with transaction(self.engine) as conn:
+            return [row_of(r._mapping) for r in conn.execute(query)]
+
+    def mark_shown(self, row: OutboxRow, now: dt.datetime) -> bool:
+        """Record the impression of a queued row; False when another request took it."""
+        return self._finish(row, now, ok=True, error=None)
+
+    def mark_failed(self, row: OutboxRow, now: dt.datetime, error: str) -> bool:
+        """A queued row that cannot be shown (its template fails) goes ``dead``."""
+        return self._finish(row, now, ok=False, error=error)
+
+    def _finish(self, row: OutboxRow, now: dt.datetime, *, ok: bool, error: str | None) -> bool:
+        now = as_utc(now)
+        values = (
+            {"status": "shown", "sent_at": now, "next_attempt_at": None}
+            if ok
+            else {"status": "dead", "last_error": error, "next_attempt_at": None}
+        )
+        with transaction(self.engine) as conn:
+            stmt = (
+                t.update()
+                .where(t.c.id == row.id, t.c.status == row.status, t.c.attempts == row.attempts)
+                .values(attempts=row.attempts + 1, **values)
+            )
+            if conn.execute(stmt).rowcount != 1:
+                return False
+            conn.execute(
+                a.insert().values(
+                    outbox_id=row.id, attempt=row.attempts + 1, at=now, ok=ok, error=error
+                )
+            )
+        return True
+
+    def record_shown(self, message: NewMessage) -> OutboxRow | None:
+        """Record a placement chosen by rule as a ``shown`` row; None when its key was
+        recorded before (already shown)."""
+        if message.status != "shown" or message.channel != ONSITE:
+            raise ValueError("record_shown takes an on-site message with status 'shown'")
+        with transaction(self.engine) as conn:
+            if self.outbox.insert([message], conn) == 0:
+                return None
+            found = conn.execute(
+                sa.select(t).where(t.c.idempotency_key == message.idempotency_key)
+            ).one()
+            return row_of(found._mapping)
+
+
+def _live(conn: sa.Connection, profile_id: str) -> str:
+    """Follow ``redirect_to`` from a merged profile to the one that survived."""
+    current = profile_id
+    for _ in range(_MAX_HOPS):
+        target = conn.execute(
+            sa.select(p.c.redirect_to).where(p.c.profile_id == current)
+        ).scalar_one_or_none()
+        if target is None:
+            return current
+        current = str(target)
+    return current

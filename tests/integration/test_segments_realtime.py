@@ -1,0 +1,279 @@
+"""Real-time membership equals batch membership, and journeys trigger on segment entry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import msgspec
+import orjson
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from juncture import definitions, segment_definitions, wiring
+from juncture.core import messages
+from juncture.core.journeys.catalog import Catalog
+from juncture.runtime.clock import ManualClock
+from juncture.runtime.engine import StaticJourneys
+from juncture.runtime.segments import Segments
+from juncture.store import tables
+from juncture.store.segments import SegmentStore
+from tests.conftest import settings_for
+
+T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+DEFINITIONS = [
+    """\
+id: running
+name: Running, not bought
+where:
+  all:
+    - performed: Product Viewed
+      where: {category: Running}
+      at_least: 2
+      within: 3d
+    - not_performed: Order Completed
+      within: 2d
+""",
+    """\
+id: recent-buyer
+name: Ordered this week
+where: {rfm: recency, gte: 5}
+""",
+    """\
+id: berlin-or-cheap
+name: Berlin or cheap adds
+where:
+  any:
+    - {fact: city, eq: Berlin}
+    - performed: Product Added
+      where: {price: {lt: 30}}
+      within: 1d
+""",
+    """\
+id: quiet-buyer
+name: Bought, nothing added since, seen in 2 days
+where:
+  all:
+    - {fact: last_seen, within: 2d}
+    - {fact: order_count, gte: 1}
+    - not_performed: Product Added
+      since: last_order_at
+      within: 10d
+""",
+]
+SEGMENTS = [segment_definitions.loads(d, f"{i}.yaml") for i, d in enumerate(DEFINITIONS)]
+
+action = st.one_of(
+    st.tuples(st.just("identify"), st.sampled_from(["Berlin", "Paris"])),
+    st.tuples(st.just("Product Viewed"), st.sampled_from(["Running", "Boots"])),
+    st.tuples(st.just("Product Added"), st.sampled_from([10, 50])),
+    st.tuples(st.just("Order Completed"), st.sampled_from([20, 80])),
+    st.tuples(st.just("checkpoint"), st.none()),
+)
+# (user, gap in hours since the previous step, action)
+streams = st.lists(
+    st.tuples(st.integers(0, 2), st.integers(1, 40), action), min_size=1, max_size=18
+)
+
+
+class World:
+    """A Juncture on a real database with the test segments applied, driven in event time."""
+
+    def __init__(
+        self, database_url: str, start: dt.datetime, journeys: StaticJourneys | None = None
+    ) -> None:
+        self.clock = ManualClock(start)
+        self.juncture = wiring.build(
+            settings_for(database_url), clock=self.clock, journeys=journeys
+        )
+        self.segments = Segments(SegmentStore(self.juncture.store.engine))
+        self.run = uuid.uuid4().hex[:8]
+        self.messages = itertools.count()
+
+    def apply(self, definitions: list[str]) -> None:
+        for i, text in enumerate(definitions):
+            self.segments.apply(text, f"{i}.yaml", self.clock.now())
+
+    def send(self, user: int, at: dt.datetime, kind: str, value: Any) -> None:
+        self.clock.set(at)
+        msg: dict[str, Any] = {
+            "userId": f"{self.run}-u{user}",
+            "messageId": f"{self.run}-{next(self.messages)}",
+            "timestamp": at.isoformat(),
+        }
+        if kind == "identify":
+            msg |= {"type": "identify", "traits": {"city": value}}
+        else:
+            props: dict[str, Any] = {
+                "Product Viewed": {"product_id": "p1", "category": value},
+                "Product Added": {"product_id": "p1", "price": value},
+                "Order Completed": {"order_id": msg["messageId"], "total": value},
+            }[kind]
+            msg |= {"type": "track", "event": kind, "properties": props}
+        envelope = messages.Envelope(messages=[msgspec.Raw(orjson.dumps(msg))], single=False)
+        outcome = self.juncture.ingestor.ingest_sync(envelope, "test")
+        assert outcome.receipt.stored == 1, outcome
+
+    def tick(self, at: dt.datetime) -> None:
+        self.clock.set(at)
+        self.juncture.committer.tick_sync()
+
+    def profiles(self) -> set[str]:
+        e = tables.events
+        query = sa.select(e.c.profile_id).where(e.c.user_id.like(f"{self.run}-%")).distinct()
+        with self.juncture.store.engine.connect() as conn:
+            return {r[0] for r in conn.execute(query)}
+
+    def realtime(self, segment_id: str, mine: set[str]) -> list[str]:
+        found = self.segments.store.stored_members(segment_id, limit=100_000)
+        return sorted(p for p, _ in found if p in mine)
+
+    def batch(self, segment_id: str, at: dt.datetime, mine: set[str]) -> list[str]:
+        segment = self.segments.definition(segment_id)
+        return [p for p in self.segments.store.members(segment, at) if p in mine]
+
+    def derived(self, name: str) -> list[dict[str, Any]]:
+        e = tables.events
+        query = (
+            sa.select(e.c.profile_id, e.c.body, e.c.timestamp)
+            .where(e.c.event == name, e.c.profile_id.in_(self.profiles()))
+            .order_by(e.c.seq)
+        )
+        with self.juncture.store.engine.connect() as conn:
+            return [
+                {"profile_id": r[0], **orjson.loads(r[1])["properties"]}
+                for r in conn.execute(query)
+            ]
+
+    def close(self) -> None:
+        self.juncture.close()
+
+
+@pytest.fixture
+def world(database_url: str) -> Iterator[World]:
+    w = World(database_url, T0)
+    w.apply(DEFINITIONS)
+    yield w
+    w.close()
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(stream=streams)
+def test_realtime_membership_equals_batch_at_every_checkpoint(
+    world: World, stream: list[tuple[int, int, tuple[str, Any]]]
+) -> None:
+    world.run = uuid.uuid4().hex[:8]  # each example has its own customers
+    at = max(world.clock.now(), T0) + dt.timedelta(hours=1)
+    checkpoints = 0
+    for user, gap, (kind, value) in [*stream, (0, 24 * 12, ("checkpoint", None))]:
+        at += dt.timedelta(hours=gap, minutes=1)
+        if kind != "checkpoint":
+            world.send(user, at, kind, value)
+            continue
+        world.tick(at)
+        checkpoints += 1
+        mine = world.profiles()
+        for segment in SEGMENTS:
+            expected = world.batch(segment.id, at, mine)
+            assert world.realtime(segment.id, mine) == expected, (segment.id, at)
+    entered, exited = world.derived("Segment Entered"), world.derived("Segment Exited")
+    for pid in world.profiles():
+        for segment in SEGMENTS:
+            ins = sum(1 for e in entered if (e["profile_id"], e["segment_id"]) == (pid, segment.id))
+            outs = sum(1 for e in exited if (e["profile_id"], e["segment_id"]) == (pid, segment.id))
+            now_in = pid in world.realtime(segment.id, {pid})
+            assert ins - outs == (1 if now_in else 0)
+    assert checkpoints >= 1
+
+
+def test_segment_events_carry_id_and_name_and_windows_expire_by_timer(world: World) -> None:
+    world.send(0, T0 + dt.timedelta(hours=1), "Product Viewed", "Running")
+    world.send(0, T0 + dt.timedelta(hours=2), "Product Viewed", "Running")
+    (pid,) = world.profiles()
+    assert world.realtime("running", {pid}) == [pid]
+    assert world.derived("Segment Entered") == [
+        {"profile_id": pid, "segment_id": "running", "segment_name": "Running, not bought"}
+    ]
+    with world.juncture.store.engine.connect() as conn:
+        timers = conn.execute(
+            sa.select(tables.timers.c.kind, tables.timers.c.due_at).where(
+                tables.timers.c.key == f"segment:{pid}"
+            )
+        ).all()
+    assert [t[0] for t in timers] == ["segment"]
+    world.tick(T0 + dt.timedelta(days=3, hours=1, minutes=1))  # the first view slid out
+    assert world.realtime("running", {pid}) == []
+    assert [e["segment_id"] for e in world.derived("Segment Exited")] == ["running"]
+
+
+OFFER = """\
+id: running_offer
+version: 1
+name: Running offer on segment entry
+entry: {reentry: always}
+nodes:
+  - id: entered
+    type: trigger
+    segment_entered: running
+    next: offer
+  - id: offer
+    type: emit_event
+    event: Running Offer
+    next: done
+  - id: done
+    type: exit
+"""
+
+
+def test_a_journey_triggered_by_segment_entry_fires_once_per_entry(database_url: str) -> None:
+    journey = definitions.loads(OFFER, "offer.yaml")
+    world = World(database_url, T0, StaticJourneys(Catalog.of([journey])))
+    try:
+        world.apply(DEFINITIONS)
+        hour = dt.timedelta(hours=1)
+        world.send(0, T0 + hour, "Product Viewed", "Running")
+        world.send(0, T0 + 2 * hour, "Product Viewed", "Running")  # enters
+        world.send(0, T0 + 3 * hour, "Product Viewed", "Running")  # stays in
+        world.send(1, T0 + 4 * hour, "Product Viewed", "Boots")  # never enters
+        world.tick(T0 + dt.timedelta(days=4))  # the window slid: exits
+        world.send(0, T0 + dt.timedelta(days=5), "Product Viewed", "Running")
+        world.send(0, T0 + dt.timedelta(days=5, hours=1), "Product Viewed", "Running")  # again
+        world.send(0, T0 + dt.timedelta(days=5, hours=2), "Order Completed", 20)  # exits
+        world.tick(T0 + dt.timedelta(days=6))
+        (pid,) = {e["profile_id"] for e in world.derived("Segment Entered")}
+        running = [e for e in world.derived("Segment Entered") if e["segment_id"] == "running"]
+        assert len(running) == 2
+        exits = [e for e in world.derived("Segment Exited") if e["segment_id"] == "running"]
+        assert len(exits) == 2
+        offers = world.derived("Running Offer")
+        assert [o["profile_id"] for o in offers] == [pid, pid]
+    finally:
+        world.close()
+
+
+LAPSED = """\
+id: lapsed
+name: Lapsed buyers
+where: {stage: lapsed}
+"""
+
+
+def test_a_lapsing_stage_moves_segment_membership_by_its_timer(world: World) -> None:
+    world.apply([LAPSED])
+    world.send(0, T0 + dt.timedelta(hours=1), "Order Completed", 80)
+    (pid,) = world.profiles()
+    assert world.realtime("lapsed", {pid}) == []
+    later = T0 + dt.timedelta(days=91)
+    world.tick(later)
+    assert world.realtime("lapsed", {pid}) == [pid] == world.batch("lapsed", later, {pid})
+    entered = [e["segment_id"] for e in world.derived("Segment Entered")]
+    assert entered.count("lapsed") == 1

@@ -1,0 +1,86 @@
+"""Segments on the simulator's data: automatic clusters and the CLI, on SQLite."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from juncture import demo, wiring
+from juncture.analytics import clusters
+from juncture.cli import app
+from juncture.core.profile import Profile
+from juncture.runtime.clock import ManualClock
+from juncture.runtime.segments import Segments
+from juncture.store.segments import SegmentStore
+from juncture.store.sql import SqlStore
+from tests.conftest import settings_for
+
+NOW = demo.DEMO_START + dt.timedelta(days=14)
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('sim') / 'sim.db'}"
+    clock = ManualClock(demo.DEMO_START)
+    juncture = wiring.build(settings_for(url).model_copy(update={"auto_migrate": True}), clock)
+    try:
+        demo.run(juncture, clock, seed=7, customers=250, days=14)
+    finally:
+        juncture.close()
+    return url
+
+
+@pytest.fixture
+def ops(simulated: str) -> Iterator[Segments]:
+    store = SqlStore(simulated)
+    yield Segments(SegmentStore(store.engine))
+    store.close()
+
+
+def test_clusters_are_stable_for_a_seed_and_described_by_their_features(ops: Segments) -> None:
+    first = ops.auto(NOW, k=4, seed=5)
+    again = ops.auto(NOW, k=4, seed=5)
+    assert [c.members for c in first] == [c.members for c in again]
+    assert [c.description for c in first] == [c.description for c in again]
+    assert sum(len(c.members) for c in first) == ops.store.stored_size("auto-1") + sum(
+        ops.store.stored_size(f"auto-{i}") for i in (2, 3, 4)
+    )
+    decoder = msgspec.json.Decoder(Profile)
+    rows = {pid: clusters.features(decoder.decode(b), NOW) for pid, b in ops.store.live_profiles()}
+    data = np.array(list(rows.values()))
+    overall = data.mean(axis=0)
+    for c in first:
+        mine = np.array([rows[p] for p in c.members]).mean(axis=0)
+        for feature, z in c.traits[:3]:
+            i = clusters.FEATURES.index(feature)
+            assert np.sign(mine[i] - overall[i]) == np.sign(z), (c.name, feature)
+        above, below = clusters._WORDS[c.traits[0][0]]
+        assert (above if c.traits[0][1] > 0 else below) in c.description
+    assert len({c.name for c in first}) == 4
+
+
+def test_the_cli_applies_lists_and_reports_bad_files(simulated: str, tmp_path: Path) -> None:
+    at = ["--at", NOW.isoformat(), "--database-url", simulated]
+    applied = runner.invoke(app, ["segments", "apply", "--library", *at])
+    assert applied.exit_code == 0, applied.output
+    assert "running-shoes-browsers:" in applied.output
+    listed = runner.invoke(app, ["segments", "list", *at])
+    assert "high-intent-berlin" in listed.output
+    size = runner.invoke(app, ["segments", "size", "price-sensitive", *at])
+    members = runner.invoke(app, ["segments", "members", "price-sensitive", "--limit", "5", *at])
+    assert len(members.stdout.split()) == min(5, int(size.stdout))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: x\nname: X\nwhere:\n  fact: city\n  eq: 3\n")
+    checked = runner.invoke(app, ["segments", "validate", str(bad)])
+    assert checked.exit_code == 1
+    assert f"{bad}:5: where.eq: fact 'city' holds text, not 3" in checked.output
+    missing = runner.invoke(app, ["segments", "show", "nope", "--database-url", simulated])
+    assert missing.exit_code == 1
+    assert "not_found" in missing.output
