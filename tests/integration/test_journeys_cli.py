@@ -28,7 +28,7 @@ def test_validate_prints_each_problem_with_file_and_line(tmp_path: Path) -> None
     assert f"{good}: ok (thanks, 4 nodes)" in ok.output
     failed = runner.invoke(app, ["journeys", "validate", str(tmp_path)])
     assert failed.exit_code == 1
-    lines = failed.output.splitlines()
+    lines = failed.stdout.splitlines()
     assert f"{bad}:12: nodes[1].next: dangling next: there is no node 'mial'" in lines
     assert any(line.startswith(f"{bad}:15: nodes[2].channel: channel 'fax'") for line in lines)
     assert f"{good}: ok (thanks, 4 nodes)" in lines
@@ -75,7 +75,7 @@ def test_library_list_show_pause_resume_archive_stats(database_url: str) -> None
     installed = runner.invoke(app, ["journeys", "apply", "--library", *db])
     assert installed.exit_code == 0, installed.output
     ids = [j.id for j in definitions.load_library()]
-    assert [line.split(":")[0] for line in installed.output.splitlines()] == ids
+    assert [line.split(":")[0] for line in installed.stdout.splitlines()] == ids
     listed = runner.invoke(app, ["journeys", "list", *db], terminal_width=200)
     assert listed.exit_code == 0 and all(i in listed.output for i in ids)
 
@@ -104,9 +104,9 @@ def test_stats_as_json(database_url: str) -> None:
     db = ["--database-url", database_url]
     one = runner.invoke(app, ["journeys", "stats", "thanks", "--json", *db])
     assert one.exit_code == 0, one.output
-    [stats] = json.loads(one.output)
+    [stats] = json.loads(one.stdout)
     assert (stats["entered"], stats["goalReached"], stats["sent"]) == (6, 2, 1)
-    every = json.loads(runner.invoke(app, ["journeys", "stats", "--json", *db]).output)
+    every = json.loads(runner.invoke(app, ["journeys", "stats", "--json", *db]).stdout)
     assert sorted(s["journey"] for s in every) == ["other", "thanks"]
     table = runner.invoke(app, ["journeys", "stats", "thanks", *db], terminal_width=200)
     assert table.exit_code == 0 and "6 entered, 2 active, 2 reached the goal" in table.output
