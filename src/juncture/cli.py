@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from juncture import wiring
+from juncture.cli_journeys import journeys_app
 from juncture.cli_segments import segments_app
 from juncture.settings import Settings, key_hash, source_of
 from juncture.store import migrate
@@ -25,6 +26,7 @@ failed_app = typer.Typer(no_args_is_help=True, help="The failed-event quarantine
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(failed_app, name="failed")
+app.add_typer(journeys_app, name="journeys")
 app.add_typer(segments_app, name="segments")
 console = Console(stderr=True)
 out = Console()

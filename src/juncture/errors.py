@@ -8,6 +8,7 @@
     │   ├── PayloadTooLarge       413 payload_too_large
     │   ├── Unauthorized          401 unauthorized (missing or unknown write key / token)
     │   ├── NotFound              404 not_found
+    │   ├── Conflict              409 conflict (the state does not allow it now, e.g. archived)
     │   └── InvalidDefinition     400/422 a file or definition that does not validate
     └── Unavailable               503: a dependency (the store) cannot be written; retry
         └── StoreUnavailable
@@ -62,6 +63,11 @@ class Unauthorized(BadInput):
 class NotFound(BadInput):
     status = 404
     code = "not_found"
+
+
+class Conflict(BadInput):
+    status = 409
+    code = "conflict"
 
 
 class InvalidDefinition(BadInput):

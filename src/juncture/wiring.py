@@ -33,6 +33,7 @@ from juncture.runtime.scheduler import Scheduler
 from juncture.settings import Settings
 from juncture.store import migrate
 from juncture.store.base import AppendResult
+from juncture.store.journeys import JourneyStore
 from juncture.store.outbox import Outbox
 from juncture.store.placements import Placements
 from juncture.store.sql import SqlStore
@@ -52,6 +53,7 @@ class Juncture:
     engine: Engine
     scheduler: Scheduler | None = None
     dispatcher: DispatcherThread | None = None
+    journey_store: JourneyStore | None = None  # the engine's journeys, when kept in the store
 
     def start_dispatcher(self) -> None:
         """Live mode: send the outbox through the configured channels in the background."""
@@ -82,6 +84,7 @@ class Juncture:
             keys=self.keys,
             metrics=self.metrics,
             admin_token=token.get_secret_value() if token else None,
+            journey_store=self.journey_store or JourneyStore(self.store.engine),
             outbox=Outbox(self.store.engine),
             decider=decider,
         )
@@ -92,6 +95,8 @@ class Juncture:
         if self.scheduler is not None:
             self.scheduler.stop()
         self.committer.stop()
+        if self.journey_store is not None:
+            self.journey_store.close()
         self.store.close()
 
 
@@ -152,7 +157,8 @@ def build(
         metrics.commit_requests.observe(requests)
 
     the_clock = clock or SystemClock()
-    engine = Engine(the_clock, journeys=journeys, segments=StoredSegments())
+    stored = JourneyStore(store.engine) if journeys is None else None  # `journeys apply`
+    engine = Engine(the_clock, journeys=journeys or stored, segments=StoredSegments())
     committer = GroupCommitter(
         store,
         max_events=settings.max_commit_events,
@@ -169,6 +175,7 @@ def build(
         ingestor=Ingestor(committer, the_clock, metrics),
         keys=WriteKeys(settings.write_key_list(), store),
         engine=engine,
+        journey_store=stored,
     )
 
 

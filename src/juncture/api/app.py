@@ -8,13 +8,24 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 import juncture
-from juncture.api import admin, decide, deliveries, errors, profiles, segments, tracking
+from juncture.api import (
+    admin,
+    decide,
+    deliveries,
+    errors,
+    journey_metrics,
+    journeys,
+    profiles,
+    segments,
+    tracking,
+)
 from juncture.api.auth import WriteKeys
 from juncture.api.errors import error_response, json_response
 from juncture.errors import JunctureError
 from juncture.metrics import Metrics
 from juncture.runtime.ingest import Ingestor
 from juncture.store.base import Store
+from juncture.store.journeys import JourneyStore
 from juncture.store.outbox import Outbox
 
 
@@ -27,6 +38,7 @@ def create_app(
     admin_token: str | None,
     outbox: Outbox | None = None,
     decider: decide.Decider | None = None,
+    journey_store: JourneyStore | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="Juncture",
@@ -42,6 +54,9 @@ def create_app(
     if outbox is not None and decider is not None:
         app.include_router(deliveries.router(outbox, decider.placements, admin_token))
         app.include_router(decide.router(decider, keys))
+    if journey_store is not None:
+        app.include_router(journeys.router(journey_store, admin_token))
+        journey_metrics.install(metrics.registry, journey_store)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> Response:

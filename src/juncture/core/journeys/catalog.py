@@ -1,4 +1,10 @@
-"""The journeys the engine runs with: every version in use, and which journeys take entries."""
+"""The journeys the engine runs with: every version in use, and which journeys take entries.
+
+Built by :class:`juncture.store.journeys.JourneyStore` from the ``journeys`` table (or by
+:meth:`Catalog.of` for a static set), read by the engine once per commit. Pure data: the
+engine gives :attr:`Catalog.versions` to the state machine for enrollments already running,
+and lets a journey enroll only when its id is in :attr:`Catalog.open`.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,21 @@ from dataclasses import dataclass, field
 
 from juncture.core.journeys.spec import JourneySpec, WaitUntilEvent
 
+# Version statuses in the store. ``superseded``: a newer version takes entries, customers
+# already in this one finish on it. ``archived``: stopped for good, its enrollments too.
+ACTIVE = "active"
+PAUSED = "paused"
+SUPERSEDED = "superseded"
+ARCHIVED = "archived"
+STATUSES = (ACTIVE, PAUSED, SUPERSEDED, ARCHIVED)
+RUNNING = (ACTIVE, PAUSED, SUPERSEDED)
+
 
 @dataclass(frozen=True, slots=True)
 class Catalog:
     """``versions``: every version an enrollment may still run on (active, paused,
-    superseded); ``open``: the ids of journeys whose latest version takes new entries."""
+    superseded), by journey id then version; ``open``: the ids of journeys whose latest
+    version takes new entries (active: not paused, not archived)."""
 
     versions: tuple[JourneySpec, ...] = ()
     open: frozenset[str] = frozenset()
@@ -36,3 +52,13 @@ class Catalog:
     def of(cls, specs: tuple[JourneySpec, ...] | list[JourneySpec]) -> Catalog:
         """Every spec in use and open for entry (tests, the demo, a static setup)."""
         return cls(versions=tuple(specs), open=frozenset(s.id for s in specs))
+
+    def latest(self, journey_id: str) -> JourneySpec | None:
+        """The newest running version of ``journey_id``, if any."""
+        found = [v for v in self.versions if v.id == journey_id]
+        return max(found, key=lambda v: v.version) if found else None
+
+    def entering(self) -> tuple[JourneySpec, ...]:
+        """The versions that take new entries: the latest version of each open journey."""
+        chosen = (self.latest(journey_id) for journey_id in sorted(self.open))
+        return tuple(v for v in chosen if v is not None)

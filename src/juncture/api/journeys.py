@@ -1,0 +1,141 @@
+"""Journey administration over HTTP (``Authorization: Bearer $JUNCTURE_ADMIN_TOKEN``).
+
+Definitions are sent as the raw request body, YAML (``application/yaml``) or JSON
+(``application/json``); an invalid one is answered 422 with every problem in ``problems``
+(``where`` is ``file:line``, ``path`` the place in the definition) and changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from juncture import definitions
+from juncture.api.auth import require_admin
+from juncture.api.errors import error_response, json_response
+from juncture.errors import BadInput, MalformedBody, PayloadTooLarge
+from juncture.store.journeys import Journey, JourneyStore
+
+MAX_BODY: Final = 1 << 20
+_KINDS: Final = {
+    "application/yaml": "yaml",
+    "application/x-yaml": "yaml",
+    "text/yaml": "yaml",
+    "text/x-yaml": "yaml",
+    "application/json": "json",
+}
+
+Version = Annotated[int | None, Query(ge=1, description="A version (default: the latest)")]
+
+
+class UnsupportedMediaType(BadInput):
+    status = 415
+    code = "unsupported_media_type"
+
+
+def router(journeys: JourneyStore, admin_token: str | None) -> APIRouter:
+    def admin(request: Request) -> None:
+        require_admin(request, admin_token)
+
+    api = APIRouter(prefix="/v1/journeys", dependencies=[Depends(admin)], tags=["journeys"])
+
+    @api.get("")
+    async def list_journeys() -> Response:
+        found = await run_in_threadpool(journeys.list)
+        return json_response({"journeys": [j.summary() for j in found]})
+
+    @api.get("/schema")
+    async def schema() -> Response:
+        return json_response(definitions.schema())
+
+    @api.post("/validate")
+    async def validate(request: Request) -> Response:
+        text, filename = await _definition(request)
+        try:
+            spec = definitions.loads(text, filename)
+        except definitions.InvalidJourney as exc:
+            return _invalid(exc)
+        return json_response({"valid": True, "journey": spec.id, "nodes": list(spec.nodes)})
+
+    @api.post("")
+    async def apply(request: Request) -> Response:
+        text, filename = await _definition(request)
+        try:
+            done = await run_in_threadpool(journeys.apply, text, filename)
+        except definitions.InvalidJourney as exc:
+            return _invalid(exc)
+        body = {
+            "journey": done.journey_id,
+            "version": done.version,
+            "status": done.status,
+            "created": done.created,
+            "declaredVersion": done.declared,
+        }
+        return json_response(body, 201 if done.created else 200)
+
+    @api.get("/{journey_id}")
+    async def show(journey_id: str, version: Version = None) -> Response:
+        found = await run_in_threadpool(journeys.show, journey_id, version)
+        return json_response(_detail(found))
+
+    @api.get("/{journey_id}/stats")
+    async def stats(journey_id: str, version: Version = None) -> Response:
+        found = await run_in_threadpool(journeys.stats, journey_id, version)
+        return json_response(found.to_json())
+
+    _lifecycle(api, journeys)
+    return api
+
+
+def _lifecycle(api: APIRouter, journeys: JourneyStore) -> None:
+    @api.post("/{journey_id}/pause")
+    async def pause(journey_id: str) -> Response:
+        return json_response((await run_in_threadpool(journeys.pause, journey_id)).summary())
+
+    @api.post("/{journey_id}/resume")
+    async def resume(journey_id: str) -> Response:
+        return json_response((await run_in_threadpool(journeys.resume, journey_id)).summary())
+
+    @api.post("/{journey_id}/archive")
+    async def archive(journey_id: str) -> Response:
+        return json_response((await run_in_threadpool(journeys.archive, journey_id)).summary())
+
+
+async def _definition(request: Request) -> tuple[str, str]:
+    """The body as text and the name problems will carry (``body.yaml`` or ``body.json``)."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    kind = _KINDS.get(media)
+    if kind is None:
+        raise UnsupportedMediaType(
+            f"send the definition as application/yaml or application/json, not {media!r}"
+        )
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise PayloadTooLarge(f"a definition is at most {MAX_BODY} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedBody("the definition is not UTF-8 text", code="bad_encoding") from exc
+    name = request.query_params.get("filename") or f"body.{kind}"
+    if kind == "json" and not name.endswith(".json"):
+        name += ".json"
+    return text, name
+
+
+def _invalid(exc: definitions.InvalidJourney) -> Response:
+    problems = [{"where": p.where, "path": p.path, "message": p.message} for p in exc.problems]
+    return error_response(exc, {"problems": problems})
+
+
+def _detail(journey: Journey) -> dict[str, Any]:
+    shown = journey.spec
+    return {
+        **journey.summary(),
+        "shownVersion": shown.version,
+        "definition": journey.source,
+        "nodes": [{"id": n.id, "type": type(n).__name__} for n in shown.nodes.values()],
+        "versions": [v.to_json() for v in journey.versions],
+    }
