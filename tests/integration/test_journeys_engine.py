@@ -316,3 +316,32 @@ def test_a_lapse_moves_the_stored_stage_without_any_new_event(database_url: str)
         )
     finally:
         shop.close()
+
+
+def test_consent_withdrawn_while_a_message_waits_stops_it_at_the_door(database_url: str) -> None:
+    import asyncio
+
+    from juncture.channels.recording import RecordingChannel
+    from juncture.runtime.dispatcher import Dispatcher
+
+    policy = Policy(quiet_hours=QuietHours(start=dt.time(21), end=dt.time(8)))
+    config = EngineConfig(journeys=JourneyConfig(policy=policy))
+    shop = Shop(database_url, Catalog.of([cart_journey()]), config)
+    try:
+        opted_in(shop, timezone="Europe/Berlin")
+        evening = dt.datetime(2026, 5, 4, 18, 30, tzinfo=dt.UTC)  # 20:30 in Berlin
+        add(shop, evening)
+        shop.advance(evening + dt.timedelta(hours=1, minutes=5))  # deferred to the morning
+        no = {"email": {"marketing": False}}
+        shop.send(evening + dt.timedelta(hours=2), type="identify", userId="u1",
+                  traits={"consent": no})  # fmt: skip
+        shop.clock.set(dt.datetime(2026, 5, 5, 6, 1, tzinfo=dt.UTC))
+        channel = RecordingChannel()
+        dispatcher = Dispatcher(shop.j.store, {"email": channel}, shop.clock)
+        report = asyncio.run(dispatcher.run_once())
+        assert (report.sent, report.suppressed) == (0, 1)
+        assert channel.sent == []
+        [row] = shop.outbox()
+        assert (row["status"], row["reason"]) == ("suppressed", "no_consent:email:marketing")
+    finally:
+        shop.close()

@@ -62,7 +62,8 @@ from juncture.store.outbox import Attempt, Outbox, OutboxRow
 from juncture.store.sql import SqlStore
 
 log = logging.getLogger("juncture.dispatcher")
-DATA_CHANNELS = frozenset({"webhook"})  # send data, not a rendered template
+DATA_CHANNELS = frozenset({"webhook"})
+CONSENT_CHANNELS = frozenset({"email", "sms", "push"})  # send data, not a rendered template
 CONTEXT_KEYS = ("profile", "event", "cart", "recommendations", "journey")
 RECIPIENT_KEYS = ("email", "phone", "device_token")
 
@@ -116,6 +117,7 @@ class DispatchReport:
     retried: int = 0
     dead: int = 0
     in_doubt: int = 0
+    suppressed: int = 0
 
     def add(self, other: DispatchReport) -> None:
         for f in dataclasses.fields(self):
@@ -206,6 +208,16 @@ class Dispatcher:
         return total
 
     async def _bounded(self, row: OutboxRow) -> DispatchReport:
+        if row.purpose == "marketing" and row.channel in CONSENT_CHANNELS:
+            # Consent is checked again at the last moment: a customer may have withdrawn it
+            # while the message waited (quiet hours, a retry, a queue).
+            refused = await asyncio.to_thread(
+                self.outbox.consent_refused, row.profile_id, row.channel
+            )
+            if refused:
+                reason = f"no_consent:{row.channel}:marketing"
+                await asyncio.to_thread(self.outbox.suppress, row.id, reason)
+                return DispatchReport(suppressed=1)
         async with self._slots:
             started = time.perf_counter()
             result = await self._attempt(row)

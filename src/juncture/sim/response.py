@@ -60,9 +60,10 @@ def receive(world: World, shopper: Shopper, delivery: Delivery, ms: int) -> None
     shopper.received = [t for t in shopper.received if t > ms - DAY]
     recent = len(shopper.received)
     shopper.received.append(ms)
+    # An unsubscribe withdraws marketing (see :func:`_unsubscribe`); receipts may still come.
     violates = delivery.channel in ("email", "sms", "push") and (
         not customer.consents(delivery.channel, delivery.purpose)
-        or delivery.channel in shopper.unsubscribed
+        or (delivery.purpose == "marketing" and delivery.channel in shopper.unsubscribed)
     )
     if violates:
         world.truth.reactions["consent_violation"] += 1

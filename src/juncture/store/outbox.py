@@ -245,6 +245,33 @@ class Outbox:
                 )
             )
 
+    def consent_refused(self, profile_id: str, channel: str) -> bool:
+        """Whether the profile (or the one it was merged into) now refuses marketing on
+        ``channel``: its resolved consent says so explicitly."""
+        p = tables.profiles
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(p.c.redirect_to, p.c.consent).where(p.c.profile_id == profile_id)
+            ).first()
+            if row is not None and row.redirect_to is not None:
+                query = sa.select(p.c.redirect_to, p.c.consent).where(
+                    p.c.profile_id == row.redirect_to
+                )
+                row = conn.execute(query).first()
+        consent = row.consent if row is not None else None
+        if isinstance(consent, str):
+            consent = orjson.loads(consent)
+        return isinstance(consent, dict) and consent.get(f"{channel}:marketing") is False
+
+    def suppress(self, outbox_id: int, reason: str) -> None:
+        """A claimed row that must not leave after all: ``suppressed`` with the reason."""
+        with self._begin() as conn:
+            conn.execute(
+                t.update()
+                .where(t.c.id == outbox_id)
+                .values(status="suppressed", reason=reason, next_attempt_at=None)
+            )
+
     def release_in_doubt(self, now: dt.datetime) -> int:
         """Make every ``sending`` row due now (start-up of the only dispatcher: whatever is
         ``sending`` was left by a dead process). Returns how many."""
