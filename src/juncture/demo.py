@@ -100,17 +100,28 @@ def build(settings: Settings) -> tuple[wiring.Juncture, ManualClock]:
 
 class SimulatedInbox:
     """A channel whose recipients are the simulated customers: a message reaches the customer
-    it names, who may open it, click and come back to buy (as new events)."""
+    it names, who may open it, click and come back to buy (as new events).
+
+    The dispatcher sends concurrently, so messages are handed over in outbox order by
+    :meth:`flush`: the customers' random reactions then do not depend on which send finished
+    first, and one seed gives one run."""
 
     def __init__(self, sim: Simulation, clock: Clock) -> None:
         self.sim, self.clock = sim, clock
         self.delivered: Counter[str] = Counter()
+        self._arrived: list[tuple[int, Delivery]] = []
+
+    def flush(self) -> None:
+        for _, delivery in sorted(self._arrived, key=lambda pair: pair[0]):
+            self.sim.deliver(delivery)
+        self._arrived.clear()
 
     async def send(self, message: OutboundMessage) -> DeliveryResult:
         payload = message.payload
         cart = payload.get("cart") or {}
         journey = payload.get("journey") or {}
-        self.sim.deliver(
+        self._arrived.append((
+            message.outbox_id,
             Delivery(
                 at=self.clock.now(),
                 channel=message.channel,
@@ -120,8 +131,8 @@ class SimulatedInbox:
                 product_ids=tuple(i["product_id"] for i in cart.get("items", ())),
                 journey=journey.get("id"),
                 purpose=message.purpose,
-            )
-        )
+            ),
+        ))  # fmt: skip
         self.delivered[message.channel] += 1
         return DeliveryResult.sent(status_code=250)
 
@@ -152,7 +163,8 @@ def run(
             else:
                 juncture.committer.tick_sync()  # fire timers that fell due in a quiet stretch
             while loop.run_until_complete(dispatcher.run_once(limit=1000)).claimed == 1000:
-                pass
+                inbox.flush()
+            inbox.flush()
             if progress is not None:
                 progress(min(1.0, (sim.now - sim.start).total_seconds() / total))
     finally:

@@ -345,3 +345,12 @@ def test_consent_withdrawn_while_a_message_waits_stops_it_at_the_door(database_u
         assert (row["status"], row["reason"]) == ("suppressed", "no_consent:email:marketing")
     finally:
         shop.close()
+
+
+def test_a_customer_without_an_address_is_recorded_not_sent(shop: Shop) -> None:
+    consent = {"email": {"marketing": True}}
+    shop.send(T0, type="identify", userId="u1", traits={"consent": consent})  # no email
+    add(shop, T0 + dt.timedelta(minutes=1))
+    shop.advance(T0 + dt.timedelta(hours=2))
+    [row] = shop.outbox()
+    assert (row["status"], row["reason"]) == ("suppressed", "no_recipient:email")

@@ -47,6 +47,7 @@ from juncture.core.profile import DERIVED_SOURCE, Profile
 JOURNEY_TIMER: Final = "journey"
 TIMER_PREFIX: Final = "j:"
 MAX_EMITS: Final = 20  # emit_event chains per step: validation cannot see cross-journey loops
+RECIPIENT: Final = {"email": "email", "sms": "phone", "push": "device_token"}
 NAME_TRAITS: Final = ("first_name", "last_name", "name", "email", "phone", "timezone")
 
 
@@ -303,6 +304,18 @@ def _command(out: Outcome, command: Command, now: dt.datetime, sends: list[Send]
 
 def _arbitrate(out: Outcome, sends: list[Send], now: dt.datetime, policy: Policy) -> None:
     p = out.profile
+    reachable: list[Send] = []
+    for send in sends:  # no address on the channel: recorded, never sent
+        address = RECIPIENT.get(send.channel)
+        message = _message(p, send, now, out.user_id)
+        if address is not None and message.payload.get(address) is None:
+            reason = f"no_recipient:{send.channel}"
+            out.messages.append(replace(message, status="suppressed", reason=reason))
+        else:
+            reachable.append(send)
+    sends = reachable
+    if not sends:
+        return
     consent: dict[str, bool] = {}
     for send in sends:
         granted = profile.consent_for(p, send.channel, send.purpose)

@@ -61,9 +61,11 @@ def receive(world: World, shopper: Shopper, delivery: Delivery, ms: int) -> None
     recent = len(shopper.received)
     shopper.received.append(ms)
     # An unsubscribe withdraws marketing (see :func:`_unsubscribe`); receipts may still come.
+    # Messages that cross the customer's "Unsubscribed" on its way are not violations.
+    told = shopper.told_unsubscribed.get(delivery.channel)
     violates = delivery.channel in ("email", "sms", "push") and (
         not customer.consents(delivery.channel, delivery.purpose)
-        or (delivery.purpose == "marketing" and delivery.channel in shopper.unsubscribed)
+        or (delivery.purpose == "marketing" and told is not None and ms > told)
     )
     if violates:
         world.truth.reactions["consent_violation"] += 1
@@ -160,16 +162,13 @@ def _unsubscribe(world: World, shopper: Shopper, delivery: Delivery, ms: int) ->
     device = next((d for d in customer.devices if d.kind != "kiosk"), customer.devices[0])
     session = Session(world, shopper, "web", device, ms + 10 * MINUTE, shopper.react_rng)
     shopper.logged_in.add(device.device_id)
+    shopper.told_unsubscribed.setdefault(delivery.channel, ms + 10 * MINUTE)
     session.track(
         "Unsubscribed",
         {"channel": delivery.channel, "purpose": "marketing", "campaign_id": delivery.template},
     )
-    consent = customer.consent_traits()
-    for channel in shopper.unsubscribed:
-        if channel in consent:
-            consent[channel]["marketing"] = False
     session.wait(1, 5)
-    session.send("identify", traits={"consent": consent})
+    session.send("identify", traits={"consent": shopper.consent_traits()})
 
 
 def _relevance(world: World, shopper: Shopper, delivery: Delivery) -> float:

@@ -53,6 +53,16 @@ class Shopper:
     last_seen: int = -DAY
     lapse_ms: int | None = None
     unsubscribed: set[str] = field(default_factory=set)
+    told_unsubscribed: dict[str, int] = field(default_factory=dict)  # channel -> ms sent
+
+    def consent_traits(self) -> dict[str, dict[str, bool]]:
+        """The persona's consent less the marketing the shopper has unsubscribed from."""
+        consent = self.customer.consent_traits()
+        for channel in self.unsubscribed:
+            if channel in consent:
+                consent[channel]["marketing"] = False
+        return consent
+
     received: list[int] = field(default_factory=list)
     social_device: Device | None = None
 
@@ -146,7 +156,7 @@ class Session:
         customer = self.shopper.customer
         self.shopper.logged_in.add(self.device.device_id)
         traits: dict[str, Any] = {
-            "consent": customer.consent_traits(),
+            "consent": self.shopper.consent_traits(),
             "city": customer.city.name,
             "country": customer.city.country,
         }
