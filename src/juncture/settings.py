@@ -5,6 +5,7 @@ No other module reads the environment: the settings object is passed down.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from typing import Literal
 
@@ -45,6 +46,21 @@ class Settings(BaseSettings):
     dispatch_interval: float = Field(default=1.0, gt=0)  # seconds between idle rounds
     onsite_cap_per_day: int = Field(default=3, ge=0)  # placements shown per profile, 24 h
 
+    # Identity: which shared identifiers merge profiles (user ids and anonymous ids always do).
+    link_email: bool = False
+    link_phone: bool = False
+    external_ids: str = "loyalty_id"  # trait/property names naming a person, comma-separated
+    max_users_per_device: int = Field(default=3, ge=1)  # a shared device stops linking beyond
+
+    # Arbitration of marketing across all journeys (transactional messages are exempt).
+    cap_per_day: int | None = Field(default=None, ge=0)  # all channels, customer's local day
+    cap_per_week: int | None = Field(default=None, ge=0)  # all channels, weeks from Monday
+    channel_caps: str = ""  # per channel "day/week": "email=2/5,sms=1/2" ("-" for none)
+    quiet_hours: str = "off"  # customer's local time for email/SMS/push, e.g. "21:00-08:00"
+    global_control_percent: float = Field(default=0.0, ge=0, lt=100)  # no journey messages them
+    default_timezone: str = "UTC"  # for customers without a `timezone` trait
+    journey_entry_lag_hours: float = Field(default=24.0, gt=0)  # older events start no journey
+
     @field_validator("sqlite_synchronous")
     @classmethod
     def _sync_mode(cls, value: str) -> str:
@@ -52,6 +68,23 @@ class Settings(BaseSettings):
         if mode not in {"FULL", "NORMAL", "EXTRA"}:
             raise ValueError("must be FULL, NORMAL or EXTRA")
         return mode
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        if value.strip().lower() in {"", "off", "none"}:
+            return "off"
+        try:
+            start, end = (dt.time.fromisoformat(part.strip()) for part in value.split("-"))
+        except ValueError as exc:
+            raise ValueError("quiet hours are HH:MM-HH:MM (e.g. 21:00-08:00) or off") from exc
+        return f"{start:%H:%M}-{end:%H:%M}"
+
+    @field_validator("channel_caps")
+    @classmethod
+    def _channel_caps(cls, value: str) -> str:
+        parse_caps(value)
+        return value
 
     def recorded_channels(self) -> list[str]:
         return [c.strip() for c in self.record_channels.split(",") if c.strip()]
@@ -67,3 +100,22 @@ def key_hash(write_key: str) -> str:
 def source_of(write_key: str) -> str:
     """The source id of a write key: stable, not secret, safe to log and store."""
     return "src_" + key_hash(write_key)[:12]
+
+
+def parse_caps(text: str) -> dict[str, tuple[int | None, int | None]]:
+    """``"email=2/5,sms=1/-"`` as ``{"email": (2, 5), "sms": (1, None)}``.
+
+    >>> parse_caps("email=2/5, sms=1/-")
+    {'email': (2, 5), 'sms': (1, None)}
+    """
+    caps: dict[str, tuple[int | None, int | None]] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        try:
+            channel, limits = item.split("=")
+            day, week = (None if x.strip() == "-" else int(x) for x in limits.split("/"))
+        except ValueError as exc:
+            raise ValueError(
+                f"channel cap {item!r}: write channel=DAY/WEEK, e.g. email=2/5"
+            ) from exc
+        caps[channel.strip()] = (day, week)
+    return caps

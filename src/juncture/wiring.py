@@ -3,6 +3,7 @@ from settings."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import sys
@@ -21,6 +22,10 @@ from juncture.channels.recording import RecordingChannel
 from juncture.channels.sms import TWILIO_API, JsonSms, TwilioSms
 from juncture.channels.templates import Templates
 from juncture.channels.webhook import Webhook
+from juncture.core.arbitration import Cap, Policy, QuietHours
+from juncture.core.engine import EngineConfig
+from juncture.core.identity import ExternalId, IdentityConfig
+from juncture.core.orchestrate import JourneyConfig
 from juncture.metrics import Metrics
 from juncture.runtime.clock import Clock, SystemClock
 from juncture.runtime.committer import GroupCommitter
@@ -30,7 +35,7 @@ from juncture.runtime.ingest import Ingestor
 from juncture.runtime.membership import StoredSegments
 from juncture.runtime.outbound import DispatcherThread
 from juncture.runtime.scheduler import Scheduler
-from juncture.settings import Settings
+from juncture.settings import Settings, parse_caps
 from juncture.store import migrate
 from juncture.store.base import AppendResult
 from juncture.store.journeys import JourneyStore
@@ -146,6 +151,41 @@ def open_store(settings: Settings) -> SqlStore:
     return store
 
 
+def engine_config(settings: Settings) -> EngineConfig:
+    """Identity linking and arbitration as the settings say."""
+    caps = {
+        channel: Cap(day=day, week=week)
+        for channel, (day, week) in parse_caps(settings.channel_caps).items()
+    }
+    quiet = None
+    if settings.quiet_hours != "off":
+        start, end = (dt.time.fromisoformat(x) for x in settings.quiet_hours.split("-"))
+        quiet = QuietHours(start=start, end=end)
+    external = tuple(
+        ExternalId(kind=name, keys=(name,))
+        for name in (n.strip() for n in settings.external_ids.split(","))
+        if name
+    )
+    return EngineConfig(
+        identity=IdentityConfig(
+            link_email=settings.link_email,
+            link_phone=settings.link_phone,
+            external_ids=external,
+            max_users_per_device=settings.max_users_per_device,
+        ),
+        journeys=JourneyConfig(
+            policy=Policy(
+                channel_caps=caps,
+                global_cap=Cap(day=settings.cap_per_day, week=settings.cap_per_week),
+                quiet_hours=quiet,
+                global_control_percent=settings.global_control_percent,
+                default_timezone=settings.default_timezone,
+            ),
+            entry_lag=dt.timedelta(hours=settings.journey_entry_lag_hours),
+        ),
+    )
+
+
 def build(
     settings: Settings, clock: Clock | None = None, journeys: JourneySource | None = None
 ) -> Juncture:
@@ -158,7 +198,12 @@ def build(
 
     the_clock = clock or SystemClock()
     stored = JourneyStore(store.engine) if journeys is None else None  # `journeys apply`
-    engine = Engine(the_clock, journeys=journeys or stored, segments=StoredSegments())
+    engine = Engine(
+        the_clock,
+        engine_config(settings),
+        journeys=journeys or stored,
+        segments=StoredSegments(),
+    )
     committer = GroupCommitter(
         store,
         max_events=settings.max_commit_events,

@@ -354,3 +354,33 @@ def test_a_customer_without_an_address_is_recorded_not_sent(shop: Shop) -> None:
     shop.advance(T0 + dt.timedelta(hours=2))
     [row] = shop.outbox()
     assert (row["status"], row["reason"]) == ("suppressed", "no_recipient:email")
+
+
+def test_arbitration_comes_from_the_settings(database_url: str) -> None:
+    settings = settings_for(database_url, channel_caps="email=1/-", quiet_hours="off")
+    shop = Shop(database_url, Catalog.of([cart_journey()]), wiring.engine_config(settings))
+    try:
+        opted_in(shop)
+        add(shop, T0 + dt.timedelta(minutes=1), cart="c1")
+        add(shop, T0 + dt.timedelta(minutes=2), cart="c2")
+        shop.advance(T0 + dt.timedelta(hours=2))
+        reasons = sorted(str(r["reason"]) for r in shop.outbox())
+        assert reasons == ["None", "frequency_cap:email:day"]
+    finally:
+        shop.close()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("quiet_hours", "late evening", "HH:MM-HH:MM"),
+        ("channel_caps", "email:2", "channel=DAY/WEEK"),
+    ],
+)
+def test_bad_arbitration_settings_say_what_is_wrong(field: str, value: str, says: str) -> None:
+    from pydantic import ValidationError
+
+    from juncture.settings import Settings
+
+    with pytest.raises(ValidationError, match=says):
+        Settings.model_validate({field: value})
