@@ -385,3 +385,19 @@ def test_replenishment_starts_by_itself_on_the_day_of_the_trait(library: Library
     library.join(replenish_at="2026-05-05")
     library.advance(T0 + 2 * DAY)
     assert library.sent() == [("email", "replenishment", "pending")]
+
+
+@journey("nps_follow_up")
+def test_nps_follows_up_an_answer_sent_as_survey_answered(library: Library) -> None:
+    """``Survey Answered`` with ``survey: nps`` is an NPS answer to the profile, and how the
+    simulated retailer sends it (without a survey id), so the follow-up starts on it too."""
+    library.join()
+    library.track(T0 + MINUTE, "Survey Answered", survey="nps", score=3)
+    library.track(T0 + 2 * MINUTE, "Survey Answered", survey="csat", score=1)
+    library.track(T0 + 3 * MINUTE, "NPS Submitted", score=10)
+    library.advance(T0 + DAY)
+    assert [(c, t) for c, t, _ in library.sent()] == [
+        ("webhook", None),
+        ("email", "nps_detractor"),
+        ("email", "nps_promoter"),
+    ]
