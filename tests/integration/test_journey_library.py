@@ -143,6 +143,18 @@ def test_welcome_series_stops_when_the_customer_buys_first(library: Library) -> 
     assert enrollment["status"] == "exited"
 
 
+@journey("welcome_series")
+def test_welcome_series_exits_on_unsubscribe_and_offers_nothing(library: Library) -> None:
+    library.join()
+    library.track(T0 + MINUTE, "Signed Up")
+    library.track(T0 + DAY, "Unsubscribed", channel="email")
+    library.advance(T0 + 5 * DAY)
+    assert library.sent() == [("email", "welcome", "pending")]
+    enrollment = library.enrollment()
+    assert (enrollment["status"], enrollment["goal_reached_at"]) == ("exited", None)
+    assert enrollment["exit_reason"] != "completed"
+
+
 # -- browse abandonment --------------------------------------------------------------------
 VIEW = {"product_id": "P1", "name": "Trail shoe", "price": 90.0}
 
