@@ -68,6 +68,7 @@ class Library(Shop):
             if self.next_due(to) is None:
                 return
             super().advance(to)
+        raise AssertionError(f"a timer due by {to} did not fire")
 
     def next_due(self, until: dt.datetime) -> dt.datetime | None:
         t = tables.timers
