@@ -357,6 +357,29 @@ def bench_timers(
     typer.echo(f"written to {output}")
 
 
+@bench_app.command("journeys")
+def bench_journeys(
+    events: Annotated[
+        int, typer.Option(help="Orders to offer (at most rate x max-seconds)")
+    ] = 5000,
+    rate: Annotated[float, typer.Option(help="Offered load, events per second")] = 250.0,
+    timers: Annotated[int, typer.Option(help="Enrollments waiting on a wait node")] = 20_000,
+    max_seconds: Annotated[float, typer.Option(help="Bound on offering and on firing")] = 30.0,
+    database_url: Annotated[
+        str | None, typer.Option(help="Also bench this PostgreSQL (scratch databases)")
+    ] = None,
+    output: JsonOut = Path("bench-journeys.json"),
+) -> None:
+    """Event-to-outbox latency p50/p99 at a steady load and journey timers fired per
+    second, each against the raw store limit measured in the same run."""
+    from juncture.bench import journeys
+
+    results = journeys.run(events=events, rate=rate, timers=timers, max_seconds=max_seconds,
+                           postgres_url=database_url, echo=typer.echo)  # fmt: skip
+    output.write_text(json.dumps(results, indent=2))
+    typer.echo(f"written to {output}")
+
+
 @bench_app.command("decide")
 def bench_decide(
     visitors: Annotated[int, typer.Option(help="Known visitors (half with a cart)")] = 2000,

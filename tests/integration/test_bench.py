@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from juncture.bench import decide, engine
+from juncture.bench import decide, engine, journeys
 
 
 def test_bench_engine_reports_both_rates_against_raw() -> None:
@@ -31,4 +31,21 @@ def test_bench_decide_answers_every_decision_against_the_http_floor() -> None:
     assert result["decide"]["statuses"] == {"200": 100}
     assert result["healthz_floor"]["statuses"] == {"200": 100}
     assert result["ratio"] == result["decide"]["per_s"] / result["healthz_floor"]["per_s"]
+    assert "ratio" in lines[-1]
+
+
+def test_bench_journeys_reports_latency_and_timers_against_the_raw_store() -> None:
+    lines: list[str] = []
+    result = journeys.run(
+        events=60, rate=200, timers=200, max_seconds=20, postgres_url=None, echo=lines.append
+    )["sqlite"]
+    latency, fired = result["latency"], result["timers"]
+    assert latency["stored"] == latency["outbox_rows"] == 60  # one confirmation per order
+    assert 0 < latency["p50_ms"] <= latency["p99_ms"]
+    assert 0 < latency["raw_p50_ms"] <= latency["raw_p99_ms"]
+    assert latency["ratio_p50"] == round(latency["p50_ms"] / latency["raw_p50_ms"], 2)
+    assert fired["timers"] == fired["fired"] == fired["tips_rows"] == 200
+    assert fired["timers_per_s"] > 0
+    assert fired["raw_timers_per_s"] > 0
+    assert "ratio" in lines[1]
     assert "ratio" in lines[-1]

@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["juncture.core.messages"]
+MODULES = ["juncture.core.messages", "juncture.bench.journeys"]
 
 
 @pytest.mark.parametrize("name", MODULES)
