@@ -390,13 +390,20 @@ def test_nps_asks_no_review_of_an_unsubscribed_promoter_but_still_apologises(
 
 
 @journey("replenishment")
-@pytest.mark.xfail(
-    strict=True,
-    reason="nothing emits Date Reached for a date trait yet: the journey cannot start by itself",
-)
 def test_replenishment_starts_by_itself_on_the_day_of_the_trait(library: Library) -> None:
     library.join(replenish_at="2026-05-05")
     library.advance(T0 + 2 * DAY)
+    assert library.sent() == [("email", "replenishment", "pending")]
+
+
+@journey("replenishment")
+def test_a_moved_replenishment_date_fires_once_on_the_new_day(library: Library) -> None:
+    library.join(replenish_at="2026-05-05")
+    library.send(T0 + HOUR, type="identify", userId=library.user,
+                 traits={"replenish_at": "2026-05-08"})  # fmt: skip
+    library.advance(T0 + 2 * DAY)
+    assert library.sent() == []
+    library.advance(T0 + 5 * DAY)
     assert library.sent() == [("email", "replenishment", "pending")]
 
 

@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["juncture.core.messages", "juncture.bench.journeys"]
+MODULES = ["juncture.core.messages", "juncture.bench.journeys", "juncture.core.engine"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -32,6 +32,7 @@ class Catalog:
     open: frozenset[str] = frozenset()
     triggers: frozenset[str] = field(init=False)  # event names that may start an enrollment
     listens: frozenset[str] = field(init=False)  # event names any version reacts to at all
+    date_traits: frozenset[str] = field(init=False)  # traits a `date` trigger watches
 
     def __post_init__(self) -> None:
         names = {t.match.event for j in self.versions if j.id in self.open for t in j.triggers}
@@ -47,6 +48,16 @@ class Catalog:
                     if node.reset is not None:
                         heard.add(node.reset.event)
         object.__setattr__(self, "listens", frozenset(heard))
+        dates = {
+            str(value)
+            for j in self.versions
+            if j.id in self.open
+            for t in j.triggers
+            if t.kind == "date"
+            for key, value in t.match.properties
+            if key == "trait"
+        }
+        object.__setattr__(self, "date_traits", frozenset(dates))
 
     @classmethod
     def of(cls, specs: tuple[JourneySpec, ...] | list[JourneySpec]) -> Catalog:
