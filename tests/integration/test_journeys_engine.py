@@ -384,3 +384,103 @@ def test_bad_arbitration_settings_say_what_is_wrong(field: str, value: str, says
 
     with pytest.raises(ValidationError, match=says):
         Settings.model_validate({field: value})
+
+
+def _profile_of(shop: Shop, user: str) -> str:
+    with shop.j.store.engine.connect() as conn:
+        found = conn.execute(
+            sa.select(tables.identities.c.profile_id).where(
+                tables.identities.c.identifier == f"user_id:{user}"
+            )
+        ).scalar_one()
+    return str(found)
+
+
+def test_a_cart_wait_follows_the_visitor_into_the_profile_it_merges_with(shop: Shop) -> None:
+    """Anonymous on the phone, known on the laptop: after the login merges the two, the
+    purchase (under the user id) ends the wait the anonymous cart started. No reminder."""
+    opted_in(shop)  # the laptop: profile of u1
+    props = {"cart_id": "c9", "product_id": "P1", "name": "Shoe", "price": 50.0}
+    shop.send(
+        T0 + dt.timedelta(minutes=1),
+        type="track",
+        anonymousId="phone-1",
+        event="Product Added",
+        properties=props,
+    )
+    [before] = shop.enrollments()
+    shop.send(T0 + dt.timedelta(minutes=5), type="identify", userId="u1", anonymousId="phone-1")
+    survivor = _profile_of(shop, "u1")
+    [moved] = shop.enrollments()
+    assert (moved["enrollment_id"], moved["profile_id"]) == (before["enrollment_id"], survivor)
+    shop.send(
+        T0 + dt.timedelta(minutes=20),
+        type="track",
+        userId="u1",
+        event="Order Completed",
+        properties={"cart_id": "c9", "order_id": "o9", "total": 50.0},
+    )
+    shop.advance(T0 + dt.timedelta(hours=3))
+    assert shop.outbox() == []
+    [done] = shop.enrollments()
+    assert done["goal_reached_at"] is not None and done["status"] == "exited"
+
+
+def test_a_merged_wait_that_times_out_sends_once_to_the_survivor(shop: Shop) -> None:
+    opted_in(shop)
+    props = {"cart_id": "c9", "product_id": "P1", "name": "Shoe", "price": 50.0}
+    shop.send(
+        T0 + dt.timedelta(minutes=1),
+        type="track",
+        anonymousId="phone-1",
+        event="Product Added",
+        properties=props,
+    )
+    shop.send(T0 + dt.timedelta(minutes=5), type="identify", userId="u1", anonymousId="phone-1")
+    shop.restart()
+    shop.advance(T0 + dt.timedelta(hours=3))
+    [row] = shop.outbox()
+    assert row["profile_id"] == _profile_of(shop, "u1")
+    assert orjson.loads(row["payload"])["email"] == "u1@example.com"
+
+
+WELCOME = """
+id: welcome_test
+version: 1
+name: Welcome test
+entry: {reentry: never}
+nodes:
+  - {id: hello, type: trigger, event: Product Viewed, next: wait}
+  - {id: wait, type: wait, duration: 1d, next: mail}
+  - {id: mail, type: send, channel: email, template: welcome, purpose: marketing, next: done}
+  - {id: done, type: exit}
+"""
+
+
+def test_two_profiles_in_one_journey_merge_into_one_enrollment(database_url: str) -> None:
+    """At most one active enrollment per person per journey: the earlier one goes on, the
+    later one ends with the reason ``merged`` and its timer is gone."""
+    journey = definitions.loads(textwrap.dedent(WELCOME), "welcome_test.yaml")
+    shop = Shop(database_url, Catalog.of([journey]))
+    try:
+        opted_in(shop)
+        shop.send(T0 + dt.timedelta(minutes=1), type="track", userId="u1", event="Product Viewed")
+        shop.send(
+            T0 + dt.timedelta(minutes=2),
+            type="track",
+            anonymousId="phone-1",
+            event="Product Viewed",
+        )
+        assert len([e for e in shop.enrollments() if e["status"] == "active"]) == 2
+        shop.send(T0 + dt.timedelta(minutes=5), type="identify", userId="u1", anonymousId="phone-1")
+        rows = sorted(shop.enrollments(), key=lambda e: e["entered_at"])
+        survivor = _profile_of(shop, "u1")
+        assert [(e["status"], e["exit_reason"]) for e in rows] == [
+            ("active", None),
+            ("exited", "merged"),
+        ]
+        assert {e["profile_id"] for e in rows} == {survivor}
+        shop.advance(T0 + dt.timedelta(days=2))
+        assert [r["template"] for r in shop.outbox()] == ["welcome"]
+    finally:
+        shop.close()

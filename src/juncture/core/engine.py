@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Final
 
 import msgspec
 
-from juncture.core import identity, membership, orchestrate, profile, signals, stage
+from juncture.core import identity, journey_merge, membership, orchestrate, profile, signals, stage
 from juncture.core.events import Event
 from juncture.core.identity import Conflict, IdentityGraph, Merge
 from juncture.core.journeys.catalog import Catalog
@@ -126,15 +127,46 @@ def step(
     )
     if journeys is None or not journeys.catalog.versions:
         return result
+    carried = _carry_journeys(journeys, resolution.merges, event.timestamp)
     outcome = orchestrate.react(
         journeys.catalog,
-        journeys.of(pid),
+        carried.state if carried is not None and carried.state_of == pid else journeys.of(pid),
         after,
         events,
         config.journeys,
         user_id=_user_id(resolution.graph, pid),
     )
-    return _with_journeys(result, pid, outcome)
+    return _with_journeys(result, pid, outcome, carried)
+
+
+@dataclass
+class _Carried:
+    """Journey state moved by this step's merges (the survivor's, and what changed)."""
+
+    state_of: str
+    state: orchestrate.JourneyState
+    enrollments: dict[str, Enrollment]
+    timers: list[TimerCommand]
+
+
+def _carry_journeys(
+    journeys: Journeys, merges: tuple[Merge, ...], now: dt.datetime
+) -> _Carried | None:
+    """Each merged profile's enrollments and contacts moved into its survivor's."""
+    if not merges:
+        return None
+    states: dict[str, orchestrate.JourneyState] = {}
+    enrollments: dict[str, Enrollment] = {}
+    timers: list[TimerCommand] = []
+    for merge in merges:
+        survivor = states.get(merge.survivor) or journeys.of(merge.survivor)
+        merged = states.pop(merge.merged, None) or journeys.of(merge.merged)
+        done = journey_merge.absorb(survivor, merged, merge.survivor, now)
+        states[merge.survivor] = done.state
+        enrollments.update((e.id, e) for e in done.changed)
+        timers.extend(done.timers)
+    last = merges[-1].survivor
+    return _Carried(last, states[last], enrollments, timers)
 
 
 def _user_id(graph: IdentityGraph | None, pid: str) -> str | None:
@@ -142,20 +174,25 @@ def _user_id(graph: IdentityGraph | None, pid: str) -> str | None:
     return node.user_ids[0] if node is not None and node.user_ids else None
 
 
-def _with_journeys(result: Step, pid: str, outcome: orchestrate.Outcome) -> Step:
-    """``result`` plus what journeys did; the profile counts as changed when it was already
-    or when a journey set a trait."""
+def _with_journeys(
+    result: Step, pid: str, outcome: orchestrate.Outcome, carried: _Carried | None = None
+) -> Step:
+    """``result`` plus what journeys did (after what merges moved); the profile counts as
+    changed when it was already or when a journey set a trait."""
     profiles = result.profiles
     if pid in profiles or outcome.traits_set:
         profiles = {**profiles, pid: outcome.profile}
+    enrollments = dict(carried.enrollments) if carried is not None else {}
+    enrollments.update(outcome.enrollments)
+    moved = carried.timers if carried is not None else ()
     return msgspec.structs.replace(
         result,
         profiles=profiles,
         events=(*result.events, *(_own(e, pid) for e in outcome.events)),
-        timers=(*result.timers, *outcome.timers),
+        timers=(*result.timers, *moved, *outcome.timers),
         journey_profile=pid,
         journey_state=outcome.state,
-        enrollments=tuple(outcome.enrollments.values()),
+        enrollments=tuple(enrollments.values()),
         messages=tuple(outcome.messages),
     )
 

@@ -69,6 +69,7 @@ class _Batch:
         for merge in result.merges:
             self.retired[merge.merged] = merge.survivor
             self.known.pop(merge.merged, None)
+            self.states.pop(merge.merged, None)  # its enrollments moved to the survivor
             self.touched.discard(merge.merged)
             for old, target in list(self.retired.items()):
                 if target == merge.merged:

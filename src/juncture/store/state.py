@@ -284,6 +284,12 @@ class StateSql:
                 f"UPDATE profiles SET redirect_to = {m} WHERE redirect_to = {m}",
                 (merge.survivor, merge.merged),
             )
+            # The person's messages (sent, and waiting to be sent) are the survivor's now:
+            # deliveries per profile, frequency caps and the dispatcher's last consent check.
+            self.cur.execute(
+                f"UPDATE outbox SET profile_id = {m} WHERE profile_id = {m}",
+                (merge.survivor, merge.merged),
+            )
         if merges:
             self.cur.executemany(
                 "INSERT INTO merges (survivor, merged, by_message_id, at, reason) "
