@@ -88,7 +88,7 @@ class Consent(msgspec.Struct, frozen=True, array_like=True):
     at: dt.datetime
 
 
-class Score(msgspec.Struct, frozen=True, kw_only=True):
+class Score(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """A survey answer (NPS 0-10, CSAT as sent)."""
 
     score: float
@@ -96,7 +96,7 @@ class Score(msgspec.Struct, frozen=True, kw_only=True):
     survey: str | None = None
 
 
-class ProductView(msgspec.Struct, frozen=True, kw_only=True):
+class ProductView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     views: int = 0
     visits: tuple[Span, ...] = ()
     visits_archived: int = 0
@@ -113,7 +113,7 @@ class ProductView(msgspec.Struct, frozen=True, kw_only=True):
         return len(self.visits) + self.visits_archived
 
 
-class CartItem(msgspec.Struct, frozen=True, kw_only=True):
+class CartItem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     product_id: str
     quantity: int = 1
     price: float = 0.0
@@ -122,7 +122,7 @@ class CartItem(msgspec.Struct, frozen=True, kw_only=True):
     brand: str | None = None
 
 
-class Cart(msgspec.Struct, frozen=True, kw_only=True):
+class Cart(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """``updated_at``: last cart activity; ``cleared_at``: last completed order."""
 
     items: dict[str, CartItem] = {}
@@ -140,8 +140,21 @@ class Cart(msgspec.Struct, frozen=True, kw_only=True):
         return sum(i.quantity for i in self.items.values())
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = msgspec.to_builtins(self)
+        out: dict[str, Any] = _complete(self)
         return out
+
+
+def _complete(value: Any) -> Any:
+    """``value`` as plain JSON types with every field, defaults too: the stored form leaves
+    defaults out (a shopper's profile is rewritten on every commit that touches it, so its
+    size is paid again and again), the API shows them."""
+    if isinstance(value, msgspec.Struct) and not value.__struct_config__.array_like:
+        return {f.name: _complete(getattr(value, f.name)) for f in msgspec.structs.fields(value)}
+    if isinstance(value, dict):
+        return {k: _complete(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_complete(v) for v in value]
+    return msgspec.to_builtins(value)
 
 
 class Order(msgspec.Struct, frozen=True, array_like=True):
@@ -149,7 +162,7 @@ class Order(msgspec.Struct, frozen=True, array_like=True):
     revenue: float
 
 
-class Profile(msgspec.Struct, frozen=True, kw_only=True):
+class Profile(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """One customer. Build an empty one with ``Profile(profile_id=...)``."""
 
     profile_id: str
@@ -201,8 +214,8 @@ class Profile(msgspec.Struct, frozen=True, kw_only=True):
         return self.rating_sum / self.reviews if self.reviews else None
 
     def to_json(self) -> dict[str, Any]:
-        """Plain JSON types (times as ISO 8601 strings)."""
-        out: dict[str, Any] = msgspec.to_builtins(self)
+        """Plain JSON types (times as ISO 8601 strings), every field present."""
+        out: dict[str, Any] = _complete(self)
         return out
 
     @classmethod

@@ -196,6 +196,8 @@ def _windows(condition: Condition) -> Iterator[dt.timedelta]:
 def consent_facts(profile: Profile) -> dict[str, bool]:
     """Resolved consent per ``channel:purpose`` for the known channels and purposes."""
     out: dict[str, bool] = {}
+    if not profile.consent:  # the common case on the hot path: nothing ever stated
+        return out
     for channel in CHANNELS:
         for purpose in PURPOSES:
             granted = profiles.consent_for(profile, channel, purpose)

@@ -316,7 +316,8 @@ class StateSql:
     ) -> None:
         """Upsert live profiles (body, node and facts) and point retired ones at their
         survivor."""
-        rows = [self._row(p, graph.nodes.get(pid), now) for pid, p in live.items()]
+        stamp = self.t(now)
+        rows = [self._row(p, graph.nodes.get(pid), now, stamp) for pid, p in live.items()]
         rows += [self._retired_row(pid, target, now) for pid, target in retired.items()]
         if not rows:
             return
@@ -333,7 +334,7 @@ class StateSql:
             rows,
         )
 
-    def _row(self, p: Profile, node: Node | None, now: dt.datetime) -> tuple[Any, ...]:
+    def _row(self, p: Profile, node: Node | None, now: dt.datetime, stamp: Any) -> tuple[Any, ...]:
         traits = p.traits
         found = traits.get("address")
         address: dict[str, Any] = found if isinstance(found, dict) else {}
@@ -360,8 +361,8 @@ class StateSql:
             _encoder.encode(traits).decode(),
             _encoder.encode(node).decode() if node is not None else None,
             _encoder.encode(p).decode(),
-            self.t(now),
-            _encoder.encode(segments.consent_facts(p)).decode(),
+            stamp,
+            _encoder.encode(segments.consent_facts(p)).decode() if p.consent else "{}",
         )
 
     def _retired_row(self, pid: str, target: str, now: dt.datetime) -> tuple[Any, ...]:
