@@ -28,7 +28,6 @@ from juncture.store import migrate
 from juncture.store.sql import SqlStore
 
 POSTGRES_URL = os.environ.get("JUNCTURE_TEST_POSTGRES_URL")
-REDIS_URL = os.environ.get("JUNCTURE_TEST_REDIS_URL")
 NO_POSTGRES = "JUNCTURE_TEST_POSTGRES_URL is not set: PostgreSQL contract tests skipped"
 WRITE_KEY = "test-write-key"
 ADMIN_TOKEN = "test-admin-token"

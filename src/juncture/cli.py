@@ -160,7 +160,10 @@ def import_(
     for line, code, message in report.rejected[:50]:
         typer.echo(f"{file}:{line}: {code}: {message}")
     if len(report.rejected) > 50:
-        typer.echo(f"... and {len(report.rejected) - 50} more (see `juncture failed list`)")
+        typer.echo(
+            f"... and {len(report.rejected) - 50} more "
+            "(messages that failed validation are in `juncture failed list`)"
+        )
     if report.rejected:
         raise typer.Exit(1)
 

@@ -47,25 +47,21 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "juncture", "serve", "--host", "127.0.0.1"]
+        command += ["--port", str(self.port), "--database-url", self.database_url]
+        if self.log is None:
+            return subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                command, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+        # The child keeps its own copy of the descriptor; ours is closed at once.
+        with self.log.open("ab") as out:
+            return subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                command, env=self.env, stdout=out, stderr=out
+            )
+
     def start(self, timeout: float = 30.0) -> ServerProcess:
-        out = self.log.open("ab") if self.log else subprocess.DEVNULL
-        self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [
-                sys.executable,
-                "-m",
-                "juncture",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--database-url",
-                self.database_url,
-            ],
-            env=self.env,
-            stdout=out,
-            stderr=out,
-        )
+        self.proc = self._spawn()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -126,3 +126,63 @@ def test_minted_write_key_is_accepted_by_the_store(database_url: str) -> None:
     store = SqlStore(database_url)
     assert store.write_key_source(key_hash(key)) is not None
     store.close()
+
+
+def test_csv_orders_refuse_bad_rows_by_line_and_import_the_rest(
+    database_url: str, tmp_path: Path
+) -> None:
+    file = tmp_path / "orders.csv"
+    file.write_text(
+        "order_id,customer_id,timestamp,product_id,price,quantity,total\n"
+        "A-1,c9,2025-10-01T09:00:00Z,P1,10.0,2,\n"  # 2: good
+        ",c9,2025-10-02T09:00:00Z,P2,5.0,1,\n"  # 3: no order_id
+        "A-2,c9,2025-10-03T09:00:00Z,P3,ten,1,\n"  # 4: bad price
+        "A-3,c9,2025-10-04T09:00:00Z,P4,4.0,1.5,\n"  # 5: bad quantity (first line fine)
+        "A-4,c9,2025-10-05T09:00:00Z,P5,4.0,1,\n"  # 6: good line of a bad order
+        "A-4,c9,2025-10-05T09:00:00Z,P6,4.0,1,-3\n"  # 7: bad total
+        "A-5,,2025-10-06T09:00:00Z,P7,7.0,1,\n"  # 8: no customer_id nor email
+        "A-6,c9,2025-10-07T09:00:00Z,P8,3.0,3,\n"  # 9: good
+    )
+    result = runner.invoke(app, ["import", str(file), "--database-url", database_url])
+    assert result.exit_code == 1, result.output
+    assert "7 messages read: 2 stored, 0 already there, 5 rejected" in result.output
+    refused = [line for line in result.output.splitlines() if line.startswith(f"{file}:")]
+    assert refused == [
+        f"{file}:3: missing_field: order_id: an order line needs an order_id",
+        f"{file}:4: invalid_value: price: 'ten' is not a number of 0 or more",
+        f"{file}:5: invalid_value: quantity: '1.5' is not a whole number of 1 or more",
+        f"{file}:7: invalid_value: total: '-3' is not a number of 0 or more",
+        f"{file}:8: missing_field: customer_id: an order needs a customer_id or an email",
+    ]
+    store = SqlStore(database_url)
+    orders = store.events(user_id="c9", derived=False)
+    store.close()
+    assert [(o.properties["order_id"], o.properties["total"]) for o in orders] == [
+        ("A-1", 20.0),
+        ("A-6", 9.0),
+    ]
+
+
+def test_csv_customers_without_customer_id_are_refused_by_line(
+    database_url: str, tmp_path: Path
+) -> None:
+    file = tmp_path / "customers.csv"
+    file.write_text(
+        "customer_id,email,city\n"
+        "c1,a@example.com,Berlin\n"
+        ",b@example.com,Paris\n"
+        '"c3","c@example.com","Multi\nline"\n'
+        "  ,d@example.com,Rome\n"
+    )
+    result = runner.invoke(app, ["import", str(file), "--database-url", database_url])
+    assert result.exit_code == 1, result.output
+    assert "4 messages read: 2 stored, 0 already there, 2 rejected" in result.output
+    refused = [line for line in result.output.splitlines() if line.startswith(f"{file}:")]
+    reason = "missing_field: customer_id: a customer row needs a customer_id"
+    assert refused == [f"{file}:3: {reason}", f"{file}:6: {reason}"]
+    store = SqlStore(database_url)
+    stored = [e.user_id for c in ("c1", "c3") for e in store.events(user_id=c, derived=False)]
+    failed = store.failed()
+    store.close()
+    assert stored == ["c1", "c3"]
+    assert failed == []  # the file is what needs fixing: nothing to replay

@@ -14,16 +14,23 @@ renames a column first):
 * customers: ``customer_id`` -> userId (required), every other column -> a trait
   (``email``, ``phone``, ``first_name``, ``city``...), ``created_at`` -> timestamp
   -> one ``identify`` per row.
+
+A CSV row that cannot make a valid message is refused with its line, column and reason
+(:class:`RowError`) while the other rows are imported: an order line without ``order_id``,
+an order without ``customer_id`` or ``email``, a ``price`` or ``total`` that is not a
+number of 0 or more, a ``quantity`` that is not a whole number of 1 or more (an order with
+one bad line is refused whole), a customer without ``customer_id``.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import msgspec
 import orjson
@@ -33,6 +40,21 @@ from juncture.runtime.ingest import Ingestor
 
 FORMATS: Final = ("jsonl", "orders", "customers")
 _CHUNK: Final = 1000
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """A CSV row that cannot become a valid message (an order without ``order_id``, a price
+    that is not a number). It is reported with its line and not imported; it is not
+    quarantined, because the file, not a message, is what needs fixing."""
+
+    code: str
+    where: str  # the CSV column
+    what: str
+
+
+Item = tuple[int, bytes | RowError]  # a line number and the message read there, or why not
 
 
 @dataclass
@@ -74,11 +96,16 @@ def import_file(
     report = ImportReport()
     chunk: list[tuple[int, bytes]] = []
     for line, raw in rows:
+        if isinstance(raw, RowError):
+            report.lines += 1
+            report.rejected.append((line, raw.code, f"{raw.where}: {raw.what}"))
+            continue
         chunk.append((line, raw))
         if len(chunk) >= _CHUNK:
             _flush(chunk, ingestor, source, report, progress)
             chunk = []
     _flush(chunk, ingestor, source, report, progress)
+    report.rejected.sort(key=lambda rejection: rejection[0])
     return report
 
 
@@ -106,7 +133,7 @@ def _flush(
         progress(len(chunk))
 
 
-def _jsonl(path: Path) -> Iterator[tuple[int, bytes]]:
+def _jsonl(path: Path) -> Iterator[Item]:
     with path.open("rb") as f:
         for number, line in enumerate(f, start=1):
             stripped = line.strip()
@@ -114,7 +141,7 @@ def _jsonl(path: Path) -> Iterator[tuple[int, bytes]]:
                 yield number, stripped
 
 
-def _csv_messages(path: Path, kind: str, mapping: dict[str, str]) -> Iterator[tuple[int, bytes]]:
+def _csv_messages(path: Path, kind: str, mapping: dict[str, str]) -> Iterator[Item]:
     with path.open(newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         rows = (
@@ -130,9 +157,22 @@ def _csv_messages(path: Path, kind: str, mapping: dict[str, str]) -> Iterator[tu
         )
         if kind == "customers":
             for line, row in rows:
-                yield line, orjson.dumps(_customer(row))
+                yield line, _encoded(_customer, row)
             return
         yield from _orders(rows)
+
+
+class _BadRow(Exception):
+    def __init__(self, code: str, where: str, what: str) -> None:
+        super().__init__(what)
+        self.error = RowError(code, where, what)
+
+
+def _encoded(build: Callable[[_T], dict[str, Any]], rows: _T) -> bytes | RowError:
+    try:
+        return orjson.dumps(build(rows))
+    except _BadRow as exc:
+        return exc.error
 
 
 def _content_id(prefix: str, content: Any) -> str:
@@ -141,10 +181,12 @@ def _content_id(prefix: str, content: Any) -> str:
 
 
 def _customer(row: dict[str, str]) -> dict[str, Any]:
+    if not (row.get("customer_id") or "").strip():
+        raise _BadRow("missing_field", "customer_id", "a customer row needs a customer_id")
     traits = {k: v for k, v in row.items() if v not in ("", None) and k != "customer_id"}
     message: dict[str, Any] = {
         "type": "identify",
-        "userId": row.get("customer_id") or None,
+        "userId": row["customer_id"],
         "traits": traits,
         "context": {"channel": "import"},
         "messageId": _content_id("import-customer", row),
@@ -154,43 +196,75 @@ def _customer(row: dict[str, str]) -> dict[str, Any]:
     return message
 
 
-def _orders(rows: Iterator[tuple[int, dict[str, str]]]) -> Iterator[tuple[int, bytes]]:
+def _orders(rows: Iterator[tuple[int, dict[str, str]]]) -> Iterator[Item]:
     # Lines of one order are consecutive in every export we know; a new order_id closes
-    # the previous order.
+    # the previous order. A line without an order_id belongs to no order: it is refused
+    # on its own rather than guessed into its neighbour.
     current: list[tuple[int, dict[str, str]]] = []
     for line, row in rows:
-        if current and row.get("order_id") != current[0][1].get("order_id"):
-            yield current[0][0], orjson.dumps(_order(current))
+        if not (row.get("order_id") or "").strip():
+            yield line, RowError("missing_field", "order_id", "an order line needs an order_id")
+            continue
+        if current and row["order_id"] != current[0][1]["order_id"]:
+            yield _order_item(current)
             current = []
         current.append((line, row))
     if current:
-        yield current[0][0], orjson.dumps(_order(current))
+        yield _order_item(current)
 
 
-def _number(text: str | None) -> float | None:
-    if text in (None, ""):
+def _order_item(lines: list[tuple[int, dict[str, str]]]) -> Item:
+    """The order as one message, or the first bad line of it: an order with a bad line is
+    refused whole, since its total and products would be wrong without that line."""
+    for line, row in lines:
+        try:
+            _line(row)
+            _number(row, "total")
+        except _BadRow as exc:
+            return line, exc.error
+    return lines[0][0], _encoded(_order, lines)
+
+
+def _number(row: dict[str, str], column: str) -> float | None:
+    text = (row.get(column) or "").strip()
+    if not text:
         return None
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        return None
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise _BadRow("invalid_value", column, f"{text!r} is not a number of 0 or more")
+    return value
+
+
+def _quantity(row: dict[str, str]) -> int:
+    value = _number(row, "quantity")
+    if value is None:
+        return 1
+    if value < 1 or not value.is_integer():
+        text = row["quantity"].strip()
+        raise _BadRow("invalid_value", "quantity", f"{text!r} is not a whole number of 1 or more")
+    return int(value)
 
 
 def _line(row: dict[str, str]) -> dict[str, Any]:
     fields: dict[str, Any] = {
         k: row[k] for k in ("product_id", "sku", "name", "category", "brand") if row.get(k)
     }
-    price = _number(row.get("price"))
+    price = _number(row, "price")
     if price is not None:
         fields["price"] = price
-    fields["quantity"] = int(_number(row.get("quantity")) or 1)
+    fields["quantity"] = _quantity(row)
     return fields
 
 
 def _order(lines: list[tuple[int, dict[str, str]]]) -> dict[str, Any]:
     first = lines[0][1]
+    if not (first.get("customer_id") or first.get("email") or "").strip():
+        raise _BadRow("missing_field", "customer_id", "an order needs a customer_id or an email")
     products = [_line(row) for _, row in lines]
-    total = _number(first.get("total"))
+    total = _number(first, "total")
     if total is None:
         total = sum(float(p.get("price", 0.0)) * int(p["quantity"]) for p in products)
     message: dict[str, Any] = {
@@ -198,7 +272,7 @@ def _order(lines: list[tuple[int, dict[str, str]]]) -> dict[str, Any]:
         "event": "Order Completed",
         "userId": first.get("customer_id") or None,
         "properties": {
-            "order_id": first.get("order_id"),
+            "order_id": first["order_id"],
             "total": total,
             "revenue": total,
             "currency": first.get("currency") or "USD",
