@@ -10,9 +10,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from typer.testing import CliRunner
 
-from juncture import demo
+from juncture import definitions, demo
+from juncture.cli import app
 from juncture.store import tables
+from juncture.store.journeys import JourneyStore
 from tests.conftest import settings_for
 
 CUSTOMERS, DAYS = 150, 7
@@ -101,6 +104,37 @@ def test_summary_counts_agree_with_the_store(small_demo: tuple[str, dict[str, An
     suppressed = scalar(url, sa.select(count).where(o.c.status == "suppressed"))
     assert sum(j["suppressions_by_reason"].values()) == suppressed
     assert j["orders"] == scalar(url, sa.select(count).where(e.c.event == "Order Completed"))
+
+
+def test_the_store_holds_the_journeys_that_ran(small_demo: tuple[str, dict[str, Any]]) -> None:
+    url, s = small_demo
+    engine = sa.create_engine(url)
+    journeys = JourneyStore(engine)
+    try:
+        listed = {j.spec.id: j.summary() for j in journeys.list()}
+        stats = {st.journey_id: st for st in journeys.all_stats()}
+    finally:
+        journeys.close()
+        engine.dispose()
+    assert sorted(listed) == sorted(spec.id for spec in definitions.load_library())
+    assert {row["status"] for row in listed.values()} == {"active"}
+    entered = s["journeys"]["entered"]
+    assert entered, "the run must have enrollments for this test to mean anything"
+    for journey, arms in entered.items():
+        assert stats[journey].entered == arms["treatment"] + arms["holdout"]
+        assert stats[journey].holdout == arms["holdout"]
+    outgoing = sum(
+        count for st in stats.values() for status, count in st.messages.items()
+        if status != "suppressed"
+    )  # fmt: skip
+    assert outgoing == sum(s["journeys"]["messages_by_channel"].values())
+    n, j = tables.enrollments, tables.journeys
+    ran_stored = n.join(j, (n.c.journey_id == j.c.journey_id) & (n.c.version == j.c.version))
+    every = scalar(url, sa.select(sa.func.count()).select_from(n))
+    assert scalar(url, sa.select(sa.func.count()).select_from(ran_stored)) == every
+    listing = CliRunner().invoke(app, ["journeys", "list", "--database-url", url])
+    assert listing.exit_code == 0, listing.output
+    assert sorted(line.split()[0] for line in listing.output.splitlines()) == sorted(listed)
 
 
 def test_holdout_enrollments_get_no_messages(small_demo: tuple[str, dict[str, Any]]) -> None:
