@@ -16,6 +16,7 @@ from rich.text import Text
 from juncture import wiring
 from juncture.cli_journeys import journeys_app
 from juncture.cli_segments import segments_app
+from juncture.cli_simulate import simulate
 from juncture.settings import Settings, key_hash, source_of
 from juncture.store import migrate
 
@@ -28,6 +29,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(failed_app, name="failed")
 app.add_typer(journeys_app, name="journeys")
 app.add_typer(segments_app, name="segments")
+app.command()(simulate)
 console = Console(stderr=True)
 out = Console()
 

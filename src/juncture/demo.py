@@ -4,6 +4,12 @@ The simulation (``juncture.sim``) produces Segment messages for a few thousand c
 over a few weeks; they enter through the same ingestion path as live traffic (validation,
 dedup, quarantine, group commit) on a fresh embedded database, with a manual clock that
 follows event time, so a month runs in seconds and two runs with one seed are identical.
+
+The ready journeys are applied to that database as ``juncture journeys apply --library``
+would, and the engine runs the stored catalog: what the API and ``juncture journeys`` show
+afterwards is what ran. No segments are applied: the one ready journey that a segment
+starts (``win_back``, on ``lapsed_90d``) waits for 90 days without an order, which a run of
+a few weeks cannot reach.
 """
 
 from __future__ import annotations
@@ -18,20 +24,19 @@ from typing import Any
 import msgspec
 import orjson
 
-from juncture import definitions, wiring
+from juncture import wiring
 from juncture.analytics import journeys as journey_report
 from juncture.channels.base import DeliveryResult, OutboundMessage
 from juncture.core import messages
 from juncture.core.arbitration import Cap, Policy, QuietHours
 from juncture.core.engine import EngineConfig
-from juncture.core.journeys.catalog import Catalog
 from juncture.core.orchestrate import JourneyConfig
 from juncture.runtime.clock import Clock, ManualClock
 from juncture.runtime.dispatcher import Dispatcher
-from juncture.runtime.engine import StaticJourneys
 from juncture.settings import Settings
 from juncture.sim import SimConfig, Simulation
 from juncture.sim.response import Delivery
+from juncture.store.journeys import JourneyStore
 
 DEMO_START = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 DEMO_SOURCE = "demo"
@@ -80,21 +85,22 @@ DEMO_POLICY = Policy(
 )
 
 
-def journeys() -> StaticJourneys:
-    """The ready journeys that ship with Juncture."""
-    return StaticJourneys(Catalog.of(definitions.load_library()))
-
-
 def engine_config() -> EngineConfig:
     return EngineConfig(journeys=JourneyConfig(policy=DEMO_POLICY))
 
 
 def build(settings: Settings) -> tuple[wiring.Juncture, ManualClock]:
-    """Juncture as the demo runs it: the ready journeys, the demo's policy, and a manual
+    """Juncture as the demo runs it: the ready journeys applied to the store (stamped at
+    :data:`DEMO_START`, so one seed gives one database), the demo's policy, and a manual
     clock at :data:`DEMO_START` that :func:`run` moves in event time."""
     clock = ManualClock(DEMO_START)
-    juncture = wiring.build(settings, clock=clock, journeys=journeys())
+    juncture = wiring.build(settings, clock=clock)
     juncture.engine.config = engine_config()
+    applying = JourneyStore(juncture.store.engine, clock=clock.now)
+    try:
+        applying.apply_library()
+    finally:
+        applying.close()
     return juncture, clock
 
 

@@ -1,8 +1,19 @@
-"""The in-process sub-benchmarks run, bounded, and report figure, raw limit and ratio."""
+"""The sub-benchmarks run, bounded, and report figure, raw limit and ratio."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
 from juncture.bench import decide, engine, journeys
+from juncture.cli import app
+from tests.conftest import NO_POSTGRES, POSTGRES_URL
+
+INGEST_EVENTS = 300  # three batches of 100
 
 
 def test_bench_engine_reports_both_rates_against_raw() -> None:
@@ -49,3 +60,51 @@ def test_bench_journeys_reports_latency_and_timers_against_the_raw_store() -> No
     assert fired["raw_timers_per_s"] > 0
     assert "ratio" in lines[1]
     assert "ratio" in lines[-1]
+
+
+def bench_ingest(tmp_path: Path, *flags: str) -> tuple[dict[str, Any], str]:
+    """``juncture bench ingest`` through the CLI entry point, small: its JSON and output."""
+    written = tmp_path / "bench-ingest.json"
+    result = CliRunner().invoke(
+        app,
+        ["bench", "ingest", "--events", str(INGEST_EVENTS), "--concurrency", "2",
+         "--json-out", str(written), *flags],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "written to" in result.output  # rich may wrap the path that follows
+    return json.loads(written.read_text()), result.output
+
+
+def check_mode(store: dict[str, Any], mode: str) -> dict[str, Any]:
+    """Figure, raw limit and ratio are there, and every acknowledged event is stored once."""
+    figures: dict[str, Any] = store[mode]
+    assert figures["statuses"] == {"200": INGEST_EVENTS // 100}
+    assert figures["acknowledged_events"] == figures["stored_events"] == INGEST_EVENTS
+    assert figures["all_acknowledged_stored_once"] is True
+    assert figures["events_per_s"] > 0
+    assert figures["raw_rows_per_s"] == store["raw_rows_per_s"] > 0
+    assert figures["ratio"] == figures["events_per_s"] / figures["raw_rows_per_s"]
+    assert 0 < figures["p50_ms"] <= figures["p99_ms"]
+    return figures
+
+
+@pytest.mark.slow
+def test_bench_ingest_reports_both_modes_against_raw_inserts(tmp_path: Path) -> None:
+    result, output = bench_ingest(tmp_path)
+    assert (result["events"], result["batch"], result["concurrency"]) == (INGEST_EVENTS, 100, 2)
+    assert result["cores"] >= 1
+    assert "postgres" not in result
+    check_mode(result["sqlite"], "engine")
+    assert check_mode(result["sqlite"], "ingest_only")["derived_events"] == 0
+    assert output.count("ratio") == 2
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_bench_ingest_on_postgres_too(tmp_path: Path) -> None:
+    if POSTGRES_URL is None:
+        pytest.skip(NO_POSTGRES)
+    result, _ = bench_ingest(tmp_path, "--no-engine", "--postgres-url", POSTGRES_URL)
+    for kind in ("sqlite", "postgres"):
+        check_mode(result[kind], "ingest_only")
+        assert "engine" not in result[kind]

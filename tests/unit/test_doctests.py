@@ -7,7 +7,12 @@ import importlib
 
 import pytest
 
-MODULES = ["juncture.core.messages", "juncture.bench.journeys", "juncture.core.engine"]
+MODULES = [
+    "juncture.core.messages",
+    "juncture.bench.journeys",
+    "juncture.core.engine",
+    "juncture.sim.live",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -1,0 +1,82 @@
+"""``juncture simulate``: the simulated retailer as live traffic against a running server.
+
+A load generator, so it speaks only to this machine unless ``--allow-remote`` is given, and
+every run is bounded in events and in time (:mod:`juncture.sim.live`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from juncture.sim import live
+
+console = Console(stderr=True)
+
+
+def simulate(  # noqa: PLR0917 (typer passes a command its options as parameters)
+    write_key: Annotated[str, typer.Option(help="A write key the server accepts")],
+    url: Annotated[str, typer.Option(help="The server's base URL")] = "http://127.0.0.1:8765",
+    customers: Annotated[int, typer.Option(min=1, help="Simulated customers")] = 200,
+    days: Annotated[int, typer.Option(min=1, help="Simulated days")] = 1,
+    speed: Annotated[
+        float, typer.Option(min=0.001, help="Simulated seconds per wall second (1: real time)")
+    ] = 1.0,
+    seed: Annotated[int, typer.Option(help="Same seed, same customers and messageIds")] = 1,
+    max_events: Annotated[int, typer.Option(min=1, help="Stop after sending this many")] = 100_000,
+    max_seconds: Annotated[
+        float, typer.Option(min=0.1, help="Stop after this many wall seconds")
+    ] = 600.0,
+    batch_size: Annotated[int, typer.Option(min=1, max=500, help="Messages per request")] = 100,
+    allow_remote: Annotated[
+        bool, typer.Option("--allow-remote", help="Allow a URL that is not this machine")
+    ] = False,
+) -> None:
+    """Drive a running server with simulated shoppers over the Segment HTTP API, paced in
+    real time (--speed to accelerate)."""
+    try:
+        live.check_url(url)
+    except live.LiveError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--url") from exc
+    if not allow_remote and not live.is_loopback(url):
+        raise typer.BadParameter(
+            "not this machine: this is a load generator; pass --allow-remote to send there",
+            param_hint="--url",
+        )
+    config = live.LiveConfig(
+        customers=customers, days=days, seed=seed, speed=speed, max_events=max_events,
+        max_seconds=max_seconds, batch_size=batch_size,
+    )  # fmt: skip
+    try:
+        report = _run(url, write_key, config)
+    except live.LiveError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    sent = report.send
+    typer.echo(
+        f"sent {sent.sent:,} events in {sent.batches:,} batches to {url} in "
+        f"{report.seconds:.1f} s ({report.simulated.total_seconds() / 3600:.1f} simulated "
+        f"hours): {sent.failed:,} failed, {sent.retries:,} retries; stopped: {report.stopped}"
+    )
+    if sent.failed:
+        raise typer.Exit(1)
+
+
+def _run(url: str, write_key: str, config: live.LiveConfig) -> live.LiveReport:
+    with Progress(
+        TextColumn(f"simulating {config.days} days at {config.speed:g}x"),
+        BarColumn(),
+        TextColumn("{task.fields[sent]:,} events sent"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task("simulate", total=1.0, sent=0)
+        return live.drive(
+            url,
+            write_key,
+            config,
+            progress=lambda done, sent: bar.update(task, completed=done, sent=sent),
+        )
