@@ -45,11 +45,15 @@ _FAILED_COLUMNS: Final = (
 
 def create_engine(url: str, *, sqlite_synchronous: str = "FULL") -> sa.Engine:
     if not url.startswith("sqlite"):
-        return sa.create_engine(url, pool_pre_ping=True, pool_size=8)
+        # hide_parameters: a database error logged with its traceback must not carry the
+        # statement's values (user ids, message bodies) into the logs.
+        return sa.create_engine(url, pool_pre_ping=True, pool_size=8, hide_parameters=True)
     mode = sqlite_synchronous.upper()
     if mode not in SQLITE_SYNC_MODES:
         raise ValueError(f"sqlite synchronous must be one of {SQLITE_SYNC_MODES}, not {mode!r}")
-    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = sa.create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+    )
 
     @sa.event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
