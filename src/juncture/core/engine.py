@@ -79,12 +79,14 @@ def step(
     journeys: Journeys | None = None,
     *,
     segments: membership.Context | None = None,
+    named: tuple[tuple[str, str], ...] | None = None,
 ) -> Step:
     """Apply one stored-to-be event. Derived events (``source == "juncture"``) carry their
-    profile already and change no profile."""
+    profile already and change no profile. ``named``: the event's identifiers, when the
+    caller has computed them already (:func:`identity.identifiers`)."""
     if event.source == DERIVED_SOURCE and event.profile_id is not None:
         return Step(graph=None, profiles={}, events=(event,))
-    resolution = identity.resolve(graph, event, config.identity)
+    resolution = identity.resolve(graph, event, config.identity, named)
     pid = resolution.profile_id
     changed: dict[str, Profile] = {}
     retired: list[str] = []

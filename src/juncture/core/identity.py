@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from typing import Any, Final
 
 import msgspec
@@ -212,19 +213,26 @@ def _trait_identifiers(event: Event, config: IdentityConfig) -> list[tuple[str, 
     ctx_traits = event.context.get("traits") if event.context else None
     sources = [s for s in (event.traits, ctx_traits) if isinstance(s, dict) and s]
     out: list[tuple[str, str]] = []
-    for kind, wanted, normalize in (
-        (EMAIL, config.link_email, normalize_email),
-        (PHONE, config.link_phone, normalize_phone),
-    ):
-        if wanted:
-            values = {v for s in sources if (v := normalize(s.get(kind))) is not None}
-            out.extend((kind, f"{kind}:{v}") for v in sorted(values))
+    if config.link_email:
+        out.extend(_normalized(sources, EMAIL, normalize_email))
+    if config.link_phone:
+        out.extend(_normalized(sources, PHONE, normalize_phone))
     if config.link_external:
-        sources.append(event.properties)
+        if event.properties:
+            sources.append(event.properties)
         for ext in config.external_ids:
-            found = {_scalar(s.get(key)) for s in sources for key in ext.keys} - {None}
-            out.extend((ext.kind, f"{ext.kind}:{v}") for v in sorted(v for v in found if v))
+            # Most events carry no external id: look before building anything.
+            found = {v for s in sources for key in ext.keys if (v := _scalar(s.get(key)))}
+            if found:
+                out.extend((ext.kind, f"{ext.kind}:{v}") for v in sorted(found))
     return out
+
+
+def _normalized(
+    sources: list[dict[str, Any]], kind: str, normalize: Callable[[object], str | None]
+) -> list[tuple[str, str]]:
+    values = {v for s in sources if (v := normalize(s.get(kind))) is not None}
+    return [(kind, f"{kind}:{v}") for v in sorted(values)]
 
 
 def _scalar(value: object) -> str | None:
@@ -235,11 +243,17 @@ def _scalar(value: object) -> str | None:
 
 
 def resolve(
-    graph: IdentityGraph, event: Event, config: IdentityConfig = DEFAULT_CONFIG
+    graph: IdentityGraph,
+    event: Event,
+    config: IdentityConfig = DEFAULT_CONFIG,
+    named: tuple[tuple[str, str], ...] | None = None,
 ) -> Resolution:
-    """The profile ``event`` belongs to, after linking the identifiers it names."""
+    """The profile ``event`` belongs to, after linking the identifiers it names (``named``:
+    ``identifiers(event, config)`` when the caller has it already)."""
     work = _Work(graph, event)
-    keys = work.linkable(identifiers(event, config), config)
+    if named is None:
+        named = identifiers(event, config)
+    keys = work.linkable(named, config)
     if not keys:
         raise ValueError(f"event {event.message_id!r} names neither a user id nor an anonymous id")
     home = work.join(keys, alias=event.type == "alias")

@@ -118,24 +118,30 @@ class Engine:
     def process(self, state: StateSql, events: list[Event]) -> list[Event]:
         now = self.clock.now()
         due = state.due_timers(now, TIMERS_PER_COMMIT)
-        batch = self._load(state, events, due, now)
+        named = [identity.identifiers(e, self.config.identity) for e in events]
+        batch = self._load(state, events, named, due, now)
         pending = list(due)
-        for event in events:
+        for event, ids in zip(events, named, strict=True):
             while pending and pending[0].timer.due_at <= event.timestamp:
                 self._fire(batch, pending.pop(0).timer)
-            self._step(batch, event)
+            self._step(batch, event, ids)
         for rest in pending:
             self._fire(batch, rest.timer)
         self._save(state, batch)
         return batch.out
 
     def _load(
-        self, state: StateSql, events: list[Event], due: list[Due], now: dt.datetime
+        self,
+        state: StateSql,
+        events: list[Event],
+        named: list[tuple[tuple[str, str], ...]],
+        due: list[Due],
+        now: dt.datetime,
     ) -> _Batch:
         idents: set[str] = set()
         devices: set[str] = set()
-        for event in events:
-            for kind, key in identity.identifiers(event, self.config.identity):
+        for ids in named:
+            for kind, key in ids:
                 if kind == "previous":
                     idents.update((f"user_id:{key}", f"anonymous_id:{key}"))
                     continue
@@ -154,11 +160,17 @@ class Engine:
             batch.segments = Tracker(active, state, set(known) | set(graph.redirects), earliest)
         return batch
 
-    def _step(self, batch: _Batch, event: Event) -> None:
+    def _step(self, batch: _Batch, event: Event, named: tuple[tuple[str, str], ...]) -> None:
         try:
             ctx = batch.segments.context if batch.segments is not None else None
             result = core.step(
-                batch.graph, batch.known, event, self.config, batch.journeys, segments=ctx
+                batch.graph,
+                batch.known,
+                event,
+                self.config,
+                batch.journeys,
+                segments=ctx,
+                named=named,
             )
             batch.apply(result)
         except Exception:
