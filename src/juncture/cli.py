@@ -268,7 +268,12 @@ def replay(
             console=console,
         ) as bar:
             task = bar.add_task("replay", total=total)
-            summary = replaying.replay(store, until=end, progress=lambda n: bar.advance(task, n))
+            summary = replaying.replay(
+                store,
+                config=wiring.engine_config(settings),  # the rules `serve` runs with
+                until=end,
+                progress=lambda n: bar.advance(task, n),
+            )
     finally:
         store.close()
     _print_replay(summary)

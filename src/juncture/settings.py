@@ -7,10 +7,20 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from juncture.definitions import parse_duration
+
+
+def _duration(value: object) -> object:
+    """``"10m"``, ``"24h"``, ``"90d"``, ``"1h30m"`` or ISO 8601 ``"PT2H"``; a timedelta as is."""
+    return value if isinstance(value, dt.timedelta) else parse_duration(value)
+
+
+Duration = Annotated[dt.timedelta, BeforeValidator(_duration)]
 
 
 class Settings(BaseSettings):
@@ -51,6 +61,22 @@ class Settings(BaseSettings):
     link_phone: bool = False
     external_ids: str = "loyalty_id"  # trait/property names naming a person, comma-separated
     max_users_per_device: int = Field(default=3, ge=1)  # a shared device stops linking beyond
+    max_anonymous_per_device: int = Field(default=1, ge=0)  # 1: never merges two anonymous ids
+
+    # Thresholds of the signals, the profile and the journey stage (README: Signals and
+    # stages). The defaults are the core's.
+    cart_abandon_after: Duration = dt.timedelta(minutes=30)  # quiet cart -> Cart Abandoned
+    checkout_abandon_after: Duration = dt.timedelta(hours=1)  # -> Checkout Abandoned
+    channel_switch_window: Duration = dt.timedelta(hours=24)
+    interest_repeat_views: int = Field(default=3, ge=1)  # views of a product: Product Interest
+    interest_long_view: Duration = dt.timedelta(seconds=60)  # time on a product: the same
+    strong_cart_value: float = Field(default=100.0, ge=0)  # Cart Intent's `strong`
+    post_purchase_window: Duration = dt.timedelta(days=90)
+    session_gap: Duration = dt.timedelta(minutes=30)  # inactivity that ends a session
+    revisit_gap: Duration = dt.timedelta(minutes=30)  # pause before a product view is a revisit
+    stage_engaged_within: Duration = dt.timedelta(days=30)  # one order + activity: loyalty
+    stage_lapsed_after: Duration = dt.timedelta(days=90)  # a customer's inactivity: lapsed
+    stage_loyalty_orders: int = Field(default=2, ge=1)
 
     # Arbitration of marketing across all journeys (transactional messages are exempt).
     cap_per_day: int | None = Field(default=None, ge=0)  # all channels, customer's local day

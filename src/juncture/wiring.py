@@ -26,6 +26,9 @@ from juncture.core.arbitration import Cap, Policy, QuietHours
 from juncture.core.engine import EngineConfig
 from juncture.core.identity import ExternalId, IdentityConfig
 from juncture.core.orchestrate import JourneyConfig
+from juncture.core.profile import ProfileConfig
+from juncture.core.signals import SignalConfig
+from juncture.core.stage import StageConfig
 from juncture.metrics import Metrics
 from juncture.runtime.clock import Clock, SystemClock
 from juncture.runtime.committer import GroupCommitter
@@ -152,7 +155,44 @@ def open_store(settings: Settings) -> SqlStore:
 
 
 def engine_config(settings: Settings) -> EngineConfig:
-    """Identity linking and arbitration as the settings say."""
+    """Identity linking, thresholds and arbitration as the settings say."""
+    return EngineConfig(
+        identity=_identity(settings),
+        profile=ProfileConfig(session_gap=settings.session_gap, revisit_gap=settings.revisit_gap),
+        signals=SignalConfig(
+            cart_quiet=settings.cart_abandon_after,
+            checkout_quiet=settings.checkout_abandon_after,
+            channel_switch_window=settings.channel_switch_window,
+            repeat_views=settings.interest_repeat_views,
+            long_view_seconds=settings.interest_long_view.total_seconds(),
+            strong_cart_value=settings.strong_cart_value,
+            post_purchase_window=settings.post_purchase_window,
+        ),
+        stage=StageConfig(
+            lapsed_after=settings.stage_lapsed_after,
+            loyalty_orders=settings.stage_loyalty_orders,
+            engaged_within=settings.stage_engaged_within,
+        ),
+        journeys=_journeys(settings),
+    )
+
+
+def _identity(settings: Settings) -> IdentityConfig:
+    external = tuple(
+        ExternalId(kind=name, keys=(name,))
+        for name in (n.strip() for n in settings.external_ids.split(","))
+        if name
+    )
+    return IdentityConfig(
+        link_email=settings.link_email,
+        link_phone=settings.link_phone,
+        external_ids=external,
+        max_users_per_device=settings.max_users_per_device,
+        max_anonymous_per_device=settings.max_anonymous_per_device,
+    )
+
+
+def _journeys(settings: Settings) -> JourneyConfig:
     caps = {
         channel: Cap(day=day, week=week)
         for channel, (day, week) in parse_caps(settings.channel_caps).items()
@@ -161,28 +201,15 @@ def engine_config(settings: Settings) -> EngineConfig:
     if settings.quiet_hours != "off":
         start, end = (dt.time.fromisoformat(x) for x in settings.quiet_hours.split("-"))
         quiet = QuietHours(start=start, end=end)
-    external = tuple(
-        ExternalId(kind=name, keys=(name,))
-        for name in (n.strip() for n in settings.external_ids.split(","))
-        if name
-    )
-    return EngineConfig(
-        identity=IdentityConfig(
-            link_email=settings.link_email,
-            link_phone=settings.link_phone,
-            external_ids=external,
-            max_users_per_device=settings.max_users_per_device,
+    return JourneyConfig(
+        policy=Policy(
+            channel_caps=caps,
+            global_cap=Cap(day=settings.cap_per_day, week=settings.cap_per_week),
+            quiet_hours=quiet,
+            global_control_percent=settings.global_control_percent,
+            default_timezone=settings.default_timezone,
         ),
-        journeys=JourneyConfig(
-            policy=Policy(
-                channel_caps=caps,
-                global_cap=Cap(day=settings.cap_per_day, week=settings.cap_per_week),
-                quiet_hours=quiet,
-                global_control_percent=settings.global_control_percent,
-                default_timezone=settings.default_timezone,
-            ),
-            entry_lag=dt.timedelta(hours=settings.journey_entry_lag_hours),
-        ),
+        entry_lag=dt.timedelta(hours=settings.journey_entry_lag_hours),
     )
 
 

@@ -15,6 +15,7 @@ import pytest
 from juncture import wiring
 from juncture.core.engine import EngineConfig
 from juncture.core.identity import ExternalId, IdentityConfig
+from juncture.runtime.clock import ManualClock
 from tests.conftest import ADMIN_TOKEN, WRITE_KEY, LiveServer, settings_for
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -258,3 +259,34 @@ def test_timeline_paging_is_validated(live: LiveServer) -> None:
     assert (r.status_code, r.json()["code"]) == (400, "invalid_parameter")
     r = get(live, f"/v1/profiles/{p['profileId']}/events", after=-1)
     assert (r.status_code, r.json()["code"]) == (400, "invalid_parameter")
+
+
+def test_the_profile_carries_rfm_scores_as_of_the_engines_clock(database_url: str) -> None:
+    now = dt.datetime(2026, 5, 4, 12, tzinfo=dt.UTC)
+    clock = ManualClock(now)
+    live = LiveServer(wiring.build(settings_for(database_url), clock=clock)).start()
+    try:
+        for days_ago, order_id, revenue in ((10, "o-1", 60.0), (3, "o-2", 100.0)):
+            body = {"order_id": order_id, "revenue": revenue}
+            m = message(
+                "track",
+                now - dt.timedelta(days=days_ago),
+                {},
+                userId="u-rfm",
+                event="Order Completed",
+                properties=body,
+            )
+            assert httpx.post(f"{live.url}/v1/track", json=m, headers=BASIC).status_code == 200
+        [found] = get(live, "/v1/profiles", userId="u-rfm").json()["profiles"]
+        # last order 3 days ago: recency 5; two orders: frequency 2; 160 spent: monetary 3
+        assert found["rfm"] == {
+            "recency": 5,
+            "frequency": 2,
+            "monetary": 3,
+            "at": "2026-05-04T12:00:00.000Z",
+        }
+        clock.set(now + dt.timedelta(days=40))  # 43 days since the last order
+        again = get(live, f"/v1/profiles/{found['profileId']}").json()["rfm"]
+        assert (again["recency"], again["frequency"], again["monetary"]) == (3, 2, 3)
+    finally:
+        live.stop()

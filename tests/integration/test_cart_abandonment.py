@@ -20,6 +20,7 @@ from tests.conftest import settings_for
 
 T0 = dt.datetime(2026, 5, 4, 18, 0, tzinfo=dt.UTC)
 QUIET = dt.timedelta(minutes=30)  # the default SignalConfig.cart_quiet
+CHECKOUT_QUIET = dt.timedelta(hours=1)  # the default SignalConfig.checkout_quiet
 SHOES = {"product_id": "P-1", "price": 80.0, "quantity": 1, "currency": "EUR"}
 SOCKS = {"product_id": "P-2", "price": 12.5, "quantity": 2, "currency": "EUR"}
 
@@ -63,9 +64,9 @@ class Shop:
         self.at(minutes)
         self.juncture.committer.tick_sync()
 
-    def abandoned(self) -> list[Event]:
+    def abandoned(self, name: str = "Cart Abandoned") -> list[Event]:
         derived = self.juncture.store.events(user_id=None, derived=True, limit=1000)
-        return [e for e in derived if e.event == "Cart Abandoned"]
+        return [e for e in derived if e.event == name]
 
     def close(self) -> None:
         self.juncture.close()
@@ -90,7 +91,7 @@ def test_a_quiet_cart_is_abandoned_once_with_its_contents(shop: Shop) -> None:
     assert [(i["product_id"], i["quantity"]) for i in props["cart"]] == [("P-1", 1), ("P-2", 2)]
     assert props["cart_value"] == pytest.approx(105.0)
     assert props["item_count"] == 3
-    assert props["checkout_started"] is False
+    assert "checkout_started_at" not in props
     shop.tick(90)
     shop.tick(60 * 24)
     assert len(shop.abandoned()) == 1
@@ -106,14 +107,37 @@ def test_a_purchase_inside_the_quiet_period_cancels_it(shop: Shop) -> None:
 
 def test_cart_activity_moves_the_moment(shop: Shop) -> None:
     shop.send(0, "Product Added", SHOES)
-    shop.send(25, "Checkout Started", {"products": [SHOES, SOCKS]})
-    shop.tick(40)  # 30 minutes after the add, but the checkout was cart activity
+    shop.send(25, "Cart Viewed", {})
+    shop.tick(40)  # 30 minutes after the add, but the cart was viewed since
     assert shop.abandoned() == []
     shop.tick(56)
     [signal] = shop.abandoned()
     assert signal.timestamp == T0 + dt.timedelta(minutes=25) + QUIET
-    assert signal.properties["checkout_started"] is True
+
+
+def test_a_started_checkout_is_abandoned_as_a_checkout_after_its_own_quiet(shop: Shop) -> None:
+    shop.send(0, "Product Added", SHOES)
+    shop.send(25, "Checkout Started", {"products": [SHOES, SOCKS]})
+    shop.restart()
+    shop.tick(56)  # the cart's quiet period is over, but checkout cancelled that timer
+    assert shop.abandoned() == []
+    assert shop.abandoned("Checkout Abandoned") == []
+    shop.tick(86)
+    [signal] = shop.abandoned("Checkout Abandoned")
+    assert signal.timestamp == T0 + dt.timedelta(minutes=25) + CHECKOUT_QUIET
+    assert signal.properties["checkout_started_at"] == (T0 + dt.timedelta(minutes=25)).isoformat()
     assert signal.properties["item_count"] == 3
+    shop.tick(60 * 24)
+    assert len(shop.abandoned("Checkout Abandoned")) == 1
+    assert shop.abandoned() == []
+
+
+def test_a_purchase_after_checkout_cancels_it(shop: Shop) -> None:
+    shop.send(0, "Product Added", SHOES)
+    shop.send(5, "Checkout Started", {"products": [SHOES]})
+    shop.send(15, "Order Completed", {"order_id": "o-1", "products": [SHOES]})
+    shop.tick(60 * 24)
+    assert shop.abandoned() == shop.abandoned("Checkout Abandoned") == []
 
 
 def test_events_of_others_fire_due_timers_at_their_event_time(shop: Shop) -> None:

@@ -301,6 +301,30 @@ def test_events_that_arrive_days_late_start_no_journey(shop: Shop) -> None:
     assert shop.enrollments() == []
 
 
+def test_every_move_by_time_emits_its_stage_change_at_its_moment(database_url: str) -> None:
+    shop = Shop(database_url, Catalog())
+    try:
+        order = {"order_id": "o1", "total": 30.0}
+        shop.send(T0, type="track", userId="u1", event="Order Completed", properties=order)
+        shop.send(T0 + dt.timedelta(days=1), type="track", userId="u1", event="Product Used")
+        for day in (20, 40, 80, 120):  # the scheduler's ticks, days apart
+            shop.advance(T0 + dt.timedelta(days=day))
+        changes = shop.j.store.events(user_id=None, derived=True, limit=1000)
+        moves = [
+            (e.properties["from"], e.properties["to"], e.timestamp)
+            for e in changes
+            if e.event == "Journey Stage Changed"
+        ]
+        assert moves == [
+            ("awareness", "decision", T0),
+            ("decision", "loyalty", T0 + dt.timedelta(days=1)),
+            ("loyalty", "decision", T0 + dt.timedelta(days=31)),
+            ("decision", "lapsed", T0 + dt.timedelta(days=91)),
+        ]
+    finally:
+        shop.close()
+
+
 def test_a_lapse_moves_the_stored_stage_without_any_new_event(database_url: str) -> None:
     shop = Shop(database_url, Catalog())
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
@@ -154,5 +155,38 @@ def test_replay_rebuilds_segment_memberships(database_url: str) -> None:
         replay.replay(store, until=end)
         with store.engine.connect() as conn:
             assert [tuple(r) for r in conn.execute(members)] == built
+    finally:
+        store.close()
+
+
+def test_replay_command_rebuilds_under_the_rules_serve_runs_with(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Non-default identity and threshold settings: `juncture replay` reads them as `serve`
+    does, so it rebuilds the very state and signals the live pipeline built under them."""
+    for name, value in {
+        "JUNCTURE_CART_ABANDON_AFTER": "7m",
+        "JUNCTURE_CHECKOUT_ABANDON_AFTER": "20m",
+        "JUNCTURE_SESSION_GAP": "10m",
+        "JUNCTURE_MAX_ANONYMOUS_PER_DEVICE": "3",
+        "JUNCTURE_STAGE_ENGAGED_WITHIN": "2d",
+    }.items():
+        monkeypatch.setenv(name, value)
+    end = simulate(database_url, customers=40, days=3)
+    store = SqlStore(database_url)
+    try:
+        built, signals = snapshot(store), derived_events(store)
+        abandoned = [at for _, name, at, _ in signals if name == "Cart Abandoned"]
+        assert abandoned, "the simulation should abandon a cart"
+    finally:
+        store.close()
+    result = runner.invoke(
+        app, ["replay", "--until", end.isoformat(), "--database-url", database_url]
+    )
+    assert result.exit_code == 0, result.output
+    store = SqlStore(database_url)
+    try:
+        assert snapshot(store) == built
+        assert derived_events(store) == signals
     finally:
         store.close()

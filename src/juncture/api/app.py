@@ -49,7 +49,7 @@ def create_app(
     errors.install(app)
     app.include_router(tracking.router(ingestor, keys, metrics))
     app.include_router(admin.router(store, ingestor, admin_token))
-    app.include_router(profiles.router(store, admin_token))
+    app.include_router(profiles.router(store, admin_token, ingestor.clock))
     app.include_router(segments.router(store, admin_token))
     if outbox is not None and decider is not None:
         app.include_router(deliveries.router(outbox, decider.placements, admin_token))

@@ -3,6 +3,7 @@ look-up through the identity graph, their unified timeline and their identity gr
 
 A profile id that was merged into another answers for the survivor and says so with
 ``redirectedFrom``; the timeline covers the events of every id merged into the profile.
+RFM scores depend on the time: they are computed when asked, on the engine's clock.
 """
 
 from __future__ import annotations
@@ -18,14 +19,16 @@ from juncture.api.auth import require_admin
 from juncture.api.errors import json_response
 from juncture.core import events as core_events
 from juncture.core import identity
+from juncture.core import profile as core_profile
 from juncture.core.events import as_utc
 from juncture.errors import BadInput, NotFound
+from juncture.runtime.clock import Clock
 from juncture.store.base import Store
 from juncture.store.profiles import ProfileReads, StoredProfile
 from juncture.store.sql import SqlStore
 
 
-def router(store: Store, admin_token: str | None) -> APIRouter:
+def router(store: Store, admin_token: str | None, clock: Clock) -> APIRouter:
     if not isinstance(store, SqlStore):
         raise TypeError("the profile API reads the SQL store's tables")
     reads = ProfileReads(store)
@@ -57,11 +60,12 @@ def router(store: Store, admin_token: str | None) -> APIRouter:
         found = await run_in_threadpool(_lookup, reads, user_id, anonymous_id, email)
         if not found:
             raise NotFound("no profile has this identifier", code="profile_not_found")
-        return json_response({"profiles": [profile_json(p) for p in found]})
+        now = clock.now()
+        return json_response({"profiles": [profile_json(p, now) for p in found]})
 
     @api.get("/v1/profiles/{profile_id}")
     async def get_profile(profile_id: str) -> Response:
-        return json_response(profile_json(await live(profile_id)))
+        return json_response(profile_json(await live(profile_id), clock.now()))
 
     @api.get("/v1/profiles/{profile_id}/events")
     async def timeline(
@@ -125,10 +129,12 @@ def _redirect(found: StoredProfile) -> dict[str, Any]:
     return out
 
 
-def profile_json(found: StoredProfile) -> dict[str, Any]:
-    """A profile: the figures people look for first, then the whole stored document."""
+def profile_json(found: StoredProfile, now: dt.datetime) -> dict[str, Any]:
+    """A profile: the figures people look for first (RFM scores as of ``now``), then the
+    whole stored document."""
     p = found.profile
     cart = p.cart
+    rfm = core_profile.rfm(p, now)
     return {
         **_redirect(found),
         "mergedIds": list(found.merged_ids),
@@ -158,6 +164,12 @@ def profile_json(found: StoredProfile) -> dict[str, Any]:
             "aov": p.aov,
             "lastOrderId": p.last_order_id,
             "lastOrderAt": _iso(p.last_order_at),
+        },
+        "rfm": {
+            "recency": rfm.recency,
+            "frequency": rfm.frequency,
+            "monetary": rfm.monetary,
+            "at": _iso(now),
         },
         "profile": p.to_json(),
     }

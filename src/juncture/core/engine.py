@@ -221,13 +221,16 @@ def fire(
         )
         return _with_journeys(Step(graph=None, profiles={}), pid, outcome)
     reaction = None
+    follow: tuple[TimerCommand, ...] = ()
     if timer.kind == membership.SEGMENT_TIMER:  # segments (issue 6): a window slid
         if segments is None:
             return Step(graph=None, profiles={})
         reaction = membership.on_timer(segments, current, timer, now)
         events = list(reaction.events)
     elif timer.kind == STAGE_TIMER:
-        events = _stage_lapse(current, timer, now, config)
+        events = _stage_moved(current, timer, now, config)
+        if events:  # the next move by time, if any (decision -> lapsed after loyalty)
+            follow = _stage_timer(current, config, since=timer.due_at)
         if events and segments is not None:  # segments (issue 6): the stage moved
             reaction = membership.on_timer(segments, current, timer, now)
             events.extend(reaction.events)
@@ -236,13 +239,13 @@ def fire(
     else:
         due = msgspec.structs.replace(timer, profile_id=pid)
         events = signals.fire_timer(current, due, now, config.signals)
-    # A stage that lapsed is a change of the stored profile (its ``stage`` column) too.
-    lapsed = timer.kind == STAGE_TIMER and bool(events)
+    # A stage moved by time is a change of the stored profile (its ``stage`` column) too.
+    moved = timer.kind == STAGE_TIMER and bool(events)
     result = Step(
         graph=None,
-        profiles={pid: current} if lapsed else {},
+        profiles={pid: current} if moved else {},
         events=tuple(_own(e, pid) for e in events),
-        timers=(reaction.timer,) if reaction is not None else (),
+        timers=(*follow, *((reaction.timer,) if reaction is not None else ())),
         segments=reaction,
     )
     if journeys is None or not journeys.catalog.versions or not result.events:
@@ -326,20 +329,28 @@ def _own(event: Event, pid: str) -> Event:
     return event if event.profile_id == pid else msgspec.structs.replace(event, profile_id=pid)
 
 
-def _stage_timer(after: Profile, config: EngineConfig) -> tuple[TimerCommand, ...]:
-    due = stage.lapses_at(after, config.stage)
+def _stage_timer(
+    after: Profile, config: EngineConfig, since: dt.datetime | None = None
+) -> tuple[TimerCommand, ...]:
+    """The timer of the profile's next stage move by time after ``since`` (default: its
+    last activity). None needed when there is none: a timer left over does not fire."""
+    start = since if since is not None else after.last_seen
+    due = stage.next_change(after, start, config.stage) if start is not None else None
     if due is None:
         return ()
     key = f"{STAGE_TIMER}:{after.profile_id}"
     return (ScheduleTimer(key=key, due_at=due, kind=STAGE_TIMER, profile_id=after.profile_id),)
 
 
-def _stage_lapse(
+def _stage_moved(
     current: Profile, timer: ScheduleTimer, now: dt.datetime, config: EngineConfig
 ) -> list[Event]:
-    if stage.lapses_at(current, config.stage) != timer.due_at or now < timer.due_at:
-        return []  # activity since the timer was set: a newer timer stands
-    moved = stage.changed(current, timer.due_at - dt.timedelta(microseconds=1), now, config.stage)
+    """``Journey Stage Changed`` stamped with the timer's moment, if time moves the stage
+    exactly then (activity since moved the moment: a newer timer stands)."""
+    just_before = timer.due_at - dt.timedelta(microseconds=1)
+    if now < timer.due_at or stage.next_change(current, just_before, config.stage) != timer.due_at:
+        return []
+    moved = stage.changed(current, just_before, timer.due_at, config.stage)
     if moved is None:
         return []
     old, new = moved

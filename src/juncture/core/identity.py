@@ -19,8 +19,12 @@ Rules, all deterministic:
 - Two different user ids never share a profile through automatic links: such a link is
   refused and recorded as a :class:`Conflict`. Only an explicit ``alias`` call may join two
   profiles that both carry user ids (that is what Segment's alias is for).
-- A device seen with more than ``max_users_per_device`` distinct user ids (a store kiosk)
-  stops linking.
+- A device seen with more than ``max_users_per_device`` distinct user ids, or with more
+  than ``max_anonymous_per_device`` distinct anonymous ids (a store kiosk, a family
+  tablet), stops linking. The anonymous cap defaults to 1: a device never merges two
+  anonymous sessions on its own, because a wrong merge cannot be undone and a missed one
+  heals at the next login; raise it to follow app reinstalls or in-app browsers, at the
+  price of merging the first few shoppers of a kiosk.
 - A new profile's id is ``"p_" + sha256("kind:value")[:20]`` of its founding identifier.
 - The survivor of a merge is the profile seen first (by event time), ties by id.
 - For a set of links without conflicts, the partition of identifiers into profiles does
@@ -47,6 +51,7 @@ ANONYMOUS: Final = "anonymous_id"
 DEVICE: Final = "device_id"
 EMAIL: Final = "email"
 PHONE: Final = "phone"
+_ANON_MARK: Final = ANONYMOUS + ":"
 
 
 class ExternalId(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,6 +70,7 @@ class IdentityConfig(msgspec.Struct, frozen=True, kw_only=True):
     link_external: bool = True
     external_ids: tuple[ExternalId, ...] = ()
     max_users_per_device: int = 3
+    max_anonymous_per_device: int = 1
 
 
 class Node(msgspec.Struct, frozen=True, kw_only=True):
@@ -99,7 +105,9 @@ class IdentityGraph(msgspec.Struct, frozen=True, kw_only=True):
     """Identifiers -> profile ids, redirects of merged profiles, and the merge history.
 
     ``device_users`` holds, per device identifier, the distinct user ids seen on it (at
-    most ``max_users_per_device + 1``). ``conflicts`` is keyed ``identifier|profile_id``.
+    most ``max_users_per_device + 1``) and its distinct anonymous ids, written
+    ``anonymous_id:<id>`` (at most ``max_anonymous_per_device + 1``). ``conflicts`` is
+    keyed ``identifier|profile_id``.
     """
 
     ids: dict[str, str] = {}
@@ -272,6 +280,16 @@ def resolve(
     )
 
 
+def _device_open(seen: tuple[str, ...], config: IdentityConfig) -> bool:
+    """Whether a device with these ids still links. User ids are kept as they are and
+    anonymous ids prefixed, so rows written before the anonymous cap read back unchanged."""
+    anonymous = sum(1 for s in seen if s.startswith(_ANON_MARK))
+    return (
+        len(seen) - anonymous <= config.max_users_per_device
+        and anonymous <= config.max_anonymous_per_device
+    )
+
+
 class _Work:
     """A copy-on-write view of a graph while one event is resolved."""
 
@@ -302,20 +320,22 @@ class _Work:
                 user_key = "user_id:" + key
                 anon_key = "anonymous_id:" + key
                 out.append((USER, user_key) if user_key in self.ids else (ANONYMOUS, anon_key))
-            elif kind == DEVICE and not self._device_links(key, config.max_users_per_device):
+            elif kind == DEVICE and not self._device_links(key, config):
                 continue
             else:
                 out.append((kind, key))
         return out
 
-    def _device_links(self, key: str, cap: int) -> bool:
+    def _device_links(self, key: str, config: IdentityConfig) -> bool:
         seen = self.device_users.get(key, ())
-        user = self.event.user_id
-        if user and user not in seen and len(seen) <= cap:
+        if not _device_open(seen, config):
+            return False  # past a cap for good: its list stops growing
+        anon = self.event.anonymous_id
+        new = {u for u in (self.event.user_id, anon and _ANON_MARK + anon) if u and u not in seen}
+        if new:
             self._own("device_users")
-            seen = tuple(sorted((*seen, user)))
-            self.device_users[key] = seen
-        return len(seen) <= cap
+            seen = self.device_users[key] = tuple(sorted((*seen, *new)))
+        return _device_open(seen, config)
 
     def join(self, keys: list[tuple[str, str]], *, alias: bool) -> str | None:
         """Merge the profiles of every known identifier into one; None if none is known."""

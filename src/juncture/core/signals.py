@@ -25,14 +25,15 @@ Signals (``event`` names) and their extra properties:
     On ``Product Added``: the ``product_id``, ``cart`` (items), ``cart_value``,
     ``item_count``, ``currency``, and ``strong`` (the cart value reaches
     ``strong_cart_value`` or the product was viewed ``repeat_views`` times).
-``Cart Abandoned``
-    Not from :func:`detect` but from :func:`fire_timer`: cart activity schedules (or
-    moves) the timer ``cart_abandonment:<profile_id>`` to ``last activity + quiet``;
-    ``Order Completed`` or an emptied cart cancels it. ``Checkout Started`` is cart
-    activity and moves the timer (checkout abandonment is abandonment too; the event
-    says ``checkout_started``). Properties: ``cart``, ``cart_value``, ``item_count``,
-    ``currency``, ``last_activity_at``, ``checkout_started``. Its timestamp is the due
-    time and its ``message_id`` derives from the profile id and the due time.
+``Cart Abandoned`` and ``Checkout Abandoned``
+    Not from :func:`detect` but from :func:`fire_timer`, when a cart (one not in
+    checkout: ``cart_quiet``) or a started checkout (``checkout_quiet``) has been quiet
+    that long; ``Checkout Started`` cancels the cart's timer and starts the checkout's,
+    ``Order Completed`` or an emptied cart cancels both (rules in
+    :mod:`juncture.core.abandonment`). Properties: ``profile_id``, ``cart``,
+    ``cart_value``, ``item_count``, ``currency``, ``last_activity_at``, and for a
+    checkout ``checkout_started_at``. No ``cause_message_id``: the timestamp is the due
+    time and the ``message_id`` derives from the profile id and the due time.
 ``Channel Switched``
     When an event arrives on another channel or device than the profile's last one,
     within ``channel_switch_window`` of the last activity: ``from_channel``,
@@ -49,22 +50,46 @@ Signals (``event`` names) and their extra properties:
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from typing import Any, Final
 
 import msgspec
 
+from juncture.core import abandonment
 from juncture.core import profile as profiles
+from juncture.core.abandonment import CART_ABANDONED, CART_TIMER, CHECKOUT_ABANDONED, CHECKOUT_TIMER
 from juncture.core.events import Event
-from juncture.core.profile import DERIVED_SOURCE, Cart, Profile
+from juncture.core.profile import DERIVED_SOURCE, Profile
+from juncture.core.timers import CancelTimer, ScheduleTimer, TimerCommand, signal_id
+
+# Timer commands and the abandonment names live in their own modules and are re-exported.
+__all__ = [
+    "CART_ABANDONED",
+    "CART_INTENT",
+    "CART_TIMER",
+    "CHANNEL_SWITCHED",
+    "CHECKOUT_ABANDONED",
+    "CHECKOUT_TIMER",
+    "CLICK_INTEREST",
+    "DEFAULT_CONFIG",
+    "POST_PURCHASE",
+    "PRODUCT_INTEREST",
+    "CancelTimer",
+    "Detection",
+    "ScheduleTimer",
+    "SignalConfig",
+    "TimerCommand",
+    "derive",
+    "detect",
+    "fire_timer",
+    "signal_id",
+    "timer_key",
+]
 
 CLICK_INTEREST: Final = "Click Interest"
 PRODUCT_INTEREST: Final = "Product Interest"
 CART_INTENT: Final = "Cart Intent"
-CART_ABANDONED: Final = "Cart Abandoned"
 CHANNEL_SWITCHED: Final = "Channel Switched"
 POST_PURCHASE: Final = "Post Purchase Engagement"
-CART_TIMER: Final = "cart_abandonment"
 
 _VIEW_EVENTS: Final = frozenset(
     {"Product Viewed", "Product Specs Viewed", "Product Reviews Viewed"}
@@ -79,6 +104,7 @@ class SignalConfig(msgspec.Struct, frozen=True, kw_only=True):
     long_view_seconds: float = 60.0
     strong_cart_value: float = 100.0
     cart_quiet: dt.timedelta = dt.timedelta(minutes=30)
+    checkout_quiet: dt.timedelta = dt.timedelta(hours=1)
     channel_switch_window: dt.timedelta = dt.timedelta(hours=24)
     post_purchase_window: dt.timedelta = dt.timedelta(days=90)
     usage_events: frozenset[str] = frozenset({"Product Used", "Feature Used", "App Opened"})
@@ -91,24 +117,6 @@ class SignalConfig(msgspec.Struct, frozen=True, kw_only=True):
     review_events: frozenset[str] = frozenset({"Product Reviewed"})
 
 
-class ScheduleTimer(msgspec.Struct, frozen=True, kw_only=True, tag=True):
-    """Create the timer ``key``, or move it to ``due_at`` if it exists."""
-
-    key: str
-    due_at: dt.datetime
-    kind: str
-    profile_id: str
-
-
-class CancelTimer(msgspec.Struct, frozen=True, kw_only=True, tag=True):
-    """Delete the timer ``key`` if it exists."""
-
-    key: str
-
-
-TimerCommand = ScheduleTimer | CancelTimer
-
-
 class Detection(msgspec.Struct, frozen=True, kw_only=True):
     events: tuple[Event, ...] = ()
     timers: tuple[TimerCommand, ...] = ()
@@ -116,16 +124,6 @@ class Detection(msgspec.Struct, frozen=True, kw_only=True):
 
 DEFAULT_CONFIG: Final = SignalConfig()
 _NOTHING: Final = Detection()
-
-
-def signal_id(cause_message_id: str, name: str) -> str:
-    """The message id of the signal ``name`` caused by a message.
-
-    >>> signal_id("m-1", "Cart Intent")
-    'sig-66557fae53c3d771e702ed99532d03f7'
-    """
-    digest = hashlib.sha256(f"{cause_message_id}\x00{name}".encode()).hexdigest()
-    return "sig-" + digest[:32]
 
 
 def derive(cause: Event, name: str, profile_id: str, properties: dict[str, Any]) -> Event:
@@ -144,7 +142,8 @@ def derive(cause: Event, name: str, profile_id: str, properties: dict[str, Any])
 
 
 def timer_key(profile_id: str) -> str:
-    return f"{CART_TIMER}:{profile_id}"
+    """The key of the cart-abandonment timer of a profile."""
+    return abandonment.cart_key(profile_id)
 
 
 def detect(
@@ -164,7 +163,7 @@ def detect(
     _append(found, _channel_switched(before, event, config))
     if name is not None and before.last_order_id is not None:
         _append(found, _post_purchase(before, event, config))
-    timers = _cart_timers(before.cart, after, name, config)
+    timers = abandonment.timers(before.cart, after, name, config.cart_quiet, config.checkout_quiet)
     if not found and not timers:
         return _NOTHING
     return Detection(events=tuple(found), timers=timers)
@@ -242,15 +241,6 @@ def _product_interest(
     )
 
 
-def _cart_json(cart: Cart) -> dict[str, Any]:
-    return {
-        "cart": [msgspec.to_builtins(item) for item in cart.items.values()],
-        "cart_value": cart.value,
-        "item_count": cart.quantity,
-        "currency": cart.currency,
-    }
-
-
 def _cart_intent(after: Profile, event: Event, config: SignalConfig) -> Event | None:
     pid = profiles.product_key(event.properties)
     if pid is None or pid not in after.cart.items:
@@ -264,7 +254,7 @@ def _cart_intent(after: Profile, event: Event, config: SignalConfig) -> Event | 
         event,
         CART_INTENT,
         after.profile_id,
-        {"product_id": pid, **_cart_json(after.cart), "strong": strong},
+        {"product_id": pid, **abandonment.cart_json(after.cart), "strong": strong},
     )
 
 
@@ -340,58 +330,12 @@ def _post_purchase(before: Profile, event: Event, config: SignalConfig) -> Event
     return derive(event, POST_PURCHASE, before.profile_id, props)
 
 
-def _cart_timers(
-    before: Cart, after: Profile, name: str | None, config: SignalConfig
-) -> tuple[TimerCommand, ...]:
-    cart = after.cart
-    key = timer_key(after.profile_id)
-    if name == "Order Completed" or (before.items and not cart.items):
-        return (CancelTimer(key=key),)
-    if cart.items and cart.updated_at is not None and cart.updated_at != before.updated_at:
-        return (
-            ScheduleTimer(
-                key=key,
-                due_at=cart.updated_at + config.cart_quiet,
-                kind=CART_TIMER,
-                profile_id=after.profile_id,
-            ),
-        )
-    return ()
-
-
 def fire_timer(
     profile: Profile,
     timer: ScheduleTimer,
     now: dt.datetime,
     config: SignalConfig = DEFAULT_CONFIG,
 ) -> list[Event]:
-    """``Cart Abandoned`` if ``timer`` is due, current and the cart still holds items.
-
-    A timer is current only when its ``due_at`` is the profile's last cart activity plus
-    ``cart_quiet``: a timer left over from earlier activity never fires.
-    """
-    cart = profile.cart
-    if timer.kind != CART_TIMER or not cart.items or cart.updated_at is None:
-        return []
-    due = cart.updated_at + config.cart_quiet
-    if timer.due_at != due or now < due:
-        return []
-    checkout = cart.checkout_at is not None and (
-        cart.cleared_at is None or cart.checkout_at > cart.cleared_at
-    )
-    return [
-        Event(
-            source=DERIVED_SOURCE,
-            message_id=signal_id(f"{profile.profile_id}@{due.isoformat()}", CART_ABANDONED),
-            type="track",
-            event=CART_ABANDONED,
-            timestamp=due,
-            received_at=now,
-            properties={
-                "profile_id": profile.profile_id,
-                **_cart_json(cart),
-                "last_activity_at": cart.updated_at.isoformat(),
-                "checkout_started": checkout,
-            },
-        )
-    ]
+    """``Cart Abandoned`` or ``Checkout Abandoned`` if ``timer`` is due and current (see
+    :mod:`juncture.core.abandonment`); nothing for any other timer."""
+    return abandonment.fire(profile, timer, now, config.cart_quiet, config.checkout_quiet)

@@ -11,10 +11,16 @@ Rules, the first that holds wins:
 4. **consideration**: any product view, product or category click, or cart activity.
 5. **awareness**: anything else (page and screen views, identifies, ...).
 
-A stage changes with events and with time (only into ``lapsed``); :func:`lapses_at` says
-when, so that the runtime can schedule a timer. :func:`transition` gives the
-``Journey Stage Changed`` derived event (properties ``from``, ``to``, ``profile_id``,
-``cause_message_id``) when an event moves a profile to another stage.
+A stage changes with events and with time. Time alone moves a customer who has ordered:
+``loyalty`` -> ``decision`` when ``engaged_within`` passes after the last activity (one
+order, no longer engaged), and into ``lapsed`` when ``lapsed_after`` passes. Every move
+emits ``Journey Stage Changed`` (properties ``profile_id``, ``from``, ``to``):
+
+- :func:`transition` when an event moves the profile (also ``cause_message_id``; both
+  sides are judged at the event's time);
+- for moves by time, :func:`next_change` says when the next one happens, the runtime
+  keeps a timer for that moment, and the event is stamped with it (event time), so that
+  replay and simulation emit it at the same moment as live traffic.
 """
 
 from __future__ import annotations
@@ -87,11 +93,22 @@ def _in_checkout(profile: Profile) -> bool:
     )
 
 
-def lapses_at(profile: Profile, config: StageConfig = DEFAULT_CONFIG) -> dt.datetime | None:
-    """When the profile becomes ``lapsed`` if nothing happens; None if it cannot."""
-    if not profile.orders or profile.last_seen is None:
-        return None
-    return profile.last_seen + config.lapsed_after
+def next_change(
+    profile: Profile, since: dt.datetime, config: StageConfig = DEFAULT_CONFIG
+) -> dt.datetime | None:
+    """The first moment after ``since`` when time alone moves the profile to another stage
+    if nothing else happens; None if it never does. The new stage holds from that moment.
+    """
+    last_seen = profile.last_seen
+    if not profile.orders or last_seen is None:
+        return None  # only a customer who has ordered changes stage by time
+    current = stage_of(profile, since, config)
+    # The rules compare ``now`` with the last activity only: these are the only moments
+    # where the answer of :func:`stage_of` can change.
+    for moment in sorted((last_seen + config.engaged_within, last_seen + config.lapsed_after)):
+        if moment > since and stage_of(profile, moment, config) != current:
+            return moment
+    return None
 
 
 def transition(
@@ -104,7 +121,9 @@ def transition(
     """``Journey Stage Changed`` when ``event`` moved the profile to another stage.
 
     Both sides are judged at ``now`` (usually the event's time), so a lapsed customer who
-    comes back shows as ``lapsed`` -> the new stage. Time-driven changes: :func:`changed`.
+    comes back shows as ``lapsed`` -> the new stage. A move by time before ``now`` has
+    had its own event by then (the stage timer, see :func:`next_change`), so ``before``
+    is judged in the stage it moved to.
     """
     old, new = stage_of(before, now, config), stage_of(after, now, config)
     if old == new:

@@ -8,10 +8,14 @@ same :class:`~juncture.runtime.engine.Engine`, with a manual clock that follows 
 
 Timers fire at the right moment in event time: a batch of events spans at most ``step`` of
 event time past the clock (``step`` must be shorter than the shortest timer delay, the
-cart's quiet period by default), the clock is set to the batch's latest event time, and the
-engine fires the timers due by then interleaved with the events by time, as in a live
-commit. Derived events come out with the same deterministic message ids as the first time,
-so those already stored are not stored again; the summary says how many were new.
+cart's or the checkout's quiet period; by default it is 5 minutes or half that delay,
+whichever is shorter), the clock is set to the batch's latest event time, and the engine
+fires the timers due by then interleaved with the events by time, as in a live commit.
+
+Give it the configuration the server runs with (``wiring.engine_config(settings)``): the
+state is rebuilt under those rules. Derived events come out with the same deterministic
+message ids as the first time, so those already stored are not stored again; the summary
+says how many were new.
 
 Run it while the server is stopped: it writes state outside the committer.
 """
@@ -27,7 +31,7 @@ from typing import Any
 from juncture.core.engine import EngineConfig
 from juncture.core.events import Event
 from juncture.runtime.clock import ManualClock
-from juncture.runtime.engine import TIMERS_PER_COMMIT, Engine
+from juncture.runtime.engine import Engine
 from juncture.runtime.membership import StoredSegments
 from juncture.store.rebuild import Applied, Rebuild
 from juncture.store.sql import SqlStore
@@ -76,7 +80,7 @@ def replay(
     *,
     config: EngineConfig | None = None,
     until: dt.datetime | None = None,
-    step: dt.timedelta = DEFAULT_STEP,
+    step: dt.timedelta | None = None,
     batch_size: int = DEFAULT_BATCH,
     progress: Callable[[int], None] | None = None,
 ) -> ReplaySummary:
@@ -86,8 +90,10 @@ def replay(
     None. ``progress`` is called with the number of events of each commit.
     """
     engine_config = config or EngineConfig()
-    if step >= engine_config.signals.cart_quiet:
-        raise ValueError("the replay step must be shorter than the cart's quiet period")
+    shortest = min(engine_config.signals.cart_quiet, engine_config.signals.checkout_quiet)
+    step = step if step is not None else min(DEFAULT_STEP, shortest / 2)
+    if step >= shortest:
+        raise ValueError("the replay step must be shorter than the shortest quiet period")
     started = time.perf_counter()
     rebuild = Rebuild(store)
     rebuild.clear()
@@ -146,11 +152,16 @@ def _client_events(rebuild: Rebuild, page: int) -> Iterator[Event]:
 def _fire_rest(
     rebuild: Rebuild, engine: Engine, clock: ManualClock, summary: ReplaySummary
 ) -> None:
-    """Fire what is due at the final clock (a commit fires at most TIMERS_PER_COMMIT)."""
+    """Fire what is due at the final clock, as the live scheduler's ticks would: a commit
+    fires at most ``TIMERS_PER_COMMIT``, and a timer that fires may set the next one, already
+    due (a stage moved to decision by time, then to lapsed)."""
+    due = rebuild.timers_due(clock.now())
     for _ in range(_MAX_FINAL_TICKS):
-        due = rebuild.timers_due(clock.now())
         if not due:
             return
-        summary.add(rebuild.apply([], engine.process))
-        if due < TIMERS_PER_COMMIT:
-            return
+        applied = rebuild.apply([], engine.process)
+        summary.add(applied)
+        left = rebuild.timers_due(clock.now())
+        if left >= due and not applied.derived:
+            return  # no progress: what is left re-arms itself, the next tick's business
+        due = left

@@ -133,9 +133,44 @@ def test_shared_device_stops_linking_past_the_cap() -> None:
     assert rs[3].profile_id != rs[0].profile_id
 
 
-def test_device_links_anonymous_sessions() -> None:
-    _, rs = play([ev(anon="a1", device="d"), ev(anon="a2", device="d", at=T0 + MIN)])
+def test_a_device_alone_never_merges_two_anonymous_sessions_by_default() -> None:
+    kiosk = [ev(anon=f"shopper-{i}", device="kiosk", mid=str(i), at=T0 + i * MIN) for i in range(5)]
+    graph, rs = play(kiosk)
+    assert len({r.profile_id for r in rs}) == 5
+    assert graph.merges == ()
+    # the kiosk stopped at the second anonymous id: its list does not grow with traffic
+    assert graph.device_users["device_id:kiosk"] == (
+        "anonymous_id:shopper-0",
+        "anonymous_id:shopper-1",
+    )
+
+
+def test_a_device_still_links_its_one_anonymous_session_to_a_user() -> None:
+    """A login sent without the anonymous id (a server-side call with the device)."""
+    _, rs = play([ev(anon="a1", device="d"), ev(user="u1", device="d", at=T0 + MIN)])
     assert rs[1].profile_id == rs[0].profile_id
+    assert [m.reason for m in rs[1].merges] == []  # the user id joined a1's profile
+
+
+def test_a_raised_anonymous_cap_links_up_to_the_cap_then_stops() -> None:
+    config = IdentityConfig(max_anonymous_per_device=2)
+    events = [ev(anon=f"a{i}", device="d", mid=str(i), at=T0 + i * MIN) for i in range(4)]
+    _, rs = play(events, config)
+    assert rs[1].profile_id == rs[0].profile_id  # a reinstall on the same phone
+    assert rs[2].profile_id not in {rs[0].profile_id, rs[1].profile_id}
+    assert rs[3].profile_id not in {rs[0].profile_id, rs[2].profile_id}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.permutations(range(6)))
+def test_kiosk_shoppers_stay_apart_in_any_order(order: list[int]) -> None:
+    events = [
+        ev(anon=f"shopper-{i}", device="kiosk", mid=str(i), at=T0 + n * MIN)
+        for n, i in enumerate(order)
+    ]
+    graph, rs = play(events)
+    assert len({r.profile_id for r in rs}) == 6
+    assert graph.merges == ()
 
 
 def test_email_and_phone_link_only_when_configured() -> None:
@@ -200,7 +235,8 @@ def test_json_round_trip() -> None:
             ev(anon="a2", device="d", mid="2"),
             ev(anon="a1", device="d", mid="3"),
             ev(user="u2", anon="a1", mid="4"),
-        ]
+        ],
+        IdentityConfig(max_anonymous_per_device=2),
     )
     assert graph.merges
     assert graph.conflicts
@@ -269,13 +305,17 @@ def components(events: list[Event]) -> frozenset[frozenset[str]]:
     return frozenset(frozenset(g) for g in groups.values())
 
 
+# No device cap trips: a cap is a refusal, and which link it refuses depends on order.
+UNCAPPED = IdentityConfig(max_anonymous_per_device=100)
+
+
 @settings(max_examples=300, deadline=None)
 @given(events=consistent_links(), data=st.data())
 def test_partition_does_not_depend_on_arrival_order(
     events: list[Event], data: st.DataObject
 ) -> None:
-    graph, _ = play(events)
-    shuffled, _ = play(data.draw(st.permutations(events)))
+    graph, _ = play(events, UNCAPPED)
+    shuffled, _ = play(data.draw(st.permutations(events)), UNCAPPED)
     assert partition(graph) == partition(shuffled) == components(events)
     check_invariants(graph)
     check_invariants(shuffled)

@@ -3,6 +3,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import msgspec
+
 from juncture.core import profile, signals
 from juncture.core.events import Event
 from juncture.core.profile import Profile
@@ -123,6 +125,9 @@ def test_cart_intent_carries_the_cart_and_strength() -> None:
     assert [i["product_id"] for i in strong["cart"]] == ["h1", "s1"]
 
 
+CART_KEY, CHECKOUT_KEY = "cart_abandonment:p_1", "checkout_abandonment:p_1"
+
+
 def test_cart_activity_schedules_and_moves_the_timer_and_order_cancels() -> None:
     quiet = signals.DEFAULT_CONFIG.cart_quiet
     _, ds = play(
@@ -130,20 +135,54 @@ def test_cart_activity_schedules_and_moves_the_timer_and_order_cancels() -> None
             ev("Product Added", T0, mid="1", props=SHOE),
             ev("Cart Viewed", T0 + MIN, mid="2"),
             ev("Product Viewed", T0 + 2 * MIN, mid="3", props=HAT),
-            ev("Checkout Started", T0 + 3 * MIN, mid="4"),
             ev("Order Completed", T0 + 4 * MIN, mid="5", props={"order_id": "o"}),
         ]
     )
-    key = "cart_abandonment:p_1"
     assert ds[0].timers == (
-        ScheduleTimer(key=key, due_at=T0 + quiet, kind="cart_abandonment", profile_id="p_1"),
+        ScheduleTimer(key=CART_KEY, due_at=T0 + quiet, kind="cart_abandonment", profile_id="p_1"),
     )
     assert ds[1].timers[0] == ScheduleTimer(
-        key=key, due_at=T0 + MIN + quiet, kind="cart_abandonment", profile_id="p_1"
+        key=CART_KEY, due_at=T0 + MIN + quiet, kind="cart_abandonment", profile_id="p_1"
     )
     assert ds[2].timers == ()
-    assert isinstance(ds[3].timers[0], ScheduleTimer)
-    assert ds[4].timers == (CancelTimer(key=key),)
+    assert ds[3].timers == (CancelTimer(key=CART_KEY), CancelTimer(key=CHECKOUT_KEY))
+
+
+def test_checkout_cancels_the_cart_timer_and_starts_its_own() -> None:
+    checkout_quiet = signals.DEFAULT_CONFIG.checkout_quiet
+    _, ds = play(
+        [
+            ev("Product Added", T0, mid="1", props=SHOE),
+            ev("Checkout Started", T0 + 3 * MIN, mid="2"),
+            ev("Product Added", T0 + 5 * MIN, mid="3", props=HAT),  # back from checkout
+            ev("Order Completed", T0 + 9 * MIN, mid="4", props={"order_id": "o"}),
+        ]
+    )
+    checkout = ScheduleTimer(
+        key=CHECKOUT_KEY,
+        due_at=T0 + 3 * MIN + checkout_quiet,
+        kind="checkout_abandonment",
+        profile_id="p_1",
+    )
+    assert ds[1].timers == (CancelTimer(key=CART_KEY), checkout)
+    # still in checkout until an order: the checkout's timer moves, no cart timer starts
+    moved = msgspec.structs.replace(checkout, due_at=T0 + 5 * MIN + checkout_quiet)
+    assert ds[2].timers == (CancelTimer(key=CART_KEY), moved)
+    assert ds[3].timers == (CancelTimer(key=CART_KEY), CancelTimer(key=CHECKOUT_KEY))
+
+
+def test_a_late_checkout_started_switches_the_timer_without_new_activity() -> None:
+    _, ds = play(
+        [
+            ev("Product Added", T0 + 5 * MIN, mid="1", props=SHOE),
+            ev("Checkout Started", T0 + MIN, mid="2"),  # happened first, arrived second
+        ]
+    )
+    cancel, schedule = ds[1].timers
+    assert cancel == CancelTimer(key=CART_KEY)
+    assert isinstance(schedule, ScheduleTimer)
+    assert (schedule.key, schedule.kind) == (CHECKOUT_KEY, "checkout_abandonment")
+    assert schedule.due_at == T0 + 5 * MIN + signals.DEFAULT_CONFIG.checkout_quiet
 
 
 def test_emptied_cart_cancels_the_timer() -> None:
@@ -153,14 +192,14 @@ def test_emptied_cart_cancels_the_timer() -> None:
             ev("Product Removed", T0 + MIN, props={"product_id": "s1"}),
         ]
     )
-    assert ds[1].timers == (CancelTimer(key="cart_abandonment:p_1"),)
+    assert ds[1].timers == (CancelTimer(key=CART_KEY), CancelTimer(key=CHECKOUT_KEY))
 
 
 def test_fire_timer_only_when_current_due_and_cart_not_empty() -> None:
-    p, ds = play([ev("Product Added", T0, props=SHOE), ev("Checkout Started", T0 + MIN)])
+    p, ds = play([ev("Product Added", T0, props=SHOE), ev("Cart Viewed", T0 + MIN)])
     timer = ds[1].timers[0]
-    assert isinstance(timer, ScheduleTimer)
     stale = ds[0].timers[0]
+    assert isinstance(timer, ScheduleTimer)
     assert isinstance(stale, ScheduleTimer)
     assert signals.fire_timer(p, stale, T0 + dt.timedelta(hours=2)) == []
     assert signals.fire_timer(p, timer, timer.due_at - MIN) == []
@@ -168,10 +207,42 @@ def test_fire_timer_only_when_current_due_and_cart_not_empty() -> None:
     assert fired.event == "Cart Abandoned"
     assert fired.timestamp == timer.due_at
     assert fired.properties["cart_value"] == 80.0
-    assert fired.properties["checkout_started"] is True
+    assert fired.properties["last_activity_at"] == (T0 + MIN).isoformat()
+    assert "checkout_started_at" not in fired.properties
     assert fired.message_id == signals.fire_timer(p, timer, timer.due_at)[0].message_id
     ordered = profile.reduce(p, ev("Order Completed", T0 + 2 * MIN, props={"order_id": "o"}))
     assert signals.fire_timer(ordered, timer, timer.due_at) == []
+
+
+def test_a_started_checkout_fires_checkout_abandoned_and_never_cart_abandoned() -> None:
+    p, ds = play([ev("Product Added", T0, props=SHOE), ev("Checkout Started", T0 + MIN)])
+    cart_timer, (_, checkout_timer) = ds[0].timers[0], ds[1].timers
+    assert isinstance(cart_timer, ScheduleTimer)
+    assert isinstance(checkout_timer, ScheduleTimer)
+    late = T0 + dt.timedelta(days=1)
+    # a cart timer due right now would still not fire: the cart is in checkout
+    current_cart = msgspec.structs.replace(
+        cart_timer, due_at=T0 + MIN + signals.DEFAULT_CONFIG.cart_quiet
+    )
+    assert signals.fire_timer(p, current_cart, late) == []
+    (fired,) = signals.fire_timer(p, checkout_timer, late)
+    assert fired.event == "Checkout Abandoned"
+    assert fired.timestamp == T0 + MIN + signals.DEFAULT_CONFIG.checkout_quiet
+    assert fired.properties["checkout_started_at"] == (T0 + MIN).isoformat()
+    assert fired.properties["item_count"] == 1
+
+
+def test_quiet_periods_come_from_the_config() -> None:
+    config = SignalConfig(cart_quiet=dt.timedelta(minutes=10), checkout_quiet=dt.timedelta(hours=4))
+    p = Profile(profile_id="p_1")
+    p, added = step(p, ev("Product Added", T0, props=SHOE), config)
+    _, checkout = step(p, ev("Checkout Started", T0 + MIN), config)
+    assert [t.due_at for t in added.timers if isinstance(t, ScheduleTimer)] == [
+        T0 + dt.timedelta(minutes=10)
+    ]
+    assert [t.due_at for t in checkout.timers if isinstance(t, ScheduleTimer)] == [
+        T0 + MIN + dt.timedelta(hours=4)
+    ]
 
 
 def test_channel_switched_carries_context() -> None:

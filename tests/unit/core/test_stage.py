@@ -63,13 +63,37 @@ def test_loyalty_with_two_orders_or_one_and_recent_engagement() -> None:
 
 def test_lapsed_after_inactivity_once_ordered() -> None:
     p = run(ev("Order Completed", order_id="o1"), ev("Order Completed", T0 + DAY, order_id="o2"))
-    assert stage.lapses_at(p) == T0 + 91 * DAY
+    assert stage.next_change(p, T0 + DAY) == T0 + 91 * DAY
     assert stage.stage_of(p, T0 + 91 * DAY) is Stage.LAPSED
+    assert stage.stage_of(p, T0 + 91 * DAY - dt.timedelta(microseconds=1)) is Stage.LOYALTY
     assert stage.changed(p, T0 + 2 * DAY, T0 + 100 * DAY) == (Stage.LOYALTY, Stage.LAPSED)
     assert stage.changed(p, T0 + 2 * DAY, T0 + 3 * DAY) is None
+    assert stage.next_change(p, T0 + 91 * DAY) is None  # lapsed stays lapsed
     browser = run(ev("Product Viewed", product_id="s"))
     assert stage.stage_of(browser, T0 + 365 * DAY) is Stage.CONSIDERATION
-    assert stage.lapses_at(browser) is None
+    assert stage.next_change(browser, T0) is None
+
+
+def test_one_engaged_order_moves_to_decision_then_lapses_by_time() -> None:
+    p = run(ev("Order Completed", order_id="o1"), ev("Product Used", T0 + DAY))
+    assert stage.stage_of(p, T0 + DAY) is Stage.LOYALTY
+    to_decision = stage.next_change(p, T0 + DAY)
+    assert to_decision == T0 + 31 * DAY  # engaged_within after the last activity
+    assert stage.changed(p, to_decision - dt.timedelta(microseconds=1), to_decision) == (
+        Stage.LOYALTY,
+        Stage.DECISION,
+    )
+    assert stage.next_change(p, to_decision) == T0 + 91 * DAY
+    assert stage.stage_of(p, T0 + 91 * DAY) is Stage.LAPSED
+
+
+def test_time_driven_moves_follow_the_config() -> None:
+    config = stage.StageConfig(
+        engaged_within=dt.timedelta(days=7), lapsed_after=dt.timedelta(days=20)
+    )
+    p = run(ev("Order Completed", order_id="o1"), ev("Product Used", T0 + DAY))
+    assert stage.next_change(p, T0 + DAY, config) == T0 + 8 * DAY
+    assert stage.next_change(p, T0 + 8 * DAY, config) == T0 + 21 * DAY
 
 
 def test_transition_emits_journey_stage_changed() -> None:

@@ -1,0 +1,46 @@
+"""The README's settings tables say the defaults the code has, and document every
+threshold of the signals, sessions and stages."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from juncture.settings import Settings
+
+README = Path(__file__).parents[2] / "README.md"
+ROW = re.compile(r"\| `JUNCTURE_(\w+)` \| `([^`]+)` \|")
+THRESHOLDS = {
+    "cart_abandon_after",
+    "checkout_abandon_after",
+    "channel_switch_window",
+    "interest_repeat_views",
+    "interest_long_view",
+    "revisit_gap",
+    "strong_cart_value",
+    "post_purchase_window",
+    "session_gap",
+    "stage_lapsed_after",
+    "stage_loyalty_orders",
+    "stage_engaged_within",
+    "max_anonymous_per_device",
+}
+
+
+def documented() -> dict[str, str]:
+    text = README.read_text(encoding="utf-8")
+    return {name.lower(): value for name, value in ROW.findall(text)}
+
+
+def test_documented_defaults_are_the_settings_defaults() -> None:
+    rows = documented()
+    assert rows, "the README should have settings tables"
+    for field, value in rows.items():
+        assert field in Settings.model_fields, f"README documents JUNCTURE_{field.upper()}"
+        given = getattr(Settings.model_validate({field: value}), field)
+        assert given == Settings.model_fields[field].default, field
+
+
+def test_every_threshold_is_documented() -> None:
+    missing = THRESHOLDS - set(documented())
+    assert not missing, missing
