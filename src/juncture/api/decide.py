@@ -27,7 +27,6 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-import msgspec
 import orjson
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -40,7 +39,7 @@ from juncture.api.tracking import read_body
 from juncture.channels.base import Content
 from juncture.channels.templates import TemplateError, Templates
 from juncture.core.identity import profile_id_for
-from juncture.core.profile import Profile, consent_for
+from juncture.core.profile import Profile, consent_for, plain
 from juncture.errors import BadInput, MalformedBody
 from juncture.runtime.clock import Clock
 from juncture.store.outbox import ONSITE, NewMessage, OutboxRow
@@ -173,7 +172,7 @@ def _context(pid: str, profile: Profile | None) -> dict[str, Any]:
         return {"profile": {"profile_id": pid}, "cart": {"items": []}}
     traits = profile.traits
     first = traits.get("first_name") or traits.get("firstName")
-    items = [msgspec.to_builtins(item) for item in profile.cart.items.values()]
+    items = [plain(item) for item in profile.cart.items.values()]
     cart = {
         "items": items,
         "value": profile.cart.value,

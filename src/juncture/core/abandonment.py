@@ -26,10 +26,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Final
 
-import msgspec
-
 from juncture.core.events import Event
-from juncture.core.profile import DERIVED_SOURCE, Cart, Profile
+from juncture.core.profile import DERIVED_SOURCE, Cart, Profile, plain
 from juncture.core.timers import CancelTimer, ScheduleTimer, TimerCommand, signal_id
 
 CART_ABANDONED: Final = "Cart Abandoned"
@@ -56,7 +54,7 @@ def in_checkout(cart: Cart) -> bool:
 
 def cart_json(cart: Cart) -> dict[str, Any]:
     return {
-        "cart": [msgspec.to_builtins(item) for item in cart.items.values()],
+        "cart": [plain(item) for item in cart.items.values()],
         "cart_value": cart.value,
         "item_count": cart.quantity,
         "currency": cart.currency,

@@ -140,20 +140,20 @@ class Cart(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
         return sum(i.quantity for i in self.items.values())
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = _complete(self)
+        out: dict[str, Any] = plain(self)
         return out
 
 
-def _complete(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """``value`` as plain JSON types with every field, defaults too: the stored form leaves
     defaults out (a shopper's profile is rewritten on every commit that touches it, so its
     size is paid again and again), the API shows them."""
     if isinstance(value, msgspec.Struct) and not value.__struct_config__.array_like:
-        return {f.name: _complete(getattr(value, f.name)) for f in msgspec.structs.fields(value)}
+        return {f.name: plain(getattr(value, f.name)) for f in msgspec.structs.fields(value)}
     if isinstance(value, dict):
-        return {k: _complete(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, tuple | list):
-        return [_complete(v) for v in value]
+        return [plain(v) for v in value]
     return msgspec.to_builtins(value)
 
 
@@ -215,7 +215,7 @@ class Profile(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON types (times as ISO 8601 strings), every field present."""
-        out: dict[str, Any] = _complete(self)
+        out: dict[str, Any] = plain(self)
         return out
 
     @classmethod
