@@ -411,11 +411,16 @@ def _trigger(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) -> A
         value = r.text(raw, path, kind)
         derived = {"segment_entered": s.SEGMENT_ENTERED, "segment_exited": s.SEGMENT_EXITED}
         prop = "trait" if kind == "date" else "segment_id"
-        name = derived.get(kind, s.DATE_REACHED)
+        name = derived.get(kind, s.ANNIVERSARY_REACHED if "every" in raw else s.DATE_REACHED)
         match = None if value is None else s.EventMatch(name, ((prop, value),))
-    if kind is None or match is None or target is None:
+    every: Any = None
+    if "every" in raw:
+        every = r.choice(raw, path, "every", s.EVERY)
+        if kind != "date":
+            r.problem((*path, "every"), "every repeats a date trigger: use it with date")
+    if kind is None or match is None or target is None or ("every" in raw and every is None):
         return None
-    return s.Trigger(node_id, match, target, kind)
+    return s.Trigger(node_id, match, target, kind, every)
 
 
 def _wait(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
@@ -558,7 +563,10 @@ _Build = Callable[[_Reader, Mapping[str, Any], PathT, str], Any]
 _BUILDERS: Final[Mapping[str, tuple[frozenset[str], _Build]]] = {
     "trigger": (
         frozenset(
-            {"next", "event", "properties", "where", "segment_entered", "segment_exited", "date"}
+            {
+                *("next", "event", "properties", "where"),
+                *("segment_entered", "segment_exited", "date", "every"),
+            }
         ),
         _trigger,
     ),

@@ -195,3 +195,43 @@ def test_the_schema_describes_the_node_types_and_fields() -> None:
     assert set(schema["properties"]) == set(definitions._TOP)
     node_types = {n["properties"]["type"]["const"] for n in schema["$defs"]["node"]["oneOf"]}
     assert node_types == set(definitions._BUILDERS)
+
+
+def test_every_node_field_the_reader_accepts_is_in_the_schema_and_no_other() -> None:
+    nodes = definitions.schema()["$defs"]["node"]["oneOf"]
+    fields = {
+        n["properties"]["type"]["const"]: set(n["properties"]) - {"id", "type"} for n in nodes
+    }
+    assert fields == {kind: set(allowed) for kind, (allowed, _) in definitions._BUILDERS.items()}
+
+
+YEARLY = """\
+id: birthday
+version: 1
+name: Birthday
+nodes:
+  - {id: t, type: trigger, date: birthday, every: year, next: done}
+  - {id: done, type: exit}
+"""
+
+
+def test_a_yearly_date_trigger_waits_for_the_anniversary_event() -> None:
+    [trigger] = definitions.loads(YEARLY, "birthday.yaml").triggers
+    assert (trigger.kind, trigger.every) == ("date", "year")
+    assert trigger.match == s.EventMatch(s.ANNIVERSARY_REACHED, (("trait", "birthday"),))
+    once = definitions.loads(YEARLY.replace(", every: year", ""), "once.yaml").triggers[0]
+    assert (once.every, once.match.event) == (None, s.DATE_REACHED)
+
+
+@pytest.mark.parametrize(
+    ("trigger", "says"),
+    [
+        ("date: birthday, every: month", "nodes[0].every: every 'month' is not one of year"),
+        ("event: Signed Up, every: year", "nodes[0].every: every repeats a date trigger"),
+    ],
+)
+def test_a_bad_every_says_what_is_wrong(trigger: str, says: str) -> None:
+    text = YEARLY.replace("date: birthday, every: year", trigger)
+    with pytest.raises(definitions.InvalidJourney) as info:
+        definitions.loads(text, "birthday.yaml")
+    assert f"birthday.yaml:5: {says}" in str(info.value)

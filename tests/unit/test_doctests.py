@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["juncture.core.messages", "juncture.bench.journeys", "juncture.core.engine"]
+MODULES = ["juncture.core.messages", "juncture.bench.journeys", "juncture.core.dates"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -15,11 +15,10 @@ def section() -> str:
     return text[start : text.index("\n## ", start + 1)]
 
 
-def test_the_example_validates() -> None:
-    body = section()
-    example = body[body.index("```yaml\n") + len("```yaml\n") :]
-    spec = definitions.loads(example[: example.index("```")], "README.md")
-    assert spec.id == "thanks"
+def test_the_examples_validate() -> None:
+    examples = [block.split("```", 1)[0] for block in section().split("```yaml\n")[1:]]
+    specs = [definitions.loads(example, "README.md") for example in examples]
+    assert [spec.id for spec in specs] == ["thanks", "birthday"]
 
 
 def test_every_library_journey_is_listed() -> None:
