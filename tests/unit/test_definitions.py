@@ -235,3 +235,42 @@ def test_a_bad_every_says_what_is_wrong(trigger: str, says: str) -> None:
     with pytest.raises(definitions.InvalidJourney) as info:
         definitions.loads(text, "birthday.yaml")
     assert f"birthday.yaml:5: {says}" in str(info.value)
+
+
+ONSITE = """\
+id: onsite
+version: 1
+name: On-site
+nodes:
+  - {id: t, type: trigger, event: Product Viewed, next: show}
+  - {id: show, type: send, channel: onsite, template: picks, KIND, next: done}
+  - {id: done, type: exit}
+"""
+
+
+def test_an_onsite_send_carries_its_kind_and_placement() -> None:
+    text = ONSITE.replace("KIND", "kind: product_recommendation, placement: product")
+    node = definitions.loads(text, "onsite.yaml").nodes["show"]
+    assert isinstance(node, s.SendMessage)
+    assert (node.kind, node.placement) == ("product_recommendation", "product")
+
+
+@pytest.mark.parametrize(
+    ("fields", "says"),
+    [
+        ("kind: popup", "nodes[1].kind: kind 'popup' is not one of welcome, cart_recovery,"),
+        ("placement: home", "nodes[1]: an on-site send needs 'kind', one of welcome, "),
+        ("kind: survey, placement: a b", "nodes[1].placement: placement 'a b': letters"),
+    ],
+)
+def test_a_bad_onsite_send_says_what_is_wrong(fields: str, says: str) -> None:
+    with pytest.raises(definitions.InvalidJourney) as info:
+        definitions.loads(ONSITE.replace("KIND", fields), "onsite.yaml")
+    assert f"onsite.yaml:6: {says}" in str(info.value)
+
+
+def test_kind_and_placement_belong_to_onsite_sends_only() -> None:
+    text = ONSITE.replace("channel: onsite", "channel: email").replace("KIND", "kind: survey")
+    with pytest.raises(definitions.InvalidJourney) as info:
+        definitions.loads(text, "onsite.yaml")
+    assert "nodes[1].kind: kind is for on-site placements (channel: onsite)" in str(info.value)

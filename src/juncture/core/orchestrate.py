@@ -361,7 +361,8 @@ def _message(p: Profile, send: Send, now: dt.datetime, user_id: str | None) -> M
     if send.inline is not None:
         payload["inline"] = dict(send.inline)
     if send.channel == "onsite":
-        payload["placement"] = (send.inline or {}).get("placement", "any")
+        payload["placement"] = send.placement or (send.inline or {}).get("placement", "any")
+        payload["kind"] = send.kind
     return Message(
         idempotency_key=send.idempotency_key,
         profile_id=p.profile_id,

@@ -23,6 +23,18 @@ ANNIVERSARY_REACHED: Final = "Anniversary Reached"  # a yearly date trigger (`ev
 EVERY: Final = ("year",)
 
 CHANNELS: Final = ("email", "sms", "push", "webhook", "onsite")
+# What an on-site placement shows (``POST /v1/decide`` answers with it as ``show.kind``).
+PLACEMENT_KINDS: Final = (
+    "welcome",
+    "cart_recovery",
+    "exit_intent",
+    "product_recommendation",
+    "time_sensitive_offer",
+    "retargeting",
+    "email_my_basket",
+    "data_capture",
+    "survey",
+)
 PURPOSES: Final = ("marketing", "transactional")
 REENTRY: Final = ("never", "cooldown", "always")
 
@@ -150,11 +162,17 @@ class Split(Node):
 
 @dataclass(frozen=True, slots=True)
 class SendMessage(Node):
+    """A message on ``channel``. On-site ones (``onsite``) wait for the customer's next
+    visit: ``kind`` (one of :data:`PLACEMENT_KINDS`) says what they are, ``placement`` the
+    slot that may show them (``any`` when None)."""
+
     channel: Channel
     purpose: Purpose
     next: str
     template: str | None = None
     inline: Mapping[str, Any] | None = None
+    kind: str | None = None
+    placement: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
