@@ -33,6 +33,7 @@ _TOP: Final = frozenset(
 )
 _MATCH: Final = frozenset({"event", "properties", "where"})
 _ID: Final = re.compile(r"^[A-Za-z0-9_.-]+$")
+_PLACEMENT: Final = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")  # as POST /v1/decide accepts
 
 PathT = tuple[str | int, ...]
 
@@ -411,11 +412,16 @@ def _trigger(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) -> A
         value = r.text(raw, path, kind)
         derived = {"segment_entered": s.SEGMENT_ENTERED, "segment_exited": s.SEGMENT_EXITED}
         prop = "trait" if kind == "date" else "segment_id"
-        name = derived.get(kind, s.DATE_REACHED)
+        name = derived.get(kind, s.ANNIVERSARY_REACHED if "every" in raw else s.DATE_REACHED)
         match = None if value is None else s.EventMatch(name, ((prop, value),))
-    if kind is None or match is None or target is None:
+    every: Any = None
+    if "every" in raw:
+        every = r.choice(raw, path, "every", s.EVERY)
+        if kind != "date":
+            r.problem((*path, "every"), "every repeats a date trigger: use it with date")
+    if kind is None or match is None or target is None or ("every" in raw and every is None):
         return None
-    return s.Trigger(node_id, match, target, kind)
+    return s.Trigger(node_id, match, target, kind, every)
 
 
 def _wait(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
@@ -514,13 +520,36 @@ def _send(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
     purpose: Any = (
         "marketing" if "purpose" not in raw else r.choice(raw, path, "purpose", s.PURPOSES)
     )
-    kind = r.one_of(raw, path, ("template", "inline"))
-    template = r.text(raw, path, "template") if kind == "template" else None
-    inline = r.get(raw, path, "inline", dict, True) if kind == "inline" else None
+    body = r.one_of(raw, path, ("template", "inline"))
+    template = r.text(raw, path, "template") if body == "template" else None
+    inline = r.get(raw, path, "inline", dict, True) if body == "inline" else None
     target = r.next(raw, path)
-    if None in (channel, purpose, target) or (template is None and inline is None):
+    onsite = _onsite(r, raw, path, channel)
+    if onsite is None or None in (channel, purpose, target) or (template, inline) == (None, None):
         return None
-    return s.SendMessage(node_id, channel, purpose, target, template, inline)
+    kind, placement = onsite
+    return s.SendMessage(node_id, channel, purpose, target, template, inline, kind, placement)
+
+
+def _onsite(
+    r: _Reader, raw: Mapping[str, Any], path: PathT, channel: str | None
+) -> tuple[str | None, str | None] | None:
+    """(kind, placement) of an on-site send, (None, None) for other channels; None after a
+    problem."""
+    if channel != "onsite":
+        extra = [key for key in ("kind", "placement") if key in raw and channel is not None]
+        for key in extra:
+            r.problem((*path, key), f"{key} is for on-site placements (channel: onsite)")
+        return None if extra else (None, None)
+    if "kind" not in raw:
+        r.problem(path, f"an on-site send needs 'kind', one of {', '.join(s.PLACEMENT_KINDS)}")
+        return None
+    kind = r.choice(raw, path, "kind", s.PLACEMENT_KINDS)
+    placement = r.text(raw, path, "placement", need=False)
+    if placement is not None and not _PLACEMENT.match(placement):
+        r.problem((*path, "placement"), f"placement {placement!r}: letters, digits, _.:- only")
+        return None
+    return None if kind is None else (kind, placement)
 
 
 def _set_trait(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
@@ -558,7 +587,10 @@ _Build = Callable[[_Reader, Mapping[str, Any], PathT, str], Any]
 _BUILDERS: Final[Mapping[str, tuple[frozenset[str], _Build]]] = {
     "trigger": (
         frozenset(
-            {"next", "event", "properties", "where", "segment_entered", "segment_exited", "date"}
+            {
+                *("next", "event", "properties", "where"),
+                *("segment_entered", "segment_exited", "date", "every"),
+            }
         ),
         _trigger,
     ),
@@ -583,7 +615,10 @@ _BUILDERS: Final[Mapping[str, tuple[frozenset[str], _Build]]] = {
     ),
     "condition": (frozenset({"branches", "else"}), _condition),
     "split": (frozenset({"branches"}), _split),
-    "send": (frozenset({"channel", "purpose", "template", "inline", "next"}), _send),
+    "send": (
+        frozenset({"channel", "purpose", "template", "inline", "kind", "placement", "next"}),
+        _send,
+    ),
     "set_trait": (frozenset({"trait", "value", "next"}), _set_trait),
     "emit_event": (frozenset({"event", "properties", "next"}), _emit_event),
     "webhook": (frozenset({"url", "method", "body", "next"}), _webhook),

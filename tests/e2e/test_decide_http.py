@@ -191,3 +191,37 @@ def test_write_key_in_body(live: LiveServer) -> None:
     r = httpx.post(f"{live.url}/v1/decide", json=body)
     assert r.status_code == 200, r.text
     assert r.json()["reason"] == "first_visit"
+
+
+RECOMMEND = """\
+id: recommend_on_site
+version: 1
+name: Recommend on the next product page
+nodes:
+  - {id: viewed, type: trigger, event: Product Viewed, next: show}
+  - id: show
+    type: send
+    channel: onsite
+    kind: product_recommendation
+    placement: product
+    template: onsite_product_recommendation
+    next: done
+  - {id: done, type: exit}
+"""
+
+
+def test_a_journey_queues_a_placement_that_decide_shows_with_its_kind(live: LiveServer) -> None:
+    headers = {**ADMIN, "Content-Type": "application/yaml"}
+    r = httpx.post(f"{live.url}/v1/journeys", content=RECOMMEND, headers=headers)
+    assert r.status_code == 201, r.text
+    send(live, "identify", userId="u-rec", traits={"first_name": "Ada"})
+    send(live, "track", userId="u-rec", event="Product Viewed", properties={"product_id": "P1"})
+    elsewhere = decide(live, userId="u-rec", placement="home")
+    assert elsewhere["reason"] == "first_visit"  # queued for the product page only
+    shown = decide(live, userId="u-rec", placement="product")
+    assert shown["reason"] == "queued"
+    assert shown["show"]["kind"] == "product_recommendation"
+    assert shown["show"]["title"] == "Picked for you"
+    assert shown["show"]["journeyId"] == "recommend_on_site"
+    again = decide(live, userId="u-rec", placement="product")
+    assert again["reason"] == "already_shown"

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from juncture import definitions
+from juncture import definitions, segment_definitions
 from juncture.core.events import as_utc
 from juncture.core.identity import profile_id_for
 from juncture.core.journeys.catalog import Catalog
@@ -271,16 +271,14 @@ def test_post_purchase_asks_for_no_review_once_the_product_is_reviewed(
 
 
 # -- win-back ------------------------------------------------------------------------------
-LAPSED = """\
-id: lapsed_90d
-name: No order for 90 days
-where: {stage: lapsed}
-"""
+LAPSED = segment_definitions.LIBRARY / "lapsed_90d.yaml"  # the shipped segment win_back needs
 
 
 def lapse(library: Library, **traits: Any) -> None:
-    """Apply the lapsed_90d segment, then an order and 91 quiet days: the segment enters."""
-    Segments(SegmentStore(library.j.store.engine)).apply(LAPSED, "lapsed.yaml", T0)
+    """Apply the shipped lapsed_90d segment, as ``segments apply --library`` does, then an
+    order and 91 quiet days: the segment enters."""
+    text = LAPSED.read_text(encoding="utf-8")
+    Segments(SegmentStore(library.j.store.engine)).apply(text, str(LAPSED), T0)
     library.join(**traits)
     library.track(T0 + MINUTE, "Order Completed", order_id="o1", total=90.0)
     library.advance(T0 + 89 * DAY)

@@ -212,7 +212,7 @@ def test_quiet_hours_defer_to_the_morning_in_the_customers_time_zone(database_ur
         add(shop, late - dt.timedelta(hours=1))
         shop.advance(late + dt.timedelta(minutes=5))
         [row] = shop.outbox()
-        assert row["status"] == "pending"
+        assert row["status"] == "deferred"
         assert row["reason"] == "quiet_hours"
         due = row["next_attempt_at"]
         due = due if due.tzinfo else due.replace(tzinfo=dt.UTC)

@@ -277,3 +277,41 @@ def test_a_lapsing_stage_moves_segment_membership_by_its_timer(world: World) -> 
     assert world.realtime("lapsed", {pid}) == [pid] == world.batch("lapsed", later, {pid})
     entered = [e["segment_id"] for e in world.derived("Segment Entered")]
     assert entered.count("lapsed") == 1
+
+
+FOLLOW_UP = """\
+id: running_follow_up
+version: 1
+name: Follow up who leaves the running segment
+entry: {reentry: always}
+nodes:
+  - {id: left, type: trigger, segment_exited: running, next: follow}
+  - {id: follow, type: emit_event, event: Running Follow Up, next: done}
+  - {id: done, type: exit}
+"""
+
+
+def test_a_journey_triggered_by_segment_exit_fires_once_per_exit(database_url: str) -> None:
+    """Exits by an event (an order) and by time (the views slid out of the window) both
+    start the journey; entering, staying in, or never being in do not."""
+    journey = definitions.loads(FOLLOW_UP, "follow_up.yaml")
+    world = World(database_url, T0, StaticJourneys(Catalog.of([journey])))
+    try:
+        world.apply(DEFINITIONS)
+        hour = dt.timedelta(hours=1)
+        world.send(0, T0 + hour, "Product Viewed", "Running")
+        world.send(0, T0 + 2 * hour, "Product Viewed", "Running")  # enters
+        world.send(1, T0 + 3 * hour, "Product Viewed", "Boots")  # never enters
+        world.send(0, T0 + 4 * hour, "Product Viewed", "Running")  # stays in
+        assert world.derived("Running Follow Up") == []
+        world.send(0, T0 + 5 * hour, "Order Completed", 20)  # exits by an event
+        (pid,) = {e["profile_id"] for e in world.derived("Segment Entered")}
+        assert [f["profile_id"] for f in world.derived("Running Follow Up")] == [pid]
+        world.send(0, T0 + dt.timedelta(days=3), "Product Viewed", "Running")
+        world.send(0, T0 + dt.timedelta(days=3, hours=1), "Product Viewed", "Running")  # again
+        world.tick(T0 + dt.timedelta(days=7))  # the views slid out of the window: exits
+        exits = [e for e in world.derived("Segment Exited") if e["segment_id"] == "running"]
+        assert len(exits) == 2
+        assert [f["profile_id"] for f in world.derived("Running Follow Up")] == [pid, pid]
+    finally:
+        world.close()

@@ -195,3 +195,82 @@ def test_the_schema_describes_the_node_types_and_fields() -> None:
     assert set(schema["properties"]) == set(definitions._TOP)
     node_types = {n["properties"]["type"]["const"] for n in schema["$defs"]["node"]["oneOf"]}
     assert node_types == set(definitions._BUILDERS)
+
+
+def test_every_node_field_the_reader_accepts_is_in_the_schema_and_no_other() -> None:
+    nodes = definitions.schema()["$defs"]["node"]["oneOf"]
+    fields = {
+        n["properties"]["type"]["const"]: set(n["properties"]) - {"id", "type"} for n in nodes
+    }
+    assert fields == {kind: set(allowed) for kind, (allowed, _) in definitions._BUILDERS.items()}
+
+
+YEARLY = """\
+id: birthday
+version: 1
+name: Birthday
+nodes:
+  - {id: t, type: trigger, date: birthday, every: year, next: done}
+  - {id: done, type: exit}
+"""
+
+
+def test_a_yearly_date_trigger_waits_for_the_anniversary_event() -> None:
+    [trigger] = definitions.loads(YEARLY, "birthday.yaml").triggers
+    assert (trigger.kind, trigger.every) == ("date", "year")
+    assert trigger.match == s.EventMatch(s.ANNIVERSARY_REACHED, (("trait", "birthday"),))
+    once = definitions.loads(YEARLY.replace(", every: year", ""), "once.yaml").triggers[0]
+    assert (once.every, once.match.event) == (None, s.DATE_REACHED)
+
+
+@pytest.mark.parametrize(
+    ("trigger", "says"),
+    [
+        ("date: birthday, every: month", "nodes[0].every: every 'month' is not one of year"),
+        ("event: Signed Up, every: year", "nodes[0].every: every repeats a date trigger"),
+    ],
+)
+def test_a_bad_every_says_what_is_wrong(trigger: str, says: str) -> None:
+    text = YEARLY.replace("date: birthday, every: year", trigger)
+    with pytest.raises(definitions.InvalidJourney) as info:
+        definitions.loads(text, "birthday.yaml")
+    assert f"birthday.yaml:5: {says}" in str(info.value)
+
+
+ONSITE = """\
+id: onsite
+version: 1
+name: On-site
+nodes:
+  - {id: t, type: trigger, event: Product Viewed, next: show}
+  - {id: show, type: send, channel: onsite, template: picks, KIND, next: done}
+  - {id: done, type: exit}
+"""
+
+
+def test_an_onsite_send_carries_its_kind_and_placement() -> None:
+    text = ONSITE.replace("KIND", "kind: product_recommendation, placement: product")
+    node = definitions.loads(text, "onsite.yaml").nodes["show"]
+    assert isinstance(node, s.SendMessage)
+    assert (node.kind, node.placement) == ("product_recommendation", "product")
+
+
+@pytest.mark.parametrize(
+    ("fields", "says"),
+    [
+        ("kind: popup", "nodes[1].kind: kind 'popup' is not one of welcome, cart_recovery,"),
+        ("placement: home", "nodes[1]: an on-site send needs 'kind', one of welcome, "),
+        ("kind: survey, placement: a b", "nodes[1].placement: placement 'a b': letters"),
+    ],
+)
+def test_a_bad_onsite_send_says_what_is_wrong(fields: str, says: str) -> None:
+    with pytest.raises(definitions.InvalidJourney) as info:
+        definitions.loads(ONSITE.replace("KIND", fields), "onsite.yaml")
+    assert f"onsite.yaml:6: {says}" in str(info.value)
+
+
+def test_kind_and_placement_belong_to_onsite_sends_only() -> None:
+    text = ONSITE.replace("channel: onsite", "channel: email").replace("KIND", "kind: survey")
+    with pytest.raises(definitions.InvalidJourney) as info:
+        definitions.loads(text, "onsite.yaml")
+    assert "nodes[1].kind: kind is for on-site placements (channel: onsite)" in str(info.value)

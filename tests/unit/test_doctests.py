@@ -10,7 +10,7 @@ import pytest
 MODULES = [
     "juncture.core.messages",
     "juncture.bench.journeys",
-    "juncture.core.engine",
+    "juncture.core.dates",
     "juncture.sim.live",
 ]
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from juncture import definitions
+from juncture.core.journeys import expr
 
 README = Path(__file__).parents[2] / "README.md"
 
@@ -15,13 +17,26 @@ def section() -> str:
     return text[start : text.index("\n## ", start + 1)]
 
 
-def test_the_example_validates() -> None:
-    body = section()
-    example = body[body.index("```yaml\n") + len("```yaml\n") :]
-    spec = definitions.loads(example[: example.index("```")], "README.md")
-    assert spec.id == "thanks"
+def test_the_examples_validate() -> None:
+    examples = [block.split("```", 1)[0] for block in section().split("```yaml\n")[1:]]
+    specs = [definitions.loads(example, "README.md") for example in examples]
+    assert [spec.id for spec in specs] == ["thanks", "birthday"]
 
 
 def test_every_library_journey_is_listed() -> None:
     body = section()
     assert all(f"| `{j.id}` |" in body for j in definitions.load_library())
+
+
+def test_the_condition_examples_parse_and_mean_what_they_say() -> None:
+    body = section()
+    start = body.index("**Conditions.**")
+    examples = body[body.index("Examples:", start) : body.index("**Arbitration", start)]
+    parsed = [expr.parse(text) for text in re.findall(r"`([^`]+)`", examples)]
+    assert len(parsed) == 3
+    scope = {
+        "profile": {"orders": {"count": 1}, "traits": {"clv_tier": "gold", "country": "FR"}},
+        "event": {"properties": {"total": 120}},
+        "context": {"branches": {"offer": "discount"}},
+    }
+    assert [expr.holds(p, scope) for p in parsed] == [True, True, True]

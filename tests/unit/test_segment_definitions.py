@@ -20,6 +20,7 @@ def test_the_library_holds_every_kind_of_segment() -> None:
         "price-sensitive",
         "lapsed-vips",
         "high-intent-berlin",
+        "lapsed_90d",
     }
 
 

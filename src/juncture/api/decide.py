@@ -39,23 +39,14 @@ from juncture.api.tracking import read_body
 from juncture.channels.base import Content
 from juncture.channels.templates import TemplateError, Templates
 from juncture.core.identity import profile_id_for
+from juncture.core.journeys.spec import PLACEMENT_KINDS
 from juncture.core.profile import Profile, consent_for, plain
 from juncture.errors import BadInput, MalformedBody
 from juncture.runtime.clock import Clock
 from juncture.store.outbox import ONSITE, NewMessage, OutboxRow
 from juncture.store.placements import Placements
 
-KINDS: Final = (
-    "welcome",
-    "cart_recovery",
-    "exit_intent",
-    "product_recommendation",
-    "time_sensitive_offer",
-    "retargeting",
-    "email_my_basket",
-    "data_capture",
-    "survey",
-)
+KINDS: Final = PLACEMENT_KINDS
 DAY: Final = dt.timedelta(days=1)
 _PRIVATE: Final = ("recipient", "inline", "placement", "kind")
 

@@ -17,18 +17,26 @@ from typing import Final
 
 import msgspec
 
-from juncture.core import identity, journey_merge, membership, orchestrate, profile, signals, stage
+from juncture.core import (
+    dates,
+    identity,
+    journey_merge,
+    membership,
+    orchestrate,
+    profile,
+    signals,
+    stage,
+)
 from juncture.core.events import Event
 from juncture.core.identity import Conflict, IdentityGraph, Merge
 from juncture.core.journeys.catalog import Catalog
-from juncture.core.journeys.spec import DATE_REACHED
-from juncture.core.journeys.state import Enrollment, local_zone
+from juncture.core.journeys.state import Enrollment
 from juncture.core.orchestrate import JourneyConfig, JourneyState, Message
 from juncture.core.profile import DERIVED_SOURCE, Profile
-from juncture.core.signals import CancelTimer, ScheduleTimer, TimerCommand
+from juncture.core.signals import ScheduleTimer, TimerCommand
 
 STAGE_TIMER: Final = "stage"
-DATE_TIMER: Final = "date"
+DATE_TIMERS: Final = (dates.DATE_TIMER, dates.ANNIVERSARY_TIMER)
 
 
 class EngineConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -104,8 +112,11 @@ def step(
     if moved is not None:
         derived.append(moved)
     timers = [*detection.timers, *_stage_timer(after, config)]
-    if journeys is not None and journeys.catalog.date_traits:
-        timers += _date_timers(before, after, journeys.catalog.date_traits)
+    if journeys is not None and (journeys.catalog.date_traits or journeys.catalog.yearly_traits):
+        # An imported old event sets the next birthday from now on, not from its own time.
+        since = max(event.timestamp, event.received_at)
+        once, yearly = journeys.catalog.date_traits, journeys.catalog.yearly_traits
+        timers += dates.timers(before, after, once, yearly, since)
     # -- segments (issue 6): membership of the profile the event touched -----------------
     absorbed = [m.merged for m in resolution.merges]
     reaction = None
@@ -221,7 +232,7 @@ def fire(
         )
         return _with_journeys(Step(graph=None, profiles={}), pid, outcome)
     reaction = None
-    follow: tuple[TimerCommand, ...] = ()
+    follow: list[TimerCommand] = []  # what a fired timer arms next (stage, yearly dates)
     if timer.kind == membership.SEGMENT_TIMER:  # segments (issue 6): a window slid
         if segments is None:
             return Step(graph=None, profiles={})
@@ -230,12 +241,14 @@ def fire(
     elif timer.kind == STAGE_TIMER:
         events = _stage_moved(current, timer, now, config)
         if events:  # the next move by time, if any (decision -> lapsed after loyalty)
-            follow = _stage_timer(current, config, since=timer.due_at)
+            follow.extend(_stage_timer(current, config, since=timer.due_at))
         if events and segments is not None:  # segments (issue 6): the stage moved
             reaction = membership.on_timer(segments, current, timer, now)
             events.extend(reaction.events)
-    elif timer.kind == DATE_TIMER:
-        events = _date_reached(current, timer, now)
+    elif timer.kind in DATE_TIMERS:
+        yearly = journeys.catalog.yearly_traits if journeys is not None else frozenset()
+        events, rearmed = dates.reached(current, timer, now, yearly)
+        follow.extend(rearmed)
     else:
         due = msgspec.structs.replace(timer, profile_id=pid)
         events = signals.fire_timer(current, due, now, config.signals)
@@ -259,65 +272,6 @@ def fire(
         user_id=user_id,
     )
     return _with_journeys(result, pid, outcome)
-
-
-def date_due(value: object, timezone: object) -> dt.datetime | None:
-    """When a date trait falls due: a date (``2026-05-05``) at midnight in the customer's
-    time zone, a time with an offset at that moment; None for anything else.
-
-    >>> date_due("2026-05-05", "Europe/Berlin").isoformat()
-    '2026-05-04T22:00:00+00:00'
-    """
-    if not isinstance(value, str):
-        return None
-    try:
-        if len(value) == 10:
-            day = dt.date.fromisoformat(value)
-            local = dt.datetime.combine(day, dt.time(0), tzinfo=local_zone(timezone))
-            return local.astimezone(dt.UTC)
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment.astimezone(dt.UTC) if moment.tzinfo else None
-
-
-def _date_timers(before: Profile, after: Profile, traits: frozenset[str]) -> list[TimerCommand]:
-    """A timer for each watched date trait that changed: set, moved or cleared."""
-    out: list[TimerCommand] = []
-    zone = after.traits.get("timezone")
-    for trait in sorted(traits):
-        value = after.traits.get(trait)
-        if value == before.traits.get(trait):
-            continue
-        key = f"{DATE_TIMER}:{after.profile_id}:{trait}"
-        due = date_due(value, zone)
-        if due is None:
-            out.append(CancelTimer(key=key))
-        else:
-            out.append(
-                ScheduleTimer(key=key, due_at=due, kind=DATE_TIMER, profile_id=after.profile_id)
-            )
-    return out
-
-
-def _date_reached(current: Profile, timer: ScheduleTimer, now: dt.datetime) -> list[Event]:
-    """``Date Reached`` when the trait still names the day the timer was set for."""
-    trait = timer.key.rsplit(":", 1)[1]
-    value = current.traits.get(trait)
-    if date_due(value, current.traits.get("timezone")) != timer.due_at:
-        return []  # changed since: a newer timer stands, or none
-    return [
-        Event(
-            source=DERIVED_SOURCE,
-            message_id=signals.signal_id(f"{current.profile_id}@{trait}@{value}", DATE_REACHED),
-            type="track",
-            event=DATE_REACHED,
-            timestamp=timer.due_at,
-            received_at=now,
-            profile_id=current.profile_id,
-            properties={"trait": trait, "date": value},
-        )
-    ]
 
 
 def _get(known: Mapping[str, Profile], pid: str) -> Profile:

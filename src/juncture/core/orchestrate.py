@@ -3,9 +3,10 @@
 For one profile and the events of one step (the client event and what it derived), or for one
 due journey timer, :func:`react` and :func:`on_timer` run the journey machine
 (:mod:`juncture.core.journeys.machine`), carry out its commands and return what the runtime
-writes in the same transaction: changed enrollments, outbox messages (pending, deferred to a
-later ``next_attempt_at``, or suppressed with a reason), engine timers for journey waits,
-derived events (``emit_event`` actions) and the profile with traits set by journeys.
+writes in the same transaction: changed enrollments, outbox messages (``pending``,
+``deferred`` by quiet hours to a later ``next_attempt_at``, or ``suppressed`` with a
+reason), engine timers for journey waits, derived events (``emit_event`` actions) and the
+profile with traits set by journeys.
 
 Time is the time of the event (or the timer's due time), never a clock: the same journeys run
 live, in replay and in accelerated simulation, and a replay produces the same idempotency
@@ -337,8 +338,9 @@ def _arbitrate(out: Outcome, sends: list[Send], now: dt.datetime, policy: Policy
             message = replace(message, status="suppressed", reason=decision.reason)
         else:
             leaves = decision.until or now
-            if decision.outcome == "deferred":
-                message = replace(message, reason=decision.reason or "quiet_hours")
+            if decision.outcome == "deferred":  # the dispatcher takes it at next_attempt_at
+                reason = decision.reason or "quiet_hours"
+                message = replace(message, status="deferred", reason=reason)
             message = replace(message, next_attempt_at=leaves)
             history = history.plus(send, leaves)
         out.messages.append(message)
@@ -361,7 +363,8 @@ def _message(p: Profile, send: Send, now: dt.datetime, user_id: str | None) -> M
     if send.inline is not None:
         payload["inline"] = dict(send.inline)
     if send.channel == "onsite":
-        payload["placement"] = (send.inline or {}).get("placement", "any")
+        payload["placement"] = send.placement or (send.inline or {}).get("placement", "any")
+        payload["kind"] = send.kind
     return Message(
         idempotency_key=send.idempotency_key,
         profile_id=p.profile_id,

@@ -30,8 +30,9 @@ _profile_decoder: Final = msgspec.json.Decoder(Profile)
 _encoder: Final = msgspec.json.Encoder()
 _users_decoder: Final = msgspec.json.Decoder(tuple[str, ...])
 _json_decoder: Final = msgspec.json.Decoder()
-# Contacts that count against frequency caps: what left or is about to leave.
-_CONTACT_STATUSES: Final = ("pending", "sending", "sent", "shown")
+# Contacts that count against frequency caps: what left or is about to leave (a deferred
+# message counts at the time it will leave, its next_attempt_at).
+_CONTACT_STATUSES: Final = ("pending", "deferred", "sending", "sent", "shown")
 OUTBOX_COLUMNS: Final = (
     "idempotency_key", "profile_id", "journey_id", "journey_version", "enrollment_id", "node_id",
     "channel", "purpose", "template", "payload", "status", "reason", "attempts",

@@ -32,7 +32,8 @@ class Catalog:
     open: frozenset[str] = frozenset()
     triggers: frozenset[str] = field(init=False)  # event names that may start an enrollment
     listens: frozenset[str] = field(init=False)  # event names any version reacts to at all
-    date_traits: frozenset[str] = field(init=False)  # traits a `date` trigger watches
+    date_traits: frozenset[str] = field(init=False)  # traits a one-off `date` trigger watches
+    yearly_traits: frozenset[str] = field(init=False)  # traits an `every: year` trigger watches
 
     def __post_init__(self) -> None:
         names = {t.match.event for j in self.versions if j.id in self.open for t in j.triggers}
@@ -48,16 +49,11 @@ class Catalog:
                     if node.reset is not None:
                         heard.add(node.reset.event)
         object.__setattr__(self, "listens", frozenset(heard))
-        dates = {
-            str(value)
-            for j in self.versions
-            if j.id in self.open
-            for t in j.triggers
-            if t.kind == "date"
-            for key, value in t.match.properties
-            if key == "trait"
-        }
-        object.__setattr__(self, "date_traits", frozenset(dates))
+        object.__setattr__(self, "date_traits", _date_traits(self.versions, self.open, None))
+        # Every running version, paused ones too: a yearly timer dropped while a journey is
+        # paused would not come back when it resumes (only a change of the trait arms one).
+        everyone = frozenset(j.id for j in self.versions)
+        object.__setattr__(self, "yearly_traits", _date_traits(self.versions, everyone, "year"))
 
     @classmethod
     def of(cls, specs: tuple[JourneySpec, ...] | list[JourneySpec]) -> Catalog:
@@ -73,3 +69,19 @@ class Catalog:
         """The versions that take new entries: the latest version of each open journey."""
         chosen = (self.latest(journey_id) for journey_id in sorted(self.open))
         return tuple(v for v in chosen if v is not None)
+
+
+def _date_traits(
+    versions: tuple[JourneySpec, ...], journeys: frozenset[str], every: str | None
+) -> frozenset[str]:
+    """The traits that the date triggers (one-off, or repeating ``every``) of ``journeys``
+    watch."""
+    return frozenset(
+        str(value)
+        for j in versions
+        if j.id in journeys
+        for t in j.triggers
+        if t.kind == "date" and t.every == every
+        for key, value in t.match.properties
+        if key == "trait"
+    )

@@ -90,6 +90,8 @@ class Send(_Origin):
     inline: Mapping[str, Any] | None = None
     priority: int = 0
     context: Mapping[str, Any] = field(default_factory=dict)
+    kind: str | None = None  # on-site: the placement kind and slot
+    placement: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -376,6 +376,8 @@ def _action(journey: s.JourneySpec, enrollment: Enrollment, node: s.AnyNode) -> 
             inline=node.inline,
             priority=journey.priority,
             context=_payload(enrollment),
+            kind=node.kind,
+            placement=node.placement,
         )
     if isinstance(node, s.SetTrait):
         return SetTrait(*about, node=node.id, trait=node.trait, value=node.value)

@@ -2,8 +2,9 @@
 
 A journey is a graph of nodes joined by ``next`` edges, entered at its trigger nodes.
 Segment and date triggers are matched as the derived events that the segment evaluator and
-the scheduler emit (:data:`SEGMENT_ENTERED`, :data:`SEGMENT_EXITED`, :data:`DATE_REACHED`),
-so the state machine has one way in: an event.
+the scheduler emit (:data:`SEGMENT_ENTERED`, :data:`SEGMENT_EXITED`, :data:`DATE_REACHED`,
+and :data:`ANNIVERSARY_REACHED` for a yearly date such as a birthday), so the state machine
+has one way in: an event.
 """
 
 from __future__ import annotations
@@ -18,8 +19,22 @@ from juncture.core.journeys import expr
 SEGMENT_ENTERED: Final = "Segment Entered"
 SEGMENT_EXITED: Final = "Segment Exited"
 DATE_REACHED: Final = "Date Reached"
+ANNIVERSARY_REACHED: Final = "Anniversary Reached"  # a yearly date trigger (`every: year`)
+EVERY: Final = ("year",)
 
 CHANNELS: Final = ("email", "sms", "push", "webhook", "onsite")
+# What an on-site placement shows (``POST /v1/decide`` answers with it as ``show.kind``).
+PLACEMENT_KINDS: Final = (
+    "welcome",
+    "cart_recovery",
+    "exit_intent",
+    "product_recommendation",
+    "time_sensitive_offer",
+    "retargeting",
+    "email_my_basket",
+    "data_capture",
+    "survey",
+)
 PURPOSES: Final = ("marketing", "transactional")
 REENTRY: Final = ("never", "cooldown", "always")
 
@@ -76,11 +91,13 @@ class Node:
 
 @dataclass(frozen=True, slots=True)
 class Trigger(Node):
-    """Entry point: ``match`` is the event (or the derived segment/date event) that enrolls."""
+    """Entry point: ``match`` is the event (or the derived segment/date event) that enrolls.
+    ``every``: a date trigger that comes back each year on the date's month and day."""
 
     match: EventMatch
     next: str
     kind: Literal["event", "segment_entered", "segment_exited", "date"] = "event"
+    every: Literal["year"] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,11 +162,17 @@ class Split(Node):
 
 @dataclass(frozen=True, slots=True)
 class SendMessage(Node):
+    """A message on ``channel``. On-site ones (``onsite``) wait for the customer's next
+    visit: ``kind`` (one of :data:`PLACEMENT_KINDS`) says what they are, ``placement`` the
+    slot that may show them (``any`` when None)."""
+
     channel: Channel
     purpose: Purpose
     next: str
     template: str | None = None
     inline: Mapping[str, Any] | None = None
+    kind: str | None = None
+    placement: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
