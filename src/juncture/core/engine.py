@@ -18,6 +18,7 @@ from typing import Final
 import msgspec
 
 from juncture.core import identity, journey_merge, membership, orchestrate, profile, signals, stage
+from juncture.core import segments as seg
 from juncture.core.events import Event
 from juncture.core.identity import Conflict, IdentityGraph, Merge
 from juncture.core.journeys.catalog import Catalog
@@ -243,16 +244,50 @@ def fire(
         timers=(reaction.timer,) if reaction is not None else (),
         segments=reaction,
     )
+    return _journeys_react(result, current, config, journeys, user_id)
+
+
+def batch_moved(
+    current: Profile,
+    segment: seg.Segment,
+    now: dt.datetime,
+    config: EngineConfig,
+    journeys: Journeys | None,
+    *,
+    segments: membership.Context,
+    graph: IdentityGraph | None = None,
+    existing_timer: dt.datetime | None = None,
+) -> Step:
+    """A batch evaluation of ``segment`` at ``now`` found the stored membership of
+    ``current`` out of date: the membership decided as in real time, the ``Segment
+    Entered``/``Exited`` event, and what journeys do with it, exactly as after an event."""
+    reaction = membership.on_batch(segments, current, segment, now, existing=existing_timer)
+    pid = current.profile_id
+    result = Step(
+        graph=None,
+        profiles={},
+        events=tuple(_own(e, pid) for e in reaction.events),
+        timers=(reaction.timer,),
+        segments=reaction,
+    )
+    return _journeys_react(result, current, config, journeys, _user_id(graph, pid))
+
+
+def _journeys_react(
+    result: Step,
+    current: Profile,
+    config: EngineConfig,
+    journeys: Journeys | None,
+    user_id: str | None,
+) -> Step:
+    """``result`` plus what journeys do with its events (triggers, waits, exits)."""
     if journeys is None or not journeys.catalog.versions or not result.events:
         return result
+    pid = current.profile_id
     outcome = orchestrate.react(
-        journeys.catalog,
-        journeys.of(pid),
-        current,
-        result.events,
-        config.journeys,
+        journeys.catalog, journeys.of(pid), current, result.events, config.journeys,
         user_id=user_id,
-    )
+    )  # fmt: skip
     return _with_journeys(result, pid, outcome)
 
 
