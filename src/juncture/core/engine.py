@@ -114,6 +114,9 @@ def step(
     if reaction is not None:
         derived.extend(reaction.events)
         timers.append(reaction.timer)
+        # The survivor's timer now covers the merged profiles' windows; theirs would
+        # re-evaluate the survivor from an older time and announce moves twice.
+        timers += [CancelTimer(key=membership.timer_key(m)) for m in absorbed]
     # -- end segments ----------------------------------------------------------------------
     events = (_own(event, pid), *(_own(d, pid) for d in derived))
     result = Step(
@@ -221,8 +224,8 @@ def fire(
         return _with_journeys(Step(graph=None, profiles={}), pid, outcome)
     reaction = None
     if timer.kind == membership.SEGMENT_TIMER:  # segments (issue 6): a window slid
-        if segments is None:
-            return Step(graph=None, profiles={})
+        if segments is None or timer.key != membership.timer_key(pid):
+            return Step(graph=None, profiles={})  # none, or a merged profile's (stale)
         reaction = membership.on_timer(segments, current, timer, now)
         events = list(reaction.events)
     elif timer.kind == STAGE_TIMER:
