@@ -109,6 +109,18 @@ def apply(
             )
 
 
+@segments_app.command("preview")
+def preview(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    at: At = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """How many live profiles a definition matches, without saving it."""
+    with _segments(database_url) as ops:
+        segment, n = ops.preview(file.read_text(encoding="utf-8"), str(file), _now(at))
+    out.print(f"{segment.id}: {n:,} members (not saved)", highlight=False)
+
+
 @segments_app.command("list")
 def listing(
     kind: Annotated[str | None, typer.Option(help="manual or auto")] = None,

@@ -97,8 +97,7 @@ def _writes(api: APIRouter, ops: Segments) -> None:
 
     @api.post("/preview")
     async def preview(body: Definition, at: At = None) -> Response:
-        segment = await run_in_threadpool(ops.validate, body.source, body.filename)
-        size = await run_in_threadpool(ops.store.size, segment, _now(at))
+        segment, size = await run_in_threadpool(ops.preview, body.source, body.filename, _now(at))
         return json_response({"id": segment.id, "size": size})
 
     @api.post("/auto")

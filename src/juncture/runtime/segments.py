@@ -108,6 +108,11 @@ class Segments:
             return self.mover.move(segment, self.store.members(segment, now), now)
         return self.store.refresh(segment, now)
 
+    def preview(self, text: str, filename: str, now: dt.datetime) -> tuple[seg.Segment, int]:
+        """Validate a definition and size it at ``now`` without saving anything."""
+        segment = definitions.loads(text, filename)
+        return segment, self.store.size(segment, now)
+
     def definition(self, segment_id: str) -> seg.Segment:
         """The declared segment's condition tree (automatic segments have none)."""
         saved = self.store.get(segment_id)
