@@ -412,6 +412,9 @@ def bench_decide(
 def bench_segments(
     profiles: Annotated[int, typer.Option(help="Synthetic profiles")] = 1_000_000,
     events: Annotated[int, typer.Option(help="Synthetic events over two weeks")] = 2_000_000,
+    engine_events: Annotated[
+        int, typer.Option(min=500, help="Events through the engine, with and without segments")
+    ] = 20_000,
     database_url: Annotated[
         str | None, typer.Option(help="Also bench this PostgreSQL (a scratch database)")
     ] = None,
@@ -423,7 +426,7 @@ def bench_segments(
     from juncture.bench import segments as bench
 
     results = bench.run(profiles=profiles, events=events, postgres_url=database_url, seed=1,
-                        engine_events=20_000, echo=typer.echo)  # fmt: skip
+                        engine_events=engine_events, echo=typer.echo)  # fmt: skip
     output.write_text(json.dumps(results, indent=2))
     out.print(f"written to {output}")
 

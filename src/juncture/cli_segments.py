@@ -33,12 +33,28 @@ At = Annotated[
 Files = Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)]
 
 
+Events = Annotated[
+    bool,
+    typer.Option(
+        "--events/--no-events",
+        help="Emit Segment Entered/Exited for the profiles moved, so that segment-entry "
+        "journeys start for them; --no-events fills the members silently",
+    ),
+]
+
+
 @contextmanager
-def _segments(database_url: str | None) -> Iterator[Segments]:
+def _segments(database_url: str | None, *, moves: bool = False) -> Iterator[Segments]:
+    """``moves``: with the engine, to emit the events of batch changes of membership."""
     flags = {"database_url": database_url} if database_url else {}
-    store = wiring.open_store(Settings(**flags))  # type: ignore[arg-type]
+    settings = Settings(**flags)  # type: ignore[arg-type]
+    store = wiring.open_store(settings)
     try:
-        yield Segments(SegmentStore(store.engine))
+        if moves:
+            with wiring.segment_mover(settings, store) as mover:
+                yield Segments(SegmentStore(store.engine), mover)
+        else:
+            yield Segments(SegmentStore(store.engine))
     except JunctureError as exc:
         typer.echo(f"{exc.code}: {exc.message}", err=True)
         raise typer.Exit(1) from exc
@@ -76,17 +92,33 @@ def apply(
     files: Annotated[list[Path] | None, typer.Argument(exists=True, dir_okay=False)] = None,
     library: Annotated[bool, typer.Option(help="Apply the segments shipped with Juncture")] = False,
     at: At = None,
+    events: Events = True,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Validate, save and evaluate definitions (a definition with the same id is replaced)."""
     paths = [*(files or []), *(segment_definitions.library() if library else [])]
     if not paths:
         raise typer.BadParameter("give definition files or --library")
-    with _segments(database_url) as ops:
+    with _segments(database_url, moves=events) as ops:
         for path in paths:
             text = path.read_text(encoding="utf-8")
-            segment, done = ops.apply(text, str(path), _now(at))
-            out.print(f"{segment.id}: {done.size:,} members", highlight=False)
+            segment, done = ops.apply(text, str(path), _now(at), events=events)
+            out.print(
+                f"{segment.id}: {done.size:,} members, {len(done.entered):,} entered",
+                highlight=False,
+            )
+
+
+@segments_app.command("preview")
+def preview(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    at: At = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """How many live profiles a definition matches, without saving it."""
+    with _segments(database_url) as ops:
+        segment, n = ops.preview(file.read_text(encoding="utf-8"), str(file), _now(at))
+    out.print(f"{segment.id}: {n:,} members (not saved)", highlight=False)
 
 
 @segments_app.command("list")
@@ -157,11 +189,12 @@ def export(
 def refresh(
     segment_id: Annotated[str | None, typer.Argument(help="Default: every declared one")] = None,
     at: At = None,
+    events: Events = True,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Re-evaluate into the members table and record the size."""
-    with _segments(database_url) as ops:
-        done = ops.refresh(segment_id, _now(at))
+    with _segments(database_url, moves=events) as ops:
+        done = ops.refresh(segment_id, _now(at), events=events)
     for sid, r in done.items():
         out.print(
             f"{sid}: {r.size:,} members, {len(r.entered):,} entered, {len(r.exited):,} exited",

@@ -7,6 +7,8 @@ import datetime as dt
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +40,7 @@ from juncture.runtime.ingest import Ingestor
 from juncture.runtime.membership import StoredSegments
 from juncture.runtime.outbound import DispatcherThread
 from juncture.runtime.scheduler import Scheduler
+from juncture.runtime.segments import Mover
 from juncture.settings import Settings, parse_caps
 from juncture.store import migrate
 from juncture.store.base import AppendResult
@@ -82,6 +85,10 @@ class Juncture:
         self.scheduler = Scheduler(self.committer, interval)
         self.scheduler.start()
 
+    def segment_mover(self) -> Mover:
+        """Batch changes of segment membership through this engine and its committer."""
+        return Mover(self.engine, self.committer.run_sync)
+
     def app(self) -> FastAPI:
         token = self.settings.admin_token
         cap = self.settings.onsite_cap_per_day
@@ -95,6 +102,7 @@ class Juncture:
             journey_store=self.journey_store or JourneyStore(self.store.engine),
             outbox=Outbox(self.store.engine),
             decider=decider,
+            segment_mover=self.segment_mover(),
         )
 
     def close(self) -> None:
@@ -211,6 +219,22 @@ def _journeys(settings: Settings) -> JourneyConfig:
         ),
         entry_lag=dt.timedelta(hours=settings.journey_entry_lag_hours),
     )
+
+
+@contextmanager
+def segment_mover(settings: Settings, store: SqlStore) -> Iterator[Mover]:
+    """For commands that run beside the server (``juncture segments apply``): the engine as
+    :func:`build` makes it, on a writer of its own, to emit the events of batch changes."""
+    journeys = JourneyStore(store.engine)
+    engine = Engine(
+        SystemClock(), engine_config(settings), journeys=journeys, segments=StoredSegments()
+    )
+    writer = store.writer()
+    try:
+        yield Mover(engine, lambda process: writer.append([], [], process))
+    finally:
+        writer.close()
+        journeys.close()
 
 
 def build(

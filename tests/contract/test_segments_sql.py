@@ -248,3 +248,16 @@ def test_definitions_are_saved_listed_and_replaced(seg_store: SegmentStore) -> N
     saved = seg_store.get("berlin-cheap")
     assert (saved.filename, saved.created_at, saved.updated_at) == ("b.yaml", T0, T0 + DAY)
     assert [s.segment_id for s in seg_store.list()] == ["berlin-cheap"]
+
+
+def test_not_of_a_text_equality_is_its_negation(seg_store: SegmentStore) -> None:
+    """SQLAlchemy drops the NOT of ``x IS 'text'``: the compiler must not rely on it."""
+    tiers: list[dict[str, Any]] = [{"plan": {"tier": "gold"}}, {"plan": {"tier": "silver"}}, {}]
+    base = {"city": None, "order_count": 0, "revenue": 0.0, "last_order_at": None}
+    rows = [{**base, "traits": t, "consent": {}} for t in tiers]
+    load(seg_store.engine, rows, [])
+    gold = seg.TraitIs(("plan", "tier"), "eq", "gold")
+    segment = seg.Segment("not-gold", "Not gold", seg.Not(gold))
+    assert seg_store.members(segment, T0) == ["p1", "p2"]
+    both = seg.Segment("gold", "Gold", seg.Not(seg.Not(gold)))
+    assert seg_store.members(both, T0) == ["p0"]

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from juncture import segment_definitions
 from juncture.bench import decide, engine, journeys
 from juncture.cli import app
 from tests.conftest import NO_POSTGRES, POSTGRES_URL
@@ -108,3 +109,32 @@ def test_bench_ingest_on_postgres_too(tmp_path: Path) -> None:
     for kind in ("sqlite", "postgres"):
         check_mode(result[kind], "ingest_only")
         assert "engine" not in result[kind]
+
+
+def test_bench_segments_cli_reports_batch_raw_scan_and_per_event_costs(tmp_path: Path) -> None:
+    out = tmp_path / "bench-segments.json"
+    pg = ["--database-url", POSTGRES_URL] if POSTGRES_URL else []
+    args = ["bench", "segments", "--profiles", "2000", "--events", "6000"]
+    done = CliRunner().invoke(app, [*args, "--engine-events", "500", *pg, "--json-out", str(out)])
+    assert done.exit_code == 0, done.output
+    result = json.loads(out.read_text())
+    for kind in ("sqlite", "postgres") if POSTGRES_URL else ("sqlite",):
+        batch = result[kind]
+        assert batch["profiles"] == 2000
+        assert batch["events"] == 6000
+        assert 0 < batch["members"] < 2000  # the running-shoes segment picks some
+        assert batch["evaluate_s"] > 0
+        assert batch["raw_scan_s"] > 0
+        assert batch["ratio"] > 0
+        line = next(x for x in done.output.splitlines() if x.startswith(f"[{kind}] running"))
+        assert f"in {batch['evaluate_s']:.2f} s" in line
+        assert f"raw scan of the rows {batch['raw_scan_s']:.2f} s" in line
+        assert f"ratio {batch['ratio']:.1f}" in line
+    inc = result["incremental"]
+    assert inc["segments"] == len(segment_definitions.library())
+    assert inc["pure_us_per_event"] > 0
+    assert inc["engine_events"] == 500
+    assert inc["engine_us_per_event_with"] > 0
+    assert inc["engine_us_per_event_without"] > 0
+    assert "[incremental] pure:" in done.output
+    assert f"written to {out}" in done.output.replace("\n", "")

@@ -9,6 +9,7 @@ from pathlib import Path
 import msgspec
 import numpy as np
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from juncture import demo, wiring
@@ -17,6 +18,7 @@ from juncture.cli import app
 from juncture.core.profile import Profile
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.segments import Segments
+from juncture.store import tables
 from juncture.store.segments import SegmentStore
 from juncture.store.sql import SqlStore
 from tests.conftest import settings_for
@@ -84,3 +86,26 @@ def test_the_cli_applies_lists_and_reports_bad_files(simulated: str, tmp_path: P
     missing = runner.invoke(app, ["segments", "show", "nope", "--database-url", simulated])
     assert missing.exit_code == 1
     assert "not_found" in missing.output
+
+
+def test_the_cli_previews_an_unsaved_definition(simulated: str, tmp_path: Path) -> None:
+    at = ["--at", NOW.isoformat(), "--database-url", simulated]
+    definition = tmp_path / "germany.yaml"
+    definition.write_text("id: germany-preview\nname: Germany\nwhere: {fact: country, eq: DE}\n")
+    shown = runner.invoke(app, ["segments", "preview", str(definition), *at])
+    assert shown.exit_code == 0, shown.output
+    p = tables.profiles
+    query = sa.select(sa.func.count()).where(p.c.country == "DE", p.c.redirect_to.is_(None))
+    engine = sa.create_engine(simulated)
+    with engine.connect() as conn:
+        expected = conn.execute(query).scalar_one()
+    engine.dispose()
+    assert expected > 0
+    assert shown.output.strip() == f"germany-preview: {expected:,} members (not saved)"
+    listed = runner.invoke(app, ["segments", "list", *at])
+    assert "germany-preview" not in listed.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: x\nname: X\nwhere:\n  fact: country\n  eq: 3\n")
+    refused = runner.invoke(app, ["segments", "preview", str(bad), *at])
+    assert refused.exit_code == 1
+    assert f"{bad}:5: where.eq: fact 'country' holds text, not 3" in refused.output

@@ -24,6 +24,7 @@ from juncture.api.errors import error_response, json_response
 from juncture.errors import JunctureError
 from juncture.metrics import Metrics
 from juncture.runtime.ingest import Ingestor
+from juncture.runtime.segments import Mover
 from juncture.store.base import Store
 from juncture.store.journeys import JourneyStore
 from juncture.store.outbox import Outbox
@@ -39,6 +40,7 @@ def create_app(
     outbox: Outbox | None = None,
     decider: decide.Decider | None = None,
     journey_store: JourneyStore | None = None,
+    segment_mover: Mover | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="Juncture",
@@ -50,7 +52,7 @@ def create_app(
     app.include_router(tracking.router(ingestor, keys, metrics))
     app.include_router(admin.router(store, ingestor, admin_token))
     app.include_router(profiles.router(store, admin_token, ingestor.clock))
-    app.include_router(segments.router(store, admin_token))
+    app.include_router(segments.router(store, admin_token, segment_mover))
     if outbox is not None and decider is not None:
         app.include_router(deliveries.router(outbox, decider.placements, admin_token))
         app.include_router(decide.router(decider, keys))

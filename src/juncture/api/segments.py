@@ -5,6 +5,8 @@
 ``GET /v1/segments`` lists, ``GET /v1/segments/{id}`` shows, ``.../size``, ``.../members``
 (paged by ``after``), ``.../export`` (CSV), ``.../history`` (size over time),
 ``POST .../refresh`` re-evaluates, ``POST /v1/segments/auto`` re-runs the clustering.
+Applying and refreshing emit ``Segment Entered``/``Exited`` for the profiles they move,
+through the engine, unless ``events=false``.
 Evaluation is at wall time unless ``at`` (ISO 8601) is given.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -22,7 +25,7 @@ from starlette.responses import Response
 from juncture.api.auth import require_admin
 from juncture.api.errors import json_response
 from juncture.errors import BadInput
-from juncture.runtime.segments import Segments
+from juncture.runtime.segments import Mover, Segments
 from juncture.store.base import Store
 from juncture.store.segments import SegmentStore
 from juncture.store.sql import SqlStore
@@ -53,10 +56,19 @@ def _now(at: dt.datetime | None) -> dt.datetime:
     return at
 
 
-def router(store: Store, admin_token: str | None) -> APIRouter:
+Events = Annotated[
+    bool,
+    Query(
+        description="Emit Segment Entered/Exited for the profiles moved (segment-entry "
+        "journeys start for them); false fills the members silently."
+    ),
+]
+
+
+def router(store: Store, admin_token: str | None, mover: Mover | None = None) -> APIRouter:
     if not isinstance(store, SqlStore):
         raise TypeError("segments need a SQL store")
-    ops = Segments(SegmentStore(store.engine))
+    ops = Segments(SegmentStore(store.engine), mover)
 
     def admin(request: Request) -> None:
         require_admin(request, admin_token)
@@ -70,18 +82,22 @@ def router(store: Store, admin_token: str | None) -> APIRouter:
 def _writes(api: APIRouter, ops: Segments) -> None:
     @api.post("")
     async def apply(
-        body: Definition, at: At = None, dry_run: Annotated[bool, Query(alias="dryRun")] = False
+        body: Definition,
+        at: At = None,
+        dry_run: Annotated[bool, Query(alias="dryRun")] = False,
+        events: Events = True,
     ) -> Response:
         if dry_run:
             segment = await run_in_threadpool(ops.validate, body.source, body.filename)
             return json_response({"id": segment.id, "name": segment.name, "valid": True})
-        segment, done = await run_in_threadpool(ops.apply, body.source, body.filename, _now(at))
+        segment, done = await run_in_threadpool(
+            partial(ops.apply, events=events), body.source, body.filename, _now(at)
+        )
         return json_response({"id": segment.id, "name": segment.name, "size": done.size}, 201)
 
     @api.post("/preview")
     async def preview(body: Definition, at: At = None) -> Response:
-        segment = await run_in_threadpool(ops.validate, body.source, body.filename)
-        size = await run_in_threadpool(ops.store.size, segment, _now(at))
+        segment, size = await run_in_threadpool(ops.preview, body.source, body.filename, _now(at))
         return json_response({"id": segment.id, "size": size})
 
     @api.post("/auto")
@@ -104,8 +120,9 @@ def _writes(api: APIRouter, ops: Segments) -> None:
         )
 
     @api.post("/{segment_id}/refresh")
-    async def refresh(segment_id: str, at: At = None) -> Response:
-        done = (await run_in_threadpool(ops.refresh, segment_id, _now(at)))[segment_id]
+    async def refresh(segment_id: str, at: At = None, events: Events = True) -> Response:
+        found = await run_in_threadpool(partial(ops.refresh, events=events), segment_id, _now(at))
+        done = found[segment_id]
         return json_response(
             {
                 "id": segment_id,

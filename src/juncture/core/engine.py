@@ -27,13 +27,14 @@ from juncture.core import (
     signals,
     stage,
 )
+from juncture.core import segments as seg
 from juncture.core.events import Event
 from juncture.core.identity import Conflict, IdentityGraph, Merge
 from juncture.core.journeys.catalog import Catalog
 from juncture.core.journeys.state import Enrollment
 from juncture.core.orchestrate import JourneyConfig, JourneyState, Message
 from juncture.core.profile import DERIVED_SOURCE, Profile
-from juncture.core.signals import ScheduleTimer, TimerCommand
+from juncture.core.signals import CancelTimer, ScheduleTimer, TimerCommand
 
 STAGE_TIMER: Final = "stage"
 DATE_TIMERS: Final = (dates.DATE_TIMER, dates.ANNIVERSARY_TIMER)
@@ -126,6 +127,9 @@ def step(
     if reaction is not None:
         derived.extend(reaction.events)
         timers.append(reaction.timer)
+        # The survivor's timer now covers the merged profiles' windows; theirs would
+        # re-evaluate the survivor from an older time and announce moves twice.
+        timers += [CancelTimer(key=membership.timer_key(m)) for m in absorbed]
     # -- end segments ----------------------------------------------------------------------
     events = (_own(event, pid), *(_own(d, pid) for d in derived))
     result = Step(
@@ -234,8 +238,8 @@ def fire(
     reaction = None
     follow: list[TimerCommand] = []  # what a fired timer arms next (stage, yearly dates)
     if timer.kind == membership.SEGMENT_TIMER:  # segments (issue 6): a window slid
-        if segments is None:
-            return Step(graph=None, profiles={})
+        if segments is None or timer.key != membership.timer_key(pid):
+            return Step(graph=None, profiles={})  # none, or a merged profile's (stale)
         reaction = membership.on_timer(segments, current, timer, now)
         events = list(reaction.events)
     elif timer.kind == STAGE_TIMER:
@@ -261,16 +265,50 @@ def fire(
         timers=(*follow, *((reaction.timer,) if reaction is not None else ())),
         segments=reaction,
     )
+    return _journeys_react(result, current, config, journeys, user_id)
+
+
+def batch_moved(
+    current: Profile,
+    segment: seg.Segment,
+    now: dt.datetime,
+    config: EngineConfig,
+    journeys: Journeys | None,
+    *,
+    segments: membership.Context,
+    graph: IdentityGraph | None = None,
+    existing_timer: dt.datetime | None = None,
+) -> Step:
+    """A batch evaluation of ``segment`` at ``now`` found the stored membership of
+    ``current`` out of date: the membership decided as in real time, the ``Segment
+    Entered``/``Exited`` event, and what journeys do with it, exactly as after an event."""
+    reaction = membership.on_batch(segments, current, segment, now, existing=existing_timer)
+    pid = current.profile_id
+    result = Step(
+        graph=None,
+        profiles={},
+        events=tuple(_own(e, pid) for e in reaction.events),
+        timers=(reaction.timer,),
+        segments=reaction,
+    )
+    return _journeys_react(result, current, config, journeys, _user_id(graph, pid))
+
+
+def _journeys_react(
+    result: Step,
+    current: Profile,
+    config: EngineConfig,
+    journeys: Journeys | None,
+    user_id: str | None,
+) -> Step:
+    """``result`` plus what journeys do with its events (triggers, waits, exits)."""
     if journeys is None or not journeys.catalog.versions or not result.events:
         return result
+    pid = current.profile_id
     outcome = orchestrate.react(
-        journeys.catalog,
-        journeys.of(pid),
-        current,
-        result.events,
-        config.journeys,
+        journeys.catalog, journeys.of(pid), current, result.events, config.journeys,
         user_id=user_id,
-    )
+    )  # fmt: skip
     return _with_journeys(result, pid, outcome)
 
 

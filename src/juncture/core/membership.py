@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Final
+from typing import Any, Final
 
 import msgspec
 
@@ -167,14 +167,51 @@ def react(
         )
         if moved
     ]
+    return Reaction(pid, kept, tuple(events), _timer(segments, facts, behaviour, now, pid))
+
+
+def on_batch(
+    ctx: Context,
+    profile: Profile,
+    segment: seg.Segment,
+    now: dt.datetime,
+    *,
+    existing: dt.datetime | None = None,
+) -> Reaction:
+    """A batch evaluation of ``segment`` found the stored membership of ``profile`` out of
+    date at ``now``: its membership there as the real-time path decides it (so a profile that
+    an event changed since the batch query ran is not moved twice), the derived event if it
+    moved, and the profile's segment timer over every active segment. ``existing``: the due
+    time of the profile's stored segment timer; a new timer never postpones it, so a window
+    that slid before ``now`` is still caught up by that timer."""
+    pid = profile.profile_id
+    behaviour = ctx.behaviour.get(pid, ())
+    member_of = ctx.member_of.get(pid, frozenset())
+    moved = react(
+        (segment,), profile, member_of, behaviour, now, cause=f"batch:{pid}@{now.isoformat()}"
+    )
+    active = (*(s for s in ctx.segments if s.id != segment.id), segment)
+    timer = _timer(active, seg.facts_of(profile, now), behaviour, now, pid)
+    if existing is not None and (isinstance(timer, CancelTimer) or existing < timer.due_at):
+        timer = ScheduleTimer(
+            key=timer_key(pid), due_at=existing, kind=SEGMENT_TIMER, profile_id=pid
+        )
+    return msgspec.structs.replace(moved, timer=timer)
+
+
+def _timer(
+    segments: Sequence[seg.Segment],
+    facts: Mapping[str, Any],
+    behaviour: Sequence[seg.BehaviourEvent],
+    now: dt.datetime,
+    pid: str,
+) -> TimerCommand:
+    """The profile's one segment timer: the first moment time alone changes an answer."""
     changes = [seg.changes_at(s, facts, behaviour, now) for s in segments]
     due = min((t for t in changes if t is not None), default=None)
-    timer: TimerCommand = (
-        CancelTimer(key=timer_key(pid))
-        if due is None
-        else ScheduleTimer(key=timer_key(pid), due_at=due, kind=SEGMENT_TIMER, profile_id=pid)
-    )
-    return Reaction(pid, kept, tuple(events), timer)
+    if due is None:
+        return CancelTimer(key=timer_key(pid))
+    return ScheduleTimer(key=timer_key(pid), due_at=due, kind=SEGMENT_TIMER, profile_id=pid)
 
 
 def _derived(segment: seg.Segment, name: str, pid: str, now: dt.datetime, cause: str) -> Event:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from juncture.core.events import Event
 from juncture.errors import JunctureError, StoreUnavailable
 from juncture.store.base import AppendResult, Processor, Quarantined, Store, Writer
+from juncture.store.state import StateSql
 
 log = logging.getLogger("juncture.committer")
 
@@ -36,6 +37,7 @@ class Receipt:
 class _Job:
     events: Sequence[Event]
     quarantine: Sequence[Quarantined]
+    extra: Processor | None = None  # runs after the engine, in a transaction of its own
     future: concurrent.futures.Future[Receipt] = field(default_factory=concurrent.futures.Future)
 
 
@@ -59,6 +61,7 @@ class GroupCommitter:
         self._writer: Writer | None = None
         self._thread = threading.Thread(target=self._run, name="juncture-committer", daemon=True)
         self._started = False
+        self._held: _Job | None = None  # taken from the queue, to commit on its own next
 
     def start(self) -> None:
         if not self._started:
@@ -90,10 +93,18 @@ class GroupCommitter:
         """Commit nothing new but let the engine fire the timers that are due."""
         return self.submit_sync([])
 
+    def run_sync(self, process: Processor) -> Receipt:
+        """Run ``process`` in the writer's transaction, after the engine and alone (so that
+        its failure fails no request), and store the events it returns (a batch change of
+        segment membership: ``runtime.segments.Mover``)."""
+        job = _Job((), (), process)
+        self._queue.put(job)
+        return job.future.result()
+
     def _run(self) -> None:
         stopping = False
         while not stopping:
-            first = self._queue.get()
+            first, self._held = self._held or self._queue.get(), None
             if first is None:
                 break
             jobs, stopping = self._gather(first)
@@ -104,13 +115,16 @@ class GroupCommitter:
     def _gather(self, first: _Job) -> tuple[list[_Job], bool]:
         jobs = [first]
         size = len(first.events)
-        while size < self._max_events:
+        while first.extra is None and size < self._max_events:
             try:
                 job = self._queue.get_nowait()
             except queue.Empty:
                 break
             if job is None:
                 return jobs, True
+            if job.extra is not None:
+                self._held = job
+                break
             jobs.append(job)
             size += len(job.events)
         return jobs, False
@@ -121,7 +135,7 @@ class GroupCommitter:
         try:
             if self._writer is None:
                 self._writer = self._store.writer()
-            result = self._writer.append(events, quarantine, self._process)
+            result = self._writer.append(events, quarantine, self._processor(jobs[0].extra))
         except JunctureError as exc:
             self._fail(jobs, exc)
             return
@@ -137,6 +151,16 @@ class GroupCommitter:
             stored_keys.difference_update((e.source, e.message_id) for e in job.events)
             quarantined = sum(len(q.rejections) for q in job.quarantine)
             job.future.set_result(Receipt(stored, len(job.events) - stored, quarantined))
+
+    def _processor(self, extra: Processor | None) -> Processor | None:
+        engine = self._process
+        if extra is None:
+            return engine
+
+        def both(state: StateSql, events: list[Event]) -> list[Event]:
+            return extra(state, engine(state, events) if engine is not None else events)
+
+        return both
 
     def _fail(self, jobs: list[_Job], exc: JunctureError) -> None:
         if self._writer is not None:

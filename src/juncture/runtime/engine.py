@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from juncture.core import engine as core
-from juncture.core import identity
+from juncture.core import identity, membership
+from juncture.core import segments as seg
 from juncture.core.events import Event
 from juncture.core.identity import Conflict, IdentityGraph, Merge
 from juncture.core.journeys.catalog import Catalog
@@ -20,6 +22,8 @@ from juncture.core.profile import Profile
 from juncture.core.signals import CancelTimer, ScheduleTimer, TimerCommand
 from juncture.runtime.clock import Clock
 from juncture.runtime.membership import SegmentSource, Tracker
+from juncture.store import membership as stored
+from juncture.store.segments import Refresh
 from juncture.store.state import Due, StateSql
 
 log = logging.getLogger("juncture.engine")
@@ -150,15 +154,56 @@ class Engine:
                     devices.add(key)
         graph, known = state.load(idents, devices, {d.timer.profile_id for d in due})
         batch = _Batch(initial=graph, graph=graph, known=known, now=now)
-        catalog = self.journeys.catalog() if self.journeys is not None else None
-        if catalog is not None and catalog.versions:
-            batch.states = state.load_journeys(list(known), now - HISTORY)
-            batch.journeys = core.Journeys(catalog, batch.states)
+        self._load_journeys(state, batch)
         active = self.segments.segments(state) if self.segments is not None else ()
         if active:  # segments (issue 6): membership and recent events of the working set
             earliest = min([now, *(e.timestamp for e in events), *(d.timer.due_at for d in due)])
             batch.segments = Tracker(active, state, set(known) | set(graph.redirects), earliest)
         return batch
+
+    def _load_journeys(self, state: StateSql, batch: _Batch) -> None:
+        catalog = self.journeys.catalog() if self.journeys is not None else None
+        if catalog is not None and catalog.versions:
+            batch.states = state.load_journeys(list(batch.known), batch.now - HISTORY)
+            batch.journeys = core.Journeys(catalog, batch.states)
+
+    def move(
+        self, state: StateSql, segment: seg.Segment, members: Collection[str], now: dt.datetime
+    ) -> tuple[list[Event], Refresh]:
+        """Bring the members table of ``segment`` to ``members`` (its batch evaluation at
+        ``now``) as the real-time path would: each profile whose stored membership differs
+        is decided again here, in the writer's transaction, and its ``Segment Entered`` /
+        ``Exited`` event is returned for storing and run through the journeys. A profile an
+        event already moved is not moved twice. Returns the events and what moved."""
+        before = stored.segment_member_ids(state, segment.id)
+        wanted = set(members)
+        candidates = sorted((wanted - before) | (before - wanted))
+        graph, known = state.load((), (), candidates)
+        live = [p for p in candidates if p in known]
+        gone = before.intersection(candidates).difference(live)  # erased or merged away
+        stored.drop_members(state, segment.id, gone)
+        batch = _Batch(initial=graph, graph=graph, known=known, now=now)
+        self._load_journeys(state, batch)
+        active = self.segments.segments(state) if self.segments is not None else ()
+        active = (*(s for s in active if s.id != segment.id), segment)
+        tracker = batch.segments = Tracker(active, state, set(live), now)
+        timers = stored.timers_due(state, [membership.timer_key(p) for p in live])
+        for pid in live:
+            batch.apply(
+                core.batch_moved(
+                    batch.known[pid], segment, now, self.config, batch.journeys,
+                    segments=tracker.context, graph=batch.graph,
+                    existing_timer=timers.get(membership.timer_key(pid)),
+                )
+            )  # fmt: skip
+        self._save(state, batch)
+        inside = {p for p in live if segment.id in tracker.member_of.get(p, ())}
+        entered, exited = sorted(inside - before), sorted((before - inside) & set(candidates))
+        size = len(before) + len(entered) - len(exited)
+        stored.record_size(
+            state, segment.id, now, size=size, entered=len(entered), exited=len(exited)
+        )
+        return batch.out, Refresh(size, tuple(entered), tuple(exited))
 
     def _step(self, batch: _Batch, event: Event, named: tuple[tuple[str, str], ...]) -> None:
         try:

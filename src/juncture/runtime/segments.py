@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any, Final
 
@@ -19,9 +20,13 @@ import msgspec
 from juncture import segment_definitions as definitions
 from juncture.analytics import clusters
 from juncture.core import segments as seg
+from juncture.core.events import Event
 from juncture.core.profile import Profile
 from juncture.errors import BadInput
+from juncture.runtime.engine import Engine
+from juncture.store.base import Processor
 from juncture.store.segments import Refresh, SavedSegment, SegmentStore
+from juncture.store.state import StateSql
 
 MANUAL: Final = "manual"
 AUTO: Final = "auto"
@@ -48,23 +53,65 @@ class Summary:
         }
 
 
-class Segments:
-    """What a user can do with segments, over one :class:`SegmentStore`."""
+class Mover:
+    """Batch changes of membership made as the real-time path makes them: the engine decides
+    each moved profile again in the writer's transaction, stores its ``Segment Entered`` /
+    ``Exited`` event and runs it through the journeys (:meth:`Engine.move`). ``run`` runs a
+    processor in a writer's transaction: the server's group committer, or a writer of
+    its own for the CLI."""
 
-    def __init__(self, store: SegmentStore) -> None:
+    def __init__(self, engine: Engine, run: Callable[[Processor], object]) -> None:
+        self.engine = engine
+        self.run = run
+
+    def move(self, segment: seg.Segment, members: list[str], now: dt.datetime) -> Refresh:
+        done: list[Refresh] = []
+
+        def process(state: StateSql, events: list[Event]) -> list[Event]:
+            derived, refresh = self.engine.move(state, segment, members, now)
+            done.append(refresh)
+            return [*events, *derived]
+
+        self.run(process)
+        return done[-1]
+
+
+class Segments:
+    """What a user can do with segments, over one :class:`SegmentStore`. With a
+    :class:`Mover`, applying and refreshing emit ``Segment Entered`` / ``Exited`` for the
+    profiles they move (unless told not to); without one they fill the members table
+    silently."""
+
+    def __init__(self, store: SegmentStore, mover: Mover | None = None) -> None:
         self.store = store
+        self.mover = mover
 
     def validate(self, text: str, filename: str) -> seg.Segment:
         return definitions.loads(text, filename)
 
-    def apply(self, text: str, filename: str, now: dt.datetime) -> tuple[seg.Segment, Refresh]:
+    def apply(
+        self, text: str, filename: str, now: dt.datetime, *, events: bool = True
+    ) -> tuple[seg.Segment, Refresh]:
         """Validate, save (replacing a definition with the same id) and fill the members
-        table as of ``now``; real-time evaluation keeps it current from then on."""
+        table as of ``now``; real-time evaluation keeps it current from then on.
+        ``events``: emit ``Segment Entered`` for the profiles that already match (and
+        ``Exited`` for those a changed definition drops), so segment-entry journeys start
+        for them; False fills the table silently (journeys then see only later entries)."""
         segment = definitions.loads(text, filename)
         if self.store.exists(segment.id) and self.store.get(segment.id).kind == AUTO:
             raise BadInput(f"{segment.id!r} is an automatic segment: pick another id")
         self.store.save(segment, text, filename, now, MANUAL)
-        return segment, self.store.refresh(segment, now)
+        return segment, self._fill(segment, now, events)
+
+    def _fill(self, segment: seg.Segment, now: dt.datetime, events: bool) -> Refresh:
+        if events and self.mover is not None:
+            return self.mover.move(segment, self.store.members(segment, now), now)
+        return self.store.refresh(segment, now)
+
+    def preview(self, text: str, filename: str, now: dt.datetime) -> tuple[seg.Segment, int]:
+        """Validate a definition and size it at ``now`` without saving anything."""
+        segment = definitions.loads(text, filename)
+        return segment, self.store.size(segment, now)
 
     def definition(self, segment_id: str) -> seg.Segment:
         """The declared segment's condition tree (automatic segments have none)."""
@@ -101,10 +148,13 @@ class Segments:
             return self.store.export_stored_csv(segment_id, out)
         return self.store.export_csv(self.definition(segment_id), now, out)
 
-    def refresh(self, segment_id: str | None, now: dt.datetime) -> dict[str, Refresh]:
-        """Re-evaluate one declared segment, or all of them, into the members table."""
+    def refresh(
+        self, segment_id: str | None, now: dt.datetime, *, events: bool = True
+    ) -> dict[str, Refresh]:
+        """Re-evaluate one declared segment, or all of them, into the members table
+        (``events`` as for :meth:`apply`)."""
         ids = [segment_id] if segment_id else [s.segment_id for s in self.store.list(MANUAL)]
-        return {sid: self.store.refresh(self.definition(sid), now) for sid in ids}
+        return {sid: self._fill(self.definition(sid), now, events) for sid in ids}
 
     def history(self, segment_id: str) -> list[dict[str, Any]]:
         self.store.get(segment_id)

@@ -117,3 +117,43 @@ def drop(state: StateSql, profile_ids: Iterable[str]) -> None:
     rows = [(p,) for p in sorted(set(profile_ids))]
     if rows:
         state.cur.executemany(f"DELETE FROM segment_members WHERE profile_id = {state.mark}", rows)
+
+
+def segment_member_ids(state: StateSql, segment_id: str) -> set[str]:
+    """Every profile the members table holds for ``segment_id``."""
+    state.cur.execute(
+        f"SELECT profile_id FROM segment_members WHERE segment_id = {state.mark}", (segment_id,)
+    )
+    return {r[0] for r in state.cur.fetchall()}
+
+
+def drop_members(state: StateSql, segment_id: str, profile_ids: Iterable[str]) -> None:
+    """Forget profiles that are no longer live (erased, merged) from one segment."""
+    m = state.mark
+    rows = [(segment_id, p) for p in sorted(set(profile_ids))]
+    if rows:
+        state.cur.executemany(
+            f"DELETE FROM segment_members WHERE segment_id = {m} AND profile_id = {m}", rows
+        )
+
+
+def timers_due(state: StateSql, keys: Sequence[str]) -> dict[str, dt.datetime]:
+    """When each of these timers falls due, for those that are set."""
+    found: dict[str, dt.datetime] = {}
+    for chunk in _chunks(sorted(set(keys))):
+        marks = ",".join([state.mark] * len(chunk))
+        state.cur.execute(f"SELECT key, due_at FROM timers WHERE key IN ({marks})", chunk)
+        found.update((key, state.read_t(due)) for key, due in state.cur.fetchall())
+    return found
+
+
+def record_size(
+    state: StateSql, segment_id: str, now: dt.datetime, *, size: int, entered: int, exited: int
+) -> None:
+    """One row of the segment's size history."""
+    m = state.mark
+    state.cur.execute(
+        f"INSERT INTO segment_sizes (segment_id, at, size, entered, exited) "
+        f"VALUES ({m},{m},{m},{m},{m})",
+        (segment_id, state.t(now), size, entered, exited),
+    )

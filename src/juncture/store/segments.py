@@ -104,7 +104,9 @@ class _Json:
             texts = [operand] if op == "eq" else list(operand)
             wanted = [sa.func.to_jsonb(sa.cast(sa.literal(t), sa.Text)) for t in texts]
         if op == "eq" and self.sqlite:
-            return value.is_(wanted[0])
+            # A custom ``IS``: SQLAlchemy negates ``x.is_('text')`` to ``x IS 'text'`` (it
+            # drops the NOT), which turned ``not: {trait: ..., eq: ...}`` into its opposite.
+            return value.op("IS", is_comparison=True)(wanted[0])
         return sa.func.coalesce(value.in_(wanted), False).is_(True)
 
     def _among(
