@@ -155,7 +155,8 @@ def react(
     the derived events' message ids unique and repeatable."""
     pid = profile.profile_id
     facts = seg.facts_of(profile, now)
-    inside = {s.id for s in segments if seg.evaluate(s, facts, behaviour, now)}
+    hits = {s.id: seg.hits_of(s, behaviour) for s in segments}  # matched once per segment
+    inside = {s.id for s in segments if seg.evaluate_hits(s, facts, hits[s.id], now)}
     known = {s.id for s in segments}
     kept = frozenset(inside | (member_of - known))  # memberships of deleted segments stay
     events = [
@@ -167,7 +168,9 @@ def react(
         )
         if moved
     ]
-    return Reaction(pid, kept, tuple(events), _timer(segments, facts, behaviour, now, pid))
+    return Reaction(
+        pid, kept, tuple(events), _timer(segments, facts, behaviour, now, pid, hits=hits)
+    )
 
 
 def on_batch(
@@ -205,10 +208,18 @@ def _timer(
     behaviour: Sequence[seg.BehaviourEvent],
     now: dt.datetime,
     pid: str,
+    *,
+    hits: Mapping[str, seg.Hits] | None = None,
 ) -> TimerCommand:
-    """The profile's one segment timer: the first moment time alone changes an answer."""
-    changes = [seg.changes_at(s, facts, behaviour, now) for s in segments]
-    due = min((t for t in changes if t is not None), default=None)
+    """The profile's one segment timer: the first moment time alone changes an answer
+    (each segment is only searched up to the earliest moment found so far)."""
+    due: dt.datetime | None = None
+    for s in segments:
+        found = seg.changes_at(
+            s, facts, behaviour, now, hits=hits.get(s.id) if hits else None, before=due
+        )
+        if found is not None and (due is None or found < due):
+            due = found
     if due is None:
         return CancelTimer(key=timer_key(pid))
     return ScheduleTimer(key=timer_key(pid), due_at=due, kind=SEGMENT_TIMER, profile_id=pid)

@@ -358,7 +358,12 @@ def evaluate(
     ``behaviour`` must hold the profile's events in ``(now - segment.lookback, now]`` (more
     is fine: events outside a condition's window are ignored).
     """
-    return _eval(segment.condition, segment, facts, hits_of(segment, behaviour), now)
+    return evaluate_hits(segment, facts, hits_of(segment, behaviour), now)
+
+
+def evaluate_hits(segment: Segment, facts: Mapping[str, Any], hits: Hits, now: dt.datetime) -> bool:
+    """:func:`evaluate` with the behaviour already matched (:func:`hits_of`)."""
+    return _eval(segment.condition, segment, facts, hits, now)
 
 
 def _eval(
@@ -409,19 +414,27 @@ def changes_at(
     facts: Mapping[str, Any],
     behaviour: Sequence[BehaviourEvent],
     now: dt.datetime,
+    *,
+    hits: Hits | None = None,
+    before: dt.datetime | None = None,
 ) -> dt.datetime | None:
     """The next moment after ``now`` at which time alone (no new event, no fact change)
-    changes membership; None if it never does.
+    changes membership; None if it never does, or not before ``before`` (the caller wants
+    the earliest moment over several segments and has one already).
 
     Candidates are the instants where a leaf can flip: an event sliding out of a window, a
     time fact crossing ``within``/``before``, an RFM recency threshold; the first one where
-    the answer differs from the answer at ``now`` is returned.
+    the answer differs from the answer at ``now`` is returned. ``hits``: :func:`hits_of`
+    when the caller has it.
     """
-    hits = hits_of(segment, behaviour)
+    if hits is None:
+        hits = hits_of(segment, behaviour)
     current = _eval(segment.condition, segment, facts, hits, now)
     if not current and _stays_false(segment.condition, segment, facts, hits, now):
         return None
     for t in sorted(_candidates(segment, facts, hits, now)):
+        if before is not None and t >= before:
+            return None
         if _eval(segment.condition, segment, facts, hits, t) != current:
             return t
     return None
