@@ -101,7 +101,7 @@ def test_the_cli_previews_an_unsaved_definition(simulated: str, tmp_path: Path) 
         expected = conn.execute(query).scalar_one()
     engine.dispose()
     assert expected > 0
-    assert shown.output.strip() == f"germany-preview: {expected:,} members (not saved)"
+    assert shown.stdout.strip() == f"germany-preview: {expected:,} members (not saved)"
     listed = runner.invoke(app, ["segments", "list", *at])
     assert "germany-preview" not in listed.output
     bad = tmp_path / "bad.yaml"
