@@ -149,7 +149,7 @@ def plain(value: Any) -> Any:
     defaults out (a shopper's profile is rewritten on every commit that touches it, so its
     size is paid again and again), the API shows them."""
     if isinstance(value, msgspec.Struct) and not value.__struct_config__.array_like:
-        return {f.name: plain(getattr(value, f.name)) for f in msgspec.structs.fields(value)}
+        return {name: plain(getattr(value, name)) for name in value.__struct_fields__}
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, tuple | list):
