@@ -43,13 +43,13 @@ def absorb(
     moved = [replace(e, profile_id=survivor_id) for e in merged.enrollments]
     changed: dict[str, Enrollment] = {e.id: e for e in moved}
     timers: list[signals.TimerCommand] = []
-    first: dict[tuple[str, str | None], Enrollment] = {}
+    taken: set[tuple[str, str | None]] = set()  # (journey, key) of an active enrollment
     for e in sorted((*survivor.enrollments, *moved), key=lambda e: (e.entered_at, e.id)):
         if not e.active:
             continue
         slot = (e.journey_id, e.key)
-        if slot not in first:
-            first[slot] = e
+        if slot not in taken:
+            taken.add(slot)
             continue
         ended = replace(e, exited=True, exit_reason=MERGED, exited_at=now, waiting=None)
         changed[e.id] = ended

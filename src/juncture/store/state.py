@@ -363,7 +363,7 @@ class StateSql:
             _encoder.encode(node).decode() if node is not None else None,
             _encoder.encode(p).decode(),
             stamp,
-            _encoder.encode(segments.consent_facts(p)).decode() if p.consent else "{}",
+            _encoder.encode(segments.consent_facts(p)).decode(),
         )
 
     def _retired_row(self, pid: str, target: str, now: dt.datetime) -> tuple[Any, ...]:
