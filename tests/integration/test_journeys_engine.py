@@ -131,9 +131,24 @@ def opted_in(shop: Shop, user: str = "u1", **traits: Any) -> None:
     )
 
 
-def add(shop: Shop, at: dt.datetime, product: str = "P1", cart: str = "c1", user: str = "u1"):
+def add(
+    shop: Shop,
+    at: dt.datetime,
+    product: str = "P1",
+    cart: str = "c1",
+    user: str = "u1",
+    *,
+    anonymous: str | None = None,
+) -> None:
+    """``user`` adds ``product`` to ``cart``; with ``anonymous``, a visitor not logged in."""
     props = {"cart_id": cart, "product_id": product, "name": f"Shoe {product}", "price": 50.0}
-    shop.send(at, type="track", userId=user, event="Product Added", properties=props)
+    who = {"anonymousId": anonymous} if anonymous is not None else {"userId": user}
+    shop.send(at, type="track", event="Product Added", properties=props, **who)
+
+
+def order(shop: Shop, at: dt.datetime, cart: str = "c1", order_id: str = "o1") -> None:
+    props = {"cart_id": cart, "order_id": order_id, "total": 50.0}
+    shop.send(at, type="track", userId="u1", event="Order Completed", properties=props)
 
 
 def test_abandoned_cart_gets_exactly_one_reminder_with_its_items(shop: Shop) -> None:
@@ -156,13 +171,7 @@ def test_abandoned_cart_gets_exactly_one_reminder_with_its_items(shop: Shop) -> 
 def test_a_purchase_during_the_wait_sends_nothing_and_reaches_the_goal(shop: Shop) -> None:
     opted_in(shop)
     add(shop, T0 + dt.timedelta(minutes=1))
-    shop.send(
-        T0 + dt.timedelta(minutes=20),
-        type="track",
-        userId="u1",
-        event="Order Completed",
-        properties={"cart_id": "c1", "order_id": "o1", "total": 50.0},
-    )
+    order(shop, T0 + dt.timedelta(minutes=20))
     shop.advance(T0 + dt.timedelta(hours=3))
     assert shop.outbox() == []
     [enrollment] = shop.enrollments()
@@ -247,13 +256,7 @@ def test_holdout_is_never_messaged_but_its_goal_is_measured(database_url: str) -
         opted_in(shop)
         add(shop, T0 + dt.timedelta(minutes=1), cart="c1")
         add(shop, T0 + dt.timedelta(minutes=2), cart="c2")
-        shop.send(
-            T0 + dt.timedelta(minutes=10),
-            type="track",
-            userId="u1",
-            event="Order Completed",
-            properties={"cart_id": "c2", "order_id": "o2", "total": 50.0},
-        )
+        order(shop, T0 + dt.timedelta(minutes=10), cart="c2", order_id="o2")
         shop.advance(T0 + dt.timedelta(hours=2))
         rows = shop.outbox()
         assert [(r["status"], r["reason"]) for r in rows] == [("suppressed", "holdout")]
@@ -424,26 +427,13 @@ def test_a_cart_wait_follows_the_visitor_into_the_profile_it_merges_with(shop: S
     """Anonymous on the phone, known on the laptop: after the login merges the two, the
     purchase (under the user id) ends the wait the anonymous cart started. No reminder."""
     opted_in(shop)  # the laptop: profile of u1
-    props = {"cart_id": "c9", "product_id": "P1", "name": "Shoe", "price": 50.0}
-    shop.send(
-        T0 + dt.timedelta(minutes=1),
-        type="track",
-        anonymousId="phone-1",
-        event="Product Added",
-        properties=props,
-    )
+    add(shop, T0 + dt.timedelta(minutes=1), cart="c9", anonymous="phone-1")
     [before] = shop.enrollments()
     shop.send(T0 + dt.timedelta(minutes=5), type="identify", userId="u1", anonymousId="phone-1")
     survivor = _profile_of(shop, "u1")
     [moved] = shop.enrollments()
     assert (moved["enrollment_id"], moved["profile_id"]) == (before["enrollment_id"], survivor)
-    shop.send(
-        T0 + dt.timedelta(minutes=20),
-        type="track",
-        userId="u1",
-        event="Order Completed",
-        properties={"cart_id": "c9", "order_id": "o9", "total": 50.0},
-    )
+    order(shop, T0 + dt.timedelta(minutes=20), cart="c9", order_id="o9")
     shop.advance(T0 + dt.timedelta(hours=3))
     assert shop.outbox() == []
     [done] = shop.enrollments()
@@ -452,14 +442,7 @@ def test_a_cart_wait_follows_the_visitor_into_the_profile_it_merges_with(shop: S
 
 def test_a_merged_wait_that_times_out_sends_once_to_the_survivor(shop: Shop) -> None:
     opted_in(shop)
-    props = {"cart_id": "c9", "product_id": "P1", "name": "Shoe", "price": 50.0}
-    shop.send(
-        T0 + dt.timedelta(minutes=1),
-        type="track",
-        anonymousId="phone-1",
-        event="Product Added",
-        properties=props,
-    )
+    add(shop, T0 + dt.timedelta(minutes=1), cart="c9", anonymous="phone-1")
     shop.send(T0 + dt.timedelta(minutes=5), type="identify", userId="u1", anonymousId="phone-1")
     shop.restart()
     shop.advance(T0 + dt.timedelta(hours=3))
