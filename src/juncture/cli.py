@@ -13,10 +13,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from juncture import settings as settings_module
 from juncture import wiring
 from juncture.cli_journeys import journeys_app
 from juncture.cli_segments import segments_app
 from juncture.cli_simulate import simulate
+from juncture.errors import InvalidSettings
 from juncture.settings import Settings, key_hash, source_of
 from juncture.store import migrate
 
@@ -41,7 +43,7 @@ DatabaseUrl = Annotated[
 
 def settings_from(**flags: Any) -> Settings:
     """Settings from the environment, overridden by the flags that were given."""
-    return Settings(**{k: v for k, v in flags.items() if v is not None})
+    return settings_module.load(**flags)
 
 
 @app.command()
@@ -589,4 +591,11 @@ Serving the demo store at {url} (Ctrl-C to stop). Try:
 
 
 def main() -> None:
-    app()
+    """The ``juncture`` command. A bad ``JUNCTURE_*`` value or flag ends it with status 2 and
+    one line naming it, rather than a traceback."""
+    try:
+        app()
+    except InvalidSettings as exc:
+        for line in exc.message.splitlines():
+            console.print(f"juncture: {line}", markup=False, highlight=False, soft_wrap=True)
+        raise SystemExit(2) from None

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from juncture import definitions, wiring
 from juncture.errors import JunctureError
-from juncture.settings import Settings
+from juncture.settings import load as load_settings
 from juncture.store import journeys as journeys_store
 from juncture.store.journey_stats import JourneyStats
 from juncture.store.journeys import Journey, JourneyStore
@@ -41,7 +41,7 @@ Paths = Annotated[
 def opened(database_url: str | None) -> Iterator[JourneyStore]:
     """A JourneyStore on the configured database; store errors end the command with 1."""
     flags: dict[str, Any] = {"database_url": database_url} if database_url else {}
-    settings = Settings(**flags)
+    settings = load_settings(**flags)
     store = wiring.open_store(settings)
     try:
         yield JourneyStore(store.engine)

@@ -16,7 +16,7 @@ from rich.table import Table
 from juncture import segment_definitions, wiring
 from juncture.errors import JunctureError
 from juncture.runtime.segments import Segments
-from juncture.settings import Settings
+from juncture.settings import load as load_settings
 from juncture.store.segments import SegmentStore
 
 segments_app = typer.Typer(no_args_is_help=True, help="Segments: declared and automatic.")
@@ -47,7 +47,7 @@ Events = Annotated[
 def _segments(database_url: str | None, *, moves: bool = False) -> Iterator[Segments]:
     """``moves``: with the engine, to emit the events of batch changes of membership."""
     flags = {"database_url": database_url} if database_url else {}
-    settings = Settings(**flags)  # type: ignore[arg-type]
+    settings = load_settings(**flags)
     store = wiring.open_store(settings)
     try:
         if moves:

@@ -9,7 +9,8 @@
     │   ├── Unauthorized          401 unauthorized (missing or unknown write key / token)
     │   ├── NotFound              404 not_found
     │   ├── Conflict              409 conflict (the state does not allow it now, e.g. archived)
-    │   └── InvalidDefinition     400/422 a file or definition that does not validate
+    │   ├── InvalidDefinition     400/422 a file or definition that does not validate
+    │   └── InvalidSettings       a JUNCTURE_* variable or CLI flag that does not validate
     └── Unavailable               503: a dependency (the store) cannot be written; retry
         └── StoreUnavailable
 
@@ -73,6 +74,10 @@ class Conflict(BadInput):
 class InvalidDefinition(BadInput):
     status = 422
     code = "invalid_definition"
+
+
+class InvalidSettings(BadInput):
+    code = "invalid_settings"
 
 
 class Unavailable(JunctureError):

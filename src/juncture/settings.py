@@ -9,10 +9,11 @@ import datetime as dt
 import hashlib
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, field_validator
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from juncture.definitions import parse_duration
+from juncture.errors import InvalidSettings
 
 
 def _duration(value: object) -> object:
@@ -117,6 +118,30 @@ class Settings(BaseSettings):
 
     def write_key_list(self) -> list[str]:
         return [k.strip() for k in self.write_keys.get_secret_value().split(",") if k.strip()]
+
+
+def load(**flags: object) -> Settings:
+    """Settings from the ``JUNCTURE_*`` environment, overridden by the flags given (``None``:
+    not given). A value that does not validate raises :class:`InvalidSettings` naming the
+    variable or flag and what is wrong with it (never the value of a secret)."""
+    given = {k: v for k, v in flags.items() if v is not None}
+    try:
+        return Settings(**given)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise InvalidSettings(_describe(exc, given)) from None
+
+
+def _describe(exc: ValidationError, given: dict[str, object]) -> str:
+    problems = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "?"
+        where = f"--{name.replace('_', '-')}" if name in given else f"JUNCTURE_{name.upper()}"
+        reason = str(error["msg"]).removeprefix("Value error, ")
+        field = Settings.model_fields.get(name)
+        secret = field is not None and "SecretStr" in repr(field.annotation)
+        shown = "" if secret or "input" not in error else f" (got {error['input']!r})"
+        problems.append(f"invalid setting {where}: {reason}{shown}")
+    return "\n".join(problems)
 
 
 def key_hash(write_key: str) -> str:
