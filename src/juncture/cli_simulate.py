@@ -17,7 +17,7 @@ from juncture.sim import live
 console = Console(stderr=True)
 
 
-def simulate(  # noqa: PLR0917 (typer passes a command its options as parameters)
+def simulate(
     write_key: Annotated[str, typer.Option(help="A write key the server accepts")],
     url: Annotated[str, typer.Option(help="The server's base URL")] = "http://127.0.0.1:8765",
     customers: Annotated[int, typer.Option(min=1, help="Simulated customers")] = 200,

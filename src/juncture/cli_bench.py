@@ -1,0 +1,144 @@
+"""``juncture bench``: the yardstick. Each sub-benchmark prints its figure, the raw limit
+measured in the same run and the ratio, and writes JSON so that runs can be compared."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+out = Console()
+
+bench_app = typer.Typer(no_args_is_help=True, help="The yardstick: figures against raw limits.")
+
+
+@bench_app.command("ingest")
+def bench_ingest(
+    events: Annotated[int, typer.Option(help="Events to send per store")] = 200_000,
+    concurrency: Annotated[int, typer.Option(help="Concurrent HTTP connections")] = 8,
+    postgres_url: Annotated[
+        str | None, typer.Option(help="Also bench PostgreSQL (a scratch database is created)")
+    ] = None,
+    output: Annotated[
+        Path, typer.Option("--json-out", "--output", help="Where to write the JSON result")
+    ] = Path("bench-ingest.json"),
+    engine: Annotated[
+        bool,
+        typer.Option(
+            "--engine/--no-engine",
+            help="--no-engine: ingest only; by default both, with and without the engine",
+        ),
+    ] = True,
+) -> None:
+    """Events/s over HTTP (batches of 100, durable before 200), with the engine on the hot
+    path and ingest only, each against raw inserts of the same rows in the same run."""
+    from juncture.bench import ingest
+
+    results = ingest.run(
+        events=events,
+        concurrency=concurrency,
+        postgres_url=postgres_url,
+        echo=typer.echo,
+        modes=("engine", "ingest_only") if engine else ("ingest_only",),
+    )
+    output.write_text(json.dumps(results, indent=2))
+    out.print(f"written to {output}")
+
+
+JsonOut = Annotated[Path, typer.Option("--json-out", help="Where to write the JSON result")]
+
+
+@bench_app.command("engine")
+def bench_engine(
+    events: Annotated[int, typer.Option(help="Events to append")] = 50_000,
+    commit_events: Annotated[int, typer.Option(help="Events per commit")] = 2000,
+    output: JsonOut = Path("bench-engine.json"),
+) -> None:
+    """Events/s through the engine in process (no HTTP), with and without the engine,
+    against raw inserts of the same rows."""
+    from juncture.bench import engine
+
+    results = engine.run_engine(events=events, commit_events=commit_events, echo=typer.echo)
+    output.write_text(json.dumps(results, indent=2))
+    typer.echo(f"written to {output}")
+
+
+@bench_app.command("timers")
+def bench_timers(
+    timers: Annotated[int, typer.Option(help="Cart-abandonment timers to fire")] = 20_000,
+    max_seconds: Annotated[float, typer.Option(help="Stop firing after this long")] = 60.0,
+    output: JsonOut = Path("bench-timers.json"),
+) -> None:
+    """Timers fired per second in event time, against the raw SQL of firing them."""
+    from juncture.bench import engine
+
+    results = engine.run_timers(timers=timers, max_seconds=max_seconds, echo=typer.echo)
+    output.write_text(json.dumps(results, indent=2))
+    typer.echo(f"written to {output}")
+
+
+@bench_app.command("journeys")
+def bench_journeys(
+    events: Annotated[
+        int, typer.Option(help="Orders to offer (at most rate x max-seconds)")
+    ] = 5000,
+    rate: Annotated[float, typer.Option(help="Offered load, events per second")] = 250.0,
+    timers: Annotated[int, typer.Option(help="Enrollments waiting on a wait node")] = 20_000,
+    max_seconds: Annotated[float, typer.Option(help="Bound on offering and on firing")] = 30.0,
+    database_url: Annotated[
+        str | None, typer.Option(help="Also bench this PostgreSQL (scratch databases)")
+    ] = None,
+    output: JsonOut = Path("bench-journeys.json"),
+) -> None:
+    """Event-to-outbox latency p50/p99 at a steady load and journey timers fired per
+    second, each against the raw store limit measured in the same run."""
+    from juncture.bench import journeys
+
+    results = journeys.run(events=events, rate=rate, timers=timers, max_seconds=max_seconds,
+                           postgres_url=database_url, echo=typer.echo)  # fmt: skip
+    output.write_text(json.dumps(results, indent=2))
+    typer.echo(f"written to {output}")
+
+
+@bench_app.command("decide")
+def bench_decide(
+    visitors: Annotated[int, typer.Option(help="Known visitors (half with a cart)")] = 2000,
+    requests: Annotated[int, typer.Option(help="Decisions to ask for")] = 10_000,
+    concurrency: Annotated[int, typer.Option(help="Concurrent HTTP connections")] = 8,
+    output: JsonOut = Path("bench-decide.json"),
+) -> None:
+    """Decisions/s and latency of POST /v1/decide under a bounded loopback load, against
+    the HTTP floor (GET /healthz) on the same server."""
+    from juncture.bench import decide
+
+    results = decide.run(
+        visitors=visitors, requests=requests, concurrency=concurrency, echo=typer.echo
+    )
+    output.write_text(json.dumps(results, indent=2))
+    typer.echo(f"written to {output}")
+
+
+@bench_app.command("segments")
+def bench_segments(
+    profiles: Annotated[int, typer.Option(help="Synthetic profiles")] = 1_000_000,
+    events: Annotated[int, typer.Option(help="Synthetic events over two weeks")] = 2_000_000,
+    engine_events: Annotated[
+        int, typer.Option(min=500, help="Events through the engine, with and without segments")
+    ] = 20_000,
+    database_url: Annotated[
+        str | None, typer.Option(help="Also bench this PostgreSQL (a scratch database)")
+    ] = None,
+    output: Annotated[Path, typer.Option("--json-out", "--output", help="JSON result")] = Path(
+        "bench-segments.json"
+    ),
+) -> None:
+    """Batch segment evaluation over N profiles against a raw scan; cost per event."""
+    from juncture.bench import segments as bench
+
+    results = bench.run(profiles=profiles, events=events, postgres_url=database_url, seed=1,
+                        engine_events=engine_events, echo=typer.echo)  # fmt: skip
+    output.write_text(json.dumps(results, indent=2))
+    out.print(f"written to {output}")

@@ -1,0 +1,174 @@
+"""``juncture demo``: a simulated retailer through the real pipeline, a summary, then the API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from juncture import wiring
+from juncture.settings import Settings
+
+console = Console(stderr=True)
+out = Console()
+
+DEMO_WRITE_KEY = "demo-write-key"
+DEMO_ADMIN_TOKEN = "demo-admin-token"  # noqa: S105 - local demo only, printed to the user
+
+
+def demo(
+    customers: Annotated[int, typer.Option(help="Simulated customers")] = 2000,
+    days: Annotated[int, typer.Option(help="Simulated days")] = 21,
+    seed: Annotated[int, typer.Option(help="Same seed, same run")] = 1,
+    database: Annotated[Path, typer.Option(help="Demo database (replaced)")] = Path(
+        "juncture-demo.db"
+    ),
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the API afterwards")
+    ] = True,
+    port: Annotated[int, typer.Option(help="Port to serve on")] = 8765,
+    summary_json: Annotated[
+        Path | None, typer.Option(help="Also write the summary as JSON here")
+    ] = None,
+) -> None:
+    """Simulate a retailer through the real pipeline, summarize, then serve the API."""
+    import time
+
+    from juncture import demo as demo_run
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    settings = Settings(
+        database_url=f"sqlite:///{database}",
+        write_keys=DEMO_WRITE_KEY,
+        admin_token=DEMO_ADMIN_TOKEN,
+        sqlite_synchronous="NORMAL",
+        port=port,
+    )
+    juncture, clock = demo_run.build(settings)
+    started = time.perf_counter()
+    try:
+        with Progress(
+            TextColumn("simulating {task.fields[days]} days"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
+            task = bar.add_task("demo", total=1.0, days=days)
+            summary = demo_run.run(
+                juncture,
+                clock,
+                seed=seed,
+                customers=customers,
+                days=days,
+                progress=lambda f: bar.update(task, completed=f),
+            )
+    finally:
+        juncture.close()
+    seconds = time.perf_counter() - started
+    _print_demo(summary, seconds)
+    if summary_json is not None:
+        summary_json.write_text(json.dumps(summary.to_json(), indent=2))
+    if serve_after:
+        _serve_demo(settings)
+
+
+def _print_demo(summary: Any, seconds: float) -> None:
+    data = summary.to_json()
+    table = Table(
+        "what",
+        "count",
+        title=f"Juncture demo: seed {data['seed']}, "
+        f"{data['customers']} customers, {data['days']} days ({seconds:.1f} s)",
+    )
+    for key in ("messages_sent", "stored", "duplicates", "rejected"):
+        table.add_row(key.replace("_", " "), f"{data[key]:,}")
+    truth = data["simulation"]
+    table.add_row("purchases (simulated)", f"{truth['purchases']:,}")
+    table.add_row("revenue (simulated, USD)", f"{truth['revenue_usd']:,.2f}")
+    table.add_row("carts abandoned", f"{truth['abandonments']:,}")
+    for reason, count in sorted(truth["abandonment_reasons"].items()):
+        table.add_row(f"  abandoned for {reason}", f"{count:,}")
+    store = data["store"]
+    table.add_row("events stored (with derived)", f"{store['events']:,}")
+    table.add_row("profiles", f"{store['profiles']:,}")
+    table.add_row("profiles merged into others", f"{store['merged_profiles']:,}")
+    table.add_row("identity links refused", f"{store['identity_conflicts']:,}")
+    table.add_row("timers pending", f"{store['timers_pending']:,}")
+    out.print(table)
+    side = Table("signal", "count", title="Real-time signals")
+    for name, count in store["signals"].items():
+        side.add_row(name, f"{count:,}")
+    out.print(side)
+    stages = Table("journey stage", "profiles", title="Where customers stand")
+    for name, count in sorted(store["stages"].items(), key=lambda kv: -kv[1]):
+        stages.add_row(name, f"{count:,}")
+    out.print(stages)
+    _print_journeys(data["journeys"])
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:+.1f} pt"
+
+
+def _print_journeys(report: dict[str, Any]) -> None:
+    counts = Table("what", "count", title="Journeys: messages, suppressions, orders")
+    for channel, count in report["messages_by_channel"].items():
+        counts.add_row(f"messages on {channel}", f"{count:,}")
+    for reason, count in report["suppressions_by_reason"].items():
+        counts.add_row(Text(f"  suppressed: {reason}"), f"{count:,}")
+    counts.add_row("orders stored", f"{report['orders']:,}")
+    for currency, revenue in report["revenue"].items():
+        counts.add_row(f"  revenue ({currency})", f"{revenue:,.2f}")
+    out.print(counts)
+    lifts = Table(title="Each journey against its holdout (conversion: an order after entering)")
+    lifts.add_column("journey", no_wrap=True)
+    for name in ("profiles (holdout)", "converted", "holdout converted", "lift", "95% CI"):
+        lifts.add_column(name)
+    for journey, row in report["lift"].items():
+        t, h = row["treatment"], row["holdout"]
+        ci = (
+            "no holdout"
+            if row["ci95_low"] is None
+            else f"{_pct(row['ci95_low'])} .. {_pct(row['ci95_high'])}"
+        )
+        lifts.add_row(
+            journey,
+            f"{t['profiles']:,} ({h['profiles']:,})",
+            f"{t['converted']:,} ({row['treatment_rate'] * 100:.1f}%)",
+            f"{h['converted']:,} ({row['holdout_rate'] * 100:.1f}%)",
+            _pct(row["lift"]),
+            ci,
+        )
+    out.print(lifts)
+
+
+def _serve_demo(settings: Settings) -> None:
+    import uvicorn
+
+    url = f"http://{settings.host}:{settings.port}"
+    out.print(f"""
+Serving the demo store at {url} (Ctrl-C to stop). Try:
+  curl -s -H 'Authorization: Bearer {DEMO_ADMIN_TOKEN}' '{url}/v1/events?anonymousId=...'
+  curl -s -u {DEMO_WRITE_KEY}: {url}/v1/track -d '{{"userId":"me","event":"Product Viewed"}}'
+  {url}/docs  (the API),  {url}/metrics  (Prometheus)
+""")
+    juncture = wiring.build(settings)
+    try:
+        uvicorn.run(
+            juncture.app(),
+            host=settings.host,
+            port=settings.port,
+            access_log=False,
+            log_config=None,
+            loop="uvloop",
+            http="httptools",
+        )
+    finally:
+        juncture.close()
