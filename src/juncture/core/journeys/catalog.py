@@ -41,7 +41,7 @@ class Catalog:
     starters: Mapping[str, tuple[JourneySpec, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        names = {t.match.event for j in self.versions if j.id in self.open for t in j.triggers}
+        names = {name for j in self.versions if j.id in self.open for name in j.entered_by}
         object.__setattr__(self, "triggers", frozenset(names))
         heard = set(names)
         for j in self.versions:
@@ -75,7 +75,7 @@ def _starters(entering: tuple[JourneySpec, ...]) -> dict[str, tuple[JourneySpec,
     """Per event name, the ``entering`` versions with a trigger on it, in entry order."""
     found: dict[str, list[JourneySpec]] = {}
     for j in sorted(entering, key=entry_order):
-        for name in dict.fromkeys(t.match.event for t in j.triggers):
+        for name in j.entered_by:
             found.setdefault(name, []).append(j)
     return {name: tuple(js) for name, js in found.items()}
 

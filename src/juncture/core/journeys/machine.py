@@ -134,11 +134,12 @@ def on_timer(
         return Step()
     node = journey.nodes[enrollment.node]
     run = _Run(journey, profile, now, _Out())
-    enrollment = dataclasses.replace(enrollment, waiting=None)
     if isinstance(node, s.WaitUntilEvent):
-        enrollment = _note(enrollment, node.id, "timeout")
+        history = (*enrollment.history, (node.id, "timeout"))
+        enrollment = dataclasses.replace(enrollment, waiting=None, history=history)
         target = node.on_timeout
     else:
+        enrollment = dataclasses.replace(enrollment, waiting=None)
         target = s.successors(node)[0]
     run.out.enrollments.append(_advance(run, enrollment, target))
     return run.out.step()
@@ -237,7 +238,7 @@ def _same_key(
 def _maybe_enter(run: _Run, current: list[Enrollment], event: Event) -> None:
     journey = run.journey
     name = event.display_name
-    if not any(t.match.event == name for t in journey.triggers):
+    if name not in journey.entered_by:
         return  # cheap: most events trigger none of a journey's entries
     view = _event_view(event)
     scope = run.scope(None, view)
@@ -327,9 +328,9 @@ def _advance(run: _Run, enrollment: Enrollment, node_id: str) -> Enrollment:
     target = node_id
     for _ in range(MAX_STEPS):
         node = run.journey.nodes[target]
-        enrollment = dataclasses.replace(enrollment, node=node.id)
-        enrollment, outcome, following = _visit(run, enrollment, node)
-        enrollment = _note(enrollment, node.id, outcome)
+        enrollment, outcome, following = _visit(run, enrollment, node)  # reads no .node
+        history = (*enrollment.history, (node.id, outcome))
+        enrollment = dataclasses.replace(enrollment, node=node.id, history=history)
         if following is None:
             return enrollment
         target = following

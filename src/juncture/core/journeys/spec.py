@@ -246,11 +246,13 @@ class JourneySpec:
     holdout_percent: float = 0.0
     # Derived from the above once, not per event: the engine asks for them on every event.
     triggers: tuple[Trigger, ...] = field(init=False, repr=False, compare=False)
+    entered_by: frozenset[str] = field(init=False, repr=False, compare=False)  # trigger events
     moved_by: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         triggers = tuple(n for n in self.nodes.values() if isinstance(n, Trigger))
         object.__setattr__(self, "triggers", triggers)
+        object.__setattr__(self, "entered_by", frozenset(t.match.event for t in triggers))
         object.__setattr__(self, "moved_by", _moved_by(self))
 
 

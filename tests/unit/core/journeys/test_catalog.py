@@ -55,10 +55,12 @@ def test_listens_to_every_running_version_but_triggers_only_of_open_ones() -> No
 def test_derived_spec_fields_follow_a_replaced_spec() -> None:
     [cart] = _library("cart_abandonment")
     assert [t.id for t in cart.triggers] == ["added"]
+    assert cart.entered_by == {"Product Added"}
     assert cart.moved_by == {"Order Completed", "Product Added", "Unsubscribed"}
     [trigger] = cart.triggers
     nodes = {**cart.nodes, "added": dataclasses.replace(trigger, match=EventMatch("Cart Viewed"))}
     changed = dataclasses.replace(cart, nodes=nodes, exits=(), goal=None)
     assert [t.match.event for t in changed.triggers] == ["Cart Viewed"]
+    assert changed.entered_by == {"Cart Viewed"}
     assert changed.moved_by == {"Order Completed", "Product Added"}  # the wait's
     assert Catalog.of([changed]).starters.keys() == {"Cart Viewed"}
