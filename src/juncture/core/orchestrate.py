@@ -92,7 +92,7 @@ class JourneyState:
         by_id = {e.id: e for e in self.enrollments}
         for e in changed:
             by_id[e.id] = e
-        return replace(self, enrollments=tuple(by_id.values()))
+        return JourneyState(tuple(by_id.values()), self.history)
 
 
 @dataclass
@@ -147,7 +147,8 @@ def view(p: Profile, now: dt.datetime) -> dict[str, Any]:
 class ProfileView(Mapping[str, Any]):
     """:func:`view` as the journey machine reads it, built on first use: most events that
     reach the machine read no more of the profile than its id (no condition, no local-time
-    wait), and the whole view costs more than the rest of such a step."""
+    wait), and the whole view costs more than the rest of such a step. The id and the traits
+    (what most conditions read) come straight from the profile."""
 
     __slots__ = ("_full", "now", "profile")
 
@@ -164,12 +165,12 @@ class ProfileView(Mapping[str, Any]):
     def __getitem__(self, key: str) -> Any:
         if key == "id":
             return self.profile.profile_id
+        if key == "traits":  # read only: the machine keeps no part of the profile
+            return self.profile.traits
         return self._view()[key]
 
     def get(self, key: str, default: Any = None) -> Any:
-        if key == "id":
-            return self.profile.profile_id
-        return self._view().get(key, default)
+        return self[key] if key in ("id", "traits") else self._view().get(key, default)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._view())
@@ -355,19 +356,24 @@ def _arbitrate(out: Outcome, sends: list[Send], now: dt.datetime, policy: Policy
         now=now,
     )
     history = out.state.history
-    for decision, built in zip(decisions, messages, strict=True):
-        send, message = decision.send, built
-        if decision.outcome == "suppressed":
-            message = replace(message, status="suppressed", reason=decision.reason)
-        else:
-            leaves = decision.until or now
-            if decision.outcome == "deferred":  # the dispatcher takes it at next_attempt_at
-                reason = decision.reason or "quiet_hours"
-                message = replace(message, status="deferred", reason=reason)
-            message = replace(message, next_attempt_at=leaves)
-            history = history.plus(send, leaves)
-        out.messages.append(message)
-    out.state = replace(out.state, history=history)
+    for decision, message in zip(decisions, messages, strict=True):
+        decided = _decided(message, decision, now)
+        if decided.next_attempt_at is not None:  # it leaves: caps count it from then
+            history = history.plus(decision.send, decided.next_attempt_at)
+        out.messages.append(decided)
+    out.state = JourneyState(out.state.enrollments, history)
+
+
+def _decided(message: Message, decision: arbitration.Decision, now: dt.datetime) -> Message:
+    """The message as arbitration decided: suppressed with a reason, or leaving at a time
+    (deferred to the end of quiet hours, or now)."""
+    if decision.outcome == "suppressed":
+        return replace(message, status="suppressed", reason=decision.reason)
+    leaves = decision.until or now
+    if decision.outcome == "deferred":  # the dispatcher takes it at next_attempt_at
+        reason = decision.reason or "quiet_hours"
+        return replace(message, status="deferred", reason=reason, next_attempt_at=leaves)
+    return replace(message, next_attempt_at=leaves)
 
 
 def _message(p: Profile, send: Send, now: dt.datetime, user_id: str | None) -> Message:

@@ -26,9 +26,10 @@ def test_lazy_view_is_the_view() -> None:
     assert lazy.get("nope", 7) == 7 and len(lazy) == len(orchestrate.view(p, NOW))
 
 
-def test_reading_only_the_id_builds_nothing() -> None:
+def test_reading_only_the_id_and_traits_builds_nothing() -> None:
     lazy = orchestrate.ProfileView(_profile(), NOW)
     assert lazy["id"] == lazy.get("id") == "p1"
+    assert lazy.get("traits") == lazy["traits"] == {"email": "a@b.c", "city": "Lyon"}
     assert lazy._full is None
     assert lazy["email"] == "a@b.c"
     assert lazy._full is not None
