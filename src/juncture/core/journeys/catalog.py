@@ -3,7 +3,9 @@
 Built by :class:`juncture.store.journeys.JourneyStore` from the ``journeys`` table (or by
 :meth:`Catalog.of` for a static set), read by the engine once per commit. Pure data: the
 engine gives :attr:`Catalog.versions` to the state machine for enrollments already running,
-and lets a journey enroll only when its id is in :attr:`Catalog.open`.
+and lets a journey enroll only when its id is in :attr:`Catalog.open`. What the engine looks
+up on every event (:attr:`Catalog.by_version`, :attr:`Catalog.starters`) is built with the
+catalog, so it changes exactly when the catalog does.
 """
 
 from __future__ import annotations
