@@ -19,7 +19,7 @@ offline for days) move existing enrollments but start no new ones: ``EngineConfi
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
@@ -92,7 +92,7 @@ class JourneyState:
         by_id = {e.id: e for e in self.enrollments}
         for e in changed:
             by_id[e.id] = e
-        return replace(self, enrollments=tuple(by_id.values()))
+        return JourneyState(tuple(by_id.values()), self.history)
 
 
 @dataclass
@@ -144,6 +144,41 @@ def view(p: Profile, now: dt.datetime) -> dict[str, Any]:
     return out
 
 
+class ProfileView(Mapping[str, Any]):
+    """:func:`view` as the journey machine reads it, built on first use: most events that
+    reach the machine read no more of the profile than its id (no condition, no local-time
+    wait), and the whole view costs more than the rest of such a step. The id and the traits
+    (what most conditions read) come straight from the profile."""
+
+    __slots__ = ("_full", "now", "profile")
+
+    def __init__(self, p: Profile, now: dt.datetime) -> None:
+        self.profile = p
+        self.now = now
+        self._full: dict[str, Any] | None = None
+
+    def _view(self) -> dict[str, Any]:
+        if self._full is None:
+            self._full = view(self.profile, self.now)
+        return self._full
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "id":
+            return self.profile.profile_id
+        if key == "traits":  # read only: the machine keeps no part of the profile
+            return self.profile.traits
+        return self._view()[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if key in ("id", "traits") else self._view().get(key, default)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._view())
+
+    def __len__(self) -> int:
+        return len(self._view())
+
+
 def cart_view(p: Profile) -> dict[str, Any]:
     items = [
         {
@@ -180,26 +215,21 @@ def react(
         return out
     queue = list(events)
     emitted = 0
-    seen: tuple[Profile, dt.datetime, dict[str, Any]] | None = None
+    seen: ProfileView | None = None
     while queue:
         event = queue.pop(0)
         now = event.timestamp
-        late = event.received_at - now > config.entry_lag
         name = event.display_name
         if name not in catalog.listens:
             continue  # no journey reacts to it: the common case, kept cheap
-        may_enter = not late and name in catalog.triggers
-        if not may_enter and not any(e.active for e in out.state.enrollments):
+        late = event.received_at - now > config.entry_lag
+        entering = () if late else catalog.starters.get(name, ())
+        if not entering and not any(e.active for e in out.state.enrollments):
             continue
-        if seen is None or seen[0] is not out.profile or seen[1] != now:
-            seen = (out.profile, now, view(out.profile, now))
-        step = machine.on_event(
-            catalog.versions,
-            out.state.enrollments,
-            seen[2],
-            event,
-            now,
-            open_for_entry=catalog.open if may_enter else frozenset(),
+        if seen is None or seen.profile is not out.profile or seen.now != now:
+            seen = ProfileView(out.profile, now)
+        step = machine.react(
+            catalog.by_version, entering, out.state.enrollments, seen, event, now=now
         )
         new_events = _apply(out, step, now, config.policy)
         emitted += len(new_events)
@@ -224,14 +254,7 @@ def on_timer(
     enrollment = next((e for e in state.enrollments if e.id == wanted), None)
     if enrollment is None:
         return out
-    journey = next(
-        (
-            j
-            for j in catalog.versions
-            if (j.id, j.version) == (enrollment.journey_id, enrollment.version)
-        ),
-        None,
-    )
+    journey = catalog.by_version.get((enrollment.journey_id, enrollment.version))
     if journey is None:  # archived: its enrollments stop where they are
         return out
     timer = Timer(
@@ -243,7 +266,7 @@ def on_timer(
         enrollment_id=enrollment.id,
         node=enrollment.node,
     )
-    step = machine.on_timer(journey, enrollment, timer, view(current, due_at), due_at)
+    step = machine.on_timer(journey, enrollment, timer, ProfileView(current, due_at), due_at)
     emitted = _apply(out, step, due_at, config.policy)
     if emitted:  # events an action emitted run through the journeys like any other
         more = react(catalog, out.state, out.profile, emitted, config, user_id=user_id)
@@ -306,6 +329,7 @@ def _command(out: Outcome, command: Command, now: dt.datetime, sends: list[Send]
 def _arbitrate(out: Outcome, sends: list[Send], now: dt.datetime, policy: Policy) -> None:
     p = out.profile
     reachable: list[Send] = []
+    messages: list[Message] = []  # each reachable send's message, built once
     for send in sends:  # no address on the channel: recorded, never sent
         address = RECIPIENT.get(send.channel)
         message = _message(p, send, now, out.user_id)
@@ -314,6 +338,7 @@ def _arbitrate(out: Outcome, sends: list[Send], now: dt.datetime, policy: Policy
             out.messages.append(replace(message, status="suppressed", reason=reason))
         else:
             reachable.append(send)
+            messages.append(message)
     sends = reachable
     if not sends:
         return
@@ -331,20 +356,24 @@ def _arbitrate(out: Outcome, sends: list[Send], now: dt.datetime, policy: Policy
         now=now,
     )
     history = out.state.history
-    for decision in decisions:
-        send = decision.send
-        message = _message(p, send, now, out.user_id)
-        if decision.outcome == "suppressed":
-            message = replace(message, status="suppressed", reason=decision.reason)
-        else:
-            leaves = decision.until or now
-            if decision.outcome == "deferred":  # the dispatcher takes it at next_attempt_at
-                reason = decision.reason or "quiet_hours"
-                message = replace(message, status="deferred", reason=reason)
-            message = replace(message, next_attempt_at=leaves)
-            history = history.plus(send, leaves)
-        out.messages.append(message)
-    out.state = replace(out.state, history=history)
+    for decision, message in zip(decisions, messages, strict=True):
+        decided = _decided(message, decision, now)
+        if decided.next_attempt_at is not None:  # it leaves: caps count it from then
+            history = history.plus(decision.send, decided.next_attempt_at)
+        out.messages.append(decided)
+    out.state = JourneyState(out.state.enrollments, history)
+
+
+def _decided(message: Message, decision: arbitration.Decision, now: dt.datetime) -> Message:
+    """The message as arbitration decided: suppressed with a reason, or leaving at a time
+    (deferred to the end of quiet hours, or now)."""
+    if decision.outcome == "suppressed":
+        return replace(message, status="suppressed", reason=decision.reason)
+    leaves = decision.until or now
+    if decision.outcome == "deferred":  # the dispatcher takes it at next_attempt_at
+        reason = decision.reason or "quiet_hours"
+        return replace(message, status="deferred", reason=reason, next_attempt_at=leaves)
+    return replace(message, next_attempt_at=leaves)
 
 
 def _message(p: Profile, send: Send, now: dt.datetime, user_id: str | None) -> Message:

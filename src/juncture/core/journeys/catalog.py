@@ -3,14 +3,17 @@
 Built by :class:`juncture.store.journeys.JourneyStore` from the ``journeys`` table (or by
 :meth:`Catalog.of` for a static set), read by the engine once per commit. Pure data: the
 engine gives :attr:`Catalog.versions` to the state machine for enrollments already running,
-and lets a journey enroll only when its id is in :attr:`Catalog.open`.
+and lets a journey enroll only when its id is in :attr:`Catalog.open`. What the engine looks
+up on every event (:attr:`Catalog.by_version`, :attr:`Catalog.starters`) is built with the
+catalog, so it changes exactly when the catalog does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from juncture.core.journeys.spec import JourneySpec, WaitUntilEvent
+from juncture.core.journeys.spec import JourneySpec, entry_order
 
 # Version statuses in the store. ``superseded``: a newer version takes entries, customers
 # already in this one finish on it. ``archived``: stopped for good, its enrollments too.
@@ -34,21 +37,20 @@ class Catalog:
     listens: frozenset[str] = field(init=False)  # event names any version reacts to at all
     date_traits: frozenset[str] = field(init=False)  # traits a one-off `date` trigger watches
     yearly_traits: frozenset[str] = field(init=False)  # traits an `every: year` trigger watches
+    # Looked up on every event, so built once per catalog: each version by (id, version), and
+    # per event name the versions that may enroll on it, in the order they try.
+    by_version: Mapping[tuple[str, int], JourneySpec] = field(init=False, repr=False, compare=False)
+    starters: Mapping[str, tuple[JourneySpec, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        names = {t.match.event for j in self.versions if j.id in self.open for t in j.triggers}
+        names = {name for j in self.versions if j.id in self.open for name in j.entered_by}
         object.__setattr__(self, "triggers", frozenset(names))
         heard = set(names)
         for j in self.versions:
-            heard.update(m.event for m in j.exits)
-            if j.goal is not None:
-                heard.add(j.goal.match.event)
-            for node in j.nodes.values():
-                if isinstance(node, WaitUntilEvent):
-                    heard.add(node.match.event)
-                    if node.reset is not None:
-                        heard.add(node.reset.event)
+            heard.update(j.moved_by)
         object.__setattr__(self, "listens", frozenset(heard))
+        object.__setattr__(self, "by_version", {(j.id, j.version): j for j in self.versions})
+        object.__setattr__(self, "starters", _starters(self.entering()))
         object.__setattr__(self, "date_traits", _date_traits(self.versions, self.open, None))
         # Every running version, paused ones too: a yearly timer dropped while a journey is
         # paused would not come back when it resumes (only a change of the trait arms one).
@@ -69,6 +71,15 @@ class Catalog:
         """The versions that take new entries: the latest version of each open journey."""
         chosen = (self.latest(journey_id) for journey_id in sorted(self.open))
         return tuple(v for v in chosen if v is not None)
+
+
+def _starters(entering: tuple[JourneySpec, ...]) -> dict[str, tuple[JourneySpec, ...]]:
+    """Per event name, the ``entering`` versions with a trigger on it, in entry order."""
+    found: dict[str, list[JourneySpec]] = {}
+    for j in sorted(entering, key=entry_order):
+        for name in j.entered_by:
+            found.setdefault(name, []).append(j)
+    return {name: tuple(js) for name, js in found.items()}
 
 
 def _date_traits(

@@ -51,7 +51,7 @@ from juncture.core.journeys.commands import (
 )
 from juncture.core.journeys.state import Enrollment, Step, Waiting, local_zone
 
-__all__ = ["Enrollment", "Step", "bucket", "on_event", "on_timer"]
+__all__ = ["Enrollment", "Step", "bucket", "on_event", "on_timer", "react"]
 
 MAX_STEPS: Final = 1000  # validation forbids cycles without a wait; this is the backstop
 
@@ -83,19 +83,38 @@ def on_event(
     for j in versions.values():
         if j.id not in latest or j.version > latest[j.id].version:
             latest[j.id] = j
+    entering = [
+        j
+        for j in sorted(latest.values(), key=s.entry_order)
+        if open_for_entry is None or j.id in open_for_entry
+    ]
+    return react(versions, entering, enrollments, profile, event, now=now)
+
+
+def react(
+    versions: Mapping[tuple[str, int], s.JourneySpec],
+    entering: Iterable[s.JourneySpec],
+    enrollments: Iterable[Enrollment],
+    profile: Mapping[str, Any],
+    event: Event,
+    *,
+    now: dt.datetime,
+) -> Step:
+    """:func:`on_event` with the journeys looked up beforehand (once per catalog, not per
+    event): ``versions`` by (id, version), ``entering`` the versions that may enroll the
+    profile, in the order they try (:func:`spec.entry_order`)."""
     out = _Out()
     current: list[Enrollment] = []
+    name = event.display_name
     for before in enrollments:
         journey = versions.get((before.journey_id, before.version))
         after = before
-        if before.active and journey is not None:
+        if before.active and journey is not None and name in journey.moved_by:
             after = _react(_Run(journey, profile, now, out), before, event)
             if after != before:
                 out.enrollments.append(after)
         current.append(after)
-    for journey in sorted(latest.values(), key=lambda j: (-j.priority, j.id)):
-        if open_for_entry is not None and journey.id not in open_for_entry:
-            continue
+    for journey in entering:
         _maybe_enter(_Run(journey, profile, now, out), current, event)
     return out.step()
 
@@ -115,11 +134,12 @@ def on_timer(
         return Step()
     node = journey.nodes[enrollment.node]
     run = _Run(journey, profile, now, _Out())
-    enrollment = dataclasses.replace(enrollment, waiting=None)
     if isinstance(node, s.WaitUntilEvent):
-        enrollment = _note(enrollment, node.id, "timeout")
+        history = (*enrollment.history, (node.id, "timeout"))
+        enrollment = dataclasses.replace(enrollment, waiting=None, history=history)
         target = node.on_timeout
     else:
+        enrollment = dataclasses.replace(enrollment, waiting=None)
         target = s.successors(node)[0]
     run.out.enrollments.append(_advance(run, enrollment, target))
     return run.out.step()
@@ -217,9 +237,12 @@ def _same_key(
 
 def _maybe_enter(run: _Run, current: list[Enrollment], event: Event) -> None:
     journey = run.journey
+    name = event.display_name
+    if name not in journey.entered_by:
+        return  # cheap: most events trigger none of a journey's entries
     view = _event_view(event)
     scope = run.scope(None, view)
-    trigger = next((t for t in journey.triggers if t.match.matches(view["name"], scope)), None)
+    trigger = next((t for t in journey.triggers if t.match.matches(name, scope)), None)
     if trigger is None:
         return
     key: str | None = None
@@ -305,9 +328,9 @@ def _advance(run: _Run, enrollment: Enrollment, node_id: str) -> Enrollment:
     target = node_id
     for _ in range(MAX_STEPS):
         node = run.journey.nodes[target]
-        enrollment = dataclasses.replace(enrollment, node=node.id)
-        enrollment, outcome, following = _visit(run, enrollment, node)
-        enrollment = _note(enrollment, node.id, outcome)
+        enrollment, outcome, following = _visit(run, enrollment, node)  # reads no .node
+        history = (*enrollment.history, (node.id, outcome))
+        enrollment = dataclasses.replace(enrollment, node=node.id, history=history)
         if following is None:
             return enrollment
         target = following

@@ -244,10 +244,35 @@ class JourneySpec:
     goal: Goal | None = None
     exits: tuple[EventMatch, ...] = ()
     holdout_percent: float = 0.0
+    # Derived from the above once, not per event: the engine asks for them on every event.
+    triggers: tuple[Trigger, ...] = field(init=False, repr=False, compare=False)
+    entered_by: frozenset[str] = field(init=False, repr=False, compare=False)  # trigger events
+    moved_by: frozenset[str] = field(init=False, repr=False, compare=False)
 
-    @property
-    def triggers(self) -> tuple[Trigger, ...]:
-        return tuple(n for n in self.nodes.values() if isinstance(n, Trigger))
+    def __post_init__(self) -> None:
+        triggers = tuple(n for n in self.nodes.values() if isinstance(n, Trigger))
+        object.__setattr__(self, "triggers", triggers)
+        object.__setattr__(self, "entered_by", frozenset(t.match.event for t in triggers))
+        object.__setattr__(self, "moved_by", _moved_by(self))
+
+
+def _moved_by(journey: JourneySpec) -> frozenset[str]:
+    """The event names that can move an enrollment already in ``journey``: its exits, its goal,
+    and what its waits await or reset on. Any other event leaves its enrollments as they are."""
+    names = {m.event for m in journey.exits}
+    if journey.goal is not None:
+        names.add(journey.goal.match.event)
+    for node in journey.nodes.values():
+        if isinstance(node, WaitUntilEvent):
+            names.add(node.match.event)
+            if node.reset is not None:
+                names.add(node.reset.event)
+    return frozenset(names)
+
+
+def entry_order(journey: JourneySpec) -> tuple[int, str]:
+    """The order in which journeys may enroll on one event: highest priority first, then id."""
+    return (-journey.priority, journey.id)
 
 
 def unreachable(nodes: Mapping[str, AnyNode]) -> list[str]:

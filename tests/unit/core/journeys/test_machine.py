@@ -5,8 +5,10 @@ import datetime as dt
 
 import pytest
 
+from juncture import definitions
 from juncture.core.journeys import commands as c
 from juncture.core.journeys import machine
+from juncture.core.journeys.catalog import Catalog
 from juncture.core.journeys.state import Enrollment
 from tests.unit.core.journeys.factory import CART, T0, Engine, event, journey, of, profile
 
@@ -292,3 +294,33 @@ def test_idempotency_key_is_journey_version_enrollment_node_step() -> None:
     (send,) = of(c.Send, engine.log)
     (enrollment,) = engine.enrollments.values()
     assert send.idempotency_key.startswith(f"cart:1:{enrollment.id}:email:")
+
+
+def test_react_with_the_catalog_index_is_on_event() -> None:
+    """The engine's path (journeys looked up once per catalog, events no version hears
+    skipped) decides exactly what :func:`machine.on_event` decides from the bare versions."""
+    library = definitions.load_library()
+    closed = "post_purchase"  # its enrollments carry on; it takes no one new
+    catalog = Catalog(tuple(library), frozenset(j.id for j in library if j.id != closed))
+    prof = profile(email="a@b.c")
+    hour = dt.timedelta(hours=1)
+    sent = [
+        event("Signed Up"),
+        event("Product Viewed", T0 + hour, product_id="x"),
+        event("Product Added", T0 + 2 * hour, cart_id="c1"),
+        event("Page Viewed", T0 + 2 * hour),
+        event("Order Completed", T0 + 3 * hour, cart_id="c1", total=10),
+        event("NPS Submitted", T0 + 4 * hour, score=3),
+        event("Unsubscribed", T0 + 5 * hour),
+    ]
+    enrollments: dict[str, Enrollment] = {}
+    for ev in sent:
+        now = ev.timestamp
+        entering = catalog.starters.get(ev.display_name, ())
+        mine = machine.react(catalog.by_version, entering, enrollments.values(), prof, ev, now=now)
+        theirs = machine.on_event(
+            catalog.versions, enrollments.values(), prof, ev, now, open_for_entry=catalog.open
+        )
+        assert mine == theirs
+        enrollments.update((e.id, e) for e in mine.enrollments)
+    assert {e.journey_id for e in enrollments.values()} >= {"welcome_series", "cart_abandonment"}
