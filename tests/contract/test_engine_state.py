@@ -5,6 +5,7 @@ commits), on every store."""
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import msgspec
 import pytest
@@ -112,3 +113,16 @@ def test_sqlite_time_is_the_naive_utc_text_sqlalchemy_reads(value: dt.datetime) 
     stored = sa.DateTime().dialect_impl(dialect).bind_processor(dialect)
     assert stored is not None
     assert sqlite_time(value) == stored(value.astimezone(dt.UTC))
+
+
+def test_sqlite_time_tells_apart_the_two_passes_of_a_repeated_hour() -> None:
+    zone = ZoneInfo("Europe/Berlin")
+    first = dt.datetime(2026, 10, 25, 2, 30, tzinfo=zone)
+    second = first.replace(fold=1)  # an hour later, yet equal to it (one zone: fold ignored)
+    assert first == second
+    texts = [sqlite_time(first), sqlite_time(second), sqlite_time(first)]
+    assert texts == [
+        "2026-10-25 00:30:00.000000",
+        "2026-10-25 01:30:00.000000",
+        "2026-10-25 00:30:00.000000",
+    ]

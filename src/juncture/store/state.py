@@ -62,10 +62,24 @@ class Due:
 def sqlite_time(value: dt.datetime) -> str:
     """The text form SQLAlchemy uses for DateTime on SQLite, always in UTC (``isoformat``
     is several times cheaper than ``strftime`` on the hot path; cutting its ``+00:00`` off
-    is cheaper than making a naive copy first: the year always has four digits)."""
+    is cheaper than making a naive copy first: the year always has four digits).
+
+    Most UTC times are written more than once (an event's timestamp is its profile's
+    ``last_seen`` too; ``first_seen``; the commit's time on every row), so recent ones are
+    remembered. Only UTC ones: two times in one other zone may compare equal while an
+    hour apart (PEP 495's ``fold``)."""
     if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    return value.isoformat(" ", "microseconds")[:26]
+        return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
+    text = _TIMES.get(value)
+    if text is None:
+        if len(_TIMES) >= _TIMES_KEPT:
+            _TIMES.clear()
+        text = _TIMES[value] = value.isoformat(" ", "microseconds")[:26]
+    return text
+
+
+_TIMES: Final[dict[dt.datetime, str]] = {}
+_TIMES_KEPT: Final = 20_000
 
 
 # A profile row as loaded: (redirect_to, node, profile); node and profile only when live.
