@@ -18,7 +18,7 @@ from juncture.core.journeys.state import Enrollment
 from juncture.core.orchestrate import JourneyState, Message
 from juncture.store import tables
 from juncture.store.sql import SqlStore
-from juncture.store.state import Cache, JourneyRows, StateSql
+from juncture.store.state import Cache, JourneyRows, StateSql, stored_enrollment
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 WEEK = dt.timedelta(days=8)
@@ -133,3 +133,25 @@ def test_clear_and_trim_drop_journey_rows() -> None:
     cache.journeys.update({"p1": JourneyRows("", {}, []), "p2": JourneyRows("", {}, [])})
     cache.trim()
     assert cache.journeys == {}
+
+
+@pytest.mark.parametrize(
+    ("changes", "dropped"),
+    [
+        ({}, ()),
+        ({"waiting": {"timer_key": "t1", "due_at": "2026-03-02T11:00:00.5+02:00"}}, ()),
+        ({"exited": True, "exited_at": "2026-03-03T09:00:00", "history": [["a", "b"]]}, ()),
+        ({"event": {"n": 1.5, "items": [{"x": [1, 2]}]}, "holdout": True}, ("key", "event")),
+        ({"version": "2", "goal_reached": None, "event": None}, ()),  # not the written types
+        ({"history": [[1, 2]]}, ("waiting", "exited_at", "history")),
+    ],
+)
+def test_a_stored_enrollment_reads_as_from_json_does(
+    changes: dict[str, object], dropped: tuple[str, ...]
+) -> None:
+    document = enrollment("e1").to_json() | changes
+    for name in dropped:
+        del document[name]
+    stored = json.dumps(document)
+    expected = Enrollment.from_json(json.loads(stored))
+    assert repr(stored_enrollment(stored)) == repr(expected)

@@ -30,6 +30,7 @@ _profile_decoder: Final = msgspec.json.Decoder(Profile)
 _encoder: Final = msgspec.json.Encoder()
 _users_decoder: Final = msgspec.json.Decoder(tuple[str, ...])
 _json_decoder: Final = msgspec.json.Decoder()
+_enrollment_decoder: Final = msgspec.json.Decoder(Enrollment)
 # Contacts that count against frequency caps: what left or is about to leave (a deferred
 # message counts at the time it will leave, its next_attempt_at).
 _CONTACT_STATUSES: Final = ("pending", "deferred", "sending", "sent", "shown")
@@ -82,6 +83,17 @@ _TIMES: Final[dict[dt.datetime, str]] = {}
 _TIMES_KEPT: Final = 20_000
 
 
+def stored_enrollment(state: str | bytes) -> Enrollment:
+    """An enrollment's stored state, decoded straight into the dataclass (about three times
+    cheaper than :meth:`Enrollment.from_json` on a parsed document, and the same object);
+    one whose fields do not have exactly their types (an older form, say) is read by the
+    more lenient ``from_json``."""
+    try:
+        return _enrollment_decoder.decode(state)
+    except msgspec.ValidationError:
+        return Enrollment.from_json(_json_decoder.decode(state))
+
+
 # A profile row as loaded: (redirect_to, node, profile); node and profile only when live.
 ProfileRow = tuple[str | None, Node | None, Profile | None]
 
@@ -100,7 +112,7 @@ class JourneyRows:
     def decoded(self) -> tuple[Enrollment, ...]:
         for eid, found in self.enrollments.items():
             if isinstance(found, str):
-                self.enrollments[eid] = Enrollment.from_json(_json_decoder.decode(found))
+                self.enrollments[eid] = stored_enrollment(found)
         return tuple(e for e in self.enrollments.values() if isinstance(e, Enrollment))
 
     contacts: list[tuple[Any, Contact]]
@@ -280,7 +292,7 @@ class StateSql:
         for pid, body in self._in(
             "SELECT profile_id, state FROM enrollments WHERE profile_id IN ({marks})", pids
         ):
-            enrollment = Enrollment.from_json(_json_decoder.decode(body))
+            enrollment = stored_enrollment(body)
             found[pid].enrollments[enrollment.id] = enrollment
         m = self.mark
         statuses = ",".join(f"'{x}'" for x in _CONTACT_STATUSES)
