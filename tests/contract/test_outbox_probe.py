@@ -81,3 +81,15 @@ def test_a_round_claims_as_before_when_the_probe_cannot_answer(
     dispatcher = Dispatcher(store, {"webhook": channel}, ManualClock(T0))
     assert asyncio.run(dispatcher.run_once()).sent == 1
     assert len(channel.sent) == 1
+
+
+def test_the_dispatcher_asks_at_its_clocks_time(store: SqlStore) -> None:
+    only(store, "deferred", "sms", T0 + HOUR)
+    clock = ManualClock(T0)
+    dispatcher = Dispatcher(store, {"sms": RecordingChannel()}, clock)
+    assert not dispatcher.anything_due()
+    assert asyncio.run(dispatcher.run_once()).claimed == 0
+    clock.set(T0 + HOUR)
+    assert dispatcher.anything_due()
+    assert asyncio.run(dispatcher.run_once()).claimed == 1
+    asyncio.run(dispatcher.aclose())

@@ -168,12 +168,15 @@ class Dispatcher:
             log.warning("%d outbox rows in doubt after a restart: sending again", count)
         return count
 
+    def anything_due(self) -> bool:
+        """Whether a round now may find something to send: one indexed statement, without a
+        thread or a transaction (True when unsure; the round's claim decides)."""
+        return self._probe.anything_due(self.clock.now())
+
     async def run_once(self, limit: int = 100) -> DispatchReport:
         """Claim up to ``limit`` due rows, send them, record each attempt."""
         now = self.clock.now()
-        # Most rounds find nothing: one indexed statement says so without a thread or a
-        # transaction (it answers yes when unsure, and the claim decides).
-        if not self._probe.anything_due(now):
+        if not self._probe.anything_due(now):  # most rounds: see anything_due
             return DispatchReport()
         rows = await asyncio.to_thread(self.outbox.claim, now, limit, self.lease)
         report = DispatchReport(claimed=len(rows))
