@@ -18,7 +18,8 @@ from juncture.core.journeys.state import Enrollment
 from juncture.core.orchestrate import JourneyState, Message
 from juncture.store import tables
 from juncture.store.sql import SqlStore
-from juncture.store.state import Cache, JourneyRows, StateSql, stored_enrollment
+from juncture.store.state import StateSql
+from juncture.store.state_cache import Cache, JourneyRows, stored_enrollment
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 WEEK = dt.timedelta(days=8)
