@@ -5,10 +5,12 @@ commits), on every store."""
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import msgspec
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
 
 from juncture.core.events import Event
 from juncture.core.profile import Profile
@@ -16,7 +18,7 @@ from juncture.runtime.clock import ManualClock
 from juncture.runtime.engine import Engine
 from juncture.store import tables
 from juncture.store.sql import SqlStore
-from juncture.store.state import Cache, StateSql
+from juncture.store.state import Cache, StateSql, sqlite_time
 
 T0 = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC)
 
@@ -94,3 +96,33 @@ def test_the_cache_starts_over_past_its_bound() -> None:
     cache.profiles["p2"] = (None, None, Profile(profile_id="p2"))
     cache.trim()
     assert (cache.profiles, cache.ids) == ({}, {})
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        T0,
+        dt.datetime(2026, 3, 1, 9, 30, 0, 5, tzinfo=dt.UTC),
+        dt.datetime(2026, 3, 1, 1, 30, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+        dt.datetime(1, 1, 1, tzinfo=dt.UTC),
+        dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC),
+    ],
+)
+def test_sqlite_time_is_the_naive_utc_text_sqlalchemy_reads(value: dt.datetime) -> None:
+    dialect = sqlite.dialect()
+    stored = sa.DateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert stored is not None
+    assert sqlite_time(value) == stored(value.astimezone(dt.UTC))
+
+
+def test_sqlite_time_tells_apart_the_two_passes_of_a_repeated_hour() -> None:
+    zone = ZoneInfo("Europe/Berlin")
+    first = dt.datetime(2026, 10, 25, 2, 30, tzinfo=zone)
+    second = first.replace(fold=1)  # an hour later, yet equal to it (one zone: fold ignored)
+    assert first == second
+    texts = [sqlite_time(first), sqlite_time(second), sqlite_time(first)]
+    assert texts == [
+        "2026-10-25 00:30:00.000000",
+        "2026-10-25 01:30:00.000000",
+        "2026-10-25 00:30:00.000000",
+    ]

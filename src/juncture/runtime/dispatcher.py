@@ -59,6 +59,7 @@ from juncture.channels.templates import TemplateError, Templates
 from juncture.errors import Unavailable
 from juncture.runtime.clock import Clock
 from juncture.store.outbox import Attempt, Outbox, OutboxRow
+from juncture.store.outbox_probe import DueProbe
 from juncture.store.sql import SqlStore
 
 log = logging.getLogger("juncture.dispatcher")
@@ -149,9 +150,11 @@ class Dispatcher:
         self.send_timeout = send_timeout
         self.at_most_once = frozenset(at_most_once)
         self._slots = asyncio.Semaphore(concurrency)
+        self._probe = DueProbe(self.outbox.engine)
 
     async def aclose(self) -> None:
-        """Close the channels that hold connections (HTTP clients)."""
+        """Close the channels that hold connections (HTTP clients), and the store's."""
+        self._probe.close()
         for channel in self.channels.values():
             close = getattr(channel, "aclose", None)
             if close is not None:
@@ -165,9 +168,17 @@ class Dispatcher:
             log.warning("%d outbox rows in doubt after a restart: sending again", count)
         return count
 
+    def anything_due(self) -> bool:
+        """Whether a round now may find something to send: one indexed statement, without a
+        thread or a transaction (True when unsure; the round's claim decides)."""
+        return self._probe.anything_due(self.clock.now())
+
     async def run_once(self, limit: int = 100) -> DispatchReport:
         """Claim up to ``limit`` due rows, send them, record each attempt."""
-        rows = await asyncio.to_thread(self.outbox.claim, self.clock.now(), limit, self.lease)
+        now = self.clock.now()
+        if not self._probe.anything_due(now):  # most rounds: see anything_due
+            return DispatchReport()
+        rows = await asyncio.to_thread(self.outbox.claim, now, limit, self.lease)
         report = DispatchReport(claimed=len(rows))
         for outcome in await asyncio.gather(*(self._bounded(row) for row in rows)):
             report.add(outcome)

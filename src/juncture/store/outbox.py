@@ -38,6 +38,47 @@ ONSITE = "onsite"  # placements wait for the customer's next visit (/v1/decide),
 t = tables.outbox
 a = tables.delivery_attempts
 
+# The dispatcher's statements run several times per round: built once, with their values
+# bound at execution, so SQLAlchemy neither rebuilds them nor works out their cache keys
+# again (building and keying ``due`` cost as much as running it).
+_NOW = sa.bindparam("b_now", type_=t.c.next_attempt_at.type)
+_DUE = (
+    sa.select(t)
+    .where(
+        sa.or_(
+            sa.and_(
+                t.c.status == "pending",
+                sa.or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= _NOW),
+            ),
+            sa.and_(t.c.status.in_(("deferred", "sending")), t.c.next_attempt_at <= _NOW),
+        ),
+        t.c.channel != ONSITE,
+    )
+    .order_by(t.c.id)
+    .limit(sa.bindparam("b_limit", type_=sa.Integer()))
+)
+_DUE_LOCKED = _DUE.with_for_update(skip_locked=True)
+_MARK_SENDING = (
+    t.update()
+    .where(
+        t.c.id == sa.bindparam("b_id"),
+        t.c.status == sa.bindparam("b_status"),
+        t.c.attempts == sa.bindparam("b_attempts"),
+    )
+    .values(
+        status="sending",
+        attempts=sa.bindparam("b_next", type_=sa.Integer()),
+        next_attempt_at=sa.bindparam("b_until", type_=t.c.next_attempt_at.type),
+    )
+)
+_ATTEMPTS = sa.select(t.c.attempts).where(t.c.id == sa.bindparam("b_id"))
+_MOVE = t.update().where(t.c.id == sa.bindparam("b_id"))  # SET: the execution's other values
+_RECORD = a.insert()
+_p = tables.profiles
+_CONSENT = sa.select(_p.c.redirect_to, _p.c.consent).where(
+    _p.c.profile_id == sa.bindparam("b_profile")
+)
+
 
 @dataclass(frozen=True, slots=True)
 class NewMessage:
@@ -159,26 +200,12 @@ class Outbox:
         (``sending`` past their lease), in insertion order; never on-site placements. Locks
         them ``FOR UPDATE SKIP LOCKED`` on PostgreSQL when given the caller's ``conn``;
         :meth:`claim` is the safe way to use it."""
-        now = as_utc(now)
-        ready = sa.or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now)
-        query = (
-            sa.select(t)
-            .where(
-                sa.or_(
-                    sa.and_(t.c.status == "pending", ready),
-                    sa.and_(t.c.status.in_(("deferred", "sending")), t.c.next_attempt_at <= now),
-                ),
-                t.c.channel != ONSITE,
-            )
-            .order_by(t.c.id)
-            .limit(limit)
-        )
-        if self.dialect == "postgresql":
-            query = query.with_for_update(skip_locked=True)
+        query = _DUE_LOCKED if self.dialect == "postgresql" else _DUE
+        params = {"b_now": as_utc(now), "b_limit": limit}
         if conn is not None:
-            return [row_of(r._mapping) for r in conn.execute(query)]
+            return [row_of(r._mapping) for r in conn.execute(query, params)]
         with self._begin() as own:
-            return [row_of(r._mapping) for r in own.execute(query)]
+            return [row_of(r._mapping) for r in own.execute(query, params)]
 
     def mark_sending(
         self,
@@ -197,12 +224,14 @@ class Outbox:
         until = as_utc(now) + lease
         claimed = []
         for row in rows:
-            stmt = (
-                t.update()
-                .where(t.c.id == row.id, t.c.status == row.status, t.c.attempts == row.attempts)
-                .values(status="sending", attempts=row.attempts + 1, next_attempt_at=until)
-            )
-            if conn.execute(stmt).rowcount == 1:
+            params = {
+                "b_id": row.id,
+                "b_status": row.status,
+                "b_attempts": row.attempts,
+                "b_next": row.attempts + 1,
+                "b_until": until,
+            }
+            if conn.execute(_MARK_SENDING, params).rowcount == 1:
                 claimed.append(_claimed(row, until))
         return claimed
 
@@ -231,33 +260,28 @@ class Outbox:
             when = as_utc(next_attempt_at)
             values = {"status": "pending", "next_attempt_at": when, "last_error": attempt.error}
         with self._begin() as conn:
-            number = conn.execute(sa.select(t.c.attempts).where(t.c.id == outbox_id)).scalar_one()
-            conn.execute(t.update().where(t.c.id == outbox_id).values(values))
+            number = conn.execute(_ATTEMPTS, {"b_id": outbox_id}).scalar_one()
+            conn.execute(_MOVE, {"b_id": outbox_id, **values})
             conn.execute(
-                a.insert().values(
-                    outbox_id=outbox_id,
-                    attempt=number,
-                    at=now,
-                    ok=attempt.ok,
-                    status_code=attempt.status_code,
-                    error=attempt.error,
-                    duration_ms=attempt.duration_ms,
-                )
+                _RECORD,
+                {
+                    "outbox_id": outbox_id,
+                    "attempt": number,
+                    "at": now,
+                    "ok": attempt.ok,
+                    "status_code": attempt.status_code,
+                    "error": attempt.error,
+                    "duration_ms": attempt.duration_ms,
+                },
             )
 
     def consent_refused(self, profile_id: str, channel: str) -> bool:
         """Whether the profile (or the one it was merged into) now refuses marketing on
         ``channel``: its resolved consent says so explicitly."""
-        p = tables.profiles
         with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(p.c.redirect_to, p.c.consent).where(p.c.profile_id == profile_id)
-            ).first()
+            row = conn.execute(_CONSENT, {"b_profile": profile_id}).first()
             if row is not None and row.redirect_to is not None:
-                query = sa.select(p.c.redirect_to, p.c.consent).where(
-                    p.c.profile_id == row.redirect_to
-                )
-                row = conn.execute(query).first()
+                row = conn.execute(_CONSENT, {"b_profile": row.redirect_to}).first()
         consent = row.consent if row is not None else None
         if isinstance(consent, str):
             consent = orjson.loads(consent)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 import msgspec
@@ -23,13 +23,14 @@ from juncture.core.journeys.state import Enrollment
 from juncture.core.orchestrate import JourneyState, Message
 from juncture.core.profile import Profile
 from juncture.core.signals import ScheduleTimer
+from juncture.store.state_cache import Cache as Cache  # noqa: PLC0414 - the writer's import
+from juncture.store.state_cache import JourneyRows, ProfileRow, stored_enrollment
 
 _CHUNK: Final = 500
 _node_decoder: Final = msgspec.json.Decoder(Node)
 _profile_decoder: Final = msgspec.json.Decoder(Profile)
 _encoder: Final = msgspec.json.Encoder()
 _users_decoder: Final = msgspec.json.Decoder(tuple[str, ...])
-_json_decoder: Final = msgspec.json.Decoder()
 # Contacts that count against frequency caps: what left or is about to leave (a deferred
 # message counts at the time it will leave, its next_attempt_at).
 _CONTACT_STATUSES: Final = ("pending", "deferred", "sending", "sent", "shown")
@@ -61,39 +62,25 @@ class Due:
 
 def sqlite_time(value: dt.datetime) -> str:
     """The text form SQLAlchemy uses for DateTime on SQLite, always in UTC (``isoformat``
-    is several times cheaper than ``strftime`` on the hot path)."""
+    is several times cheaper than ``strftime`` on the hot path; cutting its ``+00:00`` off
+    is cheaper than making a naive copy first: the year always has four digits).
+
+    Most UTC times are written more than once (an event's timestamp is its profile's
+    ``last_seen`` too; ``first_seen``; the commit's time on every row), so recent ones are
+    remembered. Only UTC ones: two times in one other zone may compare equal while an
+    hour apart (PEP 495's ``fold``)."""
     if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+        return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
+    text = _TIMES.get(value)
+    if text is None:
+        if len(_TIMES) >= _TIMES_KEPT:
+            _TIMES.clear()
+        text = _TIMES[value] = value.isoformat(" ", "microseconds")[:26]
+    return text
 
 
-# A profile row as loaded: (redirect_to, node, profile); node and profile only when live.
-ProfileRow = tuple[str | None, Node | None, Profile | None]
-
-
-@dataclass
-class Cache:
-    """Decoded rows of the working set, kept between commits by the one writer that owns
-    it, so that a profile touched again is not read and decoded again. Its keeper must
-    :meth:`clear` it whenever it may differ from the store: on a rollback, and when another
-    connection has committed (SQLite's ``PRAGMA data_version``). Bounded: past
-    ``max_rows`` profiles it starts over (a decoded profile takes about twice its JSON in
-    memory: some 13 KB for a shopper with 20 product views, so about 260 MB at the bound)."""
-
-    max_rows: int = 20_000
-    ids: dict[str, str] = field(default_factory=dict)
-    profiles: dict[str, ProfileRow] = field(default_factory=dict)
-    devices: dict[str, tuple[str, ...]] = field(default_factory=dict)
-
-    def clear(self) -> None:
-        self.ids.clear()
-        self.profiles.clear()
-        self.devices.clear()
-
-    def trim(self) -> None:
-        rows = max(len(self.profiles), len(self.ids) // 4, len(self.devices))
-        if rows > self.max_rows:
-            self.clear()
+_TIMES: Final[dict[dt.datetime, str]] = {}
+_TIMES_KEPT: Final = 20_000
 
 
 def _split(
@@ -221,32 +208,43 @@ class StateSql:
         """Enrollments (active and ended, for re-entry rules) and marketing contacts since
         ``since`` of these profiles."""
         pids = sorted(set(profile_ids))
-        enrollments: dict[str, list[Enrollment]] = {}
+        stamp = self.t(since)
+        cache = self.cache.journeys if self.cache is not None else None
+        cached: dict[str, JourneyRows] = {}
+        if cache is not None:  # rows loaded for a later ``since`` lack some contacts
+            cached = {p: cache[p] for p in pids if p in cache and cache[p].since <= stamp}
+        found = self._journey_rows([p for p in pids if p not in cached], stamp)
+        if cache is not None:
+            cache.update(found)
+        states: dict[str, JourneyState] = {}
+        for pid, rows in (cached | found).items():
+            contacts = tuple(c for at, c in rows.contacts if at >= stamp)
+            if rows.enrollments or contacts:
+                states[pid] = JourneyState(rows.decoded(), ContactHistory(contacts))
+        return states
+
+    def _journey_rows(self, pids: Sequence[str], stamp: Any) -> dict[str, JourneyRows]:
+        found = {pid: JourneyRows(stamp, {}, []) for pid in pids}
         for pid, body in self._in(
             "SELECT profile_id, state FROM enrollments WHERE profile_id IN ({marks})", pids
         ):
-            enrollments.setdefault(pid, []).append(Enrollment.from_json(_json_decoder.decode(body)))
-        contacts: dict[str, list[Contact]] = {}
+            enrollment = stored_enrollment(body)
+            found[pid].enrollments[enrollment.id] = enrollment
         m = self.mark
         statuses = ",".join(f"'{x}'" for x in _CONTACT_STATUSES)
         for start in range(0, len(pids), _CHUNK):
             chunk = pids[start : start + _CHUNK]
             self.cur.execute(
                 "SELECT profile_id, COALESCE(sent_at, next_attempt_at, created_at), channel, "
-                "purpose, journey_id FROM outbox "
+                "purpose, journey_id, created_at FROM outbox "
                 f"WHERE profile_id IN ({','.join([m] * len(chunk))}) "
                 f"AND purpose = 'marketing' AND status IN ({statuses}) AND created_at >= {m}",
-                (*chunk, self.t(since)),
+                (*chunk, stamp),
             )
-            for pid, at, channel, purpose, journey in self.cur.fetchall():
+            for pid, at, channel, purpose, journey, created in self.cur.fetchall():
                 contact = Contact(self.read_t(at), channel, purpose, journey or "")
-                contacts.setdefault(pid, []).append(contact)
-        return {
-            pid: JourneyState(
-                tuple(enrollments.get(pid, ())), ContactHistory(tuple(contacts.get(pid, ())))
-            )
-            for pid in set(enrollments) | set(contacts)
-        }
+                found[pid].contacts.append((created, contact))
+        return found
 
     # -- saving ------------------------------------------------------------------------
     def save_graph(self, before: IdentityGraph, after: IdentityGraph) -> None:
@@ -278,6 +276,9 @@ class StateSql:
             stale = [pid for pid, row in self.cache.profiles.items() if row[0] in merged]
             for pid in stale:
                 del self.cache.profiles[pid]
+            for x in merges:  # both profiles' enrollments and messages change hands below
+                self.cache.journeys.pop(x.merged, None)
+                self.cache.journeys.pop(x.survivor, None)
         for merge in merges:
             # Keep redirects one hop long: whatever pointed at the merged profile now
             # points at the survivor.
@@ -393,6 +394,7 @@ class StateSql:
             self.cur.executemany(f"DELETE FROM timers WHERE key = {m}", deletes)
 
     def save_enrollments(self, changed: Iterable[Enrollment], now: dt.datetime) -> None:
+        """Upsert enrollments (their state as JSON), and in the cache of a loaded profile."""
         rows = [
             (
                 e.id,
@@ -426,6 +428,11 @@ class StateSql:
             "COALESCE(enrollments.goal_reached_at, excluded.goal_reached_at)",
             rows,
         )
+        cache = self.cache.journeys if self.cache is not None else {}
+        for row in rows:
+            cached = cache.get(row[3])  # its profile_id
+            if cached is not None:
+                cached.enrollments[row[0]] = row[-1]  # its id and state
 
     def save_messages(self, messages: Sequence[Message]) -> None:
         """Outbox rows; one already there (same idempotency key: a replay) is left alone."""
@@ -458,6 +465,26 @@ class StateSql:
             "ON CONFLICT (idempotency_key) DO NOTHING",
             rows,
         )
+        if self.cache is not None:
+            self._cache_contacts(messages, rows, self.cache.journeys)
+
+    def _cache_contacts(
+        self,
+        messages: Sequence[Message],
+        rows: list[tuple[Any, ...]],
+        cache: dict[str, JourneyRows],
+    ) -> None:
+        """The new marketing contacts of cached profiles, as a load would read them back."""
+        if self.cur.rowcount != len(rows):  # a key already there: which row stayed is unknown
+            for x in messages:
+                cache.pop(x.profile_id, None)
+            return
+        for x, row in zip(messages, rows, strict=True):
+            cached = cache.get(x.profile_id)
+            if cached is not None and x.purpose == "marketing" and x.status in _CONTACT_STATUSES:
+                at = self.read_t(row[13] if row[13] is not None else row[14])
+                contact = Contact(at, x.channel, x.purpose, x.journey_id or "")
+                cached.contacts.append((row[14], contact))
 
 
 def _text(value: object) -> str | None:
