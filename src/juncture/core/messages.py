@@ -157,7 +157,6 @@ def normalize(
     rejected: list[Rejection] = []
     batch_sent_at = _time_or_none(envelope.sent_at)
     for index, raw in enumerate(envelope.messages):
-        prefix = "$" if envelope.single else f"{envelope.path_prefix}[{index}]"
         try:
             events.append(
                 _event(
@@ -169,6 +168,7 @@ def normalize(
                 )
             )
         except MessageError as exc:
+            prefix = "$" if envelope.single else f"{envelope.path_prefix}[{index}]"
             rejected.append(
                 Rejection(
                     index=index,
@@ -203,7 +203,9 @@ def _event(
     except msgspec.DecodeError as exc:
         raise MessageError("malformed_json", f"not valid JSON: {_clean(exc)}", "$") from exc
     kind = envelope.type_hint or wire.type
-    _check(wire, kind)
+    user_id = _text(wire.user_id)
+    anonymous_id = _text(wire.anonymous_id)
+    _check(wire, kind, user_id, anonymous_id)
     assert kind is not None
     original = _time(wire.original_timestamp, "$.originalTimestamp") or _time(
         wire.timestamp, "$.timestamp"
@@ -218,8 +220,8 @@ def _event(
         event=wire.event,
         name=wire.name,
         category=wire.category,
-        user_id=_text(wire.user_id),
-        anonymous_id=_text(wire.anonymous_id),
+        user_id=user_id,
+        anonymous_id=anonymous_id,
         group_id=_text(wire.group_id),
         previous_id=_text(wire.previous_id),
         original_timestamp=original,
@@ -252,7 +254,8 @@ def corrected_timestamp(
     return received_at - (sent_at - original)
 
 
-def _check(wire: _Wire, kind: str | None) -> None:
+def _check(wire: _Wire, kind: str | None, user_id: str | None, anonymous_id: str | None) -> None:
+    """``user_id`` and ``anonymous_id`` are the message's ids as :func:`_text` reads them."""
     if kind is None:
         raise MessageError("missing_field", "`type` is required in a batch message", "$.type")
     if kind not in MESSAGE_TYPES:
@@ -261,7 +264,7 @@ def _check(wire: _Wire, kind: str | None) -> None:
             f"unknown type {kind!r}; expected one of {', '.join(sorted(MESSAGE_TYPES))}",
             "$.type",
         )
-    if _text(wire.user_id) is None and _text(wire.anonymous_id) is None:
+    if user_id is None and anonymous_id is None:
         raise MessageError(
             "missing_field", "either `userId` or `anonymousId` is required", "$.userId"
         )
@@ -269,7 +272,7 @@ def _check(wire: _Wire, kind: str | None) -> None:
         raise MessageError("missing_field", "a track call needs a non-empty `event`", "$.event")
     if kind == "group" and _text(wire.group_id) is None:
         raise MessageError("missing_field", "a group call needs `groupId`", "$.groupId")
-    if kind == "alias" and (_text(wire.previous_id) is None or _text(wire.user_id) is None):
+    if kind == "alias" and (_text(wire.previous_id) is None or user_id is None):
         raise MessageError(
             "missing_field", "an alias call needs `previousId` and `userId`", "$.previousId"
         )
@@ -291,6 +294,8 @@ def parse_time(value: str | int | float) -> dt.datetime:
         if text.replace(".", "", 1).isdigit():
             return parse_time(float(text))
         parsed = dt.datetime.fromisoformat(text)
+        if parsed.tzinfo is UTC:  # "Z" and "+00:00": already what astimezone would return
+            return parsed
         return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     seconds = value / 1000 if abs(value) > 100_000_000_000 else value
     return dt.datetime.fromtimestamp(seconds, UTC)
@@ -313,6 +318,8 @@ def _time_or_none(value: Scalar) -> dt.datetime | None:
 
 
 def _text(value: Scalar) -> str | None:
+    if type(value) is str:  # the usual case first: ids are strings
+        return value or None
     if value is None:
         return None
     if isinstance(value, float) and value.is_integer():
