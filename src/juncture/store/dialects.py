@@ -9,6 +9,7 @@ default: power-loss safe).
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any, Final
@@ -166,7 +167,7 @@ class SqliteWriter:
             stored = [msgspec.structs.replace(e, seq=top + i + 1) for i, e in enumerate(fresh)]
             cur.executemany(
                 f"INSERT INTO events (seq, {_EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                [_sqlite_row(e) for e in stored],
+                _sqlite_rows(stored),
             )
             failed = _failed_rows(quarantine, sqlite_time)
             if failed:
@@ -213,7 +214,22 @@ class SqliteWriter:
         self._pooled.close()
 
 
-def _sqlite_row(e: Event) -> tuple[Any, ...]:
+def _sqlite_rows(events: Sequence[Event]) -> list[tuple[Any, ...]]:
+    """The events' rows. The events of one request share one receive time (the same
+    object), so its text form is made once per run of them, not once per event."""
+    rows = []
+    received_at: dt.datetime | None = None
+    received_text = ""
+    for e in events:
+        if e.received_at is not received_at:
+            received_at = e.received_at
+            received_text = sqlite_time(received_at)
+        rows.append(_sqlite_row(e, received_text))
+    return rows
+
+
+def _sqlite_row(e: Event, received_text: str | None = None) -> tuple[Any, ...]:
+    """One event's row; ``received_text`` is ``sqlite_time(e.received_at)`` if known."""
     return (
         e.seq,
         e.source,
@@ -223,7 +239,7 @@ def _sqlite_row(e: Event) -> tuple[Any, ...]:
         e.user_id,
         e.anonymous_id,
         sqlite_time(e.timestamp),
-        sqlite_time(e.received_at),
+        received_text if received_text is not None else sqlite_time(e.received_at),
         encode_body(e).decode(),
         e.profile_id,
     )
