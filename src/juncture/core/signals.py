@@ -179,13 +179,8 @@ def _click_interest(before: Profile, after: Profile, event: Event) -> Event | No
     if not gained:
         return None
     props = event.properties
-    top: dict[str, str | None] = {}
-    shifted: dict[str, dict[str, str | None]] = {}
-    for dimension in ("category", "brand", "price"):
-        old, new = profiles.top_affinity(before, dimension), profiles.top_affinity(after, dimension)
-        top[dimension] = new
-        if old != new:
-            shifted[dimension] = {"from": old, "to": new}
+    top, was = profiles.top_affinities(after), profiles.top_affinities(before)
+    shifted = {d: {"from": was[d], "to": new} for d, new in top.items() if was[d] != new}
     price = profiles.number(props.get("price"))
     return derive(
         event,
@@ -210,7 +205,7 @@ def _product_interest(
     view = after.products.get(pid) if pid is not None else None
     if pid is None or view is None:
         return None
-    old = before.products.get(pid) or profiles.ProductView()
+    old = before.products.get(pid, profiles.NEVER_VIEWED)
     reasons = [
         reason
         for reason, hit in (
