@@ -229,10 +229,15 @@ def _trait_identifiers(event: Event, config: IdentityConfig) -> list[tuple[str, 
         if event.properties:
             sources.append(event.properties)
         for ext in config.external_ids:
-            # Most events carry no external id: look before building anything.
-            found = {v for s in sources for key in ext.keys if (v := _scalar(s.get(key)))}
+            # Most events carry no external id: plain loops, nothing built until one is found.
+            found: list[str] = []
+            for source in sources:
+                for key in ext.keys:
+                    value = source.get(key)
+                    if value is not None and (text := _scalar(value)):
+                        found.append(text)
             if found:
-                out.extend((ext.kind, f"{ext.kind}:{v}") for v in sorted(found))
+                out.extend((ext.kind, f"{ext.kind}:{v}") for v in sorted(set(found)))
     return out
 
 
@@ -283,7 +288,10 @@ def resolve(
 def _device_open(seen: tuple[str, ...], config: IdentityConfig) -> bool:
     """Whether a device with these ids still links. User ids are kept as they are and
     anonymous ids prefixed, so rows written before the anonymous cap read back unchanged."""
-    anonymous = sum(1 for s in seen if s.startswith(_ANON_MARK))
+    anonymous = 0
+    for s in seen:  # a loop, not sum(): it runs for every event from a device
+        if s.startswith(_ANON_MARK):
+            anonymous += 1
     return (
         len(seen) - anonymous <= config.max_users_per_device
         and anonymous <= config.max_anonymous_per_device
@@ -332,9 +340,10 @@ class _Work:
             return False  # past a cap for good: its list stops growing
         anon = self.event.anonymous_id
         new = {u for u in (self.event.user_id, anon and _ANON_MARK + anon) if u and u not in seen}
-        if new:
-            self._own("device_users")
-            seen = self.device_users[key] = tuple(sorted((*seen, *new)))
+        if not new:
+            return True  # open, as just checked
+        self._own("device_users")
+        seen = self.device_users[key] = tuple(sorted((*seen, *new)))
         return _device_open(seen, config)
 
     def join(self, keys: list[tuple[str, str]], *, alias: bool) -> str | None:
@@ -348,12 +357,14 @@ class _Work:
             pid = self.redirects.get(pid, pid)
             if pid == home:
                 continue
-            theirs = set(self.nodes[pid].user_ids)
-            # A link is refused when it would put together user ids not together already.
-            if not (alias or theirs <= self.users or self.users <= theirs):
-                self._conflict(key, pid, "user_conflict")
-                continue
-            self.users.update(theirs)
+            user_ids = self.nodes[pid].user_ids
+            if user_ids:  # a profile without user ids joins any
+                theirs = set(user_ids)
+                # A link is refused when it would put together user ids not together already.
+                if not (alias or theirs <= self.users or self.users <= theirs):
+                    self._conflict(key, pid, "user_conflict")
+                    continue
+                self.users.update(theirs)
             home = pid if home is None else self._merge(home, pid, "alias" if alias else kind)
         return home
 
@@ -410,10 +421,11 @@ class _Work:
             for key in self.unknown:
                 self.ids[key] = home
         node = self.nodes[home]
+        if self.users.issubset(node.user_ids):
+            return  # nothing new (a node's user ids are kept sorted and distinct)
         users = tuple(sorted(self.users | set(node.user_ids)))
-        if users != node.user_ids:
-            self._own("nodes")
-            self.nodes[home] = Node(first_seen=node.first_seen, user_ids=users)
+        self._own("nodes")
+        self.nodes[home] = Node(first_seen=node.first_seen, user_ids=users)
 
     def touch(self, home: str) -> None:
         node = self.nodes[home]
