@@ -595,14 +595,14 @@ def _affinity_keys(
 def _on_product_view(s: _Step) -> None:
     profile, event, config, ch = s.profile, s.event, s.config, s.ch
     props = event.properties
-    pid = product_key(props)
     t = event.timestamp
     price = number(props.get("price"))
     category, brand = props.get("category"), props.get("brand")
     weight = config.affinity_weights.get(event.event or "", 0.0)
     if weight:
         _add_affinity(s, _affinity_keys(category, brand, price, config), weight)
-    if pid is None or event.event != "Product Viewed":
+    pid = product_key(props) if event.event == "Product Viewed" else None  # clicks: affinity only
+    if pid is None:
         return
     view = profile.products.get(pid, NEVER_VIEWED)
     section = props.get("section") or props.get("tab")
