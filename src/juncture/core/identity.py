@@ -52,6 +52,7 @@ DEVICE: Final = "device_id"
 EMAIL: Final = "email"
 PHONE: Final = "phone"
 _ANON_MARK: Final = ANONYMOUS + ":"
+_SCALAR: Final = str | int  # built once, not on every isinstance check
 
 
 class ExternalId(msgspec.Struct, frozen=True, kw_only=True):
@@ -210,7 +211,7 @@ def identifiers(
         device = context.get("device")
         if isinstance(device, dict):
             device_id = device.get("id")
-            if isinstance(device_id, str | int) and not isinstance(device_id, bool):
+            if isinstance(device_id, _SCALAR) and not isinstance(device_id, bool):
                 out.append((DEVICE, f"device_id:{device_id}"))
     if config.link_email or config.link_phone or (config.link_external and config.external_ids):
         out.extend(_trait_identifiers(event, config))
@@ -218,8 +219,10 @@ def identifiers(
 
 
 def _trait_identifiers(event: Event, config: IdentityConfig) -> list[tuple[str, str]]:
-    ctx_traits = event.context.get("traits") if event.context else None
-    sources = [s for s in (event.traits, ctx_traits) if isinstance(s, dict) and s]
+    sources: list[dict[str, Any]] = []
+    for source in (event.traits, event.context.get("traits") if event.context else None):
+        if isinstance(source, dict) and source:
+            sources.append(source)
     out: list[tuple[str, str]] = []
     if config.link_email:
         out.extend(_normalized(sources, EMAIL, normalize_email))
@@ -249,7 +252,7 @@ def _normalized(
 
 
 def _scalar(value: object) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, str | int):
+    if isinstance(value, bool) or not isinstance(value, _SCALAR):
         return None
     text = str(value).strip()
     return text or None
@@ -301,6 +304,20 @@ def _device_open(seen: tuple[str, ...], config: IdentityConfig) -> bool:
 class _Work:
     """A copy-on-write view of a graph while one event is resolved."""
 
+    __slots__ = (
+        "conflicts",
+        "copied",
+        "device_users",
+        "event",
+        "graph",
+        "ids",
+        "merges",
+        "nodes",
+        "redirects",
+        "unknown",
+        "users",
+    )
+
     def __init__(self, graph: IdentityGraph, event: Event) -> None:
         self.graph = graph
         self.event = event
@@ -339,7 +356,10 @@ class _Work:
         if not _device_open(seen, config):
             return False  # past a cap for good: its list stops growing
         anon = self.event.anonymous_id
-        new = {u for u in (self.event.user_id, anon and _ANON_MARK + anon) if u and u not in seen}
+        new: list[str] = []  # a loop, not a set comprehension: this runs for every event
+        for u in (self.event.user_id, anon and _ANON_MARK + anon):
+            if u and u not in seen and u not in new:
+                new.append(u)
         if not new:
             return True  # open, as just checked
         self._own("device_users")

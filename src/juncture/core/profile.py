@@ -413,6 +413,8 @@ def _add_time(
             return spans, 0
         if end < t <= end + gap:
             return (*spans[:-1], (start, t)), 0
+    elif keep > 0:
+        return ((t, t),), 0  # the first (a product's first view, most often)
     out = list(spans)
     i = bisect.bisect_right(out, (t, t))
     new = (t, t)

@@ -100,6 +100,14 @@ def test_sessions_beyond_keep_are_archived() -> None:
     assert p.session_count == 5
 
 
+def test_the_first_session_and_the_first_visit_start_their_spans() -> None:
+    p = run([ev("Product Viewed", T0, props={"product_id": "s1"})], ProfileConfig(keep_sessions=1))
+    assert (p.sessions, p.sessions_archived) == (((T0, T0),), 0)
+    assert p.products["s1"].visits == ((T0, T0),)
+    p = profile.reduce(p, ev("X", T0 + 90 * MIN), ProfileConfig(keep_sessions=1))
+    assert (p.sessions, p.sessions_archived) == (((T0 + 90 * MIN, T0 + 90 * MIN),), 1)
+
+
 def test_channels_inferred_and_last_channel() -> None:
     p = run(
         [
