@@ -70,6 +70,8 @@ def timers(
 ) -> tuple[TimerCommand, ...]:
     """The timer commands of one client event (``name``: its track name, if any)."""
     cart, pid = after.cart, after.profile_id
+    if cart is before and name != "Order Completed":
+        return ()  # most events leave the cart alone: nothing moved
     if name == "Order Completed" or (before.items and not cart.items):
         return (CancelTimer(key=cart_key(pid)), CancelTimer(key=checkout_key(pid)))
     checkout = in_checkout(cart)

@@ -80,6 +80,8 @@ def timers(
 ) -> list[TimerCommand]:
     """A timer for each watched date trait that changed (set, moved or cleared), or all of
     them when the time zone changed. ``since``: when the change became known."""
+    if after.traits is before.traits:
+        return []  # the usual event: no trait changed
     zone = after.traits.get("timezone")
     moved_zone = zone != before.traits.get("timezone")
     out: list[TimerCommand] = []

@@ -199,14 +199,22 @@ def _with_journeys(
     profiles = result.profiles
     if pid in profiles or outcome.traits_set:
         profiles = {**profiles, pid: outcome.profile}
-    enrollments = dict(carried.enrollments) if carried is not None else {}
-    enrollments.update(outcome.enrollments)
-    moved = carried.timers if carried is not None else ()
+    enrollments = outcome.enrollments
+    timers = result.timers
+    if carried is not None:
+        enrollments = {**carried.enrollments, **enrollments}
+        timers += tuple(carried.timers)
+    # Most steps start no journey: their events and timers stay as they are.
+    events = result.events
+    if outcome.events:
+        events += tuple(_own(e, pid) for e in outcome.events)
+    if outcome.timers:
+        timers += tuple(outcome.timers)
     return msgspec.structs.replace(
         result,
         profiles=profiles,
-        events=(*result.events, *(_own(e, pid) for e in outcome.events)),
-        timers=(*result.timers, *moved, *outcome.timers),
+        events=events,
+        timers=timers,
         journey_profile=pid,
         journey_state=outcome.state,
         enrollments=tuple(enrollments.values()),

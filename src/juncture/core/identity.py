@@ -52,6 +52,7 @@ DEVICE: Final = "device_id"
 EMAIL: Final = "email"
 PHONE: Final = "phone"
 _ANON_MARK: Final = ANONYMOUS + ":"
+_SCALAR: Final = str | int  # built once, not on every isinstance check
 
 
 class ExternalId(msgspec.Struct, frozen=True, kw_only=True):
@@ -210,7 +211,7 @@ def identifiers(
         device = context.get("device")
         if isinstance(device, dict):
             device_id = device.get("id")
-            if isinstance(device_id, str | int) and not isinstance(device_id, bool):
+            if isinstance(device_id, _SCALAR) and not isinstance(device_id, bool):
                 out.append((DEVICE, f"device_id:{device_id}"))
     if config.link_email or config.link_phone or (config.link_external and config.external_ids):
         out.extend(_trait_identifiers(event, config))
@@ -218,8 +219,10 @@ def identifiers(
 
 
 def _trait_identifiers(event: Event, config: IdentityConfig) -> list[tuple[str, str]]:
-    ctx_traits = event.context.get("traits") if event.context else None
-    sources = [s for s in (event.traits, ctx_traits) if isinstance(s, dict) and s]
+    sources: list[dict[str, Any]] = []
+    for source in (event.traits, event.context.get("traits") if event.context else None):
+        if isinstance(source, dict) and source:
+            sources.append(source)
     out: list[tuple[str, str]] = []
     if config.link_email:
         out.extend(_normalized(sources, EMAIL, normalize_email))
@@ -229,10 +232,15 @@ def _trait_identifiers(event: Event, config: IdentityConfig) -> list[tuple[str, 
         if event.properties:
             sources.append(event.properties)
         for ext in config.external_ids:
-            # Most events carry no external id: look before building anything.
-            found = {v for s in sources for key in ext.keys if (v := _scalar(s.get(key)))}
+            # Most events carry no external id: plain loops, nothing built until one is found.
+            found: list[str] = []
+            for source in sources:
+                for key in ext.keys:
+                    value = source.get(key)
+                    if value is not None and (text := _scalar(value)):
+                        found.append(text)
             if found:
-                out.extend((ext.kind, f"{ext.kind}:{v}") for v in sorted(found))
+                out.extend((ext.kind, f"{ext.kind}:{v}") for v in sorted(set(found)))
     return out
 
 
@@ -244,7 +252,7 @@ def _normalized(
 
 
 def _scalar(value: object) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, str | int):
+    if isinstance(value, bool) or not isinstance(value, _SCALAR):
         return None
     text = str(value).strip()
     return text or None
@@ -283,7 +291,10 @@ def resolve(
 def _device_open(seen: tuple[str, ...], config: IdentityConfig) -> bool:
     """Whether a device with these ids still links. User ids are kept as they are and
     anonymous ids prefixed, so rows written before the anonymous cap read back unchanged."""
-    anonymous = sum(1 for s in seen if s.startswith(_ANON_MARK))
+    anonymous = 0
+    for s in seen:  # a loop, not sum(): it runs for every event from a device
+        if s.startswith(_ANON_MARK):
+            anonymous += 1
     return (
         len(seen) - anonymous <= config.max_users_per_device
         and anonymous <= config.max_anonymous_per_device
@@ -292,6 +303,20 @@ def _device_open(seen: tuple[str, ...], config: IdentityConfig) -> bool:
 
 class _Work:
     """A copy-on-write view of a graph while one event is resolved."""
+
+    __slots__ = (
+        "conflicts",
+        "copied",
+        "device_users",
+        "event",
+        "graph",
+        "ids",
+        "merges",
+        "nodes",
+        "redirects",
+        "unknown",
+        "users",
+    )
 
     def __init__(self, graph: IdentityGraph, event: Event) -> None:
         self.graph = graph
@@ -331,10 +356,14 @@ class _Work:
         if not _device_open(seen, config):
             return False  # past a cap for good: its list stops growing
         anon = self.event.anonymous_id
-        new = {u for u in (self.event.user_id, anon and _ANON_MARK + anon) if u and u not in seen}
-        if new:
-            self._own("device_users")
-            seen = self.device_users[key] = tuple(sorted((*seen, *new)))
+        new: list[str] = []  # a loop, not a set comprehension: this runs for every event
+        for u in (self.event.user_id, anon and _ANON_MARK + anon):
+            if u and u not in seen and u not in new:
+                new.append(u)
+        if not new:
+            return True  # open, as just checked
+        self._own("device_users")
+        seen = self.device_users[key] = tuple(sorted((*seen, *new)))
         return _device_open(seen, config)
 
     def join(self, keys: list[tuple[str, str]], *, alias: bool) -> str | None:
@@ -348,12 +377,14 @@ class _Work:
             pid = self.redirects.get(pid, pid)
             if pid == home:
                 continue
-            theirs = set(self.nodes[pid].user_ids)
-            # A link is refused when it would put together user ids not together already.
-            if not (alias or theirs <= self.users or self.users <= theirs):
-                self._conflict(key, pid, "user_conflict")
-                continue
-            self.users.update(theirs)
+            user_ids = self.nodes[pid].user_ids
+            if user_ids:  # a profile without user ids joins any
+                theirs = set(user_ids)
+                # A link is refused when it would put together user ids not together already.
+                if not (alias or theirs <= self.users or self.users <= theirs):
+                    self._conflict(key, pid, "user_conflict")
+                    continue
+                self.users.update(theirs)
             home = pid if home is None else self._merge(home, pid, "alias" if alias else kind)
         return home
 
@@ -410,10 +441,11 @@ class _Work:
             for key in self.unknown:
                 self.ids[key] = home
         node = self.nodes[home]
+        if self.users.issubset(node.user_ids):
+            return  # nothing new (a node's user ids are kept sorted and distinct)
         users = tuple(sorted(self.users | set(node.user_ids)))
-        if users != node.user_ids:
-            self._own("nodes")
-            self.nodes[home] = Node(first_seen=node.first_seen, user_ids=users)
+        self._own("nodes")
+        self.nodes[home] = Node(first_seen=node.first_seen, user_ids=users)
 
     def touch(self, home: str) -> None:
         node = self.nodes[home]

@@ -54,6 +54,7 @@ import msgspec
 from juncture.core.events import Event
 
 DERIVED_SOURCE: Final = "juncture"
+AFFINITY_DIMENSIONS: Final = ("category", "brand", "price")
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _REBASE_HALF_LIVES: Final = 256.0
 
@@ -111,6 +112,9 @@ class ProductView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     @property
     def visit_count(self) -> int:
         return len(self.visits) + self.visits_archived
+
+
+NEVER_VIEWED: Final = ProductView()
 
 
 class CartItem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -286,16 +290,18 @@ def channel_of(event: Event) -> str | None:
 def device_of(event: Event) -> str | None:
     """``context.device.id``, if any."""
     device = event.context.get("device") if event.context else None
-    if isinstance(device, dict):
-        value = device.get("id")
-        if isinstance(value, str | int) and not isinstance(value, bool):
-            return str(value)
-    return None
+    return id_text(device.get("id")) if isinstance(device, dict) else None
 
 
 def product_key(props: dict[str, Any]) -> str | None:
     """A product's id in Segment ecommerce properties: ``product_id``, else ``sku``."""
-    value = props.get("product_id") or props.get("sku")
+    return id_text(props.get("product_id") or props.get("sku"))
+
+
+def id_text(value: object) -> str | None:
+    """A JSON string or integer (never a bool) as an id's text; None for anything else."""
+    if type(value) is str:  # the usual case, checked first: it runs for every event
+        return value
     if isinstance(value, str | int) and not isinstance(value, bool):
         return str(value)
     return None
@@ -303,7 +309,9 @@ def product_key(props: dict[str, Any]) -> str | None:
 
 def number(value: object) -> float | None:
     """A finite number from a JSON value (numeric strings too; never a bool)."""
-    if isinstance(value, bool):
+    if type(value) is float:  # the usual case, checked first
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
         result = float(value)
@@ -326,9 +334,21 @@ def price_band(price: float | None, config: ProfileConfig = DEFAULT_CONFIG) -> s
     if price is None:
         return None
     bands = config.price_bands
-    i = bisect.bisect_right(bands, price)
-    low = f"{bands[i - 1]:g}" if i else "0"
-    return f"{low}-{bands[i]:g}" if i < len(bands) else f"{low}+"
+    return _band_names(bands)[bisect.bisect_right(bands, price)]
+
+
+def _band_names(bands: tuple[float, ...]) -> tuple[str, ...]:
+    """The name of each band, below the first limit to above the last (built once per
+    limits: a price band is named for every view and click)."""
+    names = _BAND_NAMES.get(bands)
+    if names is None:
+        lows = ("0", *(f"{b:g}" for b in bands))
+        names = (*(f"{low}-{b:g}" for low, b in zip(lows, bands, strict=False)), f"{lows[-1]}+")
+        _BAND_NAMES[bands] = names
+    return names
+
+
+_BAND_NAMES: Final[dict[tuple[float, ...], tuple[str, ...]]] = {}
 
 
 def reduce(profile: Profile, event: Event, config: ProfileConfig = DEFAULT_CONFIG) -> Profile:
@@ -393,6 +413,8 @@ def _add_time(
             return spans, 0
         if end < t <= end + gap:
             return (*spans[:-1], (start, t)), 0
+    elif keep > 0:
+        return ((t, t),), 0  # the first (a product's first view, most often)
     out = list(spans)
     i = bisect.bisect_right(out, (t, t))
     new = (t, t)
@@ -516,11 +538,22 @@ def top_affinity(profile: Profile, dimension: str) -> str | None:
     Decay scales every score alike, so the ranking does not depend on the time.
     """
     prefix = dimension + ":"
-    best = max(
-        ((score, key) for key, score in profile.affinity.items() if key.startswith(prefix)),
-        default=None,
-    )
+    best: tuple[float, str] | None = None  # the highest (score, key): ties go to the last key
+    for key, score in profile.affinity.items():
+        if key.startswith(prefix) and (best is None or (score, key) > best):
+            best = (score, key)
     return best[1][len(prefix) :] if best else None
+
+
+def top_affinities(profile: Profile) -> dict[str, str | None]:
+    """:func:`top_affinity` of each of ``category``, ``brand`` and ``price``, in one pass."""
+    best: dict[str, tuple[float, str]] = {}
+    for key, score in profile.affinity.items():
+        dimension, colon, value = key.partition(":")
+        known = best.get(dimension)
+        if colon and (known is None or (score, value) > known):
+            best[dimension] = (score, value)
+    return {d: best[d][1] if d in best else None for d in AFFINITY_DIMENSIONS}
 
 
 def _decay(since: dt.datetime, until: dt.datetime, config: ProfileConfig) -> float:
@@ -532,13 +565,15 @@ def _add_affinity(s: _Step, keys: Iterable[str], weight: float) -> None:
     profile, config, ch, t = s.profile, s.config, s.ch, s.event.timestamp
     ref = ch.get("affinity_ref", profile.affinity_ref)
     scores = dict(ch.get("affinity", profile.affinity))
+    # As :func:`_decay`, with the time ratio worked out once.
+    half_lives = 0.0 if ref is None else (t - ref) / config.affinity_half_life
     if ref is None:
         ref = t
-    elif (t - ref) / config.affinity_half_life > _REBASE_HALF_LIVES:
-        factor = _decay(ref, t, config)
+    elif half_lives > _REBASE_HALF_LIVES:
+        factor = float(2.0 ** (-half_lives))
         scores = {k: v * factor for k, v in scores.items()}
-        ref = t
-    gain = weight / _decay(ref, t, config)
+        ref, half_lives = t, 0.0
+    gain = weight / float(2.0 ** (-half_lives))
     for key in keys:
         scores[key] = scores.get(key, 0.0) + gain
     ch["affinity"] = scores
@@ -562,16 +597,16 @@ def _affinity_keys(
 def _on_product_view(s: _Step) -> None:
     profile, event, config, ch = s.profile, s.event, s.config, s.ch
     props = event.properties
-    pid = product_key(props)
     t = event.timestamp
     price = number(props.get("price"))
     category, brand = props.get("category"), props.get("brand")
     weight = config.affinity_weights.get(event.event or "", 0.0)
     if weight:
         _add_affinity(s, _affinity_keys(category, brand, price, config), weight)
-    if pid is None or event.event != "Product Viewed":
+    pid = product_key(props) if event.event == "Product Viewed" else None  # clicks: affinity only
+    if pid is None:
         return
-    view = profile.products.get(pid) or ProductView()
+    view = profile.products.get(pid, NEVER_VIEWED)
     section = props.get("section") or props.get("tab")
     visits, archived = _add_time(view.visits, t, config.revisit_gap, config.keep_visits)
     newer = view.last_at is None or t >= view.last_at
@@ -603,7 +638,7 @@ def _on_section_view(section: str) -> _Handler:
         pid = product_key(event.properties)
         if pid is None:
             return
-        view = profile.products.get(pid) or ProductView()
+        view = profile.products.get(pid, NEVER_VIEWED)
         view = msgspec.structs.replace(
             view,
             spec_views=view.spec_views + (section == "specs"),

@@ -4,8 +4,9 @@
 event caused, plus timer commands. Each signal is an :class:`~juncture.core.events.Event`
 with ``type="track"``, ``source="juncture"``, the causing event's timestamp, ids and
 ``received_at``, and a ``message_id`` derived from the causing event's ``message_id`` and
-the signal name (so replays and retries are deduplicated like any event). Every signal's
-``properties`` carry ``profile_id`` and ``cause_message_id``; times are ISO 8601 strings.
+the signal name (so replays and retries are deduplicated like any event). Every signal
+belongs to the profile (``profile_id``), and its ``properties`` carry ``profile_id`` and
+``cause_message_id``; times are ISO 8601 strings.
 
 Signals (``event`` names) and their extra properties:
 
@@ -127,7 +128,7 @@ _NOTHING: Final = Detection()
 
 
 def derive(cause: Event, name: str, profile_id: str, properties: dict[str, Any]) -> Event:
-    """A derived event named ``name``, caused by ``cause``."""
+    """A derived event named ``name`` of the profile ``profile_id``, caused by ``cause``."""
     return Event(
         source=DERIVED_SOURCE,
         message_id=signal_id(cause.message_id, name),
@@ -137,6 +138,7 @@ def derive(cause: Event, name: str, profile_id: str, properties: dict[str, Any])
         received_at=cause.received_at,
         user_id=cause.user_id,
         anonymous_id=cause.anonymous_id,
+        profile_id=profile_id,
         properties={"profile_id": profile_id, "cause_message_id": cause.message_id, **properties},
     )
 
@@ -175,17 +177,12 @@ def _append(found: list[Event], signal: Event | None) -> None:
 
 
 def _click_interest(before: Profile, after: Profile, event: Event) -> Event | None:
-    gained = sorted(k for k, v in after.affinity.items() if v > before.affinity.get(k, 0.0))
+    gained = sorted([k for k, v in after.affinity.items() if v > before.affinity.get(k, 0.0)])
     if not gained:
         return None
     props = event.properties
-    top: dict[str, str | None] = {}
-    shifted: dict[str, dict[str, str | None]] = {}
-    for dimension in ("category", "brand", "price"):
-        old, new = profiles.top_affinity(before, dimension), profiles.top_affinity(after, dimension)
-        top[dimension] = new
-        if old != new:
-            shifted[dimension] = {"from": old, "to": new}
+    top, was = profiles.top_affinities(after), profiles.top_affinities(before)
+    shifted = {d: {"from": was[d], "to": new} for d, new in top.items() if was[d] != new}
     price = profiles.number(props.get("price"))
     return derive(
         event,
@@ -210,7 +207,7 @@ def _product_interest(
     view = after.products.get(pid) if pid is not None else None
     if pid is None or view is None:
         return None
-    old = before.products.get(pid) or profiles.ProductView()
+    old = before.products.get(pid, profiles.NEVER_VIEWED)
     reasons = [
         reason
         for reason, hit in (

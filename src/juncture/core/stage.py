@@ -73,10 +73,15 @@ def stage_of(profile: Profile, now: dt.datetime, config: StageConfig = DEFAULT_C
         return Stage.LOYALTY
     if orders or profile.cart.items or _in_checkout(profile):
         return Stage.DECISION
-    counts = profile.event_counts
-    if profile.products or any(counts.get(name) for name in _CONSIDERATION_EVENTS):
+    if profile.products or _considered(profile.event_counts):
         return Stage.CONSIDERATION
     return Stage.AWARENESS
+
+
+def _considered(counts: dict[str, int]) -> bool:
+    if counts.keys().isdisjoint(_CONSIDERATION_EVENTS):
+        return False  # the usual answer for a browsing profile, without a loop
+    return any(counts.get(name) for name in _CONSIDERATION_EVENTS)
 
 
 def _engaged_after_order(profile: Profile, now: dt.datetime, config: StageConfig) -> bool:
@@ -105,10 +110,16 @@ def next_change(
     current = stage_of(profile, since, config)
     # The rules compare ``now`` with the last activity only: these are the only moments
     # where the answer of :func:`stage_of` can change.
-    for moment in sorted((last_seen + config.engaged_within, last_seen + config.lapsed_after)):
+    for moment in _moments(last_seen, config):
         if moment > since and stage_of(profile, moment, config) != current:
             return moment
     return None
+
+
+def _moments(last_seen: dt.datetime, config: StageConfig) -> tuple[dt.datetime, dt.datetime]:
+    """The two moments after the last activity when a stage may move, earlier first."""
+    engaged, lapsed = last_seen + config.engaged_within, last_seen + config.lapsed_after
+    return (engaged, lapsed) if engaged <= lapsed else (lapsed, engaged)
 
 
 def transition(

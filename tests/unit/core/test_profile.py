@@ -100,6 +100,14 @@ def test_sessions_beyond_keep_are_archived() -> None:
     assert p.session_count == 5
 
 
+def test_the_first_session_and_the_first_visit_start_their_spans() -> None:
+    p = run([ev("Product Viewed", T0, props={"product_id": "s1"})], ProfileConfig(keep_sessions=1))
+    assert (p.sessions, p.sessions_archived) == (((T0, T0),), 0)
+    assert p.products["s1"].visits == ((T0, T0),)
+    p = profile.reduce(p, ev("X", T0 + 90 * MIN), ProfileConfig(keep_sessions=1))
+    assert (p.sessions, p.sessions_archived) == (((T0 + 90 * MIN, T0 + 90 * MIN),), 1)
+
+
 def test_channels_inferred_and_last_channel() -> None:
     p = run(
         [
@@ -251,8 +259,45 @@ def test_json_round_trip() -> None:
 
 def test_price_band() -> None:
     assert profile.price_band(10) == "0-25"
+    assert profile.price_band(25) == "25-100"
+    assert profile.price_band(499.99) == "100-500"
     assert profile.price_band(500) == "500+"
     assert profile.price_band(None) is None
+
+
+def test_price_band_names_follow_each_config() -> None:
+    # Band names are built once per set of limits: another config must get its own.
+    assert profile.price_band(60.0) == "25-100"
+    assert profile.price_band(60.0, ProfileConfig(price_bands=(10.0, 50.5))) == "50.5+"
+    assert profile.price_band(20.0, ProfileConfig(price_bands=(10.0, 50.5))) == "10-50.5"
+    assert profile.price_band(3.0, ProfileConfig(price_bands=())) == "0+"
+    assert profile.price_band(60.0) == "25-100"
+
+
+def test_top_affinities_agree_with_top_affinity() -> None:
+    scores = {"category:A": 2.0, "category:B": 3.0, "brand:X": 1.0, "brand:Y": 1.0, "other": 9.0}
+    p = Profile(profile_id="p_1", affinity=scores)
+    tops = profile.top_affinities(p)
+    assert tops == {"category": "B", "brand": "Y", "price": None}  # a tie: the last key
+    assert tops == {d: profile.top_affinity(p, d) for d in profile.AFFINITY_DIMENSIONS}
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["category", "brand", "price", "categoryx", ""]).flatmap(
+            lambda d: st.sampled_from([f"{d}:a", f"{d}:b", f"{d}:c:d", d])
+        ),
+        st.sampled_from([0.5, 1.0, 2.0]),
+    )
+)
+def test_top_affinities_match_each_dimension(scores: dict[str, float]) -> None:
+    p = Profile(profile_id="p_1", affinity=scores)
+    expected = {}
+    for d in profile.AFFINITY_DIMENSIONS:  # the plain definition: the highest (score, key)
+        mine = [(s, k) for k, s in scores.items() if k.startswith(d + ":")]
+        expected[d] = max(mine)[1][len(d) + 1 :] if mine else None
+        assert profile.top_affinity(p, d) == expected[d]
+    assert profile.top_affinities(p) == expected
 
 
 # -- property tests ---------------------------------------------------------------------

@@ -185,6 +185,22 @@ def test_a_late_checkout_started_switches_the_timer_without_new_activity() -> No
     assert schedule.due_at == T0 + 5 * MIN + signals.DEFAULT_CONFIG.checkout_quiet
 
 
+def test_an_order_cancels_the_timers_even_when_it_leaves_the_cart_as_it_was() -> None:
+    p, ds = play(
+        [
+            ev("Product Added", T0, mid="1", props=SHOE),
+            ev("Order Completed", T0 + MIN, mid="2", props={"order_id": "o"}),
+            ev("Product Added", T0 + 2 * MIN, mid="3", props=HAT),
+        ]
+    )
+    repeat = ev("Order Completed", T0 + 3 * MIN, mid="4", props={"order_id": "o"})
+    after, d = step(p, repeat)  # a repeated report: the cart is the very same object
+    assert after.cart is p.cart
+    assert d.timers == (CancelTimer(key=CART_KEY), CancelTimer(key=CHECKOUT_KEY))
+    assert ds[2].timers  # the cart after the order has its timer
+    assert step(p, ev("Product Viewed", T0 + 4 * MIN, props=SHOE))[1].timers == ()
+
+
 def test_emptied_cart_cancels_the_timer() -> None:
     _, ds = play(
         [
