@@ -119,7 +119,7 @@ def step(
         once, yearly = journeys.catalog.date_traits, journeys.catalog.yearly_traits
         timers += dates.timers(before, after, once, yearly, since)
     # -- segments (issue 6): membership of the profile the event touched -----------------
-    absorbed = [m.merged for m in resolution.merges]
+    absorbed = [m.merged for m in resolution.merges] if resolution.merges else []
     reaction = None
     if segments is not None:
         new = [_own(e, pid) for e in (event, *derived)]
@@ -131,7 +131,8 @@ def step(
         # re-evaluate the survivor from an older time and announce moves twice.
         timers += [CancelTimer(key=membership.timer_key(m)) for m in absorbed]
     # -- end segments ----------------------------------------------------------------------
-    events = (_own(event, pid), *(_own(d, pid) for d in derived))
+    own = _own(event, pid)
+    events = (own, *[_own(d, pid) for d in derived]) if derived else (own,)
     result = Step(
         graph=resolution.graph,
         profiles=changed,

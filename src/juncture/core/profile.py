@@ -553,7 +553,11 @@ def top_affinities(profile: Profile) -> dict[str, str | None]:
         known = best.get(dimension)
         if colon and (known is None or (score, value) > known):
             best[dimension] = (score, value)
-    return {d: best[d][1] if d in best else None for d in AFFINITY_DIMENSIONS}
+    tops: dict[str, str | None] = dict.fromkeys(AFFINITY_DIMENSIONS)
+    for dimension, (_, value) in best.items():
+        if dimension in tops:
+            tops[dimension] = value
+    return tops
 
 
 def _decay(since: dt.datetime, until: dt.datetime, config: ProfileConfig) -> float:

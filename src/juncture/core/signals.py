@@ -208,17 +208,17 @@ def _product_interest(
     if pid is None or view is None:
         return None
     old = before.products.get(pid, profiles.NEVER_VIEWED)
-    reasons = [
-        reason
-        for reason, hit in (
-            ("repeat_views", old.views < config.repeat_views <= view.views),
-            ("revisit", view.visit_count > old.visit_count and view.visit_count >= 2),
-            ("specs", view.spec_views > old.spec_views),
-            ("reviews", view.review_views > old.review_views),
-            ("long_view", old.seconds < config.long_view_seconds <= view.seconds),
-        )
-        if hit
-    ]
+    reasons = []  # appended one by one: a comprehension costs more on this per-view path
+    if old.views < config.repeat_views <= view.views:
+        reasons.append("repeat_views")
+    if view.visit_count > old.visit_count and view.visit_count >= 2:
+        reasons.append("revisit")
+    if view.spec_views > old.spec_views:
+        reasons.append("specs")
+    if view.review_views > old.review_views:
+        reasons.append("reviews")
+    if old.seconds < config.long_view_seconds <= view.seconds:
+        reasons.append("long_view")
     if not reasons:
         return None
     return derive(
