@@ -174,7 +174,7 @@ def test_the_catalog_reconnects_after_losing_its_connection(journeys: JourneySto
             idle = "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'"
             idle += " AND datname = current_database()"
             assert conn.exec_driver_sql(idle).scalar() == 0
-    journeys._cache._conn.dbapi_connection.close()  # as a server restart would
+    journeys._cache._held._conn.dbapi_connection.close()  # as a server restart would
     journeys.pause("thanks")
     assert journeys.catalog().open == frozenset()
     journeys.close()

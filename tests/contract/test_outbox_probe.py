@@ -16,6 +16,7 @@ from juncture.channels.recording import RecordingChannel
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.dispatcher import Dispatcher
 from juncture.store import tables
+from juncture.store.held import HeldConnection
 from juncture.store.outbox import NewMessage, Outbox
 from juncture.store.outbox_probe import DueProbe
 from juncture.store.sql import SqlStore
@@ -73,10 +74,10 @@ def test_a_round_claims_as_before_when_the_probe_cannot_answer(
 ) -> None:
     only(store, "pending", "webhook", None)
 
-    def broken(self: DueProbe) -> Any:
+    def broken(self: HeldConnection) -> Any:
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(DueProbe, "_open", broken)
+    monkeypatch.setattr(HeldConnection, "_open", broken)
     channel = RecordingChannel()
     dispatcher = Dispatcher(store, {"webhook": channel}, ManualClock(T0))
     assert asyncio.run(dispatcher.run_once()).sent == 1

@@ -13,19 +13,17 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
-import sqlite3
 import threading
-import weakref
 from collections.abc import Sequence
 from typing import Any, Final
 
-import psycopg
 import sqlalchemy as sa
 
 from juncture import definitions
 from juncture.core.journeys import catalog as cat
 from juncture.core.journeys.spec import JourneySpec
 from juncture.errors import InvalidDefinition, StoreUnavailable
+from juncture.store.held import DRIVER_ERRORS, HeldConnection
 
 log = logging.getLogger(__name__)
 _RUNNING: Final = (
@@ -33,7 +31,6 @@ _RUNNING: Final = (
     "WHERE status IN ('active', 'paused', 'superseded') ORDER BY journey_id, version"
 )
 _SOURCE: Final = "SELECT source, filename FROM journeys WHERE journey_id = {m} AND version = {m}"
-_DRIVER_ERRORS: Final = (sqlite3.Error, psycopg.Error)
 Row = tuple[str, int, str]
 
 
@@ -44,13 +41,6 @@ def stored_spec(source: str, filename: str, version: int) -> JourneySpec:
     return dataclasses.replace(definitions.loads(source, filename), version=version)
 
 
-def _close_quietly(conn: Any) -> None:
-    try:
-        conn.close()
-    except _DRIVER_ERRORS:
-        log.warning("closing the catalog connection failed; dropped")
-
-
 class CatalogCache:
     """Thread-safe; :meth:`close` releases the held connection."""
 
@@ -58,8 +48,7 @@ class CatalogCache:
         self.engine = engine
         self._mark = "?" if engine.dialect.name == "sqlite" else "%s"
         self._lock = threading.Lock()
-        self._conn: Any = None
-        self._closer: weakref.finalize[Any, Any] | None = None
+        self._held = HeldConnection(engine, "journey catalog")
         self._seen: tuple[Row, ...] | None = None
         self._specs: dict[tuple[str, int], JourneySpec | None] = {}
         self._catalog = cat.Catalog()
@@ -69,15 +58,15 @@ class CatalogCache:
             for attempt in (1, 2):
                 try:
                     return self._refresh()
-                except _DRIVER_ERRORS as exc:
-                    self._close()  # a dropped connection: try once on a new one
+                except DRIVER_ERRORS as exc:
+                    self._held.close()  # a dropped connection: try once on a new one
                     if attempt == 2:
                         raise StoreUnavailable(f"the store cannot be read: {exc}") from exc
         raise AssertionError("unreachable")
 
     def close(self) -> None:
         with self._lock:
-            self._close()
+            self._held.close()
 
     def _refresh(self) -> cat.Catalog:
         rows = tuple((str(j), int(v), str(s)) for j, v, s in self._fetch(_RUNNING, ()))
@@ -91,32 +80,7 @@ class CatalogCache:
         return self._catalog
 
     def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
-        if self._conn is None:
-            self._conn = self._open()
-        cursor = self._conn.cursor()
-        try:
-            cursor.execute(sql, params)
-            return list(cursor.fetchall())
-        finally:
-            cursor.close()
-
-    def _open(self) -> Any:
-        conn = self.engine.raw_connection()
-        driver = conn.driver_connection
-        conn.detach()  # ours alone: never handed back to the pool with autocommit set
-        if isinstance(driver, psycopg.Connection):
-            driver.rollback()
-            driver.autocommit = True
-        # closed by close(), or when this cache is collected (the engine's and the API's
-        # caches live as long as the process; tests make many)
-        self._closer = weakref.finalize(self, _close_quietly, conn)
-        return conn
-
-    def _close(self) -> None:
-        if self._conn is not None:
-            if self._closer is not None:
-                self._closer()
-            self._conn = None
+        return self._held.fetch(sql, params)
 
     def _parse(self, journey_id: str, version: int) -> JourneySpec | None:
         [(source, filename)] = self._fetch(_SOURCE.format(m=self._mark), (journey_id, version))

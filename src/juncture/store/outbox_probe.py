@@ -12,19 +12,15 @@ answer, the round claims as before.
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import sqlite3
 import threading
-import weakref
-from typing import Any, Final
+from typing import Final
 
-import psycopg
 import sqlalchemy as sa
 
 from juncture.core.events import as_utc
+from juncture.store.held import DRIVER_ERRORS, HeldConnection
 from juncture.store.state import sqlite_time
 
-log = logging.getLogger(__name__)
 # Outbox.due's condition, without its order and lock.
 _ANY_DUE: Final = (
     "SELECT 1 FROM outbox WHERE ("
@@ -32,14 +28,7 @@ _ANY_DUE: Final = (
     "OR (status IN ('deferred', 'sending') AND next_attempt_at <= {m})"
     ") AND channel != 'onsite' LIMIT 1"
 )
-_ERRORS: Final = (sqlite3.Error, psycopg.Error, sa.exc.SQLAlchemyError)
-
-
-def _close_quietly(conn: Any) -> None:
-    try:
-        conn.close()
-    except _ERRORS:
-        log.warning("closing the outbox probe's connection failed; dropped")
+_ERRORS: Final = (*DRIVER_ERRORS, sa.exc.SQLAlchemyError)
 
 
 class DueProbe:
@@ -50,42 +39,18 @@ class DueProbe:
         self._sqlite = engine.dialect.name == "sqlite"
         self._sql = _ANY_DUE.format(m="?" if self._sqlite else "%s")
         self._lock = threading.Lock()
-        self._conn: Any = None
-        self._closer: weakref.finalize[Any, Any] | None = None
+        self._held = HeldConnection(engine, "outbox probe")
 
     def anything_due(self, now: dt.datetime) -> bool:
         """Whether :meth:`Outbox.due` at ``now`` would find a row; True when unsure."""
         when = sqlite_time(as_utc(now)) if self._sqlite else as_utc(now)
         with self._lock:
             try:
-                if self._conn is None:
-                    self._conn = self._open()
-                cursor = self._conn.cursor()
-                try:
-                    cursor.execute(self._sql, (when, when))
-                    return bool(cursor.fetchall())  # read to the end: no statement left open
-                finally:
-                    cursor.close()
+                return bool(self._held.fetch(self._sql, (when, when)))
             except _ERRORS:
-                self._close()
+                self._held.close()
                 return True  # the claim will find out, and report what is wrong
 
     def close(self) -> None:
         with self._lock:
-            self._close()
-
-    def _open(self) -> Any:
-        conn = self.engine.raw_connection()
-        driver = conn.driver_connection
-        conn.detach()  # ours alone: never handed back to the pool with autocommit set
-        if isinstance(driver, psycopg.Connection):
-            driver.rollback()
-            driver.autocommit = True
-        self._closer = weakref.finalize(self, _close_quietly, conn)
-        return conn
-
-    def _close(self) -> None:
-        if self._conn is not None:
-            if self._closer is not None:
-                self._closer()
-            self._conn = None
+            self._held.close()
