@@ -135,8 +135,7 @@ def on_timer(
     node = journey.nodes[enrollment.node]
     run = _Run(journey, profile, now, _Out())
     if isinstance(node, s.WaitUntilEvent):
-        history = (*enrollment.history, (node.id, "timeout"))
-        enrollment = dataclasses.replace(enrollment, waiting=None, history=history)
+        enrollment = _note(enrollment, node.id, "timeout", waiting=None)
         target = node.on_timeout
     else:
         enrollment = dataclasses.replace(enrollment, waiting=None)
@@ -209,8 +208,8 @@ def _wait_reaction(run: _Run, enrollment: Enrollment, scope: Mapping[str, Any]) 
         return enrollment
     if node.match.matches(name, scope):
         run.out.commands.append(CancelTimer(waiting.timer_key))
-        moved = dataclasses.replace(enrollment, waiting=None, event=scope["event"])
-        return _advance(run, _note(moved, node.id, "event"), node.on_event)
+        moved = _note(enrollment, node.id, "event", waiting=None, event=scope["event"])
+        return _advance(run, moved, node.on_event)
     if node.reset is not None and node.reset.matches(name, scope):
         return _arm(run, enrollment, node.id, run.now + node.timeout, waiting.timer_key)
     return enrollment
@@ -303,8 +302,10 @@ def _exit(run: _Run, enrollment: Enrollment, reason: str) -> Enrollment:
     )
 
 
-def _note(enrollment: Enrollment, node_id: str, outcome: str) -> Enrollment:
-    return dataclasses.replace(enrollment, history=(*enrollment.history, (node_id, outcome)))
+def _note(enrollment: Enrollment, node_id: str, outcome: str, **changes: Any) -> Enrollment:
+    """The enrollment with the outcome of a node in its history, and ``changes``: one copy."""
+    history = (*enrollment.history, (node_id, outcome))
+    return dataclasses.replace(enrollment, history=history, **changes)
 
 
 def _arm(
@@ -329,8 +330,7 @@ def _advance(run: _Run, enrollment: Enrollment, node_id: str) -> Enrollment:
     for _ in range(MAX_STEPS):
         node = run.journey.nodes[target]
         enrollment, outcome, following = _visit(run, enrollment, node)  # reads no .node
-        history = (*enrollment.history, (node.id, outcome))
-        enrollment = dataclasses.replace(enrollment, node=node.id, history=history)
+        enrollment = _note(enrollment, node.id, outcome, node=node.id)
         if following is None:
             return enrollment
         target = following
