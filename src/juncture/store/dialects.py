@@ -9,7 +9,6 @@ default: power-loss safe).
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any, Final
@@ -167,7 +166,7 @@ class SqliteWriter:
             stored = [msgspec.structs.replace(e, seq=top + i + 1) for i, e in enumerate(fresh)]
             cur.executemany(
                 f"INSERT INTO events (seq, {_EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                _sqlite_rows(stored),
+                [_sqlite_row(e) for e in stored],
             )
             failed = _failed_rows(quarantine, sqlite_time)
             if failed:
@@ -214,22 +213,7 @@ class SqliteWriter:
         self._pooled.close()
 
 
-def _sqlite_rows(events: Sequence[Event]) -> list[tuple[Any, ...]]:
-    """The events' rows. The events of one request share one receive time (the same
-    object), so its text form is made once per run of them, not once per event."""
-    rows = []
-    received_at: dt.datetime | None = None
-    received_text = ""
-    for e in events:
-        if e.received_at is not received_at:
-            received_at = e.received_at
-            received_text = sqlite_time(received_at)
-        rows.append(_sqlite_row(e, received_text))
-    return rows
-
-
-def _sqlite_row(e: Event, received_text: str | None = None) -> tuple[Any, ...]:
-    """One event's row; ``received_text`` is ``sqlite_time(e.received_at)`` if known."""
+def _sqlite_row(e: Event) -> tuple[Any, ...]:
     return (
         e.seq,
         e.source,
@@ -239,7 +223,7 @@ def _sqlite_row(e: Event, received_text: str | None = None) -> tuple[Any, ...]:
         e.user_id,
         e.anonymous_id,
         sqlite_time(e.timestamp),
-        received_text if received_text is not None else sqlite_time(e.received_at),
+        sqlite_time(e.received_at),  # one request's events share it: sqlite_time remembers
         encode_body(e).decode(),
         e.profile_id,
     )
