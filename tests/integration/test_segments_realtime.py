@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import msgspec
@@ -222,12 +223,22 @@ def _message(kind: str, value: Any, message_id: str) -> dict[str, Any]:
     return {"type": "track", "event": event, "properties": props}
 
 
+@contextmanager
+def opened_world(database_url: str, journey: str | None = None) -> Iterator[World]:
+    """A World with the test segments applied and ``journey`` (YAML) running, if given."""
+    catalog = None if journey is None else Catalog.of([definitions.loads(journey, "j.yaml")])
+    w = World(database_url, T0, None if catalog is None else StaticJourneys(catalog))
+    try:
+        w.apply(DEFINITIONS)
+        yield w
+    finally:
+        w.close()
+
+
 @pytest.fixture
 def world(database_url: str) -> Iterator[World]:
-    w = World(database_url, T0)
-    w.apply(DEFINITIONS)
-    yield w
-    w.close()
+    with opened_world(database_url) as w:
+        yield w
 
 
 @pytest.fixture
@@ -333,10 +344,7 @@ nodes:
 
 
 def test_a_journey_triggered_by_segment_entry_fires_once_per_entry(database_url: str) -> None:
-    journey = definitions.loads(OFFER, "offer.yaml")
-    world = World(database_url, T0, StaticJourneys(Catalog.of([journey])))
-    try:
-        world.apply(DEFINITIONS)
+    with opened_world(database_url, OFFER) as world:
         hour = dt.timedelta(hours=1)
         world.send(0, T0 + hour, "Product Viewed", "Running")
         world.send(0, T0 + 2 * hour, "Product Viewed", "Running")  # enters
@@ -354,8 +362,6 @@ def test_a_journey_triggered_by_segment_entry_fires_once_per_entry(database_url:
         assert len(exits) == 2
         offers = world.derived("Running Offer")
         assert [o["profile_id"] for o in offers] == [pid, pid]
-    finally:
-        world.close()
 
 
 LAPSED = """\
@@ -392,10 +398,7 @@ nodes:
 def test_a_journey_triggered_by_segment_exit_fires_once_per_exit(database_url: str) -> None:
     """Exits by an event (an order) and by time (the views slid out of the window) both
     start the journey; entering, staying in, or never being in do not."""
-    journey = definitions.loads(FOLLOW_UP, "follow_up.yaml")
-    world = World(database_url, T0, StaticJourneys(Catalog.of([journey])))
-    try:
-        world.apply(DEFINITIONS)
+    with opened_world(database_url, FOLLOW_UP) as world:
         hour = dt.timedelta(hours=1)
         world.send(0, T0 + hour, "Product Viewed", "Running")
         world.send(0, T0 + 2 * hour, "Product Viewed", "Running")  # enters
@@ -411,5 +414,3 @@ def test_a_journey_triggered_by_segment_exit_fires_once_per_exit(database_url: s
         exits = [e for e in world.derived("Segment Exited") if e["segment_id"] == "running"]
         assert len(exits) == 2
         assert [f["profile_id"] for f in world.derived("Running Follow Up")] == [pid, pid]
-    finally:
-        world.close()
