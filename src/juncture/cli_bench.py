@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 out = Console()
+
+
+def _write(output: Path, results: dict[str, Any]) -> None:
+    """The result as JSON, for comparing runs."""
+    output.write_text(json.dumps(results, indent=2))
+    out.print(f"written to {output}")
+
 
 bench_app = typer.Typer(no_args_is_help=True, help="The yardstick: figures against raw limits.")
 
@@ -44,8 +51,7 @@ def bench_ingest(
         echo=typer.echo,
         modes=("engine", "ingest_only") if engine else ("ingest_only",),
     )
-    output.write_text(json.dumps(results, indent=2))
-    out.print(f"written to {output}")
+    _write(output, results)
 
 
 JsonOut = Annotated[Path, typer.Option("--json-out", help="Where to write the JSON result")]
@@ -62,8 +68,7 @@ def bench_engine(
     from juncture.bench import engine
 
     results = engine.run_engine(events=events, commit_events=commit_events, echo=typer.echo)
-    output.write_text(json.dumps(results, indent=2))
-    typer.echo(f"written to {output}")
+    _write(output, results)
 
 
 @bench_app.command("timers")
@@ -76,8 +81,7 @@ def bench_timers(
     from juncture.bench import engine
 
     results = engine.run_timers(timers=timers, max_seconds=max_seconds, echo=typer.echo)
-    output.write_text(json.dumps(results, indent=2))
-    typer.echo(f"written to {output}")
+    _write(output, results)
 
 
 @bench_app.command("journeys")
@@ -99,8 +103,7 @@ def bench_journeys(
 
     results = journeys.run(events=events, rate=rate, timers=timers, max_seconds=max_seconds,
                            postgres_url=database_url, echo=typer.echo)  # fmt: skip
-    output.write_text(json.dumps(results, indent=2))
-    typer.echo(f"written to {output}")
+    _write(output, results)
 
 
 @bench_app.command("decide")
@@ -117,8 +120,7 @@ def bench_decide(
     results = decide.run(
         visitors=visitors, requests=requests, concurrency=concurrency, echo=typer.echo
     )
-    output.write_text(json.dumps(results, indent=2))
-    typer.echo(f"written to {output}")
+    _write(output, results)
 
 
 @bench_app.command("segments")
@@ -140,5 +142,4 @@ def bench_segments(
 
     results = bench.run(profiles=profiles, events=events, postgres_url=database_url, seed=1,
                         engine_events=engine_events, echo=typer.echo)  # fmt: skip
-    output.write_text(json.dumps(results, indent=2))
-    out.print(f"written to {output}")
+    _write(output, results)
