@@ -85,17 +85,22 @@ DEMO_POLICY = Policy(
 )
 
 
-def engine_config() -> EngineConfig:
-    return EngineConfig(journeys=JourneyConfig(policy=DEMO_POLICY))
+def engine_config(settings: Settings) -> EngineConfig:
+    """The engine as the settings configure it (identity linking, signal and stage
+    thresholds), with the demo retailer's arbitration policy."""
+    configured = wiring.engine_config(settings)
+    journeys = JourneyConfig(policy=DEMO_POLICY, entry_lag=configured.journeys.entry_lag)
+    return msgspec.structs.replace(configured, journeys=journeys)
 
 
 def build(settings: Settings) -> tuple[wiring.Juncture, ManualClock]:
     """Juncture as the demo runs it: the ready journeys applied to the store (stamped at
-    :data:`DEMO_START`, so one seed gives one database), the demo's policy, and a manual
-    clock at :data:`DEMO_START` that :func:`run` moves in event time."""
+    :data:`DEMO_START`, so one seed gives one database), the settings' identity and
+    threshold choices with the demo's policy, and a manual clock at :data:`DEMO_START`
+    that :func:`run` moves in event time."""
     clock = ManualClock(DEMO_START)
     juncture = wiring.build(settings, clock=clock)
-    juncture.engine.config = engine_config()
+    juncture.engine.config = engine_config(settings)
     applying = JourneyStore(juncture.store.engine, clock=clock.now)
     try:
         applying.apply_library()

@@ -29,8 +29,8 @@ CLIENT_COLUMNS = (
 )  # fmt: skip
 
 
-def run_demo(url: str, seed: int = 1) -> dict[str, Any]:
-    juncture, clock = demo.build(settings_for(url, sqlite_synchronous="NORMAL"))
+def run_demo(url: str, seed: int = 1, **settings: Any) -> dict[str, Any]:
+    juncture, clock = demo.build(settings_for(url, sqlite_synchronous="NORMAL", **settings))
     try:
         summary = demo.run(juncture, clock, seed=seed, customers=CUSTOMERS, days=DAYS)
     finally:
@@ -284,6 +284,19 @@ def test_same_seed_same_run(
     different = run_demo(other, seed=2)
     assert different != first
     assert events_hash(other, client_only=True) != events_hash(url, client_only=True)
+
+
+def test_the_demo_runs_the_engine_as_the_settings_configure_it(
+    small_demo: tuple[str, dict[str, Any]], sqlite_url: str
+) -> None:
+    """Thresholds and identity choices from the settings reach the demo's engine: carts go
+    quiet for longer than the run (no ``Cart Abandoned``) and a store's loyalty card no
+    longer names a person (the in-store shopper it named stays a profile of their own)."""
+    _, default = small_demo
+    assert default["store"]["signals"].get("Cart Abandoned", 0) > 0
+    configured = run_demo(sqlite_url, cart_abandon_after=dt.timedelta(days=30), external_ids="")
+    assert configured["store"]["signals"].get("Cart Abandoned", 0) == 0
+    assert configured["store"]["profiles"] > default["store"]["profiles"]  # a POS shopper
 
 
 def printed(output: str, label: str) -> str:
