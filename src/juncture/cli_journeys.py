@@ -118,6 +118,8 @@ def apply(
     for a in applied:
         what = f"version {a.version} stored" if a.created else f"unchanged (version {a.version})"
         note = "" if a.declared == a.version else f"; the file says version {a.declared}"
+        if a.date_timers:
+            note += f"; {a.date_timers} date timers set for profiles that already hold the date"
         typer.echo(f"{a.journey_id}: {what}, {a.status}{note}")
 
 

@@ -27,6 +27,7 @@ def test_apply_show_list_pause_resume_archive(live: LiveServer) -> None:
         "status": "active",
         "created": True,
         "declaredVersion": 1,
+        "dateTimersArmed": 0,
     }
     assert httpx.post(url, content=V1, headers=YAML).status_code == 200  # unchanged
     as_json = json.dumps(yaml.safe_load(V1.replace("1d", "2d")))

@@ -73,6 +73,7 @@ def router(journeys: JourneyStore, admin_token: str | None) -> APIRouter:
             "status": done.status,
             "created": done.created,
             "declaredVersion": done.declared,
+            "dateTimersArmed": done.date_timers,
         }
         return json_response(body, 201 if done.created else 200)
 

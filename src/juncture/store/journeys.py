@@ -39,7 +39,7 @@ from juncture.core.journeys import catalog as cat
 from juncture.core.journeys.spec import JourneySpec
 from juncture.core.journeys.state import Enrollment
 from juncture.errors import Conflict, NotFound, StoreUnavailable
-from juncture.store import journey_stats, tables
+from juncture.store import date_timers, journey_stats, tables
 from juncture.store.journey_catalog import CatalogCache, stored_spec
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ class Applied:
     created: bool
     declared: int
     filename: str
+    date_timers: int = 0  # timers armed for profiles already holding a date trait it watches
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +156,7 @@ class JourneyStore:
                 .where(_J.c.journey_id == spec.id, _J.c.status.in_((cat.ACTIVE, cat.PAUSED)))
                 .values(status=cat.SUPERSEDED)
             )
+            now = self._now()
             conn.execute(
                 _J.insert().values(
                     journey_id=spec.id,
@@ -162,11 +164,12 @@ class JourneyStore:
                     status=status,
                     source=text,
                     filename=filename[-300:],
-                    created_at=self._now(),
+                    created_at=now,
                 )
             )
+            armed = _arm_dates(conn, spec, status, now)
         log.info("journey %s: version %d stored (%s)", spec.id, version, status)
-        return Applied(spec.id, version, status, True, spec.version, filename)
+        return Applied(spec.id, version, status, True, spec.version, filename, armed)
 
     def apply_files(self, paths: Iterable[Path]) -> list[Applied]:
         """:meth:`apply_all` on files, named by their paths."""
@@ -242,6 +245,8 @@ class JourneyStore:
                     )
                     .values(status=after)
                 ).rowcount
+                if done and after == cat.ACTIVE:  # one-off date triggers watch again
+                    _arm_dates(conn, current.spec, after, self._now())
             if done:
                 log.info("journey %s %s", journey_id, after)
                 return self.show(journey_id)
@@ -300,6 +305,21 @@ class JourneyStore:
                 yield conn
         except sa.exc.OperationalError as exc:
             raise StoreUnavailable(f"the store cannot be written: {exc.orig}") from exc
+
+
+def _arm_dates(conn: sa.Connection, spec: JourneySpec, status: str, now: dt.datetime) -> int:
+    """Date timers for the profiles already holding a trait that ``spec``'s date triggers
+    watch (:mod:`juncture.store.date_timers`): yearly ones whatever its status, one-off ones
+    only while it takes entries, as the engine's catalog watches them."""
+    watching = cat.Catalog(
+        versions=(spec,), open=frozenset({spec.id} if status == cat.ACTIVE else ())
+    )
+    armed = date_timers.arm_existing(conn, watching.date_traits, watching.yearly_traits, now)
+    if armed:
+        log.info(
+            "journey %s: %d date timers armed for profiles already holding the date", spec.id, armed
+        )
+    return armed
 
 
 def _stop_enrollments(conn: sa.Connection, journey_id: str, now: dt.datetime) -> int:
