@@ -65,16 +65,18 @@ def changes(
     if after is before:
         return False, []
     keys = list(after)
-    if keys[: len(before)] != list(before):
-        return bool(before), [
+    n = len(before)
+    if keys[:n] != list(before):
+        return n > 0, [
             (pid, k, i, _encoder.encode(v).decode()) for i, (k, v) in enumerate(after.items())
         ]
-    rows: list[Row] = []
-    for i, k in enumerate(keys):
-        view = after[k]
-        if i >= len(before) or view is not before[k]:
-            rows.append((pid, k, i, _encoder.encode(view).decode()))
-    return False, rows
+    views = list(after.values())
+    stored = list(before.values())
+    return False, [
+        (pid, keys[i], i, _encoder.encode(v).decode())
+        for i, v in enumerate(views)
+        if i >= n or v is not stored[i]
+    ]
 
 
 def select(cur: Any, mark: str, ids: Sequence[str]) -> dict[str, Views]:
