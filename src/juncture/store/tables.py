@@ -288,6 +288,9 @@ segment_sizes = sa.Table(
 # One row per entry of a live profile's ``products`` (its JSON in ``view``), kept out of
 # ``profiles.body`` so that a commit writes the entries that changed, not all of them.
 # ``position`` is the entry's place in the dict: read back in that order, the dict is as saved.
+# On SQLite a rowid table, not WITHOUT ROWID: new rows go at its end and only the key's index
+# takes them in key order, so a commit dirties fewer pages (in the engine bench, about a fifth
+# less work writing the WAL, as much as before views moved out of the body).
 product_views = sa.Table(
     "product_views",
     metadata,
@@ -295,5 +298,4 @@ product_views = sa.Table(
     sa.Column("product_id", sa.String(), primary_key=True),
     sa.Column("position", sa.Integer(), nullable=False),
     sa.Column("view", sa.Text(), nullable=False),
-    sqlite_with_rowid=False,
 )

@@ -46,7 +46,6 @@ def upgrade() -> None:
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("view", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("profile_id", "product_id", name=op.f("pk_product_views")),
-        sqlite_with_rowid=False,
     )
     conn = op.get_bind()
     for chunk in _bodies(conn, with_products=True):
