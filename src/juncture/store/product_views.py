@@ -12,6 +12,8 @@ together with :func:`profile`, reading the views of many profiles in one query
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import compress
+from operator import is_not
 from typing import Any, Final
 
 import msgspec
@@ -71,12 +73,9 @@ def changes(
             (pid, k, i, _encoder.encode(v).decode()) for i, (k, v) in enumerate(after.items())
         ]
     views = list(after.values())
-    stored = list(before.values())
-    return False, [
-        (pid, keys[i], i, _encoder.encode(v).decode())
-        for i, v in enumerate(views)
-        if i >= n or v is not stored[i]
-    ]
+    # which of the first n are other objects, then the new ones; the scan runs in C
+    found = [*compress(range(n), map(is_not, views, before.values())), *range(n, len(views))]
+    return False, [(pid, keys[i], i, _encoder.encode(views[i]).decode()) for i in found]
 
 
 def select(cur: Any, mark: str, ids: Sequence[str]) -> dict[str, Views]:
