@@ -164,6 +164,9 @@ def test_phone_laptop_and_store_are_one_customer(live_linking: LiveServer) -> No
     assert profile["lastChannel"] == "store"
     assert profile["devices"] == ["dev-laptop-1", "dev-phone-1"]
     assert profile["stage"] == "decision"  # converted once, not yet loyal
+    viewed = profile["profile"]["products"]  # stored apart from the body, shown with it
+    assert {k: v["views"] for k, v in viewed.items()} == {"P-1": 1, "P-2": 1}
+    assert viewed["P-1"]["category"] == "Shoes"
 
     # the laptop's own anonymous profile was merged into the phone's (seen first)
     [merged] = profile["mergedIds"]

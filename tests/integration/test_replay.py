@@ -48,6 +48,9 @@ def snapshot(store: SqlStore) -> dict[str, Any]:
                     p.c.profile_id
                 )
             ),
+            "product_views": rows(
+                sa.select(tables.product_views).order_by("profile_id", "position")
+            ),
             "identities": rows(sa.select(tables.identities).order_by("identifier")),
             "device_users": rows(sa.select(tables.device_users).order_by("device")),
             "merges": rows(

@@ -6,7 +6,6 @@ import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
-import msgspec
 import numpy as np
 import pytest
 import sqlalchemy as sa
@@ -15,7 +14,6 @@ from typer.testing import CliRunner
 from juncture import demo, wiring
 from juncture.analytics import clusters
 from juncture.cli import app
-from juncture.core.profile import Profile
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.segments import Segments
 from juncture.store import tables
@@ -54,8 +52,7 @@ def test_clusters_are_stable_for_a_seed_and_described_by_their_features(ops: Seg
     assert sum(len(c.members) for c in first) == ops.store.stored_size("auto-1") + sum(
         ops.store.stored_size(f"auto-{i}") for i in (2, 3, 4)
     )
-    decoder = msgspec.json.Decoder(Profile)
-    rows = {pid: clusters.features(decoder.decode(b), NOW) for pid, b in ops.store.live_profiles()}
+    rows = {pid: clusters.features(p, NOW) for pid, p in ops.store.live_profiles()}
     data = np.array(list(rows.values()))
     overall = data.mean(axis=0)
     for c in first:

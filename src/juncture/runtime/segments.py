@@ -15,13 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any, Final
 
-import msgspec
-
 from juncture import segment_definitions as definitions
 from juncture.analytics import clusters
 from juncture.core import segments as seg
 from juncture.core.events import Event
-from juncture.core.profile import Profile
 from juncture.errors import BadInput
 from juncture.runtime.engine import Engine
 from juncture.store.base import Processor
@@ -30,7 +27,6 @@ from juncture.store.state import StateSql
 
 MANUAL: Final = "manual"
 AUTO: Final = "auto"
-_decode: Final = msgspec.json.Decoder(Profile)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,9 +162,9 @@ class Segments:
             raise BadInput(f"k is the number of clusters, 2 to 50, not {k}")
         ids: list[str] = []
         matrix: list[list[float]] = []
-        for pid, body in self.store.live_profiles():
+        for pid, profile in self.store.live_profiles():
             ids.append(pid)
-            matrix.append(clusters.features(_decode.decode(body), now))
+            matrix.append(clusters.features(profile, now))
         if len(ids) < k:
             raise BadInput(f"only {len(ids)} profiles: too few for {k} clusters")
         try:

@@ -35,3 +35,9 @@ def head() -> str | None:
     cfg = Config()
     cfg.set_main_option("script_location", str(_SCRIPTS))
     return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def downgrade(engine: sa.Engine, revision: str) -> None:
+    """Take the schema (and the data that migrations move) back to ``revision``."""
+    with engine.begin() as conn:
+        command.downgrade(_config(conn), revision)

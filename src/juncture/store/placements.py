@@ -15,15 +15,13 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Final
 
-import msgspec
 import sqlalchemy as sa
 
 from juncture.core.events import as_utc
 from juncture.core.profile import Profile
-from juncture.store import tables
+from juncture.store import product_views, tables
 from juncture.store.outbox import ONSITE, NewMessage, Outbox, OutboxRow, row_of, transaction
 
-_profile_decoder: Final = msgspec.json.Decoder(Profile)
 _MAX_HOPS: Final = 8
 t = tables.outbox
 a = tables.delivery_attempts
@@ -53,7 +51,10 @@ class Placements:
     def profile(self, profile_id: str) -> Profile | None:
         with transaction(self.engine) as conn:
             body = conn.execute(sa.select(p.c.body).where(p.c.profile_id == profile_id)).scalar()
-        return None if body is None else _profile_decoder.decode(body)
+            if body is None:
+                return None
+            views = product_views.read(conn, [profile_id]).get(profile_id)
+        return product_views.profile(body, views)
 
     def shown_since(self, profile_id: str, since: dt.datetime) -> int:
         """Impressions of this profile since ``since`` (the frequency cap's count)."""

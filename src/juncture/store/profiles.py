@@ -22,17 +22,17 @@ from juncture.core.events import Event, as_utc, from_row
 from juncture.core.identity import Conflict, Merge, Node
 from juncture.core.profile import DERIVED_SOURCE, Profile
 from juncture.errors import StoreUnavailable
-from juncture.store import tables
+from juncture.store import product_views, tables
 from juncture.store.sql import SqlStore
 
 _P: Final = tables.profiles
-_profile_decoder: Final = msgspec.json.Decoder(Profile)
 _node_decoder: Final = msgspec.json.Decoder(Node)
 
 
 @dataclass(frozen=True, slots=True)
 class StoredProfile:
-    """A live profile as stored: the body, the fact columns and who was merged into it.
+    """A live profile as stored: the profile (body and product views), the fact columns and
+    who was merged into it.
 
     ``requested`` is the id that was asked for; it differs from ``profile.profile_id`` when
     that id was merged away and the read followed its redirect.
@@ -108,9 +108,10 @@ class ProfileReads:
         merged = conn.execute(
             sa.select(_P.c.profile_id).where(_P.c.redirect_to == live).order_by(_P.c.profile_id)
         ).scalars()
+        views = product_views.read(conn, [live]).get(live)
         return StoredProfile(
             requested=requested,
-            profile=_profile_decoder.decode(row.body),
+            profile=product_views.profile(row.body, views),
             node=_node_decoder.decode(row.node) if row.node else None,
             stage=row.stage,
             updated_at=as_utc(row.updated_at) if row.updated_at else None,

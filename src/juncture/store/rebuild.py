@@ -1,7 +1,8 @@
 """Rebuilding the engine's state from the event log (``juncture replay``).
 
 :meth:`Rebuild.clear` empties every table the engine derives from the log (identities,
-profiles, device users, merges, identity conflicts, timers) and leaves ``events`` alone.
+profiles and their product views, device users, merges, identity conflicts, timers) and
+leaves ``events`` alone.
 :meth:`Rebuild.apply` then feeds stored client events through the engine again, one
 transaction per call: the engine reads and writes state as in a live commit (see
 ``store/state.py``), a client event whose profile changed gets its ``profile_id``
@@ -34,6 +35,7 @@ from juncture.store.state import StateSql
 STATE_TABLES: Final = (
     tables.identities,
     tables.profiles,
+    tables.product_views,
     tables.device_users,
     tables.merges,
     tables.identity_conflicts,

@@ -25,12 +25,14 @@ from sqlalchemy.dialects import postgresql
 
 from juncture.core import segments as seg
 from juncture.core.events import UTC
+from juncture.core.profile import Profile
 from juncture.errors import NotFound
-from juncture.store import tables
+from juncture.store import product_views, tables
 
 Expr = sa.ColumnElement[bool]
 _P: Final = tables.profiles
 _E: Final = tables.events
+_CHUNK: Final = 500
 
 
 def utc(t: dt.datetime) -> dt.datetime:
@@ -434,14 +436,18 @@ class SegmentStore:
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
-    def live_profiles(self) -> Iterator[tuple[str, bytes]]:
-        """``(profile_id, body)`` of every live profile, streamed."""
+    def live_profiles(self) -> Iterator[tuple[str, Profile]]:
+        """Every live profile with its id, streamed (their product views read a chunk of
+        profiles at a time)."""
         query = sa.select(_P.c.profile_id, _P.c.body).where(
             _P.c.redirect_to.is_(None), _P.c.body.is_not(None)
         )
         with self.engine.connect() as conn:
-            for pid, body in conn.execution_options(stream_results=True).execute(query):
-                yield str(pid), body.encode() if isinstance(body, str) else bytes(body)
+            rows = conn.execution_options(stream_results=True).execute(query)
+            while chunk := [(str(pid), str(body)) for pid, body in rows.fetchmany(_CHUNK)]:
+                views = product_views.read(conn, [pid for pid, _ in chunk])
+                for pid, body in chunk:
+                    yield pid, product_views.profile(body, views.get(pid))
 
     def stored_members(
         self, segment_id: str, *, after: str = "", limit: int = 100

@@ -21,14 +21,14 @@ from juncture.core.events import UTC
 from juncture.core.identity import Conflict, IdentityGraph, Merge, Node
 from juncture.core.journeys.state import Enrollment
 from juncture.core.orchestrate import JourneyState, Message
-from juncture.core.profile import Profile
+from juncture.core.profile import ProductView, Profile
 from juncture.core.signals import ScheduleTimer
+from juncture.store import product_views
 from juncture.store.state_cache import Cache as Cache  # noqa: PLC0414 - the writer's import
 from juncture.store.state_cache import JourneyRows, ProfileRow, stored_enrollment
 
 _CHUNK: Final = 500
 _node_decoder: Final = msgspec.json.Decoder(Node)
-_profile_decoder: Final = msgspec.json.Decoder(Profile)
 _encoder: Final = msgspec.json.Encoder()
 _users_decoder: Final = msgspec.json.Decoder(tuple[str, ...])
 # Contacts that count against frequency caps: what left or is about to leave (a deferred
@@ -94,13 +94,18 @@ def _split(
 
 class StateSql:
     """Reads and writes engine state on one driver cursor, in the caller's transaction.
-    With a :class:`Cache`, reads come from it where they can and writes go through it."""
+    With a :class:`Cache`, reads come from it where they can and writes go through it.
+
+    It remembers the product views of each profile it loaded (or saved) as they are stored,
+    so that a save writes only the entries that changed (``store/product_views.py``); a
+    profile saved without being loaded is taken to have none stored."""
 
     def __init__(self, cursor: Any, dialect: str, cache: Cache | None = None) -> None:
         self.cur = cursor
         self.sqlite = dialect == "sqlite"
         self.mark = "?" if self.sqlite else "%s"
         self.cache = cache
+        self.stored_views: dict[str, dict[str, ProductView]] = {}
 
     # -- time values -------------------------------------------------------------------
     def t(self, value: dt.datetime | None) -> Any:
@@ -162,21 +167,32 @@ class StateSql:
 
     def _profiles(self, keys: Sequence[str]) -> dict[str, ProfileRow]:
         cached, missing = _split(self.cache.profiles if self.cache is not None else None, keys)
-        found: dict[str, ProfileRow] = {
-            pid: (
-                redirect,
-                _node_decoder.decode(node) if node is not None and redirect is None else None,
-                _profile_decoder.decode(body) if body is not None and redirect is None else None,
-            )
+        rows = [
+            (pid, redirect, node, body if redirect is None else None)
             for pid, redirect, node, body in self._in(
                 "SELECT profile_id, redirect_to, node, body FROM profiles "
                 "WHERE profile_id IN ({marks})",
                 missing,
             )
+        ]
+        views = product_views.select(
+            self.cur, self.mark, [pid for pid, _, _, body in rows if body is not None]
+        )
+        found: dict[str, ProfileRow] = {
+            pid: (
+                redirect,
+                _node_decoder.decode(node) if node is not None and redirect is None else None,
+                product_views.profile(body, views.get(pid)) if body is not None else None,
+            )
+            for pid, redirect, node, body in rows
         }
         if self.cache is not None:
             self.cache.profiles.update(found)
-        return cached | found
+        result = cached | found
+        for pid, (_, _, p) in result.items():
+            if p is not None:
+                self.stored_views[pid] = p.products
+        return result
 
     def _devices(self, keys: Sequence[str]) -> dict[str, tuple[str, ...]]:
         cached, missing = _split(self.cache.devices if self.cache is not None else None, keys)
@@ -316,13 +332,15 @@ class StateSql:
         graph: IdentityGraph,
         now: dt.datetime,
     ) -> None:
-        """Upsert live profiles (body, node and facts) and point retired ones at their
-        survivor."""
+        """Upsert live profiles (body, node and facts) and the product views that changed
+        since they were loaded, and point retired ones at their survivor (their views go:
+        the survivor's merged ones are among its changes)."""
         stamp = self.t(now)
         rows = [self._row(p, graph.nodes.get(pid), now, stamp) for pid, p in live.items()]
         rows += [self._retired_row(pid, target, now) for pid, target in retired.items()]
         if not rows:
             return
+        self._save_views(live, retired)
         if self.cache is not None:
             cached = self.cache.profiles
             cached.update((pid, (None, graph.nodes.get(pid), p)) for pid, p in live.items())
@@ -362,10 +380,35 @@ class StateSql:
             p.csat.score if p.csat else None,
             _encoder.encode(traits).decode(),
             _encoder.encode(node).decode() if node is not None else None,
-            _encoder.encode(p).decode(),
+            product_views.body(p),
             stamp,
             _encoder.encode(segments.consent_facts(p)).decode(),
         )
+
+    def _save_views(self, live: Mapping[str, Profile], retired: Mapping[str, str]) -> None:
+        stored = self.stored_views
+        cleared = list(retired)
+        upserts: list[product_views.Row] = []
+        for pid, p in live.items():
+            rewrite, changed = product_views.changes(pid, stored.get(pid, {}), p.products)
+            if rewrite:
+                cleared.append(pid)
+            upserts += changed
+            stored[pid] = p.products
+        for pid in retired:
+            stored.pop(pid, None)
+        m = self.mark
+        if cleared:
+            self.cur.executemany(
+                f"DELETE FROM product_views WHERE profile_id = {m}", [(pid,) for pid in cleared]
+            )
+        if upserts:
+            self.cur.executemany(
+                "INSERT INTO product_views (profile_id, product_id, position, view) "
+                f"VALUES ({m},{m},{m},{m}) ON CONFLICT (profile_id, product_id) DO UPDATE "
+                "SET position = excluded.position, view = excluded.view",
+                upserts,
+            )
 
     def _retired_row(self, pid: str, target: str, now: dt.datetime) -> tuple[Any, ...]:
         row: list[Any] = [None] * len(PROFILE_COLUMNS)

@@ -84,7 +84,8 @@ identities = sa.Table(
 )
 
 # One row per profile ever founded. A merged profile keeps its row with ``redirect_to``
-# set; ``body`` is the whole profile (JSON), the other columns are facts for queries.
+# set; ``body`` is the profile (JSON) but for its product views (``product_views``), the
+# other columns are facts for queries.
 profiles = sa.Table(
     "profiles",
     metadata,
@@ -281,4 +282,20 @@ segment_sizes = sa.Table(
     sa.Column("entered", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("exited", sa.Integer(), nullable=False, server_default="0"),
     sa.Index(None, "segment_id", "at"),
+)
+
+# --- Product views (store/product_views.py; migration 0004) ------------------------------
+# One row per entry of a live profile's ``products`` (its JSON in ``view``), kept out of
+# ``profiles.body`` so that a commit writes the entries that changed, not all of them.
+# ``position`` is the entry's place in the dict: read back in that order, the dict is as saved.
+# On SQLite a rowid table, not WITHOUT ROWID: new rows go at its end and only the key's index
+# takes them in key order, so a commit dirties fewer pages (in the engine bench, about a fifth
+# less work writing the WAL, as much as before views moved out of the body).
+product_views = sa.Table(
+    "product_views",
+    metadata,
+    sa.Column("profile_id", ProfileId, primary_key=True),
+    sa.Column("product_id", sa.String(), primary_key=True),
+    sa.Column("position", sa.Integer(), nullable=False),
+    sa.Column("view", sa.Text(), nullable=False),
 )
