@@ -61,13 +61,19 @@ JsonOut = Annotated[Path, typer.Option("--json-out", help="Where to write the JS
 def bench_engine(
     events: Annotated[int, typer.Option(help="Events to append")] = 50_000,
     commit_events: Annotated[int, typer.Option(help="Events per commit")] = 2000,
+    shoppers: Annotated[
+        int | None,
+        typer.Option(help="Distinct visitors (default: one per 20 events; few: long histories)"),
+    ] = None,
     output: JsonOut = Path("bench-engine.json"),
 ) -> None:
     """Events/s through the engine in process (no HTTP), with and without the engine,
     against raw inserts of the same rows."""
     from juncture.bench import engine
 
-    results = engine.run_engine(events=events, commit_events=commit_events, echo=typer.echo)
+    results = engine.run_engine(
+        events=events, commit_events=commit_events, shoppers=shoppers, echo=typer.echo
+    )
     _write(output, results)
 
 

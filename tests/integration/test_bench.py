@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from typer.testing import CliRunner
 
 from juncture import segment_definitions
 from juncture.bench import decide, engine, journeys
+from juncture.bench.ingest import default_shoppers, make_batches
 from juncture.cli import app
 from tests.conftest import NO_POSTGRES, POSTGRES_URL
 
@@ -26,6 +29,17 @@ def test_bench_engine_reports_both_rates_against_raw() -> None:
         assert result[key] > 0
     assert result["ratio"] == result["engine_events_per_s"] / result["raw_rows_per_s"]
     assert "ratio" in lines[-1]
+
+
+def test_bench_engine_with_few_shoppers_gives_them_long_histories() -> None:
+    bodies = [orjson.loads(b)["batch"] for b in make_batches(1000, shoppers=4)]
+    visitors = Counter(m["anonymousId"] for batch in bodies for m in batch)
+    assert len(visitors) == 4 and sum(visitors.values()) == 1000
+    assert make_batches(1000) == make_batches(1000, shoppers=default_shoppers(1000))
+    lines: list[str] = []
+    result = engine.run_engine(events=400, commit_events=100, shoppers=4, echo=lines.append)
+    assert (result["shoppers"], result["engine_errors"]) == (4, 0)
+    assert "from 4 shoppers" in lines[0]
 
 
 def test_bench_timers_fires_every_timer() -> None:

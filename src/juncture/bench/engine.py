@@ -26,7 +26,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from juncture.bench.ingest import make_batches, raw_rate, rows_of
+from juncture.bench.ingest import default_shoppers, make_batches, raw_rate, rows_of
 from juncture.core.events import Event
 from juncture.runtime.clock import ManualClock, SystemClock
 from juncture.runtime.engine import TIMERS_PER_COMMIT, Engine
@@ -62,9 +62,15 @@ def _append_rate(
     return len(events) / seconds
 
 
-def run_engine(*, events: int, commit_events: int, echo: Echo) -> dict[str, Any]:
-    rows = rows_of(make_batches(events))
-    echo(f"[engine] {len(rows):,} events in commits of {commit_events:,}, in process ...")
+def run_engine(
+    *, events: int, commit_events: int, echo: Echo, shoppers: int | None = None
+) -> dict[str, Any]:
+    shoppers = shoppers if shoppers is not None else default_shoppers(events)
+    rows = rows_of(make_batches(events, shoppers=shoppers))
+    echo(
+        f"[engine] {len(rows):,} events from {shoppers:,} shoppers in commits of "
+        f"{commit_events:,}, in process ..."
+    )
     with tempfile.TemporaryDirectory(prefix="juncture-bench-") as tmp:
         raw = raw_rate(f"sqlite:///{Path(tmp) / 'raw.db'}", rows)
         ingest = _append_rate(Path(tmp) / "ingest.db", rows, commit_events, None)
@@ -74,6 +80,7 @@ def run_engine(*, events: int, commit_events: int, echo: Echo) -> dict[str, Any]
         "cores": os.cpu_count(),
         "events": len(rows),
         "commit_events": commit_events,
+        "shoppers": shoppers,
         "engine_events_per_s": with_engine,
         "ingest_only_events_per_s": ingest,
         "raw_rows_per_s": raw,

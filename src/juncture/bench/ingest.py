@@ -43,8 +43,15 @@ BATCH = 100
 WRITE_KEY = "bench-write-key"
 
 
-def make_batches(events: int, seed: int = 7) -> list[bytes]:
-    """Realistic product-view batches (about 450 bytes an event) with random uuids."""
+def default_shoppers(events: int) -> int:
+    """The bench's anonymous visitors: one per 20 events, so about 20 views each."""
+    return events // 20 + 1
+
+
+def make_batches(events: int, seed: int = 7, shoppers: int | None = None) -> list[bytes]:
+    """Realistic product-view batches (about 450 bytes an event) with random uuids, from
+    ``shoppers`` anonymous visitors (:func:`default_shoppers` when None)."""
+    visitors = shoppers if shoppers is not None else default_shoppers(events)
     rng = random.Random(seed)  # noqa: S311 - test data, not secrets
     start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     batches = []
@@ -58,7 +65,7 @@ def make_batches(events: int, seed: int = 7) -> list[bytes]:
                     "type": "track",
                     "event": "Product Viewed",
                     "messageId": str(uuid.UUID(int=rng.getrandbits(128))),
-                    "anonymousId": f"anon-{rng.randrange(events // 20 + 1)}",
+                    "anonymousId": f"anon-{rng.randrange(visitors)}",
                     "timestamp": (start + dt.timedelta(milliseconds=n)).isoformat(),
                     "properties": {
                         "product_id": f"P{pid:05d}",
