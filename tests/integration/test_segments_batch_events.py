@@ -79,6 +79,28 @@ def test_applying_a_segment_enters_matching_profiles_once_and_starts_their_journ
     assert [h["entered"] for h in world.segments.history(segment.id)] == [2, 0]
 
 
+def test_a_large_move_commits_a_chunk_at_a_time_with_one_size_row(world: World) -> None:
+    """Each chunk of profiles is decided in a transaction of its own (ingestion goes in
+    between); the result and the size history are those of one move."""
+    a, b = _pid(world, 0), _pid(world, 1)
+    mover = world.juncture.segment_mover()
+    mover.chunk = 1
+    transactions: list[object] = []
+    run = mover.run
+    mover.run = lambda process: transactions.append(run(process))
+    world.segments = Segments(SegmentStore(world.juncture.store.engine), mover)
+    segment, done = world.segments.apply(DEFINITIONS[0], "running.yaml", APPLIED)
+    assert len(transactions) == 3  # which profiles differ, then one per profile
+    assert (done.size, sorted(done.entered), done.exited) == (2, sorted([a, b]), ())
+    assert sorted(e["profile_id"] for e in world.derived("Segment Entered")) == sorted([a, b])
+    assert _enrollments(world) == sorted([a, b])
+    history = world.segments.history(segment.id)
+    assert [(h["size"], h["entered"], h["exited"]) for h in history] == [(2, 2, 0)]
+    transactions.clear()
+    again = world.segments.refresh(segment.id, APPLIED + HOUR)[segment.id]
+    assert (again.size, again.entered, len(transactions)) == (2, (), 2)  # nothing to move
+
+
 def test_a_batch_entry_sets_the_window_timer_so_the_exit_comes_in_real_time(
     world: World,
 ) -> None:

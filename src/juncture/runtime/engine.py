@@ -168,16 +168,23 @@ class Engine:
             batch.journeys = core.Journeys(catalog, batch.states)
 
     def move(
-        self, state: StateSql, segment: seg.Segment, members: Collection[str], now: dt.datetime
+        self,
+        state: StateSql,
+        segment: seg.Segment,
+        members: Collection[str],
+        now: dt.datetime,
+        only: Collection[str] | None = None,
     ) -> tuple[list[Event], Refresh]:
-        """Bring the members table of ``segment`` to ``members`` (its batch evaluation at
+        """Bring the members table of ``segment`` toward ``members`` (its batch evaluation at
         ``now``) as the real-time path would: each profile whose stored membership differs
-        is decided again here, in the writer's transaction, and its ``Segment Entered`` /
-        ``Exited`` event is returned for storing and run through the journeys. A profile an
-        event already moved is not moved twice. Returns the events and what moved."""
+        (of ``only``, when given) is decided again here, in the writer's transaction, and its
+        ``Segment Entered`` / ``Exited`` event is returned for storing and run through the
+        journeys. A profile an event already moved is not moved twice. Returns the events
+        and what moved; the size is the stored membership's after the move."""
         before = stored.segment_member_ids(state, segment.id)
         wanted = set(members)
-        candidates = sorted((wanted - before) | (before - wanted))
+        differ = (wanted - before) | (before - wanted)
+        candidates = sorted(differ if only is None else differ.intersection(only))
         graph, known = state.load((), (), candidates)
         live = [p for p in candidates if p in known]
         gone = before.intersection(candidates).difference(live)  # erased or merged away
@@ -200,9 +207,6 @@ class Engine:
         inside = {p for p in live if segment.id in tracker.member_of.get(p, ())}
         entered, exited = sorted(inside - before), sorted((before - inside) & set(candidates))
         size = len(before) + len(entered) - len(exited)
-        stored.record_size(
-            state, segment.id, now, size=size, entered=len(entered), exited=len(exited)
-        )
         return batch.out, Refresh(size, tuple(entered), tuple(exited))
 
     def _step(self, batch: _Batch, event: Event, named: tuple[tuple[str, str], ...]) -> None:

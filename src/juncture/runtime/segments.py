@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any, Final
 
 from juncture import segment_definitions as definitions
@@ -21,10 +21,12 @@ from juncture.core import segments as seg
 from juncture.core.events import Event
 from juncture.errors import BadInput
 from juncture.runtime.engine import Engine
+from juncture.store import membership as stored
 from juncture.store.base import Processor
 from juncture.store.segments import Refresh, SavedSegment, SegmentStore
 from juncture.store.state import StateSql
 
+MOVE_CHUNK: Final = 1000  # profiles decided per transaction of a batch move
 MANUAL: Final = "manual"
 AUTO: Final = "auto"
 
@@ -54,22 +56,69 @@ class Mover:
     each moved profile again in the writer's transaction, stores its ``Segment Entered`` /
     ``Exited`` event and runs it through the journeys (:meth:`Engine.move`). ``run`` runs a
     processor in a writer's transaction: the server's group committer, or a writer of
-    its own for the CLI."""
+    its own for the CLI.
 
-    def __init__(self, engine: Engine, run: Callable[[Processor], object]) -> None:
+    A move is cut into transactions of ``chunk`` profiles: on SQLite the writer's lock is
+    held for one chunk at a time, so a large audience does not hold up ingestion (other
+    commits go in between). The size history gets one row per move, in the last one."""
+
+    def __init__(
+        self, engine: Engine, run: Callable[[Processor], object], chunk: int = MOVE_CHUNK
+    ) -> None:
         self.engine = engine
         self.run = run
+        self.chunk = chunk
 
     def move(self, segment: seg.Segment, members: list[str], now: dt.datetime) -> Refresh:
-        done: list[Refresh] = []
+        wanted = set(members)
+        differ: list[str] = []
 
+        def plan(state: StateSql, events: list[Event]) -> list[Event]:
+            before = stored.segment_member_ids(state, segment.id)
+            differ.extend(sorted((wanted - before) | (before - wanted)))
+            return events
+
+        self.run(plan)
+        chunks = [differ[i : i + self.chunk] for i in range(0, len(differ), self.chunk)]
+        moved = _Moved()
+        for n, only in enumerate(chunks or [[]], 1):
+            self.run(
+                moved.processor(self.engine, segment, wanted, now, only, last=n >= len(chunks))
+            )
+        return Refresh(moved.size, tuple(moved.entered), tuple(moved.exited))
+
+
+@dataclass
+class _Moved:
+    """What the chunks of one move did so far; the last chunk records the size."""
+
+    size: int = 0
+    entered: list[str] = field(default_factory=list)
+    exited: list[str] = field(default_factory=list)
+
+    def processor(
+        self,
+        engine: Engine,
+        segment: seg.Segment,
+        wanted: set[str],
+        now: dt.datetime,
+        only: list[str],
+        *,
+        last: bool,
+    ) -> Processor:
         def process(state: StateSql, events: list[Event]) -> list[Event]:
-            derived, refresh = self.engine.move(state, segment, members, now)
-            done.append(refresh)
+            derived, done = engine.move(state, segment, wanted, now, only=only)
+            self.size = done.size
+            self.entered.extend(done.entered)
+            self.exited.extend(done.exited)
+            if last:
+                stored.record_size(
+                    state, segment.id, now,
+                    size=done.size, entered=len(self.entered), exited=len(self.exited),
+                )  # fmt: skip
             return [*events, *derived]
 
-        self.run(process)
-        return done[-1]
+        return process
 
 
 class Segments:
