@@ -70,6 +70,25 @@ def _send_all(url: str, pending: dict[int, str], stop: threading.Event) -> None:
                     time.sleep(0.05)
 
 
+def _outbox(database_url: str) -> list[tuple[str, str, int]]:
+    """(idempotency key, status, attempts) of every outbox row."""
+    store = SqlStore(database_url)
+    try:
+        with store.engine.connect() as conn:
+            o = tables.outbox
+            query = sa.select(o.c.idempotency_key, o.c.status, o.c.attempts)
+            return [(str(k), str(s), int(a)) for k, s, a in conn.execute(query)]
+    finally:
+        store.close()
+
+
+def _settled(receiver: HttpRecorder, database_url: str) -> bool:
+    if len({r.headers["idempotency-key"] for r in receiver.requests}) < CUSTOMERS:
+        return False
+    rows = _outbox(database_url)
+    return len(rows) == CUSTOMERS and all(status == "sent" for _, status, _ in rows)
+
+
 def test_sigkill_while_waiting_and_sending_delivers_every_message_once(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -103,9 +122,12 @@ def test_sigkill_while_waiting_and_sending_delivers_every_message_once(
                 sender.join()
                 continue
             sender.join(timeout=60)
+            # Settled: every key reached the receiver and every row is marked sent (a send
+            # that timed out under load is retried after a backoff, although the receiver
+            # may have had it already).
             settle = time.monotonic() + 60
-            while len({r.headers["idempotency-key"] for r in receiver.requests}) < CUSTOMERS:
-                assert time.monotonic() < settle, "messages still missing after a minute"
+            while not _settled(receiver, database_url):
+                assert time.monotonic() < settle, "messages still unsent after a minute"
                 time.sleep(0.2)
             time.sleep(1.0)  # anything that would be sent twice has had time to be
             server.stop()
@@ -113,18 +135,7 @@ def test_sigkill_while_waiting_and_sending_delivers_every_message_once(
         assert pending == {}
         keys = Counter(r.headers["idempotency-key"] for r in receiver.requests)
         assert len(keys) == CUSTOMERS
-        store = SqlStore(database_url)
-        try:
-            with store.engine.connect() as conn:
-                rows = conn.execute(
-                    sa.select(
-                        tables.outbox.c.idempotency_key,
-                        tables.outbox.c.status,
-                        tables.outbox.c.attempts,
-                    )
-                ).all()
-        finally:
-            store.close()
+        rows = _outbox(database_url)
         assert sorted(k for k, _, _ in rows) == sorted(keys)
         assert {s for _, s, _ in rows} == {"sent"}
         attempts = {k: a for k, _, a in rows}
