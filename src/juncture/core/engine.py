@@ -34,6 +34,7 @@ from juncture.core.journeys.catalog import Catalog
 from juncture.core.journeys.state import Enrollment
 from juncture.core.orchestrate import JourneyConfig, JourneyState, Message
 from juncture.core.profile import DERIVED_SOURCE, Profile
+from juncture.core.profile_merge import merge_profiles
 from juncture.core.signals import CancelTimer, ScheduleTimer, TimerCommand
 
 STAGE_TIMER: Final = "stage"
@@ -102,7 +103,7 @@ def step(
     for merge in resolution.merges:
         survivor = changed.get(merge.survivor) or _get(known, merge.survivor)
         merged = changed.pop(merge.merged, None) or _get(known, merge.merged)
-        changed[merge.survivor] = profile.merge_profiles(survivor, merged, config.profile)
+        changed[merge.survivor] = merge_profiles(survivor, merged, config.profile)
         retired.append(merge.merged)
     before = changed.get(pid) or _get(known, pid)
     after = profile.reduce(before, event, config.profile)

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from juncture.core import profile
 from juncture.core.events import Event
 from juncture.core.profile import Profile, ProfileConfig
+from juncture.core.profile_merge import merge_profiles
 
 T0 = dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC)
 MIN = dt.timedelta(minutes=1)
@@ -402,7 +403,7 @@ def test_merge_loses_nothing_and_counts_nothing_twice(
     side = data.draw(st.lists(st.booleans(), min_size=len(evs), max_size=len(evs)))
     a = run([e for e, s in zip(evs, side, strict=True) if s], CONFIG)
     b = run([e for e, s in zip(evs, side, strict=True) if not s], CONFIG)
-    merged = profile.merge_profiles(a, b, CONFIG)
+    merged = merge_profiles(a, b, CONFIG)
     whole = run(evs, CONFIG)
     assert merged.profile_id == a.profile_id
     assert projection(merged) == projection(whole)
