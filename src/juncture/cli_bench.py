@@ -65,6 +65,9 @@ def bench_engine(
         int | None,
         typer.Option(help="Distinct visitors (default: one per 20 events; few: long histories)"),
     ] = None,
+    breakdown: Annotated[
+        bool, typer.Option(help="Also time each kind of SQL the writer runs, per event")
+    ] = False,
     output: JsonOut = Path("bench-engine.json"),
 ) -> None:
     """Events/s through the engine in process (no HTTP), with and without the engine,
@@ -72,7 +75,11 @@ def bench_engine(
     from juncture.bench import engine
 
     results = engine.run_engine(
-        events=events, commit_events=commit_events, shoppers=shoppers, echo=typer.echo
+        events=events,
+        commit_events=commit_events,
+        shoppers=shoppers,
+        breakdown=breakdown,
+        echo=typer.echo,
     )
     _write(output, results)
 

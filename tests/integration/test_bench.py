@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from juncture import segment_definitions
-from juncture.bench import decide, engine, journeys
+from juncture.bench import breakdown, decide, engine, journeys
 from juncture.bench.ingest import default_shoppers, make_batches
 from juncture.cli import app
 from tests.conftest import NO_POSTGRES, POSTGRES_URL
@@ -40,6 +40,16 @@ def test_bench_engine_with_few_shoppers_gives_them_long_histories() -> None:
     result = engine.run_engine(events=400, commit_events=100, shoppers=4, echo=lines.append)
     assert (result["shoppers"], result["engine_errors"]) == (4, 0)
     assert "from 4 shoppers" in lines[0]
+
+
+def test_bench_engine_breakdown_times_the_writers_statements() -> None:
+    lines: list[str] = []
+    result = engine.run_engine(events=400, commit_events=100, breakdown=True, echo=lines.append)
+    spent = result["us_per_event"]
+    for kind in ("commit", "insert events", "upsert profiles", "upsert product views"):
+        assert any(k.startswith(kind) and us > 0 for k, us in spent.items()), (kind, spent)
+    assert spent[breakdown.PYTHON] > 0
+    assert any("where an event's time goes" in line for line in lines)
 
 
 def test_bench_timers_fires_every_timer() -> None:

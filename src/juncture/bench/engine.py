@@ -26,6 +26,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from juncture.bench import breakdown as timed
 from juncture.bench.ingest import default_shoppers, make_batches, raw_rate, rows_of
 from juncture.core.events import Event
 from juncture.runtime.clock import ManualClock, SystemClock
@@ -63,7 +64,12 @@ def _append_rate(
 
 
 def run_engine(
-    *, events: int, commit_events: int, echo: Echo, shoppers: int | None = None
+    *,
+    events: int,
+    commit_events: int,
+    echo: Echo,
+    shoppers: int | None = None,
+    breakdown: bool = False,
 ) -> dict[str, Any]:
     shoppers = shoppers if shoppers is not None else default_shoppers(events)
     rows = rows_of(make_batches(events, shoppers=shoppers))
@@ -76,7 +82,7 @@ def run_engine(
         ingest = _append_rate(Path(tmp) / "ingest.db", rows, commit_events, None)
         engine = Engine(SystemClock())
         with_engine = _append_rate(Path(tmp) / "engine.db", rows, commit_events, engine.process)
-    result = {
+    result: dict[str, Any] = {
         "cores": os.cpu_count(),
         "events": len(rows),
         "commit_events": commit_events,
@@ -92,6 +98,8 @@ def run_engine(
         f"events/s | raw insert {raw:,.0f} rows/s | ratio {with_engine / raw:.2f} "
         f"(engine/ingest only {with_engine / ingest:.2f})"
     )
+    if breakdown:
+        result["us_per_event"] = timed.run(rows, commit_events, _store, echo)
     return result
 
 
