@@ -15,6 +15,7 @@ from juncture.errors import StoreUnavailable
 from juncture.store import tables
 from juncture.store.base import Quarantined
 from juncture.store.sql import SqlStore
+from juncture.store.state import StateSql
 
 T0 = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC)
 
@@ -68,6 +69,29 @@ def test_duplicates_are_skipped_within_a_call_across_calls_and_writers(store: Sq
     assert [e.message_id for e in result.stored] == ["m3"]
     assert result.duplicates == 1
     assert store.count_events() == 3
+
+
+def test_a_processor_sees_only_events_not_stored_yet(store: SqlStore) -> None:
+    """The engine runs on new events only: a retried message, stored by an earlier commit,
+    is neither processed again nor stored twice; the same id from another source is new."""
+    seen: list[list[str]] = []
+
+    def process(_state: StateSql, events: list[Event]) -> list[Event]:
+        seen.append([f"{e.source}/{e.message_id}" for e in events])
+        return events
+
+    writer = store.writer()
+    try:
+        writer.append([event(f"m{i}") for i in range(30)], [], process)
+        retry = [event("m3"), event("m29"), event("m30"), event("m3", source="src_b")]
+        result = writer.append(retry, [], process)
+        writer.append([], [], process)  # a commit with no events (due timers only)
+    finally:
+        writer.close()
+    assert len(seen[0]) == 30
+    assert seen[1:] == [["src_a/m30", "src_b/m3"], []]
+    assert (len(result.stored), result.duplicates) == (2, 2)
+    assert store.count_events() == 32
 
 
 def test_same_message_id_from_two_sources_is_two_events(store: SqlStore) -> None:

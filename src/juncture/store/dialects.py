@@ -277,19 +277,23 @@ class PostgresWriter:
         self, cur: psycopg.Cursor[Any], events: list[Event], process: Processor
     ) -> list[Event]:
         # Only events not stored yet may change state: look them up first, in this
-        # transaction (a concurrent writer's duplicate still loses at ON CONFLICT).
-        known: set[str] = set()
-        by_source: dict[str, list[str]] = {}
-        for event in events:
-            by_source.setdefault(event.source, []).append(event.message_id)
-        for source, ids in by_source.items():
-            for start in range(0, len(ids), _CHUNK):
-                cur.execute(
-                    "SELECT message_id FROM events WHERE source = %s AND message_id = ANY(%s)",
-                    (source, ids[start : start + _CHUNK]),
-                )
-                known.update(f"{source}\x00{row[0]}" for row in cur.fetchall())
-        fresh = [e for e in events if f"{e.source}\x00{e.message_id}" not in known]
+        # transaction (a concurrent writer's duplicate still loses at ON CONFLICT). One
+        # lookup of the unique key per event, pipelined: `message_id = ANY(...)` was
+        # planned, on a table without statistics yet (a new database, until autovacuum
+        # analyzes it), as a scan of the source's whole index range, about 20 ms a commit
+        # after 10,000 events.
+        known: set[tuple[str, str]] = set()
+        if events:
+            cur.executemany(
+                "SELECT source, message_id FROM events WHERE source = %s AND message_id = %s",
+                [(e.source, e.message_id) for e in events],
+                returning=True,
+            )
+            while True:
+                known.update((source, message_id) for source, message_id in cur.fetchall())
+                if not cur.nextset():
+                    break
+        fresh = [e for e in events if (e.source, e.message_id) not in known]
         return process(StateSql(cur, "postgresql"), fresh)
 
     @staticmethod
