@@ -20,7 +20,7 @@ from juncture.cli import app
 from juncture.core import messages
 from juncture.core.events import as_utc
 from juncture.runtime.clock import ManualClock
-from juncture.store import tables
+from juncture.store import date_timers, tables
 from juncture.store.journeys import JourneyStore
 from tests.conftest import settings_for
 from tests.integration.test_journey_dates import BIRTHDAY
@@ -96,6 +96,28 @@ def test_a_birthday_journey_applied_later_arms_the_birthdays_already_known(store
     # Applied again unchanged: nothing stored, nothing armed; the re-armed timer stands.
     again = store.journeys.apply(BIRTHDAY, "birthday.yaml")
     assert (again.created, again.date_timers) == (False, 0)
+
+
+def test_applying_again_mends_timers_an_apply_did_not_set(store: Store) -> None:
+    """Arming runs in transactions of its own after the version is stored; an apply that
+    stopped half way is mended by applying again, even unchanged."""
+    for n in range(5):
+        store.identify(f"u{n}", birthday=f"1990-06-0{n + 1}")
+    assert store.journeys.apply(BIRTHDAY, "birthday.yaml").date_timers == 5
+    with store.j.store.engine.begin() as conn:
+        due = tables.timers.c.due_at
+        conn.execute(sa.delete(tables.timers).where(due >= dt.datetime(2026, 6, 3, tzinfo=dt.UTC)))
+    again = store.journeys.apply(BIRTHDAY, "birthday.yaml")
+    assert (again.created, again.date_timers) == (False, 3)
+    assert len(store.timers()) == 5
+    # Two profiles per transaction: every page is read, and nothing is set twice.
+    with store.j.store.engine.begin() as conn:
+        conn.execute(sa.delete(tables.timers))
+    once, yearly = frozenset[str](), frozenset({"birthday"})
+    engine = store.j.store.engine
+    assert date_timers.arm_existing(engine, once, yearly, T0, chunk=2) == 5
+    assert date_timers.arm_existing(engine, once, yearly, T0, chunk=2) == 0
+    assert len(store.timers()) == 5
 
 
 def test_one_off_dates_arm_only_days_to_come_and_a_timer_there_is_kept(store: Store) -> None:

@@ -25,32 +25,50 @@ from juncture.store import tables
 
 _P: Final = tables.profiles
 _T: Final = tables.timers
-_CHUNK: Final = 1000
+CHUNK: Final = 1000  # profiles per transaction
 
 
 def arm_existing(
-    conn: sa.Connection, once: frozenset[str], yearly: frozenset[str], now: dt.datetime
+    engine: sa.Engine,
+    once: frozenset[str],
+    yearly: frozenset[str],
+    now: dt.datetime,
+    chunk: int = CHUNK,
 ) -> int:
     """Arm the date timers of ``once`` (one-off) and ``yearly`` traits for every live
-    profile holding one, in the caller's transaction. Returns how many were new."""
+    profile holding one, ``chunk`` profiles per transaction (on SQLite the write lock is
+    held for one chunk at a time, so ingestion goes on in between). Returns how many
+    timers were new; running it again sets none twice."""
     watched = sorted(once | yearly)
     if not watched:
         return 0
     text = sa.cast(_P.c.traits, sa.Text)
-    query = sa.select(_P.c.profile_id, _P.c.traits).where(
-        _P.c.redirect_to.is_(None),
-        _P.c.traits.is_not(None),
-        sa.or_(*(text.contains(f'"{trait}"', autoescape=True) for trait in watched)),
-    )
-    armed = 0
-    pending: list[dict[str, Any]] = []
-    for pid, traits in conn.execute(query):
-        if isinstance(traits, dict):
-            pending.extend(_timers(str(pid), traits, once, yearly, now))
-        if len(pending) >= _CHUNK:
-            armed += _insert(conn, pending)
-            pending = []
-    return armed + (_insert(conn, pending) if pending else 0)
+    holding = sa.or_(*(text.contains(f'"{trait}"', autoescape=True) for trait in watched))
+    armed, after = 0, ""
+    while True:
+        with engine.begin() as conn:
+            rows = conn.execute(
+                sa.select(_P.c.profile_id, _P.c.traits)
+                .where(
+                    _P.c.profile_id > after,
+                    _P.c.redirect_to.is_(None),
+                    _P.c.traits.is_not(None),
+                    holding,
+                )
+                .order_by(_P.c.profile_id)
+                .limit(chunk)
+            ).all()
+            timers = [
+                timer
+                for pid, traits in rows
+                if isinstance(traits, dict)
+                for timer in _timers(str(pid), traits, once, yearly, now)
+            ]
+            if timers:
+                armed += _insert(conn, timers)
+        if len(rows) < chunk:
+            return armed
+        after = str(rows[-1][0])
 
 
 def _timers(

@@ -131,9 +131,11 @@ class JourneyStore:
         meaning = _meaning(text, filename)
         for _ in range(_ATTEMPTS):
             try:
-                return self._apply_once(spec, text, filename, meaning)
+                applied = self._apply_once(spec, text, filename, meaning)
             except sa.exc.IntegrityError:
                 continue  # another apply stored this version first: look again
+            armed = self._arm_dates(spec, applied.status)
+            return dataclasses.replace(applied, date_timers=armed)
         raise Conflict(
             f"journey {spec.id!r} is being changed by others at the same time; try again"
         )
@@ -156,7 +158,6 @@ class JourneyStore:
                 .where(_J.c.journey_id == spec.id, _J.c.status.in_((cat.ACTIVE, cat.PAUSED)))
                 .values(status=cat.SUPERSEDED)
             )
-            now = self._now()
             conn.execute(
                 _J.insert().values(
                     journey_id=spec.id,
@@ -164,12 +165,11 @@ class JourneyStore:
                     status=status,
                     source=text,
                     filename=filename[-300:],
-                    created_at=now,
+                    created_at=self._now(),
                 )
             )
-            armed = _arm_dates(conn, spec, status, now)
         log.info("journey %s: version %d stored (%s)", spec.id, version, status)
-        return Applied(spec.id, version, status, True, spec.version, filename, armed)
+        return Applied(spec.id, version, status, True, spec.version, filename)
 
     def apply_files(self, paths: Iterable[Path]) -> list[Applied]:
         """:meth:`apply_all` on files, named by their paths."""
@@ -245,12 +245,26 @@ class JourneyStore:
                     )
                     .values(status=after)
                 ).rowcount
-                if done and after == cat.ACTIVE:  # one-off date triggers watch again
-                    _arm_dates(conn, current.spec, after, self._now())
             if done:
                 log.info("journey %s %s", journey_id, after)
+                if after == cat.ACTIVE:  # one-off date triggers watch again
+                    self._arm_dates(current.spec, after)
                 return self.show(journey_id)
         raise Conflict(f"journey {journey_id!r} is being changed by others; try again")
+
+    def _arm_dates(self, spec: JourneySpec, status: str) -> int:
+        """Date timers for the profiles already holding a trait that ``spec``'s date
+        triggers watch (:mod:`juncture.store.date_timers`): yearly ones whatever its status,
+        one-off ones only while it takes entries, as the engine's catalog watches them. On
+        every apply, changed or not: a timer is never set twice, and applying again mends
+        an apply that stopped half way."""
+        entering = frozenset({spec.id} if status == cat.ACTIVE else ())
+        watching = cat.Catalog(versions=(spec,), open=entering)
+        once, yearly = watching.date_traits, watching.yearly_traits
+        armed = date_timers.arm_existing(self.engine, once, yearly, self._now())
+        if armed:
+            log.info("journey %s: %d date timers set for profiles holding the date", spec.id, armed)
+        return armed
 
     # -- reading ----------------------------------------------------------------------------
     def list(self) -> list[Journey]:
@@ -305,21 +319,6 @@ class JourneyStore:
                 yield conn
         except sa.exc.OperationalError as exc:
             raise StoreUnavailable(f"the store cannot be written: {exc.orig}") from exc
-
-
-def _arm_dates(conn: sa.Connection, spec: JourneySpec, status: str, now: dt.datetime) -> int:
-    """Date timers for the profiles already holding a trait that ``spec``'s date triggers
-    watch (:mod:`juncture.store.date_timers`): yearly ones whatever its status, one-off ones
-    only while it takes entries, as the engine's catalog watches them."""
-    watching = cat.Catalog(
-        versions=(spec,), open=frozenset({spec.id} if status == cat.ACTIVE else ())
-    )
-    armed = date_timers.arm_existing(conn, watching.date_traits, watching.yearly_traits, now)
-    if armed:
-        log.info(
-            "journey %s: %d date timers armed for profiles already holding the date", spec.id, armed
-        )
-    return armed
 
 
 def _stop_enrollments(conn: sa.Connection, journey_id: str, now: dt.datetime) -> int:
