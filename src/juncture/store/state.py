@@ -16,34 +16,19 @@ import msgspec
 
 from juncture.core import profile as profiles
 from juncture.core import segments, stage
-from juncture.core.arbitration import Contact, ContactHistory
-from juncture.core.events import UTC
 from juncture.core.identity import Conflict, IdentityGraph, Merge, Node
-from juncture.core.journeys.state import Enrollment
-from juncture.core.orchestrate import JourneyState, Message
 from juncture.core.profile import ProductView, Profile
 from juncture.core.signals import ScheduleTimer
 from juncture.store import product_views
+from juncture.store.state_base import split
+from juncture.store.state_base import sqlite_time as sqlite_time  # noqa: PLC0414 - callers' import
 from juncture.store.state_cache import Cache as Cache  # noqa: PLC0414 - the writer's import
-from juncture.store.state_cache import JourneyRows, ProfileRow, stored_enrollment
+from juncture.store.state_cache import ProfileRow
+from juncture.store.state_journeys import JourneySql
 
-_CHUNK: Final = 500
 _node_decoder: Final = msgspec.json.Decoder(Node)
 _encoder: Final = msgspec.json.Encoder()
 _users_decoder: Final = msgspec.json.Decoder(tuple[str, ...])
-# Contacts that count against frequency caps: what left or is about to leave (a deferred
-# message counts at the time it will leave, its next_attempt_at).
-_CONTACT_STATUSES: Final = ("pending", "deferred", "sending", "sent", "shown")
-OUTBOX_COLUMNS: Final = (
-    "idempotency_key", "profile_id", "journey_id", "journey_version", "enrollment_id", "node_id",
-    "channel", "purpose", "template", "payload", "status", "reason", "attempts",
-    "next_attempt_at", "created_at",
-)  # fmt: skip
-ENROLLMENT_COLUMNS: Final = (
-    "enrollment_id", "journey_id", "version", "profile_id", "key", "status", "node", "holdout",
-    "goal_reached_at", "exit_reason", "entered_at", "updated_at", "state",
-)  # fmt: skip
-
 PROFILE_COLUMNS: Final = (
     "profile_id", "redirect_to", "first_seen", "last_seen", "stage", "email", "country", "city",
     "timezone", "order_count", "revenue", "last_order_at", "cart_value", "cart_items",
@@ -60,39 +45,7 @@ class Due:
     payload: str
 
 
-def sqlite_time(value: dt.datetime) -> str:
-    """The text form SQLAlchemy uses for DateTime on SQLite, always in UTC (``isoformat``
-    is several times cheaper than ``strftime`` on the hot path; cutting its ``+00:00`` off
-    is cheaper than making a naive copy first: the year always has four digits).
-
-    Most UTC times are written more than once (an event's timestamp is its profile's
-    ``last_seen`` too; ``first_seen``; the commit's time on every row), so recent ones are
-    remembered. Only UTC ones: two times in one other zone may compare equal while an
-    hour apart (PEP 495's ``fold``)."""
-    if value.tzinfo is not UTC:
-        return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
-    text = _TIMES.get(value)
-    if text is None:
-        if len(_TIMES) >= _TIMES_KEPT:
-            _TIMES.clear()
-        text = _TIMES[value] = value.isoformat(" ", "microseconds")[:26]
-    return text
-
-
-_TIMES: Final[dict[dt.datetime, str]] = {}
-_TIMES_KEPT: Final = 20_000
-
-
-def _split(
-    cached: Mapping[str, Any] | None, keys: Sequence[str]
-) -> tuple[dict[str, Any], list[str]]:
-    if cached is None:
-        return {}, list(keys)
-    hits = {k: cached[k] for k in keys if k in cached}
-    return hits, [k for k in keys if k not in hits]
-
-
-class StateSql:
+class StateSql(JourneySql):
     """Reads and writes engine state on one driver cursor, in the caller's transaction.
     With a :class:`Cache`, reads come from it where they can and writes go through it.
 
@@ -101,32 +54,8 @@ class StateSql:
     profile saved without being loaded is taken to have none stored."""
 
     def __init__(self, cursor: Any, dialect: str, cache: Cache | None = None) -> None:
-        self.cur = cursor
-        self.sqlite = dialect == "sqlite"
-        self.mark = "?" if self.sqlite else "%s"
-        self.cache = cache
+        super().__init__(cursor, dialect, cache)
         self.stored_views: dict[str, dict[str, ProductView]] = {}
-
-    # -- time values -------------------------------------------------------------------
-    def t(self, value: dt.datetime | None) -> Any:
-        if value is None or not self.sqlite:
-            return value
-        return sqlite_time(value)
-
-    def read_t(self, value: Any) -> dt.datetime:
-        if isinstance(value, dt.datetime):
-            return value if value.tzinfo else value.replace(tzinfo=UTC)
-        return dt.datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
-
-    def _in(self, sql: str, keys: Sequence[str]) -> list[tuple[Any, ...]]:
-        rows: list[tuple[Any, ...]] = []
-        if not keys:
-            return rows
-        for start in range(0, len(keys), _CHUNK):
-            chunk = keys[start : start + _CHUNK]
-            self.cur.execute(sql.format(marks=",".join([self.mark] * len(chunk))), chunk)
-            rows.extend(self.cur.fetchall())
-        return rows
 
     # -- loading -----------------------------------------------------------------------
     def load(
@@ -156,7 +85,7 @@ class StateSql:
         return graph, known
 
     def _identities(self, keys: Sequence[str]) -> dict[str, str]:
-        cached, missing = _split(self.cache.ids if self.cache is not None else None, keys)
+        cached, missing = split(self.cache.ids if self.cache is not None else None, keys)
         found: dict[str, str] = dict(self._in(
             "SELECT identifier, profile_id FROM identities WHERE identifier IN ({marks})",
             missing,
@@ -166,7 +95,7 @@ class StateSql:
         return cached | found
 
     def _profiles(self, keys: Sequence[str]) -> dict[str, ProfileRow]:
-        cached, missing = _split(self.cache.profiles if self.cache is not None else None, keys)
+        cached, missing = split(self.cache.profiles if self.cache is not None else None, keys)
         rows = [
             (pid, redirect, node, body if redirect is None else None)
             for pid, redirect, node, body in self._in(
@@ -195,7 +124,7 @@ class StateSql:
         return result
 
     def _devices(self, keys: Sequence[str]) -> dict[str, tuple[str, ...]]:
-        cached, missing = _split(self.cache.devices if self.cache is not None else None, keys)
+        cached, missing = split(self.cache.devices if self.cache is not None else None, keys)
         found = {
             device: _users_decoder.decode(users)
             for device, users in self._in(
@@ -217,50 +146,6 @@ class StateSql:
             Due(ScheduleTimer(key=k, kind=kind, profile_id=pid, due_at=self.read_t(due)), payload)
             for k, kind, pid, due, payload in self.cur.fetchall()
         ]
-
-    def load_journeys(
-        self, profile_ids: Sequence[str], since: dt.datetime
-    ) -> dict[str, JourneyState]:
-        """Enrollments (active and ended, for re-entry rules) and marketing contacts since
-        ``since`` of these profiles."""
-        pids = sorted(set(profile_ids))
-        stamp = self.t(since)
-        cache = self.cache.journeys if self.cache is not None else None
-        cached: dict[str, JourneyRows] = {}
-        if cache is not None:  # rows loaded for a later ``since`` lack some contacts
-            cached = {p: cache[p] for p in pids if p in cache and cache[p].since <= stamp}
-        found = self._journey_rows([p for p in pids if p not in cached], stamp)
-        if cache is not None:
-            cache.update(found)
-        states: dict[str, JourneyState] = {}
-        for pid, rows in (cached | found).items():
-            contacts = tuple(c for at, c in rows.contacts if at >= stamp)
-            if rows.enrollments or contacts:
-                states[pid] = JourneyState(rows.decoded(), ContactHistory(contacts))
-        return states
-
-    def _journey_rows(self, pids: Sequence[str], stamp: Any) -> dict[str, JourneyRows]:
-        found = {pid: JourneyRows(stamp, {}, []) for pid in pids}
-        for pid, body in self._in(
-            "SELECT profile_id, state FROM enrollments WHERE profile_id IN ({marks})", pids
-        ):
-            enrollment = stored_enrollment(body)
-            found[pid].enrollments[enrollment.id] = enrollment
-        m = self.mark
-        statuses = ",".join(f"'{x}'" for x in _CONTACT_STATUSES)
-        for start in range(0, len(pids), _CHUNK):
-            chunk = pids[start : start + _CHUNK]
-            self.cur.execute(
-                "SELECT profile_id, COALESCE(sent_at, next_attempt_at, created_at), channel, "
-                "purpose, journey_id, created_at FROM outbox "
-                f"WHERE profile_id IN ({','.join([m] * len(chunk))}) "
-                f"AND purpose = 'marketing' AND status IN ({statuses}) AND created_at >= {m}",
-                (*chunk, stamp),
-            )
-            for pid, at, channel, purpose, journey, created in self.cur.fetchall():
-                contact = Contact(self.read_t(at), channel, purpose, journey or "")
-                found[pid].contacts.append((created, contact))
-        return found
 
     # -- saving ------------------------------------------------------------------------
     def save_graph(self, before: IdentityGraph, after: IdentityGraph) -> None:
@@ -435,99 +320,6 @@ class StateSql:
             )
         if deletes:
             self.cur.executemany(f"DELETE FROM timers WHERE key = {m}", deletes)
-
-    def save_enrollments(self, changed: Iterable[Enrollment], now: dt.datetime) -> None:
-        """Upsert enrollments (their state as JSON), and in the cache of a loaded profile."""
-        rows = [
-            (
-                e.id,
-                e.journey_id,
-                e.version,
-                e.profile_id,
-                e.key,
-                "exited" if e.exited else "active",
-                e.node,
-                e.holdout,
-                self.t(now) if e.goal_reached else None,
-                e.exit_reason,
-                self.t(e.entered_at),
-                self.t(now),
-                _encoder.encode(e.to_json()).decode(),
-            )
-            for e in changed
-        ]
-        if not rows:
-            return
-        names = ", ".join(ENROLLMENT_COLUMNS)
-        marks = ",".join([self.mark] * len(ENROLLMENT_COLUMNS))
-        updates = ", ".join(
-            f"{c} = excluded.{c}"
-            for c in ENROLLMENT_COLUMNS[1:]
-            if c not in {"goal_reached_at", "entered_at"}
-        )
-        self.cur.executemany(
-            f"INSERT INTO enrollments ({names}) VALUES ({marks}) "
-            f"ON CONFLICT (enrollment_id) DO UPDATE SET {updates}, goal_reached_at = "
-            "COALESCE(enrollments.goal_reached_at, excluded.goal_reached_at)",
-            rows,
-        )
-        cache = self.cache.journeys if self.cache is not None else {}
-        for row in rows:
-            cached = cache.get(row[3])  # its profile_id
-            if cached is not None:
-                cached.enrollments[row[0]] = row[-1]  # its id and state
-
-    def save_messages(self, messages: Sequence[Message]) -> None:
-        """Outbox rows; one already there (same idempotency key: a replay) is left alone."""
-        if not messages:
-            return
-        rows = [
-            (
-                x.idempotency_key,
-                x.profile_id,
-                x.journey_id,
-                x.journey_version,
-                x.enrollment_id,
-                x.node_id,
-                x.channel,
-                x.purpose,
-                x.template,
-                _encoder.encode(x.payload).decode(),
-                x.status,
-                x.reason,
-                0,
-                self.t(x.next_attempt_at),
-                self.t(x.created_at),
-            )
-            for x in messages
-        ]
-        names = ", ".join(OUTBOX_COLUMNS)
-        marks = ",".join([self.mark] * len(OUTBOX_COLUMNS))
-        self.cur.executemany(
-            f"INSERT INTO outbox ({names}) VALUES ({marks}) "
-            "ON CONFLICT (idempotency_key) DO NOTHING",
-            rows,
-        )
-        if self.cache is not None:
-            self._cache_contacts(messages, rows, self.cache.journeys)
-
-    def _cache_contacts(
-        self,
-        messages: Sequence[Message],
-        rows: list[tuple[Any, ...]],
-        cache: dict[str, JourneyRows],
-    ) -> None:
-        """The new marketing contacts of cached profiles, as a load would read them back."""
-        if self.cur.rowcount != len(rows):  # a key already there: which row stayed is unknown
-            for x in messages:
-                cache.pop(x.profile_id, None)
-            return
-        for x, row in zip(messages, rows, strict=True):
-            cached = cache.get(x.profile_id)
-            if cached is not None and x.purpose == "marketing" and x.status in _CONTACT_STATUSES:
-                at = self.read_t(row[13] if row[13] is not None else row[14])
-                contact = Contact(at, x.channel, x.purpose, x.journey_id or "")
-                cached.contacts.append((row[14], contact))
 
 
 def _text(value: object) -> str | None:

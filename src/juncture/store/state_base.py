@@ -1,0 +1,78 @@
+"""What each part of the engine's working set in the store shares: one driver cursor in
+the caller's transaction, its placeholder, time values as the dialect stores them, reads of
+many keys in chunks, and the writer's :class:`Cache`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from juncture.core.events import UTC
+from juncture.store.state_cache import Cache
+
+CHUNK: Final = 500  # keys per IN (...) query
+
+
+def sqlite_time(value: dt.datetime) -> str:
+    """The text form SQLAlchemy uses for DateTime on SQLite, always in UTC (``isoformat``
+    is several times cheaper than ``strftime`` on the hot path; cutting its ``+00:00`` off
+    is cheaper than making a naive copy first: the year always has four digits).
+
+    Most UTC times are written more than once (an event's timestamp is its profile's
+    ``last_seen`` too; ``first_seen``; the commit's time on every row), so recent ones are
+    remembered. Only UTC ones: two times in one other zone may compare equal while an
+    hour apart (PEP 495's ``fold``)."""
+    if value.tzinfo is not UTC:
+        return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
+    text = _TIMES.get(value)
+    if text is None:
+        if len(_TIMES) >= _TIMES_KEPT:
+            _TIMES.clear()
+        text = _TIMES[value] = value.isoformat(" ", "microseconds")[:26]
+    return text
+
+
+_TIMES: Final[dict[dt.datetime, str]] = {}
+_TIMES_KEPT: Final = 20_000
+
+
+def split(
+    cached: Mapping[str, Any] | None, keys: Sequence[str]
+) -> tuple[dict[str, Any], list[str]]:
+    if cached is None:
+        return {}, list(keys)
+    hits = {k: cached[k] for k in keys if k in cached}
+    return hits, [k for k in keys if k not in hits]
+
+
+class StateBase:
+    """One driver cursor, in the caller's transaction; with a :class:`Cache`, reads come
+    from it where they can and writes go through it."""
+
+    def __init__(self, cursor: Any, dialect: str, cache: Cache | None = None) -> None:
+        self.cur = cursor
+        self.sqlite = dialect == "sqlite"
+        self.mark = "?" if self.sqlite else "%s"
+        self.cache = cache
+
+    # -- time values -------------------------------------------------------------------
+    def t(self, value: dt.datetime | None) -> Any:
+        if value is None or not self.sqlite:
+            return value
+        return sqlite_time(value)
+
+    def read_t(self, value: Any) -> dt.datetime:
+        if isinstance(value, dt.datetime):
+            return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return dt.datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+
+    def _in(self, sql: str, keys: Sequence[str]) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = []
+        if not keys:
+            return rows
+        for start in range(0, len(keys), CHUNK):
+            chunk = keys[start : start + CHUNK]
+            self.cur.execute(sql.format(marks=",".join([self.mark] * len(chunk))), chunk)
+            rows.extend(self.cur.fetchall())
+        return rows
