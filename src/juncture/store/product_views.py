@@ -6,12 +6,13 @@ is stored without them (:func:`body`), each entry is a row of its own keyed by p
 product, with its ``position`` in the dict (the order can decide ties, so it is kept), and a
 save writes only the entries that changed (:func:`changes`). Every reader puts the two back
 together with :func:`profile`, reading the views of many profiles in one query
-(:func:`select` for the driver cursor, :func:`read` for SQLAlchemy connections).
+(:data:`SELECT` on the writer's cursor, :func:`read` on SQLAlchemy connections; both
+grouped by :func:`grouped`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import compress
 from operator import is_not
 from typing import Any, Final
@@ -78,26 +79,22 @@ def changes(
     return False, [(pid, keys[i], i, _encoder.encode(views[i]).decode()) for i in found]
 
 
-def select(cur: Any, mark: str, ids: Sequence[str]) -> dict[str, Views]:
-    """The views of ``ids`` by profile, on a DB-API cursor whose placeholder is ``mark``."""
+def grouped(rows: Iterable[Sequence[Any]]) -> dict[str, Views]:
+    """``(profile_id, product_id, view)`` rows, in position order, as views by profile."""
     found: dict[str, Views] = {}
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        cur.execute(SELECT.format(marks=",".join([mark] * len(chunk))), chunk)
-        for pid, product, view in cur.fetchall():
-            found.setdefault(pid, []).append((product, view))
+    for pid, product, view in rows:
+        found.setdefault(pid, []).append((product, view))
     return found
 
 
 def read(conn: sa.Connection, ids: Sequence[str]) -> dict[str, Views]:
     """The views of ``ids`` by profile, on a SQLAlchemy connection."""
-    found: dict[str, Views] = {}
+    rows: list[Sequence[Any]] = []
     for start in range(0, len(ids), _CHUNK):
         query = (
             sa.select(_V.c.profile_id, _V.c.product_id, _V.c.view)
             .where(_V.c.profile_id.in_(list(ids[start : start + _CHUNK])))
             .order_by(_V.c.profile_id, _V.c.position)
         )
-        for pid, product, view in conn.execute(query):
-            found.setdefault(pid, []).append((product, view))
-    return found
+        rows.extend(conn.execute(query))
+    return grouped(rows)

@@ -104,9 +104,8 @@ class StateSql(JourneySql):
                 missing,
             )
         ]
-        views = product_views.select(
-            self.cur, self.mark, [pid for pid, _, _, body in rows if body is not None]
-        )
+        live = [pid for pid, _, _, body in rows if body is not None]
+        views = product_views.grouped(self._in(product_views.SELECT, live))
         found: dict[str, ProfileRow] = {
             pid: (
                 redirect,
