@@ -183,7 +183,7 @@ class Engine:
         and what moved; the size is the stored membership's after the move."""
         before = stored.segment_member_ids(state, segment.id)
         wanted = set(members)
-        differ = (wanted - before) | (before - wanted)
+        differ = wanted ^ before  # members to enter or to leave
         candidates = sorted(differ if only is None else differ.intersection(only))
         graph, known = state.load((), (), candidates)
         live = [p for p in candidates if p in known]

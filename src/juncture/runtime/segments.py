@@ -75,7 +75,7 @@ class Mover:
 
         def plan(state: StateSql, events: list[Event]) -> list[Event]:
             before = stored.segment_member_ids(state, segment.id)
-            differ.extend(sorted((wanted - before) | (before - wanted)))
+            differ.extend(sorted(wanted ^ before))  # as Engine.move sees them
             return events
 
         self.run(plan)
