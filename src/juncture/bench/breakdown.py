@@ -10,16 +10,10 @@ Python: the engine, building rows, the writer's bookkeeping. Figures are per eve
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any, Final
-
-from juncture.core.events import Event
-from juncture.runtime.clock import SystemClock
-from juncture.runtime.engine import Engine
 
 Echo = Callable[[str], None]
 Spent = defaultdict[str, float]  # seconds by kind of statement
@@ -78,27 +72,30 @@ class _TimedConnection:
         return getattr(self._conn, name)
 
 
-def run(
-    rows: Sequence[Event], commit_events: int, store: Callable[[Path], Any], echo: Echo
+def new() -> Spent:
+    return defaultdict(float)
+
+
+def instrument(spent: Spent) -> Callable[[Any], None]:
+    """Times every statement of an SQLite writer into ``spent`` (the bench's own tool: it
+    swaps the writer's connection for a timing one)."""
+
+    def wrap(writer: Any) -> None:
+        writer._conn = _TimedConnection(writer._conn, spent)
+
+    return wrap
+
+
+def report(
+    spent: Spent, events: int, rate: float, commit_events: int, echo: Echo
 ) -> dict[str, float]:
-    """Microseconds per event of each kind of work; ``store`` makes a fresh store."""
-    spent: Spent = defaultdict(float)
-    engine = Engine(SystemClock())
-    with tempfile.TemporaryDirectory(prefix="juncture-bench-") as tmp:
-        sql_store = store(Path(tmp) / "breakdown.db")
-        writer = sql_store.writer()
-        writer._conn = _TimedConnection(writer._conn, spent)  # the bench's own instrument
-        started = time.perf_counter()
-        for start in range(0, len(rows), commit_events):
-            writer.append(rows[start : start + commit_events], [], engine.process)
-        wall = time.perf_counter() - started
-        writer.close()
-        sql_store.close()
+    """Microseconds per event of each kind of work, the rest of the wall time as Python."""
+    wall_us = 1e6 / rate
     ranked = sorted(spent.items(), key=lambda kv: -kv[1])
-    per_event = {k: v / len(rows) * 1e6 for k, v in ranked}
-    per_event[PYTHON] = wall / len(rows) * 1e6 - sum(per_event.values())
+    per_event = {k: v / events * 1e6 for k, v in ranked}
+    per_event[PYTHON] = wall_us - sum(per_event.values())
     echo(f"[engine] where an event's time goes, commits of {commit_events:,} (us per event):")
     for name, us in per_event.items():
         echo(f"[engine]   {us:6.1f}  {name}")
-    echo(f"[engine]   {wall / len(rows) * 1e6:6.1f}  in all ({len(rows) / wall:,.0f} events/s)")
+    echo(f"[engine]   {wall_us:6.1f}  in all ({rate:,.0f} events/s)")
     return per_event
