@@ -244,7 +244,10 @@ def build(
     metrics = Metrics()
 
     def observe(result: AppendResult, requests: int) -> None:
-        metrics.commit_events.observe(len(result.stored) + result.duplicates)
+        events = len(result.stored) + result.duplicates
+        if not events:
+            return  # a timer tick or a batch move: no tracked events to count
+        metrics.commit_events.observe(events)
         metrics.commit_requests.observe(requests)
 
     the_clock = clock or SystemClock()

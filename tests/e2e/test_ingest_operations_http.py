@@ -1,5 +1,5 @@
 """Operating the tracking API over real HTTP: readiness when the store goes away, the dedup
-metric, write keys minted by the CLI, a too-large message inside a batch."""
+and commit metrics, write keys minted by the CLI, a too-large message inside a batch."""
 
 from __future__ import annotations
 
@@ -102,6 +102,18 @@ def test_deduplicated_metric_counts_retried_messages(live: LiveServer) -> None:
     assert _metric(live, "juncture_events_accepted_total") == 4
     assert _metric(live, "juncture_events_deduplicated_total") == 4
     assert len(stored(live, userId="u-1")) == 4
+
+
+def test_commit_metrics_count_commits_of_events_and_not_timer_ticks(live: LiveServer) -> None:
+    for _ in range(3):
+        live.juncture.committer.tick_sync()  # nothing due: a commit without events
+    batch = {"batch": [dict(track(), type="track") for _ in range(3)]}
+    assert httpx.post(f"{live.url}/v1/batch", json=batch, headers=basic()).status_code == 200
+    assert _metric(live, "juncture_commit_events_count") == 1
+    with live.juncture.store.engine.connect() as conn:  # the three and what they derived
+        every = conn.execute(sa.text("SELECT count(*) FROM events")).scalar_one()
+    assert _metric(live, "juncture_commit_events_sum") == every > 3
+    assert _metric(live, "juncture_commit_requests_sum") == 1
 
 
 def test_a_key_minted_by_the_cli_is_accepted_over_http_and_an_unknown_one_is_not(

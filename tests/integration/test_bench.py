@@ -110,6 +110,10 @@ def check_mode(store: dict[str, Any], mode: str) -> dict[str, Any]:
     assert figures["raw_rows_per_s"] == store["raw_rows_per_s"] > 0
     assert figures["ratio"] == figures["events_per_s"] / figures["raw_rows_per_s"]
     assert 0 < figures["p50_ms"] <= figures["p99_ms"]
+    # a commit carries whole requests of 100 events (and the events they derive)
+    assert 1 <= figures["commits"] <= INGEST_EVENTS // 100
+    stored = INGEST_EVENTS + figures["derived_events"]
+    assert figures["commits"] * figures["events_per_commit"] == pytest.approx(stored)
     return figures
 
 

@@ -26,6 +26,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import psycopg
 import sqlalchemy as sa
@@ -100,6 +101,7 @@ def http_rate(url: str, batches: list[bytes], concurrency: int, engine: bool) ->
         cpu_before = cpu_seconds(server.proc.pid)
         result = asyncio.run(run_load("127.0.0.1", server.port, requests, concurrency))
         cpu = cpu_seconds(server.proc.pid) - cpu_before
+        commits = commit_sizes(server.url)
     ok = result.statuses.get(200, 0)
     return {
         "events_per_s": ok * BATCH / result.seconds,
@@ -111,7 +113,22 @@ def http_rate(url: str, batches: list[bytes], concurrency: int, engine: bool) ->
         "statuses": {str(k): v for k, v in result.statuses.items()},
         "p50_ms": result.percentile(0.5) * 1000,
         "p99_ms": result.percentile(0.99) * 1000,
+        # What group commit made of the load: events per transaction (fewer, larger
+        # commits pay the fsync and the per-commit reads less often per event).
+        "commits": commits[1],
+        "events_per_commit": commits[0] / max(commits[1], 1),
     }
+
+
+def commit_sizes(base_url: str) -> tuple[float, float]:
+    """(events, commits) of the server's group commits so far, from its ``/metrics``."""
+    text = httpx.get(f"{base_url}/metrics", timeout=10).text
+    found = {"sum": 0.0, "count": 0.0}
+    for line in text.splitlines():
+        for part in found:
+            if line.startswith(f"juncture_commit_events_{part} "):
+                found[part] = float(line.split()[1])
+    return found["sum"], found["count"]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -227,7 +244,8 @@ def bench_store(
         echo(
             f"[{kind}] {mode.replace('_', ' '):>11}: http {http['events_per_s']:,.0f} events/s "
             f"(p50 {http['p50_ms']:.1f} ms, p99 {http['p99_ms']:.1f} ms per batch, server CPU "
-            f"{http['server_cpu_us_per_event']:.0f} us/event) | raw insert "
+            f"{http['server_cpu_us_per_event']:.0f} us/event, "
+            f"{http['events_per_commit']:,.0f} events/commit) | raw insert "
             f"{raw:,.0f} rows/s | ratio {http['events_per_s'] / raw:.2f} | stored {ours:,} of "
             f"{http['acknowledged_events']:,} acknowledged (+{every - ours:,} derived)"
         )
