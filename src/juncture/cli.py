@@ -16,6 +16,7 @@ from juncture import wiring
 from juncture.cli_bench import bench_app
 from juncture.cli_demo import demo
 from juncture.cli_journeys import journeys_app
+from juncture.cli_profiles import profiles_app
 from juncture.cli_segments import segments_app
 from juncture.cli_simulate import simulate
 from juncture.errors import InvalidSettings
@@ -31,6 +32,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(failed_app, name="failed")
 app.add_typer(journeys_app, name="journeys")
 app.add_typer(segments_app, name="segments")
+app.add_typer(profiles_app, name="profiles")
 app.command()(demo)
 app.add_typer(bench_app, name="bench")
 console = Console(stderr=True)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from juncture.channels.base import Channel, DeliveryResult
 from juncture.channels.email import SmtpEmail, message_id
@@ -16,7 +17,8 @@ from juncture.channels.recording import RecordingChannel
 from juncture.channels.webhook import Webhook, verify
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.dispatcher import Dispatcher, DispatchReport, RetryPolicy
-from juncture.store.outbox import NewMessage, Outbox, OutboxRow
+from juncture.store import tables
+from juncture.store.outbox import Attempt, NewMessage, Outbox, OutboxRow
 from juncture.store.sql import SqlStore
 from tests.servers import Answer, HttpRecorder, SmtpSink
 
@@ -296,3 +298,19 @@ def test_webhook_through_the_dispatcher_retries_5xx_and_not_4xx(
         signature = req.headers["x-juncture-signature"]
         assert verify("s", stamp, req.body, signature, now=clock.now().timestamp())
     assert http.requests[0].body == http.requests[2].body
+
+
+def test_a_message_erased_while_it_was_out_records_no_attempt(
+    outbox: Outbox, clock: ManualClock, store: SqlStore
+) -> None:
+    outbox.insert([new("k1"), new("k2")])
+    first, second = outbox.claim(clock.now(), 10, dt.timedelta(minutes=5))
+    with store.engine.begin() as conn:  # the person is erased while the message is out
+        conn.execute(tables.outbox.delete().where(tables.outbox.c.id == first.id))
+    failed = Attempt(ok=False, status_code=550, error="550 <ann@example.com>: no such user")
+    outbox.record_attempt(first.id, failed, clock.now(), None, dead=True)
+    outbox.record_attempt(second.id, Attempt(ok=True), clock.now(), None, dead=False)
+    with store.engine.connect() as conn:
+        attempts = conn.execute(sa.select(tables.delivery_attempts.c.outbox_id)).scalars()
+        assert list(attempts) == [second.id]
+    assert [(r.id, r.status) for r in outbox.deliveries()] == [(second.id, "sent")]

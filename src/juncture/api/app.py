@@ -23,6 +23,7 @@ from juncture.api.auth import WriteKeys
 from juncture.api.errors import error_response, json_response
 from juncture.errors import JunctureError
 from juncture.metrics import Metrics
+from juncture.runtime.erasure import Eraser
 from juncture.runtime.ingest import Ingestor
 from juncture.runtime.segments import Mover
 from juncture.store.base import Store
@@ -52,6 +53,7 @@ def create_app(
     app.include_router(tracking.router(ingestor, keys, metrics))
     app.include_router(admin.router(store, ingestor, admin_token))
     app.include_router(profiles.router(store, admin_token, ingestor.clock))
+    app.include_router(profiles.erasure_router(Eraser(ingestor.committer.run_sync), admin_token))
     app.include_router(segments.router(store, admin_token, segment_mover))
     if outbox is not None and decider is not None:
         app.include_router(deliveries.router(outbox, decider.placements, admin_token))

@@ -1,5 +1,6 @@
 """The profile API (``Authorization: Bearer $JUNCTURE_ADMIN_TOKEN``): one person's profile,
-look-up through the identity graph, their unified timeline and their identity graph.
+look-up through the identity graph, their unified timeline and their identity graph, and
+their erasure.
 
 A profile id that was merged into another answers for the survivor and says so with
 ``redirectedFrom``; the timeline covers the events of every id merged into the profile.
@@ -23,6 +24,7 @@ from juncture.core import profile as core_profile
 from juncture.core.events import as_utc
 from juncture.errors import BadInput, NotFound
 from juncture.runtime.clock import Clock
+from juncture.runtime.erasure import Eraser
 from juncture.store.base import Store
 from juncture.store.profiles import ProfileReads, StoredProfile
 from juncture.store.sql import SqlStore
@@ -94,6 +96,24 @@ def router(store: Store, admin_token: str | None, clock: Clock) -> APIRouter:
     async def identities(profile_id: str) -> Response:
         found = await live(profile_id)
         return json_response(await run_in_threadpool(_graph_json, reads, found))
+
+    return api
+
+
+def erasure_router(eraser: Eraser, admin_token: str | None) -> APIRouter:
+    def admin(request: Request) -> None:
+        require_admin(request, admin_token)
+
+    api = APIRouter(dependencies=[Depends(admin)], tags=["profiles"])
+
+    @api.delete("/v1/profiles/{profile_id}")
+    async def erase(profile_id: str) -> Response:
+        """Erase the person: this profile, every profile merged into it, and every row about
+        them in every table (README: Erasure). Answers with what went."""
+        erased = await run_in_threadpool(eraser.erase, profile_id)
+        if erased is None:
+            raise NotFound(f"no profile {profile_id}", code="profile_not_found")
+        return json_response(erased.to_json())
 
     return api
 

@@ -250,7 +250,8 @@ class Outbox:
         dead: bool,
     ) -> None:
         """Record one attempt and move the row on: ``sent``, back to ``pending`` at
-        ``next_attempt_at``, or ``dead`` with the error. One transaction."""
+        ``next_attempt_at``, or ``dead`` with the error. One transaction. A row that is gone
+        (its person erased meanwhile) records nothing: the error may name them."""
         now = as_utc(now)
         if attempt.ok:
             values: dict[str, Any] = {"status": "sent", "sent_at": now, "next_attempt_at": None}
@@ -260,8 +261,9 @@ class Outbox:
             when = as_utc(next_attempt_at)
             values = {"status": "pending", "next_attempt_at": when, "last_error": attempt.error}
         with self._begin() as conn:
-            number = conn.execute(_ATTEMPTS, {"b_id": outbox_id}).scalar_one()
-            conn.execute(_MOVE, {"b_id": outbox_id, **values})
+            number = conn.execute(_ATTEMPTS, {"b_id": outbox_id}).scalar_one_or_none()
+            if number is None or conn.execute(_MOVE, {"b_id": outbox_id, **values}).rowcount == 0:
+                return  # the person was erased while their message was out: keep nothing
             conn.execute(
                 _RECORD,
                 {
