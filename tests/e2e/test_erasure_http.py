@@ -203,6 +203,13 @@ def test_erasure_reaches_every_table_and_leaves_the_others(
         assert (again.status_code, again.json()["code"]) == (404, "profile_not_found")
     assert api.get("/v1/profiles", params={"userId": ann.user}, headers=ADMIN).status_code == 404
 
+    # Bob's erasure finds the tablet through his events (its link was Ann's), and its list,
+    # now empty, goes
+    assert api.delete(f"/v1/profiles/{bob_profile['profileId']}", headers=ADMIN).status_code == 200
+    assert rows_naming(live, bob.strings()) == {}
+    with live.juncture.store.engine.connect() as conn:
+        assert conn.execute(tablet).all() == []
+
 
 def test_erasure_needs_the_admin_token(live: LiveServer) -> None:
     r = httpx.delete(f"{live.url}/v1/profiles/p_x")

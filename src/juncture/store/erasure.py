@@ -30,7 +30,25 @@ from juncture.store.state_base import CHUNK, StateBase
 
 _USER: Final = "user_id:"
 _ANONYMOUS: Final = "anonymous_id:"
+_DEVICE: Final = "device_id:"
 _users: Final = msgspec.json.Decoder(list[str])
+
+
+class _Device(msgspec.Struct):
+    id: str | int | float | None = None
+
+
+class _Context(msgspec.Struct):
+    device: _Device | None = None
+
+
+class _Body(msgspec.Struct):
+    """What an event's stored body says of the device it came from."""
+
+    context: _Context = msgspec.field(default_factory=_Context)
+
+
+_body: Final = msgspec.json.Decoder(_Body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +102,7 @@ def _erase(state: StateBase, profile_id: str, live: str) -> Erased:
     def delete(table: str, column: str, keys: Sequence[Any]) -> None:
         rows[table] = rows.get(table, 0) + _delete(state, table, column, keys)
 
+    devices = _devices(state, pids, idents)
     outbox = [r[0] for r in state._in("SELECT id FROM outbox WHERE profile_id IN ({marks})", pids)]
     delete("delivery_attempts", "outbox_id", outbox)
     for table in ("outbox", "enrollments", "timers", "segment_members", "product_views"):
@@ -98,7 +117,7 @@ def _erase(state: StateBase, profile_id: str, live: str) -> Erased:
     for column in ("profile_id", "identifier", "other"):
         delete("identity_conflicts", column, named)
     anonymous_ids = {i for i in idents if i.startswith(_ANONYMOUS)}
-    rows["device_users"] = _off_devices(state, {*users, *anonymous_ids})
+    rows["device_users"] = _off_devices(state, devices, {*users, *anonymous_ids})
     delete("identities", "profile_id", pids)
     delete("profiles", "profile_id", pids)
     return Erased(profile_id, tuple(pids), {k: v for k, v in rows.items() if v})
@@ -161,22 +180,33 @@ def _failed(state: StateBase, ids: Iterable[str]) -> int:
     return deleted
 
 
-def _off_devices(state: StateBase, gone: set[str]) -> int:
-    """Take ``gone`` (user ids and anonymous identifiers) out of the user lists of devices,
-    which other people may share; a list left empty goes with its row."""
-    m = state.mark
+def _devices(state: StateBase, pids: Sequence[str], idents: Sequence[str]) -> list[str]:
+    """The device identifiers the person used: linked to them, or named by their events
+    (a shared device is linked to its first user only)."""
+    found = {i for i in idents if i.startswith(_DEVICE)}
+    for (body,) in state._in("SELECT body FROM events WHERE profile_id IN ({marks})", pids):
+        try:
+            device = _body.decode(body).context.device
+        except msgspec.DecodeError:
+            continue  # a body of another shape names no device we link
+        if device is not None and device.id is not None and device.id != "":
+            found.add(f"{_DEVICE}{device.id}")
+    return sorted(found)
+
+
+def _off_devices(state: StateBase, devices: Sequence[str], gone: set[str]) -> int:
+    """Take ``gone`` (user ids and anonymous identifiers) out of the user lists of
+    ``devices``, which other people may share; a list left empty goes with its row."""
     changed: dict[str, list[str]] = {}
-    for value in gone:
-        state.cur.execute(
-            f"SELECT device, users FROM device_users WHERE users LIKE {m} ESCAPE '\\'",
-            (_like(value),),
-        )
-        for device, users in state.cur.fetchall():
-            changed[device] = [
-                u for u in changed.get(device, _users.decode(users)) if u not in gone
-            ]
+    for device, users in state._in(
+        "SELECT device, users FROM device_users WHERE device IN ({marks})", devices
+    ):
+        listed = _users.decode(users)
+        if not gone.isdisjoint(listed):
+            changed[device] = [u for u in listed if u not in gone]
     kept = [(msgspec.json.encode(u).decode(), d) for d, u in changed.items() if u]
     if kept:
+        m = state.mark
         state.cur.executemany(f"UPDATE device_users SET users = {m} WHERE device = {m}", kept)
     _delete(state, "device_users", "device", [d for d, users in changed.items() if not users])
     return len(changed)
