@@ -1,9 +1,11 @@
-"""``juncture profiles ...``: erasing a person from the command line."""
+"""``juncture profiles ...``: a person's data, exported or erased, from the command line."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
+import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -12,42 +14,57 @@ from juncture import wiring
 from juncture.core import identity
 from juncture.runtime.erasure import Eraser
 from juncture.settings import load as load_settings
+from juncture.store import export as store_export
 from juncture.store.profiles import ProfileReads
+from juncture.store.sql import SqlStore
 
-profiles_app = typer.Typer(no_args_is_help=True, help="Profiles: erasure of a person.")
+profiles_app = typer.Typer(
+    no_args_is_help=True, help="Profiles: a person's data, exported or erased."
+)
 out = Console()
 err = Console(stderr=True)
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help="Defaults to $JUNCTURE_DATABASE_URL or ./juncture.db"),
+]
+
+ProfileId = Annotated[
+    str | None, typer.Argument(help="The profile (a merged id names its survivor)")
+]
+UserId = Annotated[
+    str | None, typer.Option("--user-id", help="Find the profile by user id instead")
+]
+
+
+def _profile_id(store: SqlStore, profile_id: str | None, user_id: str | None) -> str:
+    """The profile id given, or the one the user id belongs to (exit 1 if none, 2 if both
+    or neither were given)."""
+    if (profile_id is None) == (user_id is None):
+        err.print("give a profile id or --user-id, not both")
+        raise typer.Exit(2)
+    if user_id is None:
+        assert profile_id is not None
+        return profile_id
+    found = ProfileReads(store).by_identifier(f"{identity.USER}:{user_id}")
+    if found is None:
+        err.print("profile_not_found: no profile has this user id")
+        raise typer.Exit(1)
+    return found.profile.profile_id
 
 
 @profiles_app.command("erase")
 def erase(
-    profile_id: Annotated[
-        str | None, typer.Argument(help="The profile (a merged id names its survivor)")
-    ] = None,
-    user_id: Annotated[
-        str | None, typer.Option("--user-id", help="Find the profile by user id instead")
-    ] = None,
+    profile_id: ProfileId = None,
+    user_id: UserId = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
-    database_url: Annotated[
-        str | None,
-        typer.Option("--database-url", help="Defaults to $JUNCTURE_DATABASE_URL or ./juncture.db"),
-    ] = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Erase a person: their profile, every profile merged into it, and every row about them
     in every table. Safe beside a running server (it writes on a writer of its own)."""
-    if (profile_id is None) == (user_id is None):
-        err.print("give a profile id or --user-id, not both")
-        raise typer.Exit(2)
     settings = load_settings(database_url=database_url)
     store = wiring.open_store(settings)
     try:
-        if user_id is not None:
-            found = ProfileReads(store).by_identifier(f"{identity.USER}:{user_id}")
-            if found is None:
-                err.print("profile_not_found: no profile has this user id")
-                raise typer.Exit(1)
-            profile_id = found.profile.profile_id
-        assert profile_id is not None
+        profile_id = _profile_id(store, profile_id, user_id)
         if not yes:
             typer.confirm(
                 f"Erase profile {profile_id} and everything about this person?", abort=True
@@ -66,3 +83,32 @@ def erase(
     for name, count in sorted(erased.rows.items()):
         table.add_row(name, str(count))
     out.print(table)
+
+
+@profiles_app.command("export")
+def export(
+    profile_id: ProfileId = None,
+    user_id: UserId = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the JSON here (default: stdout)")
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Everything about a person as JSON, table by table: the rows erasure would delete."""
+    settings = load_settings(database_url=database_url)
+    store = wiring.open_store(settings)
+    try:
+        profile_id = _profile_id(store, profile_id, user_id)
+        found = store_export.export(store, profile_id)
+    finally:
+        store.close()
+    if found is None:
+        err.print(f"profile_not_found: no profile {profile_id}")
+        raise typer.Exit(1)
+    text = orjson.dumps(found, option=orjson.OPT_INDENT_2).decode()
+    if output is None:
+        typer.echo(text)
+    else:
+        output.write_text(text + "\n")
+        rows = sum(len(r) for r in found["tables"].values())
+        err.print(f"{rows} rows of {len(found['tables'])} tables written to {output}")

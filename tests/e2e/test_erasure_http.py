@@ -143,8 +143,11 @@ def test_erasure_reaches_every_table_and_leaves_the_others(
     ann, bob = Person("ann"), Person("bob")
     shared = f"dev-tablet-{uuid.uuid4().hex[:8]}"
     start = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    stories: dict[str, set[str]] = {}
     for person in (ann, bob):
-        for m in person.story(start, shared):
+        story = person.story(start, shared)
+        stories[person.user] = {m["messageId"] for m in story}
+        for m in story:
             r = api.post(f"/v1/{m['type']}", json=m, headers=BASIC)
             assert r.status_code == 200, r.text
         bad = {"batch": [{"type": "track", "userId": person.user}]}  # no event: quarantined
@@ -178,6 +181,17 @@ def test_erasure_reaches_every_table_and_leaves_the_others(
     every_attempt = sa.select(sa.func.count()).select_from(attempts)
     attempts_before = scalar(live, every_attempt)
 
+    exported = api.get(f"/v1/profiles/{merged[0]}/export", headers=ADMIN)
+    assert exported.status_code == 200, exported.text
+    export = exported.json()
+    assert (export["profileId"], set(export["profiles"])) == (merged[0], {pid, *merged})
+    events = export["tables"]["events"]
+    assert {e["message_id"] for e in events} >= stories[ann.user]
+    assert all(isinstance(e["body"], dict) for e in events)  # JSON columns come out as JSON
+    assert export["tables"]["failed_events"][0]["payload"]["userId"] == ann.user
+    devices = {d["device"]: d["users"] for d in export["tables"]["device_users"]}
+    assert devices[f"device_id:{shared}"] == [ann.user]  # not Bob, who shares the tablet
+
     r = api.delete(f"/v1/profiles/{merged[0]}", headers=ADMIN)  # a merged id names the person
     assert r.status_code == 200, r.text
     erased = r.json()
@@ -185,6 +199,9 @@ def test_erasure_reaches_every_table_and_leaves_the_others(
     assert set(erased["profiles"]) == {pid, *merged}
     assert erased["rows"]["events"] >= 8  # the story, the bad one aside, and derived events
     assert erased["rows"]["delivery_attempts"] >= 1
+    # the export held exactly the rows the erasure deleted
+    exported_rows = {t: len(rows) for t, rows in export["tables"].items() if t != "device_users"}
+    assert exported_rows == {t: n for t, n in erased["rows"].items() if t != "device_users"}
 
     assert rows_naming(live, ann_strings) == {}
     assert scalar(live, every_attempt) == attempts_before - erased["rows"]["delivery_attempts"]
@@ -199,6 +216,7 @@ def test_erasure_reaches_every_table_and_leaves_the_others(
     assert bob_after["orders"] == bob_profile["orders"]
     for gone in (f"/v1/profiles/{pid}", f"/v1/profiles/{merged[0]}"):
         assert api.get(gone, headers=ADMIN).status_code == 404
+        assert api.get(f"{gone}/export", headers=ADMIN).status_code == 404
         again = api.delete(gone, headers=ADMIN)
         assert (again.status_code, again.json()["code"]) == (404, "profile_not_found")
     assert api.get("/v1/profiles", params={"userId": ann.user}, headers=ADMIN).status_code == 404

@@ -1,11 +1,14 @@
-"""``juncture profiles erase`` beside the store, on every store: by user id or profile id,
-asking first unless told not to; and on SQLite, the erased bytes are overwritten."""
+"""``juncture profiles erase`` and ``export`` beside the store, on every store: by user id or
+profile id, erasing after asking unless told not to; on SQLite, the erased bytes are
+overwritten."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 import uuid
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -117,3 +120,23 @@ def test_on_sqlite_the_erased_bytes_are_overwritten(sqlite_url: str) -> None:
             assert (b"dora-7f3a" in file.read()) is False  # not in free pages either
     finally:
         conn.close()
+
+
+def test_export_by_user_id_to_a_file_or_stdout(database_url: str, tmp_path: Path) -> None:
+    pids = seed(database_url, ["eve", "fay"])
+    file = tmp_path / "eve.json"
+    base = ["profiles", "export", "--database-url", database_url]
+    written = runner.invoke(app, [*base, "--user-id", "eve", "--output", str(file)])
+    assert written.exit_code == 0, written.output
+    export = json.loads(file.read_text())
+    assert export["profiles"] == [pids["eve"]]
+    tables_found = export["tables"]
+    assert [r["identifier"] for r in tables_found["identities"]] == ["user_id:eve"]
+    sent = [(e["type"], e["user_id"]) for e in tables_found["events"] if e["source"] == "test"]
+    assert sent == [("identify", "eve"), ("track", "eve")]  # and what the engine derived
+    assert tables_found["profiles"][0]["traits"] == {"email": "eve@example.com"}
+    printed = runner.invoke(app, [*base, pids["eve"]])
+    assert printed.exit_code == 0, printed.output
+    assert json.loads(printed.stdout) == export  # the same, on stdout
+    missing = runner.invoke(app, [*base, "--user-id", "nobody"])
+    assert (missing.exit_code, "profile_not_found" in missing.output) == (1, True)

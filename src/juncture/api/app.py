@@ -29,6 +29,7 @@ from juncture.runtime.segments import Mover
 from juncture.store.base import Store
 from juncture.store.journeys import JourneyStore
 from juncture.store.outbox import Outbox
+from juncture.store.sql import SqlStore
 
 
 def create_app(
@@ -53,7 +54,9 @@ def create_app(
     app.include_router(tracking.router(ingestor, keys, metrics))
     app.include_router(admin.router(store, ingestor, admin_token))
     app.include_router(profiles.router(store, admin_token, ingestor.clock))
-    app.include_router(profiles.erasure_router(Eraser(ingestor.committer.run_sync), admin_token))
+    if isinstance(store, SqlStore):
+        eraser = Eraser(ingestor.committer.run_sync)
+        app.include_router(profiles.privacy_router(store, eraser, admin_token))
     app.include_router(segments.router(store, admin_token, segment_mover))
     if outbox is not None and decider is not None:
         app.include_router(deliveries.router(outbox, decider.placements, admin_token))

@@ -25,6 +25,7 @@ from juncture.core.events import as_utc
 from juncture.errors import BadInput, NotFound
 from juncture.runtime.clock import Clock
 from juncture.runtime.erasure import Eraser
+from juncture.store import export as store_export
 from juncture.store.base import Store
 from juncture.store.profiles import ProfileReads, StoredProfile
 from juncture.store.sql import SqlStore
@@ -100,16 +101,26 @@ def router(store: Store, admin_token: str | None, clock: Clock) -> APIRouter:
     return api
 
 
-def erasure_router(eraser: Eraser, admin_token: str | None) -> APIRouter:
+def privacy_router(store: SqlStore, eraser: Eraser, admin_token: str | None) -> APIRouter:
+    """A person's data: all of it, and its erasure (README: Export and erasure)."""
+
     def admin(request: Request) -> None:
         require_admin(request, admin_token)
 
     api = APIRouter(dependencies=[Depends(admin)], tags=["profiles"])
 
+    @api.get("/v1/profiles/{profile_id}/export")
+    async def export(profile_id: str) -> Response:
+        """Every row about the person, table by table (the rows erasure would delete)."""
+        found = await run_in_threadpool(store_export.export, store, profile_id)
+        if found is None:
+            raise NotFound(f"no profile {profile_id}", code="profile_not_found")
+        return json_response(found)
+
     @api.delete("/v1/profiles/{profile_id}")
     async def erase(profile_id: str) -> Response:
         """Erase the person: this profile, every profile merged into it, and every row about
-        them in every table (README: Erasure). Answers with what went."""
+        them in every table. Answers with what went."""
         erased = await run_in_threadpool(eraser.erase, profile_id)
         if erased is None:
             raise NotFound(f"no profile {profile_id}", code="profile_not_found")
