@@ -189,8 +189,8 @@ def test_erasure_reaches_every_table_and_leaves_the_others(
     assert {e["message_id"] for e in events} >= stories[ann.user]
     assert all(isinstance(e["body"], dict) for e in events)  # JSON columns come out as JSON
     assert export["tables"]["failed_events"][0]["payload"]["userId"] == ann.user
-    devices = {d["device"]: d["users"] for d in export["tables"]["device_users"]}
-    assert devices[f"device_id:{shared}"] == [ann.user]  # not Bob, who shares the tablet
+    their_devices = {d["device"]: d["users"] for d in export["tables"]["device_users"]}
+    assert their_devices[f"device_id:{shared}"] == [ann.user]  # not Bob, who shares the tablet
 
     r = api.delete(f"/v1/profiles/{merged[0]}", headers=ADMIN)  # a merged id names the person
     assert r.status_code == 200, r.text
