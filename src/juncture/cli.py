@@ -16,6 +16,7 @@ from juncture import wiring
 from juncture.cli_bench import bench_app
 from juncture.cli_demo import demo
 from juncture.cli_journeys import journeys_app
+from juncture.cli_options import DatabaseUrl
 from juncture.cli_profiles import profiles_app
 from juncture.cli_segments import segments_app
 from juncture.cli_simulate import simulate
@@ -37,11 +38,6 @@ app.command()(demo)
 app.add_typer(bench_app, name="bench")
 console = Console(stderr=True)
 out = Console()
-
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option("--database-url", help="Defaults to $JUNCTURE_DATABASE_URL or ./juncture.db"),
-]
 
 
 def settings_from(**flags: Any) -> Settings:

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from juncture import definitions, wiring
+from juncture.cli_options import DatabaseUrl
 from juncture.errors import JunctureError
 from juncture.settings import load as load_settings
 from juncture.store import journeys as journeys_store
@@ -28,10 +29,6 @@ journeys_app = typer.Typer(no_args_is_help=True, help="Journey definitions and t
 out = Console()
 SUFFIXES = (".yaml", ".yml", ".json")
 
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option("--database-url", help="Defaults to $JUNCTURE_DATABASE_URL or ./juncture.db"),
-]
 Paths = Annotated[
     list[Path] | None, typer.Argument(help="Definition files, or directories of them")
 ]

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from juncture import wiring
+from juncture.cli_options import DatabaseUrl
 from juncture.core import identity
 from juncture.runtime.erasure import Eraser
 from juncture.settings import load as load_settings
@@ -23,10 +24,6 @@ profiles_app = typer.Typer(
 )
 out = Console()
 err = Console(stderr=True)
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option("--database-url", help="Defaults to $JUNCTURE_DATABASE_URL or ./juncture.db"),
-]
 
 ProfileId = Annotated[
     str | None, typer.Argument(help="The profile (a merged id names its survivor)")

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from juncture import segment_definitions, wiring
+from juncture.cli_options import DatabaseUrl
 from juncture.errors import JunctureError
 from juncture.runtime.segments import Segments
 from juncture.settings import load as load_settings
@@ -23,10 +24,6 @@ segments_app = typer.Typer(no_args_is_help=True, help="Segments: declared and au
 out = Console()
 err = Console(stderr=True)
 
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option("--database-url", help="Defaults to $JUNCTURE_DATABASE_URL or ./juncture.db"),
-]
 At = Annotated[
     str | None, typer.Option("--at", help="Evaluate as of this ISO 8601 time (default: now)")
 ]
