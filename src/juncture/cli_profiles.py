@@ -13,8 +13,10 @@ from rich.table import Table
 from juncture import wiring
 from juncture.cli_options import DatabaseUrl
 from juncture.core import identity
+from juncture.runtime.clock import SystemClock
 from juncture.runtime.erasure import Eraser
 from juncture.settings import load as load_settings
+from juncture.store import erasure as store_erasure
 from juncture.store import export as store_export
 from juncture.store.profiles import ProfileReads
 from juncture.store.sql import SqlStore
@@ -53,11 +55,16 @@ def _profile_id(store: SqlStore, profile_id: str | None, user_id: str | None) ->
 def erase(
     profile_id: ProfileId = None,
     user_id: UserId = None,
+    reference: Annotated[
+        str | None,
+        typer.Option("--reference", help="The request's reference (a ticket), kept in the record"),
+    ] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Erase a person: their profile, every profile merged into it, and every row about them
-    in every table. Safe beside a running server (it writes on a writer of its own)."""
+    in every table, and record that (without naming them). Safe beside a running server (it
+    writes on a writer of its own)."""
     settings = load_settings(database_url=database_url)
     store = wiring.open_store(settings)
     try:
@@ -68,7 +75,8 @@ def erase(
             )
         writer = store.writer()
         try:
-            erased = Eraser(lambda process: writer.append([], [], process)).erase(profile_id)
+            eraser = Eraser(lambda process: writer.append([], [], process), SystemClock())
+            erased = eraser.erase(profile_id, reference)
         finally:
             writer.close()
     finally:
@@ -109,3 +117,25 @@ def export(
         output.write_text(text + "\n")
         rows = sum(len(r) for r in found["tables"].values())
         err.print(f"{rows} rows of {len(found['tables'])} tables written to {output}")
+
+
+@profiles_app.command("erasures")
+def erasures(
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table")] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """The erasures done: when, the reference, how many profiles and rows."""
+    store = wiring.open_store(load_settings(database_url=database_url))
+    try:
+        found = store_erasure.records(store.engine, limit)
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(orjson.dumps(found, option=orjson.OPT_INDENT_2).decode())
+        return
+    table = Table("id", "at", "reference", "profiles", "rows", title="erasures, newest first")
+    for r in found:
+        rows = ", ".join(f"{k} {v}" for k, v in r["rows"].items())
+        table.add_row(str(r["id"]), r["at"], r["reference"] or "", str(r["profiles"]), rows)
+    out.print(table)

@@ -192,13 +192,18 @@ def test_erasure_reaches_every_table_and_leaves_the_others(
     their_devices = {d["device"]: d["users"] for d in export["tables"]["device_users"]}
     assert their_devices[f"device_id:{shared}"] == [ann.user]  # not Bob, who shares the tablet
 
-    r = api.delete(f"/v1/profiles/{merged[0]}", headers=ADMIN)  # a merged id names the person
+    r = api.delete(  # a merged id names the person
+        f"/v1/profiles/{merged[0]}", params={"reference": "REQ-42"}, headers=ADMIN
+    )
     assert r.status_code == 200, r.text
     erased = r.json()
     assert erased["profileId"] == merged[0]
     assert set(erased["profiles"]) == {pid, *merged}
     assert erased["rows"]["events"] >= 8  # the story, the bad one aside, and derived events
     assert erased["rows"]["delivery_attempts"] >= 1
+    [record] = api.get("/v1/erasures", headers=ADMIN).json()["erasures"]
+    assert (record["reference"], record["profiles"]) == ("REQ-42", 2)
+    assert (record["rows"], record["at"]) == (erased["rows"], erased["at"])
     # the export held exactly the rows the erasure deleted
     exported_rows = {t: len(rows) for t, rows in export["tables"].items() if t != "device_users"}
     assert exported_rows == {t: n for t, n in erased["rows"].items() if t != "device_users"}
@@ -225,6 +230,10 @@ def test_erasure_reaches_every_table_and_leaves_the_others(
     # now empty, goes
     assert api.delete(f"/v1/profiles/{bob_profile['profileId']}", headers=ADMIN).status_code == 200
     assert rows_naming(live, bob.strings()) == {}
+    newest, oldest = api.get("/v1/erasures", headers=ADMIN).json()["erasures"]
+    assert (newest["reference"], oldest["reference"]) == (None, "REQ-42")
+    older = api.get("/v1/erasures", params={"before": newest["id"]}, headers=ADMIN).json()
+    assert older["erasures"] == [oldest]
     with live.juncture.store.engine.connect() as conn:
         assert conn.execute(tablet).all() == []
 

@@ -80,7 +80,7 @@ def test_erase_by_user_id_and_by_profile_id(database_url: str) -> None:
     assert declined.exit_code == 1  # aborted: nothing erased
     assert count(database_url, tables.profiles, profile_id=pids["ann"]) == 1
 
-    done = erase(database_url, "--user-id", "ann", "--yes")
+    done = erase(database_url, "--user-id", "ann", "--yes", "--reference", "TICKET-81")
     assert done.exit_code == 0, done.output
     assert "erased 1 profiles" in done.stdout
     assert count(database_url, tables.profiles, profile_id=pids["ann"]) == 0
@@ -91,6 +91,14 @@ def test_erase_by_user_id_and_by_profile_id(database_url: str) -> None:
     assert confirmed.exit_code == 0, confirmed.output
     assert count(database_url, tables.identities, profile_id=pids["bob"]) == 0
     assert count(database_url, tables.profiles) == 1  # cy's
+
+    listed = runner.invoke(app, ["profiles", "erasures", "--json", "--database-url", database_url])
+    assert listed.exit_code == 0, listed.output
+    records = json.loads(listed.stdout)  # newest first: Bob's, without a reference
+    assert [(r["reference"], r["profiles"]) for r in records] == [(None, 1), ("TICKET-81", 1)]
+    assert records[1]["rows"]["profiles"] == 1 and records[1]["rows"]["events"] >= 2
+    table = runner.invoke(app, ["profiles", "erasures", "--database-url", database_url])
+    assert table.exit_code == 0 and "TICKET-81" in table.stdout
 
     missing = erase(database_url, "--user-id", "ann", "--yes")
     assert missing.exit_code == 1
@@ -111,7 +119,8 @@ def test_on_sqlite_the_erased_bytes_are_overwritten(sqlite_url: str) -> None:
             assert (b"dora-7f3a@example.com" in file.read()) is True
         cur = conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
-        erased = erasure.erase(StateSql(cur, "sqlite"), pids["dora-7f3a"])
+        at = dt.datetime(2026, 3, 3, tzinfo=dt.UTC)
+        erased = erasure.erase(StateSql(cur, "sqlite"), pids["dora-7f3a"], at)
         cur.execute("COMMIT")
         assert erased is not None and erased.rows["profiles"] == 1
         assert conn.execute("PRAGMA secure_delete").fetchone() == (0,)  # as it was

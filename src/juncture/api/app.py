@@ -55,7 +55,7 @@ def create_app(
     app.include_router(admin.router(store, ingestor, admin_token))
     app.include_router(profiles.router(store, admin_token, ingestor.clock))
     if isinstance(store, SqlStore):
-        eraser = Eraser(ingestor.committer.run_sync)
+        eraser = Eraser(ingestor.committer.run_sync, ingestor.clock)
         app.include_router(profiles.privacy_router(store, eraser, admin_token))
     app.include_router(segments.router(store, admin_token, segment_mover))
     if outbox is not None and decider is not None:

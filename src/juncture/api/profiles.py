@@ -1,6 +1,6 @@
 """The profile API (``Authorization: Bearer $JUNCTURE_ADMIN_TOKEN``): one person's profile,
 look-up through the identity graph, their unified timeline and their identity graph, and
-their erasure.
+the export and erasure of all their data.
 
 A profile id that was merged into another answers for the survivor and says so with
 ``redirectedFrom``; the timeline covers the events of every id merged into the profile.
@@ -25,6 +25,7 @@ from juncture.core.events import as_utc
 from juncture.errors import BadInput, NotFound
 from juncture.runtime.clock import Clock
 from juncture.runtime.erasure import Eraser
+from juncture.store import erasure as store_erasure
 from juncture.store import export as store_export
 from juncture.store.base import Store
 from juncture.store.profiles import ProfileReads, StoredProfile
@@ -118,13 +119,28 @@ def privacy_router(store: SqlStore, eraser: Eraser, admin_token: str | None) -> 
         return json_response(found)
 
     @api.delete("/v1/profiles/{profile_id}")
-    async def erase(profile_id: str) -> Response:
+    async def erase(
+        profile_id: str,
+        reference: Annotated[
+            str | None,
+            Query(max_length=200, description="The request's reference, kept in the record"),
+        ] = None,
+    ) -> Response:
         """Erase the person: this profile, every profile merged into it, and every row about
-        them in every table. Answers with what went."""
-        erased = await run_in_threadpool(eraser.erase, profile_id)
+        them in every table, and record that (without naming them). Answers with what went."""
+        erased = await run_in_threadpool(eraser.erase, profile_id, reference)
         if erased is None:
             raise NotFound(f"no profile {profile_id}", code="profile_not_found")
         return json_response(erased.to_json())
+
+    @api.get("/v1/erasures")
+    async def erasures(
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        before: Annotated[int | None, Query(ge=1, description="Only ids below this")] = None,
+    ) -> Response:
+        """The erasures done, newest first: when, the reference, the counts."""
+        found = await run_in_threadpool(store_erasure.records, store.engine, limit, before)
+        return json_response({"erasures": found})
 
     return api
 

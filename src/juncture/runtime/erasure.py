@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 
 from juncture.core.events import Event
+from juncture.runtime.clock import Clock
 from juncture.store import erasure
 from juncture.store.base import Processor
 from juncture.store.erasure import Erased
@@ -25,16 +26,18 @@ Run = Callable[[Processor], object]  # runs a processor in a writer's transactio
 
 
 class Eraser:
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: Run, clock: Clock) -> None:
         self._run = run
+        self._clock = clock
 
-    def erase(self, profile_id: str) -> Erased | None:
-        """Erase the person whose profile is (or was merged into) ``profile_id``; None if
-        there is no such profile."""
+    def erase(self, profile_id: str, reference: str | None = None) -> Erased | None:
+        """Erase the person whose profile is (or was merged into) ``profile_id``, recorded
+        under ``reference`` (the request's ticket, say; None: no reference); None if there is
+        no such profile."""
         done: list[Erased | None] = []
 
         def process(state: StateSql, events: list[Event]) -> list[Event]:
-            done.append(erasure.erase(state, profile_id))
+            done.append(erasure.erase(state, profile_id, self._clock.now(), reference))
             if state.cache is not None:
                 state.cache.clear()
             return events

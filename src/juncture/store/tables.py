@@ -299,3 +299,18 @@ product_views = sa.Table(
     sa.Column("position", sa.Integer(), nullable=False),
     sa.Column("view", sa.Text(), nullable=False),
 )
+
+# --- Erasures (store/erasure.py; migration 0005) ------------------------------------------
+# A record of each erasure of a person, for the retailer's own accountability: when, the
+# caller's reference for the request (a ticket number), and how many profiles and rows per
+# table went. It names nobody: the ids are what was erased.
+erasures = sa.Table(
+    "erasures",
+    metadata,
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("reference", sa.String(200)),
+    sa.Column("profiles", sa.Integer(), nullable=False),
+    sa.Column("rows", sa.Text(), nullable=False),  # JSON: {table: rows deleted or changed}
+    sa.Index(None, "at"),
+)
