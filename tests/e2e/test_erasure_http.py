@@ -5,6 +5,7 @@ and the other customer's data is as it was."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ import sqlalchemy as sa
 from juncture import wiring
 from juncture.core.engine import EngineConfig
 from juncture.core.identity import ExternalId, IdentityConfig
+from juncture.core.profile import DERIVED_SOURCE
 from juncture.store import tables
 from tests.conftest import LiveServer, settings_for
 from tests.e2e.test_journey_of_one_customer import ADMIN, BASIC
@@ -241,3 +243,64 @@ def test_erasure_reaches_every_table_and_leaves_the_others(
 def test_erasure_needs_the_admin_token(live: LiveServer) -> None:
     r = httpx.delete(f"{live.url}/v1/profiles/p_x")
     assert r.status_code == 401
+
+
+def test_an_erasure_amid_the_persons_own_traffic_leaves_nothing_stale(
+    live: LiveServer, api: httpx.Client
+) -> None:
+    """Events of the person keep coming while they are erased: what is left afterwards is a
+    new profile built only from the events stored after the erasure (the writer's cache of
+    the old one is gone), and every stored reference points at a profile that exists."""
+    user = f"user-race-{uuid.uuid4().hex[:8]}"
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    sent: list[int] = []
+    erased = threading.Event()
+
+    def shop() -> None:  # until ten batches have gone in after the erasure (at most 200)
+        after = 0
+        with httpx.Client(base_url=live.url) as client:
+            for i in range(200):
+                batch = [
+                    {"type": "track", "userId": user, "event": "Product Viewed",
+                     "messageId": str(uuid.uuid4()),
+                     "timestamp": (start + dt.timedelta(seconds=5 * i + j)).isoformat(),
+                     "properties": {"product_id": f"P-{j}", "price": 10.0}}
+                    for j in range(5)
+                ]  # fmt: skip
+                assert (
+                    client.post("/v1/batch", json={"batch": batch}, headers=BASIC).status_code
+                    == 200
+                )
+                sent.append(i)
+                after += erased.is_set()
+                if after == 10:
+                    return
+
+    shopper = threading.Thread(target=shop)
+    shopper.start()
+    deadline = time.monotonic() + 30
+    while len(sent) < 10:  # erase in the middle of the traffic
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    [found] = api.get("/v1/profiles", params={"userId": user}, headers=ADMIN).json()["profiles"]
+    assert api.delete(f"/v1/profiles/{found['profileId']}", headers=ADMIN).status_code == 200
+    erased.set()
+    shopper.join(60)
+    assert not shopper.is_alive()
+
+    events, profiles, ids = tables.events, tables.profiles, tables.identities
+    with live.juncture.store.engine.connect() as conn:
+        known = set(conn.execute(sa.select(profiles.c.profile_id)).scalars())
+        assert set(conn.execute(sa.select(ids.c.profile_id)).scalars()) <= known
+        referenced = sa.select(events.c.profile_id).where(events.c.profile_id.is_not(None))
+        assert set(conn.execute(referenced).scalars()) <= known
+        left = conn.execute(
+            sa.select(events.c.profile_id, sa.func.count())
+            .where(events.c.user_id == user, events.c.source != DERIVED_SOURCE)
+            .group_by(events.c.profile_id)
+        ).all()
+    assert len(left) == 1  # the batches after the erasure, on one new profile
+    [(pid, count)] = left
+    assert 0 < count < 5 * len(sent)  # the batches after the erasure, not all of them
+    profile = api.get(f"/v1/profiles/{pid}", headers=ADMIN).json()["profile"]
+    assert sum(profile["event_counts"].values()) == count  # nothing carried over
