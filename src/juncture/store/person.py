@@ -14,7 +14,8 @@ The person is a live profile and every profile merged into it. Their rows:
 - ``device_users``: the devices they used, whose lists of users may name others too (a
   store kiosk, a family tablet): only their own entries are theirs.
 
-What names nobody is not theirs: ``segment_sizes``, journey and segment definitions.
+What names nobody is not theirs: ``segment_sizes``, the ``erasures`` records, journey and
+segment definitions.
 """
 
 from __future__ import annotations
