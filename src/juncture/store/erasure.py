@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from juncture.core.events import as_utc
 from juncture.store import person, tables
 from juncture.store.person import Person
-from juncture.store.state_base import CHUNK, StateBase
+from juncture.store.state_base import StateBase
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +104,8 @@ def _erase(state: StateBase, who: Person) -> dict[str, int]:
 
 
 def _delete(state: StateBase, table: str, column: str, keys: Sequence[Any]) -> int:
-    deleted = 0
-    for start in range(0, len(keys), CHUNK):
-        chunk = keys[start : start + CHUNK]
-        marks = ",".join([state.mark] * len(chunk))
-        state.cur.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk)
-        deleted += max(state.cur.rowcount, 0)
-    return deleted
+    runs = state._each(f"DELETE FROM {table} WHERE {column} IN ({{marks}})", keys)
+    return sum(max(cur.rowcount, 0) for cur in runs)
 
 
 def _failed(state: StateBase, ids: Sequence[str]) -> int:

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from juncture.store import person, tables
 from juncture.store.person import Person
 from juncture.store.sql import SqlStore
-from juncture.store.state_base import CHUNK, StateBase
+from juncture.store.state_base import StateBase
 
 # Text columns that hold JSON documents (columns typed sa.JSON are found on their own).
 _JSON_TEXT: Final = frozenset(
@@ -96,14 +96,10 @@ def _select(
     table = tables.metadata.tables[name]
     columns = [str(c.name) for c in table.columns]  # a plain str: orjson takes no subclass
     key = [columns.index(str(c.name)) for c in table.primary_key.columns]
-    sql = f"SELECT {', '.join(columns)} FROM {name} WHERE {where}"
-    for start in range(0, len(keys), CHUNK):
-        chunk = keys[start : start + CHUNK]
-        state.cur.execute(sql.format(marks=",".join([state.mark] * len(chunk))), chunk)
-        for row in state.cur.fetchall():
-            into[tuple(row[i] for i in key)] = {
-                c: _value(table.c[c], name, v) for c, v in zip(columns, row, strict=True)
-            }
+    for row in state._in(f"SELECT {', '.join(columns)} FROM {name} WHERE {where}", keys):
+        into[tuple(row[i] for i in key)] = {
+            c: _value(table.c[c], name, v) for c, v in zip(columns, row, strict=True)
+        }
 
 
 def _value(column: sa.Column[Any], table: str, value: Any) -> Any:

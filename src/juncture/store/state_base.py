@@ -5,7 +5,7 @@ many keys in chunks, and the writer's :class:`Cache`."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 
 from juncture.core.events import UTC
@@ -67,12 +67,14 @@ class StateBase:
             return value if value.tzinfo else value.replace(tzinfo=UTC)
         return dt.datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
 
-    def _in(self, sql: str, keys: Sequence[str]) -> list[tuple[Any, ...]]:
-        rows: list[tuple[Any, ...]] = []
-        if not keys:
-            return rows
+    def _in(self, sql: str, keys: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """The rows of ``sql`` for all ``keys`` (see :meth:`_each`)."""
+        return [row for cur in self._each(sql, keys) for row in cur.fetchall()]
+
+    def _each(self, sql: str, keys: Sequence[Any]) -> Iterator[Any]:
+        """Run ``sql`` for ``keys`` a chunk at a time (``{marks}`` in it: one placeholder per
+        key of the chunk), giving the cursor after each run; nothing runs without keys."""
         for start in range(0, len(keys), CHUNK):
             chunk = keys[start : start + CHUNK]
             self.cur.execute(sql.format(marks=",".join([self.mark] * len(chunk))), chunk)
-            rows.extend(self.cur.fetchall())
-        return rows
+            yield self.cur
