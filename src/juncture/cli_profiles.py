@@ -13,8 +13,6 @@ from rich.table import Table
 from juncture import wiring
 from juncture.cli_options import DatabaseUrl
 from juncture.core import identity
-from juncture.runtime.clock import SystemClock
-from juncture.runtime.erasure import Eraser
 from juncture.settings import load as load_settings
 from juncture.store import erasure as store_erasure
 from juncture.store import export as store_export
@@ -73,12 +71,8 @@ def erase(
             typer.confirm(
                 f"Erase profile {profile_id} and everything about this person?", abort=True
             )
-        writer = store.writer()
-        try:
-            eraser = Eraser(lambda process: writer.append([], [], process), SystemClock())
+        with wiring.eraser(store) as eraser:
             erased = eraser.erase(profile_id, reference)
-        finally:
-            writer.close()
     finally:
         store.close()
     if erased is None:

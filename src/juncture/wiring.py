@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +36,7 @@ from juncture.runtime.clock import Clock, SystemClock
 from juncture.runtime.committer import GroupCommitter
 from juncture.runtime.dispatcher import Dispatcher, RetryPolicy
 from juncture.runtime.engine import Engine, JourneySource
+from juncture.runtime.erasure import Eraser
 from juncture.runtime.ingest import Ingestor
 from juncture.runtime.membership import StoredSegments
 from juncture.runtime.outbound import DispatcherThread
@@ -43,7 +44,7 @@ from juncture.runtime.scheduler import Scheduler
 from juncture.runtime.segments import Mover
 from juncture.settings import Settings, parse_caps
 from juncture.store import migrate
-from juncture.store.base import AppendResult
+from juncture.store.base import AppendResult, Processor
 from juncture.store.journeys import JourneyStore
 from juncture.store.outbox import Outbox
 from juncture.store.placements import Placements
@@ -229,12 +230,28 @@ def segment_mover(settings: Settings, store: SqlStore) -> Iterator[Mover]:
     engine = Engine(
         SystemClock(), engine_config(settings), journeys=journeys, segments=StoredSegments()
     )
+    try:
+        with _own_writer(store) as run:
+            yield Mover(engine, run)
+    finally:
+        journeys.close()
+
+
+@contextmanager
+def eraser(store: SqlStore) -> Iterator[Eraser]:
+    """For ``juncture profiles erase`` beside the server: erasure on a writer of its own."""
+    with _own_writer(store) as run:
+        yield Eraser(run, SystemClock())
+
+
+@contextmanager
+def _own_writer(store: SqlStore) -> Iterator[Callable[[Processor], AppendResult]]:
+    """Runs a processor in a transaction of a writer of its own, closed afterwards."""
     writer = store.writer()
     try:
-        yield Mover(engine, lambda process: writer.append([], [], process))
+        yield lambda process: writer.append([], [], process)
     finally:
         writer.close()
-        journeys.close()
 
 
 def build(
