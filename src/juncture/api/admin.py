@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from juncture.api.auth import require_admin
+from juncture.api.auth import admin_only
 from juncture.api.errors import json_response
 from juncture.core import events as core_events
 from juncture.errors import BadInput, NotFound
@@ -45,10 +45,7 @@ def failed_json(row: FailedEvent) -> dict[str, Any]:
 
 
 def router(store: Store, ingestor: Ingestor, admin_token: str | None) -> APIRouter:
-    def admin(request: Request) -> None:
-        require_admin(request, admin_token)
-
-    api = APIRouter(dependencies=[Depends(admin)], tags=["admin"])
+    api = APIRouter(dependencies=[admin_only(admin_token)], tags=["admin"])
 
     @api.get("/v1/events")
     async def list_events(

@@ -6,8 +6,9 @@ import base64
 import binascii
 import hmac
 import threading
+from typing import Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from juncture.errors import Unauthorized
 from juncture.settings import key_hash, source_of
@@ -48,6 +49,15 @@ def basic_user(request: Request) -> str | None:
     except (binascii.Error, UnicodeDecodeError) as exc:
         raise Unauthorized("the Basic authorization header is not valid base64") from exc
     return decoded.split(":", 1)[0]
+
+
+def admin_only(token: str | None) -> Any:
+    """A router dependency: every route of the router needs the admin bearer ``token``."""
+
+    def admin(request: Request) -> None:
+        require_admin(request, token)
+
+    return Depends(admin)
 
 
 def require_admin(request: Request, token: str | None) -> None:

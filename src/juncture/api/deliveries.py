@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from juncture.api.auth import require_admin
+from juncture.api.auth import admin_only
 from juncture.api.errors import json_response
 from juncture.errors import BadInput, NotFound
 from juncture.store.outbox import STATUSES, AttemptRow, Outbox, OutboxRow
@@ -68,10 +68,7 @@ def attempt_json(row: AttemptRow) -> dict[str, Any]:
 
 
 def router(outbox: Outbox, placements: Placements, admin_token: str | None) -> APIRouter:
-    def admin(request: Request) -> None:
-        require_admin(request, admin_token)
-
-    api = APIRouter(dependencies=[Depends(admin)], tags=["deliveries"])
+    api = APIRouter(dependencies=[admin_only(admin_token)], tags=["deliveries"])
 
     async def profile_of(user_id: str | None, anonymous_id: str | None) -> str | None:
         ids = [f"user_id:{user_id}"] if user_id else []

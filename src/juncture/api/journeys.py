@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from juncture import definitions
-from juncture.api.auth import require_admin
+from juncture.api.auth import admin_only
 from juncture.api.errors import error_response, json_response
 from juncture.errors import BadInput, MalformedBody, PayloadTooLarge
 from juncture.store.journeys import Journey, JourneyStore
@@ -37,10 +37,9 @@ class UnsupportedMediaType(BadInput):
 
 
 def router(journeys: JourneyStore, admin_token: str | None) -> APIRouter:
-    def admin(request: Request) -> None:
-        require_admin(request, admin_token)
-
-    api = APIRouter(prefix="/v1/journeys", dependencies=[Depends(admin)], tags=["journeys"])
+    api = APIRouter(
+        prefix="/v1/journeys", dependencies=[admin_only(admin_token)], tags=["journeys"]
+    )
 
     @api.get("")
     async def list_journeys() -> Response:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from juncture.api.auth import require_admin
+from juncture.api.auth import admin_only
 from juncture.api.errors import json_response
 from juncture.core import events as core_events
 from juncture.core import identity
@@ -37,10 +37,7 @@ def router(store: Store, admin_token: str | None, clock: Clock) -> APIRouter:
         raise TypeError("the profile API reads the SQL store's tables")
     reads = ProfileReads(store)
 
-    def admin(request: Request) -> None:
-        require_admin(request, admin_token)
-
-    api = APIRouter(dependencies=[Depends(admin)], tags=["profiles"])
+    api = APIRouter(dependencies=[admin_only(admin_token)], tags=["profiles"])
 
     async def live(profile_id: str) -> StoredProfile:
         found = await run_in_threadpool(reads.profile, profile_id)
@@ -105,10 +102,7 @@ def router(store: Store, admin_token: str | None, clock: Clock) -> APIRouter:
 def privacy_router(store: SqlStore, eraser: Eraser, admin_token: str | None) -> APIRouter:
     """A person's data: all of it, and its erasure (README: Export and erasure)."""
 
-    def admin(request: Request) -> None:
-        require_admin(request, admin_token)
-
-    api = APIRouter(dependencies=[Depends(admin)], tags=["profiles"])
+    api = APIRouter(dependencies=[admin_only(admin_token)], tags=["profiles"])
 
     @api.get("/v1/profiles/{profile_id}/export")
     async def export(profile_id: str) -> Response:

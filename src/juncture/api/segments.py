@@ -17,12 +17,12 @@ import io
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from juncture.api.auth import require_admin
+from juncture.api.auth import admin_only
 from juncture.api.errors import json_response
 from juncture.errors import BadInput
 from juncture.runtime.segments import Mover, Segments
@@ -70,10 +70,9 @@ def router(store: Store, admin_token: str | None, mover: Mover | None = None) ->
         raise TypeError("segments need a SQL store")
     ops = Segments(SegmentStore(store.engine), mover)
 
-    def admin(request: Request) -> None:
-        require_admin(request, admin_token)
-
-    api = APIRouter(prefix="/v1/segments", dependencies=[Depends(admin)], tags=["segments"])
+    api = APIRouter(
+        prefix="/v1/segments", dependencies=[admin_only(admin_token)], tags=["segments"]
+    )
     _writes(api, ops)
     _reads(api, ops)
     return api
