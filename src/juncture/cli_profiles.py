@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import orjson
 import typer
@@ -31,6 +33,23 @@ ProfileId = Annotated[
 UserId = Annotated[
     str | None, typer.Option("--user-id", help="Find the profile by user id instead")
 ]
+
+
+@contextmanager
+def _person(
+    database_url: str | None, profile_id: str | None, user_id: str | None
+) -> Iterator[tuple[SqlStore, str]]:
+    """The store, open while in use, and the profile id the arguments name."""
+    store = wiring.open_store(load_settings(database_url=database_url))
+    try:
+        yield store, _profile_id(store, profile_id, user_id)
+    finally:
+        store.close()
+
+
+def _not_found(profile_id: str) -> NoReturn:
+    err.print(f"profile_not_found: no profile {profile_id}")
+    raise typer.Exit(1)
 
 
 def _profile_id(store: SqlStore, profile_id: str | None, user_id: str | None) -> str:
@@ -63,21 +82,13 @@ def erase(
     """Erase a person: their profile, every profile merged into it, and every row about them
     in every table, and record that (without naming them). Safe beside a running server (it
     writes on a writer of its own)."""
-    settings = load_settings(database_url=database_url)
-    store = wiring.open_store(settings)
-    try:
-        profile_id = _profile_id(store, profile_id, user_id)
+    with _person(database_url, profile_id, user_id) as (store, pid):
         if not yes:
-            typer.confirm(
-                f"Erase profile {profile_id} and everything about this person?", abort=True
-            )
+            typer.confirm(f"Erase profile {pid} and everything about this person?", abort=True)
         with wiring.eraser(store) as eraser:
-            erased = eraser.erase(profile_id, reference)
-    finally:
-        store.close()
+            erased = eraser.erase(pid, reference)
     if erased is None:
-        err.print(f"profile_not_found: no profile {profile_id}")
-        raise typer.Exit(1)
+        _not_found(pid)
     table = Table("table", "rows", title=f"erased {len(erased.profiles)} profiles")
     for name, count in sorted(erased.rows.items()):
         table.add_row(name, str(count))
@@ -94,16 +105,10 @@ def export(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Everything about a person as JSON, table by table: the rows erasure would delete."""
-    settings = load_settings(database_url=database_url)
-    store = wiring.open_store(settings)
-    try:
-        profile_id = _profile_id(store, profile_id, user_id)
-        found = store_export.export(store, profile_id)
-    finally:
-        store.close()
+    with _person(database_url, profile_id, user_id) as (store, pid):
+        found = store_export.export(store, pid)
     if found is None:
-        err.print(f"profile_not_found: no profile {profile_id}")
-        raise typer.Exit(1)
+        _not_found(pid)
     text = orjson.dumps(found, option=orjson.OPT_INDENT_2).decode()
     if output is None:
         typer.echo(text)
