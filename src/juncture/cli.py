@@ -289,6 +289,7 @@ def _print_replay(summary: Any) -> None:
     table.add_row("  of which new", f"{data['derived_new']:,}")
     table.add_row("events moved to another profile", f"{data['relinked']:,}")
     table.add_row("engine errors (see the log)", f"{data['engine_errors']:,}")
+    table.add_row("events dated outside 1970..2200, skipped", f"{len(data['out_of_range']):,}")
     store = data["store"]
     table.add_row("profiles", f"{store['profiles']:,}")
     table.add_row("profiles merged into others", f"{store['merged_profiles']:,}")

@@ -19,6 +19,7 @@ from typing import Any, Final
 
 import yaml
 
+from juncture.core import bounds
 from juncture.core.journeys import expr
 from juncture.core.journeys import spec as s
 from juncture.errors import InvalidDefinition
@@ -98,9 +99,16 @@ def parse_duration(text: object) -> dt.timedelta:
     if found is None or not any(found.groups()):
         raise ValueError(f"bad duration {text!r}: use e.g. '3d', '90m', '1h30m' or 'PT2H'")
     weeks, days, hours, minutes, seconds = (int(g or 0) for g in found.groups())
-    value = dt.timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+    try:
+        value = dt.timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+    except OverflowError:
+        value = bounds.MAX_DURATION * 2
     if value <= dt.timedelta(0):
         raise ValueError(f"bad duration {text!r}: it must be longer than zero")
+    if value > bounds.MAX_DURATION:
+        raise ValueError(
+            f"bad duration {text!r}: the longest is {bounds.MAX_DURATION.days}d (a hundred years)"
+        )
     return value
 
 

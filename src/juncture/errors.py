@@ -6,11 +6,15 @@
     ├── BadInput                  4xx: the caller sent something we cannot take
     │   ├── MalformedBody         400 malformed_json / bad_encoding / invalid_body
     │   ├── PayloadTooLarge       413 payload_too_large
+    │   ├── BodyTimeout           408 body_timeout (the body stalled; the connection is closed)
     │   ├── Unauthorized          401 unauthorized (missing or unknown write key / token)
     │   ├── NotFound              404 not_found
     │   ├── Conflict              409 conflict (the state does not allow it now, e.g. archived)
     │   ├── InvalidDefinition     400/422 a file or definition that does not validate
     │   └── InvalidSettings       a JUNCTURE_* variable or CLI flag that does not validate
+    ├── Unprocessable             the store refused what one commit's events made (a value
+    │                             no check at the edge caught): never a caller's answer; the
+    │                             committer finds the one event and quarantines it
     └── Unavailable               503: a dependency (the store) cannot be written; retry
         └── StoreUnavailable
 
@@ -56,6 +60,11 @@ class PayloadTooLarge(BadInput):
     code = "payload_too_large"
 
 
+class BodyTimeout(BadInput):
+    status = 408
+    code = "body_timeout"
+
+
 class Unauthorized(BadInput):
     status = 401
     code = "unauthorized"
@@ -78,6 +87,11 @@ class InvalidDefinition(BadInput):
 
 class InvalidSettings(BadInput):
     code = "invalid_settings"
+
+
+class Unprocessable(JunctureError):
+    status = 422
+    code = "unprocessable"
 
 
 class Unavailable(JunctureError):

@@ -280,6 +280,7 @@ def build(
         max_events=settings.max_commit_events,
         on_commit=observe,
         process=engine.process if settings.engine else None,
+        timers=engine.repair_timers if settings.engine else None,
     )
     committer.start()
     return Juncture(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Final
 
-from juncture.core import signals
+from juncture.core import bounds, signals
 from juncture.core.events import Event
 from juncture.core.journeys.spec import ANNIVERSARY_REACHED, DATE_REACHED
 from juncture.core.journeys.state import local_zone
@@ -41,11 +41,11 @@ def date_due(value: object, timezone: object) -> dt.datetime | None:
         return None
     try:
         if len(value) == 10:
-            return _midnight(dt.date.fromisoformat(value), timezone)
+            return _bounded(_midnight(dt.date.fromisoformat(value), timezone))
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        return _bounded(moment.astimezone(dt.UTC)) if moment.tzinfo else None
+    except (ValueError, OverflowError):
         return None
-    return moment.astimezone(dt.UTC) if moment.tzinfo else None
 
 
 def anniversary_due(value: object, timezone: object, since: dt.datetime) -> dt.datetime | None:
@@ -68,7 +68,16 @@ def anniversary_due(value: object, timezone: object, since: dt.datetime) -> dt.d
     if born is None:
         return None
     first = since.astimezone(local_zone(timezone)).date()
-    return _midnight(_on_or_after(born, first), timezone)
+    try:
+        return _bounded(_midnight(_on_or_after(born, first), timezone))
+    except (ValueError, OverflowError):
+        return None
+
+
+def _bounded(due: dt.datetime) -> dt.datetime | None:
+    """A day outside the range every stage can compute with sets no timer (``0001-01-01``
+    or ``9999-12-31`` in a trait is a placeholder, not a day to act on)."""
+    return due if bounds.within_time(due) else None
 
 
 def timers(

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import msgspec
 
+from juncture.core import bounds
 from juncture.core.events import MESSAGE_TYPES, UTC, Event
 from juncture.errors import MalformedBody, PayloadTooLarge
 
@@ -23,6 +24,7 @@ MAX_EVENT_BYTES: Final = 32 * 1024
 MAX_BATCH_BYTES: Final = 500 * 1024
 
 Scalar = str | int | float | None
+_T = TypeVar("_T")
 
 
 class Rejection(msgspec.Struct, frozen=True, kw_only=True):
@@ -117,12 +119,7 @@ def parse_single(body: bytes, type_hint: str | None) -> Envelope:
         raise PayloadTooLarge(
             f"event is {len(body)} bytes; the limit is {MAX_EVENT_BYTES} bytes per event"
         )
-    try:
-        key = _key_decoder.decode(body)
-    except msgspec.ValidationError as exc:
-        raise MalformedBody(_clean(exc), code="invalid_body", where=_path(exc)) from exc
-    except msgspec.DecodeError as exc:
-        raise MalformedBody(f"body is not valid JSON: {_clean(exc)}", where="$") from exc
+    key = _decode_body(_key_decoder, body)
     return Envelope(messages=[msgspec.Raw(body)], type_hint=type_hint, write_key=key.write_key)
 
 
@@ -132,12 +129,12 @@ def parse_batch(body: bytes) -> Envelope:
         raise PayloadTooLarge(
             f"body is {len(body)} bytes; the limit is {MAX_BATCH_BYTES} bytes per request"
         )
-    try:
-        batch = _batch_decoder.decode(body)
-    except msgspec.ValidationError as exc:
-        raise MalformedBody(_clean(exc), code="invalid_body", where=_path(exc)) from exc
-    except msgspec.DecodeError as exc:
-        raise MalformedBody(f"body is not valid JSON: {_clean(exc)}", where="$") from exc
+    batch = _decode_body(_batch_decoder, body)
+    for name, value in (("context", batch.context), ("integrations", batch.integrations)):
+        try:
+            bounds.check_tree(value, f"$.{name}")
+        except bounds.OutOfBounds as exc:
+            raise MalformedBody(exc.message, code="invalid_value", where=exc.path) from exc
     return Envelope(
         messages=batch.batch,
         sent_at=batch.sent_at,
@@ -147,6 +144,21 @@ def parse_batch(body: bytes) -> Envelope:
         path_prefix="$.batch",
         single=False,
     )
+
+
+def _decode_body(decoder: msgspec.json.Decoder[_T], body: bytes) -> _T:
+    try:
+        return decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise MalformedBody(_clean(exc), code="invalid_body", where=_path(exc)) from exc
+    except msgspec.DecodeError as exc:
+        raise MalformedBody(f"body is not valid JSON: {_clean(exc)}", where="$") from exc
+    except RecursionError as exc:
+        raise MalformedBody(
+            f"body is nested too deeply; the limit is {bounds.MAX_DEPTH} levels",
+            code="invalid_value",
+            where="$",
+        ) from exc
 
 
 def normalize(
@@ -196,28 +208,32 @@ def _event(
             f"event is {len(raw)} bytes; the limit is {MAX_EVENT_BYTES} bytes per event",
             "$",
         )
-    try:
-        wire = _wire_decoder.decode(raw)
-    except msgspec.ValidationError as exc:
-        raise MessageError("invalid_type", _clean(exc), _path(exc)) from exc
-    except msgspec.DecodeError as exc:
-        raise MessageError("malformed_json", f"not valid JSON: {_clean(exc)}", "$") from exc
+    wire = _decode_message(raw)
     kind = envelope.type_hint or wire.type
     user_id = _text(wire.user_id)
     anonymous_id = _text(wire.anonymous_id)
     _check(wire, kind, user_id, anonymous_id)
     assert kind is not None
+    _bounded(wire, raw)
     original = _time(wire.original_timestamp, "$.originalTimestamp") or _time(
         wire.timestamp, "$.timestamp"
     )
     sent_at = _time(wire.sent_at, "$.sentAt") or batch_sent_at
+    timestamp = corrected_timestamp(original, sent_at, received_at)
+    if not bounds.within_time(timestamp):
+        raise MessageError(
+            "invalid_timestamp",
+            f"corrected for the device's clock (receivedAt - (sentAt - timestamp)), the time "
+            f"is {timestamp:%Y-%m-%d}, outside {bounds.time_range()}",
+            "$.timestamp",
+        )
     # Positional, in Event's field order: msgspec matches each keyword against the fields
     # one by one, which made the 18-keyword call most of the cost of building an Event.
     return Event(
         source,
         _text(wire.message_id) or _derived_id(raw),  # message_id
         kind,  # type
-        corrected_timestamp(original, sent_at, received_at),  # timestamp
+        timestamp,
         received_at,
         0,  # seq
         None,  # profile_id
@@ -235,6 +251,60 @@ def _event(
         _merged(envelope.context, wire.context),
         _merged(envelope.integrations, wire.integrations),
     )
+
+
+def _decode_message(raw: msgspec.Raw) -> _Wire:
+    try:
+        return _wire_decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        raise MessageError("invalid_type", _clean(exc), _path(exc)) from exc
+    except msgspec.DecodeError as exc:
+        raise MessageError("malformed_json", f"not valid JSON: {_clean(exc)}", "$") from exc
+    except RecursionError as exc:
+        raise MessageError(
+            "invalid_value", f"nested deeper than {bounds.MAX_DEPTH} levels", "$"
+        ) from exc
+
+
+_ID_FIELDS: Final = (
+    ("message_id", "$.messageId"),
+    ("user_id", "$.userId"),
+    ("anonymous_id", "$.anonymousId"),
+    ("group_id", "$.groupId"),
+    ("previous_id", "$.previousId"),
+    ("event", "$.event"),
+    ("name", "$.name"),
+    ("category", "$.category"),
+)
+_TREE_FIELDS: Final = (
+    ("properties", "$.properties"),
+    ("traits", "$.traits"),
+    ("context", "$.context"),
+    ("integrations", "$.integrations"),
+)
+
+
+def _bounded(wire: _Wire, raw: msgspec.Raw) -> None:
+    """Every value of the message within :mod:`~juncture.core.bounds`."""
+    try:
+        for field, path in _ID_FIELDS:
+            value = getattr(wire, field)
+            if value is not None:
+                bounds.check_id(_text(value) or "", path)
+        # JSON carries a NUL only as the escape \u0000: without one in the bytes, the
+        # walk need not look at every string.
+        nul = b"\\u0000" in bytes(raw)
+        for field, path in _TREE_FIELDS:
+            value = getattr(wire, field)
+            if value:
+                bounds.check_tree(value, path, nul=nul)
+        if wire.properties:
+            bounds.check_named(wire.properties, "$.properties")
+        device = wire.context.get("device") if wire.context else None
+        if isinstance(device, dict) and isinstance(device.get("id"), str):
+            bounds.check_id(device["id"], "$.context.device.id")
+    except bounds.OutOfBounds as exc:
+        raise MessageError("invalid_value", exc.message, exc.path) from exc
 
 
 def corrected_timestamp(
@@ -309,9 +379,12 @@ def _time(value: Scalar, path: str) -> dt.datetime | None:
     if value is None or value == "":
         return None
     try:
-        return parse_time(value)
+        found = parse_time(value)
     except (ValueError, OverflowError, OSError) as exc:
         raise MessageError("invalid_timestamp", f"cannot read {value!r} as a time", path) from exc
+    if not bounds.within_time(found):
+        raise MessageError("invalid_timestamp", f"{value!r} is outside {bounds.time_range()}", path)
+    return found
 
 
 def _time_or_none(value: Scalar) -> dt.datetime | None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from juncture.core.events import Event
 from juncture.errors import JunctureError, StoreUnavailable
+from juncture.runtime import isolation
 from juncture.store.base import AppendResult, Processor, Quarantined, Store, Writer
 from juncture.store.state import StateSql
 
@@ -42,6 +43,9 @@ class _Job:
 
 
 Listener = Callable[[AppendResult, int], None]
+# Given a way to run a processor in a transaction of its own, set aside the due timers that
+# cannot fire (the engine's :meth:`~juncture.runtime.engine.Engine.repair_timers`).
+TimerRepair = Callable[[Callable[[Processor], AppendResult]], int]
 
 
 class GroupCommitter:
@@ -52,9 +56,11 @@ class GroupCommitter:
         max_events: int = 5000,
         on_commit: Listener | None = None,
         process: Processor | None = None,
+        timers: TimerRepair | None = None,
     ) -> None:
         self._store = store
         self._process = process
+        self._timers = timers
         self._max_events = max_events
         self._on_commit = on_commit
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
@@ -132,25 +138,64 @@ class GroupCommitter:
     def _commit(self, jobs: list[_Job]) -> None:
         events = [e for job in jobs for e in job.events]
         quarantine = [q for job in jobs for q in job.quarantine]
+        process = self._processor(jobs[0].extra)
         try:
-            if self._writer is None:
-                self._writer = self._store.writer()
-            result = self._writer.append(events, quarantine, self._processor(jobs[0].extra))
-        except JunctureError as exc:
+            result = self._append(events, quarantine, process)
+        except StoreUnavailable as exc:
             self._fail(jobs, exc)
             return
-        except Exception as exc:
-            log.exception("commit failed")
-            self._fail(jobs, StoreUnavailable(f"commit failed: {type(exc).__name__}"))
+        except Exception as exc:  # noqa: BLE001 - taken apart below, or mapped
+            if jobs[0].extra is not None:  # a batch change of its own: its caller decides
+                self._fail(jobs, _mapped(exc))
+            else:
+                self._isolate(jobs, exc)
             return
         if self._on_commit is not None:
             self._on_commit(result, len(jobs))
         stored_keys = {(e.source, e.message_id) for e in result.stored}
         for job in jobs:
-            stored = sum(1 for e in job.events if (e.source, e.message_id) in stored_keys)
-            stored_keys.difference_update((e.source, e.message_id) for e in job.events)
-            quarantined = sum(len(q.rejections) for q in job.quarantine)
-            job.future.set_result(Receipt(stored, len(job.events) - stored, quarantined))
+            job.future.set_result(_receipt(job, stored_keys, ()))
+
+    def _append(
+        self,
+        events: Sequence[Event],
+        quarantine: Sequence[Quarantined],
+        process: Processor | None,
+    ) -> AppendResult:
+        if self._writer is None:
+            self._writer = self._store.writer()
+        try:
+            return self._writer.append(events, quarantine, process)
+        except Exception:
+            self._drop_writer()  # a fresh connection and cache for the next try
+            raise
+
+    def _isolate(self, jobs: list[_Job], first: Exception) -> None:
+        """Commit what can be committed of ``jobs`` and quarantine the events that fail
+        alone (see the module's docstring)."""
+        try:
+            self._store.ping()
+        except JunctureError as exc:
+            self._fail(jobs, exc)
+            return
+        log.warning("a commit failed (%s): isolating the cause", type(first).__name__)
+        if self._timers is not None:
+            self._timers(lambda process: self._append((), (), process))
+        for job in jobs:
+            self._commit_alone(job)
+
+    def _commit_alone(self, job: _Job) -> None:
+        try:
+            split = isolation.bisect(self._append, job.events, self._process)
+            poisoned = isolation.quarantine(split.poisoned)
+            if job.quarantine or poisoned:
+                self._append((), [*job.quarantine, *poisoned], None)
+        except Exception as exc:  # noqa: BLE001 - mapped: the caller gets a JunctureError
+            log.warning("the store cannot take one request's events (%s)", type(exc).__name__)
+            job.future.set_exception(_mapped(exc))
+            return
+        stored_keys = {(e.source, e.message_id) for e in split.stored}
+        job.future.set_result(_receipt(job, stored_keys, split.poisoned))
 
     def _processor(self, extra: Processor | None) -> Processor | None:
         engine = self._process
@@ -163,11 +208,33 @@ class GroupCommitter:
         return both
 
     def _fail(self, jobs: list[_Job], exc: JunctureError) -> None:
+        self._drop_writer()
+        for job in jobs:
+            job.future.set_exception(exc)
+
+    def _drop_writer(self) -> None:
         if self._writer is not None:
             try:
                 self._writer.close()
             except Exception:
                 log.debug("closing a broken writer failed", exc_info=True)
             self._writer = None
-        for job in jobs:
-            job.future.set_exception(exc)
+
+
+def _receipt(
+    job: _Job, stored_keys: set[tuple[str, str]], poisoned: Sequence[tuple[Event, str]]
+) -> Receipt:
+    """What happened to one job's events; ``stored_keys`` loses the job's keys, so that an
+    event repeated in a later job of the same commit counts as a duplicate there."""
+    stored = sum(1 for e in job.events if (e.source, e.message_id) in stored_keys)
+    stored_keys.difference_update((e.source, e.message_id) for e in job.events)
+    quarantined = sum(len(q.rejections) for q in job.quarantine) + len(poisoned)
+    return Receipt(stored, len(job.events) - stored - len(poisoned), quarantined)
+
+
+def _mapped(exc: Exception) -> JunctureError:
+    if isinstance(exc, JunctureError):
+        return exc
+    log.error("commit failed: %s", type(exc).__name__)
+    log.debug("the failed commit's traceback", exc_info=exc)
+    return StoreUnavailable(f"commit failed: {type(exc).__name__}")

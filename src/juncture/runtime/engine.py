@@ -5,13 +5,16 @@ all inside the writer's transaction."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import msgspec
+
+from juncture.core import bounds, identity, membership
 from juncture.core import engine as core
-from juncture.core import identity, membership
 from juncture.core import segments as seg
 from juncture.core.events import Event
 from juncture.core.identity import Conflict, IdentityGraph, Merge
@@ -20,9 +23,12 @@ from juncture.core.journeys.state import Enrollment
 from juncture.core.orchestrate import JourneyState, Message
 from juncture.core.profile import Profile
 from juncture.core.signals import CancelTimer, ScheduleTimer, TimerCommand
+from juncture.errors import StoreUnavailable
+from juncture.runtime import isolation
 from juncture.runtime.clock import Clock
 from juncture.runtime.membership import SegmentSource, Tracker
 from juncture.store import membership as stored
+from juncture.store.base import AppendResult, Processor
 from juncture.store.segments import Refresh
 from juncture.store.state import Due, StateSql
 
@@ -91,7 +97,9 @@ class _Batch:
         self.messages.extend(result.messages)
 
     def _timer(self, command: TimerCommand) -> None:
-        if isinstance(command, CancelTimer):
+        if isinstance(command, CancelTimer) or not bounds.within_time(command.due_at):
+            # A timer outside the time range could never fire in order with the rest, and
+            # date arithmetic on it would fail every later commit: it is not kept.
             self.timers[command.key] = None
         else:
             self.timers[command.key] = command
@@ -100,6 +108,40 @@ class _Batch:
         current = self.timers.get(due.key)
         if current is None or current.due_at == due.due_at:
             self.timers[due.key] = None
+
+
+def _set_aside(
+    state: StateSql, _events: list[Event], *, now: dt.datetime, exc: Exception
+) -> list[Event]:
+    """Delete the first due timer and keep it in the quarantine, ``dead``."""
+    for due in state.due_timers(now, 1):
+        timer = due.timer
+        state.save_timers({timer.key: None})
+        payload = {
+            "key": timer.key,
+            "kind": timer.kind,
+            "profileId": timer.profile_id,
+            "dueAt": timer.due_at.isoformat(),
+        }
+        state.add_failed(
+            source="engine",
+            received_at=now,
+            code="timer_failed",
+            reason=isolation.reason(exc),
+            payload=msgspec.json.encode(payload).decode(),
+            status="dead",
+            type_hint="timer",
+        )
+    return []
+
+
+def _usable(due: list[Due]) -> tuple[list[Due], list[Due]]:
+    good = [d for d in due if bounds.within_time(d.timer.due_at)]
+    if len(good) == len(due):
+        return due, []
+    bad = [d for d in due if not bounds.within_time(d.timer.due_at)]
+    log.warning("dropped %d stored timers outside %s", len(bad), bounds.time_range())
+    return good, bad
 
 
 class Engine:
@@ -112,18 +154,62 @@ class Engine:
         config: core.EngineConfig | None = None,
         journeys: JourneySource | None = None,
         segments: SegmentSource | None = None,
+        *,
+        skip_failures: bool = False,
     ) -> None:
         self.clock = clock
         self.config = config or core.EngineConfig()
         self.journeys = journeys
         self.segments = segments
+        # Live, a failure propagates, so that the committer quarantines the one event that
+        # caused it; replay rebuilds from the log, where the event stays, and skips it.
+        self.skip_failures = skip_failures
         self.errors = 0
 
     def process(self, state: StateSql, events: list[Event]) -> list[Event]:
+        return self._process(state, events, TIMERS_PER_COMMIT)
+
+    def repair_timers(self, run: Callable[[Processor], AppendResult]) -> int:
+        """Fire the due timers one transaction each (through ``run``), until none is due;
+        a timer whose transaction fails is deleted and kept in the quarantine with status
+        ``dead`` and the reason, so that it never holds up another commit. Returns how
+        many were set aside."""
+        dropped = 0
+        for _ in range(TIMERS_PER_COMMIT):
+            fired: list[int] = []
+            failure = self._fire_one(run, fired)
+            if failure is not None:
+                run(functools.partial(_set_aside, now=self.clock.now(), exc=failure))
+                dropped += 1
+            elif not fired[0]:
+                break
+        if dropped:
+            log.warning("set aside %d timers that could not fire", dropped)
+        return dropped
+
+    def _fire_one(
+        self, run: Callable[[Processor], AppendResult], fired: list[int]
+    ) -> Exception | None:
+        """Fire the first due timer in a transaction of its own; the failure, if any."""
+        try:
+            run(lambda state, events: self._process(state, events, 1, fired))
+        except StoreUnavailable:
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever it is, this timer caused it
+            return exc
+        return None
+
+    def _process(
+        self, state: StateSql, events: list[Event], limit: int, fired: list[int] | None = None
+    ) -> list[Event]:
         now = self.clock.now()
-        due = state.due_timers(now, TIMERS_PER_COMMIT)
+        due, unusable = _usable(state.due_timers(now, limit))
+        if fired is not None:
+            fired.append(len(due) + len(unusable))
         named = [identity.identifiers(e, self.config.identity) for e in events]
         batch = self._load(state, events, named, due, now)
+        for bad in unusable:  # stored before times were bounded: deleted, never fired
+            batch.fired(bad.timer)
         pending = list(due)
         for event, ids in zip(events, named, strict=True):
             while pending and pending[0].timer.due_at <= event.timestamp:
@@ -222,9 +308,11 @@ class Engine:
                 named=named,
             )
             batch.apply(result)
-        except Exception:
+        except Exception as exc:
+            if not self.skip_failures:
+                raise
             self.errors += 1
-            log.exception("engine failed on message %s; stored unprocessed", event.message_id)
+            log.warning("engine failed (%s) on the event of seq %d", type(exc).__name__, event.seq)
             batch.out.append(event)
 
     def _fire(self, batch: _Batch, timer: ScheduleTimer) -> None:
@@ -245,9 +333,11 @@ class Engine:
                 segments=ctx,
             )
             batch.apply(fired)
-        except Exception:
+        except Exception as exc:
+            if not self.skip_failures:
+                raise
             self.errors += 1
-            log.exception("engine failed on a %s timer; dropped", timer.kind)
+            log.warning("engine failed (%s) on a %s timer; dropped", type(exc).__name__, timer.kind)
 
     def _save(self, state: StateSql, batch: _Batch) -> None:
         state.save_graph(batch.initial, batch.graph)

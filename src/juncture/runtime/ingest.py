@@ -87,7 +87,7 @@ def replay_failed(
     replayed: list[int] = []
     still: list[tuple[int, str]] = []
     for row in failed:
-        body = (payloads or {}).get(row.id, row.payload.encode())
+        body = (payloads or {}).get(row.id) or row.body()
         try:
             envelope = messages.parse_single(body, row.type_hint)
         except JunctureError as exc:

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from juncture.core import bounds
 from juncture.core.engine import EngineConfig
 from juncture.core.events import Event
 from juncture.runtime.clock import ManualClock
@@ -51,6 +52,7 @@ class ReplaySummary:
     derived_new: int = 0
     relinked: int = 0
     engine_errors: int = 0
+    out_of_range: list[int] = field(default_factory=list)  # seqs of events not replayed
     clock: dt.datetime | None = None
     seconds: float = 0.0
     store: dict[str, Any] = field(default_factory=dict)
@@ -69,6 +71,7 @@ class ReplaySummary:
             "derived_new": self.derived_new,
             "relinked": self.relinked,
             "engine_errors": self.engine_errors,
+            "out_of_range": self.out_of_range,
             "clock": self.clock.isoformat() if self.clock else None,
             "seconds": round(self.seconds, 3),
             "store": self.store,
@@ -98,11 +101,11 @@ def replay(
     rebuild = Rebuild(store)
     rebuild.clear()
     summary = ReplaySummary()
-    first = rebuild.client_events(0, 1)
-    if first:
-        clock = ManualClock(first[0].timestamp)
-        engine = Engine(clock, engine_config, segments=StoredSegments())
-        for batch in _batches(rebuild, step, batch_size, clock):
+    first = next((e for e in _client_events(rebuild, 100) if bounds.within_time(e.timestamp)), None)
+    if first is not None:
+        clock = ManualClock(first.timestamp)
+        engine = Engine(clock, engine_config, segments=StoredSegments(), skip_failures=True)
+        for batch in _batches(rebuild, step, batch_size, clock, summary.out_of_range):
             clock.set(max(clock.now(), *(e.timestamp for e in batch)))
             summary.add(rebuild.apply(batch, engine.process))
             summary.events += len(batch)
@@ -123,12 +126,16 @@ def _batches(
     step: dt.timedelta,
     size: int,
     clock: ManualClock,
+    out_of_range: list[int],
 ) -> Iterator[list[Event]]:
     """Client events in ``seq`` order, cut where event time passes the clock by ``step``
     (so no timer set in a batch falls due inside it) or at ``size`` events."""
     batch: list[Event] = []
     horizon: dt.datetime | None = None
     for event in _client_events(rebuild, size):
+        if not bounds.within_time(event.timestamp):  # stored before times were bounded
+            out_of_range.append(event.seq)
+            continue
         if batch and (len(batch) >= size or (horizon is not None and event.timestamp > horizon)):
             yield batch
             batch = []

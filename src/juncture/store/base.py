@@ -39,6 +39,11 @@ class FailedEvent:
     payload: str
     status: str
     type_hint: str | None
+    raw: bytes | None = None  # the exact bytes received, where ``payload`` could not be them
+
+    def body(self) -> bytes:
+        """The message as it was received."""
+        return self.raw if self.raw is not None else self.payload.encode()
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ import psycopg
 import sqlalchemy as sa
 
 from juncture.core.events import Event, encode_body
-from juncture.errors import StoreUnavailable
+from juncture.errors import StoreUnavailable, Unprocessable
 from juncture.store import state
 from juncture.store.base import AppendResult, Quarantined
 from juncture.store.state import Cache, StateSql
@@ -39,7 +39,7 @@ _EVENT_COLUMNS: Final = (
     "profile_id"
 )
 _FAILED_COLUMNS: Final = (
-    "source, received_at, message_id, code, reason, path, payload, status, type_hint"
+    "source, received_at, message_id, code, reason, path, payload, raw, status, type_hint"
 )
 
 
@@ -102,21 +102,43 @@ def _with_derived(
 
 
 def _failed_rows(quarantine: Sequence[Quarantined], time: Any) -> list[tuple[Any, ...]]:
+    """Quarantine rows that both databases take whatever was sent: text without NUL and
+    within its column (a rejected message's own id or path may be neither), and the exact
+    bytes beside the text where the text cannot hold them."""
     return [
         (
             q.source,
             time(q.received_at),
-            r.message_id,
-            r.code,
-            r.message,
-            r.path,
-            r.raw.decode("utf-8", "replace"),
+            _column(r.message_id, _ID_CHARS) if r.message_id else None,
+            _column(r.code, 64),
+            _column(r.message, None),
+            _column(r.path, _ID_CHARS),
+            *_payload(r.raw),
             "failed",
             q.type_hint,
         )
         for q in quarantine
         for r in q.rejections
     ]
+
+
+_ID_CHARS: Final = 200
+
+
+def _column(text: str, limit: int | None) -> str:
+    text = text.replace("\x00", "\\u0000")
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _payload(raw: bytes) -> tuple[str, bytes | None]:
+    """The payload as text, and the exact bytes too when the text is not them."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "replace").replace("\x00", "\ufffd"), raw
+    if "\x00" in text:
+        return text.replace("\x00", "\ufffd"), raw
+    return text, None
 
 
 class SqliteWriter:
@@ -171,13 +193,16 @@ class SqliteWriter:
             failed = _failed_rows(quarantine, sqlite_time)
             if failed:
                 cur.executemany(
-                    f"INSERT INTO failed_events ({_FAILED_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
+                    f"INSERT INTO failed_events ({_FAILED_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
                     failed,
                 )
             cur.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except sqlite3.OperationalError as exc:  # locked, disk full, I/O: the store's state
             self._rollback()
             raise StoreUnavailable(f"the event store cannot be written: {exc}") from exc
+        except sqlite3.Error as exc:  # a value the database refuses: the data's fault
+            self._rollback()
+            raise Unprocessable(f"the store refused a value: {exc}") from exc
         except BaseException:
             self._rollback()
             raise
@@ -264,9 +289,11 @@ class PostgresWriter:
                 if failed:
                     cur.executemany(
                         f"INSERT INTO failed_events ({_FAILED_COLUMNS}) "
-                        "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+                        "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
                         failed,
                     )
+        except (psycopg.DataError, psycopg.IntegrityError) as exc:  # the data's fault
+            raise Unprocessable(f"the store refused a value: {exc}") from exc
         except psycopg.Error as exc:
             raise StoreUnavailable(f"the event store cannot be written: {exc}") from exc
         incoming = {(e.source, e.message_id) for e in events}

@@ -8,6 +8,7 @@ as ISO 8601 text. From a device's list of users only the person's own entries ar
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -105,6 +106,8 @@ def _select(
 def _value(column: sa.Column[Any], table: str, value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return value.isoformat()
+    if isinstance(value, bytes | memoryview):  # exact bytes of a quarantined message
+        return base64.b64encode(bytes(value)).decode()
     if isinstance(value, str) and (
         isinstance(column.type, sa.JSON) or (table, column.name) in _JSON_TEXT
     ):

@@ -188,4 +188,5 @@ def _failed(row: Any) -> FailedEvent:
         payload=row["payload"],
         status=row["status"],
         type_hint=row["type_hint"],
+        raw=row["raw"],
     )

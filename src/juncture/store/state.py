@@ -19,7 +19,7 @@ from juncture.core import segments, stage
 from juncture.core.identity import Conflict, IdentityGraph, Merge, Node
 from juncture.core.profile import ProductView, Profile
 from juncture.core.signals import ScheduleTimer
-from juncture.store import product_views
+from juncture.store import product_views, tables
 from juncture.store.state_base import split
 from juncture.store.state_base import sqlite_time as sqlite_time  # noqa: PLC0414 - callers' import
 from juncture.store.state_cache import Cache as Cache  # noqa: PLC0414 - the writer's import
@@ -248,18 +248,18 @@ class StateSql(JourneySql):
             self.t(p.first_seen),
             self.t(p.last_seen),
             stage.stage_of(p, now).value,
-            _text(traits.get("email")),
-            _text(traits.get("country") or address.get("country")),
-            _text(traits.get("city") or address.get("city")),
-            _text(traits.get("timezone")),
-            p.order_count,
+            _text(traits.get("email"), "email"),
+            _text(traits.get("country") or address.get("country"), "country"),
+            _text(traits.get("city") or address.get("city"), "city"),
+            _text(traits.get("timezone"), "timezone"),
+            min(p.order_count, _MAX_INT32),
             p.revenue,
             self.t(p.last_order_at),
             p.cart.value,
-            p.cart.quantity,
-            p.session_count,
-            p.last_channel,
-            profiles.top_affinity(p, "category"),
+            min(p.cart.quantity, _MAX_INT32),
+            min(p.session_count, _MAX_INT32),
+            _text(p.last_channel, "last_channel"),
+            _text(profiles.top_affinity(p, "category"), "top_category"),
             p.nps.score if p.nps else None,
             p.csat.score if p.csat else None,
             _encoder.encode(traits).decode(),
@@ -305,6 +305,28 @@ class StateSql(JourneySql):
         row[PROFILE_COLUMNS.index("sessions")] = 0
         return tuple(row)
 
+    def add_failed(
+        self,
+        *,
+        source: str,
+        received_at: dt.datetime,
+        code: str,
+        reason: str,
+        payload: str,
+        status: str = "failed",
+        type_hint: str | None = None,
+        message_id: str | None = None,
+        path: str = "$",
+    ) -> None:
+        """One row of the quarantine, in this transaction (what the engine set aside)."""
+        m = self.mark
+        self.cur.execute(
+            "INSERT INTO failed_events (source, received_at, message_id, code, reason, path, "
+            f"payload, status, type_hint) VALUES ({m},{m},{m},{m},{m},{m},{m},{m},{m})",
+            (source, self.t(received_at), message_id, code, reason, path, payload, status,
+             type_hint),
+        )  # fmt: skip
+
     def save_timers(self, ops: Mapping[str, ScheduleTimer | None]) -> None:
         m = self.mark
         upserts = [(t.key, t.kind, t.profile_id, self.t(t.due_at), "{}") for t in ops.values() if t]
@@ -321,5 +343,17 @@ class StateSql(JourneySql):
             self.cur.executemany(f"DELETE FROM timers WHERE key = {m}", deletes)
 
 
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
+def _text(value: object, column: str) -> str | None:
+    """A trait as its column holds it; one longer than the column is no country, city or
+    address (the whole value stays in ``traits``)."""
+    if not isinstance(value, str) or not value or len(value) > _CHARS[column]:
+        return None
+    return value
+
+
+# The profile columns that project a trait or a name, and how many characters each holds.
+_CHARS: Final = {
+    name: getattr(tables.profiles.c[name].type, "length", 0) or 0
+    for name in ("email", "country", "city", "timezone", "last_channel", "top_category")
+}
+_MAX_INT32: Final = 2**31 - 1  # counts in INTEGER columns

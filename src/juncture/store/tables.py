@@ -51,10 +51,11 @@ failed_events = sa.Table(
     sa.Column("code", sa.String(64), nullable=False),
     sa.Column("reason", sa.Text(), nullable=False),
     sa.Column("path", sa.String(200), nullable=False),
-    sa.Column("payload", sa.Text(), nullable=False),
+    sa.Column("payload", sa.Text(), nullable=False),  # as text, for people and the API
     sa.Column("status", sa.String(16), nullable=False, server_default="failed"),
     sa.Column("type_hint", sa.String(16)),
     sa.Column("replayed_at", sa.DateTime(timezone=True)),
+    sa.Column("raw", sa.LargeBinary()),  # the exact bytes, where text could not hold them
     sa.Index(None, "status", "id"),
 )
 
