@@ -270,3 +270,40 @@ def test_replay_survives_an_event_stored_before_times_were_bounded(library_url: 
         store.close()
     assert summary.events == 1  # the other one
     assert len(summary.out_of_range) == 1
+
+
+def _read_only(url: str, on: bool) -> None:
+    """Make the database refuse writes (or take them again), for connections from now on,
+    and end the ones open now."""
+    name = sa.make_url(url).database
+    admin = sa.make_url(url).set(database="postgres")
+    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'ALTER DATABASE "{name}" SET default_transaction_read_only = {on}'))
+        conn.execute(
+            sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = :name AND pid <> pg_backend_pid()"
+            ),
+            {"name": name},
+        )
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_readyz_reports_a_store_that_cannot_commit(postgres_url: str) -> None:
+    live = LiveServer(wiring.build(settings_for(postgres_url))).start()
+    try:
+        assert send(live, "/v1/track", valid("first")).status_code == 200
+        _read_only(postgres_url, True)
+        for _ in range(2):  # the first sees its connection ended, the next a read-only one
+            assert send(live, "/v1/track", valid("refused")).status_code == 503
+        ready = httpx.get(live.url + "/readyz")
+        assert ready.status_code == 503, ready.text
+        assert "commits fail" in ready.json()["message"]
+        _read_only(postgres_url, False)
+        assert httpx.get(live.url + "/readyz").status_code == 200
+        assert send(live, "/v1/track", valid("refused")).status_code == 200
+        assert processed(live, "refused")
+    finally:
+        live.stop()

@@ -71,10 +71,15 @@ def create_app(
 
     @app.get("/readyz", tags=["operations"])
     async def readyz() -> Response:
+        """Ready when the store answers and commits: after a failed commit, an empty one
+        (a write that changes nothing) is tried, and until one works the answer is 503."""
+        committer = ingestor.committer
         try:
             await run_in_threadpool(store.ping)
+            if committer.failing is not None:
+                await run_in_threadpool(committer.probe)
         except JunctureError as exc:
-            return error_response(exc)
+            return error_response(exc, {"message": f"commits fail: {exc.message}"})
         return json_response({"status": "ready"})
 
     @app.get("/metrics", tags=["operations"])

@@ -68,6 +68,7 @@ class GroupCommitter:
         self._thread = threading.Thread(target=self._run, name="juncture-committer", daemon=True)
         self._started = False
         self._held: _Job | None = None  # taken from the queue, to commit on its own next
+        self.failing: JunctureError | None = None  # why the last commit failed, until one works
 
     def start(self) -> None:
         if not self._started:
@@ -98,6 +99,11 @@ class GroupCommitter:
     def tick_sync(self) -> Receipt:
         """Commit nothing new but let the engine fire the timers that are due."""
         return self.submit_sync([])
+
+    def probe(self) -> None:
+        """Commit a write that changes nothing, to learn whether commits work again; clears
+        :attr:`failing` when one does (raises StoreUnavailable when not)."""
+        self.run_sync(_probe)
 
     def run_sync(self, process: Processor) -> Receipt:
         """Run ``process`` in the writer's transaction, after the engine and alone (so that
@@ -150,6 +156,7 @@ class GroupCommitter:
             else:
                 self._isolate(jobs, exc)
             return
+        self.failing = None
         if self._on_commit is not None:
             self._on_commit(result, len(jobs))
         stored_keys = {(e.source, e.message_id) for e in result.stored}
@@ -208,6 +215,8 @@ class GroupCommitter:
         return both
 
     def _fail(self, jobs: list[_Job], exc: JunctureError) -> None:
+        if exc.retryable:
+            self.failing = exc
         self._drop_writer()
         for job in jobs:
             job.future.set_exception(exc)
@@ -219,6 +228,11 @@ class GroupCommitter:
             except Exception:
                 log.debug("closing a broken writer failed", exc_info=True)
             self._writer = None
+
+
+def _probe(state: StateSql, events: list[Event]) -> list[Event]:
+    state.probe_write()
+    return events
 
 
 def _receipt(

@@ -56,6 +56,11 @@ class StateBase:
         self.mark = "?" if self.sqlite else "%s"
         self.cache = cache
 
+    def probe_write(self) -> None:
+        """A write that changes nothing: fails where the store refuses writes (a read-only
+        PostgreSQL, a SQLite file that cannot be written) as a real commit would."""
+        self.cur.execute("UPDATE timers SET due_at = due_at WHERE 1 = 0")
+
     # -- time values -------------------------------------------------------------------
     def t(self, value: dt.datetime | None) -> Any:
         if value is None or not self.sqlite:
