@@ -1,4 +1,4 @@
-"""The README's settings tables say the defaults the code has, and document every
+"""The documentation's settings tables say the defaults the code has, and document every
 threshold of the signals, sessions and stages."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from pathlib import Path
 
 from juncture.settings import Settings
 
-README = Path(__file__).parents[2] / "README.md"
+ROOT = Path(__file__).parents[2]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 ROW = re.compile(r"\| `JUNCTURE_(\w+)` \| `([^`]+)` \|")
 THRESHOLDS = {
     "cart_abandon_after",
@@ -28,7 +29,7 @@ THRESHOLDS = {
 
 
 def documented() -> dict[str, str]:
-    text = README.read_text(encoding="utf-8")
+    text = "\n".join(page.read_text(encoding="utf-8") for page in PAGES)
     return {name.lower(): value for name, value in ROW.findall(text)}
 
 

@@ -1,4 +1,4 @@
-"""The README's journey example is a valid definition, and its library table is complete."""
+"""The journeys page's example is a valid definition, and its library table is complete."""
 
 from __future__ import annotations
 
@@ -8,18 +8,16 @@ from pathlib import Path
 from juncture import definitions
 from juncture.core.journeys import expr
 
-README = Path(__file__).parents[2] / "README.md"
+PAGE = Path(__file__).parents[2] / "docs" / "journeys.md"
 
 
 def section() -> str:
-    text = README.read_text(encoding="utf-8")
-    start = text.index("\n## Journeys\n")
-    return text[start : text.index("\n## ", start + 1)]
+    return PAGE.read_text(encoding="utf-8")
 
 
 def test_the_examples_validate() -> None:
     examples = [block.split("```", 1)[0] for block in section().split("```yaml\n")[1:]]
-    specs = [definitions.loads(example, "README.md") for example in examples]
+    specs = [definitions.loads(example, "docs/journeys.md") for example in examples]
     assert [spec.id for spec in specs] == ["thanks", "birthday"]
 
 
