@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from juncture import cli_server, wiring
 from juncture import settings as settings_module
-from juncture import wiring
 from juncture.cli_bench import bench_app
 from juncture.cli_demo import demo
 from juncture.cli_journeys import journeys_app
@@ -52,8 +52,6 @@ def serve(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Run the HTTP API (tracking, admin, health, metrics) and the outbox dispatcher."""
-    import uvicorn
-
     from juncture.channels.base import ChannelMisconfigured
 
     settings = settings_from(host=host, port=port, database_url=database_url)
@@ -72,15 +70,7 @@ def serve(
             "create` are accepted[/]"
         )
     try:
-        uvicorn.run(
-            juncture.app(),
-            host=settings.host,
-            port=settings.port,
-            access_log=False,  # access lines carry client addresses: personal data
-            log_config=None,
-            loop="uvloop",
-            http="httptools",
-        )
+        cli_server.run(juncture.app(), settings)
     finally:
         juncture.close()
 

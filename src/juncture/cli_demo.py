@@ -12,7 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from juncture import wiring
+from juncture import cli_server, wiring
 from juncture.settings import Settings
 
 console = Console(stderr=True)
@@ -150,8 +150,6 @@ def _print_journeys(report: dict[str, Any]) -> None:
 
 
 def _serve_demo(settings: Settings) -> None:
-    import uvicorn
-
     url = f"http://{settings.host}:{settings.port}"
     out.print(f"""
 Serving the demo store at {url} (Ctrl-C to stop). Try:
@@ -161,14 +159,6 @@ Serving the demo store at {url} (Ctrl-C to stop). Try:
 """)
     juncture = wiring.build(settings)
     try:
-        uvicorn.run(
-            juncture.app(),
-            host=settings.host,
-            port=settings.port,
-            access_log=False,
-            log_config=None,
-            loop="uvloop",
-            http="httptools",
-        )
+        cli_server.run(juncture.app(), settings)
     finally:
         juncture.close()

@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     sqlite_synchronous: str = "FULL"
     auto_migrate: bool = True
     log_level: str = "info"
+    # Bounds on each client of `serve`: seconds to send a request body whole (else 408), to
+    # keep an idle connection open, and the most connections and requests at once (beyond:
+    # 503).
+    body_timeout: float = Field(default=10.0, gt=0)
+    keep_alive_timeout: float = Field(default=5.0, gt=0)
+    max_connections: int = Field(default=2048, ge=1)
     max_commit_events: int = Field(default=5000, ge=1)
     # Off: events are only validated, deduplicated and stored (no profiles, signals or
     # timers). For measuring ingestion alone (`juncture bench ingest`) and bulk loads.

@@ -104,6 +104,7 @@ class Juncture:
             outbox=Outbox(self.store.engine),
             decider=decider,
             segment_mover=self.segment_mover(),
+            body_timeout=self.settings.body_timeout,
         )
 
     def close(self) -> None:

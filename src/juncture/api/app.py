@@ -43,6 +43,7 @@ def create_app(
     decider: decide.Decider | None = None,
     journey_store: JourneyStore | None = None,
     segment_mover: Mover | None = None,
+    body_timeout: float,
 ) -> FastAPI:
     app = FastAPI(
         title="Juncture",
@@ -51,7 +52,7 @@ def create_app(
         "API under /v1; admin endpoints need `Authorization: Bearer <token>`.",
     )
     errors.install(app)
-    app.include_router(tracking.router(ingestor, keys, metrics))
+    app.include_router(tracking.router(ingestor, keys, metrics, body_timeout))
     app.include_router(admin.router(store, ingestor, admin_token))
     app.include_router(profiles.router(store, admin_token, ingestor.clock))
     if isinstance(store, SqlStore):
@@ -60,7 +61,7 @@ def create_app(
     app.include_router(segments.router(store, admin_token, segment_mover))
     if outbox is not None and decider is not None:
         app.include_router(deliveries.router(outbox, decider.placements, admin_token))
-        app.include_router(decide.router(decider, keys))
+        app.include_router(decide.router(decider, keys, body_timeout))
     if journey_store is not None:
         app.include_router(journeys.router(journey_store, admin_token))
         journey_metrics.install(metrics.registry, journey_store)

@@ -209,7 +209,7 @@ def _request(data: Mapping[str, Any]) -> DecideRequest:
         raise BadInput(f"{where}: {first['msg']}", code="invalid_parameter", where=where) from exc
 
 
-def router(decider: Decider, keys: WriteKeys) -> APIRouter:
+def router(decider: Decider, keys: WriteKeys, body_timeout: float) -> APIRouter:
     api = APIRouter(tags=["decisions"])
 
     @api.post("/v1/decide")
@@ -217,7 +217,7 @@ def router(decider: Decider, keys: WriteKeys) -> APIRouter:
         user = basic_user(request)
         if user:
             await run_in_threadpool(keys.source, user)
-        data = _parse(await read_body(request))
+        data = _parse(await read_body(request, body_timeout))
         if not user:
             key = data.get("writeKey")
             await run_in_threadpool(keys.source, key if isinstance(key, str) else None)

@@ -9,86 +9,77 @@ every message is invalid the answer is ``400 {"code": "invalid_events", ...}``.
 
 from __future__ import annotations
 
+import logging
 import time
-import zlib
+from typing import Final
 
 from fastapi import APIRouter, Request
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
+from juncture.api import body
 from juncture.api.auth import WriteKeys, basic_user
 from juncture.api.errors import error_response, json_response
 from juncture.core import messages
-from juncture.errors import JunctureError, MalformedBody, PayloadTooLarge
+from juncture.errors import JunctureError
 from juncture.metrics import Metrics
 from juncture.runtime.ingest import Ingestor
 
 SINGLE_TYPES = ("track", "identify", "page", "screen", "group", "alias")
 _SUCCESS = b'{"success":true}'
+CLIENT_CLOSED: Final = 499  # nginx's status for a client gone before the answer; never sent
+
+log = logging.getLogger(__name__)
 
 
-async def read_body(request: Request) -> bytes:
-    """The request body, inflated if gzip, never larger than the batch limit."""
-    limit = messages.MAX_BATCH_BYTES
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"body is {declared} bytes; the limit is {limit} bytes per request")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"body is over {limit} bytes, the limit per request")
-        chunks.append(chunk)
-    body = b"".join(chunks)
-    encoding = request.headers.get("content-encoding", "").strip().lower()
-    if encoding == "gzip":
-        return _gunzip(body, limit)
-    if encoding not in ("", "identity"):
-        raise MalformedBody(
-            f"Content-Encoding {encoding!r} is not supported; use gzip or none",
-            code="unsupported_encoding",
-        )
-    return body
+async def read_body(request: Request, timeout: float) -> bytes:
+    """The body of a tracking request: at most the batch limit, within ``timeout`` s."""
+    return await body.read(request, limit=messages.MAX_BATCH_BYTES, timeout=timeout)
 
 
-def _gunzip(body: bytes, limit: int) -> bytes:
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        out = inflater.decompress(body, limit + 1)
-    except zlib.error as exc:
-        raise MalformedBody(
-            f"Content-Encoding is gzip but the body is not: {exc}", code="bad_encoding"
-        ) from exc
-    if len(out) > limit or inflater.unconsumed_tail:
-        raise PayloadTooLarge(f"inflated body is over {limit} bytes, the limit per request")
-    return out
+class _Tracking:
+    """Answers tracking requests and counts each in ``juncture_tracking_requests`` by
+    status: 499 for a client gone mid-body and 500 for an unexpected error included."""
 
+    def __init__(
+        self, ingestor: Ingestor, keys: WriteKeys, metrics: Metrics, body_timeout: float
+    ) -> None:
+        self.ingestor = ingestor
+        self.keys = keys
+        self.metrics = metrics
+        self.body_timeout = body_timeout
 
-def router(ingestor: Ingestor, keys: WriteKeys, metrics: Metrics) -> APIRouter:
-    api = APIRouter()
-
-    async def handle(request: Request, endpoint: str, type_hint: str | None) -> Response:
+    async def handle(self, request: Request, endpoint: str, type_hint: str | None) -> Response:
         started = time.perf_counter()
         try:
-            response = await _handle(request, type_hint)
+            response = await self._handle(request, type_hint)
         except JunctureError as exc:
             response = error_response(exc)
-        metrics.requests.labels(endpoint, str(response.status_code)).inc()
-        metrics.latency.observe(time.perf_counter() - started)
+        except ClientDisconnect:
+            log.info("/v1/%s: the client went away before its body was read whole", endpoint)
+            response = Response(status_code=CLIENT_CLOSED)
+        except Exception:
+            self._count(endpoint, 500, started)  # errors.Unexpected answers and logs it
+            raise
+        self._count(endpoint, response.status_code, started)
         return response
 
-    async def _handle(request: Request, type_hint: str | None) -> Response:
+    def _count(self, endpoint: str, status: int, started: float) -> None:
+        self.metrics.requests.labels(endpoint, str(status)).inc()
+        self.metrics.latency.observe(time.perf_counter() - started)
+
+    async def _handle(self, request: Request, type_hint: str | None) -> Response:
         user = basic_user(request)
-        source = keys.source(user) if user else None
-        body = await read_body(request)
+        source = self.keys.source(user) if user else None
+        raw = await read_body(request, self.body_timeout)
         envelope = (
-            messages.parse_batch(body)
+            messages.parse_batch(raw)
             if type_hint is None
-            else messages.parse_single(body, type_hint)
+            else messages.parse_single(raw, type_hint)
         )
         if source is None:
-            source = keys.source(envelope.write_key)
-        outcome = await ingestor.ingest(envelope, source)
+            source = self.keys.source(envelope.write_key)
+        outcome = await self.ingestor.ingest(envelope, source)
         if not outcome.rejected:
             return Response(_SUCCESS, media_type="application/json")
         rejected = [r.to_json() for r in outcome.rejected]
@@ -106,9 +97,14 @@ def router(ingestor: Ingestor, keys: WriteKeys, metrics: Metrics) -> APIRouter:
             )
         return json_response({"success": True, "rejected": rejected})
 
+
+def router(ingestor: Ingestor, keys: WriteKeys, metrics: Metrics, body_timeout: float) -> APIRouter:
+    api = APIRouter()
+    tracking = _Tracking(ingestor, keys, metrics, body_timeout)
+
     def add(path: str, endpoint: str, type_hint: str | None) -> None:
         async def route(request: Request) -> Response:
-            return await handle(request, endpoint, type_hint)
+            return await tracking.handle(request, endpoint, type_hint)
 
         api.add_api_route(path, route, methods=["POST"], name=endpoint, tags=["tracking"])
 
