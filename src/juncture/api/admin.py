@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from juncture.api.auth import admin_only
 from juncture.api.errors import json_response
+from juncture.api.params import BIGINT, PathId, RowId
 from juncture.core import events as core_events
 from juncture.errors import BadInput, NotFound
 from juncture.runtime.ingest import Ingestor, replay_failed
@@ -19,7 +20,7 @@ from juncture.store.base import FailedEvent, Store
 
 
 class ReplayRequest(BaseModel):
-    ids: list[int] | None = Field(
+    ids: list[RowId] | None = Field(
         default=None, description="Quarantined rows to replay; all failed rows when omitted."
     )
 
@@ -51,7 +52,9 @@ def router(store: Store, ingestor: Ingestor, admin_token: str | None) -> APIRout
     async def list_events(
         user_id: Annotated[str | None, Query(alias="userId")] = None,
         anonymous_id: Annotated[str | None, Query(alias="anonymousId")] = None,
-        after: Annotated[int, Query(ge=0, description="Only events with seq above this")] = 0,
+        after: Annotated[
+            int, Query(ge=0, le=BIGINT, description="Only events with seq above this")
+        ] = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         derived: Annotated[
             bool | None,
@@ -72,7 +75,7 @@ def router(store: Store, ingestor: Ingestor, admin_token: str | None) -> APIRout
 
     @api.get("/v1/failed")
     async def list_failed(
-        status: Annotated[str, Query(pattern="^(failed|replayed|all)$")] = "failed",
+        status: Annotated[str, Query(pattern="^(failed|replayed|dead|all)$")] = "failed",
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> Response:
         rows = await run_in_threadpool(
@@ -90,7 +93,7 @@ def router(store: Store, ingestor: Ingestor, admin_token: str | None) -> APIRout
         return _replay_json(result.replayed, result.still_failing)
 
     @api.post("/v1/failed/{failed_id}/replay")
-    async def replay_one(failed_id: int, body: ReplayOneRequest | None = None) -> Response:
+    async def replay_one(failed_id: PathId, body: ReplayOneRequest | None = None) -> Response:
         rows = await run_in_threadpool(store.failed, status="failed", limit=10_000)
         row = next((r for r in rows if r.id == failed_id), None)
         if row is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -15,6 +15,7 @@ from juncture.api import (
     errors,
     journey_metrics,
     journeys,
+    params,
     profiles,
     segments,
     tracking,
@@ -50,6 +51,7 @@ def create_app(
         version=juncture.__version__,
         description="Real-time customer journey orchestration. Segment-compatible tracking "
         "API under /v1; admin endpoints need `Authorization: Bearer <token>`.",
+        dependencies=[Depends(params.no_nul)],
     )
     errors.install(app)
     app.include_router(tracking.router(ingestor, keys, metrics, body_timeout))

@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from juncture.api.auth import admin_only
 from juncture.api.errors import json_response
+from juncture.api.params import BIGINT, PathId, RowId
 from juncture.errors import BadInput, NotFound
 from juncture.store.outbox import STATUSES, AttemptRow, Outbox, OutboxRow
 from juncture.store.placements import Placements
@@ -26,7 +27,7 @@ STATUS_PATTERN = "^(" + "|".join(STATUSES) + ")$"
 
 
 class RetryRequest(BaseModel):
-    ids: list[int] | None = Field(
+    ids: list[RowId] | None = Field(
         default=None, max_length=10_000, description="Dead letters to retry; all when omitted."
     )
 
@@ -88,7 +89,9 @@ def router(outbox: Outbox, placements: Placements, admin_token: str | None) -> A
         anonymous_id: Annotated[str | None, Query(alias="anonymousId", max_length=300)] = None,
         journey_id: Annotated[str | None, Query(alias="journeyId", max_length=100)] = None,
         status: Annotated[str | None, Query(pattern=STATUS_PATTERN)] = None,
-        after: Annotated[int, Query(ge=0, description="Only deliveries with id above this")] = 0,
+        after: Annotated[
+            int, Query(ge=0, le=BIGINT, description="Only deliveries with id above this")
+        ] = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> Response:
         resolved = await profile_of(user_id, anonymous_id)
@@ -106,7 +109,7 @@ def router(outbox: Outbox, placements: Placements, admin_token: str | None) -> A
         return json_response({"deliveries": [delivery_json(r) for r in rows], "next": following})
 
     @api.get("/v1/deliveries/{delivery_id}")
-    async def get_delivery(delivery_id: int) -> Response:
+    async def get_delivery(delivery_id: PathId) -> Response:
         row = await run_in_threadpool(outbox.get, delivery_id)
         if row is None:
             raise NotFound(f"no delivery {delivery_id}")

@@ -14,8 +14,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from juncture import definitions
+from juncture.api import source_text
 from juncture.api.auth import admin_only
 from juncture.api.errors import error_response, json_response
+from juncture.api.params import BIGINT
 from juncture.errors import BadInput, MalformedBody, PayloadTooLarge
 from juncture.store.journeys import Journey, JourneyStore
 
@@ -28,7 +30,9 @@ _KINDS: Final = {
     "application/json": "json",
 }
 
-Version = Annotated[int | None, Query(ge=1, description="A version (default: the latest)")]
+Version = Annotated[
+    int | None, Query(ge=1, le=BIGINT, description="A version (default: the latest)")
+]
 
 
 class UnsupportedMediaType(BadInput):
@@ -122,6 +126,7 @@ async def _definition(request: Request) -> tuple[str, str]:
     name = request.query_params.get("filename") or f"body.{kind}"
     if kind == "json" and not name.endswith(".json"):
         name += ".json"
+    source_text.check(text, name)
     return text, name
 
 

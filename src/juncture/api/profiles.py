@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from juncture.api.auth import admin_only
 from juncture.api.errors import json_response
+from juncture.api.params import BIGINT
 from juncture.core import events as core_events
 from juncture.core import identity
 from juncture.core import profile as core_profile
@@ -71,7 +72,9 @@ def router(store: Store, admin_token: str | None, clock: Clock) -> APIRouter:
     @api.get("/v1/profiles/{profile_id}/events")
     async def timeline(
         profile_id: str,
-        after: Annotated[int, Query(ge=0, description="Only events with seq above this")] = 0,
+        after: Annotated[
+            int, Query(ge=0, le=BIGINT, description="Only events with seq above this")
+        ] = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         derived: Annotated[
             bool | None,
@@ -130,7 +133,9 @@ def privacy_router(store: SqlStore, eraser: Eraser, admin_token: str | None) -> 
     @api.get("/v1/erasures")
     async def erasures(
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        before: Annotated[int | None, Query(ge=1, description="Only ids below this")] = None,
+        before: Annotated[
+            int | None, Query(ge=1, le=BIGINT, description="Only ids below this")
+        ] = None,
     ) -> Response:
         """The erasures done, newest first: when, the reference, the counts."""
         found = await run_in_threadpool(store_erasure.records, store.engine, limit, before)

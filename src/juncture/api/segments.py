@@ -12,7 +12,6 @@ Evaluation is at wall time unless ``at`` (ISO 8601) is given.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 from functools import partial
 from typing import Annotated
@@ -22,9 +21,10 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from juncture.api import source_text
 from juncture.api.auth import admin_only
 from juncture.api.errors import json_response
-from juncture.errors import BadInput
+from juncture.api.params import SEED_MAX, At, moment
 from juncture.runtime.segments import Mover, Segments
 from juncture.store.base import Store
 from juncture.store.segments import SegmentStore
@@ -40,20 +40,9 @@ class Definition(BaseModel):
 
 class AutoRequest(BaseModel):
     k: int = Field(default=5, ge=2, le=50, description="How many clusters.")
-    seed: int = Field(default=0, description="Same data and seed, same clusters.")
-
-
-At = Annotated[dt.datetime | None, Query(description="Evaluate as of this time (default: now).")]
-
-
-def _now(at: dt.datetime | None) -> dt.datetime:
-    if at is None:
-        return dt.datetime.now(dt.UTC)
-    if at.tzinfo is None:
-        raise BadInput(
-            "`at` needs a time zone, e.g. 2026-03-02T10:00:00Z", code="invalid_parameter"
-        )
-    return at
+    seed: int = Field(
+        default=0, ge=0, le=SEED_MAX, description="Same data and seed, same clusters."
+    )
 
 
 Events = Annotated[
@@ -86,23 +75,25 @@ def _writes(api: APIRouter, ops: Segments) -> None:
         dry_run: Annotated[bool, Query(alias="dryRun")] = False,
         events: Events = True,
     ) -> Response:
+        source_text.check(body.source, body.filename)
         if dry_run:
             segment = await run_in_threadpool(ops.validate, body.source, body.filename)
             return json_response({"id": segment.id, "name": segment.name, "valid": True})
         segment, done = await run_in_threadpool(
-            partial(ops.apply, events=events), body.source, body.filename, _now(at)
+            partial(ops.apply, events=events), body.source, body.filename, moment(at)
         )
         return json_response({"id": segment.id, "name": segment.name, "size": done.size}, 201)
 
     @api.post("/preview")
     async def preview(body: Definition, at: At = None) -> Response:
-        segment, size = await run_in_threadpool(ops.preview, body.source, body.filename, _now(at))
+        source_text.check(body.source, body.filename)
+        segment, size = await run_in_threadpool(ops.preview, body.source, body.filename, moment(at))
         return json_response({"id": segment.id, "size": size})
 
     @api.post("/auto")
     async def auto(body: AutoRequest | None = None, at: At = None) -> Response:
         wanted = body or AutoRequest()
-        found = await run_in_threadpool(ops.auto, _now(at), wanted.k, wanted.seed)
+        found = await run_in_threadpool(ops.auto, moment(at), wanted.k, wanted.seed)
         return json_response(
             {
                 "segments": [
@@ -120,7 +111,7 @@ def _writes(api: APIRouter, ops: Segments) -> None:
 
     @api.post("/{segment_id}/refresh")
     async def refresh(segment_id: str, at: At = None, events: Events = True) -> Response:
-        found = await run_in_threadpool(partial(ops.refresh, events=events), segment_id, _now(at))
+        found = await run_in_threadpool(partial(ops.refresh, events=events), segment_id, moment(at))
         done = found[segment_id]
         return json_response(
             {
@@ -135,18 +126,18 @@ def _writes(api: APIRouter, ops: Segments) -> None:
 def _reads(api: APIRouter, ops: Segments) -> None:
     @api.get("")
     async def listing(at: At = None, kind: str | None = None) -> Response:
-        found = await run_in_threadpool(ops.listing, _now(at), kind)
+        found = await run_in_threadpool(ops.listing, moment(at), kind)
         return json_response({"segments": [s.to_json() for s in found]})
 
     @api.get("/{segment_id}")
     async def show(segment_id: str, at: At = None) -> Response:
         saved = await run_in_threadpool(ops.store.get, segment_id)
-        summary = await run_in_threadpool(ops.summary, saved, _now(at))
+        summary = await run_in_threadpool(ops.summary, saved, moment(at))
         return json_response({**summary.to_json(), "source": saved.source})
 
     @api.get("/{segment_id}/size")
     async def size(segment_id: str, at: At = None) -> Response:
-        n = await run_in_threadpool(ops.size, segment_id, _now(at))
+        n = await run_in_threadpool(ops.size, segment_id, moment(at))
         return json_response({"id": segment_id, "size": n})
 
     @api.get("/{segment_id}/members")
@@ -156,14 +147,16 @@ def _reads(api: APIRouter, ops: Segments) -> None:
         after: Annotated[str, Query(description="The last profile id of the previous page")] = "",
         limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     ) -> Response:
-        found = await run_in_threadpool(ops.members, segment_id, _now(at), after=after, limit=limit)
+        found = await run_in_threadpool(
+            ops.members, segment_id, moment(at), after=after, limit=limit
+        )
         following = found[-1] if len(found) == limit else None
         return json_response({"id": segment_id, "members": found, "next": following})
 
     @api.get("/{segment_id}/export")
     async def export(segment_id: str, at: At = None) -> Response:
         out = io.StringIO()
-        await run_in_threadpool(ops.export, segment_id, _now(at), out)
+        await run_in_threadpool(ops.export, segment_id, moment(at), out)
         headers = {"Content-Disposition": f'attachment; filename="{segment_id}.csv"'}
         return Response(out.getvalue(), media_type="text/csv", headers=headers)
 
