@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from juncture.api import bodies
 from juncture.api.auth import WriteKeys, basic_user
 from juncture.api.errors import json_response
 from juncture.api.tracking import read_body
@@ -212,7 +213,7 @@ def _request(data: Mapping[str, Any]) -> DecideRequest:
 def router(decider: Decider, keys: WriteKeys, body_timeout: float) -> APIRouter:
     api = APIRouter(tags=["decisions"])
 
-    @api.post("/v1/decide")
+    @api.post("/v1/decide", openapi_extra=bodies.decide())
     async def decide(request: Request) -> Response:
         user = basic_user(request)
         if user:

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from juncture import definitions
-from juncture.api import source_text
+from juncture.api import bodies, source_text
 from juncture.api.auth import admin_only
 from juncture.api.errors import error_response, json_response
 from juncture.api.params import BIGINT
@@ -54,7 +54,7 @@ def router(journeys: JourneyStore, admin_token: str | None) -> APIRouter:
     async def schema() -> Response:
         return json_response(definitions.schema())
 
-    @api.post("/validate")
+    @api.post("/validate", openapi_extra=bodies.definition())
     async def validate(request: Request) -> Response:
         text, filename = await _definition(request)
         try:
@@ -63,7 +63,7 @@ def router(journeys: JourneyStore, admin_token: str | None) -> APIRouter:
             return _invalid(exc)
         return json_response({"valid": True, "journey": spec.id, "nodes": list(spec.nodes)})
 
-    @api.post("")
+    @api.post("", openapi_extra=bodies.definition())
     async def apply(request: Request) -> Response:
         text, filename = await _definition(request)
         try:

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
-from juncture.api import body
+from juncture.api import bodies, body
 from juncture.api.auth import WriteKeys, basic_user
 from juncture.api.errors import error_response, json_response
 from juncture.core import messages
@@ -106,7 +106,10 @@ def router(ingestor: Ingestor, keys: WriteKeys, metrics: Metrics, body_timeout: 
         async def route(request: Request) -> Response:
             return await tracking.handle(request, endpoint, type_hint)
 
-        api.add_api_route(path, route, methods=["POST"], name=endpoint, tags=["tracking"])
+        body = bodies.batch() if type_hint is None else bodies.message(type_hint)
+        api.add_api_route(
+            path, route, methods=["POST"], name=endpoint, tags=["tracking"], openapi_extra=body
+        )
 
     for kind in SINGLE_TYPES:
         add(f"/v1/{kind}", kind, kind)
