@@ -140,9 +140,18 @@ class _Reader:
         except (yaml.MarkedYAMLError, json.JSONDecodeError) as exc:
             self.problems.append(Problem(self._error_where(exc), "", _syntax(exc)))
             return None
+        except yaml.reader.ReaderError as exc:  # a character YAML does not allow
+            where = f"{self.filename}:{text.count(chr(10), 0, exc.position) + 1}"
+            code = exc.character if isinstance(exc.character, int) else ord(exc.character[:1])
+            message = f"not valid YAML: the character U+{code:04X} is not allowed"
+            self.problems.append(Problem(where, "", message))
+            return None
+        except RecursionError:
+            self.problems.append(Problem(self.filename, "", "nested too deeply to read"))
+            return None
         try:
             root = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, RecursionError):
             root = None  # JSON that YAML cannot read: problems then name the JSON path only
         if root is not None:
             self._index(root, ())

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from juncture.core import engine as core_engine
 from juncture.core.events import Event
 from juncture.core.timers import ScheduleTimer
-from juncture.runtime import engine as runtime_engine
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.committer import GroupCommitter
 from juncture.runtime.engine import Engine
@@ -139,9 +139,14 @@ def test_a_timer_that_cannot_fire_is_set_aside_and_the_rest_fire(
         )
         for n, key in enumerate(("good-1", "bad", "good-2"), start=1)
     }
-    c.run_sync(lambda state, _events: (state.save_timers(timers), [])[1])
+
+    def schedule(state: StateSql, _events: list[Event]) -> list[Event]:
+        state.save_timers(timers)
+        return []
+
+    c.run_sync(schedule)
     fired: list[str] = []
-    real_fire = runtime_engine.core.fire
+    real_fire = core_engine.fire
 
     def fire(timer: ScheduleTimer, *args: Any, **kwargs: Any) -> Any:
         if timer.key == "bad":
@@ -149,7 +154,7 @@ def test_a_timer_that_cannot_fire_is_set_aside_and_the_rest_fire(
         fired.append(timer.key)
         return real_fire(timer, *args, **kwargs)
 
-    monkeypatch.setattr(runtime_engine.core, "fire", fire)
+    monkeypatch.setattr(core_engine, "fire", fire)
     assert isinstance(engine.clock, ManualClock)
     engine.clock.set(T0 + dt.timedelta(hours=1))
     c.tick_sync()

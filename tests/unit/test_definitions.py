@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from juncture import definitions
+from juncture import definitions, segment_definitions
 from juncture.core.journeys import spec as s
 from juncture.errors import InvalidDefinition
 
@@ -274,3 +274,18 @@ def test_kind_and_placement_belong_to_onsite_sends_only() -> None:
     with pytest.raises(definitions.InvalidJourney) as info:
         definitions.loads(text, "onsite.yaml")
     assert "nodes[1].kind: kind is for on-site placements (channel: onsite)" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "filename", "says"),
+    [
+        ("[" * 100_000, "deep.json", "deep.json: nested too deeply"),
+        ("[" * 100_000, "deep.yaml", "deep.yaml: nested too deeply"),
+        ("id: a\nname: b\x01\n", "ctl.yaml", "ctl.yaml:2: not valid YAML: the character U+0001"),
+    ],
+)
+def test_unreadable_sources_are_problems_not_crashes(text: str, filename: str, says: str) -> None:
+    for reader in (definitions.loads, segment_definitions.loads):
+        with pytest.raises(InvalidDefinition) as caught:
+            reader(text, filename)
+        assert says in str(caught.value)
