@@ -1,3 +1,3 @@
-from juncture.cli import main
+from juncture.cli.main import main
 
 main()

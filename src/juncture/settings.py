@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from juncture.definitions import parse_duration
+from juncture.definitions.reader import parse_duration
 from juncture.errors import InvalidSettings
 
 

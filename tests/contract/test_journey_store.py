@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from juncture import definitions
+from juncture.definitions import journeys as journey_definitions
 from juncture.errors import Conflict, NotFound
 from juncture.store.journeys import JourneyStore
 from juncture.store.sql import SqlStore
@@ -81,7 +81,7 @@ def test_a_changed_file_makes_a_new_version_and_the_old_one_keeps_running(
 def test_a_bad_definition_changes_nothing(journeys: JourneyStore) -> None:
     journeys.apply(V1, "thanks.yaml")
     before = journeys.catalog()
-    with pytest.raises(definitions.InvalidJourney) as caught:
+    with pytest.raises(journey_definitions.InvalidJourney) as caught:
         journeys.apply(V2.replace("next: mail", "next: mial"), "thanks.yaml")
     assert "thanks.yaml:" in str(caught.value) and "mial" in str(caught.value)
     assert journeys.catalog() == before
@@ -122,7 +122,7 @@ def test_the_library_installs_and_a_second_install_changes_nothing(
     journeys: JourneyStore,
 ) -> None:
     applied = journeys.apply_library()
-    assert {a.journey_id for a in applied} == {j.id for j in definitions.load_library()}
+    assert {a.journey_id for a in applied} == {j.id for j in journey_definitions.load_library()}
     assert all(a.created and a.version == 1 for a in applied)
     assert not any(a.created for a in journeys.apply_library())
     assert journeys.catalog().open == {a.journey_id for a in applied}

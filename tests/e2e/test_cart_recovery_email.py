@@ -13,17 +13,18 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from juncture import definitions, wiring
+from juncture import wiring
 from juncture.core.identity import profile_id_for
 from juncture.core.journeys.catalog import Catalog
 from juncture.core.journeys.machine import bucket
+from juncture.definitions import journeys as journey_definitions
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.engine import StaticJourneys
 from tests.conftest import WRITE_KEY, LiveServer, settings_for
 from tests.servers import Mail, SmtpSink
 
 T0 = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)
-JOURNEY = next(j for j in definitions.load_library() if j.id == "cart_abandonment")
+JOURNEY = next(j for j in journey_definitions.load_library() if j.id == "cart_abandonment")
 # A customer outside the journey's holdout, so that the reminder is really sent.
 USER = next(
     f"shopper-{n}"

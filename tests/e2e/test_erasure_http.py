@@ -138,7 +138,7 @@ def api(live: LiveServer) -> Iterator[httpx.Client]:
 def test_erasure_reaches_every_table_and_leaves_the_others(
     live: LiveServer, api: httpx.Client
 ) -> None:
-    journey = (resources.files("juncture") / "journeys/library/post_purchase.yaml").read_text()
+    journey = (resources.files("juncture") / "library/journeys/post_purchase.yaml").read_text()
     assert api.post("/v1/journeys", content=journey, headers=YAML).status_code < 300
     assert api.post("/v1/segments", json={"source": BUYERS}, headers=ADMIN).status_code < 300
     live.juncture.start_dispatcher()

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from juncture import wiring
-from juncture.cli import app
+from juncture.cli.main import app
 from juncture.store.sql import SqlStore
 from tests.conftest import LiveServer, _pg_admin, settings_for
 from tests.e2e.test_tracking_http import ADMIN, basic, stored, track

@@ -7,7 +7,7 @@ import json
 import httpx
 import yaml
 
-from juncture import definitions
+from juncture.definitions import journeys as journey_definitions
 from juncture.store.journeys import JourneyStore
 from tests.conftest import ADMIN_TOKEN, LiveServer
 from tests.contract.test_journey_stats import fill
@@ -101,7 +101,7 @@ def test_bad_requests_are_4xx_json(live: LiveServer) -> None:
 
 def test_schema_and_stats_and_prometheus(live: LiveServer) -> None:
     url = f"{live.url}/v1/journeys"
-    assert httpx.get(f"{url}/schema", headers=ADMIN).json() == definitions.schema()
+    assert httpx.get(f"{url}/schema", headers=ADMIN).json() == journey_definitions.schema()
     assert httpx.post(url, content=V1, headers=YAML).status_code == 201
     fill(live.juncture.store)
     stats = httpx.get(f"{url}/thanks/stats", headers=ADMIN).json()

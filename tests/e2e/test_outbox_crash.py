@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from juncture.cli import app
+from juncture.cli.main import app
 from juncture.store import tables
 from juncture.store.sql import SqlStore
 from juncture.testing import ServerProcess

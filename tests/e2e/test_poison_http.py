@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from juncture import wiring
-from juncture.cli import app
+from juncture.cli.main import app
 from juncture.core import bounds
 from juncture.core.events import as_utc
 from juncture.runtime.replay import replay

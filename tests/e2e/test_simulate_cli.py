@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from juncture.cli import app
+from juncture.cli.main import app
 from juncture.settings import source_of
 from juncture.store import tables
 from juncture.testing import ServerProcess

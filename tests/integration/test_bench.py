@@ -11,10 +11,10 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from juncture import segment_definitions
 from juncture.bench import breakdown, decide, engine, journeys
 from juncture.bench.ingest import default_shoppers, make_batches
-from juncture.cli import app
+from juncture.cli.main import app
+from juncture.definitions import segments as segment_definitions
 from tests.conftest import NO_POSTGRES, POSTGRES_URL
 
 INGEST_EVENTS = 300  # three batches of 100

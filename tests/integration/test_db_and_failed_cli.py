@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 from typer.testing import CliRunner
 
-from juncture.cli import app
+from juncture.cli.main import app
 from juncture.core.messages import Rejection
 from juncture.store import migrate
 from juncture.store.base import Quarantined

@@ -16,8 +16,9 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from juncture import definitions, demo
-from juncture.cli import app
+from juncture.cli.main import app
+from juncture.definitions import journeys as journey_definitions
+from juncture.demo import harness
 from juncture.store import tables
 from juncture.store.journeys import JourneyStore
 from tests.conftest import settings_for
@@ -30,9 +31,9 @@ CLIENT_COLUMNS = (
 
 
 def run_demo(url: str, seed: int = 1, **settings: Any) -> dict[str, Any]:
-    juncture, clock = demo.build(settings_for(url, sqlite_synchronous="NORMAL", **settings))
+    juncture, clock = harness.build(settings_for(url, sqlite_synchronous="NORMAL", **settings))
     try:
-        summary = demo.run(juncture, clock, seed=seed, customers=CUSTOMERS, days=DAYS)
+        summary = harness.run(juncture, clock, seed=seed, customers=CUSTOMERS, days=DAYS)
     finally:
         juncture.close()
     return summary.to_json()
@@ -42,7 +43,7 @@ def events_hash(url: str, *, client_only: bool) -> str:
     e = tables.events
     query = sa.select(*(e.c[c] for c in CLIENT_COLUMNS)).order_by(e.c.seq)
     if client_only:
-        query = query.where(e.c.source == demo.DEMO_SOURCE)
+        query = query.where(e.c.source == harness.DEMO_SOURCE)
     digest = hashlib.sha256()
     engine = sa.create_engine(url)
     with engine.connect() as conn:
@@ -85,7 +86,7 @@ def test_summary_counts_agree_with_the_store(small_demo: tuple[str, dict[str, An
     assert s["messages_sent"] > 1000
     assert s["messages_sent"] == s["stored"] + s["duplicates"] + s["rejected"]
     assert sum(s["by_event"].values()) == s["messages_sent"]
-    client = scalar(url, sa.select(count).where(e.c.source == demo.DEMO_SOURCE))
+    client = scalar(url, sa.select(count).where(e.c.source == harness.DEMO_SOURCE))
     assert client == s["stored"]
     assert scalar(url, sa.select(count).select_from(e)) == s["store"]["events"]
     derived = grouped(
@@ -120,7 +121,7 @@ def test_the_store_holds_the_journeys_that_ran(small_demo: tuple[str, dict[str, 
     finally:
         journeys.close()
         engine.dispose()
-    assert sorted(listed) == sorted(spec.id for spec in definitions.load_library())
+    assert sorted(listed) == sorted(spec.id for spec in journey_definitions.load_library())
     assert {row["status"] for row in listed.values()} == {"active"}
     entered = s["journeys"]["entered"]
     assert entered, "the run must have enrollments for this test to mean anything"
@@ -170,7 +171,9 @@ def test_profiles_and_merges_agree_with_the_store(small_demo: tuple[str, dict[st
     url, s = small_demo
     e, p, m = tables.events, tables.profiles, tables.merges
     follow = canonical(url)
-    client = rows(url, sa.select(e.c.user_id, e.c.profile_id).where(e.c.source == demo.DEMO_SOURCE))
+    client = rows(
+        url, sa.select(e.c.user_id, e.c.profile_id).where(e.c.source == harness.DEMO_SOURCE)
+    )
     assert s["store"]["profiles"] == len({follow(pid) for _, pid in client})
     merged = rows(url, sa.select(m.c.merged))
     assert s["store"]["merged_profiles"] == len(merged) > 0
@@ -322,7 +325,7 @@ def test_the_demo_command_prints_what_the_store_holds(tmp_path: Path) -> None:
     url = f"sqlite:///{database}"
     e, p, o, n = tables.events, tables.profiles, tables.outbox, tables.enrollments
     count = sa.func.count()
-    client = scalar(url, sa.select(count).where(e.c.source == demo.DEMO_SOURCE))
+    client = scalar(url, sa.select(count).where(e.c.source == harness.DEMO_SOURCE))
     assert number(printed(out, "stored")) == s["stored"] == client > 0
     assert number(printed(out, "events stored (with derived)")) == s["store"]["events"]
     assert s["store"]["events"] == scalar(url, sa.select(count).select_from(e))
@@ -351,4 +354,4 @@ def test_the_demo_command_prints_what_the_store_holds(tmp_path: Path) -> None:
         t, h = row["treatment"], row["holdout"]
         assert printed(out, journey) == f"{t['profiles']:,} ({h['profiles']:,})"
     listing = CliRunner().invoke(app, ["journeys", "list", "--database-url", url])
-    assert len(listing.output.splitlines()) == len(definitions.load_library())
+    assert len(listing.output.splitlines()) == len(journey_definitions.load_library())

@@ -116,7 +116,7 @@ def test_background_dispatcher_sends_and_dead_letters_the_unconfigured(
 def test_serve_refuses_a_bad_smtp_url(sqlite_url: str) -> None:
     from typer.testing import CliRunner
 
-    from juncture import cli
+    from juncture.cli import main as cli
 
     env = {"JUNCTURE_SMTP_URL": "http://mail.example", "JUNCTURE_EMAIL_FROM": "a@b.example"}
     result = CliRunner().invoke(cli.app, ["serve", "--database-url", sqlite_url], env=env)

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from juncture import wiring
-from juncture.cli import app
+from juncture.cli.main import app
 from juncture.core import messages
 from juncture.store import erasure, tables
 from juncture.store.state import StateSql

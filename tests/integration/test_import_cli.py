@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from juncture.cli import app
+from juncture.cli.main import app
 from juncture.store.sql import SqlStore
 
 runner = CliRunner()

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from juncture import definitions
 from juncture.core.events import as_utc
 from juncture.core.journeys.catalog import Catalog
+from juncture.definitions import journeys as journey_definitions
 from juncture.store import tables
 from tests.integration.test_journeys_engine import T0, Shop, opted_in
 
@@ -31,7 +31,7 @@ MINUTE = dt.timedelta(minutes=1)
 
 @pytest.fixture
 def shop(database_url: str) -> Iterator[Shop]:
-    s = Shop(database_url, Catalog.of([definitions.loads(BIRTHDAY, "birthday.yaml")]))
+    s = Shop(database_url, Catalog.of([journey_definitions.loads(BIRTHDAY, "birthday.yaml")]))
     yield s
     s.close()
 

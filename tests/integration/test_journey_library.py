@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from juncture import definitions, segment_definitions
 from juncture.core.events import as_utc
 from juncture.core.identity import profile_id_for
 from juncture.core.journeys.catalog import Catalog
 from juncture.core.journeys.machine import bucket
+from juncture.definitions import journeys as journey_definitions
+from juncture.definitions import segments as segment_definitions
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.dispatcher import Dispatcher
 from juncture.runtime.segments import Segments
@@ -28,7 +29,7 @@ from juncture.store.outbox import row_of
 from juncture.store.segments import SegmentStore
 from tests.integration.test_journeys_engine import T0, Shop
 
-LIBRARY = {journey.id: journey for journey in definitions.load_library()}
+LIBRARY = {journey.id: journey for journey in journey_definitions.load_library()}
 MINUTE, HOUR, DAY = dt.timedelta(minutes=1), dt.timedelta(hours=1), dt.timedelta(days=1)
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from juncture import definitions
-from juncture.cli import app
+from juncture.cli.main import app
+from juncture.definitions import journeys as journey_definitions
 from juncture.store.journeys import JourneyStore
 from juncture.store.sql import SqlStore
 from tests.contract.test_journey_stats import fill
@@ -74,7 +74,7 @@ def test_library_list_show_pause_resume_archive_stats(database_url: str) -> None
     db = ["--database-url", database_url]
     installed = runner.invoke(app, ["journeys", "apply", "--library", *db])
     assert installed.exit_code == 0, installed.output
-    ids = [j.id for j in definitions.load_library()]
+    ids = [j.id for j in journey_definitions.load_library()]
     assert [line.split(":")[0] for line in installed.stdout.splitlines()] == ids
     listed = runner.invoke(app, ["journeys", "list", *db], terminal_width=200)
     assert listed.exit_code == 0 and all(i in listed.output for i in ids)

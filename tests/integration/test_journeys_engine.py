@@ -14,12 +14,13 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from juncture import definitions, wiring
+from juncture import wiring
 from juncture.core import messages
 from juncture.core.arbitration import Cap, Policy, QuietHours
 from juncture.core.engine import EngineConfig
 from juncture.core.journeys.catalog import Catalog
 from juncture.core.orchestrate import JourneyConfig
+from juncture.definitions import journeys as journey_definitions
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.engine import StaticJourneys
 from juncture.store import tables
@@ -66,7 +67,7 @@ nodes:
 
 def cart_journey(version: int = 1, holdout: float = 0) -> Any:
     text = textwrap.dedent(CART).format(version=version, holdout=holdout)
-    return definitions.loads(text, "cart_test.yaml")
+    return journey_definitions.loads(text, "cart_test.yaml")
 
 
 class Shop:
@@ -467,7 +468,7 @@ nodes:
 def test_two_profiles_in_one_journey_merge_into_one_enrollment(database_url: str) -> None:
     """At most one active enrollment per person per journey: the earlier one goes on, the
     later one ends with the reason ``merged`` and its timer is gone."""
-    journey = definitions.loads(textwrap.dedent(WELCOME), "welcome_test.yaml")
+    journey = journey_definitions.loads(textwrap.dedent(WELCOME), "welcome_test.yaml")
     shop = Shop(database_url, Catalog.of([journey]))
     try:
         opted_in(shop)

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from juncture import wiring
-from juncture.cli import app
+from juncture.cli.main import app
 from juncture.core import messages
 from tests.conftest import settings_for
 

@@ -10,8 +10,9 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from juncture import demo, wiring
-from juncture.cli import app
+from juncture import wiring
+from juncture.cli.main import app
+from juncture.demo import harness
 from juncture.runtime import replay
 from juncture.runtime.clock import ManualClock
 from juncture.store import tables
@@ -24,10 +25,10 @@ runner = CliRunner()
 def simulate(database_url: str, *, customers: int, days: int) -> dt.datetime:
     """A simulated retailer through the live pipeline (group commits, manual clock that
     follows the simulation); returns where its clock ended."""
-    clock = ManualClock(demo.DEMO_START)
+    clock = ManualClock(harness.DEMO_START)
     juncture = wiring.build(settings_for(database_url), clock=clock)
     try:
-        demo.run(juncture, clock, seed=5, customers=customers, days=days)
+        harness.run(juncture, clock, seed=5, customers=customers, days=days)
     finally:
         juncture.close()
     return clock.now()
@@ -139,10 +140,10 @@ def test_replay_rebuilds_segment_memberships(database_url: str) -> None:
     from juncture.store.segments import SegmentStore
 
     store = SqlStore(database_url)
-    library = resources.files("juncture") / "segments" / "library"
+    library = resources.files("juncture") / "library" / "segments"
     for name in ("behavioural_running_shoes.yaml", "geographic_dach.yaml"):
         text = (library / name).read_text()
-        Segments(SegmentStore(store.engine)).apply(text, name, demo.DEMO_START)
+        Segments(SegmentStore(store.engine)).apply(text, name, harness.DEMO_START)
     store.close()
     end = simulate(database_url, customers=120, days=8)
     store = SqlStore(database_url)

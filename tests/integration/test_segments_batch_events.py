@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from juncture import definitions
-from juncture.cli import app
+from juncture.cli.main import app
 from juncture.core.journeys.catalog import Catalog
+from juncture.definitions import journeys as journey_definitions
 from juncture.runtime.engine import StaticJourneys
 from juncture.runtime.segments import Segments
 from juncture.store import tables
@@ -30,7 +30,7 @@ runner = CliRunner()
 def world(database_url: str) -> Iterator[World]:
     """Customers 0 and 1 match ``running`` (two Running views), 2 does not, before any
     segment exists; the offer journey triggers on entering ``running``."""
-    journey = definitions.loads(OFFER, "offer.yaml")
+    journey = journey_definitions.loads(OFFER, "offer.yaml")
     w = World(database_url, T0, StaticJourneys(Catalog.of([journey])))
     _two_views(w)
     w.send(2, T0 + 3 * HOUR, "Product Viewed", "Boots")

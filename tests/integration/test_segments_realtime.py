@@ -16,9 +16,11 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from juncture import definitions, segment_definitions, wiring
+from juncture import wiring
 from juncture.core import messages
 from juncture.core.journeys.catalog import Catalog
+from juncture.definitions import journeys as journey_definitions
+from juncture.definitions import segments as segment_definitions
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.engine import StaticJourneys
 from juncture.runtime.segments import Segments
@@ -226,7 +228,9 @@ def _message(kind: str, value: Any, message_id: str) -> dict[str, Any]:
 @contextmanager
 def opened_world(database_url: str, journey: str | None = None) -> Iterator[World]:
     """A World with the test segments applied and ``journey`` (YAML) running, if given."""
-    catalog = None if journey is None else Catalog.of([definitions.loads(journey, "j.yaml")])
+    catalog = (
+        None if journey is None else Catalog.of([journey_definitions.loads(journey, "j.yaml")])
+    )
     w = World(database_url, T0, None if catalog is None else StaticJourneys(catalog))
     try:
         w.apply(DEFINITIONS)

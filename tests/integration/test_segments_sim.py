@@ -11,9 +11,10 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from juncture import demo, wiring
+from juncture import wiring
 from juncture.analytics import clusters
-from juncture.cli import app
+from juncture.cli.main import app
+from juncture.demo import harness
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.segments import Segments
 from juncture.store import tables
@@ -21,17 +22,17 @@ from juncture.store.segments import SegmentStore
 from juncture.store.sql import SqlStore
 from tests.conftest import settings_for
 
-NOW = demo.DEMO_START + dt.timedelta(days=14)
+NOW = harness.DEMO_START + dt.timedelta(days=14)
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('sim') / 'sim.db'}"
-    clock = ManualClock(demo.DEMO_START)
+    clock = ManualClock(harness.DEMO_START)
     juncture = wiring.build(settings_for(url).model_copy(update={"auto_migrate": True}), clock)
     try:
-        demo.run(juncture, clock, seed=7, customers=250, days=14)
+        harness.run(juncture, clock, seed=7, customers=250, days=14)
     finally:
         juncture.close()
     return url

@@ -3,7 +3,8 @@ evaluation of every shipped segment at the end of the run (issue 6), on every da
 
 from __future__ import annotations
 
-from juncture import demo, segment_definitions
+from juncture.definitions import segments as segment_definitions
+from juncture.demo import harness
 from juncture.runtime.segments import Segments
 from juncture.store.segments import SegmentStore
 from tests.conftest import settings_for
@@ -12,13 +13,13 @@ CUSTOMERS, DAYS = 250, 4
 
 
 def test_realtime_membership_equals_batch_on_the_simulators_data(database_url: str) -> None:
-    juncture, clock = demo.build(settings_for(database_url, sqlite_synchronous="NORMAL"))
+    juncture, clock = harness.build(settings_for(database_url, sqlite_synchronous="NORMAL"))
     try:
         ops = Segments(SegmentStore(juncture.store.engine), juncture.segment_mover())
         library = segment_definitions.library()
         for path in library:
             ops.apply(path.read_text(encoding="utf-8"), str(path), clock.now())
-        demo.run(juncture, clock, seed=5, customers=CUSTOMERS, days=DAYS)
+        harness.run(juncture, clock, seed=5, customers=CUSTOMERS, days=DAYS)
         juncture.committer.tick_sync()  # the windows that slid by the end, by their timers
         end = clock.now()
         sizes = {}

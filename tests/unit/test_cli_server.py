@@ -5,7 +5,7 @@ from __future__ import annotations
 import uvicorn
 from fastapi import FastAPI
 
-from juncture import cli_server
+from juncture.cli import server as cli_server
 from juncture.settings import Settings
 
 

@@ -6,15 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from juncture import definitions, segment_definitions
 from juncture.core.journeys import spec as s
+from juncture.definitions import journeys as journey_definitions
+from juncture.definitions import reader
+from juncture.definitions import segments as segment_definitions
 from juncture.errors import InvalidDefinition
 
-LIBRARY = sorted(definitions.LIBRARY.glob("*.yaml"))
+LIBRARY = sorted(journey_definitions.LIBRARY.glob("*.yaml"))
 
 
 def test_the_library_has_the_promised_journeys() -> None:
-    ids = {definitions.load(p).id for p in LIBRARY}
+    ids = {journey_definitions.load(p).id for p in LIBRARY}
     assert ids == {
         "welcome_series",
         "browse_abandonment",
@@ -28,7 +30,7 @@ def test_the_library_has_the_promised_journeys() -> None:
 
 @pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.name)
 def test_every_library_journey_validates(path: Path) -> None:
-    journey = definitions.load(path)
+    journey = journey_definitions.load(path)
     assert journey.triggers
     assert s.unreachable(journey.nodes) == []
 
@@ -56,8 +58,8 @@ nodes:
 
 
 def test_bad_file_lists_every_problem_with_its_line() -> None:
-    with pytest.raises(definitions.InvalidJourney) as info:
-        definitions.loads(BAD, "bad.yaml")
+    with pytest.raises(journey_definitions.InvalidJourney) as info:
+        journey_definitions.loads(BAD, "bad.yaml")
     error = info.value
     assert isinstance(error, InvalidDefinition)
     assert error.where == "bad.yaml:2"
@@ -92,8 +94,8 @@ nodes:
 
 
 def test_cycles_without_a_wait_and_unreachable_nodes() -> None:
-    with pytest.raises(definitions.InvalidJourney) as info:
-        definitions.loads(GRAPH, "g.yaml")
+    with pytest.raises(journey_definitions.InvalidJourney) as info:
+        journey_definitions.loads(GRAPH, "g.yaml")
     messages = {(p.where, p.message) for p in info.value.problems}
     assert ("g.yaml:8", "node 'lonely' is unreachable from every trigger") in messages
     assert ("g.yaml:6", "cycle without a wait would loop forever: a -> b -> a") in messages
@@ -102,7 +104,7 @@ def test_cycles_without_a_wait_and_unreachable_nodes() -> None:
 def test_a_cycle_through_a_wait_is_fine() -> None:
     text = GRAPH.replace("next: a}\n  - {id: lonely, type: exit}", "next: w}\n")
     text += "  - {id: w, type: wait, duration: 1d, next: a}\n"
-    assert len(definitions.loads(text, "g.yaml").nodes) == 4
+    assert len(journey_definitions.loads(text, "g.yaml").nodes) == 4
 
 
 def test_json_problems_name_the_line_and_path() -> None:
@@ -116,8 +118,8 @@ def test_json_problems_name_the_line_and_path() -> None:
             {"id": "e", "type": "exit"},
         ],
     }
-    with pytest.raises(definitions.InvalidJourney) as info:
-        definitions.loads(json.dumps(doc, indent=2), "j.json")
+    with pytest.raises(journey_definitions.InvalidJourney) as info:
+        journey_definitions.loads(json.dumps(doc, indent=2), "j.json")
     paths = {(p.path, p.message) for p in info.value.problems}
     assert ("nodes[1].nxt", "unknown field 'nxt'") in paths
     assert ("nodes[1]", "missing 'next'") in paths
@@ -136,25 +138,25 @@ def test_json_definition_loads() -> None:
             {"id": "e", "type": "exit"},
         ],
     }
-    journey = definitions.loads(json.dumps(doc), "j.json")
+    journey = journey_definitions.loads(json.dumps(doc), "j.json")
     assert (journey.version, journey.priority, journey.holdout_percent) == (2, 5, 10.0)
     assert journey.triggers[0].match == s.EventMatch("X", (("a", 1),))
 
 
 def test_syntax_errors_name_the_line() -> None:
-    with pytest.raises(definitions.InvalidJourney) as info:
-        definitions.loads("id: x\nnodes: [a, b\nname: y\n", "s.yaml")
+    with pytest.raises(journey_definitions.InvalidJourney) as info:
+        journey_definitions.loads("id: x\nnodes: [a, b\nname: y\n", "s.yaml")
     assert str(info.value.where).startswith("s.yaml:")
     assert "not valid YAML" in str(info.value)
-    with pytest.raises(definitions.InvalidJourney) as info:
-        definitions.loads('{"id": "x",\n "version": }', "s.json")
+    with pytest.raises(journey_definitions.InvalidJourney) as info:
+        journey_definitions.loads('{"id": "x",\n "version": }', "s.json")
     assert info.value.where == "s.json:2"
 
 
 def test_duplicate_keys_and_node_ids_are_reported() -> None:
     text = GRAPH.replace("  - {id: lonely, type: exit}\n", "  - {id: a, type: exit}\nname: H\n")
-    with pytest.raises(definitions.InvalidJourney) as info:
-        definitions.loads(text, "d.yaml")
+    with pytest.raises(journey_definitions.InvalidJourney) as info:
+        journey_definitions.loads(text, "d.yaml")
     messages = {(p.where, p.message) for p in info.value.problems}
     assert ("d.yaml:9", "duplicate key") in messages
     assert ("d.yaml:8", "duplicate node id 'a'") in messages
@@ -173,36 +175,38 @@ def test_duplicate_keys_and_node_ids_are_reported() -> None:
     ],
 )
 def test_durations(text: str, expected: dt.timedelta) -> None:
-    assert definitions.parse_duration(text) == expected
+    assert reader.parse_duration(text) == expected
 
 
 @pytest.mark.parametrize("text", ["", "3 days", "0m", "P", "PT", "1x", 5])
 def test_bad_durations(text: object) -> None:
     with pytest.raises(ValueError, match="duration"):
-        definitions.parse_duration(text)
+        reader.parse_duration(text)
 
 
 def test_load_reads_a_file(tmp_path: Path) -> None:
     path = tmp_path / "broken.yaml"
     path.write_text(GRAPH)
-    with pytest.raises(definitions.InvalidJourney) as info:
-        definitions.load(path)
+    with pytest.raises(journey_definitions.InvalidJourney) as info:
+        journey_definitions.load(path)
     assert str(info.value.where).startswith(f"{path}:")
 
 
 def test_the_schema_describes_the_node_types_and_fields() -> None:
-    schema = definitions.schema()
-    assert set(schema["properties"]) == set(definitions._TOP)
+    schema = journey_definitions.schema()
+    assert set(schema["properties"]) == set(journey_definitions._TOP)
     node_types = {n["properties"]["type"]["const"] for n in schema["$defs"]["node"]["oneOf"]}
-    assert node_types == set(definitions._BUILDERS)
+    assert node_types == set(journey_definitions._BUILDERS)
 
 
 def test_every_node_field_the_reader_accepts_is_in_the_schema_and_no_other() -> None:
-    nodes = definitions.schema()["$defs"]["node"]["oneOf"]
+    nodes = journey_definitions.schema()["$defs"]["node"]["oneOf"]
     fields = {
         n["properties"]["type"]["const"]: set(n["properties"]) - {"id", "type"} for n in nodes
     }
-    assert fields == {kind: set(allowed) for kind, (allowed, _) in definitions._BUILDERS.items()}
+    assert fields == {
+        kind: set(allowed) for kind, (allowed, _) in journey_definitions._BUILDERS.items()
+    }
 
 
 YEARLY = """\
@@ -216,10 +220,10 @@ nodes:
 
 
 def test_a_yearly_date_trigger_waits_for_the_anniversary_event() -> None:
-    [trigger] = definitions.loads(YEARLY, "birthday.yaml").triggers
+    [trigger] = journey_definitions.loads(YEARLY, "birthday.yaml").triggers
     assert (trigger.kind, trigger.every) == ("date", "year")
     assert trigger.match == s.EventMatch(s.ANNIVERSARY_REACHED, (("trait", "birthday"),))
-    once = definitions.loads(YEARLY.replace(", every: year", ""), "once.yaml").triggers[0]
+    once = journey_definitions.loads(YEARLY.replace(", every: year", ""), "once.yaml").triggers[0]
     assert (once.every, once.match.event) == (None, s.DATE_REACHED)
 
 
@@ -232,8 +236,8 @@ def test_a_yearly_date_trigger_waits_for_the_anniversary_event() -> None:
 )
 def test_a_bad_every_says_what_is_wrong(trigger: str, says: str) -> None:
     text = YEARLY.replace("date: birthday, every: year", trigger)
-    with pytest.raises(definitions.InvalidJourney) as info:
-        definitions.loads(text, "birthday.yaml")
+    with pytest.raises(journey_definitions.InvalidJourney) as info:
+        journey_definitions.loads(text, "birthday.yaml")
     assert f"birthday.yaml:5: {says}" in str(info.value)
 
 
@@ -250,7 +254,7 @@ nodes:
 
 def test_an_onsite_send_carries_its_kind_and_placement() -> None:
     text = ONSITE.replace("KIND", "kind: product_recommendation, placement: product")
-    node = definitions.loads(text, "onsite.yaml").nodes["show"]
+    node = journey_definitions.loads(text, "onsite.yaml").nodes["show"]
     assert isinstance(node, s.SendMessage)
     assert (node.kind, node.placement) == ("product_recommendation", "product")
 
@@ -264,15 +268,15 @@ def test_an_onsite_send_carries_its_kind_and_placement() -> None:
     ],
 )
 def test_a_bad_onsite_send_says_what_is_wrong(fields: str, says: str) -> None:
-    with pytest.raises(definitions.InvalidJourney) as info:
-        definitions.loads(ONSITE.replace("KIND", fields), "onsite.yaml")
+    with pytest.raises(journey_definitions.InvalidJourney) as info:
+        journey_definitions.loads(ONSITE.replace("KIND", fields), "onsite.yaml")
     assert f"onsite.yaml:6: {says}" in str(info.value)
 
 
 def test_kind_and_placement_belong_to_onsite_sends_only() -> None:
     text = ONSITE.replace("channel: onsite", "channel: email").replace("KIND", "kind: survey")
-    with pytest.raises(definitions.InvalidJourney) as info:
-        definitions.loads(text, "onsite.yaml")
+    with pytest.raises(journey_definitions.InvalidJourney) as info:
+        journey_definitions.loads(text, "onsite.yaml")
     assert "nodes[1].kind: kind is for on-site placements (channel: onsite)" in str(info.value)
 
 
@@ -285,7 +289,7 @@ def test_kind_and_placement_belong_to_onsite_sends_only() -> None:
     ],
 )
 def test_unreadable_sources_are_problems_not_crashes(text: str, filename: str, says: str) -> None:
-    for reader in (definitions.loads, segment_definitions.loads):
+    for load in (journey_definitions.loads, segment_definitions.loads):
         with pytest.raises(InvalidDefinition) as caught:
-            reader(text, filename)
+            load(text, filename)
         assert says in str(caught.value)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from juncture import definitions
 from juncture.core.journeys import expr
+from juncture.definitions import journeys as journey_definitions
 
 PAGE = Path(__file__).parents[2] / "docs" / "journeys.md"
 
@@ -17,13 +17,13 @@ def section() -> str:
 
 def test_the_examples_validate() -> None:
     examples = [block.split("```", 1)[0] for block in section().split("```yaml\n")[1:]]
-    specs = [definitions.loads(example, "docs/journeys.md") for example in examples]
+    specs = [journey_definitions.loads(example, "docs/journeys.md") for example in examples]
     assert [spec.id for spec in specs] == ["thanks", "birthday"]
 
 
 def test_every_library_journey_is_listed() -> None:
     body = section()
-    assert all(f"| `{j.id}` |" in body for j in definitions.load_library())
+    assert all(f"| `{j.id}` |" in body for j in journey_definitions.load_library())
 
 
 def test_the_condition_examples_parse_and_mean_what_they_say() -> None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from juncture import definitions
 from juncture.channels.templates import Templates
 from juncture.core.journeys import spec as s
+from juncture.definitions import journeys as journey_definitions
 
 SENDS = sorted(
     {
         (journey.id, node.template)
-        for journey in definitions.load_library()
+        for journey in journey_definitions.load_library()
         for node in journey.nodes.values()
         if isinstance(node, s.SendMessage) and node.template
     }

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from juncture import segment_definitions as sd
 from juncture.core import segments as seg
+from juncture.definitions import segments as sd
 
 DAY = dt.timedelta(days=1)
 

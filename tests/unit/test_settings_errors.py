@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from juncture import cli, settings
+from juncture import settings
+from juncture.cli import main as cli
 from juncture.errors import InvalidSettings
 
 

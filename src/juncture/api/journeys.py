@@ -13,11 +13,11 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from juncture import definitions
 from juncture.api import bodies, source_text
 from juncture.api.auth import admin_only
 from juncture.api.errors import error_response, json_response
 from juncture.api.params import BIGINT
+from juncture.definitions import journeys as journey_definitions
 from juncture.errors import BadInput, MalformedBody, PayloadTooLarge
 from juncture.store.journeys import Journey, JourneyStore
 
@@ -52,14 +52,14 @@ def router(journeys: JourneyStore, admin_token: str | None) -> APIRouter:
 
     @api.get("/schema")
     async def schema() -> Response:
-        return json_response(definitions.schema())
+        return json_response(journey_definitions.schema())
 
     @api.post("/validate", openapi_extra=bodies.definition())
     async def validate(request: Request) -> Response:
         text, filename = await _definition(request)
         try:
-            spec = definitions.loads(text, filename)
-        except definitions.InvalidJourney as exc:
+            spec = journey_definitions.loads(text, filename)
+        except journey_definitions.InvalidJourney as exc:
             return _invalid(exc)
         return json_response({"valid": True, "journey": spec.id, "nodes": list(spec.nodes)})
 
@@ -68,7 +68,7 @@ def router(journeys: JourneyStore, admin_token: str | None) -> APIRouter:
         text, filename = await _definition(request)
         try:
             done = await run_in_threadpool(journeys.apply, text, filename)
-        except definitions.InvalidJourney as exc:
+        except journey_definitions.InvalidJourney as exc:
             return _invalid(exc)
         body = {
             "journey": done.journey_id,
@@ -130,7 +130,7 @@ async def _definition(request: Request) -> tuple[str, str]:
     return text, name
 
 
-def _invalid(exc: definitions.InvalidJourney) -> Response:
+def _invalid(exc: journey_definitions.InvalidJourney) -> Response:
     problems = [{"where": p.where, "path": p.path, "message": p.message} for p in exc.problems]
     return error_response(exc, {"problems": problems})
 

@@ -33,11 +33,12 @@ import msgspec
 import orjson
 import sqlalchemy as sa
 
-from juncture import definitions, wiring
+from juncture import wiring
 from juncture.bench.ingest import scratch_postgres
 from juncture.core import messages
 from juncture.core.journeys.catalog import Catalog
 from juncture.core.orchestrate import JOURNEY_TIMER
+from juncture.definitions import journeys as journey_definitions
 from juncture.runtime.clock import Clock, ManualClock, SystemClock
 from juncture.runtime.engine import TIMERS_PER_COMMIT, StaticJourneys
 from juncture.settings import Settings
@@ -66,7 +67,7 @@ def percentiles(latencies: list[float]) -> dict[str, float]:
 
 
 def _juncture(url: str, clock: Clock) -> wiring.Juncture:
-    journey = next(j for j in definitions.load_library() if j.id == JOURNEY)
+    journey = next(j for j in journey_definitions.load_library() if j.id == JOURNEY)
     return wiring.build(
         Settings(database_url=url), clock=clock, journeys=StaticJourneys(Catalog.of([journey]))
     )

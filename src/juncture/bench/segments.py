@@ -28,11 +28,12 @@ import msgspec
 import orjson
 import sqlalchemy as sa
 
-from juncture import segment_definitions, wiring
+from juncture import wiring
 from juncture.bench.ingest import scratch_postgres
 from juncture.core import membership, messages
 from juncture.core import segments as seg
 from juncture.core.profile import Profile
+from juncture.definitions import segments as segment_definitions
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.segments import Segments
 from juncture.settings import Settings

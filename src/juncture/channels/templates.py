@@ -2,7 +2,7 @@
 
 A named template is a folder ``<name>/`` with ``subject.liquid``, ``body.html.liquid`` and
 ``body.txt.liquid`` (each optional; a missing part renders empty). The ready journeys' templates
-ship in ``juncture/templates``. A message may instead carry its template inline, as
+ship in ``juncture/library/templates``. A message may instead carry its template inline, as
 ``{"subject": ..., "html": ..., "text": ...}``.
 
 Variables are strict: a misspelt name (``{{ profle.first_name }}``) is an error naming the
@@ -24,10 +24,11 @@ from typing import Any
 import liquid
 from liquid.exceptions import LiquidError
 
+from juncture import library as shipped
 from juncture.channels.base import Content
 from juncture.errors import InvalidDefinition
 
-PACKAGE_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+PACKAGE_TEMPLATES = shipped.TEMPLATES
 PARTS = {"subject": "subject.liquid", "html": "body.html.liquid", "text": "body.txt.liquid"}
 CONTEXT_DEFAULTS: Mapping[str, Any] = {
     "profile": {},

@@ -9,12 +9,12 @@ import logging
 from collections.abc import Iterable
 from typing import Protocol
 
-from juncture import segment_definitions
 from juncture.core import engine as core
 from juncture.core import membership
 from juncture.core import segments as seg
 from juncture.core.events import Event
 from juncture.core.signals import ScheduleTimer
+from juncture.definitions import segments as segment_definitions
 from juncture.errors import InvalidDefinition
 from juncture.store import membership as stored
 from juncture.store.state import StateSql

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any, Final
 
-from juncture import segment_definitions as definitions
 from juncture.analytics import clusters
 from juncture.core import segments as seg
 from juncture.core.events import Event
+from juncture.definitions import segments as segment_definitions
 from juncture.errors import BadInput
 from juncture.runtime.engine import Engine
 from juncture.store import membership as stored
@@ -132,7 +132,7 @@ class Segments:
         self.mover = mover
 
     def validate(self, text: str, filename: str) -> seg.Segment:
-        return definitions.loads(text, filename)
+        return segment_definitions.loads(text, filename)
 
     def apply(
         self, text: str, filename: str, now: dt.datetime, *, events: bool = True
@@ -142,7 +142,7 @@ class Segments:
         ``events``: emit ``Segment Entered`` for the profiles that already match (and
         ``Exited`` for those a changed definition drops), so segment-entry journeys start
         for them; False fills the table silently (journeys then see only later entries)."""
-        segment = definitions.loads(text, filename)
+        segment = segment_definitions.loads(text, filename)
         if self.store.exists(segment.id) and self.store.get(segment.id).kind == AUTO:
             raise BadInput(f"{segment.id!r} is an automatic segment: pick another id")
         self.store.save(segment, text, filename, now, MANUAL)
@@ -155,7 +155,7 @@ class Segments:
 
     def preview(self, text: str, filename: str, now: dt.datetime) -> tuple[seg.Segment, int]:
         """Validate a definition and size it at ``now`` without saving anything."""
-        segment = definitions.loads(text, filename)
+        segment = segment_definitions.loads(text, filename)
         return segment, self.store.size(segment, now)
 
     def definition(self, segment_id: str) -> seg.Segment:
@@ -163,7 +163,7 @@ class Segments:
         saved = self.store.get(segment_id)
         if saved.kind == AUTO:
             raise BadInput(f"{segment_id!r} is an automatic segment: it has no condition")
-        return definitions.loads(saved.source, saved.filename)
+        return segment_definitions.loads(saved.source, saved.filename)
 
     def summary(self, saved: SavedSegment, now: dt.datetime) -> Summary:
         return Summary(saved, self.description(saved), self.size(saved.segment_id, now))
@@ -171,7 +171,7 @@ class Segments:
     def description(self, saved: SavedSegment) -> str:
         if saved.kind == AUTO:
             return str(json.loads(saved.source).get("description", ""))
-        return definitions.loads(saved.source, saved.filename).description
+        return segment_definitions.loads(saved.source, saved.filename).description
 
     def listing(self, now: dt.datetime, kind: str | None = None) -> list[Summary]:
         return [self.summary(s, now) for s in self.store.list(kind)]

@@ -19,9 +19,9 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 
-from juncture import definitions
 from juncture.core.journeys import catalog as cat
 from juncture.core.journeys.spec import JourneySpec
+from juncture.definitions import journeys as journey_definitions
 from juncture.errors import InvalidDefinition, StoreUnavailable
 from juncture.store.held import DRIVER_ERRORS, HeldConnection
 
@@ -38,7 +38,7 @@ Row = tuple[str, int, str]
 def stored_spec(source: str, filename: str, version: int) -> JourneySpec:
     """A stored definition as a spec carrying the store's version number (parsed once: specs
     are frozen, so one object serves every caller)."""
-    return dataclasses.replace(definitions.loads(source, filename), version=version)
+    return dataclasses.replace(journey_definitions.loads(source, filename), version=version)
 
 
 class CatalogCache:

@@ -33,11 +33,12 @@ from typing import Any, Final
 import sqlalchemy as sa
 import yaml
 
-from juncture import definitions
 from juncture.core.events import UTC, as_utc
 from juncture.core.journeys import catalog as cat
 from juncture.core.journeys.spec import JourneySpec
 from juncture.core.journeys.state import Enrollment
+from juncture.definitions import journeys as journey_definitions
+from juncture.definitions import reader
 from juncture.errors import Conflict, NotFound, StoreUnavailable
 from juncture.store import date_timers, journey_stats, tables
 from juncture.store.journey_catalog import CatalogCache, stored_spec
@@ -127,7 +128,7 @@ class JourneyStore:
     def apply(self, text: str, filename: str = "<string>") -> Applied:
         """Validate ``text`` (raises :class:`~juncture.definitions.InvalidJourney`, and then
         nothing changes) and store it as the journey's next version if its meaning changed."""
-        spec = definitions.loads(text, filename)
+        spec = journey_definitions.loads(text, filename)
         meaning = _meaning(text, filename)
         for _ in range(_ATTEMPTS):
             try:
@@ -183,20 +184,20 @@ class JourneyStore:
         """Validate every ``(filename, text)`` first, then apply them: one bad definition
         applies none. Raises :class:`~juncture.definitions.InvalidJourney` with the problems
         of every definition (and of two definitions of the same journey id)."""
-        problems: list[definitions.Problem] = []
+        problems: list[reader.Problem] = []
         owners: dict[str, str] = {}
         for filename, text in texts:
             try:
-                spec = definitions.loads(text, filename)
-            except definitions.InvalidJourney as exc:
+                spec = journey_definitions.loads(text, filename)
+            except journey_definitions.InvalidJourney as exc:
                 problems.extend(exc.problems)
                 continue
             if spec.id in owners:
                 message = f"journey {spec.id!r} is also defined in {owners[spec.id]}"
-                problems.append(definitions.Problem(filename, "id", message))
+                problems.append(reader.Problem(filename, "id", message))
             owners[spec.id] = filename
         if problems:
-            raise definitions.InvalidJourney(problems)
+            raise journey_definitions.InvalidJourney(problems)
         return [self.apply(text, filename) for filename, text in texts]
 
     def pause(self, journey_id: str) -> Journey:
@@ -355,7 +356,7 @@ def _stop_enrollments(conn: sa.Connection, journey_id: str, now: dt.datetime) ->
 
 def library() -> list[tuple[str, str]]:
     """The shipped definitions as ``(filename, text)``, named ``library/<file>``."""
-    found = sorted(definitions.LIBRARY.glob("*.yaml"))
+    found = sorted(journey_definitions.LIBRARY.glob("*.yaml"))
     return [(f"library/{p.name}", p.read_text(encoding="utf-8")) for p in found]
 
 

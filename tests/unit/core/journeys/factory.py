@@ -6,12 +6,12 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from juncture import definitions
 from juncture.core.events import Event
 from juncture.core.journeys import commands as c
 from juncture.core.journeys import machine
 from juncture.core.journeys.spec import JourneySpec
 from juncture.core.journeys.state import Enrollment
+from juncture.definitions import journeys as journey_definitions
 
 T0 = dt.datetime(2024, 3, 4, 12, 0, tzinfo=dt.UTC)  # a Monday
 
@@ -34,7 +34,7 @@ def profile(pid: str = "p1", **traits: Any) -> dict[str, Any]:
 
 
 def journey(text: str) -> JourneySpec:
-    return definitions.loads(text, "test.yaml")
+    return journey_definitions.loads(text, "test.yaml")
 
 
 CART = """

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 
-from juncture import definitions
 from juncture.core.journeys.catalog import Catalog
 from juncture.core.journeys.spec import EventMatch, JourneySpec
+from juncture.definitions import journeys as journey_definitions
 
 
 def test_latest_and_entering() -> None:
     cart, welcome = (
-        j for j in definitions.load_library() if j.id in {"cart_abandonment", "welcome_series"}
+        j
+        for j in journey_definitions.load_library()
+        if j.id in {"cart_abandonment", "welcome_series"}
     )
     v2 = dataclasses.replace(cart, version=2)
     catalog = Catalog((cart, v2, welcome), frozenset({"cart_abandonment"}))
@@ -23,7 +25,7 @@ def test_latest_and_entering() -> None:
 
 
 def _library(*ids: str) -> list[JourneySpec]:
-    found = {j.id: j for j in definitions.load_library()}
+    found = {j.id: j for j in journey_definitions.load_library()}
     return [found[i] for i in ids]
 
 

@@ -5,11 +5,11 @@ import datetime as dt
 
 import pytest
 
-from juncture import definitions
 from juncture.core.journeys import commands as c
 from juncture.core.journeys import machine
 from juncture.core.journeys.catalog import Catalog
 from juncture.core.journeys.state import Enrollment
+from juncture.definitions import journeys as journey_definitions
 from tests.unit.core.journeys.factory import CART, T0, Engine, event, journey, of, profile
 
 H = dt.timedelta(hours=1)
@@ -299,7 +299,7 @@ def test_idempotency_key_is_journey_version_enrollment_node_step() -> None:
 def test_react_with_the_catalog_index_is_on_event() -> None:
     """The engine's path (journeys looked up once per catalog, events no version hears
     skipped) decides exactly what :func:`machine.on_event` decides from the bare versions."""
-    library = definitions.load_library()
+    library = journey_definitions.load_library()
     closed = "post_purchase"  # its enrollments carry on; it takes no one new
     catalog = Catalog(tuple(library), frozenset(j.id for j in library if j.id != closed))
     prof = profile(email="a@b.c")

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from juncture import definitions
 from juncture.core import orchestrate
 from juncture.core.arbitration import Cap, Policy
 from juncture.core.events import Event
 from juncture.core.journeys.catalog import Catalog
 from juncture.core.journeys.spec import JourneySpec
 from juncture.core.profile import Profile
+from juncture.definitions import journeys as journey_definitions
 
 T0 = dt.datetime(2026, 5, 4, 10, 0, tzinfo=dt.UTC)
 ANYONE = Policy(opt_in_channels=frozenset())  # no consent needed: priority is the subject
@@ -30,7 +30,7 @@ nodes:
   - {{id: s, type: send, channel: {channel}, template: x, {purpose} next: done}}
   - {{id: done, type: exit}}
 """
-    return definitions.loads(text, f"{jid}.yaml")
+    return journey_definitions.loads(text, f"{jid}.yaml")
 
 
 def event(name: str, at: dt.datetime = T0) -> Event:

@@ -7,8 +7,8 @@ import datetime as dt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from juncture import definitions
 from juncture.core.journeys import commands as c
+from juncture.definitions import journeys as journey_definitions
 from tests.unit.core.journeys.factory import T0, Engine, event, profile
 
 NAMES = [
@@ -31,7 +31,9 @@ steps = st.lists(
 
 
 def replay(script: list[tuple[str, str, int]]) -> list[c.Command]:
-    engine = Engine(definitions.load_library(), profile(timezone="Europe/Paris", email="a@b"))
+    engine = Engine(
+        journey_definitions.load_library(), profile(timezone="Europe/Paris", email="a@b")
+    )
     at = T0
     for index, (name, cart, gap) in enumerate(script):
         at += dt.timedelta(seconds=gap)

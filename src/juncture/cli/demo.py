@@ -12,7 +12,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from juncture import cli_server, wiring
+from juncture import wiring
+from juncture.cli import server as cli_server
 from juncture.settings import Settings
 
 console = Console(stderr=True)
@@ -40,7 +41,7 @@ def demo(
     """Simulate a retailer through the real pipeline, summarize, then serve the API."""
     import time
 
-    from juncture import demo as demo_run
+    from juncture.demo import harness as demo_run
 
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)

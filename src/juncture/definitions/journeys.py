@@ -1,10 +1,11 @@
-"""Journey definitions: YAML or JSON files -> validated journey specs.
+"""The journey grammar: YAML or JSON files -> validated journey specs.
 
 Every problem of a file is collected, not only the first, and each names where it is:
 ``cart.yaml:12: nodes[2].next: no node 'emial'``. They are raised together as
 :class:`InvalidJourney` (an :class:`~juncture.errors.InvalidDefinition`) whose ``where`` is the
 first problem's ``file:line`` and whose ``problems`` lists them all. The format is described by
-``juncture/journeys/schema.json``; the ready journeys are in ``juncture/journeys/library``.
+``juncture/definitions/journeys.schema.json``; the ready journeys are in
+``juncture/library/journeys``.
 """
 
 from __future__ import annotations
@@ -13,42 +14,24 @@ import datetime as dt
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-import yaml
-
-from juncture.core import bounds
+from juncture import library as shipped
 from juncture.core.journeys import expr
 from juncture.core.journeys import spec as s
+from juncture.definitions.reader import PathT, Problem, Reader, line_of
 from juncture.errors import InvalidDefinition
 
-LIBRARY: Final = Path(__file__).parent / "journeys" / "library"
-SCHEMA: Final = Path(__file__).parent / "journeys" / "schema.json"
+LIBRARY: Final = shipped.JOURNEYS
+SCHEMA: Final = Path(__file__).parent / "journeys.schema.json"
 
-_SHORT: Final = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
-_ISO: Final = re.compile(r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 _TOP: Final = frozenset(
     {"id", "version", "name", "priority", "entry", "goal", "exit_when", "holdout", "nodes"}
 )
 _MATCH: Final = frozenset({"event", "properties", "where"})
 _ID: Final = re.compile(r"^[A-Za-z0-9_.-]+$")
 _PLACEMENT: Final = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")  # as POST /v1/decide accepts
-
-PathT = tuple[str | int, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One thing wrong: ``where`` is ``file:line`` (or the file), ``path`` the JSON path."""
-
-    where: str
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.path + ': ' if self.path else ''}{self.message}"
 
 
 class InvalidJourney(InvalidDefinition):
@@ -79,7 +62,7 @@ def schema() -> dict[str, Any]:
 
 def loads(text: str, filename: str = "<string>") -> s.JourneySpec:
     """Validate a definition given as text; ``filename`` (its suffix picks JSON) names it."""
-    reader = _Reader(filename)
+    reader = _JourneyReader(filename)
     data = reader.parse(text)
     if isinstance(data, Mapping):
         journey = reader.journey(data)
@@ -87,143 +70,25 @@ def loads(text: str, filename: str = "<string>") -> s.JourneySpec:
             return journey
     elif not reader.problems:
         reader.problem((), "a definition is a mapping with id, version, name and nodes")
-    raise InvalidJourney(sorted(reader.problems, key=_line))
+    raise InvalidJourney(sorted(reader.problems, key=line_of))
 
 
-def parse_duration(text: object) -> dt.timedelta:
-    """``"90m"``, ``"3d"``, ``"1h30m"``, ``"2w"`` or ISO 8601 ``"PT2H"``, ``"P1DT12H"``."""
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError("a duration is a string such as '3d', '90m', '1h30m' or 'PT2H'")
-    short, iso = _SHORT.match(text.strip()), _ISO.match(text.strip().upper())
-    found = short or iso
-    if found is None or not any(found.groups()):
-        raise ValueError(f"bad duration {text!r}: use e.g. '3d', '90m', '1h30m' or 'PT2H'")
-    weeks, days, hours, minutes, seconds = (int(g or 0) for g in found.groups())
-    try:
-        value = dt.timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
-    except OverflowError:
-        value = bounds.MAX_DURATION * 2
-    if value <= dt.timedelta(0):
-        raise ValueError(f"bad duration {text!r}: it must be longer than zero")
-    if value > bounds.MAX_DURATION:
-        raise ValueError(
-            f"bad duration {text!r}: the longest is {bounds.MAX_DURATION.days}d (a hundred years)"
-        )
-    return value
-
-
-def _line(problem: Problem) -> int:
-    _, _, line = problem.where.rpartition(":")
-    return int(line) if line.isdigit() else 0
-
-
-def _fmt(path: PathT) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+def _flatten(props: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for key, value in props.items():
+        if isinstance(value, Mapping):
+            out.extend(_flatten(value, f"{prefix}{key}."))
+        else:
+            out.append((f"{prefix}{key}", value))
     return out
 
 
-class _Reader:
-    """Builds a spec from plain data, recording problems with their file lines."""
+class _JourneyReader(Reader):
+    """The journey grammar over the shared reader."""
 
     def __init__(self, filename: str):
-        self.filename = filename
-        self.lines: dict[PathT, int] = {}
-        self.problems: list[Problem] = []
+        super().__init__(filename)
         self.edges: list[tuple[PathT, str]] = []
-
-    # -- text to data, with a line for each path ---------------------------------------------
-    def parse(self, text: str) -> Any:
-        try:
-            data = self._load(text)
-        except (yaml.MarkedYAMLError, json.JSONDecodeError) as exc:
-            self.problems.append(Problem(self._error_where(exc), "", _syntax(exc)))
-            return None
-        except yaml.reader.ReaderError as exc:  # a character YAML does not allow
-            where = f"{self.filename}:{text.count(chr(10), 0, exc.position) + 1}"
-            code = exc.character if isinstance(exc.character, int) else ord(exc.character[:1])
-            message = f"not valid YAML: the character U+{code:04X} is not allowed"
-            self.problems.append(Problem(where, "", message))
-            return None
-        except RecursionError:
-            self.problems.append(Problem(self.filename, "", "nested too deeply to read"))
-            return None
-        try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
-        except (yaml.YAMLError, RecursionError):
-            root = None  # JSON that YAML cannot read: problems then name the JSON path only
-        if root is not None:
-            self._index(root, ())
-        return data
-
-    def _load(self, text: str) -> Any:
-        if self.filename.endswith(".json"):
-            return json.loads(text)
-        return yaml.safe_load(text)
-
-    def _error_where(self, exc: yaml.MarkedYAMLError | json.JSONDecodeError) -> str:
-        if isinstance(exc, json.JSONDecodeError):
-            return f"{self.filename}:{exc.lineno}"
-        mark = exc.problem_mark or exc.context_mark
-        return f"{self.filename}:{mark.line + 1}" if mark else self.filename
-
-    def _index(self, node: yaml.Node, path: PathT) -> None:
-        self.lines[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            seen: set[str] = set()
-            for key_node, value_node in node.value:
-                key = str(key_node.value)
-                if key in seen:
-                    self.lines[(*path, key)] = key_node.start_mark.line + 1
-                    self.problem((*path, key), "duplicate key")
-                seen.add(key)
-                self._index(value_node, (*path, key))
-                self.lines[(*path, key)] = key_node.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                self._index(item, (*path, index))
-
-    # -- problems ------------------------------------------------------------------------------
-    def problem(self, path: PathT, message: str) -> None:
-        probe = path
-        while probe and probe not in self.lines:
-            probe = probe[:-1]
-        line = self.lines.get(probe)
-        where = f"{self.filename}:{line}" if line else self.filename
-        self.problems.append(Problem(where, _fmt(path), message))
-
-    def known(self, data: Mapping[str, Any], path: PathT, allowed: frozenset[str]) -> None:
-        for key in data:
-            if key not in allowed:
-                self.problem((*path, str(key)), f"unknown field {key!r}")
-
-    # -- typed getters: return None (after recording a problem) when wrong --------------------
-    def get(self, data: Mapping[str, Any], path: PathT, key: str, kind: type, need: bool) -> Any:
-        if key not in data or data[key] is None:
-            if need:
-                self.problem(path, f"missing {key!r}")
-            return None
-        value = data[key]
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            self.problem((*path, key), f"{key!r} must be {_KINDS[kind]}, not {value!r}")
-            return None
-        return value
-
-    def text(self, data: Mapping[str, Any], path: PathT, key: str, need: bool = True) -> Any:
-        return self.get(data, path, key, str, need)
-
-    def duration(self, data: Mapping[str, Any], path: PathT, key: str) -> dt.timedelta | None:
-        if key not in data:
-            self.problem(path, f"missing {key!r}")
-            return None
-        try:
-            return parse_duration(data[key])
-        except ValueError as exc:
-            self.problem((*path, key), str(exc))
-            return None
 
     def expression(self, source: object, path: PathT) -> expr.Expr | None:
         if not isinstance(source, str):
@@ -392,34 +257,8 @@ class _Reader:
         return present[0]
 
 
-_KINDS: Final[Mapping[type, str]] = {
-    str: "a string",
-    int: "an integer",
-    float: "a number",
-    bool: "true or false",
-    dict: "a mapping",
-    list: "a list",
-}
-
-
-def _flatten(props: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    out: list[tuple[str, Any]] = []
-    for key, value in props.items():
-        if isinstance(value, Mapping):
-            out.extend(_flatten(value, f"{prefix}{key}."))
-        else:
-            out.append((f"{prefix}{key}", value))
-    return out
-
-
-def _syntax(exc: yaml.MarkedYAMLError | json.JSONDecodeError) -> str:
-    if isinstance(exc, json.JSONDecodeError):
-        return f"not valid JSON: {exc.msg} (column {exc.colno})"
-    return f"not valid YAML: {exc.problem or exc}"
-
-
 # -- node builders: each returns the node, or None after recording its problems --------------
-def _trigger(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
+def _trigger(r: _JourneyReader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
     kind: Any = r.one_of(raw, path, ("event", "segment_entered", "segment_exited", "date"))
     target = r.next(raw, path)
     match: s.EventMatch | None = None
@@ -441,7 +280,7 @@ def _trigger(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) -> A
     return s.Trigger(node_id, match, target, kind, every)
 
 
-def _wait(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
+def _wait(r: _JourneyReader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
     kind = r.one_of(raw, path, ("duration", "until_event", "until_time"))
     if kind == "until_event":
         return _wait_event(r, raw, path, node_id)
@@ -458,7 +297,7 @@ def _wait(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
     return None if at is None or target is None else s.WaitUntilTime(node_id, at, target, zone)
 
 
-def _wait_event(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
+def _wait_event(r: _JourneyReader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
     awaited = raw["until_event"]
     if isinstance(awaited, str):
         awaited = {"event": awaited, **{k: raw[k] for k in ("properties", "where") if k in raw}}
@@ -472,7 +311,7 @@ def _wait_event(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) -
     return s.WaitUntilEvent(node_id, match, timeout, on_event, on_timeout, key, reset)
 
 
-def _time_of_day(r: _Reader, raw: Mapping[str, Any], path: PathT) -> dt.time | None:
+def _time_of_day(r: _JourneyReader, raw: Mapping[str, Any], path: PathT) -> dt.time | None:
     value = raw["until_time"]
     try:
         return dt.time.fromisoformat(str(value))
@@ -491,7 +330,7 @@ def _zone_exists(name: str) -> bool:
     return True
 
 
-def _condition(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
+def _condition(r: _JourneyReader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
     items = r.get(raw, path, "branches", list, True) or []
     branches: list[s.Branch] = []
     for index, item in enumerate(items):
@@ -510,7 +349,7 @@ def _condition(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) ->
     return s.Condition(node_id, tuple(branches), otherwise)
 
 
-def _split(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
+def _split(r: _JourneyReader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
     items = r.get(raw, path, "branches", list, True) or []
     branches: list[s.SplitBranch] = []
     for index, item in enumerate(items):
@@ -532,7 +371,7 @@ def _split(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any
     return s.Split(node_id, tuple(branches)) if len(branches) == len(items) > 1 else None
 
 
-def _send(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
+def _send(r: _JourneyReader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
     channel = r.choice(raw, path, "channel", s.CHANNELS)
     purpose: Any = (
         "marketing" if "purpose" not in raw else r.choice(raw, path, "purpose", s.PURPOSES)
@@ -549,7 +388,7 @@ def _send(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
 
 
 def _onsite(
-    r: _Reader, raw: Mapping[str, Any], path: PathT, channel: str | None
+    r: _JourneyReader, raw: Mapping[str, Any], path: PathT, channel: str | None
 ) -> tuple[str | None, str | None] | None:
     """(kind, placement) of an on-site send, (None, None) for other channels; None after a
     problem."""
@@ -569,7 +408,7 @@ def _onsite(
     return None if kind is None else (kind, placement)
 
 
-def _set_trait(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
+def _set_trait(r: _JourneyReader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
     trait, target = r.text(raw, path, "trait"), r.next(raw, path)
     if "value" not in raw:
         r.problem(path, "missing 'value'")
@@ -578,13 +417,13 @@ def _set_trait(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) ->
     return s.SetTrait(node_id, trait, raw["value"], target)
 
 
-def _emit_event(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
+def _emit_event(r: _JourneyReader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
     event, target = r.text(raw, path, "event"), r.next(raw, path)
     props = r.get(raw, path, "properties", dict, False) or {}
     return None if event is None or target is None else s.EmitEvent(node_id, event, target, props)
 
 
-def _webhook(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
+def _webhook(r: _JourneyReader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
     url, target = r.text(raw, path, "url"), r.next(raw, path)
     if url is not None and not url.startswith(("https://", "http://")):
         r.problem((*path, "url"), f"url {url!r} must start with https:// or http://")
@@ -595,12 +434,12 @@ def _webhook(r: _Reader, raw: Mapping[str, Any], path: PathT, node_id: str) -> A
     return s.CallWebhook(node_id, url, target, method, body)
 
 
-def _exit(_r: _Reader, _raw: Mapping[str, Any], _path: PathT, node_id: str) -> Any:
+def _exit(_r: _JourneyReader, _raw: Mapping[str, Any], _path: PathT, node_id: str) -> Any:
     return s.Exit(node_id)
 
 
 _METHODS: Final = ("POST", "PUT", "PATCH", "GET", "DELETE")
-_Build = Callable[[_Reader, Mapping[str, Any], PathT, str], Any]
+_Build = Callable[[_JourneyReader, Mapping[str, Any], PathT, str], Any]
 _BUILDERS: Final[Mapping[str, tuple[frozenset[str], _Build]]] = {
     "trigger": (
         frozenset(
@@ -641,6 +480,3 @@ _BUILDERS: Final[Mapping[str, tuple[frozenset[str], _Build]]] = {
     "webhook": (frozenset({"url", "method", "body", "next"}), _webhook),
     "exit": (frozenset(), _exit),
 }
-
-
-Reader = _Reader  # the YAML/JSON reader with file lines, shared by segment_definitions

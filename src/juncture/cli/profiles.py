@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from juncture import wiring
-from juncture.cli_options import DatabaseUrl
+from juncture.cli.options import DatabaseUrl
 from juncture.core import identity
 from juncture.settings import load as load_settings
 from juncture.store import erasure as store_erasure

@@ -11,15 +11,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from juncture import cli_server, wiring
 from juncture import settings as settings_module
-from juncture.cli_bench import bench_app
-from juncture.cli_demo import demo
-from juncture.cli_journeys import journeys_app
-from juncture.cli_options import DatabaseUrl
-from juncture.cli_profiles import profiles_app
-from juncture.cli_segments import segments_app
-from juncture.cli_simulate import simulate
+from juncture import wiring
+from juncture.cli import server as cli_server
+from juncture.cli.bench import bench_app
+from juncture.cli.demo import demo
+from juncture.cli.journeys import journeys_app
+from juncture.cli.options import DatabaseUrl
+from juncture.cli.profiles import profiles_app
+from juncture.cli.segments import segments_app
+from juncture.cli.simulate import simulate
 from juncture.errors import InvalidSettings
 from juncture.settings import Settings, key_hash, source_of
 from juncture.store import migrate

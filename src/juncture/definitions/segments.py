@@ -34,12 +34,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from juncture import library as shipped
 from juncture.core import segments as seg
 from juncture.core import stage
-from juncture.definitions import Problem, Reader, parse_duration
+from juncture.definitions.reader import Problem, Reader, parse_duration
 from juncture.errors import InvalidDefinition
 
-LIBRARY: Final = Path(__file__).parent / "segments" / "library"
+LIBRARY: Final = shipped.SEGMENTS
 PathT = tuple[str | int, ...]
 
 _TOP: Final = frozenset({"id", "name", "description", "where"})

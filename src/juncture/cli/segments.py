@@ -13,8 +13,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from juncture import segment_definitions, wiring
-from juncture.cli_options import DatabaseUrl
+from juncture import wiring
+from juncture.cli.options import DatabaseUrl
+from juncture.definitions import segments as segment_definitions
 from juncture.errors import JunctureError
 from juncture.runtime.segments import Segments
 from juncture.settings import load as load_settings

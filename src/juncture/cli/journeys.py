@@ -1,4 +1,4 @@
-"""``juncture journeys ...``: validate, apply and administer journey definitions.
+"""``juncture journeys ...``: validate, apply and administer journey journey_definitions.
 
 ``validate`` and ``apply`` take files and directories (``*.yaml``, ``*.yml``, ``*.json``).
 Every file is validated before anything is applied: one bad file applies none, and each
@@ -17,8 +17,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from juncture import definitions, wiring
-from juncture.cli_options import DatabaseUrl
+from juncture import wiring
+from juncture.cli.options import DatabaseUrl
+from juncture.definitions import journeys as journey_definitions
 from juncture.errors import JunctureError
 from juncture.settings import load as load_settings
 from juncture.store import journeys as journeys_store
@@ -70,7 +71,7 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
-def _problems(exc: definitions.InvalidJourney) -> None:
+def _problems(exc: journey_definitions.InvalidJourney) -> None:
     for problem in exc.problems:
         typer.echo(str(problem))
 
@@ -81,8 +82,8 @@ def validate(paths: Paths = None) -> None:
     failed = False
     for path in files_in(paths or []):
         try:
-            spec = definitions.load(path)
-        except definitions.InvalidJourney as exc:
+            spec = journey_definitions.load(path)
+        except journey_definitions.InvalidJourney as exc:
             _problems(exc)
             failed = True
             continue
@@ -108,7 +109,7 @@ def apply(
     with opened(database_url) as journeys:
         try:
             applied = journeys.apply_all(texts)
-        except definitions.InvalidJourney as exc:
+        except journey_definitions.InvalidJourney as exc:
             _problems(exc)
             typer.echo("nothing applied: fix the problems above", err=True)
             raise typer.Exit(1) from exc

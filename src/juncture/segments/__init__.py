@@ -1,1 +1,0 @@
-"""Package data: the ready segment definitions in ``library/``."""
