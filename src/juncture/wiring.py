@@ -24,10 +24,10 @@ from juncture.channels.recording import RecordingChannel
 from juncture.channels.sms import TWILIO_API, JsonSms, TwilioSms
 from juncture.channels.templates import Templates
 from juncture.channels.webhook import Webhook
-from juncture.core.arbitration import Cap, Policy, QuietHours
 from juncture.core.engine import EngineConfig
 from juncture.core.identity import ExternalId, IdentityConfig
-from juncture.core.orchestrate import JourneyConfig
+from juncture.core.journeys.arbitration import Cap, Policy, QuietHours
+from juncture.core.journeys.orchestrate import JourneyConfig
 from juncture.core.profile import ProfileConfig
 from juncture.core.signals import SignalConfig
 from juncture.core.stage import StageConfig

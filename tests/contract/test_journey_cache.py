@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 from juncture.core.events import Event
 from juncture.core.identity import Merge
+from juncture.core.journeys.orchestrate import JourneyState, Message
 from juncture.core.journeys.state import Enrollment
-from juncture.core.orchestrate import JourneyState, Message
 from juncture.store import tables
 from juncture.store.sql import SqlStore
 from juncture.store.state import StateSql

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from juncture.core import segments as seg
+from juncture.core.segments import conditions as seg
 from juncture.store import tables
 from juncture.store.segments import SegmentStore
 from juncture.store.sql import SqlStore

@@ -10,7 +10,7 @@ import pytest
 MODULES = [
     "juncture.core.messages",
     "juncture.bench.journeys",
-    "juncture.core.dates",
+    "juncture.core.journeys.dates",
     "juncture.sim.live",
 ]
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from juncture.core import segments as seg
+from juncture.core.segments import conditions as seg
 from juncture.definitions import segments as sd
 
 DAY = dt.timedelta(days=1)

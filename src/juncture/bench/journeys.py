@@ -37,7 +37,7 @@ from juncture import wiring
 from juncture.bench.ingest import scratch_postgres
 from juncture.core import messages
 from juncture.core.journeys.catalog import Catalog
-from juncture.core.orchestrate import JOURNEY_TIMER
+from juncture.core.journeys.orchestrate import JOURNEY_TIMER
 from juncture.definitions import journeys as journey_definitions
 from juncture.runtime.clock import Clock, ManualClock, SystemClock
 from juncture.runtime.engine import TIMERS_PER_COMMIT, StaticJourneys

@@ -17,24 +17,18 @@ from typing import Final
 
 import msgspec
 
-from juncture.core import (
-    dates,
-    identity,
-    journey_merge,
-    membership,
-    orchestrate,
-    profile,
-    signals,
-    stage,
-)
-from juncture.core import segments as seg
+from juncture.core import identity, profile, signals, stage
 from juncture.core.events import Event
 from juncture.core.identity import Conflict, IdentityGraph, Merge
+from juncture.core.journeys import dates, orchestrate
+from juncture.core.journeys import merge as journey_merge
 from juncture.core.journeys.catalog import Catalog
+from juncture.core.journeys.orchestrate import JourneyConfig, JourneyState, Message
 from juncture.core.journeys.state import Enrollment
-from juncture.core.orchestrate import JourneyConfig, JourneyState, Message
 from juncture.core.profile import DERIVED_SOURCE, Profile
 from juncture.core.profile_merge import merge_profiles
+from juncture.core.segments import conditions as seg
+from juncture.core.segments import membership
 from juncture.core.signals import CancelTimer, ScheduleTimer, TimerCommand
 
 STAGE_TIMER: Final = "stage"
@@ -78,7 +72,7 @@ class Step(msgspec.Struct, frozen=True, kw_only=True):
     journey_state: JourneyState | None = None
     enrollments: tuple[Enrollment, ...] = ()  # changed enrollments
     messages: tuple[Message, ...] = ()  # outbox rows
-    segments: membership.Reaction | None = None  # new segment membership (issue 6)
+    segments: membership.Reaction | None = None  # new segment membership
 
 
 def step(
@@ -119,7 +113,7 @@ def step(
         since = max(event.timestamp, event.received_at)
         once, yearly = journeys.catalog.date_traits, journeys.catalog.yearly_traits
         timers += dates.timers(before, after, once, yearly, since)
-    # -- segments (issue 6): membership of the profile the event touched -----------------
+    # -- segments: membership of the profile the event touched --------------------------
     absorbed = [m.merged for m in resolution.merges] if resolution.merges else []
     reaction = None
     if segments is not None:
@@ -247,7 +241,7 @@ def fire(
         return _with_journeys(Step(graph=None, profiles={}), pid, outcome)
     reaction = None
     follow: list[TimerCommand] = []  # what a fired timer arms next (stage, yearly dates)
-    if timer.kind == membership.SEGMENT_TIMER:  # segments (issue 6): a window slid
+    if timer.kind == membership.SEGMENT_TIMER:  # segments: a window slid
         if segments is None or timer.key != membership.timer_key(pid):
             return Step(graph=None, profiles={})  # none, or a merged profile's (stale)
         reaction = membership.on_timer(segments, current, timer, now)
@@ -256,7 +250,7 @@ def fire(
         events = _stage_moved(current, timer, now, config)
         if events:  # the next move by time, if any (decision -> lapsed after loyalty)
             follow.extend(_stage_timer(current, config, since=timer.due_at))
-        if events and segments is not None:  # segments (issue 6): the stage moved
+        if events and segments is not None:  # segments: the stage moved
             reaction = membership.on_timer(segments, current, timer, now)
             events.extend(reaction.events)
     elif timer.kind in DATE_TIMERS:

@@ -1,4 +1,5 @@
-"""Segment definitions: YAML or JSON files -> validated :class:`~juncture.core.segments.Segment`.
+"""The segment grammar: YAML or JSON files -> a validated
+:class:`~juncture.core.segments.conditions.Segment`.
 
 The format (every problem is collected and named ``file:line: path: message``)::
 
@@ -35,8 +36,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from juncture import library as shipped
-from juncture.core import segments as seg
 from juncture.core import stage
+from juncture.core.segments import conditions as seg
 from juncture.definitions.reader import Problem, Reader, parse_duration
 from juncture.errors import InvalidDefinition
 

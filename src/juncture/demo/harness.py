@@ -28,9 +28,9 @@ from juncture import wiring
 from juncture.analytics import journeys as journey_report
 from juncture.channels.base import DeliveryResult, OutboundMessage
 from juncture.core import messages
-from juncture.core.arbitration import Cap, Policy, QuietHours
 from juncture.core.engine import EngineConfig
-from juncture.core.orchestrate import JourneyConfig
+from juncture.core.journeys.arbitration import Cap, Policy, QuietHours
+from juncture.core.journeys.orchestrate import JourneyConfig
 from juncture.runtime.clock import Clock, ManualClock
 from juncture.runtime.dispatcher import Dispatcher
 from juncture.settings import Settings

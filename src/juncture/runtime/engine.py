@@ -13,15 +13,16 @@ from typing import Protocol
 
 import msgspec
 
-from juncture.core import bounds, identity, membership
+from juncture.core import bounds, identity
 from juncture.core import engine as core
-from juncture.core import segments as seg
 from juncture.core.events import Event
 from juncture.core.identity import Conflict, IdentityGraph, Merge
 from juncture.core.journeys.catalog import Catalog
+from juncture.core.journeys.orchestrate import JourneyState, Message
 from juncture.core.journeys.state import Enrollment
-from juncture.core.orchestrate import JourneyState, Message
 from juncture.core.profile import Profile
+from juncture.core.segments import conditions as seg
+from juncture.core.segments import membership
 from juncture.core.signals import CancelTimer, ScheduleTimer, TimerCommand
 from juncture.errors import StoreUnavailable
 from juncture.runtime import isolation
@@ -69,7 +70,7 @@ class _Batch:
     states: dict[str, JourneyState] = field(default_factory=dict)
     enrollments: dict[str, Enrollment] = field(default_factory=dict)
     messages: list[Message] = field(default_factory=list)
-    segments: Tracker | None = None  # real-time segment membership (issue 6)
+    segments: Tracker | None = None  # real-time segment membership
 
     def apply(self, result: core.Step) -> None:
         if result.graph is not None:
@@ -242,7 +243,7 @@ class Engine:
         batch = _Batch(initial=graph, graph=graph, known=known, now=now)
         self._load_journeys(state, batch)
         active = self.segments.segments(state) if self.segments is not None else ()
-        if active:  # segments (issue 6): membership and recent events of the working set
+        if active:  # segments: membership and recent events of the working set
             earliest = min([now, *(e.timestamp for e in events), *(d.timer.due_at for d in due)])
             batch.segments = Tracker(active, state, set(known) | set(graph.redirects), earliest)
         return batch

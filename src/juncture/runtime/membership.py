@@ -10,9 +10,9 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from juncture.core import engine as core
-from juncture.core import membership
-from juncture.core import segments as seg
 from juncture.core.events import Event
+from juncture.core.segments import conditions as seg
+from juncture.core.segments import membership
 from juncture.core.signals import ScheduleTimer
 from juncture.definitions import segments as segment_definitions
 from juncture.errors import InvalidDefinition

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Final
 
 from juncture.analytics import clusters
-from juncture.core import segments as seg
 from juncture.core.events import Event
+from juncture.core.segments import conditions as seg
 from juncture.definitions import segments as segment_definitions
 from juncture.errors import BadInput
 from juncture.runtime.engine import Engine

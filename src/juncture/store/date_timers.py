@@ -2,7 +2,7 @@
 watching it.
 
 The engine arms a date timer when a watched trait is set, moved or cleared
-(:mod:`juncture.core.dates`). A journey applied later, say a birthday journey after the
+(:mod:`juncture.core.journeys.dates`). A journey applied later, say a birthday journey after the
 customers were imported, would otherwise wait for each customer's trait to change again.
 :func:`arm_existing` gives every live profile holding a watched trait the timer the engine
 would set had the trait just arrived: a yearly one at the next return of the day, a one-off
@@ -18,7 +18,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from juncture.core import dates
+from juncture.core.journeys import dates
 from juncture.core.profile import Profile
 from juncture.core.signals import ScheduleTimer
 from juncture.store import tables

@@ -10,7 +10,7 @@ from typing import Any, Final
 
 import orjson
 
-from juncture.core import segments as seg
+from juncture.core.segments import conditions as seg
 from juncture.store.state import StateSql
 
 _CHUNK: Final = 400

@@ -23,7 +23,7 @@ import psycopg
 import sqlalchemy as sa
 
 from juncture.core.events import UTC, Event, encode_body
-from juncture.core.orchestrate import JOURNEY_TIMER
+from juncture.core.journeys.orchestrate import JOURNEY_TIMER
 from juncture.core.profile import DERIVED_SOURCE
 from juncture.errors import StoreUnavailable
 from juncture.store import tables

@@ -15,9 +15,10 @@ from typing import Any, Final
 import msgspec
 
 from juncture.core import profile as profiles
-from juncture.core import segments, stage
+from juncture.core import stage
 from juncture.core.identity import Conflict, IdentityGraph, Merge, Node
 from juncture.core.profile import ProductView, Profile
+from juncture.core.segments import conditions as segments
 from juncture.core.signals import ScheduleTimer
 from juncture.store import product_views, tables
 from juncture.store.state_base import split

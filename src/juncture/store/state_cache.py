@@ -8,8 +8,8 @@ from typing import Any, Final
 
 import msgspec
 
-from juncture.core.arbitration import Contact
 from juncture.core.identity import Node
+from juncture.core.journeys.arbitration import Contact
 from juncture.core.journeys.state import Enrollment
 from juncture.core.profile import Profile
 

@@ -10,9 +10,9 @@ from typing import Any, Final
 
 import msgspec
 
-from juncture.core.arbitration import Contact, ContactHistory
+from juncture.core.journeys.arbitration import Contact, ContactHistory
+from juncture.core.journeys.orchestrate import JourneyState, Message
 from juncture.core.journeys.state import Enrollment
-from juncture.core.orchestrate import JourneyState, Message
 from juncture.store.state_base import CHUNK, StateBase
 from juncture.store.state_cache import JourneyRows, stored_enrollment
 

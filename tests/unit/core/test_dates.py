@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from juncture.core import dates
 from juncture.core.events import Event
+from juncture.core.journeys import dates
 from juncture.core.profile import Profile
 from juncture.core.signals import CancelTimer, ScheduleTimer, TimerCommand
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from juncture.core import journey_merge, signals
-from juncture.core.arbitration import Contact, ContactHistory
+from juncture.core import signals
+from juncture.core.journeys import merge as journey_merge
+from juncture.core.journeys.arbitration import Contact, ContactHistory
+from juncture.core.journeys.orchestrate import JourneyState
 from juncture.core.journeys.state import Enrollment, Waiting
-from juncture.core.orchestrate import JourneyState
 
 T0 = dt.datetime(2026, 5, 4, 10, 0, tzinfo=dt.UTC)
 

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from juncture.core import membership
-from juncture.core import segments as seg
 from juncture.core.events import Event
 from juncture.core.profile import Profile
+from juncture.core.segments import conditions as seg
+from juncture.core.segments import membership
 from juncture.core.signals import CancelTimer, ScheduleTimer
 
 T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from juncture.core import arbitration as a
+from juncture.core.journeys import arbitration as a
 from juncture.core.journeys.commands import Send
 
 UTC = dt.UTC

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from juncture.core import orchestrate
-from juncture.core.arbitration import Cap, Policy
 from juncture.core.events import Event
+from juncture.core.journeys import orchestrate
+from juncture.core.journeys.arbitration import Cap, Policy
 from juncture.core.journeys.catalog import Catalog
 from juncture.core.journeys.spec import JourneySpec
 from juncture.core.profile import Profile

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from juncture.core import orchestrate
+from juncture.core.journeys import orchestrate
 from juncture.core.profile import Cart, CartItem, Profile
 
 NOW = dt.datetime(2026, 5, 4, 10, 0, tzinfo=dt.UTC)

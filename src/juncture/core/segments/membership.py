@@ -23,10 +23,10 @@ from typing import Any, Final
 
 import msgspec
 
-from juncture.core import segments as seg
 from juncture.core.events import Event
 from juncture.core.journeys.spec import SEGMENT_ENTERED, SEGMENT_EXITED
 from juncture.core.profile import DERIVED_SOURCE, Profile
+from juncture.core.segments import conditions as seg
 from juncture.core.signals import CancelTimer, ScheduleTimer, TimerCommand, signal_id
 
 SEGMENT_TIMER: Final = "segment"

@@ -17,9 +17,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 
-from juncture.core import arbitration, signals
+from juncture.core import signals
+from juncture.core.journeys import arbitration
+from juncture.core.journeys.orchestrate import JOURNEY_TIMER, JourneyState, timer_key
 from juncture.core.journeys.state import Enrollment
-from juncture.core.orchestrate import JOURNEY_TIMER, JourneyState, timer_key
 
 MERGED: str = "merged"
 

@@ -25,10 +25,10 @@ from typing import Any, Final
 
 import msgspec
 
-from juncture.core import arbitration, profile, signals, stage
-from juncture.core.arbitration import ContactHistory, Policy
+from juncture.core import profile, signals, stage
 from juncture.core.events import Event
-from juncture.core.journeys import machine
+from juncture.core.journeys import arbitration, machine
+from juncture.core.journeys.arbitration import ContactHistory, Policy
 from juncture.core.journeys.catalog import Catalog
 from juncture.core.journeys.commands import (
     CallWebhook,
