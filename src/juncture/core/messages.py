@@ -285,26 +285,36 @@ _TREE_FIELDS: Final = (
 
 
 def _bounded(wire: _Wire, raw: msgspec.Raw) -> None:
-    """Every value of the message within :mod:`~juncture.core.bounds`."""
+    """Every value of the message within :mod:`~juncture.core.bounds`. On the hot path: the
+    ids are measured in place, and the decoded values are walked only when the bytes say a
+    value might be out of bounds (``bounds.may_exceed``)."""
+    data = bytes(raw)
+    nul = b"\\u0000" in data  # JSON carries a NUL only as this escape
     try:
         for field, path in _ID_FIELDS:
             value = getattr(wire, field)
-            if value is not None:
+            if type(value) is str:
+                if len(value) > bounds.MAX_ID or (nul and "\x00" in value):
+                    bounds.check_id(value, path)
+            elif value is not None:
                 bounds.check_id(_text(value) or "", path)
-        # JSON carries a NUL only as the escape \u0000: without one in the bytes, the
-        # walk need not look at every string.
-        nul = b"\\u0000" in bytes(raw)
-        for field, path in _TREE_FIELDS:
-            value = getattr(wire, field)
-            if value:
-                bounds.check_tree(value, path, nul=nul)
-        if wire.properties:
-            bounds.check_named(wire.properties, "$.properties")
-        device = wire.context.get("device") if wire.context else None
-        if isinstance(device, dict) and isinstance(device.get("id"), str):
-            bounds.check_id(device["id"], "$.context.device.id")
+        if bounds.may_exceed(data):
+            for field, path in _TREE_FIELDS:
+                value = getattr(wire, field)
+                if value:
+                    bounds.check_tree(value, path, nul=nul)
+        if len(data) > bounds.MAX_ID:  # else no string in it is longer than an id may be
+            _bounded_names(wire)
     except bounds.OutOfBounds as exc:
         raise MessageError("invalid_value", exc.message, exc.path) from exc
+
+
+def _bounded_names(wire: _Wire) -> None:
+    if wire.properties:
+        bounds.check_named(wire.properties, "$.properties")
+    device = wire.context.get("device") if wire.context else None
+    if isinstance(device, dict) and isinstance(device.get("id"), str):
+        bounds.check_id(device["id"], "$.context.device.id")
 
 
 def corrected_timestamp(
