@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from rich.text import Text
 
-from juncture import wiring
-from juncture.cli import server as cli_server
-from juncture.settings import Settings
+if TYPE_CHECKING:
+    from juncture.settings import Settings
 
 console = Console(stderr=True)
 out = Console()
@@ -41,7 +37,10 @@ def demo(
     """Simulate a retailer through the real pipeline, summarize, then serve the API."""
     import time
 
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     from juncture.demo import harness as demo_run
+    from juncture.settings import Settings
 
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
@@ -81,6 +80,8 @@ def demo(
 
 
 def _print_demo(summary: Any, seconds: float) -> None:
+    from rich.table import Table
+
     data = summary.to_json()
     table = Table(
         "what",
@@ -119,6 +120,9 @@ def _pct(value: float | None) -> str:
 
 
 def _print_journeys(report: dict[str, Any]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     counts = Table("what", "count", title="Journeys: messages, suppressions, orders")
     for channel, count in report["messages_by_channel"].items():
         counts.add_row(f"messages on {channel}", f"{count:,}")
@@ -151,6 +155,9 @@ def _print_journeys(report: dict[str, Any]) -> None:
 
 
 def _serve_demo(settings: Settings) -> None:
+    from juncture import wiring
+    from juncture.cli import server as cli_server
+
     url = f"http://{settings.host}:{settings.port}"
     out.print(f"""
 Serving the demo store at {url} (Ctrl-C to stop). Try:

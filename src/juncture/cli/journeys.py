@@ -11,20 +11,17 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from juncture import wiring
 from juncture.cli.options import DatabaseUrl
-from juncture.definitions import journeys as journey_definitions
-from juncture.errors import JunctureError
-from juncture.settings import load as load_settings
-from juncture.store import journeys as journeys_store
-from juncture.store.journey_stats import JourneyStats
-from juncture.store.journeys import Journey, JourneyStore
+
+if TYPE_CHECKING:
+    from juncture.definitions.journeys import InvalidJourney
+    from juncture.store.journey_stats import JourneyStats
+    from juncture.store.journeys import Journey, JourneyStore
 
 journeys_app = typer.Typer(no_args_is_help=True, help="Journey definitions and their stats.")
 out = Console()
@@ -38,6 +35,11 @@ Paths = Annotated[
 @contextmanager
 def opened(database_url: str | None) -> Iterator[JourneyStore]:
     """A JourneyStore on the configured database; store errors end the command with 1."""
+    from juncture import wiring
+    from juncture.errors import JunctureError
+    from juncture.settings import load as load_settings
+    from juncture.store.journeys import JourneyStore
+
     flags: dict[str, Any] = {"database_url": database_url} if database_url else {}
     settings = load_settings(**flags)
     store = wiring.open_store(settings)
@@ -71,7 +73,7 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
-def _problems(exc: journey_definitions.InvalidJourney) -> None:
+def _problems(exc: InvalidJourney) -> None:
     for problem in exc.problems:
         typer.echo(str(problem))
 
@@ -79,6 +81,8 @@ def _problems(exc: journey_definitions.InvalidJourney) -> None:
 @journeys_app.command("validate")
 def validate(paths: Paths = None) -> None:
     """Check definitions without a database: every problem as file:line: path: message."""
+    from juncture.definitions import journeys as journey_definitions
+
     failed = False
     for path in files_in(paths or []):
         try:
@@ -101,6 +105,9 @@ def apply(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Store changed definitions as new versions; nothing is applied if any file is bad."""
+    from juncture.definitions import journeys as journey_definitions
+    from juncture.store import journeys as journeys_store
+
     texts = [(str(p), p.read_text(encoding="utf-8")) for p in files_in(paths or [])]
     if library:
         texts = journeys_store.library() + texts
@@ -195,6 +202,8 @@ def stats(
 
 
 def _print_stats(stats: JourneyStats) -> None:
+    from rich.table import Table
+
     data = stats.to_json()
     title = (
         f"{stats.journey_id}{'' if stats.version is None else f' v{stats.version}'}: "

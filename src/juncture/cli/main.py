@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from juncture import settings as settings_module
-from juncture import wiring
-from juncture.cli import server as cli_server
 from juncture.cli.bench import bench_app
 from juncture.cli.demo import demo
 from juncture.cli.journeys import journeys_app
@@ -22,8 +16,15 @@ from juncture.cli.profiles import profiles_app
 from juncture.cli.segments import segments_app
 from juncture.cli.simulate import simulate
 from juncture.errors import InvalidSettings
-from juncture.settings import Settings, key_hash, source_of
-from juncture.store import migrate
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from juncture.settings import Settings
+
+# Building this command imports no more than typer, rich's console and the command modules:
+# each command imports what it runs when it runs, so that `juncture --help` starts at once
+# (tests/unit/test_cli_startup.py).
 
 app = typer.Typer(no_args_is_help=True, help="Juncture: real-time customer journeys.")
 db_app = typer.Typer(no_args_is_help=True, help="Schema migrations.")
@@ -43,7 +44,9 @@ out = Console()
 
 def settings_from(**flags: Any) -> Settings:
     """Settings from the environment, overridden by the flags that were given."""
-    return settings_module.load(**flags)
+    from juncture import settings
+
+    return settings.load(**flags)
 
 
 @app.command()
@@ -53,7 +56,9 @@ def serve(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Run the HTTP API (tracking, admin, health, metrics) and the outbox dispatcher."""
+    from juncture import wiring
     from juncture.channels.base import ChannelMisconfigured
+    from juncture.cli import server as cli_server
 
     settings = settings_from(host=host, port=port, database_url=database_url)
     wiring.configure_logging(settings.log_level)
@@ -79,6 +84,9 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade(database_url: DatabaseUrl = None) -> None:
     """Apply every pending migration."""
+    from juncture import wiring
+    from juncture.store import migrate
+
     store = wiring.open_store(settings_from(database_url=database_url, auto_migrate=False))
     migrate.upgrade(store.engine)
     out.print(f"schema at revision {migrate.current(store.engine)}")
@@ -88,6 +96,9 @@ def db_upgrade(database_url: DatabaseUrl = None) -> None:
 @db_app.command("current")
 def db_current(database_url: DatabaseUrl = None) -> None:
     """Show the schema revision of the database and the newest one this version knows."""
+    from juncture import wiring
+    from juncture.store import migrate
+
     store = wiring.open_store(settings_from(database_url=database_url, auto_migrate=False))
     out.print(f"database: {migrate.current(store.engine)}  newest: {migrate.head()}")
     store.close()
@@ -96,10 +107,15 @@ def db_current(database_url: DatabaseUrl = None) -> None:
 @keys_app.command("create")
 def keys_create(name: str, database_url: DatabaseUrl = None) -> None:
     """Mint a write key into the store. It is printed once; only its hash is kept."""
+    import secrets
+
+    from juncture import wiring
+    from juncture.runtime.clock import SystemClock
+    from juncture.settings import key_hash, source_of
+
     settings = settings_from(database_url=database_url)
     store = wiring.open_store(settings)
     key = "wk_" + secrets.token_urlsafe(24)
-    from juncture.runtime.clock import SystemClock
 
     store.add_write_key(
         source=source_of(key), name=name, key_hash=key_hash(key), at=SystemClock().now()
@@ -122,6 +138,7 @@ def import_(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Load history through the same validation, dedup and quarantine as live traffic."""
+    from juncture import wiring
     from juncture.runtime.importer import import_file
 
     mapping = dict(m.split("=", 1) for m in (map_ or []) if "=" in m)
@@ -129,13 +146,7 @@ def import_(
     with file.open("rb") as f:
         total = sum(1 for line in f if line.strip()) if file.suffix != ".csv" else None
     try:
-        with Progress(
-            TextColumn("importing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-        ) as bar:
+        with _progress("importing") as bar:
             task = bar.add_task("import", total=total)
             report = import_file(
                 file,
@@ -169,6 +180,10 @@ def failed_list(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Show quarantined messages and why they were rejected."""
+    from rich.table import Table
+
+    from juncture import wiring
+
     store = wiring.open_store(settings_from(database_url=database_url))
     rows = store.failed(status=None if all_ else "failed", limit=limit)
     store.close()
@@ -194,6 +209,7 @@ def failed_replay(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Validate quarantined messages again and store those that pass now."""
+    from juncture import wiring
     from juncture.runtime.ingest import replay_failed
 
     juncture = wiring.build(settings_from(database_url=database_url))
@@ -228,6 +244,7 @@ def replay(
     """
     import datetime as dt
 
+    from juncture import wiring
     from juncture.runtime import replay as replaying
     from juncture.runtime.clock import SystemClock
     from juncture.store.rebuild import Rebuild
@@ -252,13 +269,7 @@ def replay(
     store = wiring.open_store(settings)
     try:
         total = Rebuild(store).count_client_events()
-        with Progress(
-            TextColumn("replaying"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-        ) as bar:
+        with _progress("replaying") as bar:
             task = bar.add_task("replay", total=total)
             summary = replaying.replay(
                 store,
@@ -271,7 +282,23 @@ def replay(
     _print_replay(summary)
 
 
+def _progress(what: str) -> Progress:
+    """A progress bar on stderr: ``what``, the bar, done of total, time elapsed."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    columns = (TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return Progress(*columns, console=console)
+
+
 def _print_replay(summary: Any) -> None:
+    from rich.table import Table
+
     data = summary.to_json()
     table = Table("what", "count", title=f"Replay ({data['seconds']:.1f} s)")
     table.add_row("client events replayed", f"{data['events']:,}")

@@ -5,21 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
-import orjson
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from juncture import wiring
 from juncture.cli.options import DatabaseUrl
-from juncture.core import identity
-from juncture.settings import load as load_settings
-from juncture.store import erasure as store_erasure
-from juncture.store import export as store_export
-from juncture.store.profiles import ProfileReads
-from juncture.store.sql import SqlStore
+
+if TYPE_CHECKING:
+    from juncture.store.sql import SqlStore
 
 profiles_app = typer.Typer(
     no_args_is_help=True, help="Profiles: a person's data, exported or erased."
@@ -40,6 +34,9 @@ def _person(
     database_url: str | None, profile_id: str | None, user_id: str | None
 ) -> Iterator[tuple[SqlStore, str]]:
     """The store, open while in use, and the profile id the arguments name."""
+    from juncture import wiring
+    from juncture.settings import load as load_settings
+
     store = wiring.open_store(load_settings(database_url=database_url))
     try:
         yield store, _profile_id(store, profile_id, user_id)
@@ -55,6 +52,9 @@ def _not_found(profile_id: str) -> NoReturn:
 def _profile_id(store: SqlStore, profile_id: str | None, user_id: str | None) -> str:
     """The profile id given, or the one the user id belongs to (exit 1 if none, 2 if both
     or neither were given)."""
+    from juncture.core import identity
+    from juncture.store.profiles import ProfileReads
+
     if (profile_id is None) == (user_id is None):
         err.print("give a profile id or --user-id, not both")
         raise typer.Exit(2)
@@ -82,6 +82,10 @@ def erase(
     """Erase a person: their profile, every profile merged into it, and every row about them
     in every table, and record that (without naming them). Safe beside a running server (it
     writes on a writer of its own)."""
+    from rich.table import Table
+
+    from juncture import wiring
+
     with _person(database_url, profile_id, user_id) as (store, pid):
         if not yes:
             typer.confirm(f"Erase profile {pid} and everything about this person?", abort=True)
@@ -105,6 +109,10 @@ def export(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Everything about a person as JSON, table by table: the rows erasure would delete."""
+    import orjson
+
+    from juncture.store import export as store_export
+
     with _person(database_url, profile_id, user_id) as (store, pid):
         found = store_export.export(store, pid)
     if found is None:
@@ -125,6 +133,13 @@ def erasures(
     database_url: DatabaseUrl = None,
 ) -> None:
     """The erasures done: when, the reference, how many profiles and rows."""
+    import orjson
+    from rich.table import Table
+
+    from juncture import wiring
+    from juncture.settings import load as load_settings
+    from juncture.store import erasure as store_erasure
+
     store = wiring.open_store(load_settings(database_url=database_url))
     try:
         found = store_erasure.records(store.engine, limit)

@@ -7,19 +7,15 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from juncture import wiring
 from juncture.cli.options import DatabaseUrl
-from juncture.definitions import segments as segment_definitions
-from juncture.errors import JunctureError
-from juncture.runtime.segments import Segments
-from juncture.settings import load as load_settings
-from juncture.store.segments import SegmentStore
+
+if TYPE_CHECKING:
+    from juncture.runtime.segments import Segments
 
 segments_app = typer.Typer(no_args_is_help=True, help="Segments: declared and automatic.")
 out = Console()
@@ -44,6 +40,12 @@ Events = Annotated[
 @contextmanager
 def _segments(database_url: str | None, *, moves: bool = False) -> Iterator[Segments]:
     """``moves``: with the engine, to emit the events of batch changes of membership."""
+    from juncture import wiring
+    from juncture.errors import JunctureError
+    from juncture.runtime.segments import Segments
+    from juncture.settings import load as load_settings
+    from juncture.store.segments import SegmentStore
+
     flags = {"database_url": database_url} if database_url else {}
     settings = load_settings(**flags)
     store = wiring.open_store(settings)
@@ -72,6 +74,9 @@ def _now(at: str | None) -> dt.datetime:
 @segments_app.command("validate")
 def validate(files: Files) -> None:
     """Check definition files; every problem is printed as file:line: path: message."""
+    from juncture.definitions import segments as segment_definitions
+    from juncture.errors import JunctureError
+
     failed = False
     for path in files:
         try:
@@ -94,6 +99,8 @@ def apply(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Validate, save and evaluate definitions (a definition with the same id is replaced)."""
+    from juncture.definitions import segments as segment_definitions
+
     paths = [*(files or []), *(segment_definitions.library() if library else [])]
     if not paths:
         raise typer.BadParameter("give definition files or --library")
@@ -126,6 +133,8 @@ def listing(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Every saved segment with its size now."""
+    from rich.table import Table
+
     with _segments(database_url) as ops:
         found = ops.listing(_now(at), kind)
     table = Table("id", "kind", "size", "name")
@@ -203,6 +212,8 @@ def refresh(
 @segments_app.command("history")
 def history(segment_id: str, database_url: DatabaseUrl = None) -> None:
     """Size over time, one row per refresh."""
+    from rich.table import Table
+
     with _segments(database_url) as ops:
         rows = ops.history(segment_id)
     table = Table("at", "size", "entered", "exited")

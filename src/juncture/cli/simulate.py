@@ -6,13 +6,13 @@ every run is bounded in events and in time (:mod:`juncture.sim.live`).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from juncture.sim import live
+if TYPE_CHECKING:
+    from juncture.sim import live
 
 console = Console(stderr=True)
 
@@ -37,6 +37,8 @@ def simulate(
 ) -> None:
     """Drive a running server with simulated shoppers over the Segment HTTP API, paced in
     real time (--speed to accelerate)."""
+    from juncture.sim import live
+
     try:
         live.check_url(url)
     except live.LiveError as exc:
@@ -66,6 +68,10 @@ def simulate(
 
 
 def _run(url: str, write_key: str, config: live.LiveConfig) -> live.LiveReport:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from juncture.sim import live
+
     with Progress(
         TextColumn(f"simulating {config.days} days at {config.speed:g}x"),
         BarColumn(),
