@@ -17,12 +17,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 import sqlalchemy as sa
 import uvicorn
 
-from juncture import wiring
+from juncture import testing, wiring
 from juncture.settings import Settings
 from juncture.store import migrate
 from juncture.store.sql import SqlStore
@@ -31,6 +32,8 @@ POSTGRES_URL = os.environ.get("JUNCTURE_TEST_POSTGRES_URL")
 NO_POSTGRES = "JUNCTURE_TEST_POSTGRES_URL is not set: PostgreSQL contract tests skipped"
 WRITE_KEY = "test-write-key"
 ADMIN_TOKEN = "test-admin-token"
+ADMIN = testing.bearer(ADMIN_TOKEN)  # the admin API's header
+BASIC = testing.basic_auth(WRITE_KEY)  # a tracker's header
 
 
 @pytest.fixture(scope="session")
@@ -145,6 +148,15 @@ class LiveServer:
         self.server.should_exit = True
         self.thread.join(10)
         self.juncture.close()
+
+
+def stored(live: LiveServer, **query: str) -> list[dict[str, Any]]:
+    """The events the client sent that the server stored (``GET /v1/events``), without the
+    engine's derived events."""
+    params = {"derived": "false", **query}
+    r = httpx.get(f"{live.url}/v1/events", params=params, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    return list(r.json()["events"])
 
 
 @pytest.fixture

@@ -1,23 +1,92 @@
 """Helpers for tests and benchmarks, shipped so that users can test their own set-ups:
-a real server in a child process on a loopback port, free ports, a manual clock."""
+a real server in a child process on a loopback port, free ports, a manual clock, a channel
+that records (:class:`RecordingChannel`), and builders of events, tracking messages and the
+headers that authenticate them."""
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import httpx
 
+from juncture.channels.recording import RecordingChannel
+from juncture.core.events import Event
 from juncture.runtime.clock import ManualClock
 
-__all__ = ["ManualClock", "ServerProcess", "free_port"]
+__all__ = [
+    "ManualClock",
+    "RecordingChannel",
+    "ServerProcess",
+    "basic_auth",
+    "bearer",
+    "event",
+    "free_port",
+    "track_message",
+]
+T0: dt.datetime = dt.datetime(2024, 3, 4, 12, 0, tzinfo=dt.UTC)  # a Monday
+
+
+def event(
+    name: str,
+    at: dt.datetime = T0,
+    msg: str | None = None,
+    **properties: Any,
+) -> Event:
+    """A validated ``track`` event of user ``u1`` as the core sees it, from source ``test``.
+    Without ``msg``, its message id follows from the name, time and properties, so that the
+    same call gives the same event.
+
+    >>> event("Product Viewed", product_id="p1").message_id
+    "Product Viewed-2024-03-04T12:00:00+00:00-[('product_id', 'p1')]"
+    """
+    return Event(
+        source="test",
+        message_id=msg or f"{name}-{at.isoformat()}-{sorted(properties.items())}",
+        type="track",
+        event=name,
+        timestamp=at,
+        received_at=at,
+        user_id="u1",
+        properties=properties,
+    )
+
+
+def track_message(**fields: Any) -> dict[str, Any]:
+    """A Segment ``track`` message as a tracker sends it (a product view by ``u-1``, with a
+    fresh ``messageId``); ``fields`` replace or add top-level fields."""
+    return {
+        "userId": "u-1",
+        "event": "Product Viewed",
+        "messageId": str(uuid.uuid4()),
+        "properties": {"product_id": "P1"},
+        **fields,
+    }
+
+
+def basic_auth(write_key: str) -> dict[str, str]:
+    """The header a Segment tracker sends: Basic auth with the write key as user name.
+
+    >>> basic_auth("wk")
+    {'Authorization': 'Basic d2s6'}
+    """
+    return {"Authorization": "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()}
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The header of the admin API: ``Authorization: Bearer <token>``."""
+    return {"Authorization": f"Bearer {token}"}
 
 
 def free_port() -> int:

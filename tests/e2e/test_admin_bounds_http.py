@@ -11,9 +11,8 @@ import pytest
 
 from juncture import wiring
 from juncture.api.params import BIGINT
-from tests.conftest import LiveServer, settings_for
+from tests.conftest import ADMIN, BASIC, LiveServer, settings_for
 from tests.e2e.test_segments_http import RUNNING, view
-from tests.e2e.test_tracking_http import ADMIN, basic
 
 YAML = {**ADMIN, "Content-Type": "application/yaml"}
 JSON = {**ADMIN, "Content-Type": "application/json"}
@@ -80,7 +79,7 @@ def test_times_at_the_ends_of_the_calendar_are_400_on_every_route_that_takes_at(
     live: LiveServer, at: str
 ) -> None:
     batch = [view(f"u-{i % 4}", "Sports > Running") for i in range(8)]
-    assert httpx.post(f"{live.url}/v1/batch", json={"batch": batch}, headers=basic()).is_success
+    assert httpx.post(f"{live.url}/v1/batch", json={"batch": batch}, headers=BASIC).is_success
     assert httpx.post(f"{live.url}/v1/segments", json={"source": RUNNING}, headers=ADMIN).is_success
     for method, url, body in _at_routes(live.url):
         r = httpx.request(method, url, params={"at": at}, json=body, headers=ADMIN, timeout=30)

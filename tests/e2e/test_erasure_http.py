@@ -21,8 +21,7 @@ from juncture.core.engine import EngineConfig
 from juncture.core.identity import ExternalId, IdentityConfig
 from juncture.core.profile import DERIVED_SOURCE
 from juncture.store import tables
-from tests.conftest import LiveServer, settings_for
-from tests.e2e.test_journey_of_one_customer import ADMIN, BASIC
+from tests.conftest import ADMIN, BASIC, LiveServer, settings_for
 
 YAML = {**ADMIN, "Content-Type": "application/yaml"}
 BUYERS = """\

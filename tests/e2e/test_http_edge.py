@@ -18,8 +18,8 @@ import orjson
 import pytest
 
 from juncture import wiring
-from tests.conftest import WRITE_KEY, LiveServer, settings_for
-from tests.e2e.test_tracking_http import ADMIN, track
+from juncture.testing import track_message as track
+from tests.conftest import ADMIN, WRITE_KEY, LiveServer, settings_for
 
 BODY_TIMEOUT = 0.5
 PERSONAL = "cust-8842917"

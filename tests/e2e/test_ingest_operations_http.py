@@ -18,8 +18,9 @@ from typer.testing import CliRunner
 from juncture import wiring
 from juncture.cli.main import app
 from juncture.store.sql import SqlStore
-from tests.conftest import LiveServer, _pg_admin, settings_for
-from tests.e2e.test_tracking_http import ADMIN, basic, stored, track
+from juncture.testing import basic_auth
+from juncture.testing import track_message as track
+from tests.conftest import ADMIN, BASIC, LiveServer, _pg_admin, settings_for, stored
 
 
 def _metric(live: LiveServer, name: str) -> float:
@@ -88,7 +89,7 @@ def test_readyz_is_503_while_the_store_cannot_be_reached_and_healthz_stays_200(
     assert httpx.get(f"{live.url}/readyz").json() == {"status": "ready"}
     body = track()
     # a client retries on 503 (Retry-After); the store is back, so a retry must get through
-    answers = [httpx.post(f"{live.url}/v1/track", json=body, headers=basic()) for _ in range(3)]
+    answers = [httpx.post(f"{live.url}/v1/track", json=body, headers=BASIC) for _ in range(3)]
     assert 200 in [a.status_code for a in answers], [a.text for a in answers]
     assert len(stored(live, userId="u-1")) == 1
 
@@ -97,8 +98,8 @@ def test_deduplicated_metric_counts_retried_messages(live: LiveServer) -> None:
     batch = {"batch": [dict(track(), type="track") for _ in range(3)]}
     no_id = {"userId": "u-1", "event": "Cart Viewed", "timestamp": "2026-01-05T10:00:00Z"}
     for _ in range(2):  # a client that did not see the 200 sends the same bodies again
-        assert httpx.post(f"{live.url}/v1/batch", json=batch, headers=basic()).status_code == 200
-        assert httpx.post(f"{live.url}/v1/track", json=no_id, headers=basic()).status_code == 200
+        assert httpx.post(f"{live.url}/v1/batch", json=batch, headers=BASIC).status_code == 200
+        assert httpx.post(f"{live.url}/v1/track", json=no_id, headers=BASIC).status_code == 200
     assert _metric(live, "juncture_events_accepted_total") == 4
     assert _metric(live, "juncture_events_deduplicated_total") == 4
     assert len(stored(live, userId="u-1")) == 4
@@ -108,7 +109,7 @@ def test_commit_metrics_count_commits_of_events_and_not_timer_ticks(live: LiveSe
     for _ in range(3):
         live.juncture.committer.tick_sync()  # nothing due: a commit without events
     batch = {"batch": [dict(track(), type="track") for _ in range(3)]}
-    assert httpx.post(f"{live.url}/v1/batch", json=batch, headers=basic()).status_code == 200
+    assert httpx.post(f"{live.url}/v1/batch", json=batch, headers=BASIC).status_code == 200
     assert _metric(live, "juncture_commit_events_count") == 1
     with live.juncture.store.engine.connect() as conn:  # the three and what they derived
         every = conn.execute(sa.text("SELECT count(*) FROM events")).scalar_one()
@@ -124,10 +125,10 @@ def test_a_key_minted_by_the_cli_is_accepted_over_http_and_an_unknown_one_is_not
     key = minted.stdout.strip().splitlines()[0]
     source = minted.stderr.split("source ", 1)[1].split(":", 1)[0]
     body = track()
-    r = httpx.post(f"{live.url}/v1/track", json=body, headers=basic(key))
+    r = httpx.post(f"{live.url}/v1/track", json=body, headers=basic_auth(key))
     assert (r.status_code, r.content) == (200, b'{"success":true}')
     unknown = httpx.post(
-        f"{live.url}/v1/track", json=track(), headers=basic("wk_" + uuid.uuid4().hex)
+        f"{live.url}/v1/track", json=track(), headers=basic_auth("wk_" + uuid.uuid4().hex)
     )
     assert (unknown.status_code, unknown.json()["code"]) == (401, "unauthorized")
     store = SqlStore(database_url)
@@ -139,9 +140,7 @@ def test_a_key_minted_by_the_cli_is_accepted_over_http_and_an_unknown_one_is_not
 def test_a_message_over_32_kb_in_a_batch_is_rejected_alone(live: LiveServer) -> None:
     small = [dict(track(), type="track") for _ in range(2)]
     big = dict(track(), type="track", properties={"note": "x" * (33 * 1024)})
-    r = httpx.post(
-        f"{live.url}/v1/batch", json={"batch": [small[0], big, small[1]]}, headers=basic()
-    )
+    r = httpx.post(f"{live.url}/v1/batch", json={"batch": [small[0], big, small[1]]}, headers=BASIC)
     assert r.status_code == 200, r.text
     [rejected] = r.json()["rejected"]
     assert (rejected["index"], rejected["code"], rejected["path"]) == (

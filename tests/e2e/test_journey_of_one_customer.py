@@ -3,7 +3,6 @@ one timeline, the right cart, order, channels and stage, and ``Channel Switched`
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import uuid
 from collections.abc import Iterator
@@ -16,10 +15,8 @@ from juncture import wiring
 from juncture.core.engine import EngineConfig
 from juncture.core.identity import ExternalId, IdentityConfig
 from juncture.runtime.clock import ManualClock
-from tests.conftest import ADMIN_TOKEN, WRITE_KEY, LiveServer, settings_for
+from tests.conftest import ADMIN, BASIC, LiveServer, settings_for
 
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-BASIC = {"Authorization": "Basic " + base64.b64encode(f"{WRITE_KEY}:".encode()).decode()}
 PHONE = {
     "device": {"id": "dev-phone-1", "type": "mobile"},
     "userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Mobile/15E148",

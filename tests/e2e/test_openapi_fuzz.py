@@ -21,8 +21,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
 from schemathesis.generation.modes import GenerationMode
 
-from tests.conftest import LiveServer
-from tests.e2e.test_tracking_http import ADMIN, basic
+from tests.conftest import ADMIN, BASIC, LiveServer
 
 pytestmark = pytest.mark.slow
 log = logging.getLogger(__name__)
@@ -44,7 +43,7 @@ BOUNDED = settings(
 
 def fuzz(operation: Any, mode: GenerationMode, statuses: Counter[int]) -> str | None:
     """Run one operation's examples; the first failure as text (with its curl), or None."""
-    headers = basic() if operation.path in WRITE_KEY_PATHS else ADMIN
+    headers = BASIC if operation.path in WRITE_KEY_PATHS else ADMIN
 
     @BOUNDED
     @given(case=operation.as_strategy(generation_mode=mode))

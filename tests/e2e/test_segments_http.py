@@ -6,8 +6,7 @@ import uuid
 
 import httpx
 
-from tests.conftest import LiveServer
-from tests.e2e.test_tracking_http import ADMIN, basic
+from tests.conftest import ADMIN, BASIC, LiveServer
 
 RUNNING = """\
 id: running
@@ -37,7 +36,7 @@ def view(user: str, category: str) -> dict[str, object]:
 def test_segments_are_applied_sized_paged_exported_and_clustered(live: LiveServer) -> None:
     batch = [view(u, "Sports > Running") for u in ("a", "b", "c") for _ in range(2)]
     batch += [view("d", "Home > Lamps"), view("e", "Sports > Running")]
-    r = httpx.post(f"{live.url}/v1/batch", json={"batch": batch}, headers=basic())
+    r = httpx.post(f"{live.url}/v1/batch", json={"batch": batch}, headers=BASIC)
     assert r.status_code == 200, r.text
     with httpx.Client(base_url=f"{live.url}/v1", headers=ADMIN) as api:
         check_api(api)

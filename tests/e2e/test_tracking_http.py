@@ -2,42 +2,17 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import gzip
-import uuid
-from typing import Any
 
 import httpx
 import orjson
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import ADMIN_TOKEN, WRITE_KEY, LiveServer
-
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-
-
-def basic(key: str = WRITE_KEY) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
-
-
-def track(**extra: Any) -> dict[str, Any]:
-    return {
-        "userId": "u-1",
-        "event": "Product Viewed",
-        "messageId": str(uuid.uuid4()),
-        "properties": {"product_id": "P1"},
-        **extra,
-    }
-
-
-def stored(live: LiveServer, **query: str) -> list[dict[str, Any]]:
-    # only what the client sent: the engine's derived events are tested elsewhere
-    params = {"derived": "false", **query}
-    r = httpx.get(f"{live.url}/v1/events", params=params, headers=ADMIN)
-    assert r.status_code == 200, r.text
-    return list(r.json()["events"])
+from juncture.testing import basic_auth
+from juncture.testing import track_message as track
+from tests.conftest import ADMIN, BASIC, WRITE_KEY, LiveServer, stored
 
 
 def test_every_single_endpoint_answers_exactly_success_and_stores(live: LiveServer) -> None:
@@ -50,7 +25,7 @@ def test_every_single_endpoint_answers_exactly_success_and_stores(live: LiveServ
         "alias": {"userId": "u-1", "previousId": "anon-9"},
     }
     for kind, body in bodies.items():
-        r = httpx.post(f"{live.url}/v1/{kind}", json=body, headers=basic())
+        r = httpx.post(f"{live.url}/v1/{kind}", json=body, headers=BASIC)
         assert r.status_code == 200, (kind, r.text)
         assert r.content == b'{"success":true}'
     types = [e["type"] for e in stored(live, userId="u-1")]
@@ -70,7 +45,7 @@ def test_batch_with_gzip_and_write_key_in_body(live: LiveServer) -> None:
 
 def test_import_is_an_alias_of_batch(live: LiveServer) -> None:
     body = {"batch": [dict(track(timestamp="2025-12-24T18:00:00Z"), type="track")]}
-    r = httpx.post(f"{live.url}/v1/import", json=body, headers=basic())
+    r = httpx.post(f"{live.url}/v1/import", json=body, headers=BASIC)
     assert r.status_code == 200
     [event] = stored(live, userId="u-1")
     assert event["timestamp"] == "2025-12-24T18:00:00.000Z"
@@ -79,7 +54,7 @@ def test_import_is_an_alias_of_batch(live: LiveServer) -> None:
 def test_retried_messages_are_stored_once(live: LiveServer) -> None:
     body = {"batch": [dict(track(), type="track") for _ in range(5)]}
     for _ in range(3):
-        assert httpx.post(f"{live.url}/v1/batch", json=body, headers=basic()).status_code == 200
+        assert httpx.post(f"{live.url}/v1/batch", json=body, headers=BASIC).status_code == 200
     assert len(stored(live, userId="u-1")) == 5
 
 
@@ -91,7 +66,7 @@ def test_clock_skew_is_corrected_from_sent_at(live: LiveServer) -> None:
     before = dt.datetime.now(dt.UTC)
     r = httpx.post(
         f"{live.url}/v1/batch",
-        headers=basic(),
+        headers=BASIC,
         json={"batch": [message], "sentAt": client_now.isoformat()},
     )
     after = dt.datetime.now(dt.UTC)
@@ -117,7 +92,7 @@ def test_clock_skew_is_corrected_from_sent_at(live: LiveServer) -> None:
     ],
 )
 def test_timestamp_formats_real_clients_send(live: LiveServer, stamp: object) -> None:
-    r = httpx.post(f"{live.url}/v1/track", json=track(timestamp=stamp), headers=basic())
+    r = httpx.post(f"{live.url}/v1/track", json=track(timestamp=stamp), headers=BASIC)
     assert r.status_code == 200, r.text
     [event] = stored(live, userId="u-1")
     assert event["timestamp"].startswith("2026-02-03T04:05:06")
@@ -133,7 +108,7 @@ def test_partial_batch_stores_valid_quarantines_invalid_and_says_which(live: Liv
             {"type": "track", "event": "X"},
         ]
     }
-    r = httpx.post(f"{live.url}/v1/batch", json=body, headers=basic())
+    r = httpx.post(f"{live.url}/v1/batch", json=body, headers=BASIC)
     assert r.status_code == 200
     rejected = r.json()["rejected"]
     assert [(x["index"], x["code"], x["path"]) for x in rejected] == [
@@ -148,7 +123,7 @@ def test_partial_batch_stores_valid_quarantines_invalid_and_says_which(live: Liv
 
 def test_quarantined_event_is_replayed_after_a_fix(live: LiveServer) -> None:
     bad = {"type": "track", "userId": "u-1", "messageId": "fix-me", "properties": {"a": 1}}
-    r = httpx.post(f"{live.url}/v1/batch", json={"batch": [bad]}, headers=basic())
+    r = httpx.post(f"{live.url}/v1/batch", json={"batch": [bad]}, headers=BASIC)
     assert r.status_code == 400
     assert r.json()["code"] == "invalid_events"
     [row] = httpx.get(f"{live.url}/v1/failed", headers=ADMIN).json()["failed"]
@@ -184,7 +159,7 @@ def test_quarantined_event_is_replayed_after_a_fix(live: LiveServer) -> None:
 def test_bad_input_gets_its_own_clear_error(
     live: LiveServer, content: bytes, headers: dict[str, str], status: int, code: str
 ) -> None:
-    r = httpx.post(f"{live.url}/v1/track", content=content, headers={**basic(), **headers})
+    r = httpx.post(f"{live.url}/v1/track", content=content, headers={**BASIC, **headers})
     assert r.status_code == status, r.text
     body = r.json()
     assert body["code"] == code
@@ -194,19 +169,19 @@ def test_bad_input_gets_its_own_clear_error(
 def test_oversized_batch_is_refused_before_reading_it_all(live: LiveServer) -> None:
     body = b'{"batch": [' + b",".join([orjson.dumps(dict(track(), type="track"))] * 4000) + b"]}"
     assert len(body) > 500 * 1024
-    r = httpx.post(f"{live.url}/v1/batch", content=body, headers=basic())
+    r = httpx.post(f"{live.url}/v1/batch", content=body, headers=BASIC)
     assert (r.status_code, r.json()["code"]) == (413, "payload_too_large")
 
 
 def test_gzip_bomb_is_refused(live: LiveServer) -> None:
     bomb = gzip.compress(b'{"batch": [' + b" " * 5_000_000 + b"]}")
     r = httpx.post(
-        f"{live.url}/v1/batch", content=bomb, headers={**basic(), "Content-Encoding": "gzip"}
+        f"{live.url}/v1/batch", content=bomb, headers={**BASIC, "Content-Encoding": "gzip"}
     )
     assert (r.status_code, r.json()["code"]) == (413, "payload_too_large")
 
 
-@pytest.mark.parametrize("headers", [{}, basic("wrong-key"), {"Authorization": "Basic !!!"}])
+@pytest.mark.parametrize("headers", [{}, basic_auth("wrong-key"), {"Authorization": "Basic !!!"}])
 def test_missing_or_wrong_write_key_is_401(live: LiveServer, headers: dict[str, str]) -> None:
     r = httpx.post(f"{live.url}/v1/track", json=track(), headers=headers)
     assert (r.status_code, r.json()["code"]) == (401, "unauthorized")
@@ -215,9 +190,9 @@ def test_missing_or_wrong_write_key_is_401(live: LiveServer, headers: dict[str, 
 
 def test_bad_input_loses_nothing_already_accepted(live: LiveServer) -> None:
     ok = track()
-    assert httpx.post(f"{live.url}/v1/track", json=ok, headers=basic()).status_code == 200
-    httpx.post(f"{live.url}/v1/track", content=b"{broken", headers=basic())
-    httpx.post(f"{live.url}/v1/track", json=track(), headers=basic("nope"))
+    assert httpx.post(f"{live.url}/v1/track", json=ok, headers=BASIC).status_code == 200
+    httpx.post(f"{live.url}/v1/track", content=b"{broken", headers=BASIC)
+    httpx.post(f"{live.url}/v1/track", json=track(), headers=basic_auth("nope"))
     assert [e["messageId"] for e in stored(live, userId="u-1")] == [ok["messageId"]]
 
 
@@ -226,12 +201,12 @@ def test_store_failure_answers_503_and_a_retry_then_succeeds(live: LiveServer) -
     with engine.begin() as conn:
         conn.execute(sa.text("ALTER TABLE events RENAME TO events_away"))
     body = track()
-    r = httpx.post(f"{live.url}/v1/track", json=body, headers=basic())
+    r = httpx.post(f"{live.url}/v1/track", json=body, headers=BASIC)
     assert (r.status_code, r.json()["code"]) == (503, "store_unavailable")
     assert r.headers["retry-after"] == "1"
     with engine.begin() as conn:
         conn.execute(sa.text("ALTER TABLE events_away RENAME TO events"))
-    assert httpx.post(f"{live.url}/v1/track", json=body, headers=basic()).status_code == 200
+    assert httpx.post(f"{live.url}/v1/track", json=body, headers=BASIC).status_code == 200
     assert len(stored(live, userId="u-1")) == 1
 
 
@@ -248,7 +223,7 @@ def test_health_readiness_and_metrics(live: LiveServer) -> None:
     assert httpx.get(f"{live.url}/readyz").status_code == 200
     httpx.post(
         f"{live.url}/v1/batch",
-        headers=basic(),
+        headers=BASIC,
         json={"batch": [dict(track(), type="track"), {"type": "track", "userId": "x"}]},
     )
     text = httpx.get(f"{live.url}/metrics").text

@@ -12,21 +12,9 @@ from juncture.core.journeys import machine
 from juncture.core.journeys.spec import JourneySpec
 from juncture.core.journeys.state import Enrollment
 from juncture.definitions import journeys as journey_definitions
+from juncture.testing import T0, event
 
-T0 = dt.datetime(2024, 3, 4, 12, 0, tzinfo=dt.UTC)  # a Monday
-
-
-def event(name: str, at: dt.datetime = T0, msg: str | None = None, **props: Any) -> Event:
-    return Event(
-        source="test",
-        message_id=msg or f"{name}-{at.isoformat()}-{sorted(props.items())}",
-        type="track",
-        event=name,
-        timestamp=at,
-        received_at=at,
-        user_id="u1",
-        properties=props,
-    )
+__all__ = ["CART", "T0", "Engine", "event", "journey", "of", "profile"]
 
 
 def profile(pid: str = "p1", **traits: Any) -> dict[str, Any]:
