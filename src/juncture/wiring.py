@@ -28,7 +28,7 @@ from juncture.core.engine import EngineConfig
 from juncture.core.identity import ExternalId, IdentityConfig
 from juncture.core.journeys.arbitration import Cap, Policy, QuietHours
 from juncture.core.journeys.orchestrate import JourneyConfig
-from juncture.core.profile import ProfileConfig
+from juncture.core.profile.model import ProfileConfig
 from juncture.core.signals import SignalConfig
 from juncture.core.stage import StageConfig
 from juncture.metrics import Metrics

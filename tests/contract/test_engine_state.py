@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
 from juncture.core.events import Event
-from juncture.core.profile import Profile
+from juncture.core.profile.model import Profile
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.engine import Engine
 from juncture.store import tables

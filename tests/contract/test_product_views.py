@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from juncture.core.events import Event
-from juncture.core.profile import ProductView, Profile
+from juncture.core.profile.model import ProductView, Profile
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.engine import Engine
 from juncture.store import migrate, product_views, tables

@@ -19,8 +19,8 @@ from typing import Final
 
 import numpy as np
 
-from juncture.core import profile as profiles
-from juncture.core.profile import Profile
+from juncture.core.profile.affinity import price_band
+from juncture.core.profile.model import DEFAULT_CONFIG, Profile
 
 CATEGORIES: Final = ("Women", "Men", "Kids", "Home", "Beauty", "Sports", "Electronics")
 CHANNELS: Final = ("web", "app", "store", "email", "sms", "push")
@@ -88,8 +88,8 @@ def _category_shares(profile: Profile) -> dict[str, float]:
 
 
 def _price_level(profile: Profile) -> float:
-    bands = profiles.DEFAULT_CONFIG.price_bands
-    names = [profiles.price_band(p) for p in (0.0, *bands)]
+    bands = DEFAULT_CONFIG.price_bands
+    names = [price_band(p) for p in (0.0, *bands)]
     weighted = total = 0.0
     for index, name in enumerate(names):
         score = profile.affinity.get(f"price:{name}", 0.0)

@@ -41,7 +41,8 @@ from juncture.channels.base import Content
 from juncture.channels.templates import TemplateError, Templates
 from juncture.core.identity import profile_id_for
 from juncture.core.journeys.spec import PLACEMENT_KINDS
-from juncture.core.profile import Profile, consent_for, plain
+from juncture.core.profile.consent import consent_for
+from juncture.core.profile.model import Profile, plain
 from juncture.errors import BadInput, MalformedBody
 from juncture.runtime.clock import Clock
 from juncture.store.outbox import ONSITE, NewMessage, OutboxRow

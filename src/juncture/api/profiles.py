@@ -21,8 +21,8 @@ from juncture.api.errors import json_response
 from juncture.api.params import BIGINT
 from juncture.core import events as core_events
 from juncture.core import identity
-from juncture.core import profile as core_profile
 from juncture.core.events import as_utc
+from juncture.core.profile import orders
 from juncture.errors import BadInput, NotFound
 from juncture.runtime.clock import Clock
 from juncture.runtime.erasure import Eraser
@@ -180,7 +180,7 @@ def profile_json(found: StoredProfile, now: dt.datetime) -> dict[str, Any]:
     whole stored document."""
     p = found.profile
     cart = p.cart
-    rfm = core_profile.rfm(p, now)
+    rfm = orders.rfm(p, now)
     return {
         **_redirect(found),
         "mergedIds": list(found.merged_ids),

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from juncture import wiring
 from juncture.bench.ingest import scratch_postgres
 from juncture.core import messages
-from juncture.core.profile import Profile
+from juncture.core.profile.model import Profile
 from juncture.core.segments import conditions as seg
 from juncture.core.segments import membership
 from juncture.definitions import segments as segment_definitions

@@ -27,7 +27,8 @@ import datetime as dt
 from typing import Any, Final
 
 from juncture.core.events import Event
-from juncture.core.profile import DERIVED_SOURCE, Cart, Profile, plain
+from juncture.core.profile.model import Cart, Profile, plain
+from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.core.timers import CancelTimer, ScheduleTimer, TimerCommand, signal_id
 
 CART_ABANDONED: Final = "Cart Abandoned"

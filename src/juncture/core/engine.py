@@ -17,7 +17,7 @@ from typing import Final
 
 import msgspec
 
-from juncture.core import identity, profile, signals, stage
+from juncture.core import identity, signals, stage
 from juncture.core.events import Event
 from juncture.core.identity import Conflict, IdentityGraph, Merge
 from juncture.core.journeys import dates, orchestrate
@@ -25,8 +25,10 @@ from juncture.core.journeys import merge as journey_merge
 from juncture.core.journeys.catalog import Catalog
 from juncture.core.journeys.orchestrate import JourneyConfig, JourneyState, Message
 from juncture.core.journeys.state import Enrollment
-from juncture.core.profile import DERIVED_SOURCE, Profile
-from juncture.core.profile_merge import merge_profiles
+from juncture.core.profile import reducer
+from juncture.core.profile.merge import merge_profiles
+from juncture.core.profile.model import Profile, ProfileConfig
+from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.core.segments import conditions as seg
 from juncture.core.segments import membership
 from juncture.core.signals import CancelTimer, ScheduleTimer, TimerCommand
@@ -39,7 +41,7 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True):
     identity: identity.IdentityConfig = identity.IdentityConfig(
         external_ids=(identity.ExternalId(kind="loyalty_id", keys=("loyalty_id",)),)
     )
-    profile: profile.ProfileConfig = profile.ProfileConfig()
+    profile: ProfileConfig = ProfileConfig()
     signals: signals.SignalConfig = signals.SignalConfig()
     stage: stage.StageConfig = stage.StageConfig()
     journeys: JourneyConfig = JourneyConfig()
@@ -100,7 +102,7 @@ def step(
         changed[merge.survivor] = merge_profiles(survivor, merged, config.profile)
         retired.append(merge.merged)
     before = changed.get(pid) or _get(known, pid)
-    after = profile.reduce(before, event, config.profile)
+    after = reducer.reduce(before, event, config.profile)
     changed[pid] = after
     detection = signals.detect(before, after, event, config.signals)
     derived = list(detection.events)

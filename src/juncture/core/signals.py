@@ -56,10 +56,12 @@ from typing import Any, Final
 import msgspec
 
 from juncture.core import abandonment
-from juncture.core import profile as profiles
 from juncture.core.abandonment import CART_ABANDONED, CART_TIMER, CHECKOUT_ABANDONED, CHECKOUT_TIMER
 from juncture.core.events import Event
-from juncture.core.profile import DERIVED_SOURCE, Profile
+from juncture.core.profile.affinity import price_band, top_affinities
+from juncture.core.profile.model import NEVER_VIEWED, Profile
+from juncture.core.profile.properties import number, product_key
+from juncture.core.profile.reducer import DERIVED_SOURCE, channel_of, device_of
 from juncture.core.timers import CancelTimer, ScheduleTimer, TimerCommand, signal_id
 
 # Timer commands and the abandonment names live in their own modules and are re-exported.
@@ -181,18 +183,18 @@ def _click_interest(before: Profile, after: Profile, event: Event) -> Event | No
     if not gained:
         return None
     props = event.properties
-    top, was = profiles.top_affinities(after), profiles.top_affinities(before)
+    top, was = top_affinities(after), top_affinities(before)
     shifted = {d: {"from": was[d], "to": new} for d, new in top.items() if was[d] != new}
-    price = profiles.number(props.get("price"))
+    price = number(props.get("price"))
     return derive(
         event,
         CLICK_INTEREST,
         after.profile_id,
         {
-            "product_id": profiles.product_key(props),
+            "product_id": product_key(props),
             "category": props.get("category"),
             "brand": props.get("brand"),
-            "price_band": profiles.price_band(price),
+            "price_band": price_band(price),
             "gained": gained,
             "top": top,
             "shifted": shifted,
@@ -203,11 +205,11 @@ def _click_interest(before: Profile, after: Profile, event: Event) -> Event | No
 def _product_interest(
     before: Profile, after: Profile, event: Event, config: SignalConfig
 ) -> Event | None:
-    pid = profiles.product_key(event.properties)
+    pid = product_key(event.properties)
     view = after.products.get(pid) if pid is not None else None
     if pid is None or view is None:
         return None
-    old = before.products.get(pid, profiles.NEVER_VIEWED)
+    old = before.products.get(pid, NEVER_VIEWED)
     reasons = []  # appended one by one: a comprehension costs more on this per-view path
     if old.views < config.repeat_views <= view.views:
         reasons.append("repeat_views")
@@ -239,7 +241,7 @@ def _product_interest(
 
 
 def _cart_intent(after: Profile, event: Event, config: SignalConfig) -> Event | None:
-    pid = profiles.product_key(event.properties)
+    pid = product_key(event.properties)
     if pid is None or pid not in after.cart.items:
         return None
     view = after.products.get(pid)
@@ -262,7 +264,7 @@ def _channel_switched(before: Profile, event: Event, config: SignalConfig) -> Ev
     gap = event.timestamp - last
     if gap > config.channel_switch_window:
         return None
-    channel, device = profiles.channel_of(event), profiles.device_of(event)
+    channel, device = channel_of(event), device_of(event)
     new_channel = channel is not None and before.last_channel not in (None, channel)
     new_device = device is not None and before.last_device not in (None, device)
     if not (new_channel or new_device):
@@ -321,7 +323,7 @@ def _post_purchase(before: Profile, event: Event, config: SignalConfig) -> Event
         "days_since_order": round(since.total_seconds() / 86400, 3),
     }
     for key in ("score", "rating"):
-        value = profiles.number(event.properties.get(key))
+        value = number(event.properties.get(key))
         if value is not None:
             props[key] = value
     return derive(event, POST_PURCHASE, before.profile_id, props)

@@ -33,7 +33,7 @@ import msgspec
 
 from juncture.core import signals
 from juncture.core.events import Event
-from juncture.core.profile import Profile
+from juncture.core.profile.model import Profile
 
 STAGE_CHANGED: Final = "Journey Stage Changed"
 _CONSIDERATION_EVENTS: Final = (

@@ -20,7 +20,7 @@ from juncture.core.identity import Conflict, IdentityGraph, Merge
 from juncture.core.journeys.catalog import Catalog
 from juncture.core.journeys.orchestrate import JourneyState, Message
 from juncture.core.journeys.state import Enrollment
-from juncture.core.profile import Profile
+from juncture.core.profile.model import Profile
 from juncture.core.segments import conditions as seg
 from juncture.core.segments import membership
 from juncture.core.signals import CancelTimer, ScheduleTimer, TimerCommand

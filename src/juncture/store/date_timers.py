@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from juncture.core.journeys import dates
-from juncture.core.profile import Profile
+from juncture.core.profile.model import Profile
 from juncture.core.signals import ScheduleTimer
 from juncture.store import tables
 

@@ -18,7 +18,7 @@ from typing import Final
 import sqlalchemy as sa
 
 from juncture.core.events import as_utc
-from juncture.core.profile import Profile
+from juncture.core.profile.model import Profile
 from juncture.store import product_views, tables
 from juncture.store.outbox import ONSITE, NewMessage, Outbox, OutboxRow, row_of, transaction
 

@@ -20,7 +20,7 @@ from typing import Any, Final
 import msgspec
 import sqlalchemy as sa
 
-from juncture.core.profile import ProductView, Profile
+from juncture.core.profile.model import ProductView, Profile
 from juncture.store import tables
 
 # (product_id, the ProductView's JSON) of one profile, in position order.

@@ -20,7 +20,8 @@ import sqlalchemy as sa
 
 from juncture.core.events import Event, as_utc, from_row
 from juncture.core.identity import Conflict, Merge, Node
-from juncture.core.profile import DERIVED_SOURCE, Profile
+from juncture.core.profile.model import Profile
+from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.errors import StoreUnavailable
 from juncture.store import product_views, tables
 from juncture.store.sql import SqlStore

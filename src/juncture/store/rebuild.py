@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from juncture.core.events import UTC, Event, encode_body
 from juncture.core.journeys.orchestrate import JOURNEY_TIMER
-from juncture.core.profile import DERIVED_SOURCE
+from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.errors import StoreUnavailable
 from juncture.store import tables
 from juncture.store.base import Processor

@@ -12,7 +12,7 @@ from typing import IO, Any, Final
 import sqlalchemy as sa
 
 from juncture.core.events import UTC
-from juncture.core.profile import Profile
+from juncture.core.profile.model import Profile
 from juncture.core.segments import conditions as seg
 from juncture.errors import NotFound
 from juncture.store import product_views, tables

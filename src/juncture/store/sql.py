@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from juncture.core.events import Event, as_utc, from_row
-from juncture.core.profile import DERIVED_SOURCE
+from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.errors import StoreUnavailable
 from juncture.store import dialects, tables
 from juncture.store.base import FailedEvent, Writer

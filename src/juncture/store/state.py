@@ -14,10 +14,10 @@ from typing import Any, Final
 
 import msgspec
 
-from juncture.core import profile as profiles
 from juncture.core import stage
 from juncture.core.identity import Conflict, IdentityGraph, Merge, Node
-from juncture.core.profile import ProductView, Profile
+from juncture.core.profile.affinity import top_affinity
+from juncture.core.profile.model import ProductView, Profile
 from juncture.core.segments import conditions as segments
 from juncture.core.signals import ScheduleTimer
 from juncture.store import product_views, tables
@@ -260,7 +260,7 @@ class StateSql(JourneySql):
             min(p.cart.quantity, _MAX_INT32),
             min(p.session_count, _MAX_INT32),
             _text(p.last_channel, "last_channel"),
-            _text(profiles.top_affinity(p, "category"), "top_category"),
+            _text(top_affinity(p, "category"), "top_category"),
             p.nps.score if p.nps else None,
             p.csat.score if p.csat else None,
             _encoder.encode(traits).decode(),

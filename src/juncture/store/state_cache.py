@@ -11,7 +11,7 @@ import msgspec
 from juncture.core.identity import Node
 from juncture.core.journeys.arbitration import Contact
 from juncture.core.journeys.state import Enrollment
-from juncture.core.profile import Profile
+from juncture.core.profile.model import Profile
 
 _json_decoder: Final = msgspec.json.Decoder()
 _enrollment_decoder: Final = msgspec.json.Decoder(Enrollment)

@@ -8,7 +8,7 @@ import pytest
 
 from juncture.core.events import Event
 from juncture.core.journeys import dates
-from juncture.core.profile import Profile
+from juncture.core.profile.model import Profile
 from juncture.core.signals import CancelTimer, ScheduleTimer, TimerCommand
 
 YEARLY = frozenset({"birthday"})

@@ -10,7 +10,7 @@ from juncture.core import engine
 from juncture.core.engine import STAGE_TIMER, EngineConfig
 from juncture.core.events import Event
 from juncture.core.identity import IdentityGraph
-from juncture.core.profile import Profile
+from juncture.core.profile.model import Profile
 from juncture.core.signals import ScheduleTimer
 
 T0 = dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC)

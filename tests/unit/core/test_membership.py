@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 from juncture.core.events import Event
-from juncture.core.profile import Profile
+from juncture.core.profile.model import Profile
 from juncture.core.segments import conditions as seg
 from juncture.core.segments import membership
 from juncture.core.signals import CancelTimer, ScheduleTimer

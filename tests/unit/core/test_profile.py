@@ -7,10 +7,19 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from juncture.core import profile
 from juncture.core.events import Event
-from juncture.core.profile import Profile, ProfileConfig
-from juncture.core.profile_merge import merge_profiles
+from juncture.core.profile import reducer
+from juncture.core.profile.affinity import (
+    AFFINITY_DIMENSIONS,
+    affinity_at,
+    price_band,
+    top_affinities,
+    top_affinity,
+)
+from juncture.core.profile.consent import consent_for
+from juncture.core.profile.merge import merge_profiles
+from juncture.core.profile.model import DEFAULT_CONFIG, Profile, ProfileConfig
+from juncture.core.profile.orders import RFM, rfm
 
 T0 = dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC)
 MIN = dt.timedelta(minutes=1)
@@ -41,10 +50,10 @@ def ev(
     )
 
 
-def run(events: list[Event], config: ProfileConfig = profile.DEFAULT_CONFIG) -> Profile:
+def run(events: list[Event], config: ProfileConfig = DEFAULT_CONFIG) -> Profile:
     p = Profile(profile_id="p_1")
     for e in events:
-        p = profile.reduce(p, e, config)
+        p = reducer.reduce(p, e, config)
     return p
 
 
@@ -69,11 +78,11 @@ def test_consent_shapes_and_latest_wins() -> None:
             ev("Unsubscribed", T0 + 2 * MIN),
         ]
     )
-    assert profile.consent_for(p, "email", "marketing") is False
-    assert profile.consent_for(p, "email", "service") is True
-    assert profile.consent_for(p, "sms", "marketing") is False
-    assert profile.consent_for(p, "push", "anything") is True
-    assert profile.consent_for(p, "whatsapp", "marketing") is None
+    assert consent_for(p, "email", "marketing") is False
+    assert consent_for(p, "email", "service") is True
+    assert consent_for(p, "sms", "marketing") is False
+    assert consent_for(p, "push", "anything") is True
+    assert consent_for(p, "whatsapp", "marketing") is None
     assert "consent" not in p.traits
 
 
@@ -81,14 +90,14 @@ def test_consent_denial_wins_a_tie() -> None:
     grant = ev("Consent Updated", props={"channel": "email", "granted": True})
     deny = ev("Unsubscribed", props={"channel": "email", "purpose": "*"})
     for order in ([grant, deny], [deny, grant]):
-        assert profile.consent_for(run(order), "email", "marketing") is False
+        assert consent_for(run(order), "email", "marketing") is False
 
 
 def test_sessions_split_on_thirty_minutes_and_late_event_bridges() -> None:
     times = [T0, T0 + 10 * MIN, T0 + 50 * MIN]
     p = run([ev("X", t) for t in times])
     assert p.session_count == 2
-    p = profile.reduce(p, ev("X", T0 + 30 * MIN))
+    p = reducer.reduce(p, ev("X", T0 + 30 * MIN))
     assert p.session_count == 1
     assert p.first_seen == T0
     assert p.last_seen == T0 + 50 * MIN
@@ -105,7 +114,7 @@ def test_the_first_session_and_the_first_visit_start_their_spans() -> None:
     p = run([ev("Product Viewed", T0, props={"product_id": "s1"})], ProfileConfig(keep_sessions=1))
     assert (p.sessions, p.sessions_archived) == (((T0, T0),), 0)
     assert p.products["s1"].visits == ((T0, T0),)
-    p = profile.reduce(p, ev("X", T0 + 90 * MIN), ProfileConfig(keep_sessions=1))
+    p = reducer.reduce(p, ev("X", T0 + 90 * MIN), ProfileConfig(keep_sessions=1))
     assert (p.sessions, p.sessions_archived) == (((T0 + 90 * MIN, T0 + 90 * MIN),), 1)
 
 
@@ -143,7 +152,7 @@ def test_product_view_depth() -> None:
 
 
 def test_affinity_decays_by_half_life() -> None:
-    half = profile.DEFAULT_CONFIG.affinity_half_life
+    half = DEFAULT_CONFIG.affinity_half_life
     p = run(
         [
             ev("Product Viewed", T0, props={"category": "Shoes"}),
@@ -151,10 +160,10 @@ def test_affinity_decays_by_half_life() -> None:
         ]
     )
     now = T0 + half
-    assert math.isclose(profile.affinity_at(p, "category:Shoes", now), 0.5)
-    assert math.isclose(profile.affinity_at(p, "category:Hats", now), 1.0)
-    assert profile.top_affinity(p, "category") == "Hats"
-    assert profile.affinity_at(p, "category:None", now) == 0.0
+    assert math.isclose(affinity_at(p, "category:Shoes", now), 0.5)
+    assert math.isclose(affinity_at(p, "category:Hats", now), 1.0)
+    assert top_affinity(p, "category") == "Hats"
+    assert affinity_at(p, "category:None", now) == 0.0
 
 
 def test_affinity_rebases_far_in_time() -> None:
@@ -168,7 +177,7 @@ def test_affinity_rebases_far_in_time() -> None:
         config,
     )
     assert p.affinity_ref == late
-    assert math.isclose(profile.affinity_at(p, "category:B", late, config), 1.0)
+    assert math.isclose(affinity_at(p, "category:B", late, config), 1.0)
 
 
 def test_cart_add_remove_snapshot_and_order() -> None:
@@ -182,20 +191,20 @@ def test_cart_add_remove_snapshot_and_order() -> None:
     )
     assert {k: i.quantity for k, i in p.cart.items.items()} == {"a": 1, "b": 1}
     assert p.cart.value == 15.0
-    p = profile.reduce(
+    p = reducer.reduce(
         p,
         ev("Checkout Started", T0 + 3 * MIN, props={"products": [{"sku": "c", "price": 7}]}),
     )
     assert list(p.cart.items) == ["c"]
     assert p.cart.checkout_at == T0 + 3 * MIN
-    p = profile.reduce(p, ev("Order Completed", T0 + 4 * MIN, props={"order_id": "o1"}))
+    p = reducer.reduce(p, ev("Order Completed", T0 + 4 * MIN, props={"order_id": "o1"}))
     assert p.cart.items == {}
-    late = profile.reduce(p, ev("Product Added", T0 + 3 * MIN, props=item))
+    late = reducer.reduce(p, ev("Product Added", T0 + 3 * MIN, props=item))
     assert late.cart.items == {}
 
 
 def test_orders_dedupe_revenue_aov_and_rfm() -> None:
-    config = profile.DEFAULT_CONFIG
+    config = DEFAULT_CONFIG
     p = run(
         [
             ev("Order Completed", T0, mid="1", props={"order_id": "o1", "revenue": 100}),
@@ -213,9 +222,9 @@ def test_orders_dedupe_revenue_aov_and_rfm() -> None:
     assert p.revenue == 180.5
     assert math.isclose(p.aov, 180.5 / 3)
     assert p.last_order_id == "7"
-    assert profile.rfm(p, T0 + dt.timedelta(days=1), config) == profile.RFM(5, 3, 3)
-    assert profile.rfm(p, T0 + dt.timedelta(days=365), config).recency == 1
-    assert profile.rfm(Profile(profile_id="x"), T0) == profile.RFM(1, 1, 1)
+    assert rfm(p, T0 + dt.timedelta(days=1), config) == RFM(5, 3, 3)
+    assert rfm(p, T0 + dt.timedelta(days=365), config).recency == 1
+    assert rfm(Profile(profile_id="x"), T0) == RFM(1, 1, 1)
 
 
 def test_earlier_report_of_an_order_wins() -> None:
@@ -244,7 +253,7 @@ def test_feedback_tickets_and_reviews() -> None:
 
 def test_derived_events_do_not_change_the_profile() -> None:
     p = Profile(profile_id="x")
-    assert profile.reduce(p, ev("Cart Abandoned", source="juncture")) is p
+    assert reducer.reduce(p, ev("Cart Abandoned", source="juncture")) is p
 
 
 def test_json_round_trip() -> None:
@@ -259,28 +268,28 @@ def test_json_round_trip() -> None:
 
 
 def test_price_band() -> None:
-    assert profile.price_band(10) == "0-25"
-    assert profile.price_band(25) == "25-100"
-    assert profile.price_band(499.99) == "100-500"
-    assert profile.price_band(500) == "500+"
-    assert profile.price_band(None) is None
+    assert price_band(10) == "0-25"
+    assert price_band(25) == "25-100"
+    assert price_band(499.99) == "100-500"
+    assert price_band(500) == "500+"
+    assert price_band(None) is None
 
 
 def test_price_band_names_follow_each_config() -> None:
     # Band names are built once per set of limits: another config must get its own.
-    assert profile.price_band(60.0) == "25-100"
-    assert profile.price_band(60.0, ProfileConfig(price_bands=(10.0, 50.5))) == "50.5+"
-    assert profile.price_band(20.0, ProfileConfig(price_bands=(10.0, 50.5))) == "10-50.5"
-    assert profile.price_band(3.0, ProfileConfig(price_bands=())) == "0+"
-    assert profile.price_band(60.0) == "25-100"
+    assert price_band(60.0) == "25-100"
+    assert price_band(60.0, ProfileConfig(price_bands=(10.0, 50.5))) == "50.5+"
+    assert price_band(20.0, ProfileConfig(price_bands=(10.0, 50.5))) == "10-50.5"
+    assert price_band(3.0, ProfileConfig(price_bands=())) == "0+"
+    assert price_band(60.0) == "25-100"
 
 
 def test_top_affinities_agree_with_top_affinity() -> None:
     scores = {"category:A": 2.0, "category:B": 3.0, "brand:X": 1.0, "brand:Y": 1.0, "other": 9.0}
     p = Profile(profile_id="p_1", affinity=scores)
-    tops = profile.top_affinities(p)
+    tops = top_affinities(p)
     assert tops == {"category": "B", "brand": "Y", "price": None}  # a tie: the last key
-    assert tops == {d: profile.top_affinity(p, d) for d in profile.AFFINITY_DIMENSIONS}
+    assert tops == {d: top_affinity(p, d) for d in AFFINITY_DIMENSIONS}
 
 
 @given(
@@ -294,11 +303,11 @@ def test_top_affinities_agree_with_top_affinity() -> None:
 def test_top_affinities_match_each_dimension(scores: dict[str, float]) -> None:
     p = Profile(profile_id="p_1", affinity=scores)
     expected = {}
-    for d in profile.AFFINITY_DIMENSIONS:  # the plain definition: the highest (score, key)
+    for d in AFFINITY_DIMENSIONS:  # the plain definition: the highest (score, key)
         mine = [(s, k) for k, s in scores.items() if k.startswith(d + ":")]
         expected[d] = max(mine)[1][len(d) + 1 :] if mine else None
-        assert profile.top_affinity(p, d) == expected[d]
-    assert profile.top_affinities(p) == expected
+        assert top_affinity(p, d) == expected[d]
+    assert top_affinities(p) == expected
 
 
 # -- property tests ---------------------------------------------------------------------
@@ -376,8 +385,8 @@ def projection(p: Profile) -> dict[str, Any]:
 def assert_same_affinity(a: Profile, b: Profile) -> None:
     assert set(a.affinity) == set(b.affinity)
     for key in a.affinity:
-        x = profile.affinity_at(a, key, LATER, CONFIG)
-        y = profile.affinity_at(b, key, LATER, CONFIG)
+        x = affinity_at(a, key, LATER, CONFIG)
+        y = affinity_at(b, key, LATER, CONFIG)
         assert math.isclose(x, y, rel_tol=1e-9), key
 
 

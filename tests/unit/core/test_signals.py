@@ -5,9 +5,10 @@ from typing import Any
 
 import msgspec
 
-from juncture.core import profile, signals
+from juncture.core import signals
 from juncture.core.events import Event
-from juncture.core.profile import Profile
+from juncture.core.profile import reducer
+from juncture.core.profile.model import Profile
 from juncture.core.signals import CancelTimer, ScheduleTimer, SignalConfig
 
 T0 = dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC)
@@ -40,7 +41,7 @@ def ev(
 def step(
     p: Profile, e: Event, config: SignalConfig = signals.DEFAULT_CONFIG
 ) -> tuple[Profile, signals.Detection]:
-    after = profile.reduce(p, e)
+    after = reducer.reduce(p, e)
     return after, signals.detect(p, after, e, config)
 
 
@@ -226,7 +227,7 @@ def test_fire_timer_only_when_current_due_and_cart_not_empty() -> None:
     assert fired.properties["last_activity_at"] == (T0 + MIN).isoformat()
     assert "checkout_started_at" not in fired.properties
     assert fired.message_id == signals.fire_timer(p, timer, timer.due_at)[0].message_id
-    ordered = profile.reduce(p, ev("Order Completed", T0 + 2 * MIN, props={"order_id": "o"}))
+    ordered = reducer.reduce(p, ev("Order Completed", T0 + 2 * MIN, props={"order_id": "o"}))
     assert signals.fire_timer(ordered, timer, timer.due_at) == []
 
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from juncture.core import profile, signals, stage
+from juncture.core import signals, stage
 from juncture.core.events import Event
-from juncture.core.profile import Profile
+from juncture.core.profile import reducer
+from juncture.core.profile.model import Profile
 from juncture.core.stage import Stage
 
 T0 = dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC)
@@ -29,7 +30,7 @@ def ev(name: str, at: dt.datetime = T0, *, type: str = "track", **props: Any) ->
 def run(*events: Event) -> Profile:
     p = Profile(profile_id="p_1")
     for e in events:
-        p = profile.reduce(p, e)
+        p = reducer.reduce(p, e)
     return p
 
 
@@ -99,7 +100,7 @@ def test_time_driven_moves_follow_the_config() -> None:
 def test_transition_emits_journey_stage_changed() -> None:
     before = run(ev("Product Viewed", product_id="s"))
     cause = ev("Product Added", T0 + DAY, product_id="s")
-    after = profile.reduce(before, cause)
+    after = reducer.reduce(before, cause)
     changed = stage.transition(before, after, cause, T0 + DAY)
     assert changed is not None
     assert changed.event == "Journey Stage Changed"
@@ -107,7 +108,7 @@ def test_transition_emits_journey_stage_changed() -> None:
     assert changed.properties["to"] == "decision"
     assert changed.message_id == signals.signal_id(cause.message_id, "Journey Stage Changed")
     again = ev("Product Added", T0 + 2 * DAY, product_id="t")
-    assert stage.transition(after, profile.reduce(after, again), again, T0 + 2 * DAY) is None
+    assert stage.transition(after, reducer.reduce(after, again), again, T0 + 2 * DAY) is None
 
 
 def test_returning_lapsed_customer_transitions_out_of_lapsed() -> None:
@@ -115,6 +116,6 @@ def test_returning_lapsed_customer_transitions_out_of_lapsed() -> None:
         ev("Order Completed", order_id="o1"), ev("Order Completed", T0 + DAY, order_id="o2")
     )
     back = ev("Home", T0 + 200 * DAY, type="page")
-    changed = stage.transition(before, profile.reduce(before, back), back, back.timestamp)
+    changed = stage.transition(before, reducer.reduce(before, back), back, back.timestamp)
     assert changed is not None
     assert (changed.properties["from"], changed.properties["to"]) == ("lapsed", "loyalty")

@@ -22,7 +22,8 @@ from juncture.core import bounds, signals
 from juncture.core.events import Event
 from juncture.core.journeys.spec import ANNIVERSARY_REACHED, DATE_REACHED
 from juncture.core.journeys.state import local_zone
-from juncture.core.profile import DERIVED_SOURCE, Profile
+from juncture.core.profile.model import Profile
+from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.core.signals import CancelTimer, ScheduleTimer, TimerCommand
 
 DATE_TIMER: Final = "date"

@@ -25,7 +25,7 @@ from typing import Any, Final
 
 import msgspec
 
-from juncture.core import profile, signals, stage
+from juncture.core import signals, stage
 from juncture.core.events import Event
 from juncture.core.journeys import arbitration, machine
 from juncture.core.journeys.arbitration import ContactHistory, Policy
@@ -43,7 +43,10 @@ from juncture.core.journeys.commands import (
 )
 from juncture.core.journeys.state import Enrollment
 from juncture.core.journeys.state import Step as MachineStep
-from juncture.core.profile import DERIVED_SOURCE, Profile
+from juncture.core.profile.affinity import top_affinity
+from juncture.core.profile.consent import consent_for
+from juncture.core.profile.model import Profile
+from juncture.core.profile.reducer import DERIVED_SOURCE
 
 JOURNEY_TIMER: Final = "journey"
 TIMER_PREFIX: Final = "j:"
@@ -139,7 +142,7 @@ def view(p: Profile, now: dt.datetime) -> dict[str, Any]:
         cart=cart_view(p),
         nps=p.nps.score if p.nps else None,
         csat=p.csat.score if p.csat else None,
-        top_category=profile.top_affinity(p, "category"),
+        top_category=top_affinity(p, "category"),
     )
     return out
 
@@ -344,7 +347,7 @@ def _arbitrate(out: Outcome, sends: list[Send], now: dt.datetime, policy: Policy
         return
     consent: dict[str, bool] = {}
     for send in sends:
-        granted = profile.consent_for(p, send.channel, send.purpose)
+        granted = consent_for(p, send.channel, send.purpose)
         if granted is not None:
             consent[f"{send.channel}:{send.purpose}"] = granted
     decisions = arbitration.arbitrate(

@@ -30,9 +30,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from juncture.core import profile as profiles
 from juncture.core import stage
-from juncture.core.profile import Profile, ProfileConfig
+from juncture.core.profile.affinity import top_affinity
+from juncture.core.profile.consent import consent_for
+from juncture.core.profile.model import DEFAULT_CONFIG, Profile, ProfileConfig
 
 Op = Literal["eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "exists", "missing"]
 TimeOp = Literal["within", "before", "exists", "missing", "gt", "gte", "lt", "lte"]
@@ -157,7 +158,7 @@ class Segment:
     name: str
     condition: Condition
     description: str = ""
-    config: ProfileConfig = field(default=profiles.DEFAULT_CONFIG, compare=False)
+    config: ProfileConfig = field(default=DEFAULT_CONFIG, compare=False)
 
     @property
     def lookback(self) -> dt.timedelta:
@@ -200,7 +201,7 @@ def consent_facts(profile: Profile) -> dict[str, bool]:
         return out
     for channel in CHANNELS:
         for purpose in PURPOSES:
-            granted = profiles.consent_for(profile, channel, purpose)
+            granted = consent_for(profile, channel, purpose)
             if granted is not None:
                 out[f"{channel}:{purpose}"] = granted
     return out
@@ -230,7 +231,7 @@ def facts_of(profile: Profile, now: dt.datetime) -> dict[str, Any]:
         "cart_items": profile.cart.quantity,
         "sessions": profile.session_count,
         "last_channel": profile.last_channel,
-        "top_category": profiles.top_affinity(profile, "category"),
+        "top_category": top_affinity(profile, "category"),
         "nps": profile.nps.score if profile.nps else None,
         "csat": profile.csat.score if profile.csat else None,
         "traits": dict(traits),
@@ -243,7 +244,7 @@ def _text(value: object) -> str | None:
 
 
 def rfm_of(facts: Mapping[str, Any], now: dt.datetime, config: ProfileConfig) -> dict[str, int]:
-    """R, F and M scores (1-5) from the order facts, as :func:`profile.rfm` computes them."""
+    """R, F and M scores (1-5) from the order facts, as :func:`orders.rfm` computes them."""
     last = facts.get("last_order_at")
     if last is None:
         return {"recency": 1, "frequency": 1, "monetary": 1}

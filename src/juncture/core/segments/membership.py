@@ -25,7 +25,8 @@ import msgspec
 
 from juncture.core.events import Event
 from juncture.core.journeys.spec import SEGMENT_ENTERED, SEGMENT_EXITED
-from juncture.core.profile import DERIVED_SOURCE, Profile
+from juncture.core.profile.model import Profile
+from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.core.segments import conditions as seg
 from juncture.core.signals import CancelTimer, ScheduleTimer, TimerCommand, signal_id
 

@@ -10,7 +10,7 @@ from juncture.core.journeys import orchestrate
 from juncture.core.journeys.arbitration import Cap, Policy
 from juncture.core.journeys.catalog import Catalog
 from juncture.core.journeys.spec import JourneySpec
-from juncture.core.profile import Profile
+from juncture.core.profile.model import Profile
 from juncture.definitions import journeys as journey_definitions
 
 T0 = dt.datetime(2026, 5, 4, 10, 0, tzinfo=dt.UTC)

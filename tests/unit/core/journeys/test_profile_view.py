@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from juncture.core.journeys import orchestrate
-from juncture.core.profile import Cart, CartItem, Profile
+from juncture.core.profile.model import Cart, CartItem, Profile
 
 NOW = dt.datetime(2026, 5, 4, 10, 0, tzinfo=dt.UTC)
 

@@ -10,7 +10,9 @@ from typing import Any, Final
 
 import msgspec
 
-from juncture.core.profile import (
+from juncture.core.profile.affinity import decay
+from juncture.core.profile.consent import set_consent
+from juncture.core.profile.model import (
     DEFAULT_CONFIG,
     Cart,
     Consent,
@@ -19,10 +21,8 @@ from juncture.core.profile import (
     ProfileConfig,
     Score,
     Span,
-    decay,
-    last_order,
-    set_consent,
 )
+from juncture.core.profile.orders import last_order
 
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
