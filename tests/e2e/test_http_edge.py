@@ -19,7 +19,7 @@ import pytest
 
 from juncture import wiring
 from juncture.testing import track_message as track
-from tests.conftest import ADMIN, WRITE_KEY, LiveServer, settings_for
+from tests.conftest import ADMIN, ADMIN_TOKEN, WRITE_KEY, LiveServer, settings_for
 
 BODY_TIMEOUT = 0.5
 PERSONAL = "cust-8842917"
@@ -34,16 +34,17 @@ def edge(database_url: str) -> Iterator[LiveServer]:
 
 
 def stalled(
-    url: str, path: str, declared: int, sent: bytes, *, close: bool = False
+    url: str, path: str, declared: int, sent: bytes, *, close: bool = False, auth: str = ""
 ) -> socket.socket:
     """A connection that declares ``declared`` bytes of body and sends only ``sent``; kept
-    alive after the answer unless ``close``."""
+    alive after the answer unless ``close``. ``auth``: the Authorization header's value
+    (the write key by default)."""
     where = urlsplit(url)
     conn = socket.create_connection((where.hostname or "", where.port or 80), timeout=10)
     extra = "Connection: close\r\n" if close else ""
-    auth = base64.b64encode(f"{WRITE_KEY}:".encode()).decode()
+    auth = auth or "Basic " + base64.b64encode(f"{WRITE_KEY}:".encode()).decode()
     head = (
-        f"POST {path} HTTP/1.1\r\nHost: {where.netloc}\r\nAuthorization: Basic {auth}\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: {where.netloc}\r\nAuthorization: {auth}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {declared}\r\n{extra}\r\n"
     )
     conn.sendall(head.encode() + sent)
@@ -90,6 +91,13 @@ def test_a_stalled_body_is_408_json_and_the_connection_is_closed(
     error = orjson.loads(body)
     assert error["code"] == "body_timeout" and error["message"]
     assert BODY_TIMEOUT <= elapsed < BODY_TIMEOUT + 4
+
+
+def test_a_stalled_journey_definition_is_408_too(edge: LiveServer) -> None:
+    admin = f"Bearer {ADMIN_TOKEN}"
+    with stalled(edge.url, "/v1/journeys/validate", 1000, b"id:", auth=admin) as conn:
+        answer = until_closed(conn)
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
 
 
 def test_a_stalled_body_is_counted(edge: LiveServer) -> None:

@@ -65,7 +65,7 @@ def create_app(
         app.include_router(deliveries.router(outbox, decider.placements, admin_token))
         app.include_router(decide.router(decider, keys, body_timeout))
     if journey_store is not None:
-        app.include_router(journeys.router(journey_store, admin_token))
+        app.include_router(journeys.router(journey_store, admin_token, body_timeout))
         journey_metrics.install(metrics.registry, journey_store)
 
     @app.get("/healthz", tags=["operations"])

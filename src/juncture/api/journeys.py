@@ -13,12 +13,12 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from juncture.api import bodies, source_text
+from juncture.api import bodies, body, source_text
 from juncture.api.auth import admin_only
 from juncture.api.errors import error_response, json_response
 from juncture.api.params import BIGINT
 from juncture.definitions import journeys as journey_definitions
-from juncture.errors import BadInput, MalformedBody, PayloadTooLarge
+from juncture.errors import BadInput, MalformedBody
 from juncture.store.journeys import Journey, JourneyStore
 
 MAX_BODY: Final = 1 << 20
@@ -40,7 +40,7 @@ class UnsupportedMediaType(BadInput):
     code = "unsupported_media_type"
 
 
-def router(journeys: JourneyStore, admin_token: str | None) -> APIRouter:
+def router(journeys: JourneyStore, admin_token: str | None, body_timeout: float) -> APIRouter:
     api = APIRouter(
         prefix="/v1/journeys", dependencies=[admin_only(admin_token)], tags=["journeys"]
     )
@@ -56,7 +56,7 @@ def router(journeys: JourneyStore, admin_token: str | None) -> APIRouter:
 
     @api.post("/validate", openapi_extra=bodies.definition())
     async def validate(request: Request) -> Response:
-        text, filename = await _definition(request)
+        text, filename = await _definition(request, body_timeout)
         try:
             spec = journey_definitions.loads(text, filename)
         except journey_definitions.InvalidJourney as exc:
@@ -65,7 +65,7 @@ def router(journeys: JourneyStore, admin_token: str | None) -> APIRouter:
 
     @api.post("", openapi_extra=bodies.definition())
     async def apply(request: Request) -> Response:
-        text, filename = await _definition(request)
+        text, filename = await _definition(request, body_timeout)
         try:
             done = await run_in_threadpool(journeys.apply, text, filename)
         except journey_definitions.InvalidJourney as exc:
@@ -108,7 +108,7 @@ def _lifecycle(api: APIRouter, journeys: JourneyStore) -> None:
         return json_response((await run_in_threadpool(journeys.archive, journey_id)).summary())
 
 
-async def _definition(request: Request) -> tuple[str, str]:
+async def _definition(request: Request, timeout: float) -> tuple[str, str]:
     """The body as text and the name problems will carry (``body.yaml`` or ``body.json``)."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     kind = _KINDS.get(media)
@@ -116,9 +116,7 @@ async def _definition(request: Request) -> tuple[str, str]:
         raise UnsupportedMediaType(
             f"send the definition as application/yaml or application/json, not {media!r}"
         )
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise PayloadTooLarge(f"a definition is at most {MAX_BODY} bytes")
+    raw = await body.read(request, limit=MAX_BODY, timeout=timeout)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
