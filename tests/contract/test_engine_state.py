@@ -18,7 +18,9 @@ from juncture.runtime.clock import ManualClock
 from juncture.runtime.engine import Engine
 from juncture.store import tables
 from juncture.store.sql import SqlStore
-from juncture.store.state import Cache, StateSql, sqlite_time
+from juncture.store.state import StateSql
+from juncture.store.state_base import sqlite_time
+from juncture.store.state_cache import Cache
 
 T0 = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC)
 

@@ -34,7 +34,7 @@ from juncture.runtime.engine import TIMERS_PER_COMMIT, Engine
 from juncture.store import dialects, migrate, tables
 from juncture.store.base import Processor
 from juncture.store.sql import SqlStore
-from juncture.store.state import sqlite_time
+from juncture.store.state_base import sqlite_time
 
 Echo = Callable[[str], None]
 T0 = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)

@@ -19,9 +19,10 @@ import sqlalchemy as sa
 
 from juncture.core.events import Event, encode_body
 from juncture.errors import StoreUnavailable, Unprocessable
-from juncture.store import state
 from juncture.store.base import AppendResult, Quarantined
-from juncture.store.state import Cache, StateSql
+from juncture.store.state import StateSql
+from juncture.store.state_base import sqlite_time
+from juncture.store.state_cache import Cache
 
 SQLITE_SYNC_MODES: Final = ("FULL", "NORMAL", "EXTRA")
 # The writer rewrites many profile rows (several KB each) per commit. A 64 MiB page cache
@@ -31,8 +32,6 @@ SQLITE_SYNC_MODES: Final = ("FULL", "NORMAL", "EXTRA")
 _SQLITE_CACHE_KIB: Final = 65536
 _SQLITE_CHECKPOINT_PAGES: Final = 10_000
 _CHUNK: Final = 500
-
-sqlite_time = state.sqlite_time  # the text form of times on SQLite (kept here for callers)
 
 _EVENT_COLUMNS: Final = (
     "source, message_id, type, event, user_id, anonymous_id, timestamp, received_at, body, "
@@ -145,7 +144,7 @@ class SqliteWriter:
     """Appends on one SQLite connection: ``BEGIN IMMEDIATE`` holds the write lock, so seq
     numbers assigned here are dense and in commit order.
 
-    The engine's working set is cached between commits (:class:`~juncture.store.state.Cache`)
+    The engine's working set is cached between commits (:class:`~juncture.store.state_cache.Cache`)
     while this connection is the only one that has written: ``PRAGMA data_version``, read
     under the write lock, changes when another connection commits, and then the cache is
     dropped. A failed commit drops it too."""

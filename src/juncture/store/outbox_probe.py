@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from juncture.core.events import as_utc
 from juncture.store.held import DRIVER_ERRORS, HeldConnection
-from juncture.store.state import sqlite_time
+from juncture.store.state_base import sqlite_time
 
 # Outbox.due's condition, without its order and lock.
 _ANY_DUE: Final = (

@@ -28,9 +28,9 @@ from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.errors import StoreUnavailable
 from juncture.store import tables
 from juncture.store.base import Processor
-from juncture.store.dialects import sqlite_time
 from juncture.store.sql import SqlStore
 from juncture.store.state import StateSql
+from juncture.store.state_base import sqlite_time
 
 STATE_TABLES: Final = (
     tables.identities,

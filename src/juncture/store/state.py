@@ -22,9 +22,7 @@ from juncture.core.segments import conditions as segments
 from juncture.core.signals import ScheduleTimer
 from juncture.store import product_views, tables
 from juncture.store.state_base import split
-from juncture.store.state_base import sqlite_time as sqlite_time  # noqa: PLC0414 - callers' import
-from juncture.store.state_cache import Cache as Cache  # noqa: PLC0414 - the writer's import
-from juncture.store.state_cache import ProfileRow
+from juncture.store.state_cache import Cache, ProfileRow
 from juncture.store.state_journeys import JourneySql
 
 _node_decoder: Final = msgspec.json.Decoder(Node)
