@@ -24,6 +24,7 @@ from juncture.channels.recording import RecordingChannel
 from juncture.channels.sms import TWILIO_API, JsonSms, TwilioSms
 from juncture.channels.templates import Templates
 from juncture.channels.webhook import Webhook
+from juncture.core import channels as channel_table
 from juncture.core.engine import EngineConfig
 from juncture.core.identity import ExternalId, IdentityConfig
 from juncture.core.journeys.arbitration import Cap, Policy, QuietHours
@@ -118,25 +119,39 @@ class Juncture:
         self.store.close()
 
 
-CHANNELS = ("email", "webhook", "sms", "push")
+CHANNELS = channel_table.SENT  # the channels an adapter sends (onsite is served by decide)
 
 
 def build_channels(settings: Settings) -> dict[str, Channel]:
     """The channels the settings configure; an unconfigured one is absent."""
+    if tuple(ADAPTERS) != CHANNELS:
+        raise RuntimeError(f"wiring.ADAPTERS {tuple(ADAPTERS)} are not the channels {CHANNELS}")
     found: dict[str, Channel] = {}
-    if settings.smtp_url is not None and settings.email_from:
-        url = settings.smtp_url.get_secret_value()
-        found["email"] = SmtpEmail(url, sender=settings.email_from)
-    if settings.webhook_secret is not None:
-        found["webhook"] = Webhook(secret=settings.webhook_secret.get_secret_value())
-    if (sms := _sms(settings)) is not None:
-        found["sms"] = sms
-    if settings.push_url:
-        token = settings.push_token.get_secret_value() if settings.push_token else None
-        found["push"] = JsonPush(settings.push_url, token=token)
+    for name, adapter in ADAPTERS.items():
+        if (channel := adapter(settings)) is not None:
+            found[name] = channel
     for name in settings.recorded_channels():
         found[name] = RecordingChannel()
     return found
+
+
+def _email(settings: Settings) -> Channel | None:
+    if settings.smtp_url is None or not settings.email_from:
+        return None
+    return SmtpEmail(settings.smtp_url.get_secret_value(), sender=settings.email_from)
+
+
+def _webhook(settings: Settings) -> Channel | None:
+    if settings.webhook_secret is None:
+        return None
+    return Webhook(secret=settings.webhook_secret.get_secret_value())
+
+
+def _push(settings: Settings) -> Channel | None:
+    if not settings.push_url:
+        return None
+    token = settings.push_token.get_secret_value() if settings.push_token else None
+    return JsonPush(settings.push_url, token=token)
 
 
 def _sms(settings: Settings) -> Channel | None:
@@ -155,6 +170,16 @@ def _sms(settings: Settings) -> Channel | None:
     if settings.sms_url is None:
         return None
     return JsonSms(settings.sms_url, sender=settings.sms_from, token=token)
+
+
+# The adapter of each channel an adapter sends, built from the settings (None: not
+# configured), in the order of juncture.core.channels; build_channels checks the two agree.
+ADAPTERS: dict[str, Callable[[Settings], Channel | None]] = {
+    "email": _email,
+    "sms": _sms,
+    "push": _push,
+    "webhook": _webhook,
+}
 
 
 def open_store(settings: Settings) -> SqlStore:

@@ -27,7 +27,7 @@ import orjson
 from juncture import wiring
 from juncture.analytics import journeys as journey_report
 from juncture.channels.base import DeliveryResult, OutboundMessage
-from juncture.core import messages
+from juncture.core import channels, messages
 from juncture.core.engine import EngineConfig
 from juncture.core.journeys.arbitration import Cap, Policy, QuietHours
 from juncture.core.journeys.orchestrate import JourneyConfig
@@ -76,7 +76,7 @@ class DemoSummary:
 
 
 Progress = Callable[[float], None]
-CHANNELS = ("email", "sms", "push", "webhook", "onsite")
+CHANNELS = channels.NAMES
 # What the demo's retailer allows: two marketing messages a day, five a week, none at night.
 DEMO_POLICY = Policy(
     global_cap=Cap(day=2, week=5),

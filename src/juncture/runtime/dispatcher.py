@@ -56,6 +56,7 @@ from typing import Any
 
 from juncture.channels.base import Channel, Content, DeliveryResult, OutboundMessage
 from juncture.channels.templates import TemplateError, Templates
+from juncture.core.channels import DATA, OPT_IN, RECIPIENT_TRAITS
 from juncture.errors import Unavailable
 from juncture.runtime.clock import Clock
 from juncture.store.outbox import Attempt, Outbox, OutboxRow
@@ -63,10 +64,7 @@ from juncture.store.outbox_probe import DueProbe
 from juncture.store.sql import SqlStore
 
 log = logging.getLogger("juncture.dispatcher")
-DATA_CHANNELS = frozenset({"webhook"})
-CONSENT_CHANNELS = frozenset({"email", "sms", "push"})  # send data, not a rendered template
 CONTEXT_KEYS = ("profile", "event", "cart", "recommendations", "journey")
-RECIPIENT_KEYS = ("email", "phone", "device_token")
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +217,7 @@ class Dispatcher:
         return total
 
     async def _bounded(self, row: OutboxRow) -> DispatchReport:
-        if row.purpose == "marketing" and row.channel in CONSENT_CHANNELS:
+        if row.purpose == "marketing" and row.channel in OPT_IN:
             # Consent is checked again at the last moment: a customer may have withdrawn it
             # while the message waited (quiet hours, a retry, a queue).
             refused = await asyncio.to_thread(
@@ -262,7 +260,7 @@ class Dispatcher:
         payload = row.payload
         inline = payload.get("inline")
         content: Content | None = None
-        if row.template or inline or row.channel not in DATA_CHANNELS:
+        if row.template or inline or row.channel not in DATA:  # data channels send no template
             context: dict[str, Any] = {k: payload[k] for k in CONTEXT_KEYS if k in payload}
             context.setdefault("journey", _journey(row))
             content = self.templates.render(
@@ -302,7 +300,7 @@ def _redacted(result: DeliveryResult, message: OutboundMessage) -> DeliveryResul
     if result.error is None:
         return result
     error = result.error
-    for name in RECIPIENT_KEYS:
+    for name in RECIPIENT_TRAITS:  # the payload key of each address
         value = message.recipient(name)
         if value and len(value) > 3:
             error = error.replace(value, "<recipient>")

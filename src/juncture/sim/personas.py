@@ -82,7 +82,10 @@ LAST_NAMES: Final = (
 )
 EMAIL_DOMAINS: Final = ("example.com", "example.org", "example.net")
 CHANNELS: Final = ("web", "app", "store", "email", "social")
-CONSENT_CHANNELS: Final = ("email", "sms", "push")
+# The share of reachable customers who take marketing, per opt-in channel the simulated
+# customers state consent for (a channel of juncture.core.channels; others: never stated).
+MARKETING_ODDS: Final = {"email": 0.6, "sms": 0.3, "push": 0.5}
+CONSENT_CHANNELS: Final = tuple(MARKETING_ODDS)
 PURPOSES: Final = ("marketing", "transactional")
 
 
@@ -244,11 +247,10 @@ def _consent(
     rng: random.Random, has_email: bool, has_phone: bool, devices: tuple[Device, ...]
 ) -> tuple[tuple[str, str, bool], ...]:
     reachable = {"email": has_email, "sms": has_phone, "push": any(d.app for d in devices)}
-    marketing_odds = {"email": 0.6, "sms": 0.3, "push": 0.5}
     out = []
     for channel in CONSENT_CHANNELS:
         ok = reachable[channel]
-        out.append((channel, "marketing", ok and rng.random() < marketing_odds[channel]))
+        out.append((channel, "marketing", ok and rng.random() < MARKETING_ODDS[channel]))
         out.append((channel, "transactional", ok))
     return tuple(out)
 

@@ -14,11 +14,13 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from juncture.core import channels
 from juncture.sim.behaviour import browse
 from juncture.sim.calendar import local_hour
 from juncture.sim.session import DAY, HOUR, MINUTE, Session, Shopper, World
 from juncture.sim.visits import opened_from
 
+# The chance a customer opens a message, per channel (a channel missing here: never opened).
 OPEN_CHANCE = {"email": 0.45, "push": 0.35, "sms": 0.6, "onsite": 1.0, "webhook": 0.0}
 OFFER_WORDS = {
     "price": ("discount", "offer", "coupon", "sale", "price"),
@@ -32,7 +34,7 @@ class Delivery:
     """One message as it reached the customer. ``template`` names the kind of message."""
 
     at: dt.datetime
-    channel: str  # "email" | "sms" | "push" | "webhook" | "onsite"
+    channel: str  # a name of juncture.core.channels
     template: str
     user_id: str | None = None
     anonymous_id: str | None = None
@@ -63,7 +65,7 @@ def receive(world: World, shopper: Shopper, delivery: Delivery, ms: int) -> None
     # An unsubscribe withdraws marketing (see :func:`_unsubscribe`); receipts may still come.
     # Messages that cross the customer's "Unsubscribed" on its way are not violations.
     told = shopper.told_unsubscribed.get(delivery.channel)
-    violates = delivery.channel in ("email", "sms", "push") and (
+    violates = delivery.channel in channels.OPT_IN and (
         not customer.consents(delivery.channel, delivery.purpose)
         or (delivery.purpose == "marketing" and told is not None and ms > told)
     )

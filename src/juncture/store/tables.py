@@ -211,7 +211,7 @@ outbox = sa.Table(
     sa.Column("journey_version", sa.Integer()),
     sa.Column("enrollment_id", sa.String(100)),
     sa.Column("node_id", sa.String(100)),
-    sa.Column("channel", sa.String(16), nullable=False),  # email sms push webhook onsite
+    sa.Column("channel", sa.String(16), nullable=False),  # a name of juncture.core.channels
     sa.Column("purpose", sa.String(16), nullable=False),  # marketing transactional
     sa.Column("template", sa.String(200)),
     sa.Column("payload", sa.Text(), nullable=False),  # JSON: recipient, render context

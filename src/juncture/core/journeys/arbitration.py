@@ -8,7 +8,7 @@ or ``suppressed`` with a reason. The checks, in order:
    of the profile id (:func:`in_global_control`), receives no marketing from any journey.
 2. **Consent** (``no_consent:<channel>:<purpose>``): ``consent["email:marketing"]`` decides,
    else ``consent["email"]``; without either, marketing on an opt-in channel (email, SMS,
-   push by default) is refused and everything else is allowed.
+   push: :mod:`juncture.core.channels`) is refused and everything else is allowed.
 3. **Priority** (``lower_priority``): when marketing from several journeys competes at once,
    the journey with the highest priority wins (ties: the smaller journey id) and the others
    are suppressed, not deferred: a deferred message would land on top of the winner's, and
@@ -29,13 +29,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Literal
 
+from juncture.core.channels import OPT_IN, QUIET
 from juncture.core.journeys.commands import Send
 from juncture.core.journeys.machine import bucket
 from juncture.core.journeys.state import local_zone
-
-OPT_IN_CHANNELS: Final = frozenset({"email", "sms", "push"})
 
 Outcome = Literal["allowed", "deferred", "suppressed"]
 
@@ -54,7 +53,7 @@ class QuietHours:
 
     start: dt.time = dt.time(21)
     end: dt.time = dt.time(8)
-    channels: frozenset[str] = frozenset({"email", "sms", "push"})
+    channels: frozenset[str] = QUIET
 
     def end_after(self, local: dt.datetime) -> dt.datetime | None:
         """When quiet hours around ``local`` end, or None if ``local`` is not in them."""
@@ -73,7 +72,7 @@ class Policy:
     global_cap: Cap = Cap()
     quiet_hours: QuietHours | None = None
     global_control_percent: float = 0.0
-    opt_in_channels: frozenset[str] = OPT_IN_CHANNELS
+    opt_in_channels: frozenset[str] = OPT_IN
     default_timezone: str = "UTC"
 
 

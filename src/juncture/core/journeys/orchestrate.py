@@ -25,7 +25,7 @@ from typing import Any, Final
 
 import msgspec
 
-from juncture.core import signals, stage
+from juncture.core import channels, signals, stage
 from juncture.core.events import Event
 from juncture.core.journeys import arbitration, machine
 from juncture.core.journeys.arbitration import ContactHistory, Policy
@@ -51,7 +51,6 @@ from juncture.core.profile.reducer import DERIVED_SOURCE
 JOURNEY_TIMER: Final = "journey"
 TIMER_PREFIX: Final = "j:"
 MAX_EMITS: Final = 20  # emit_event chains per step: validation cannot see cross-journey loops
-RECIPIENT: Final = {"email": "email", "sms": "phone", "push": "device_token"}
 NAME_TRAITS: Final = ("first_name", "last_name", "name", "email", "phone", "timezone")
 
 
@@ -334,7 +333,7 @@ def _arbitrate(out: Outcome, sends: list[Send], now: dt.datetime, policy: Policy
     reachable: list[Send] = []
     messages: list[Message] = []  # each reachable send's message, built once
     for send in sends:  # no address on the channel: recorded, never sent
-        address = RECIPIENT.get(send.channel)
+        address = channels.RECIPIENTS.get(send.channel)
         message = _message(p, send, now, out.user_id)
         if address is not None and message.payload.get(address) is None:
             reason = f"no_recipient:{send.channel}"
@@ -383,9 +382,7 @@ def _message(p: Profile, send: Send, now: dt.datetime, user_id: str | None) -> M
     context = dict(send.context)
     payload: dict[str, Any] = {
         "user_id": user_id,
-        "email": _text(p.traits.get("email")),
-        "phone": _text(p.traits.get("phone")),
-        "device_token": _text(p.traits.get("device_token") or p.traits.get("push_token")),
+        **_addresses(p.traits),
         "profile": view(p, now),
         "event": _flat_event(context.get("event")),
         "cart": cart_view(p),
@@ -492,6 +489,21 @@ def _emitted(pid: str, command: EmitEvent, now: dt.datetime) -> Event:
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _addresses(traits: Mapping[str, Any]) -> dict[str, str | None]:
+    """Each channel's address (``email``, ``phone``, ``device_token``) from the traits."""
+    return {key: _text(_first(traits, names)) for key, names in channels.RECIPIENT_TRAITS.items()}
+
+
+def _first(traits: Mapping[str, Any], names: tuple[str, ...]) -> object:
+    """The first of the ``names`` traits that is set (``a or b``), else the last's value."""
+    value = None
+    for name in names:
+        value = traits.get(name)
+        if value:
+            return value
+    return value
 
 
 def history_of(rows: Iterable[tuple[dt.datetime, str, str, str]]) -> ContactHistory:

@@ -50,6 +50,7 @@ from typing import Any, Final
 
 import msgspec
 
+from juncture.core import channels
 from juncture.core.events import Event
 from juncture.core.profile.affinity import add_affinity, affinity_keys
 from juncture.core.profile.cart import on_cart_snapshot, on_product_added, on_product_removed
@@ -69,15 +70,6 @@ from juncture.core.profile.step import Handler, Step
 
 DERIVED_SOURCE: Final = "juncture"
 
-_EVENT_CHANNELS: Final = {
-    "Email Opened": "email",
-    "Email Link Clicked": "email",
-    "SMS Link Clicked": "sms",
-    "SMS Replied": "sms",
-    "Push Notification Tapped": "push",
-    "Push Notification Opened": "push",
-}
-
 
 def channel_of(event: Event) -> str | None:
     """``context.channel``, else inferred: ``store`` (POS: a source or library named
@@ -96,7 +88,7 @@ def channel_of(event: Event) -> str | None:
         or "store_id" in event.properties
     ):
         return "store"
-    named = _EVENT_CHANNELS.get(event.event or "")
+    named = channels.ENGAGEMENT.get(event.event or "")
     if named is not None:
         return named
     if event.type == "screen" or (ctx and "app" in ctx):

@@ -30,7 +30,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from juncture.core import stage
+from juncture.core import channels, stage
 from juncture.core.profile.affinity import top_affinity
 from juncture.core.profile.consent import consent_for
 from juncture.core.profile.model import DEFAULT_CONFIG, Profile, ProfileConfig
@@ -63,7 +63,7 @@ FACTS: Final[Mapping[str, str]] = {
     "last_seen": "time",
     "last_order_at": "time",
 }
-CHANNELS: Final = ("email", "sms", "push", "webhook", "onsite")
+CHANNELS: Final = channels.NAMES
 PURPOSES: Final = ("marketing", "transactional")
 RFM_SCORES: Final = ("recency", "frequency", "monetary")
 DEFAULT_CAP: Final = dt.timedelta(days=365)
