@@ -9,9 +9,23 @@ import datetime as dt
 import hashlib
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AliasChoices,
+    BeforeValidator,
+    Field,
+    PlainValidator,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from juncture.core.identity import IdentityConfig
+from juncture.core.journeys.arbitration import Cap, Policy, QuietHours
+from juncture.core.journeys.orchestrate import JourneyConfig
+from juncture.core.profile.model import ProfileConfig
+from juncture.core.signals import SignalConfig
+from juncture.core.stage import StageConfig
 from juncture.definitions.reader import parse_duration
 from juncture.errors import InvalidSettings
 
@@ -23,9 +37,53 @@ def _duration(value: object) -> object:
 
 Duration = Annotated[dt.timedelta, BeforeValidator(_duration)]
 
+# The thresholds are the core configs' fields, under their names and with their defaults:
+# `wiring.engine_config` passes every setting on to the field of the same name.
+_IDENTITY, _PROFILE, _SIGNALS = IdentityConfig(), ProfileConfig(), SignalConfig()
+_STAGE, _JOURNEYS, _POLICY = StageConfig(), JourneyConfig(), Policy()
+
+
+def _renamed(name: str, old: str) -> AliasChoices:
+    """``JUNCTURE_<NAME>``, or the ``JUNCTURE_<OLD>`` that users may have set before."""
+    return AliasChoices(f"juncture_{name}", f"juncture_{old}")
+
+
+def parse_quiet_hours(value: object) -> QuietHours | None:
+    """``"21:00-08:00"`` as :class:`QuietHours`; ``"off"`` (or empty, ``"none"``) as None.
+
+    >>> quiet = parse_quiet_hours("21:00-08:00")
+    >>> quiet.start, quiet.end
+    (datetime.time(21, 0), datetime.time(8, 0))
+    >>> parse_quiet_hours("off") is None
+    True
+    """
+    if value is None or isinstance(value, QuietHours):
+        return value
+    text = str(value)
+    if text.strip().lower() in {"", "off", "none"}:
+        return None
+    try:
+        start, end = (dt.time.fromisoformat(part.strip()) for part in text.split("-"))
+    except ValueError as exc:
+        raise ValueError("quiet hours are HH:MM-HH:MM (e.g. 21:00-08:00) or off") from exc
+    return QuietHours(start=_minute(start), end=_minute(end))
+
+
+def _minute(time: dt.time) -> dt.time:
+    """Quiet hours are kept to the minute, in the customer's own time zone."""
+    return time.replace(second=0, microsecond=0, tzinfo=None)
+
+
+def _caps(value: object) -> dict[str, Cap]:
+    return dict(value) if isinstance(value, dict) else parse_caps(str(value))
+
+
+ChannelCaps = Annotated[dict[str, Cap], NoDecode, PlainValidator(_caps)]
+QuietHoursSetting = Annotated[QuietHours | None, NoDecode, PlainValidator(parse_quiet_hours)]
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="JUNCTURE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="JUNCTURE_", extra="ignore", populate_by_name=True)
 
     database_url: str = "sqlite:///./juncture.db"
     redis_url: str | None = None
@@ -64,35 +122,61 @@ class Settings(BaseSettings):
     onsite_cap_per_day: int = Field(default=3, ge=0)  # placements shown per profile, 24 h
 
     # Identity: which shared identifiers merge profiles (user ids and anonymous ids always do).
-    link_email: bool = False
-    link_phone: bool = False
+    link_email: bool = _IDENTITY.link_email
+    link_phone: bool = _IDENTITY.link_phone
     external_ids: str = "loyalty_id"  # trait/property names naming a person, comma-separated
-    max_users_per_device: int = Field(default=3, ge=1)  # a shared device stops linking beyond
-    max_anonymous_per_device: int = Field(default=1, ge=0)  # 1: never merges two anonymous ids
+    # A shared device stops linking beyond so many users; 1 anonymous id: never merges two.
+    max_users_per_device: int = Field(default=_IDENTITY.max_users_per_device, ge=1)
+    max_anonymous_per_device: int = Field(default=_IDENTITY.max_anonymous_per_device, ge=0)
 
-    # Thresholds of the signals, the profile and the journey stage (README: Signals and
-    # stages). The defaults are the core's.
-    cart_abandon_after: Duration = dt.timedelta(minutes=30)  # quiet cart -> Cart Abandoned
-    checkout_abandon_after: Duration = dt.timedelta(hours=1)  # -> Checkout Abandoned
-    channel_switch_window: Duration = dt.timedelta(hours=24)
-    interest_repeat_views: int = Field(default=3, ge=1)  # views of a product: Product Interest
-    interest_long_view: Duration = dt.timedelta(seconds=60)  # time on a product: the same
-    strong_cart_value: float = Field(default=100.0, ge=0)  # Cart Intent's `strong`
-    post_purchase_window: Duration = dt.timedelta(days=90)
-    session_gap: Duration = dt.timedelta(minutes=30)  # inactivity that ends a session
-    revisit_gap: Duration = dt.timedelta(minutes=30)  # pause before a product view is a revisit
-    stage_engaged_within: Duration = dt.timedelta(days=30)  # one order + activity: loyalty
-    stage_lapsed_after: Duration = dt.timedelta(days=90)  # a customer's inactivity: lapsed
-    stage_loyalty_orders: int = Field(default=2, ge=1)
+    # Thresholds of the signals, the profile and the journey stage (docs/signals.md).
+    cart_quiet: Duration = Field(  # a quiet cart -> Cart Abandoned
+        default=_SIGNALS.cart_quiet, validation_alias=_renamed("cart_quiet", "cart_abandon_after")
+    )
+    checkout_quiet: Duration = Field(  # -> Checkout Abandoned
+        default=_SIGNALS.checkout_quiet,
+        validation_alias=_renamed("checkout_quiet", "checkout_abandon_after"),
+    )
+    channel_switch_window: Duration = _SIGNALS.channel_switch_window
+    repeat_views: int = Field(  # views of a product: Product Interest
+        default=_SIGNALS.repeat_views,
+        ge=1,
+        validation_alias=_renamed("repeat_views", "interest_repeat_views"),
+    )
+    long_view: Duration = Field(  # time on a product: the same
+        default=_SIGNALS.long_view, validation_alias=_renamed("long_view", "interest_long_view")
+    )
+    strong_cart_value: float = Field(default=_SIGNALS.strong_cart_value, ge=0)  # Cart Intent
+    post_purchase_window: Duration = _SIGNALS.post_purchase_window
+    session_gap: Duration = _PROFILE.session_gap  # inactivity that ends a session
+    revisit_gap: Duration = _PROFILE.revisit_gap  # pause before a product view is a revisit
+    engaged_within: Duration = Field(  # one order and activity since: loyalty
+        default=_STAGE.engaged_within,
+        validation_alias=_renamed("engaged_within", "stage_engaged_within"),
+    )
+    lapsed_after: Duration = Field(  # a customer's inactivity: lapsed
+        default=_STAGE.lapsed_after,
+        validation_alias=_renamed("lapsed_after", "stage_lapsed_after"),
+    )
+    loyalty_orders: int = Field(
+        default=_STAGE.loyalty_orders,
+        ge=1,
+        validation_alias=_renamed("loyalty_orders", "stage_loyalty_orders"),
+    )
 
     # Arbitration of marketing across all journeys (transactional messages are exempt).
-    cap_per_day: int | None = Field(default=None, ge=0)  # all channels, customer's local day
-    cap_per_week: int | None = Field(default=None, ge=0)  # all channels, weeks from Monday
-    channel_caps: str = ""  # per channel "day/week": "email=2/5,sms=1/2" ("-" for none)
-    quiet_hours: str = "off"  # customer's local time for email/SMS/push, e.g. "21:00-08:00"
-    global_control_percent: float = Field(default=0.0, ge=0, lt=100)  # no journey messages them
-    default_timezone: str = "UTC"  # for customers without a `timezone` trait
-    journey_entry_lag_hours: float = Field(default=24.0, gt=0)  # older events start no journey
+    # All channels, in the customer's local day and in weeks from Monday:
+    cap_per_day: int | None = Field(default=_POLICY.global_cap.day, ge=0)
+    cap_per_week: int | None = Field(default=_POLICY.global_cap.week, ge=0)
+    channel_caps: ChannelCaps = Field(default_factory=dict)  # "email=2/5,sms=1/-"
+    quiet_hours: QuietHoursSetting = _POLICY.quiet_hours  # customer's time: "21:00-08:00"
+    global_control_percent: float = Field(  # no journey messages them
+        default=_POLICY.global_control_percent, ge=0, lt=100
+    )
+    default_timezone: str = _POLICY.default_timezone  # for customers without `timezone`
+    journey_entry_lag_hours: float = Field(  # older events start no journey
+        default=_JOURNEYS.entry_lag / dt.timedelta(hours=1), gt=0
+    )
 
     @field_validator("sqlite_synchronous")
     @classmethod
@@ -101,23 +185,6 @@ class Settings(BaseSettings):
         if mode not in {"FULL", "NORMAL", "EXTRA"}:
             raise ValueError("must be FULL, NORMAL or EXTRA")
         return mode
-
-    @field_validator("quiet_hours")
-    @classmethod
-    def _quiet_hours(cls, value: str) -> str:
-        if value.strip().lower() in {"", "off", "none"}:
-            return "off"
-        try:
-            start, end = (dt.time.fromisoformat(part.strip()) for part in value.split("-"))
-        except ValueError as exc:
-            raise ValueError("quiet hours are HH:MM-HH:MM (e.g. 21:00-08:00) or off") from exc
-        return f"{start:%H:%M}-{end:%H:%M}"
-
-    @field_validator("channel_caps")
-    @classmethod
-    def _channel_caps(cls, value: str) -> str:
-        parse_caps(value)
-        return value
 
     def recorded_channels(self) -> list[str]:
         return [c.strip() for c in self.record_channels.split(",") if c.strip()]
@@ -140,14 +207,24 @@ def load(**flags: object) -> Settings:
 def _describe(exc: ValidationError, given: dict[str, object]) -> str:
     problems = []
     for error in exc.errors():
-        name = str(error["loc"][0]) if error["loc"] else "?"
-        where = f"--{name.replace('_', '-')}" if name in given else f"JUNCTURE_{name.upper()}"
+        # A renamed setting read from the environment is located by its first alias.
+        name = str(error["loc"][0]).removeprefix("juncture_") if error["loc"] else "?"
+        where = f"--{name.replace('_', '-')}" if name in given else _variables(name)
         reason = str(error["msg"]).removeprefix("Value error, ")
         field = Settings.model_fields.get(name)
         secret = field is not None and "SecretStr" in repr(field.annotation)
         shown = "" if secret or "input" not in error else f" (got {error['input']!r})"
         problems.append(f"invalid setting {where}: {reason}{shown}")
     return "\n".join(problems)
+
+
+def _variables(name: str) -> str:
+    """``JUNCTURE_<NAME>``, and the old name it still answers to if it was renamed."""
+    field = Settings.model_fields.get(name)
+    alias = field.validation_alias if field is not None else None
+    if isinstance(alias, AliasChoices):
+        return " or ".join(str(choice).upper() for choice in alias.choices)
+    return f"JUNCTURE_{name.upper()}"
 
 
 def key_hash(write_key: str) -> str:
@@ -159,13 +236,13 @@ def source_of(write_key: str) -> str:
     return "src_" + key_hash(write_key)[:12]
 
 
-def parse_caps(text: str) -> dict[str, tuple[int | None, int | None]]:
-    """``"email=2/5,sms=1/-"`` as ``{"email": (2, 5), "sms": (1, None)}``.
+def parse_caps(text: str) -> dict[str, Cap]:
+    """``"email=2/5,sms=1/-"``: at most 2 emails a day and 5 a week, 1 SMS a day.
 
     >>> parse_caps("email=2/5, sms=1/-")
-    {'email': (2, 5), 'sms': (1, None)}
+    {'email': Cap(day=2, week=5), 'sms': Cap(day=1, week=None)}
     """
-    caps: dict[str, tuple[int | None, int | None]] = {}
+    caps: dict[str, Cap] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         try:
             channel, limits = item.split("=")
@@ -174,5 +251,5 @@ def parse_caps(text: str) -> dict[str, tuple[int | None, int | None]]:
             raise ValueError(
                 f"channel cap {item!r}: write channel=DAY/WEEK, e.g. email=2/5"
             ) from exc
-        caps[channel.strip()] = (day, week)
+        caps[channel.strip()] = Cap(day=day, week=week)
     return caps

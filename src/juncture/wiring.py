@@ -3,6 +3,7 @@ from settings."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -10,8 +11,9 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 from fastapi import FastAPI
 
 from juncture.api.app import create_app
@@ -27,7 +29,7 @@ from juncture.channels.webhook import Webhook
 from juncture.core import channels as channel_table
 from juncture.core.engine import EngineConfig
 from juncture.core.identity import ExternalId, IdentityConfig
-from juncture.core.journeys.arbitration import Cap, Policy, QuietHours
+from juncture.core.journeys.arbitration import Cap, Policy
 from juncture.core.journeys.orchestrate import JourneyConfig
 from juncture.core.profile.model import ProfileConfig
 from juncture.core.signals import SignalConfig
@@ -43,7 +45,7 @@ from juncture.runtime.membership import StoredSegments
 from juncture.runtime.outbound import DispatcherThread
 from juncture.runtime.scheduler import Scheduler
 from juncture.runtime.segments import Mover
-from juncture.settings import Settings, parse_caps
+from juncture.settings import Settings
 from juncture.store import migrate
 from juncture.store.base import AppendResult, Processor
 from juncture.store.journeys import JourneyStore
@@ -52,6 +54,7 @@ from juncture.store.placements import Placements
 from juncture.store.sql import SqlStore
 
 log = logging.getLogger("juncture")
+C = TypeVar("C")
 
 
 @dataclass
@@ -189,63 +192,37 @@ def open_store(settings: Settings) -> SqlStore:
     return store
 
 
-def engine_config(settings: Settings) -> EngineConfig:
-    """Identity linking, thresholds and arbitration as the settings say."""
+def engine_config(settings: Settings, policy: Policy | None = None) -> EngineConfig:
+    """Identity linking, thresholds and arbitration as the settings say (``policy``, when
+    given, instead of the settings' arbitration: the demo's retailer). The one place core
+    configs are made from settings: a field of a core config is the setting of its name."""
+    lag = dt.timedelta(hours=settings.journey_entry_lag_hours)
     return EngineConfig(
-        identity=_identity(settings),
-        profile=ProfileConfig(session_gap=settings.session_gap, revisit_gap=settings.revisit_gap),
-        signals=SignalConfig(
-            cart_quiet=settings.cart_abandon_after,
-            checkout_quiet=settings.checkout_abandon_after,
-            channel_switch_window=settings.channel_switch_window,
-            repeat_views=settings.interest_repeat_views,
-            long_view_seconds=settings.interest_long_view.total_seconds(),
-            strong_cart_value=settings.strong_cart_value,
-            post_purchase_window=settings.post_purchase_window,
-        ),
-        stage=StageConfig(
-            lapsed_after=settings.stage_lapsed_after,
-            loyalty_orders=settings.stage_loyalty_orders,
-            engaged_within=settings.stage_engaged_within,
-        ),
-        journeys=_journeys(settings),
+        identity=_fill(IdentityConfig, settings, external_ids=_external_ids(settings)),
+        profile=_fill(ProfileConfig, settings),
+        signals=_fill(SignalConfig, settings),
+        stage=_fill(StageConfig, settings),
+        journeys=_fill(JourneyConfig, settings, policy=policy or _policy(settings), entry_lag=lag),
     )
 
 
-def _identity(settings: Settings) -> IdentityConfig:
-    external = tuple(
-        ExternalId(kind=name, keys=(name,))
-        for name in (n.strip() for n in settings.external_ids.split(","))
-        if name
-    )
-    return IdentityConfig(
-        link_email=settings.link_email,
-        link_phone=settings.link_phone,
-        external_ids=external,
-        max_users_per_device=settings.max_users_per_device,
-        max_anonymous_per_device=settings.max_anonymous_per_device,
-    )
+def _fill(config: type[C], settings: Settings, **derived: object) -> C:
+    """``config`` with every field a setting of the same name exists for set to that setting,
+    and the fields in ``derived`` (those the settings give in another form) to theirs."""
+    fields = msgspec.structs.fields if issubclass(config, msgspec.Struct) else dataclasses.fields
+    named = {f.name for f in fields(config)} & Settings.model_fields.keys()  # type: ignore[arg-type]
+    given = {name: getattr(settings, name) for name in named - derived.keys()}
+    return config(**given, **derived)
 
 
-def _journeys(settings: Settings) -> JourneyConfig:
-    caps = {
-        channel: Cap(day=day, week=week)
-        for channel, (day, week) in parse_caps(settings.channel_caps).items()
-    }
-    quiet = None
-    if settings.quiet_hours != "off":
-        start, end = (dt.time.fromisoformat(x) for x in settings.quiet_hours.split("-"))
-        quiet = QuietHours(start=start, end=end)
-    return JourneyConfig(
-        policy=Policy(
-            channel_caps=caps,
-            global_cap=Cap(day=settings.cap_per_day, week=settings.cap_per_week),
-            quiet_hours=quiet,
-            global_control_percent=settings.global_control_percent,
-            default_timezone=settings.default_timezone,
-        ),
-        entry_lag=dt.timedelta(hours=settings.journey_entry_lag_hours),
-    )
+def _external_ids(settings: Settings) -> tuple[ExternalId, ...]:
+    names = (name.strip() for name in settings.external_ids.split(","))
+    return tuple(ExternalId(kind=name, keys=(name,)) for name in names if name)
+
+
+def _policy(settings: Settings) -> Policy:
+    cap = Cap(day=settings.cap_per_day, week=settings.cap_per_week)
+    return _fill(Policy, settings, global_cap=cap)
 
 
 @contextmanager

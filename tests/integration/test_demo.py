@@ -297,7 +297,7 @@ def test_the_demo_runs_the_engine_as_the_settings_configure_it(
     longer names a person (the in-store shopper it named stays a profile of their own)."""
     _, default = small_demo
     assert default["store"]["signals"].get("Cart Abandoned", 0) > 0
-    configured = run_demo(sqlite_url, cart_abandon_after=dt.timedelta(days=30), external_ids="")
+    configured = run_demo(sqlite_url, cart_quiet=dt.timedelta(days=30), external_ids="")
     assert configured["store"]["signals"].get("Cart Abandoned", 0) == 0
     assert configured["store"]["profiles"] > default["store"]["profiles"]  # a POS shopper
 

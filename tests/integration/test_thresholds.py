@@ -14,10 +14,11 @@ import orjson
 import pydantic
 import pytest
 
-from juncture import wiring
+from juncture import settings, wiring
 from juncture.core import messages
 from juncture.core.engine import EngineConfig
 from juncture.core.events import Event
+from juncture.errors import InvalidSettings
 from juncture.runtime.clock import ManualClock
 from juncture.settings import Settings
 from tests.conftest import settings_for
@@ -129,7 +130,48 @@ def test_the_settings_defaults_are_the_cores() -> None:
 
 def test_a_bad_duration_names_the_setting() -> None:
     with pytest.raises(pydantic.ValidationError) as caught:
-        Settings(cart_abandon_after="soon")
-    assert "cart_abandon_after" in str(caught.value)
+        Settings(cart_quiet="soon")
+    assert "cart_quiet" in str(caught.value)
     assert "bad duration 'soon'" in str(caught.value)
     assert Settings(session_gap="PT45M").session_gap == 45 * MIN
+
+
+RENAMED = {
+    "cart_quiet": "cart_abandon_after",
+    "checkout_quiet": "checkout_abandon_after",
+    "repeat_views": "interest_repeat_views",
+    "long_view": "interest_long_view",
+    "lapsed_after": "stage_lapsed_after",
+    "loyalty_orders": "stage_loyalty_orders",
+    "engaged_within": "stage_engaged_within",
+}
+
+
+@pytest.mark.parametrize(("name", "old"), sorted(RENAMED.items()))
+def test_a_renamed_setting_is_read_under_its_old_variable_too(
+    name: str, old: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    value = "7" if name in {"repeat_views", "loyalty_orders"} else "7m"
+    monkeypatch.setenv(f"JUNCTURE_{old.upper()}", value)
+    read = getattr(Settings(), name)
+    assert read == getattr(Settings.model_validate({name: value}), name)
+    assert read != Settings.model_fields[name].default
+    monkeypatch.setenv(f"JUNCTURE_{name.upper()}", value.replace("7", "8"))  # the new name wins
+    assert getattr(Settings(), name) == getattr(
+        Settings.model_validate({name: value.replace("7", "8")}), name
+    )
+
+
+def test_a_bad_old_variable_names_the_setting_and_its_old_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("JUNCTURE_STAGE_LAPSED_AFTER", "soon")
+    with pytest.raises(InvalidSettings, match="JUNCTURE_LAPSED_AFTER or JUNCTURE_STAGE_LAPSED"):
+        settings.load()
+
+
+def test_every_threshold_setting_is_a_field_of_the_engine_config() -> None:
+    tuned = Settings(cart_quiet="7m", repeat_views=5, long_view="2m", loyalty_orders=4)
+    signals, stage = wiring.engine_config(tuned).signals, wiring.engine_config(tuned).stage
+    assert (signals.cart_quiet, signals.repeat_views, signals.long_view) == (7 * MIN, 5, 2 * MIN)
+    assert stage.loyalty_orders == 4

@@ -12,18 +12,18 @@ ROOT = Path(__file__).parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 ROW = re.compile(r"\| `JUNCTURE_(\w+)` \| `([^`]+)` \|")
 THRESHOLDS = {
-    "cart_abandon_after",
-    "checkout_abandon_after",
+    "cart_quiet",
+    "checkout_quiet",
     "channel_switch_window",
-    "interest_repeat_views",
-    "interest_long_view",
+    "repeat_views",
+    "long_view",
     "revisit_gap",
     "strong_cart_value",
     "post_purchase_window",
     "session_gap",
-    "stage_lapsed_after",
-    "stage_loyalty_orders",
-    "stage_engaged_within",
+    "lapsed_after",
+    "loyalty_orders",
+    "engaged_within",
     "max_anonymous_per_device",
 }
 

@@ -20,7 +20,7 @@ Signals (``event`` names) and their extra properties:
     On a product view that crosses a depth threshold: ``reasons`` among
     ``repeat_views`` (views reach ``repeat_views``), ``revisit`` (a new visit after a
     pause of ``ProfileConfig.revisit_gap``), ``specs``, ``reviews``, ``long_view`` (time
-    on the product reaches ``long_view_seconds``); with ``views``, ``visits``,
+    on the product reaches ``long_view``); with ``views``, ``visits``,
     ``seconds`` and the product's ``category``/``brand``/``price``.
 ``Cart Intent``
     On ``Product Added``: the ``product_id``, ``cart`` (items), ``cart_value``,
@@ -104,7 +104,7 @@ class SignalConfig(msgspec.Struct, frozen=True, kw_only=True):
 
     click_events: frozenset[str] = frozenset({"Product Clicked", "Category Clicked"})
     repeat_views: int = 3
-    long_view_seconds: float = 60.0
+    long_view: dt.timedelta = dt.timedelta(seconds=60)
     strong_cart_value: float = 100.0
     cart_quiet: dt.timedelta = dt.timedelta(minutes=30)
     checkout_quiet: dt.timedelta = dt.timedelta(hours=1)
@@ -219,7 +219,7 @@ def _product_interest(
         reasons.append("specs")
     if view.review_views > old.review_views:
         reasons.append("reviews")
-    if old.seconds < config.long_view_seconds <= view.seconds:
+    if old.seconds < config.long_view.total_seconds() <= view.seconds:
         reasons.append("long_view")
     if not reasons:
         return None

@@ -28,9 +28,7 @@ from juncture import wiring
 from juncture.analytics import journeys as journey_report
 from juncture.channels.base import DeliveryResult, OutboundMessage
 from juncture.core import channels, messages
-from juncture.core.engine import EngineConfig
 from juncture.core.journeys.arbitration import Cap, Policy, QuietHours
-from juncture.core.journeys.orchestrate import JourneyConfig
 from juncture.runtime.clock import Clock, ManualClock
 from juncture.runtime.dispatcher import Dispatcher
 from juncture.settings import Settings
@@ -85,14 +83,6 @@ DEMO_POLICY = Policy(
 )
 
 
-def engine_config(settings: Settings) -> EngineConfig:
-    """The engine as the settings configure it (identity linking, signal and stage
-    thresholds), with the demo retailer's arbitration policy."""
-    configured = wiring.engine_config(settings)
-    journeys = JourneyConfig(policy=DEMO_POLICY, entry_lag=configured.journeys.entry_lag)
-    return msgspec.structs.replace(configured, journeys=journeys)
-
-
 def build(settings: Settings) -> tuple[wiring.Juncture, ManualClock]:
     """Juncture as the demo runs it: the ready journeys applied to the store (stamped at
     :data:`DEMO_START`, so one seed gives one database), the settings' identity and
@@ -100,7 +90,7 @@ def build(settings: Settings) -> tuple[wiring.Juncture, ManualClock]:
     that :func:`run` moves in event time."""
     clock = ManualClock(DEMO_START)
     juncture = wiring.build(settings, clock=clock)
-    juncture.engine.config = engine_config(settings)
+    juncture.engine.config = wiring.engine_config(settings, policy=DEMO_POLICY)
     applying = JourneyStore(juncture.store.engine, clock=clock.now)
     try:
         applying.apply_library()
