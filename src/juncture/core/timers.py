@@ -2,7 +2,9 @@
 
 The runtime keeps one durable timer per ``key``: :class:`ScheduleTimer` creates it or moves
 it, :class:`CancelTimer` deletes it. A due timer comes back to the core (``engine.fire``),
-which decides whether it is still current.
+which decides whether it is still current. Every stage uses these two, each timer with a
+``kind`` of its own: the abandonment signals, the journey stage, segment membership, dates
+and journey waits (``journeys.commands.JOURNEY_TIMER``).
 """
 
 from __future__ import annotations

@@ -3,7 +3,10 @@
 Every command names the enrollment it comes from (journey, version, enrollment id, profile).
 Keys are deterministic (see :mod:`juncture.core.journeys.machine`): replaying the same events
 yields the same commands, so the outbox can deduplicate on ``idempotency_key`` and the timer
-table can upsert on ``ScheduleTimer.key`` (a re-armed wait reuses its key).
+table can upsert on ``ScheduleTimer.key`` (a re-armed wait reuses its key). A wait's timer
+is the engine's own :class:`~juncture.core.timers.ScheduleTimer` (kind
+:data:`JOURNEY_TIMER`) and :class:`~juncture.core.timers.CancelTimer`, as for every other
+timer of the core.
 """
 
 from __future__ import annotations
@@ -11,63 +14,27 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
+from juncture.core.timers import CancelTimer, ScheduleTimer
 
-@dataclass(frozen=True, slots=True)
-class Timer:
-    """A durable timer: the scheduler hands it back to ``machine.on_timer`` when due."""
+__all__ = [
+    "JOURNEY_TIMER",
+    "CallWebhook",
+    "CancelTimer",
+    "Command",
+    "EmitEvent",
+    "RecordExit",
+    "RecordGoal",
+    "RecordSuppressed",
+    "ScheduleTimer",
+    "Send",
+    "SetTrait",
+]
 
-    key: str
-    due_at: dt.datetime
-    profile_id: str
-    journey_id: str
-    version: int
-    enrollment_id: str
-    node: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "due_at": self.due_at.isoformat(),
-            "profile_id": self.profile_id,
-            "journey_id": self.journey_id,
-            "version": self.version,
-            "enrollment_id": self.enrollment_id,
-            "node": self.node,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Timer:
-        return cls(
-            key=data["key"],
-            due_at=dt.datetime.fromisoformat(data["due_at"]),
-            profile_id=data["profile_id"],
-            journey_id=data["journey_id"],
-            version=int(data["version"]),
-            enrollment_id=data["enrollment_id"],
-            node=data["node"],
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class ScheduleTimer:
-    """Create the timer, or move it when one with the same key exists."""
-
-    timer: Timer
-
-    @property
-    def key(self) -> str:
-        return self.timer.key
-
-    @property
-    def due_at(self) -> dt.datetime:
-        return self.timer.due_at
-
-
-@dataclass(frozen=True, slots=True)
-class CancelTimer:
-    key: str
+# The kind of a journey wait's timer. Its key is the machine's, unique within the profile's
+# journeys; the engine stores it prefixed (``orchestrate.timer_key``).
+JOURNEY_TIMER: Final = "journey"
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ from juncture.core.events import Event
 from juncture.core.journeys import expr
 from juncture.core.journeys import spec as s
 from juncture.core.journeys.commands import (
+    JOURNEY_TIMER,
     CallWebhook,
     CancelTimer,
     Command,
@@ -47,7 +48,6 @@ from juncture.core.journeys.commands import (
     ScheduleTimer,
     Send,
     SetTrait,
-    Timer,
 )
 from juncture.core.journeys.state import Enrollment, Step, Waiting, local_zone
 
@@ -122,7 +122,7 @@ def react(
 def on_timer(
     journey: s.JourneySpec,
     enrollment: Enrollment,
-    timer: Timer,
+    timer: ScheduleTimer,
     profile: Mapping[str, Any],
     now: dt.datetime,
 ) -> Step:
@@ -207,7 +207,7 @@ def _wait_reaction(run: _Run, enrollment: Enrollment, scope: Mapping[str, Any]) 
     if not _same_key(node.key, enrollment, scope):
         return enrollment
     if node.match.matches(name, scope):
-        run.out.commands.append(CancelTimer(waiting.timer_key))
+        run.out.commands.append(CancelTimer(key=waiting.timer_key))
         moved = _note(enrollment, node.id, "event", waiting=None, event=scope["event"])
         return _advance(run, moved, node.on_event)
     if node.reset is not None and node.reset.matches(name, scope):
@@ -295,7 +295,7 @@ def _about(enrollment: Enrollment) -> tuple[str, int, str, str]:
 
 def _exit(run: _Run, enrollment: Enrollment, reason: str) -> Enrollment:
     if enrollment.waiting is not None:
-        run.out.commands.append(CancelTimer(enrollment.waiting.timer_key))
+        run.out.commands.append(CancelTimer(key=enrollment.waiting.timer_key))
     run.out.commands.append(RecordExit(*_about(enrollment), reason=reason, at=run.now))
     return dataclasses.replace(
         enrollment, waiting=None, exited=True, exit_reason=reason, exited_at=run.now
@@ -311,16 +311,13 @@ def _note(enrollment: Enrollment, node_id: str, outcome: str, **changes: Any) ->
 def _arm(
     run: _Run, enrollment: Enrollment, node_id: str, due: dt.datetime, key: str | None = None
 ) -> Enrollment:
-    timer = Timer(
+    timer = ScheduleTimer(
         key=key or f"{enrollment.id}:{node_id}:{len(enrollment.history)}",
         due_at=due,
+        kind=JOURNEY_TIMER,
         profile_id=enrollment.profile_id,
-        journey_id=enrollment.journey_id,
-        version=enrollment.version,
-        enrollment_id=enrollment.id,
-        node=node_id,
     )
-    run.out.commands.append(ScheduleTimer(timer))
+    run.out.commands.append(timer)
     return dataclasses.replace(enrollment, waiting=Waiting(timer.key, due))
 
 

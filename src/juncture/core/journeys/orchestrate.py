@@ -31,15 +31,13 @@ from juncture.core.journeys import arbitration, machine
 from juncture.core.journeys.arbitration import ContactHistory, Policy
 from juncture.core.journeys.catalog import Catalog
 from juncture.core.journeys.commands import (
+    JOURNEY_TIMER,
     CallWebhook,
-    CancelTimer,
     Command,
     EmitEvent,
     RecordSuppressed,
-    ScheduleTimer,
     Send,
     SetTrait,
-    Timer,
 )
 from juncture.core.journeys.state import Enrollment
 from juncture.core.journeys.state import Step as MachineStep
@@ -48,7 +46,6 @@ from juncture.core.profile.consent import consent_for
 from juncture.core.profile.model import Profile
 from juncture.core.profile.reducer import DERIVED_SOURCE
 
-JOURNEY_TIMER: Final = "journey"
 TIMER_PREFIX: Final = "j:"
 MAX_EMITS: Final = 20  # emit_event chains per step: validation cannot see cross-journey loops
 NAME_TRAITS: Final = ("first_name", "last_name", "name", "email", "phone", "timezone")
@@ -259,15 +256,7 @@ def on_timer(
     journey = catalog.by_version.get((enrollment.journey_id, enrollment.version))
     if journey is None:  # archived: its enrollments stop where they are
         return out
-    timer = Timer(
-        key=engine_key.removeprefix(TIMER_PREFIX),
-        due_at=due_at,
-        profile_id=enrollment.profile_id,
-        journey_id=enrollment.journey_id,
-        version=enrollment.version,
-        enrollment_id=enrollment.id,
-        node=enrollment.node,
-    )
+    timer = msgspec.structs.replace(due, key=engine_key.removeprefix(TIMER_PREFIX))
     step = machine.on_timer(journey, enrollment, timer, ProfileView(current, due_at), due_at)
     emitted = _apply(out, step, due_at, config.policy)
     if emitted:  # events an action emitted run through the journeys like any other
@@ -302,16 +291,11 @@ def _apply(out: Outcome, step: MachineStep, now: dt.datetime, policy: Policy) ->
 
 def _command(out: Outcome, command: Command, now: dt.datetime, sends: list[Send]) -> list[Event]:
     pid = out.profile.profile_id
-    if isinstance(command, ScheduleTimer):
+    if isinstance(command, signals.ScheduleTimer):  # the machine's key, in the engine's
         out.timers.append(
-            signals.ScheduleTimer(
-                key=timer_key(command.key),
-                due_at=command.due_at,
-                kind=JOURNEY_TIMER,
-                profile_id=pid,
-            )
+            msgspec.structs.replace(command, key=timer_key(command.key), profile_id=pid)
         )
-    elif isinstance(command, CancelTimer):
+    elif isinstance(command, signals.CancelTimer):
         out.timers.append(signals.CancelTimer(key=timer_key(command.key)))
     elif isinstance(command, Send):
         sends.append(command)

@@ -8,7 +8,7 @@ from typing import Any
 
 from juncture.core.events import Event
 from juncture.core.journeys import commands as c
-from juncture.core.journeys import machine
+from juncture.core.journeys import machine, orchestrate
 from juncture.core.journeys.spec import JourneySpec
 from juncture.core.journeys.state import Enrollment
 from juncture.definitions import journeys as journey_definitions
@@ -59,7 +59,7 @@ class Engine:
         self.journeys = journeys
         self.profile = prof or profile()
         self.enrollments: dict[str, Enrollment] = {}
-        self.timers: dict[str, c.Timer] = {}
+        self.timers: dict[str, c.ScheduleTimer] = {}
         self.log: list[c.Command] = []
 
     def apply(self, step: machine.Step) -> machine.Step:
@@ -67,7 +67,7 @@ class Engine:
             self.enrollments[enrollment.id] = enrollment
         for command in step.commands:
             if isinstance(command, c.ScheduleTimer):
-                self.timers[command.key] = command.timer
+                self.timers[command.key] = command
             elif isinstance(command, c.CancelTimer):
                 self.timers.pop(command.key, None)
         self.log.extend(step.commands)
@@ -86,8 +86,7 @@ class Engine:
             if not due:
                 return
             timer = self.timers.pop(due[0][1])
-            enrollment = self.enrollments[timer.enrollment_id]
-            spec = next(
-                j for j in self.journeys if (j.id, j.version) == (timer.journey_id, timer.version)
-            )
+            enrollment = self.enrollments[orchestrate.enrollment_of(timer.key)]
+            wanted = (enrollment.journey_id, enrollment.version)
+            spec = next(j for j in self.journeys if (j.id, j.version) == wanted)
             self.apply(machine.on_timer(spec, enrollment, timer, self.profile, timer.due_at))
