@@ -18,7 +18,6 @@ from fastapi import FastAPI
 
 from juncture.api.app import create_app
 from juncture.api.auth import WriteKeys
-from juncture.api.decide import Decider
 from juncture.channels.base import Channel
 from juncture.channels.email import SmtpEmail
 from juncture.channels.push import JsonPush
@@ -37,6 +36,7 @@ from juncture.core.stage import StageConfig
 from juncture.metrics import Metrics
 from juncture.runtime.clock import Clock, SystemClock
 from juncture.runtime.committer import GroupCommitter
+from juncture.runtime.decide import Decider
 from juncture.runtime.dispatcher import Dispatcher, RetryPolicy
 from juncture.runtime.engine import Engine, JourneySource
 from juncture.runtime.erasure import Eraser

@@ -24,6 +24,7 @@ from juncture.api.auth import WriteKeys
 from juncture.api.errors import error_response, json_response
 from juncture.errors import JunctureError
 from juncture.metrics import Metrics
+from juncture.runtime.decide import Decider
 from juncture.runtime.erasure import Eraser
 from juncture.runtime.ingest import Ingestor
 from juncture.runtime.segments import Mover
@@ -41,7 +42,7 @@ def create_app(
     metrics: Metrics,
     admin_token: str | None,
     outbox: Outbox | None = None,
-    decider: decide.Decider | None = None,
+    decider: Decider | None = None,
     journey_store: JourneyStore | None = None,
     segment_mover: Mover | None = None,
     body_timeout: float,

@@ -1,0 +1,153 @@
+"""On-site decisions at run time: read the visitor, their queued messages and impressions
+from the store, let :func:`juncture.core.placements.decide` choose, then render and record
+what is shown.
+
+Each candidate is tried in turn: a queued message is rendered (a template that fails sends it
+``dead`` and the next is tried) and marked shown in a compare-and-set (lost to a concurrent
+request: the next is tried); a default is rendered and recorded under its key (recorded
+before: already shown, the next is tried).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from juncture.channels.base import Content
+from juncture.channels.templates import TemplateError, Templates
+from juncture.core import placements as rules
+from juncture.core.identity import profile_id_for
+from juncture.core.journeys.spec import PLACEMENT_KINDS
+from juncture.core.profile.model import Profile, plain
+from juncture.runtime.clock import Clock
+from juncture.store.outbox import ONSITE, NewMessage, OutboxRow
+from juncture.store.placements import Placements
+
+_PRIVATE: Final = ("recipient", "inline", "placement", "kind")
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """What a placement shows: the outbox row recording it, its popover ``kind``, the rendered
+    content and the message's ``data``."""
+
+    id: int
+    kind: str
+    content: Content
+    data: dict[str, Any] = field(default_factory=dict)
+    journey_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    placement: str
+    show: Shown | None
+    reason: str
+
+
+class Decider:
+    """Chooses, renders and records what one visitor sees in one placement."""
+
+    def __init__(
+        self, placements: Placements, clock: Clock, cap_per_day: int, templates: Templates
+    ) -> None:
+        self.placements = placements
+        self.clock = clock
+        self.cap = cap_per_day
+        self.templates = templates
+
+    def decide(self, identifiers: Sequence[str], placement: str) -> Answer:
+        """``identifiers`` (``user_id:42``, ``anonymous_id:a1``) name the visitor, the
+        first one known wins."""
+        now = self.clock.now()
+        known = self.placements.resolve(identifiers)
+        profile = self.placements.profile(known) if known else None
+        pid = known or profile_id_for(identifiers[0])  # the id its first event will found
+        shown = self.placements.shown_since(pid, rules.cap_since(now))
+        rows = {row.id: row for row in self.placements.queued(pid, now)}
+        queued = [rules.Queued(row.id, _placement(row), row.purpose) for row in rows.values()]
+        decision = rules.decide(rules.visitor(pid, profile, shown), queued, placement, self.cap)
+        context = _context(pid, profile)
+        for candidate in decision.candidates:
+            if isinstance(candidate, rules.FromQueue):
+                found = self._show_queued(rows[candidate.id], context, now)
+            else:
+                found = self._show_default(candidate, pid, placement, context, now)
+            if found is not None:
+                return Answer(placement, found, candidate.reason)
+        return Answer(placement, None, decision.otherwise)
+
+    def _show_queued(
+        self, row: OutboxRow, context: Mapping[str, Any], now: dt.datetime
+    ) -> Shown | None:
+        content = self._render(row, context, now)
+        if content is None or not self.placements.mark_shown(row, now):
+            return None
+        return _shown(row, content)
+
+    def _show_default(
+        self,
+        rule: rules.ByRule,
+        pid: str,
+        placement: str,
+        context: Mapping[str, Any],
+        now: dt.datetime,
+    ) -> Shown | None:
+        template = f"onsite_{rule.kind}"
+        content = self.templates.render(template, context)
+        payload = {"placement": placement, "kind": rule.kind}
+        message = NewMessage(
+            rule.key, pid, ONSITE, "marketing", now, payload, template, status="shown"
+        )
+        row = self.placements.record_shown(message)
+        return None if row is None else _shown(row, content)
+
+    def _render(
+        self, row: OutboxRow, context: Mapping[str, Any], now: dt.datetime
+    ) -> Content | None:
+        data = {k: v for k, v in row.payload.items() if k not in _PRIVATE}
+        data.update(context)
+        inline = row.payload.get("inline")
+        name = row.template or f"onsite_{_kind(row)}"
+        try:
+            return self.templates.render(
+                None if inline else name, data, inline=inline if isinstance(inline, dict) else None
+            )
+        except TemplateError as exc:
+            self.placements.mark_failed(row, now, exc.message)
+            return None
+
+
+def _placement(row: OutboxRow) -> str | None:
+    value = row.payload.get("placement", rules.ANY)
+    return value if isinstance(value, str) else None
+
+
+def _kind(row: OutboxRow) -> str:
+    kind = row.payload.get("kind")
+    return kind if isinstance(kind, str) and kind in PLACEMENT_KINDS else "welcome"
+
+
+def _context(pid: str, profile: Profile | None) -> dict[str, Any]:
+    """The live profile and cart, for rendering (what a queued row carried may be stale)."""
+    if profile is None:
+        return {"profile": {"profile_id": pid}, "cart": {"items": []}}
+    traits = profile.traits
+    first = traits.get("first_name") or traits.get("firstName")
+    items = [plain(item) for item in profile.cart.items.values()]
+    cart = {
+        "items": items,
+        "value": profile.cart.value,
+        "quantity": profile.cart.quantity,
+        "currency": profile.cart.currency,
+    }
+    return {"profile": {**traits, "profile_id": pid, "first_name": first}, "cart": cart}
+
+
+def _shown(row: OutboxRow, content: Content) -> Shown:
+    data = row.payload.get("data")
+    return Shown(
+        row.id, _kind(row), content, data if isinstance(data, dict) else {}, row.journey_id
+    )
