@@ -44,13 +44,14 @@ from juncture.runtime.ingest import Ingestor
 from juncture.runtime.membership import StoredSegments
 from juncture.runtime.outbound import DispatcherThread
 from juncture.runtime.scheduler import Scheduler
-from juncture.runtime.segments import Mover
+from juncture.runtime.segments import Mover, Segments
 from juncture.settings import Settings
 from juncture.store import migrate
 from juncture.store.base import AppendResult, Processor
 from juncture.store.journeys import JourneyStore
 from juncture.store.outbox import Outbox
 from juncture.store.placements import Placements
+from juncture.store.segments import SegmentStore
 from juncture.store.sql import SqlStore
 
 log = logging.getLogger("juncture")
@@ -104,10 +105,11 @@ class Juncture:
             keys=self.keys,
             metrics=self.metrics,
             admin_token=token.get_secret_value() if token else None,
-            journey_store=self.journey_store or JourneyStore(self.store.engine),
             outbox=Outbox(self.store.engine),
             decider=decider,
-            segment_mover=self.segment_mover(),
+            journey_store=self.journey_store or JourneyStore(self.store.engine),
+            segment_ops=Segments(SegmentStore(self.store.engine), self.segment_mover()),
+            eraser=Eraser(self.committer.run_sync, self.clock),
             body_timeout=self.settings.body_timeout,
         )
 

@@ -27,24 +27,25 @@ from juncture.metrics import Metrics
 from juncture.runtime.decide import Decider
 from juncture.runtime.erasure import Eraser
 from juncture.runtime.ingest import Ingestor
-from juncture.runtime.segments import Mover
-from juncture.store.base import Store
+from juncture.runtime.segments import Segments
 from juncture.store.journeys import JourneyStore
 from juncture.store.outbox import Outbox
+from juncture.store.profiles import ProfileReads
 from juncture.store.sql import SqlStore
 
 
 def create_app(
     *,
-    store: Store,
+    store: SqlStore,
     ingestor: Ingestor,
     keys: WriteKeys,
     metrics: Metrics,
     admin_token: str | None,
-    outbox: Outbox | None = None,
-    decider: Decider | None = None,
-    journey_store: JourneyStore | None = None,
-    segment_mover: Mover | None = None,
+    outbox: Outbox,
+    decider: Decider,
+    journey_store: JourneyStore,
+    segment_ops: Segments,
+    eraser: Eraser,
     body_timeout: float,
 ) -> FastAPI:
     app = FastAPI(
@@ -57,17 +58,13 @@ def create_app(
     errors.install(app)
     app.include_router(tracking.router(ingestor, keys, metrics, body_timeout))
     app.include_router(admin.router(store, ingestor, admin_token))
-    app.include_router(profiles.router(store, admin_token, ingestor.clock))
-    if isinstance(store, SqlStore):
-        eraser = Eraser(ingestor.committer.run_sync, ingestor.clock)
-        app.include_router(profiles.privacy_router(store, eraser, admin_token))
-    app.include_router(segments.router(store, admin_token, segment_mover))
-    if outbox is not None and decider is not None:
-        app.include_router(deliveries.router(outbox, decider.placements, admin_token))
-        app.include_router(decide.router(decider, keys, body_timeout))
-    if journey_store is not None:
-        app.include_router(journeys.router(journey_store, admin_token, body_timeout))
-        journey_metrics.install(metrics.registry, journey_store)
+    app.include_router(profiles.router(ProfileReads(store), admin_token, ingestor.clock))
+    app.include_router(profiles.privacy_router(store, eraser, admin_token))
+    app.include_router(segments.router(segment_ops, admin_token))
+    app.include_router(deliveries.router(outbox, decider.placements, admin_token))
+    app.include_router(decide.router(decider, keys, body_timeout))
+    app.include_router(journeys.router(journey_store, admin_token, body_timeout))
+    journey_metrics.install(metrics.registry, journey_store)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> Response:

@@ -28,16 +28,11 @@ from juncture.runtime.clock import Clock
 from juncture.runtime.erasure import Eraser
 from juncture.store import erasure as store_erasure
 from juncture.store import export as store_export
-from juncture.store.base import Store
 from juncture.store.profiles import ProfileReads, StoredProfile
 from juncture.store.sql import SqlStore
 
 
-def router(store: Store, admin_token: str | None, clock: Clock) -> APIRouter:
-    if not isinstance(store, SqlStore):
-        raise TypeError("the profile API reads the SQL store's tables")
-    reads = ProfileReads(store)
-
+def router(reads: ProfileReads, admin_token: str | None, clock: Clock) -> APIRouter:
     api = APIRouter(dependencies=[admin_only(admin_token)], tags=["profiles"])
 
     async def live(profile_id: str) -> StoredProfile:

@@ -25,10 +25,7 @@ from juncture.api import source_text
 from juncture.api.auth import admin_only
 from juncture.api.errors import json_response
 from juncture.api.params import SEED_MAX, At, moment
-from juncture.runtime.segments import Mover, Segments
-from juncture.store.base import Store
-from juncture.store.segments import SegmentStore
-from juncture.store.sql import SqlStore
+from juncture.runtime.segments import Segments
 
 
 class Definition(BaseModel):
@@ -54,11 +51,7 @@ Events = Annotated[
 ]
 
 
-def router(store: Store, admin_token: str | None, mover: Mover | None = None) -> APIRouter:
-    if not isinstance(store, SqlStore):
-        raise TypeError("segments need a SQL store")
-    ops = Segments(SegmentStore(store.engine), mover)
-
+def router(ops: Segments, admin_token: str | None) -> APIRouter:
     api = APIRouter(
         prefix="/v1/segments", dependencies=[admin_only(admin_token)], tags=["segments"]
     )
