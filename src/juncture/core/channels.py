@@ -80,6 +80,7 @@ CHANNELS: Final = (
 )
 
 NAMES: Final = tuple(c.name for c in CHANNELS)
+ON_SITE: Final = next(c.name for c in CHANNELS if c.delivery == "decide")  # POST /v1/decide
 BY_NAME: Final = {c.name: c for c in CHANNELS}
 OPT_IN: Final = frozenset(c.name for c in CHANNELS if c.opt_in)
 QUIET: Final = frozenset(c.name for c in CHANNELS if c.quiet_hours)

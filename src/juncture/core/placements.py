@@ -29,10 +29,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from juncture.core import channels
 from juncture.core.profile.consent import consent_for
 from juncture.core.profile.model import Profile
 
-CHANNEL: Final = "onsite"
+CHANNEL: Final = channels.ON_SITE
 ANY: Final = "any"  # a queued message for every placement
 CAP_WINDOW: Final = dt.timedelta(days=1)
 TRANSACTIONAL: Final = "transactional"

@@ -23,18 +23,19 @@ import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from juncture.core import channels
 from juncture.core.events import as_utc
 from juncture.errors import StoreUnavailable
 from juncture.store import tables
 
 STATUSES = ("pending", "sending", "sent", "dead", "suppressed", "deferred", "shown")
-ONSITE = "onsite"  # placements wait for the customer's next visit (/v1/decide), not a send
+ONSITE: Final = channels.ON_SITE  # placements wait for the next visit (/v1/decide), not a send
 t = tables.outbox
 a = tables.delivery_attempts
 
