@@ -289,7 +289,9 @@ def _bounded(wire: _Wire, raw: msgspec.Raw) -> None:
     ids are measured in place, and the decoded values are walked only when the bytes say a
     value might be out of bounds (``bounds.may_exceed``)."""
     data = bytes(raw)
-    nul = b"\\u0000" in data  # JSON carries a NUL only as this escape
+    suspect = bounds.may_exceed(data)  # False also proves there is no NUL
+    # JSON carries a NUL only as the escape \u0000: searched for again only when suspect.
+    nul = suspect and b"\\u0000" in data
     try:
         for field, path in _ID_FIELDS:
             value = getattr(wire, field)
@@ -298,7 +300,7 @@ def _bounded(wire: _Wire, raw: msgspec.Raw) -> None:
                     bounds.check_id(value, path)
             elif value is not None:
                 bounds.check_id(_text(value) or "", path)
-        if bounds.may_exceed(data):
+        if suspect:
             for field, path in _TREE_FIELDS:
                 value = getattr(wire, field)
                 if value:
