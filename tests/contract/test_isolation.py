@@ -150,7 +150,7 @@ def test_a_timer_that_cannot_fire_is_set_aside_and_the_rest_fire(
 
     def fire(timer: ScheduleTimer, *args: Any, **kwargs: Any) -> Any:
         if timer.key == "bad":
-            raise ValueError("cannot fire")
+            raise ValueError("cannot fire \x00")  # a NUL, as an error quoting data may hold
         fired.append(timer.key)
         return real_fire(timer, *args, **kwargs)
 

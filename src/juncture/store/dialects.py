@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from juncture.core.events import Event, encode_body
 from juncture.errors import StoreUnavailable, Unprocessable
+from juncture.store import failed_rows
 from juncture.store.base import AppendResult, Quarantined
 from juncture.store.state import StateSql
 from juncture.store.state_base import sqlite_time
@@ -36,9 +37,6 @@ _CHUNK: Final = 500
 _EVENT_COLUMNS: Final = (
     "source, message_id, type, event, user_id, anonymous_id, timestamp, received_at, body, "
     "profile_id"
-)
-_FAILED_COLUMNS: Final = (
-    "source, received_at, message_id, code, reason, path, payload, raw, status, type_hint"
 )
 
 
@@ -101,43 +99,20 @@ def _with_derived(
 
 
 def _failed_rows(quarantine: Sequence[Quarantined], time: Any) -> list[tuple[Any, ...]]:
-    """Quarantine rows that both databases take whatever was sent: text without NUL and
-    within its column (a rejected message's own id or path may be neither), and the exact
-    bytes beside the text where the text cannot hold them."""
     return [
-        (
-            q.source,
-            time(q.received_at),
-            _column(r.message_id, _ID_CHARS) if r.message_id else None,
-            _column(r.code, 64),
-            _column(r.message, None),
-            _column(r.path, _ID_CHARS),
-            *_payload(r.raw),
-            "failed",
-            q.type_hint,
+        failed_rows.row(
+            source=q.source,
+            received_at=time(q.received_at),
+            message_id=r.message_id,
+            code=r.code,
+            reason=r.message,
+            path=r.path,
+            raw=r.raw,
+            type_hint=q.type_hint,
         )
         for q in quarantine
         for r in q.rejections
     ]
-
-
-_ID_CHARS: Final = 200
-
-
-def _column(text: str, limit: int | None) -> str:
-    text = text.replace("\x00", "\\u0000")
-    return text if limit is None or len(text) <= limit else text[: limit - 1] + "\u2026"
-
-
-def _payload(raw: bytes) -> tuple[str, bytes | None]:
-    """The payload as text, and the exact bytes too when the text is not them."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("utf-8", "replace").replace("\x00", "\ufffd"), raw
-    if "\x00" in text:
-        return text.replace("\x00", "\ufffd"), raw
-    return text, None
 
 
 class SqliteWriter:
@@ -192,7 +167,8 @@ class SqliteWriter:
             failed = _failed_rows(quarantine, sqlite_time)
             if failed:
                 cur.executemany(
-                    f"INSERT INTO failed_events ({_FAILED_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    f"INSERT INTO failed_events ({failed_rows.COLUMNS}) "
+                    f"VALUES ({failed_rows.marks('?')})",
                     failed,
                 )
             cur.execute("COMMIT")
@@ -287,8 +263,8 @@ class PostgresWriter:
                 failed = _failed_rows(quarantine, lambda t: t)
                 if failed:
                     cur.executemany(
-                        f"INSERT INTO failed_events ({_FAILED_COLUMNS}) "
-                        "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+                        f"INSERT INTO failed_events ({failed_rows.COLUMNS}) "
+                        f"VALUES ({failed_rows.marks('%s')})",
                         failed,
                     )
         except (psycopg.DataError, psycopg.IntegrityError) as exc:  # the data's fault

@@ -20,7 +20,7 @@ from juncture.core.profile.affinity import top_affinity
 from juncture.core.profile.model import ProductView, Profile
 from juncture.core.segments import conditions as segments
 from juncture.core.signals import ScheduleTimer
-from juncture.store import product_views, tables
+from juncture.store import failed_rows, product_views, tables
 from juncture.store.state_base import split
 from juncture.store.state_cache import Cache, ProfileRow
 from juncture.store.state_journeys import JourneySql
@@ -318,13 +318,22 @@ class StateSql(JourneySql):
         path: str = "$",
     ) -> None:
         """One row of the quarantine, in this transaction (what the engine set aside)."""
-        m = self.mark
+        values = failed_rows.row(
+            source=source,
+            received_at=self.t(received_at),
+            message_id=message_id,
+            code=code,
+            reason=reason,
+            path=path,
+            raw=payload.encode(),
+            status=status,
+            type_hint=type_hint,
+        )
         self.cur.execute(
-            "INSERT INTO failed_events (source, received_at, message_id, code, reason, path, "
-            f"payload, status, type_hint) VALUES ({m},{m},{m},{m},{m},{m},{m},{m},{m})",
-            (source, self.t(received_at), message_id, code, reason, path, payload, status,
-             type_hint),
-        )  # fmt: skip
+            f"INSERT INTO failed_events ({failed_rows.COLUMNS}) "
+            f"VALUES ({failed_rows.marks(self.mark)})",
+            values,
+        )
 
     def save_timers(self, ops: Mapping[str, ScheduleTimer | None]) -> None:
         m = self.mark
