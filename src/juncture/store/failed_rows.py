@@ -13,14 +13,9 @@ COLUMNS: Final = (
     "source, received_at, message_id, code, reason, path, payload, raw, status, type_hint"
 )
 
-
-def _chars(column: str) -> int:
-    return int(getattr(tables.failed_events.c[column].type, "length", 0))
-
-
-_ID_CHARS: Final = _chars("message_id")
-_PATH_CHARS: Final = _chars("path")
-_CODE_CHARS: Final = _chars("code")
+_ID_CHARS: Final = tables.chars(tables.failed_events, "message_id")
+_PATH_CHARS: Final = tables.chars(tables.failed_events, "path")
+_CODE_CHARS: Final = tables.chars(tables.failed_events, "code")
 
 
 def row(

@@ -361,7 +361,7 @@ def _text(value: object, column: str) -> str | None:
 
 # The profile columns that project a trait or a name, and how many characters each holds.
 _CHARS: Final = {
-    name: getattr(tables.profiles.c[name].type, "length", 0) or 0
+    name: tables.chars(tables.profiles, name)
     for name in ("email", "country", "city", "timezone", "last_channel", "top_category")
 }
 _MAX_INT32: Final = 2**31 - 1  # counts in INTEGER columns

@@ -315,3 +315,8 @@ erasures = sa.Table(
     sa.Column("rows", sa.Text(), nullable=False),  # JSON: {table: rows deleted or changed}
     sa.Index(None, "at"),
 )
+
+
+def chars(table: sa.Table, column: str) -> int:
+    """How many characters a text column holds (0 when unbounded)."""
+    return int(getattr(table.c[column].type, "length", None) or 0)
