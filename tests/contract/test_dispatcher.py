@@ -15,10 +15,11 @@ from juncture.channels.base import Channel, DeliveryResult
 from juncture.channels.email import SmtpEmail, message_id
 from juncture.channels.recording import RecordingChannel
 from juncture.channels.webhook import Webhook, verify
+from juncture.core.journeys.orchestrate import Message
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.dispatcher import Dispatcher, DispatchReport, RetryPolicy
 from juncture.store import tables
-from juncture.store.outbox import Attempt, NewMessage, Outbox, OutboxRow
+from juncture.store.outbox import Attempt, Outbox, OutboxRow
 from juncture.store.sql import SqlStore
 from tests.servers import Answer, HttpRecorder, SmtpSink
 
@@ -37,7 +38,7 @@ def clock() -> ManualClock:
     return ManualClock(T0)
 
 
-def new(key: str, **overrides: Any) -> NewMessage:
+def new(key: str, **overrides: Any) -> Message:
     values: dict[str, Any] = {
         "idempotency_key": key,
         "profile_id": "p1",
@@ -50,7 +51,7 @@ def new(key: str, **overrides: Any) -> NewMessage:
         "payload": {"recipient": {"email": "ada@example.com"}, "profile": {"first_name": "Ada"}},
         **overrides,
     }
-    return NewMessage(**values)
+    return Message(**values)
 
 
 def dispatcher(

@@ -13,11 +13,12 @@ import pytest
 import sqlalchemy as sa
 
 from juncture.channels.recording import RecordingChannel
+from juncture.core.journeys.orchestrate import Message
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.dispatcher import Dispatcher
 from juncture.store import tables
 from juncture.store.held import HeldConnection
-from juncture.store.outbox import NewMessage, Outbox
+from juncture.store.outbox import Outbox
 from juncture.store.outbox_probe import DueProbe
 from juncture.store.sql import SqlStore
 
@@ -44,7 +45,7 @@ def only(store: SqlStore, status: str, channel: str, at: dt.datetime | None) -> 
     outbox = Outbox(store.engine)
     with store.engine.begin() as conn:
         conn.execute(sa.delete(tables.outbox))
-    outbox.insert([NewMessage(f"k-{status}-{channel}-{at}", "p1", channel, "marketing", T0)])
+    outbox.insert([Message(f"k-{status}-{channel}-{at}", "p1", channel, "marketing", T0)])
     with store.engine.begin() as conn:
         conn.execute(sa.update(tables.outbox).values(status=status, next_attempt_at=at))
 
@@ -64,7 +65,7 @@ def test_the_probe_sees_rows_stored_after_it_looked(store: SqlStore) -> None:
     only(store, "sent", "email", None)
     probe = DueProbe(store.engine)
     assert not probe.anything_due(T0)
-    Outbox(store.engine).insert([NewMessage("k2", "p1", "email", "marketing", T0)])
+    Outbox(store.engine).insert([Message("k2", "p1", "email", "marketing", T0)])
     assert probe.anything_due(T0)
     probe.close()
 

@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from juncture import wiring
-from juncture.store.outbox import NewMessage, Outbox
+from juncture.core.journeys.orchestrate import Message
+from juncture.store.outbox import Outbox
 from juncture.store.placements import Placements
 from tests.conftest import ADMIN_TOKEN, WRITE_KEY, LiveServer, settings_for
 
@@ -42,7 +43,7 @@ def profile_of(live: LiveServer, user_id: str) -> str:
 
 def queue(live: LiveServer, pid: str, key: str, **payload: Any) -> None:
     purpose = payload.pop("purpose", "marketing")
-    message = NewMessage(
+    message = Message(
         key,
         pid,
         "onsite",

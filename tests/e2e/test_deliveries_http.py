@@ -13,18 +13,19 @@ import pytest
 
 from juncture.channels.base import DeliveryResult
 from juncture.channels.recording import RecordingChannel
+from juncture.core.journeys.orchestrate import Message
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.dispatcher import Dispatcher, RetryPolicy
-from juncture.store.outbox import NewMessage, Outbox
+from juncture.store.outbox import Outbox
 from tests.conftest import ADMIN_TOKEN, WRITE_KEY, LiveServer
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 
-def message(key: str, profile: str, journey: str, channel: str = "email") -> NewMessage:
+def message(key: str, profile: str, journey: str, channel: str = "email") -> Message:
     payload = {"recipient": {"email": "ada@example.com"}, "profile": {}}
-    return NewMessage(key, profile, channel, "marketing", T0, payload, "welcome", journey)
+    return Message(key, profile, channel, "marketing", T0, payload, "welcome", journey)
 
 
 def fill(live: LiveServer) -> Outbox:

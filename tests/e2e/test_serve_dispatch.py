@@ -11,7 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from juncture.channels.email import message_id
-from juncture.store.outbox import NewMessage, Outbox
+from juncture.core.journeys.orchestrate import Message
+from juncture.store.outbox import Outbox
 from juncture.store.sql import SqlStore
 from juncture.testing import ServerProcess
 from tests.servers import SmtpSink
@@ -43,7 +44,7 @@ def test_every_message_arrives_across_a_crash(database_url: str, smtp: SmtpSink)
     keys = [f"j:1:e{i}:send:0" for i in range(40)]
     payload = {"recipient": {"email": "ada@example.com"}, "profile": {"first_name": "Ada"}}
     outbox.insert(
-        [NewMessage(k, "p1", "email", "marketing", now, payload, "welcome") for k in keys]
+        [Message(k, "p1", "email", "marketing", now, payload, "welcome") for k in keys]
     )
     # a previous process claimed five and died before recording anything
     left = outbox.claim(now, 5, dt.timedelta(hours=1))

@@ -16,7 +16,8 @@ from juncture.channels.push import JsonPush
 from juncture.channels.recording import RecordingChannel
 from juncture.channels.sms import JsonSms, TwilioSms
 from juncture.channels.webhook import Webhook
-from juncture.store.outbox import NewMessage, Outbox, OutboxRow
+from juncture.core.journeys.orchestrate import Message
+from juncture.store.outbox import Outbox, OutboxRow
 from tests.conftest import settings_for
 from tests.servers import HttpRecorder, SmtpSink
 
@@ -89,10 +90,10 @@ def test_background_dispatcher_sends_and_dead_letters_the_unconfigured(
     payload = {"recipient": {"email": "ada@example.com", "phone": "+4930"}, "profile": {}}
     outbox.insert(
         [
-            NewMessage("m1", "p1", "email", "marketing", now, payload, template="welcome"),
-            NewMessage("m2", "p1", "sms", "marketing", now, payload, template="welcome"),
-            NewMessage("m3", "p1", "webhook", "marketing", now, {"url": http.url}),
-            NewMessage("m4", "p1", "onsite", "marketing", now, {"placement": "any"}, "welcome"),
+            Message("m1", "p1", "email", "marketing", now, payload, template="welcome"),
+            Message("m2", "p1", "sms", "marketing", now, payload, template="welcome"),
+            Message("m3", "p1", "webhook", "marketing", now, {"url": http.url}),
+            Message("m4", "p1", "onsite", "marketing", now, {"placement": "any"}, "welcome"),
         ]
     )
     with caplog.at_level(logging.INFO, logger="juncture"):

@@ -19,10 +19,11 @@ from juncture.channels.base import Content
 from juncture.channels.templates import TemplateError, Templates
 from juncture.core import placements as rules
 from juncture.core.identity import profile_id_for
+from juncture.core.journeys.orchestrate import Message
 from juncture.core.journeys.spec import PLACEMENT_KINDS
 from juncture.core.profile.model import Profile, plain
 from juncture.runtime.clock import Clock
-from juncture.store.outbox import ONSITE, NewMessage, OutboxRow
+from juncture.store.outbox import ONSITE, OutboxRow
 from juncture.store.placements import Placements
 
 _PRIVATE: Final = ("recipient", "inline", "placement", "kind")
@@ -98,7 +99,7 @@ class Decider:
         template = f"onsite_{rule.kind}"
         content = self.templates.render(template, context)
         payload = {"placement": placement, "kind": rule.kind}
-        message = NewMessage(
+        message = Message(
             rule.key, pid, ONSITE, "marketing", now, payload, template, status="shown"
         )
         row = self.placements.record_shown(message)

@@ -14,25 +14,32 @@ A message's life, in ``outbox.status``::
 ``next_attempt_at`` then holds the claim's lease. A row still ``sending`` when its lease has
 passed is *in doubt*: its sender died, or hangs, between the claim and the record; ``claim``
 takes it again and the dispatcher sends it again with the same idempotency key.
+
+A row is made from the core's :class:`~juncture.core.journeys.orchestrate.Message` by
+:func:`row` and inserted by :func:`insert_sql`, here (``Outbox.insert``: on-site impressions,
+tools) and in the engine's writer (``store/state_journeys``), so both write the same row.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
+import msgspec
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from juncture.core import channels
 from juncture.core.events import as_utc
+from juncture.core.journeys.orchestrate import Message
 from juncture.errors import StoreUnavailable
 from juncture.store import tables
+from juncture.store.state_base import sqlite_time
 
 STATUSES = ("pending", "sending", "sent", "dead", "suppressed", "deferred", "shown")
 ONSITE: Final = channels.ON_SITE  # placements wait for the next visit (/v1/decide), not a send
@@ -79,26 +86,6 @@ _p = tables.profiles
 _CONSENT = sa.select(_p.c.redirect_to, _p.c.consent).where(
     _p.c.profile_id == sa.bindparam("b_profile")
 )
-
-
-@dataclass(frozen=True, slots=True)
-class NewMessage:
-    """A row to insert: what the engine writes in the event's transaction."""
-
-    idempotency_key: str
-    profile_id: str
-    channel: str
-    purpose: str
-    created_at: dt.datetime
-    payload: Mapping[str, Any] = field(default_factory=dict)
-    template: str | None = None
-    journey_id: str | None = None
-    journey_version: int | None = None
-    enrollment_id: str | None = None
-    node_id: str | None = None
-    status: str = "pending"
-    reason: str | None = None
-    next_attempt_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,10 +154,10 @@ class Outbox:
 
     # --- writing messages -------------------------------------------------------------
 
-    def insert(self, rows: Sequence[NewMessage], conn: sa.Connection | None = None) -> int:
+    def insert(self, rows: Sequence[Message], conn: sa.Connection | None = None) -> int:
         """Insert messages; a key already present is skipped. Returns how many were new.
 
-        Pass ``conn`` to insert inside the caller's transaction (the engine's)."""
+        Pass ``conn`` to insert inside the caller's transaction."""
         if not rows:
             return 0
         if conn is not None:
@@ -178,18 +165,13 @@ class Outbox:
         with self._begin() as own:
             return self._insert(own, rows)
 
-    def _insert(self, conn: sa.Connection, rows: Sequence[NewMessage]) -> int:
-        dialect = postgresql if self.dialect == "postgresql" else sqlite
+    def _insert(self, conn: sa.Connection, rows: Sequence[Message]) -> int:
+        sqlite = self.dialect == "sqlite"
+        statement = insert_sql("?" if sqlite else "%s") + " RETURNING id"
+        stamp = sqlite_time if sqlite else as_utc
         inserted = 0
-        for row in _unique(rows):  # one statement per row: RETURNING tells new from duplicate
-            stmt = (
-                dialect.insert(t)
-                .values(_values(row))
-                .on_conflict_do_nothing(index_elements=[t.c.idempotency_key])
-                .returning(t.c.id)
-            )
-            # rowcount is -1 here on psycopg (the dialect adds RETURNING); count the rows.
-            inserted += len(conn.execute(stmt).fetchall())
+        for message in _unique(rows):  # one statement per row: RETURNING tells new from duplicate
+            inserted += len(conn.exec_driver_sql(statement, row(message, stamp)).fetchall())
         return inserted
 
     # --- the dispatcher's operations ---------------------------------------------------
@@ -363,34 +345,61 @@ class Outbox:
             return int(conn.execute(stmt).rowcount)
 
 
-def _unique(rows: Sequence[NewMessage]) -> list[NewMessage]:
-    seen: dict[str, NewMessage] = {}
-    for row in rows:
-        seen.setdefault(row.idempotency_key, row)
+def _unique(rows: Sequence[Message]) -> list[Message]:
+    seen: dict[str, Message] = {}
+    for message in rows:
+        seen.setdefault(message.idempotency_key, message)
     return list(seen.values())
 
 
-def _values(row: NewMessage) -> dict[str, Any]:
-    if row.status not in STATUSES:
-        raise ValueError(f"unknown outbox status {row.status!r}")
-    return {
-        "idempotency_key": row.idempotency_key,
-        "profile_id": row.profile_id,
-        "journey_id": row.journey_id,
-        "journey_version": row.journey_version,
-        "enrollment_id": row.enrollment_id,
-        "node_id": row.node_id,
-        "channel": row.channel,
-        "purpose": row.purpose,
-        "template": row.template,
-        "payload": orjson.dumps(dict(row.payload)).decode(),
-        "status": row.status,
-        "reason": row.reason,
-        "attempts": 0,
-        "next_attempt_at": None if row.next_attempt_at is None else as_utc(row.next_attempt_at),
-        "created_at": as_utc(row.created_at),
-        "sent_at": as_utc(row.created_at) if row.status == "shown" else None,
-    }
+# --- the one way a message becomes a row -----------------------------------------------
+
+COLUMNS: Final = (
+    "idempotency_key", "profile_id", "journey_id", "journey_version", "enrollment_id", "node_id",
+    "channel", "purpose", "template", "payload", "status", "reason", "attempts",
+    "next_attempt_at", "created_at", "sent_at",
+)  # fmt: skip
+NEXT_ATTEMPT_AT: Final = COLUMNS.index("next_attempt_at")
+CREATED_AT: Final = COLUMNS.index("created_at")
+_encoder: Final = msgspec.json.Encoder()
+
+
+@functools.cache
+def insert_sql(mark: str) -> str:
+    """The statement that inserts one :func:`row` (``mark``: the driver's placeholder); a
+    row whose idempotency key is there already (a replay) is left alone."""
+    return (
+        f"INSERT INTO outbox ({', '.join(COLUMNS)}) VALUES ({','.join([mark] * len(COLUMNS))}) "
+        "ON CONFLICT (idempotency_key) DO NOTHING"
+    )
+
+
+def row(message: Message, stamp: Callable[[dt.datetime], Any]) -> tuple[Any, ...]:
+    """The values of :data:`COLUMNS` for ``message``, in order, its times through ``stamp``
+    (as the dialect stores them). A ``shown`` row (an on-site impression) was sent when it
+    was made; every row starts with no attempt."""
+    if message.status not in STATUSES:
+        raise ValueError(f"unknown outbox status {message.status!r}")
+    payload = message.payload
+    created = stamp(message.created_at)
+    return (
+        message.idempotency_key,
+        message.profile_id,
+        message.journey_id,
+        message.journey_version,
+        message.enrollment_id,
+        message.node_id,
+        message.channel,
+        message.purpose,
+        message.template,
+        _encoder.encode(payload if isinstance(payload, dict) else dict(payload)).decode(),
+        message.status,
+        message.reason,
+        0,
+        None if message.next_attempt_at is None else stamp(message.next_attempt_at),
+        created,
+        created if message.status == "shown" else None,
+    )
 
 
 def _time(value: dt.datetime | None) -> dt.datetime | None:

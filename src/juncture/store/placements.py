@@ -18,9 +18,10 @@ from typing import Final
 import sqlalchemy as sa
 
 from juncture.core.events import as_utc
+from juncture.core.journeys.orchestrate import Message
 from juncture.core.profile.model import Profile
 from juncture.store import product_views, tables
-from juncture.store.outbox import ONSITE, NewMessage, Outbox, OutboxRow, row_of, transaction
+from juncture.store.outbox import ONSITE, Outbox, OutboxRow, row_of, transaction
 
 _MAX_HOPS: Final = 8
 t = tables.outbox
@@ -115,7 +116,7 @@ class Placements:
             )
         return True
 
-    def record_shown(self, message: NewMessage) -> OutboxRow | None:
+    def record_shown(self, message: Message) -> OutboxRow | None:
         """Record a placement chosen by rule as a ``shown`` row; None when its key was
         recorded before (already shown)."""
         if message.status != "shown" or message.channel != ONSITE:

@@ -13,6 +13,7 @@ import msgspec
 from juncture.core.journeys.arbitration import Contact, ContactHistory
 from juncture.core.journeys.orchestrate import JourneyState, Message
 from juncture.core.journeys.state import Enrollment
+from juncture.store import outbox
 from juncture.store.state_base import CHUNK, StateBase
 from juncture.store.state_cache import JourneyRows, stored_enrollment
 
@@ -20,11 +21,6 @@ _encoder: Final = msgspec.json.Encoder()
 # Contacts that count against frequency caps: what left or is about to leave (a deferred
 # message counts at the time it will leave, its next_attempt_at).
 _CONTACT_STATUSES: Final = ("pending", "deferred", "sending", "sent", "shown")
-OUTBOX_COLUMNS: Final = (
-    "idempotency_key", "profile_id", "journey_id", "journey_version", "enrollment_id", "node_id",
-    "channel", "purpose", "template", "payload", "status", "reason", "attempts",
-    "next_attempt_at", "created_at",
-)  # fmt: skip
 ENROLLMENT_COLUMNS: Final = (
     "enrollment_id", "journey_id", "version", "profile_id", "key", "status", "node", "holdout",
     "goal_reached_at", "exit_reason", "entered_at", "updated_at", "state",
@@ -123,33 +119,8 @@ class JourneySql(StateBase):
         """Outbox rows; one already there (same idempotency key: a replay) is left alone."""
         if not messages:
             return
-        rows = [
-            (
-                x.idempotency_key,
-                x.profile_id,
-                x.journey_id,
-                x.journey_version,
-                x.enrollment_id,
-                x.node_id,
-                x.channel,
-                x.purpose,
-                x.template,
-                _encoder.encode(x.payload).decode(),
-                x.status,
-                x.reason,
-                0,
-                self.t(x.next_attempt_at),
-                self.t(x.created_at),
-            )
-            for x in messages
-        ]
-        names = ", ".join(OUTBOX_COLUMNS)
-        marks = ",".join([self.mark] * len(OUTBOX_COLUMNS))
-        self.cur.executemany(
-            f"INSERT INTO outbox ({names}) VALUES ({marks}) "
-            "ON CONFLICT (idempotency_key) DO NOTHING",
-            rows,
-        )
+        rows = [outbox.row(x, self.t) for x in messages]
+        self.cur.executemany(outbox.insert_sql(self.mark), rows)
         if self.cache is not None:
             self._cache_contacts(messages, rows, self.cache.journeys)
 
@@ -167,6 +138,7 @@ class JourneySql(StateBase):
         for x, row in zip(messages, rows, strict=True):
             cached = cache.get(x.profile_id)
             if cached is not None and x.purpose == "marketing" and x.status in _CONTACT_STATUSES:
-                at = self.read_t(row[13] if row[13] is not None else row[14])
+                created, leaves = row[outbox.CREATED_AT], row[outbox.NEXT_ATTEMPT_AT]
+                at = self.read_t(leaves if leaves is not None else created)
                 contact = Contact(at, x.channel, x.purpose, x.journey_id or "")
-                cached.contacts.append((row[14], contact))
+                cached.contacts.append((created, contact))

@@ -53,14 +53,16 @@ NAME_TRAITS: Final = ("first_name", "last_name", "name", "email", "phone", "time
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """An outbox row to insert (the store maps it to its table)."""
+    """An outbox row to insert: a journey's message, or an on-site placement shown by rule
+    (``runtime/decide``). The one type of it; the store maps it to its table
+    (``store/outbox.row``)."""
 
     idempotency_key: str
     profile_id: str
     channel: str
     purpose: str
     created_at: dt.datetime
-    payload: Mapping[str, Any]
+    payload: Mapping[str, Any] = field(default_factory=dict)
     template: str | None = None
     journey_id: str | None = None
     journey_version: int | None = None
