@@ -1,6 +1,8 @@
 """What the journey machine asks the engine to do, in the transaction of the event.
 
 Every command names the enrollment it comes from (journey, version, enrollment id, profile).
+An action node (``set_trait``, ``emit_event``, ``webhook``) travels as it was defined, inside a
+:class:`RunAction`: the node is the one type of what it does, the command adds where it ran.
 Keys are deterministic (see :mod:`juncture.core.journeys.machine`): replaying the same events
 yields the same commands, so the outbox can deduplicate on ``idempotency_key`` and the timer
 table can upsert on ``ScheduleTimer.key`` (a re-armed wait reuses its key). A wait's timer
@@ -16,20 +18,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from juncture.core.journeys import spec
 from juncture.core.timers import CancelTimer, ScheduleTimer
 
 __all__ = [
     "JOURNEY_TIMER",
-    "CallWebhook",
     "CancelTimer",
     "Command",
-    "EmitEvent",
     "RecordExit",
     "RecordGoal",
     "RecordSuppressed",
+    "RunAction",
     "ScheduleTimer",
     "Send",
-    "SetTrait",
 ]
 
 # The kind of a journey wait's timer. Its key is the machine's, unique within the profile's
@@ -62,30 +63,15 @@ class Send(_Origin):
 
 
 @dataclass(frozen=True, slots=True)
-class SetTrait(_Origin):
-    node: str
-    trait: str
-    value: Any
+class RunAction(_Origin):
+    """An action node reached: the engine sets the trait, emits the event (for the same
+    profile) or queues the webhook call that ``action`` defines. ``idempotency_key`` is the
+    emitted event's message id, or the call's outbox key, so a replay repeats neither;
+    ``event`` is the enrollment's latest event, which a webhook's default body reports."""
 
-
-@dataclass(frozen=True, slots=True)
-class EmitEvent(_Origin):
-    """A derived event for the same profile; ``message_id`` deduplicates it on replay."""
-
-    node: str
-    message_id: str
-    event: str
-    properties: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class CallWebhook(_Origin):
-    node: str
+    action: spec.Action
     idempotency_key: str
-    url: str
-    method: str = "POST"
-    body: Mapping[str, Any] = field(default_factory=dict)
-    context: Mapping[str, Any] = field(default_factory=dict)
+    event: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,13 +97,5 @@ class RecordSuppressed(_Origin):
 
 
 Command = (
-    ScheduleTimer
-    | CancelTimer
-    | Send
-    | SetTrait
-    | EmitEvent
-    | CallWebhook
-    | RecordGoal
-    | RecordExit
-    | RecordSuppressed
+    ScheduleTimer | CancelTimer | Send | RunAction | RecordGoal | RecordExit | RecordSuppressed
 )

@@ -28,19 +28,19 @@ import msgspec
 from juncture.core import channels, signals, stage
 from juncture.core.events import Event
 from juncture.core.journeys import arbitration, machine
+from juncture.core.journeys import spec as s
 from juncture.core.journeys.arbitration import ContactHistory, Policy
 from juncture.core.journeys.catalog import Catalog
 from juncture.core.journeys.commands import (
     JOURNEY_TIMER,
-    CallWebhook,
     Command,
-    EmitEvent,
     RecordSuppressed,
+    RunAction,
     Send,
-    SetTrait,
 )
 from juncture.core.journeys.state import Enrollment
 from juncture.core.journeys.state import Step as MachineStep
+from juncture.core.profile import cart, orders
 from juncture.core.profile.affinity import top_affinity
 from juncture.core.profile.consent import consent_for
 from juncture.core.profile.model import Profile
@@ -180,7 +180,10 @@ class ProfileView(Mapping[str, Any]):
         return len(self._view())
 
 
-def cart_view(p: Profile) -> dict[str, Any]:
+def cart_view(p: Profile, bought_since: dt.datetime | None = None) -> dict[str, Any]:
+    """The cart for conditions and templates; with ``bought_since``, less the products an
+    order bought since then (a message reminds of nothing already bought)."""
+    unbought = cart.unbought(p, bought_since)
     items = [
         {
             "product_id": i.product_id,
@@ -190,12 +193,12 @@ def cart_view(p: Profile) -> dict[str, Any]:
             "category": i.category,
             "brand": i.brand,
         }
-        for i in p.cart.items.values()
+        for i in unbought.values()
     ]
     return {
         "items": items,
-        "count": p.cart.quantity,
-        "value": round(p.cart.value, 2),
+        "count": sum(i.quantity for i in unbought.values()),
+        "value": round(sum(i.price * i.quantity for i in unbought.values()), 2),
         "currency": p.cart.currency,
     }
 
@@ -229,8 +232,15 @@ def react(
             continue
         if seen is None or seen.profile is not out.profile or seen.now != now:
             seen = ProfileView(out.profile, now)
+        settled = orders.settlement(out.profile, event)
         step = machine.react(
-            catalog.by_version, entering, out.state.enrollments, seen, event, now=now
+            catalog.by_version,
+            entering,
+            out.state.enrollments,
+            seen,
+            event,
+            now=now,
+            settled=settled,
         )
         new_events = _apply(out, step, now, config.policy)
         emitted += len(new_events)
@@ -303,14 +313,22 @@ def _command(out: Outcome, command: Command, now: dt.datetime, sends: list[Send]
         sends.append(command)
     elif isinstance(command, RecordSuppressed):
         out.messages.append(_suppressed(out.profile, command, now))
-    elif isinstance(command, CallWebhook):
-        out.messages.append(_webhook(out.profile, command, now))
-    elif isinstance(command, SetTrait):
-        out.profile = _set_trait(out.profile, command, now)
-        out.traits_set = True
-    elif isinstance(command, EmitEvent):
-        return [_emitted(pid, command, now)]
+    elif isinstance(command, RunAction):
+        return _run(out, command, now)
     # RecordGoal and RecordExit live in the enrollment itself (goal_reached, exit_reason).
+    return []
+
+
+def _run(out: Outcome, command: RunAction, now: dt.datetime) -> list[Event]:
+    """An action node, as the journey defined it; returns the event it emitted, if any."""
+    action = command.action
+    if isinstance(action, s.CallWebhook):
+        out.messages.append(_webhook(out.profile, command, action, now))
+    elif isinstance(action, s.SetTrait):
+        out.profile = _set_trait(out.profile, action, now)
+        out.traits_set = True
+    else:
+        return [_emitted(out.profile.profile_id, command, action, now)]
     return []
 
 
@@ -371,7 +389,7 @@ def _message(p: Profile, send: Send, now: dt.datetime, user_id: str | None) -> M
         **_addresses(p.traits),
         "profile": view(p, now),
         "event": _flat_event(context.get("event")),
-        "cart": cart_view(p),
+        "cart": cart_view(p, context.get("entered_at")),
         "branches": context.get("branches", {}),
         "journey": {"id": send.journey_id, "version": send.version, "node": send.node},
     }
@@ -423,12 +441,11 @@ def _suppressed(p: Profile, command: RecordSuppressed, now: dt.datetime) -> Mess
     )
 
 
-def _webhook(p: Profile, command: CallWebhook, now: dt.datetime) -> Message:
-    context = dict(command.context)
-    body = dict(command.body) or {
+def _webhook(p: Profile, command: RunAction, call: s.CallWebhook, now: dt.datetime) -> Message:
+    body = dict(call.body) or {
         "profile_id": p.profile_id,
-        "event": context.get("event", {}),
-        "journey": {"id": command.journey_id, "version": command.version, "node": command.node},
+        "event": command.event,
+        "journey": {"id": command.journey_id, "version": command.version, "node": call.id},
     }
     return Message(
         idempotency_key=command.idempotency_key,
@@ -436,37 +453,38 @@ def _webhook(p: Profile, command: CallWebhook, now: dt.datetime) -> Message:
         channel="webhook",
         purpose="transactional",
         created_at=now,
-        payload={"url": command.url, "method": command.method, "body": body},
+        payload={"url": call.url, "method": call.method, "body": body},
         journey_id=command.journey_id,
         journey_version=command.version,
         enrollment_id=command.enrollment_id,
-        node_id=command.node,
+        node_id=call.id,
         next_attempt_at=now,
     )
 
 
-def _set_trait(p: Profile, command: SetTrait, now: dt.datetime) -> Profile:
+def _set_trait(p: Profile, node: s.SetTrait, now: dt.datetime) -> Profile:
     """A trait a journey sets, stamped with the step's time (a later identify still wins)."""
-    if p.trait_at.get(command.trait, now) > now:
+    if p.trait_at.get(node.trait, now) > now:
         return p
     return msgspec.structs.replace(
         p,
-        traits={**p.traits, command.trait: command.value},
-        trait_at={**p.trait_at, command.trait: now},
+        traits={**p.traits, node.trait: node.value},
+        trait_at={**p.trait_at, node.trait: now},
     )
 
 
-def _emitted(pid: str, command: EmitEvent, now: dt.datetime) -> Event:
+def _emitted(pid: str, command: RunAction, node: s.EmitEvent, now: dt.datetime) -> Event:
+    """The event an ``emit_event`` node emits; its message id is the command's key."""
     return Event(
         source=DERIVED_SOURCE,
-        message_id=command.message_id,
+        message_id=command.idempotency_key,
         type="track",
-        event=command.event,
+        event=node.event,
         timestamp=now,
         received_at=now,
         profile_id=pid,
         properties={
-            **dict(command.properties),
+            **dict(node.properties),
             "journey_id": command.journey_id,
             "enrollment_id": command.enrollment_id,
         },

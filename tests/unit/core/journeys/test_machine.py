@@ -8,6 +8,7 @@ import pytest
 
 from juncture.core.journeys import commands as c
 from juncture.core.journeys import machine
+from juncture.core.journeys import spec as nodes
 from juncture.core.journeys.catalog import Catalog
 from juncture.core.journeys.state import Enrollment
 from juncture.definitions import journeys as journey_definitions
@@ -233,13 +234,22 @@ def test_action_nodes_produce_their_commands() -> None:
     step = machine.on_event(
         [journey(CONDITION)], [], profile(), event("NPS Submitted", score=2), T0
     )
-    (hook,) = of(c.CallWebhook, step.commands)
-    assert (hook.url, hook.method, dict(hook.body)) == ("https://x.test/t", "POST", {"k": "v"})
-    (trait,) = of(c.SetTrait, step.commands)
-    assert (trait.trait, trait.value, trait.profile_id) == ("detractor", True, "p1")
-    (emitted,) = of(c.EmitEvent, step.commands)
-    assert emitted.event == "Detractor Found"
-    assert emitted.message_id.startswith("cond:1:")
+    hook, trait, emitted = of(c.RunAction, step.commands)
+    assert isinstance(hook.action, nodes.CallWebhook)
+    assert (hook.action.url, hook.action.method, dict(hook.action.body)) == (
+        "https://x.test/t",
+        "POST",
+        {"k": "v"},
+    )
+    assert hook.event["properties"] == {"score": 2}
+    assert isinstance(trait.action, nodes.SetTrait)
+    assert (trait.action.trait, trait.action.value, trait.profile_id) == ("detractor", True, "p1")
+    assert isinstance(emitted.action, nodes.EmitEvent)
+    assert emitted.action.event == "Detractor Found"
+    assert [x.action.id for x in (hook, trait, emitted)] == ["ticket", "tag", "emit"]
+    keys = {x.idempotency_key for x in (hook, trait, emitted)}
+    assert len(keys) == 3
+    assert all(key.startswith("cond:1:") for key in keys)
     assert step.enrollments[0].exited
 
 
