@@ -15,6 +15,9 @@
     ├── Unprocessable             the store refused what one commit's events made (a value
     │                             no check at the edge caught): never a caller's answer; the
     │                             committer finds the one event and quarantines it
+    ├── StoreError                500: the store failed a statement for another reason than
+    │                             being unreachable (a schema behind the code, a driver
+    │                             error); retrying will not help
     └── Unavailable               503: a dependency (the store) cannot be written; retry
         └── StoreUnavailable
 
@@ -92,6 +95,10 @@ class InvalidSettings(BadInput):
 class Unprocessable(JunctureError):
     status = 422
     code = "unprocessable"
+
+
+class StoreError(JunctureError):
+    code = "store_error"
 
 
 class Unavailable(JunctureError):

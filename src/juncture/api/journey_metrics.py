@@ -12,7 +12,6 @@ import weakref
 from collections.abc import Iterator
 from typing import Final
 
-import sqlalchemy as sa
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -37,7 +36,7 @@ class JourneyCollector(Collector):
         )
         try:
             found = self.journeys.all_stats()
-        except (JunctureError, sa.exc.SQLAlchemyError) as exc:
+        except JunctureError as exc:  # the store's: StoreUnavailable, StoreError
             log.warning("journey stats unavailable: %s", type(exc).__name__)
             up.add_metric([], 0)
             yield up

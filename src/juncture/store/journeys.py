@@ -40,7 +40,7 @@ from juncture.core.journeys.state import Enrollment
 from juncture.definitions import journeys as journey_definitions
 from juncture.definitions import reader
 from juncture.errors import Conflict, NotFound, StoreUnavailable
-from juncture.store import date_timers, journey_stats, tables
+from juncture.store import date_timers, failures, journey_stats, tables
 from juncture.store.journey_catalog import CatalogCache, stored_spec
 
 log = logging.getLogger(__name__)
@@ -299,9 +299,12 @@ class JourneyStore:
         return journey_stats.collect(self.engine, journey_id, version, order)[journey_id]
 
     def all_stats(self) -> builtins.list[journey_stats.JourneyStats]:
-        """Counts for every journey, archived ones too (Prometheus reads these)."""
-        order = {j.spec.id: list(j.spec.nodes) for j in self.list()}
-        return list(journey_stats.collect(self.engine, order=order).values())
+        """Counts for every journey, archived ones too (Prometheus reads these). Raises
+        :class:`~juncture.errors.StoreUnavailable` or :class:`~juncture.errors.StoreError`
+        when the store cannot answer."""
+        with failures.mapped("read journey stats"):
+            order = {j.spec.id: list(j.spec.nodes) for j in self.list()}
+            return list(journey_stats.collect(self.engine, order=order).values())
 
     # -- connections ------------------------------------------------------------------------
     @contextmanager

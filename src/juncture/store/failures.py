@@ -1,0 +1,26 @@
+"""SQLAlchemy's errors as the store's own, at the boundary: callers outside ``store/`` catch
+:class:`~juncture.errors.StoreUnavailable` and :class:`~juncture.errors.StoreError`, never a
+SQLAlchemy type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+
+from juncture.errors import StoreError, StoreUnavailable
+
+
+@contextmanager
+def mapped(doing: str) -> Iterator[None]:
+    """Run the block; a database that cannot be reached raises StoreUnavailable, any other
+    SQLAlchemy error StoreError. ``doing`` completes "the store cannot ..." (``read
+    journey stats``)."""
+    try:
+        yield
+    except sa.exc.OperationalError as exc:
+        raise StoreUnavailable(f"the store cannot {doing}: {exc.orig}") from exc
+    except sa.exc.SQLAlchemyError as exc:
+        raise StoreError(f"the store cannot {doing}: {type(exc).__name__}") from exc
