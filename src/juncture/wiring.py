@@ -46,12 +46,7 @@ from juncture.runtime.outbound import DispatcherThread
 from juncture.runtime.scheduler import Scheduler
 from juncture.runtime.segments import Mover, Segments
 from juncture.settings import Settings
-from juncture.store import migrate
 from juncture.store.base import AppendResult, Processor
-from juncture.store.journeys import JourneyStore
-from juncture.store.outbox import Outbox
-from juncture.store.placements import Placements
-from juncture.store.segments import SegmentStore
 from juncture.store.sql import SqlStore
 
 log = logging.getLogger("juncture")
@@ -70,7 +65,6 @@ class Juncture:
     engine: Engine
     scheduler: Scheduler | None = None
     dispatcher: DispatcherThread | None = None
-    journey_store: JourneyStore | None = None  # the engine's journeys, when kept in the store
 
     def start_dispatcher(self) -> None:
         """Live mode: send the outbox through the configured channels in the background."""
@@ -81,7 +75,7 @@ class Juncture:
         policy = RetryPolicy(max_attempts=self.settings.dispatch_max_attempts)
 
         def make() -> Dispatcher:
-            return Dispatcher(self.store, channels, self.clock, policy)
+            return Dispatcher(self.store.outbox, channels, self.clock, policy)
 
         self.dispatcher = DispatcherThread(make, self.settings.dispatch_interval)
         self.dispatcher.start()
@@ -98,17 +92,17 @@ class Juncture:
     def app(self) -> FastAPI:
         token = self.settings.admin_token
         cap = self.settings.onsite_cap_per_day
-        decider = Decider(Placements(self.store.engine), self.clock, cap, Templates())
+        decider = Decider(self.store.placements, self.clock, cap, Templates())
         return create_app(
             store=self.store,
             ingestor=self.ingestor,
             keys=self.keys,
             metrics=self.metrics,
             admin_token=token.get_secret_value() if token else None,
-            outbox=Outbox(self.store.engine),
+            outbox=self.store.outbox,
             decider=decider,
-            journey_store=self.journey_store or JourneyStore(self.store.engine),
-            segment_ops=Segments(SegmentStore(self.store.engine), self.segment_mover()),
+            journey_store=self.store.journeys,
+            segment_ops=Segments(self.store.segments, self.segment_mover()),
             eraser=Eraser(self.committer.run_sync, self.clock),
             body_timeout=self.settings.body_timeout,
         )
@@ -119,8 +113,6 @@ class Juncture:
         if self.scheduler is not None:
             self.scheduler.stop()
         self.committer.stop()
-        if self.journey_store is not None:
-            self.journey_store.close()
         self.store.close()
 
 
@@ -190,7 +182,7 @@ ADAPTERS: dict[str, Callable[[Settings], Channel | None]] = {
 def open_store(settings: Settings) -> SqlStore:
     store = SqlStore(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     if settings.auto_migrate:
-        migrate.upgrade(store.engine)
+        store.migrate()
     return store
 
 
@@ -231,15 +223,11 @@ def _policy(settings: Settings) -> Policy:
 def segment_mover(settings: Settings, store: SqlStore) -> Iterator[Mover]:
     """For commands that run beside the server (``juncture segments apply``): the engine as
     :func:`build` makes it, on a writer of its own, to emit the events of batch changes."""
-    journeys = JourneyStore(store.engine)
     engine = Engine(
-        SystemClock(), engine_config(settings), journeys=journeys, segments=StoredSegments()
+        SystemClock(), engine_config(settings), journeys=store.journeys, segments=StoredSegments()
     )
-    try:
-        with _own_writer(store) as run:
-            yield Mover(engine, run)
-    finally:
-        journeys.close()
+    with _own_writer(store) as run:
+        yield Mover(engine, run)
 
 
 @contextmanager
@@ -273,11 +261,10 @@ def build(
         metrics.commit_requests.observe(requests)
 
     the_clock = clock or SystemClock()
-    stored = JourneyStore(store.engine) if journeys is None else None  # `journeys apply`
     engine = Engine(
         the_clock,
         engine_config(settings),
-        journeys=journeys or stored,
+        journeys=journeys or store.journeys,  # the stored catalog: `journeys apply`
         segments=StoredSegments(),
     )
     committer = GroupCommitter(
@@ -297,7 +284,6 @@ def build(
         ingestor=Ingestor(committer, the_clock, metrics),
         keys=WriteKeys(settings.write_key_list(), store),
         engine=engine,
-        journey_store=stored,
     )
 
 

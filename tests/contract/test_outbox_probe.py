@@ -55,7 +55,7 @@ def test_the_probe_answers_as_due_does(
     store: SqlStore, status: str, channel: str, at: dt.datetime | None
 ) -> None:
     only(store, status, channel, at)
-    probe, outbox = DueProbe(store.engine), Outbox(store.engine)
+    probe, outbox = DueProbe(store.outbox), store.outbox
     answers = [(probe.anything_due(now), bool(outbox.due(now, 10))) for now in NOWS]
     probe.close()
     assert [mine for mine, _ in answers] == [due for _, due in answers]
@@ -63,7 +63,7 @@ def test_the_probe_answers_as_due_does(
 
 def test_the_probe_sees_rows_stored_after_it_looked(store: SqlStore) -> None:
     only(store, "sent", "email", None)
-    probe = DueProbe(store.engine)
+    probe = DueProbe(store.outbox)
     assert not probe.anything_due(T0)
     Outbox(store.engine).insert([Message("k2", "p1", "email", "marketing", T0)])
     assert probe.anything_due(T0)
@@ -80,7 +80,7 @@ def test_a_round_claims_as_before_when_the_probe_cannot_answer(
 
     monkeypatch.setattr(HeldConnection, "_open", broken)
     channel = RecordingChannel()
-    dispatcher = Dispatcher(store, {"webhook": channel}, ManualClock(T0))
+    dispatcher = Dispatcher(store.outbox, {"webhook": channel}, ManualClock(T0))
     assert asyncio.run(dispatcher.run_once()).sent == 1
     assert len(channel.sent) == 1
 
@@ -88,7 +88,7 @@ def test_a_round_claims_as_before_when_the_probe_cannot_answer(
 def test_the_dispatcher_asks_at_its_clocks_time(store: SqlStore) -> None:
     only(store, "deferred", "sms", T0 + HOUR)
     clock = ManualClock(T0)
-    dispatcher = Dispatcher(store, {"sms": RecordingChannel()}, clock)
+    dispatcher = Dispatcher(store.outbox, {"sms": RecordingChannel()}, clock)
     assert not dispatcher.anything_due()
     assert asyncio.run(dispatcher.run_once()).claimed == 0
     clock.set(T0 + HOUR)

@@ -18,7 +18,6 @@ from juncture.core.profile.model import ProductView, Profile
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.engine import Engine
 from juncture.store import migrate, product_views, tables
-from juncture.store.profiles import ProfileReads
 from juncture.store.sql import SqlStore
 from juncture.store.state import StateSql
 
@@ -58,7 +57,7 @@ def stored_views(store: SqlStore, pid: str) -> list[tuple[str, int, str]]:
 
 
 def profile_of(store: SqlStore, pid: str) -> Profile:
-    found = ProfileReads(store).profile(pid)
+    found = store.profiles.profile(pid)
     assert found is not None
     return found.profile
 

@@ -8,7 +8,6 @@ import httpx
 import yaml
 
 from juncture.definitions import journeys as journey_definitions
-from juncture.store.journeys import JourneyStore
 from tests.conftest import ADMIN_TOKEN, LiveServer
 from tests.contract.test_journey_stats import fill
 from tests.contract.test_journey_store import V1
@@ -51,7 +50,7 @@ def test_apply_show_list_pause_resume_archive(live: LiveServer) -> None:
         assert (r.status_code, r.json()["status"]) == (200, status), r.text
     refused = httpx.post(f"{url}/thanks/pause", headers=ADMIN)
     assert refused.status_code == 409 and refused.json()["code"] == "conflict"
-    assert JourneyStore(live.juncture.store.engine).catalog().versions == ()
+    assert live.juncture.store.journeys.catalog().versions == ()
 
 
 def test_a_bad_definition_is_422_with_every_problem_and_changes_nothing(

@@ -27,7 +27,7 @@ def shop_with(database_url: str, policy: Policy) -> Shop:
 
 def dispatch(shop: Shop, channel: RecordingChannel, at: dt.datetime) -> None:
     shop.clock.set(at)
-    asyncio.run(Dispatcher(shop.j.store, {"email": channel}, shop.clock).run_once())
+    asyncio.run(Dispatcher(shop.j.store.outbox, {"email": channel}, shop.clock).run_once())
 
 
 def test_a_message_deferred_by_quiet_hours_is_sent_when_they_end_not_before(

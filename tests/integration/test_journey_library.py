@@ -26,7 +26,6 @@ from juncture.runtime.dispatcher import Dispatcher
 from juncture.runtime.segments import Segments
 from juncture.store import tables
 from juncture.store.outbox import row_of
-from juncture.store.segments import SegmentStore
 from tests.integration.test_journeys_engine import T0, Shop
 
 LIBRARY = {journey.id: journey for journey in journey_definitions.load_library()}
@@ -80,7 +79,7 @@ class Library(Shop):
 
     def sent(self) -> list[tuple[str, str | None, str]]:
         """(channel, template, status) of every outbox row, rendering each one on the way."""
-        dispatcher = Dispatcher(self.j.store, {}, ManualClock(T0))
+        dispatcher = Dispatcher(self.j.store.outbox, {}, ManualClock(T0))
         rows = self.outbox()
         for row in rows:
             message = dispatcher.message(row_of(row))
@@ -279,7 +278,7 @@ def lapse(library: Library, **traits: Any) -> None:
     """Apply the shipped lapsed_90d segment, as ``segments apply --library`` does, then an
     order and 91 quiet days: the segment enters."""
     text = LAPSED.read_text(encoding="utf-8")
-    Segments(SegmentStore(library.j.store.engine)).apply(text, str(LAPSED), T0)
+    Segments(library.j.store.segments).apply(text, str(LAPSED), T0)
     library.join(**traits)
     library.track(T0 + MINUTE, "Order Completed", order_id="o1", total=90.0)
     library.advance(T0 + 89 * DAY)

@@ -365,7 +365,7 @@ def test_consent_withdrawn_while_a_message_waits_stops_it_at_the_door(database_u
                   traits={"consent": no})  # fmt: skip
         shop.clock.set(dt.datetime(2026, 5, 5, 6, 1, tzinfo=dt.UTC))
         channel = RecordingChannel()
-        dispatcher = Dispatcher(shop.j.store, {"email": channel}, shop.clock)
+        dispatcher = Dispatcher(shop.j.store.outbox, {"email": channel}, shop.clock)
         report = asyncio.run(dispatcher.run_once())
         assert (report.sent, report.suppressed) == (0, 1)
         assert channel.sent == []

@@ -137,13 +137,12 @@ def test_replay_rebuilds_segment_memberships(database_url: str) -> None:
     from importlib import resources
 
     from juncture.runtime.segments import Segments
-    from juncture.store.segments import SegmentStore
 
     store = SqlStore(database_url)
     library = resources.files("juncture") / "library" / "segments"
     for name in ("behavioural_running_shoes.yaml", "geographic_dach.yaml"):
         text = (library / name).read_text()
-        Segments(SegmentStore(store.engine)).apply(text, name, harness.DEMO_START)
+        Segments(store.segments).apply(text, name, harness.DEMO_START)
     store.close()
     end = simulate(database_url, customers=120, days=8)
     store = SqlStore(database_url)

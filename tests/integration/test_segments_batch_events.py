@@ -17,8 +17,6 @@ from juncture.definitions import journeys as journey_definitions
 from juncture.runtime.engine import StaticJourneys
 from juncture.runtime.segments import Segments
 from juncture.store import tables
-from juncture.store.journeys import JourneyStore
-from juncture.store.segments import SegmentStore
 from tests.integration.test_segments_realtime import DEFINITIONS, OFFER, T0, World
 
 HOUR = dt.timedelta(hours=1)
@@ -35,7 +33,7 @@ def world(database_url: str) -> Iterator[World]:
     _two_views(w)
     w.send(2, T0 + 3 * HOUR, "Product Viewed", "Boots")
     w.clock.set(APPLIED)
-    w.segments = Segments(SegmentStore(w.juncture.store.engine), w.juncture.segment_mover())
+    w.segments = Segments(w.juncture.store.segments, w.juncture.segment_mover())
     yield w
     w.close()
 
@@ -88,7 +86,7 @@ def test_a_large_move_commits_a_chunk_at_a_time_with_one_size_row(world: World) 
     transactions: list[object] = []
     run = mover.run
     mover.run = lambda process: transactions.append(run(process))
-    world.segments = Segments(SegmentStore(world.juncture.store.engine), mover)
+    world.segments = Segments(world.juncture.store.segments, mover)
     segment, done = world.segments.apply(DEFINITIONS[0], "running.yaml", APPLIED)
     assert len(transactions) == 3  # which profiles differ, then one per profile
     assert (done.size, sorted(done.entered), done.exited) == (2, sorted([a, b]), ())
@@ -147,7 +145,7 @@ def test_the_cli_emits_entries_with_the_stored_journeys_unless_told_not_to(
 ) -> None:
     w = World(sqlite_url, T0)
     try:
-        JourneyStore(w.juncture.store.engine).apply(OFFER, "offer.yaml")
+        w.juncture.store.journeys.apply(OFFER, "offer.yaml")
         _two_views(w)
         running, berlin = tmp_path / "running.yaml", tmp_path / "berlin.yaml"
         running.write_text(DEFINITIONS[0])

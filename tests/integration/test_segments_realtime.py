@@ -25,7 +25,6 @@ from juncture.runtime.clock import ManualClock
 from juncture.runtime.engine import StaticJourneys
 from juncture.runtime.segments import Segments
 from juncture.store import tables
-from juncture.store.segments import SegmentStore
 from tests.conftest import settings_for
 
 T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
@@ -136,7 +135,7 @@ class World:
         self.juncture = wiring.build(
             settings_for(database_url), clock=self.clock, journeys=journeys
         )
-        self.segments = Segments(SegmentStore(self.juncture.store.engine))
+        self.segments = Segments(self.juncture.store.segments)
         self.run = uuid.uuid4().hex[:8]
         self.messages = itertools.count()
 

@@ -18,7 +18,6 @@ from juncture.demo import harness
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.segments import Segments
 from juncture.store import tables
-from juncture.store.segments import SegmentStore
 from juncture.store.sql import SqlStore
 from tests.conftest import settings_for
 
@@ -41,7 +40,7 @@ def simulated(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture
 def ops(simulated: str) -> Iterator[Segments]:
     store = SqlStore(simulated)
-    yield Segments(SegmentStore(store.engine))
+    yield Segments(store.segments)
     store.close()
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from juncture.definitions import segments as segment_definitions
 from juncture.demo import harness
 from juncture.runtime.segments import Segments
-from juncture.store.segments import SegmentStore
 from tests.conftest import settings_for
 
 CUSTOMERS, DAYS = 250, 4
@@ -15,7 +14,7 @@ CUSTOMERS, DAYS = 250, 4
 def test_realtime_membership_equals_batch_on_the_simulators_data(database_url: str) -> None:
     juncture, clock = harness.build(settings_for(database_url, sqlite_synchronous="NORMAL"))
     try:
-        ops = Segments(SegmentStore(juncture.store.engine), juncture.segment_mover())
+        ops = Segments(juncture.store.segments, juncture.segment_mover())
         library = segment_definitions.library()
         for path in library:
             ops.apply(path.read_text(encoding="utf-8"), str(path), clock.now())

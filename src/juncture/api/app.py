@@ -30,7 +30,6 @@ from juncture.runtime.ingest import Ingestor
 from juncture.runtime.segments import Segments
 from juncture.store.journeys import JourneyStore
 from juncture.store.outbox import Outbox
-from juncture.store.profiles import ProfileReads
 from juncture.store.sql import SqlStore
 
 
@@ -58,7 +57,7 @@ def create_app(
     errors.install(app)
     app.include_router(tracking.router(ingestor, keys, metrics, body_timeout))
     app.include_router(admin.router(store, ingestor, admin_token))
-    app.include_router(profiles.router(ProfileReads(store), admin_token, ingestor.clock))
+    app.include_router(profiles.router(store.profiles, admin_token, ingestor.clock))
     app.include_router(profiles.privacy_router(store, eraser, admin_token))
     app.include_router(segments.router(segment_ops, admin_token))
     app.include_router(deliveries.router(outbox, decider.placements, admin_token))

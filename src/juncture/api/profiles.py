@@ -26,7 +26,6 @@ from juncture.core.profile import orders
 from juncture.errors import BadInput, NotFound
 from juncture.runtime.clock import Clock
 from juncture.runtime.erasure import Eraser
-from juncture.store import erasure as store_erasure
 from juncture.store import export as store_export
 from juncture.store.profiles import ProfileReads, StoredProfile
 from juncture.store.sql import SqlStore
@@ -133,7 +132,7 @@ def privacy_router(store: SqlStore, eraser: Eraser, admin_token: str | None) -> 
         ] = None,
     ) -> Response:
         """The erasures done, newest first: when, the reference, the counts."""
-        found = await run_in_threadpool(store_erasure.records, store.engine, limit, before)
+        found = await run_in_threadpool(store.erasures, limit, before)
         return json_response({"erasures": found})
 
     return api

@@ -38,13 +38,12 @@ def opened(database_url: str | None) -> Iterator[JourneyStore]:
     from juncture import wiring
     from juncture.errors import JunctureError
     from juncture.settings import load as load_settings
-    from juncture.store.journeys import JourneyStore
 
     flags: dict[str, Any] = {"database_url": database_url} if database_url else {}
     settings = load_settings(**flags)
     store = wiring.open_store(settings)
     try:
-        yield JourneyStore(store.engine)
+        yield store.journeys
     except JunctureError as exc:
         typer.echo(exc.message, err=True)
         raise typer.Exit(1) from exc

@@ -85,11 +85,10 @@ def serve(
 def db_upgrade(database_url: DatabaseUrl = None) -> None:
     """Apply every pending migration."""
     from juncture import wiring
-    from juncture.store import migrate
 
     store = wiring.open_store(settings_from(database_url=database_url, auto_migrate=False))
-    migrate.upgrade(store.engine)
-    out.print(f"schema at revision {migrate.current(store.engine)}")
+    store.migrate()
+    out.print(f"schema at revision {store.schema_revision()}")
     store.close()
 
 
@@ -100,7 +99,7 @@ def db_current(database_url: DatabaseUrl = None) -> None:
     from juncture.store import migrate
 
     store = wiring.open_store(settings_from(database_url=database_url, auto_migrate=False))
-    out.print(f"database: {migrate.current(store.engine)}  newest: {migrate.head()}")
+    out.print(f"database: {store.schema_revision()}  newest: {migrate.head()}")
     store.close()
 
 

@@ -53,7 +53,6 @@ def _profile_id(store: SqlStore, profile_id: str | None, user_id: str | None) ->
     """The profile id given, or the one the user id belongs to (exit 1 if none, 2 if both
     or neither were given)."""
     from juncture.core import identity
-    from juncture.store.profiles import ProfileReads
 
     if (profile_id is None) == (user_id is None):
         err.print("give a profile id or --user-id, not both")
@@ -61,7 +60,7 @@ def _profile_id(store: SqlStore, profile_id: str | None, user_id: str | None) ->
     if user_id is None:
         assert profile_id is not None
         return profile_id
-    found = ProfileReads(store).by_identifier(f"{identity.USER}:{user_id}")
+    found = store.profiles.by_identifier(f"{identity.USER}:{user_id}")
     if found is None:
         err.print("profile_not_found: no profile has this user id")
         raise typer.Exit(1)
@@ -138,11 +137,10 @@ def erasures(
 
     from juncture import wiring
     from juncture.settings import load as load_settings
-    from juncture.store import erasure as store_erasure
 
     store = wiring.open_store(load_settings(database_url=database_url))
     try:
-        found = store_erasure.records(store.engine, limit)
+        found = store.erasures(limit)
     finally:
         store.close()
     if as_json:

@@ -44,7 +44,6 @@ def _segments(database_url: str | None, *, moves: bool = False) -> Iterator[Segm
     from juncture.errors import JunctureError
     from juncture.runtime.segments import Segments
     from juncture.settings import load as load_settings
-    from juncture.store.segments import SegmentStore
 
     flags = {"database_url": database_url} if database_url else {}
     settings = load_settings(**flags)
@@ -52,9 +51,9 @@ def _segments(database_url: str | None, *, moves: bool = False) -> Iterator[Segm
     try:
         if moves:
             with wiring.segment_mover(settings, store) as mover:
-                yield Segments(SegmentStore(store.engine), mover)
+                yield Segments(store.segments, mover)
         else:
-            yield Segments(SegmentStore(store.engine))
+            yield Segments(store.segments)
     except JunctureError as exc:
         typer.echo(f"{exc.code}: {exc.message}", err=True)
         raise typer.Exit(1) from exc

@@ -34,7 +34,6 @@ from juncture.runtime.dispatcher import Dispatcher
 from juncture.settings import Settings
 from juncture.sim import SimConfig, Simulation
 from juncture.sim.response import Delivery
-from juncture.store.journeys import JourneyStore
 
 DEMO_START = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 DEMO_SOURCE = "demo"
@@ -91,11 +90,8 @@ def build(settings: Settings) -> tuple[wiring.Juncture, ManualClock]:
     clock = ManualClock(DEMO_START)
     juncture = wiring.build(settings, clock=clock)
     juncture.engine.config = wiring.engine_config(settings, policy=DEMO_POLICY)
-    applying = JourneyStore(juncture.store.engine, clock=clock.now)
-    try:
+    with juncture.store.journeys_at(clock.now) as applying:
         applying.apply_library()
-    finally:
-        applying.close()
     return juncture, clock
 
 
@@ -153,7 +149,7 @@ def run(
     sent: Counter[str] = Counter()
     total = (sim.end - sim.start).total_seconds()
     inbox = SimulatedInbox(sim, clock)
-    dispatcher = Dispatcher(juncture.store, dict.fromkeys(CHANNELS, inbox), clock)
+    dispatcher = Dispatcher(juncture.store.outbox, dict.fromkeys(CHANNELS, inbox), clock)
     loop = asyncio.new_event_loop()
     try:
         for batch in sim.iter_batches(STEP):

@@ -61,7 +61,6 @@ from juncture.errors import Unavailable
 from juncture.runtime.clock import Clock
 from juncture.store.outbox import Attempt, Outbox, OutboxRow
 from juncture.store.outbox_probe import DueProbe
-from juncture.store.sql import SqlStore
 
 log = logging.getLogger("juncture.dispatcher")
 CONTEXT_KEYS = ("profile", "event", "cart", "recommendations", "journey")
@@ -124,11 +123,12 @@ class DispatchReport:
 
 
 class Dispatcher:
-    """Sends the outbox of ``store`` through ``channels`` (keyed by channel name)."""
+    """Sends ``outbox`` (a store's, ``SqlStore.outbox``) through ``channels`` (keyed by
+    channel name)."""
 
     def __init__(
         self,
-        store: SqlStore | Outbox,
+        outbox: Outbox,
         channels: Mapping[str, Channel],
         clock: Clock,
         policy: RetryPolicy | None = None,
@@ -139,7 +139,7 @@ class Dispatcher:
         send_timeout: float = 120.0,
         at_most_once: Collection[str] = (),
     ) -> None:
-        self.outbox = store if isinstance(store, Outbox) else Outbox(store.engine)
+        self.outbox = outbox
         self.channels = dict(channels)
         self.clock = clock
         self.policy = policy or RetryPolicy()
@@ -148,7 +148,7 @@ class Dispatcher:
         self.send_timeout = send_timeout
         self.at_most_once = frozenset(at_most_once)
         self._slots = asyncio.Semaphore(concurrency)
-        self._probe = DueProbe(self.outbox.engine)
+        self._probe = DueProbe(outbox)
 
     async def aclose(self) -> None:
         """Close the channels that hold connections (HTTP clients), and the store's."""

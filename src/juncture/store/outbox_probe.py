@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from juncture.core.events import as_utc
 from juncture.store.held import DRIVER_ERRORS, HeldConnection
+from juncture.store.outbox import Outbox
 from juncture.store.state_base import sqlite_time
 
 # Outbox.due's condition, without its order and lock.
@@ -32,14 +33,14 @@ _ERRORS: Final = (*DRIVER_ERRORS, sa.exc.SQLAlchemyError)
 
 
 class DueProbe:
-    """Thread-safe; :meth:`close` releases the held connection (opened again when needed)."""
+    """A look at ``outbox``'s table. Thread-safe; :meth:`close` releases the held connection
+    (opened again when needed)."""
 
-    def __init__(self, engine: sa.Engine) -> None:
-        self.engine = engine
-        self._sqlite = engine.dialect.name == "sqlite"
+    def __init__(self, outbox: Outbox) -> None:
+        self._sqlite = outbox.dialect == "sqlite"
         self._sql = _ANY_DUE.format(m="?" if self._sqlite else "%s")
         self._lock = threading.Lock()
-        self._held = HeldConnection(engine, "outbox probe")
+        self._held = HeldConnection(outbox.engine, "outbox probe")
 
     def anything_due(self, now: dt.datetime) -> bool:
         """Whether :meth:`Outbox.due` at ``now`` would find a row; True when unsure."""

@@ -24,7 +24,6 @@ from juncture.core.profile.model import Profile
 from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.errors import StoreUnavailable
 from juncture.store import product_views, tables
-from juncture.store.sql import SqlStore
 
 _P: Final = tables.profiles
 _node_decoder: Final = msgspec.json.Decoder(Node)
@@ -73,11 +72,11 @@ class Identifier:
 
 
 class ProfileReads:
-    """Read-only queries over one SQL store (``ProfileReads(store)``); each is one
-    short read transaction."""
+    """Read-only queries over one SQL store (``SqlStore.profiles``); each is one short
+    read transaction."""
 
-    def __init__(self, store: SqlStore) -> None:
-        self.engine = store.engine
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
 
     @contextmanager
     def _connect(self) -> Iterator[sa.Connection]:

@@ -1,5 +1,10 @@
 """The SQL store: SQLite (embedded default) and PostgreSQL through one schema.
 
+:class:`SqlStore` is the storage port: the rest of Juncture reaches the database through it
+and the repositories it holds (``journeys``, ``outbox``, ``segments``, ``placements``,
+``profiles``), never through SQLAlchemy, which only ``store/`` imports (an import-linter
+contract says so).
+
 Reads go through SQLAlchemy Core. The append path, which is the hot path, speaks to the
 driver directly (``store/dialects.py``), because SQLAlchemy's per-row work would cost more
 than the insert itself.
@@ -8,7 +13,7 @@ than the insert itself.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,8 +22,14 @@ import sqlalchemy as sa
 from juncture.core.events import Event, as_utc, from_row
 from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.errors import StoreUnavailable
-from juncture.store import dialects, tables
+from juncture.store import dialects, erasure, tables
+from juncture.store import migrate as migrations
 from juncture.store.base import FailedEvent, Writer
+from juncture.store.journeys import JourneyStore
+from juncture.store.outbox import Outbox
+from juncture.store.placements import Placements
+from juncture.store.profiles import ProfileReads
+from juncture.store.segments import SegmentStore
 
 
 def engine_url(url: str) -> str:
@@ -30,15 +41,47 @@ def engine_url(url: str) -> str:
 
 
 class SqlStore:
-    """A :class:`~juncture.store.base.Store` over a SQLAlchemy engine."""
+    """A :class:`~juncture.store.base.Store` over a SQLAlchemy engine, with the repositories
+    of the same database, built once: ``journeys`` (definitions, the engine's catalog,
+    stats), ``outbox``, ``segments``, ``placements`` (on-site decisions) and ``profiles``
+    (reads for the profile API). ``engine`` is for ``store/`` and its tests only."""
 
     def __init__(self, url: str, *, sqlite_synchronous: str = "FULL") -> None:
         self.url = engine_url(url)
         self.engine = dialects.create_engine(self.url, sqlite_synchronous=sqlite_synchronous)
         self.dialect = self.engine.dialect.name
+        self.journeys = JourneyStore(self.engine)
+        self.outbox = Outbox(self.engine)
+        self.segments = SegmentStore(self.engine)
+        self.placements = Placements(self.engine)
+        self.profiles = ProfileReads(self.engine)
 
     def writer(self) -> Writer:
         return dialects.writer_for(self.engine)
+
+    @contextmanager
+    def journeys_at(self, clock: Callable[[], dt.datetime]) -> Iterator[JourneyStore]:
+        """A journey repository of its own that stamps versions with ``clock``'s time (the
+        demo applies its journeys in simulated time), closed on leaving."""
+        journeys = JourneyStore(self.engine, clock=clock)
+        try:
+            yield journeys
+        finally:
+            journeys.close()
+
+    # -- schema ----------------------------------------------------------------------------
+    def migrate(self, revision: str = "head") -> None:
+        """Apply the migrations up to ``revision`` (every pending one by default)."""
+        migrations.upgrade(self.engine, revision)
+
+    def schema_revision(self) -> str | None:
+        """The revision the database's schema is at; None before the first migration."""
+        return migrations.current(self.engine)
+
+    # -- reports ---------------------------------------------------------------------------
+    def erasures(self, limit: int = 100, before: int | None = None) -> list[dict[str, Any]]:
+        """The erasures recorded, newest first (:func:`juncture.store.erasure.records`)."""
+        return erasure.records(self.engine, limit, before)
 
     @contextmanager
     def _connect(self) -> Iterator[sa.Connection]:
@@ -157,6 +200,8 @@ class SqlStore:
             conn.execute(sa.text("SELECT 1"))
 
     def close(self) -> None:
+        """Release the connections: the journey catalog's, then the pool's."""
+        self.journeys.close()
         self.engine.dispose()
 
 
