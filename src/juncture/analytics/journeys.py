@@ -1,4 +1,5 @@
-"""What the journeys did, read from the store: enrollments per arm, messages by channel,
+"""What the journeys did, computed from the rows the store reads for it
+(:mod:`juncture.store.journey_report`): enrollments per arm, messages by channel,
 suppressions by reason, orders and revenue, and each journey's lift against its holdout.
 
 A profile *converted* in a journey when an ``Order Completed`` of that profile (after
@@ -12,17 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 import msgspec
-import sqlalchemy as sa
 
 from juncture.analytics.experiments import lift
-from juncture.core.events import as_utc
-from juncture.store import tables
-
-ORDER: Final = "Order Completed"
-SUPPRESSED: Final = "suppressed"
+from juncture.store.journey_report import Counts, Entry, Order, ReportRows
 
 
 class _Order(msgspec.Struct):
@@ -38,22 +35,19 @@ class _Body(msgspec.Struct):
 _body: Final = msgspec.json.Decoder(_Body)
 
 
-def report(engine: sa.Engine) -> dict[str, Any]:
-    """The journey section of the demo summary (see the module docstring)."""
-    with engine.connect() as conn:
-        redirects = _redirects(conn)
-        orders = _orders(conn, redirects)
-        out: dict[str, Any] = {
-            "entered": {},
-            "messages_by_channel": _outbox_counts(conn, "channel", sent=True),
-            "suppressions_by_reason": _outbox_counts(conn, "reason", sent=False),
-            "orders": sum(len(v) for v in orders.values()),
-            "revenue": _revenue(orders),
-            "lift": {},
-        }
-        arms = _arms(conn, redirects)
-        out["entered"] = _entered(conn)
-    for journey, by_arm in sorted(arms.items()):
+def report(rows: ReportRows) -> dict[str, Any]:
+    """The journey section of the demo summary (see the module docstring), from the rows
+    the store reads for it (``SqlStore.journey_report()``)."""
+    orders = _orders(rows.orders, rows.redirects)
+    out: dict[str, Any] = {
+        "entered": _entered(rows.entered),
+        "messages_by_channel": _counts(rows.sent_by_channel),
+        "suppressions_by_reason": _counts(rows.suppressed_by_reason),
+        "orders": sum(len(v) for v in orders.values()),
+        "revenue": _revenue(orders),
+        "lift": {},
+    }
+    for journey, by_arm in sorted(_arms(rows.entries, rows.redirects).items()):
         counts = {arm: _converted(entries, orders) for arm, entries in by_arm.items()}
         t_conv, t_n = counts.get("treatment", (0, 0))
         h_conv, h_n = counts.get("holdout", (0, 0))
@@ -65,23 +59,13 @@ def report(engine: sa.Engine) -> dict[str, Any]:
     return out
 
 
-def _entered(conn: sa.Connection) -> dict[str, dict[str, int]]:
+def _entered(rows: Iterable[tuple[str, bool, int]]) -> dict[str, dict[str, int]]:
     """Enrollments (re-entries included) per journey and arm."""
-    n = tables.enrollments
-    query = sa.select(n.c.journey_id, n.c.holdout, sa.func.count()).group_by(
-        n.c.journey_id, n.c.holdout
-    )
     out: dict[str, dict[str, int]] = {}
-    for journey, holdout, count in conn.execute(query):
-        row = out.setdefault(str(journey), {"treatment": 0, "holdout": 0})
-        row["holdout" if holdout else "treatment"] = int(count)
+    for journey, holdout, count in rows:
+        row = out.setdefault(journey, {"treatment": 0, "holdout": 0})
+        row["holdout" if holdout else "treatment"] = count
     return dict(sorted(out.items()))
-
-
-def _redirects(conn: sa.Connection) -> dict[str, str]:
-    p = tables.profiles
-    rows = conn.execute(sa.select(p.c.profile_id, p.c.redirect_to).where(p.c.redirect_to != None))  # noqa: E711
-    return {str(a): str(b) for a, b in rows}
 
 
 def _canonical(redirects: dict[str, str], pid: str) -> str:
@@ -95,17 +79,14 @@ def _canonical(redirects: dict[str, str], pid: str) -> str:
 Orders = dict[str, list[tuple[dt.datetime, str | None, float]]]
 
 
-def _orders(conn: sa.Connection, redirects: dict[str, str]) -> Orders:
-    e = tables.events
-    query = sa.select(e.c.profile_id, e.c.timestamp, e.c.body).where(
-        e.c.event == ORDER,
-        e.c.profile_id != None,  # noqa: E711
-    )
+def _orders(rows: Sequence[Order], redirects: dict[str, str]) -> Orders:
     out: Orders = defaultdict(list)
-    for pid, at, body in conn.execute(query):
-        props = _body.decode(body).properties
+    for order in rows:
+        props = _body.decode(order.body).properties
         value = props.revenue if props.revenue is not None else props.total
-        out[_canonical(redirects, pid)].append((as_utc(at), props.currency, float(value or 0)))
+        out[_canonical(redirects, order.profile_id)].append(
+            (order.at, props.currency, float(value or 0))
+        )
     return out
 
 
@@ -117,26 +98,20 @@ def _revenue(orders: Orders) -> dict[str, float]:
     return {k: round(v, 2) for k, v in sorted(total.items())}
 
 
-def _outbox_counts(conn: sa.Connection, column: str, *, sent: bool) -> dict[str, int]:
-    o = tables.outbox
-    key = o.c[column]
-    status = o.c.status != SUPPRESSED if sent else o.c.status == SUPPRESSED
-    query = sa.select(key, sa.func.count()).where(status).group_by(key)
-    return {str(k): int(v) for k, v in sorted(conn.execute(query), key=lambda kv: -kv[1])}
+def _counts(rows: Counts) -> dict[str, int]:
+    """Counts by key, largest first (ties in the store's order)."""
+    return {str(k): v for k, v in sorted(rows, key=lambda kv: -kv[1])}
 
 
 def _arms(
-    conn: sa.Connection, redirects: dict[str, str]
+    rows: Iterable[Entry], redirects: dict[str, str]
 ) -> dict[str, dict[str, dict[str, dt.datetime]]]:
     """journey -> arm -> profile -> when it first entered."""
-    n = tables.enrollments
-    query = sa.select(n.c.journey_id, n.c.holdout, n.c.profile_id, n.c.entered_at)
     out: dict[str, dict[str, dict[str, dt.datetime]]] = defaultdict(lambda: defaultdict(dict))
-    for journey, holdout, pid, entered in conn.execute(query):
-        arm = out[journey]["holdout" if holdout else "treatment"]
-        key = _canonical(redirects, pid)
-        at = as_utc(entered)
-        arm[key] = min(at, arm.get(key, at))
+    for entry in rows:
+        arm = out[entry.journey_id]["holdout" if entry.holdout else "treatment"]
+        key = _canonical(redirects, entry.profile_id)
+        arm[key] = min(entry.entered_at, arm.get(key, entry.entered_at))
     return out
 
 

@@ -168,7 +168,7 @@ def run(
     summary.delivered = dict(inbox.delivered)
     summary.truth = sim.ground_truth.summary()
     summary.store = juncture.store.stats()
-    summary.journeys = journey_report.report(juncture.store.engine)
+    summary.journeys = journey_report.report(juncture.store.journey_report())
     return summary
 
 

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from juncture.core.events import Event, as_utc, from_row
 from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.errors import StoreUnavailable
-from juncture.store import dialects, erasure, tables
+from juncture.store import dialects, erasure, journey_report, tables
 from juncture.store import migrate as migrations
 from juncture.store.base import FailedEvent, Writer
 from juncture.store.journeys import JourneyStore
@@ -82,6 +82,10 @@ class SqlStore:
     def erasures(self, limit: int = 100, before: int | None = None) -> list[dict[str, Any]]:
         """The erasures recorded, newest first (:func:`juncture.store.erasure.records`)."""
         return erasure.records(self.engine, limit, before)
+
+    def journey_report(self) -> journey_report.ReportRows:
+        """The rows the journey report is computed from (``analytics.journeys.report``)."""
+        return journey_report.read(self.engine)
 
     @contextmanager
     def _connect(self) -> Iterator[sa.Connection]:
