@@ -24,17 +24,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 from juncture.bench import breakdown as timed
 from juncture.bench.ingest import default_shoppers, make_batches, raw_rate, rows_of
 from juncture.core.events import Event
 from juncture.runtime.clock import ManualClock, SystemClock
 from juncture.runtime.engine import TIMERS_PER_COMMIT, Engine
-from juncture.store import dialects, migrate, tables
+from juncture.store import raw_limits, tallies
 from juncture.store.base import Processor
 from juncture.store.sql import SqlStore
-from juncture.store.state_base import sqlite_time
 
 Echo = Callable[[str], None]
 T0 = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
@@ -45,7 +42,7 @@ def _store(path: Path) -> SqlStore:
         f"sqlite:///{path}",
         sqlite_synchronous=os.environ.get("JUNCTURE_SQLITE_SYNCHRONOUS", "FULL"),
     )
-    migrate.upgrade(store.engine)
+    store.migrate()
     return store
 
 
@@ -135,13 +132,6 @@ def _carts(count: int) -> list[Event]:
     ]
 
 
-def _due(store: SqlStore, now: dt.datetime) -> int:
-    t = tables.timers
-    query = sa.select(sa.func.count()).select_from(t).where(t.c.due_at <= now)
-    with store.engine.connect() as conn:
-        return int(conn.execute(query).scalar_one())
-
-
 def _fire_rate(path: Path, count: int, max_seconds: float) -> tuple[float, int]:
     store = _store(path)
     clock = ManualClock(T0)
@@ -151,61 +141,33 @@ def _fire_rate(path: Path, count: int, max_seconds: float) -> tuple[float, int]:
     for start in range(0, count, 2000):
         writer.append(carts[start : start + 2000], [], engine.process)
     clock.set(T0 + dt.timedelta(hours=1))
-    due = _due(store, clock.now())
+    due = tallies.timers_due(store, clock.now())
     started = time.perf_counter()
     while time.perf_counter() - started < max_seconds:
         if not writer.append([], [], engine.process).stored:
             break
     seconds = time.perf_counter() - started
     writer.close()
-    fired = due - _due(store, clock.now())
+    fired = due - tallies.timers_due(store, clock.now())
     store.close()
     return fired / seconds, fired
 
 
 def _raw_fire_rate(path: Path, count: int) -> float:
+    """The raw limit: the same SQL without the engine (select the due timers, delete them,
+    insert one event each), per commit of the engine's size."""
     store = _store(path)
-    pooled = store.engine.raw_connection()
-    conn: Any = pooled.driver_connection
-    due = sqlite_time(T0)
-    conn.executemany(
-        "INSERT INTO timers (key, kind, profile_id, due_at, payload) VALUES (?,?,?,?,?)",
-        [(f"cart_abandonment:p{i}", "cart_abandonment", f"p{i}", due, "{}") for i in range(count)],
-    )
-    conn.commit()
-    insert = (
-        f"INSERT INTO events (seq, {dialects._EVENT_COLUMNS}) "  # noqa: S608
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-    )
-    started = time.perf_counter()
-    seq = 0
-    while True:
-        cur = conn.cursor()
-        cur.execute("BEGIN IMMEDIATE")
-        cur.execute(
-            "SELECT key, kind, profile_id, due_at, payload FROM timers WHERE due_at <= ? "
-            "ORDER BY due_at, key LIMIT ?",
-            (sqlite_time(T0 + dt.timedelta(hours=1)), TIMERS_PER_COMMIT),
+    try:
+        return raw_limits.fire_cart_timers(
+            store,
+            count,
+            due=T0,
+            now=T0 + dt.timedelta(hours=1),
+            fired_at=T0 + dt.timedelta(minutes=30),
+            per_commit=TIMERS_PER_COMMIT,
         )
-        rows = cur.fetchall()
-        cur.executemany("DELETE FROM timers WHERE key = ?", [(r[0],) for r in rows])
-        cur.executemany(insert, [_fired_row(seq + i + 1, r[2]) for i, r in enumerate(rows)])
-        seq += len(rows)
-        cur.execute("COMMIT")
-        cur.close()
-        if not rows:
-            break
-    seconds = time.perf_counter() - started
-    pooled.close()
-    store.close()
-    return seq / seconds
-
-
-def _fired_row(seq: int, profile_id: str) -> tuple[Any, ...]:
-    at = sqlite_time(T0 + dt.timedelta(minutes=30))
-    body = f'{{"properties":{{"profile_id":"{profile_id}","cart_value":89.95,"items":1}}}}'
-    return (seq, "juncture", f"fired-{seq}", "track", "Cart Abandoned", None, None, at, at, body,
-            profile_id)  # fmt: skip
+    finally:
+        store.close()
 
 
 def run_timers(*, timers: int, max_seconds: float, echo: Echo) -> dict[str, Any]:

@@ -19,7 +19,6 @@ import datetime as dt
 import os
 import random
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -28,14 +27,12 @@ from typing import Any
 
 import httpx
 import orjson
-import psycopg
-import sqlalchemy as sa
 
 from juncture.bench.loadgen import request_bytes, run_load
 from juncture.core import messages
 from juncture.core.events import Event
 from juncture.settings import source_of
-from juncture.store import dialects, migrate, tables
+from juncture.store import raw_limits, scratch, tallies
 from juncture.store.sql import SqlStore
 from juncture.testing import ServerProcess
 
@@ -152,60 +149,23 @@ def rows_of(batches: list[bytes]) -> list[Event]:
 
 
 def raw_rate(url: str, events: list[Event]) -> float:
+    """The raw limit: ``events`` inserted by plain ``executemany`` into a fresh store at
+    ``url``, 5,000 rows per transaction (:func:`juncture.store.raw_limits.insert_events`)."""
     store = SqlStore(url, sqlite_synchronous=os.environ.get("JUNCTURE_SQLITE_SYNCHRONOUS", "FULL"))
-    migrate.upgrade(store.engine)
-    pooled = store.engine.raw_connection()
-    conn: Any = pooled.driver_connection
-    sqlite = store.dialect == "sqlite"
-    mark = "?" if sqlite else "%s"
-    sql = (
-        f"INSERT INTO events (seq, {dialects._EVENT_COLUMNS}) "  # noqa: S608
-        f"VALUES ({','.join([mark] * 11)})"
-    )
-    rows = [_row(e, i + 1, sqlite) for i, e in enumerate(events)]
-    started = time.perf_counter()
-    for start in range(0, len(rows), 5000):
-        cur = conn.cursor()
-        cur.executemany(sql, rows[start : start + 5000])
-        conn.commit()
-        cur.close()
-    seconds = time.perf_counter() - started
-    pooled.close()
-    store.close()
-    return len(rows) / seconds
-
-
-def _row(e: Event, seq: int, sqlite: bool) -> tuple[Any, ...]:
-    row = dialects._sqlite_row(e) if sqlite else (e.seq, *dialects._pg_row(e))
-    return (seq, *row[1:])
+    try:
+        store.migrate()
+        return raw_limits.insert_events(store, events)
+    finally:
+        store.close()
 
 
 def stored_counts(url: str) -> tuple[int, int]:
     """(events stored from the bench's source, events stored in all)."""
     store = SqlStore(url)
-    events = tables.events
-    query = sa.select(sa.func.count()).select_from(events)
     try:
-        with store.engine.connect() as conn:
-            ours = conn.execute(query.where(events.c.source == source_of(WRITE_KEY))).scalar_one()
-            every = conn.execute(query).scalar_one()
-        return int(ours), int(every)
+        return tallies.events_from(store, source_of(WRITE_KEY))
     finally:
         store.close()
-
-
-@contextmanager
-def scratch_postgres(base_url: str, name: str) -> Iterator[str]:
-    admin = sa.make_url(SqlStore(base_url).url)
-    conninfo = admin.set(drivername="postgresql").render_as_string(hide_password=False)
-    db = f"juncture_bench_{name}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{db}"')
-    try:
-        yield admin.set(database=db).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(conninfo, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
 MODES: dict[str, bool] = {"engine": True, "ingest_only": False}
@@ -280,7 +240,7 @@ def run(
     if postgres_url:
 
         def pg_url(name: str) -> AbstractContextManager[str]:
-            return scratch_postgres(postgres_url, name)
+            return scratch.postgres(postgres_url, name)
 
         results["postgres"] = bench_store(
             "postgres", pg_url, batches, concurrency=concurrency, modes=modes, echo=echo

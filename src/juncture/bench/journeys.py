@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import itertools
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -31,10 +30,8 @@ from typing import Any
 
 import msgspec
 import orjson
-import sqlalchemy as sa
 
 from juncture import wiring
-from juncture.bench.ingest import scratch_postgres
 from juncture.core import messages
 from juncture.core.journeys.catalog import Catalog
 from juncture.core.journeys.orchestrate import JOURNEY_TIMER
@@ -42,7 +39,7 @@ from juncture.definitions import journeys as journey_definitions
 from juncture.runtime.clock import Clock, ManualClock, SystemClock
 from juncture.runtime.engine import TIMERS_PER_COMMIT, StaticJourneys
 from juncture.settings import Settings
-from juncture.store import migrate, tables
+from juncture.store import raw_limits, scratch, tallies
 from juncture.store.sql import SqlStore
 
 Echo = Callable[[str], None]
@@ -97,11 +94,6 @@ def _order(run: str, i: int, at: dt.datetime) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _count(engine: sa.Engine, query: sa.Select[Any]) -> int:
-    with engine.connect() as conn:
-        return int(conn.execute(query).scalar_one())
-
-
 async def _offer(
     juncture: wiring.Juncture, orders: list[dict[str, Any]], rate: float
 ) -> tuple[list[float], int, float]:
@@ -128,10 +120,8 @@ def engine_latency(url: str, events: int, rate: float) -> dict[str, Any]:
         _customers(juncture, now, "lat")
         orders = [_order("lat", i, now) for i in range(events)]
         latencies, stored, seconds = asyncio.run(_offer(juncture, orders, rate))
-        o = tables.outbox
-        query = sa.select(sa.func.count()).where(o.c.node_id == "confirmation")
-        confirmations = _count(juncture.store.engine, query)
-        samples = _samples(juncture.store.engine)
+        confirmations = tallies.outbox_from_node(juncture.store, "confirmation")
+        samples = tallies.samples(juncture.store, JOURNEY_TIMER)
     finally:
         juncture.close()
     return {
@@ -141,39 +131,17 @@ def engine_latency(url: str, events: int, rate: float) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _samples(engine: sa.Engine) -> dict[str, dict[str, Any]]:
-    """One real events, outbox and timers row, the shape the raw limits insert."""
-    with engine.connect() as conn:
-        rows = {
-            name: conn.execute(sa.select(table).limit(1)).one()._asdict()
-            for name, table in (("events", tables.events), ("outbox", tables.outbox))
-        }
-        timer = conn.execute(sa.select(tables.timers).where(tables.timers.c.kind == JOURNEY_TIMER))
-        rows["timers"] = (timer.first() or conn.execute(sa.select(tables.timers)).one())._asdict()
-    return rows
-
-
 def _raw_store(url: str) -> SqlStore:
     store = SqlStore(url, sqlite_synchronous=Settings(database_url=url).sqlite_synchronous)
-    migrate.upgrade(store.engine)
+    store.migrate()
     return store
 
 
 def raw_latency(url: str, events: int, samples: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """One event row and one outbox row per transaction, back to back."""
     store = _raw_store(url)
-    event, row = samples["events"], {k: v for k, v in samples["outbox"].items() if k != "id"}
-    latencies = []
     try:
-        for i in range(events):
-            started = time.perf_counter()
-            with store.engine.begin() as conn:
-                conn.execute(
-                    tables.events.insert(),
-                    {**event, "seq": 10**9 + i, "source": "raw", "message_id": f"raw-{i}"},
-                )
-                conn.execute(tables.outbox.insert(), {**row, "idempotency_key": f"raw-{i}"})
-            latencies.append(time.perf_counter() - started)
+        latencies = raw_limits.event_and_outbox(store, events, samples)
     finally:
         store.close()
     return percentiles(latencies)
@@ -182,25 +150,26 @@ def raw_latency(url: str, events: int, samples: dict[str, dict[str, Any]]) -> di
 def engine_timers(url: str, timers: int, max_seconds: float) -> dict[str, Any]:
     clock = ManualClock(T0)
     juncture = _juncture(url, clock)
-    t = tables.timers
     try:
         _customers(juncture, T0, "tim")
         for start in range(0, timers, 500):
             batch = [_order("tim", i, T0) for i in range(start, min(timers, start + 500))]
             juncture.ingestor.ingest_sync(_envelope(batch), "bench")
         clock.set(T0 + dt.timedelta(days=3, minutes=1))
-        waiting = (t.c.due_at <= clock.now()) & (t.c.kind == JOURNEY_TIMER)
-        due = sa.select(sa.func.count()).select_from(t).where(waiting)
-        before = _count(juncture.store.engine, due)
+        now = clock.now()
+
+        def due() -> int:
+            return tallies.timers_due(juncture.store, now, kind=JOURNEY_TIMER)
+
+        before = due()
         started = time.perf_counter()
         while time.perf_counter() - started < max_seconds:
             juncture.committer.tick_sync()
-            if _count(juncture.store.engine, due) == 0:
+            if due() == 0:
                 break
         seconds = time.perf_counter() - started
-        fired = before - _count(juncture.store.engine, due)
-        tips = sa.select(sa.func.count()).where(tables.outbox.c.node_id == "tips")
-        sent = _count(juncture.store.engine, tips)
+        fired = before - due()
+        sent = tallies.outbox_from_node(juncture.store, "tips")
     finally:
         juncture.close()
     return {"timers": before, "fired": fired, "tips_rows": sent,
@@ -210,32 +179,17 @@ def engine_timers(url: str, timers: int, max_seconds: float) -> dict[str, Any]:
 def raw_timers(url: str, timers: int, samples: dict[str, dict[str, Any]]) -> float:
     """Select the due timers, delete them, insert one outbox row each; per commit."""
     store = _raw_store(url)
-    t, timer = tables.timers, samples["timers"]
-    row = {k: v for k, v in samples["outbox"].items() if k != "id"}
     try:
-        with store.engine.begin() as conn:
-            conn.execute(t.insert(), [{**timer, "key": f"raw:{i}", "due_at": T0}
-                                      for i in range(timers)])  # fmt: skip
-        keys = itertools.count()
-        started = time.perf_counter()
-        fired = 0
-        while True:
-            with store.engine.begin() as conn:
-                query = sa.select(t).where(t.c.due_at <= T0 + dt.timedelta(days=4))
-                due = conn.execute(query.order_by(t.c.due_at, t.c.key).limit(TIMERS_PER_COMMIT))
-                rows = due.all()
-                if not rows:
-                    break
-                conn.execute(t.delete().where(t.c.key.in_([r.key for r in rows])))
-                conn.execute(tables.outbox.insert(), [
-                    {**row, "idempotency_key": f"raw-{next(keys)}", "profile_id": r.profile_id}
-                    for r in rows
-                ])  # fmt: skip
-            fired += len(rows)
-        seconds = time.perf_counter() - started
+        return raw_limits.fire_journey_timers(
+            store,
+            timers,
+            samples,
+            due=T0,
+            now=T0 + dt.timedelta(days=4),
+            per_commit=TIMERS_PER_COMMIT,
+        )
     finally:
         store.close()
-    return fired / seconds
 
 
 @contextmanager
@@ -283,6 +237,6 @@ def run(*, events: int, rate: float, timers: int, max_seconds: float,
     results = {"sqlite": one("sqlite", _sqlite)}
     if postgres_url:
         results["postgres"] = one(
-            "postgres", lambda name: scratch_postgres(postgres_url, f"journeys_{name}")
+            "postgres", lambda name: scratch.postgres(postgres_url, f"journeys_{name}")
         )
     return results

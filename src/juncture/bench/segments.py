@@ -26,10 +26,8 @@ from typing import Any, Final
 
 import msgspec
 import orjson
-import sqlalchemy as sa
 
 from juncture import wiring
-from juncture.bench.ingest import scratch_postgres
 from juncture.core import messages
 from juncture.core.profile.model import Profile
 from juncture.core.segments import conditions as seg
@@ -38,8 +36,7 @@ from juncture.definitions import segments as segment_definitions
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.segments import Segments
 from juncture.settings import Settings
-from juncture.store import migrate
-from juncture.store.segments import SegmentStore
+from juncture.store import raw_limits, scratch
 from juncture.store.sql import SqlStore
 
 Echo = Callable[[str], None]
@@ -120,44 +117,24 @@ def event_rows(n: int, profiles: int, seed: int, sqlite: bool) -> Iterator[list[
 
 
 def fill(url: str, profiles: int, events: int, seed: int, echo: Echo) -> float:
-    """Bulk-insert the synthetic rows; returns the seconds it took."""
+    """Bulk-insert the synthetic rows (:func:`juncture.store.scratch.fill`); returns the
+    seconds it took."""
     store = SqlStore(url)
-    migrate.upgrade(store.engine)
+    store.migrate()
     sqlite = store.dialect == "sqlite"
     started = time.perf_counter()
-    pooled = store.engine.raw_connection()
-    conn: Any = pooled.driver_connection
     try:
-        for table, columns, chunks in (
-            ("profiles", _PROFILE_COLUMNS, profile_rows(profiles, seed, sqlite)),
-            ("events", _EVENT_COLUMNS, event_rows(events, profiles, seed, sqlite)),
-        ):
-            echo(f"  inserting {table} ...")
-            _insert(conn, sqlite, table, columns, chunks)
-        conn.cursor().execute("ANALYZE")
-        conn.commit()
+        scratch.fill(
+            store,
+            (
+                ("profiles", _PROFILE_COLUMNS, profile_rows(profiles, seed, sqlite)),
+                ("events", _EVENT_COLUMNS, event_rows(events, profiles, seed, sqlite)),
+            ),
+            lambda table: echo(f"  inserting {table} ..."),
+        )
     finally:
-        pooled.close()
         store.close()
     return time.perf_counter() - started
-
-
-def _insert(conn: Any, sqlite: bool, table: str, columns: tuple[str, ...],
-            chunks: Iterator[list[tuple[Any, ...]]]) -> None:  # fmt: skip
-    names = ", ".join(columns)
-    cur = conn.cursor()
-    if sqlite:
-        cur.execute("PRAGMA synchronous = OFF")
-        sql = f"INSERT INTO {table} ({names}) VALUES ({','.join('?' * len(columns))})"  # noqa: S608
-        for rows in chunks:
-            cur.executemany(sql, rows)
-            conn.commit()
-        return
-    with cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-        for rows in chunks:
-            for row in rows:
-                copy.write_row(row)
-    conn.commit()
 
 
 def _best(fn: Callable[[], object], runs: int = 3) -> tuple[float, object]:
@@ -169,23 +146,13 @@ def _best(fn: Callable[[], object], runs: int = 3) -> tuple[float, object]:
     return min(times), result
 
 
-def raw_scan(engine: sa.Engine, segment: seg.Segment, read_rows: bool) -> int:
+def raw_scan(store: SqlStore, segment: seg.Segment, read_rows: bool) -> int:
     """The floor: count the live profiles and the window's events of the names the segment
     reads; with ``read_rows``, also read every such event's body (what any evaluation that
     filters on event properties must at least do), else from the indexes only."""
     names = sorted({n.event for n in seg.walk(segment.condition)
                     if isinstance(n, seg.Performed | seg.NotPerformedSince)})  # fmt: skip
-    since = NOW - segment.lookback
-    sqlite = engine.dialect.name == "sqlite"
-    touch = "sum(length(body))" if read_rows else "count(*)"
-    with engine.connect() as conn:
-        live = conn.execute(sa.text("SELECT count(*) FROM profiles WHERE redirect_to IS NULL"))
-        n = int(live.scalar_one())
-        query = sa.text(
-            f"SELECT {touch} FROM events WHERE event IN :names AND timestamp > :since"  # noqa: S608
-        ).bindparams(sa.bindparam("names", expanding=True))
-        found = conn.execute(query, {"names": names, "since": _t(since, sqlite)})
-        return n + int(found.scalar_one() or 0)
+    return raw_limits.scan(store, names, NOW - segment.lookback, read_rows)
 
 
 def batch(url: str, profiles: int, events: int, seed: int, echo: Echo) -> dict[str, Any]:
@@ -193,10 +160,10 @@ def batch(url: str, profiles: int, events: int, seed: int, echo: Echo) -> dict[s
     filled = fill(url, profiles, events, seed, echo)
     store = SqlStore(url)
     try:
-        segments = SegmentStore(store.engine)
+        segments = store.segments
         segment = running_segment()
-        index_s, _ = _best(lambda: raw_scan(store.engine, segment, read_rows=False))
-        raw_s, _ = _best(lambda: raw_scan(store.engine, segment, read_rows=True))
+        index_s, _ = _best(lambda: raw_scan(store, segment, read_rows=False))
+        raw_s, _ = _best(lambda: raw_scan(store, segment, read_rows=True))
         size_s, size = _best(lambda: segments.size(segment, NOW))
         members_s, members = _best(lambda: segments.members(segment, NOW), runs=1)
     finally:
@@ -251,7 +218,7 @@ def engine_cost(events: int, echo: Echo) -> dict[str, Any]:
             juncture = wiring.build(Settings(database_url=url, sqlite_synchronous="NORMAL"), clock)
             try:
                 if apply:
-                    ops = Segments(SegmentStore(juncture.store.engine))
+                    ops = Segments(juncture.store.segments)
                     for path in segment_definitions.library():
                         ops.apply(path.read_text(encoding="utf-8"), str(path), clock.now())
                 rates[label] = _drive(juncture, clock, events)
@@ -301,7 +268,7 @@ def run(*, profiles: int, events: int, postgres_url: str | None, seed: int,
     _show("sqlite", results["sqlite"], echo)
     if postgres_url:
         echo("[postgres] batch evaluation")
-        with scratch_postgres(postgres_url, "segments") as url:
+        with scratch.postgres(postgres_url, "segments") as url:
             results["postgres"] = batch(url, profiles, events, seed, echo)
         _show("postgres", results["postgres"], echo)
     echo("[incremental] per event")
