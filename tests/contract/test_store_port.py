@@ -1,0 +1,56 @@
+"""The storage port on every store: migrations through ``SqlStore``, and the store's own
+errors, not SQLAlchemy's, when a database cannot answer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from juncture.api import journey_metrics
+from juncture.errors import StoreError, StoreUnavailable
+from juncture.store import migrate, scratch
+from juncture.store.sql import SqlStore
+from tests.conftest import NO_POSTGRES, POSTGRES_URL
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
+    """A store on a database with no schema at all."""
+    if request.param == "sqlite":
+        store = SqlStore(f"sqlite:///{tmp_path / 'empty.db'}")
+        yield store
+        store.close()
+        return
+    if POSTGRES_URL is None:
+        pytest.skip(NO_POSTGRES)
+    with scratch.postgres(POSTGRES_URL, "port") as url:
+        store = SqlStore(url)
+        yield store
+        store.close()
+
+
+def test_migrate_brings_an_empty_database_to_the_newest_revision(empty: SqlStore) -> None:
+    assert empty.schema_revision() is None
+    empty.migrate()
+    assert empty.schema_revision() == migrate.head()
+    assert empty.count_events() == 0
+
+
+def test_journey_stats_of_a_database_without_the_schema_raise_a_store_error(
+    empty: SqlStore,
+) -> None:
+    with pytest.raises((StoreError, StoreUnavailable)):
+        empty.journeys.all_stats()
+
+
+def test_the_metrics_say_journey_stats_are_down_when_the_store_cannot_answer(
+    empty: SqlStore,
+) -> None:
+    registry = CollectorRegistry()
+    journey_metrics.install(registry, empty.journeys)
+    assert registry.get_sample_value("juncture_journey_stats_up") == 0
+    empty.migrate()
+    assert registry.get_sample_value("juncture_journey_stats_up") == 1
