@@ -43,9 +43,7 @@ def test_every_message_arrives_across_a_crash(database_url: str, smtp: SmtpSink)
     now = dt.datetime.now(dt.UTC)
     keys = [f"j:1:e{i}:send:0" for i in range(40)]
     payload = {"recipient": {"email": "ada@example.com"}, "profile": {"first_name": "Ada"}}
-    outbox.insert(
-        [Message(k, "p1", "email", "marketing", now, payload, "welcome") for k in keys]
-    )
+    outbox.insert([Message(k, "p1", "email", "marketing", now, payload, "welcome") for k in keys])
     # a previous process claimed five and died before recording anything
     left = outbox.claim(now, 5, dt.timedelta(hours=1))
     assert len(left) == 5
