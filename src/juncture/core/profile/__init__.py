@@ -9,8 +9,10 @@
 - ``properties``: ids, numbers and strings read from an event's properties.
 - ``affinity``: time-decayed interest per category, brand and price band, and the top ones.
 - ``consent``: consent per channel and purpose, and :func:`~.consent.consent_for`.
-- ``cart``: the cart, edited, replaced and emptied by events.
-- ``orders``: completed orders, their revenue, and :func:`~.orders.rfm`.
+- ``cart``: the cart, edited, replaced and emptied by events, and the ids that name it.
+- ``orders``: completed orders, their revenue, what each settled
+  (:func:`~.orders.settlement`), and :func:`~.orders.rfm`.
+- ``replenish``: the ``replenish_at`` trait, from the purchases of consumables.
 - ``feedback``: survey scores, support tickets and reviews.
 - ``merge``: :func:`~.merge.merge_profiles`, two profiles of one person as one.
 """

@@ -10,10 +10,12 @@ from typing import Any, Final
 
 import msgspec
 
+from juncture.core.profile import replenish
 from juncture.core.profile.affinity import decay
 from juncture.core.profile.consent import set_consent
 from juncture.core.profile.model import (
     DEFAULT_CONFIG,
+    MAX_CART_IDS,
     Cart,
     Consent,
     ProductView,
@@ -37,7 +39,7 @@ def merge_profiles(
     orders union by order id; the cart updated last wins.
     """
     a, b = survivor, merged
-    return msgspec.structs.replace(
+    joined = msgspec.structs.replace(
         a,
         first_seen=_min_time(a.first_seen, b.first_seen),
         last_seen=_max_time(a.last_seen, b.last_seen),
@@ -56,6 +58,7 @@ def merge_profiles(
         reviews=a.reviews + b.reviews,
         rating_sum=a.rating_sum + b.rating_sum,
     )
+    return replenish.refresh(joined, config)  # the trait from both histories at once
 
 
 def _min_time(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
@@ -173,11 +176,15 @@ def _merge_affinity(a: Profile, b: Profile, config: ProfileConfig) -> dict[str, 
 
 
 def _merge_cart(a: Cart, b: Cart) -> Cart:
-    newer = b if (b.updated_at or _EPOCH) > (a.updated_at or _EPOCH) else a
+    newer, older = (b, a) if (b.updated_at or _EPOCH) > (a.updated_at or _EPOCH) else (a, b)
     cleared = _max_time(a.cleared_at, b.cleared_at)
     if cleared is not None and newer.updated_at is not None and newer.updated_at <= cleared:
         return Cart(updated_at=newer.updated_at, cleared_at=cleared, currency=newer.currency)
-    return msgspec.structs.replace(newer, cleared_at=cleared)
+    ids = newer.ids
+    if older.updated_at is not None and (cleared is None or older.updated_at > cleared):
+        # Both carts live on in one: an order now settles the ids of either.
+        ids = tuple(dict.fromkeys((*older.ids, *newer.ids)))[-MAX_CART_IDS:]
+    return msgspec.structs.replace(newer, cleared_at=cleared, ids=ids)
 
 
 def _merge_orders(a: Profile, b: Profile) -> dict[str, Any]:

@@ -33,6 +33,12 @@ class ProfileConfig(msgspec.Struct, frozen=True, kw_only=True):
     recency_days: tuple[int, int, int, int] = (7, 30, 90, 180)
     frequency_orders: tuple[int, int, int, int] = (2, 3, 5, 10)
     monetary_total: tuple[float, float, float, float] = (50.0, 150.0, 500.0, 1500.0)
+    # Replenishment (the ``replenish_at`` trait): a product bought again after a declared
+    # interval, by category path or its prefix (``"Beauty > Skincare": 30 days``); the
+    # shopper's own repeat purchases, when there are some, say it better. Repeats closer
+    # together than ``replenish_min`` (a second order the same day) are not a cycle.
+    replenish_every: dict[str, dt.timedelta] = {}
+    replenish_min: dt.timedelta = dt.timedelta(days=2)
 
 
 DEFAULT_CONFIG: Final = ProfileConfig()
@@ -81,9 +87,13 @@ class CartItem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
 
 
 class Cart(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """``updated_at``: last cart activity; ``cleared_at``: last completed order."""
+    """``updated_at``: last cart activity; ``cleared_at``: last completed order; ``ids``:
+    the cart and checkout ids that its activity named since an order last emptied it (the
+    most recent :data:`MAX_CART_IDS`), so that an order which names none of them still
+    settles the carts it empties."""
 
     items: dict[str, CartItem] = {}
+    ids: tuple[str, ...] = ()
     updated_at: dt.datetime | None = None
     cleared_at: dt.datetime | None = None
     checkout_at: dt.datetime | None = None
@@ -115,9 +125,17 @@ def plain(value: Any) -> Any:
     return msgspec.to_builtins(value)
 
 
+MAX_CART_IDS: Final = 8
+
+
 class Order(msgspec.Struct, frozen=True, array_like=True):
+    """A completed order: when, its revenue, the cart and checkout ids it settled (its own
+    and those of the cart it emptied) and the products it bought (their ids)."""
+
     at: dt.datetime
     revenue: float
+    carts: tuple[str, ...] = ()
+    products: tuple[str, ...] = ()
 
 
 class Profile(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

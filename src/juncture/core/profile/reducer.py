@@ -30,10 +30,13 @@ What is read from which event:
   and ``price:`` key; stored as scores at ``affinity_ref`` so that order does not matter.
 - **Cart**: ``Product Added``/``Product Removed`` edit it; ``Cart Viewed`` and
   ``Checkout Started`` with a ``products`` list replace it when newer; ``Order Completed``
-  empties it. Edits older than the last completed order are ignored.
+  empties it. Edits older than the last completed order are ignored. It remembers the
+  ``cart_id``, ``checkout_id`` and ``order_id`` its events named since it was last emptied.
 - **Orders**: ``Order Completed`` (``order_id``, else the message id), deduplicated (the
   earliest report of an order stands; a repeat adds no affinity and clears no cart);
-  revenue is ``revenue``, else ``total``, else ``value``, else the sum of products.
+  revenue is ``revenue``, else ``total``, else ``value``, else the sum of products. Each
+  order keeps what it settled (the ids of the cart it emptied, its products), and the trait
+  ``replenish_at`` follows the purchases of consumables (:mod:`.replenish`).
 - **Feedback**: ``Survey Answered`` (``survey`` ``nps``/``csat``, ``score``),
   ``NPS Submitted``, ``CSAT Submitted``; ``Ticket Created``/``Support Ticket Created``;
   ``Product Reviewed`` (``rating``).
