@@ -135,13 +135,14 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
 def _email(settings: Settings) -> Channel | None:
     if settings.smtp_url is None or not settings.email_from:
         return None
-    return SmtpEmail(settings.smtp_url.get_secret_value(), sender=settings.email_from)
+    url = settings.smtp_url.get_secret_value()
+    return SmtpEmail(url, sender=settings.email_from, now=SystemClock().now)
 
 
 def _webhook(settings: Settings) -> Channel | None:
     if settings.webhook_secret is None:
         return None
-    return Webhook(secret=settings.webhook_secret.get_secret_value())
+    return Webhook(secret=settings.webhook_secret.get_secret_value(), now=SystemClock().now)
 
 
 def _push(settings: Settings) -> Channel | None:

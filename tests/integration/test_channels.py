@@ -109,7 +109,7 @@ def test_email_renders_cart_recovery_and_arrives_over_smtp(smtp: SmtpSink) -> No
 
 def test_same_key_gives_same_message_id_and_other_key_another(smtp: SmtpSink) -> None:
     payload = {"recipient": {"email": "ada@example.com"}, "profile": {}}
-    channel = SmtpEmail(smtp.url, sender="news@shop.example")
+    channel = SmtpEmail(smtp.url, sender="news@shop.example", now=lambda: NOW)
     for key in ("k1", "k1", "k2"):
         assert send(channel, message("email", payload, "welcome", key=key)).ok
     ids = [m.message["Message-ID"] for m in smtp.wait_for(3)]
@@ -120,7 +120,7 @@ def test_same_key_gives_same_message_id_and_other_key_another(smtp: SmtpSink) ->
 def test_smtp_permanent_refusal_is_not_retried_and_transient_is(smtp: SmtpSink) -> None:
     smtp.refuse["gone@example.com"] = "550 5.1.1 mailbox unavailable"
     smtp.refuse["busy@example.com"] = "451 4.3.0 try again later"
-    channel = SmtpEmail(smtp.url, sender="news@shop.example")
+    channel = SmtpEmail(smtp.url, sender="news@shop.example", now=lambda: NOW)
     gone = send(channel, message("email", {"email": "gone@example.com"}, "welcome"))
     busy = send(channel, message("email", {"email": "busy@example.com"}, "welcome"))
     assert (gone.ok, gone.retryable, gone.status_code) == (False, False, 550)
@@ -132,7 +132,9 @@ def test_smtp_permanent_refusal_is_not_retried_and_transient_is(smtp: SmtpSink) 
 def test_smtp_unreachable_is_retryable_and_no_address_is_not() -> None:
     from juncture.testing import free_port
 
-    channel = SmtpEmail(f"smtp://127.0.0.1:{free_port()}", sender="a@b.example", timeout=2)
+    channel = SmtpEmail(
+        f"smtp://127.0.0.1:{free_port()}", sender="a@b.example", timeout=2, now=lambda: NOW
+    )
     down = send(channel, message("email", {"email": "ada@example.com"}, "welcome"))
     assert (down.ok, down.retryable) == (False, True)
     nobody = send(channel, message("email", {"profile": {}}, "welcome"))
@@ -189,7 +191,7 @@ def test_webhook_is_signed_so_the_receiver_can_verify(http: HttpRecorder) -> Non
 
 def test_webhook_retry_on_5xx_and_429_not_on_4xx(http: HttpRecorder) -> None:
     http.script = [Answer(503, b"down"), Answer(429), Answer(400, b'{"error":"bad"}')]
-    channel = webhook.Webhook(secret="s")
+    channel = webhook.Webhook(secret="s", now=lambda: NOW)
     results = send_all(channel, *[message("webhook", {"url": http.url})] * 3)
     assert [(r.ok, r.retryable, r.status_code) for r in results] == [
         (False, True, 503),
@@ -202,7 +204,10 @@ def test_webhook_retry_on_5xx_and_429_not_on_4xx(http: HttpRecorder) -> None:
 
 def test_webhook_timeout_is_retryable(http: HttpRecorder) -> None:
     http.script = [Answer(200, delay=1.0)]
-    result = send(webhook.Webhook(secret="s", timeout=0.2), message("webhook", {"url": http.url}))
+    result = send(
+        webhook.Webhook(secret="s", timeout=0.2, now=lambda: NOW),
+        message("webhook", {"url": http.url}),
+    )
     assert (result.ok, result.retryable) == (False, True)
     assert "timed out" in (result.error or "")
 
@@ -210,11 +215,12 @@ def test_webhook_timeout_is_retryable(http: HttpRecorder) -> None:
 def test_webhook_without_url_or_unreachable() -> None:
     from juncture.testing import free_port
 
-    channel = webhook.Webhook(secret="s")
+    channel = webhook.Webhook(secret="s", now=lambda: NOW)
     missing = send(channel, message("webhook", {}))
     assert (missing.ok, missing.retryable) == (False, False)
     down = send(
-        webhook.Webhook(secret="s"), message("webhook", {"url": f"http://127.0.0.1:{free_port()}"})
+        webhook.Webhook(secret="s", now=lambda: NOW),
+        message("webhook", {"url": f"http://127.0.0.1:{free_port()}"}),
     )
     assert (down.ok, down.retryable) == (False, True)
 

@@ -12,6 +12,7 @@ from pydantic import Field
 
 from juncture.core import bounds
 from juncture.errors import BadInput
+from juncture.runtime.clock import SystemClock
 
 BIGINT: Final = bounds.MAX_INT  # the largest id, seq or version a column holds
 SEED_MAX: Final = 2**32 - 1  # the largest seed scikit-learn takes
@@ -26,9 +27,10 @@ At = Annotated[
 
 
 def moment(at: dt.datetime | None) -> dt.datetime:
-    """``at`` checked (a zone, within ``core.bounds``), or now when not given."""
+    """``at`` checked (a zone, within ``core.bounds``), or now (the runtime's wall clock) when
+    not given."""
     if at is None:
-        return dt.datetime.now(dt.UTC)
+        return SystemClock().now()
     if at.tzinfo is None:
         raise BadInput(
             "`at` needs a time zone, e.g. 2026-03-02T10:00:00Z",

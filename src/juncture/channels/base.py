@@ -18,12 +18,9 @@ import httpx
 
 from juncture.errors import JunctureError
 
+# What an adapter that stamps its messages (an email's Date, a webhook's signed timestamp)
+# reads the time from: the runtime's clock, handed over where the adapter is built.
 Now = Callable[[], dt.datetime]
-
-
-def wall_clock() -> dt.datetime:
-    """Wall time, UTC: the default for signatures; tests hand channels their own."""
-    return dt.datetime.now(dt.UTC)
 
 
 class ChannelMisconfigured(JunctureError):

@@ -27,7 +27,6 @@ from juncture.channels.base import (
     DeliveryResult,
     Now,
     OutboundMessage,
-    wall_clock,
 )
 
 STARTTLS = {"auto": None, "require": True, "true": True, "off": False, "false": False}
@@ -69,7 +68,8 @@ def message_id(idempotency_key: str, domain: str) -> str:
 
 
 class SmtpEmail:
-    """The email channel. ``sender`` is the From address (``Shop <news@shop.example>``)."""
+    """The email channel. ``sender`` is the From address (``Shop <news@shop.example>``);
+    ``now`` (the runtime's clock) dates each message."""
 
     def __init__(
         self,
@@ -77,7 +77,7 @@ class SmtpEmail:
         *,
         sender: str,
         timeout: float = 30.0,
-        now: Now = wall_clock,
+        now: Now,
     ) -> None:
         self.server = parse_smtp_url(url)
         if "@" not in sender:

@@ -27,7 +27,6 @@ from juncture.channels.base import (
     OutboundMessage,
     judge,
     post,
-    wall_clock,
 )
 
 USER_AGENT = "juncture-webhook/1"
@@ -70,7 +69,8 @@ def body_of(message: OutboundMessage) -> dict[str, Any]:
 
 
 class Webhook(HttpChannel):
-    """The webhook channel; the URL comes from the message (``payload["url"]``)."""
+    """The webhook channel; the URL comes from the message (``payload["url"]``), the signed
+    timestamp from ``now`` (the runtime's clock)."""
 
     def __init__(
         self,
@@ -78,7 +78,7 @@ class Webhook(HttpChannel):
         secret: str,
         client: httpx.AsyncClient | None = None,
         timeout: float = 10.0,
-        now: Now = wall_clock,
+        now: Now,
     ) -> None:
         super().__init__(client, timeout)
         self._secret = secret

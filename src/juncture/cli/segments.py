@@ -63,7 +63,9 @@ def _segments(database_url: str | None, *, moves: bool = False) -> Iterator[Segm
 
 def _now(at: str | None) -> dt.datetime:
     if at is None:
-        return dt.datetime.now(dt.UTC)
+        from juncture.runtime.clock import SystemClock
+
+        return SystemClock().now()
     found = dt.datetime.fromisoformat(at)
     if found.tzinfo is None:
         raise typer.BadParameter("--at needs a time zone, e.g. 2026-03-02T10:00:00+00:00")

@@ -111,7 +111,9 @@ class JourneyStore:
 
     def __init__(self, engine: sa.Engine, clock: Callable[[], dt.datetime] | None = None) -> None:
         self.engine = engine
-        self._now = clock or (lambda: dt.datetime.now(UTC))
+        # Without a clock (SqlStore's own repository) versions are stamped at wall time: the one
+        # read of the clock left below runtime/, until SqlStore is handed the runtime's clock.
+        self._now = clock or (lambda: dt.datetime.now(UTC))  # noqa: TID251
         self._cache = CatalogCache(engine)
 
     # -- the engine's view ----------------------------------------------------------------
