@@ -293,3 +293,47 @@ def test_unreadable_sources_are_problems_not_crashes(text: str, filename: str, s
         with pytest.raises(InvalidDefinition) as caught:
             load(text, filename)
         assert says in str(caught.value)
+
+
+SETTLED = """\
+id: settled
+version: 1
+name: Settled
+goal: {event: Order Completed, settles: true, within: 7d}
+nodes:
+  - {id: t, type: trigger, event: Product Added, next: w}
+  - {id: w, type: wait, until_event: Order Completed, settles: true, key: KEY, timeout: 1h,
+     reset: Product Added, on_event: done, on_timeout: done}
+  - {id: done, type: exit}
+"""
+
+
+def test_settles_is_read_on_goals_and_waits() -> None:
+    journey = journey_definitions.loads(SETTLED.replace("KEY", "event.properties.cart_id"))
+    wait = journey.nodes["w"]
+    assert journey.goal is not None and journey.goal.settles
+    assert isinstance(wait, s.WaitUntilEvent) and wait.settles
+    assert wait.key == ("event", "properties", "cart_id")  # kept for reset
+    plain = journey_definitions.loads(
+        SETTLED.replace("settles: true, ", "").replace("KEY", "event.x")
+    )
+    assert plain.goal is not None and not plain.goal.settles
+
+
+@pytest.mark.parametrize(
+    ("change", "line", "says"),
+    [
+        (("goal: {event: Order Completed", "goal: {event: Signed Up"), 4,
+         "goal.settles: settles is for the event 'Order Completed'"),
+        (("until_event: Order Completed", "until_event: Cart Viewed"), 7,
+         "nodes[1].settles: settles is for the event 'Order Completed'"),
+        (("settles: true, within", "settles: true, key: event.properties.cart_id, within"), 4,
+         "goal.key: give key or settles, not both"),
+        (("settles: true, within", "settles: yes please, within"), 4, "goal.settles"),
+    ],
+)  # fmt: skip
+def test_a_bad_settles_says_what_is_wrong(change: tuple[str, str], line: int, says: str) -> None:
+    text = SETTLED.replace("KEY", "event.properties.cart_id").replace(*change)
+    with pytest.raises(journey_definitions.InvalidJourney) as info:
+        journey_definitions.loads(text, "settled.yaml")
+    assert f"settled.yaml:{line}: {says}" in str(info.value)

@@ -169,13 +169,23 @@ class _JourneyReader(Reader):
         path: PathT = ("goal",)
         if raw is None:
             return None
-        match = self.match(raw, path, frozenset({"within", "exit", "key"}))
+        match = self.match(raw, path, frozenset({"within", "exit", "key", "settles"}))
         if match is None or not isinstance(raw, Mapping):
             return None
         within = self.duration(raw, path, "within") if "within" in raw else None
         leave = self.get(raw, path, "exit", bool, False)
         key = self.dotted(raw, path, "key")
-        return s.Goal(match, within, True if leave is None else leave, key)
+        settles = self.settles(raw, path, match)
+        if "settles" in raw and key is not None:
+            self.problem((*path, "key"), "give key or settles, not both: settles links the order")
+        return s.Goal(match, within, True if leave is None else leave, key, settles)
+
+    def settles(self, raw: Mapping[str, Any], path: PathT, match: s.EventMatch) -> bool:
+        """``settles: true``, which only an order can do."""
+        settles = bool(self.get(raw, path, "settles", bool, False))
+        if settles and match.event != s.SETTLED_BY:
+            self.problem((*path, "settles"), f"settles is for the event {s.SETTLED_BY!r}")
+        return settles
 
     def exits(self, raw: object) -> tuple[s.EventMatch, ...]:
         if raw is None:
@@ -308,7 +318,8 @@ def _wait_event(r: _JourneyReader, raw: Mapping[str, Any], path: PathT, node_id:
     reset = None if raw.get("reset") is None else r.match(raw["reset"], (*path, "reset"))
     if match is None or timeout is None or on_event is None or on_timeout is None:
         return None
-    return s.WaitUntilEvent(node_id, match, timeout, on_event, on_timeout, key, reset)
+    settles = r.settles(raw, path, match)
+    return s.WaitUntilEvent(node_id, match, timeout, on_event, on_timeout, key, reset, settles)
 
 
 def _time_of_day(r: _JourneyReader, raw: Mapping[str, Any], path: PathT) -> dt.time | None:
@@ -463,6 +474,7 @@ _BUILDERS: Final[Mapping[str, tuple[frozenset[str], _Build]]] = {
                 "on_timeout",
                 "key",
                 "reset",
+                "settles",
                 "until_time",
                 "default_timezone",
             }

@@ -11,6 +11,10 @@ Rules, in the order :func:`on_event` applies them:
    goal window records the goal (``RecordGoal``) and ends it when the goal says ``exit``; an
    awaited event (with the same key) takes the ``on_event`` branch; a reset event (same key)
    re-arms the wait's timer (``ScheduleTimer`` with the same timer key and a later due time).
+   A goal or wait that ``settles`` takes an order only when it settles what the enrollment
+   is about (:func:`settles`): the order's :class:`~juncture.core.profile.orders.Settlement`
+   comes with the event, since the event itself may not name the cart (Segment's
+   ``Order Completed`` has no ``cart_id``).
 2. Then the *latest* version of each journey may enroll the profile when a trigger matches:
    at most one active enrollment per journey and key (any version), and after an ended one
    only as the re-entry rule allows (``cooldown`` counts from the previous entry).
@@ -48,8 +52,10 @@ from juncture.core.journeys.commands import (
     Send,
 )
 from juncture.core.journeys.state import Enrollment, Step, Waiting, local_zone
+from juncture.core.profile.cart import link_ids, product_ids
+from juncture.core.profile.orders import Settlement
 
-__all__ = ["Enrollment", "Step", "bucket", "on_event", "on_timer", "react"]
+__all__ = ["Enrollment", "Step", "bucket", "on_event", "on_timer", "react", "settles"]
 
 MAX_STEPS: Final = 1000  # validation forbids cycles without a wait; this is the backstop
 
@@ -68,13 +74,15 @@ def on_event(
     now: dt.datetime,
     *,
     open_for_entry: Collection[str] | None = None,
+    settled: Settlement | None = None,
 ) -> Step:
     """React to ``event`` for the profile ``profile["id"]``.
 
     ``journeys`` holds every version still in use; ``enrollments`` holds the profile's active
     enrollments and, for the re-entry rules, at least its latest ended one per journey and key.
     ``open_for_entry``: the journey ids that may enroll (None: all); a paused journey's
-    enrollments carry on but it takes no one new.
+    enrollments carry on but it takes no one new. ``settled``: what the event settled, when
+    it is an order (:func:`juncture.core.profile.orders.settlement`).
     """
     versions = {(j.id, j.version): j for j in journeys}
     latest: dict[str, s.JourneySpec] = {}
@@ -86,7 +94,7 @@ def on_event(
         for j in sorted(latest.values(), key=s.entry_order)
         if open_for_entry is None or j.id in open_for_entry
     ]
-    return react(versions, entering, enrollments, profile, event, now=now)
+    return react(versions, entering, enrollments, profile, event, now=now, settled=settled)
 
 
 def react(
@@ -97,6 +105,7 @@ def react(
     event: Event,
     *,
     now: dt.datetime,
+    settled: Settlement | None = None,
 ) -> Step:
     """:func:`on_event` with the journeys looked up beforehand (once per catalog, not per
     event): ``versions`` by (id, version), ``entering`` the versions that may enroll the
@@ -108,7 +117,7 @@ def react(
         journey = versions.get((before.journey_id, before.version))
         after = before
         if before.active and journey is not None and name in journey.moved_by:
-            after = _react(_Run(journey, profile, now, out), before, event)
+            after = _react(_Run(journey, profile, now, out, settled), before, event)
             if after != before:
                 out.enrollments.append(after)
         current.append(after)
@@ -153,12 +162,14 @@ class _Out:
 
 @dataclass(frozen=True, slots=True)
 class _Run:
-    """What stays fixed while one journey reacts: the spec, the profile, the time, the output."""
+    """What stays fixed while one journey reacts: the spec, the profile, the time, the output,
+    and what the event settled when it is an order."""
 
     journey: s.JourneySpec
     profile: Mapping[str, Any]
     now: dt.datetime
     out: _Out
+    settled: Settlement | None = None
 
     def scope(self, enrollment: Enrollment | None, event: Mapping[str, Any]) -> dict[str, Any]:
         context: dict[str, Any] = {}
@@ -202,13 +213,13 @@ def _wait_reaction(run: _Run, enrollment: Enrollment, scope: Mapping[str, Any]) 
     if waiting is None or not isinstance(node, s.WaitUntilEvent):
         return enrollment
     name = scope["event"]["name"]
-    if not _same_key(node.key, enrollment, scope):
-        return enrollment
-    if node.match.matches(name, scope):
+    same_key = _same_key(node.key, enrollment, scope)
+    linked = settles(run.settled, enrollment) if node.settles else same_key
+    if linked and node.match.matches(name, scope):
         run.out.commands.append(CancelTimer(key=waiting.timer_key))
         moved = _note(enrollment, node.id, "event", waiting=None, event=scope["event"])
         return _advance(run, moved, node.on_event)
-    if node.reset is not None and node.reset.matches(name, scope):
+    if same_key and node.reset is not None and node.reset.matches(name, scope):
         return _arm(run, enrollment, node.id, run.now + node.timeout, waiting.timer_key)
     return enrollment
 
@@ -217,9 +228,25 @@ def _goal_reached(run: _Run, enrollment: Enrollment, name: str, scope: Mapping[s
     goal = run.journey.goal
     if goal is None or enrollment.goal_reached or not goal.match.matches(name, scope):
         return False
+    if goal.settles and not settles(run.settled, enrollment):
+        return False
     if not _same_key(goal.key, enrollment, scope):
         return False
     return goal.within is None or run.now - enrollment.entered_at <= goal.within
+
+
+def settles(settled: Settlement | None, enrollment: Enrollment) -> bool:
+    """Whether an order settles what ``enrollment`` is about, by whatever links them: a cart,
+    checkout or order id that the enrollment's event named is the order's own, or one of the
+    cart the order emptied; else the order bought a product that event named."""
+    if settled is None:
+        return False
+    props = enrollment.event.get("properties")
+    if not isinstance(props, dict):
+        return False
+    if not settled.ids.isdisjoint(link_ids(props)):
+        return True
+    return not settled.products.isdisjoint(product_ids(props))
 
 
 def _same_key(
@@ -403,7 +430,12 @@ def _action(journey: s.JourneySpec, enrollment: Enrollment, node: s.AnyNode) -> 
 
 
 def _payload(enrollment: Enrollment) -> Mapping[str, Any]:
-    return {"event": enrollment.event, "key": enrollment.key, "branches": dict(enrollment.history)}
+    return {
+        "event": enrollment.event,
+        "key": enrollment.key,
+        "branches": dict(enrollment.history),
+        "entered_at": enrollment.entered_at,
+    }
 
 
 def _next_local(now: dt.datetime, node: s.WaitUntilTime, profile: Mapping[str, Any]) -> dt.datetime:

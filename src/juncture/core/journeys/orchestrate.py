@@ -40,6 +40,7 @@ from juncture.core.journeys.commands import (
 )
 from juncture.core.journeys.state import Enrollment
 from juncture.core.journeys.state import Step as MachineStep
+from juncture.core.profile import cart, orders
 from juncture.core.profile.affinity import top_affinity
 from juncture.core.profile.consent import consent_for
 from juncture.core.profile.model import Profile
@@ -179,7 +180,10 @@ class ProfileView(Mapping[str, Any]):
         return len(self._view())
 
 
-def cart_view(p: Profile) -> dict[str, Any]:
+def cart_view(p: Profile, bought_since: dt.datetime | None = None) -> dict[str, Any]:
+    """The cart for conditions and templates; with ``bought_since``, less the products an
+    order bought since then (a message reminds of nothing already bought)."""
+    unbought = cart.unbought(p, bought_since)
     items = [
         {
             "product_id": i.product_id,
@@ -189,12 +193,12 @@ def cart_view(p: Profile) -> dict[str, Any]:
             "category": i.category,
             "brand": i.brand,
         }
-        for i in p.cart.items.values()
+        for i in unbought.values()
     ]
     return {
         "items": items,
-        "count": p.cart.quantity,
-        "value": round(p.cart.value, 2),
+        "count": sum(i.quantity for i in unbought.values()),
+        "value": round(sum(i.price * i.quantity for i in unbought.values()), 2),
         "currency": p.cart.currency,
     }
 
@@ -228,8 +232,15 @@ def react(
             continue
         if seen is None or seen.profile is not out.profile or seen.now != now:
             seen = ProfileView(out.profile, now)
+        settled = orders.settlement(out.profile, event)
         step = machine.react(
-            catalog.by_version, entering, out.state.enrollments, seen, event, now=now
+            catalog.by_version,
+            entering,
+            out.state.enrollments,
+            seen,
+            event,
+            now=now,
+            settled=settled,
         )
         new_events = _apply(out, step, now, config.policy)
         emitted += len(new_events)
@@ -378,7 +389,7 @@ def _message(p: Profile, send: Send, now: dt.datetime, user_id: str | None) -> M
         **_addresses(p.traits),
         "profile": view(p, now),
         "event": _flat_event(context.get("event")),
-        "cart": cart_view(p),
+        "cart": cart_view(p, context.get("entered_at")),
         "branches": context.get("branches", {}),
         "journey": {"id": send.journey_id, "version": send.version, "node": send.node},
     }

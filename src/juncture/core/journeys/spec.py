@@ -22,6 +22,7 @@ SEGMENT_EXITED: Final = "Segment Exited"
 DATE_REACHED: Final = "Date Reached"
 ANNIVERSARY_REACHED: Final = "Anniversary Reached"  # a yearly date trigger (`every: year`)
 EVERY: Final = ("year",)
+SETTLED_BY: Final = "Order Completed"  # the event that ``settles`` matches
 
 CHANNELS: Final = channels.NAMES
 # What an on-site placement shows (``POST /v1/decide`` answers with it as ``show.kind``).
@@ -77,13 +78,15 @@ class EntryRules:
 @dataclass(frozen=True, slots=True)
 class Goal:
     """The conversion: ``match`` within ``within`` of entry; reaching it exits when ``exit``.
-    With ``key`` (a path), only an event whose key equals the enrollment's key counts.
+    With ``key`` (a path), only an event whose key equals the enrollment's key counts; with
+    ``settles``, only an order that settles the enrollment's cart or checkout (machine).
     """
 
     match: EventMatch
     within: dt.timedelta | None = None
     exit: bool = True
     key: tuple[str, ...] | None = None
+    settles: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +115,9 @@ class WaitFor(Node):
 
 @dataclass(frozen=True, slots=True)
 class WaitUntilEvent(Node):
-    """Wait for ``match`` (whose ``key`` path equals the enrollment's key when set) until
-    ``timeout``; ``reset`` re-arms the timeout when it happens for the same key.
+    """Wait for ``match`` (whose ``key`` path equals the enrollment's key when set; with
+    ``settles``, an order that settles the enrollment's cart or checkout) until ``timeout``;
+    ``reset`` re-arms the timeout when it happens for the same key.
     """
 
     match: EventMatch
@@ -122,6 +126,7 @@ class WaitUntilEvent(Node):
     on_timeout: str
     key: tuple[str, ...] | None = None
     reset: EventMatch | None = None
+    settles: bool = False
 
 
 @dataclass(frozen=True, slots=True)
