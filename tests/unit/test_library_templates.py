@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from juncture.channels.templates import Templates
+from juncture.channels.templates import EmptyCart, Templates
 from juncture.core.journeys import spec as s
 from juncture.definitions import journeys as journey_definitions
 
@@ -38,3 +38,36 @@ def test_library_template_renders(journey: str, template: str) -> None:
     content = Templates().render(template, CONTEXT)
     assert content.subject.strip(), (journey, template)
     assert "Ada" in content.text, (journey, template)
+
+
+EMPTY = {**CONTEXT, "cart": {"items": [], "count": 0, "value": 0, "currency": "EUR"}}
+CART_TEMPLATES = [
+    "cart_discount_10",
+    "cart_last_call",
+    "cart_recovery",
+    "onsite_cart_recovery",
+    "onsite_email_my_basket",
+]
+
+
+@pytest.mark.parametrize("template", Templates().names())
+def test_a_template_that_lists_the_cart_refuses_an_empty_one(template: str) -> None:
+    templates = Templates()
+    if template in CART_TEMPLATES:
+        with pytest.raises(EmptyCart) as info:
+            templates.render(template, EMPTY)
+        assert info.value.code == "empty_cart"
+        assert templates.render(template, CONTEXT).subject.strip()
+    else:  # a welcome, a review request, ...: the cart is no part of them
+        assert templates.render(template, EMPTY).subject.strip()
+
+
+def test_an_inline_template_that_lists_the_cart_refuses_an_empty_one_too() -> None:
+    listing = {
+        "subject": "Still yours",
+        "text": "{% for i in cart.items %}{{ i.name }}{% endfor %}",
+    }
+    with pytest.raises(EmptyCart):
+        Templates().render(None, EMPTY, inline=listing)
+    total = {"subject": "Total {{ cart.value }}", "text": "Thanks"}  # reads the cart, lists none
+    assert Templates().render(None, EMPTY, inline=total).subject == "Total 0"

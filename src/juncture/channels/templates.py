@@ -10,6 +10,10 @@ template, the part and the line; optional fields use the ``default`` filter
 (``{{ profile.first_name | default: "there" }}``). The HTML body is auto-escaped. One extra
 filter, ``money``, prints a number with two decimals.
 
+A template that lists the cart's items (reads ``cart.items``) is about the cart: rendered
+for an empty cart it raises :class:`EmptyCart` (the dispatcher then records the message as
+suppressed, ``empty_cart``), so that no reminder shows an empty basket.
+
 >>> Templates().render("welcome", {"profile": {"first_name": "Ada"}}).subject
 'Welcome, Ada!'
 """
@@ -45,6 +49,12 @@ class TemplateError(InvalidDefinition):
     code = "invalid_template"
 
 
+class EmptyCart(TemplateError):
+    """A template that lists the cart's items, for a cart without any: nothing to say."""
+
+    code = "empty_cart"
+
+
 def money(value: object) -> str:
     """Two decimals, rounded half up: ``money(3)`` is ``'3.00'``."""
     try:
@@ -68,6 +78,7 @@ class Templates:
         self._html = _environment(autoescape=True)
         self._plain = _environment(autoescape=False)
         self._cache: dict[tuple[str, str], liquid.BoundTemplate | None] = {}
+        self._about_cart: dict[tuple[str, str], bool] = {}  # named templates that list it
 
     def names(self) -> list[str]:
         """The named templates available."""
@@ -85,11 +96,30 @@ class Templates:
             raise TemplateError("no template: name one, or give its parts inline")
         data = {**CONTEXT_DEFAULTS, **context}
         label = name or "inline"
+        found = {
+            part: self._inline(label, part, inline) if inline else self._named(label, part)
+            for part in PARTS
+        }
+        if not _items(data["cart"]) and self._about_the_cart(label, found, named=not inline):
+            raise EmptyCart(f"template {label!r} lists the cart's items: the cart is empty")
         parts: dict[str, str] = {}
-        for part in PARTS:
-            template = self._inline(label, part, inline) if inline else self._named(label, part)
+        for part, template in found.items():
             parts[part] = "" if template is None else self._run(label, part, template, data)
         return Content(subject=" ".join(parts["subject"].split()), **_bodies(parts))
+
+    def _about_the_cart(
+        self, name: str, found: Mapping[str, liquid.BoundTemplate | None], *, named: bool
+    ) -> bool:
+        """Whether a part of the template lists the cart's items (a named one: found once)."""
+        for part, template in found.items():
+            lists = self._about_cart.get((name, part)) if named else None
+            if lists is None and template is not None:
+                lists = _lists_cart(template)
+                if named:
+                    self._about_cart[(name, part)] = lists
+            if lists:
+                return True
+        return False
 
     def _named(self, name: str, part: str) -> liquid.BoundTemplate | None:
         key = (name, part)
@@ -125,6 +155,17 @@ class Templates:
             return template.render(**data)
         except LiquidError as exc:
             raise _error(name, part, exc) from exc
+
+
+def _items(cart: object) -> bool:
+    """Whether a cart in a template's context holds items."""
+    return isinstance(cart, Mapping) and bool(cart.get("items"))
+
+
+def _lists_cart(template: liquid.BoundTemplate) -> bool:
+    """Whether ``template`` reads ``cart.items`` (by static analysis)."""
+    found = template.analyze().globals.get("cart", ())
+    return any(v.segments[1:2] == ["items"] for v in found)
 
 
 def _bodies(parts: Mapping[str, str]) -> dict[str, str]:

@@ -5,7 +5,8 @@ concurrently (at most ``concurrency`` at a time) and records every attempt in
 ``delivery_attempts``. A failure the channel calls retryable goes back to ``pending`` after an
 exponential backoff (:class:`RetryPolicy`); a permanent failure, a template that does not
 render, or the last allowed attempt ends ``dead`` with the error, for a person to look at and
-retry (``POST /v1/deliveries/retry``).
+retry (``POST /v1/deliveries/retry``). A message whose template lists the cart's items, for
+an empty cart, is not sent: it ends ``suppressed`` with the reason ``empty_cart``.
 
 Crash safety and what "exactly once" means
 ------------------------------------------
@@ -55,7 +56,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from juncture.channels.base import Channel, Content, DeliveryResult, OutboundMessage
-from juncture.channels.templates import TemplateError, Templates
+from juncture.channels.templates import EmptyCart, TemplateError, Templates
 from juncture.core.channels import DATA, OPT_IN, RECIPIENT_TRAITS
 from juncture.errors import Unavailable
 from juncture.runtime.clock import Clock
@@ -229,7 +230,11 @@ class Dispatcher:
                 return DispatchReport(suppressed=1)
         async with self._slots:
             started = time.perf_counter()
-            result = await self._attempt(row)
+            try:
+                result = await self._attempt(row)
+            except EmptyCart as exc:  # nothing to remind of: never an empty basket
+                await asyncio.to_thread(self.outbox.suppress, row.id, exc.code)
+                return DispatchReport(suppressed=1)
             elapsed = (time.perf_counter() - started) * 1000
         return await self._record(row, result, elapsed)
 
@@ -244,6 +249,8 @@ class Dispatcher:
             )
         try:
             message = self.message(row)
+        except EmptyCart:
+            raise
         except TemplateError as exc:
             return DeliveryResult.failed(exc.message, retryable=False)
         try:
