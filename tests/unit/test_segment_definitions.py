@@ -21,6 +21,7 @@ def test_the_library_holds_every_kind_of_segment() -> None:
         "lapsed-vips",
         "high-intent-berlin",
         "lapsed_90d",
+        "vip-at-risk",
     }
 
 

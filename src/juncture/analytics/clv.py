@@ -9,12 +9,17 @@ purchases over the whole horizon times the expected value. Pure; no I/O.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from juncture.analytics import bgnbd, gamma_gamma
 from juncture.analytics.bgnbd import Floats
+from juncture.store.customer_orders import OrderHistory
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +38,26 @@ class Customers:
     now: Floats
     spend: Floats
     repeat_spend: Floats
+
+    @classmethod
+    def of(cls, histories: Iterable[OrderHistory], now: dt.datetime) -> tuple[list[str], Customers]:
+        """The profile ids and their summaries from stored order histories. Orders of one
+        calendar day (UTC) count as one purchase, as in the models' papers; days are whole
+        days to ``now``'s."""
+        ids: list[str] = []
+        columns: list[tuple[float, float, float, float, float]] = []
+        for history in histories:
+            days: dict[int, float] = defaultdict(float)
+            for at, revenue in history.orders:
+                days[at.astimezone(dt.UTC).date().toordinal()] += revenue
+            ordered = sorted(days)
+            total = sum(days.values())
+            columns.append((len(ordered), ordered[0], ordered[-1], total, total - days[ordered[0]]))
+            ids.append(history.profile_id)
+        table = np.array(columns, dtype=np.float64).reshape(-1, 5)
+        today = np.full(len(ids), float(now.astimezone(dt.UTC).date().toordinal()))
+        orders, first, last, spend, repeat = table.T
+        return ids, cls(orders, first, last, today, spend, repeat)
 
     def summary(self) -> bgnbd.Summary:
         """BG/NBD's view: repeat purchases, the last one's day and the span, from the first."""
@@ -103,3 +128,43 @@ def predict(
         clv += (upto - before) * value / (1.0 + discount) ** k
         before = upto
     return Prediction(bgnbd.probability_alive(model.purchases, summary), before, value, clv)
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """A fitted model and each profile's prediction over ``horizon_days``."""
+
+    model: Model
+    profile_ids: list[str]
+    customers: Customers
+    prediction: Prediction
+    horizon_days: float
+
+    def trait(self, i: int, now: dt.datetime) -> dict[str, Any]:
+        """The ``clv`` trait of the ``i``-th profile: what segments, journeys and templates
+        read (``traits.clv.predicted``, ``traits.clv.p_alive``, ...)."""
+        p, c = self.prediction, self.customers
+        return {
+            "predicted": round(float(p.clv[i]), 2),
+            "p_alive": round(float(p.alive[i]), 4),
+            "expected_orders": round(float(p.purchases[i]), 3),
+            "order_value": round(float(p.value[i]), 2),
+            "historic": round(float(c.spend[i]), 2),
+            "orders": int(c.orders[i]),
+            "horizon_days": self.horizon_days,
+            "at": now.isoformat(),
+        }
+
+
+def score(
+    histories: Iterable[OrderHistory],
+    now: dt.datetime,
+    horizon_days: float = 365.0,
+    discount: float = 0.0,
+) -> Scores:
+    """Fit both models to the customers' histories and predict each one's value.
+    Raises ``errors.Conflict`` (``not_enough_data``) when the models cannot be fitted."""
+    ids, customers = Customers.of(histories, now)
+    model = fit(customers)
+    prediction = predict(model, customers, horizon_days, discount=discount)
+    return Scores(model, ids, customers, prediction, horizon_days)
