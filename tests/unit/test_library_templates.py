@@ -71,3 +71,17 @@ def test_an_inline_template_that_lists_the_cart_refuses_an_empty_one_too() -> No
         Templates().render(None, EMPTY, inline=listing)
     total = {"subject": "Total {{ cart.value }}", "text": "Thanks"}  # reads the cart, lists none
     assert Templates().render(None, EMPTY, inline=total).subject == "Total 0"
+
+
+@pytest.mark.parametrize(("journey", "template"), SENDS)
+def test_no_template_shows_the_name_of_the_event_instead_of_a_product(
+    journey: str, template: str
+) -> None:
+    """The engine hands templates the enrollment's event with its properties at the top level
+    and its own name as ``event.name`` (``Product Viewed``, ``Date Reached``): a product's
+    name is ``event.properties.name``."""
+    props = {"product_id": "P1", "name": "Trail shoe", "trait": "replenish_at", "score": 3}
+    for name in ("Product Viewed", "Date Reached", "Order Completed", "NPS Submitted"):
+        event = {**props, "name": name, "properties": props}
+        content = Templates().render(template, {**CONTEXT, "event": event})
+        assert name not in content.subject + content.text, (journey, template)
