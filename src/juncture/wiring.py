@@ -34,6 +34,7 @@ from juncture.core.profile.model import ProfileConfig
 from juncture.core.signals import SignalConfig
 from juncture.core.stage import StageConfig
 from juncture.metrics import Metrics
+from juncture.runtime import unit_of_work
 from juncture.runtime.clock import Clock, SystemClock
 from juncture.runtime.committer import GroupCommitter
 from juncture.runtime.decide import Decider
@@ -45,8 +46,8 @@ from juncture.runtime.membership import StoredSegments
 from juncture.runtime.outbound import DispatcherThread
 from juncture.runtime.scheduler import Scheduler
 from juncture.runtime.segments import Mover, Segments
+from juncture.runtime.unit_of_work import AppendResult, Processor
 from juncture.settings import Settings
-from juncture.store.base import AppendResult, Processor
 from juncture.store.sql import SqlStore
 
 log = logging.getLogger("juncture")
@@ -243,7 +244,7 @@ def _own_writer(store: SqlStore) -> Iterator[Callable[[Processor], AppendResult]
     """Runs a processor in a transaction of a writer of its own, closed afterwards."""
     writer = store.writer()
     try:
-        yield lambda process: writer.append([], [], process)
+        yield lambda process: unit_of_work.commit(writer, [], [], process)
     finally:
         writer.close()
 

@@ -16,6 +16,7 @@ from juncture.core.events import Event
 from juncture.core.profile.model import Profile
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.engine import Engine
+from juncture.runtime.unit_of_work import commit
 from juncture.store import tables
 from juncture.store.sql import SqlStore
 from juncture.store.state import StateSql
@@ -58,33 +59,33 @@ def engine() -> Engine:
 def test_profile_builds_up_over_commits(store: SqlStore, engine: Engine) -> None:
     writer = store.writer()
     for i in range(3):
-        writer.append([viewed(f"m{i}")], [], engine.process)
+        commit(writer, [viewed(f"m{i}")], [], engine.process)
     writer.close()
     assert views_of(store) == 3
 
 
 def test_writes_by_another_connection_are_seen(store: SqlStore, engine: Engine) -> None:
     writer = store.writer()
-    writer.append([viewed("m1")], [], engine.process)
+    commit(writer, [viewed("m1")], [], engine.process)
     with store.engine.begin() as conn:  # another connection: an erasure, say
         conn.execute(sa.delete(tables.identities))
         conn.execute(sa.delete(tables.profiles))
-    writer.append([viewed("m2")], [], engine.process)
+    commit(writer, [viewed("m2")], [], engine.process)
     writer.close()
     assert views_of(store) == 1
 
 
 def test_a_rolled_back_commit_leaves_no_trace(store: SqlStore, engine: Engine) -> None:
     writer = store.writer()
-    writer.append([viewed("m1")], [], engine.process)
+    commit(writer, [viewed("m1")], [], engine.process)
 
     def failing(state: StateSql, events: list[Event]) -> list[Event]:
         engine.process(state, events)
         raise RuntimeError("crash after the engine saved its state")
 
     with pytest.raises(RuntimeError):
-        writer.append([viewed("m2")], [], failing)
-    writer.append([viewed("m3")], [], engine.process)
+        commit(writer, [viewed("m2")], [], failing)
+    commit(writer, [viewed("m3")], [], engine.process)
     writer.close()
     assert views_of(store) == 2
 

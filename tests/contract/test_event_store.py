@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -12,6 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from juncture.core import messages
 from juncture.core.events import Event
 from juncture.errors import StoreUnavailable
+from juncture.runtime.unit_of_work import commit
 from juncture.store import tables
 from juncture.store.base import Quarantined
 from juncture.store.sql import SqlStore
@@ -45,8 +47,8 @@ def event(
 
 def test_append_assigns_increasing_seq_and_reads_back_everything(store: SqlStore) -> None:
     writer = store.writer()
-    first = writer.append([event("m1", sku="A"), event("m2", sku="B")], [])
-    second = writer.append([event("m3", at=T0 + dt.timedelta(seconds=1), price=9.5)], [])
+    first = commit(writer, [event("m1", sku="A"), event("m2", sku="B")], [])
+    second = commit(writer, [event("m3", at=T0 + dt.timedelta(seconds=1), price=9.5)], [])
     writer.close()
     seqs = [e.seq for e in first.stored + second.stored]
     assert seqs == sorted(seqs) and len(set(seqs)) == 3 and seqs[0] > 0
@@ -60,11 +62,11 @@ def test_append_assigns_increasing_seq_and_reads_back_everything(store: SqlStore
 
 def test_duplicates_are_skipped_within_a_call_across_calls_and_writers(store: SqlStore) -> None:
     writer = store.writer()
-    result = writer.append([event("m1"), event("m1"), event("m2")], [])
+    result = commit(writer, [event("m1"), event("m1"), event("m2")], [])
     assert (len(result.stored), result.duplicates) == (2, 1)
     writer.close()
     again = store.writer()
-    result = again.append([event("m2"), event("m3")], [])
+    result = commit(again, [event("m2"), event("m3")], [])
     again.close()
     assert [e.message_id for e in result.stored] == ["m3"]
     assert result.duplicates == 1
@@ -82,10 +84,10 @@ def test_a_processor_sees_only_events_not_stored_yet(store: SqlStore) -> None:
 
     writer = store.writer()
     try:
-        writer.append([event(f"m{i}") for i in range(30)], [], process)
+        commit(writer, [event(f"m{i}") for i in range(30)], [], process)
         retry = [event("m3"), event("m29"), event("m30"), event("m3", source="src_b")]
-        result = writer.append(retry, [], process)
-        writer.append([], [], process)  # a commit with no events (due timers only)
+        result = commit(writer, retry, [], process)
+        commit(writer, [], [], process)  # a commit with no events (due timers only)
     finally:
         writer.close()
     assert len(seen[0]) == 30
@@ -96,14 +98,14 @@ def test_a_processor_sees_only_events_not_stored_yet(store: SqlStore) -> None:
 
 def test_same_message_id_from_two_sources_is_two_events(store: SqlStore) -> None:
     writer = store.writer()
-    result = writer.append([event("m1", source="src_a"), event("m1", source="src_b")], [])
+    result = commit(writer, [event("m1", source="src_a"), event("m1", source="src_b")], [])
     writer.close()
     assert len(result.stored) == 2
 
 
 def test_query_by_anonymous_id_after_seq_and_limit(store: SqlStore) -> None:
     writer = store.writer()
-    writer.append([event(f"m{i}", user=None, anon="a1" if i % 2 else "a2") for i in range(10)], [])
+    commit(writer, [event(f"m{i}", user=None, anon="a1" if i % 2 else "a2") for i in range(10)], [])
     writer.close()
     odd = store.events(anonymous_id="a1")
     assert [e.message_id for e in odd] == ["m1", "m3", "m5", "m7", "m9"]
@@ -117,7 +119,7 @@ def test_quarantine_commits_with_events_and_can_be_marked_replayed(store: SqlSto
     )
     events, rejected = messages.normalize(envelope, source="src_a", received_at=T0)
     writer = store.writer()
-    result = writer.append(events, [Quarantined("src_a", T0, rejected)])
+    result = commit(writer, events, [Quarantined("src_a", T0, rejected)])
     writer.close()
     assert (len(result.stored), result.quarantined) == (1, 1)
     [row] = store.failed()
@@ -126,6 +128,46 @@ def test_quarantine_commits_with_events_and_can_be_marked_replayed(store: SqlSto
     store.mark_replayed([row.id], T0)
     assert store.failed() == []
     assert [r.status for r in store.failed(status=None)] == ["replayed"]
+
+
+def test_a_unit_that_fails_leaves_nothing_behind_and_the_writer_goes_on(store: SqlStore) -> None:
+    """The runtime drives a unit; an error inside it (the engine's, say) rolls back the
+    events and quarantine rows it wrote, passes through unchanged, and the next unit on
+    the same writer works."""
+    writer = store.writer()
+    rejected = messages.Rejection(index=0, code="invalid_value", message="x", path="$", raw=b"{}")
+
+    def write_then_fail() -> None:
+        with writer.unit() as unit:
+            assert [e.message_id for e in unit.insert([event("m1"), event("m2")])] == ["m1", "m2"]
+            unit.quarantine([Quarantined("src_a", T0, [rejected])])
+            raise ZeroDivisionError
+
+    with pytest.raises(ZeroDivisionError):
+        write_then_fail()
+    assert store.count_events() == 0 and store.failed() == []
+    with writer.unit() as unit:
+        assert [e.message_id for e in unit.new([event("m1"), event("m3")])] == ["m1", "m3"]
+        stored = unit.insert([event("m1"), event("m3")])
+    writer.close()
+    assert [e.message_id for e in stored] == ["m1", "m3"] and store.count_events() == 2
+
+
+def test_a_unit_skips_keys_another_writer_stored_and_relinks(store: SqlStore) -> None:
+    """``insert`` stores only keys not stored by anyone (the other writer committed first);
+    ``relink`` moves stored events to another profile (replay)."""
+    other = store.writer()
+    commit(other, [event("m1")])
+    other.close()
+    writer = store.writer()
+    with writer.unit() as unit:
+        assert unit.new([event("m1"), event("m2")]) == [event("m2")]
+        stored = unit.insert([event("m1"), event("m2")])
+        assert [e.message_id for e in stored] == ["m2"]
+        moved = msgspec.structs.replace(event("m1"), profile_id="p9")
+        assert unit.relink([moved]) == 1
+    writer.close()
+    assert [(e.message_id, e.profile_id) for e in store.events()] == [("m1", "p9"), ("m2", None)]
 
 
 def test_write_keys_are_found_by_hash_only(store: SqlStore) -> None:

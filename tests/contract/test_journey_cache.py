@@ -16,6 +16,7 @@ from juncture.core.events import Event
 from juncture.core.identity import Merge
 from juncture.core.journeys.orchestrate import JourneyState, Message
 from juncture.core.journeys.state import Enrollment
+from juncture.runtime.unit_of_work import commit
 from juncture.store import tables
 from juncture.store.sql import SqlStore
 from juncture.store.state import StateSql
@@ -111,7 +112,7 @@ def test_another_connections_commit_is_seen(sqlite_store: SqlStore) -> None:
         seen.append(state.load_journeys(["p1"], T0 - WEEK))
         return events
 
-    writer.append([], [], process)
+    commit(writer, [], [], process)
     with sqlite_store.engine.begin() as conn:
         conn.execute(
             sa.insert(tables.enrollments).values(
@@ -120,7 +121,7 @@ def test_another_connections_commit_is_seen(sqlite_store: SqlStore) -> None:
                 state=json.dumps(enrollment("e1").to_json()),
             )
         )  # fmt: skip
-    writer.append([], [], process)
+    commit(writer, [], [], process)
     writer.close()
     assert seen[0] == {}
     assert [e.id for e in seen[1]["p1"].enrollments] == ["e1"]

@@ -17,6 +17,7 @@ from juncture.core.events import Event
 from juncture.core.profile.model import ProductView, Profile
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.engine import Engine
+from juncture.runtime.unit_of_work import commit
 from juncture.store import migrate, product_views, tables
 from juncture.store.sql import SqlStore
 from juncture.store.state import StateSql
@@ -46,7 +47,7 @@ def commit_each(store: SqlStore, events: list[Event]) -> None:
     writer = store.writer()
     engine = Engine(ManualClock(T0))
     for e in events:
-        writer.append([e], [], engine.process)
+        commit(writer, [e], [], engine.process)
     writer.close()
 
 

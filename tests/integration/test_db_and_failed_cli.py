@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from juncture.cli.main import app
 from juncture.core.messages import Rejection
+from juncture.runtime.unit_of_work import commit
 from juncture.store import migrate
 from juncture.store.base import Quarantined
 from juncture.store.sql import SqlStore
@@ -68,7 +69,7 @@ def _quarantine(url: str, received: dt.datetime, *bodies: dict[str, object]) -> 
     ]
     store = SqlStore(url)
     writer = store.writer()
-    writer.append([], [Quarantined("import", received, rejections)])
+    commit(writer, [], [Quarantined("import", received, rejections)])
     writer.close()
     store.close()
 

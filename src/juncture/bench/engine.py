@@ -29,8 +29,8 @@ from juncture.bench.ingest import default_shoppers, make_batches, raw_rate, rows
 from juncture.core.events import Event
 from juncture.runtime.clock import ManualClock, SystemClock
 from juncture.runtime.engine import TIMERS_PER_COMMIT, Engine
+from juncture.runtime.unit_of_work import Processor, commit
 from juncture.store import raw_limits, tallies
-from juncture.store.base import Processor
 from juncture.store.sql import SqlStore
 
 Echo = Callable[[str], None]
@@ -59,7 +59,7 @@ def _append_rate(
         instrument(writer)
     started = time.perf_counter()
     for start in range(0, len(events), commit_events):
-        writer.append(events[start : start + commit_events], [], process)
+        commit(writer, events[start : start + commit_events], [], process)
     seconds = time.perf_counter() - started
     writer.close()
     store.close()
@@ -139,12 +139,12 @@ def _fire_rate(path: Path, count: int, max_seconds: float) -> tuple[float, int]:
     writer = store.writer()
     carts = _carts(count)
     for start in range(0, count, 2000):
-        writer.append(carts[start : start + 2000], [], engine.process)
+        commit(writer, carts[start : start + 2000], [], engine.process)
     clock.set(T0 + dt.timedelta(hours=1))
     due = tallies.timers_due(store, clock.now())
     started = time.perf_counter()
     while time.perf_counter() - started < max_seconds:
-        if not writer.append([], [], engine.process).stored:
+        if not commit(writer, [], [], engine.process).stored:
             break
     seconds = time.perf_counter() - started
     writer.close()

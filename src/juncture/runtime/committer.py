@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 
 from juncture.core.events import Event
 from juncture.errors import JunctureError, StoreUnavailable
-from juncture.runtime import isolation
-from juncture.store.base import AppendResult, Processor, Quarantined, Store, Writer
+from juncture.runtime import isolation, unit_of_work
+from juncture.runtime.unit_of_work import AppendResult, Processor
+from juncture.store.base import Quarantined, Store, Writer
 from juncture.store.state import StateSql
 
 log = logging.getLogger("juncture.committer")
@@ -172,7 +173,7 @@ class GroupCommitter:
         if self._writer is None:
             self._writer = self._store.writer()
         try:
-            return self._writer.append(events, quarantine, process)
+            return unit_of_work.commit(self._writer, events, quarantine, process)
         except Exception:
             self._drop_writer()  # a fresh connection and cache for the next try
             raise

@@ -28,8 +28,8 @@ from juncture.errors import StoreUnavailable
 from juncture.runtime import isolation
 from juncture.runtime.clock import Clock
 from juncture.runtime.membership import SegmentSource, Tracker
+from juncture.runtime.unit_of_work import AppendResult, Processor
 from juncture.store import membership as stored
-from juncture.store.base import AppendResult, Processor
 from juncture.store.segments import Refresh
 from juncture.store.state import Due, StateSql
 

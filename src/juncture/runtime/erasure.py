@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 from juncture.core.events import Event
 from juncture.runtime.clock import Clock
+from juncture.runtime.unit_of_work import Processor
 from juncture.store import erasure
-from juncture.store.base import Processor
 from juncture.store.erasure import Erased
 from juncture.store.state import StateSql
 

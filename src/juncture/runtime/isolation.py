@@ -19,7 +19,8 @@ from juncture.core import events as ev
 from juncture.core.events import Event
 from juncture.core.messages import Rejection
 from juncture.errors import StoreUnavailable
-from juncture.store.base import AppendResult, Processor, Quarantined
+from juncture.runtime.unit_of_work import AppendResult, Processor
+from juncture.store.base import Quarantined
 
 log = logging.getLogger("juncture.isolation")
 

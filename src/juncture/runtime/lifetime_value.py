@@ -19,7 +19,7 @@ import msgspec
 
 from juncture.analytics import clv
 from juncture.core.events import Event
-from juncture.store.base import Processor
+from juncture.runtime.unit_of_work import Processor
 from juncture.store.customer_orders import CustomerOrders
 from juncture.store.state import StateSql
 

@@ -34,7 +34,9 @@ from juncture.core.events import Event
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.engine import Engine
 from juncture.runtime.membership import StoredSegments
-from juncture.store.rebuild import Applied, Rebuild
+from juncture.runtime.unit_of_work import Applied, reapply
+from juncture.store.base import Writer
+from juncture.store.rebuild import Rebuild
 from juncture.store.sql import SqlStore
 
 DEFAULT_STEP = dt.timedelta(minutes=5)
@@ -105,15 +107,19 @@ def replay(
     if first is not None:
         clock = ManualClock(first.timestamp)
         engine = Engine(clock, engine_config, segments=StoredSegments(), skip_failures=True)
-        for batch in _batches(rebuild, step, batch_size, clock, summary.out_of_range):
-            clock.set(max(clock.now(), *(e.timestamp for e in batch)))
-            summary.add(rebuild.apply(batch, engine.process))
-            summary.events += len(batch)
-            if progress is not None:
-                progress(len(batch))
-        if until is not None:
-            clock.set(max(clock.now(), until))
-        _fire_rest(rebuild, engine, clock, summary)
+        writer = store.writer()
+        try:
+            for batch in _batches(rebuild, step, batch_size, clock, summary.out_of_range):
+                clock.set(max(clock.now(), *(e.timestamp for e in batch)))
+                summary.add(reapply(writer, batch, engine.process))
+                summary.events += len(batch)
+                if progress is not None:
+                    progress(len(batch))
+            if until is not None:
+                clock.set(max(clock.now(), until))
+            _fire_rest(rebuild, writer, engine, clock, summary)
+        finally:
+            writer.close()
         summary.engine_errors = engine.errors
         summary.clock = clock.now()
     summary.store = store.stats()
@@ -157,7 +163,7 @@ def _client_events(rebuild: Rebuild, page: int) -> Iterator[Event]:
 
 
 def _fire_rest(
-    rebuild: Rebuild, engine: Engine, clock: ManualClock, summary: ReplaySummary
+    rebuild: Rebuild, writer: Writer, engine: Engine, clock: ManualClock, summary: ReplaySummary
 ) -> None:
     """Fire what is due at the final clock, as the live scheduler's ticks would: a commit
     fires at most ``TIMERS_PER_COMMIT``, and a timer that fires may set the next one, already
@@ -166,7 +172,7 @@ def _fire_rest(
     for _ in range(_MAX_FINAL_TICKS):
         if not due:
             return
-        applied = rebuild.apply([], engine.process)
+        applied = reapply(writer, [], engine.process)
         summary.add(applied)
         left = rebuild.timers_due(clock.now())
         if left >= due and not applied.derived:

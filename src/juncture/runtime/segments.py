@@ -21,8 +21,8 @@ from juncture.core.segments import conditions as seg
 from juncture.definitions import segments as segment_definitions
 from juncture.errors import BadInput
 from juncture.runtime.engine import Engine
+from juncture.runtime.unit_of_work import Processor
 from juncture.store import membership as stored
-from juncture.store.base import Processor
 from juncture.store.segments import Refresh, SavedSegment, SegmentStore
 from juncture.store.state import StateSql
 

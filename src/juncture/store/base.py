@@ -1,14 +1,16 @@
 """The storage interface. Every adapter passes ``tests/contract``.
 
-A :class:`Store` is shared by threads for reads. Appends go through one :class:`Writer` at a
-time (a connection owned by one thread), so that a batch of requests commits together:
-group commit is what makes "durable before 200" cheap.
+A :class:`Store` is shared by threads for reads. Writes go through one :class:`Writer` at a
+time (a connection owned by one thread), a :class:`Unit` (one transaction) at a time, so
+that a batch of requests commits together: group commit is what makes "durable before 200"
+cheap. The runtime drives each unit (``runtime/unit_of_work.py``); the store never calls up.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -46,34 +48,43 @@ class FailedEvent:
         return self.raw if self.raw is not None else self.payload.encode()
 
 
-@dataclass(frozen=True, slots=True)
-class AppendResult:
-    """What one commit did: the events newly stored (with ``seq``) and how many were old."""
+class Unit(Protocol):
+    """One transaction on a writer's connection. The runtime drives it (store the new
+    events, run the engine on :attr:`state`, store what it derived) and the writer commits
+    when the ``with`` block ends without an error, else rolls back. A value the database
+    refuses raises :class:`~juncture.errors.Unprocessable`, a store that cannot be written
+    :class:`~juncture.errors.StoreUnavailable`; anything else passes through unchanged."""
 
-    stored: list[Event]
-    duplicates: int
-    quarantined: int
+    @property
+    def state(self) -> StateSql:
+        """The engine's working set, read and written in this transaction."""
+        ...
 
+    def new(self, events: Sequence[Event]) -> list[Event]:
+        """Those of ``events`` whose ``(source, message_id)`` is not stored yet, in order
+        (the caller passes each key once)."""
+        ...
 
-Processor = Callable[[StateSql, list[Event]], list[Event]]
+    def insert(self, events: Sequence[Event]) -> list[Event]:
+        """Store those of ``events`` not stored yet (each key once, in order) and return
+        them with their ``seq``; a key stored already (by anyone) is skipped."""
+        ...
+
+    def relink(self, events: Sequence[Event]) -> int:
+        """Rewrite the ``profile_id`` of stored events to theirs (replay); how many."""
+        ...
+
+    def quarantine(self, rows: Sequence[Quarantined]) -> int:
+        """Keep rejected messages in the quarantine; how many rows were written."""
+        ...
 
 
 class Writer(Protocol):
-    def append(
-        self,
-        events: Sequence[Event],
-        quarantine: Sequence[Quarantined],
-        process: Processor | None = None,
-    ) -> AppendResult:
-        """Store new events and quarantine rows in ONE transaction, then commit.
+    """One connection that writes, owned by one thread at a time."""
 
-        Events whose ``(source, message_id)`` is already stored, or repeated within the
-        call, are skipped and counted as duplicates. ``process`` (the engine) sees the new
-        events inside the transaction, may read and write state through ``StateSql``, and
-        returns the events to store: the new ones (with ``profile_id``) and any derived
-        ones. When this returns, the commit is durable to the degree the store's settings
-        promise (see README: Durability).
-        """
+    def unit(self) -> AbstractContextManager[Unit]:
+        """A transaction: committed when the block ends, durable to the degree the store's
+        settings promise (docs/tracking.md: Durability)."""
         ...
 
     def close(self) -> None: ...

@@ -1,4 +1,5 @@
-"""What differs between SQLite and PostgreSQL: connection set-up and the append path.
+"""What differs between SQLite and PostgreSQL: connection set-up and the write path (the
+writers and their units of work, see ``store/base.py``).
 
 Durability. SQLite runs in WAL mode. With ``synchronous=FULL`` (the default) every commit is
 fsynced: an acknowledged event survives a process crash and a power loss. With ``NORMAL``
@@ -9,8 +10,10 @@ default: power-loss safe).
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Final
 
 import msgspec
@@ -20,7 +23,7 @@ import sqlalchemy as sa
 from juncture.core.events import Event, encode_body
 from juncture.errors import StoreUnavailable, Unprocessable
 from juncture.store import failed_rows
-from juncture.store.base import AppendResult, Quarantined
+from juncture.store.base import Quarantined
 from juncture.store.state import StateSql
 from juncture.store.state_base import sqlite_time
 from juncture.store.state_cache import Cache
@@ -34,7 +37,7 @@ _SQLITE_CACHE_KIB: Final = 65536
 _SQLITE_CHECKPOINT_PAGES: Final = 10_000
 _CHUNK: Final = 500
 
-_EVENT_COLUMNS: Final = (
+EVENT_COLUMNS: Final = (
     "source, message_id, type, event, user_id, anonymous_id, timestamp, received_at, body, "
     "profile_id"
 )
@@ -71,33 +74,6 @@ def writer_for(engine: sa.Engine) -> SqliteWriter | PostgresWriter:
     return PostgresWriter(engine)
 
 
-def _unique(events: Sequence[Event]) -> tuple[list[Event], int]:
-    seen: dict[tuple[str, str], Event] = {}
-    for event in events:
-        seen.setdefault((event.source, event.message_id), event)
-    return list(seen.values()), len(events) - len(seen)
-
-
-Processor = Callable[[StateSql, list[Event]], list[Event]]
-
-
-def _with_derived(
-    fresh: list[Event], processed: list[Event], check: Callable[[list[Event]], list[Event]]
-) -> list[Event]:
-    """The processed events, keeping derived ones only when not stored already."""
-    incoming = {(e.source, e.message_id) for e in fresh}
-    extra = [e for e in processed if (e.source, e.message_id) not in incoming]
-    unique_extra, _ = _unique(extra)
-    keep = incoming | {(e.source, e.message_id) for e in check(unique_extra)}
-    out: list[Event] = []
-    for event in processed:
-        key = (event.source, event.message_id)
-        if key in keep:
-            keep.discard(key)
-            out.append(event)
-    return out
-
-
 def _failed_rows(quarantine: Sequence[Quarantined], time: Any) -> list[tuple[Any, ...]]:
     return [
         failed_rows.row(
@@ -115,9 +91,31 @@ def _failed_rows(quarantine: Sequence[Quarantined], time: Any) -> list[tuple[Any
     ]
 
 
+def event_row(e: Event, time: Callable[[dt.datetime], Any]) -> tuple[Any, ...]:
+    """An event's values in the order of ``EVENT_COLUMNS``, its times as ``time`` writes
+    them (``sqlite_time`` on SQLite, unchanged on PostgreSQL)."""
+    return (
+        e.source,
+        e.message_id,
+        e.type,
+        e.event,
+        e.user_id,
+        e.anonymous_id,
+        time(e.timestamp),
+        time(e.received_at),  # one request's events share it: sqlite_time remembers
+        encode_body(e).decode(),
+        e.profile_id,
+    )
+
+
+def _same(value: dt.datetime) -> dt.datetime:
+    return value
+
+
 class SqliteWriter:
-    """Appends on one SQLite connection: ``BEGIN IMMEDIATE`` holds the write lock, so seq
-    numbers assigned here are dense and in commit order.
+    """Writes on one SQLite connection: ``BEGIN IMMEDIATE`` holds the write lock, so seq
+    numbers assigned here are dense and in commit order, and no other writer can store a
+    key between a unit's :meth:`SqliteUnit.new` and its insert.
 
     The engine's working set is cached between commits (:class:`~juncture.store.state_cache.Cache`)
     while this connection is the only one that has written: ``PRAGMA data_version``, read
@@ -132,45 +130,19 @@ class SqliteWriter:
         self._cache = Cache()
         self._data_version: int | None = None
 
-    def _fresh_cache(self, cur: sqlite3.Cursor) -> Cache:
+    def fresh_cache(self, cur: sqlite3.Cursor) -> Cache:
         version = cur.execute("PRAGMA data_version").fetchone()[0]
         if version != self._data_version:
             self._cache.clear()
             self._data_version = version
         return self._cache
 
-    def append(
-        self,
-        events: Sequence[Event],
-        quarantine: Sequence[Quarantined],
-        process: Processor | None = None,
-    ) -> AppendResult:
-        unique, repeated = _unique(events)
+    @contextmanager
+    def unit(self) -> Iterator[SqliteUnit]:
         cur = self._conn.cursor()
         try:
             cur.execute("BEGIN IMMEDIATE")
-            fresh = self._fresh(cur, unique)
-            new = len(fresh)
-            if process is not None:
-                state = StateSql(cur, "sqlite", self._fresh_cache(cur))
-                fresh = _with_derived(
-                    fresh,
-                    process(state, fresh),
-                    lambda extra: self._fresh(cur, extra),
-                )
-            top = cur.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
-            stored = [msgspec.structs.replace(e, seq=top + i + 1) for i, e in enumerate(fresh)]
-            cur.executemany(
-                f"INSERT INTO events (seq, {_EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                [_sqlite_row(e) for e in stored],
-            )
-            failed = _failed_rows(quarantine, sqlite_time)
-            if failed:
-                cur.executemany(
-                    f"INSERT INTO failed_events ({failed_rows.COLUMNS}) "
-                    f"VALUES ({failed_rows.marks('?')})",
-                    failed,
-                )
+            yield SqliteUnit(self, cur)
             cur.execute("COMMIT")
         except sqlite3.OperationalError as exc:  # locked, disk full, I/O: the store's state
             self._rollback()
@@ -184,16 +156,32 @@ class SqliteWriter:
         finally:
             cur.close()
         self._cache.trim()
-        return AppendResult(
-            stored=stored, duplicates=repeated + len(unique) - new, quarantined=len(failed)
-        )
 
     def _rollback(self) -> None:
         self._cache.clear()
         if self._conn.in_transaction:
             self._conn.rollback()
 
-    def _fresh(self, cur: sqlite3.Cursor, events: list[Event]) -> list[Event]:
+    def close(self) -> None:
+        self._pooled.close()
+
+
+class SqliteUnit:
+    """One ``BEGIN IMMEDIATE`` transaction of a :class:`SqliteWriter`."""
+
+    def __init__(self, writer: SqliteWriter, cur: sqlite3.Cursor) -> None:
+        self._writer = writer
+        self._cur = cur
+        self._state: StateSql | None = None
+        self._checked: set[tuple[str, str]] = set()  # keys new() found not stored
+
+    @property
+    def state(self) -> StateSql:
+        if self._state is None:
+            self._state = StateSql(self._cur, "sqlite", self._writer.fresh_cache(self._cur))
+        return self._state
+
+    def new(self, events: Sequence[Event]) -> list[Event]:
         known: set[tuple[str, str]] = set()
         by_source: dict[str, list[str]] = {}
         for event in events:
@@ -202,35 +190,57 @@ class SqliteWriter:
             for start in range(0, len(ids), _CHUNK):
                 chunk = ids[start : start + _CHUNK]
                 marks = ",".join("?" * len(chunk))
-                rows = cur.execute(
+                rows = self._cur.execute(
                     f"SELECT message_id FROM events WHERE source = ? AND message_id IN ({marks})",
                     [source, *chunk],
                 )
                 known.update((source, row[0]) for row in rows)
-        return [e for e in events if (e.source, e.message_id) not in known]
+        fresh = [e for e in events if (e.source, e.message_id) not in known]
+        self._checked.update((e.source, e.message_id) for e in fresh)
+        return fresh
 
-    def close(self) -> None:
-        self._pooled.close()
+    def insert(self, events: Sequence[Event]) -> list[Event]:
+        checked = self._checked
+        unchecked = [e for e in events if (e.source, e.message_id) not in checked]
+        if unchecked:
+            self.new(unchecked)  # under the write lock: still new when inserted below
+        fresh = [e for e in events if (e.source, e.message_id) in checked]
+        checked.difference_update((e.source, e.message_id) for e in fresh)
+        if not fresh:
+            return []
+        top = self._cur.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+        stored = [msgspec.structs.replace(e, seq=top + i + 1) for i, e in enumerate(fresh)]
+        self._cur.executemany(
+            f"INSERT INTO events (seq, {EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            [(e.seq, *event_row(e, sqlite_time)) for e in stored],
+        )
+        return stored
+
+    def relink(self, events: Sequence[Event]) -> int:
+        return _relink(self._cur, "?", events)
+
+    def quarantine(self, rows: Sequence[Quarantined]) -> int:
+        failed = _failed_rows(rows, sqlite_time)
+        if failed:
+            self._cur.executemany(
+                f"INSERT INTO failed_events ({failed_rows.COLUMNS}) "
+                f"VALUES ({failed_rows.marks('?')})",
+                failed,
+            )
+        return len(failed)
 
 
-def _sqlite_row(e: Event) -> tuple[Any, ...]:
-    return (
-        e.seq,
-        e.source,
-        e.message_id,
-        e.type,
-        e.event,
-        e.user_id,
-        e.anonymous_id,
-        sqlite_time(e.timestamp),
-        sqlite_time(e.received_at),  # one request's events share it: sqlite_time remembers
-        encode_body(e).decode(),
-        e.profile_id,
-    )
+def _relink(cur: Any, mark: str, events: Sequence[Event]) -> int:
+    if events:
+        cur.executemany(
+            f"UPDATE events SET profile_id = {mark} WHERE source = {mark} AND message_id = {mark}",
+            [(e.profile_id, e.source, e.message_id) for e in events],
+        )
+    return len(events)
 
 
 class PostgresWriter:
-    """Appends on one PostgreSQL connection; ``ON CONFLICT DO NOTHING RETURNING`` tells
+    """Writes on one PostgreSQL connection; ``ON CONFLICT DO NOTHING RETURNING`` tells
     which events were new, also against concurrent writers."""
 
     def __init__(self, engine: sa.Engine) -> None:
@@ -239,53 +249,35 @@ class PostgresWriter:
         assert isinstance(conn, psycopg.Connection)
         self._conn: psycopg.Connection[Any] = conn
 
-    def append(
-        self,
-        events: Sequence[Event],
-        quarantine: Sequence[Quarantined],
-        process: Processor | None = None,
-    ) -> AppendResult:
-        unique, _ = _unique(events)
-        stored: list[Event] = []
+    @contextmanager
+    def unit(self) -> Iterator[PostgresUnit]:
         try:
             with self._conn.transaction(), self._conn.cursor() as cur:
-                if process is not None:
-                    unique = self._processed(cur, unique, process)
-                if unique:
-                    cur.executemany(
-                        f"INSERT INTO events ({_EVENT_COLUMNS}) "
-                        "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
-                        "ON CONFLICT (source, message_id) DO NOTHING RETURNING seq",
-                        [_pg_row(e) for e in unique],
-                        returning=True,
-                    )
-                    stored = self._returned(cur, unique)
-                failed = _failed_rows(quarantine, lambda t: t)
-                if failed:
-                    cur.executemany(
-                        f"INSERT INTO failed_events ({failed_rows.COLUMNS}) "
-                        f"VALUES ({failed_rows.marks('%s')})",
-                        failed,
-                    )
+                yield PostgresUnit(cur)
         except (psycopg.DataError, psycopg.IntegrityError) as exc:  # the data's fault
             raise Unprocessable(f"the store refused a value: {exc}") from exc
         except psycopg.Error as exc:
             raise StoreUnavailable(f"the event store cannot be written: {exc}") from exc
-        incoming = {(e.source, e.message_id) for e in events}
-        new = sum(1 for e in stored if (e.source, e.message_id) in incoming)
-        return AppendResult(stored=stored, duplicates=len(events) - new, quarantined=len(failed))
 
-    def _processed(
-        self, cur: psycopg.Cursor[Any], events: list[Event], process: Processor
-    ) -> list[Event]:
-        # Only events not stored yet may change state: look them up first, in this
-        # transaction (a concurrent writer's duplicate still loses at ON CONFLICT). One
-        # lookup of the unique key per event, pipelined: `message_id = ANY(...)` was
+    def close(self) -> None:
+        self._pooled.close()
+
+
+class PostgresUnit:
+    """One transaction of a :class:`PostgresWriter`."""
+
+    def __init__(self, cur: psycopg.Cursor[Any]) -> None:
+        self._cur = cur
+        self.state = StateSql(cur, "postgresql")
+
+    def new(self, events: Sequence[Event]) -> list[Event]:
+        # One lookup of the unique key per event, pipelined: `message_id = ANY(...)` was
         # planned, on a table without statistics yet (a new database, until autovacuum
         # analyzes it), as a scan of the source's whole index range, about 20 ms a commit
-        # after 10,000 events.
+        # after 10,000 events. A concurrent writer's duplicate still loses at ON CONFLICT.
         known: set[tuple[str, str]] = set()
         if events:
+            cur = self._cur
             cur.executemany(
                 "SELECT source, message_id FROM events WHERE source = %s AND message_id = %s",
                 [(e.source, e.message_id) for e in events],
@@ -295,11 +287,19 @@ class PostgresWriter:
                 known.update((source, message_id) for source, message_id in cur.fetchall())
                 if not cur.nextset():
                     break
-        fresh = [e for e in events if (e.source, e.message_id) not in known]
-        return process(StateSql(cur, "postgresql"), fresh)
+        return [e for e in events if (e.source, e.message_id) not in known]
 
-    @staticmethod
-    def _returned(cur: psycopg.Cursor[Any], events: list[Event]) -> list[Event]:
+    def insert(self, events: Sequence[Event]) -> list[Event]:
+        if not events:
+            return []
+        cur = self._cur
+        cur.executemany(
+            f"INSERT INTO events ({EVENT_COLUMNS}) "
+            "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
+            "ON CONFLICT (source, message_id) DO NOTHING RETURNING seq",
+            [event_row(e, _same) for e in events],
+            returning=True,
+        )
         stored = []
         for event in events:
             row = cur.fetchone()
@@ -308,20 +308,15 @@ class PostgresWriter:
             cur.nextset()
         return stored
 
-    def close(self) -> None:
-        self._pooled.close()
+    def relink(self, events: Sequence[Event]) -> int:
+        return _relink(self._cur, "%s", events)
 
-
-def _pg_row(e: Event) -> tuple[Any, ...]:
-    return (
-        e.source,
-        e.message_id,
-        e.type,
-        e.event,
-        e.user_id,
-        e.anonymous_id,
-        e.timestamp,
-        e.received_at,
-        encode_body(e).decode(),
-        e.profile_id,
-    )
+    def quarantine(self, rows: Sequence[Quarantined]) -> int:
+        failed = _failed_rows(rows, _same)
+        if failed:
+            self._cur.executemany(
+                f"INSERT INTO failed_events ({failed_rows.COLUMNS}) "
+                f"VALUES ({failed_rows.marks('%s')})",
+                failed,
+            )
+        return len(failed)

@@ -28,7 +28,7 @@ def insert_events(store: SqlStore, events: Sequence[Event], per_commit: int = 50
     conn: Any = pooled.driver_connection
     sqlite = store.dialect == "sqlite"
     mark = "?" if sqlite else "%s"
-    sql = f"INSERT INTO events (seq, {dialects._EVENT_COLUMNS}) VALUES ({','.join([mark] * 11)})"
+    sql = f"INSERT INTO events (seq, {dialects.EVENT_COLUMNS}) VALUES ({','.join([mark] * 11)})"
     rows = [_event_row(e, i + 1, sqlite) for i, e in enumerate(events)]
     started = time.perf_counter()
     for start in range(0, len(rows), per_commit):
@@ -42,8 +42,11 @@ def insert_events(store: SqlStore, events: Sequence[Event], per_commit: int = 50
 
 
 def _event_row(e: Event, seq: int, sqlite: bool) -> tuple[Any, ...]:
-    row = dialects._sqlite_row(e) if sqlite else (e.seq, *dialects._pg_row(e))
-    return (seq, *row[1:])
+    return (seq, *dialects.event_row(e, sqlite_time if sqlite else _same))
+
+
+def _same(value: dt.datetime) -> dt.datetime:
+    return value
 
 
 def fire_cart_timers(
@@ -67,7 +70,7 @@ def fire_cart_timers(
         [(f"cart_abandonment:p{i}", "cart_abandonment", f"p{i}", when, "{}") for i in range(count)],
     )
     conn.commit()
-    insert = f"INSERT INTO events (seq, {dialects._EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+    insert = f"INSERT INTO events (seq, {dialects.EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
     at = sqlite_time(fired_at)
     started = time.perf_counter()
     seq = 0

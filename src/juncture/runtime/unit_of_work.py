@@ -1,0 +1,94 @@
+"""One unit of work on the write path, driven from here so that every arrow points down.
+
+The runtime opens a transaction on the store's writer (a :class:`~juncture.store.base.Unit`),
+keeps the events not stored yet, runs the engine (a :data:`Processor`) on the unit's state,
+stores what it returns (the new events with their ``profile_id``, and the events it
+derived) and the quarantine rows, and the writer commits. The store never calls the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from juncture.core.events import Event
+from juncture.store.base import Quarantined, Writer
+from juncture.store.state import StateSql
+
+# The engine, or a batch change of its own, in a unit's transaction: given the unit's state
+# and the new events, the events to store (the new ones and any it derived).
+Processor = Callable[[StateSql, list[Event]], list[Event]]
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """What one commit did: the events newly stored (with ``seq``), how many of those
+    given were stored already (or repeated), and how many rejections were quarantined."""
+
+    stored: list[Event]
+    duplicates: int
+    quarantined: int
+
+
+def commit(
+    writer: Writer,
+    events: Sequence[Event],
+    quarantine: Sequence[Quarantined] = (),
+    process: Processor | None = None,
+) -> AppendResult:
+    """Store ``events`` and ``quarantine`` in ONE transaction, then commit.
+
+    Events whose ``(source, message_id)`` is stored already, or repeated within the call,
+    are skipped and counted as duplicates. ``process`` sees only the new events, inside the
+    transaction; a derived event it returns is stored once (its id is deterministic)."""
+    unique = _unique(events)
+    with writer.unit() as unit:
+        if process is None:
+            stored = unit.insert(unique)
+        else:
+            fresh = unit.new(unique)
+            stored = unit.insert(_unique(process(unit.state, fresh)))
+        quarantined = unit.quarantine(quarantine)
+    keys = {(e.source, e.message_id) for e in unique}
+    new = sum(1 for e in stored if (e.source, e.message_id) in keys)
+    return AppendResult(stored=stored, duplicates=len(events) - new, quarantined=quarantined)
+
+
+def _unique(events: Sequence[Event]) -> list[Event]:
+    """Each ``(source, message_id)`` once, the first of each, in order."""
+    seen: dict[tuple[str, str], Event] = {}
+    for event in events:
+        seen.setdefault((event.source, event.message_id), event)
+    return list(seen.values()) if len(seen) < len(events) else list(events)
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What one :func:`reapply` did: derived events the engine gave (``derived``), how
+    many of them were not stored yet (``new``), and client events moved to another
+    profile (``relinked``)."""
+
+    derived: int
+    new: int
+    relinked: int
+
+
+def reapply(writer: Writer, events: Sequence[Event], process: Processor) -> Applied:
+    """Run ``process`` again over ``events``, stored already (replay), in one transaction:
+    the engine reads and writes state as in a live commit, a client event whose profile
+    changed gets its ``profile_id`` rewritten, and a derived event is stored only when its
+    deterministic id is not stored yet (:func:`commit` would skip every one of ``events``:
+    they are all stored)."""
+    before = {(e.source, e.message_id): e.profile_id for e in events}
+    with writer.unit() as unit:
+        out = process(unit.state, list(events))
+        moved = [
+            e
+            for e in out
+            if (e.source, e.message_id) in before
+            and before[(e.source, e.message_id)] != e.profile_id
+        ]
+        unit.relink(moved)
+        derived = _unique([e for e in out if (e.source, e.message_id) not in before])
+        new = unit.insert(derived)
+    return Applied(derived=len(derived), new=len(new), relinked=len(moved))
