@@ -1,6 +1,6 @@
 """The engine's working set in the store: identities, profiles, merges and timers.
 
-Used inside the writer's transaction (``Writer.append(..., process=...)``), on the same
+Used inside a unit of work (``Unit.state``, see ``store/base.py``), on the same
 driver connection as the event insert, so that an event and everything it causes commit
 together. SQL is shared by SQLite and PostgreSQL; only placeholders and time values differ.
 """
