@@ -18,8 +18,11 @@
     ├── StoreError                500: the store failed a statement for another reason than
     │                             being unreachable (a schema behind the code, a driver
     │                             error); retrying will not help
+    ├── PositionMoved             a log position is not where its consumer left it: another
+    │                             process applies the same log (the engine stops)
     └── Unavailable               503: a dependency (the store) cannot be written; retry
-        └── StoreUnavailable
+        ├── StoreUnavailable
+        └── EngineNotReady        the engine behind the log stopped, fails or lags too far
 
 Errors from libraries are mapped at the boundary that calls them (``raise ... from exc``), so
 the rest of the code and the API see only these.
@@ -101,6 +104,10 @@ class StoreError(JunctureError):
     code = "store_error"
 
 
+class PositionMoved(JunctureError):
+    code = "position_moved"
+
+
 class Unavailable(JunctureError):
     status = 503
     code = "unavailable"
@@ -109,3 +116,7 @@ class Unavailable(JunctureError):
 
 class StoreUnavailable(Unavailable):
     code = "store_unavailable"
+
+
+class EngineNotReady(Unavailable):
+    code = "engine_not_ready"

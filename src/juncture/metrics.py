@@ -47,3 +47,18 @@ class Metrics:
             buckets=(1, 2, 5, 10, 20, 50, 100),
             registry=r,
         )
+        self.engine_events = Counter(
+            "juncture_engine_events_applied",
+            "Client events the engine behind the log applied",
+            registry=r,
+        )
+        self.engine_commit_seconds = Histogram(
+            "juncture_engine_commit_seconds",
+            "Seconds per engine commit behind the log (a batch of the log applied)",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=r,
+        )
+
+    def observe_engine(self, events: int, seconds: float) -> None:
+        self.engine_events.inc(events)
+        self.engine_commit_seconds.observe(seconds)

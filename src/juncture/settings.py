@@ -105,6 +105,17 @@ class Settings(BaseSettings):
     # Off: events are only validated, deduplicated and stored (no profiles, signals or
     # timers). For measuring ingestion alone (`juncture bench ingest`) and bulk loads.
     engine: bool = True
+    # Where the engine runs. "behind": ingestion commits events to the log and answers; the
+    # engine applies the log on a thread of its own, behind it (docs/operations.md: The
+    # engine behind the log). "inline": in each ingestion commit, the 200 after the profile
+    # changed (the demo and replay always run so, in event time).
+    engine_mode: Literal["behind", "inline"] = "inline"
+    engine_batch_events: int = Field(default=2000, ge=1)  # the most events per engine commit
+    # How long a read that asks for read-your-writes (?consistent=true) waits, at most, for
+    # the engine to apply every event accepted before it.
+    consistent_read_wait: float = Field(default=2.0, ge=0)
+    # /readyz answers 503 while the engine is further behind than this (seconds; 0: never).
+    engine_max_lag: float = Field(default=0.0, ge=0)
 
     # Channels: one left unset is absent, and its messages dead-letter saying so.
     email_from: str | None = None  # "Shop <news@shop.example>"; email needs it and smtp_url

@@ -41,6 +41,7 @@ from juncture.runtime.decide import Decider
 from juncture.runtime.dispatcher import Dispatcher, RetryPolicy
 from juncture.runtime.engine import Engine, JourneySource
 from juncture.runtime.erasure import Eraser
+from juncture.runtime.follower import EngineBehind, LogFollower
 from juncture.runtime.ingest import Ingestor
 from juncture.runtime.membership import StoredSegments
 from juncture.runtime.outbound import DispatcherThread
@@ -64,6 +65,7 @@ class Juncture:
     ingestor: Ingestor
     keys: WriteKeys
     engine: Engine
+    follower: LogFollower | None = None  # the engine behind the log (engine_mode "behind")
     scheduler: Scheduler | None = None
     dispatcher: DispatcherThread | None = None
 
@@ -83,12 +85,12 @@ class Juncture:
 
     def start_scheduler(self, interval: float = 1.0) -> None:
         """Live mode: fire due timers on wall time."""
-        self.scheduler = Scheduler(self.committer, interval)
+        self.scheduler = Scheduler(self.follower or self.committer, interval)
         self.scheduler.start()
 
     def segment_mover(self) -> Mover:
         """Batch changes of segment membership through this engine and its committer."""
-        return Mover(self.engine, self.committer.run_sync)
+        return Mover(self.engine, (self.follower or self.committer).run_sync)
 
     def app(self) -> FastAPI:
         token = self.settings.admin_token
@@ -104,8 +106,20 @@ class Juncture:
             decider=decider,
             journey_store=self.store.journeys,
             segment_ops=Segments(self.store.segments, self.segment_mover()),
-            eraser=Eraser(self.committer.run_sync, self.clock),
+            eraser=Eraser((self.follower or self.committer).run_sync, self.clock),
+            engine_behind=self.engine_behind(),
             body_timeout=self.settings.body_timeout,
+        )
+
+    def engine_behind(self) -> EngineBehind | None:
+        if self.follower is None:
+            return None
+        return EngineBehind(
+            self.follower,
+            self.store.log_positions,
+            self.committer,
+            wait=self.settings.consistent_read_wait,
+            max_lag=self.settings.engine_max_lag,
         )
 
     def close(self) -> None:
@@ -113,6 +127,8 @@ class Juncture:
             self.dispatcher.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
+        if self.follower is not None:
+            self.follower.stop()
         self.committer.stop()
         self.store.close()
 
@@ -269,14 +285,34 @@ def build(
         journeys=journeys or store.journeys,  # the stored catalog: `journeys apply`
         segments=StoredSegments(),
     )
+    inline = settings.engine and settings.engine_mode == "inline"
+    follower = None
+    if settings.engine and not inline:
+        follower = LogFollower(
+            store,
+            store.log_positions,
+            engine,
+            the_clock,
+            max_events=settings.engine_batch_events,
+            on_apply=metrics.observe_engine,
+        )
+
+    def committed(result: AppendResult, requests: int) -> None:
+        observe(result, requests)
+        if follower is not None and result.stored:
+            follower.notify()
+
     committer = GroupCommitter(
         store,
         max_events=settings.max_commit_events,
-        on_commit=observe,
-        process=engine.process if settings.engine else None,
-        timers=engine.repair_timers if settings.engine else None,
+        on_commit=committed,
+        process=engine.process if inline else None,
+        timers=engine.repair_timers if inline else None,
     )
+    committer.head = store.log_positions.head()
     committer.start()
+    if follower is not None:
+        follower.start()
     return Juncture(
         settings=settings,
         store=store,
@@ -286,6 +322,7 @@ def build(
         ingestor=Ingestor(committer, the_clock, metrics),
         keys=WriteKeys(settings.write_key_list(), store),
         engine=engine,
+        follower=follower,
     )
 
 

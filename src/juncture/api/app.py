@@ -12,6 +12,7 @@ from juncture.api import (
     admin,
     decide,
     deliveries,
+    engine_status,
     errors,
     journey_metrics,
     journeys,
@@ -22,10 +23,11 @@ from juncture.api import (
 )
 from juncture.api.auth import WriteKeys
 from juncture.api.errors import error_response, json_response
-from juncture.errors import JunctureError
+from juncture.errors import EngineNotReady, JunctureError
 from juncture.metrics import Metrics
 from juncture.runtime.decide import Decider
 from juncture.runtime.erasure import Eraser
+from juncture.runtime.follower import EngineBehind
 from juncture.runtime.ingest import Ingestor
 from juncture.runtime.segments import Segments
 from juncture.store.journeys import JourneyStore
@@ -46,7 +48,10 @@ def create_app(
     segment_ops: Segments,
     eraser: Eraser,
     body_timeout: float,
+    engine_behind: EngineBehind | None,
 ) -> FastAPI:
+    """The HTTP API. ``engine_behind`` is the engine behind the log (None: the engine runs
+    inline, in each ingestion commit, or not at all)."""
     app = FastAPI(
         title="Juncture",
         version=juncture.__version__,
@@ -57,13 +62,15 @@ def create_app(
     errors.install(app)
     app.include_router(tracking.router(ingestor, keys, metrics, body_timeout))
     app.include_router(admin.router(store, ingestor, admin_token))
-    app.include_router(profiles.router(store.profiles, admin_token, ingestor.clock))
+    app.include_router(profiles.router(store.profiles, admin_token, ingestor.clock, engine_behind))
     app.include_router(profiles.privacy_router(store, eraser, admin_token))
     app.include_router(segments.router(segment_ops, admin_token))
     app.include_router(deliveries.router(outbox, decider.placements, admin_token))
-    app.include_router(decide.router(decider, keys, body_timeout))
+    app.include_router(decide.router(decider, keys, body_timeout, engine_behind))
     app.include_router(journeys.router(journey_store, admin_token, body_timeout))
     journey_metrics.install(metrics.registry, journey_store)
+    if engine_behind is not None:
+        engine_status.install(metrics.registry, engine_behind, ingestor.clock)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> Response:
@@ -72,7 +79,9 @@ def create_app(
     @app.get("/readyz", tags=["operations"])
     async def readyz() -> Response:
         """Ready when the store answers and commits: after a failed commit, an empty one
-        (a write that changes nothing) is tried, and until one works the answer is 503."""
+        (a write that changes nothing) is tried, and until one works the answer is 503.
+        With the engine behind the log, also while the engine is not running, fails, or is
+        further behind than ``JUNCTURE_ENGINE_MAX_LAG``."""
         committer = ingestor.committer
         try:
             await run_in_threadpool(store.ping)
@@ -80,6 +89,13 @@ def create_app(
                 await run_in_threadpool(committer.probe)
         except JunctureError as exc:
             return error_response(exc, {"message": f"commits fail: {exc.message}"})
+        if engine_behind is not None:
+            try:
+                why = await run_in_threadpool(engine_behind.unready, ingestor.clock.now())
+            except JunctureError as exc:
+                why = f"the engine's lag cannot be read: {exc.message}"
+            if why is not None:
+                return error_response(EngineNotReady(why))
         return json_response({"status": "ready"})
 
     @app.get("/metrics", tags=["operations"])

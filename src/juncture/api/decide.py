@@ -34,12 +34,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from juncture.api import bodies
+from juncture.api import bodies, engine_status
 from juncture.api.auth import WriteKeys, basic_user
 from juncture.api.errors import json_response
 from juncture.api.tracking import read_body
 from juncture.errors import BadInput, MalformedBody
 from juncture.runtime.decide import Answer, Decider, Shown
+from juncture.runtime.follower import EngineBehind
 
 
 class DecideRequest(BaseModel):
@@ -98,11 +99,13 @@ def _request(data: Mapping[str, Any]) -> DecideRequest:
         raise BadInput(f"{where}: {first['msg']}", code="invalid_parameter", where=where) from exc
 
 
-def router(decider: Decider, keys: WriteKeys, body_timeout: float) -> APIRouter:
+def router(
+    decider: Decider, keys: WriteKeys, body_timeout: float, engine: EngineBehind | None
+) -> APIRouter:
     api = APIRouter(tags=["decisions"])
 
     @api.post("/v1/decide", openapi_extra=bodies.decide())
-    async def decide(request: Request) -> Response:
+    async def decide(request: Request, consistent: engine_status.Consistent = False) -> Response:
         user = basic_user(request)
         if user:
             await run_in_threadpool(keys.source, user)
@@ -112,7 +115,8 @@ def router(decider: Decider, keys: WriteKeys, body_timeout: float) -> APIRouter:
             await run_in_threadpool(keys.source, key if isinstance(key, str) else None)
         wanted = _request(data)
         identifiers = wanted.identifiers()
+        reached = await engine_status.catch_up(engine, consistent)
         answer = await run_in_threadpool(decider.decide, identifiers, wanted.placement)
-        return json_response(_json(answer))
+        return engine_status.marked(json_response(_json(answer)), reached)
 
     return api

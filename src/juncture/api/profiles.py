@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from juncture.api import engine_status
 from juncture.api.auth import admin_only
 from juncture.api.errors import json_response
 from juncture.api.params import BIGINT
@@ -26,12 +27,15 @@ from juncture.core.profile import orders
 from juncture.errors import BadInput, NotFound
 from juncture.runtime.clock import Clock
 from juncture.runtime.erasure import Eraser
+from juncture.runtime.follower import EngineBehind
 from juncture.store import export as store_export
 from juncture.store.profiles import ProfileReads, StoredProfile
 from juncture.store.sql import SqlStore
 
 
-def router(reads: ProfileReads, admin_token: str | None, clock: Clock) -> APIRouter:
+def router(
+    reads: ProfileReads, admin_token: str | None, clock: Clock, engine: EngineBehind | None
+) -> APIRouter:
     api = APIRouter(dependencies=[admin_only(admin_token)], tags=["profiles"])
 
     async def live(profile_id: str) -> StoredProfile:
@@ -45,6 +49,7 @@ def router(reads: ProfileReads, admin_token: str | None, clock: Clock) -> APIRou
         user_id: Annotated[str | None, Query(alias="userId")] = None,
         anonymous_id: Annotated[str | None, Query(alias="anonymousId")] = None,
         email: Annotated[str | None, Query()] = None,
+        consistent: engine_status.Consistent = False,
     ) -> Response:
         """The profiles an identifier belongs to (one for user and anonymous ids; emails
         that do not link profiles may name several)."""
@@ -53,15 +58,21 @@ def router(reads: ProfileReads, admin_token: str | None, clock: Clock) -> APIRou
             raise BadInput(
                 "give exactly one of `userId`, `anonymousId`, `email`", code="missing_parameter"
             )
+        reached = await engine_status.catch_up(engine, consistent)
         found = await run_in_threadpool(_lookup, reads, user_id, anonymous_id, email)
         if not found:
             raise NotFound("no profile has this identifier", code="profile_not_found")
         now = clock.now()
-        return json_response({"profiles": [profile_json(p, now) for p in found]})
+        answer = json_response({"profiles": [profile_json(p, now) for p in found]})
+        return engine_status.marked(answer, reached)
 
     @api.get("/v1/profiles/{profile_id}")
-    async def get_profile(profile_id: str) -> Response:
-        return json_response(profile_json(await live(profile_id), clock.now()))
+    async def get_profile(
+        profile_id: str, consistent: engine_status.Consistent = False
+    ) -> Response:
+        reached = await engine_status.catch_up(engine, consistent)
+        answer = json_response(profile_json(await live(profile_id), clock.now()))
+        return engine_status.marked(answer, reached)
 
     @api.get("/v1/profiles/{profile_id}/events")
     async def timeline(

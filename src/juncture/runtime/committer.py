@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from juncture.core.events import Event
+from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.errors import JunctureError, StoreUnavailable
 from juncture.runtime import isolation, unit_of_work
 from juncture.runtime.unit_of_work import AppendResult, Processor
@@ -70,6 +71,7 @@ class GroupCommitter:
         self._started = False
         self._held: _Job | None = None  # taken from the queue, to commit on its own next
         self.failing: JunctureError | None = None  # why the last commit failed, until one works
+        self.head = 0  # the seq of the newest client event committed (read-your-writes)
 
     def start(self) -> None:
         if not self._started:
@@ -104,7 +106,7 @@ class GroupCommitter:
     def probe(self) -> None:
         """Commit a write that changes nothing, to learn whether commits work again; clears
         :attr:`failing` when one does (raises StoreUnavailable when not)."""
-        self.run_sync(_probe)
+        self.run_sync(unit_of_work.probe)
 
     def run_sync(self, process: Processor) -> Receipt:
         """Run ``process`` in the writer's transaction, after the engine and alone (so that
@@ -173,10 +175,14 @@ class GroupCommitter:
         if self._writer is None:
             self._writer = self._store.writer()
         try:
-            return unit_of_work.commit(self._writer, events, quarantine, process)
+            result = unit_of_work.commit(self._writer, events, quarantine, process)
         except Exception:
             self._drop_writer()  # a fresh connection and cache for the next try
             raise
+        seqs = [e.seq for e in result.stored if e.source != DERIVED_SOURCE]
+        if seqs:
+            self.head = max(self.head, *seqs)
+        return result
 
     def _isolate(self, jobs: list[_Job], first: Exception) -> None:
         """Commit what can be committed of ``jobs`` and quarantine the events that fail
@@ -229,11 +235,6 @@ class GroupCommitter:
             except Exception:
                 log.debug("closing a broken writer failed", exc_info=True)
             self._writer = None
-
-
-def _probe(state: StateSql, events: list[Event]) -> list[Event]:
-    state.probe_write()
-    return events
 
 
 def _receipt(

@@ -1,20 +1,28 @@
-"""Fires due timers in live mode: a tick every ``interval`` through the committer, so timer
-effects commit on the same single writer as events, and a timer deleted in the commit that
+"""Fires due timers in live mode: a tick every ``interval`` through the engine's writer (the
+committer, or the follower when the engine runs behind the log), so timer effects commit on
+the same single writer as the events' effects, and a timer deleted in the commit that
 fired it can never fire twice. Replay and simulation tick by event time instead."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from typing import Protocol
 
 from juncture.errors import JunctureError
-from juncture.runtime.committer import GroupCommitter
 
 log = logging.getLogger("juncture.scheduler")
 
 
+class Ticks(Protocol):
+    """What fires due timers on the engine's writer: the committer when the engine runs
+    inline, the follower when it runs behind the log."""
+
+    def tick_sync(self) -> object: ...
+
+
 class Scheduler:
-    def __init__(self, committer: GroupCommitter, interval: float = 1.0) -> None:
+    def __init__(self, committer: Ticks, interval: float = 1.0) -> None:
         self._committer = committer
         self._interval = interval
         self._stop = threading.Event()

@@ -8,6 +8,7 @@ derived) and the quarantine rows, and the writer commits. The store never calls 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -18,6 +19,13 @@ from juncture.store.state import StateSql
 # The engine, or a batch change of its own, in a unit's transaction: given the unit's state
 # and the new events, the events to store (the new ones and any it derived).
 Processor = Callable[[StateSql, list[Event]], list[Event]]
+
+
+def probe(state: StateSql, events: list[Event]) -> list[Event]:
+    """A processor that writes without changing anything: fails where the store refuses
+    writes, as a real commit would (``probe`` of the committer and the follower)."""
+    state.probe_write()
+    return events
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,14 +81,32 @@ class Applied:
     relinked: int
 
 
-def reapply(writer: Writer, events: Sequence[Event], process: Processor) -> Applied:
-    """Run ``process`` again over ``events``, stored already (replay), in one transaction:
-    the engine reads and writes state as in a live commit, a client event whose profile
-    changed gets its ``profile_id`` rewritten, and a derived event is stored only when its
-    deterministic id is not stored yet (:func:`commit` would skip every one of ``events``:
-    they are all stored)."""
+@dataclass(frozen=True, slots=True)
+class Advance:
+    """Move the log position ``name`` from ``start`` to ``end`` in the same transaction."""
+
+    name: str
+    start: int
+    end: int
+    at: dt.datetime
+
+
+def reapply(
+    writer: Writer,
+    events: Sequence[Event],
+    process: Processor,
+    advance: Advance | None = None,
+) -> Applied:
+    """Run ``process`` over ``events``, stored already (the engine behind the log, and
+    replay), in one transaction: the engine reads and writes state as in a live commit, a
+    client event whose profile changed gets its ``profile_id`` rewritten, a derived event
+    is stored only when its deterministic id is not stored yet (:func:`commit` would skip
+    every one of ``events``: they are all stored), and ``advance`` moves the consumer's
+    position with them, so that each event is applied exactly once in effect."""
     before = {(e.source, e.message_id): e.profile_id for e in events}
     with writer.unit() as unit:
+        if advance is not None:
+            unit.advance(advance.name, advance.start, advance.end, advance.at)
         out = process(unit.state, list(events))
         moved = [
             e

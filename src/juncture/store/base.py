@@ -78,6 +78,12 @@ class Unit(Protocol):
         """Keep rejected messages in the quarantine; how many rows were written."""
         ...
 
+    def advance(self, name: str, start: int, end: int, at: dt.datetime) -> None:
+        """Move the log position ``name`` from ``start`` (0: none yet) to ``end``, in this
+        transaction; :class:`~juncture.errors.PositionMoved` when it is not at ``start``
+        (another consumer applies the same log)."""
+        ...
+
 
 class Writer(Protocol):
     """One connection that writes, owned by one thread at a time."""

@@ -21,7 +21,7 @@ import psycopg
 import sqlalchemy as sa
 
 from juncture.core.events import Event, encode_body
-from juncture.errors import StoreUnavailable, Unprocessable
+from juncture.errors import PositionMoved, StoreUnavailable, Unprocessable
 from juncture.store import failed_rows
 from juncture.store.base import Quarantined
 from juncture.store.state import StateSql
@@ -219,6 +219,9 @@ class SqliteUnit:
     def relink(self, events: Sequence[Event]) -> int:
         return _relink(self._cur, "?", events)
 
+    def advance(self, name: str, start: int, end: int, at: dt.datetime) -> None:
+        _advance(self._cur, "?", name, (start, end), sqlite_time(at))
+
     def quarantine(self, rows: Sequence[Quarantined]) -> int:
         failed = _failed_rows(rows, sqlite_time)
         if failed:
@@ -237,6 +240,28 @@ def _relink(cur: Any, mark: str, events: Sequence[Event]) -> int:
             [(e.profile_id, e.source, e.message_id) for e in events],
         )
     return len(events)
+
+
+def _advance(cur: Any, mark: str, name: str, span: tuple[int, int], at: Any) -> None:
+    start, end = span
+    cur.execute(
+        f"UPDATE log_positions SET seq = {mark}, updated_at = {mark} "
+        f"WHERE name = {mark} AND seq = {mark}",
+        (end, at, name, start),
+    )
+    if cur.rowcount == 1:
+        return
+    if start == 0:
+        cur.execute(
+            f"INSERT INTO log_positions (name, seq, updated_at) VALUES ({mark}, {mark}, {mark}) "
+            "ON CONFLICT (name) DO NOTHING",
+            (name, end, at),
+        )
+        if cur.rowcount == 1:
+            return
+    raise PositionMoved(
+        f"the log position {name!r} is no longer at {start}: another process applies this log"
+    )
 
 
 class PostgresWriter:
@@ -310,6 +335,9 @@ class PostgresUnit:
 
     def relink(self, events: Sequence[Event]) -> int:
         return _relink(self._cur, "%s", events)
+
+    def advance(self, name: str, start: int, end: int, at: dt.datetime) -> None:
+        _advance(self._cur, "%s", name, (start, end), at)
 
     def quarantine(self, rows: Sequence[Quarantined]) -> int:
         failed = _failed_rows(rows, _same)

@@ -26,6 +26,7 @@ from juncture.store import dialects, erasure, journey_report, tables
 from juncture.store import migrate as migrations
 from juncture.store.base import FailedEvent, Writer
 from juncture.store.journeys import JourneyStore
+from juncture.store.log_positions import LogPositions
 from juncture.store.outbox import Outbox
 from juncture.store.placements import Placements
 from juncture.store.profiles import ProfileReads
@@ -43,8 +44,9 @@ def engine_url(url: str) -> str:
 class SqlStore:
     """A :class:`~juncture.store.base.Store` over a SQLAlchemy engine, with the repositories
     of the same database, built once: ``journeys`` (definitions, the engine's catalog,
-    stats), ``outbox``, ``segments``, ``placements`` (on-site decisions) and ``profiles``
-    (reads for the profile API). ``engine`` is for ``store/`` and its tests only."""
+    stats), ``outbox``, ``segments``, ``placements`` (on-site decisions), ``profiles``
+    (reads for the profile API) and ``log_positions`` (where the engine stands in the
+    log). ``engine`` is for ``store/`` and its tests only."""
 
     def __init__(self, url: str, *, sqlite_synchronous: str = "FULL") -> None:
         self.url = engine_url(url)
@@ -55,6 +57,7 @@ class SqlStore:
         self.segments = SegmentStore(self.engine)
         self.placements = Placements(self.engine)
         self.profiles = ProfileReads(self.engine)
+        self.log_positions = LogPositions(self.engine)
 
     def writer(self) -> Writer:
         return dialects.writer_for(self.engine)

@@ -317,6 +317,19 @@ erasures = sa.Table(
 )
 
 
+# --- Positions in the log (runtime/follower.py; migration 0007) ---------------------------
+# How far a consumer of the event log has applied it: the seq of the last client event it
+# applied, written in the same transaction as the state that event changed, so that after
+# a crash every event is applied exactly once in effect. One row per consumer ("engine").
+log_positions = sa.Table(
+    "log_positions",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("seq", sa.BigInteger(), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
 def chars(table: sa.Table, column: str) -> int:
     """How many characters a text column holds (0 when unbounded)."""
     return int(getattr(table.c[column].type, "length", None) or 0)

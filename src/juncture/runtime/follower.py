@@ -1,0 +1,303 @@
+"""The engine behind the log: ingestion commits events and answers; this applies them.
+
+One thread owns a writer of its own. It reads the client events after its position in the
+log (``log_positions``), runs the engine over them in seq order, and commits the state they
+changed, the events they derived and the new position in ONE transaction
+(:func:`~juncture.runtime.unit_of_work.reapply`), so that after a crash at any moment every
+acknowledged event is applied exactly once in effect. It takes large batches when it is
+behind and whatever has arrived when it is not; a commit of the ingestion side wakes it.
+
+Batch changes (segment moves, erasure) and timer ticks run on the same thread, between
+batches, through :meth:`LogFollower.run_sync` and :meth:`LogFollower.tick_sync`, as they
+ran on the committer's writer when the engine ran inside ingestion.
+
+An event the engine cannot apply is found by bisecting the batch, each half a transaction
+of its own in order; the one that fails alone is kept in the quarantine (code
+``unprocessable``) and the position moves past it, so it never holds up the others.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as dt
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from juncture.core.events import Event
+from juncture.errors import JunctureError, PositionMoved, StoreUnavailable
+from juncture.runtime import isolation
+from juncture.runtime.clock import Clock
+from juncture.runtime.committer import GroupCommitter
+from juncture.runtime.engine import Engine
+from juncture.runtime.unit_of_work import (
+    Advance,
+    AppendResult,
+    Processor,
+    commit,
+    probe,
+    reapply,
+)
+from juncture.store.base import Store, Writer
+from juncture.store.log_positions import Behind, LogPositions
+
+log = logging.getLogger("juncture.follower")
+
+ENGINE = "engine"  # the engine's position in log_positions
+_RETRY_SECONDS = 1.0
+
+
+@dataclass(slots=True)
+class _Job:
+    process: Processor | None  # None: a tick (fire the due timers)
+    future: concurrent.futures.Future[AppendResult] = field(
+        default_factory=concurrent.futures.Future
+    )
+
+
+class LogFollower:
+    """Applies the log behind ingestion (see the module's docstring)."""
+
+    def __init__(
+        self,
+        store: Store,
+        positions: LogPositions,
+        engine: Engine,
+        clock: Clock,
+        *,
+        max_events: int = 2000,
+        on_apply: Callable[[int, float], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._positions = positions
+        self._engine = engine
+        self._clock = clock
+        self._max_events = max_events
+        self._on_apply = on_apply  # (events applied, seconds)
+        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._moved = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="juncture-engine", daemon=True)
+        self._writer: Writer | None = None
+        self.position = 0
+        self.failing: JunctureError | None = None  # why the last try failed, until one works
+
+    # -- control ---------------------------------------------------------------------------
+    def start(self) -> None:
+        self.position = self._positions.position(ENGINE)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def notify(self) -> None:
+        """New events are in the log (the ingestion side committed)."""
+        self._wake.set()
+
+    def wait_for(self, seq: int, timeout: float) -> bool:
+        """Wait up to ``timeout`` s until every client event up to ``seq`` is applied."""
+        with self._moved:
+            return self._moved.wait_for(lambda: self.position >= seq, timeout)
+
+    def run_sync(self, process: Processor) -> AppendResult:
+        """Run ``process`` on the engine's writer, alone, between batches (a batch change
+        of segment membership, an erasure), and store the events it returns."""
+        return self._submit(process)
+
+    def tick_sync(self) -> AppendResult:
+        """Fire the timers that are due (the scheduler's tick)."""
+        return self._submit(None)
+
+    def probe(self) -> None:
+        self.run_sync(probe)
+
+    def _submit(self, process: Processor | None) -> AppendResult:
+        if not self._thread.is_alive():
+            raise StoreUnavailable("the engine is not running")
+        job = _Job(process)
+        self._jobs.put(job)
+        self._wake.set()
+        return job.future.result()
+
+    # -- the loop --------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                worked = self._jobs_then_batch()
+                if not worked:
+                    self._wake.wait(_RETRY_SECONDS if self.failing else None)
+                    self._wake.clear()
+        except PositionMoved as exc:
+            log.error("the engine stops: %s", exc.message)
+            self.failing = exc
+        finally:
+            self._fail_jobs()
+            self._drop_writer()
+
+    def _jobs_then_batch(self) -> bool:
+        """One round: the queued jobs, then one batch of the log; whether anything was done
+        (False: caught up, or failing and waiting to retry)."""
+        worked = False
+        while not self._jobs.empty():
+            self._job(self._jobs.get_nowait())
+            worked = True
+        try:
+            batch = self._store.events(
+                after_seq=self.position, limit=self._max_events, derived=False
+            )
+            if batch:
+                started = time.perf_counter()
+                self._bisect(self._writer_now(), batch)
+                if self._on_apply is not None:
+                    self._on_apply(len(batch), time.perf_counter() - started)
+                self.failing = None
+                return True
+        except StoreUnavailable as exc:
+            self._unavailable(exc)
+            return False
+        return worked
+
+    def _job(self, job: _Job) -> None:
+        try:
+            writer = self._writer_now()
+            if job.process is None:
+                result = self._tick(writer)
+            else:
+                result = commit(writer, [], [], job.process)
+        except StoreUnavailable as exc:
+            self._unavailable(exc)
+            job.future.set_exception(exc)
+            return
+        except PositionMoved as exc:
+            job.future.set_exception(exc)
+            raise
+        except Exception as exc:  # noqa: BLE001 - the job's caller decides
+            job.future.set_exception(exc)
+            return
+        job.future.set_result(result)
+
+    def _tick(self, writer: Writer) -> AppendResult:
+        try:
+            return commit(writer, [], [], self._engine.process)
+        except (StoreUnavailable, PositionMoved):
+            raise
+        except Exception:  # noqa: BLE001 - a due timer that cannot fire: set it aside
+            self._engine.repair_timers(lambda p: commit(writer, [], [], p))
+            return commit(writer, [], [], self._engine.process)
+
+    def _bisect(self, writer: Writer, events: Sequence[Event]) -> None:
+        """Apply ``events`` in as few transactions as failures allow, in order; one that
+        fails alone is set aside."""
+        try:
+            self._apply(writer, events)
+            return
+        except (StoreUnavailable, PositionMoved):
+            raise
+        except Exception as exc:  # noqa: BLE001 - these events' doing, or a due timer's
+            if len(events) == 1:
+                self._set_aside(writer, events[0], exc)
+                return
+            log.warning(
+                "applying %d events failed (%s): isolating", len(events), type(exc).__name__
+            )
+        self._engine.repair_timers(lambda p: commit(writer, [], [], p))
+        middle = len(events) // 2
+        self._bisect(writer, events[:middle])
+        self._bisect(writer, events[middle:])
+
+    def _apply(self, writer: Writer, events: Sequence[Event]) -> None:
+        end = events[-1].seq
+        advance = Advance(ENGINE, self.position, end, self._clock.now())
+        reapply(writer, events, self._engine.process, advance)
+        self._moved_to(end)
+
+    def _set_aside(self, writer: Writer, event: Event, exc: Exception) -> None:
+        log.warning("the engine could not apply one event (%s): quarantined", type(exc).__name__)
+        rows = isolation.quarantine([(event, isolation.reason(exc))])
+        with writer.unit() as unit:
+            unit.advance(ENGINE, self.position, event.seq, self._clock.now())
+            unit.quarantine(rows)
+        self._moved_to(event.seq)
+
+    def _moved_to(self, seq: int) -> None:
+        with self._moved:
+            self.position = seq
+            self._moved.notify_all()
+
+    # -- the writer ------------------------------------------------------------------------
+    def _writer_now(self) -> Writer:
+        if self._writer is None:
+            self._writer = self._store.writer()
+        return self._writer
+
+    def _unavailable(self, exc: StoreUnavailable) -> None:
+        if self.failing is None:
+            log.warning("the engine cannot reach the store, will retry: %s", exc.code)
+        self.failing = exc
+        self._drop_writer()
+
+    def _drop_writer(self) -> None:
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            except Exception:
+                log.debug("closing a broken writer failed", exc_info=True)
+            self._writer = None
+
+    def _fail_jobs(self) -> None:
+        while not self._jobs.empty():
+            self._jobs.get_nowait().future.set_exception(
+                StoreUnavailable("the engine stopped before it ran this")
+            )
+
+
+class EngineBehind:
+    """What the API asks of the engine behind the log: read-your-writes waits, its lag, and
+    whether it is ready."""
+
+    def __init__(
+        self,
+        follower: LogFollower,
+        positions: LogPositions,
+        committer: GroupCommitter,
+        *,
+        wait: float,
+        max_lag: float,
+    ) -> None:
+        self.follower = follower
+        self._positions = positions
+        self._committer = committer
+        self._wait = wait
+        self._max_lag = max_lag
+
+    def catch_up(self) -> bool:
+        """Wait (up to the configured bound) until the engine has applied every event
+        committed before this call; whether it did."""
+        return self.follower.wait_for(self._committer.head, self._wait)
+
+    def lag(self) -> Behind:
+        return self._positions.behind(self.follower.position)
+
+    def unready(self, now: dt.datetime) -> str | None:
+        """Why the engine is not ready (stopped, failing, or further behind than allowed);
+        None when it is."""
+        if not self.follower.running:
+            return "the engine is not running"
+        if self.follower.failing is not None:
+            return f"the engine fails: {self.follower.failing.message}"
+        if self._max_lag > 0:
+            behind = self.lag().seconds(now)
+            if behind > self._max_lag:
+                return f"the engine is {behind:.0f} s behind the log (limit {self._max_lag:g} s)"
+        return None

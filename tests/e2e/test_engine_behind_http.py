@@ -1,0 +1,186 @@
+"""The engine behind the log over real HTTP: Segment's own client sends, the 200 comes
+without waiting for the engine, reads that ask for it see their writes, and the lag is in
+/metrics and /readyz; a server killed mid-stream loses no acknowledged event and applies
+none twice after its restart."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from segment.analytics.client import Client
+
+from juncture import wiring
+from juncture.store.sql import SqlStore
+from juncture.testing import ServerProcess
+from tests.conftest import ADMIN, ADMIN_TOKEN, WRITE_KEY, LiveServer, settings_for
+
+BEHIND = {
+    "JUNCTURE_WRITE_KEYS": WRITE_KEY,
+    "JUNCTURE_ADMIN_TOKEN": ADMIN_TOKEN,
+    "JUNCTURE_ENGINE_MODE": "behind",
+}
+
+
+@pytest.fixture
+def live_behind(database_url: str) -> Iterator[LiveServer]:
+    server = LiveServer(wiring.build(settings_for(database_url, engine_mode="behind"))).start()
+    yield server
+    server.stop()
+
+
+def test_a_read_that_asks_sees_the_cart_just_added(live_behind: LiveServer) -> None:
+    errors: list[Exception] = []
+    client = Client(
+        WRITE_KEY, host=live_behind.url, sync_mode=True, on_error=lambda e, _b: errors.append(e)
+    )
+    client.identify("shopper-9", {"email": "nine@example.com"})
+    client.track(
+        "shopper-9",
+        "Product Added",
+        {"cart_id": "c-9", "product_id": "P1", "sku": "S1", "price": 25.0, "quantity": 2},
+    )
+    client.flush()
+    assert errors == []
+    found = httpx.get(
+        f"{live_behind.url}/v1/profiles",
+        params={"userId": "shopper-9", "consistent": "true"},
+        headers=ADMIN,
+    )
+    assert found.status_code == 200, found.text
+    assert found.headers["Juncture-Caught-Up"] == "true"
+    [profile] = found.json()["profiles"]
+    assert profile["cart"]["quantity"] == 2
+    assert [i["productId"] for i in profile["cart"]["items"]] == ["P1"]
+    decided = httpx.post(
+        f"{live_behind.url}/v1/decide",
+        params={"consistent": "true"},
+        json={"userId": "shopper-9", "placement": "cart"},
+        auth=(WRITE_KEY, ""),
+    )
+    assert decided.status_code == 200, decided.text
+    assert decided.headers["Juncture-Caught-Up"] == "true"
+    metrics = httpx.get(f"{live_behind.url}/metrics").text
+    assert "juncture_engine_lag_events 0.0" in metrics
+    assert "juncture_engine_up 1.0" in metrics
+    assert httpx.get(f"{live_behind.url}/readyz").status_code == 200
+
+
+def test_readyz_says_when_the_engine_is_too_far_behind(database_url: str) -> None:
+    juncture = wiring.build(settings_for(database_url, engine_mode="behind", engine_max_lag=5))
+    server = LiveServer(juncture).start()
+    try:
+        assert juncture.follower is not None
+        juncture.follower.stop()  # the engine is down; the log goes on taking events
+        posted = httpx.post(
+            f"{server.url}/v1/track",
+            json={"userId": "u1", "event": "Product Viewed", "timestamp": "2026-01-01T00:00:00Z"},
+            auth=(WRITE_KEY, ""),
+        )
+        assert posted.status_code == 200
+        ready = httpx.get(f"{server.url}/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["code"] == "engine_not_ready"
+        found = httpx.get(
+            f"{server.url}/v1/profiles",
+            params={"userId": "u1", "consistent": "true"},
+            headers=ADMIN,
+        )
+        assert found.status_code == 404  # not applied: the wait ran out and said so
+    finally:
+        server.stop()
+
+
+def _batches(count: int) -> list[dict[str, object]]:
+    return [
+        {
+            "batch": [
+                {
+                    "type": "track",
+                    "event": "Product Viewed",
+                    "anonymousId": f"a{b % 13}",
+                    "messageId": str(uuid.uuid4()),
+                    "properties": {"product_id": f"P{i % 9}", "price": 12.5},
+                }
+                for i in range(40)
+            ]
+        }
+        for b in range(count)
+    ]
+
+
+def _send(url: str, batches: list[dict[str, object]], acked: list[int], start: int) -> None:
+    with httpx.Client(auth=(WRITE_KEY, ""), timeout=5) as client:
+        for index in range(start, len(batches), 3):
+            try:
+                if client.post(f"{url}/v1/batch", json=batches[index]).status_code == 200:
+                    acked.append(index)
+            except httpx.TransportError:
+                return
+
+
+@pytest.mark.slow
+def test_sigkill_while_the_engine_is_behind_applies_every_event_exactly_once(
+    database_url: str,
+) -> None:
+    batches = _batches(450)
+    acked: list[int] = []
+    server = ServerProcess(database_url, env=BEHIND).start()
+    senders = [
+        threading.Thread(target=_send, args=(server.url, batches, acked, i)) for i in range(3)
+    ]
+    for t in senders:
+        t.start()
+    kill_after = random.randrange(30, 200)
+    deadline = time.monotonic() + 60
+    while len(acked) < kill_after and time.monotonic() < deadline:
+        time.sleep(0.001)
+    server.kill()
+    for t in senders:
+        t.join(10)
+    assert 0 < len(acked) < len(batches), "the kill must land mid-stream"
+
+    retry = sorted(set(range(len(batches))) - set(acked))
+    with ServerProcess(database_url, env=BEHIND) as again, httpx.Client(auth=(WRITE_KEY, "")) as c:
+        for index in retry:
+            assert c.post(f"{again.url}/v1/batch", json=batches[index]).status_code == 200
+        caught = httpx.get(
+            f"{again.url}/v1/profiles",
+            params={"anonymousId": "a0", "consistent": "true"},
+            headers=ADMIN,
+        )
+        assert caught.status_code == 200
+        deadline = time.monotonic() + 120
+        store = SqlStore(database_url)
+        try:
+            positions = store.log_positions
+            while positions.behind(positions.position("engine")).events and (
+                time.monotonic() < deadline
+            ):
+                time.sleep(0.2)
+            _check_exactly_once(store, batches)
+        finally:
+            store.close()
+
+
+def _check_exactly_once(store: SqlStore, batches: list[dict[str, object]]) -> None:
+    expected = {m["messageId"] for b in batches for m in b["batch"]}  # type: ignore[attr-defined]
+    reads = store.profiles
+    seen: set[str] = set()
+    for a in range(13):
+        events = [
+            e for e in store.events(anonymous_id=f"a{a}", limit=100_000) if e.source != "juncture"
+        ]
+        seen.update(e.message_id for e in events)
+        assert len({e.message_id for e in events}) == len(events), "an event stored twice"
+        assert all(e.profile_id is not None for e in events), "an event never applied"
+        [pid] = {e.profile_id for e in events}
+        profile = reads.profile(str(pid))
+        assert profile is not None
+        assert profile.profile.event_counts["Product Viewed"] == len(events), "applied twice"
+    assert seen == expected
