@@ -107,6 +107,21 @@ class Templates:
             parts[part] = "" if template is None else self._run(label, part, template, data)
         return Content(subject=" ".join(parts["subject"].split()), **_bodies(parts))
 
+    def lists_cart(self, name: str | None, inline: object = None) -> bool:
+        """Whether the template (named, or ``inline`` parts) lists the cart's items; False for
+        one that does not load (rendering it says why)."""
+        label = name or "inline"
+        try:
+            if isinstance(inline, Mapping) and inline:
+                found = {part: self._inline(label, part, inline) for part in PARTS}
+            elif name is not None:
+                found = {part: self._named(label, part) for part in PARTS}
+            else:
+                return False
+        except TemplateError:
+            return False
+        return self._about_the_cart(label, found, named=not inline)
+
     def _about_the_cart(
         self, name: str, found: Mapping[str, liquid.BoundTemplate | None], *, named: bool
     ) -> bool:

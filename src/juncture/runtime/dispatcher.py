@@ -5,8 +5,9 @@ concurrently (at most ``concurrency`` at a time) and records every attempt in
 ``delivery_attempts``. A failure the channel calls retryable goes back to ``pending`` after an
 exponential backoff (:class:`RetryPolicy`); a permanent failure, a template that does not
 render, or the last allowed attempt ends ``dead`` with the error, for a person to look at and
-retry (``POST /v1/deliveries/retry``). A message whose template lists the cart's items, for
-an empty cart, is not sent: it ends ``suppressed`` with the reason ``empty_cart``.
+retry (``POST /v1/deliveries/retry``). A template that lists the cart's items renders the
+cart as it is when the message leaves (:class:`~juncture.store.carts.Carts`: what an order
+bought meanwhile is gone); for an empty cart the message ends ``suppressed``, ``empty_cart``.
 
 Crash safety and what "exactly once" means
 ------------------------------------------
@@ -60,6 +61,7 @@ from juncture.channels.templates import EmptyCart, TemplateError, Templates
 from juncture.core.channels import DATA, OPT_IN, RECIPIENT_TRAITS
 from juncture.errors import Unavailable
 from juncture.runtime.clock import Clock
+from juncture.store.carts import Carts
 from juncture.store.outbox import Attempt, Outbox, OutboxRow
 from juncture.store.outbox_probe import DueProbe
 
@@ -149,6 +151,7 @@ class Dispatcher:
         self.send_timeout = send_timeout
         self.at_most_once = frozenset(at_most_once)
         self._slots = asyncio.Semaphore(concurrency)
+        self._carts = Carts(self.outbox)
         self._probe = DueProbe(outbox)
 
     async def aclose(self) -> None:
@@ -228,6 +231,10 @@ class Dispatcher:
                 reason = f"no_consent:{row.channel}:marketing"
                 await asyncio.to_thread(self.outbox.suppress, row.id, reason)
                 return DispatchReport(suppressed=1)
+        if self.templates.lists_cart(row.template, row.payload.get("inline")):
+            cart = await asyncio.to_thread(self._carts.at_send, row.profile_id, row.enrollment_id)
+            if cart is not None:  # the cart now, not when the message was decided
+                row = dataclasses.replace(row, payload={**row.payload, "cart": cart})
         async with self._slots:
             started = time.perf_counter()
             try:
