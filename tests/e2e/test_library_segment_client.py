@@ -408,6 +408,11 @@ def test_nps_detractors_reach_the_helpdesk_and_everyone_gets_an_answer(
             "nps_detractor",
             "high",
         )
+        # who the customer is and what they said, for the helpdesk to open a ticket
+        assert (body["user_id"], body["email"]) == (unhappy, f"{unhappy}@example.com")
+        assert body["profile_id"] == profile_id_for(f"user_id:{unhappy}")
+        assert body["event"]["properties"] == {"score": 3, "comment": "Late, twice"}
+        assert dt.datetime.fromisoformat(body["event"]["timestamp"]) == T0 + MINUTE
         assert len(shop.mails(unhappy)) == 1 and len(shop.mails(fan)) == 1
     finally:
         shop.close()

@@ -188,6 +188,7 @@ def _event_view(event: Event) -> dict[str, Any]:
     return {
         "name": event.display_name,
         "message_id": event.message_id,
+        "timestamp": event.timestamp.isoformat(),
         "properties": dict(event.properties),
     }
 

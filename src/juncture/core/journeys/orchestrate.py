@@ -323,7 +323,7 @@ def _run(out: Outcome, command: RunAction, now: dt.datetime) -> list[Event]:
     """An action node, as the journey defined it; returns the event it emitted, if any."""
     action = command.action
     if isinstance(action, s.CallWebhook):
-        out.messages.append(_webhook(out.profile, command, action, now))
+        out.messages.append(_webhook(out.profile, command, action, now, out.user_id))
     elif isinstance(action, s.SetTrait):
         out.profile = _set_trait(out.profile, action, now)
         out.traits_set = True
@@ -441,12 +441,22 @@ def _suppressed(p: Profile, command: RecordSuppressed, now: dt.datetime) -> Mess
     )
 
 
-def _webhook(p: Profile, command: RunAction, call: s.CallWebhook, now: dt.datetime) -> Message:
-    body = dict(call.body) or {
+def _webhook(
+    p: Profile, command: RunAction, call: s.CallWebhook, now: dt.datetime, user_id: str | None
+) -> Message:
+    """The call's body: who the customer is (profile id, user id, email unless they refused
+    email), the event that brought them here (name, time, properties: a survey's score and
+    comment), the journey; the fields the node declares are added, and win."""
+    email = _text(p.traits.get("email"))
+    refused = consent_for(p, "email", "transactional") is False
+    body = {
         "profile_id": p.profile_id,
+        "user_id": user_id,
+        "email": None if refused else email,
         "event": command.event,
         "journey": {"id": command.journey_id, "version": command.version, "node": call.id},
     }
+    body = {k: v for k, v in body.items() if v is not None} | dict(call.body)
     return Message(
         idempotency_key=command.idempotency_key,
         profile_id=p.profile_id,

@@ -22,6 +22,7 @@ nodes:
   - {id: emit, type: emit_event, event: Detractor Found, properties: {s: 1}, next: done}
   - {id: done, type: exit}
 """
+JOURNEY = {"id": "acts", "version": 3}
 FOLLOW = """
 id: follow
 version: 1
@@ -41,7 +42,7 @@ def run(profile: Profile, *texts: str) -> orchestrate.Outcome:
     return orchestrate.react(catalog, orchestrate.JourneyState(), profile, [nps], config)
 
 
-def test_webhooks_leave_at_once_with_the_default_body_or_the_given_one() -> None:
+def test_webhooks_leave_at_once_with_the_default_body_and_the_given_fields() -> None:
     out = run(Profile(profile_id="p1"), ACTIONS)
     (enrollment,) = out.enrollments.values()
     default, given = out.messages
@@ -59,11 +60,20 @@ def test_webhooks_leave_at_once_with_the_default_body_or_the_given_one() -> None
         "method": "POST",
         "body": {
             "profile_id": "p1",
-            "event": {"name": "NPS Submitted", "message_id": "m1", "properties": {"score": 2}},
+            "event": {
+                "name": "NPS Submitted",
+                "message_id": "m1",
+                "timestamp": T0.isoformat(),
+                "properties": {"score": 2},
+            },
             "journey": {"id": "acts", "version": 3, "node": "ticket"},
         },
     }
-    assert given.payload == {"url": "https://x.test/u", "method": "PUT", "body": {"k": "v"}}
+    assert given.payload == {
+        "url": "https://x.test/u",
+        "method": "PUT",
+        "body": {**default.payload["body"], "journey": {**JOURNEY, "node": "given"}, "k": "v"},
+    }
     assert given.idempotency_key == f"acts:3:{enrollment.id}:given:2"
 
 
