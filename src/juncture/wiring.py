@@ -43,6 +43,7 @@ from juncture.runtime.engine import Engine, JourneySource
 from juncture.runtime.erasure import Eraser
 from juncture.runtime.follower import EngineBehind, LogFollower
 from juncture.runtime.ingest import Ingestor
+from juncture.runtime.measurement import Measurement
 from juncture.runtime.membership import StoredSegments
 from juncture.runtime.outbound import DispatcherThread
 from juncture.runtime.scheduler import Scheduler
@@ -108,6 +109,12 @@ class Juncture:
             segment_ops=Segments(self.store.segments, self.segment_mover()),
             eraser=Eraser((self.follower or self.committer).run_sync, self.clock),
             engine_behind=self.engine_behind(),
+            measurement=Measurement(
+                self.store.journeys,
+                self.store.journey_measures,
+                self.store.customer_orders,
+                (self.follower or self.committer).run_sync,
+            ),
             body_timeout=self.settings.body_timeout,
         )
 

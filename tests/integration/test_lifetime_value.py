@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,9 +14,11 @@ import msgspec
 import numpy as np
 import orjson
 import pytest
+from typer.testing import CliRunner
 
 from juncture import wiring
 from juncture.analytics import clv
+from juncture.cli.main import app
 from juncture.core import messages
 from juncture.definitions import segments as segment_definitions
 from juncture.errors import Conflict
@@ -146,20 +149,38 @@ def test_a_later_event_keeps_the_trait_and_a_rerun_replaces_it(shop: Shop) -> No
     assert again["orders"] == 11
 
 
-def test_a_dry_run_writes_nothing_and_a_base_without_repeat_buyers_cannot_be_fitted(
-    database_url: str,
-) -> None:
+def test_a_base_without_repeat_buyers_or_too_alike_cannot_be_fitted(database_url: str) -> None:
     s = Shop(database_url)
     try:
         for i in range(5):
             s.order(f"once{i}", T0 + i * DAY, 30.0)
         orders = CustomerOrders(s.juncture.store.engine)
-        with pytest.raises(Conflict):
+        with pytest.raises(Conflict, match="repeat purchase"):
             lifetime_value.refresh(orders, s.juncture.committer.run_sync, NOW)
         s.order("once0", T0 + 9 * DAY, 30.0)
         s.order("once1", T0 + 12 * DAY, 45.0)
-        scores = lifetime_value.refresh(orders, s.juncture.committer.run_sync, NOW, write=False)
-        assert len(scores.profile_ids) == 5
+        with pytest.raises(Conflict, match="do not vary enough"):
+            lifetime_value.refresh(orders, s.juncture.committer.run_sync, NOW)
         assert "clv" not in s.traits("once0")
     finally:
         s.juncture.close()
+
+
+def test_the_cli_fits_and_writes_and_a_dry_run_only_prints(shop: Shop, database_url: str) -> None:
+    runner = CliRunner()
+    dry = runner.invoke(app, ["measure", "clv", "--dry-run", "--database-url", database_url])
+    assert dry.exit_code == 0, dry.output
+    summary = json.loads(dry.output)
+    assert (summary["customers"], summary["written"]) == (len(shop.sent), 0)
+    assert "clv" not in shop.traits("gone")
+    done = runner.invoke(app, ["measure", "clv", "--database-url", database_url])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output)["written"] == len(shop.sent)
+    written = shop.traits("gone")["clv"]
+    assert isinstance(written, dict) and {"predicted", "p_alive"} <= set(written)
+
+
+def test_the_cli_says_why_a_base_cannot_be_fitted(database_url: str) -> None:
+    found = CliRunner().invoke(app, ["measure", "clv", "--database-url", database_url])
+    assert found.exit_code == 1
+    assert "not_enough_data" in found.output

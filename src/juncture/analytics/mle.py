@@ -12,6 +12,7 @@ from juncture.errors import Conflict
 
 Floats = npt.NDArray[np.float64]
 NOT_ENOUGH_DATA = "not_enough_data"
+LOG_BOUND = 9.0  # parameters between about 1e-4 and 8,100
 
 
 def maximize(
@@ -20,9 +21,11 @@ def maximize(
     """The positive parameters that maximize ``log_likelihood`` (a function of the
     parameters themselves), and the maximum.
 
-    The search runs over the parameters' logarithms, so each stays positive: L-BFGS-B with a
-    numerical gradient, then Nelder-Mead from where it stopped when it did not converge.
-    Raises ``errors.Conflict`` (code ``not_enough_data``) when neither converges.
+    The search runs over the parameters' logarithms, so each stays positive, within
+    ``exp(-LOG_BOUND)`` to ``exp(LOG_BOUND)``: L-BFGS-B with a numerical gradient, then
+    Nelder-Mead from where it stopped when it did not converge. Raises ``errors.Conflict``
+    (code ``not_enough_data``) when neither converges, or when a parameter runs to its bound:
+    the data do not identify the model (customers too alike, say, all with the same spend).
 
     >>> found, best = maximize(lambda v: -float(((v - [2.0, 0.5]) ** 2).sum()), np.ones(2), "toy")
     >>> [round(float(v), 4) for v in found], round(best, 6)
@@ -33,14 +36,22 @@ def maximize(
         value = log_likelihood(np.exp(logs))
         return -value if np.isfinite(value) else float("inf")
 
-    found = optimize.minimize(loss, np.log(start), method="L-BFGS-B")
-    if not found.success:
+    bounds = [(-LOG_BOUND, LOG_BOUND)] * len(start)
+    with np.errstate(all="ignore"):  # the search tries extreme values; a failure shows below
+        precise = {"ftol": 1e-14, "gtol": 1e-9, "maxiter": 5000}
         found = optimize.minimize(
-            loss,
-            found.x,
-            method="Nelder-Mead",
-            options={"xatol": 1e-9, "fatol": 1e-9, "maxiter": 8000},
+            loss, np.log(start), method="L-BFGS-B", bounds=bounds, options=precise
         )
+        if not found.success:
+            options = {"xatol": 1e-9, "fatol": 1e-9, "maxiter": 8000}
+            found = optimize.minimize(
+                loss, found.x, method="Nelder-Mead", bounds=bounds, options=options
+            )
     if not found.success or not np.all(np.isfinite(found.x)):
         raise Conflict(f"{model} fit did not converge: {found.message}", code=NOT_ENOUGH_DATA)
+    if np.any(np.abs(found.x) >= LOG_BOUND - 1e-3):
+        raise Conflict(
+            f"{model} cannot be fitted: the customers' orders do not vary enough",
+            code=NOT_ENOUGH_DATA,
+        )
     return np.exp(found.x), -float(found.fun)

@@ -16,6 +16,7 @@ from juncture.api import (
     errors,
     journey_metrics,
     journeys,
+    measure,
     params,
     profiles,
     segments,
@@ -29,6 +30,7 @@ from juncture.runtime.decide import Decider
 from juncture.runtime.erasure import Eraser
 from juncture.runtime.follower import EngineBehind
 from juncture.runtime.ingest import Ingestor
+from juncture.runtime.measurement import Measurement
 from juncture.runtime.segments import Segments
 from juncture.store.journeys import JourneyStore
 from juncture.store.outbox import Outbox
@@ -47,6 +49,7 @@ def create_app(
     journey_store: JourneyStore,
     segment_ops: Segments,
     eraser: Eraser,
+    measurement: Measurement,
     body_timeout: float,
     engine_behind: EngineBehind | None,
 ) -> FastAPI:
@@ -68,6 +71,7 @@ def create_app(
     app.include_router(deliveries.router(outbox, decider.placements, admin_token))
     app.include_router(decide.router(decider, keys, body_timeout, engine_behind))
     app.include_router(journeys.router(journey_store, admin_token, body_timeout))
+    app.include_router(measure.router(measurement, admin_token, ingestor.clock))
     journey_metrics.install(metrics.registry, journey_store)
     if engine_behind is not None:
         engine_status.install(metrics.registry, engine_behind, ingestor.clock)

@@ -11,6 +11,7 @@ from rich.console import Console
 from juncture.cli.bench import bench_app
 from juncture.cli.demo import demo
 from juncture.cli.journeys import journeys_app
+from juncture.cli.measure import measure_app
 from juncture.cli.options import DatabaseUrl
 from juncture.cli.profiles import profiles_app
 from juncture.cli.segments import segments_app
@@ -36,6 +37,7 @@ app.add_typer(failed_app, name="failed")
 app.add_typer(journeys_app, name="journeys")
 app.add_typer(segments_app, name="segments")
 app.add_typer(profiles_app, name="profiles")
+app.add_typer(measure_app, name="measure")
 app.command()(demo)
 app.add_typer(bench_app, name="bench")
 console = Console(stderr=True)

@@ -25,6 +25,8 @@ from juncture.errors import StoreUnavailable
 from juncture.store import dialects, erasure, journey_report, tables
 from juncture.store import migrate as migrations
 from juncture.store.base import FailedEvent, Writer
+from juncture.store.customer_orders import CustomerOrders
+from juncture.store.journey_measures import JourneyMeasures
 from juncture.store.journeys import JourneyStore
 from juncture.store.log_positions import LogPositions
 from juncture.store.outbox import Outbox
@@ -45,8 +47,10 @@ class SqlStore:
     """A :class:`~juncture.store.base.Store` over a SQLAlchemy engine, with the repositories
     of the same database, built once: ``journeys`` (definitions, the engine's catalog,
     stats), ``outbox``, ``segments``, ``placements`` (on-site decisions), ``profiles``
-    (reads for the profile API) and ``log_positions`` (where the engine stands in the
-    log). ``engine`` is for ``store/`` and its tests only."""
+    (reads for the profile API), ``log_positions`` (where the engine stands in the log),
+    and for measurement ``customer_orders`` (each customer's orders) and
+    ``journey_measures`` (enrollments, merges, message counts). ``engine`` is for
+    ``store/`` and its tests only."""
 
     def __init__(self, url: str, *, sqlite_synchronous: str = "FULL") -> None:
         self.url = engine_url(url)
@@ -58,6 +62,8 @@ class SqlStore:
         self.placements = Placements(self.engine)
         self.profiles = ProfileReads(self.engine)
         self.log_positions = LogPositions(self.engine)
+        self.customer_orders = CustomerOrders(self.engine)
+        self.journey_measures = JourneyMeasures(self.engine)
 
     def writer(self) -> Writer:
         return dialects.writer_for(self.engine)
