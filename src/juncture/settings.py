@@ -110,6 +110,12 @@ class Settings(BaseSettings):
     # engine behind the log). "inline": in each ingestion commit, the 200 after the profile
     # changed (the demo and replay always run so, in event time).
     engine_mode: Literal["behind", "inline"] = "inline"
+    # Behind: `juncture serve` runs the engine in a process of its own (`juncture engine`),
+    # at this much lower CPU priority (nice), so that it never takes the interpreter or the
+    # CPU from ingestion; false: on a thread of the server (tests, one-core machines).
+    engine_process: bool = True
+    engine_nice: int = Field(default=5, ge=0, le=19)
+    engine_poll_interval: float = Field(default=0.02, gt=0)  # seconds between looks at the log
     engine_batch_events: int = Field(default=2000, ge=1)  # the most events per engine commit
     # How long a read that asks for read-your-writes (?consistent=true) waits, at most, for
     # the engine to apply every event accepted before it.

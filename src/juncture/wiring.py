@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import logging
 import sys
@@ -27,6 +28,7 @@ from juncture.channels.templates import Templates
 from juncture.channels.webhook import Webhook
 from juncture.core import channels as channel_table
 from juncture.core.engine import EngineConfig
+from juncture.core.events import Event
 from juncture.core.identity import ExternalId, IdentityConfig
 from juncture.core.journeys.arbitration import Cap, Policy
 from juncture.core.journeys.orchestrate import JourneyConfig
@@ -40,8 +42,9 @@ from juncture.runtime.committer import GroupCommitter
 from juncture.runtime.decide import Decider
 from juncture.runtime.dispatcher import Dispatcher, RetryPolicy
 from juncture.runtime.engine import Engine, JourneySource
+from juncture.runtime.engine_process import EngineProcess
 from juncture.runtime.erasure import Eraser
-from juncture.runtime.follower import EngineBehind, LogFollower
+from juncture.runtime.follower import ENGINE, EngineBehind, LogFollower
 from juncture.runtime.ingest import Ingestor
 from juncture.runtime.measurement import Measurement
 from juncture.runtime.membership import StoredSegments
@@ -51,6 +54,7 @@ from juncture.runtime.segments import Mover, Segments
 from juncture.runtime.unit_of_work import AppendResult, Processor
 from juncture.settings import Settings
 from juncture.store.sql import SqlStore
+from juncture.store.state import StateSql
 
 log = logging.getLogger("juncture")
 C = TypeVar("C")
@@ -66,7 +70,8 @@ class Juncture:
     ingestor: Ingestor
     keys: WriteKeys
     engine: Engine
-    follower: LogFollower | None = None  # the engine behind the log (engine_mode "behind")
+    follower: LogFollower | None = None  # the engine behind the log, on a thread here
+    engine_process: EngineProcess | None = None  # or in a process of its own
     scheduler: Scheduler | None = None
     dispatcher: DispatcherThread | None = None
 
@@ -85,13 +90,16 @@ class Juncture:
         self.dispatcher.start()
 
     def start_scheduler(self, interval: float = 1.0) -> None:
-        """Live mode: fire due timers on wall time."""
+        """Live mode: fire due timers on wall time, on the engine's writer (none here when
+        the engine runs in a process of its own: that process ticks)."""
+        if self.behind and self.follower is None:
+            return
         self.scheduler = Scheduler(self.follower or self.committer, interval)
         self.scheduler.start()
 
     def segment_mover(self) -> Mover:
         """Batch changes of segment membership through this engine and its committer."""
-        return Mover(self.engine, (self.follower or self.committer).run_sync)
+        return Mover(self.engine, self.batch_run())
 
     def app(self) -> FastAPI:
         token = self.settings.admin_token
@@ -107,24 +115,51 @@ class Juncture:
             decider=decider,
             journey_store=self.store.journeys,
             segment_ops=Segments(self.store.segments, self.segment_mover()),
-            eraser=Eraser((self.follower or self.committer).run_sync, self.clock),
+            eraser=Eraser(self.batch_run(), self.clock),
             engine_behind=self.engine_behind(),
             measurement=Measurement(
                 self.store.journeys,
                 self.store.journey_measures,
                 self.store.customer_orders,
-                (self.follower or self.committer).run_sync,
+                self.batch_run(),
             ),
             body_timeout=self.settings.body_timeout,
         )
 
+    def batch_run(self) -> Callable[[Processor], object]:
+        """Where batch changes run (segment moves, erasures, lifetime values): on the
+        engine's writer; with the engine in a process of its own, on this server's writer,
+        holding the engine's position so that they and the engine's commits never
+        interleave."""
+        if self.follower is not None:
+            return self.follower.run_sync
+        run = self.committer.run_sync
+        if not self.behind:
+            return run
+        return lambda process: run(functools.partial(_exclusive, process))
+
+    @property
+    def behind(self) -> bool:
+        """Whether the engine runs behind the log (on a thread here, or in a process)."""
+        return self.settings.engine and self.settings.engine_mode == "behind"
+
+    def start_engine_process(self) -> None:
+        """``juncture serve`` with the engine behind the log in a process of its own: start
+        it (``juncture engine``) and keep it running."""
+        if self.behind and self.follower is None and self.engine_process is None:
+            url = {"JUNCTURE_DATABASE_URL": self.settings.database_url}
+            self.engine_process = EngineProcess(url)
+            self.engine_process.start()
+
     def engine_behind(self) -> EngineBehind | None:
-        if self.follower is None:
+        if not self.behind:
             return None
+        process = self.engine_process
         return EngineBehind(
-            self.follower,
             self.store.log_positions,
             self.committer,
+            follower=self.follower,
+            alive=process.alive if process is not None else None,
             wait=self.settings.consistent_read_wait,
             max_lag=self.settings.engine_max_lag,
         )
@@ -136,8 +171,15 @@ class Juncture:
             self.scheduler.stop()
         if self.follower is not None:
             self.follower.stop()
+        if self.engine_process is not None:
+            self.engine_process.stop()
         self.committer.stop()
         self.store.close()
+
+
+def _exclusive(process: Processor, state: StateSql, events: list[Event]) -> list[Event]:
+    state.lock_position(ENGINE)
+    return process(state, events)
 
 
 CHANNELS = channel_table.SENT  # the channels an adapter sends (onsite is served by decide)
@@ -294,7 +336,7 @@ def build(
     )
     inline = settings.engine and settings.engine_mode == "inline"
     follower = None
-    if settings.engine and not inline:
+    if settings.engine and not inline and not settings.engine_process:
         follower = LogFollower(
             store,
             store.log_positions,
@@ -302,6 +344,7 @@ def build(
             the_clock,
             max_events=settings.engine_batch_events,
             on_apply=metrics.observe_engine,
+            poll=settings.engine_poll_interval,
         )
 
     def committed(result: AppendResult, requests: int) -> None:

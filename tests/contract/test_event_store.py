@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import msgspec
 import pytest
@@ -190,3 +191,34 @@ def test_migrations_produce_exactly_the_declared_schema(store: SqlStore) -> None
     with store.engine.connect() as conn:
         names = set(sa.inspect(conn).get_table_names())
     assert {"events", "failed_events", "write_keys"} <= names
+
+
+def test_a_batch_change_holding_the_engine_position_holds_off_the_engine(
+    store: SqlStore,
+) -> None:
+    """An erasure on the server's writer takes the engine's position first: the engine's
+    next commit, which moves that position first, waits until the erasure is committed, and
+    then reads what it left."""
+    first = store.writer()
+    with first.unit() as unit:
+        unit.advance("engine", 0, 5, T0)
+    engine = store.writer()
+    moved = threading.Event()
+
+    def engine_commit() -> None:
+        with engine.unit() as unit:
+            unit.advance("engine", 5, 6, T0)
+        moved.set()
+
+    try:
+        with first.unit() as unit:
+            unit.state.lock_position("engine")
+            thread = threading.Thread(target=engine_commit)
+            thread.start()
+            assert not moved.wait(0.5), "the engine moved while a batch change held it"
+        assert moved.wait(30)
+        thread.join()
+    finally:
+        first.close()
+        engine.close()
+    assert store.log_positions.position("engine") == 6

@@ -5,11 +5,14 @@ none twice after its restart."""
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -29,7 +32,9 @@ BEHIND = {
 
 @pytest.fixture
 def live_behind(database_url: str) -> Iterator[LiveServer]:
-    server = LiveServer(wiring.build(settings_for(database_url, engine_mode="behind"))).start()
+    server = LiveServer(
+        wiring.build(settings_for(database_url, engine_mode="behind", engine_process=False))
+    ).start()
     yield server
     server.stop()
 
@@ -72,7 +77,9 @@ def test_a_read_that_asks_sees_the_cart_just_added(live_behind: LiveServer) -> N
 
 
 def test_readyz_says_when_the_engine_is_too_far_behind(database_url: str) -> None:
-    juncture = wiring.build(settings_for(database_url, engine_mode="behind", engine_max_lag=5))
+    juncture = wiring.build(
+        settings_for(database_url, engine_mode="behind", engine_process=False, engine_max_lag=5)
+    )
     server = LiveServer(juncture).start()
     try:
         assert juncture.follower is not None
@@ -184,3 +191,60 @@ def _check_exactly_once(store: SqlStore, batches: list[dict[str, object]]) -> No
         assert profile is not None
         assert profile.profile.event_counts["Product Viewed"] == len(events), "applied twice"
     assert seen == expected
+
+
+def _children(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (started by any of its threads)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            state = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            if state != "Z":
+                found.append(int(child))
+    return found
+
+
+def test_serve_runs_the_engine_in_a_process_of_its_own_and_restarts_it(database_url: str) -> None:
+    """``juncture serve`` starts ``juncture engine`` beside itself; killed, it is started
+    again and goes on from its position; the server's own reads see its work."""
+    with ServerProcess(database_url, env=BEHIND) as server:
+        assert server.proc is not None
+        [engine] = _children(server.proc.pid)
+
+        def viewed(n: int) -> dict[str, object]:
+            return {"userId": "u-7", "event": "Product Viewed", "messageId": f"v{n}"}
+
+        posted = httpx.post(f"{server.url}/v1/track", json=viewed(1), auth=(WRITE_KEY, ""))
+        assert posted.status_code == 200
+        deadline = time.monotonic() + 60  # the engine process may still be starting
+        while True:
+            found = httpx.get(
+                f"{server.url}/v1/profiles",
+                params={"userId": "u-7", "consistent": "true"},
+                headers=ADMIN,
+            )
+            if found.headers["Juncture-Caught-Up"] == "true" or time.monotonic() > deadline:
+                break
+        assert found.headers["Juncture-Caught-Up"] == "true", found.text
+        assert found.json()["profiles"][0]["userIds"] == ["u-7"]
+        os.kill(engine, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not set(_children(server.proc.pid)) - {engine}:
+            time.sleep(0.1)
+        [again] = _children(server.proc.pid)
+        assert again != engine  # started again by the server
+        posted = httpx.post(f"{server.url}/v1/track", json=viewed(2), auth=(WRITE_KEY, ""))
+        assert posted.status_code == 200
+        store = SqlStore(database_url)
+        try:
+            deadline = time.monotonic() + 60
+            positions = store.log_positions
+            while positions.position("engine") < 2 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            events = store.events(user_id="u-7", derived=False)
+            assert [e.profile_id is not None for e in events] == [True, True]
+        finally:
+            store.close()
+        metrics = httpx.get(f"{server.url}/metrics").text
+        assert "juncture_engine_up 1.0" in metrics
+    assert not Path(f"/proc/{engine}").exists()

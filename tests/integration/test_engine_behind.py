@@ -47,7 +47,9 @@ def _batch(start: int, count: int, shoppers: int = 7) -> messages.Envelope:
 @pytest.fixture
 def behind(database_url: str) -> Iterator[wiring.Juncture]:
     juncture = wiring.build(
-        settings_for(database_url, engine_mode="behind", engine_batch_events=50),
+        settings_for(
+            database_url, engine_mode="behind", engine_process=False, engine_batch_events=50
+        ),
         clock=ManualClock(T0 + dt.timedelta(days=1)),
     )
     yield juncture
@@ -91,7 +93,7 @@ def test_ingestion_answers_before_the_engine_and_the_engine_applies_each_event_o
 
 
 def test_a_restarted_engine_goes_on_from_its_committed_position(database_url: str) -> None:
-    first = wiring.build(settings_for(database_url, engine_mode="behind"))
+    first = wiring.build(settings_for(database_url, engine_mode="behind", engine_process=False))
     first.ingestor.ingest_sync(_batch(0, 120), SOURCE)
     assert first.follower is not None and first.follower.wait_for(first.committer.head, 60)
     first.close()
@@ -101,7 +103,7 @@ def test_a_restarted_engine_goes_on_from_its_committed_position(database_url: st
     store = SqlStore(database_url)
     assert store.log_positions.position(ENGINE) == 120  # m0..m119 are seq 1..120
     store.close()
-    second = wiring.build(settings_for(database_url, engine_mode="behind"))
+    second = wiring.build(settings_for(database_url, engine_mode="behind", engine_process=False))
     try:
         assert second.follower is not None
         assert second.follower.wait_for(second.committer.head, 60)

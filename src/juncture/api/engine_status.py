@@ -57,10 +57,9 @@ class EngineCollector(Collector):
         position = g("juncture_engine_position", "Seq of the last client event applied")
         events = g("juncture_engine_lag_events", "Client events accepted, not applied yet")
         seconds = g("juncture_engine_lag_seconds", "Age of the oldest client event not applied yet")
-        follower = self.engine.follower
-        up.add_metric([], 1 if follower.running and follower.failing is None else 0)
-        position.add_metric([], follower.position)
         try:
+            up.add_metric([], 1 if self.engine.running() and not self.engine.failing() else 0)
+            position.add_metric([], self.engine.position())
             behind = self.engine.lag()
         except JunctureError as exc:
             log.warning("engine lag unavailable: %s", exc.code)

@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from juncture.api import engine_status
 from juncture.api.auth import admin_only
-from juncture.api.errors import json_response
+from juncture.api.errors import error_response, json_response
 from juncture.api.params import BIGINT
 from juncture.core import events as core_events
 from juncture.core import identity
@@ -61,7 +61,8 @@ def router(
         reached = await engine_status.catch_up(engine, consistent)
         found = await run_in_threadpool(_lookup, reads, user_id, anonymous_id, email)
         if not found:
-            raise NotFound("no profile has this identifier", code="profile_not_found")
+            missing = NotFound("no profile has this identifier", code="profile_not_found")
+            return engine_status.marked(error_response(missing), reached)
         now = clock.now()
         answer = json_response({"profiles": [profile_json(p, now) for p in found]})
         return engine_status.marked(answer, reached)
@@ -71,7 +72,10 @@ def router(
         profile_id: str, consistent: engine_status.Consistent = False
     ) -> Response:
         reached = await engine_status.catch_up(engine, consistent)
-        answer = json_response(profile_json(await live(profile_id), clock.now()))
+        try:
+            answer = json_response(profile_json(await live(profile_id), clock.now()))
+        except NotFound as missing:
+            answer = error_response(missing)
         return engine_status.marked(answer, reached)
 
     @api.get("/v1/profiles/{profile_id}/events")

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from juncture.cli.bench import bench_app
 from juncture.cli.demo import demo
+from juncture.cli.engine import engine
 from juncture.cli.journeys import journeys_app
 from juncture.cli.measure import measure_app
 from juncture.cli.options import DatabaseUrl
@@ -39,6 +40,7 @@ app.add_typer(segments_app, name="segments")
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(measure_app, name="measure")
 app.command()(demo)
+app.command()(engine)
 app.add_typer(bench_app, name="bench")
 console = Console(stderr=True)
 out = Console()
@@ -65,6 +67,7 @@ def serve(
     settings = settings_from(host=host, port=port, database_url=database_url)
     wiring.configure_logging(settings.log_level)
     juncture = wiring.build(settings)
+    juncture.start_engine_process()
     juncture.start_scheduler()
     try:
         juncture.start_dispatcher()

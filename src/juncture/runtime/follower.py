@@ -48,6 +48,7 @@ log = logging.getLogger("juncture.follower")
 
 ENGINE = "engine"  # the engine's position in log_positions
 _RETRY_SECONDS = 1.0
+_POLL_WAIT = 0.005  # seconds between reads of the position, waiting on another process
 
 
 @dataclass(slots=True)
@@ -70,8 +71,10 @@ class LogFollower:
         *,
         max_events: int = 2000,
         on_apply: Callable[[int, float], None] | None = None,
+        poll: float | None = None,
     ) -> None:
         self._store = store
+        self._poll = poll  # seconds between looks at the log when idle (None: woken only)
         self._positions = positions
         self._engine = engine
         self._clock = clock
@@ -136,7 +139,7 @@ class LogFollower:
             while not self._stopping.is_set():
                 worked = self._jobs_then_batch()
                 if not worked:
-                    self._wake.wait(_RETRY_SECONDS if self.failing else None)
+                    self._wake.wait(_RETRY_SECONDS if self.failing else self._poll)
                     self._wake.clear()
         except PositionMoved as exc:
             log.error("the engine stops: %s", exc.message)
@@ -264,38 +267,64 @@ class LogFollower:
 
 class EngineBehind:
     """What the API asks of the engine behind the log: read-your-writes waits, its lag, and
-    whether it is ready."""
+    whether it is ready. The engine runs either as ``follower`` in this process, or in a
+    process of its own (``juncture engine``) that ``alive`` says runs; then its position is
+    read from the store."""
 
     def __init__(
         self,
-        follower: LogFollower,
         positions: LogPositions,
         committer: GroupCommitter,
         *,
+        follower: LogFollower | None = None,
+        alive: Callable[[], bool] | None = None,
         wait: float,
         max_lag: float,
     ) -> None:
         self.follower = follower
+        self._alive = alive
         self._positions = positions
         self._committer = committer
         self._wait = wait
         self._max_lag = max_lag
 
+    def position(self) -> int:
+        if self.follower is not None:
+            return self.follower.position
+        return self._positions.position(ENGINE)
+
+    def running(self) -> bool:
+        if self.follower is not None:
+            return self.follower.running
+        return self._alive is not None and self._alive()
+
+    def failing(self) -> str | None:
+        failing = self.follower.failing if self.follower is not None else None
+        return failing.message if failing is not None else None
+
     def catch_up(self) -> bool:
         """Wait (up to the configured bound) until the engine has applied every event
         committed before this call; whether it did."""
-        return self.follower.wait_for(self._committer.head, self._wait)
+        head = self._committer.head
+        if self.follower is not None:
+            return self.follower.wait_for(head, self._wait)
+        deadline = time.monotonic() + self._wait
+        while self.position() < head:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(_POLL_WAIT)
+        return True
 
     def lag(self) -> Behind:
-        return self._positions.behind(self.follower.position)
+        return self._positions.behind(self.position())
 
     def unready(self, now: dt.datetime) -> str | None:
         """Why the engine is not ready (stopped, failing, or further behind than allowed);
         None when it is."""
-        if not self.follower.running:
+        if not self.running():
             return "the engine is not running"
-        if self.follower.failing is not None:
-            return f"the engine fails: {self.follower.failing.message}"
+        if (failing := self.failing()) is not None:
+            return f"the engine fails: {failing}"
         if self._max_lag > 0:
             behind = self.lag().seconds(now)
             if behind > self._max_lag:

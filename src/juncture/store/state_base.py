@@ -61,6 +61,15 @@ class StateBase:
         PostgreSQL, a SQLite file that cannot be written) as a real commit would."""
         self.cur.execute("UPDATE timers SET due_at = due_at WHERE 1 = 0")
 
+    def lock_position(self, name: str) -> None:
+        """Hold the log position ``name`` until this transaction ends, so that it and the
+        engine's commits (which move that position first) never interleave: an erasure
+        beside an engine in another process cannot be undone by a commit that read the
+        person before it. SQLite's write lock (``BEGIN IMMEDIATE``) already holds them
+        apart."""
+        if not self.sqlite:
+            self.cur.execute("SELECT seq FROM log_positions WHERE name = %s FOR UPDATE", (name,))
+
     # -- time values -------------------------------------------------------------------
     def t(self, value: dt.datetime | None) -> Any:
         if value is None or not self.sqlite:
