@@ -246,6 +246,20 @@ def test_each_journeys_entries_and_conversions_agree_with_the_store(
     assert converted_somewhere > 0
 
 
+def test_cart_messages_went_to_carts_not_bought_and_never_empty(
+    small_demo: tuple[str, dict[str, Any]],
+) -> None:
+    """The summary's cart figures: every sent row of a template that lists the cart, none
+    showing an empty basket, none after the customer had bought (the simulation's truth)."""
+    url, summary = small_demo
+    o = tables.outbox
+    cart_templates = ("cart_recovery", "cart_discount_10", "cart_last_call")
+    sent = sa.select(sa.func.count()).where(o.c.status == "sent", o.c.template.in_(cart_templates))
+    figures = summary["cart_reminders"]
+    assert figures["sent"] == scalar(url, sent) > 0
+    assert (figures["after_purchase"], figures["empty_basket"]) == (0, 0)
+
+
 def test_holdout_enrollments_get_no_messages(small_demo: tuple[str, dict[str, Any]]) -> None:
     url, s = small_demo
     o, n = tables.outbox, tables.enrollments

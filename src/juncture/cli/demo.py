@@ -113,6 +113,7 @@ def _print_demo(summary: Any, seconds: float) -> None:
         stages.add_row(name, f"{count:,}")
     out.print(stages)
     _print_journeys(data["journeys"])
+    _print_cart_reminders(data.get("cart_reminders") or {})
 
 
 def _pct(value: float | None) -> str:
@@ -152,6 +153,16 @@ def _print_journeys(report: dict[str, Any]) -> None:
             ci,
         )
     out.print(lifts)
+
+
+def _print_cart_reminders(figures: dict[str, int]) -> None:
+    from rich.table import Table
+
+    table = Table("cart messages delivered", "count", title="What the cart messages showed")
+    table.add_row("sent", f"{figures.get('sent', 0):,}")
+    table.add_row("  after the customer had bought", f"{figures.get('after_purchase', 0):,}")
+    table.add_row("  with an empty basket", f"{figures.get('empty_basket', 0):,}")
+    out.print(table)
 
 
 def _serve_demo(settings: Settings) -> None:

@@ -29,6 +29,7 @@ from juncture.analytics import journeys as journey_report
 from juncture.channels.base import DeliveryResult, OutboundMessage
 from juncture.core import channels, messages
 from juncture.core.journeys.arbitration import Cap, Policy, QuietHours
+from juncture.demo.reminders import CartReminders
 from juncture.runtime.clock import Clock, ManualClock
 from juncture.runtime.dispatcher import Dispatcher
 from juncture.settings import Settings
@@ -54,6 +55,7 @@ class DemoSummary:
     store: dict[str, Any] = field(default_factory=dict)
     delivered: dict[str, int] = field(default_factory=dict)
     journeys: dict[str, Any] = field(default_factory=dict)
+    cart_reminders: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,6 +71,7 @@ class DemoSummary:
             "store": self.store,
             "delivered": self.delivered,
             "journeys": self.journeys,
+            "cart_reminders": self.cart_reminders,
         }
 
 
@@ -106,6 +109,7 @@ class SimulatedInbox:
     def __init__(self, sim: Simulation, clock: Clock) -> None:
         self.sim, self.clock = sim, clock
         self.delivered: Counter[str] = Counter()
+        self.reminders = CartReminders()  # what the cart messages showed, and when
         self._arrived: list[tuple[int, Delivery]] = []
 
     def flush(self) -> None:
@@ -131,6 +135,7 @@ class SimulatedInbox:
             ),
         ))  # fmt: skip
         self.delivered[message.channel] += 1
+        self.reminders.record(message, self.clock.now())
         return DeliveryResult.sent(status_code=250)
 
 
@@ -166,6 +171,7 @@ def run(
         loop.close()
     summary.by_event = dict(sent)
     summary.delivered = dict(inbox.delivered)
+    summary.cart_reminders = inbox.reminders.figures(sim.ground_truth.purchases)
     summary.truth = sim.ground_truth.summary()
     summary.store = juncture.store.stats()
     summary.journeys = journey_report.report(juncture.store.journey_report())

@@ -415,12 +415,12 @@ def _message(p: Profile, send: Send, now: dt.datetime, user_id: str | None) -> M
 
 def _flat_event(raw: object) -> dict[str, Any]:
     """The enrollment's event for templates: its properties at the top level (``event.total``)
-    beside ``name`` and ``properties``."""
+    beside ``name``, ``timestamp`` and ``properties``."""
     if not isinstance(raw, Mapping):
         return {}
     props = raw.get("properties")
     flat: dict[str, Any] = dict(props) if isinstance(props, Mapping) else {}
-    flat.update(name=raw.get("name"), properties=flat.copy())
+    flat.update(name=raw.get("name"), timestamp=raw.get("timestamp"), properties=flat.copy())
     return flat
 
 
