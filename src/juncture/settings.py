@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -36,6 +37,14 @@ def _duration(value: object) -> object:
 
 
 Duration = Annotated[dt.timedelta, BeforeValidator(_duration)]
+
+
+def _json_object(value: object) -> object:
+    """A mapping given as JSON text (``{"Grocery > Coffee": "30d"}``); a mapping as is."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+DurationByName = Annotated[dict[str, Duration], NoDecode, BeforeValidator(_json_object)]
 
 # The thresholds are the core configs' fields, under their names and with their defaults:
 # `wiring.engine_config` passes every setting on to the field of the same name.
@@ -167,6 +176,8 @@ class Settings(BaseSettings):
     post_purchase_window: Duration = _SIGNALS.post_purchase_window
     session_gap: Duration = _PROFILE.session_gap  # inactivity that ends a session
     revisit_gap: Duration = _PROFILE.revisit_gap  # pause before a product view is a revisit
+    replenish_every: DurationByName = Field(default={})  # replenish_at: by category (prefix)
+    replenish_min: Duration = _PROFILE.replenish_min  # orders closer: one purchase, no cycle
     engaged_within: Duration = Field(  # one order and activity since: loyalty
         default=_STAGE.engaged_within,
         validation_alias=_renamed("engaged_within", "stage_engaged_within"),

@@ -377,6 +377,20 @@ def test_replenishment_reminds_when_the_shoppers_own_cycle_comes_round(shop: Sho
     assert shop.mails(early) == []  # reordered: the next one is due on day 59
 
 
+@journeys("replenishment", replenish_every={"Grocery > Coffee": "30d"})
+def test_a_first_purchase_of_a_declared_consumable_is_reminded_after_its_interval(
+    shop: Shop,
+) -> None:
+    first = outside_holdout("replenishment", "first")
+    shop.identify(T0, first)
+    shop.track(T0 + MINUTE, first, "Order Completed", order_id="o-1", total=14.0,
+               currency="EUR", products=[BEANS, SOCKS])  # fmt: skip
+    shop.advance(T0 + 29 * DAY)
+    assert shop.sink.mails == []  # the socks are no consumable; the beans last 30 days
+    shop.advance(T0 + 30 * DAY + HOUR)
+    assert len(shop.mails(first)) == 1
+
+
 # -- NPS follow-up -------------------------------------------------------------------------
 @pytest.fixture
 def helpdesk() -> Iterator[HttpRecorder]:
