@@ -125,7 +125,24 @@ def test_bench_ingest_reports_both_modes_against_raw_inserts(tmp_path: Path) -> 
     assert "postgres" not in result
     check_mode(result["sqlite"], "engine")
     assert check_mode(result["sqlite"], "ingest_only")["derived_events"] == 0
-    assert output.count("ratio") == 2
+    check_behind(result["sqlite"]["engine_behind"])
+    assert output.count("ratio") == 3
+    assert "of ingest only" in output
+
+
+def check_behind(figures: dict[str, Any]) -> None:
+    """The engine behind the log: ingestion's commits carry only what clients sent; the
+    engine applied every acknowledged event (the load's and the steady phase's), and its
+    rate, CPU and lag under a steady load are reported."""
+    assert figures["statuses"] == {"200": INGEST_EVENTS // 100}
+    steady = figures["steady_acknowledged_events"]
+    assert steady > 0
+    assert figures["stored_events"] == INGEST_EVENTS + steady
+    assert figures["all_acknowledged_stored_once"] is True
+    assert figures["unapplied_events"] == 0
+    assert figures["commits"] * figures["events_per_commit"] == pytest.approx(INGEST_EVENTS)
+    assert figures["engine_events_per_s"] > 0 and figures["engine_cpu_us_per_event"] > 0
+    assert 0 <= figures["lag_p50_s"] <= figures["lag_p99_s"]
 
 
 @pytest.mark.slow

@@ -3,13 +3,15 @@
 The HTTP figure is end to end: batches of 100 Segment messages over loopback to a real
 ``juncture serve`` in its own process, each answered only after its events are committed
 (SQLite: WAL, synchronous=FULL unless $JUNCTURE_SQLITE_SYNCHRONOUS says otherwise). It is
-measured twice on fresh databases: with the engine on the hot path (identity, profile,
-signals, stage and timers in the events' transaction, as ``juncture serve`` runs) and,
-unless ``engine_modes`` says otherwise, ingest only (``JUNCTURE_ENGINE=false``). The raw
-limit is the same rows inserted into a fresh database of the same kind with plain
-``executemany`` and one transaction per 5,000 rows, measured in the same run. After each
-load the stored count is checked: every acknowledged event must be there exactly once
-(derived events, such as signals, are counted apart).
+measured on fresh databases in each mode of :data:`MODES`: ingest only
+(``JUNCTURE_ENGINE=false``), the engine behind the log (``juncture engine`` beside the
+server: then also the rate at which the engine applied the load, its CPU per event, and its
+lag under a steady load at half that rate) and the engine inline (identity, profile,
+signals, stage and timers in the events' transaction). The raw limit is the same rows
+inserted into a fresh database of the same kind with plain ``executemany`` and one
+transaction per 5,000 rows, measured in the same run. After each load the stored count is
+checked: every acknowledged event must be there exactly once (derived events, such as
+signals, are counted apart) and, with an engine, applied.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ import asyncio
 import datetime as dt
 import os
 import random
+import statistics
 import tempfile
+import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -84,23 +88,26 @@ def make_batches(events: int, seed: int = 7, shoppers: int | None = None) -> lis
     return batches
 
 
-def http_rate(url: str, batches: list[bytes], concurrency: int, engine: bool) -> dict[str, Any]:
-    env = {
-        "JUNCTURE_WRITE_KEYS": WRITE_KEY,
-        "JUNCTURE_LOG_LEVEL": "warning",
-        "JUNCTURE_ENGINE": "true" if engine else "false",
-    }
+def http_rate(
+    url: str, batches: list[bytes], concurrency: int, mode: Mapping[str, str]
+) -> dict[str, Any]:
+    env = {"JUNCTURE_WRITE_KEYS": WRITE_KEY, "JUNCTURE_LOG_LEVEL": "warning", **mode}
+    behind: dict[str, Any] = {}
     with ServerProcess(url, env=env) as server:
         requests = [
             request_bytes("127.0.0.1", server.port, "/v1/batch", b, WRITE_KEY) for b in batches
         ]
         assert server.proc is not None
         cpu_before = cpu_seconds(server.proc.pid)
+        started = time.perf_counter()
         result = asyncio.run(run_load("127.0.0.1", server.port, requests, concurrency))
         cpu = cpu_seconds(server.proc.pid) - cpu_before
         commits = commit_sizes(server.url)
+        if mode.get("JUNCTURE_ENGINE_MODE") == "behind":
+            behind = engine_behind(server, started, result.statuses.get(200, 0) * BATCH)
     ok = result.statuses.get(200, 0)
     return {
+        **behind,
         "events_per_s": ok * BATCH / result.seconds,
         # The server's CPU time per acknowledged event: steadier than the rate on a
         # shared machine, where other processes take cores away.
@@ -115,6 +122,82 @@ def http_rate(url: str, batches: list[bytes], concurrency: int, engine: bool) ->
         "commits": commits[1],
         "events_per_commit": commits[0] / max(commits[1], 1),
     }
+
+
+def engine_behind(server: ServerProcess, started: float, acknowledged: int) -> dict[str, Any]:
+    """With the engine behind the log: how long it took to apply the whole load (its
+    sustained rate), its CPU per event, and its lag under a steady load at half that rate."""
+    assert server.proc is not None
+    engines = children(server.proc.pid)
+    cpu_before = sum(cpu_seconds(p) for p in engines)
+    drain(server)
+    seconds = time.perf_counter() - started
+    rate = acknowledged / seconds
+    engine_cpu = sum(cpu_seconds(p) for p in engines) - cpu_before
+    lag, steady = steady_lag(server, rate * STEADY_SHARE)
+    drain(server)  # the steady phase's last events too, before the server stops
+    return {
+        "engine_events_per_s": rate,
+        "engine_cpu_us_per_event": engine_cpu / max(acknowledged, 1) * 1e6,
+        "steady_events_per_s": rate * STEADY_SHARE,
+        "steady_acknowledged_events": steady,
+        "lag_p50_s": statistics.median(lag) if lag else 0.0,
+        "lag_p99_s": statistics.quantiles(lag, n=100)[98] if len(lag) >= 2 else 0.0,
+    }
+
+
+def drain(server: ServerProcess) -> None:
+    """Wait until the engine has applied everything acknowledged (at most DRAIN_LIMIT s)."""
+    deadline = time.monotonic() + DRAIN_LIMIT
+    while metric(server.url, "juncture_engine_lag_events") and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+DRAIN_LIMIT = 900.0  # seconds the engine gets to apply the load before the bench goes on
+STEADY_SHARE = 0.5  # the steady load, as a share of the engine's sustained rate
+STEADY_SECONDS = 10.0
+
+
+def steady_lag(server: ServerProcess, rate: float) -> tuple[list[float], int]:
+    """``juncture_engine_lag_seconds`` every 0.1 s while a client sends ``rate`` events/s
+    (batches of 100) for :data:`STEADY_SECONDS`, and how many events it had acknowledged."""
+    batches = make_batches(int(rate * STEADY_SECONDS) // BATCH * BATCH + BATCH, seed=11)
+    every = BATCH / rate
+    samples: list[float] = []
+    sent = 0
+    with httpx.Client(auth=(WRITE_KEY, ""), timeout=30) as client:
+        began = time.perf_counter()
+        next_sample = began
+        for index, body in enumerate(batches):
+            due = began + index * every
+            while (now := time.perf_counter()) < due:
+                if now >= next_sample:
+                    samples.append(metric(server.url, "juncture_engine_lag_seconds"))
+                    next_sample += 0.1
+                time.sleep(min(0.01, max(due - now, 0)))
+            answer = client.post(
+                f"{server.url}/v1/batch",
+                content=body,
+                headers={"Content-Type": "application/json"},
+            )
+            sent += BATCH if answer.status_code == 200 else 0
+    return samples, sent
+
+
+def metric(base_url: str, name: str) -> float:
+    """One unlabelled gauge or counter from the server's ``/metrics``."""
+    for line in httpx.get(f"{base_url}/metrics", timeout=10).text.splitlines():
+        if line.startswith(f"{name} "):
+            return float(line.split()[1])
+    return 0.0
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (the engine process, when it runs apart)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        found.extend(int(c) for c in (task / "children").read_text().split())
+    return found
 
 
 def commit_sizes(base_url: str) -> tuple[float, float]:
@@ -159,6 +242,15 @@ def raw_rate(url: str, events: list[Event]) -> float:
         store.close()
 
 
+def unapplied_count(url: str) -> int:
+    """Events from the bench's source that the engine has not applied."""
+    store = SqlStore(url)
+    try:
+        return tallies.unapplied(store, source_of(WRITE_KEY))
+    finally:
+        store.close()
+
+
 def stored_counts(url: str) -> tuple[int, int]:
     """(events stored from the bench's source, events stored in all)."""
     store = SqlStore(url)
@@ -168,7 +260,13 @@ def stored_counts(url: str) -> tuple[int, int]:
         store.close()
 
 
-MODES: dict[str, bool] = {"engine": True, "ingest_only": False}
+# The server's settings in each mode: the engine in each ingestion commit, behind the log
+# (in a process of its own), or no engine at all.
+MODES: dict[str, dict[str, str]] = {
+    "engine": {"JUNCTURE_ENGINE": "true", "JUNCTURE_ENGINE_MODE": "inline"},
+    "engine_behind": {"JUNCTURE_ENGINE": "true", "JUNCTURE_ENGINE_MODE": "behind"},
+    "ingest_only": {"JUNCTURE_ENGINE": "false"},
+}
 
 
 def bench_store(
@@ -193,13 +291,17 @@ def bench_store(
         with urls(mode) as url:
             http = http_rate(url, batches, concurrency, MODES[mode])
             ours, every = stored_counts(url)
+            unapplied = unapplied_count(url) if mode != "ingest_only" else 0
+        acknowledged = http["acknowledged_events"] + http.get("steady_acknowledged_events", 0)
         result[mode] = {
+            "unapplied_events": unapplied,
             **http,
             "stored_events": ours,
             "derived_events": every - ours,
             "raw_rows_per_s": raw,
             "ratio": http["events_per_s"] / raw,
-            "all_acknowledged_stored_once": ours == http["acknowledged_events"],
+            "all_acknowledged_stored_once": ours
+            == http["acknowledged_events"] + http.get("steady_acknowledged_events", 0),
         }
         echo(
             f"[{kind}] {mode.replace('_', ' '):>11}: http {http['events_per_s']:,.0f} events/s "
@@ -207,8 +309,22 @@ def bench_store(
             f"{http['server_cpu_us_per_event']:.0f} us/event, "
             f"{http['events_per_commit']:,.0f} events/commit) | raw insert "
             f"{raw:,.0f} rows/s | ratio {http['events_per_s'] / raw:.2f} | stored {ours:,} of "
-            f"{http['acknowledged_events']:,} acknowledged (+{every - ours:,} derived)"
+            f"{acknowledged:,} acknowledged (+{every - ours:,} derived)"
         )
+        if "engine_events_per_s" in http:
+            ingest_only = result.get("ingest_only", {}).get("events_per_s")
+            share = (
+                f" | {http['events_per_s'] / ingest_only:.2f} of ingest only"
+                if (ingest_only)
+                else ""
+            )
+            echo(
+                f"[{kind}] {'behind':>11}: engine applied the load at "
+                f"{http['engine_events_per_s']:,.0f} events/s (engine CPU "
+                f"{http['engine_cpu_us_per_event']:.0f} us/event), {unapplied:,} unapplied; "
+                f"lag at {http['steady_events_per_s']:,.0f} events/s: p50 "
+                f"{http['lag_p50_s']:.2f} s, p99 {http['lag_p99_s']:.2f} s{share}"
+            )
     return result
 
 
@@ -218,7 +334,7 @@ def run(
     concurrency: int,
     postgres_url: str | None,
     echo: Echo,
-    modes: Sequence[str] = tuple(MODES),
+    modes: Sequence[str] = ("ingest_only", "engine_behind", "engine"),
 ) -> dict[str, Any]:
     batches = make_batches(events)
     results: dict[str, Any] = {

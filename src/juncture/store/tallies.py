@@ -25,6 +25,15 @@ def events_from(store: SqlStore, source: str) -> tuple[int, int]:
     return int(ours), int(every)
 
 
+def unapplied(store: SqlStore, source: str) -> int:
+    """Events from ``source`` the engine has not applied (no profile yet)."""
+    events = tables.events
+    return _scalar(
+        store,
+        _COUNT.select_from(events).where(events.c.source == source, events.c.profile_id.is_(None)),
+    )
+
+
 def timers_due(store: SqlStore, now: dt.datetime, kind: str | None = None) -> int:
     """Timers due at ``now`` (of ``kind`` only, when given)."""
     t = tables.timers
