@@ -27,11 +27,11 @@ from juncture.channels.sms import TWILIO_API, JsonSms, TwilioSms
 from juncture.channels.templates import Templates
 from juncture.channels.webhook import Webhook
 from juncture.core import channels as channel_table
-from juncture.core.engine import EngineConfig
 from juncture.core.events import Event
 from juncture.core.identity import ExternalId, IdentityConfig
 from juncture.core.journeys.arbitration import Cap, Policy
 from juncture.core.journeys.orchestrate import JourneyConfig
+from juncture.core.pipeline import EngineConfig
 from juncture.core.profile.model import ProfileConfig
 from juncture.core.signals import SignalConfig
 from juncture.core.stage import StageConfig

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from juncture.core import engine as core_engine
+from juncture.core import pipeline
 from juncture.core.events import Event
 from juncture.core.timers import ScheduleTimer
 from juncture.runtime.clock import ManualClock
@@ -146,7 +146,7 @@ def test_a_timer_that_cannot_fire_is_set_aside_and_the_rest_fire(
 
     c.run_sync(schedule)
     fired: list[str] = []
-    real_fire = core_engine.fire
+    real_fire = pipeline.fire
 
     def fire(timer: ScheduleTimer, *args: Any, **kwargs: Any) -> Any:
         if timer.key == "bad":
@@ -154,7 +154,7 @@ def test_a_timer_that_cannot_fire_is_set_aside_and_the_rest_fire(
         fired.append(timer.key)
         return real_fire(timer, *args, **kwargs)
 
-    monkeypatch.setattr(core_engine, "fire", fire)
+    monkeypatch.setattr(pipeline, "fire", fire)
     assert isinstance(engine.clock, ManualClock)
     engine.clock.set(T0 + dt.timedelta(hours=1))
     c.tick_sync()

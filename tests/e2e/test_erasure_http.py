@@ -17,8 +17,8 @@ import pytest
 import sqlalchemy as sa
 
 from juncture import wiring
-from juncture.core.engine import EngineConfig
 from juncture.core.identity import ExternalId, IdentityConfig
+from juncture.core.pipeline import EngineConfig
 from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.store import tables
 from tests.conftest import ADMIN, BASIC, LiveServer, settings_for

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from juncture import wiring
-from juncture.core.engine import EngineConfig
 from juncture.core.identity import ExternalId, IdentityConfig
+from juncture.core.pipeline import EngineConfig
 from juncture.runtime.clock import ManualClock
 from tests.conftest import ADMIN, BASIC, LiveServer, settings_for
 

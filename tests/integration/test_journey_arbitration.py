@@ -8,11 +8,11 @@ import asyncio
 import datetime as dt
 
 from juncture.channels.recording import RecordingChannel
-from juncture.core.engine import EngineConfig
 from juncture.core.identity import profile_id_for
 from juncture.core.journeys.arbitration import Cap, Policy, QuietHours, in_global_control
 from juncture.core.journeys.catalog import Catalog
 from juncture.core.journeys.orchestrate import JourneyConfig
+from juncture.core.pipeline import EngineConfig
 from juncture.runtime.dispatcher import Dispatcher
 from juncture.store import journey_stats
 from tests.integration.test_journeys_engine import T0, Shop, add, cart_journey, opted_in

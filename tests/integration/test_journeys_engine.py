@@ -16,10 +16,10 @@ import sqlalchemy as sa
 
 from juncture import wiring
 from juncture.core import messages
-from juncture.core.engine import EngineConfig
 from juncture.core.journeys.arbitration import Cap, Policy, QuietHours
 from juncture.core.journeys.catalog import Catalog
 from juncture.core.journeys.orchestrate import JourneyConfig
+from juncture.core.pipeline import EngineConfig
 from juncture.definitions import journeys as journey_definitions
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.engine import StaticJourneys

@@ -16,8 +16,8 @@ import pytest
 
 from juncture import settings, wiring
 from juncture.core import messages
-from juncture.core.engine import EngineConfig
 from juncture.core.events import Event
+from juncture.core.pipeline import EngineConfig
 from juncture.errors import InvalidSettings
 from juncture.runtime.clock import ManualClock
 from juncture.settings import Settings

@@ -1,5 +1,5 @@
 """The engine at run time: loads the working set of a commit, runs the pure pipeline
-(``core.engine``) over its events and due timers in time order, and writes the results,
+(``core.pipeline``) over its events and due timers in time order, and writes the results,
 all inside the writer's transaction."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Protocol
 import msgspec
 
 from juncture.core import bounds, identity
-from juncture.core import engine as core
+from juncture.core import pipeline as core
 from juncture.core.events import Event
 from juncture.core.identity import Conflict, IdentityGraph, Merge
 from juncture.core.journeys.catalog import Catalog

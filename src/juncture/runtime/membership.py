@@ -9,7 +9,7 @@ import logging
 from collections.abc import Iterable
 from typing import Protocol
 
-from juncture.core import engine as core
+from juncture.core import pipeline as core
 from juncture.core.events import Event
 from juncture.core.segments import conditions as seg
 from juncture.core.segments import membership

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from juncture.core import bounds
-from juncture.core.engine import EngineConfig
 from juncture.core.events import Event
+from juncture.core.pipeline import EngineConfig
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.engine import Engine
 from juncture.runtime.membership import StoredSegments

@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from juncture.core import engine
-from juncture.core.engine import STAGE_TIMER, EngineConfig
+from juncture.core import pipeline
 from juncture.core.events import Event
 from juncture.core.identity import IdentityGraph
+from juncture.core.pipeline import STAGE_TIMER, EngineConfig
 from juncture.core.profile.model import Profile
 from juncture.core.signals import ScheduleTimer
 
@@ -31,11 +31,11 @@ def ev(name: str, at: dt.datetime, **props: Any) -> Event:
     )
 
 
-def feed(*events: Event) -> tuple[Profile, list[engine.Step]]:
+def feed(*events: Event) -> tuple[Profile, list[pipeline.Step]]:
     graph, known = IdentityGraph(), dict[str, Profile]()
     steps = []
     for event in events:
-        step = engine.step(graph, known, event, CONFIG)
+        step = pipeline.step(graph, known, event, CONFIG)
         graph = step.graph or graph
         known.update(step.profiles)
         steps.append(step)
@@ -43,12 +43,12 @@ def feed(*events: Event) -> tuple[Profile, list[engine.Step]]:
     return current, steps
 
 
-def stage_timer(step: engine.Step) -> ScheduleTimer:
+def stage_timer(step: pipeline.Step) -> ScheduleTimer:
     (timer,) = [t for t in step.timers if isinstance(t, ScheduleTimer) and t.kind == STAGE_TIMER]
     return timer
 
 
-def moves(step: engine.Step) -> list[tuple[str, str, dt.datetime]]:
+def moves(step: pipeline.Step) -> list[tuple[str, str, dt.datetime]]:
     return [
         (e.properties["from"], e.properties["to"], e.timestamp)
         for e in step.events
@@ -62,19 +62,19 @@ def test_loyalty_turns_into_decision_then_lapsed_each_with_its_event() -> None:
     first = stage_timer(steps[1])
     assert first.due_at == T0 + 31 * DAY
     # the runtime fires it late (a commit days after): the event still has its moment
-    fired = engine.fire(first, current, T0 + 60 * DAY, CONFIG)
+    fired = pipeline.fire(first, current, T0 + 60 * DAY, CONFIG)
     assert moves(fired) == [("loyalty", "decision", T0 + 31 * DAY)]
     assert fired.profiles == {current.profile_id: current}  # the stored stage column moves
     second = stage_timer(fired)
     assert second.due_at == T0 + 91 * DAY
-    lapsed = engine.fire(second, current, T0 + 91 * DAY, CONFIG)
+    lapsed = pipeline.fire(second, current, T0 + 91 * DAY, CONFIG)
     assert moves(lapsed) == [("decision", "lapsed", T0 + 91 * DAY)]
     assert [t for t in lapsed.timers if isinstance(t, ScheduleTimer)] == []
 
 
 def test_the_next_event_after_a_move_by_time_starts_from_the_moved_stage() -> None:
     current, steps = feed(ev("Order Completed", T0, order_id="o1"), ev("Product Used", T0 + DAY))
-    fired = engine.fire(stage_timer(steps[1]), current, T0 + 31 * DAY, CONFIG)
+    fired = pipeline.fire(stage_timer(steps[1]), current, T0 + 31 * DAY, CONFIG)
     assert moves(fired) == [("loyalty", "decision", T0 + 31 * DAY)]
     _, again = feed(
         ev("Order Completed", T0, order_id="o1"),
@@ -91,7 +91,7 @@ def test_a_timer_overtaken_by_activity_does_not_fire() -> None:
         ev("Product Used", T0 + 20 * DAY),
     )
     stale = stage_timer(steps[1])
-    assert engine.fire(stale, current, T0 + 31 * DAY, CONFIG).events == ()
+    assert pipeline.fire(stale, current, T0 + 31 * DAY, CONFIG).events == ()
     assert stage_timer(steps[2]).due_at == T0 + 50 * DAY
     early = stage_timer(steps[2])
-    assert engine.fire(early, current, T0 + 49 * DAY, CONFIG).events == ()  # not due yet
+    assert pipeline.fire(early, current, T0 + 49 * DAY, CONFIG).events == ()  # not due yet
