@@ -10,6 +10,7 @@ from starlette.responses import Response
 import juncture
 from juncture.api import (
     admin,
+    catalog,
     decide,
     deliveries,
     engine_status,
@@ -72,6 +73,7 @@ def create_app(
     app.include_router(decide.router(decider, keys, body_timeout, engine_behind))
     app.include_router(journeys.router(journey_store, admin_token, body_timeout))
     app.include_router(measure.router(measurement, admin_token, ingestor.clock))
+    app.include_router(catalog.router(store.catalog, admin_token, ingestor.clock, body_timeout))
     journey_metrics.install(metrics.registry, journey_store)
     if engine_behind is not None:
         engine_status.install(metrics.registry, engine_behind, ingestor.clock)

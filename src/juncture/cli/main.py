@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from juncture.cli.bench import bench_app
+from juncture.cli.catalog import catalog_app
 from juncture.cli.demo import demo
 from juncture.cli.engine import engine
 from juncture.cli.journeys import journeys_app
@@ -39,6 +40,7 @@ app.add_typer(journeys_app, name="journeys")
 app.add_typer(segments_app, name="segments")
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(measure_app, name="measure")
+app.add_typer(catalog_app, name="catalog")
 app.command()(demo)
 app.command()(engine)
 app.add_typer(bench_app, name="bench")

@@ -25,6 +25,7 @@ from juncture.errors import StoreUnavailable
 from juncture.store import dialects, erasure, journey_report, tables
 from juncture.store import migrate as migrations
 from juncture.store.base import FailedEvent, Writer
+from juncture.store.catalog import Catalog
 from juncture.store.customer_orders import CustomerOrders
 from juncture.store.journey_measures import JourneyMeasures
 from juncture.store.journeys import JourneyStore
@@ -49,7 +50,8 @@ class SqlStore:
     stats), ``outbox``, ``segments``, ``placements`` (on-site decisions), ``profiles``
     (reads for the profile API), ``log_positions`` (where the engine stands in the log),
     and for measurement ``customer_orders`` (each customer's orders) and
-    ``journey_measures`` (enrollments, merges, message counts). ``engine`` is for
+    ``journey_measures`` (enrollments, merges, message counts), and ``catalog`` (the
+    retailer's products, stock and locations). ``engine`` is for
     ``store/`` and its tests only."""
 
     def __init__(self, url: str, *, sqlite_synchronous: str = "FULL") -> None:
@@ -64,6 +66,7 @@ class SqlStore:
         self.log_positions = LogPositions(self.engine)
         self.customer_orders = CustomerOrders(self.engine)
         self.journey_measures = JourneyMeasures(self.engine)
+        self.catalog = Catalog(self.engine)  # the retailer's tables
 
     def writer(self) -> Writer:
         return dialects.writer_for(self.engine)

@@ -333,3 +333,8 @@ log_positions = sa.Table(
 def chars(table: sa.Table, column: str) -> int:
     """How many characters a text column holds (0 when unbounded)."""
     return int(getattr(table.c[column].type, "length", None) or 0)
+
+
+# The retailer's tables (products, stock, locations, ...) are declared in a module of their
+# own on this metadata; importing it here keeps `tables.metadata` the whole schema.
+from juncture.store import catalog_tables  # noqa: E402, F401

@@ -1,0 +1,91 @@
+"""``juncture catalog ...``: the retailer's tables from the feeds it already produces."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from juncture.cli.options import DatabaseUrl
+
+catalog_app = typer.Typer(
+    no_args_is_help=True, help="The retailer's tables: products, stock by location, locations."
+)
+SHOWN = 50  # refused rows listed; the rest are counted
+
+
+class Kind(StrEnum):
+    products = "products"
+    inventory = "inventory"
+    locations = "locations"
+
+
+class Format(StrEnum):
+    tsv = "tsv"
+    csv = "csv"
+    xml = "xml"
+    jsonl = "jsonl"
+
+
+@catalog_app.command("import")
+def import_feed(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    kind: Annotated[
+        Kind, typer.Option("--kind", help="products | inventory (local stock) | locations")
+    ] = Kind.products,
+    fmt: Annotated[
+        Format | None,
+        typer.Option("--format", help="tsv | csv | xml | jsonl (default: from the name)"),
+    ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full/--delta",
+            help="--full: the feed lists everything, what it leaves out is retired",
+        ),
+    ] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Upsert a feed (Merchant Center product data, local inventory, locations) by id.
+    Refused rows are listed as file:line: column: reason; the others are imported."""
+    from rich.progress import Progress
+
+    from juncture import settings, wiring
+    from juncture.errors import JunctureError
+    from juncture.runtime.catalog_import import import_feed as run
+    from juncture.runtime.clock import SystemClock
+
+    flags = {"database_url": database_url} if database_url else {}
+    store = wiring.open_store(settings.load(**flags))
+    try:
+        with file.open("rb") as stream, Progress(transient=True) as bar:
+            task = bar.add_task(f"importing {kind.value}", total=None)
+            report = run(
+                store.catalog,
+                stream,
+                str(file),
+                kind=kind.value,
+                now=SystemClock().now(),
+                fmt=fmt.value if fmt else None,
+                full=full,
+                progress=lambda n: bar.advance(task, n),
+            )
+    except JunctureError as exc:
+        where = f"{exc.where}: " if exc.where else ""
+        typer.echo(f"{where}{exc.code}: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        store.close()
+    typer.echo(
+        f"{report.rows} rows of {kind.value} ({report.format}): {report.new} new, "
+        f"{report.changed} changed, {report.unchanged} unchanged, "
+        f"{report.refused_rows} refused, {report.retired} retired"
+    )
+    for problem in report.refused[:SHOWN]:
+        typer.echo(problem.where(str(file)), err=True)
+    if len(report.refused) > SHOWN:
+        typer.echo(f"... and {len(report.refused) - SHOWN} more problems", err=True)
+    if report.refused_rows:
+        raise typer.Exit(1)

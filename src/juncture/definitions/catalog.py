@@ -1,0 +1,221 @@
+"""The retailer's feeds read into :mod:`juncture.core.retail` records, row by row.
+
+Three kinds, each in every format of :mod:`juncture.definitions.feeds`:
+
+* ``products``: Google Merchant Center product data (``id``, ``title``, ``price``,
+  ``availability`` required; ``sale_price`` with ``sale_price_effective_date``,
+  ``product_type``, ``item_group_id``, ``product_detail`` ... and any other attribute kept
+  as it is), plus the merchant's ``related_products`` and ``accessories`` (product ids);
+* ``inventory``: the local inventory feed (``store_code``, ``id``, ``quantity``, ``price``,
+  ``availability``, ``pickup_method``, ``pickup_sla``), with where the product sits in the
+  store (``department``, ``aisle``, ``bay``, or ``instore_product_location``);
+* ``locations``: stores and warehouses (``store_code``, ``name``, address, ``latitude``,
+  ``longitude``, opening hours as ``monday_hours`` ... ``sunday_hours``, ``09:00-21:00``).
+
+A row with any bad value is refused whole, with a :class:`~juncture.definitions.feeds.Problem`
+for each (its line, the attribute, why); the other rows are read on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import IO, Final
+
+from juncture.core import retail
+from juncture.definitions import feeds
+from juncture.definitions.feeds import Fields, Problem
+
+KINDS: Final = ("products", "inventory", "locations")
+Record = retail.Product | retail.Stock | retail.Location
+_HOURS: Final = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)\s*-\s*([01]\d|2[0-4]):([0-5]\d)$")
+_CONDITIONS: Final = ("new", "refurbished", "used")
+_GENDERS: Final = ("male", "female", "unisex")
+_AGE_GROUPS: Final = ("newborn", "infant", "toddler", "kids", "adult")
+_PRODUCT_OWN: Final = frozenset({"sale_price_effective_date", "product_detail"})
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """One row: its line, and the record read or the problems that refuse it."""
+
+    line: int
+    record: Record | None
+    problems: tuple[Problem, ...] = ()
+
+
+def read(stream: IO[bytes], name: str, kind: str, fmt: str) -> Iterator[Read]:
+    """Each row of the feed ``name`` of ``kind`` in ``fmt`` (see :func:`feeds.guess`)."""
+    builders: dict[str, Callable[[Fields], Record]] = {
+        "products": product,
+        "inventory": stock,
+        "locations": location,
+    }
+    build = builders.get(kind)
+    if build is None:
+        raise feeds.invalid(f"unknown kind {kind!r}: use one of {', '.join(KINDS)}", name)
+    for found in feeds.rows(stream, name, fmt):
+        if isinstance(found, Problem):
+            yield Read(found.line, None, (found,))
+            continue
+        line, row = found
+        fields = Fields(line, row)
+        record = build(fields)
+        problems = tuple(fields.problems)
+        yield Read(line, None if problems else record, problems)
+
+
+def _money(f: Fields, name: str, currency: str | None) -> float | None:
+    found = f.price(name)
+    if found is None:
+        return None
+    if currency is not None and found[1] != currency:
+        f.problem(name, f"is in {found[1]} but the price is in {currency}")
+    return found[0]
+
+
+def product(f: Fields) -> retail.Product:
+    """A product from a row of Merchant Center product data."""
+    price = f.price("price")
+    if price is None and "price" not in f.row:
+        f.problem("price", "is required")
+    currency = None if price is None else price[1]
+    starts, ends = f.interval("sale_price_effective_date")
+    availability = f.choice("availability", retail.AVAILABILITY)
+    if availability is None and "availability" not in f.row:
+        f.problem("availability", "is required")
+    return retail.Product(
+        id=f.ident("id") or "",
+        title=f.text("title", required=True, limit=1000) or "",
+        description=f.text("description"),
+        link=f.text("link", limit=2000),
+        image_link=f.text("image_link", limit=2000),
+        brand=f.text("brand", limit=200),
+        category=next(iter(f.texts("product_type")), None),
+        google_product_category=f.text("google_product_category", limit=750),
+        gtin=f.text("gtin", limit=50),
+        mpn=f.text("mpn", limit=70),
+        item_group_id=f.ident("item_group_id", required=False),
+        price=None if price is None else price[0],
+        currency=currency,
+        sale_price=_money(f, "sale_price", currency),
+        sale_starts=starts,
+        sale_ends=ends,
+        availability=availability or "in_stock",
+        availability_date=f.time("availability_date"),
+        condition=f.choice("condition", _CONDITIONS),
+        color=f.text("color", limit=100),
+        size=f.text("size", limit=100),
+        material=f.text("material", limit=200),
+        gender=f.choice("gender", _GENDERS),
+        age_group=f.choice("age_group", _AGE_GROUPS),
+        details=_details(f),
+        related=_related(f),
+        attributes=f.rest(_PRODUCT_OWN),
+    )
+
+
+def _details(f: Fields) -> tuple[retail.Detail, ...]:
+    """``product_detail``: ``section:attribute:value`` in text, sub-attributes in XML/JSON."""
+    value = f.raw("product_detail")
+    if value is None:
+        return ()
+    items = f.texts("product_detail") if isinstance(value, str) else value
+    found = []
+    for item in items if isinstance(items, list) else [items]:
+        parts: list[str] = []
+        if isinstance(item, dict):
+            keys = ("section_name", "attribute_name", "attribute_value")
+            parts = [str(item.get(k, "")).strip() for k in keys]
+        elif isinstance(item, str):
+            parts = [p.strip() for p in item.split(":", 2)]
+            parts = ["", *parts] if len(parts) == 2 else parts
+        found.append(_detail(f, parts))
+    return tuple(d for d in found if d is not None)
+
+
+def _detail(f: Fields, parts: list[str]) -> retail.Detail | None:
+    if len(parts) != 3 or not parts[1] or not parts[2] or any("\x00" in p for p in parts):
+        f.problem("product_detail", f"{':'.join(parts)!r} is not section:attribute:value")
+        return None
+    return retail.Detail(parts[0], parts[1], parts[2])
+
+
+def _related(f: Fields) -> tuple[retail.Related, ...]:
+    found = [retail.Related(i, "related") for i in f.texts("related_products")]
+    found += [retail.Related(i, "accessory") for i in f.texts("accessories")]
+    for r in found:
+        if len(r.product_id) > 200:
+            f.problem(
+                "related_products", f"{r.product_id[:20]!r}...: an id is at most 200 characters"
+            )
+    return tuple(found)
+
+
+def stock(f: Fields) -> retail.Stock:
+    """A product's stock in one location, from a row of the local inventory feed."""
+    price = f.price("price")
+    currency = None if price is None else price[1]
+    starts, ends = f.interval("sale_price_effective_date")
+    where = f.text("instore_product_location", limit=100)
+    return retail.Stock(
+        product_id=f.ident("id") or "",
+        store_code=f.ident("store_code") or "",
+        quantity=f.integer("quantity"),
+        availability=f.choice("availability", retail.LOCAL_AVAILABILITY),
+        price=None if price is None else price[0],
+        currency=currency,
+        sale_price=_money(f, "sale_price", currency),
+        sale_starts=starts,
+        sale_ends=ends,
+        pickup_method=f.choice("pickup_method", retail.PICKUP_METHODS),
+        pickup_sla=f.choice("pickup_sla", retail.PICKUP_SLAS),
+        department=f.text("department", limit=200),
+        aisle=f.text("aisle", limit=100) or where,
+        bay=f.text("bay", limit=100),
+    )
+
+
+def _first(f: Fields, *names: str, required: bool = False, limit: int = 500) -> str | None:
+    for name in names:
+        if name in f.row:
+            return f.text(name, required=required, limit=limit)
+    if required:
+        f.problem(names[0], "is required")
+    return None
+
+
+def location(f: Fields) -> retail.Location:
+    """A store or warehouse, from a row of the locations feed."""
+    return retail.Location(
+        store_code=f.ident("store_code") or "",
+        name=_first(f, "name", "business_name", required=True) or "",
+        kind=f.choice("kind", retail.LOCATION_KINDS, "store") or "store",
+        address=_first(f, "address", "address_line_1"),
+        locality=_first(f, "locality", "city"),
+        region=_first(f, "administrative_area", "region"),
+        postal_code=f.text("postal_code", limit=20),
+        country=_first(f, "country", "region_code", limit=2),
+        latitude=f.number("latitude", -90, 90),
+        longitude=f.number("longitude", -180, 180),
+        phone=_first(f, "phone", "primary_phone", limit=50),
+        hours=_hours(f),
+    )
+
+
+def _hours(f: Fields) -> dict[str, tuple[str, str]]:
+    given = f.raw("hours")
+    found = {}
+    for day in retail.WEEKDAYS:
+        text = given.get(day) if isinstance(given, dict) else f.text(f"{day}_hours", limit=20)
+        f.used.add(f"{day}_hours")
+        if text is None or str(text).strip().lower() == "closed":
+            continue
+        match = _HOURS.match(str(text).strip())
+        if match is None:
+            f.problem(f"{day}_hours", f"{text!r} is not opening hours such as 09:00-21:00")
+            continue
+        opens, closes = match.group(1, 2), match.group(3, 4)
+        found[day] = (":".join(opens), ":".join(closes))
+    return found

@@ -1,0 +1,140 @@
+"""Importing a retailer's feed into its tables: the rows read by
+:mod:`juncture.definitions.catalog` go to :class:`juncture.store.catalog.Catalog` in batches
+of :data:`BATCH`, each its own transaction, so a large feed never holds the database for
+long (events keep flowing in between) and a row refused, or a feed cut off midway, loses
+nothing that was read before it.
+
+Importing is idempotent: a row equal to the stored one writes nothing. A *full* feed
+(``full=True``) lists everything the retailer sells: products (or locations) it no longer
+lists are retired; a full feed with any refused row retires nothing, so that a bad row never
+takes a product off sale. Stock lines are never retired (a line that is gone from the feed
+is a level that did not change).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, Any, Final
+
+from juncture.core import retail
+from juncture.definitions import catalog as feed
+from juncture.definitions import feeds
+from juncture.definitions.feeds import Problem
+from juncture.store.catalog import Catalog
+
+BATCH: Final = 1000
+Progress = Callable[[int], None]
+
+
+@dataclass
+class FeedReport:
+    """What an import did: rows read, records new, changed and unchanged, rows refused with
+    their problems, records retired by a full feed."""
+
+    kind: str
+    format: str
+    rows: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    retired: int = 0
+    refused: list[Problem] = field(default_factory=list)
+    refused_rows: int = 0
+
+    def to_json(self, name: str) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "format": self.format,
+            "rows": self.rows,
+            "new": self.new,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+            "retired": self.retired,
+            "refusedRows": self.refused_rows,
+            "problems": [_problem(name, p) for p in self.refused],
+        }
+
+
+def _problem(name: str, p: Problem) -> dict[str, Any]:
+    return {"where": f"{name}:{p.line}", "column": p.column, "message": p.message}
+
+
+def import_feed(
+    catalog: Catalog,
+    stream: IO[bytes],
+    name: str,
+    *,
+    kind: str,
+    now: dt.datetime,
+    fmt: str | None = None,
+    full: bool = False,
+    progress: Progress | None = None,
+) -> FeedReport:
+    """Read the feed ``name`` from ``stream`` and upsert its records; ``fmt`` None guesses
+    the format from the name and the first bytes."""
+    if fmt is None:
+        fmt = feeds.guess(name, _peek(stream))
+    report = FeedReport(kind, fmt)
+    pending: list[Any] = []
+    seen: set[str] = set()
+    for found in feed.read(stream, name, kind, fmt):
+        report.rows += 1
+        if found.record is None:
+            report.refused_rows += 1
+            report.refused.extend(found.problems)
+        else:
+            pending.append(found.record)
+            seen.add(_key(found.record))
+        if len(pending) >= BATCH:
+            _write(catalog, kind, pending, now, report)
+        if progress is not None and report.rows % BATCH == 0:
+            progress(BATCH)
+    _write(catalog, kind, pending, now, report)
+    if progress is not None:
+        progress(report.rows % BATCH)
+    if full and not report.refused_rows and kind != "inventory":
+        retire = catalog.retire_products if kind == "products" else catalog.retire_locations
+        report.retired = retire(seen, now)
+    return report
+
+
+def _peek(stream: IO[bytes]) -> bytes:
+    peek = getattr(stream, "peek", None)
+    if callable(peek):
+        head = peek(4096)
+        return bytes(head[:4096])
+    start = stream.tell()
+    head = stream.read(4096)
+    stream.seek(start)
+    return head
+
+
+def _key(record: feed.Record) -> str:
+    if isinstance(record, retail.Product):
+        return record.id
+    return record.store_code if isinstance(record, retail.Location) else record.product_id
+
+
+def _write(
+    catalog: Catalog,
+    kind: str,
+    pending: list[Any],
+    now: dt.datetime,
+    report: FeedReport,
+) -> None:
+    if not pending:
+        return
+    changed: list[tuple[Any, Any]]
+    if kind == "products":
+        changed = list(catalog.upsert_products(pending, now))
+    elif kind == "inventory":
+        changed = list(catalog.upsert_stock(pending, now))
+    else:
+        changed = list(catalog.upsert_locations(pending, now))
+    new = sum(1 for before, _ in changed if before is None)
+    report.new += new
+    report.changed += len(changed) - new
+    report.unchanged += len(pending) - len(changed)
+    pending.clear()

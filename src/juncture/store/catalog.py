@@ -1,0 +1,228 @@
+"""The retailer's tables as a repository: upserts of feed rows (products, stock by location,
+locations) that say what changed, and the reads the API, placements and templates make.
+
+Each upsert is one transaction over a batch: it reads the rows of the batch's keys, writes
+only the records that are new or differ, and answers them as ``(before, after)`` pairs
+(``before`` None for a new one), so that importing the same feed twice writes nothing and
+a caller can tell a price drop or a return to stock from the pair. Reads leave retired
+products and locations out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Final, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from juncture.core import retail
+from juncture.store import catalog_rows as rows
+from juncture.store import failures
+from juncture.store.catalog_tables import locations, products, related_products, stock
+
+P, R, S, L = products, related_products, stock, locations
+MAX_SEARCH: Final = 200
+_T = TypeVar("_T")
+Change = tuple[_T | None, _T]
+
+
+class Catalog:
+    """The retailer's tables of one store's engine. Every method is one transaction."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def _begin(self, doing: str) -> Iterator[sa.Connection]:
+        with failures.mapped(doing), self.engine.begin() as conn:
+            yield conn
+
+    # --- writes ---------------------------------------------------------------------------
+    def upsert_products(
+        self, batch: Sequence[retail.Product], at: dt.datetime
+    ) -> list[Change[retail.Product]]:
+        """Insert or update ``batch`` (the last of one id wins); the records that changed."""
+        latest = {p.id: p for p in batch}
+        with self._begin("write products") as conn:
+            # a retired product listed again comes back as new
+            before = _products(conn, P.c.product_id.in_(list(latest)))
+            changed = [(before.get(i), p) for i, p in latest.items() if before.get(i) != p]
+            if changed:
+                _upsert(conn, P, [rows.product_row(p, at) for _, p in changed], ["product_id"])
+                _relate(conn, [p for _, p in changed])
+        return changed
+
+    def upsert_stock(
+        self, batch: Sequence[retail.Stock], at: dt.datetime
+    ) -> list[Change[retail.Stock]]:
+        """Insert or update stock lines by (product, location); the lines that changed."""
+        latest = {(s.product_id, s.store_code): s for s in batch}
+        keys = sa.tuple_(S.c.product_id, S.c.store_code).in_(list(latest))
+        with self._begin("write stock") as conn:
+            before = {
+                (s.product_id, s.store_code): s
+                for s in map(rows.stock, _mappings(conn, sa.select(S).where(keys)))
+            }
+            changed = [(before.get(k), s) for k, s in latest.items() if before.get(k) != s]
+            if changed:
+                found = [rows.stock_row(s, at) for _, s in changed]
+                _upsert(conn, S, found, ["product_id", "store_code"])
+        return changed
+
+    def upsert_locations(
+        self, batch: Sequence[retail.Location], at: dt.datetime
+    ) -> list[Change[retail.Location]]:
+        latest = {loc.store_code: loc for loc in batch}
+        query = sa.select(L).where(L.c.store_code.in_(list(latest)), L.c.retired_at.is_(None))
+        with self._begin("write locations") as conn:
+            before = {loc.store_code: loc for loc in map(rows.location, _mappings(conn, query))}
+            changed = [(before.get(k), v) for k, v in latest.items() if before.get(k) != v]
+            if changed:
+                found = [rows.location_row(v, at) for _, v in changed]
+                _upsert(conn, L, found, ["store_code"])
+        return changed
+
+    def retire_products(self, keep: set[str], at: dt.datetime) -> int:
+        """Retire every live product not in ``keep`` (a full feed's ids); how many."""
+        return self._retire(P, P.c.product_id, keep, at)
+
+    def retire_locations(self, keep: set[str], at: dt.datetime) -> int:
+        return self._retire(L, L.c.store_code, keep, at)
+
+    def _retire(self, table: sa.Table, key: Any, keep: set[str], at: dt.datetime) -> int:
+        with self._begin("retire rows") as conn:
+            live = conn.execute(sa.select(key).where(table.c.retired_at.is_(None))).scalars()
+            gone = [k for k in live if k not in keep]
+            for start in range(0, len(gone), 1000):
+                chunk = gone[start : start + 1000]
+                conn.execute(table.update().where(key.in_(chunk)).values(retired_at=at))
+        return len(gone)
+
+    # --- reads ----------------------------------------------------------------------------
+    def product(self, product_id: str) -> retail.Product | None:
+        return self.products([product_id]).get(product_id)
+
+    def products(self, ids: Sequence[str]) -> dict[str, retail.Product]:
+        """The live products of ``ids`` that exist, by id."""
+        with self._begin("read products") as conn:
+            return _products(conn, P.c.product_id.in_(list(ids)))
+
+    def search(
+        self,
+        *,
+        text: str | None = None,
+        category: str | None = None,
+        brand: str | None = None,
+        group: str | None = None,
+        limit: int = 50,
+        after: str = "",
+    ) -> list[retail.Product]:
+        """Live products by id order: ``text`` in the title, brand or category (any case),
+        ``category`` a prefix of the category path, ``brand`` exactly (any case), ``group``
+        the variants of an ``item_group_id``; at most ``limit``, ids above ``after``."""
+        where = [P.c.product_id > after]
+        if text:
+            needle = text.lower()
+            where.append(
+                sa.or_(
+                    *(
+                        sa.func.lower(c).contains(needle, autoescape=True)
+                        for c in (P.c.title, P.c.brand, P.c.category)
+                    )
+                )
+            )
+        if category:
+            where.append(sa.func.lower(P.c.category).startswith(category.lower(), autoescape=True))
+        if brand:
+            where.append(sa.func.lower(P.c.brand) == brand.lower())
+        if group:
+            where.append(P.c.item_group_id == group)
+        with self._begin("search products") as conn:
+            found = _products(conn, sa.and_(*where), limit=min(limit, MAX_SEARCH))
+        return list(found.values())
+
+    def stock_of(self, product_id: str) -> list[retail.Stock]:
+        """Every location's line for one product, by store code."""
+        query = sa.select(S).where(S.c.product_id == product_id).order_by(S.c.store_code)
+        with self._begin("read stock") as conn:
+            return [rows.stock(m) for m in _mappings(conn, query)]
+
+    def stock_at(self, store_code: str, ids: Sequence[str] | None = None) -> list[retail.Stock]:
+        """One location's lines (of ``ids`` only, when given), by product id."""
+        query = sa.select(S).where(S.c.store_code == store_code).order_by(S.c.product_id)
+        if ids is not None:
+            query = query.where(S.c.product_id.in_(list(ids)))
+        with self._begin("read stock") as conn:
+            return [rows.stock(m) for m in _mappings(conn, query)]
+
+    def locations(self, kind: str | None = None) -> list[retail.Location]:
+        query = sa.select(L).where(L.c.retired_at.is_(None)).order_by(L.c.store_code)
+        if kind is not None:
+            query = query.where(L.c.kind == kind)
+        with self._begin("read locations") as conn:
+            return [rows.location(m) for m in _mappings(conn, query)]
+
+    def location(self, store_code: str) -> retail.Location | None:
+        return next((x for x in self.locations() if x.store_code == store_code), None)
+
+    def counts(self) -> dict[str, int]:
+        """Live products, stock lines and live locations."""
+        with self._begin("count the catalog") as conn:
+
+            def count(table: sa.Table, *where: Any) -> int:
+                query = sa.select(sa.func.count()).select_from(table).where(*where)
+                return int(conn.execute(query).scalar_one())
+
+            return {
+                "products": count(P, P.c.retired_at.is_(None)),
+                "stock": count(S),
+                "locations": count(L, L.c.retired_at.is_(None)),
+            }
+
+
+def _mappings(conn: sa.Connection, query: Any) -> list[Any]:
+    return [r._mapping for r in conn.execute(query)]
+
+
+def _products(
+    conn: sa.Connection, where: Any, *, limit: int | None = None
+) -> dict[str, retail.Product]:
+    """The live products ``where`` says, by id, with their related lists."""
+    live = sa.and_(where, P.c.retired_at.is_(None))
+    query = sa.select(P).where(live).order_by(P.c.product_id).limit(limit)
+    found = _mappings(conn, query)
+    if not found:
+        return {}
+    ids = [m["product_id"] for m in found]
+    related: dict[str, list[retail.Related]] = {}
+    query = sa.select(R).where(R.c.product_id.in_(ids)).order_by(R.c.product_id, R.c.position)
+    for m in _mappings(conn, query):
+        related.setdefault(m["product_id"], []).append(retail.Related(m["related_id"], m["kind"]))
+    return {
+        m["product_id"]: rows.product(m, tuple(related.get(m["product_id"], ()))) for m in found
+    }
+
+
+def _relate(conn: sa.Connection, changed: Sequence[retail.Product]) -> None:
+    conn.execute(R.delete().where(R.c.product_id.in_([p.id for p in changed])))
+    found = {(p.id, r.kind, r.product_id): n for p in changed for n, r in enumerate(p.related)}
+    if found:
+        conn.execute(
+            R.insert(),
+            [
+                {"product_id": i, "kind": k, "related_id": r, "position": n}
+                for (i, k, r), n in found.items()
+            ],
+        )
+
+
+def _upsert(
+    conn: sa.Connection, table: sa.Table, found: list[dict[str, Any]], keys: list[str]
+) -> None:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table)
+    update = {c.name: stmt.excluded[c.name] for c in table.c if c.name not in keys}
+    conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=update), found)
