@@ -170,12 +170,12 @@ def test_the_cli_fits_and_writes_and_a_dry_run_only_prints(shop: Shop, database_
     runner = CliRunner()
     dry = runner.invoke(app, ["measure", "clv", "--dry-run", "--database-url", database_url])
     assert dry.exit_code == 0, dry.output
-    summary = json.loads(dry.output)
+    summary = json.loads(dry.stdout)
     assert (summary["customers"], summary["written"]) == (len(shop.sent), 0)
     assert "clv" not in shop.traits("gone")
     done = runner.invoke(app, ["measure", "clv", "--database-url", database_url])
     assert done.exit_code == 0, done.output
-    assert json.loads(done.output)["written"] == len(shop.sent)
+    assert json.loads(done.stdout)["written"] == len(shop.sent)
     written = shop.traits("gone")["clv"]
     assert isinstance(written, dict) and {"predicted", "p_alive"} <= set(written)
 
