@@ -107,14 +107,30 @@ def test_a_feed_import_in_batches_is_idempotent_and_keeps_good_rows(store: SqlSt
     lines += [f"p{n:04}\tProduct {n}\t{n}.00 USD\tin stock" for n in range(1, 2501)]
     lines.insert(1200, "bad\t\t1.00 USD\tin stock")
     feed = ("\n".join(lines) + "\n").encode()
-    first = import_feed(store.catalog, io.BytesIO(feed), "p.tsv", kind="products", now=T0)
+    first = import_feed(
+        store.catalog, store.programmes, io.BytesIO(feed), "p.tsv", kind="products", now=T0
+    )
     assert (first.rows, first.new, first.refused_rows) == (2501, 2500, 1)
     assert first.refused[0].where("p.tsv") == "p.tsv:1201: title: is required"
     again = import_feed(
-        store.catalog, io.BytesIO(feed), "p.tsv", kind="products", now=T0, full=True
+        store.catalog,
+        store.programmes,
+        io.BytesIO(feed),
+        "p.tsv",
+        kind="products",
+        now=T0,
+        full=True,
     )
     assert (again.new, again.changed, again.unchanged, again.retired) == (0, 0, 2500, 0)
     head = ("\n".join(lines[:11]) + "\n").encode()
-    full = import_feed(store.catalog, io.BytesIO(head), "p.tsv", kind="products", now=T0, full=True)
+    full = import_feed(
+        store.catalog,
+        store.programmes,
+        io.BytesIO(head),
+        "p.tsv",
+        kind="products",
+        now=T0,
+        full=True,
+    )
     assert (full.unchanged, full.retired) == (10, 2490)
     assert store.catalog.counts()["products"] == 10

@@ -20,6 +20,7 @@ from juncture.api import (
     measure,
     params,
     profiles,
+    programmes,
     segments,
     tracking,
 )
@@ -73,7 +74,10 @@ def create_app(
     app.include_router(decide.router(decider, keys, body_timeout, engine_behind))
     app.include_router(journeys.router(journey_store, admin_token, body_timeout))
     app.include_router(measure.router(measurement, admin_token, ingestor.clock))
-    app.include_router(catalog.router(store.catalog, admin_token, ingestor.clock, body_timeout))
+    app.include_router(
+        catalog.router(store.catalog, store.programmes, admin_token, ingestor.clock, body_timeout)
+    )
+    app.include_router(programmes.router(store.programmes, admin_token, ingestor.clock))
     journey_metrics.install(metrics.registry, journey_store)
     if engine_behind is not None:
         engine_status.install(metrics.registry, engine_behind, ingestor.clock)

@@ -34,6 +34,7 @@ from juncture.errors import BadInput, NotFound
 from juncture.runtime.catalog_import import import_feed
 from juncture.runtime.clock import Clock
 from juncture.store.catalog import MAX_SEARCH, Catalog
+from juncture.store.programmes import Programmes
 
 MAX_FEED: Final = 64 << 20  # bytes of one upload; larger feeds go through the CLI
 _MEDIA: Final = {
@@ -62,7 +63,13 @@ class RowsRefused(BadInput):
     code = "rows_refused"
 
 
-def router(catalog: Catalog, admin_token: str | None, clock: Clock, timeout: float) -> APIRouter:
+def router(
+    catalog: Catalog,
+    programmes: Programmes,
+    admin_token: str | None,
+    clock: Clock,
+    timeout: float,
+) -> APIRouter:
     api = APIRouter(dependencies=[admin_only(admin_token)], tags=["catalog"])
 
     @api.post("/v1/catalog/{kind}", openapi_extra=_FEED_BODY)
@@ -80,7 +87,7 @@ def router(catalog: Catalog, admin_token: str | None, clock: Clock, timeout: flo
         fmt = fmt or _MEDIA.get(media) or feeds.guess(filename or "", raw[:4096])
         name = filename or f"body.{fmt}"
         report = await run_in_threadpool(
-            import_feed, catalog, io.BytesIO(raw), name, kind=kind, now=clock.now(),
+            import_feed, catalog, programmes, io.BytesIO(raw), name, kind=kind, now=clock.now(),
             fmt=fmt, full=full,
         )  # fmt: skip
         answer = report.to_json(name)

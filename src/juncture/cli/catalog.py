@@ -20,6 +20,12 @@ class Kind(StrEnum):
     products = "products"
     inventory = "inventory"
     locations = "locations"
+    loyalty_tiers = "loyalty_tiers"
+    loyalty = "loyalty"
+    promotions = "promotions"
+    coupons = "coupons"
+    associates = "associates"
+    reviews = "reviews"
 
 
 class Format(StrEnum):
@@ -33,7 +39,12 @@ class Format(StrEnum):
 def import_feed(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     kind: Annotated[
-        Kind, typer.Option("--kind", help="products | inventory (local stock) | locations")
+        Kind,
+        typer.Option(
+            "--kind",
+            help="products, inventory (local stock), locations, loyalty_tiers, loyalty, "
+            "promotions, coupons, associates or reviews",
+        ),
     ] = Kind.products,
     fmt: Annotated[
         Format | None,
@@ -64,6 +75,7 @@ def import_feed(
             task = bar.add_task(f"importing {kind.value}", total=None)
             report = run(
                 store.catalog,
+                store.programmes,
                 stream,
                 str(file),
                 kind=kind.value,

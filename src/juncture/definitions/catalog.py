@@ -12,6 +12,9 @@ Three kinds, each in every format of :mod:`juncture.definitions.feeds`:
 * ``locations``: stores and warehouses (``store_code``, ``name``, address, ``latitude``,
   ``longitude``, opening hours as ``monday_hours`` ... ``sunday_hours``, ``09:00-21:00``).
 
+and the programme feeds of :mod:`juncture.definitions.programmes` (loyalty tiers and
+accounts, promotions, coupons, associates, reviews).
+
 A row with any bad value is refused whole, with a :class:`~juncture.definitions.feeds.Problem`
 for each (its line, the attribute, why); the other rows are read on.
 """
@@ -24,11 +27,10 @@ from dataclasses import dataclass
 from typing import IO, Final
 
 from juncture.core import retail
-from juncture.definitions import feeds
+from juncture.definitions import feeds, programmes
 from juncture.definitions.feeds import Fields, Problem
 
-KINDS: Final = ("products", "inventory", "locations")
-Record = retail.Product | retail.Stock | retail.Location
+Record = retail.Product | retail.Stock | retail.Location | programmes.Record
 _HOURS: Final = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)\s*-\s*([01]\d|2[0-4]):([0-5]\d)$")
 _CONDITIONS: Final = ("new", "refurbished", "used")
 _GENDERS: Final = ("male", "female", "unisex")
@@ -47,12 +49,7 @@ class Read:
 
 def read(stream: IO[bytes], name: str, kind: str, fmt: str) -> Iterator[Read]:
     """Each row of the feed ``name`` of ``kind`` in ``fmt`` (see :func:`feeds.guess`)."""
-    builders: dict[str, Callable[[Fields], Record]] = {
-        "products": product,
-        "inventory": stock,
-        "locations": location,
-    }
-    build = builders.get(kind)
+    build = BUILDERS.get(kind)
     if build is None:
         raise feeds.invalid(f"unknown kind {kind!r}: use one of {', '.join(KINDS)}", name)
     for found in feeds.rows(stream, name, fmt):
@@ -64,6 +61,10 @@ def read(stream: IO[bytes], name: str, kind: str, fmt: str) -> Iterator[Read]:
         record = build(fields)
         problems = tuple(fields.problems)
         yield Read(line, None if problems else record, problems)
+
+
+def _builders() -> dict[str, Callable[[Fields], Record]]:
+    return {"products": product, "inventory": stock, "locations": location, **programmes.BUILDERS}
 
 
 def _money(f: Fields, name: str, currency: str | None) -> float | None:
@@ -219,3 +220,7 @@ def _hours(f: Fields) -> dict[str, tuple[str, str]]:
         opens, closes = match.group(1, 2), match.group(3, 4)
         found[day] = (":".join(opens), ":".join(closes))
     return found
+
+
+BUILDERS: Final = _builders()
+KINDS: Final = tuple(BUILDERS)

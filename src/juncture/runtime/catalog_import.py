@@ -8,7 +8,8 @@ Importing is idempotent: a row equal to the stored one writes nothing. A *full* 
 (``full=True``) lists everything the retailer sells: products (or locations) it no longer
 lists are retired; a full feed with any refused row retires nothing, so that a bad row never
 takes a product off sale. Stock lines are never retired (a line that is gone from the feed
-is a level that did not change).
+is a level that did not change), nor are the programmes' records (loyalty, promotions,
+coupons, associates, reviews), which end by their own dates.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from juncture.definitions import catalog as feed
 from juncture.definitions import feeds
 from juncture.definitions.feeds import Problem
 from juncture.store.catalog import Catalog
+from juncture.store.programmes import Programmes
 
 BATCH: Final = 1000
 Progress = Callable[[int], None]
@@ -63,6 +65,7 @@ def _problem(name: str, p: Problem) -> dict[str, Any]:
 
 def import_feed(
     catalog: Catalog,
+    programmes: Programmes,
     stream: IO[bytes],
     name: str,
     *,
@@ -88,13 +91,13 @@ def import_feed(
             pending.append(found.record)
             seen.add(_key(found.record))
         if len(pending) >= BATCH:
-            _write(catalog, kind, pending, now, report)
+            _write(catalog, programmes, kind=kind, pending=pending, now=now, report=report)
         if progress is not None and report.rows % BATCH == 0:
             progress(BATCH)
-    _write(catalog, kind, pending, now, report)
+    _write(catalog, programmes, kind=kind, pending=pending, now=now, report=report)
     if progress is not None:
         progress(report.rows % BATCH)
-    if full and not report.refused_rows and kind != "inventory":
+    if full and not report.refused_rows and kind in ("products", "locations"):
         retire = catalog.retire_products if kind == "products" else catalog.retire_locations
         report.retired = retire(seen, now)
     return report
@@ -114,11 +117,13 @@ def _peek(stream: IO[bytes]) -> bytes:
 def _key(record: feed.Record) -> str:
     if isinstance(record, retail.Product):
         return record.id
-    return record.store_code if isinstance(record, retail.Location) else record.product_id
+    return record.store_code if isinstance(record, retail.Location) else ""
 
 
 def _write(
     catalog: Catalog,
+    programmes: Programmes,
+    *,
     kind: str,
     pending: list[Any],
     now: dt.datetime,
@@ -131,8 +136,10 @@ def _write(
         changed = list(catalog.upsert_products(pending, now))
     elif kind == "inventory":
         changed = list(catalog.upsert_stock(pending, now))
-    else:
+    elif kind == "locations":
         changed = list(catalog.upsert_locations(pending, now))
+    else:
+        changed = programmes.upsert(kind, pending, now)
     new = sum(1 for before, _ in changed if before is None)
     report.new += new
     report.changed += len(changed) - new

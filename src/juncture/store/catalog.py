@@ -51,7 +51,7 @@ class Catalog:
             before = _products(conn, P.c.product_id.in_(list(latest)))
             changed = [(before.get(i), p) for i, p in latest.items() if before.get(i) != p]
             if changed:
-                _upsert(conn, P, [rows.product_row(p, at) for _, p in changed], ["product_id"])
+                upsert_rows(conn, P, [rows.product_row(p, at) for _, p in changed], ["product_id"])
                 _relate(conn, [p for _, p in changed])
         return changed
 
@@ -69,7 +69,7 @@ class Catalog:
             changed = [(before.get(k), s) for k, s in latest.items() if before.get(k) != s]
             if changed:
                 found = [rows.stock_row(s, at) for _, s in changed]
-                _upsert(conn, S, found, ["product_id", "store_code"])
+                upsert_rows(conn, S, found, ["product_id", "store_code"])
         return changed
 
     def upsert_locations(
@@ -82,7 +82,7 @@ class Catalog:
             changed = [(before.get(k), v) for k, v in latest.items() if before.get(k) != v]
             if changed:
                 found = [rows.location_row(v, at) for _, v in changed]
-                _upsert(conn, L, found, ["store_code"])
+                upsert_rows(conn, L, found, ["store_code"])
         return changed
 
     def retire_products(self, keep: set[str], at: dt.datetime) -> int:
@@ -219,7 +219,7 @@ def _relate(conn: sa.Connection, changed: Sequence[retail.Product]) -> None:
         )
 
 
-def _upsert(
+def upsert_rows(
     conn: sa.Connection, table: sa.Table, found: list[dict[str, Any]], keys: list[str]
 ) -> None:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite

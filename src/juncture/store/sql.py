@@ -33,6 +33,7 @@ from juncture.store.log_positions import LogPositions
 from juncture.store.outbox import Outbox
 from juncture.store.placements import Placements
 from juncture.store.profiles import ProfileReads
+from juncture.store.programmes import Programmes
 from juncture.store.segments import SegmentStore
 
 
@@ -51,7 +52,8 @@ class SqlStore:
     (reads for the profile API), ``log_positions`` (where the engine stands in the log),
     and for measurement ``customer_orders`` (each customer's orders) and
     ``journey_measures`` (enrollments, merges, message counts), and ``catalog`` (the
-    retailer's products, stock and locations). ``engine`` is for
+    retailer's products, stock and locations) and ``programmes`` (loyalty, promotions,
+    coupons, associates, reviews). ``engine`` is for
     ``store/`` and its tests only."""
 
     def __init__(self, url: str, *, sqlite_synchronous: str = "FULL") -> None:
@@ -67,6 +69,7 @@ class SqlStore:
         self.customer_orders = CustomerOrders(self.engine)
         self.journey_measures = JourneyMeasures(self.engine)
         self.catalog = Catalog(self.engine)  # the retailer's tables
+        self.programmes = Programmes(self.engine)  # loyalty, offers, associates, reviews
 
     def writer(self) -> Writer:
         return dialects.writer_for(self.engine)

@@ -335,6 +335,7 @@ def chars(table: sa.Table, column: str) -> int:
     return int(getattr(table.c[column].type, "length", None) or 0)
 
 
-# The retailer's tables (products, stock, locations, ...) are declared in a module of their
-# own on this metadata; importing it here keeps `tables.metadata` the whole schema.
-from juncture.store import catalog_tables  # noqa: E402, F401
+# The retailer's tables (products, stock, locations; loyalty, offers, associates, reviews)
+# are declared in modules of their own on this metadata; importing them here keeps
+# `tables.metadata` the whole schema.
+from juncture.store import catalog_tables, programme_tables  # noqa: E402, F401
