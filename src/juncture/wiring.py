@@ -51,6 +51,7 @@ from juncture.runtime.membership import StoredSegments
 from juncture.runtime.outbound import DispatcherThread
 from juncture.runtime.scheduler import Scheduler
 from juncture.runtime.segments import Mover, Segments
+from juncture.runtime.touchpoints import Touchpoints
 from juncture.runtime.unit_of_work import AppendResult, Processor
 from juncture.settings import Settings
 from juncture.store.sql import SqlStore
@@ -104,7 +105,8 @@ class Juncture:
     def app(self) -> FastAPI:
         token = self.settings.admin_token
         cap = self.settings.onsite_cap_per_day
-        decider = Decider(self.store.placements, self.clock, cap, Templates())
+        touchpoints = Touchpoints(self.store.catalog, self.store.programmes)
+        decider = Decider(self.store.placements, self.clock, cap, Templates(), touchpoints)
         return create_app(
             store=self.store,
             ingestor=self.ingestor,

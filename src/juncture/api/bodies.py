@@ -53,6 +53,8 @@ def batch() -> dict[str, Any]:
 def decide() -> dict[str, Any]:
     """``openapi_extra`` of ``POST /v1/decide``."""
     fields = {"userId": _TEXT, "anonymousId": _TEXT, "placement": _TEXT, "writeKey": _TEXT}
+    fields |= {"productId": _TEXT, "storeCode": _TEXT, "question": _TEXT}
+    fields |= {"latitude": {"type": "number"}, "longitude": {"type": "number"}}
     return _json({"type": "object", "properties": fields, "required": ["placement"]})
 
 

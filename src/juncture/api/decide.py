@@ -21,6 +21,12 @@ respect neither cap nor marketing consent. ``show`` carries the popover ``kind``
 cart_recovery, exit_intent, product_recommendation, time_sensitive_offer, retargeting,
 email_my_basket, data_capture, survey), the rendered ``title``, ``html`` and ``text``, and the
 message's ``data``.
+
+A *touchpoint* placement (``back_in_stock``, ``price_drop``, ``low_stock``, ``pickup``,
+``endless_aisle``, ``product_location``, ``specs``, ``reviews``, ``loyalty``, ``coupon``,
+``promo``, ``app``) is answered from the retailer's tables instead
+(:mod:`juncture.core.touchpoints`), with what the page knows in the body: ``productId``,
+``storeCode``, ``latitude`` and ``longitude``, ``question``.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from juncture.api import bodies, engine_status
 from juncture.api.auth import WriteKeys, basic_user
 from juncture.api.errors import json_response
 from juncture.api.tracking import read_body
+from juncture.core import touchpoints as tp
 from juncture.errors import BadInput, MalformedBody
 from juncture.runtime.decide import Answer, Decider, Shown
 from juncture.runtime.follower import EngineBehind
@@ -51,6 +58,22 @@ class DecideRequest(BaseModel):
         default=None, alias="anonymousId", min_length=1, max_length=300
     )
     placement: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    product_id: str | None = Field(default=None, alias="productId", min_length=1, max_length=200)
+    store_code: str | None = Field(default=None, alias="storeCode", min_length=1, max_length=200)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    question: str | None = Field(default=None, min_length=1, max_length=500)
+
+    def ask(self) -> tp.Ask | None:
+        """The touchpoint asked, when the placement names one (else None)."""
+        if self.placement not in tp.TOUCHPOINTS:
+            return None
+        point = None
+        if self.latitude is not None and self.longitude is not None:
+            point = (self.latitude, self.longitude)
+        return tp.Ask(
+            self.placement, self.product_id, self.store_code, point, self.question, self.user_id
+        )
 
     def identifiers(self) -> list[str]:
         found = []
@@ -116,7 +139,9 @@ def router(
         wanted = _request(data)
         identifiers = wanted.identifiers()
         reached = await engine_status.catch_up(engine, consistent)
-        answer = await run_in_threadpool(decider.decide, identifiers, wanted.placement)
+        answer = await run_in_threadpool(
+            decider.decide, identifiers, wanted.placement, wanted.ask()
+        )
         return engine_status.marked(json_response(_json(answer)), reached)
 
     return api

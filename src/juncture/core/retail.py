@@ -136,6 +136,48 @@ class Location:
     hours: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A change of the tables a shopper may care about: ``price_drop`` (``before`` and
+    ``after`` the prices in force) or ``back_in_stock`` (the quantities, or None), online
+    (``store_code`` None) or in one location."""
+
+    product_id: str
+    kind: str
+    at: dt.datetime
+    store_code: str | None = None
+    before: float | None = None
+    after: float | None = None
+
+
+PRICE_DROP: Final = "price_drop"
+BACK_IN_STOCK: Final = "back_in_stock"
+
+
+def product_changes(before: Product | None, after: Product, now: dt.datetime) -> list[Change]:
+    """What changed for shoppers between two versions of a product (none for a new one)."""
+    if before is None:
+        return []
+    found = []
+    if before.availability == "out_of_stock" and after.availability != "out_of_stock":
+        found.append(Change(after.id, BACK_IN_STOCK, now))
+    was, now_price = price_at(before, now)[0], price_at(after, now)[0]
+    if was is not None and now_price is not None and now_price < was:
+        found.append(Change(after.id, PRICE_DROP, now, None, was, now_price))
+    return found
+
+
+def stock_changes(before: Stock | None, after: Stock, now: dt.datetime) -> list[Change]:
+    """A location's line that can sell again is back in stock there."""
+    if before is None or available(before) or not available(after):
+        return []
+    return [
+        Change(
+            after.product_id, BACK_IN_STOCK, now, after.store_code, before.quantity, after.quantity
+        )
+    ]
+
+
 def on_sale(
     sale_price: float | None,
     starts: dt.datetime | None,

@@ -18,11 +18,13 @@ from typing import Any, Final
 from juncture.channels.base import Content
 from juncture.channels.templates import TemplateError, Templates
 from juncture.core import placements as rules
+from juncture.core import touchpoints as tp
 from juncture.core.identity import profile_id_for
 from juncture.core.journeys.orchestrate import Message
 from juncture.core.journeys.spec import PLACEMENT_KINDS
 from juncture.core.profile.model import Profile, plain
 from juncture.runtime.clock import Clock
+from juncture.runtime.touchpoints import Touchpoints
 from juncture.store.outbox import ONSITE, OutboxRow
 from juncture.store.placements import Placements
 
@@ -52,21 +54,33 @@ class Decider:
     """Chooses, renders and records what one visitor sees in one placement."""
 
     def __init__(
-        self, placements: Placements, clock: Clock, cap_per_day: int, templates: Templates
+        self,
+        placements: Placements,
+        clock: Clock,
+        cap_per_day: int,
+        templates: Templates,
+        touchpoints: Touchpoints | None = None,
     ) -> None:
         self.placements = placements
         self.clock = clock
         self.cap = cap_per_day
         self.templates = templates
+        self.touchpoints = touchpoints
 
-    def decide(self, identifiers: Sequence[str], placement: str) -> Answer:
+    def decide(
+        self, identifiers: Sequence[str], placement: str, ask: tp.Ask | None = None
+    ) -> Answer:
         """``identifiers`` (``user_id:42``, ``anonymous_id:a1``) name the visitor, the
-        first one known wins."""
+        first one known wins. A touchpoint placement (``ask``, see
+        :mod:`juncture.core.touchpoints`) is answered from the retailer's tables."""
         now = self.clock.now()
         known = self.placements.resolve(identifiers)
         profile = self.placements.profile(known) if known else None
         pid = known or profile_id_for(identifiers[0])  # the id its first event will found
         shown = self.placements.shown_since(pid, rules.cap_since(now))
+        if ask is not None and self.touchpoints is not None:
+            visitor = rules.visitor(pid, profile, shown)
+            return self._touchpoint(ask, visitor, profile, _context(pid, profile), now)
         rows = {row.id: row for row in self.placements.queued(pid, now)}
         queued = [rules.Queued(row.id, _placement(row), row.purpose) for row in rows.values()]
         decision = rules.decide(rules.visitor(pid, profile, shown), queued, placement, self.cap)
@@ -79,6 +93,50 @@ class Decider:
             if found is not None:
                 return Answer(placement, found, candidate.reason)
         return Answer(placement, None, decision.otherwise)
+
+    def _touchpoint(
+        self,
+        ask: tp.Ask,
+        visitor: rules.Visitor,
+        profile: Profile | None,
+        context: Mapping[str, Any],
+        now: dt.datetime,
+    ) -> Answer:
+        """Answer a touchpoint and record what was shown and why (marketing ones once per
+        what makes them news, within consent and the cap; the others each time asked)."""
+        assert self.touchpoints is not None
+        reason = "nothing_to_show"
+        for found in self.touchpoints.answers(ask, profile, now):
+            if isinstance(found, str):
+                reason = found if ask.touchpoint != "app" else reason
+                continue
+            why_not = rules.blocked(visitor, self.cap) if found.marketing else None
+            if why_not is not None:
+                reason = why_not
+                continue
+            shown = self._record(ask, found, visitor.profile_id, context, now)
+            if shown is not None:
+                return Answer(ask.touchpoint, shown, found.reason)
+            reason = "already_shown"
+        return Answer(ask.touchpoint, None, reason)
+
+    def _record(
+        self,
+        ask: tp.Ask,
+        found: tp.Shown,
+        pid: str,
+        context: Mapping[str, Any],
+        now: dt.datetime,
+    ) -> Shown | None:
+        key = f"onsite:{pid}:{found.kind}:{found.once or now.isoformat()}"
+        template = f"onsite_{found.kind}"
+        content = self.templates.render(template, {**context, "touchpoint": found.data})
+        purpose = "marketing" if found.marketing else rules.TRANSACTIONAL
+        payload = {"placement": ask.touchpoint, "kind": found.kind, "reason": found.reason,
+                   "data": found.data}  # fmt: skip
+        message = Message(key, pid, ONSITE, purpose, now, payload, template, status="shown")
+        row = self.placements.record_shown(message)
+        return None if row is None else Shown(row.id, found.kind, content, found.data)
 
     def _show_queued(
         self, row: OutboxRow, context: Mapping[str, Any], now: dt.datetime

@@ -19,11 +19,18 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from juncture.core import retail
+from juncture.core.events import as_utc
 from juncture.store import catalog_rows as rows
 from juncture.store import failures
-from juncture.store.catalog_tables import locations, products, related_products, stock
+from juncture.store.catalog_tables import (
+    catalog_changes,
+    locations,
+    products,
+    related_products,
+    stock,
+)
 
-P, R, S, L = products, related_products, stock, locations
+P, R, S, L, C = products, related_products, stock, locations, catalog_changes
 MAX_SEARCH: Final = 200
 _T = TypeVar("_T")
 Change = tuple[_T | None, _T]
@@ -53,6 +60,7 @@ class Catalog:
             if changed:
                 upsert_rows(conn, P, [rows.product_row(p, at) for _, p in changed], ["product_id"])
                 _relate(conn, [p for _, p in changed])
+                _record(conn, [c for b, a in changed for c in retail.product_changes(b, a, at)])
         return changed
 
     def upsert_stock(
@@ -70,6 +78,7 @@ class Catalog:
             if changed:
                 found = [rows.stock_row(s, at) for _, s in changed]
                 upsert_rows(conn, S, found, ["product_id", "store_code"])
+                _record(conn, [c for b, a in changed for c in retail.stock_changes(b, a, at)])
         return changed
 
     def upsert_locations(
@@ -168,6 +177,22 @@ class Catalog:
     def location(self, store_code: str) -> retail.Location | None:
         return next((x for x in self.locations() if x.store_code == store_code), None)
 
+    def changes(self, ids: Sequence[str], since: dt.datetime) -> list[retail.Change]:
+        """What changed for shoppers on products ``ids`` since ``since``, oldest first."""
+        query = (
+            sa.select(C)
+            .where(C.c.product_id.in_(list(ids)), C.c.at >= since)
+            .order_by(C.c.at, C.c.id)
+        )
+        with self._begin("read catalog changes") as conn:
+            return [
+                retail.Change(
+                    m["product_id"], m["kind"], as_utc(m["at"]), m["store_code"], m["before"],
+                    m["after"],
+                )
+                for m in _mappings(conn, query)
+            ]  # fmt: skip
+
     def counts(self) -> dict[str, int]:
         """Live products, stock lines and live locations."""
         with self._begin("count the catalog") as conn:
@@ -204,6 +229,24 @@ def _products(
     return {
         m["product_id"]: rows.product(m, tuple(related.get(m["product_id"], ()))) for m in found
     }
+
+
+def _record(conn: sa.Connection, changes: list[retail.Change]) -> None:
+    if changes:
+        conn.execute(
+            C.insert(),
+            [
+                {
+                    "product_id": c.product_id,
+                    "store_code": c.store_code,
+                    "kind": c.kind,
+                    "before": c.before,
+                    "after": c.after,
+                    "at": c.at,
+                }
+                for c in changes
+            ],
+        )
 
 
 def _relate(conn: sa.Connection, changed: Sequence[retail.Product]) -> None:

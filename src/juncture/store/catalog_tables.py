@@ -106,3 +106,19 @@ locations = sa.Table(
     sa.Column("updated_at", When, nullable=False),
     sa.Column("retired_at", When),
 )
+
+# What changed for shoppers as feeds came in (core.retail.Change): a price drop, a product
+# back in stock online (``store_code`` NULL) or in a location. Written in the transaction of
+# the upsert that changed it (migration 0010).
+catalog_changes = sa.Table(
+    "catalog_changes",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+    sa.Column("product_id", Id, nullable=False),
+    sa.Column("store_code", Id),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("before", sa.Float()),
+    sa.Column("after", sa.Float()),
+    sa.Column("at", When, nullable=False),
+    sa.Index(None, "product_id", "at"),
+)
