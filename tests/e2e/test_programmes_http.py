@@ -9,7 +9,7 @@ import json
 
 import httpx
 
-from tests.conftest import ADMIN, LiveServer
+from tests.conftest import ADMIN, BASIC, LiveServer
 from tests.e2e.test_catalog_http import upload
 
 TIERS = (
@@ -110,3 +110,39 @@ def test_programme_feeds_and_reads(live: LiveServer) -> None:
         reviews = api.get("/v1/products/k1/reviews", headers=ADMIN).json()
         assert reviews["summary"]["count"] == 2
         assert reviews["summary"]["byAuthorKind"]["media"] == {"count": 1, "average": 3.0}
+
+
+def test_a_members_loyalty_account_and_redemptions_are_exported_and_erased(
+    live: LiveServer,
+) -> None:
+    with httpx.Client(base_url=live.url) as api:
+        r = api.post("/v1/identify", json={"userId": "m9", "traits": {"a": 1}}, headers=BASIC)
+        assert r.status_code == 200
+        assert (
+            upload(api, "loyalty", "customer_id,points\nm9,50\nm8,70\n", "text/csv").status_code
+            == 200
+        )
+        assert (
+            upload(
+                api,
+                "coupons",
+                COUPONS.splitlines()[0] + "\n" + COUPONS.splitlines()[1] + "\n",
+                "text/csv",
+            ).status_code
+            == 200
+        )
+        body = {"redemptionId": "o9", "customerId": "m9"}
+        assert (
+            api.post("/v1/coupons/acme5/redemptions", json=body, headers=ADMIN).status_code == 201
+        )
+        [found] = api.get("/v1/profiles", params={"userId": "m9"}, headers=ADMIN).json()["profiles"]
+        pid = found["profileId"]
+        exported = api.get(f"/v1/profiles/{pid}/export", headers=ADMIN).json()["tables"]
+        assert exported["loyalty_accounts"][0]["body"]["points"] == 50
+        assert exported["coupon_redemptions"][0]["redemption_id"] == "o9"
+        gone = api.delete(f"/v1/profiles/{pid}", params={"reference": "REQ-9"}, headers=ADMIN)
+        assert gone.status_code == 200, gone.text
+        assert api.get("/v1/loyalty/m9", headers=ADMIN).status_code == 404
+        assert api.get("/v1/loyalty/m8", headers=ADMIN).status_code == 200  # someone else's
+        coupons = api.get("/v1/coupons", headers=ADMIN).json()["coupons"]
+        assert coupons[0]["redeemed"] == 0

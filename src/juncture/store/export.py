@@ -33,6 +33,7 @@ _JSON_TEXT: Final = frozenset(
         ("enrollments", "state"),
         ("outbox", "payload"),
         ("failed_events", "payload"),
+        ("loyalty_accounts", "body"),
     }
 )
 _decode: Final = msgspec.json.decode

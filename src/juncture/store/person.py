@@ -13,9 +13,12 @@ The person is a live profile and every profile merged into it. Their rows:
   the address) and the ``delivery_attempts`` of those messages;
 - ``device_users``: the devices they used, whose lists of users may name others too (a
   store kiosk, a family tablet): only their own entries are theirs.
+- ``loyalty_accounts`` and ``coupon_redemptions`` under one of their user ids (the
+  retailer's tables name members by the tracking ``userId``).
 
 What names nobody is not theirs: ``segment_sizes``, the ``erasures`` records, journey and
-segment definitions.
+segment definitions, the retailer's products, stock, locations, offers, associates and
+reviews.
 """
 
 from __future__ import annotations
@@ -99,6 +102,8 @@ class Person:
             ("identity_conflicts", "other", named),
             ("identities", "profile_id", pids),
             ("profiles", "profile_id", pids),
+            ("loyalty_accounts", "customer_id", self.users),
+            ("coupon_redemptions", "customer_id", self.users),
         ]
 
 
