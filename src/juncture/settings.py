@@ -135,6 +135,9 @@ class Settings(BaseSettings):
     # Channels: one left unset is absent, and its messages dead-letter saying so.
     email_from: str | None = None  # "Shop <news@shop.example>"; email needs it and smtp_url
     webhook_secret: SecretStr | None = None  # HMAC key of X-Juncture-Signature
+    # Private targets webhooks may call (networks, addresses or host names, comma-separated);
+    # loopback, private and link-local addresses are refused otherwise.
+    webhook_allow: str = ""
     sms_kind: Literal["json", "twilio"] = "json"
     sms_url: str | None = None  # json: the provider's endpoint; twilio: the API base URL
     sms_from: str | None = None  # sender id or number

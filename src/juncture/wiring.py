@@ -24,6 +24,7 @@ from juncture.channels.email import SmtpEmail
 from juncture.channels.push import JsonPush
 from juncture.channels.recording import RecordingChannel
 from juncture.channels.sms import TWILIO_API, JsonSms, TwilioSms
+from juncture.channels.targets import TargetPolicy
 from juncture.channels.templates import Templates
 from juncture.channels.webhook import Webhook
 from juncture.core import channels as channel_table
@@ -210,7 +211,11 @@ def _email(settings: Settings) -> Channel | None:
 def _webhook(settings: Settings) -> Channel | None:
     if settings.webhook_secret is None:
         return None
-    return Webhook(secret=settings.webhook_secret.get_secret_value(), now=SystemClock().now)
+    return Webhook(
+        secret=settings.webhook_secret.get_secret_value(),
+        now=SystemClock().now,
+        targets=TargetPolicy.parse(settings.webhook_allow),
+    )
 
 
 def _push(settings: Settings) -> Channel | None:

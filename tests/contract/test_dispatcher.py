@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from juncture.channels.base import Channel, DeliveryResult
 from juncture.channels.email import SmtpEmail, message_id
 from juncture.channels.recording import RecordingChannel
+from juncture.channels.targets import TargetPolicy
 from juncture.channels.webhook import Webhook, verify
 from juncture.core.journeys.orchestrate import Message
 from juncture.runtime.clock import ManualClock
@@ -282,7 +283,14 @@ def test_webhook_through_the_dispatcher_retries_5xx_and_not_4xx(
         )
         policy = RetryPolicy(max_attempts=5, base=dt.timedelta(seconds=10), jitter=0)
         d = dispatcher(
-            outbox, clock, {"webhook": Webhook(secret="s", now=clock.now)}, policy=policy
+            outbox,
+            clock,
+            {
+                "webhook": Webhook(
+                    secret="s", now=clock.now, targets=TargetPolicy.parse("127.0.0.1")
+                )
+            },
+            policy=policy,
         )
         for _ in range(3):
             asyncio.run(d.run_once())

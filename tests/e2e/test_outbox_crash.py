@@ -104,6 +104,7 @@ def test_sigkill_while_waiting_and_sending_delivers_every_message_once(
         env = {
             "JUNCTURE_WRITE_KEYS": WRITE_KEY,
             "JUNCTURE_WEBHOOK_SECRET": "s3cret",
+            "JUNCTURE_WEBHOOK_ALLOW": "127.0.0.1",
             "JUNCTURE_DISPATCH_INTERVAL": "0.1",
         }
         pending = {n: str(uuid.uuid4()) for n in range(CUSTOMERS)}

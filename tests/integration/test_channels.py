@@ -19,9 +19,11 @@ from juncture.channels.base import ChannelMisconfigured, DeliveryResult, Outboun
 from juncture.channels.email import SmtpEmail, message_id, parse_smtp_url
 from juncture.channels.push import JsonPush
 from juncture.channels.sms import JsonSms, TwilioSms
+from juncture.channels.targets import TargetPolicy
 from juncture.channels.templates import TemplateError, Templates
 from tests.servers import Answer, HttpRecorder, SmtpSink
 
+LOOPBACK = TargetPolicy.parse("127.0.0.1")  # the test servers listen there
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
 CART = {
     "currency": "EUR",
@@ -169,7 +171,7 @@ def test_template_errors_name_the_part() -> None:
 
 
 def test_webhook_is_signed_so_the_receiver_can_verify(http: HttpRecorder) -> None:
-    channel = webhook.Webhook(secret="s3cret", now=lambda: NOW)
+    channel = webhook.Webhook(secret="s3cret", now=lambda: NOW, targets=LOOPBACK)
     payload = {"url": http.url + "/hook", "profile_id": "p1", "cart": CART}
     result = send(channel, message("webhook", payload, key="wk-1"))
     assert result.ok and result.status_code == 200
@@ -191,21 +193,21 @@ def test_webhook_is_signed_so_the_receiver_can_verify(http: HttpRecorder) -> Non
 
 def test_webhook_retry_on_5xx_and_429_not_on_4xx(http: HttpRecorder) -> None:
     http.script = [Answer(503, b"down"), Answer(429), Answer(400, b'{"error":"bad"}')]
-    channel = webhook.Webhook(secret="s", now=lambda: NOW)
+    channel = webhook.Webhook(secret="s", now=lambda: NOW, targets=LOOPBACK)
     results = send_all(channel, *[message("webhook", {"url": http.url})] * 3)
     assert [(r.ok, r.retryable, r.status_code) for r in results] == [
         (False, True, 503),
         (False, True, 429),
         (False, False, 400),
     ]
-    assert "bad" in (results[2].error or "")
+    assert results[2].error == "webhook: HTTP 400"  # the target's body is not kept
     assert {r.headers["idempotency-key"] for r in http.requests} == {"j:1:e1:n1:0"}
 
 
 def test_webhook_timeout_is_retryable(http: HttpRecorder) -> None:
     http.script = [Answer(200, delay=1.0)]
     result = send(
-        webhook.Webhook(secret="s", timeout=0.2, now=lambda: NOW),
+        webhook.Webhook(secret="s", timeout=0.2, now=lambda: NOW, targets=LOOPBACK),
         message("webhook", {"url": http.url}),
     )
     assert (result.ok, result.retryable) == (False, True)
@@ -215,14 +217,38 @@ def test_webhook_timeout_is_retryable(http: HttpRecorder) -> None:
 def test_webhook_without_url_or_unreachable() -> None:
     from juncture.testing import free_port
 
-    channel = webhook.Webhook(secret="s", now=lambda: NOW)
+    channel = webhook.Webhook(secret="s", now=lambda: NOW, targets=LOOPBACK)
     missing = send(channel, message("webhook", {}))
     assert (missing.ok, missing.retryable) == (False, False)
     down = send(
-        webhook.Webhook(secret="s", now=lambda: NOW),
+        webhook.Webhook(secret="s", now=lambda: NOW, targets=LOOPBACK),
         message("webhook", {"url": f"http://127.0.0.1:{free_port()}"}),
     )
     assert (down.ok, down.retryable) == (False, True)
+
+
+def test_webhooks_to_loopback_private_or_metadata_addresses_are_refused(
+    http: HttpRecorder,
+) -> None:
+    """A journey's webhook cannot reach Juncture's own loopback, the private network or a
+    cloud metadata address unless allowed; nothing is sent to a refused target."""
+    channel = webhook.Webhook(secret="s", now=lambda: NOW)
+    targets = [
+        http.url + "/hook",  # loopback, where a real server listens
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.7/admin",
+        "http://[::1]:9/",
+        "http://localhost:9/",
+        "file:///etc/passwd",
+    ]
+    results = send_all(channel, *[message("webhook", {"url": url}) for url in targets])
+    assert [(r.ok, r.retryable) for r in results] == [(False, False)] * len(targets)
+    assert all("refused target" in (r.error or "") for r in results)
+    assert http.requests == []
+    allowed = webhook.Webhook(secret="s", now=lambda: NOW, targets=TargetPolicy.parse("localhost"))
+    host = http.url.replace("127.0.0.1", "localhost") + "/hook"
+    assert send(allowed, message("webhook", {"url": host})).ok
+    assert len(http.requests) == 1
 
 
 # --- SMS -----------------------------------------------------------------------------

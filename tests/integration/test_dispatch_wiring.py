@@ -82,6 +82,7 @@ def test_background_dispatcher_sends_and_dead_letters_the_unconfigured(
         smtp_url=SecretStr(smtp.url),
         email_from="news@shop.example",
         webhook_secret=SecretStr("s"),
+        webhook_allow="127.0.0.1",
         dispatch_interval=0.05,
     )
     juncture = wiring.build(settings)

@@ -115,13 +115,17 @@ def snippet(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def judge(response: httpx.Response, what: str, provider_id: str | None = None) -> DeliveryResult:
-    """2xx delivered; otherwise retryable as :func:`http_retryable`."""
+def judge(
+    response: httpx.Response, what: str, provider_id: str | None = None, *, body: bool = True
+) -> DeliveryResult:
+    """2xx delivered; otherwise retryable as :func:`http_retryable`. ``body`` False keeps the
+    answer's body out of the error (a target the retailer does not control)."""
     code = response.status_code
     if 200 <= code < 300:
         return DeliveryResult.sent(status_code=code, provider_id=provider_id)
+    detail = f": {snippet(response.text)}" if body else ""
     return DeliveryResult.failed(
-        f"{what}: HTTP {code}: {snippet(response.text)}",
+        f"{what}: HTTP {code}{detail}",
         retryable=http_retryable(code),
         status_code=code,
     )

@@ -9,6 +9,10 @@ Headers:
 A receiver recomputes the signature over the raw body (:func:`verify` does it), rejects old
 timestamps, and stores the idempotency key to ignore repeats. 2xx is delivered; 5xx, 408, 429,
 timeouts and connection failures are retried; other 4xx are not.
+
+A URL that resolves to a loopback, private or link-local address is refused unless allowed
+(:mod:`juncture.channels.targets`), redirects are not followed, and a failed call records
+the target's status, never its body (it could be anything the target holds).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from juncture.channels.base import (
     judge,
     post,
 )
+from juncture.channels.targets import TargetPolicy
 
 USER_AGENT = "juncture-webhook/1"
 
@@ -79,15 +84,20 @@ class Webhook(HttpChannel):
         client: httpx.AsyncClient | None = None,
         timeout: float = 10.0,
         now: Now,
+        targets: TargetPolicy | None = None,
     ) -> None:
         super().__init__(client, timeout)
         self._secret = secret
         self._now = now
+        self._targets = targets or TargetPolicy()
 
     async def send(self, message: OutboundMessage) -> DeliveryResult:
         url = message.recipient("url")
         if url is None:
             return DeliveryResult.failed("webhook: no url", retryable=False)
+        refused = await self._targets.refusal(url)
+        if refused is not None:
+            return DeliveryResult.failed(f"webhook: refused target: {refused}", retryable=False)
         body = orjson.dumps(body_of(message))
         timestamp = str(int(self._now().timestamp()))
         headers = {
@@ -100,4 +110,4 @@ class Webhook(HttpChannel):
         answer = await post(self.client, url, what="webhook", content=body, headers=headers)
         if isinstance(answer, DeliveryResult):
             return answer
-        return judge(answer, "webhook")
+        return judge(answer, "webhook", body=False)
