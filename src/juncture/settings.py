@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     # keep an idle connection open, and the most connections and requests at once (beyond:
     # 503).
     body_timeout: float = Field(default=10.0, gt=0)
+    # Storefront origins whose browsers may call the tracking endpoints and /v1/decide
+    # (comma-separated, "https://shop.example"; "*": any). Empty: no browser may.
+    cors_origins: str = ""
     keep_alive_timeout: float = Field(default=5.0, gt=0)
     max_connections: int = Field(default=2048, ge=1)
     max_commit_events: int = Field(default=5000, ge=1)

@@ -120,6 +120,7 @@ class Juncture:
             segment_ops=Segments(self.store.segments, self.segment_mover()),
             eraser=Eraser(self.batch_run(), self.clock),
             engine_behind=self.engine_behind(),
+            cors_origins=self.settings.cors_origins.split(","),
             measurement=Measurement(
                 self.store.journeys,
                 self.store.journey_measures,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from fastapi import Depends, FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
@@ -11,6 +13,7 @@ import juncture
 from juncture.api import (
     admin,
     catalog,
+    cors,
     decide,
     deliveries,
     engine_status,
@@ -54,9 +57,11 @@ def create_app(
     measurement: Measurement,
     body_timeout: float,
     engine_behind: EngineBehind | None,
+    cors_origins: Iterable[str] = (),
 ) -> FastAPI:
     """The HTTP API. ``engine_behind`` is the engine behind the log (None: the engine runs
-    inline, in each ingestion commit, or not at all)."""
+    inline, in each ingestion commit, or not at all); ``cors_origins`` the storefront
+    origins whose browsers may call the tracking endpoints and ``/v1/decide``."""
     app = FastAPI(
         title="Juncture",
         version=juncture.__version__,
@@ -65,6 +70,7 @@ def create_app(
         dependencies=[Depends(params.no_nul)],
     )
     errors.install(app)
+    app.add_middleware(cors.BrowserCors, origins=cors_origins, paths=tracking.BROWSER_PATHS)
     app.include_router(tracking.router(ingestor, keys, metrics, body_timeout))
     app.include_router(admin.router(store, ingestor, admin_token))
     app.include_router(profiles.router(store.profiles, admin_token, ingestor.clock, engine_behind))

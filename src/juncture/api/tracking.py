@@ -1,4 +1,5 @@
-"""The Segment-compatible HTTP Tracking API: ``/v1/{track,identify,...,batch,import}``.
+"""The Segment-compatible HTTP Tracking API: ``/v1/{track,identify,...,batch,import}``, and
+the short paths the browser library posts to (``/v1/t``, ``/v1/p``, ..., ``/v1/b``).
 
 The hot path: the raw body goes straight to msgspec (no pydantic model), and the answer
 is sent only after the events are committed. Success is exactly ``200 {"success": true}``;
@@ -26,6 +27,13 @@ from juncture.metrics import Metrics
 from juncture.runtime.ingest import Ingestor
 
 SINGLE_TYPES = ("track", "identify", "page", "screen", "group", "alias")
+# The paths Segment's browser library (analytics-next) posts to: the type's first letter,
+# and b for its batching delivery; the same endpoints under other names.
+SHORT_PATHS: Final = {**{kind[0]: kind for kind in SINGLE_TYPES}, "b": "batch"}
+# What a storefront's browser calls, and so what CORS covers (api/cors.py).
+BROWSER_PATHS: Final = frozenset(
+    [*(f"/v1/{k}" for k in (*SINGLE_TYPES, "batch", *SHORT_PATHS)), "/v1/decide"]
+)
 _SUCCESS = b'{"success":true}'
 CLIENT_CLOSED: Final = 499  # nginx's status for a client gone before the answer; never sent
 
@@ -102,17 +110,25 @@ def router(ingestor: Ingestor, keys: WriteKeys, metrics: Metrics, body_timeout: 
     api = APIRouter()
     tracking = _Tracking(ingestor, keys, metrics, body_timeout)
 
-    def add(path: str, endpoint: str, type_hint: str | None) -> None:
+    def add(path: str, endpoint: str, type_hint: str | None, *, listed: bool = True) -> None:
         async def route(request: Request) -> Response:
             return await tracking.handle(request, endpoint, type_hint)
 
         body = bodies.batch() if type_hint is None else bodies.message(type_hint)
         api.add_api_route(
-            path, route, methods=["POST"], name=endpoint, tags=["tracking"], openapi_extra=body
+            path,
+            route,
+            methods=["POST"],
+            name=endpoint if listed else f"{endpoint}_short",
+            tags=["tracking"],
+            openapi_extra=body,
+            include_in_schema=listed,
         )
 
     for kind in SINGLE_TYPES:
         add(f"/v1/{kind}", kind, kind)
     add("/v1/batch", "batch", None)
     add("/v1/import", "import", None)
+    for short, kind in SHORT_PATHS.items():  # what browser trackers post to
+        add(f"/v1/{short}", kind, None if kind == "batch" else kind, listed=False)
     return api
