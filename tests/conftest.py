@@ -24,6 +24,7 @@ import sqlalchemy as sa
 import uvicorn
 
 from juncture import testing, wiring
+from juncture.core import proof
 from juncture.settings import Settings
 from juncture.store import migrate
 from juncture.store.sql import SqlStore
@@ -32,6 +33,7 @@ POSTGRES_URL = os.environ.get("JUNCTURE_TEST_POSTGRES_URL")
 NO_POSTGRES = "JUNCTURE_TEST_POSTGRES_URL is not set: PostgreSQL contract tests skipped"
 WRITE_KEY = "test-write-key"
 ADMIN_TOKEN = "test-admin-token"
+IDENTITY_SECRET = "test-identity-secret"
 ADMIN = testing.bearer(ADMIN_TOKEN)  # the admin API's header
 BASIC = testing.basic_auth(WRITE_KEY)  # a tracker's header
 
@@ -109,8 +111,14 @@ def settings_for(database_url: str, **extra: Any) -> Settings:
         write_keys=WRITE_KEY,
         admin_token=ADMIN_TOKEN,
         auto_migrate=False,
-        **extra,
+        **{"identity_secret": IDENTITY_SECRET, **extra},
     )
+
+
+def signed(user_id: str) -> str:
+    """The user hash a retailer's backend puts in the page for ``user_id`` (POST /v1/decide
+    trusts a userId only with it)."""
+    return proof.user_hash(IDENTITY_SECRET, user_id)
 
 
 class LiveServer:

@@ -111,6 +111,10 @@ class Settings(BaseSettings):
     # Storefront origins whose browsers may call the tracking endpoints and /v1/decide
     # (comma-separated, "https://shop.example"; "*": any). Empty: no browser may.
     cors_origins: str = ""
+    # The key of the user hashes that prove a browser speaks for a userId in POST /v1/decide
+    # (HMAC-SHA256 of the user id, computed by the retailer's backend). Unset: no userId
+    # is trusted there, and decisions use the anonymousId alone.
+    identity_secret: SecretStr | None = None
     keep_alive_timeout: float = Field(default=5.0, gt=0)
     max_connections: int = Field(default=2048, ge=1)
     max_commit_events: int = Field(default=5000, ge=1)

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import msgspec
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from juncture.api.app import create_app
 from juncture.api.auth import WriteKeys
@@ -121,6 +122,7 @@ class Juncture:
             eraser=Eraser(self.batch_run(), self.clock),
             engine_behind=self.engine_behind(),
             cors_origins=self.settings.cors_origins.split(","),
+            identity_secret=_secret(self.settings.identity_secret),
             measurement=Measurement(
                 self.store.journeys,
                 self.store.journey_measures,
@@ -179,6 +181,10 @@ class Juncture:
             self.engine_process.stop()
         self.committer.stop()
         self.store.close()
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
 
 
 def _exclusive(process: Processor, state: StateSql, events: list[Event]) -> list[Event]:

@@ -16,13 +16,17 @@ from juncture import wiring
 from juncture.core.journeys.orchestrate import Message
 from juncture.store.outbox import Outbox
 from juncture.store.placements import Placements
-from tests.conftest import ADMIN_TOKEN, WRITE_KEY, LiveServer, settings_for
+from tests.conftest import ADMIN_TOKEN, WRITE_KEY, LiveServer, settings_for, signed
 
 AUTH = {"Authorization": "Basic " + base64.b64encode(f"{WRITE_KEY}:".encode()).decode()}
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 def decide(live: LiveServer, **body: Any) -> dict[str, Any]:
+    """A decision as a storefront asks it: a userId comes with the hash the retailer's
+    backend computed for it."""
+    if isinstance(body.get("userId"), str) and "userHash" not in body:
+        body["userHash"] = signed(body["userId"])
     r = httpx.post(f"{live.url}/v1/decide", json=body, headers=AUTH)
     assert r.status_code == 200, r.text
     answer: dict[str, Any] = r.json()
@@ -226,3 +230,28 @@ def test_a_journey_queues_a_placement_that_decide_shows_with_its_kind(live: Live
     assert shown["show"]["journeyId"] == "recommend_on_site"
     again = decide(live, userId="u-rec", placement="product")
     assert again["reason"] == "already_shown"
+
+
+def test_a_write_key_alone_does_not_show_anyone_s_basket(live: LiveServer) -> None:
+    """Write keys are public: a userId counts only with the hash the retailer's backend
+    signs it with; without it (or with a wrong one) the visitor is their anonymous id, or
+    nobody, and sees nothing of the user's."""
+    add_to_cart(live, "victim-1")
+    asked = {"userId": "victim-1", "placement": "cart"}
+    for proof in ({}, {"userHash": signed("someone-else")}, {"userHash": "00" * 32}):
+        r = httpx.post(f"{live.url}/v1/decide", json={**asked, **proof}, headers=AUTH)
+        assert r.status_code == 200, r.text
+        assert r.json() == {"placement": "cart", "show": None, "reason": "identity_unverified"}
+        assert r.headers["Juncture-Identity"] == "unverified"
+    mixed = httpx.post(
+        f"{live.url}/v1/decide", json={**asked, "anonymousId": "a-stranger"}, headers=AUTH
+    )
+    assert mixed.headers["Juncture-Identity"] == "unverified"
+    assert (mixed.json()["show"] or {}).get("kind") != "cart_recovery"
+    by_header = httpx.post(
+        f"{live.url}/v1/decide",
+        json=asked,
+        headers={**AUTH, "X-Juncture-User-Hash": signed("victim-1")},
+    )
+    assert by_header.headers["Juncture-Identity"] == "verified"
+    assert by_header.json()["show"]["kind"] == "cart_recovery"  # the user, proven, sees it

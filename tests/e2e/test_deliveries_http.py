@@ -17,7 +17,7 @@ from juncture.core.journeys.orchestrate import Message
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.dispatcher import Dispatcher, RetryPolicy
 from juncture.store.outbox import Outbox
-from tests.conftest import ADMIN_TOKEN, WRITE_KEY, LiveServer
+from tests.conftest import ADMIN_TOKEN, WRITE_KEY, LiveServer, signed
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -81,7 +81,9 @@ def test_by_user_id_resolves_the_profile(live: LiveServer) -> None:
     body = {"userId": "u-9", "event": "Product Viewed", "messageId": str(uuid.uuid4())}
     assert httpx.post(f"{live.url}/v1/track", json=body, headers=auth).status_code == 200
     r = httpx.post(
-        f"{live.url}/v1/decide", json={"userId": "u-9", "placement": "home"}, headers=auth
+        f"{live.url}/v1/decide",
+        json={"userId": "u-9", "userHash": signed("u-9"), "placement": "home"},
+        headers=auth,
     )
     assert r.json()["reason"] == "first_visit"
     rows = get(live, "/v1/deliveries", userId="u-9").json()["deliveries"]

@@ -21,7 +21,7 @@ from segment.analytics.client import Client
 from juncture import wiring
 from juncture.store.sql import SqlStore
 from juncture.testing import ServerProcess
-from tests.conftest import ADMIN, ADMIN_TOKEN, WRITE_KEY, LiveServer, settings_for
+from tests.conftest import ADMIN, ADMIN_TOKEN, WRITE_KEY, LiveServer, settings_for, signed
 
 BEHIND = {
     "JUNCTURE_WRITE_KEYS": WRITE_KEY,
@@ -65,7 +65,7 @@ def test_a_read_that_asks_sees_the_cart_just_added(live_behind: LiveServer) -> N
     decided = httpx.post(
         f"{live_behind.url}/v1/decide",
         params={"consistent": "true"},
-        json={"userId": "shopper-9", "placement": "cart"},
+        json={"userId": "shopper-9", "userHash": signed("shopper-9"), "placement": "cart"},
         auth=(WRITE_KEY, ""),
     )
     assert decided.status_code == 200, decided.text

@@ -14,7 +14,7 @@ import pytest
 from segment.analytics.client import Client
 
 from juncture import wiring
-from tests.conftest import BASIC, WRITE_KEY, LiveServer, settings_for
+from tests.conftest import BASIC, WRITE_KEY, LiveServer, settings_for, signed
 from tests.e2e.test_catalog_http import upload
 
 PRODUCTS = (
@@ -64,7 +64,7 @@ def shop(database_url: str) -> Iterator[LiveServer]:
 def decide(live: LiveServer, placement: str, **body: Any) -> dict[str, Any]:
     r = httpx.post(
         f"{live.url}/v1/decide",
-        json={"userId": "s1", "placement": placement, **body},
+        json={"userId": "s1", "userHash": signed("s1"), "placement": placement, **body},
         headers=BASIC,
     )
     assert r.status_code == 200, r.text

@@ -58,6 +58,7 @@ def create_app(
     body_timeout: float,
     engine_behind: EngineBehind | None,
     cors_origins: Iterable[str] = (),
+    identity_secret: str | None = None,
 ) -> FastAPI:
     """The HTTP API. ``engine_behind`` is the engine behind the log (None: the engine runs
     inline, in each ingestion commit, or not at all); ``cors_origins`` the storefront
@@ -77,7 +78,7 @@ def create_app(
     app.include_router(profiles.privacy_router(store, eraser, admin_token))
     app.include_router(segments.router(segment_ops, admin_token))
     app.include_router(deliveries.router(outbox, decider.placements, admin_token))
-    app.include_router(decide.router(decider, keys, body_timeout, engine_behind))
+    app.include_router(decide.router(decider, keys, body_timeout, engine_behind, identity_secret))
     app.include_router(journeys.router(journey_store, admin_token, body_timeout))
     app.include_router(measure.router(measurement, admin_token, ingestor.clock))
     app.include_router(

@@ -3,7 +3,15 @@
 Authenticated like the tracking API (the write key as the HTTP Basic user name, or
 ``writeKey`` in the body). The body names the visitor (``userId`` and/or ``anonymousId``) and
 the ``placement`` asking (a slot on the page, such as ``home`` or ``exit``). The answer is
-``{"placement", "show": {...} | null, "reason"}``:
+``{"placement", "show": {...} | null, "reason"}``.
+
+A ``userId`` counts only with proof (:mod:`juncture.core.proof`): ``userHash`` in the body or
+the ``X-Juncture-User-Hash`` header, the HMAC of the user id under
+``JUNCTURE_IDENTITY_SECRET`` that the retailer's backend puts in the page. Without it the
+visitor is its ``anonymousId`` alone, and with neither nothing personal is shown (reason
+``identity_unverified``); the ``Juncture-Identity`` header says which (``verified``,
+``anonymous``, ``unverified``). Write keys are public: a key alone must not show anyone's
+basket. The order of choice:
 
 1. an on-site message a journey queued for this profile (``outbox`` row on channel
    ``onsite``, its ``payload.placement`` this placement or ``any``), reason ``queued``;
@@ -44,10 +52,14 @@ from juncture.api import bodies, engine_status
 from juncture.api.auth import WriteKeys, basic_user
 from juncture.api.errors import json_response
 from juncture.api.tracking import read_body
+from juncture.core import proof
 from juncture.core import touchpoints as tp
 from juncture.errors import BadInput, MalformedBody
 from juncture.runtime.decide import Answer, Decider, Shown
 from juncture.runtime.follower import EngineBehind
+
+PROOF_HEADER = "X-Juncture-User-Hash"
+IDENTITY_HEADER = "Juncture-Identity"
 
 
 class DecideRequest(BaseModel):
@@ -63,6 +75,15 @@ class DecideRequest(BaseModel):
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     question: str | None = Field(default=None, min_length=1, max_length=500)
+    user_hash: str | None = Field(default=None, alias="userHash", max_length=128)
+
+    def trusted(self, secret: str | None, header: str | None) -> tuple[DecideRequest, str]:
+        """This request with ``userId`` only when proven, and which identity counts."""
+        if self.user_id is None:
+            return self, "anonymous"
+        if proof.verified(secret, self.user_id, self.user_hash or header):
+            return self, "verified"
+        return self.model_copy(update={"user_id": None}), "unverified"
 
     def ask(self) -> tp.Ask | None:
         """The touchpoint asked, when the placement names one (else None)."""
@@ -81,8 +102,6 @@ class DecideRequest(BaseModel):
             found.append("user_id:" + self.user_id)
         if self.anonymous_id is not None:
             found.append("anonymous_id:" + self.anonymous_id)
-        if not found:
-            raise BadInput("give `userId` or `anonymousId`", code="missing_identity")
         return found
 
 
@@ -123,7 +142,11 @@ def _request(data: Mapping[str, Any]) -> DecideRequest:
 
 
 def router(
-    decider: Decider, keys: WriteKeys, body_timeout: float, engine: EngineBehind | None
+    decider: Decider,
+    keys: WriteKeys,
+    body_timeout: float,
+    engine: EngineBehind | None,
+    identity_secret: str | None = None,
 ) -> APIRouter:
     api = APIRouter(tags=["decisions"])
 
@@ -136,12 +159,20 @@ def router(
         if not user:
             key = data.get("writeKey")
             await run_in_threadpool(keys.source, key if isinstance(key, str) else None)
-        wanted = _request(data)
+        asked = _request(data)
+        if asked.user_id is None and asked.anonymous_id is None:
+            raise BadInput("give `userId` or `anonymousId`", code="missing_identity")
+        wanted, identity = asked.trusted(identity_secret, request.headers.get(PROOF_HEADER))
         identifiers = wanted.identifiers()
         reached = await engine_status.catch_up(engine, consistent)
-        answer = await run_in_threadpool(
-            decider.decide, identifiers, wanted.placement, wanted.ask()
-        )
-        return engine_status.marked(json_response(_json(answer)), reached)
+        if identifiers:
+            answer = await run_in_threadpool(
+                decider.decide, identifiers, wanted.placement, wanted.ask()
+            )
+        else:
+            answer = Answer(wanted.placement, None, "identity_unverified")
+        response = engine_status.marked(json_response(_json(answer)), reached)
+        response.headers[IDENTITY_HEADER] = identity
+        return response
 
     return api

@@ -23,6 +23,7 @@ import orjson
 
 from juncture.bench.ingest import WRITE_KEY
 from juncture.bench.loadgen import LoadResult, request_bytes, run_load
+from juncture.core import proof
 from juncture.testing import ServerProcess
 
 Echo = Callable[[str], None]
@@ -44,6 +45,18 @@ def _setup_batches(visitors: int) -> list[bytes]:
     return [orjson.dumps({"batch": messages[i : i + 100]}) for i in range(0, len(messages), 100)]
 
 
+IDENTITY_SECRET = "bench-identity-secret"  # noqa: S105 - the bench's own scratch server
+
+
+def _asked(user_id: str) -> dict[str, str]:
+    """A known visitor's decision, with the hash the retailer's backend signs it with."""
+    return {
+        "userId": user_id,
+        "userHash": proof.user_hash(IDENTITY_SECRET, user_id),
+        "placement": "home",
+    }
+
+
 def _figures(result: LoadResult) -> dict[str, Any]:
     ok = result.statuses.get(200, 0)
     return {
@@ -56,7 +69,11 @@ def _figures(result: LoadResult) -> dict[str, Any]:
 
 
 def run(*, visitors: int, requests: int, concurrency: int, echo: Echo) -> dict[str, Any]:
-    env = {"JUNCTURE_WRITE_KEYS": WRITE_KEY, "JUNCTURE_LOG_LEVEL": "warning"}
+    env = {
+        "JUNCTURE_WRITE_KEYS": WRITE_KEY,
+        "JUNCTURE_LOG_LEVEL": "warning",
+        "JUNCTURE_IDENTITY_SECRET": IDENTITY_SECRET,
+    }
     with (
         tempfile.TemporaryDirectory(prefix="juncture-bench-") as tmp,
         ServerProcess(f"sqlite:///{Path(tmp) / 'decide.db'}", env=env) as server,
@@ -74,7 +91,7 @@ def run(*, visitors: int, requests: int, concurrency: int, echo: Echo) -> dict[s
                 HOST,
                 port,
                 "/v1/decide",
-                orjson.dumps({"userId": f"bench-user-{i % visitors}", "placement": "home"}),
+                orjson.dumps(_asked(f"bench-user-{i % visitors}")),
                 WRITE_KEY,
             )
             for i in range(requests)
