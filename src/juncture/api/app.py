@@ -31,6 +31,7 @@ from juncture.api.auth import WriteKeys
 from juncture.api.errors import error_response, json_response
 from juncture.errors import EngineNotReady, JunctureError
 from juncture.metrics import Metrics
+from juncture.runtime.catalog_events import Announcer
 from juncture.runtime.decide import Decider
 from juncture.runtime.erasure import Eraser
 from juncture.runtime.follower import EngineBehind
@@ -81,8 +82,16 @@ def create_app(
     app.include_router(decide.router(decider, keys, body_timeout, engine_behind, identity_secret))
     app.include_router(journeys.router(journey_store, admin_token, body_timeout))
     app.include_router(measure.router(measurement, admin_token, ingestor.clock))
+    announce = Announcer(store.catalog, ingestor)  # catalogue changes as shoppers' events
     app.include_router(
-        catalog.router(store.catalog, store.programmes, admin_token, ingestor.clock, body_timeout)
+        catalog.router(
+            store.catalog,
+            store.programmes,
+            admin_token,
+            ingestor.clock,
+            body_timeout,
+            announce=announce,
+        )
     )
     app.include_router(programmes.router(store.programmes, admin_token, ingestor.clock))
     journey_metrics.install(metrics.registry, journey_store)

@@ -5,7 +5,9 @@
 guessed) and upserts it as ``juncture catalog import`` does: the answer is the import's
 report, ``200`` when every row went in, ``422 rows_refused`` with each refused row's
 ``where`` (``file:line``), ``column`` and ``message`` when some did not (the others are
-imported). A single change (one stock level, one price) is a feed of one JSON line.
+imported). A single change (one stock level, one price) is a feed of one JSON line. Price
+drops and returns to stock become events for the shoppers who viewed the product
+(``announce``, :mod:`juncture.runtime.catalog_events`).
 
 Reads: ``GET /v1/products/{id}`` (with its variants and related products),
 ``GET /v1/products`` (search by ``q``, ``category``, ``brand``, ``group``),
@@ -31,7 +33,7 @@ from juncture.core import retail_views as views
 from juncture.definitions import catalog as feed
 from juncture.definitions import feeds
 from juncture.errors import BadInput, NotFound
-from juncture.runtime.catalog_import import import_feed
+from juncture.runtime.catalog_import import Announce, import_feed
 from juncture.runtime.clock import Clock
 from juncture.store.catalog import MAX_SEARCH, Catalog
 from juncture.store.programmes import Programmes
@@ -69,6 +71,8 @@ def router(
     admin_token: str | None,
     clock: Clock,
     timeout: float,
+    *,
+    announce: Announce | None,
 ) -> APIRouter:
     api = APIRouter(dependencies=[admin_only(admin_token)], tags=["catalog"])
 
@@ -88,7 +92,7 @@ def router(
         name = filename or f"body.{fmt}"
         report = await run_in_threadpool(
             import_feed, catalog, programmes, io.BytesIO(raw), name, kind=kind, now=clock.now(),
-            fmt=fmt, full=full,
+            fmt=fmt, full=full, announce=announce,
         )  # fmt: skip
         answer = report.to_json(name)
         if report.refused_rows:

@@ -65,11 +65,13 @@ def import_feed(
 
     from juncture import settings, wiring
     from juncture.errors import JunctureError
+    from juncture.runtime.catalog_events import Announcer
     from juncture.runtime.catalog_import import import_feed as run
     from juncture.runtime.clock import SystemClock
 
     flags = {"database_url": database_url} if database_url else {}
-    store = wiring.open_store(settings.load(**flags))
+    juncture = wiring.build(settings.load(**flags))  # its ingestion takes the announcements
+    store = juncture.store
     try:
         with file.open("rb") as stream, Progress(transient=True) as bar:
             task = bar.add_task(f"importing {kind.value}", total=None)
@@ -83,17 +85,19 @@ def import_feed(
                 fmt=fmt.value if fmt else None,
                 full=full,
                 progress=lambda n: bar.advance(task, n),
+                announce=Announcer(store.catalog, juncture.ingestor),
             )
     except JunctureError as exc:
         where = f"{exc.where}: " if exc.where else ""
         typer.echo(f"{where}{exc.code}: {exc.message}", err=True)
         raise typer.Exit(1) from exc
     finally:
-        store.close()
+        juncture.close()
     typer.echo(
         f"{report.rows} rows of {kind.value} ({report.format}): {report.new} new, "
         f"{report.changed} changed, {report.unchanged} unchanged, "
-        f"{report.refused_rows} refused, {report.retired} retired"
+        f"{report.refused_rows} refused, {report.retired} retired; "
+        f"{report.announced} events for shoppers"
     )
     for problem in report.refused[:SHOWN]:
         typer.echo(problem.where(str(file)), err=True)

@@ -4,7 +4,8 @@ times as ISO 8601, the price in force at a moment)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import hashlib
+from typing import Any, Final
 
 from juncture.core import retail
 
@@ -81,3 +82,46 @@ def location_json(loc: retail.Location) -> dict[str, Any]:
 
 def _iso(value: dt.datetime | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+EVENTS: Final = {
+    retail.PRICE_DROP: "Product Price Dropped",
+    retail.BACK_IN_STOCK: "Product Back In Stock",
+}
+
+
+def announcement(change: retail.Change, product: retail.Product, identifier: str) -> dict[str, Any]:
+    """The Segment track message that tells one shopper (``user_id:...`` or
+    ``anonymous_id:...``) of a change, with Segment's product properties; its messageId
+    names the change and the shopper, so announcing twice stores it once."""
+    kind, _, who = identifier.partition(":")
+    store = change.store_code or ""
+    price, _ = retail.price_at(product, change.at)
+    properties: dict[str, Any] = {
+        "product_id": product.id,
+        "name": product.title,
+        "brand": product.brand,
+        "category": product.category,
+        "price": change.after if change.kind == retail.PRICE_DROP else price,
+        "currency": product.currency,
+        "url": product.link,
+        "image_url": product.image_link,
+    }
+    if change.kind == retail.PRICE_DROP:
+        properties["previous_price"] = change.before
+    if store:
+        properties["store_code"] = store
+    return {
+        "type": "track",
+        "event": EVENTS[change.kind],
+        "userId" if kind == "user_id" else "anonymousId": who,
+        "messageId": "catalog-" + _digest(change, identifier),
+        "timestamp": change.at.isoformat(),
+        "properties": {k: v for k, v in properties.items() if v is not None},
+    }
+
+
+def _digest(change: retail.Change, identifier: str) -> str:
+    named = f"{change.kind}\x1f{change.product_id}\x1f{change.store_code or ''}"
+    named += f"\x1f{change.at.isoformat()}\x1f{identifier}"
+    return hashlib.sha256(named.encode()).hexdigest()[:40]

@@ -28,6 +28,7 @@ from juncture.store.programmes import Programmes
 
 BATCH: Final = 1000
 Progress = Callable[[int], None]
+Announce = Callable[[list[retail.Change]], int]  # catalogue changes to events; how many
 
 
 @dataclass
@@ -44,6 +45,7 @@ class FeedReport:
     retired: int = 0
     refused: list[Problem] = field(default_factory=list)
     refused_rows: int = 0
+    announced: int = 0
 
     def to_json(self, name: str) -> dict[str, Any]:
         return {
@@ -55,6 +57,7 @@ class FeedReport:
             "unchanged": self.unchanged,
             "retired": self.retired,
             "refusedRows": self.refused_rows,
+            "announced": self.announced,
             "problems": [_problem(name, p) for p in self.refused],
         }
 
@@ -74,9 +77,11 @@ def import_feed(
     fmt: str | None = None,
     full: bool = False,
     progress: Progress | None = None,
+    announce: Announce | None = None,
 ) -> FeedReport:
     """Read the feed ``name`` from ``stream`` and upsert its records; ``fmt`` None guesses
-    the format from the name and the first bytes."""
+    the format from the name and the first bytes. ``announce`` gets each batch's price
+    drops and returns to stock."""
     if fmt is None:
         fmt = feeds.guess(name, _peek(stream))
     report = FeedReport(kind, fmt)
@@ -91,10 +96,20 @@ def import_feed(
             pending.append(found.record)
             seen.add(_key(found.record))
         if len(pending) >= BATCH:
-            _write(catalog, programmes, kind=kind, pending=pending, now=now, report=report)
+            _write(
+                catalog,
+                programmes,
+                kind=kind,
+                pending=pending,
+                now=now,
+                report=report,
+                announce=announce,
+            )
         if progress is not None and report.rows % BATCH == 0:
             progress(BATCH)
-    _write(catalog, programmes, kind=kind, pending=pending, now=now, report=report)
+    _write(
+        catalog, programmes, kind=kind, pending=pending, now=now, report=report, announce=announce
+    )
     if progress is not None:
         progress(report.rows % BATCH)
     if full and not report.refused_rows and kind in ("products", "locations"):
@@ -128,6 +143,7 @@ def _write(
     pending: list[Any],
     now: dt.datetime,
     report: FeedReport,
+    announce: Announce | None,
 ) -> None:
     if not pending:
         return
@@ -145,3 +161,14 @@ def _write(
     report.changed += len(changed) - new
     report.unchanged += len(pending) - len(changed)
     pending.clear()
+    if announce is not None and kind in ("products", "inventory"):
+        news = [
+            c
+            for before, after in changed
+            for c in (
+                retail.product_changes(before, after, now)
+                if kind == "products"
+                else retail.stock_changes(before, after, now)
+            )
+        ]
+        report.announced += announce(news)

@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from juncture.core import retail
 from juncture.core.events import as_utc
 from juncture.store import catalog_rows as rows
-from juncture.store import failures
+from juncture.store import failures, tables
 from juncture.store.catalog_tables import (
     catalog_changes,
     locations,
@@ -193,6 +193,28 @@ class Catalog:
                 for m in _mappings(conn, query)
             ]  # fmt: skip
 
+    def watchers(self, ids: Sequence[str]) -> dict[str, list[str]]:
+        """For each product of ``ids``, the live profiles that viewed it, each by one
+        identifier to address it with (its user id if it has one, else an anonymous id),
+        in profile order."""
+        views, ident = tables.product_views, tables.identities
+        query = (
+            sa.select(views.c.product_id, views.c.profile_id, ident.c.identifier)
+            .join(ident, ident.c.profile_id == views.c.profile_id)
+            .where(views.c.product_id.in_(list(ids)))
+            .order_by(views.c.product_id, views.c.profile_id, ident.c.identifier)
+        )
+        best: dict[tuple[str, str], str] = {}
+        with self._begin("read who viewed products") as conn:
+            for pid, profile, identifier in conn.execute(query):
+                key, name = (str(pid), str(profile)), str(identifier)
+                if name.startswith(_ADDRESSES) and _rank(name) < _rank(best.get(key, "")):
+                    best[key] = name
+        found: dict[str, list[str]] = {}
+        for (pid, _), identifier in sorted(best.items()):
+            found.setdefault(pid, []).append(identifier)
+        return found
+
     def counts(self) -> dict[str, int]:
         """Live products, stock lines and live locations."""
         with self._begin("count the catalog") as conn:
@@ -206,6 +228,17 @@ class Catalog:
                 "stock": count(S),
                 "locations": count(L, L.c.retired_at.is_(None)),
             }
+
+
+_ADDRESSES: Final = ("user_id:", "anonymous_id:")
+
+
+def _rank(identifier: str) -> int:
+    """User ids before anonymous ids; anything else last."""
+    for n, prefix in enumerate(_ADDRESSES):
+        if identifier.startswith(prefix):
+            return n
+    return len(_ADDRESSES)
 
 
 def _mappings(conn: sa.Connection, query: Any) -> list[Any]:
