@@ -47,6 +47,14 @@ COUPONS = (
     "coupon_id,title,issuer,issuer_kind,percent_off,brand,minimum_purchase_amount\n"
     "acme10,10% off Acme,Acme,supplier,10,Acme,5.00 EUR\n"
 )
+ASSOCIATES = (
+    "associate_id,name,store_code,skills,monday_hours,tuesday_hours,wednesday_hours,"
+    "thursday_hours,friday_hours,saturday_hours,sunday_hours\n"
+    "a1,Ann,munich,Home > Kitchen,09:00-17:00,09:00-17:00,09:00-17:00,09:00-17:00,"
+    "09:00-17:00,09:00-17:00,09:00-17:00\n"
+    "a2,Bo,munich,Garden,09:00-17:00,,,,,,\n"
+    "a3,Cy,berlin,Acme,,,,,,,\n"
+)
 PROMOTIONS = json.dumps(
     {"promotion_id": "kettles5", "long_title": "5 EUR off kettles", "money_off_amount": "5 EUR",
      "product_type": "Home > Kitchen > Kettles"}
@@ -104,6 +112,7 @@ def test_touchpoints_answer_from_the_tables(shop: LiveServer) -> None:
         ("loyalty", LOYALTY, "text/csv"),
         ("coupons", COUPONS, "text/csv"),
         ("promotions", PROMOTIONS, "application/x-ndjson"),
+        ("associates", ASSOCIATES, "text/csv"),
     ]:
         feed(shop, kind, body, media)
     assert decide(shop, "price_drop")["reason"] == "no_price_drop"
@@ -154,6 +163,17 @@ def test_touchpoints_answer_from_the_tables(shop: LiveServer) -> None:
     assert (coupon["data"]["coupon"]["id"], coupon["data"]["saving"]) == ("acme10", 1.0)
     promo = decide(shop, "promo", productId="k1")["show"]
     assert (promo["data"]["promotion"]["id"], promo["data"]["saving"]) == ("kettles5", 5.0)
+
+    compared = decide(shop, "compare")["show"]
+    assert [c["id"] for c in compared["data"]["columns"]] == ["k1", "k2"]
+    assert compared["data"]["rows"][1] == {
+        "section": "Power", "name": "Watts", "values": ["2200", None], "differs": True,
+    }  # fmt: skip
+    expert = decide(shop, "expert", productId="k1", storeCode="munich")["show"]
+    assert [(a["name"], a["today"]) for a in expert["data"]["associates"]] == [
+        ("Ann", "09:00-17:00")
+    ]
+    assert decide(shop, "expert", productId="k1", storeCode="hamburg")["reason"] == "no_expert"
 
     client.track("s1", "Application Opened", {"from_background": False})
     client.flush()

@@ -32,7 +32,7 @@ message's ``data``.
 
 A *touchpoint* placement (``back_in_stock``, ``price_drop``, ``low_stock``, ``pickup``,
 ``endless_aisle``, ``product_location``, ``specs``, ``reviews``, ``loyalty``, ``coupon``,
-``promo``, ``app``) is answered from the retailer's tables instead
+``promo``, ``compare``, ``expert``, ``app``) is answered from the retailer's tables instead
 (:mod:`juncture.core.touchpoints`), with what the page knows in the body: ``productId``,
 ``storeCode``, ``latitude`` and ``longitude``, ``question``.
 """

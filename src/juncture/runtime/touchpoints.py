@@ -22,7 +22,9 @@ from juncture.store.programmes import Programmes
 
 MOST: Final = 20  # products of interest looked at
 CHANGES: Final = dt.timedelta(days=30)  # how far back a return to stock is news
-_STORE: Final = frozenset({"low_stock", "pickup", "endless_aisle", "product_location", "app"})
+_STORE: Final = frozenset(
+    {"low_stock", "pickup", "endless_aisle", "product_location", "expert", "app"}
+)
 
 
 def interest(profile: Profile | None) -> list[tp.Interest]:
@@ -86,4 +88,5 @@ class Touchpoints:
             reviews=programmes.reviews(ask.product_id)
             if kind == "reviews" and ask.product_id
             else [],
+            associates=programmes.associates() if kind == "expert" else [],
         )
