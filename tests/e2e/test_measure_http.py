@@ -38,6 +38,7 @@ nodes:
   - {id: done, type: exit}
 """
 CUSTOMERS = 60
+HISTORIES = 1000  # customers drawn from the BG/NBD process: enough to identify its four parameters
 
 
 def track(run: str, user: int, event: str, at: dt.datetime, **props: Any) -> dict[str, Any]:
@@ -157,15 +158,15 @@ def history(run: str, customers: int, seed: int = 3) -> list[dict[str, Any]]:
 
 def test_lifetime_value_is_written_on_the_profiles(shop: LiveServer) -> None:
     url = f"{shop.url}/v1/measure/clv"
-    past = history(uuid.uuid4().hex[:6], 300)
+    past = history(uuid.uuid4().hex[:6], HISTORIES)
     assert (
         httpx.post(f"{shop.url}/v1/batch", json={"batch": past}, headers=BASIC).status_code == 200
     )
     dry = httpx.post(url, params={"dryRun": "true"}, headers=ADMIN)
     assert dry.status_code == 200, dry.text
-    assert (dry.json()["customers"], dry.json()["written"]) == (300 + CUSTOMERS // 3, 0)
+    assert (dry.json()["customers"], dry.json()["written"]) == (HISTORIES + CUSTOMERS // 3, 0)
     done = httpx.post(url, headers=ADMIN).json()
-    assert done["written"] == 300 + CUSTOMERS // 3
+    assert done["written"] == HISTORIES + CUSTOMERS // 3
     assert set(done["model"]) == {"bgnbd", "gamma_gamma"}
     top = done["top"][0]
     profile = httpx.get(f"{shop.url}/v1/profiles/{top['profile_id']}", headers=ADMIN).json()
