@@ -10,6 +10,7 @@
     │   ├── Unauthorized          401 unauthorized (missing or unknown write key / token)
     │   ├── NotFound              404 not_found
     │   ├── Conflict              409 conflict (the state does not allow it now, e.g. archived)
+    │   ├── RateLimited           429 rate_limited (with Retry-After: when to send again)
     │   ├── InvalidDefinition     400/422 a file or definition that does not validate
     │   └── InvalidSettings       a JUNCTURE_* variable or CLI flag that does not validate
     ├── Unprocessable             the store refused what one commit's events made (a value
@@ -84,6 +85,15 @@ class NotFound(BadInput):
 class Conflict(BadInput):
     status = 409
     code = "conflict"
+
+
+class RateLimited(BadInput):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float, where: str) -> None:
+        super().__init__(message, where=where)
+        self.retry_after = retry_after
 
 
 class InvalidDefinition(BadInput):

@@ -111,6 +111,11 @@ class Settings(BaseSettings):
     # Storefront origins whose browsers may call the tracking endpoints and /v1/decide
     # (comma-separated, "https://shop.example"; "*": any). Empty: no browser may.
     cors_origins: str = ""
+    # Tracking requests per second per write key and per client address (0: no limit), and
+    # how many may come at once above that rate; beyond, 429 with Retry-After.
+    rate_limit_per_key: float = Field(default=0.0, ge=0)
+    rate_limit_per_address: float = Field(default=0.0, ge=0)
+    rate_limit_burst: int = Field(default=50, ge=1)
     # The key of the user hashes that prove a browser speaks for a userId in POST /v1/decide
     # (HMAC-SHA256 of the user id, computed by the retailer's backend). Unset: no userId
     # is trusted there, and decisions use the anonymousId alone.

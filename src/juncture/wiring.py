@@ -48,6 +48,7 @@ from juncture.runtime.engine_process import EngineProcess
 from juncture.runtime.erasure import Eraser
 from juncture.runtime.follower import ENGINE, EngineBehind, LogFollower
 from juncture.runtime.ingest import Ingestor
+from juncture.runtime.limits import RateLimits
 from juncture.runtime.measurement import Measurement
 from juncture.runtime.membership import StoredSegments
 from juncture.runtime.outbound import DispatcherThread
@@ -123,6 +124,7 @@ class Juncture:
             engine_behind=self.engine_behind(),
             cors_origins=self.settings.cors_origins.split(","),
             identity_secret=_secret(self.settings.identity_secret),
+            limits=self.rate_limits(),
             measurement=Measurement(
                 self.store.journeys,
                 self.store.journey_measures,
@@ -130,6 +132,18 @@ class Juncture:
                 self.batch_run(),
             ),
             body_timeout=self.settings.body_timeout,
+        )
+
+    def rate_limits(self) -> RateLimits | None:
+        """The tracking API's limits, when the settings set any."""
+        s = self.settings
+        if not (s.rate_limit_per_key or s.rate_limit_per_address):
+            return None
+        return RateLimits(
+            per_source=s.rate_limit_per_key,
+            per_address=s.rate_limit_per_address,
+            burst=s.rate_limit_burst,
+            clock=self.clock,
         )
 
     def batch_run(self) -> Callable[[Processor], object]:

@@ -36,6 +36,7 @@ from juncture.runtime.decide import Decider
 from juncture.runtime.erasure import Eraser
 from juncture.runtime.follower import EngineBehind
 from juncture.runtime.ingest import Ingestor
+from juncture.runtime.limits import RateLimits
 from juncture.runtime.measurement import Measurement
 from juncture.runtime.segments import Segments
 from juncture.store.journeys import JourneyStore
@@ -60,6 +61,7 @@ def create_app(
     engine_behind: EngineBehind | None,
     cors_origins: Iterable[str] = (),
     identity_secret: str | None = None,
+    limits: RateLimits | None = None,
 ) -> FastAPI:
     """The HTTP API. ``engine_behind`` is the engine behind the log (None: the engine runs
     inline, in each ingestion commit, or not at all); ``cors_origins`` the storefront
@@ -73,7 +75,7 @@ def create_app(
     )
     errors.install(app)
     app.add_middleware(cors.BrowserCors, origins=cors_origins, paths=tracking.BROWSER_PATHS)
-    app.include_router(tracking.router(ingestor, keys, metrics, body_timeout))
+    app.include_router(tracking.router(ingestor, keys, metrics, body_timeout, limits))
     app.include_router(admin.router(store, ingestor, admin_token))
     app.include_router(profiles.router(store.profiles, admin_token, ingestor.clock, engine_behind))
     app.include_router(profiles.privacy_router(store, eraser, admin_token))

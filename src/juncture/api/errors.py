@@ -8,6 +8,7 @@ request: paths, queries and bodies may carry personal data.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import orjson
@@ -18,7 +19,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from juncture.errors import JunctureError
+from juncture.errors import JunctureError, RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ def error_response(exc: JunctureError, extra: dict[str, Any] | None = None) -> R
         headers = {"WWW-Authenticate": 'Basic realm="juncture"'}
     if exc.status == 408:
         headers = {"Connection": "close"}  # the rest of the body may still be on its way
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
     return json_response(body, exc.status, headers)
 
 

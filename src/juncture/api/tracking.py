@@ -22,9 +22,10 @@ from juncture.api import bodies, body
 from juncture.api.auth import WriteKeys, basic_user
 from juncture.api.errors import error_response, json_response
 from juncture.core import messages
-from juncture.errors import JunctureError
+from juncture.errors import JunctureError, RateLimited
 from juncture.metrics import Metrics
 from juncture.runtime.ingest import Ingestor
+from juncture.runtime.limits import RateLimits
 
 SINGLE_TYPES = ("track", "identify", "page", "screen", "group", "alias")
 # The paths Segment's browser library (analytics-next) posts to: the type's first letter,
@@ -50,12 +51,18 @@ class _Tracking:
     status: 499 for a client gone mid-body and 500 for an unexpected error included."""
 
     def __init__(
-        self, ingestor: Ingestor, keys: WriteKeys, metrics: Metrics, body_timeout: float
+        self,
+        ingestor: Ingestor,
+        keys: WriteKeys,
+        metrics: Metrics,
+        body_timeout: float,
+        limits: RateLimits | None,
     ) -> None:
         self.ingestor = ingestor
         self.keys = keys
         self.metrics = metrics
         self.body_timeout = body_timeout
+        self.limits = limits
 
     async def handle(self, request: Request, endpoint: str, type_hint: str | None) -> Response:
         started = time.perf_counter()
@@ -77,6 +84,10 @@ class _Tracking:
         self.metrics.latency.observe(time.perf_counter() - started)
 
     async def _handle(self, request: Request, type_hint: str | None) -> Response:
+        limits = self.limits
+        if limits is not None:
+            address = request.client.host if request.client else None
+            _limited(limits.address_wait(address), "client address")
         user = basic_user(request)
         source = self.keys.source(user) if user else None
         raw = await read_body(request, self.body_timeout)
@@ -87,6 +98,8 @@ class _Tracking:
         )
         if source is None:
             source = self.keys.source(envelope.write_key)
+        if limits is not None:
+            _limited(limits.source_wait(source), "write key")
         outcome = await self.ingestor.ingest(envelope, source)
         if not outcome.rejected:
             return Response(_SUCCESS, media_type="application/json")
@@ -106,9 +119,24 @@ class _Tracking:
         return json_response({"success": True, "rejected": rejected})
 
 
-def router(ingestor: Ingestor, keys: WriteKeys, metrics: Metrics, body_timeout: float) -> APIRouter:
+def _limited(wait: float | None, what: str) -> None:
+    if wait is not None:
+        raise RateLimited(
+            f"too many requests from this {what}; send again in {wait:.1f} s",
+            retry_after=wait,
+            where=what,
+        )
+
+
+def router(
+    ingestor: Ingestor,
+    keys: WriteKeys,
+    metrics: Metrics,
+    body_timeout: float,
+    limits: RateLimits | None = None,
+) -> APIRouter:
     api = APIRouter()
-    tracking = _Tracking(ingestor, keys, metrics, body_timeout)
+    tracking = _Tracking(ingestor, keys, metrics, body_timeout, limits)
 
     def add(path: str, endpoint: str, type_hint: str | None, *, listed: bool = True) -> None:
         async def route(request: Request) -> Response:
