@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Final
 
@@ -17,8 +17,7 @@ import msgspec
 import sqlalchemy as sa
 
 from juncture.core.profile.model import Order
-from juncture.errors import StoreUnavailable
-from juncture.store import tables
+from juncture.store import failures, tables
 
 _P: Final = tables.profiles
 BATCH: Final = 2000
@@ -45,13 +44,8 @@ class CustomerOrders:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
-    @contextmanager
-    def _connect(self) -> Iterator[sa.Connection]:
-        try:
-            with self.engine.connect() as conn:
-                yield conn
-        except sa.exc.OperationalError as exc:
-            raise StoreUnavailable(f"the store cannot be reached: {exc.orig}") from exc
+    def _connect(self) -> AbstractContextManager[sa.Connection]:
+        return failures.connection(self.engine)
 
     def histories(self) -> Iterator[OrderHistory]:
         """Every live profile with at least one order, by profile id, read in batches."""

@@ -24,3 +24,14 @@ def mapped(doing: str) -> Iterator[None]:
         raise StoreUnavailable(f"the store cannot {doing}: {exc.orig}") from exc
     except sa.exc.SQLAlchemyError as exc:
         raise StoreError(f"the store cannot {doing}: {type(exc).__name__}") from exc
+
+
+@contextmanager
+def connection(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection of ``engine`` for reads; a database that cannot be reached, when
+    connecting or while the block runs, raises StoreUnavailable."""
+    try:
+        with engine.connect() as conn:
+            yield conn
+    except sa.exc.OperationalError as exc:
+        raise StoreUnavailable(f"the store cannot be reached: {exc.orig}") from exc

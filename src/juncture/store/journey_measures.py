@@ -7,16 +7,14 @@ the outbox's messages counted per journey, channel, status and reason. Orders co
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Final
 
 import sqlalchemy as sa
 
 from juncture.core.events import as_utc
-from juncture.errors import StoreUnavailable
-from juncture.store import tables
+from juncture.store import failures, tables
 from juncture.store.state_cache import stored_enrollment
 
 _N: Final = tables.enrollments
@@ -64,13 +62,8 @@ class JourneyMeasures:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
-    @contextmanager
-    def _connect(self) -> Iterator[sa.Connection]:
-        try:
-            with self.engine.connect() as conn:
-                yield conn
-        except sa.exc.OperationalError as exc:
-            raise StoreUnavailable(f"the store cannot be reached: {exc.orig}") from exc
+    def _connect(self) -> AbstractContextManager[sa.Connection]:
+        return failures.connection(self.engine)
 
     def rows(self, journey_id: str | None = None) -> MeasureRows:
         """Every enrollment (of ``journey_id``, when given), the merges and the message

@@ -25,7 +25,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -309,13 +309,8 @@ class JourneyStore:
             return list(journey_stats.collect(self.engine, order=order).values())
 
     # -- connections ------------------------------------------------------------------------
-    @contextmanager
-    def _connect(self) -> Iterator[sa.Connection]:
-        try:
-            with self.engine.connect() as conn:
-                yield conn
-        except sa.exc.OperationalError as exc:
-            raise StoreUnavailable(f"the store cannot be reached: {exc.orig}") from exc
+    def _connect(self) -> AbstractContextManager[sa.Connection]:
+        return failures.connection(self.engine)
 
     @contextmanager
     def _begin(self) -> Iterator[sa.Connection]:

@@ -4,6 +4,7 @@ moves a position: ``Unit.advance``; the events after it are ``Store.events``).""
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Final
 
@@ -11,8 +12,7 @@ import sqlalchemy as sa
 
 from juncture.core.events import as_utc
 from juncture.core.profile.reducer import DERIVED_SOURCE
-from juncture.errors import StoreUnavailable
-from juncture.store import tables
+from juncture.store import failures, tables
 
 COUNT_LIMIT: Final = 1_000_000  # lag is counted up to this many events, then reported as more
 
@@ -59,8 +59,5 @@ class LogPositions:
             oldest = conn.execute(first).scalar()
         return Behind(count, as_utc(oldest) if oldest is not None else None)
 
-    def _connect(self) -> sa.engine.Connection:
-        try:
-            return self._engine.connect()
-        except sa.exc.OperationalError as exc:
-            raise StoreUnavailable(f"the store cannot be reached: {exc.orig}") from exc
+    def _connect(self) -> AbstractContextManager[sa.Connection]:
+        return failures.connection(self._engine)

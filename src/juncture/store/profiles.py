@@ -10,8 +10,8 @@ the events of all of those ids.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -22,8 +22,7 @@ from juncture.core.events import Event, as_utc, from_row
 from juncture.core.identity import Conflict, Merge, Node
 from juncture.core.profile.model import Profile
 from juncture.core.profile.reducer import DERIVED_SOURCE
-from juncture.errors import StoreUnavailable
-from juncture.store import product_views, tables
+from juncture.store import failures, product_views, tables
 
 _P: Final = tables.profiles
 _node_decoder: Final = msgspec.json.Decoder(Node)
@@ -78,13 +77,8 @@ class ProfileReads:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
-    @contextmanager
-    def _connect(self) -> Iterator[sa.Connection]:
-        try:
-            with self.engine.connect() as conn:
-                yield conn
-        except sa.exc.OperationalError as exc:
-            raise StoreUnavailable(f"the store cannot be reached: {exc.orig}") from exc
+    def _connect(self) -> AbstractContextManager[sa.Connection]:
+        return failures.connection(self.engine)
 
     def profile(self, profile_id: str) -> StoredProfile | None:
         """The live profile ``profile_id`` is or was merged into; None if unknown."""

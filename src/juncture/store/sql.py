@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from juncture.core.events import Event, as_utc, from_row
 from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.errors import StoreUnavailable
-from juncture.store import dialects, erasure, journey_report, tables
+from juncture.store import dialects, erasure, failures, journey_report, tables
 from juncture.store import migrate as migrations
 from juncture.store.base import FailedEvent, Writer
 from juncture.store.catalog import Catalog
@@ -102,13 +102,8 @@ class SqlStore:
         """The rows the journey report is computed from (``analytics.journeys.report``)."""
         return journey_report.read(self.engine)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sa.Connection]:
-        try:
-            with self.engine.connect() as conn:
-                yield conn
-        except sa.exc.OperationalError as exc:
-            raise StoreUnavailable(f"the store cannot be reached: {exc.orig}") from exc
+    def _connect(self) -> AbstractContextManager[sa.Connection]:
+        return failures.connection(self.engine)
 
     @contextmanager
     def _begin(self) -> Iterator[sa.Connection]:
