@@ -108,7 +108,8 @@ def event_row(e: Event, time: Callable[[dt.datetime], Any]) -> tuple[Any, ...]:
     )
 
 
-def _same(value: dt.datetime) -> dt.datetime:
+def as_given(value: dt.datetime) -> dt.datetime:
+    """A time as PostgreSQL's driver takes it (``event_row``'s ``time`` there)."""
     return value
 
 
@@ -322,7 +323,7 @@ class PostgresUnit:
             f"INSERT INTO events ({EVENT_COLUMNS}) "
             "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
             "ON CONFLICT (source, message_id) DO NOTHING RETURNING seq",
-            [event_row(e, _same) for e in events],
+            [event_row(e, as_given) for e in events],
             returning=True,
         )
         stored = []
@@ -340,7 +341,7 @@ class PostgresUnit:
         _advance(self._cur, "%s", name, (start, end), at)
 
     def quarantine(self, rows: Sequence[Quarantined]) -> int:
-        failed = _failed_rows(rows, _same)
+        failed = _failed_rows(rows, as_given)
         if failed:
             self._cur.executemany(
                 f"INSERT INTO failed_events ({failed_rows.COLUMNS}) "

@@ -42,11 +42,7 @@ def insert_events(store: SqlStore, events: Sequence[Event], per_commit: int = 50
 
 
 def _event_row(e: Event, seq: int, sqlite: bool) -> tuple[Any, ...]:
-    return (seq, *dialects.event_row(e, sqlite_time if sqlite else _same))
-
-
-def _same(value: dt.datetime) -> dt.datetime:
-    return value
+    return (seq, *dialects.event_row(e, sqlite_time if sqlite else dialects.as_given))
 
 
 def fire_cart_timers(
