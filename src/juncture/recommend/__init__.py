@@ -1,0 +1,1 @@
+"""Recommendations: the five kinds, their training and their evaluation."""
