@@ -9,7 +9,10 @@ render and record is shown) and the reason to give when none is:
 1. a queued message for this placement or ``any``, reason ``queued``;
 2. then the defaults chosen by rule: a cart reminder when the profile has a cart (once per
    cart, ``cart_recovery``), a welcome on a first visit (once per profile, ``first_visit``),
-   each with the idempotency key that makes it once;
+   each with the idempotency key that makes it once; in the :data:`EXIT` placement (asked
+   when the visitor is leaving the page) only an exit offer while the cart holds items
+   (once per cart, ``exit_intent``), so that leaving neither spends the cart reminder meant
+   for the next visit nor greets anyone on the way out;
 3. otherwise ``no_consent``, ``frequency_cap``, ``already_shown`` or ``nothing_to_show``.
 
 Marketing messages need the profile's consent for channel ``onsite`` and fewer than ``cap``
@@ -35,6 +38,7 @@ from juncture.core.profile.model import Profile
 
 CHANNEL: Final = channels.ON_SITE
 ANY: Final = "any"  # a queued message for every placement
+EXIT: Final = "exit"  # the placement an on-site script asks when the visitor is leaving
 CAP_WINDOW: Final = dt.timedelta(days=1)
 TRANSACTIONAL: Final = "transactional"
 
@@ -129,8 +133,15 @@ def decide(visitor: Visitor, queued: Sequence[Queued], placement: str, cap: int)
     )
     if why_not is not None:
         return Decision(fitting, why_not)
-    defaults = _defaults(visitor)
+    defaults = _on_exit(visitor) if placement == EXIT else _defaults(visitor)
     return Decision(fitting + defaults, "already_shown" if defaults else "nothing_to_show")
+
+
+def _on_exit(visitor: Visitor) -> tuple[ByRule, ...]:
+    if visitor.cart is None:
+        return ()
+    key = f"onsite:{visitor.profile_id}:exit_intent:{visitor.cart}"
+    return (ByRule("exit_intent", key, "exit_intent"),)
 
 
 def _defaults(visitor: Visitor) -> tuple[ByRule, ...]:

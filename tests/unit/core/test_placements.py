@@ -33,6 +33,19 @@ def test_a_returning_visitor_without_a_cart_gets_nothing() -> None:
     assert decide(Visitor("p1", first_visit=False)) == Decision((), "nothing_to_show")
 
 
+def test_leaving_with_a_cart_is_offered_an_exit_intent_once_per_cart_and_nothing_else() -> None:
+    stamp = "2026-03-01T10:00:00+00:00"
+    found = decide(Visitor("p1", cart=stamp), placement="exit")
+    exit_offer = ByRule("exit_intent", f"onsite:p1:exit_intent:{stamp}", "exit_intent")
+    assert found == Decision((exit_offer,), "already_shown")
+
+
+def test_leaving_without_a_cart_is_offered_nothing_but_what_was_queued_for_it() -> None:
+    assert decide(Visitor("p1"), placement="exit") == Decision((), "nothing_to_show")
+    queued = Queued(5, "exit", "marketing")
+    assert decide(Visitor("p1"), queued, placement="exit").candidates == (FromQueue(5),)
+
+
 def test_queued_messages_come_first_in_their_order_where_their_placement_fits() -> None:
     queued = (
         Queued(1, "exit", "marketing"),
