@@ -215,11 +215,10 @@ def _event(
     _check(wire, kind, user_id, anonymous_id)
     assert kind is not None
     _bounded(wire, raw)
-    original = _time(wire.original_timestamp, "$.originalTimestamp") or _time(
-        wire.timestamp, "$.timestamp"
-    )
+    stamped = _time(wire.timestamp, "$.timestamp")
+    original = _time(wire.original_timestamp, "$.originalTimestamp") or stamped
     sent_at = _time(wire.sent_at, "$.sentAt") or batch_sent_at
-    timestamp = corrected_timestamp(original, sent_at, received_at)
+    timestamp = event_time(stamped, original, sent_at, received_at)
     if not bounds.within_time(timestamp):
         raise MessageError(
             "invalid_timestamp",
@@ -317,6 +316,31 @@ def _bounded_names(wire: _Wire) -> None:
     device = wire.context.get("device") if wire.context else None
     if isinstance(device, dict) and isinstance(device.get("id"), str):
         bounds.check_id(device["id"], "$.context.device.id")
+
+
+def event_time(
+    stamped: dt.datetime | None,
+    original: dt.datetime | None,
+    sent_at: dt.datetime | None,
+    received_at: dt.datetime,
+) -> dt.datetime:
+    """The time of the event: the caller's explicit ``timestamp`` when the message also
+    carries a different ``originalTimestamp``, else the device clock corrected for skew.
+
+    A client that stamps ``originalTimestamp`` itself (RudderStack's Node SDK does, with the
+    clock at the call) leaves ``timestamp`` to the caller, who sets it only to say when the
+    event happened (a historical event): correcting it would move it to the call's time.
+    Without ``originalTimestamp``, ``timestamp`` is the device clock (Segment's libraries
+    stamp it when the caller does not) and :func:`corrected_timestamp` applies.
+
+    >>> past = dt.datetime(2025, 6, 1, tzinfo=UTC)
+    >>> now = dt.datetime(2026, 1, 1, 12, tzinfo=UTC)
+    >>> event_time(past, now, now, now).isoformat()
+    '2025-06-01T00:00:00+00:00'
+    """
+    if stamped is not None and original is not None and stamped != original:
+        return stamped
+    return corrected_timestamp(original, sent_at, received_at)
 
 
 def corrected_timestamp(

@@ -49,13 +49,23 @@ def test_no_time_at_all_means_received_time_and_no_sent_at_means_as_given() -> N
     assert historic.timestamp == dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 
 
-def test_original_timestamp_is_preferred_over_timestamp() -> None:
+def test_explicit_timestamp_beside_a_different_original_timestamp_is_the_event_time() -> None:
     body = (
         b'{"event":"A","userId":"u","timestamp":"2020-01-01T00:00:00Z",'
-        b'"originalTimestamp":"2021-01-01T00:00:00Z"}'
+        b'"originalTimestamp":"2026-05-01T13:00:00Z","sentAt":"2026-05-01T13:00:05Z"}'
     )
     [event], _ = normalize(body, "track")
-    assert event.timestamp.year == 2021
+    assert event.timestamp == dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    assert event.original_timestamp == dt.datetime(2026, 5, 1, 13, tzinfo=dt.UTC)
+
+
+def test_equal_timestamp_and_original_timestamp_are_the_device_clock_corrected() -> None:
+    body = (
+        b'{"event":"A","userId":"u","timestamp":"2026-05-01T13:00:00Z",'
+        b'"originalTimestamp":"2026-05-01T13:00:00Z","sentAt":"2026-05-01T13:00:05Z"}'
+    )
+    [event], _ = normalize(body, "track")
+    assert event.timestamp == NOW - dt.timedelta(seconds=5)
 
 
 @pytest.mark.parametrize(
