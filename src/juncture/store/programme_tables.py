@@ -88,3 +88,70 @@ reviews = sa.Table(
     sa.Column("updated_at", When, nullable=False),
     sa.Index(None, "product_id"),
 )
+
+# --- Shoppers' own records (migration 0012) ----------------------------------------------
+
+# A wish list's owner is an identifier (``user_id:...`` or ``anonymous_id:...``); ``shared``
+# lets gift suggestions for the owner read it.
+wish_lists = sa.Table(
+    "wish_lists",
+    metadata,
+    sa.Column("owner", sa.String(300), primary_key=True),
+    sa.Column("shared", sa.Boolean(), nullable=False),
+    sa.Column("updated_at", When, nullable=False),
+)
+
+# One row per owner and product; ``removed_at`` set when taken off the list. ``seq`` is the
+# log position of the event that last set the row (None: set over the API), so that folding
+# the same events again, or an older one late, changes nothing.
+wish_list_items = sa.Table(
+    "wish_list_items",
+    metadata,
+    sa.Column("owner", sa.String(300), primary_key=True),
+    sa.Column("product_id", Id, primary_key=True),
+    sa.Column("wishlist_id", Id),
+    sa.Column("price", sa.Float()),
+    sa.Column("added_at", When, nullable=False),
+    sa.Column("removed_at", When),
+    sa.Column("seq", sa.BigInteger()),
+    sa.Index(None, "product_id"),
+)
+
+# Store and online events (a workshop, a launch): the record whole in ``body``.
+store_events = sa.Table(
+    "store_events",
+    metadata,
+    sa.Column("event_id", Id, primary_key=True),
+    sa.Column("store_code", Id),
+    sa.Column("starts", When, nullable=False),
+    sa.Column("ends", When),
+    sa.Column("body", sa.Text(), nullable=False),
+    sa.Column("updated_at", When, nullable=False),
+    sa.Index(None, "starts"),
+)
+
+event_registrations = sa.Table(
+    "event_registrations",
+    metadata,
+    sa.Column("event_id", Id, primary_key=True),
+    sa.Column("customer_id", Id, primary_key=True),
+    sa.Column("registered_at", When, nullable=False),
+    sa.Column("attended_at", When),
+    sa.Index(None, "customer_id"),
+)
+
+# An expert's appointment with a shopper: one associate, one slot start, at most one booking.
+appointments = sa.Table(
+    "appointments",
+    metadata,
+    sa.Column("appointment_id", Id, primary_key=True),
+    sa.Column("associate_id", Id, nullable=False),
+    sa.Column("store_code", Id, nullable=False),
+    sa.Column("starts", When, nullable=False),
+    sa.Column("customer_id", Id, nullable=False),
+    sa.Column("product_id", Id),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", When, nullable=False),
+    sa.UniqueConstraint("associate_id", "starts"),
+    sa.Index(None, "customer_id"),
+)
