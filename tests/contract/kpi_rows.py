@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from juncture.core.journeys.state import Enrollment
 from juncture.store import tables
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)  # a Monday
@@ -89,4 +90,69 @@ def write(engine: sa.Engine, extra_events: Sequence[dict[str, Any]] = ()) -> Non
         conn.execute(
             tables.segment_members.insert(),
             [{"segment_id": "vip", "profile_id": "p3", "since": T0}],
+        )
+
+
+ANSWERS: list[tuple[str, str, dt.datetime]] = [
+    ("p2", "Email Opened", T0 + 13 * HOUR),
+    ("p2", "Email Opened", T0 + 2 * DAY + HOUR),  # m5 since, but an SMS: still m2's open
+    ("p1", "Email Link Clicked", T0),
+    ("p2", "Unsubscribed", T0 + 2 * DAY + 2 * HOUR),  # after m5, the SMS
+]
+
+
+def enrollment(
+    n: str, pid: str, at: dt.datetime, *, holdout: bool = False, goal: bool = False
+) -> dict[str, Any]:
+    state = Enrollment(
+        id=n, journey_id="welcome", version=1, profile_id=pid, key=None, node="hello",
+        entered_at=at, history=(("start", "entered"),), goal_reached=goal, exited=False,
+        exit_reason=None, holdout=holdout,
+    )  # fmt: skip
+    return {
+        "enrollment_id": n, "journey_id": "welcome", "version": 1, "profile_id": pid,
+        "key": None, "status": "active", "node": "hello", "holdout": holdout,
+        "goal_reached_at": at + HOUR if goal else None, "exit_reason": None,
+        "entered_at": at, "updated_at": at, "state": json.dumps(state.to_json()),
+    }  # fmt: skip
+
+
+def message(
+    n: int, pid: str, node: str, channel: str, status: str, at: dt.datetime,
+    reason: str | None = None, sent: dt.datetime | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    return {
+        "id": n, "idempotency_key": f"k{n}", "profile_id": pid, "journey_id": "welcome",
+        "journey_version": 1, "enrollment_id": None, "node_id": node, "channel": channel,
+        "purpose": "marketing", "template": "t", "payload": "{}", "status": status,
+        "reason": reason, "created_at": at, "sent_at": sent,
+    }  # fmt: skip
+
+
+ENROLLMENTS = [
+    enrollment("e1", "p1", T0 - HOUR, goal=True),
+    enrollment("e1b", "p4", T0 + 29 * DAY),  # p4 lives on in p1: a second entry, not counted
+    enrollment("e2", "p2", T0),
+    enrollment("e3", "p3", T0, holdout=True),
+    enrollment("e5", "p5", T0),
+]
+MESSAGES = [
+    message(1, "p1", "hello", "email", "sent", T0 - HOUR, sent=T0 - HOUR / 2),
+    message(2, "p2", "hello", "email", "sent", T0 + 12 * HOUR, sent=T0 + 12 * HOUR),
+    message(3, "p3", "hello", "none", "suppressed", T0, reason="holdout"),
+    message(4, "p5", "hello", "email", "dead", T0),
+    message(5, "p2", "nudge", "sms", "sent", T0 + 2 * DAY, sent=T0 + 2 * DAY),
+    message(6, "p5", "hello", "email", "suppressed", T0, reason="frequency_cap:email"),
+]
+
+
+def write_journey(engine: sa.Engine) -> None:
+    """The journey ``welcome``'s enrollments and messages, and what answered them."""
+    start = len(rows()) + 1
+    with engine.begin() as conn:
+        conn.execute(tables.enrollments.insert(), ENROLLMENTS)
+        conn.execute(tables.outbox.insert(), MESSAGES)
+        conn.execute(
+            tables.events.insert(),
+            [event(start + i, p, name, at) for i, (p, name, at) in enumerate(ANSWERS)],
         )
