@@ -14,6 +14,7 @@ from juncture.api import (
     admin,
     catalog,
     cors,
+    dashboard,
     decide,
     deliveries,
     engine_status,
@@ -96,6 +97,8 @@ def create_app(
         )
     )
     app.include_router(programmes.router(store.programmes, admin_token, ingestor.clock))
+    pages = dashboard.Sources(store, ingestor, segment_ops, measurement, engine_behind)
+    dashboard.install(app, pages, admin_token)  # the marketers' pages under /app
     journey_metrics.install(metrics.registry, journey_store)
     if engine_behind is not None:
         engine_status.install(metrics.registry, engine_behind, ingestor.clock)

@@ -27,6 +27,7 @@ from juncture.store import migrate as migrations
 from juncture.store.base import FailedEvent, Writer
 from juncture.store.catalog import Catalog
 from juncture.store.customer_orders import CustomerOrders
+from juncture.store.dashboard import DashboardReads
 from juncture.store.journey_measures import JourneyMeasures
 from juncture.store.journeys import JourneyStore
 from juncture.store.log_positions import LogPositions
@@ -70,6 +71,7 @@ class SqlStore:
         self.journey_measures = JourneyMeasures(self.engine)
         self.catalog = Catalog(self.engine)  # the retailer's tables
         self.programmes = Programmes(self.engine)  # loyalty, offers, associates, reviews
+        self.dashboard = DashboardReads(self.engine)  # the dashboard's own reads
 
     def writer(self) -> Writer:
         return dialects.writer_for(self.engine)

@@ -1,0 +1,32 @@
+"""The marketers' dashboard (``/app``): server-rendered pages over the same repositories and
+operations as the JSON API, behind a session cookie got with the admin token.
+
+Pages are Jinja2 templates (``templates/``); charts (Chart.js) and the journey graph
+(Cytoscape.js with the dagre layout) are vendored, minified, under ``static/vendor`` by
+``scripts/vendor-assets``, so nothing is fetched from the internet at run time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import Depends, FastAPI
+from starlette.staticfiles import StaticFiles
+
+from juncture.api.dashboard import overview, session
+from juncture.api.dashboard.sources import Sources
+
+__all__ = ["STATIC", "Sources", "install"]
+
+STATIC = Path(__file__).parent / "static"
+
+
+def install(app: FastAPI, sources: Sources, admin_token: str | None) -> None:
+    """Serve the dashboard from ``app``: the login, every page, and the static assets."""
+    sessions = session.Sessions(admin_token, sources.clock)
+    app.add_exception_handler(session.LoginRequired, session.to_login)
+    app.mount("/app/static", StaticFiles(directory=STATIC), name="dashboard-static")
+    app.include_router(session.router(sessions))
+    signed_in = [Depends(sessions.require)]
+    for pages in (overview,):
+        app.include_router(pages.router(sources), dependencies=signed_in)

@@ -1,0 +1,26 @@
+"""What the dashboard's pages read and act through: the store's repositories and the runtime's
+operations, the same objects the JSON API uses, gathered once by :func:`install`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from juncture.runtime.clock import Clock
+from juncture.runtime.follower import EngineBehind
+from juncture.runtime.ingest import Ingestor
+from juncture.runtime.measurement import Measurement
+from juncture.runtime.segments import Segments
+from juncture.store.sql import SqlStore
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    store: SqlStore
+    ingestor: Ingestor
+    segments: Segments
+    measurement: Measurement
+    engine_behind: EngineBehind | None
+
+    @property
+    def clock(self) -> Clock:
+        return self.ingestor.clock

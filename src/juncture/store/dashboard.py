@@ -1,0 +1,243 @@
+"""Reads for the dashboard (``/app``) that no other repository answers: activity over time in
+buckets, messages by channel and status over a period, the stage funnel, one customer's
+messages and journeys, and the health of the retailer's tables.
+
+Counts and sums are grouped in SQL, one query per figure, so a page costs a handful of
+index or table scans whatever the number of events; nothing here reads personal data except
+:meth:`DashboardReads.messages_of` and :meth:`DashboardReads.enrollments_of`, which read one
+customer's rows for the Customer 360 page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from juncture.core.events import as_utc
+from juncture.core.profile.reducer import DERIVED_SOURCE
+from juncture.store import catalog_tables, failures, tables
+
+ORDER_EVENT: Final = "Order Completed"
+STAGES: Final = ("awareness", "consideration", "decision", "loyalty")
+_E: Final = tables.events
+_O: Final = tables.outbox
+_CATALOGUE: Final = {
+    "products": catalog_tables.products,
+    "stock": catalog_tables.stock,
+    "locations": catalog_tables.locations,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """What happened in one bucket of time: client and derived events, orders, revenue."""
+
+    start: dt.datetime
+    events: int = 0
+    derived: int = 0
+    orders: int = 0
+    revenue: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRow:
+    """One message of a customer's: when, where it went, and what became of it."""
+
+    id: int
+    created_at: dt.datetime
+    channel: str
+    journey_id: str | None
+    node_id: str | None
+    template: str | None
+    status: str
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """Where a customer stands in one journey."""
+
+    journey_id: str
+    version: int
+    status: str
+    node: str | None
+    exit_reason: str | None
+    holdout: bool
+    entered_at: dt.datetime
+    goal_reached: bool
+
+
+class DashboardReads:
+    """The dashboard's own read queries over one SQL store (``SqlStore.dashboard``)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+
+    def _connect(self) -> AbstractContextManager[sa.Connection]:
+        return failures.connection(self._engine)
+
+    def newest_event(self) -> dt.datetime | None:
+        """When the newest event a client sent was received (None: none yet); the engine's
+        own events are left out, as a batch re-evaluation stamps them with its own time."""
+        query = sa.select(sa.func.max(_E.c.received_at)).where(_E.c.source != DERIVED_SOURCE)
+        with self._connect() as conn:
+            found = conn.execute(query).scalar()
+        return _utc(found)
+
+    def activity(self, since: dt.datetime, until: dt.datetime, step: int) -> list[Bucket]:
+        """Events received in [since, until) in buckets of ``step`` seconds, oldest first,
+        every bucket present (zeros where nothing happened)."""
+        slot = _slot(self._engine.dialect.name, _E.c.received_at, step)
+        derived = sa.func.sum(sa.case((_E.c.source == DERIVED_SOURCE, 1), else_=0))
+        is_order = sa.and_(_E.c.event == ORDER_EVENT, _E.c.source != DERIVED_SOURCE)
+        revenue = sa.func.sum(sa.case((is_order, _revenue(self._engine.dialect.name)), else_=0))
+        orders = sa.func.sum(sa.case((is_order, 1), else_=0))
+        query = (
+            sa.select(slot, sa.func.count(), derived, orders, revenue)
+            .where(_E.c.received_at >= since, _E.c.received_at < until)
+            .group_by(slot)
+        )
+        with self._connect() as conn:
+            found = {int(r[0]): r for r in conn.execute(query)}
+        first = int(since.timestamp()) // step
+        out = []
+        for n in range(first, (int(until.timestamp()) - 1) // step + 1):
+            row = found.get(n)
+            start = dt.datetime.fromtimestamp(n * step, dt.UTC)
+            if row is None:
+                out.append(Bucket(start))
+                continue
+            total, der = int(row[1]), int(row[2] or 0)
+            out.append(Bucket(start, total - der, der, int(row[3] or 0), float(row[4] or 0)))
+        return out
+
+    def messages(self, since: dt.datetime, until: dt.datetime) -> list[tuple[str, str, int]]:
+        """Messages created in [since, until) as (channel, status, count)."""
+        query = (
+            sa.select(_O.c.channel, _O.c.status, sa.func.count())
+            .where(_O.c.created_at >= since, _O.c.created_at < until)
+            .group_by(_O.c.channel, _O.c.status)
+            .order_by(_O.c.channel, _O.c.status)
+        )
+        with self._connect() as conn:
+            return [(str(c), str(s), int(n)) for c, s, n in conn.execute(query)]
+
+    def stages(self) -> list[tuple[str, int]]:
+        """Live profiles per journey stage, in funnel order (stages with none count 0)."""
+        p = tables.profiles
+        query = (
+            sa.select(p.c.stage, sa.func.count())
+            .where(p.c.redirect_to.is_(None), p.c.stage.is_not(None))
+            .group_by(p.c.stage)
+        )
+        with self._connect() as conn:
+            found = {str(s): int(n) for s, n in conn.execute(query)}
+        return [(s, found.get(s, 0)) for s in STAGES]
+
+    def quarantined(self, since: dt.datetime, until: dt.datetime) -> int:
+        """Messages refused into the quarantine in [since, until)."""
+        f = tables.failed_events
+        query = sa.select(sa.func.count()).where(f.c.received_at >= since, f.c.received_at < until)
+        with self._connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def messages_of(self, profile_ids: Sequence[str], limit: int = 200) -> list[MessageRow]:
+        """One customer's messages (under any of its merged ids), newest first."""
+        query = (
+            sa.select(
+                _O.c.id,
+                _O.c.created_at,
+                _O.c.channel,
+                _O.c.journey_id,
+                _O.c.node_id,
+                _O.c.template,
+                _O.c.status,
+                _O.c.reason,
+            )
+            .where(_O.c.profile_id.in_(list(profile_ids)))
+            .order_by(_O.c.created_at.desc(), _O.c.id.desc())
+            .limit(limit)
+        )
+        with self._connect() as conn:
+            return [MessageRow(*r[:1], as_utc(r[1]), *r[2:]) for r in conn.execute(query)]
+
+    def enrollments_of(self, profile_ids: Sequence[str]) -> list[Standing]:
+        """Where one customer stands in each journey it entered, newest entry first."""
+        e = tables.enrollments
+        query = (
+            sa.select(
+                e.c.journey_id,
+                e.c.version,
+                e.c.status,
+                e.c.node,
+                e.c.exit_reason,
+                e.c.holdout,
+                e.c.entered_at,
+                e.c.goal_reached_at.is_not(None),
+            )
+            .where(e.c.profile_id.in_(list(profile_ids)))
+            .order_by(e.c.entered_at.desc())
+        )
+        with self._connect() as conn:
+            return [
+                Standing(r[0], r[1], r[2], r[3], r[4], bool(r[5]), as_utc(r[6]), bool(r[7]))
+                for r in conn.execute(query)
+            ]
+
+    def segments_of(self, profile_ids: Sequence[str]) -> list[tuple[str, dt.datetime]]:
+        """The stored segments one customer is a member of, with since when."""
+        m = tables.segment_members
+        query = (
+            sa.select(m.c.segment_id, sa.func.min(m.c.since))
+            .where(m.c.profile_id.in_(list(profile_ids)))
+            .group_by(m.c.segment_id)
+            .order_by(m.c.segment_id)
+        )
+        with self._connect() as conn:
+            return [(str(s), as_utc(at)) for s, at in conn.execute(query)]
+
+    def catalogue(self) -> dict[str, Any]:
+        """The retailer's tables: rows per table, when each last changed, recent changes."""
+        out: dict[str, Any] = {}
+        with self._connect() as conn:
+            for name, table in _CATALOGUE.items():
+                newest = sa.func.max(table.c.updated_at)
+                rows, at = conn.execute(sa.select(sa.func.count(), newest)).one()
+                out[name] = {"rows": int(rows), "updated": _utc(at)}
+            c = catalog_tables.catalog_changes
+            recent = sa.select(c).order_by(c.c.id.desc()).limit(20)
+            out["changes"] = [dict(r._mapping) for r in conn.execute(recent)]
+        return out
+
+
+def _slot(dialect: str, column: Any, step: int) -> Any:
+    """The bucket number of ``column``: whole seconds since 1970 divided by ``step``."""
+    if dialect == "sqlite":
+        seconds: Any = sa.cast(sa.func.strftime("%s", column), sa.Integer)
+        return sa.cast(seconds / step, sa.Integer)
+    return sa.cast(sa.func.floor(sa.extract("epoch", column) / step), sa.BigInteger)
+
+
+def _revenue(dialect: str) -> Any:
+    """An order's revenue as Segment's spec names it: ``revenue``, else ``total``."""
+    if dialect == "sqlite":
+        props = [sa.func.json_extract(_E.c.body, f"$.properties.{k}") for k in ("revenue", "total")]
+    else:
+        doc = sa.cast(_E.c.body, postgresql.JSONB)["properties"]
+        props = [_numeric(doc[k].astext) for k in ("revenue", "total")]
+    return sa.func.coalesce(*props, 0)
+
+
+def _numeric(text: Any) -> Any:
+    """A JSON value as a number on PostgreSQL (anything not a plain number counts as none)."""
+    return sa.case((text.op("~")(r"^-?[0-9]+(\.[0-9]+)?$"), sa.cast(text, sa.Float)), else_=None)
+
+
+def _utc(value: Any) -> dt.datetime | None:
+    return as_utc(value) if value is not None else None

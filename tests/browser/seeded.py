@@ -1,0 +1,64 @@
+"""A small seeded demo served for the dashboard's tests: ``juncture demo``'s simulation
+(a few dozen customers over a few days, about a second) on a fresh SQLite file, then the real
+server over it on a loopback port, shared by a test session."""
+
+from __future__ import annotations
+
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from juncture import wiring
+from juncture.demo import harness
+from tests.conftest import ADMIN, ADMIN_TOKEN, LiveServer, settings_for
+
+CUSTOMERS, DAYS = 150, 7
+SEGMENT = "geographic_dach"  # a library segment the demo's customers fall into
+
+
+def demo_database(template: Path, folder: Path) -> str:
+    """The demo's database, seeded on a thread of its own: the simulation runs an asyncio
+    loop, and Playwright's synchronous API may already run one on this thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(_seed, template, folder).result()
+
+
+def _seed(template: Path, folder: Path) -> str:
+    path = folder / "demo.db"
+    shutil.copy(template, path)
+    url = f"sqlite:///{path}"
+    juncture, clock = harness.build(settings_for(url, sqlite_synchronous="NORMAL"))
+    try:
+        harness.run(juncture, clock, seed=3, customers=CUSTOMERS, days=DAYS)
+    finally:
+        juncture.close()
+    return url
+
+
+def serve(url: str) -> Iterator[LiveServer]:
+    server = LiveServer(wiring.build(settings_for(url))).start()
+    try:
+        source = (Path(harness.__file__).parents[1] / "library/segments" / f"{SEGMENT}.yaml")
+        r = httpx.post(
+            f"{server.url}/v1/segments",
+            json={"source": source.read_text(), "filename": source.name},
+            headers=ADMIN,
+            params={"at": "2026-03-09T00:00:00Z"},
+        )
+        assert r.status_code == 201, r.text
+        yield server
+    finally:
+        server.stop()
+
+
+def sign_in(page: Any, base: str, target: str = "/app") -> None:
+    """Open ``target`` in the browser, get sent to the login form, sign in, come back."""
+    page.goto(base + target)
+    assert "/app/login" in page.url, page.url
+    page.fill("#token", ADMIN_TOKEN)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}{target}")
