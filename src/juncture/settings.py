@@ -21,6 +21,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from juncture.core import cleansing
 from juncture.core.identity import IdentityConfig
 from juncture.core.journeys.arbitration import Cap, Policy, QuietHours
 from juncture.core.journeys.orchestrate import JourneyConfig
@@ -120,6 +121,9 @@ class Settings(BaseSettings):
     # (HMAC-SHA256 of the user id, computed by the retailer's backend). Unset: no userId
     # is trusted there, and decisions use the anonymousId alone.
     identity_secret: SecretStr | None = None
+    # The region (ISO 3166-1 alpha-2, "DE") of phone numbers sent without a country code and
+    # without a country in the same traits: they are stored in E.164 as numbers of it.
+    default_region: str | None = None
     keep_alive_timeout: float = Field(default=5.0, gt=0)
     max_connections: int = Field(default=2048, ge=1)
     max_commit_events: int = Field(default=5000, ge=1)
@@ -239,6 +243,15 @@ class Settings(BaseSettings):
 def load(**flags: object) -> Settings:
     """Settings from the ``JUNCTURE_*`` environment, overridden by the flags given (``None``:
     not given). A value that does not validate raises :class:`InvalidSettings` naming the
+    @field_validator("default_region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if cleansing.country_code(value) != value.strip().upper():
+            raise ValueError("must be an ISO 3166-1 alpha-2 code, such as DE or US")
+        return value.strip().upper()
+
     variable or flag and what is wrong with it (never the value of a secret)."""
     given = {k: v for k, v in flags.items() if v is not None}
     try:

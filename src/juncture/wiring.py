@@ -30,6 +30,7 @@ from juncture.channels.templates import Templates
 from juncture.channels.webhook import Webhook
 from juncture.core import channels as channel_table
 from juncture.core.events import Event
+from juncture.core import cleansing
 from juncture.core.identity import ExternalId, IdentityConfig
 from juncture.core.journeys.arbitration import Cap, Policy
 from juncture.core.journeys.orchestrate import JourneyConfig
@@ -397,7 +398,9 @@ def build(
         clock=the_clock,
         metrics=metrics,
         committer=committer,
-        ingestor=Ingestor(committer, the_clock, metrics),
+        ingestor=Ingestor(
+            committer, the_clock, metrics, cleansing.Rules(default_region=settings.default_region)
+        ),
         keys=WriteKeys(settings.write_key_list(), store),
         engine=engine,
         follower=follower,

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from juncture.core import messages
+from juncture.core import cleansing, messages
 from juncture.core.events import Event
 from juncture.core.messages import Rejection
 from juncture.errors import JunctureError
@@ -29,17 +29,30 @@ class Outcome:
 
 class Ingestor:
     def __init__(
-        self, committer: GroupCommitter, clock: Clock, metrics: Metrics | None = None
+        self,
+        committer: GroupCommitter,
+        clock: Clock,
+        metrics: Metrics | None = None,
+        rules: cleansing.Rules = cleansing.DEFAULT_RULES,
     ) -> None:
         self.committer = committer
         self.clock = clock
         self.metrics = metrics
+        self.rules = rules
+
+    def normalize(
+        self, envelope: messages.Envelope, source: str, received_at: dt.datetime
+    ) -> tuple[list[Event], list[Rejection]]:
+        """Valid messages as cleansed events (:mod:`juncture.core.cleansing`), and the rest."""
+        events, rejected = messages.normalize(envelope, source=source, received_at=received_at)
+        rules = self.rules
+        return [cleansing.cleanse(e, rules) for e in events], rejected
 
     def prepare(
         self, envelope: messages.Envelope, source: str, received_at: dt.datetime | None = None
     ) -> tuple[list[Event], list[Quarantined], list[Rejection]]:
         at = received_at or self.clock.now()
-        events, rejected = messages.normalize(envelope, source=source, received_at=at)
+        events, rejected = self.normalize(envelope, source, at)
         quarantine = [Quarantined(source, at, rejected, envelope.type_hint)] if rejected else []
         return events, quarantine, rejected
 
@@ -93,9 +106,7 @@ def replay_failed(
         except JunctureError as exc:
             still.append((row.id, exc.message))
             continue
-        events, rejected = messages.normalize(
-            envelope, source=row.source, received_at=row.received_at
-        )
+        events, rejected = ingestor.normalize(envelope, row.source, row.received_at)
         if rejected:
             still.append((row.id, f"{rejected[0].path}: {rejected[0].message}"))
             continue
