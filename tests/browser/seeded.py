@@ -5,8 +5,8 @@ server over it on a loopback port, shared by a test session."""
 from __future__ import annotations
 
 import shutil
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ def _seed(template: Path, folder: Path) -> str:
 def serve(url: str) -> Iterator[LiveServer]:
     server = LiveServer(wiring.build(settings_for(url))).start()
     try:
-        source = (Path(harness.__file__).parents[1] / "library/segments" / f"{SEGMENT}.yaml")
+        source = Path(harness.__file__).parents[1] / "library/segments" / f"{SEGMENT}.yaml"
         r = httpx.post(
             f"{server.url}/v1/segments",
             json={"source": source.read_text(), "filename": source.name},

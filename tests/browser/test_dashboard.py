@@ -50,3 +50,89 @@ def test_overview_charts_the_demos_activity(
     assert page.locator("#period").input_value() == "30d"
     screenshot(page, "dashboard-overview")
     page_problems.assert_none()
+
+
+def test_journeys_list_their_status_and_results(
+    page: Any, page_problems: PageProblems, demo: LiveServer
+) -> None:
+    seeded.sign_in(page, demo.url, "/app/journeys")
+    rows = page.locator("#journeys tbody tr")
+    assert rows.count() == 7  # the ready journeys the demo applied
+    cart = page.locator("tr[data-journey=cart_abandonment]")
+    assert float(cart.locator("[data-key=entered]").inner_text().replace(",", "")) > 0
+    assert "active" in cart.inner_text()
+    screenshot(page, "dashboard-journeys")
+    page_problems.assert_none()
+
+
+def test_a_journey_is_drawn_with_its_counts_and_can_be_paused(
+    page: Any, page_problems: PageProblems, demo: LiveServer
+) -> None:
+    seeded.sign_in(page, demo.url, "/app/journeys/browse_abandonment")
+    graph = page.evaluate(
+        "() => ({nodes: journeyGraph.nodes().map(n => n.data('label')),"
+        " edges: journeyGraph.edges().length,"
+        " placed: new Set(journeyGraph.nodes().map(n => Math.round(n.position('y')))).size})"
+    )
+    assert len(graph["nodes"]) == 5
+    # viewed > wait_add; wait_add > done (event) and > known_customer (timeout);
+    # known_customer > remind and > done (else); remind > done
+    assert graph["edges"] == 6
+    assert graph["placed"] >= 3  # dagre laid the nodes out in ranks
+    trigger = next(label for label in graph["nodes"] if label.startswith("viewed"))
+    entered = int(trigger.split("in ", 1)[1].split(" ")[0].replace(",", ""))
+    assert entered > 0
+    table = page.locator("#nodes tbody tr").first.inner_text()
+    assert str(entered) in table.replace(",", "")
+    screenshot(page, "dashboard-journey")
+    page.click("[data-action=pause]")
+    page.wait_for_selector("#status.paused")
+    page.click("[data-action=resume]")
+    page.wait_for_selector("#status.active")
+    page_problems.assert_none()
+
+
+def test_the_editor_refuses_a_broken_definition_and_shows_where(
+    page: Any, page_problems: PageProblems, demo: LiveServer
+) -> None:
+    seeded.sign_in(page, demo.url, "/app/journeys/welcome_series/edit")
+    page.wait_for_selector("#verdict.ok")
+    source = page.locator("#source").input_value()
+    lines = source.splitlines()
+    broken_line = next(i for i, line in enumerate(lines) if "type: exit" in line) + 1
+    page.fill("#source", source.replace("type: exit", "type: exot", 1))
+    page.wait_for_selector("#verdict.error")
+    problem = page.locator("#problems li").first
+    assert problem.get_attribute("data-line") == str(broken_line)
+    assert "exot" in problem.inner_text() or "type" in problem.inner_text()
+    assert page.locator("#apply").is_disabled()
+    assert page.locator("#source").get_attribute("aria-invalid") == "true"
+    problem.locator("button").click()  # the line is selected in the text
+    selected = page.evaluate(
+        "() => { const s = document.getElementById('source');"
+        " return s.value.slice(s.selectionStart, s.selectionEnd) }"
+    )
+    assert "exot" in selected
+    screenshot(page, "dashboard-journey-editor-problem")
+    # the server refuses it too, whatever the page's button says
+    answer = page.evaluate(
+        "async text => { const r = await fetch('/app/api/journeys/apply', {method: 'POST',"
+        " headers: {'Content-Type': 'application/json'}, body: JSON.stringify({text})});"
+        " return [r.status, await r.json()] }",
+        source.replace("type: exit", "type: exot", 1),
+    )
+    assert answer[0] == 422
+    assert answer[1]["problems"][0]["line"] == broken_line
+    page_problems.failed.clear()  # that 422 was asked for (Chromium logs it as well)
+    page_problems.console.clear()
+    # a valid change redraws the graph and applies as a new version
+    renamed = source.replace("name: ", "name: Renamed ", 1)
+    before = page.evaluate("journeyGraph.nodes().length")
+    page.fill("#source", renamed)
+    page.wait_for_selector("#verdict.ok")
+    assert page.evaluate("journeyGraph.nodes().length") == before
+    page.click("#apply")
+    page.wait_for_url("**/app/journeys/welcome_series")
+    assert page.locator("h1").inner_text().startswith("Renamed ")
+    assert page.locator("#versions tbody tr").count() >= 2
+    page_problems.assert_none()

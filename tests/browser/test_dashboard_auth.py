@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import ADMIN, ADMIN_TOKEN, LiveServer
 
-PAGES = ("/app",)
+PAGES = ("/app", "/app/journeys", "/app/journeys/new")
 
 
 @pytest.fixture

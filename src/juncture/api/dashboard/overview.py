@@ -2,8 +2,8 @@
 messages by channel and status), the stage funnel, and the engine's lag and errors.
 
 A period ends now. When nothing was received in it (a database replayed from the past, the
-demo's, or a quiet shop), it ends at the newest event a client sent instead, and the page says so: an
-empty chart of the last hour would tell a marketer nothing.
+demo's, or a quiet shop), it ends at the newest event a client sent instead, and the page
+says so: an empty chart of the last hour would tell a marketer nothing.
 """
 
 from __future__ import annotations

@@ -98,6 +98,153 @@ Pages.overview = () => {
   }, 15000);
 };
 
+// -- journeys: the graph (Cytoscape.js, laid out by dagre) ---------------------------------
+const Graph = (() => {
+  const colours = { trigger: "#2563eb", wait: "#ca8a04", condition: "#9333ea", split: "#ea580c",
+    send: "#16a34a", exit: "#475569" };
+
+  function label(d) {
+    const lines = [d.id, d.what];
+    const c = d.counts;
+    if (c) {
+      const exited = Object.values(c.exited).reduce((a, b) => a + b, 0);
+      lines.push(`in ${Juncture.fmt(c.entered)} · waiting ${Juncture.fmt(c.waiting)} · out ${Juncture.fmt(exited)}`);
+      lines.push(`goal ${Juncture.fmt(c.goalReached)}${c.sent ? ` · sent ${Juncture.fmt(c.sent)}` : ""}`);
+    }
+    return lines.join("\n");
+  }
+
+  function withLabels(elements) {
+    return elements.map((e) => (e.group === "nodes" ? { group: "nodes", data: Object.assign({}, e.data, { label: label(e.data) }) } : e));
+  }
+
+  function draw(container, elements) {
+    return cytoscape({
+      container,
+      elements: withLabels(elements),
+      wheelSensitivity: 0.3,
+      layout: { name: "dagre", rankDir: "TB", nodeSep: 30, rankSep: 40 },
+      style: [
+        { selector: "node", style: {
+          shape: "round-rectangle", label: "data(label)", "text-wrap": "wrap", "text-valign": "center",
+          "font-size": 10, width: 190, height: 62, "background-color": "#fff", "border-width": 2,
+          "border-color": (n) => colours[n.data("kind")] || "#64748b", color: "#1e293b" } },
+        { selector: "edge", style: {
+          width: 1.5, "curve-style": "bezier", "target-arrow-shape": "triangle", "line-color": "#94a3b8",
+          "target-arrow-color": "#94a3b8", label: "data(label)", "font-size": 9, "text-background-color": "#f8fafc",
+          "text-background-opacity": 1 } },
+      ],
+    });
+  }
+
+  function redraw(cy, elements) {
+    cy.elements().remove();
+    cy.add(withLabels(elements));
+    cy.layout({ name: "dagre", rankDir: "TB", nodeSep: 30, rankSep: 40 }).run();
+  }
+
+  function recount(cy, elements) {
+    for (const e of elements) {
+      if (e.group === "nodes") cy.getElementById(e.data.id).data("label", label(e.data));
+    }
+  }
+
+  return { draw, redraw, recount };
+})();
+
+Pages.journey = () => {
+  const data = Juncture.pageData();
+  const cy = Graph.draw(document.getElementById("graph"), data.elements);
+  window.journeyGraph = cy;
+  const said = document.getElementById("action-result");
+  for (const button of document.querySelectorAll("[data-action]")) {
+    button.addEventListener("click", async () => {
+      const action = button.dataset.action;
+      if (action === "archive" && !window.confirm("Archive this journey? Its customers leave it.")) return;
+      const r = await Juncture.send(`/app/api/journeys/${encodeURIComponent(data.id)}/${action}`);
+      if (!r.ok) { said.textContent = r.body.message; said.className = "error"; return; }
+      window.location.reload();
+    });
+  }
+  setInterval(async () => {
+    const r = await fetch(`/app/api/journeys/${encodeURIComponent(data.id)}`, { credentials: "same-origin" });
+    if (r.status === 401) { window.location.reload(); return; }
+    if (!r.ok) return;
+    const d = await r.json();
+    Graph.recount(cy, d.elements);
+    for (const el of document.querySelectorAll("#totals [data-key]")) el.textContent = Juncture.fmt(d.totals[el.dataset.key]);
+  }, 10000);
+};
+
+// -- the journey editor: validation as you type, the graph from the draft, apply ----------
+Pages.editor = () => {
+  const source = document.getElementById("source");
+  const problems = document.getElementById("problems");
+  const verdict = document.getElementById("verdict");
+  const apply = document.getElementById("apply");
+  const cy = Graph.draw(document.getElementById("graph"), []);
+  window.journeyGraph = cy;
+  let timer = null;
+  let asked = 0;
+
+  function goToLine(line) {
+    const lines = source.value.split("\n");
+    const start = lines.slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0);
+    source.focus();
+    source.setSelectionRange(start, start + (lines[line - 1] || "").length);
+    source.scrollTop = Math.max(0, (line - 5) * 17);
+  }
+
+  function showProblems(list) {
+    problems.replaceChildren(...list.map((p) => {
+      const li = document.createElement("li");
+      if (p.line) {
+        const b = document.createElement("button");
+        b.type = "button"; b.className = "secondary"; b.textContent = `line ${p.line}`;
+        b.addEventListener("click", () => goToLine(p.line));
+        li.append(b, " ");
+      }
+      li.append(`${p.path ? p.path + ": " : ""}${p.message}`);
+      li.dataset.line = p.line;
+      return li;
+    }));
+    source.setAttribute("aria-invalid", list.length ? "true" : "false");
+  }
+
+  async function check() {
+    const mine = ++asked;
+    const r = await Juncture.send("/app/api/journeys/draft", { text: source.value });
+    if (mine !== asked) return;  // a newer draft was sent meanwhile
+    if (!r.ok) { showProblems([{ line: 0, path: "", message: r.body.message }]); apply.disabled = true; return; }
+    if (r.body.valid) {
+      showProblems([]);
+      verdict.textContent = `valid: ${r.body.journey}`; verdict.className = "ok";
+      Graph.redraw(cy, r.body.elements);
+      apply.disabled = false;
+    } else {
+      showProblems(r.body.problems);
+      verdict.textContent = `${r.body.problems.length} problem(s)`; verdict.className = "error";
+      apply.disabled = true;
+    }
+  }
+
+  source.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(check, 300); });
+  source.addEventListener("keydown", (e) => {
+    if (e.key === "Tab" && !e.shiftKey) { e.preventDefault(); source.setRangeText("  ", source.selectionStart, source.selectionEnd, "end"); }
+  });
+  apply.addEventListener("click", async () => {
+    apply.disabled = true;
+    const r = await Juncture.send("/app/api/journeys/apply", { text: source.value });
+    if (!r.ok) {
+      showProblems(r.body.problems || [{ line: 0, path: "", message: r.body.message }]);
+      verdict.textContent = "not applied"; verdict.className = "error";
+      return;
+    }
+    window.location.assign(`/app/journeys/${encodeURIComponent(r.body.journey)}`);
+  });
+  check();
+};
+
 document.addEventListener("DOMContentLoaded", () => {
   const start = Pages[document.body.dataset.page];
   if (start) start();

@@ -1,0 +1,161 @@
+"""The Journeys pages: the list with status and headline results, one journey drawn as a graph
+with live counts per node (and its splits' results), pause, resume and archive, and the
+YAML editor (validated as you type against the journey grammar, the graph redrawn from the
+draft, applied as a new version).
+
+Everything goes through the journey repository and the measurement the JSON API uses
+(``/v1/journeys``, ``/v1/measure``): the same validation, the same versions, the same figures.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import orjson
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from juncture.api import body
+from juncture.api.dashboard import graph, render
+from juncture.api.dashboard.sources import Sources
+from juncture.definitions import journeys as definitions
+from juncture.definitions.reader import line_of
+from juncture.errors import BadInput
+from juncture.store.journeys import Journey
+
+MAX_DRAFT: Final = 1 << 20
+READ_TIMEOUT: Final = 30.0
+ACTIONS: Final = ("pause", "resume", "archive")
+STARTER: Final = """\
+id: my_journey
+version: 1
+name: My journey
+nodes:
+  - id: start
+    type: trigger
+    event: Product Viewed
+    next: done
+  - id: done
+    type: exit
+"""
+
+
+def listing(sources: Sources) -> list[dict[str, Any]]:
+    """Each journey's summary, counts and headline result (conversion against holdout)."""
+    journeys = sources.store.journeys
+    stats = {s.journey_id: s.to_json() for s in journeys.all_stats()}
+    kpis = sources.measurement.report(sources.clock.now()).kpis
+    rows = []
+    for j in journeys.list():
+        found = kpis.get(j.spec.id)
+        rows.append(
+            {
+                **j.summary(),
+                "stats": stats.get(j.spec.id),
+                "kpis": found.to_json() if found is not None else None,
+            }
+        )
+    return rows
+
+
+def detail(sources: Sources, journey_id: str) -> dict[str, Any]:
+    """One journey: summary, graph with counts, node table, versions, experiments."""
+    journeys = sources.store.journeys
+    found = journeys.show(journey_id)
+    stats = journeys.stats(journey_id)
+    report = sources.measurement.report(sources.clock.now(), journey_id=journey_id)
+    return {
+        **found.summary(),
+        "source": found.source,
+        "elements": graph.elements(found.spec, stats),
+        "totals": stats.to_json(),
+        "versions": [v.to_json() for v in found.versions],
+        "experiments": [r.to_json() for r in report.experiments],
+    }
+
+
+def check_draft(text: str) -> dict[str, Any]:
+    """A draft's problems (each with its line) or, when it has none, its graph."""
+    try:
+        spec = definitions.loads(text, "draft.yaml")
+    except definitions.InvalidJourney as exc:
+        return {"valid": False, "problems": [_problem(p) for p in exc.problems]}
+    return {"valid": True, "journey": spec.id, "elements": graph.elements(spec)}
+
+
+def _problem(p: Any) -> dict[str, Any]:
+    return {"line": line_of(p), "path": p.path, "message": p.message}
+
+
+async def _draft_text(request: Request) -> str:
+    raw = await body.read(request, limit=MAX_DRAFT, timeout=READ_TIMEOUT)
+    try:
+        text = orjson.loads(raw)["text"]
+    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        raise BadInput('send {"text": "<the definition>"}', code="invalid_body") from exc
+    if not isinstance(text, str):
+        raise BadInput("`text` is the definition as a string", code="invalid_body", where="text")
+    return text
+
+
+def router(sources: Sources) -> APIRouter:
+    api = APIRouter(include_in_schema=False)
+    _pages(api, sources)
+    _actions(api, sources)
+    return api
+
+
+def _pages(api: APIRouter, sources: Sources) -> None:
+    @api.get("/app/journeys")
+    async def journeys(request: Request) -> Response:
+        rows = await run_in_threadpool(listing, sources)
+        return render.page(request, "journeys.html", journeys=rows)
+
+    @api.get("/app/journeys/new")
+    async def new(request: Request) -> Response:
+        return render.page(request, "editor.html", journey=None, source=STARTER)
+
+    @api.get("/app/journeys/{journey_id}")
+    async def journey(request: Request, journey_id: str) -> Response:
+        found = await run_in_threadpool(detail, sources, journey_id)
+        return render.page(request, "journey.html", journey=found)
+
+    @api.get("/app/journeys/{journey_id}/edit")
+    async def edit(request: Request, journey_id: str) -> Response:
+        found: Journey = await run_in_threadpool(sources.store.journeys.show, journey_id)
+        return render.page(request, "editor.html", journey=found.summary(), source=found.source)
+
+
+def _actions(api: APIRouter, sources: Sources) -> None:
+    store = sources.store.journeys
+
+    @api.get("/app/api/journeys/schema")
+    async def schema() -> Response:
+        return render.data(definitions.schema())
+
+    @api.get("/app/api/journeys/{journey_id}")
+    async def counts(journey_id: str) -> Response:
+        return render.data(await run_in_threadpool(detail, sources, journey_id))
+
+    @api.post("/app/api/journeys/draft")
+    async def draft(request: Request) -> Response:
+        return render.data(check_draft(await _draft_text(request)))
+
+    @api.post("/app/api/journeys/apply")
+    async def apply(request: Request) -> Response:
+        text = await _draft_text(request)
+        try:
+            done = await run_in_threadpool(store.apply, text, "dashboard.yaml")
+        except definitions.InvalidJourney as exc:
+            problems = [_problem(p) for p in exc.problems]
+            return render.problem(422, exc.code, "the definition has problems", problems=problems)
+        answer = {"journey": done.journey_id, "version": done.version, "created": done.created}
+        return render.data(answer, 201 if done.created else 200)
+
+    @api.post("/app/api/journeys/{journey_id}/{action}")
+    async def lifecycle(journey_id: str, action: str) -> Response:
+        if action not in ACTIONS:
+            raise BadInput(f"no action {action!r}: {', '.join(ACTIONS)}", code="invalid_action")
+        done = await run_in_threadpool(getattr(store, action), journey_id)
+        return render.data(done.summary())
