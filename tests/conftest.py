@@ -34,6 +34,8 @@ NO_POSTGRES = "JUNCTURE_TEST_POSTGRES_URL is not set: PostgreSQL contract tests 
 WRITE_KEY = "test-write-key"
 ADMIN_TOKEN = "test-admin-token"
 IDENTITY_SECRET = "test-identity-secret"
+LINKS_SECRET = "test-links-secret"  # signs unsubscribe links: marketing email needs them
+PUBLIC_URL = "https://juncture.test"
 ADMIN = testing.bearer(ADMIN_TOKEN)  # the admin API's header
 BASIC = testing.basic_auth(WRITE_KEY)  # a tracker's header
 
@@ -111,7 +113,12 @@ def settings_for(database_url: str, **extra: Any) -> Settings:
         write_keys=WRITE_KEY,
         admin_token=ADMIN_TOKEN,
         auto_migrate=False,
-        **{"identity_secret": IDENTITY_SECRET, **extra},
+        **{
+            "identity_secret": IDENTITY_SECRET,
+            "links_secret": LINKS_SECRET,
+            "public_url": PUBLIC_URL,
+            **extra,
+        },
     )
 
 

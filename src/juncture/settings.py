@@ -165,6 +165,14 @@ class Settings(BaseSettings):
     dispatch_max_attempts: int = Field(default=6, ge=1)
     dispatch_interval: float = Field(default=1.0, gt=0)  # seconds between idle rounds
     onsite_cap_per_day: int = Field(default=3, ge=0)  # placements shown per profile, 24 h
+    # Where recipients reach this server (https://juncture.shop.example): the base of the
+    # unsubscribe, tracked-link and open-pixel URLs in messages, and the key that signs
+    # them. Marketing email is not sent by SMTP without both (no unsubscribe link).
+    public_url: str | None = None
+    links_secret: SecretStr | None = None
+    # What providers' inbound webhooks (SMS replies, delivery feedback) present: a bearer
+    # token or the password of HTTP Basic. Unset: those endpoints answer 404.
+    inbound_token: SecretStr | None = None
 
     # Identity: which shared identifiers merge profiles (user ids and anonymous ids always do).
     link_email: bool = _IDENTITY.link_email

@@ -22,6 +22,7 @@ from juncture.api.app import create_app
 from juncture.api.auth import WriteKeys
 from juncture.channels.base import Channel
 from juncture.channels.email import SmtpEmail
+from juncture.channels.links import Links
 from juncture.channels.push import JsonPush
 from juncture.channels.recording import RecordingChannel
 from juncture.channels.sms import TWILIO_API, JsonSms, TwilioSms
@@ -58,6 +59,7 @@ from juncture.runtime.segments import Mover, Segments
 from juncture.runtime.touchpoints import Touchpoints
 from juncture.runtime.unit_of_work import AppendResult, Processor
 from juncture.settings import Settings
+from juncture.store.recipients import Recipients
 from juncture.store.sql import SqlStore
 from juncture.store.state import StateSql
 
@@ -88,8 +90,17 @@ class Juncture:
         log.info("channels configured: %s; not configured: %s", configured, missing)
         policy = RetryPolicy(max_attempts=self.settings.dispatch_max_attempts)
 
+        links, recipients = self.links(), Recipients(self.store.engine)
+
         def make() -> Dispatcher:
-            return Dispatcher(self.store.outbox, channels, self.clock, policy)
+            return Dispatcher(
+                self.store.outbox,
+                channels,
+                self.clock,
+                policy,
+                links=links,
+                recipients=recipients,
+            )
 
         self.dispatcher = DispatcherThread(make, self.settings.dispatch_interval)
         self.dispatcher.start()
@@ -126,6 +137,8 @@ class Juncture:
             cors_origins=self.settings.cors_origins.split(","),
             identity_secret=_secret(self.settings.identity_secret),
             limits=self.rate_limits(),
+            links=self.links(),
+            inbound_token=_secret(self.settings.inbound_token),
             measurement=Measurement(
                 self.store.journeys,
                 self.store.journey_measures,
@@ -134,6 +147,12 @@ class Juncture:
             ),
             body_timeout=self.settings.body_timeout,
         )
+
+    def links(self) -> Links | None:
+        """The signed links in messages (unsubscribe, clicks, opens), when the settings give
+        the public URL and the secret."""
+        secret, url = _secret(self.settings.links_secret), self.settings.public_url
+        return Links(secret, url) if secret and url else None
 
     def rate_limits(self) -> RateLimits | None:
         """The tracking API's limits, when the settings set any."""

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from juncture.channels.base import Channel, DeliveryResult
 from juncture.channels.email import SmtpEmail, message_id
+from juncture.channels.links import Links
 from juncture.channels.recording import RecordingChannel
 from juncture.channels.targets import TargetPolicy
 from juncture.channels.webhook import Webhook, verify
@@ -249,9 +250,14 @@ def test_email_through_the_dispatcher_to_a_real_smtp_server(
     }
     outbox.insert([new("cart:1", template="cart_recovery", payload=payload)])
     email = SmtpEmail(smtp.url, sender="Shop <shop@shop.example>", now=clock.now)
-    report = run(dispatcher(outbox, clock, {"email": email}))
+    links = Links("test-links-secret", "https://juncture.test")
+    report = run(dispatcher(outbox, clock, {"email": email}, links=links))
     assert report.sent == 1
     [mail] = smtp.wait_for(1)
+    [row] = outbox.deliveries()
+    unsubscribe = links.unsubscribe(row.id)  # marketing: the one-click way out (RFC 8058)
+    assert mail.message["List-Unsubscribe"].strip() == f"<{unsubscribe}>"
+    assert unsubscribe in mail.part("plain")
     assert mail.message["Subject"] == "You left 1 item in your basket"
     assert mail.message["Message-ID"] == message_id("cart:1", "shop.example")
     assert "- Trail Shoe x 1 @ 59.50" in mail.part("plain")

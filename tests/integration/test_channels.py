@@ -17,6 +17,7 @@ import pytest
 from juncture.channels import webhook
 from juncture.channels.base import ChannelMisconfigured, DeliveryResult, OutboundMessage
 from juncture.channels.email import SmtpEmail, message_id, parse_smtp_url
+from juncture.channels.links import Links
 from juncture.channels.push import JsonPush
 from juncture.channels.sms import JsonSms, TwilioSms
 from juncture.channels.targets import TargetPolicy
@@ -41,6 +42,9 @@ def smtp() -> Iterator[SmtpSink]:
     sink.stop()
 
 
+LINKS = Links("test-links-secret", "https://juncture.test")
+
+
 @pytest.fixture
 def http() -> Iterator[HttpRecorder]:
     server = HttpRecorder().start()
@@ -62,6 +66,7 @@ def message(
         template=template,
         payload=payload,
         content=content,
+        headers=LINKS.unsubscribe_headers(1) if channel == "email" else {},  # lawful marketing
     )
 
 

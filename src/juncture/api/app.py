@@ -19,6 +19,7 @@ from juncture.api import (
     deliveries,
     engine_status,
     errors,
+    inbound,
     journey_metrics,
     journeys,
     measure,
@@ -27,14 +28,17 @@ from juncture.api import (
     programmes,
     segments,
     tracking,
+    unsubscribe,
 )
 from juncture.api.auth import WriteKeys
 from juncture.api.errors import error_response, json_response
+from juncture.channels.links import Links
 from juncture.errors import EngineNotReady, JunctureError
 from juncture.metrics import Metrics
 from juncture.runtime.catalog_events import Announcer
 from juncture.runtime.decide import Decider
 from juncture.runtime.erasure import Eraser
+from juncture.runtime.feedback import FeedbackRecorder
 from juncture.runtime.follower import EngineBehind
 from juncture.runtime.ingest import Ingestor
 from juncture.runtime.limits import RateLimits
@@ -42,6 +46,7 @@ from juncture.runtime.measurement import Measurement
 from juncture.runtime.segments import Segments
 from juncture.store.journeys import JourneyStore
 from juncture.store.outbox import Outbox
+from juncture.store.recipients import Recipients
 from juncture.store.sql import SqlStore
 
 
@@ -63,6 +68,8 @@ def create_app(
     cors_origins: Iterable[str] = (),
     identity_secret: str | None = None,
     limits: RateLimits | None = None,
+    links: Links | None = None,
+    inbound_token: str | None = None,
 ) -> FastAPI:
     """The HTTP API. ``engine_behind`` is the engine behind the log (None: the engine runs
     inline, in each ingestion commit, or not at all); ``cors_origins`` the storefront
@@ -97,6 +104,9 @@ def create_app(
         )
     )
     app.include_router(programmes.router(store.programmes, admin_token, ingestor.clock))
+    feedback = FeedbackRecorder(Recipients(store.engine), ingestor, ingestor.clock)
+    app.include_router(unsubscribe.router(links, feedback))  # recipients, no login
+    app.include_router(inbound.router(inbound_token, feedback, body_timeout))
     pages = dashboard.Sources(store, ingestor, segment_ops, measurement, engine_behind)
     dashboard.install(app, pages, admin_token)  # the marketers' pages under /app
     journey_metrics.install(metrics.registry, journey_store)

@@ -45,7 +45,8 @@ class OutboundMessage:
     ``payload`` holds the recipient (``recipient: {email, phone, device_token, url}``, or
     the same names at the top level) and the render context (``profile``, ``event``,
     ``cart``, ``recommendations``, ``journey``);
-    ``content`` is the rendered template, absent for channels that send data (webhooks).
+    ``content`` is the rendered template, absent for channels that send data (webhooks);
+    ``headers`` are the message's own (email: ``List-Unsubscribe``).
     """
 
     outbox_id: int
@@ -55,6 +56,7 @@ class OutboundMessage:
     template: str | None
     payload: Mapping[str, Any] = field(default_factory=dict)
     content: Content | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     def recipient(self, name: str) -> str | None:
         """``payload["recipient"][name]``, else ``payload[name]``; None when absent or empty."""

@@ -8,6 +8,10 @@ The ``Message-ID`` is derived from the idempotency key, so a message sent again 
 carries the same id and a receiving system that deduplicates on it shows it once.
 Permanent SMTP replies (5xx) are not retried; transient ones (4xx), timeouts and connection
 failures are.
+
+Marketing email is lawful only with a way out: a marketing message without a
+``List-Unsubscribe`` header (the dispatcher adds it, with ``List-Unsubscribe-Post``, when
+the server's public URL and links secret are set) is refused, not sent.
 """
 
 from __future__ import annotations
@@ -30,6 +34,10 @@ from juncture.channels.base import (
 )
 
 STARTTLS = {"auto": None, "require": True, "true": True, "off": False, "false": False}
+NO_WAY_OUT = (
+    "email: marketing without an unsubscribe link "
+    "(set JUNCTURE_PUBLIC_URL and JUNCTURE_LINKS_SECRET)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +105,8 @@ class SmtpEmail:
         mail["Subject"] = content.subject
         mail["Message-ID"] = message_id(message.idempotency_key, self.domain)
         mail["Date"] = format_datetime(self._now())
+        for name, value in message.headers.items():
+            mail[name] = value
         mail.set_content(content.text or " ")
         if content.html:
             mail.add_alternative(content.html, subtype="html")
@@ -106,6 +116,8 @@ class SmtpEmail:
         to = message.recipient("email")
         if to is None:
             return DeliveryResult.failed("email: no recipient address", retryable=False)
+        if message.purpose == "marketing" and "List-Unsubscribe" not in message.headers:
+            return DeliveryResult.failed(NO_WAY_OUT, retryable=False)
         try:
             mail = self.build(message)
         except (ValueError, IndexError) as exc:  # the email package's parser errors

@@ -40,6 +40,7 @@ CONTEXT_DEFAULTS: Mapping[str, Any] = {
     "cart": {},
     "recommendations": [],
     "journey": {},
+    "unsubscribe_url": "",  # a marketing email's one-click unsubscribe link (its footer's)
 }
 
 

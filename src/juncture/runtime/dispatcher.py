@@ -9,6 +9,12 @@ retry (``POST /v1/deliveries/retry``). A template that lists the cart's items re
 cart as it is when the message leaves (:class:`~juncture.store.carts.Carts`: what an order
 bought meanwhile is gone); for an empty cart the message ends ``suppressed``, ``empty_cart``.
 
+With ``links`` (the server's public URL and links secret), every marketing email carries
+its one-click unsubscribe link: the ``List-Unsubscribe`` and ``List-Unsubscribe-Post``
+headers (RFC 8058) and ``unsubscribe_url`` in the template's context (the footer's link).
+With ``recipients``, a message to an address that is suppressed (a hard bounce, a
+complaint, an SMS STOP) ends ``suppressed`` with the reason, ``suppressed:<reason>``.
+
 Crash safety and what "exactly once" means
 ------------------------------------------
 
@@ -57,16 +63,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from juncture.channels.base import Channel, Content, DeliveryResult, OutboundMessage
+from juncture.channels.links import Links
 from juncture.channels.templates import EmptyCart, TemplateError, Templates
-from juncture.core.channels import DATA, OPT_IN, RECIPIENT_TRAITS
+from juncture.core.channels import DATA, OPT_IN, RECIPIENT_TRAITS, RECIPIENTS
+from juncture.core.identity import normalize_email, normalize_phone
 from juncture.errors import Unavailable
 from juncture.runtime.clock import Clock
 from juncture.store.carts import Carts
 from juncture.store.outbox import Attempt, Outbox, OutboxRow
 from juncture.store.outbox_probe import DueProbe
+from juncture.store.recipients import Recipients
 
 log = logging.getLogger("juncture.dispatcher")
 CONTEXT_KEYS = ("profile", "event", "cart", "recommendations", "journey")
+NORMALIZE = {"email": normalize_email, "phone": normalize_phone}  # suppressions' addresses
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +151,8 @@ class Dispatcher:
         lease: dt.timedelta = dt.timedelta(minutes=5),
         send_timeout: float = 120.0,
         at_most_once: Collection[str] = (),
+        links: Links | None = None,
+        recipients: Recipients | None = None,
     ) -> None:
         self.outbox = outbox
         self.channels = dict(channels)
@@ -150,6 +162,8 @@ class Dispatcher:
         self.lease = lease
         self.send_timeout = send_timeout
         self.at_most_once = frozenset(at_most_once)
+        self.links = links
+        self.recipients = recipients
         self._slots = asyncio.Semaphore(concurrency)
         self._carts = Carts(self.outbox)
         self._probe = DueProbe(outbox)
@@ -231,6 +245,9 @@ class Dispatcher:
                 reason = f"no_consent:{row.channel}:marketing"
                 await asyncio.to_thread(self.outbox.suppress, row.id, reason)
                 return DispatchReport(suppressed=1)
+        if (why := await self._address_suppressed(row)) is not None:
+            await asyncio.to_thread(self.outbox.suppress, row.id, f"suppressed:{why}")
+            return DispatchReport(suppressed=1)
         if self.templates.lists_cart(row.template, row.payload.get("inline")):
             cart = await asyncio.to_thread(self._carts.at_send, row.profile_id, row.enrollment_id)
             if cart is not None:  # the cart now, not when the message was decided
@@ -244,6 +261,20 @@ class Dispatcher:
                 return DispatchReport(suppressed=1)
             elapsed = (time.perf_counter() - started) * 1000
         return await self._record(row, result, elapsed)
+
+    async def _address_suppressed(self, row: OutboxRow) -> str | None:
+        """Why the row's address must not be sent to (a bounce, a complaint, a STOP)."""
+        key = RECIPIENTS.get(row.channel)
+        normalize = NORMALIZE.get(key or "")
+        if self.recipients is None or key is None or normalize is None:
+            return None
+        probe = OutboundMessage(0, "", row.channel, row.purpose, None, row.payload)
+        address = normalize(probe.recipient(key))
+        if address is None:
+            return None
+        return await asyncio.to_thread(
+            self.recipients.suppressed, row.channel, address, row.purpose
+        )
 
     async def _attempt(self, row: OutboxRow) -> DeliveryResult:
         channel = self.channels.get(row.channel)
@@ -274,9 +305,14 @@ class Dispatcher:
         payload = row.payload
         inline = payload.get("inline")
         content: Content | None = None
+        headers: dict[str, str] = {}
+        if self.links is not None and row.channel == "email" and row.purpose == "marketing":
+            headers = self.links.unsubscribe_headers(row.id)
         if row.template or inline or row.channel not in DATA:  # data channels send no template
             context: dict[str, Any] = {k: payload[k] for k in CONTEXT_KEYS if k in payload}
             context.setdefault("journey", _journey(row))
+            if self.links is not None and headers:
+                context["unsubscribe_url"] = self.links.unsubscribe(row.id)
             content = self.templates.render(
                 row.template, context, inline=inline if isinstance(inline, dict) else None
             )
@@ -288,6 +324,7 @@ class Dispatcher:
             template=row.template,
             payload=payload,
             content=content,
+            headers=headers,
         )
 
     async def _record(self, row: OutboxRow, result: DeliveryResult, ms: float) -> DispatchReport:

@@ -1,0 +1,176 @@
+"""Recipients' answers to messages: who a delivery went to, the addresses not to send to,
+and what recipients and providers said about each delivery (tables of
+:mod:`juncture.store.feedback_tables`).
+
+Addresses are kept as a SHA-256 of the normalized address (:func:`address_key`): a
+suppression must outlive the customer's erasure (an address that bounced is still
+undeliverable, a STOP still stands), without the store keeping the address itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Final
+
+import sqlalchemy as sa
+
+from juncture.core.events import as_utc
+from juncture.store import failures, tables
+from juncture.store.feedback_tables import delivery_feedback as F
+from juncture.store.feedback_tables import suppressions as S
+
+OUTBOX = tables.outbox
+ADDRESSES: Final = ("user_id:", "anonymous_id:")  # identifiers an event can name, best first
+SCOPES: Final = ("marketing", "all")  # narrow to wide: a wider one is never narrowed
+
+
+def address_key(address: str) -> str:
+    """The stored form of a normalized address: its SHA-256, hex."""
+    return hashlib.sha256(address.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Addressee:
+    """Who one delivery was for: ``identifier`` (``user_id:...`` or ``anonymous_id:...``) is
+    what an event names to reach the same profile (None once the profile was erased)."""
+
+    outbox_id: int
+    profile_id: str
+    channel: str
+    purpose: str
+    journey_id: str | None
+    node_id: str | None
+    identifier: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    outbox_id: int | None
+    channel: str
+    kind: str
+    at: dt.datetime
+    detail: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "deliveryId": self.outbox_id,
+            "channel": self.channel,
+            "kind": self.kind,
+            "at": self.at.isoformat(),
+            "detail": self.detail,
+        }
+
+
+class Recipients:
+    """Over one store's engine (``SqlStore.recipients``). Every method is one transaction."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def _begin(self, doing: str) -> Iterator[sa.Connection]:
+        with failures.mapped(doing), self.engine.begin() as conn:
+            yield conn
+
+    def addressee(self, outbox_id: int) -> Addressee | None:
+        """Who delivery ``outbox_id`` went to; None for no such delivery."""
+        ident = tables.identities
+        with self._begin("read a delivery's recipient") as conn:
+            row = conn.execute(sa.select(OUTBOX).where(OUTBOX.c.id == outbox_id)).first()
+            if row is None:
+                return None
+            names = conn.execute(
+                sa.select(ident.c.identifier).where(ident.c.profile_id == row.profile_id)
+            ).scalars()
+            found = sorted((str(n) for n in names if str(n).startswith(ADDRESSES)), key=_rank)
+        return Addressee(
+            outbox_id=outbox_id,
+            profile_id=str(row.profile_id),
+            channel=str(row.channel),
+            purpose=str(row.purpose),
+            journey_id=row.journey_id,
+            node_id=row.node_id,
+            identifier=found[0] if found else None,
+        )
+
+    def last_delivery_to(self, channel: str, key: str, value: str) -> int | None:
+        """The latest delivery on ``channel`` whose payload's ``key`` was ``value`` (an SMS
+        reply names the number, not the message it answers); None when there is none."""
+        # orjson writes the payload compactly: the pair appears exactly so in the text.
+        needle = f'"{key}":"{value}"'.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = (
+            sa.select(OUTBOX.c.id)
+            .where(OUTBOX.c.channel == channel, OUTBOX.c.payload.like(f"%{needle}%", escape="\\"))
+            .order_by(OUTBOX.c.id.desc())
+            .limit(1)
+        )
+        with self._begin("find a delivery by its address") as conn:
+            found = conn.execute(query).scalar()
+        return None if found is None else int(found)
+
+    def suppress(
+        self,
+        channel: str,
+        address: str,
+        *,
+        scope: str,
+        reason: str,
+        at: dt.datetime,
+        outbox_id: int | None = None,
+    ) -> None:
+        """Stop ``channel`` to ``address`` (normalized) for ``scope``; a wider scope already
+        stated stays."""
+        key = address_key(address)
+        values = {"scope": scope, "reason": reason, "at": as_utc(at), "outbox_id": outbox_id}
+        with self._begin("suppress an address") as conn:
+            known = conn.execute(
+                sa.select(S.c.scope).where(S.c.channel == channel, S.c.address == key)
+            ).scalar()
+            if known is None:
+                conn.execute(S.insert().values(channel=channel, address=key, **values))
+            elif SCOPES.index(scope) >= SCOPES.index(str(known)):
+                where = sa.and_(S.c.channel == channel, S.c.address == key)
+                conn.execute(S.update().where(where).values(**values))
+
+    def lift(self, channel: str, address: str, *, only: str = "marketing") -> bool:
+        """Lift a suppression of scope ``only`` (an SMS START lifts a STOP, not a bounce)."""
+        where = sa.and_(
+            S.c.channel == channel, S.c.address == address_key(address), S.c.scope == only
+        )
+        with self._begin("lift a suppression") as conn:
+            return bool(conn.execute(S.delete().where(where)).rowcount)
+
+    def suppressed(self, channel: str, address: str, purpose: str) -> str | None:
+        """Why ``channel`` must not reach ``address`` for ``purpose``; None when it may."""
+        query = sa.select(S.c.scope, S.c.reason).where(
+            S.c.channel == channel, S.c.address == address_key(address)
+        )
+        with self._begin("read a suppression") as conn:
+            row = conn.execute(query).first()
+        if row is None or (row.scope == "marketing" and purpose != "marketing"):
+            return None
+        return str(row.reason)
+
+    def record(
+        self, outbox_id: int | None, channel: str, kind: str, at: dt.datetime, detail: str = ""
+    ) -> None:
+        """One thing said about a delivery (``kind``: unsubscribe, bounce, complaint, stop,
+        open, click)."""
+        row = {"outbox_id": outbox_id, "channel": channel, "kind": kind, "at": as_utc(at)}
+        with self._begin("record delivery feedback") as conn:
+            conn.execute(F.insert().values(**row, detail=detail or None))
+
+    def feedback(self, outbox_id: int) -> list[Feedback]:
+        """What was said about one delivery, oldest first."""
+        query = sa.select(F).where(F.c.outbox_id == outbox_id).order_by(F.c.id)
+        with self._begin("read delivery feedback") as conn:
+            rows = conn.execute(query).all()
+        return [Feedback(r.outbox_id, r.channel, r.kind, as_utc(r.at), r.detail) for r in rows]
+
+
+def _rank(identifier: str) -> tuple[int, str]:
+    return (0 if identifier.startswith(ADDRESSES[0]) else 1, identifier)
