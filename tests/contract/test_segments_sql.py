@@ -66,6 +66,30 @@ SEGMENTS = [
         ),
     ),
     seg.Segment(
+        "lists",
+        "List traits and properties: contains and in",
+        seg.AnyOf(
+            (
+                seg.TraitIs(("interests",), "contains", "yoga"),
+                seg.All(
+                    (
+                        seg.TraitIs(("interests",), "contains", 3),
+                        seg.Not(seg.TraitIs(("interests",), "contains", True)),
+                    )
+                ),
+                seg.All(
+                    (
+                        seg.TraitIs(("interests",), "in", ("hiking", "3")),
+                        seg.Not(seg.TraitIs(("interests",), "in", (True, 3.0))),
+                        seg.Not(seg.TraitIs(("interests",), "not_in", ("yoga",))),
+                    )
+                ),
+                seg.Performed(ADDED, 5 * DAY, (seg.PropertyIs(("tags",), "contains", "sale"),)),
+                seg.Performed(VIEWED, 5 * DAY, (seg.PropertyIs(("tags",), "in", (7, False)),)),
+            )
+        ),
+    ),
+    seg.Segment(
         "facts",
         "Mixed facts, traits, consent, RFM",
         seg.AnyOf(
@@ -109,12 +133,21 @@ props = st.fixed_dictionaries(
     optional={
         "category": st.sampled_from(["Running Shoes", "Boots", 7]),
         "price": st.one_of(st.integers(0, 60), st.sampled_from([29.5, "12", True, None])),
+        "tags": st.one_of(st.lists(st.sampled_from(["sale", "new", 7, False])), st.just("sale")),
     },
 )
+# A list trait, or a value that only looks like one of its elements (not a list).
+listed = st.sampled_from(["yoga", "hiking", 3, 3.0, True, "3", None, ["yoga"], {"yoga": 1}])
+interests = st.one_of(st.lists(listed, max_size=3), listed)
 events = st.lists(st.tuples(st.integers(0, 2), names, st.integers(0, 20 * 24), props), max_size=25)
 tier = st.sampled_from(["gold", "silver", 3, 3.0, None, True])
 traits = st.fixed_dictionaries(
-    {}, optional={"plan": st.fixed_dictionaries({}, optional={"tier": tier}), "student": tier}
+    {},
+    optional={
+        "plan": st.fixed_dictionaries({}, optional={"tier": tier}),
+        "student": tier,
+        "interests": interests,
+    },
 )
 consent = st.dictionaries(st.sampled_from(["email:marketing", "sms:marketing"]), st.booleans())
 facts = st.fixed_dictionaries(

@@ -18,7 +18,7 @@ from juncture.cli.options import DatabaseUrl
 from juncture.cli.profiles import profiles_app
 from juncture.cli.segments import segments_app
 from juncture.cli.simulate import simulate
-from juncture.errors import InvalidSettings
+from juncture.errors import InvalidDefinition, InvalidSettings
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -148,13 +148,27 @@ def import_(
     from juncture.runtime.importer import import_file
 
     mapping = dict(m.split("=", 1) for m in (map_ or []) if "=" in m)
+    schema: Annotated[
+        Path | None,
+        typer.Option(help="YAML/JSON file of CSV column types (columns: {age: number})"),
+    ] = None,
+    type_: Annotated[
+        list[str] | None,
+        typer.Option("--type", help="A CSV column's type: age=number (boolean, time, list)"),
+    ] = None,
     juncture = wiring.build(settings_from(database_url=database_url))
     with file.open("rb") as f:
         total = sum(1 for line in f if line.strip()) if file.suffix != ".csv" else None
     try:
+    from juncture.definitions import columns
         with _progress("importing") as bar:
             task = bar.add_task("import", total=total)
             report = import_file(
+    try:
+        types = {**(columns.load(schema) if schema else {}), **columns.parse_pairs(type_ or [])}
+    except InvalidDefinition as exc:
+        typer.echo(exc.message, err=True)
+        raise typer.Exit(2) from None
                 file,
                 juncture.ingestor,
                 source=source,
@@ -168,6 +182,7 @@ def import_(
         f"{report.lines} messages read: {report.stored} stored, "
         f"{report.duplicates} already there, {len(report.rejected)} rejected"
     )
+                types=types,
     for line, code, message in report.rejected[:50]:
         typer.echo(f"{file}:{line}: {code}: {message}")
     if len(report.rejected) > 50:

@@ -27,6 +27,8 @@ The format (every problem is collected and named ``file:line: path: message``)::
 
 A comparison is one operator key: ``eq ne in not_in gt gte lt lte`` with a value, ``exists``
 or ``missing`` with ``true``; time facts also take ``within``/``before`` with a duration.
+Traits and event properties also take ``contains`` with a value: a list holding it
+(``{trait: interests, contains: yoga}``); ``in`` matches a list holding one of its values.
 """
 
 from __future__ import annotations
@@ -179,7 +181,7 @@ class _SegmentReader(Reader):
 
     def _trait(self, raw: Mapping[str, Any], path: PathT) -> seg.Condition | None:
         name = self.text(raw, path, "trait")
-        found = self.comparison(raw, path, "trait")
+        found = self.comparison(raw, path, "trait", ("contains",))
         if name is None or found is None:
             return None
         return seg.TraitIs(tuple(name.split(".")), *found)
@@ -299,7 +301,7 @@ class _SegmentReader(Reader):
         for key, spec in given.items():
             key_path = (*here, str(key))
             if isinstance(spec, Mapping):
-                ops = [op for op in (*_VALUE_OPS, *_LIST_OPS, *_FLAG_OPS) if op in spec]
+                ops = [op for op in (*_VALUE_OPS, *_LIST_OPS, *_FLAG_OPS, "contains") if op in spec]
                 if len(ops) != 1 or len(spec) != 1:
                     self.problem(key_path, "give exactly one operator, e.g. {lt: 100}")
                     ok = False

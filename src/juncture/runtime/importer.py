@@ -13,13 +13,15 @@ renames a column first):
   ``total``, ``channel`` (default ``store``) -> one ``Order Completed`` per order.
 * customers: ``customer_id`` -> userId (required), every other column -> a trait
   (``email``, ``phone``, ``first_name``, ``city``...), ``created_at`` -> timestamp
-  -> one ``identify`` per row.
+  -> one ``identify`` per row. Traits are text unless the column's type is declared
+  (``types``, :mod:`juncture.definitions.columns`: number, boolean, time, list).
 
 A CSV row that cannot make a valid message is refused with its line, column and reason
 (:class:`RowError`) while the other rows are imported: an order line without ``order_id``,
 an order without ``customer_id`` or ``email``, a ``price`` or ``total`` that is not a
 number of 0 or more, a ``quantity`` that is not a whole number of 1 or more (an order with
-one bad line is refused whole), a customer without ``customer_id``.
+one bad line is refused whole), a customer without ``customer_id``, a value that is not of
+its column's declared type.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import msgspec
 import orjson
 
 from juncture.core import messages
+from juncture.definitions import columns
 from juncture.runtime.ingest import Ingestor
 
 FORMATS: Final = ("jsonl", "orders", "customers")
@@ -84,15 +87,14 @@ def import_file(
     fmt: str | None = None,
     mapping: dict[str, str] | None = None,
     progress: Progress | None = None,
+    types: dict[str, str] | None = None,
 ) -> ImportReport:
+    """``types``: declared column types of a customers CSV (column -> number, boolean, ...)."""
     kind = fmt or guess_format(path)
     if kind not in FORMATS:
         raise ValueError(f"unknown format {kind!r}; expected one of {', '.join(FORMATS)}")
-    rows = (
-        _jsonl(path)
-        if kind == "jsonl"
-        else _csv_messages(path, kind, {k.lower(): v.lower() for k, v in (mapping or {}).items()})
-    )
+    renames = {k.lower(): v.lower() for k, v in (mapping or {}).items()}
+    rows = _jsonl(path) if kind == "jsonl" else _csv_messages(path, kind, renames, types or {})
     report = ImportReport()
     chunk: list[tuple[int, bytes]] = []
     for line, raw in rows:
@@ -141,7 +143,9 @@ def _jsonl(path: Path) -> Iterator[Item]:
                 yield number, stripped
 
 
-def _csv_messages(path: Path, kind: str, mapping: dict[str, str]) -> Iterator[Item]:
+def _csv_messages(
+    path: Path, kind: str, mapping: dict[str, str], types: dict[str, str]
+) -> Iterator[Item]:
     with path.open(newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         rows = (
@@ -157,7 +161,7 @@ def _csv_messages(path: Path, kind: str, mapping: dict[str, str]) -> Iterator[It
         )
         if kind == "customers":
             for line, row in rows:
-                yield line, _encoded(_customer, row)
+                yield line, _encoded(lambda r: _customer(r, types), row)
             return
         yield from _orders(rows)
 
@@ -180,10 +184,12 @@ def _content_id(prefix: str, content: Any) -> str:
     return f"{prefix}-{digest[:24]}"
 
 
-def _customer(row: dict[str, str]) -> dict[str, Any]:
+def _customer(row: dict[str, str], types: dict[str, str]) -> dict[str, Any]:
     if not (row.get("customer_id") or "").strip():
         raise _BadRow("missing_field", "customer_id", "a customer row needs a customer_id")
-    traits = {k: v for k, v in row.items() if v not in ("", None) and k != "customer_id"}
+    traits = {
+        k: _typed(k, v, types) for k, v in row.items() if v not in ("", None) and k != "customer_id"
+    }
     message: dict[str, Any] = {
         "type": "identify",
         "userId": row["customer_id"],
@@ -194,6 +200,16 @@ def _customer(row: dict[str, str]) -> dict[str, Any]:
     if row.get("created_at"):
         message["timestamp"] = row["created_at"]
     return message
+
+
+def _typed(column: str, text: str, types: dict[str, str]) -> Any:
+    kind = types.get(column)
+    if kind is None:
+        return text
+    try:
+        return columns.convert(kind, text)
+    except ValueError as exc:
+        raise _BadRow("invalid_value", column, str(exc)) from exc
 
 
 def _orders(rows: Iterator[tuple[int, dict[str, str]]]) -> Iterator[Item]:

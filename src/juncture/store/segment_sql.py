@@ -16,6 +16,7 @@ profile count for the profile it points to (one hop of ``redirect_to``).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -78,10 +79,10 @@ class _Json:
         if op in ("exists", "missing"):
             absent = kind.in_(["", "null"])
             return absent if op == "missing" else sa.not_(absent)
+        if op in ("contains", "in", "not_in"):
+            return self._membership(kind, path, op, operand)
         if _strings(op, operand):
             return self._text(path, op, operand)
-        if op in ("in", "not_in"):
-            return self._among(kind, path, op, operand)
         if isinstance(operand, bool):
             if op not in ("eq", "ne"):
                 return sa.false()
@@ -109,6 +110,39 @@ class _Json:
             # drops the NOT), which turned ``not: {trait: ..., eq: ...}`` into its opposite.
             return value.op("IS", is_comparison=True)(wanted[0])
         return sa.func.coalesce(value.in_(wanted), False).is_(True)
+
+    def _membership(
+        self, kind: sa.ColumnElement[str], path: Sequence[str], op: str, operand: Any
+    ) -> Expr:
+        """``contains`` (a list holds the operand), ``in`` (a scalar among the operands or a
+        list holding one of them) and ``not_in`` (a scalar of their type, none of them)."""
+        if op == "contains":
+            return self._holds(path, operand)
+        if op == "not_in":
+            return self._among(kind, path, op, operand)
+        if _strings(op, operand):
+            scalar = self._text(path, op, operand)
+        else:
+            scalar = self._among(kind, path, op, operand)
+        return sa.or_(scalar, *(self._holds(path, o) for o in operand))
+
+    def _holds(self, path: Sequence[str], operand: Any) -> Expr:
+        """The value is a JSON array with an element equal to ``operand``, of its type."""
+        array = self.kind(path) == "array"
+        if not self.sqlite:
+            # jsonb containment compares elements by type and value, numbers numerically
+            # (5 = 5.0), as the pure comparison does.
+            want = sa.cast(sa.literal(json.dumps([operand]), sa.Text), postgresql.JSONB)
+            value = sa.func.jsonb_extract_path(self.doc, *self.prefix, *path)
+            return sa.and_(array, sa.func.coalesce(value.op("@>")(want), False).is_(True))
+        each = sa.func.json_each(self.doc, self._sqlite_path(path)).table_valued("value", "type")
+        if isinstance(operand, bool):
+            match = each.c.type == ("true" if operand else "false")
+        elif isinstance(operand, int | float):
+            match = sa.and_(each.c.type.in_(["integer", "real"]), each.c.value == operand)
+        else:
+            match = sa.and_(each.c.type == "text", each.c.value == operand)
+        return sa.and_(array, sa.exists(sa.select(sa.literal(1)).select_from(each).where(match)))
 
     def _among(
         self, kind: sa.ColumnElement[str], path: Sequence[str], op: str, operand: Any
@@ -166,8 +200,8 @@ def _node(node: seg.Condition, ctx: _Ctx) -> Expr:  # noqa: PLR0911 (one case pe
         return sa.or_(sa.false(), *(_node(i, ctx) for i in node.items))
     if isinstance(node, seg.Not):
         return sa.not_(_node(node.item, ctx))
-    if isinstance(node, seg.FactIs):
-        return _fact(node, ctx)
+    if isinstance(node, seg.FactIs):  # facts are single values: none holds a list
+        return sa.false() if node.op == "contains" else _fact(node, ctx)
     if isinstance(node, seg.TraitIs):
         return _Json(_P.c.traits, ctx.dialect).compare(node.path, node.op, node.value)
     if isinstance(node, seg.ConsentIs):
@@ -176,7 +210,8 @@ def _node(node: seg.Condition, ctx: _Ctx) -> Expr:  # noqa: PLR0911 (one case pe
             return kind.in_(["", "null"])
         return kind == ("true" if node.granted else "false")
     if isinstance(node, seg.RfmIs):
-        return _op(_rfm(node.score, ctx), node.op, node.value) if node.op in seg.OPS else sa.false()
+        rfm_ops = seg.OPS - {"contains", "in", "not_in", "exists", "missing"}
+        return _op(_rfm(node.score, ctx), node.op, node.value) if node.op in rfm_ops else sa.false()
     if isinstance(node, seg.Performed):
         return _performed(node, ctx)
     if isinstance(node, seg.NotPerformedSince):

@@ -5,7 +5,8 @@ A :class:`Segment` holds one condition tree. Leaves are
 - :class:`FactIs`: a fact of the ``profiles`` table (:data:`FACTS`), e.g. ``city eq Berlin``,
   ``last_order_at within 90d``, ``email exists``;
 - :class:`TraitIs`: a dotted path into the traits, compared only with values of the
-  comparand's type (a string trait never equals the number 5);
+  comparand's type (a string trait never equals the number 5); a list trait is matched by
+  ``contains`` (it holds the value) and ``in`` (it holds one of the values);
 - :class:`ConsentIs`: the resolved consent for ``channel:purpose`` (None: never stated);
 - :class:`RfmIs`: a recency/frequency/monetary score (1-5) computed at ``now``;
 - :class:`Performed`: event X, optionally filtered on its properties, at least and/or at
@@ -35,11 +36,13 @@ from juncture.core.profile.affinity import top_affinity
 from juncture.core.profile.consent import consent_for
 from juncture.core.profile.model import DEFAULT_CONFIG, Profile, ProfileConfig
 
-Op = Literal["eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "exists", "missing"]
+Op = Literal["eq", "ne", "in", "not_in", "contains", "gt", "gte", "lt", "lte", "exists", "missing"]
 TimeOp = Literal["within", "before", "exists", "missing", "gt", "gte", "lt", "lte"]
 Scalar = str | int | float | bool
 
-OPS: Final = frozenset({"eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "exists", "missing"})
+OPS: Final = frozenset(
+    {"eq", "ne", "in", "not_in", "contains", "gt", "gte", "lt", "lte", "exists", "missing"}
+)
 TIME_OPS: Final = frozenset({"within", "before", "exists", "missing", "gt", "gte", "lt", "lte"})
 ORDER_OPS: Final = frozenset({"gt", "gte", "lt", "lte"})
 
@@ -260,11 +263,15 @@ def rfm_of(facts: Mapping[str, Any], now: dt.datetime, config: ProfileConfig) ->
 
 
 def compare(value: object, op: str, operand: Any) -> bool:
-    """A typed comparison: only values of the operand's type compare; None never does."""
-    if op == "exists":
-        return value is not None
-    if op == "missing":
-        return value is None
+    """A typed comparison: only values of the operand's type compare; None never does.
+
+    A list value (``interests: [yoga, hiking]``) ``contains`` an operand it holds, and is
+    ``in`` a list of operands when it holds one of them; no other operator reads a list.
+    """
+    if op in ("exists", "missing"):
+        return (value is None) == (op == "missing")
+    if op == "contains" or isinstance(value, list):
+        return _listed(value, op, operand)
     if op in ("in", "not_in"):
         hits = [_same_type(value, o) and value == o for o in operand]
         comparable = any(_same_type(value, o) for o in operand)
@@ -274,6 +281,18 @@ def compare(value: object, op: str, operand: Any) -> bool:
     if op in ("eq", "ne"):
         return bool(value == operand) == (op == "eq")
     return _order(value, op, operand)
+
+
+def _listed(value: object, op: str, operand: Any) -> bool:
+    if not isinstance(value, list):
+        return False
+    if op == "contains":
+        return _holds(value, operand)
+    return op == "in" and any(_holds(value, o) for o in operand)
+
+
+def _holds(values: list[Any], operand: Any) -> bool:
+    return any(_same_type(v, operand) and v == operand for v in values)
 
 
 def _order(value: Any, op: str, operand: Any) -> bool:
