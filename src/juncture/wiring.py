@@ -41,6 +41,7 @@ from juncture.core.signals import SignalConfig
 from juncture.core.stage import StageConfig
 from juncture.metrics import Metrics
 from juncture.runtime import unit_of_work
+from juncture.runtime.cart_links import CartLinks
 from juncture.runtime.clock import Clock, SystemClock
 from juncture.runtime.committer import GroupCommitter
 from juncture.runtime.decide import Decider
@@ -120,7 +121,9 @@ class Juncture:
     def app(self) -> FastAPI:
         token = self.settings.admin_token
         cap = self.settings.onsite_cap_per_day
-        touchpoints = Touchpoints(self.store.catalog, self.store.programmes)
+        secret = _secret(self.settings.identity_secret)
+        cart_links = CartLinks(secret, self.clock) if secret else None
+        touchpoints = Touchpoints(self.store.catalog, self.store.programmes, cart_links)
         decider = Decider(self.store.placements, self.clock, cap, Templates(), touchpoints)
         return create_app(
             store=self.store,

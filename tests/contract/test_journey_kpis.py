@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from juncture.core.measures import Period
 from juncture.store.journey_kpis import JourneyKpis
+from juncture.store.kpi_sql import Period
 from juncture.store.kpis import KpiQuery
 from juncture.store.sql import SqlStore
 from tests.contract import kpi_rows

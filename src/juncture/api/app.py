@@ -27,7 +27,9 @@ from juncture.api import (
     profiles,
     programmes,
     segments,
+    shoppers,
     tracking,
+    visits,
     unsubscribe,
 )
 from juncture.api.auth import WriteKeys
@@ -36,6 +38,7 @@ from juncture.channels.links import Links
 from juncture.errors import EngineNotReady, JunctureError
 from juncture.metrics import Metrics
 from juncture.runtime.catalog_events import Announcer
+from juncture.runtime.catalog_visits import Visitors
 from juncture.runtime.decide import Decider
 from juncture.runtime.erasure import Eraser
 from juncture.runtime.feedback import FeedbackRecorder
@@ -104,6 +107,12 @@ def create_app(
         )
     )
     app.include_router(programmes.router(store.programmes, admin_token, ingestor.clock))
+    if decider.touchpoints is not None:  # wish lists, cart links, store events, training
+        people = Visitors(store.catalog, store.programmes, ingestor)
+        app.include_router(
+            shoppers.router(decider.touchpoints, people, admin_token, ingestor.clock)
+        )
+        app.include_router(visits.router(people, admin_token, ingestor.clock))
     feedback = FeedbackRecorder(Recipients(store.engine), ingestor, ingestor.clock)
     app.include_router(unsubscribe.router(links, feedback))  # recipients, no login
     app.include_router(inbound.router(inbound_token, feedback, body_timeout))

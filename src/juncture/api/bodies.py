@@ -55,6 +55,7 @@ def decide() -> dict[str, Any]:
     fields = {"userId": _TEXT, "anonymousId": _TEXT, "placement": _TEXT, "writeKey": _TEXT}
     fields |= {"productId": _TEXT, "storeCode": _TEXT, "question": _TEXT}
     fields |= {"latitude": {"type": "number"}, "longitude": {"type": "number"}}
+    fields |= {"category": _TEXT, "recipient": _TEXT, "budget": {"type": "number"}}
     return _json({"type": "object", "properties": fields, "required": ["placement"]})
 
 

@@ -32,9 +32,11 @@ message's ``data``.
 
 A *touchpoint* placement (``back_in_stock``, ``price_drop``, ``low_stock``, ``pickup``,
 ``endless_aisle``, ``product_location``, ``specs``, ``reviews``, ``loyalty``, ``coupon``,
-``promo``, ``compare``, ``expert``, ``app``) is answered from the retailer's tables instead
+``promo``, ``compare``, ``expert``, ``app``, ``wishlist``, ``gift``, ``cart_reminder``,
+``clickstream``, ``presence``, ``event``) is answered from the retailer's tables instead
 (:mod:`juncture.core.touchpoints`), with what the page knows in the body: ``productId``,
-``storeCode``, ``latitude`` and ``longitude``, ``question``.
+``storeCode``, ``latitude`` and ``longitude``, ``question``; for ``gift``, ``category``,
+``budget`` and ``recipient`` (the recipient's userId).
 """
 
 from __future__ import annotations
@@ -76,6 +78,9 @@ class DecideRequest(BaseModel):
     longitude: float | None = Field(default=None, ge=-180, le=180)
     question: str | None = Field(default=None, min_length=1, max_length=500)
     user_hash: str | None = Field(default=None, alias="userHash", max_length=128)
+    category: str | None = Field(default=None, min_length=1, max_length=500)
+    budget: float | None = Field(default=None, gt=0, le=1e9)
+    recipient: str | None = Field(default=None, min_length=1, max_length=300)
 
     def trusted(self, secret: str | None, header: str | None) -> tuple[DecideRequest, str]:
         """This request with ``userId`` only when proven, and which identity counts."""
@@ -93,8 +98,9 @@ class DecideRequest(BaseModel):
         if self.latitude is not None and self.longitude is not None:
             point = (self.latitude, self.longitude)
         return tp.Ask(
-            self.placement, self.product_id, self.store_code, point, self.question, self.user_id
-        )
+            self.placement, self.product_id, self.store_code, point, self.question, self.user_id,
+            self.anonymous_id, self.category, self.budget, self.recipient,
+        )  # fmt: skip
 
     def identifiers(self) -> list[str]:
         found = []

@@ -6,9 +6,6 @@ and why (both as JSON, or CSV with ``format=csv``; ``journey`` narrows to one, `
 is how long after entry an order converts). ``POST /v1/measure/clv`` fits the lifetime-value
 models and writes each customer's ``clv`` trait (``dryRun=true`` writes nothing); ``GET
 /v1/measure/plan`` sizes an experiment. Figures are as of now unless ``at`` is given.
-``GET /v1/measure/kpis/{report}`` answers one KPI report (commerce, carts, customers,
-retention, stages, stage-moves, journeys, attribution, messages) per ``period`` over
-``[since, until)``, for one ``segment`` or ``journey``, as JSON or CSV.
 """
 
 from __future__ import annotations
@@ -26,12 +23,9 @@ from starlette.responses import Response
 from juncture.api.auth import admin_only
 from juncture.api.errors import json_response
 from juncture.api.params import At, moment
-from juncture.core import bounds
-from juncture.core.measures import KpiReport, Period
 from juncture.errors import BadInput
 from juncture.runtime.clock import Clock
 from juncture.runtime.measurement import Measurement, clv_summary, plan, to_csv
-from juncture.store.kpis import KpiQuery
 
 
 class Format(StrEnum):
@@ -84,47 +78,9 @@ def router(measurement: Measurement, admin_token: str | None, clock: Clock) -> A
             return _csv(to_csv(found.experiment_rows()), "experiments.csv")
         return json_response({"experiments": [r.to_json() for r in found.experiments]})
 
-    _kpis(api, measurement)
     _clv(api, measurement, now)
     _plan(api)
     return api
-
-
-Since = Annotated[dt.datetime | None, Query(description="From this time (ISO 8601, a zone).")]
-Until = Annotated[dt.datetime | None, Query(description="Before this time (ISO 8601, a zone).")]
-Segment = Annotated[str | None, Query(max_length=100, description="Current members only.")]
-
-
-def _kpis(api: APIRouter, measurement: Measurement) -> None:
-    @api.get("/kpis/{report}")
-    async def kpi_report(
-        *,
-        report: KpiReport, period: Period = Period.all, since: Since = None, until: Until = None,
-        segment: Segment = None, journey: Journey = None, window_days: WindowDays = 7,
-        format: FormatQuery = Format.json,
-    ) -> Response:  # fmt: skip
-        query = KpiQuery(
-            since=_bound(since, "since"), until=_bound(until, "until"), period=period,
-            segment=segment, journey=journey, window=dt.timedelta(days=window_days),
-        )  # fmt: skip
-        if query.since and query.until and query.since >= query.until:
-            raise BadInput("`since` must come before `until`", code="invalid_parameter",
-                           where="query.until")  # fmt: skip
-        rows = await run_in_threadpool(measurement.kpis, report, query)
-        if format is Format.csv:
-            return _csv(to_csv(rows), f"{report.value}.csv")
-        return json_response({"report": report.value, "period": period.value, "rows": rows})
-
-
-def _bound(value: dt.datetime | None, name: str) -> dt.datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None or not bounds.within_time(value):
-        raise BadInput(
-            f"`{name}` needs a time zone and a time in {bounds.time_range()}",
-            code="invalid_parameter", where=f"query.{name}",
-        )  # fmt: skip
-    return value
 
 
 def _clv(

@@ -141,6 +141,13 @@ def import_(
     map_: Annotated[
         list[str] | None, typer.Option("--map", help='Rename a CSV column: "Their Name=ours"')
     ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Load history through the same validation, dedup and quarantine as live traffic."""
+    from juncture import wiring
+    from juncture.runtime.importer import import_file
+
+    mapping = dict(m.split("=", 1) for m in (map_ or []) if "=" in m)
     schema: Annotated[
         Path | None,
         typer.Option(help="YAML/JSON file of CSV column types (columns: {age: number})"),
@@ -149,33 +156,25 @@ def import_(
         list[str] | None,
         typer.Option("--type", help="A CSV column's type: age=number (boolean, time, list)"),
     ] = None,
-    database_url: DatabaseUrl = None,
-) -> None:
-    """Load history through the same validation, dedup and quarantine as live traffic."""
-    from juncture import wiring
+    juncture = wiring.build(settings_from(database_url=database_url))
+    with file.open("rb") as f:
+        total = sum(1 for line in f if line.strip()) if file.suffix != ".csv" else None
+    try:
     from juncture.definitions import columns
-    from juncture.runtime.importer import import_file
-
-    mapping = dict(m.split("=", 1) for m in (map_ or []) if "=" in m)
+        with _progress("importing") as bar:
+            task = bar.add_task("import", total=total)
+            report = import_file(
     try:
         types = {**(columns.load(schema) if schema else {}), **columns.parse_pairs(type_ or [])}
     except InvalidDefinition as exc:
         typer.echo(exc.message, err=True)
         raise typer.Exit(2) from None
-    juncture = wiring.build(settings_from(database_url=database_url))
-    with file.open("rb") as f:
-        total = sum(1 for line in f if line.strip()) if file.suffix != ".csv" else None
-    try:
-        with _progress("importing") as bar:
-            task = bar.add_task("import", total=total)
-            report = import_file(
                 file,
                 juncture.ingestor,
                 source=source,
                 fmt=fmt,
                 mapping=mapping,
                 progress=lambda n: bar.advance(task, n),
-                types=types,
             )
     finally:
         juncture.close()
@@ -183,6 +182,7 @@ def import_(
         f"{report.lines} messages read: {report.stored} stored, "
         f"{report.duplicates} already there, {len(report.rejected)} rejected"
     )
+                types=types,
     for line, code, message in report.rejected[:50]:
         typer.echo(f"{file}:{line}: {code}: {message}")
     if len(report.rejected) > 50:

@@ -15,7 +15,6 @@ import typer
 from rich.console import Console
 
 from juncture.cli.options import DatabaseUrl
-from juncture.core.measures import KpiReport, Period
 
 if TYPE_CHECKING:
     from juncture.runtime.measurement import Measurement
@@ -155,68 +154,6 @@ def experiments(
             )
             out.print(f"[bold]{r.experiment}[/bold]: {arms}", highlight=False)
             out.print(f"  {r.decision.action}: {r.decision.why}", highlight=False)
-
-
-When = Annotated[
-    dt.datetime | None,
-    typer.Option(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"], help="UTC day or time"),
-]
-
-
-@measure_app.command("kpis")
-def kpi_report(
-    report: Annotated[KpiReport, typer.Argument(help="Which report")],
-    period: Annotated[Period, typer.Option(help="Group by day, week, month or all")] = Period.all,
-    since: When = None,
-    until: When = None,
-    segment: Annotated[str | None, typer.Option(help="Current members only")] = None,
-    journey: Journey = None,
-    window_days: Window = 7,
-    fmt: FormatOption = Format.table,
-    output: Output = None,
-    database_url: DatabaseUrl = None,
-) -> None:
-    """One KPI report: commerce, carts, customers, retention, stages, stage-moves, journeys,
-    attribution or messages (docs/measurement.md lists each one's columns)."""
-    from juncture.runtime.measurement import to_csv
-    from juncture.store.kpis import KpiQuery
-
-    utc = [t.replace(tzinfo=dt.UTC) if t is not None else None for t in (since, until)]
-    if utc[0] and utc[1] and utc[0] >= utc[1]:
-        raise typer.BadParameter("--since must come before --until")
-    query = KpiQuery(
-        since=utc[0], until=utc[1], period=period, segment=segment, journey=journey,
-        window=dt.timedelta(days=window_days),
-    )  # fmt: skip
-    with _measurement(database_url) as m:
-        rows = m.kpis(report, query)
-    if fmt is Format.json:
-        _emit(_json(rows), output)
-    elif fmt is Format.csv:
-        _emit(to_csv(rows), output)
-    else:
-        _table(rows)
-
-
-def _table(rows: list[dict[str, Any]]) -> None:
-    """One column per row and a line per figure: the reports have more figures than a
-    terminal has room for side by side."""
-    from rich.table import Table
-
-    from juncture.runtime.measurement import flat
-
-    rows = flat(rows)
-    names = list(dict.fromkeys(k for row in rows for k in row))
-    table = Table("", *(str(i + 1) for i in range(len(rows))))
-    for n in names:
-        table.add_row(n, *(_cell(row.get(n)) for row in rows))
-    out.print(table)
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    return f"{value:,.4g}" if isinstance(value, float) else str(value)
 
 
 @measure_app.command("clv")

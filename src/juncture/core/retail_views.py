@@ -90,10 +90,13 @@ EVENTS: Final = {
 }
 
 
-def announcement(change: retail.Change, product: retail.Product, identifier: str) -> dict[str, Any]:
+def announcement(
+    change: retail.Change, product: retail.Product, identifier: str, *, wishlisted: bool = False
+) -> dict[str, Any]:
     """The Segment track message that tells one shopper (``user_id:...`` or
-    ``anonymous_id:...``) of a change, with Segment's product properties; its messageId
-    names the change and the shopper, so announcing twice stores it once."""
+    ``anonymous_id:...``) of a change, with Segment's product properties (and
+    ``wishlisted``: the product is on their wish list); its messageId names the change and
+    the shopper, so announcing twice stores it once."""
     kind, _, who = identifier.partition(":")
     store = change.store_code or ""
     price, _ = retail.price_at(product, change.at)
@@ -111,6 +114,8 @@ def announcement(change: retail.Change, product: retail.Product, identifier: str
         properties["previous_price"] = change.before
     if store:
         properties["store_code"] = store
+    if wishlisted:
+        properties["wishlisted"] = True
     return {
         "type": "track",
         "event": EVENTS[change.kind],

@@ -15,7 +15,10 @@ format of :mod:`juncture.definitions.feeds`:
   category paths or brands), ``monday_hours`` ... ``sunday_hours``;
 * ``reviews``: ``review_id``, ``product_id``, ``rating`` (1 to 5), ``author``,
   ``author_kind`` (customer, influencer, media), ``title``, ``content``,
-  ``review_timestamp``.
+  ``review_timestamp``;
+* ``store_events``: ``event_id``, ``title``, ``starts_at`` (required), ``ends_at``,
+  ``store_code`` (none: online), ``description``, ``product_ids``, ``associate_ids``,
+  ``product_lines`` (repeated), ``capacity``, ``link``.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from juncture.core import offers, retail
+from juncture.core import engagement, offers, retail
 from juncture.definitions.feeds import Fields
 
 Record = (
@@ -33,6 +36,7 @@ Record = (
     | offers.Coupon
     | offers.Associate
     | offers.Review
+    | engagement.StoreEvent
 )
 
 
@@ -156,6 +160,28 @@ def review(f: Fields) -> offers.Review:
     )
 
 
+def store_event(f: Fields) -> engagement.StoreEvent:
+    starts = f.time("starts_at")
+    if starts is None and "starts_at" not in f.row:
+        f.problem("starts_at", "is required")
+    ends = f.time("ends_at")
+    if starts is not None and ends is not None and ends <= starts:
+        f.problem("ends_at", "is not after starts_at")
+    return engagement.StoreEvent(
+        event_id=f.ident("event_id") or "",
+        title=f.text("title", required=True, limit=1000) or "",
+        starts=starts or engagement.NOON,
+        ends=ends,
+        store_code=f.ident("store_code", required=False),
+        description=f.text("description"),
+        product_ids=tuple(f.texts("product_ids")),
+        associate_ids=tuple(f.texts("associate_ids")),
+        lines=tuple(f.texts("product_lines")),
+        capacity=f.integer("capacity", minimum=1),
+        link=f.text("link", limit=2000),
+    )
+
+
 BUILDERS: Final[dict[str, Callable[[Fields], Record]]] = {
     "loyalty_tiers": tier,
     "loyalty": account,
@@ -163,4 +189,5 @@ BUILDERS: Final[dict[str, Callable[[Fields], Record]]] = {
     "coupons": coupon,
     "associates": associate,
     "reviews": review,
+    "store_events": store_event,
 }

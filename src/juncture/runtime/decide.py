@@ -11,6 +11,7 @@ before: already shown, the next is tried).
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -128,7 +129,8 @@ class Decider:
         context: Mapping[str, Any],
         now: dt.datetime,
     ) -> Shown | None:
-        key = f"onsite:{pid}:{found.kind}:{found.once or now.isoformat()}"
+        # shown each time asked: a key of its own, so two asks at one instant both record
+        key = f"onsite:{pid}:{found.kind}:{found.once or now.isoformat() + ':' + uuid.uuid4().hex}"
         template = f"onsite_{found.kind}"
         content = self.templates.render(template, {**context, "touchpoint": found.data})
         purpose = "marketing" if found.marketing else rules.TRANSACTIONAL

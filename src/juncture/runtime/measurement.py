@@ -1,7 +1,6 @@
-"""Measurement shared by the CLI (``juncture measure``), the admin API (``/v1/measure``) and
-the dashboard: journey KPIs and experiments, shop-wide and journey KPI reports
-(:meth:`Measurement.kpis`), lifetime value, and experiment plans, read from the store's
-repositories, with CSV and JSON out.
+"""Measurement shared by the CLI (``juncture measure``) and the admin API
+(``/v1/measure``): journey KPIs and experiments, lifetime value, and experiment plans, read
+from the store's repositories, with CSV and JSON out.
 """
 
 from __future__ import annotations
@@ -9,20 +8,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from juncture.analytics import clv, kpis, measure, planning
-from juncture.core.measures import KpiReport
+from juncture.analytics import clv, measure, planning
 from juncture.runtime import lifetime_value
 from juncture.runtime.lifetime_value import Run
 from juncture.store.customer_orders import CustomerOrders
-from juncture.store.journey_kpis import JourneyKpis
 from juncture.store.journey_measures import JourneyMeasures
 from juncture.store.journeys import JourneyStore
-from juncture.store.kpis import KpiQuery, Kpis
-
-Row = dict[str, Any]
 
 
 class Measurement:
@@ -36,24 +30,6 @@ class Measurement:
         self.measures = measures
         self.orders = orders
         self.run = run
-        self.shop = Kpis(measures.engine)
-        self.journey_kpis = JourneyKpis(measures.engine)
-
-    def kpis(self, report: KpiReport, query: KpiQuery) -> list[Row]:
-        """The rows of one KPI report over ``query`` (period, range, segment, journey,
-        window), with their rates."""
-        found: dict[KpiReport, Callable[[KpiQuery], list[Row]]] = {
-            KpiReport.commerce: lambda q: kpis.commerce(self.shop.commerce(q)),
-            KpiReport.carts: lambda q: kpis.carts(self.shop.carts(q)),
-            KpiReport.customers: lambda q: kpis.customers(self.shop.customers(q)),
-            KpiReport.retention: lambda q: kpis.retention(self.shop.retention(q)),
-            KpiReport.stages: self.shop.stages,
-            KpiReport.stage_moves: self.shop.stage_moves,
-            KpiReport.journeys: lambda q: kpis.entries(self.journey_kpis.entries(q)),
-            KpiReport.attribution: self.journey_kpis.attribution,
-            KpiReport.messages: lambda q: kpis.messages(self.journey_kpis.messages(q)),
-        }
-        return found[report](query)
 
     def report(
         self,
@@ -118,25 +94,11 @@ def plan(
             "ratio": ratio, **found.to_json()}  # fmt: skip
 
 
-def flat(rows: Sequence[Row]) -> list[Row]:
-    """Rows with each nested object spread into columns ``key.inner`` (for CSV)."""
-    return [
-        {
-            f"{k}.{inner}" if isinstance(v, dict) else k: x
-            for k, v in row.items()
-            for inner, x in (v.items() if isinstance(v, dict) else [(k, v)])
-        }
-        for row in rows
-    ]
-
-
 def to_csv(rows: Sequence[dict[str, Any]]) -> str:
     """Rows as CSV with a header: every key of any row, in the order first seen (a row
-    without one leaves it empty), nested objects spread into ``key.inner`` columns; empty
-    text for no rows."""
+    without one leaves it empty); empty text for no rows."""
     if not rows:
         return ""
-    rows = flat(rows)
     names = list(dict.fromkeys(k for row in rows for k in row))
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=names, restval="", lineterminator="\n")

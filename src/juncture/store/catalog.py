@@ -153,6 +153,13 @@ class Catalog:
             found = _products(conn, sa.and_(*where), limit=min(limit, MAX_SEARCH))
         return list(found.values())
 
+    def launches(self, since: dt.datetime, until: dt.datetime) -> list[retail.Product]:
+        """Live products launching: on preorder, or available from a date in the window."""
+        dated = sa.and_(P.c.availability_date >= since, P.c.availability_date < until)
+        with self._begin("read launches") as conn:
+            found = _products(conn, sa.or_(P.c.availability == "preorder", dated))
+        return list(found.values())
+
     def stock_of(self, product_id: str) -> list[retail.Stock]:
         """Every location's line for one product, by store code."""
         query = sa.select(S).where(S.c.product_id == product_id).order_by(S.c.store_code)

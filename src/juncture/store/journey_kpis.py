@@ -10,11 +10,12 @@ Profiles are followed to the profile they live on in (one hop of ``redirect_to``
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any, Final
 
 import sqlalchemy as sa
 
-from juncture.store import tables
+from juncture.store import failures, tables
 from juncture.store.kpi_sql import (
     days_between,
     events_of_live,
@@ -23,7 +24,7 @@ from juncture.store.kpi_sql import (
     period,
     within,
 )
-from juncture.store.kpis import KpiQuery, Reads, Row, in_segment, plain, total
+from juncture.store.kpis import KpiQuery, Row, in_segment
 
 _E: Final = tables.events
 _N: Final = tables.enrollments
@@ -38,8 +39,19 @@ _STATUSES: Final = {
 }
 
 
-class JourneyKpis(Reads):
+class JourneyKpis:
     """Journey KPI reads over one SQL store."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    def _connect(self) -> AbstractContextManager[sa.Connection]:
+        return failures.connection(self.engine)
+
+    def _rows(self, query: sa.Executable) -> list[Row]:
+        with self._connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
 
     def entries(self, q: KpiQuery) -> list[Row]:
         """Per journey, arm (``treatment`` or ``holdout``) and period of entry, counting each
@@ -71,9 +83,9 @@ class JourneyKpis(Reads):
             sa.select(
                 each.c.journey_id, arm, key,
                 sa.func.count().label("profiles"),
-                total(each.c.goal).label("goal_reached"),
-                total(sa.case((each.c.orders > 0, 1), else_=0)).label("converted"),
-                total(each.c.orders).label("orders"),
+                sa.func.sum(each.c.goal).label("goal_reached"),
+                sa.func.sum(sa.case((each.c.orders > 0, 1), else_=0)).label("converted"),
+                sa.func.sum(each.c.orders).label("orders"),
                 sa.func.sum(each.c.revenue).label("revenue"),
                 sa.func.sum(each.c.revenue * each.c.revenue).label("revenue_squares"),
             )
@@ -171,7 +183,8 @@ class JourneyKpis(Reads):
         key = period(_O.c.created_at, q.period, self.dialect).label("period")
         dims = (_O.c.journey_id, _O.c.node_id, _O.c.channel, key)
         counts = [
-            total(sa.case((_O.c.status.in_(s), 1), else_=0)).label(n) for n, s in _STATUSES.items()
+            sa.func.sum(sa.case((_O.c.status.in_(s), 1), else_=0)).label(n)
+            for n, s in _STATUSES.items()
         ]
         delivered = sa.case((_O.c.status.in_(DELIVERED), live), else_=None)
         where = (
@@ -193,7 +206,7 @@ class JourneyKpis(Reads):
         )
         with self._connect() as conn:
             rows = {
-                _dims(r): {**plain(r), "suppressed_by_reason": {}} for r in conn.execute(totals)
+                _dims(r): {**r._mapping, "suppressed_by_reason": {}} for r in conn.execute(totals)
             }
             for *d, reason, n in conn.execute(reasons):
                 rows[tuple(d)]["suppressed_by_reason"][reason or "unknown"] = int(n)

@@ -17,7 +17,7 @@ from typing import Any, Final
 import msgspec
 import sqlalchemy as sa
 
-from juncture.core import offers
+from juncture.core import engagement, offers
 from juncture.definitions.programmes import Record
 from juncture.store import failures
 from juncture.store import programme_tables as t
@@ -67,6 +67,12 @@ KINDS: Final = {
         "review_id",
         offers.Review,
         lambda r: {"product_id": r.product_id, "rating": r.rating, "author_kind": r.author_kind},
+    ),
+    "store_events": _Kind(
+        t.store_events,
+        "event_id",
+        engagement.StoreEvent,
+        lambda r: {"store_code": r.store_code, "starts": r.starts, "ends": r.ends},
     ),
 }
 REDEEMED, ALREADY, LIMIT_REACHED, UNKNOWN = (
@@ -139,6 +145,18 @@ class Programmes:
 
     def reviews(self, product_id: str) -> list[offers.Review]:
         return self._all("reviews", t.reviews.c.product_id == product_id)
+
+    def store_events(
+        self, since: dt.datetime | None = None, ids: Sequence[str] | None = None
+    ) -> list[engagement.StoreEvent]:
+        """Events that end (or start) after ``since``, or those of ``ids``; soonest first."""
+        e = t.store_events
+        where = []
+        if since is not None:
+            where.append(sa.func.coalesce(e.c.ends, e.c.starts) >= since)
+        if ids is not None:
+            where.append(e.c.event_id.in_(list(ids)))
+        return self._all("store_events", *where, order=e.c.starts)
 
     def redemptions(self, coupon_ids: Sequence[str] | None = None) -> dict[str, int]:
         """Redemptions so far, by coupon."""

@@ -16,8 +16,13 @@ that answer a question), ``reviews`` (the summary by author kind), ``loyalty`` (
 the next tier and what it brings), ``coupon`` (the best coupon for the cart), ``promo`` (a
 running promotion the cart or product qualifies for), ``compare`` (a feature-by-feature table
 of products of one category viewed close together), ``expert`` (associates at the store who
-know the product's line, those working today first), and ``app`` (the first of back in
-stock, price drop, low stock, coupon, promo and loyalty that answers).
+know the product's line, those working today first), ``wishlist`` (the wish list with the
+price now, stock nearby and what completes it), ``gift`` (in-stock products for a budget,
+category and recipient, their shared wish list first), ``cart_reminder`` (the cart priced
+now, with a link that rebuilds it), ``clickstream`` (strong interest met with an offer or a
+product), ``presence`` (in a store, with location use allowed: an invitation), ``event``
+(store events: invitation, reminder, follow-up), and ``app`` (the first of back in stock,
+price drop, low stock, coupon, promo and loyalty that answers).
 
 >>> answer(Ask("loyalty"), (), Facts(), NOW)
 'no_loyalty_account'
@@ -30,7 +35,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Final
 
-from juncture.core.touchpoints import shopper, stores
+from juncture.core.touchpoints import shopper, stores, visits, wishes
 from juncture.core.touchpoints.base import (
     APP_ORDER,
     COMPARE_WITHIN,
@@ -65,6 +70,12 @@ _ANSWERS: Final[dict[str, Answerer]] = {
     "promo": shopper.promo,
     "compare": shopper.compare,
     "expert": stores.expert,
+    "wishlist": wishes.wishlist,
+    "gift": wishes.gift,
+    "cart_reminder": wishes.cart_reminder,
+    "clickstream": visits.clickstream,
+    "presence": visits.presence,
+    "event": visits.store_event,
 }
 
 

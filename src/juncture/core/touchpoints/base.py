@@ -8,16 +8,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from juncture.core import offers, retail
+from juncture.core import engagement, offers, retail
 from juncture.core import retail_views as views
 
 NOW: Final = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 LOW_STOCK: Final = 3  # at most this many left is low
 APP_ORDER: Final = ("back_in_stock", "price_drop", "low_stock", "coupon", "promo", "loyalty")
-MARKETING: Final = frozenset({"back_in_stock", "price_drop", "low_stock", "coupon", "promo"})
+MARKETING: Final = frozenset(
+    {"back_in_stock", "price_drop", "low_stock", "coupon", "promo", "clickstream", "presence",
+     "cart_reminder", "event"}
+)  # fmt: skip
 TOUCHPOINTS: Final = (
     "back_in_stock", "price_drop", "low_stock", "pickup", "endless_aisle", "product_location",
     "specs", "reviews", "loyalty", "coupon", "promo", "compare", "expert", "app",
+    "wishlist", "gift", "cart_reminder", "clickstream", "presence", "event",
 )  # fmt: skip
 COMPARE_WITHIN: Final = dt.timedelta(hours=24)  # views of one category this close compare
 
@@ -33,6 +37,15 @@ class Ask:
     point: tuple[float, float] | None = None
     question: str | None = None
     user_id: str | None = None
+    anonymous_id: str | None = None
+    category: str | None = None  # gift: a category path prefix
+    budget: float | None = None  # gift: the most to spend
+    recipient: str | None = None  # gift: the recipient's userId
+
+    def owners(self) -> list[str]:
+        """The identifiers the shopper's own records (a wish list) are kept under."""
+        found = [f"user_id:{self.user_id}"] if self.user_id else []
+        return found + ([f"anonymous_id:{self.anonymous_id}"] if self.anonymous_id else [])
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +58,7 @@ class Interest:
     last_at: dt.datetime | None = None
     in_cart: bool = False
     quantity: int = 1
+    views: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +76,14 @@ class Facts:
     promotions: Sequence[offers.Promotion] = ()
     reviews: Sequence[offers.Review] = ()
     associates: Sequence[offers.Associate] = ()
+    wishes: Sequence[engagement.Wish] = ()  # the shopper's wish list
+    shared_wishes: Sequence[engagement.Wish] | None = None  # the recipient's, when shared
+    candidates: Sequence[retail.Product] = ()  # products a search found (gift, click stream)
+    affinity: Mapping[str, float] = field(default_factory=dict)  # category:/brand: scores now
+    location_opt_in: bool = False  # the shopper allowed location use
+    events: Sequence[engagement.StoreEvent] = ()  # upcoming and the shopper's recent ones
+    registrations: Sequence[engagement.Registration] = ()  # the shopper's
+    cart_link: str | None = None  # where a link rebuilds the shopper's cart
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,3 +140,26 @@ def nearest_store(ask: Ask, facts: Facts) -> str | None:
     stores = [c for c, x in facts.locations.items() if x.kind == "store"]
     ranked = sorted((d, c) for c in stores if (d := distance(facts, c, start)) is not None)
     return ranked[0][1] if ranked else None
+
+
+def nearby(ask: Ask, facts: Facts, pid: str) -> dict[str, Any] | None:
+    """The nearest store that has ``pid`` (the shopper's store when it has it): its
+    quantity and distance."""
+    start = origin(ask, facts)
+    found = []
+    for line in facts.stock.get(pid, ()):
+        place = facts.locations.get(line.store_code)
+        if retail.available(line) and (place is None or place.kind == "store"):
+            far = distance(facts, line.store_code, start)
+            mine = line.store_code != ask.store_code
+            found.append((mine, far is None, far or 0.0, line.store_code, line.quantity))
+    if not found:
+        return None
+    _, _, far, code, quantity = min(found)
+    known = distance(facts, code, start)
+    return {"store": store_view(facts, code), "quantity": quantity, "distanceKm": known}
+
+
+def online(product: retail.Product) -> bool:
+    """Whether the product can be ordered online now."""
+    return product.availability in retail.SELLABLE
