@@ -165,6 +165,13 @@ class Settings(BaseSettings):
     dispatch_max_attempts: int = Field(default=6, ge=1)
     dispatch_interval: float = Field(default=1.0, gt=0)  # seconds between idle rounds
     onsite_cap_per_day: int = Field(default=3, ge=0)  # placements shown per profile, 24 h
+    # Recommendations (docs/recommendations.md): seconds between trainings in `juncture
+    # serve` (0: only on demand), seconds between reads of new events, products of one
+    # brand in one answer, and the merchant's boost and bury rules ("brand:Acme=2,product:p9=0").
+    recs_train_every: float = Field(default=3600.0, ge=0)
+    recs_refresh: float = Field(default=1.0, ge=0)
+    recs_max_per_brand: int = Field(default=3, ge=1)
+    recs_rules: str = ""
     # Where recipients reach this server (https://juncture.shop.example): the base of the
     # unsubscribe, tracked-link and open-pixel URLs in messages, and the key that signs
     # them. Marketing email is not sent by SMTP without both (no unsubscribe link).

@@ -39,7 +39,9 @@ from juncture.core.pipeline import EngineConfig
 from juncture.core.profile.model import ProfileConfig
 from juncture.core.signals import SignalConfig
 from juncture.core.stage import StageConfig
+from juncture.errors import InvalidSettings
 from juncture.metrics import Metrics
+from juncture.recommend.filters import Rule, parse_rules
 from juncture.runtime import unit_of_work
 from juncture.runtime.cart_links import CartLinks
 from juncture.runtime.clock import Clock, SystemClock
@@ -55,6 +57,7 @@ from juncture.runtime.limits import RateLimits
 from juncture.runtime.measurement import Measurement
 from juncture.runtime.membership import StoredSegments
 from juncture.runtime.outbound import DispatcherThread
+from juncture.runtime.recommend import Recommendations, RecsConfig, Trainer
 from juncture.runtime.scheduler import Scheduler
 from juncture.runtime.segments import Mover, Segments
 from juncture.runtime.touchpoints import Touchpoints
@@ -82,6 +85,8 @@ class Juncture:
     engine_process: EngineProcess | None = None  # or in a process of its own
     scheduler: Scheduler | None = None
     dispatcher: DispatcherThread | None = None
+    recs: Recommendations | None = None  # built with the app
+    recs_trainer: Trainer | None = None
 
     def start_dispatcher(self) -> None:
         """Live mode: send the outbox through the configured channels in the background."""
@@ -140,6 +145,7 @@ class Juncture:
             cors_origins=self.settings.cors_origins.split(","),
             identity_secret=_secret(self.settings.identity_secret),
             limits=self.rate_limits(),
+            recs=self.recommendations(),
             links=self.links(),
             inbound_token=_secret(self.settings.inbound_token),
             measurement=Measurement(
@@ -168,6 +174,29 @@ class Juncture:
             burst=s.rate_limit_burst,
             clock=self.clock,
         )
+
+    def recommendations(self) -> Recommendations:
+        """This store's recommendations (built once; trained at first use)."""
+        if self.recs is None:
+            s = self.settings
+            config = RecsConfig(
+                refresh=s.recs_refresh,
+                max_per_brand=s.recs_max_per_brand,
+                rules=_recs_rules(s.recs_rules),
+                consumables=tuple(s.replenish_every),
+            )
+            store = self.store
+            self.recs = Recommendations(
+                store.recommend, store.placements, store.catalog, self.clock, config
+            )
+        return self.recs
+
+    def start_recs_trainer(self) -> None:
+        """Live mode: train the recommendations now and every ``recs_train_every`` s."""
+        if self.settings.recs_train_every > 0:
+            every = self.settings.recs_train_every
+            self.recs_trainer = Trainer(self.recommendations(), every)
+            self.recs_trainer.start()
 
     def batch_run(self) -> Callable[[Processor], object]:
         """Where batch changes run (segment moves, erasures, lifetime values): on the
@@ -212,12 +241,21 @@ class Juncture:
             self.dispatcher.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
+        if self.recs_trainer is not None:
+            self.recs_trainer.stop()
         if self.follower is not None:
             self.follower.stop()
         if self.engine_process is not None:
             self.engine_process.stop()
         self.committer.stop()
         self.store.close()
+
+
+def _recs_rules(text: str) -> tuple[Rule, ...]:
+    try:
+        return parse_rules(text)
+    except ValueError as exc:
+        raise InvalidSettings(f"JUNCTURE_RECS_RULES: {exc}") from exc
 
 
 def _secret(value: SecretStr | None) -> str | None:

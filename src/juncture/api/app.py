@@ -26,6 +26,7 @@ from juncture.api import (
     params,
     profiles,
     programmes,
+    recommendations,
     segments,
     shoppers,
     tracking,
@@ -46,6 +47,7 @@ from juncture.runtime.follower import EngineBehind
 from juncture.runtime.ingest import Ingestor
 from juncture.runtime.limits import RateLimits
 from juncture.runtime.measurement import Measurement
+from juncture.runtime.recommend import Recommendations
 from juncture.runtime.segments import Segments
 from juncture.store.journeys import JourneyStore
 from juncture.store.outbox import Outbox
@@ -71,6 +73,7 @@ def create_app(
     cors_origins: Iterable[str] = (),
     identity_secret: str | None = None,
     limits: RateLimits | None = None,
+    recs: Recommendations | None = None,
     links: Links | None = None,
     inbound_token: str | None = None,
 ) -> FastAPI:
@@ -107,6 +110,8 @@ def create_app(
         )
     )
     app.include_router(programmes.router(store.programmes, admin_token, ingestor.clock))
+    if recs is not None:
+        app.include_router(recommendations.router(recs, keys, admin_token, identity_secret))
     if decider.touchpoints is not None:  # wish lists, cart links, store events, training
         people = Visitors(store.catalog, store.programmes, ingestor)
         app.include_router(

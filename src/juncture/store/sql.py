@@ -35,6 +35,7 @@ from juncture.store.outbox import Outbox
 from juncture.store.placements import Placements
 from juncture.store.profiles import ProfileReads
 from juncture.store.programmes import Programmes
+from juncture.store.recommend import RecommendReads
 from juncture.store.segments import SegmentStore
 
 
@@ -71,6 +72,7 @@ class SqlStore:
         self.journey_measures = JourneyMeasures(self.engine)
         self.catalog = Catalog(self.engine)  # the retailer's tables
         self.programmes = Programmes(self.engine)  # loyalty, offers, associates, reviews
+        self.recommend = RecommendReads(self.engine, self.catalog)  # what recommenders read
         self.dashboard = DashboardReads(self.engine)  # the dashboard's own reads
 
     def writer(self) -> Writer:

@@ -1,0 +1,116 @@
+"""The trained models of the five kinds, and how they stay current between trainings.
+
+:func:`train` builds every model from an interaction log and the products known.
+Best-sellers, trending and purchased-together then keep learning as events arrive
+(:meth:`Models.learn`, one batch of new interactions at a time: an order's products are one
+basket); people-like-you folds each shopper's latest history in at answer time; similar and
+related change only with the catalogue, at the next training.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from juncture.recommend.collaborative import DEFAULT, Factors, PeopleLikeYou
+from juncture.recommend.interactions import Interaction, Item
+from juncture.recommend.popularity import Popularity
+from juncture.recommend.related import Related
+from juncture.recommend.similar import Similar
+from juncture.recommend.together import Together
+
+
+@dataclass
+class Models:
+    """One training's models, over ``items``."""
+
+    items: dict[str, Item]
+    popularity: Popularity
+    together: Together
+    people: PeopleLikeYou
+    similar: Similar
+    related: Related
+    interactions: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def learn(self, batch: Sequence[Interaction]) -> None:
+        """New interactions since training: popularity and baskets learn them."""
+        batch = with_categories(batch, self.items)
+        self.popularity.learn_all(batch)
+        for basket in baskets(batch):
+            self.together.learn(basket)
+        self.interactions += len(batch)
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "interactions": self.interactions,
+            "products": len(self.items),
+            "shoppers": self.counts.get("shoppers", 0),
+            "baskets": self.together.baskets,
+            "factorised_products": len(self.people.items),
+        }
+
+
+def train(
+    interactions: Sequence[Interaction],
+    items: Mapping[str, Item],
+    factors: Factors = DEFAULT,
+    min_support: int = 2,
+) -> Models:
+    """Every model from ``interactions`` (in time order) and the products ``items``
+    (products the interactions name but ``items`` lacks are added bare)."""
+    known = dict(items)
+    for i in interactions:
+        if i.item not in known:
+            known[i.item] = Item(i.item, category=i.category)
+    log = with_categories(interactions, known)
+    popularity = Popularity()
+    popularity.learn_all(log)
+    together = Together(min_support)
+    for basket in baskets(log):
+        together.learn(basket)
+    listed = [known[k] for k in sorted(known)]
+    models = Models(
+        items=known,
+        popularity=popularity,
+        together=together,
+        people=PeopleLikeYou(log, factors),
+        similar=Similar(listed),
+        related=Related(known),
+        interactions=len(log),
+    )
+    models.counts["shoppers"] = len({i.user for i in log})
+    return models
+
+
+def with_categories(log: Iterable[Interaction], items: Mapping[str, Item]) -> list[Interaction]:
+    """The interactions, each with its product's category from the catalogue when it has
+    one (an event that named only the product still counts in its category)."""
+    found = []
+    for i in log:
+        item = items.get(i.item)
+        if item is not None and item.category and item.category != i.category:
+            found.append(dataclasses.replace(i, category=item.category))
+        else:
+            found.append(i)
+    return found
+
+
+def baskets(log: Iterable[Interaction]) -> list[list[str]]:
+    """The products of each order, in the order the orders came."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for i in log:
+        if i.action == "order" and i.basket is not None:
+            found.setdefault((i.user, i.basket), []).append(i.item)
+    return list(found.values())
+
+
+def history(log: Iterable[Interaction], before: dt.datetime | None = None) -> dict[str, float]:
+    """One shopper's products with their summed weights (up to ``before``)."""
+    found: dict[str, float] = {}
+    for i in log:
+        if before is None or i.at < before:
+            found[i.item] = found.get(i.item, 0.0) + i.weight
+    return found

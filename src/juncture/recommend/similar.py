@@ -1,0 +1,64 @@
+"""Similar products by their text: TF-IDF (scikit-learn) over each product's title, brand,
+category path, description and spec sheet, compared by cosine similarity.
+
+The reason names the words the two products share that weigh most.
+
+>>> from juncture.recommend.interactions import Item
+>>> items = [Item("k1", "Steel kettle 2200W"), Item("k2", "Glass kettle 2200W"),
+...          Item("t1", "Cotton towel")]
+>>> [(other, words) for other, _, words in Similar(items).like("k1", 2)]
+[('k2', ('2200w', 'kettle'))]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from juncture.recommend.interactions import Item
+
+SHARED: Final = 2  # shared words named in a reason
+
+
+class Similar:
+    """The TF-IDF matrix of a set of products (rows L2-normalised: a dot is a cosine)."""
+
+    def __init__(self, items: Sequence[Item]) -> None:
+        self.ids = [item.id for item in items]
+        self.index = {item: n for n, item in enumerate(self.ids)}
+        texts = [item.text for item in items]
+        self.vectorizer = TfidfVectorizer(sublinear_tf=True, stop_words="english")
+        if any(t.strip() for t in texts):
+            try:
+                self.matrix = self.vectorizer.fit_transform(texts).tocsr()
+            except ValueError:  # every word a stop word: nothing to compare by
+                self.matrix = None
+        else:
+            self.matrix = None
+        self.words = (
+            self.vectorizer.get_feature_names_out() if self.matrix is not None else np.array([])
+        )
+
+    def like(self, item: str, n: int) -> list[tuple[str, float, tuple[str, ...]]]:
+        """The ``n`` products most like ``item``: ``(product, cosine, shared words)``."""
+        row = self.index.get(item)
+        if row is None or self.matrix is None:
+            return []
+        this = self.matrix[row]
+        scores = np.asarray((self.matrix @ this.T).todense()).ravel()
+        scores[row] = 0.0
+        count = min(n, int(np.count_nonzero(scores > 0)))
+        if count == 0:
+            return []
+        top = np.argpartition(-scores, count - 1)[:count]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.ids[j], float(scores[j]), self._shared(row, int(j))) for j in top]
+
+    def _shared(self, a: int, b: int) -> tuple[str, ...]:
+        assert self.matrix is not None
+        both = self.matrix[a].multiply(self.matrix[b]).tocoo()
+        order = np.argsort(-both.data, kind="stable")[:SHARED]
+        return tuple(sorted(str(self.words[both.col[k]]) for k in order))

@@ -1,0 +1,231 @@
+"""Recommendations at run time: train the models from the stored events and the catalogue,
+keep them current from the log between trainings, and answer for one shopper.
+
+:class:`Recommendations` holds the latest :class:`~juncture.recommend.models.Models`.
+:meth:`~Recommendations.train` builds new ones (``juncture recs train``, the training
+schedule of :class:`Trainer`, the admin endpoint) and swaps them in whole. Between
+trainings, each answer first reads the events stored since the last read (at most once per
+``refresh`` seconds) into best-sellers, trending and purchased-together; people-like-you
+reads the shopper's history from their profile as it is now.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from juncture.core import retail
+from juncture.core.profile.consent import consent_for
+from juncture.core.profile.model import Profile
+from juncture.recommend import interactions as acts
+from juncture.recommend.answer import answer
+from juncture.recommend.base import Ask, Pick
+from juncture.recommend.filters import Filters, Rule
+from juncture.recommend.interactions import Interaction, Item
+from juncture.recommend.models import Models, train
+from juncture.runtime.clock import Clock
+from juncture.store.catalog import Catalog
+from juncture.store.placements import Placements
+from juncture.store.recommend import ProductEvent, RecommendReads
+
+log = logging.getLogger("juncture.recommend")
+PERSONALISATION = "personalization"  # the consent purpose a shopper may refuse
+
+
+@dataclass(frozen=True, slots=True)
+class RecsConfig:
+    """``refresh``: seconds between reads of new events; ``max_per_brand``: diversity;
+    ``rules``: the merchant's boost and bury rules; ``consumables``: category prefixes whose
+    products are recommended again after a purchase; ``bought_within``: how long a bought
+    product stays left out."""
+
+    refresh: float = 1.0
+    max_per_brand: int | None = 3
+    rules: tuple[Rule, ...] = ()
+    consumables: tuple[str, ...] = ()
+    bought_within: dt.timedelta = dt.timedelta(days=90)
+
+
+@dataclass(frozen=True, slots=True)
+class Shopper:
+    """Who asks: their profile (None: unknown or anonymous) and whether it may be used."""
+
+    profile: Profile | None = None
+    personal: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    recommendation_id: str
+    kind: str
+    picks: list[Pick]
+    items: dict[str, Item]
+    personalised: bool
+    trained_at: dt.datetime | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+class Recommendations:
+    """The models of one store, and the answers from them."""
+
+    def __init__(
+        self,
+        reads: RecommendReads,
+        placements: Placements,
+        catalog: Catalog,
+        clock: Clock,
+        config: RecsConfig | None = None,
+    ) -> None:
+        self.reads, self.placements, self.catalog = reads, placements, catalog
+        self.clock = clock
+        self.config = config or RecsConfig()
+        self.models: Models | None = None
+        self.trained_at: dt.datetime | None = None
+        self.seq = 0
+        self._read_at = 0.0
+        self._lock = threading.Lock()
+
+    def train(self) -> Models:
+        """New models from every stored event and the catalogue, swapped in whole."""
+        started = time.perf_counter()
+        end = self.reads.last_seq()
+        events = [e for e in self.reads.all_events(acts.ACTIONS) if e.seq <= end]
+        now = self.clock.now()
+        items = acts.items_from_events((e.event, e.properties) for e in events)
+        items.update({p.id: acts.item_from_product(p, now) for p in self.reads.products()})
+        models = train(_interactions(events), items)
+        with self._lock:
+            self.models, self.trained_at, self.seq = models, now, end
+        log.info(
+            "recommendations trained in %.2f s: %s", time.perf_counter() - started,
+            models.summary(),
+        )  # fmt: skip
+        return models
+
+    def current(self) -> Models:
+        """The models, trained now if never, with the events stored since the last read."""
+        if self.models is None:
+            self.train()
+        with self._lock:
+            assert self.models is not None
+            if time.monotonic() - self._read_at >= self.config.refresh:
+                self._read_at = time.monotonic()
+                self._follow(self.models)
+            return self.models
+
+    def _follow(self, models: Models) -> None:
+        while page := self.reads.events(acts.ACTIONS, self.seq):
+            models.learn(_interactions(page))
+            self.seq = page[-1].seq
+
+    def shopper(self, identifiers: Sequence[str]) -> Shopper:
+        """The profile of the first identifier known, and whether it may be personalised."""
+        known = self.placements.resolve(identifiers) if identifiers else None
+        return self.profile(known) if known else Shopper()
+
+    def profile(self, profile_id: str) -> Shopper:
+        """The profile ``profile_id`` (the admin API names it), as :meth:`shopper`."""
+        profile = self.placements.profile(profile_id)
+        refused = profile is not None and consent_for(profile, "*", PERSONALISATION) is False
+        return Shopper(None if refused else profile, not refused)
+
+    def recommend(self, ask: Ask, shopper: Shopper) -> Result:
+        """Answer ``ask`` for ``shopper`` (their history, cart and purchases folded in)."""
+        models = self.current()
+        now = self.clock.now()
+        ask = self._personal(ask, shopper.profile, now, models)
+        filters = Filters(
+            exclude=self._excluded(ask, models),
+            stocked=self._stocked(ask.store) if ask.store else None,
+            min_price=ask.min_price,
+            max_price=ask.max_price,
+            max_per_brand=self.config.max_per_brand,
+            rules=self.config.rules,
+        )
+        picks = answer(models, ask, filters, now)
+        items = {p.product_id: models.items[p.product_id] for p in picks}
+        rid = "rec_" + uuid.uuid4().hex
+        return Result(rid, ask.kind, picks, items, ask.personal, self.trained_at)
+
+    def _personal(self, ask: Ask, profile: Profile | None, now: dt.datetime, m: Models) -> Ask:
+        if profile is None:
+            return _replace(ask, personal=False)
+        history: dict[str, float] = {}
+        for pid, view in profile.products.items():
+            history[pid] = history.get(pid, 0.0) + acts.WEIGHTS["view"] * max(1, view.views)
+        cart = tuple(i.product_id for i in profile.cart.items.values())
+        for pid in cart:
+            history[pid] = history.get(pid, 0.0) + acts.WEIGHTS["cart"]
+        since = now - self.config.bought_within
+        bought = [p for o in profile.orders.values() if o.at >= since for p in o.products]
+        for order in profile.orders.values():
+            for pid in order.products:
+                history[pid] = history.get(pid, 0.0) + acts.WEIGHTS["order"]
+        recent = sorted(
+            (p for p, v in profile.products.items() if v.last_at is not None),
+            key=lambda p: profile.products[p].last_at,  # type: ignore[arg-type, return-value]
+            reverse=True,
+        )
+        kept = tuple(p for p in bought if not self._consumable(m.items.get(p)))
+        return _replace(ask, history=history, cart=cart, bought=kept, recent=tuple(recent))
+
+    def _consumable(self, item: Item | None) -> bool:
+        category = (item.category or "") if item is not None else ""
+        return any(category.startswith(prefix) for prefix in self.config.consumables)
+
+    @staticmethod
+    def _excluded(ask: Ask, models: Models) -> Collection[str]:
+        """The product asked about, the cart's and what was just bought; the products the
+        answer is about (a kind about a product never answers that product)."""
+        del models
+        return frozenset({*ask.anchors(), *ask.cart, *ask.bought})
+
+    def _stocked(self, store: str) -> Callable[[Sequence[str]], Collection[str]]:
+        def stocked(ids: Sequence[str]) -> Collection[str]:
+            lines = self.catalog.stock_at(store, ids)
+            return {s.product_id for s in lines if retail.available(s)}
+
+        return stocked
+
+
+def _interactions(events: Iterable[ProductEvent]) -> list[Interaction]:
+    found: list[Interaction] = []
+    for e in events:
+        found += acts.from_track(e.shopper, e.event, e.properties, e.at)
+    return found
+
+
+def _replace(ask: Ask, **changes: object) -> Ask:
+    return dataclasses.replace(ask, **changes)  # type: ignore[arg-type]
+
+
+class Trainer:
+    """Trains again every ``every`` seconds on a thread of its own (the first training at
+    start); a failed training is logged and the models in use stay."""
+
+    def __init__(self, recommendations: Recommendations, every: float) -> None:
+        self.recommendations = recommendations
+        self.every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="recs-trainer", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.recommendations.train()
+            except Exception:  # a schedule must outlive one bad training
+                log.exception("recommendations: training failed; the models in use stay")
+            self._stop.wait(self.every)
