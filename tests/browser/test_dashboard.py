@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from juncture.store import tables
 from tests.browser import seeded
 from tests.browser.conftest import PageProblems, screenshot
 from tests.conftest import LiveServer
@@ -135,4 +137,58 @@ def test_the_editor_refuses_a_broken_definition_and_shows_where(
     page.wait_for_url("**/app/journeys/welcome_series")
     assert page.locator("h1").inner_text().startswith("Renamed ")
     assert page.locator("#versions tbody tr").count() >= 2
+    page_problems.assert_none()
+
+
+def someone(demo: LiveServer) -> str:
+    """The user id of a demo customer with an order and a suppressed message."""
+    o, p, i = tables.outbox, tables.profiles, tables.identities
+    query = (
+        sa.select(i.c.identifier)
+        .join(p, p.c.profile_id == i.c.profile_id)
+        .join(o, o.c.profile_id == p.c.profile_id)
+        .where(o.c.status == "suppressed", p.c.order_count > 0)
+        .where(i.c.identifier.startswith("user_id:"))
+        .order_by(i.c.identifier)
+        .limit(1)
+    )
+    engine = sa.create_engine(demo.juncture.store.url)
+    with engine.connect() as conn:
+        identifier = conn.execute(query).scalar_one()
+    engine.dispose()
+    return str(identifier).split(":", 1)[1]
+
+
+def test_customer_360_finds_a_customer_by_user_id_and_shows_everything(
+    page: Any, page_problems: PageProblems, demo: LiveServer
+) -> None:
+    user_id = someone(demo)
+    seeded.sign_in(page, demo.url, "/app/customers")
+    assert page.locator("#recent tbody tr").count() > 5
+    page.fill("#q", user_id)
+    page.click("form.search button")
+    page.wait_for_url(lambda url: "/app/customers/" in url)
+    profile_id = page.url.rsplit("/", 1)[1]  # the live profile (events may name a merged one)
+    assert int(page.locator("#orders [data-key=count]").inner_text()) >= 1
+    identities = page.locator("#identities").inner_text()
+    assert user_id in identities
+    timeline = page.locator("#timeline tbody")
+    assert timeline.locator("tr.event").count() > 0
+    assert "Order Completed" in timeline.inner_text()
+    suppressed = timeline.locator("tr.message", has=page.locator(".pill.suppressed")).first
+    assert suppressed.locator(".reason").inner_text()  # the reason is shown
+    assert page.locator("#journeys tbody tr").count() >= 1
+    screenshot(page, "dashboard-customer")
+    with page.expect_download() as download:
+        page.click("text=Export every row")
+    exported = Path(download.value.path()).read_text()
+    assert profile_id in exported
+    page_problems.assert_none()
+
+
+def test_customer_search_says_when_nobody_matches(
+    page: Any, page_problems: PageProblems, demo: LiveServer
+) -> None:
+    seeded.sign_in(page, demo.url, "/app/customers?q=nobody-has-this-id")
+    assert "nobody-has-this-id" in page.locator("#none").inner_text()
     page_problems.assert_none()

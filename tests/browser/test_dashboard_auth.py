@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import ADMIN, ADMIN_TOKEN, LiveServer
 
-PAGES = ("/app", "/app/journeys", "/app/journeys/new")
+PAGES = ("/app", "/app/journeys", "/app/journeys/new", "/app/customers")
 
 
 @pytest.fixture

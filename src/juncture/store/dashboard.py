@@ -19,7 +19,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from juncture.core.events import as_utc
+from juncture.core.events import Event, as_utc, from_row
 from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.store import catalog_tables, failures, tables
 
@@ -201,6 +201,36 @@ class DashboardReads:
         )
         with self._connect() as conn:
             return [(str(s), as_utc(at)) for s, at in conn.execute(query)]
+
+    def events_of(self, profile_ids: Sequence[str], limit: int = 200) -> list[Event]:
+        """One customer's events (its own and the engine's), newest first."""
+        query = (
+            sa.select(_E)
+            .where(_E.c.profile_id.in_(list(profile_ids)))
+            .order_by(_E.c.seq.desc())
+            .limit(limit)
+        )
+        with self._connect() as conn:
+            return [from_row(**row._mapping) for row in conn.execute(query)]
+
+    def recent_customers(self, limit: int = 25) -> list[dict[str, Any]]:
+        """The live profiles seen most recently: id, email, stage, last seen, orders."""
+        p = tables.profiles
+        query = (
+            sa.select(
+                p.c.profile_id,
+                p.c.email,
+                p.c.stage,
+                p.c.last_seen,
+                p.c.order_count,
+                p.c.revenue,
+            )
+            .where(p.c.redirect_to.is_(None), p.c.last_seen.is_not(None))
+            .order_by(p.c.last_seen.desc(), p.c.profile_id)
+            .limit(limit)
+        )
+        with self._connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
 
     def catalogue(self) -> dict[str, Any]:
         """The retailer's tables: rows per table, when each last changed, recent changes."""

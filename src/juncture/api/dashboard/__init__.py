@@ -13,7 +13,7 @@ from pathlib import Path
 from fastapi import Depends, FastAPI
 from starlette.staticfiles import StaticFiles
 
-from juncture.api.dashboard import journeys, overview, session
+from juncture.api.dashboard import customers, journeys, overview, session
 from juncture.api.dashboard.sources import Sources
 
 __all__ = ["STATIC", "Sources", "install"]
@@ -28,5 +28,5 @@ def install(app: FastAPI, sources: Sources, admin_token: str | None) -> None:
     app.mount("/app/static", StaticFiles(directory=STATIC), name="dashboard-static")
     app.include_router(session.router(sessions))
     signed_in = [Depends(sessions.require)]
-    for pages in (overview, journeys):
+    for pages in (overview, journeys, customers):
         app.include_router(pages.router(sources), dependencies=signed_in)
