@@ -338,4 +338,9 @@ def chars(table: sa.Table, column: str) -> int:
 # The retailer's tables (products, stock, locations; loyalty, offers, associates, reviews)
 # are declared in modules of their own on this metadata; importing them here keeps
 # `tables.metadata` the whole schema.
-from juncture.store import catalog_tables, feedback_tables, programme_tables  # noqa: E402, F401
+from juncture.store import (  # noqa: E402, F401
+    catalog_tables,
+    feedback_tables,
+    programme_tables,
+    quality_tables,
+)
