@@ -22,6 +22,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 import uvicorn
+from fastapi import FastAPI
 
 from juncture import testing, wiring
 from juncture.core import proof
@@ -131,10 +132,10 @@ def signed(user_id: str) -> str:
 class LiveServer:
     """The real app on a real uvicorn server, in this process, on a loopback port."""
 
-    def __init__(self, juncture: wiring.Juncture) -> None:
+    def __init__(self, juncture: wiring.Juncture, app: FastAPI | None = None) -> None:
         self.juncture = juncture
         config = uvicorn.Config(
-            juncture.app(),
+            app or juncture.app(),
             host="127.0.0.1",
             port=0,
             log_config=None,

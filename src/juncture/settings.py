@@ -165,6 +165,9 @@ class Settings(BaseSettings):
     dispatch_max_attempts: int = Field(default=6, ge=1)
     dispatch_interval: float = Field(default=1.0, gt=0)  # seconds between idle rounds
     onsite_cap_per_day: int = Field(default=3, ge=0)  # placements shown per profile, 24 h
+    # Serve the demo storefront under /demo/ (always on in `juncture demo`): a shop that
+    # tracks with Segment's analytics.js and shows /v1/juncture.js's popovers.
+    demo_storefront: bool = False
     # Recommendations (docs/recommendations.md): seconds between trainings in `juncture
     # serve` (0: only on demand), seconds between reads of new events, products of one
     # brand in one answer, and the merchant's boost and bury rules ("brand:Acme=2,product:p9=0").

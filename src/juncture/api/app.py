@@ -23,6 +23,7 @@ from juncture.api import (
     journey_metrics,
     journeys,
     measure,
+    onsite,
     params,
     profiles,
     programmes,
@@ -96,6 +97,7 @@ def create_app(
     app.include_router(segments.router(segment_ops, admin_token))
     app.include_router(deliveries.router(outbox, decider.placements, admin_token))
     app.include_router(decide.router(decider, keys, body_timeout, engine_behind, identity_secret))
+    app.include_router(onsite.router())
     app.include_router(journeys.router(journey_store, admin_token, body_timeout))
     app.include_router(measure.router(measurement, admin_token, ingestor.clock))
     announce = Announcer(store.catalog, ingestor)  # catalogue changes as shoppers' events

@@ -168,16 +168,20 @@ def _print_cart_reminders(figures: dict[str, int]) -> None:
 def _serve_demo(settings: Settings) -> None:
     from juncture import wiring
     from juncture.cli import server as cli_server
+    from juncture.demo import storefront
 
     url = f"http://{settings.host}:{settings.port}"
     out.print(f"""
 Serving the demo store at {url} (Ctrl-C to stop). Try:
+  {url}/demo/  (the storefront: shop, and watch the journeys move)
   curl -s -H 'Authorization: Bearer {DEMO_ADMIN_TOKEN}' '{url}/v1/events?anonymousId=...'
   curl -s -u {DEMO_WRITE_KEY}: {url}/v1/track -d '{{"userId":"me","event":"Product Viewed"}}'
   {url}/docs  (the API),  {url}/metrics  (Prometheus)
 """)
     juncture = wiring.build(settings)
+    app = juncture.app()
+    storefront.mount(app, DEMO_WRITE_KEY)
     try:
-        cli_server.run(juncture.app(), settings)
+        cli_server.run(app, settings)
     finally:
         juncture.close()

@@ -82,8 +82,15 @@ def serve(
             "[yellow]no JUNCTURE_WRITE_KEYS set: only keys from `juncture keys "
             "create` are accepted[/]"
         )
+    app = juncture.app()
+    if settings.demo_storefront and settings.write_key_list():
+        from juncture.demo import storefront
+
+        storefront.mount(app, settings.write_key_list()[0])  # write keys are public in pages
+    elif settings.demo_storefront:
+        console.print("[yellow]the demo storefront needs JUNCTURE_WRITE_KEYS: not served[/]")
     try:
-        cli_server.run(juncture.app(), settings)
+        cli_server.run(app, settings)
     finally:
         juncture.close()
 

@@ -1,0 +1,132 @@
+"""The demo storefront: a small shop to walk a journey by hand in a browser.
+
+Served under ``/demo/`` by ``juncture demo`` (and by ``juncture serve`` when
+``JUNCTURE_DEMO_STOREFRONT`` is on): home, category, product, cart, checkout and a store
+locator, one HTML shell (``shop.html``) that ``shop.js`` fills from ``/demo/catalog.json``, the
+simulated retailer's catalogue (:func:`juncture.sim.catalog.build_catalog`, the demo's seed).
+It tracks with Segment's own browser library, vendored in ``vendor/`` by
+``scripts/vendor-assets-storefront``, sending to this server and loading no settings from
+anywhere, and shows Juncture's popovers with ``/v1/juncture.js``. Same origin as the API, so
+no CORS setting is needed.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from importlib.resources.abc import Traversable
+from typing import Any, Final
+
+import orjson
+from fastapi import FastAPI
+from starlette.responses import RedirectResponse, Response
+
+from juncture.errors import NotFound
+from juncture.sim.catalog import Catalog, build_catalog
+
+PREFIX: Final = "/demo"
+PAGES: Final = ("home", "category", "product", "cart", "checkout", "stores")
+FEATURED: Final = 8
+_TYPES: Final = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+_CACHE: Final = {"Cache-Control": "public, max-age=3600"}
+# The page that asks Juncture for a popover when it opens (the others only when leaving).
+_POPOVER: Final = {"home": "home"}
+
+
+def _files() -> Traversable:
+    return resources.files(__package__)
+
+
+@cache
+def _shell() -> str:
+    return _files().joinpath("shop.html").read_text(encoding="utf-8")
+
+
+def page(kind: str, write_key: str) -> str:
+    """The shell for a page ``kind`` (one of :data:`PAGES`)."""
+    placement = _POPOVER.get(kind)
+    attr = f' data-placement="{placement}"' if placement else ""
+    return (
+        _shell()
+        .replace("{{page}}", kind)
+        .replace("{{write_key}}", write_key)
+        .replace("{{placement}}", attr)
+    )
+
+
+def catalogue(catalog: Catalog) -> dict[str, Any]:
+    """What the shop's pages show: leaf categories, products with stock per store, stores."""
+    stores = catalog.stores
+    return {
+        "categories": [{"id": c.category_id, "name": " / ".join(c.path)} for c in catalog.leaves],
+        "products": [
+            {
+                "id": p.product_id,
+                "sku": p.sku,
+                "name": p.name,
+                "brand": p.brand,
+                "description": p.description,
+                "category_id": p.category_id,
+                "category": p.category,
+                "price": p.price,
+                "stock": {s.location_id: p.stock_at(s.location_id) for s in stores},
+            }
+            for p in catalog.products
+        ],
+        "stores": [
+            {"code": s.location_id, "name": s.name, "city": s.city, "country": s.country}
+            for s in stores
+        ],
+        "featured": [p.product_id for p in catalog.products[:FEATURED]],
+        "currency": "USD",
+    }
+
+
+def _asset(folder: Traversable, name: str) -> Response:
+    """A file of ``folder`` by plain name (no paths), with its type and a cache header."""
+    file = folder.joinpath(name)
+    if "/" in name or name.startswith(".") or not file.is_file():
+        raise NotFound(f"no file {name!r} in the storefront", where="path")
+    kind = _TYPES.get(name[name.rfind(".") :], "application/octet-stream")
+    return Response(file.read_bytes(), media_type=kind, headers=_CACHE)
+
+
+def mount(app: FastAPI, write_key: str, seed: int = 1) -> None:
+    """Add the storefront's routes to ``app``; its pages track with ``write_key``."""
+    body = orjson.dumps(catalogue(build_catalog(seed)))
+    vendor = _files().joinpath("vendor")
+
+    @app.get(PREFIX, include_in_schema=False)
+    async def to_home() -> Response:
+        return RedirectResponse(f"{PREFIX}/")
+
+    @app.get(f"{PREFIX}/catalog.json", include_in_schema=False)
+    async def catalog_json() -> Response:
+        return Response(body, media_type="application/json", headers=_CACHE)
+
+    @app.get(f"{PREFIX}/static/{{name}}", include_in_schema=False)
+    async def static(name: str) -> Response:
+        return _asset(_files(), name)
+
+    @app.get(f"{PREFIX}/vendor/{{name}}", include_in_schema=False)
+    @app.get(f"{PREFIX}/cdn/analytics-next/bundles/{{name}}", include_in_schema=False)
+    async def vendored(name: str) -> Response:
+        return _asset(vendor, name)
+
+    _pages(app, write_key)
+
+
+def _pages(app: FastAPI, write_key: str) -> None:
+    def shell(kind: str) -> Response:
+        return Response(page(kind, write_key), media_type="text/html; charset=utf-8")
+
+    @app.get(f"{PREFIX}/", include_in_schema=False)
+    async def home() -> Response:
+        return shell("home")
+
+    @app.get(f"{PREFIX}/{{kind}}", include_in_schema=False)
+    @app.get(f"{PREFIX}/{{kind}}/{{item}}", include_in_schema=False)
+    async def other(kind: str, item: str = "") -> Response:
+        if kind not in PAGES or kind == "home" or bool(item) != (kind in ("category", "product")):
+            raise NotFound(f"no storefront page {kind!r}", where="path")
+        return shell(kind)
