@@ -103,12 +103,12 @@ def clickstream(
     for kind, value in found:
         offer = _offer(kind, value, facts, now)
         if offer is not None:
-            data = {"signal": {"kind": kind, "value": value}, "offer": offer}
+            data = {"signal": {"kind": kind, "value": value}, "offer": offer, "product": None}
             return Shown("clickstream", data, "offer_for_interest", f"{kind}:{value}:{offer['id']}")
     for kind, value in found:
         product = _product_for(kind, value, interest, facts)
         if product is not None:
-            data = {"signal": {"kind": kind, "value": value},
+            data = {"signal": {"kind": kind, "value": value}, "offer": None,
                     "product": views.product_json(product, now)}  # fmt: skip
             return Shown(
                 "clickstream", data, "product_for_interest", f"{kind}:{value}:{product.id}"
@@ -233,10 +233,11 @@ def store_event(
         e = events[r.event_id]
         if e.over(now) and now - e.starts <= FOLLOW_UP:
             reason = "event_follow_up" if r.attended_at else "event_missed"
-            data = {"event": event_view(e, facts, now), "attended": r.attended_at is not None}
+            data = {"event": event_view(e, facts, now), "registered": True,
+                    "attended": r.attended_at is not None}  # fmt: skip
             return Shown("event", data, reason, f"{e.event_id}:{reason}")
         if not e.over(now):
-            data = {"event": event_view(e, facts, now), "registered": True}
+            data = {"event": event_view(e, facts, now), "registered": True, "attended": False}
             return Shown("event", data, "event_reminder", f"{e.event_id}:reminder")
     registered = {r.event_id for r in facts.registrations}
     for e in facts.events:
@@ -244,6 +245,6 @@ def store_event(
             continue
         here = e.store_code in (None, ask.store_code) or ask.store_code is None
         if here and _about(e, interest, facts):
-            data = {"event": event_view(e, facts, now), "registered": False}
+            data = {"event": event_view(e, facts, now), "registered": False, "attended": False}
             return Shown("event", data, "event_invitation", f"{e.event_id}:invitation")
     return "no_event"
