@@ -16,6 +16,7 @@ from juncture.cli.journeys import journeys_app
 from juncture.cli.measure import measure_app
 from juncture.cli.options import DatabaseUrl
 from juncture.cli.profiles import profiles_app
+from juncture.cli.recs import recs_app
 from juncture.cli.segments import segments_app
 from juncture.cli.simulate import simulate
 from juncture.errors import InvalidDefinition, InvalidSettings
@@ -41,6 +42,7 @@ app.add_typer(segments_app, name="segments")
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(measure_app, name="measure")
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(recs_app, name="recs")
 app.command()(demo)
 app.command()(engine)
 app.add_typer(bench_app, name="bench")
@@ -71,6 +73,7 @@ def serve(
     juncture = wiring.build(settings)
     juncture.start_engine_process()
     juncture.start_scheduler()
+    juncture.start_recs_trainer()
     try:
         juncture.start_dispatcher()
     except ChannelMisconfigured as exc:
