@@ -6,13 +6,15 @@ and why (both as JSON, or CSV with ``format=csv``; ``journey`` narrows to one, `
 is how long after entry an order converts). ``POST /v1/measure/clv`` fits the lifetime-value
 models and writes each customer's ``clv`` trait (``dryRun=true`` writes nothing); ``GET
 /v1/measure/plan`` sizes an experiment. Figures are as of now unless ``at`` is given.
+``GET /v1/measure/kpis/{report}`` answers one KPI report (commerce, carts, customers,
+retention, stages, stage-moves, journeys, attribution, messages) per ``period`` over
+``[since, until)``, for one ``segment`` or ``journey``, as JSON or CSV.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from enum import StrEnum
 from functools import partial
 from typing import Annotated
 
@@ -20,25 +22,22 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from juncture.api import funnels, reports
 from juncture.api.auth import admin_only
 from juncture.api.errors import json_response
 from juncture.api.params import At, moment
+from juncture.api.reports import Format, FormatQuery, Segment, Since, Until, csv_download
+from juncture.core.measures import KpiReport, Period
 from juncture.errors import BadInput
 from juncture.runtime.clock import Clock
 from juncture.runtime.measurement import Measurement, clv_summary, plan, to_csv
-
-
-class Format(StrEnum):
-    json = "json"
-    csv = "csv"
-
+from juncture.store.kpis import KpiQuery
 
 Journey = Annotated[str | None, Query(max_length=100, description="Only this journey.")]
 WindowDays = Annotated[
     int,
     Query(alias="windowDays", ge=1, le=365, description="An order this soon after entry converts."),
 ]
-FormatQuery = Annotated[Format, Query(description="json (default) or csv.")]
 SmallestLift = Annotated[
     float,
     Query(alias="smallestLift", gt=0, le=10, description="Relative lift worth finding."),
@@ -61,7 +60,7 @@ def router(measurement: Measurement, admin_token: str | None, clock: Clock) -> A
             now(at),
         )
         if format is Format.csv:
-            return _csv(to_csv(found.kpi_rows()), "journeys.csv")
+            return csv_download(to_csv(found.kpi_rows()), "journeys.csv")
         return json_response({"journeys": [k.to_json() for k in found.kpis.values()]})
 
     @api.get("/experiments")
@@ -75,12 +74,33 @@ def router(measurement: Measurement, admin_token: str | None, clock: Clock) -> A
         )  # fmt: skip
         found = await run_in_threadpool(report, now(at))
         if format is Format.csv:
-            return _csv(to_csv(found.experiment_rows()), "experiments.csv")
+            return csv_download(to_csv(found.experiment_rows()), "experiments.csv")
         return json_response({"experiments": [r.to_json() for r in found.experiments]})
 
+    _kpis(api, measurement)
+    funnels.routes(api, measurement)
     _clv(api, measurement, now)
     _plan(api)
     return api
+
+
+def _kpis(api: APIRouter, measurement: Measurement) -> None:
+    @api.get("/kpis/{report}")
+    async def kpi_report(
+        *,
+        report: KpiReport, period: Period = Period.all, since: Since = None, until: Until = None,
+        segment: Segment = None, journey: Journey = None, window_days: WindowDays = 7,
+        format: FormatQuery = Format.json,
+    ) -> Response:  # fmt: skip
+        since, until = reports.span(since, until)
+        query = KpiQuery(
+            since=since, until=until, period=period, segment=segment, journey=journey,
+            window=dt.timedelta(days=window_days),
+        )  # fmt: skip
+        rows = await run_in_threadpool(measurement.kpis, report, query)
+        if format is Format.csv:
+            return csv_download(to_csv(rows), f"{report.value}.csv")
+        return json_response({"report": report.value, "period": period.value, "rows": rows})
 
 
 def _clv(
@@ -119,8 +139,3 @@ def _plan(api: APIRouter) -> None:
         return json_response(
             plan(baseline, lift, power=power, alpha=alpha, ratio=ratio, per_day=per_day)
         )
-
-
-def _csv(text: str, name: str) -> Response:
-    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-    return Response(text, media_type="text/csv", headers=headers)

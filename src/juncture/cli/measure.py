@@ -15,9 +15,11 @@ import typer
 from rich.console import Console
 
 from juncture.cli.options import DatabaseUrl
+from juncture.core.measures import KpiReport, Period
 
 if TYPE_CHECKING:
     from juncture.runtime.measurement import Measurement
+    from juncture.store.funnels import Step
 
 measure_app = typer.Typer(
     no_args_is_help=True, help="Measurement: journey KPIs, experiments, lifetime value."
@@ -154,6 +156,170 @@ def experiments(
             )
             out.print(f"[bold]{r.experiment}[/bold]: {arms}", highlight=False)
             out.print(f"  {r.decision.action}: {r.decision.why}", highlight=False)
+
+
+When = Annotated[
+    dt.datetime | None,
+    typer.Option(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"], help="UTC day or time"),
+]
+
+
+@measure_app.command("kpis")
+def kpi_report(
+    report: Annotated[KpiReport, typer.Argument(help="Which report")],
+    period: Annotated[Period, typer.Option(help="Group by day, week, month or all")] = Period.all,
+    since: When = None,
+    until: When = None,
+    segment: Annotated[str | None, typer.Option(help="Current members only")] = None,
+    journey: Journey = None,
+    window_days: Window = 7,
+    fmt: FormatOption = Format.table,
+    output: Output = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """One KPI report: commerce, carts, customers, retention, stages, stage-moves, journeys,
+    attribution or messages (docs/measurement.md lists each one's columns)."""
+    from juncture.store.kpis import KpiQuery
+
+    first, last = _span(since, until)
+    query = KpiQuery(
+        since=first, until=last, period=period, segment=segment, journey=journey,
+        window=dt.timedelta(days=window_days),
+    )  # fmt: skip
+    with _measurement(database_url) as m:
+        rows = m.kpis(report, query)
+    _rows_out(rows, fmt, output)
+
+
+def _rows_out(rows: list[dict[str, Any]], fmt: Format, output: Path | None) -> None:
+    from juncture.runtime.measurement import to_csv
+
+    if fmt is Format.json:
+        _emit(_json(rows), output)
+    elif fmt is Format.csv:
+        _emit(to_csv(rows), output)
+    else:
+        _table(rows)
+
+
+def _span(
+    since: dt.datetime | None, until: dt.datetime | None
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    first, last = (t.replace(tzinfo=dt.UTC) if t is not None else None for t in (since, until))
+    if first and last and first >= last:
+        raise typer.BadParameter("--since must come before --until")
+    return first, last
+
+
+Segment = Annotated[str | None, typer.Option(help="Current members only")]
+
+
+@measure_app.command("funnel")
+def funnel(
+    steps: Annotated[
+        list[str],
+        typer.Argument(help="Steps in order: an event name, or 'Event:key=value,key=value'"),
+    ],
+    since: When = None,
+    until: When = None,
+    segment: Segment = None,
+    window_days: Annotated[
+        int, typer.Option("--window-days", help="Every step within this many days of the first")
+    ] = 7,
+    fmt: FormatOption = Format.table,
+    output: Output = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """An ordered funnel of events: profiles per step, conversion, drop-off and the median
+    days from the step before."""
+    from juncture.store.kpis import KpiQuery
+
+    parsed = [_step(text) for text in steps]
+    first, last = _span(since, until)
+    query = KpiQuery(since=first, until=last, segment=segment,
+                     window=dt.timedelta(days=window_days))  # fmt: skip
+    with _measurement(database_url) as m:
+        rows = m.funnel(parsed, query)
+    _rows_out(rows, fmt, output)
+
+
+def _step(text: str) -> Step:
+    from juncture.store.funnels import Step
+
+    event, _, conditions = text.partition(":")
+    where: dict[str, str | float] = {}
+    for pair in filter(None, conditions.split(",")):
+        key, equals, value = pair.partition("=")
+        if not equals or not key.strip() or not event.strip():
+            raise typer.BadParameter(f"{text!r}: write a step as 'Event' or 'Event:key=value'")
+        where[key.strip()] = _number_or_text(value.strip())
+    return Step(event.strip(), where)
+
+
+def _number_or_text(value: str) -> str | float:
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+@measure_app.command("paths")
+def paths(
+    start: Annotated[str, typer.Argument(help="The event paths start from")],
+    end: Annotated[str | None, typer.Option("--to", help="The event paths lead to")] = None,
+    max_steps: Annotated[int, typer.Option("--max-steps", min=1, max=10)] = 5,
+    min_profiles: Annotated[
+        int, typer.Option("--min-profiles", min=1, help="Rarer events at a step are (other)")
+    ] = 1,
+    since: When = None,
+    until: When = None,
+    segment: Segment = None,
+    window_days: Window = 7,
+    fmt: FormatOption = Format.table,
+    output: Output = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """What profiles did after an event (up to another): the paths, most common first, and
+    the Sankey nodes and links (json)."""
+    from juncture.runtime.measurement import to_csv
+    from juncture.store.kpis import KpiQuery
+
+    first, last = _span(since, until)
+    query = KpiQuery(since=first, until=last, segment=segment,
+                     window=dt.timedelta(days=window_days))  # fmt: skip
+    with _measurement(database_url) as m:
+        found = m.paths(start, end, query, max_steps=max_steps, min_profiles=min_profiles)
+    rows = [{**p, "steps": " > ".join(p["steps"]) or "-"} for p in found["paths"]]
+    if fmt is Format.json:
+        _emit(_json(found), output)
+    elif fmt is Format.csv:
+        _emit(to_csv(rows), output)
+    else:
+        out.print(f"{found['profiles']:,} profiles from {start}", highlight=False, markup=False)
+        for r in rows:
+            mark = " (reached)" if r["reached"] else ""
+            out.print(f"{r['profiles']:>8,}  {r['steps']}{mark}", highlight=False, markup=False)
+
+
+def _table(rows: list[dict[str, Any]]) -> None:
+    """One column per row and a line per figure: the reports have more figures than a
+    terminal has room for side by side."""
+    from rich.table import Table
+
+    from juncture.runtime.measurement import flat
+
+    rows = flat(rows)
+    names = list(dict.fromkeys(k for row in rows for k in row))
+    table = Table("", *(str(i + 1) for i in range(len(rows))))
+    for n in names:
+        table.add_row(n, *(_cell(row.get(n)) for row in rows))
+    out.print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.4g}" if isinstance(value, float) else str(value)
 
 
 @measure_app.command("clv")

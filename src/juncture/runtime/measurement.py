@@ -1,6 +1,7 @@
-"""Measurement shared by the CLI (``juncture measure``) and the admin API
-(``/v1/measure``): journey KPIs and experiments, lifetime value, and experiment plans, read
-from the store's repositories, with CSV and JSON out.
+"""Measurement shared by the CLI (``juncture measure``), the admin API (``/v1/measure``) and
+the dashboard: journey KPIs and experiments, shop-wide and journey KPI reports
+(:meth:`Measurement.kpis`), lifetime value, and experiment plans, read from the store's
+repositories, with CSV and JSON out.
 """
 
 from __future__ import annotations
@@ -8,15 +9,21 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from juncture.analytics import clv, measure, planning
+from juncture.analytics import clv, funnels, kpis, measure, planning
+from juncture.core.measures import KpiReport
 from juncture.runtime import lifetime_value
 from juncture.runtime.lifetime_value import Run
 from juncture.store.customer_orders import CustomerOrders
+from juncture.store.funnels import Funnels, Step
+from juncture.store.journey_kpis import JourneyKpis
 from juncture.store.journey_measures import JourneyMeasures
 from juncture.store.journeys import JourneyStore
+from juncture.store.kpis import KpiQuery, Kpis
+
+Row = dict[str, Any]
 
 
 class Measurement:
@@ -30,6 +37,25 @@ class Measurement:
         self.measures = measures
         self.orders = orders
         self.run = run
+        self.shop = Kpis(measures.engine)
+        self.journey_kpis = JourneyKpis(measures.engine)
+        self.funnels = Funnels(measures.engine)
+
+    def kpis(self, report: KpiReport, query: KpiQuery) -> list[Row]:
+        """The rows of one KPI report over ``query`` (period, range, segment, journey,
+        window), with their rates."""
+        found: dict[KpiReport, Callable[[KpiQuery], list[Row]]] = {
+            KpiReport.commerce: lambda q: kpis.commerce(self.shop.commerce(q)),
+            KpiReport.carts: lambda q: kpis.carts(self.shop.carts(q)),
+            KpiReport.customers: lambda q: kpis.customers(self.shop.customers(q)),
+            KpiReport.retention: lambda q: kpis.retention(self.shop.retention(q)),
+            KpiReport.stages: self.shop.stages,
+            KpiReport.stage_moves: self.shop.stage_moves,
+            KpiReport.journeys: lambda q: kpis.entries(self.journey_kpis.entries(q)),
+            KpiReport.attribution: self.journey_kpis.attribution,
+            KpiReport.messages: lambda q: kpis.messages(self.journey_kpis.messages(q)),
+        }
+        return found[report](query)
 
     def report(
         self,
@@ -49,6 +75,25 @@ class Measurement:
             self.measures.rows(journey_id), self.orders.histories(), specs, now,
             window=window, smallest_lift=smallest_lift,
         )  # fmt: skip
+
+    def funnel(self, steps: Sequence[Step], query: KpiQuery) -> list[Row]:
+        """Each step of an ordered funnel (``query.window`` from the first step): ``step``,
+        ``event``, ``profiles``, ``conversion_from_previous``, ``conversion_from_first``,
+        ``dropped``, ``mean_days_from_previous``, ``median_days_from_previous``."""
+        return funnels.funnel([s.event for s in steps], self.funnels.funnel(steps, query))
+
+    def paths(
+        self, start: str, end: str | None, query: KpiQuery, *, max_steps: int = 5,
+        min_profiles: int = 1,
+    ) -> Row:  # fmt: skip
+        """What profiles did after ``start`` (up to ``end``), as Sankey data: ``start``,
+        ``end``, ``profiles`` (who started), ``reached`` (who got to the end), ``nodes``,
+        ``links`` and ``paths`` (see :func:`juncture.analytics.funnels.sankey`)."""
+        started, found = self.funnels.paths(start, end, query, max_steps)
+        drawn = funnels.sankey(start, started, found, min_profiles)
+        reached = sum(p["profiles"] for p in found if p["reached"])
+        return {"start": start, "end": end, "profiles": started,
+                "reached": reached if end is not None else None, **drawn}  # fmt: skip
 
     def clv(
         self, now: dt.datetime, horizon_days: float = 365.0, discount: float = 0.0, *, write: bool
@@ -94,11 +139,25 @@ def plan(
             "ratio": ratio, **found.to_json()}  # fmt: skip
 
 
+def flat(rows: Sequence[Row]) -> list[Row]:
+    """Rows with each nested object spread into columns ``key.inner`` (for CSV)."""
+    return [
+        {
+            f"{k}.{inner}" if isinstance(v, dict) else k: x
+            for k, v in row.items()
+            for inner, x in (v.items() if isinstance(v, dict) else [(k, v)])
+        }
+        for row in rows
+    ]
+
+
 def to_csv(rows: Sequence[dict[str, Any]]) -> str:
     """Rows as CSV with a header: every key of any row, in the order first seen (a row
-    without one leaves it empty); empty text for no rows."""
+    without one leaves it empty), nested objects spread into ``key.inner`` columns; empty
+    text for no rows."""
     if not rows:
         return ""
+    rows = flat(rows)
     names = list(dict.fromkeys(k for row in rows for k in row))
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=names, restval="", lineterminator="\n")

@@ -18,12 +18,12 @@ from typing import Any, Final
 import sqlalchemy as sa
 
 from juncture.core.abandonment import CART_ABANDONED, CHECKOUT_ABANDONED
+from juncture.core.measures import Period
 from juncture.core.stage import STAGE_CHANGED
 from juncture.store import failures, tables
 from juncture.store.kpi_sql import (
     ORDER,
     Body,
-    Period,
     days_between,
     events_of_live,
     live_profile,
@@ -57,12 +57,23 @@ class KpiQuery:
         return self.window.total_seconds() / 86400
 
 
+def plain(row: Any) -> Row:
+    """A result row as a dict with plain ``str`` keys (a label may be a ``str`` subclass,
+    which JSON encoders refuse as a key)."""
+    return {str(k): v for k, v in row._mapping.items()}
+
+
+def total(value: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
+    """The sum of an integer column as an integer (PostgreSQL's is ``numeric``)."""
+    return sa.cast(sa.func.coalesce(sa.func.sum(value), 0), sa.Integer)
+
+
 def in_segment(profile: sa.ColumnElement[str], q: KpiQuery) -> list[sa.ColumnElement[bool]]:
     return [] if q.segment is None else [profile.in_(members(q.segment))]
 
 
-class Kpis:
-    """Shop-wide KPI reads over one SQL store."""
+class Reads:
+    """Reads over one SQL store that answer plain rows (the KPI, funnel and path reads)."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
@@ -73,7 +84,11 @@ class Kpis:
 
     def _rows(self, query: sa.Executable) -> list[Row]:
         with self._connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(query)]
+            return [plain(r) for r in conn.execute(query)]
+
+
+class Kpis(Reads):
+    """Shop-wide KPI reads over one SQL store."""
 
     def commerce(self, q: KpiQuery) -> list[Row]:
         """Per period: ``orders``, ``customers`` (distinct), ``revenue``, ``units``."""
@@ -183,13 +198,13 @@ class Kpis:
         counts = sa.select(
             cohort,
             sa.func.count().label("customers"),
-            sa.func.sum(sa.case((first.c.n >= 2, 1), else_=0)).label("repeat_customers"),
+            total(sa.case((first.c.n >= 2, 1), else_=0)).label("repeat_customers"),
         ).group_by(cohort)
         gaps = self._gaps(o, first, q.period)
         with self._connect() as conn:
-            rows = {r.period: dict(r._mapping) for r in conn.execute(counts)}
+            rows = {r.period: plain(r) for r in conn.execute(counts)}
             for r in conn.execute(gaps):
-                rows[r.period].update(r._mapping)
+                rows[r.period].update(plain(r))
         empty = {"gaps": 0, "mean_days_between_orders": None, "median_days_between_orders": None}
         return [{**empty, **rows[k]} for k in sorted(rows)]
 
