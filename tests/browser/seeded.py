@@ -4,6 +4,8 @@ server over it on a loopback port, shared by a test session."""
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -13,8 +15,14 @@ from typing import Any
 import httpx
 
 from juncture import wiring
+from juncture.channels.base import DeliveryResult
+from juncture.channels.recording import RecordingChannel
+from juncture.core.journeys.orchestrate import Message
 from juncture.demo import harness
-from tests.conftest import ADMIN, ADMIN_TOKEN, LiveServer, settings_for
+from juncture.runtime.clock import ManualClock
+from juncture.runtime.dispatcher import Dispatcher, RetryPolicy
+from juncture.store.outbox import Outbox
+from tests.conftest import ADMIN, ADMIN_TOKEN, BASIC, LiveServer, settings_for
 
 CUSTOMERS, DAYS = 150, 7
 SEGMENT = "geographic_dach"  # a library segment the demo's customers fall into
@@ -34,9 +42,30 @@ def _seed(template: Path, folder: Path) -> str:
     juncture, clock = harness.build(settings_for(url, sqlite_synchronous="NORMAL"))
     try:
         harness.run(juncture, clock, seed=3, customers=CUSTOMERS, days=DAYS)
+        dead_letter(juncture.store.outbox, clock.now())
     finally:
         juncture.close()
     return url
+
+
+def dead_letter(outbox: Outbox, now: dt.datetime) -> None:
+    """One push message the provider refuses for good: a dead letter in the delivery log."""
+    payload = {"recipient": {"token": "device-token"}, "profile": {}}
+    outbox.insert([Message("dash-dead-1", "p_dead", "push", "marketing", now, payload, "welcome")])
+    refused = DeliveryResult.failed("push: HTTP 400: bad token", retryable=False, status_code=400)
+    channels = {"push": RecordingChannel(script=[refused])}
+    dispatcher = Dispatcher(outbox, channels, ManualClock(now), RetryPolicy(max_attempts=1))
+    asyncio.run(dispatcher.run_once())
+
+
+def quarantine(server: LiveServer) -> None:
+    """A message a tracker sends without any id: refused and kept in the quarantine."""
+    r = httpx.post(
+        f"{server.url}/v1/batch",
+        json={"batch": [{"type": "track", "event": "Product Viewed", "messageId": "dash-bad-1"}]},
+        headers=BASIC,
+    )
+    assert r.status_code in {200, 400}, r.text
 
 
 def serve(url: str) -> Iterator[LiveServer]:
@@ -47,9 +76,10 @@ def serve(url: str) -> Iterator[LiveServer]:
             f"{server.url}/v1/segments",
             json={"source": source.read_text(), "filename": source.name},
             headers=ADMIN,
-            params={"at": "2026-03-09T00:00:00Z"},
+            params={"at": "2026-03-09T00:00:00Z", "events": "false"},  # in the demo's time
         )
         assert r.status_code == 201, r.text
+        quarantine(server)
         yield server
     finally:
         server.stop()

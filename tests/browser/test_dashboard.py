@@ -192,3 +192,66 @@ def test_customer_search_says_when_nobody_matches(
     seeded.sign_in(page, demo.url, "/app/customers?q=nobody-has-this-id")
     assert "nobody-has-this-id" in page.locator("#none").inner_text()
     page_problems.assert_none()
+
+
+def test_segments_list_sizes_members_and_count_a_draft(
+    page: Any, page_problems: PageProblems, demo: LiveServer
+) -> None:
+    seeded.sign_in(page, demo.url, "/app/segments")
+    row = page.locator("tr[data-segment=dach-active]")
+    members = int(row.locator("[data-key=stored]").inner_text().replace(",", ""))
+    assert members > 0
+    page.wait_for_selector("#draft-result.ok")
+    counted = page.locator("#draft-result").inner_text()
+    assert counted.startswith("big_spenders: ")
+    page.fill("#draft", "id: broken\nname: Broken\nwhere:\n  fact: revenue\n  gte: lots\n")
+    page.wait_for_selector("#draft-result.error")
+    assert "line" in page.locator("#problems li").first.inner_text()
+    screenshot(page, "dashboard-segments")
+    row.locator("a").click()
+    page.wait_for_url("**/app/segments/dach-active")
+    assert page.locator("#members tbody tr").count() == min(members, 100)
+    assert page.evaluate("Chart.getChart('chart-history').data.labels.length") >= 1
+    page.locator("#members a").first.click()  # a member's Customer 360
+    page.wait_for_url("**/app/customers/*")
+    assert "dach-active" in page.locator("#memberships").inner_text()
+    page_problems.assert_none()
+
+
+def test_quarantine_replays_and_dead_letters_retry(
+    page: Any, page_problems: PageProblems, demo: LiveServer
+) -> None:
+    seeded.sign_in(page, demo.url, "/app/data")
+    quarantined = page.locator("#quarantine tbody tr[data-id]")
+    assert quarantined.count() == 1
+    assert "userId" in quarantined.inner_text() or "anonymousId" in quarantined.inner_text()
+    dead = page.locator("#dead tbody tr[data-id]")
+    assert dead.count() == 1
+    assert "bad token" in dead.inner_text()
+    assert page.locator("#deliveries tbody tr").count() > 10
+    screenshot(page, "dashboard-data")
+    # the message still has no id: replay keeps it in quarantine and says why
+    quarantined.locator("button").click()
+    page.wait_for_selector("#action-result.ok")
+    assert "still failing 1" in page.locator("#action-result").inner_text()
+    dead.locator("button").click()
+    page.wait_for_selector("#action-result.ok")
+    assert page.locator("#action-result").inner_text() == "1 queued again"
+    page.wait_for_load_state("load")
+    page.wait_for_selector("#dead tbody tr[data-id]", state="detached")
+    page_problems.assert_none()
+
+
+def test_experiments_and_catalogue_show_what_is_measured(
+    page: Any, page_problems: PageProblems, demo: LiveServer
+) -> None:
+    seeded.sign_in(page, demo.url, "/app/experiments")
+    kpis = page.locator("#kpis tbody tr")
+    assert kpis.count() >= 3
+    assert "cart_abandonment" in page.locator("#kpis").inner_text()
+    assert page.locator("#experiments .experiment").count() >= 1
+    screenshot(page, "dashboard-experiments")
+    page.goto(demo.url + "/app/catalogue")
+    assert page.locator("#tables tr[data-table=products]").count() == 1
+    screenshot(page, "dashboard-catalogue")
+    page_problems.assert_none()

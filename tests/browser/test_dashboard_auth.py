@@ -11,7 +11,10 @@ import pytest
 
 from tests.conftest import ADMIN, ADMIN_TOKEN, LiveServer
 
-PAGES = ("/app", "/app/journeys", "/app/journeys/new", "/app/customers")
+PAGES = (
+    "/app", "/app/journeys", "/app/journeys/new", "/app/customers", "/app/segments", "/app/data",
+    "/app/experiments", "/app/catalogue",
+)  # fmt: skip
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ from sqlalchemy.dialects import postgresql
 
 from juncture.core.events import Event, as_utc, from_row
 from juncture.core.profile.reducer import DERIVED_SOURCE
-from juncture.store import catalog_tables, failures, tables
+from juncture.store import catalog_tables, failures, outbox, tables
+from juncture.store.outbox import OutboxRow
 
 ORDER_EVENT: Final = "Order Completed"
 STAGES: Final = ("awareness", "consideration", "decision", "loyalty")
@@ -231,6 +232,14 @@ class DashboardReads:
         )
         with self._connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
+
+    def deliveries(self, status: str | None = None, limit: int = 100) -> list[OutboxRow]:
+        """The newest messages of the outbox (of one ``status``), newest first."""
+        query = sa.select(_O).order_by(_O.c.id.desc()).limit(limit)
+        if status is not None:
+            query = query.where(_O.c.status == status)
+        with self._connect() as conn:
+            return [outbox.row_of(r._mapping) for r in conn.execute(query)]
 
     def catalogue(self) -> dict[str, Any]:
         """The retailer's tables: rows per table, when each last changed, recent changes."""

@@ -13,7 +13,15 @@ from pathlib import Path
 from fastapi import Depends, FastAPI
 from starlette.staticfiles import StaticFiles
 
-from juncture.api.dashboard import customers, journeys, overview, session
+from juncture.api.dashboard import (
+    customers,
+    insights,
+    journeys,
+    operations,
+    overview,
+    segments,
+    session,
+)
 from juncture.api.dashboard.sources import Sources
 
 __all__ = ["STATIC", "Sources", "install"]
@@ -28,5 +36,5 @@ def install(app: FastAPI, sources: Sources, admin_token: str | None) -> None:
     app.mount("/app/static", StaticFiles(directory=STATIC), name="dashboard-static")
     app.include_router(session.router(sessions))
     signed_in = [Depends(sessions.require)]
-    for pages in (overview, journeys, customers):
+    for pages in (overview, journeys, customers, segments, operations, insights):
         app.include_router(pages.router(sources), dependencies=signed_in)

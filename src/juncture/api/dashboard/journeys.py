@@ -80,11 +80,12 @@ def check_draft(text: str) -> dict[str, Any]:
     try:
         spec = definitions.loads(text, "draft.yaml")
     except definitions.InvalidJourney as exc:
-        return {"valid": False, "problems": [_problem(p) for p in exc.problems]}
+        return {"valid": False, "problems": [problem_json(p) for p in exc.problems]}
     return {"valid": True, "journey": spec.id, "elements": graph.elements(spec)}
 
 
-def _problem(p: Any) -> dict[str, Any]:
+def problem_json(p: Any) -> dict[str, Any]:
+    """A definition problem for the editors: its line, its path, what is wrong."""
     return {"line": line_of(p), "path": p.path, "message": p.message}
 
 
@@ -148,7 +149,7 @@ def _actions(api: APIRouter, sources: Sources) -> None:
         try:
             done = await run_in_threadpool(store.apply, text, "dashboard.yaml")
         except definitions.InvalidJourney as exc:
-            problems = [_problem(p) for p in exc.problems]
+            problems = [problem_json(p) for p in exc.problems]
             return render.problem(422, exc.code, "the definition has problems", problems=problems)
         answer = {"journey": done.journey_id, "version": done.version, "created": done.created}
         return render.data(answer, 201 if done.created else 200)

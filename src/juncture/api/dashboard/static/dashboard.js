@@ -245,6 +245,67 @@ Pages.editor = () => {
   check();
 };
 
+// -- segments: a draft counted as you type; a segment's size over time -------------------
+Pages.segments = () => {
+  const draft = document.getElementById("draft");
+  const result = document.getElementById("draft-result");
+  const problems = document.getElementById("problems");
+  let timer = null;
+  let asked = 0;
+  async function count() {
+    const mine = ++asked;
+    const r = await Juncture.send("/app/api/segments/preview", { text: draft.value });
+    if (mine !== asked) return;
+    const found = r.ok && r.body.valid;
+    const list = r.ok ? (r.body.problems || []) : [{ line: 0, path: "", message: r.body.message }];
+    result.textContent = found ? `${r.body.id}: ${Juncture.fmt(r.body.size)} customers now` : `${list.length} problem(s)`;
+    result.className = found ? "ok" : "error";
+    problems.replaceChildren(...list.map((p) => {
+      const li = document.createElement("li");
+      li.textContent = `${p.line ? `line ${p.line}: ` : ""}${p.path ? p.path + ": " : ""}${p.message}`;
+      return li;
+    }));
+  }
+  draft.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(count, 300); });
+  count();
+};
+
+Pages.segment = () => {
+  const history = Juncture.pageData();
+  new Chart(document.getElementById("chart-history"), {
+    type: "bar",
+    data: {
+      labels: history.map((h) => Juncture.stamp(h.at)),
+      datasets: [
+        { type: "line", label: "Size", data: history.map((h) => h.size), borderColor: Juncture.palette[0], backgroundColor: Juncture.palette[0], yAxisID: "y" },
+        { label: "Entered", data: history.map((h) => h.entered), backgroundColor: Juncture.palette[1], yAxisID: "y" },
+        { label: "Exited", data: history.map((h) => -h.exited), backgroundColor: Juncture.palette[4], yAxisID: "y" },
+      ],
+    },
+    options: { animation: false, maintainAspectRatio: false, plugins: { legend: { position: "bottom" } } },
+  });
+};
+
+// -- data quality and deliveries: replay the quarantine, retry dead letters ---------------
+Pages.data = () => {
+  const said = document.getElementById("action-result");
+  async function act(url, which, done) {
+    const body = which === "all" ? {} : { ids: [Number(which)] };
+    const r = await Juncture.send(url, body);
+    said.className = r.ok ? "ok" : "error";
+    said.textContent = r.ok ? done(r.body) : r.body.message;
+    if (r.ok) setTimeout(() => window.location.reload(), 800);
+  }
+  for (const b of document.querySelectorAll("[data-replay]")) {
+    b.addEventListener("click", () => act("/app/api/quarantine/replay", b.dataset.replay, (a) =>
+      `replayed ${a.replayed.length}; still failing ${a.stillFailing.length}` +
+      a.stillFailing.map((f) => ` (#${f.id}: ${f.reason})`).join("")));
+  }
+  for (const b of document.querySelectorAll("[data-retry]")) {
+    b.addEventListener("click", () => act("/app/api/deliveries/retry", b.dataset.retry, (a) => `${a.retried} queued again`));
+  }
+};
+
 document.addEventListener("DOMContentLoaded", () => {
   const start = Pages[document.body.dataset.page];
   if (start) start();

@@ -1,0 +1,38 @@
+"""The Experiments and Catalogue pages: every journey's KPIs per arm and every holdout and
+split judged as an experiment (the measurement of ``/v1/measure``), and the health of the
+retailer's tables (rows, when each last changed, the latest catalogue changes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from juncture.api.dashboard import render
+from juncture.api.dashboard.sources import Sources
+
+
+def experiments(sources: Sources) -> dict[str, Any]:
+    report = sources.measurement.report(sources.clock.now())
+    return {
+        "kpis": [k.to_json() for k in report.kpis.values()],
+        "experiments": [r.to_json() for r in report.experiments],
+    }
+
+
+def router(sources: Sources) -> APIRouter:
+    api = APIRouter(include_in_schema=False)
+
+    @api.get("/app/experiments")
+    async def measured(request: Request) -> Response:
+        found = await run_in_threadpool(experiments, sources)
+        return render.page(request, "experiments.html", **found)
+
+    @api.get("/app/catalogue")
+    async def catalogue(request: Request) -> Response:
+        found = await run_in_threadpool(sources.store.dashboard.catalogue)
+        return render.page(request, "catalogue.html", tables=found)
+
+    return api
