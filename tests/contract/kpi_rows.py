@@ -93,11 +93,12 @@ def write(engine: sa.Engine, extra_events: Sequence[dict[str, Any]] = ()) -> Non
         )
 
 
-ANSWERS: list[tuple[str, str, dt.datetime]] = [
-    ("p2", "Email Opened", T0 + 13 * HOUR),
-    ("p2", "Email Opened", T0 + 2 * DAY + HOUR),  # m5 since, but an SMS: still m2's open
-    ("p1", "Email Link Clicked", T0),
-    ("p2", "Unsubscribed", T0 + 2 * DAY + 2 * HOUR),  # after m5, the SMS
+ANSWERS: list[tuple[str, str, dt.datetime, dict[str, Any]]] = [
+    ("p2", "Email Opened", T0 + 13 * HOUR, {}),
+    ("p2", "Email Opened", T0 + 2 * DAY + HOUR, {}),  # m5 since, but an SMS: still m2's open
+    ("p1", "Email Link Clicked", T0, {}),
+    ("p2", "Unsubscribed", T0 + 2 * DAY + 2 * HOUR, {}),  # after m5, the SMS
+    ("p1", "Email Opened", T0 + 20 * DAY, {"email_id": "1"}),  # past the window, but named
 ]
 
 
@@ -154,5 +155,8 @@ def write_journey(engine: sa.Engine) -> None:
         conn.execute(tables.outbox.insert(), MESSAGES)
         conn.execute(
             tables.events.insert(),
-            [event(start + i, p, name, at) for i, (p, name, at) in enumerate(ANSWERS)],
+            [
+                event(start + i, p, name, at, **props)
+                for i, (p, name, at, props) in enumerate(ANSWERS)
+            ],
         )

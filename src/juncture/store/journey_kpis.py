@@ -5,18 +5,20 @@ journey, node and channel with what answered them (opens, clicks, unsubscribes).
 *Last touch*: an order, or an ``Email Opened``, ``Email Link Clicked`` or ``Unsubscribed``
 event, is credited to the latest message delivered (outbox ``sent``, or ``shown`` on site)
 to the same profile at or before it and within the window; opens and clicks only to email.
+An event that names its message (``email_id``: the outbox id, as Juncture's own open, click
+and unsubscribe links record it) is credited to that message.
 Profiles are followed to the profile they live on in (one hop of ``redirect_to``).
 """
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from typing import Any, Final
 
 import sqlalchemy as sa
 
-from juncture.store import failures, tables
+from juncture.store import tables
 from juncture.store.kpi_sql import (
+    Body,
     days_between,
     events_of_live,
     live_profile,
@@ -24,7 +26,7 @@ from juncture.store.kpi_sql import (
     period,
     within,
 )
-from juncture.store.kpis import KpiQuery, Row, in_segment
+from juncture.store.kpis import KpiQuery, Reads, Row, in_segment, plain, total
 
 _E: Final = tables.events
 _N: Final = tables.enrollments
@@ -39,19 +41,8 @@ _STATUSES: Final = {
 }
 
 
-class JourneyKpis:
+class JourneyKpis(Reads):
     """Journey KPI reads over one SQL store."""
-
-    def __init__(self, engine: sa.Engine) -> None:
-        self.engine = engine
-        self.dialect = engine.dialect.name
-
-    def _connect(self) -> AbstractContextManager[sa.Connection]:
-        return failures.connection(self.engine)
-
-    def _rows(self, query: sa.Executable) -> list[Row]:
-        with self._connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(query)]
 
     def entries(self, q: KpiQuery) -> list[Row]:
         """Per journey, arm (``treatment`` or ``holdout``) and period of entry, counting each
@@ -83,9 +74,9 @@ class JourneyKpis:
             sa.select(
                 each.c.journey_id, arm, key,
                 sa.func.count().label("profiles"),
-                sa.func.sum(each.c.goal).label("goal_reached"),
-                sa.func.sum(sa.case((each.c.orders > 0, 1), else_=0)).label("converted"),
-                sa.func.sum(each.c.orders).label("orders"),
+                total(each.c.goal).label("goal_reached"),
+                total(sa.case((each.c.orders > 0, 1), else_=0)).label("converted"),
+                total(each.c.orders).label("orders"),
                 sa.func.sum(each.c.revenue).label("revenue"),
                 sa.func.sum(each.c.revenue * each.c.revenue).label("revenue_squares"),
             )
@@ -122,7 +113,13 @@ class JourneyKpis:
         outside journeys)."""
         o = orders(self.dialect)
         placed = (
-            sa.select(o.c.profile_id, o.c.at, o.c.revenue, o.c.order_key.label("target"))
+            sa.select(
+                o.c.profile_id,
+                o.c.at,
+                o.c.revenue,
+                o.c.order_key.label("target"),
+                sa.null().label("named"),
+            )
             .where(*within(o.c.at, q.since, q.until), *in_segment(o.c.profile_id, q))
             .subquery("placed")
         )
@@ -144,12 +141,20 @@ class JourneyKpis:
     def _last_touch(
         self, targets: sa.Subquery, q: KpiQuery, email_only: sa.ColumnElement[bool]
     ) -> sa.Subquery:
-        """Each row of ``targets`` (``profile_id``, ``at``, ``target``, ...) with the message
-        it is credited to (``message_id``, ``journey_id``, ``node_id``, ``channel``,
-        ``created_at``); rows with none are left out. ``email_only`` says, per target row,
-        that only email counts."""
+        """Each row of ``targets`` (``profile_id``, ``at``, ``target``, ``named``: the outbox
+        id it names, or NULL) with the message it is credited to (``message_id``,
+        ``journey_id``, ``node_id``, ``channel``, ``created_at``): the one it names, else the
+        last touch; rows with none are left out. ``email_only`` says, per target row, that
+        only email counts by last touch."""
         moved = tables.profiles.alias("messaged")
         touched = sa.func.coalesce(_O.c.sent_at, _O.c.created_at)
+        named = sa.cast(_O.c.id, sa.String) == targets.c.named
+        last = sa.and_(
+            touched <= targets.c.at,
+            days_between(touched, targets.c.at, self.dialect) <= q.window_days,
+            sa.or_(sa.not_(email_only), _O.c.channel == "email"),
+        )
+        first = sa.case((named, 0), else_=1)
         pairs = (
             sa.select(
                 targets,
@@ -157,18 +162,13 @@ class JourneyKpis:
                 _O.c.created_at,
                 sa.func.row_number()
                 .over(partition_by=(targets.c.profile_id, targets.c.target),
-                      order_by=(touched.desc(), _O.c.id.desc()))
+                      order_by=(first, touched.desc(), _O.c.id.desc()))
                 .label("rank"),
             )
             .select_from(_O.outerjoin(moved, moved.c.profile_id == _O.c.profile_id))
             .join(targets, sa.func.coalesce(moved.c.redirect_to, _O.c.profile_id)
                   == targets.c.profile_id)
-            .where(
-                _O.c.status.in_(DELIVERED),
-                touched <= targets.c.at,
-                days_between(touched, targets.c.at, self.dialect) <= q.window_days,
-                sa.or_(sa.not_(email_only), _O.c.channel == "email"),
-            )
+            .where(_O.c.status.in_(DELIVERED), sa.or_(sa.func.coalesce(named, False), last))
             .subquery("pairs")
         )  # fmt: skip
         return sa.select(pairs).where(pairs.c.rank == 1).subquery("touch")
@@ -183,8 +183,7 @@ class JourneyKpis:
         key = period(_O.c.created_at, q.period, self.dialect).label("period")
         dims = (_O.c.journey_id, _O.c.node_id, _O.c.channel, key)
         counts = [
-            sa.func.sum(sa.case((_O.c.status.in_(s), 1), else_=0)).label(n)
-            for n, s in _STATUSES.items()
+            total(sa.case((_O.c.status.in_(s), 1), else_=0)).label(n) for n, s in _STATUSES.items()
         ]
         delivered = sa.case((_O.c.status.in_(DELIVERED), live), else_=None)
         where = (
@@ -206,7 +205,7 @@ class JourneyKpis:
         )
         with self._connect() as conn:
             rows = {
-                _dims(r): {**r._mapping, "suppressed_by_reason": {}} for r in conn.execute(totals)
+                _dims(r): {**plain(r), "suppressed_by_reason": {}} for r in conn.execute(totals)
             }
             for *d, reason, n in conn.execute(reasons):
                 rows[tuple(d)]["suppressed_by_reason"][reason or "unknown"] = int(n)
@@ -216,10 +215,11 @@ class JourneyKpis:
 
     def _answers(self, q: KpiQuery) -> sa.Select[Any]:
         profile = live_profile()
+        named = Body(_E.c.body, self.dialect).text("properties", "email_id")
         answers = (
             sa.select(
                 profile.label("profile_id"), _E.c.timestamp.label("at"),
-                _E.c.seq.label("target"), _E.c.event,
+                _E.c.seq.label("target"), _E.c.event, named.label("named"),
             )
             .select_from(events_of_live())
             .where(_E.c.event.in_([OPENED, CLICKED, UNSUBSCRIBED]), *in_segment(profile, q))
