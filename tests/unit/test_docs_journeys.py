@@ -18,7 +18,12 @@ def section() -> str:
 def test_the_examples_validate() -> None:
     examples = [block.split("```", 1)[0] for block in section().split("```yaml\n")[1:]]
     specs = [journey_definitions.loads(example, "docs/journeys.md") for example in examples]
-    assert [spec.id for spec in specs] == ["thanks", "birthday", "checkout_reminder"]
+    assert [spec.id for spec in specs] == [
+        "thanks",
+        "birthday",
+        "checkout_reminder",
+        "first_order_offer",
+    ]
 
 
 def test_every_library_journey_is_listed() -> None:

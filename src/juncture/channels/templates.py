@@ -41,6 +41,7 @@ CONTEXT_DEFAULTS: Mapping[str, Any] = {
     "recommendations": [],
     "journey": {},
     "unsubscribe_url": "",  # a marketing email's one-click unsubscribe link (its footer's)
+    "data": {},  # what the send node gives: offer, products, survey, deadline
 }
 
 

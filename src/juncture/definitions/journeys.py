@@ -20,6 +20,7 @@ from typing import Any, Final
 from juncture import library as shipped
 from juncture.core.journeys import expr
 from juncture.core.journeys import spec as s
+from juncture.definitions import content
 from juncture.definitions.reader import PathT, Problem, Reader, line_of
 from juncture.errors import InvalidDefinition
 
@@ -392,22 +393,28 @@ def _send(r: _JourneyReader, raw: Mapping[str, Any], path: PathT, node_id: str) 
     inline = r.get(raw, path, "inline", dict, True) if body == "inline" else None
     target = r.next(raw, path)
     onsite = _onsite(r, raw, path, channel)
+    data = content.read(r, raw, path)
     if onsite is None or None in (channel, purpose, target) or (template, inline) == (None, None):
         return None
-    kind, placement = onsite
-    return s.SendMessage(node_id, channel, purpose, target, template, inline, kind, placement)
+    kind, placement, expires = onsite
+    if data is None:
+        return None
+    return s.SendMessage(
+        node_id, channel, purpose, target, template, inline, kind, placement, data, expires
+    )
 
 
 def _onsite(
     r: _JourneyReader, raw: Mapping[str, Any], path: PathT, channel: str | None
-) -> tuple[str | None, str | None] | None:
-    """(kind, placement) of an on-site send, (None, None) for other channels; None after a
-    problem."""
+) -> tuple[str | None, str | None, dt.timedelta | None] | None:
+    """(kind, placement, expires) of an on-site send, all None for other channels; None
+    after a problem."""
     if channel != "onsite":
-        extra = [key for key in ("kind", "placement") if key in raw and channel is not None]
+        keys = ("kind", "placement", "expires")
+        extra = [key for key in keys if key in raw and channel is not None]
         for key in extra:
             r.problem((*path, key), f"{key} is for on-site placements (channel: onsite)")
-        return None if extra else (None, None)
+        return None if extra else (None, None, None)
     if "kind" not in raw:
         r.problem(path, f"an on-site send needs 'kind', one of {', '.join(s.PLACEMENT_KINDS)}")
         return None
@@ -416,7 +423,10 @@ def _onsite(
     if placement is not None and not _PLACEMENT.match(placement):
         r.problem((*path, "placement"), f"placement {placement!r}: letters, digits, _.:- only")
         return None
-    return None if kind is None else (kind, placement)
+    expires = r.duration(raw, path, "expires") if "expires" in raw else None
+    if kind is None or ("expires" in raw and expires is None):
+        return None
+    return kind, placement, expires
 
 
 def _set_trait(r: _JourneyReader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
@@ -484,7 +494,8 @@ _BUILDERS: Final[Mapping[str, tuple[frozenset[str], _Build]]] = {
     "condition": (frozenset({"branches", "else"}), _condition),
     "split": (frozenset({"branches"}), _split),
     "send": (
-        frozenset({"channel", "purpose", "template", "inline", "kind", "placement", "next"}),
+        frozenset({"channel", "purpose", "template", "inline", "kind", "placement", "next"})
+        | {"data", "expires"},
         _send,
     ),
     "set_trait": (frozenset({"trait", "value", "next"}), _set_trait),

@@ -82,7 +82,7 @@ class Decider:
         if ask is not None and self.touchpoints is not None:
             visitor = rules.visitor(pid, profile, shown)
             return self._touchpoint(ask, visitor, profile, _context(pid, profile), now)
-        rows = {row.id: row for row in self.placements.queued(pid, now)}
+        rows = {row.id: row for row in self._unexpired(self.placements.queued(pid, now), now)}
         queued = [rules.Queued(row.id, _placement(row), row.purpose) for row in rows.values()]
         decision = rules.decide(rules.visitor(pid, profile, shown), queued, placement, self.cap)
         context = _context(pid, profile)
@@ -139,6 +139,18 @@ class Decider:
         message = Message(key, pid, ONSITE, purpose, now, payload, template, status="shown")
         row = self.placements.record_shown(message)
         return None if row is None else Shown(row.id, found.kind, content, found.data)
+
+    def _unexpired(self, rows: Sequence[OutboxRow], now: dt.datetime) -> list[OutboxRow]:
+        """Queued rows still to be shown: one past its ``expires_at`` (its offer ended, its
+        deadline passed, it waited too long) ends ``suppressed``, reason ``expired``."""
+        live = []
+        for row in rows:
+            ends = row.payload.get("expires_at")
+            if isinstance(ends, str) and dt.datetime.fromisoformat(ends) <= now:
+                self.placements.outbox.suppress(row.id, "expired")
+            else:
+                live.append(row)
+        return live
 
     def _show_queued(
         self, row: OutboxRow, context: Mapping[str, Any], now: dt.datetime

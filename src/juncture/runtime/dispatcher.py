@@ -75,7 +75,7 @@ from juncture.store.outbox_probe import DueProbe
 from juncture.store.recipients import Recipients
 
 log = logging.getLogger("juncture.dispatcher")
-CONTEXT_KEYS = ("profile", "event", "cart", "recommendations", "journey")
+CONTEXT_KEYS = ("profile", "event", "cart", "recommendations", "journey", "data")
 NORMALIZE = {"email": normalize_email, "phone": normalize_phone}  # suppressions' addresses
 
 

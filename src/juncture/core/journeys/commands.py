@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from juncture.core.journeys import spec
+from juncture.core.journeys.content import MessageData
 from juncture.core.timers import CancelTimer, ScheduleTimer
 
 __all__ = [
@@ -60,6 +61,8 @@ class Send(_Origin):
     context: Mapping[str, Any] = field(default_factory=dict)
     kind: str | None = None  # on-site: the placement kind and slot
     placement: str | None = None
+    data: MessageData = field(default_factory=MessageData)  # what the template shows
+    expires: dt.timedelta | None = None  # on-site: how long it waits at most
 
 
 @dataclass(frozen=True, slots=True)

@@ -424,6 +424,8 @@ def _action(journey: s.JourneySpec, enrollment: Enrollment, node: s.AnyNode) -> 
             context=_payload(enrollment),
             kind=node.kind,
             placement=node.placement,
+            data=node.data,
+            expires=node.expires,
         )
     if isinstance(node, s.Action):
         return RunAction(*about, action=node, idempotency_key=idem, event=enrollment.event)

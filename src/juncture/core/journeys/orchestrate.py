@@ -27,7 +27,7 @@ import msgspec
 
 from juncture.core import channels, signals, stage
 from juncture.core.events import Event
-from juncture.core.journeys import arbitration, machine
+from juncture.core.journeys import arbitration, content, machine
 from juncture.core.journeys import spec as s
 from juncture.core.journeys.arbitration import ContactHistory, Policy
 from juncture.core.journeys.catalog import Catalog
@@ -49,6 +49,7 @@ from juncture.core.profile.reducer import DERIVED_SOURCE
 TIMER_PREFIX: Final = "j:"
 MAX_EMITS: Final = 20  # emit_event chains per step: validation cannot see cross-journey loops
 NAME_TRAITS: Final = ("first_name", "last_name", "name", "email", "phone", "timezone")
+ON_SITE_WAITS: Final = dt.timedelta(days=14)  # a queued on-site message, unless the node says
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,9 +396,12 @@ def _message(p: Profile, send: Send, now: dt.datetime, user_id: str | None) -> M
     }
     if send.inline is not None:
         payload["inline"] = dict(send.inline)
+    if not send.data.empty:
+        payload["data"] = content.resolve(send.data, now)
     if send.channel == "onsite":
         payload["placement"] = send.placement or (send.inline or {}).get("placement", "any")
         payload["kind"] = send.kind
+        payload["expires_at"] = _expires_at(send, now).isoformat()
     return Message(
         idempotency_key=send.idempotency_key,
         profile_id=p.profile_id,
@@ -411,6 +415,14 @@ def _message(p: Profile, send: Send, now: dt.datetime, user_id: str | None) -> M
         enrollment_id=send.enrollment_id,
         node_id=send.node,
     )
+
+
+def _expires_at(send: Send, now: dt.datetime) -> dt.datetime:
+    """When a queued on-site message stops waiting: after its ``expires`` (default
+    :data:`ON_SITE_WAITS`), or when its deadline or offer ends, whichever comes first."""
+    waits = now + (send.expires or ON_SITE_WAITS)
+    ends = content.ends(send.data, now)
+    return waits if ends is None else min(waits, ends)
 
 
 def _flat_event(raw: object) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any, Final, Literal
 
 from juncture.core import channels
 from juncture.core.journeys import expr
+from juncture.core.journeys.content import MessageData
 
 SEGMENT_ENTERED: Final = "Segment Entered"
 SEGMENT_EXITED: Final = "Segment Exited"
@@ -171,7 +172,8 @@ class Split(Node):
 class SendMessage(Node):
     """A message on ``channel``. On-site ones (``onsite``) wait for the customer's next
     visit: ``kind`` (one of :data:`PLACEMENT_KINDS`) says what they are, ``placement`` the
-    slot that may show them (``any`` when None)."""
+    slot that may show them (``any`` when None), ``expires`` how long they wait at most.
+    ``data`` is what the template shows (an offer, products, a survey, a deadline)."""
 
     channel: Channel
     purpose: Purpose
@@ -180,6 +182,8 @@ class SendMessage(Node):
     inline: Mapping[str, Any] | None = None
     kind: str | None = None
     placement: str | None = None
+    data: MessageData = field(default_factory=MessageData)
+    expires: dt.timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True)
