@@ -68,6 +68,7 @@ def test_the_admin_token_opens_the_pages_with_a_strict_cookie(client: httpx.Clie
         page = client.get(path)
         assert page.status_code == 200, (path, page.text[:300])
         assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert client.get("/v1/journeys").status_code == 401  # the cookie is not the API's key
     client.post("/app/logout")
     assert client.get("/app").status_code == 303
 
