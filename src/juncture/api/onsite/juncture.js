@@ -278,6 +278,18 @@
     });
   }
 
+  // The page's popover is asked once per placement and browser session (tab), unless the
+  // tag says data-every-page: a shopper going back to the home page is not asked again.
+  function firstInSession(placement) {
+    if (opt.everyPage === "true") return true;
+    try {
+      var key = "juncture.asked." + placement;
+      if (sessionStorage.getItem(key)) return false;
+      sessionStorage.setItem(key, "1");
+    } catch (e) { /* storage blocked: ask each page */ }
+    return true;
+  }
+
   function leaving() {
     if (exitAsked || open || opt.exit === "off" || Date.now() - started < dwellMs) return;
     exitAsked = true;
@@ -335,7 +347,7 @@
     var work = Array.prototype.map.call(document.querySelectorAll("[data-juncture-slot]"), function (slot) {
       return inline(slot).catch(warn);
     });
-    if (opt.placement) work.push(ask(opt.placement).catch(warn));
+    if (opt.placement && firstInSession(opt.placement)) work.push(ask(opt.placement).catch(warn));
     watchExit();
     Promise.all(work).then(function () { document.documentElement.setAttribute("data-juncture-ready", "true"); });
   }

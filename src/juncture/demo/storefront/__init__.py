@@ -100,6 +100,10 @@ def mount(app: FastAPI, write_key: str, seed: int = 1) -> None:
     async def to_home() -> Response:
         return RedirectResponse(f"{PREFIX}/")
 
+    @app.get("/cart", include_in_schema=False)  # where the cart reminder's link points
+    async def to_cart() -> Response:
+        return RedirectResponse(f"{PREFIX}/cart")
+
     @app.get(f"{PREFIX}/catalog.json", include_in_schema=False)
     async def catalog_json() -> Response:
         return Response(body, media_type="application/json", headers=_CACHE)

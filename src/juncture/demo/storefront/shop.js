@@ -5,7 +5,10 @@
   "use strict";
   var me = document.currentScript;
   var writeKey = me.dataset.writeKey;
-  var segmentio = { apiKey: writeKey, apiHost: location.host + "/v1", protocol: location.protocol.replace(":", "") };
+  // keepalive: a request under way when the shopper follows a link still arrives (without it
+  // the browser cancels it, and the library sends the event again on the next page).
+  var segmentio = { apiKey: writeKey, apiHost: location.host + "/v1", protocol: location.protocol.replace(":", ""),
+                    deliveryStrategy: { strategy: "standard", config: { keepalive: true } } };
   window.analytics = AnalyticsNext.AnalyticsBrowser.load(
     { writeKey: writeKey, cdnURL: location.origin + "/demo/cdn",
       cdnSettings: { integrations: { "Segment.io": segmentio } } },
