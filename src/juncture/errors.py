@@ -77,6 +77,11 @@ class Unauthorized(BadInput):
     code = "unauthorized"
 
 
+class Forbidden(BadInput):
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(BadInput):
     status = 404
     code = "not_found"

@@ -42,7 +42,7 @@ from juncture.core.stage import StageConfig
 from juncture.errors import InvalidSettings
 from juncture.metrics import Metrics
 from juncture.recommend.filters import Rule, parse_rules
-from juncture.runtime import recommend_slots, unit_of_work
+from juncture.runtime import unit_of_work
 from juncture.runtime.cart_links import CartLinks
 from juncture.runtime.clock import Clock, SystemClock
 from juncture.runtime.committer import GroupCommitter
@@ -106,7 +106,6 @@ class Juncture:
                 policy,
                 links=links,
                 recipients=recipients,
-                shelf=functools.partial(recommend_slots.for_profile, self.recommendations()),
             )
 
         self.dispatcher = DispatcherThread(make, self.settings.dispatch_interval)
@@ -130,10 +129,7 @@ class Juncture:
         secret = _secret(self.settings.identity_secret)
         cart_links = CartLinks(secret, self.clock) if secret else None
         touchpoints = Touchpoints(self.store.catalog, self.store.programmes, cart_links)
-        decider = Decider(
-            self.store.placements, self.clock, cap, Templates(), touchpoints,
-            recommendations=self.recommendations(),
-        )  # fmt: skip
+        decider = Decider(self.store.placements, self.clock, cap, Templates(), touchpoints)
         return create_app(
             store=self.store,
             ingestor=self.ingestor,

@@ -11,7 +11,9 @@ from starlette.responses import Response
 
 import juncture
 from juncture.api import (
+    access,
     admin,
+    audit,
     catalog,
     cors,
     dashboard,
@@ -89,9 +91,12 @@ def create_app(
         dependencies=[Depends(params.no_nul)],
     )
     errors.install(app)
+    app.state.access = store.access  # minted tokens, for the admin check
+    app.add_middleware(audit.AuditTrail, access=store.access, clock=ingestor.clock)
     app.add_middleware(cors.BrowserCors, origins=cors_origins, paths=tracking.BROWSER_PATHS)
     app.include_router(tracking.router(ingestor, keys, metrics, body_timeout, limits))
     app.include_router(admin.router(store, ingestor, admin_token))
+    app.include_router(access.router(store.access, admin_token, ingestor.clock))
     app.include_router(profiles.router(store.profiles, admin_token, ingestor.clock, engine_behind))
     app.include_router(profiles.privacy_router(store, eraser, admin_token))
     app.include_router(segments.router(segment_ops, admin_token))

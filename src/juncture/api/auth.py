@@ -6,12 +6,15 @@ import base64
 import binascii
 import hmac
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Depends, Request
 
-from juncture.errors import Unauthorized
+from juncture.core import access
+from juncture.errors import Forbidden, Unauthorized
 from juncture.settings import key_hash, source_of
+from juncture.store.access import Access
 from juncture.store.base import Store
 
 
@@ -60,10 +63,46 @@ def admin_only(token: str | None) -> Any:
     return Depends(admin)
 
 
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who made an admin request: ``actor`` is safe to log (a token's id, a user's name)."""
+
+    actor: str
+    kind: str  # token | user
+    scopes: frozenset[str]
+
+
+CONFIGURED = Principal("JUNCTURE_ADMIN_TOKEN", "token", access.ALL)
+
+
 def require_admin(request: Request, token: str | None) -> None:
-    if token is None:
-        raise Unauthorized("the admin API is off: set JUNCTURE_ADMIN_TOKEN to turn it on")
+    """The caller's bearer token is the configured admin token (every scope) or a token minted
+    with ``juncture tokens create`` whose scopes include what this route needs (403 if not).
+    Who it was and the scope needed are left on ``request.state`` for the audit log."""
     header = request.headers.get("authorization", "")
     given = header[7:].strip() if header.lower().startswith("bearer ") else ""
-    if not hmac.compare_digest(given.encode(), token.encode()):
-        raise Unauthorized("admin endpoints need `Authorization: Bearer <JUNCTURE_ADMIN_TOKEN>`")
+    principal = _principal(request, token, given)
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    needed = access.required_scope(request.method, route)
+    request.state.audit = (principal, needed, route)
+    if needed not in principal.scopes:
+        raise Forbidden(
+            f"this token has scopes {', '.join(sorted(principal.scopes))}; "
+            f"{request.method} {route} needs `{needed}`",
+            where="authorization",
+        )
+
+
+def _principal(request: Request, token: str | None, given: str) -> Principal:
+    if token is not None and given and hmac.compare_digest(given.encode(), token.encode()):
+        return CONFIGURED
+    store: Access | None = getattr(request.app.state, "access", None)
+    found = store.token_for(given) if store is not None and given else None
+    if found is not None:
+        return Principal(found.token_id, "token", found.scopes)
+    if token is None and store is None:
+        raise Unauthorized("the admin API is off: set JUNCTURE_ADMIN_TOKEN to turn it on")
+    raise Unauthorized(
+        "admin endpoints need `Authorization: Bearer <token>`: JUNCTURE_ADMIN_TOKEN or a token "
+        "from `juncture tokens create`"
+    )

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from juncture.cli.access import audit, tokens_app, users_app
 from juncture.cli.bench import bench_app
 from juncture.cli.catalog import catalog_app
 from juncture.cli.demo import demo
@@ -36,6 +37,9 @@ keys_app = typer.Typer(no_args_is_help=True, help="Write keys for the tracking A
 failed_app = typer.Typer(no_args_is_help=True, help="The failed-event quarantine.")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(users_app, name="users")
+app.command("audit")(audit)
 app.add_typer(failed_app, name="failed")
 app.add_typer(journeys_app, name="journeys")
 app.add_typer(segments_app, name="segments")
@@ -151,13 +155,6 @@ def import_(
     map_: Annotated[
         list[str] | None, typer.Option("--map", help='Rename a CSV column: "Their Name=ours"')
     ] = None,
-    database_url: DatabaseUrl = None,
-) -> None:
-    """Load history through the same validation, dedup and quarantine as live traffic."""
-    from juncture import wiring
-    from juncture.runtime.importer import import_file
-
-    mapping = dict(m.split("=", 1) for m in (map_ or []) if "=" in m)
     schema: Annotated[
         Path | None,
         typer.Option(help="YAML/JSON file of CSV column types (columns: {age: number})"),
@@ -166,25 +163,33 @@ def import_(
         list[str] | None,
         typer.Option("--type", help="A CSV column's type: age=number (boolean, time, list)"),
     ] = None,
-    juncture = wiring.build(settings_from(database_url=database_url))
-    with file.open("rb") as f:
-        total = sum(1 for line in f if line.strip()) if file.suffix != ".csv" else None
-    try:
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Load history through the same validation, dedup and quarantine as live traffic."""
+    from juncture import wiring
     from juncture.definitions import columns
-        with _progress("importing") as bar:
-            task = bar.add_task("import", total=total)
-            report = import_file(
+    from juncture.runtime.importer import import_file
+
+    mapping = dict(m.split("=", 1) for m in (map_ or []) if "=" in m)
     try:
         types = {**(columns.load(schema) if schema else {}), **columns.parse_pairs(type_ or [])}
     except InvalidDefinition as exc:
         typer.echo(exc.message, err=True)
         raise typer.Exit(2) from None
+    juncture = wiring.build(settings_from(database_url=database_url))
+    with file.open("rb") as f:
+        total = sum(1 for line in f if line.strip()) if file.suffix != ".csv" else None
+    try:
+        with _progress("importing") as bar:
+            task = bar.add_task("import", total=total)
+            report = import_file(
                 file,
                 juncture.ingestor,
                 source=source,
                 fmt=fmt,
                 mapping=mapping,
                 progress=lambda n: bar.advance(task, n),
+                types=types,
             )
     finally:
         juncture.close()
@@ -192,7 +197,6 @@ def import_(
         f"{report.lines} messages read: {report.stored} stored, "
         f"{report.duplicates} already there, {len(report.rejected)} rejected"
     )
-                types=types,
     for line, code, message in report.rejected[:50]:
         typer.echo(f"{file}:{line}: {code}: {message}")
     if len(report.rejected) > 50:

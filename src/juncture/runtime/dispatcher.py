@@ -58,7 +58,7 @@ import datetime as dt
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,7 +153,6 @@ class Dispatcher:
         at_most_once: Collection[str] = (),
         links: Links | None = None,
         recipients: Recipients | None = None,
-        shelf: Callable[[str], list[Any]] | None = None,
     ) -> None:
         self.outbox = outbox
         self.channels = dict(channels)
@@ -165,7 +164,6 @@ class Dispatcher:
         self.at_most_once = frozenset(at_most_once)
         self.links = links
         self.recipients = recipients
-        self.shelf = shelf  # a profile's recommendations, read if a template lists them
         self._slots = asyncio.Semaphore(concurrency)
         self._carts = Carts(self.outbox)
         self._probe = DueProbe(outbox)
@@ -313,8 +311,6 @@ class Dispatcher:
         if row.template or inline or row.channel not in DATA:  # data channels send no template
             context: dict[str, Any] = {k: payload[k] for k in CONTEXT_KEYS if k in payload}
             context.setdefault("journey", _journey(row))
-            if self.shelf is not None and not payload.get("recommendations"):
-                context["recommendations"] = self.shelf(row.profile_id)
             if self.links is not None and headers:
                 context["unsubscribe_url"] = self.links.unsubscribe(row.id)
             content = self.templates.render(

@@ -131,7 +131,9 @@ class Recommendations:
 
     def profile(self, profile_id: str) -> Shopper:
         """The profile ``profile_id`` (the admin API names it), as :meth:`shopper`."""
-        return judge(self.placements.profile(profile_id))
+        profile = self.placements.profile(profile_id)
+        refused = profile is not None and consent_for(profile, "*", PERSONALISATION) is False
+        return Shopper(None if refused else profile, not refused)
 
     def recommend(self, ask: Ask, shopper: Shopper) -> Result:
         """Answer ``ask`` for ``shopper`` (their history, cart and purchases folded in)."""
@@ -190,12 +192,6 @@ class Recommendations:
             return {s.product_id for s in lines if retail.available(s)}
 
         return stocked
-
-
-def judge(profile: Profile | None) -> Shopper:
-    """A loaded profile as a shopper: without it when they refused personalisation."""
-    refused = profile is not None and consent_for(profile, "*", PERSONALISATION) is False
-    return Shopper(None if refused else profile, not refused)
 
 
 def _interactions(events: Iterable[ProductEvent]) -> list[Interaction]:

@@ -24,6 +24,7 @@ from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.errors import StoreUnavailable
 from juncture.store import dialects, erasure, failures, journey_report, tables
 from juncture.store import migrate as migrations
+from juncture.store.access import Access
 from juncture.store.base import FailedEvent, Writer
 from juncture.store.catalog import Catalog
 from juncture.store.customer_orders import CustomerOrders
@@ -74,6 +75,7 @@ class SqlStore:
         self.programmes = Programmes(self.engine)  # loyalty, offers, associates, reviews
         self.recommend = RecommendReads(self.engine, self.catalog)  # what recommenders read
         self.dashboard = DashboardReads(self.engine)  # the dashboard's own reads
+        self.access = Access(self.engine)  # scoped tokens, dashboard users, the audit log
 
     def writer(self) -> Writer:
         return dialects.writer_for(self.engine)

@@ -339,6 +339,7 @@ def chars(table: sa.Table, column: str) -> int:
 # are declared in modules of their own on this metadata; importing them here keeps
 # `tables.metadata` the whole schema.
 from juncture.store import (  # noqa: E402, F401
+    access_tables,
     catalog_tables,
     feedback_tables,
     programme_tables,
