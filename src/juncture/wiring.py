@@ -153,6 +153,7 @@ class Juncture:
                 self.store.journey_measures,
                 self.store.customer_orders,
                 self.batch_run(),
+                engine_config(self.settings),
             ),
             body_timeout=self.settings.body_timeout,
         )

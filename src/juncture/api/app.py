@@ -104,7 +104,7 @@ def create_app(
     app.include_router(decide.router(decider, keys, body_timeout, engine_behind, identity_secret))
     app.include_router(onsite.router())
     app.include_router(journeys.router(journey_store, admin_token, body_timeout))
-    app.include_router(measure.router(measurement, admin_token, ingestor.clock))
+    app.include_router(measure.router(measurement, admin_token, ingestor.clock, body_timeout))
     announce = Announcer(store.catalog, ingestor)  # catalogue changes as shoppers' events
     app.include_router(
         catalog.router(

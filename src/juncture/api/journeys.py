@@ -56,20 +56,20 @@ def router(journeys: JourneyStore, admin_token: str | None, body_timeout: float)
 
     @api.post("/validate", openapi_extra=bodies.definition())
     async def validate(request: Request) -> Response:
-        text, filename = await _definition(request, body_timeout)
+        text, filename = await definition(request, body_timeout)
         try:
             spec = journey_definitions.loads(text, filename)
         except journey_definitions.InvalidJourney as exc:
-            return _invalid(exc)
+            return invalid(exc)
         return json_response({"valid": True, "journey": spec.id, "nodes": list(spec.nodes)})
 
     @api.post("", openapi_extra=bodies.definition())
     async def apply(request: Request) -> Response:
-        text, filename = await _definition(request, body_timeout)
+        text, filename = await definition(request, body_timeout)
         try:
             done = await run_in_threadpool(journeys.apply, text, filename)
         except journey_definitions.InvalidJourney as exc:
-            return _invalid(exc)
+            return invalid(exc)
         body = {
             "journey": done.journey_id,
             "version": done.version,
@@ -108,8 +108,9 @@ def _lifecycle(api: APIRouter, journeys: JourneyStore) -> None:
         return json_response((await run_in_threadpool(journeys.archive, journey_id)).summary())
 
 
-async def _definition(request: Request, timeout: float) -> tuple[str, str]:
-    """The body as text and the name problems will carry (``body.yaml`` or ``body.json``)."""
+async def definition(request: Request, timeout: float) -> tuple[str, str]:
+    """The body as text and the name problems will carry (``body.yaml`` or ``body.json``);
+    also the draft of a dry run (``api/dry_run``)."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     kind = _KINDS.get(media)
     if kind is None:
@@ -128,7 +129,7 @@ async def _definition(request: Request, timeout: float) -> tuple[str, str]:
     return text, name
 
 
-def _invalid(exc: journey_definitions.InvalidJourney) -> Response:
+def invalid(exc: journey_definitions.InvalidJourney) -> Response:
     problems = [{"where": p.where, "path": p.path, "message": p.message} for p in exc.problems]
     return error_response(exc, {"problems": problems})
 

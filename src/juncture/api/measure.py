@@ -8,7 +8,8 @@ models and writes each customer's ``clv`` trait (``dryRun=true`` writes nothing)
 /v1/measure/plan`` sizes an experiment. Figures are as of now unless ``at`` is given.
 ``GET /v1/measure/kpis/{report}`` answers one KPI report (commerce, carts, customers,
 retention, stages, stage-moves, journeys, attribution, messages) per ``period`` over
-``[since, until)``, for one ``segment`` or ``journey``, as JSON or CSV.
+``[since, until)``, for one ``segment`` or ``journey``, as JSON or CSV. Funnels and paths are
+in :mod:`juncture.api.funnels`, dry runs of draft journeys in :mod:`juncture.api.dry_run`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from juncture.api import funnels, reports
+from juncture.api import dry_run, funnels, reports
 from juncture.api.auth import admin_only
 from juncture.api.errors import json_response
 from juncture.api.params import At, moment
@@ -44,7 +45,9 @@ SmallestLift = Annotated[
 ]
 
 
-def router(measurement: Measurement, admin_token: str | None, clock: Clock) -> APIRouter:
+def router(
+    measurement: Measurement, admin_token: str | None, clock: Clock, body_timeout: float = 10.0
+) -> APIRouter:
     api = APIRouter(prefix="/v1/measure", dependencies=[admin_only(admin_token)], tags=["measure"])
 
     def now(at: dt.datetime | None) -> dt.datetime:
@@ -79,6 +82,7 @@ def router(measurement: Measurement, admin_token: str | None, clock: Clock) -> A
 
     _kpis(api, measurement)
     funnels.routes(api, measurement)
+    dry_run.routes(api, measurement, clock, body_timeout)
     _clv(api, measurement, now)
     _plan(api)
     return api

@@ -55,12 +55,13 @@ def _measurement(database_url: str | None) -> Iterator[Measurement]:
     from juncture.settings import load as load_settings
 
     flags = {"database_url": database_url} if database_url else {}
-    store = wiring.open_store(load_settings(**flags))
+    settings = load_settings(**flags)
+    store = wiring.open_store(settings)
     writer = store.writer()
     try:
         yield Measurement(
             store.journeys, store.journey_measures, store.customer_orders,
-            lambda process: commit(writer, [], [], process),
+            lambda process: commit(writer, [], [], process), wiring.engine_config(settings),
         )  # fmt: skip
     except JunctureError as exc:
         typer.echo(f"{exc.code}: {exc.message}", err=True)
@@ -320,6 +321,32 @@ def _cell(value: Any) -> str:
     if value is None:
         return "-"
     return f"{value:,.4g}" if isinstance(value, float) else str(value)
+
+
+@measure_app.command("dry-run")
+def dry_run(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A draft journey")],
+    days: Annotated[int, typer.Option("--days", min=1, help="Run over this many days back")] = 30,
+    window_days: Window = 7,
+    output: Output = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Run a draft journey over the recorded events of the last days without sending: who
+    would have entered, been messaged or suppressed (by reason), per day and node (JSON)."""
+    from juncture.definitions.journeys import InvalidJourney
+
+    now = _now()
+    with _measurement(database_url) as m:
+        try:
+            found = m.dry_run(
+                file.read_text(encoding="utf-8"), str(file), since=now - dt.timedelta(days=days),
+                now=now, window=dt.timedelta(days=window_days),
+            )  # fmt: skip
+        except InvalidJourney as exc:
+            for p in exc.problems:
+                typer.echo(f"{p.where}: {p.message}", err=True)
+            raise typer.Exit(1) from exc
+    _emit(_json(found), output)
 
 
 @measure_app.command("clv")

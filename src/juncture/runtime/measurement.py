@@ -14,7 +14,8 @@ from typing import Any
 
 from juncture.analytics import clv, funnels, kpis, measure, planning
 from juncture.core.measures import KpiReport
-from juncture.runtime import lifetime_value
+from juncture.core.pipeline import EngineConfig
+from juncture.runtime import dry_run, lifetime_value
 from juncture.runtime.lifetime_value import Run
 from juncture.store.customer_orders import CustomerOrders
 from juncture.store.funnels import Funnels, Step
@@ -31,8 +32,14 @@ class Measurement:
     writer's transaction (for writing the ``clv`` trait)."""
 
     def __init__(
-        self, journeys: JourneyStore, measures: JourneyMeasures, orders: CustomerOrders, run: Run
+        self,
+        journeys: JourneyStore,
+        measures: JourneyMeasures,
+        orders: CustomerOrders,
+        run: Run,
+        config: EngineConfig | None = None,
     ) -> None:
+        self.config = config or EngineConfig()  # the engine's rules, for dry runs
         self.journeys = journeys
         self.measures = measures
         self.orders = orders
@@ -94,6 +101,16 @@ class Measurement:
         reached = sum(p["profiles"] for p in found if p["reached"])
         return {"start": start, "end": end, "profiles": started,
                 "reached": reached if end is not None else None, **drawn}  # fmt: skip
+
+    def dry_run(
+        self, text: str, filename: str, *, since: dt.datetime, now: dt.datetime,
+        window: dt.timedelta = dt.timedelta(days=7),
+    ) -> Row:  # fmt: skip
+        """What the draft journey ``text`` would have done from ``since`` to ``now``, sending
+        nothing and writing nothing here (:mod:`juncture.runtime.dry_run`)."""
+        return dry_run.dry_run(
+            self.measures, self.config, text, filename, since=since, now=now, window=window
+        )
 
     def clv(
         self, now: dt.datetime, horizon_days: float = 365.0, discount: float = 0.0, *, write: bool

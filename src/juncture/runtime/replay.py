@@ -18,6 +18,10 @@ message ids as the first time, so those already stored are not stored again; the
 says how many were new.
 
 Run it while the server is stopped: it writes state outside the committer.
+
+Replay runs no journeys unless it is given some (``journeys``): a dry run
+(:mod:`juncture.runtime.dry_run`) replays a copy of the log in a scratch database with the
+journeys acting from ``journeys_from`` on, the state before that built as usual.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from juncture.core import bounds
 from juncture.core.events import Event
 from juncture.core.pipeline import EngineConfig
 from juncture.runtime.clock import ManualClock
-from juncture.runtime.engine import Engine
+from juncture.runtime.engine import Engine, JourneySource
 from juncture.runtime.membership import StoredSegments
 from juncture.runtime.unit_of_work import Applied, reapply
 from juncture.store.base import Writer
@@ -88,11 +92,14 @@ def replay(
     step: dt.timedelta | None = None,
     batch_size: int = DEFAULT_BATCH,
     progress: Callable[[int], None] | None = None,
+    journeys: JourneySource | None = None,
+    journeys_from: dt.datetime | None = None,
 ) -> ReplaySummary:
     """Rebuild the engine state of ``store`` from its events.
 
     ``until``: where the clock ends (timers due by then fire); the last event's time when
-    None. ``progress`` is called with the number of events of each commit.
+    None. ``progress`` is called with the number of events of each commit. ``journeys``
+    run on the events from ``journeys_from`` on (all, when None); none run without them.
     """
     engine_config = config or EngineConfig()
     shortest = min(engine_config.signals.cart_quiet, engine_config.signals.checkout_quiet)
@@ -106,12 +113,18 @@ def replay(
     first = next((e for e in _client_events(rebuild, 100) if bounds.within_time(e.timestamp)), None)
     if first is not None:
         clock = ManualClock(first.timestamp)
-        engine = Engine(clock, engine_config, segments=StoredSegments(), skip_failures=True)
+        segments = StoredSegments()
+        plain = Engine(clock, engine_config, segments=segments, skip_failures=True)
+        engine = plain
+        if journeys is not None:
+            engine = Engine(clock, engine_config, journeys, segments, skip_failures=True)
+        cut = journeys_from if journeys is not None else None
         writer = store.writer()
         try:
-            for batch in _batches(rebuild, step, batch_size, clock, summary.out_of_range):
+            for batch in _batches(rebuild, step, batch_size, clock, summary.out_of_range, cut=cut):
                 clock.set(max(clock.now(), *(e.timestamp for e in batch)))
-                summary.add(reapply(writer, batch, engine.process))
+                acting = plain if cut is not None and batch[0].timestamp < cut else engine
+                summary.add(reapply(writer, batch, acting.process))
                 summary.events += len(batch)
                 if progress is not None:
                     progress(len(batch))
@@ -120,7 +133,7 @@ def replay(
             _fire_rest(rebuild, writer, engine, clock, summary)
         finally:
             writer.close()
-        summary.engine_errors = engine.errors
+        summary.engine_errors = plain.errors + (engine.errors if engine is not plain else 0)
         summary.clock = clock.now()
     summary.store = store.stats()
     summary.seconds = time.perf_counter() - started
@@ -133,9 +146,12 @@ def _batches(
     size: int,
     clock: ManualClock,
     out_of_range: list[int],
+    *,
+    cut: dt.datetime | None = None,
 ) -> Iterator[list[Event]]:
     """Client events in ``seq`` order, cut where event time passes the clock by ``step``
-    (so no timer set in a batch falls due inside it) or at ``size`` events."""
+    (so no timer set in a batch falls due inside it), at ``size`` events, and where event
+    time reaches ``cut``."""
     batch: list[Event] = []
     horizon: dt.datetime | None = None
     for event in _client_events(rebuild, size):
@@ -147,6 +163,8 @@ def _batches(
             batch = []
         if not batch:
             horizon = max(clock.now(), event.timestamp) + step
+            if cut is not None and event.timestamp < cut:
+                horizon = min(horizon, cut - dt.timedelta(microseconds=1))
         batch.append(event)
     if batch:
         yield batch
