@@ -42,8 +42,9 @@ def message(user: str, at: dt.datetime, **fields: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def shop(database_url: str) -> Iterator[LiveServer]:
-    """Six shoppers with an email address, four of them consenting to marketing, sign up two days and one day ago
-    (three each day); three signed up twenty days ago, before the week the draft looks at.
+    """Six shoppers with an email address, four of them consenting to marketing, sign up
+    two days and one day ago (three each day); three signed up twenty days ago, before the
+    week the draft looks at.
     Each event arrives when it happens (the server's clock is set to its time), as live
     traffic does: an event that arrives long after it happened starts no journey."""
     now = dt.datetime.now(dt.UTC)
