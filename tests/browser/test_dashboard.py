@@ -255,3 +255,29 @@ def test_experiments_and_catalogue_show_what_is_measured(
     assert page.locator("#tables tr[data-table=products]").count() == 1
     screenshot(page, "dashboard-catalogue")
     page_problems.assert_none()
+
+
+def test_funnels_and_paths_draw_the_demos_shoppers(
+    page: Any, page_problems: PageProblems, demo: LiveServer
+) -> None:
+    seeded.sign_in(page, demo.url, "/app/funnels?period=30d")
+    profiles = numbers(page, "#funnel [data-key=profiles]")
+    assert len(profiles) == 4
+    assert profiles[0] > 0
+    assert profiles == sorted(profiles, reverse=True)  # each step is a subset of the one before
+    flows = page.evaluate("Chart.getChart('chart-paths').data.datasets[0].data")
+    assert flows
+    step = [(int(f["from"].split(":")[0]), int(f["to"].split(":")[0])) for f in flows]
+    assert all(b == a + 1 for a, b in step)  # each link goes one step on
+    started = sum(f["flow"] for f in flows if f["from"] == "0:Product Viewed")
+    summary = page.locator("#paths-summary").inner_text()
+    assert started == int(summary.split(" ")[0].replace(",", ""))
+    screenshot(page, "dashboard-funnels")
+    page.fill("#steps", "Product Viewed")  # one step is not a funnel: refused with where
+    with page.expect_response("**/app/funnels?**") as answer:
+        page.click("form.search button >> nth=0")
+    assert answer.value.status == 400
+    assert answer.value.json()["where"] == "steps"
+    page_problems.failed.clear()  # that 400 was asked for
+    page_problems.console.clear()
+    page_problems.assert_none()

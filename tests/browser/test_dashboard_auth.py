@@ -13,7 +13,7 @@ from tests.conftest import ADMIN, ADMIN_TOKEN, LiveServer
 
 PAGES = (
     "/app", "/app/journeys", "/app/journeys/new", "/app/customers", "/app/segments", "/app/data",
-    "/app/experiments", "/app/catalogue",
+    "/app/experiments", "/app/funnels", "/app/catalogue",
 )  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 
 from juncture.api.dashboard import (
     customers,
+    funnels,
     insights,
     journeys,
     operations,
@@ -36,5 +37,6 @@ def install(app: FastAPI, sources: Sources, admin_token: str | None) -> None:
     app.mount("/app/static", StaticFiles(directory=STATIC), name="dashboard-static")
     app.include_router(session.router(sessions))
     signed_in = [Depends(sessions.require)]
-    for pages in (overview, journeys, customers, segments, operations, insights):
-        app.include_router(pages.router(sources), dependencies=signed_in)
+    pages = (overview, journeys, customers, segments, operations, insights, funnels)
+    for module in pages:
+        app.include_router(module.router(sources), dependencies=signed_in)

@@ -89,8 +89,9 @@ def problem_json(p: Any) -> dict[str, Any]:
     return {"line": line_of(p), "path": p.path, "message": p.message}
 
 
-async def _draft_text(request: Request) -> str:
-    raw = await body.read(request, limit=MAX_DRAFT, timeout=READ_TIMEOUT)
+async def draft_text(request: Request, limit: int = MAX_DRAFT) -> str:
+    """The definition a page's editor sends: ``{"text": "<YAML or JSON>"}``."""
+    raw = await body.read(request, limit=limit, timeout=READ_TIMEOUT)
     try:
         text = orjson.loads(raw)["text"]
     except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
@@ -141,11 +142,11 @@ def _actions(api: APIRouter, sources: Sources) -> None:
 
     @api.post("/app/api/journeys/draft")
     async def draft(request: Request) -> Response:
-        return render.data(check_draft(await _draft_text(request)))
+        return render.data(check_draft(await draft_text(request)))
 
     @api.post("/app/api/journeys/apply")
     async def apply(request: Request) -> Response:
-        text = await _draft_text(request)
+        text = await draft_text(request)
         try:
             done = await run_in_threadpool(store.apply, text, "dashboard.yaml")
         except definitions.InvalidJourney as exc:

@@ -6,17 +6,15 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-import orjson
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from juncture.api import body
 from juncture.api.dashboard import render
-from juncture.api.dashboard.journeys import problem_json
+from juncture.api.dashboard.journeys import draft_text, problem_json
 from juncture.api.dashboard.sources import Sources
 from juncture.definitions import segments as segment_definitions
-from juncture.errors import BadInput, InvalidDefinition
+from juncture.errors import InvalidDefinition
 
 MEMBERS: Final = 100
 MAX_DRAFT: Final = 1 << 16
@@ -70,11 +68,7 @@ def router(sources: Sources) -> APIRouter:
 
     @api.post("/app/api/segments/preview")
     async def count(request: Request) -> Response:
-        raw = await body.read(request, limit=MAX_DRAFT, timeout=30.0)
-        try:
-            text = orjson.loads(raw)["text"]
-        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-            raise BadInput('send {"text": "<the definition>"}', code="invalid_body") from exc
-        return render.data(await run_in_threadpool(preview, sources, str(text)))
+        text = await draft_text(request, MAX_DRAFT)
+        return render.data(await run_in_threadpool(preview, sources, text))
 
     return api

@@ -306,6 +306,34 @@ Pages.data = () => {
   }
 };
 
+// -- funnels and paths: the funnel's bars and the paths' Sankey (chartjs-chart-sankey) ----
+Pages.funnels = () => {
+  const data = Juncture.pageData();
+  new Chart(document.getElementById("chart-funnel"), {
+    type: "bar",
+    data: {
+      labels: data.funnel.map((s) => s.event),
+      datasets: [{ label: "Customers", data: data.funnel.map((s) => s.profiles), backgroundColor: Juncture.palette[0] }],
+    },
+    options: { animation: false, maintainAspectRatio: false, plugins: { legend: { display: false } } },
+  });
+  const labels = Object.fromEntries(data.paths.nodes.map((n) => [n.id, `${n.event} (${Juncture.fmt(n.profiles)})`]));
+  new Chart(document.getElementById("chart-paths"), {
+    type: "sankey",
+    data: {
+      datasets: [{
+        data: data.paths.links.map((l) => ({ from: l.source, to: l.target, flow: l.profiles })),
+        labels,
+        column: Object.fromEntries(data.paths.nodes.map((n) => [n.id, n.step])),  // a step per column
+        colorFrom: () => Juncture.palette[0],
+        colorTo: (c) => (String(c.dataset.data[c.dataIndex].to).endsWith("(exit)") ? "#94a3b8" : Juncture.palette[1]),
+        size: "max",
+      }],
+    },
+    options: { animation: false, maintainAspectRatio: false },
+  });
+};
+
 document.addEventListener("DOMContentLoaded", () => {
   const start = Pages[document.body.dataset.page];
   if (start) start();
