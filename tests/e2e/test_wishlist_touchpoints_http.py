@@ -151,3 +151,32 @@ def test_the_cart_reminder_priced_now_and_a_link_that_rebuilds_the_cart(
     clock.advance(dt.timedelta(days=8))
     r = httpx.get(shop.url + link)
     assert (r.status_code, r.json()["code"]) == (410, "link_expired")
+
+
+def test_a_shoppers_wish_list_registrations_and_appointments_are_exported_and_erased(
+    shop: LiveServer,
+) -> None:
+    client = Client(WRITE_KEY, host=shop.url, sync_mode=True)
+    for user in ("s1", "s2"):
+        client.track(user, "Product Added to Wishlist", {"product_id": "k1", "price": 40.0})
+    client.flush()
+    tables(shop)
+    event = '{"event_id": "e1", "title": "Tasting", "starts_at": "2099-01-01T10:00Z"}'
+    feed(shop, "store_events", event, "application/x-ndjson")
+    r = httpx.post(
+        f"{shop.url}/v1/store-events/e1/registrations", json={"customerId": "s1"}, headers=ADMIN
+    )
+    assert r.status_code == 201, r.text
+    assert decide(shop, "wishlist")["reason"] == "wish_list"  # folds the events into the table
+    [found] = httpx.get(f"{shop.url}/v1/profiles", params={"userId": "s1"}, headers=ADMIN).json()[
+        "profiles"
+    ]
+    pid = found["profileId"]
+    exported = httpx.get(f"{shop.url}/v1/profiles/{pid}/export", headers=ADMIN).json()["tables"]
+    assert exported["wish_list_items"][0]["product_id"] == "k1"
+    assert exported["event_registrations"][0]["event_id"] == "e1"
+    gone = httpx.delete(f"{shop.url}/v1/profiles/{pid}", params={"reference": "R"}, headers=ADMIN)
+    assert gone.status_code == 200, gone.text
+    assert httpx.get(f"{shop.url}/v1/wishlists/s1", headers=ADMIN).json()["items"] == []
+    others = httpx.get(f"{shop.url}/v1/wishlists/s2", headers=ADMIN).json()["items"]
+    assert [i["productId"] for i in others] == ["k1"]  # someone else's stays

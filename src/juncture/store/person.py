@@ -14,7 +14,9 @@ The person is a live profile and every profile merged into it. Their rows:
 - ``device_users``: the devices they used, whose lists of users may name others too (a
   store kiosk, a family tablet): only their own entries are theirs.
 - ``loyalty_accounts`` and ``coupon_redemptions`` under one of their user ids (the
-  retailer's tables name members by the tracking ``userId``).
+  retailer's tables name members by the tracking ``userId``), and likewise their
+  ``event_registrations`` and ``appointments``;
+- ``wish_lists`` and ``wish_list_items`` kept under one of their identifiers.
 
 What names nobody is not theirs: ``segment_sizes``, the ``erasures`` records, journey and
 segment definitions, the retailer's products, stock, locations, offers, associates and
@@ -104,6 +106,10 @@ class Person:
             ("profiles", "profile_id", pids),
             ("loyalty_accounts", "customer_id", self.users),
             ("coupon_redemptions", "customer_id", self.users),
+            ("event_registrations", "customer_id", self.users),
+            ("appointments", "customer_id", self.users),
+            ("wish_list_items", "owner", self.identifiers),
+            ("wish_lists", "owner", self.identifiers),
         ]
 
 

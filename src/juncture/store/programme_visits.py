@@ -54,7 +54,9 @@ class Visits:
             values = sa.select(
                 sa.literal(event_id), sa.literal(customer_id),
                 sa.literal(at, sa.DateTime(timezone=True)),
-            ).where(sa.or_(sa.literal(capacity).is_(None), taken < capacity))  # fmt: skip
+            )  # fmt: skip
+            if capacity is not None:
+                values = values.where(taken < capacity)
             insert = R.insert().from_select(["event_id", "customer_id", "registered_at"], values)
             if not conn.execute(insert.returning(R.c.event_id)).all():
                 return FULL
