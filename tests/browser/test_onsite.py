@@ -108,6 +108,7 @@ def test_a_first_visit_is_welcomed_and_the_impression_reported(
     [viewed] = reported(page, site[1], "Promotion Viewed")
     assert viewed["properties"]["creative"] == "welcome"
     assert viewed["properties"]["position"] == "home"
+    assert viewed["properties"]["name"] == "welcome"  # the kind, never a greeting by name
     assert viewed["context"]["library"]["name"] == "juncture.js"
     assert viewed["context"]["page"]["url"] == f"{site[0].url}/"
     assert viewed["messageId"]

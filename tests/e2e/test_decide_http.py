@@ -91,6 +91,15 @@ def test_cart_recovery_then_welcome_then_nothing(live: LiveServer) -> None:
     assert all(d["sentAt"] is not None for d in rows)
 
 
+def test_leaving_with_a_cart_gets_the_exit_offer_and_keeps_the_reminder(live: LiveServer) -> None:
+    add_to_cart(live, "u-exit")
+    leaving = decide(live, userId="u-exit", placement="exit")
+    assert (leaving["reason"], leaving["show"]["kind"]) == ("exit_intent", "exit_intent")
+    assert decide(live, userId="u-exit", placement="exit")["reason"] == "already_shown"
+    back = decide(live, userId="u-exit", placement="home")
+    assert (back["reason"], back["show"]["kind"]) == ("cart_recovery", "cart_recovery")
+
+
 def test_queued_placement_is_shown_in_its_placement_and_recorded(live: LiveServer) -> None:
     send(live, "identify", userId="u-q", traits={"first_name": "Bo"})
     pid = profile_of(live, "u-q")
@@ -116,7 +125,8 @@ def test_queued_placement_is_shown_in_its_placement_and_recorded(live: LiveServe
     detail = httpx.get(f"{live.url}/v1/deliveries/{show['id']}", headers=ADMIN).json()
     assert detail["status"] == "shown"
     assert [a["ok"] for a in detail["attemptLog"]] == [True]
-    assert decide(live, userId="u-q", placement="exit")["reason"] == "already_shown"
+    again = decide(live, userId="u-q", placement="exit")
+    assert again["reason"] == "nothing_to_show"  # shown once; leaving without a cart has no default
 
 
 def test_consent_denied_blocks_marketing_but_not_transactional(live: LiveServer) -> None:

@@ -77,8 +77,9 @@
   function context() {
     return {
       library: { name: "juncture.js", version: VERSION },
+      // No query strings: they may carry personal data (an email in a campaign link).
       page: { path: location.pathname, url: location.origin + location.pathname,
-              referrer: document.referrer, title: document.title },
+              referrer: document.referrer.split(/[?#]/)[0], title: document.title },
       userAgent: navigator.userAgent, locale: navigator.language
     };
   }
@@ -97,8 +98,8 @@
   }
 
   function promotion(show, placement) {
-    var p = { promotion_id: String(show.id), creative: show.kind, name: show.title || show.kind,
-              position: placement };
+    // The kind, not the rendered title: a title may greet the visitor by name.
+    var p = { promotion_id: String(show.id), creative: show.kind, name: show.kind, position: placement };
     if (show.journeyId) p.journey_id = show.journeyId;
     return p;
   }
