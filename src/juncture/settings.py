@@ -183,6 +183,9 @@ class Settings(BaseSettings):
     # What providers' inbound webhooks (SMS replies, delivery feedback) present: a bearer
     # token or the password of HTTP Basic. Unset: those endpoints answer 404.
     inbound_token: SecretStr | None = None
+    # The retailer's own templates, a folder per template as the shipped ones: a name there
+    # overrides the shipped template of that name; PUT /v1/templates/{name} writes there.
+    templates_dir: str | None = None
 
     # Identity: which shared identifiers merge profiles (user ids and anonymous ids always do).
     link_email: bool = _IDENTITY.link_email

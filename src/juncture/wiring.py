@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
@@ -106,6 +107,7 @@ class Juncture:
                 policy,
                 links=links,
                 recipients=recipients,
+                templates=self.templates(),
             )
 
         self.dispatcher = DispatcherThread(make, self.settings.dispatch_interval)
@@ -126,10 +128,11 @@ class Juncture:
     def app(self) -> FastAPI:
         token = self.settings.admin_token
         cap = self.settings.onsite_cap_per_day
+        templates = self.templates()
         secret = _secret(self.settings.identity_secret)
         cart_links = CartLinks(secret, self.clock) if secret else None
         touchpoints = Touchpoints(self.store.catalog, self.store.programmes, cart_links)
-        decider = Decider(self.store.placements, self.clock, cap, Templates(), touchpoints)
+        decider = Decider(self.store.placements, self.clock, cap, templates, touchpoints)
         return create_app(
             store=self.store,
             ingestor=self.ingestor,
@@ -147,6 +150,7 @@ class Juncture:
             limits=self.rate_limits(),
             recs=self.recommendations(),
             links=self.links(),
+            templates=templates,
             inbound_token=_secret(self.settings.inbound_token),
             measurement=Measurement(
                 self.store.journeys,
@@ -157,6 +161,11 @@ class Juncture:
             ),
             body_timeout=self.settings.body_timeout,
         )
+
+    def templates(self) -> Templates:
+        """The templates: the retailer's folder (``JUNCTURE_TEMPLATES_DIR``) first."""
+        own = self.settings.templates_dir
+        return Templates(own=Path(own) if own else None)
 
     def links(self) -> Links | None:
         """The signed links in messages (unsubscribe, clicks, opens), when the settings give

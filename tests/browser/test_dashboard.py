@@ -138,12 +138,6 @@ def test_the_editor_refuses_a_broken_definition_and_shows_where(
     page.wait_for_url("**/app/journeys/welcome_series")
     assert page.locator("h1").inner_text().startswith("Renamed ")
     assert page.locator("#versions tbody tr").count() >= 2
-    page.click("text=Versions side by side")  # the latest against the one before
-    page.wait_for_url("**/app/journeys/welcome_series/versions")
-    changed = page.locator("#compare tr.changed")
-    assert changed.count() == 1
-    old, new = changed.locator("td").all_inner_texts()
-    assert new == old.replace("name: ", "name: Renamed ", 1)
     page_problems.assert_none()
 
 

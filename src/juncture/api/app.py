@@ -21,7 +21,6 @@ from juncture.api import (
     deliveries,
     engine_status,
     errors,
-    inbound,
     journey_metrics,
     journeys,
     measure,
@@ -34,18 +33,18 @@ from juncture.api import (
     shoppers,
     tracking,
     visits,
-    unsubscribe,
 )
 from juncture.api.auth import WriteKeys
 from juncture.api.errors import error_response, json_response
+from juncture.api.messages import install as install_messages
 from juncture.channels.links import Links
+from juncture.channels.templates import Templates
 from juncture.errors import EngineNotReady, JunctureError
 from juncture.metrics import Metrics
 from juncture.runtime.catalog_events import Announcer
 from juncture.runtime.catalog_visits import Visitors
 from juncture.runtime.decide import Decider
 from juncture.runtime.erasure import Eraser
-from juncture.runtime.feedback import FeedbackRecorder
 from juncture.runtime.follower import EngineBehind
 from juncture.runtime.ingest import Ingestor
 from juncture.runtime.limits import RateLimits
@@ -54,7 +53,6 @@ from juncture.runtime.recommend import Recommendations
 from juncture.runtime.segments import Segments
 from juncture.store.journeys import JourneyStore
 from juncture.store.outbox import Outbox
-from juncture.store.recipients import Recipients
 from juncture.store.sql import SqlStore
 
 
@@ -79,6 +77,7 @@ def create_app(
     recs: Recommendations | None = None,
     links: Links | None = None,
     inbound_token: str | None = None,
+    templates: Templates | None = None,
 ) -> FastAPI:
     """The HTTP API. ``engine_behind`` is the engine behind the log (None: the engine runs
     inline, in each ingestion commit, or not at all); ``cors_origins`` the storefront
@@ -125,9 +124,16 @@ def create_app(
             shoppers.router(decider.touchpoints, people, admin_token, ingestor.clock)
         )
         app.include_router(visits.router(people, admin_token, ingestor.clock))
-    feedback = FeedbackRecorder(Recipients(store.engine), ingestor, ingestor.clock)
-    app.include_router(unsubscribe.router(links, feedback))  # recipients, no login
-    app.include_router(inbound.router(inbound_token, feedback, body_timeout))
+    install_messages(  # unsubscribe and inbound webhooks (no login), templates (admin)
+        app,
+        store,
+        ingestor,
+        links=links,
+        inbound_token=inbound_token,
+        templates=templates,
+        admin_token=admin_token,
+        body_timeout=body_timeout,
+    )
     pages = dashboard.Sources(store, ingestor, segment_ops, measurement, engine_behind)
     dashboard.install(app, pages, admin_token)  # the marketers' pages under /app
     journey_metrics.install(metrics.registry, journey_store)

@@ -22,8 +22,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from html import escape
 from typing import Final
 from urllib.parse import urlencode
+
+from juncture.channels.base import Content
 
 # RFC 8058, section 3.1: the one key/value pair a client POSTs to the unsubscribe URL.
 ONE_CLICK: Final = "List-Unsubscribe=One-Click"
@@ -79,3 +82,16 @@ class Links:
         message = f"{action}\n{delivery}\n{target}".encode()
         digest = hmac.new(self._key, message, hashlib.sha256).digest()[:SIGNATURE_BYTES]
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def with_way_out(content: Content, url: str) -> Content:
+    """``content`` with the unsubscribe link in its body: a template that does not show
+    ``unsubscribe_url`` (one of the retailer's) gets a footer line with it."""
+    text, html = content.text, content.html
+    if url not in text:
+        text = f"{text.rstrip()}\n\nUnsubscribe: {url}\n"
+    if html and escape(url) not in html and url not in html:
+        footer = f'<p style="font-size:12px"><a href="{escape(url)}">Unsubscribe</a></p>'
+        at = html.lower().rfind("</body>")
+        html = f"{html[:at]}{footer}\n{html[at:]}" if at >= 0 else f"{html.rstrip()}\n{footer}\n"
+    return Content(subject=content.subject, html=html, text=text)

@@ -73,18 +73,29 @@ def _environment(*, autoescape: bool) -> liquid.Environment:
 
 
 class Templates:
-    """Parses templates once (cached by name and part) and renders them with a context."""
+    """Parses templates once (cached by name and part) and renders them with a context.
 
-    def __init__(self, directory: Path | None = None) -> None:
+    ``own``: the retailer's templates folder (``JUNCTURE_TEMPLATES_DIR``); a template there
+    overrides the shipped one of its name, and is read again when its folder changes."""
+
+    def __init__(self, directory: Path | None = None, *, own: Path | None = None) -> None:
         self.directory = directory or PACKAGE_TEMPLATES
+        self.own = own
         self._html = _environment(autoescape=True)
         self._plain = _environment(autoescape=False)
-        self._cache: dict[tuple[str, str], liquid.BoundTemplate | None] = {}
-        self._about_cart: dict[tuple[str, str], bool] = {}  # named templates that list it
+        self._cache: dict[tuple[str, str, int], liquid.BoundTemplate | None] = {}
+        self._about_cart: dict[int, bool] = {}  # by id of a cached part: whether it lists it
 
     def names(self) -> list[str]:
-        """The named templates available."""
-        return sorted(p.name for p in self.directory.iterdir() if p.is_dir())
+        """The named templates available (the retailer's and the shipped ones)."""
+        folders = [self.directory, *([self.own] if self.own and self.own.is_dir() else [])]
+        return sorted({p.name for f in folders for p in f.iterdir() if p.is_dir()})
+
+    def check(self, name: str, parts: Mapping[str, str]) -> None:
+        """Parse ``parts`` (``subject``, ``html``, ``text``) as template ``name``'s; raises
+        :class:`TemplateError` naming the part and line of the first problem."""
+        for part, source in parts.items():
+            self._parse(name, part, source)
 
     def render(
         self,
@@ -102,7 +113,7 @@ class Templates:
             part: self._inline(label, part, inline) if inline else self._named(label, part)
             for part in PARTS
         }
-        if not _items(data["cart"]) and self._about_the_cart(label, found, named=not inline):
+        if not _items(data["cart"]) and self._about_the_cart(found, named=not inline):
             raise EmptyCart(f"template {label!r} lists the cart's items: the cart is empty")
         parts: dict[str, str] = {}
         for part, template in found.items():
@@ -122,32 +133,45 @@ class Templates:
                 return False
         except TemplateError:
             return False
-        return self._about_the_cart(label, found, named=not inline)
+        return self._about_the_cart(found, named=not inline)
 
     def _about_the_cart(
-        self, name: str, found: Mapping[str, liquid.BoundTemplate | None], *, named: bool
+        self, found: Mapping[str, liquid.BoundTemplate | None], *, named: bool
     ) -> bool:
         """Whether a part of the template lists the cart's items (a named one: found once)."""
-        for part, template in found.items():
-            lists = self._about_cart.get((name, part)) if named else None
+        for template in found.values():
+            lists = self._about_cart.get(id(template)) if named else None
             if lists is None and template is not None:
                 lists = _lists_cart(template)
                 if named:
-                    self._about_cart[(name, part)] = lists
+                    self._about_cart[id(template)] = lists
             if lists:
                 return True
         return False
 
     def _named(self, name: str, part: str) -> liquid.BoundTemplate | None:
-        key = (name, part)
+        if "/" in name or "\\" in name or name.startswith("."):
+            raise TemplateError(f"unknown template {name!r}", where=name)
+        folder, stamp = self._folder(name)
+        key = (name, part, stamp)
         if key not in self._cache:
-            folder = self.directory / name
-            if "/" in name or "\\" in name or name.startswith(".") or not folder.is_dir():
+            if folder is None:
                 raise TemplateError(f"unknown template {name!r}", where=name)
             path = folder / PARTS[part]
             source = path.read_text(encoding="utf-8") if path.is_file() else None
             self._cache[key] = None if source is None else self._parse(name, part, source)
         return self._cache[key]
+
+    def _folder(self, name: str) -> tuple[Path | None, int]:
+        """The folder of template ``name`` (the retailer's first), and a stamp that changes
+        when the retailer's changes (its modification time; 0 for a shipped one)."""
+        if self.own is not None:
+            try:
+                return self.own / name, (self.own / name).stat().st_mtime_ns
+            except (FileNotFoundError, NotADirectoryError):
+                pass
+        shipped_folder = self.directory / name
+        return (shipped_folder if shipped_folder.is_dir() else None), 0
 
     def _inline(
         self, name: str, part: str, inline: Mapping[str, Any]
@@ -164,7 +188,7 @@ class Templates:
         try:
             return env.from_string(source, name=f"{name}/{PARTS[part]}")
         except LiquidError as exc:
-            raise _error(name, part, exc) from exc
+            raise _error(name, part, exc, _line(env, source, exc)) from exc
 
     @staticmethod
     def _run(name: str, part: str, template: liquid.BoundTemplate, data: Mapping[str, Any]) -> str:
@@ -197,9 +221,27 @@ def _text(text: str) -> str:
     return "\n".join(lines) + "\n" if lines else ""
 
 
-def _error(name: str, part: str, exc: LiquidError) -> TemplateError:
+def _line(env: liquid.Environment, source: str, exc: LiquidError) -> int | None:
+    """The line of a syntax error that the parser could not place (an expression cut short,
+    a block left open): the first line whose text up to it fails the same way."""
+    if exc.context():
+        return None
+    lines = source.splitlines(keepends=True)
+    low, high = 1, len(lines)  # the first prefix that fails with the same message
+    while low < high:
+        middle = (low + high) // 2
+        try:
+            env.from_string("".join(lines[:middle]))
+            low = middle + 1
+        except LiquidError as again:
+            high, low = (middle, low) if again.message == exc.message else (high, middle + 1)
+    return low if lines else None
+
+
+def _error(name: str, part: str, exc: LiquidError, at: int | None = None) -> TemplateError:
     where = f"{name}/{PARTS[part]}"
-    found = exc.context()
+    context = exc.context()
+    found = (context[0],) if context else (at,) if at else None
     line = f", line {found[0]}" if found else ""
     if found:
         where += f":{found[0]}"

@@ -63,7 +63,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from juncture.channels.base import Channel, Content, DeliveryResult, OutboundMessage
-from juncture.channels.links import Links
+from juncture.channels.links import Links, with_way_out
 from juncture.channels.templates import EmptyCart, TemplateError, Templates
 from juncture.core.channels import DATA, OPT_IN, RECIPIENT_TRAITS, RECIPIENTS
 from juncture.core.identity import normalize_email, normalize_phone
@@ -316,6 +316,8 @@ class Dispatcher:
             content = self.templates.render(
                 row.template, context, inline=inline if isinstance(inline, dict) else None
             )
+            if "unsubscribe_url" in context:  # in the body too, whatever the template shows
+                content = with_way_out(content, context["unsubscribe_url"])
         return OutboundMessage(
             outbox_id=row.id,
             idempotency_key=row.idempotency_key,
