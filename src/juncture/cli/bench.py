@@ -157,3 +157,21 @@ def bench_segments(
     results = bench.run(profiles=profiles, events=events, postgres_url=database_url, seed=1,
                         engine_events=engine_events, echo=typer.echo)  # fmt: skip
     _write(output, results)
+
+
+@bench_app.command("measure")
+def bench_measure(
+    database_url: Annotated[
+        str, typer.Option(help="The database to measure (the demo's: run `juncture demo` first)")
+    ] = "sqlite:///juncture-demo.db",
+    repeats: Annotated[int, typer.Option(min=1, help="Runs of each; the best counts")] = 3,
+    output: Annotated[Path, typer.Option("--json-out", "--output", help="JSON result")] = Path(
+        "bench-measure.json"
+    ),
+) -> None:
+    """Every KPI report, a funnel and the paths over a database, against a raw scan."""
+    from juncture.bench import measure
+
+    if database_url.startswith("sqlite:///") and not Path(database_url[10:]).exists():
+        raise typer.BadParameter(f"{database_url[10:]} does not exist: run `juncture demo` first")
+    _write(output, measure.run(database_url, repeats, typer.echo))
