@@ -116,7 +116,7 @@ def test_the_cli_runs_the_same_draft(shop: LiveServer, tmp_path: Path) -> None:
     draft.write_text(DRAFT, encoding="utf-8")
     url = shop.juncture.settings.database_url
     found = CliRunner().invoke(
-        app, ["measure", "dry-run", str(draft), "--days", "7", "--database-url", url]
+        app, ["journeys", "dry-run", str(draft), "--since", "7d", "--database-url", url]
     )
     assert found.exit_code == 0, found.output
     run = json.loads(found.stdout)
@@ -124,3 +124,5 @@ def test_the_cli_runs_the_same_draft(shop: LiveServer, tmp_path: Path) -> None:
     draft.write_text(DRAFT.replace("type: exit", "type: nowhere"), encoding="utf-8")
     bad = CliRunner().invoke(app, ["measure", "dry-run", str(draft), "--database-url", url])
     assert bad.exit_code == 1 and f"{draft}:" in bad.output
+    never = CliRunner().invoke(app, ["measure", "dry-run", str(draft), "--since", "soon"])
+    assert never.exit_code == 2 and "--since" in never.output

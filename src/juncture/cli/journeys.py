@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from juncture.cli import measure
 from juncture.cli.options import DatabaseUrl
 
 if TYPE_CHECKING:
@@ -222,3 +223,8 @@ def _print_stats(stats: JourneyStats) -> None:
 
 def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in counts.items()) or "0"
+
+
+# The dry run lives with measurement (``juncture measure dry-run``); here under the name a
+# journey's author looks for.
+journeys_app.command("dry-run")(measure.dry_run)

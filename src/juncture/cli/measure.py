@@ -326,21 +326,29 @@ def _cell(value: Any) -> str:
 @measure_app.command("dry-run")
 def dry_run(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A draft journey")],
-    days: Annotated[int, typer.Option("--days", min=1, help="Run over this many days back")] = 30,
+    since: Annotated[
+        str, typer.Option("--since", help="How far back to run: 30d, 2w, 12h, ...")
+    ] = "30d",
     window_days: Window = 7,
     output: Output = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Run a draft journey over the recorded events of the last days without sending: who
-    would have entered, been messaged or suppressed (by reason), per day and node (JSON)."""
+    """Run a draft journey over the recorded events since then without sending: who would
+    have entered, been messaged or suppressed (by reason), per day and node (JSON). Also
+    ``juncture journeys dry-run``."""
     from juncture.definitions.journeys import InvalidJourney
+    from juncture.definitions.reader import parse_duration
 
+    try:
+        back = parse_duration(since)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--since") from exc
     now = _now()
     with _measurement(database_url) as m:
         try:
             found = m.dry_run(
-                file.read_text(encoding="utf-8"), str(file), since=now - dt.timedelta(days=days),
-                now=now, window=dt.timedelta(days=window_days),
+                file.read_text(encoding="utf-8"), str(file), since=now - back, now=now,
+                window=dt.timedelta(days=window_days),
             )  # fmt: skip
         except InvalidJourney as exc:
             for p in exc.problems:
