@@ -22,6 +22,7 @@ from juncture.api.params import BIGINT, PathId, RowId
 from juncture.errors import BadInput, NotFound
 from juncture.store.outbox import STATUSES, AttemptRow, Outbox, OutboxRow
 from juncture.store.placements import Placements
+from juncture.store.recipients import Recipients
 
 STATUS_PATTERN = "^(" + "|".join(STATUSES) + ")$"
 
@@ -70,6 +71,7 @@ def attempt_json(row: AttemptRow) -> dict[str, Any]:
 
 def router(outbox: Outbox, placements: Placements, admin_token: str | None) -> APIRouter:
     api = APIRouter(dependencies=[admin_only(admin_token)], tags=["deliveries"])
+    recipients = Recipients(outbox.engine)
 
     async def profile_of(user_id: str | None, anonymous_id: str | None) -> str | None:
         ids = [f"user_id:{user_id}"] if user_id else []
@@ -117,6 +119,8 @@ def router(outbox: Outbox, placements: Placements, admin_token: str | None) -> A
         body = delivery_json(row)
         body["payload"] = row.payload
         body["attemptLog"] = [attempt_json(a) for a in attempts]
+        said = await run_in_threadpool(recipients.feedback, delivery_id)
+        body["feedback"] = [f.to_json() for f in said]  # bounces, complaints, unsubscribes
         return json_response(body)
 
     @api.post("/v1/deliveries/retry")

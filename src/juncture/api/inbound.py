@@ -1,5 +1,9 @@
 """Providers' inbound webhooks: what recipients answer through the providers.
 
+- ``POST /v1/inbound/email``: bounces and complaints, in the shapes of Amazon SES (through
+  SNS), SendGrid, Postmark, Mailgun or plain JSON (:mod:`juncture.channels.provider_events`):
+  a hard bounce stops every email to the address, a complaint stops marketing to it and
+  revokes the profile's email marketing consent; each is recorded against its delivery.
 - ``POST /v1/inbound/sms``: a text message a customer sent to the retailer's number, in
   Twilio's shape (form fields ``From``, ``Body``, ``MessageSid``), Vonage's (``msisdn``,
   ``text``, ``messageId``) or a plain JSON one (``from``, ``body``, ``id``). The carriers'
@@ -27,6 +31,7 @@ from starlette.responses import Response
 
 from juncture.api import body as bodies
 from juncture.api.errors import json_response
+from juncture.channels import provider_events
 from juncture.core.identity import normalize_phone
 from juncture.errors import BadInput, NotFound, Unauthorized
 from juncture.runtime.feedback import FeedbackRecorder
@@ -100,5 +105,21 @@ def router(token: str | None, feedback: FeedbackRecorder, body_timeout: float) -
         if form:
             return Response(TWIML_EMPTY, media_type="text/xml")
         return json_response({"keyword": word})
+
+    @api.post("/v1/inbound/email")
+    async def email(request: Request) -> Response:
+        """Bounces and complaints from the email provider (SES through SNS, SendGrid,
+        Postmark, Mailgun or plain JSON): hard bounces and complaints suppress the address."""
+        try:
+            data = orjson.loads(await authorized(request))
+        except orjson.JSONDecodeError as exc:
+            raise BadInput("send JSON", code="malformed_json", where=f"body: {exc}") from exc
+        if isinstance(data, dict) and data.get("Type") == "SubscriptionConfirmation":
+            return json_response({"taken": {}, "confirm": "open this message's SubscribeURL"})
+        try:
+            reports = provider_events.read(data)
+        except (provider_events.UnknownShape, ValueError) as exc:
+            raise BadInput(str(exc), code="unknown_report", where="body") from exc
+        return json_response({"taken": await feedback.mail_reports(reports)})
 
     return api

@@ -17,12 +17,16 @@ complaint and an SMS STOP (the number or address may be on several profiles, or 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any, Final
 
 import msgspec
 import orjson
 
+from juncture.channels.email import message_id
+from juncture.channels.provider_events import MailReport
 from juncture.core import messages
+from juncture.core.identity import normalize_email
 from juncture.runtime.clock import Clock
 from juncture.runtime.ingest import Ingestor
 from juncture.store.recipients import Addressee, Recipients
@@ -30,6 +34,8 @@ from juncture.store.recipients import Addressee, Recipients
 SOURCE: Final = "messages"  # the source the events are stored under
 STOP_WORDS: Final = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 START_WORDS: Final = frozenset({"START", "UNSTOP", "SUBSCRIBE"})
+# What a provider's report stops: (scope, reason) of the address's suppression.
+HOW: Final = {"hard_bounce": ("all", "hard_bounce"), "complaint": ("marketing", "complaint")}
 
 
 def keyword(body: str) -> str | None:
@@ -91,6 +97,58 @@ class FeedbackRecorder:
             key = f"sms-{word}:{provider_id or now.isoformat()}:{delivery}"
             await self._tell(who, "Consent Updated", key, props)
         return word
+
+    async def mail_reports(self, reports: Sequence[MailReport]) -> dict[str, int]:
+        """Bounces and complaints from an email provider: a hard bounce stops all email to
+        the address (``Email Bounced`` on the profile), a complaint stops marketing to it and
+        revokes the profile's email marketing consent (``Email Marked as Spam``, ``Consent
+        Updated``); a soft bounce is only recorded. Answers how many of each were taken."""
+        taken: dict[str, int] = {}
+        for report in reports:
+            address = normalize_email(report.address)
+            if address is None:
+                continue
+            await self._mail_report(report, address)
+            taken[report.kind] = taken.get(report.kind, 0) + 1
+        return taken
+
+    async def _mail_report(self, report: MailReport, address: str) -> None:
+        now = self.clock.now()
+        delivery = await asyncio.to_thread(self._delivery, report, address)
+        if report.kind != "soft_bounce":
+            scope, reason = HOW[report.kind]
+            await asyncio.to_thread(
+                self.recipients.suppress, "email", address, scope=scope, reason=reason, at=now,
+                outbox_id=delivery,
+            )  # fmt: skip
+        await asyncio.to_thread(
+            self.recipients.record, delivery, "email", report.kind, now, report.detail
+        )
+        who = (
+            None
+            if delivery is None
+            else await asyncio.to_thread(self.recipients.addressee, delivery)
+        )
+        if who is None or report.kind == "soft_bounce":
+            return
+        if report.kind == "hard_bounce":
+            await self._tell(who, "Email Bounced", f"bounce:{delivery}", {"permanent": True})
+            return
+        await self._tell(who, "Email Marked as Spam", f"complaint:{delivery}", {})
+        props = {"channel": "email", "purpose": "marketing", "granted": False}
+        await self._tell(who, "Consent Updated", f"complaint-consent:{delivery}", props)
+
+    def _delivery(self, report: MailReport, address: str) -> int | None:
+        """The delivery a report is about: the one to the address whose ``Message-ID`` the
+        report names, else the latest to the address."""
+        found = self.recipients.deliveries_to("email", "email", report.address)
+        if not found and address != report.address:
+            found = self.recipients.deliveries_to("email", "email", address)
+        wanted = (report.message_id or "").strip(" <>")
+        for outbox_id, key in found:
+            if wanted and message_id(key, wanted.partition("@")[2]).strip("<>") == wanted:
+                return outbox_id
+        return found[0][0] if found else None
 
     async def _tell(self, who: Addressee, event: str, key: str, props: dict[str, Any]) -> None:
         """A track event on the profile ``who`` names (nothing once it was erased)."""

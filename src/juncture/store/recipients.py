@@ -100,17 +100,27 @@ class Recipients:
     def last_delivery_to(self, channel: str, key: str, value: str) -> int | None:
         """The latest delivery on ``channel`` whose payload's ``key`` was ``value`` (an SMS
         reply names the number, not the message it answers); None when there is none."""
+        found = self.deliveries_to(channel, key, value, limit=1)
+        return found[0][0] if found else None
+
+    def deliveries_to(
+        self, channel: str, key: str, value: str, limit: int = 20
+    ) -> list[tuple[int, str]]:
+        """The latest deliveries (id, idempotency key) on ``channel`` whose payload's ``key``
+        was ``value``, newest first."""
         # orjson writes the payload compactly: the pair appears exactly so in the text.
         needle = f'"{key}":"{value}"'.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = (
-            sa.select(OUTBOX.c.id)
-            .where(OUTBOX.c.channel == channel, OUTBOX.c.payload.like(f"%{needle}%", escape="\\"))
+            sa.select(OUTBOX.c.id, OUTBOX.c.idempotency_key)
+            .where(
+                OUTBOX.c.channel == channel,
+                OUTBOX.c.payload.like(f"%{needle}%", escape="\\"),
+            )
             .order_by(OUTBOX.c.id.desc())
-            .limit(1)
+            .limit(limit)
         )
-        with self._begin("find a delivery by its address") as conn:
-            found = conn.execute(query).scalar()
-        return None if found is None else int(found)
+        with self._begin("find deliveries by their address") as conn:
+            return [(int(i), str(k)) for i, k in conn.execute(query)]
 
     def suppress(
         self,
