@@ -82,6 +82,11 @@ def catalogue(catalog: Catalog) -> dict[str, Any]:
     }
 
 
+def vendored() -> list[str]:
+    """The names of the vendored files (Segment's browser library and its chunks)."""
+    return sorted(f.name for f in _files().joinpath("vendor").iterdir() if f.is_file())
+
+
 def _asset(folder: Traversable, name: str) -> Response:
     """A file of ``folder`` by plain name (no paths), with its type and a cache header."""
     file = folder.joinpath(name)
