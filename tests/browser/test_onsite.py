@@ -12,11 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
+from segment.analytics.client import Client
 
 from juncture.store.placements import Placements
 from tests.browser import shop
 from tests.browser.conftest import PageProblems, screenshot
-from tests.conftest import BASIC, WRITE_KEY, LiveServer, stored
+from tests.conftest import ADMIN, BASIC, WRITE_KEY, LiveServer, signed, stored
 from tests.e2e.test_decide_http import queue
 
 VISITOR = "a-onsite-visitor"
@@ -263,4 +264,72 @@ def test_the_shop_s_custom_properties_style_the_popover(
         "d => [getComputedStyle(d).backgroundColor, getComputedStyle(d).color]"
     )
     assert colours == ["rgb(10, 20, 30)", "rgb(250, 250, 250)"]
+    page_problems.assert_none()
+
+
+SURVEY_AFTER_ORDER = """\
+id: survey_after_order
+version: 1
+name: Ask how it went, on the next visit
+nodes:
+  - {id: ordered, type: trigger, event: Order Completed, next: ask}
+  - {id: ask, type: send, channel: onsite, kind: survey, template: onsite_survey, next: done}
+  - {id: done, type: exit}
+"""
+
+
+def test_a_signed_in_shopper_sees_what_a_journey_queued_for_them(
+    site: Site, page: Any, page_problems: PageProblems
+) -> None:
+    """The whole way: a journey applied over the admin API, the order tracked by Segment's
+    Python client, the page proving who is signed in with the hash the shop's backend signed."""
+    _, live = site
+    yaml = {**ADMIN, "Content-Type": "application/yaml"}
+    answer = httpx.post(f"{live.url}/v1/journeys", content=SURVEY_AFTER_ORDER, headers=yaml)
+    assert answer.status_code == 201, answer.text
+    client = Client(WRITE_KEY, host=live.url, sync_mode=True)
+    client.track("u-shopper", "Order Completed", {"order_id": "o1", "total": 42.0})
+    client.flush()
+    open_shop(page, site, placement="account", user_id="u-shopper", user_hash=signed("u-shopper"))
+    dialog_of(page, "survey")
+    [viewed] = reported(page, live, "Promotion Viewed")
+    assert viewed["userId"] == "u-shopper"
+    assert viewed["properties"]["journey_id"] == "survey_after_order"
+    page_problems.assert_none()
+
+
+def test_a_user_id_without_its_proof_sees_nothing_of_theirs(
+    site: Site, page: Any, page_problems: PageProblems
+) -> None:
+    _, live = site
+    client = Client(WRITE_KEY, host=live.url, sync_mode=True)
+    client.track("u-victim", "Product Added", {"product_id": "p1", "name": "Trail Shoe"})
+    client.flush()
+    open_shop(page, site, placement="home", user_id="u-victim", user_hash="00" * 32)
+    dialog_of(page, "welcome")  # the anonymous visitor's own first visit, not their basket
+    proven = page.context.new_page()
+    open_shop(proven, site, placement="cart", user_id="u-victim", user_hash=signed("u-victim"))
+    assert "Trail Shoe" in dialog_of(proven, "cart_recovery").inner_text()
+    page_problems.assert_none()
+
+
+def test_on_a_touch_screen_the_back_button_is_the_exit(
+    site: Site, browser: Any, page_problems: PageProblems
+) -> None:
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    page = phone.new_page()
+    page.on(
+        "console", lambda m: page_problems.console.append(m.text) if m.type == "error" else None
+    )
+    track(site[1], "Product Added", product_id="p1", name="Trail Shoe", price=59.5, quantity=1)
+    open_shop(page, site, exit_dwell="1")
+    assert page.evaluate("matchMedia('(pointer: coarse)').matches")
+    page.wait_for_function("history.state && history.state.juncture === 'exit'")
+    page.go_back()
+    dialog_of(page, "exit_intent")
+    assert page.url.startswith(site[0].url)  # still on the shop's page
+    screenshot(page, "onsite-exit-intent-touch")
+    phone.close()
     page_problems.assert_none()
