@@ -186,6 +186,10 @@ class Settings(BaseSettings):
     # The retailer's own templates, a folder per template as the shipped ones: a name there
     # overrides the shipped template of that name; PUT /v1/templates/{name} writes there.
     templates_dir: str | None = None
+    # Email with links set: its links go through a signed redirect that records the click;
+    # an open pixel records opens (off: image proxies and privacy make opens a rough figure).
+    track_clicks: bool = True
+    track_opens: bool = False
 
     # Identity: which shared identifiers merge profiles (user ids and anonymous ids always do).
     link_email: bool = _IDENTITY.link_email

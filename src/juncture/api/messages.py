@@ -1,17 +1,24 @@
-"""The routes about messages beyond sending them: what recipients answer (one-click
-unsubscribe, providers' inbound webhooks) and the retailer's own templates."""
+"""The routes about messages beyond sending them: what recipients do (one-click
+unsubscribe, tracked clicks and opens), providers' inbound webhooks, and the retailer's own
+templates."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from typing import Annotated, Any
 
-from juncture.api import inbound, unsubscribe
+from fastapi import APIRouter, FastAPI, Query
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from juncture.api import inbound, links, unsubscribe
 from juncture.api import templates as retailer_templates
+from juncture.api.auth import admin_only
+from juncture.api.errors import json_response
 from juncture.channels.links import Links
 from juncture.channels.templates import Templates
 from juncture.runtime.feedback import FeedbackRecorder
 from juncture.runtime.ingest import Ingestor
-from juncture.store.recipients import Recipients
+from juncture.store.recipients import RATES, Recipients
 from juncture.store.sql import SqlStore
 
 
@@ -20,15 +27,40 @@ def install(
     store: SqlStore,
     ingestor: Ingestor,
     *,
-    links: Links | None,
+    signed: Links | None,
     inbound_token: str | None,
     templates: Templates | None,
     admin_token: str | None,
     body_timeout: float,
 ) -> None:
-    """Add the routes: unsubscribe (recipients, no login), inbound webhooks (the inbound
-    token), templates (the admin token)."""
+    """Add the routes: unsubscribe, tracked links and opens (recipients, no login; the links
+    are ``signed``), inbound webhooks (the inbound token), templates (the admin token)."""
     feedback = FeedbackRecorder(Recipients(store.engine), ingestor, ingestor.clock)
-    app.include_router(unsubscribe.router(links, feedback))
+    app.include_router(unsubscribe.router(signed, feedback))
+    app.include_router(links.router(signed, feedback))
     app.include_router(inbound.router(inbound_token, feedback, body_timeout))
     app.include_router(retailer_templates.router(templates or Templates(), admin_token))
+    app.include_router(engagement_router(Recipients(store.engine), admin_token))
+
+
+def engagement_router(recipients: Recipients, admin_token: str | None) -> APIRouter:
+    """``GET /v1/messages/engagement?journeyId=``: per journey and send node, emails sent,
+    and the share of them opened, clicked, unsubscribed from, bounced and complained of."""
+    api = APIRouter(tags=["messages"], dependencies=[admin_only(admin_token)])
+
+    @api.get("/v1/messages/engagement")
+    async def engagement(
+        journey_id: Annotated[str | None, Query(alias="journeyId", max_length=100)] = None,
+    ) -> Response:
+        rows = await run_in_threadpool(recipients.engagement, journey_id)
+        return json_response({"engagement": [_rates(row) for row in rows]})
+
+    return api
+
+
+def _rates(row: dict[str, Any]) -> dict[str, Any]:
+    sent = row["sent"]
+    counts = {name: row[name] for name in RATES}
+    rates = {f"{name}Rate": round(n / sent, 4) if sent else None for name, n in counts.items()}
+    return {"journeyId": row["journey_id"], "nodeId": row["node_id"], "sent": sent,
+            **counts, **rates}  # fmt: skip

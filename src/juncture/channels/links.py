@@ -22,7 +22,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from html import escape
+import re
+from html import escape, unescape
 from typing import Final
 from urllib.parse import urlencode
 
@@ -31,6 +32,8 @@ from juncture.channels.base import Content
 # RFC 8058, section 3.1: the one key/value pair a client POSTs to the unsubscribe URL.
 ONE_CLICK: Final = "List-Unsubscribe=One-Click"
 SIGNATURE_BYTES: Final = 16  # 128 bits: beyond guessing, short enough for a URL
+# An anchor's href (quoted either way): what click tracking rewrites.
+_HREF: Final = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
 
 
 class Links:
@@ -95,3 +98,24 @@ def with_way_out(content: Content, url: str) -> Content:
         at = html.lower().rfind("</body>")
         html = f"{html[:at]}{footer}\n{html[at:]}" if at >= 0 else f"{html.rstrip()}\n{footer}\n"
     return Content(subject=content.subject, html=html, text=text)
+
+
+def tracked(links: Links, delivery: int, html: str, *, clicks: bool, opens: bool) -> str:
+    """``html`` with each http(s) link through :meth:`Links.click` (the unsubscribe link
+    and ``mailto:`` left as they are) and, with ``opens``, the open pixel before
+    ``</body>``."""
+    way_out = links.unsubscribe(delivery)
+
+    def swap(found: re.Match[str]) -> str:
+        target = unescape(found.group(3)).strip()
+        if not target.lower().startswith(("http://", "https://")) or target == way_out:
+            return found.group(0)
+        head, quote = found.group(1), found.group(2)
+        return f"{head}{quote}{escape(links.click(delivery, target))}{quote}"
+
+    out = _HREF.sub(swap, html) if clicks else html
+    if opens and out:
+        pixel = f'<img src="{escape(links.pixel(delivery))}" width="1" height="1" alt="">'
+        at = out.lower().rfind("</body>")
+        out = f"{out[:at]}{pixel}\n{out[at:]}" if at >= 0 else f"{out.rstrip()}\n{pixel}\n"
+    return out

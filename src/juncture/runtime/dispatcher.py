@@ -12,6 +12,8 @@ bought meanwhile is gone); for an empty cart the message ends ``suppressed``, ``
 With ``links`` (the server's public URL and links secret), every marketing email carries
 its one-click unsubscribe link: the ``List-Unsubscribe`` and ``List-Unsubscribe-Post``
 headers (RFC 8058) and ``unsubscribe_url`` in the template's context (the footer's link).
+With ``tracking`` (``clicks``, ``opens``) and ``links``, an email's links go through a signed
+redirect that records the click, and an open pixel records opens.
 With ``recipients``, a message to an address that is suppressed (a hard bounce, a
 complaint, an SMS STOP) ends ``suppressed`` with the reason, ``suppressed:<reason>``.
 
@@ -63,7 +65,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from juncture.channels.base import Channel, Content, DeliveryResult, OutboundMessage
-from juncture.channels.links import Links, with_way_out
+from juncture.channels.links import Links, tracked, with_way_out
 from juncture.channels.templates import EmptyCart, TemplateError, Templates
 from juncture.core.channels import DATA, OPT_IN, RECIPIENT_TRAITS, RECIPIENTS
 from juncture.core.identity import normalize_email, normalize_phone
@@ -153,6 +155,7 @@ class Dispatcher:
         at_most_once: Collection[str] = (),
         links: Links | None = None,
         recipients: Recipients | None = None,
+        tracking: Collection[str] = (),
     ) -> None:
         self.outbox = outbox
         self.channels = dict(channels)
@@ -164,6 +167,7 @@ class Dispatcher:
         self.at_most_once = frozenset(at_most_once)
         self.links = links
         self.recipients = recipients
+        self.tracking = frozenset(tracking)  # in email, with links: "clicks", "opens"
         self._slots = asyncio.Semaphore(concurrency)
         self._carts = Carts(self.outbox)
         self._probe = DueProbe(outbox)
@@ -318,6 +322,8 @@ class Dispatcher:
             )
             if "unsubscribe_url" in context:  # in the body too, whatever the template shows
                 content = with_way_out(content, context["unsubscribe_url"])
+            if self.links is not None and self.tracking and row.channel == "email":
+                content = dataclasses.replace(content, html=self._tracked(row.id, content.html))
         return OutboundMessage(
             outbox_id=row.id,
             idempotency_key=row.idempotency_key,
@@ -328,6 +334,12 @@ class Dispatcher:
             content=content,
             headers=headers,
         )
+
+    def _tracked(self, delivery: int, html: str) -> str:
+        if self.links is None:
+            return html
+        clicks, opens = "clicks" in self.tracking, "opens" in self.tracking
+        return tracked(self.links, delivery, html, clicks=clicks, opens=opens)
 
     async def _record(self, row: OutboxRow, result: DeliveryResult, ms: float) -> DispatchReport:
         now = self.clock.now()

@@ -17,6 +17,7 @@ complaint and an SMS STOP (the number or address may be on several profiles, or 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -70,6 +71,28 @@ class FeedbackRecorder:
         props = {"channel": who.channel, "purpose": "marketing"}
         await self._tell(who, "Unsubscribed", f"unsubscribe:{delivery}", props)
         return who
+
+    async def click(self, delivery: int, url: str) -> None:
+        """The recipient of ``delivery`` followed its link to ``url``: recorded, and
+        ``Email Link Clicked`` (Segment's email spec) on the profile."""
+        await self._engaged(delivery, "click", "Email Link Clicked", {"link_url": url}, url)
+
+    async def open(self, delivery: int) -> None:
+        """The open pixel of ``delivery`` was fetched: recorded each time; ``Email Opened``
+        on the profile once (repeated opens and image proxies tell nothing new)."""
+        await self._engaged(delivery, "open", "Email Opened", {}, "")
+
+    async def _engaged(
+        self, delivery: int, kind: str, event: str, props: dict[str, Any], detail: str
+    ) -> None:
+        who = await asyncio.to_thread(self.recipients.addressee, delivery)
+        if who is None:
+            return
+        now = self.clock.now()
+        await asyncio.to_thread(self.recipients.record, delivery, who.channel, kind, now, detail)
+        each = f":{now.isoformat()}:{hashlib.sha256(detail.encode()).hexdigest()[:12]}"
+        key = f"{kind}:{delivery}" + (each if kind == "click" else "")
+        await self._tell(who, event, key, {**props, "node_id": who.node_id})
 
     async def sms_reply(self, phone: str, body: str, provider_id: str = "") -> str | None:
         """An inbound SMS from ``phone`` (E.164): a STOP keyword suppresses SMS marketing to

@@ -17,8 +17,6 @@ from juncture.errors import JunctureError
 from juncture.metrics import Metrics
 from juncture.runtime.clock import Clock
 from juncture.runtime.committer import GroupCommitter, Receipt
-from juncture.runtime.quality import Tally
-from juncture.runtime.tracking_plans import Plans
 from juncture.store.base import FailedEvent, Quarantined, Store
 
 
@@ -36,28 +34,19 @@ class Ingestor:
         clock: Clock,
         metrics: Metrics | None = None,
         rules: cleansing.Rules = cleansing.DEFAULT_RULES,
-        *,
-        plans: Plans | None = None,
-        tally: Tally | None = None,
     ) -> None:
         self.committer = committer
         self.clock = clock
         self.metrics = metrics
         self.rules = rules
-        self.plans = plans or Plans()
-        self.tally = tally or Tally()
 
     def normalize(
         self, envelope: messages.Envelope, source: str, received_at: dt.datetime
     ) -> tuple[list[Event], list[Rejection]]:
-        """Valid messages as cleansed events (:mod:`juncture.core.cleansing`) held to the
-        source's tracking plan, and the rest; counted for the data-quality report."""
+        """Valid messages as cleansed events (:mod:`juncture.core.cleansing`), and the rest."""
         events, rejected = messages.normalize(envelope, source=source, received_at=received_at)
         rules = self.rules
-        cleansed = [cleansing.cleanse(e, rules) for e in events]
-        kept, rejected, checked = self.plans.apply(source, envelope, cleansed, rejected)
-        self.tally.record(source, received_at, cleansed, checked)
-        return kept, rejected
+        return [cleansing.cleanse(e, rules) for e in events], rejected
 
     def prepare(
         self, envelope: messages.Envelope, source: str, received_at: dt.datetime | None = None
@@ -70,7 +59,7 @@ class Ingestor:
     async def ingest(self, envelope: messages.Envelope, source: str) -> Outcome:
         events, quarantine, rejected = self.prepare(envelope, source)
         receipt = await self.committer.submit(events, quarantine)
-        self._count(receipt, rejected, source)
+        self._count(receipt, rejected)
         return Outcome(receipt, len(events), rejected)
 
     def ingest_sync(
@@ -81,11 +70,10 @@ class Ingestor:
     ) -> Outcome:
         events, quarantine, rejected = self.prepare(envelope, source, received_at)
         receipt = self.committer.submit_sync(events, quarantine)
-        self._count(receipt, rejected, source)
+        self._count(receipt, rejected)
         return Outcome(receipt, len(events), rejected)
 
-    def _count(self, receipt: Receipt, rejected: Sequence[Rejection], source: str) -> None:
-        self.tally.duplicates(source, self.clock.now(), receipt.duplicates)
+    def _count(self, receipt: Receipt, rejected: Sequence[Rejection]) -> None:
         if self.metrics is None:
             return
         self.metrics.accepted.inc(receipt.stored)

@@ -26,6 +26,14 @@ from juncture.store.feedback_tables import suppressions as S
 OUTBOX = tables.outbox
 ADDRESSES: Final = ("user_id:", "anonymous_id:")  # identifiers an event can name, best first
 SCOPES: Final = ("marketing", "all")  # narrow to wide: a wider one is never narrowed
+# What engagement counts, by the feedback kinds that make it.
+RATES: Final = {
+    "opened": ("open", "click"),  # a click without the pixel was an open too
+    "clicked": ("click",),
+    "unsubscribed": ("unsubscribe",),
+    "bounced": ("hard_bounce", "soft_bounce"),
+    "complained": ("complaint",),
+}
 
 
 def address_key(address: str) -> str:
@@ -173,6 +181,32 @@ class Recipients:
         row = {"outbox_id": outbox_id, "channel": channel, "kind": kind, "at": as_utc(at)}
         with self._begin("record delivery feedback") as conn:
             conn.execute(F.insert().values(**row, detail=detail or None))
+
+    def engagement(self, journey_id: str | None = None) -> list[dict[str, Any]]:
+        """Per journey and send node, emails sent and how many of them were opened, clicked,
+        unsubscribed from, bounced or complained of (each delivery counted once)."""
+        o, f = OUTBOX, F
+        joined = o.outerjoin(f, f.c.outbox_id == o.c.id)
+
+        def reached(*kinds: str) -> Any:
+            return sa.func.count(sa.distinct(sa.case((f.c.kind.in_(kinds), o.c.id))))
+
+        query = (
+            sa.select(
+                o.c.journey_id,
+                o.c.node_id,
+                sa.func.count(sa.distinct(o.c.id)).label("sent"),
+                *(reached(*kinds).label(name) for name, kinds in RATES.items()),
+            )
+            .select_from(joined)
+            .where(o.c.channel == "email", o.c.status == "sent")
+            .group_by(o.c.journey_id, o.c.node_id)
+            .order_by(o.c.journey_id, o.c.node_id)
+        )
+        if journey_id is not None:
+            query = query.where(o.c.journey_id == journey_id)
+        with self._begin("read engagement") as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
 
     def feedback(self, outbox_id: int) -> list[Feedback]:
         """What was said about one delivery, oldest first."""
