@@ -26,8 +26,10 @@ Site = tuple[shop.Shop, LiveServer]
 
 
 @pytest.fixture
-def site(database_url: str) -> Iterator[Site]:
-    with shop.beside(database_url) as both:
+def site(sqlite_url: str) -> Iterator[Site]:
+    # SQLite only: these test the page, and what they store is the decide and tracking paths
+    # that the e2e tests and test_storefront run on every store.
+    with shop.beside(sqlite_url) as both:
         yield both
 
 
