@@ -14,9 +14,12 @@ from juncture.api.auth import admin_only
 from juncture.api.errors import json_response
 from juncture.api.params import BIGINT, PathId, RowId
 from juncture.core import events as core_events
+from juncture.core import identity
+from juncture.core.events import Event
 from juncture.errors import BadInput, NotFound
 from juncture.runtime.ingest import Ingestor, replay_failed
-from juncture.store.base import FailedEvent, Store
+from juncture.store.base import FailedEvent
+from juncture.store.sql import SqlStore
 
 
 class ReplayRequest(BaseModel):
@@ -45,7 +48,16 @@ def failed_json(row: FailedEvent) -> dict[str, Any]:
     }
 
 
-def router(store: Store, ingestor: Ingestor, admin_token: str | None) -> APIRouter:
+def _derived_of(store: SqlStore, identifier: str, after: int, limit: int) -> list[Event]:
+    """The derived events of the profile holding ``identifier`` and the ones merged into it."""
+    found = store.profiles.by_identifier(identifier)
+    if found is None:
+        return []
+    ids = [found.profile.profile_id, *found.merged_ids]
+    return store.profiles.events(ids, after_seq=after, limit=limit, derived=True)
+
+
+def router(store: SqlStore, ingestor: Ingestor, admin_token: str | None) -> APIRouter:
     api = APIRouter(dependencies=[admin_only(admin_token)], tags=["admin"])
 
     @api.get("/v1/events")
@@ -61,6 +73,8 @@ def router(store: Store, ingestor: Ingestor, admin_token: str | None) -> APIRout
             Query(description="false: only what clients sent; true: only engine-derived events"),
         ] = None,
     ) -> Response:
+        """Events in log order. Asked by one id, the engine's derived events of the person
+        that id belongs to come too (timer signals, segment entries: stored without the id)."""
         if user_id is None and anonymous_id is None:
             raise BadInput("give `userId` or `anonymousId`", code="missing_parameter")
         found = await run_in_threadpool(
@@ -71,7 +85,15 @@ def router(store: Store, ingestor: Ingestor, admin_token: str | None) -> APIRout
             limit=limit,
             derived=derived,
         )
-        return json_response({"events": [core_events.to_json(e) for e in found]})
+        one = None  # the one identifier asked by, whose person's derived events come too
+        if user_id is not None and anonymous_id is None:
+            one = f"{identity.USER}:{user_id}"
+        elif anonymous_id is not None and user_id is None:
+            one = f"{identity.ANONYMOUS}:{anonymous_id}"
+        if one is not None and derived is not False:
+            theirs = await run_in_threadpool(_derived_of, store, one, after, limit)
+            found = sorted({e.seq: e for e in (*found, *theirs)}.values(), key=lambda e: e.seq)
+        return json_response({"events": [core_events.to_json(e) for e in found[:limit]]})
 
     @api.get("/v1/failed")
     async def list_failed(
