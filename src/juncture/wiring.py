@@ -31,8 +31,8 @@ from juncture.channels.targets import TargetPolicy
 from juncture.channels.templates import Templates
 from juncture.channels.webhook import Webhook
 from juncture.core import channels as channel_table
-from juncture.core.events import Event
 from juncture.core import cleansing
+from juncture.core.events import Event
 from juncture.core.identity import ExternalId, IdentityConfig
 from juncture.core.journeys.arbitration import Cap, Policy
 from juncture.core.journeys.orchestrate import JourneyConfig
@@ -58,12 +58,15 @@ from juncture.runtime.limits import RateLimits
 from juncture.runtime.measurement import Measurement
 from juncture.runtime.membership import StoredSegments
 from juncture.runtime.outbound import DispatcherThread
+from juncture.runtime.quality import Tally, TallyFlusher
 from juncture.runtime.recommend import Recommendations, RecsConfig, Trainer
 from juncture.runtime.scheduler import Scheduler
 from juncture.runtime.segments import Mover, Segments
 from juncture.runtime.touchpoints import Touchpoints
+from juncture.runtime.tracking_plans import load as load_plans
 from juncture.runtime.unit_of_work import AppendResult, Processor
 from juncture.settings import Settings
+from juncture.store.quality import QualityStore
 from juncture.store.recipients import Recipients
 from juncture.store.sql import SqlStore
 from juncture.store.state import StateSql
@@ -88,6 +91,7 @@ class Juncture:
     dispatcher: DispatcherThread | None = None
     recs: Recommendations | None = None  # built with the app
     recs_trainer: Trainer | None = None
+    quality_flusher: TallyFlusher | None = None  # writes the data-quality tallies
 
     def start_dispatcher(self) -> None:
         """Live mode: send the outbox through the configured channels in the background."""
@@ -258,6 +262,8 @@ class Juncture:
             self.follower.stop()
         if self.engine_process is not None:
             self.engine_process.stop()
+        if self.quality_flusher is not None:
+            self.quality_flusher.stop()
         self.committer.stop()
         self.store.close()
 
@@ -469,19 +475,39 @@ def build(
     committer.start()
     if follower is not None:
         follower.start()
+    ingestor, flusher = _ingestor(settings, store, committer, the_clock, metrics)
     return Juncture(
         settings=settings,
         store=store,
         clock=the_clock,
         metrics=metrics,
         committer=committer,
-        ingestor=Ingestor(
-            committer, the_clock, metrics, cleansing.Rules(default_region=settings.default_region)
-        ),
+        ingestor=ingestor,
         keys=WriteKeys(settings.write_key_list(), store),
         engine=engine,
         follower=follower,
+        quality_flusher=flusher,
     )
+
+
+def _ingestor(
+    settings: Settings, store: SqlStore, committer: GroupCommitter, clock: Clock, metrics: Metrics
+) -> tuple[Ingestor, TallyFlusher]:
+    """Ingestion with the cleansing rules, the stored tracking plans and the data-quality
+    tally, whose flusher is started."""
+    quality = QualityStore(store.engine)
+    tally = Tally()
+    ingestor = Ingestor(
+        committer,
+        clock,
+        metrics,
+        cleansing.Rules(default_region=settings.default_region),
+        plans=load_plans(quality),
+        tally=tally,
+    )
+    flusher = TallyFlusher(tally, quality)
+    flusher.start()
+    return ingestor, flusher
 
 
 class JsonFormatter(logging.Formatter):

@@ -32,6 +32,7 @@ from juncture.api import (
     segments,
     shoppers,
     tracking,
+    tracking_plans,
     visits,
 )
 from juncture.api.auth import WriteKeys
@@ -99,6 +100,7 @@ def create_app(
     app.include_router(profiles.router(store.profiles, admin_token, ingestor.clock, engine_behind))
     app.include_router(profiles.privacy_router(store, eraser, admin_token))
     app.include_router(segments.router(segment_ops, admin_token))
+    app.include_router(tracking_plans.router(store, ingestor, admin_token))
     app.include_router(deliveries.router(outbox, decider.placements, admin_token))
     app.include_router(decide.router(decider, keys, body_timeout, engine_behind, identity_secret))
     app.include_router(onsite.router())

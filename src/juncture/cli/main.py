@@ -17,6 +17,7 @@ from juncture.cli.journeys import journeys_app
 from juncture.cli.measure import measure_app
 from juncture.cli.options import DatabaseUrl
 from juncture.cli.profiles import profiles_app
+from juncture.cli.quality import plans_app, quality_app
 from juncture.cli.recs import recs_app
 from juncture.cli.segments import segments_app
 from juncture.cli.simulate import simulate
@@ -46,6 +47,8 @@ app.add_typer(segments_app, name="segments")
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(measure_app, name="measure")
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(plans_app, name="plans")
+app.add_typer(quality_app, name="quality")
 app.add_typer(recs_app, name="recs")
 app.command()(demo)
 app.command()(engine)

@@ -17,6 +17,8 @@ from juncture.errors import JunctureError
 from juncture.metrics import Metrics
 from juncture.runtime.clock import Clock
 from juncture.runtime.committer import GroupCommitter, Receipt
+from juncture.runtime.quality import Tally
+from juncture.runtime.tracking_plans import Plans
 from juncture.store.base import FailedEvent, Quarantined, Store
 
 
@@ -34,19 +36,28 @@ class Ingestor:
         clock: Clock,
         metrics: Metrics | None = None,
         rules: cleansing.Rules = cleansing.DEFAULT_RULES,
+        *,
+        plans: Plans | None = None,
+        tally: Tally | None = None,
     ) -> None:
         self.committer = committer
         self.clock = clock
         self.metrics = metrics
         self.rules = rules
+        self.plans = plans or Plans()
+        self.tally = tally or Tally()
 
     def normalize(
         self, envelope: messages.Envelope, source: str, received_at: dt.datetime
     ) -> tuple[list[Event], list[Rejection]]:
-        """Valid messages as cleansed events (:mod:`juncture.core.cleansing`), and the rest."""
+        """Valid messages as cleansed events (:mod:`juncture.core.cleansing`) held to the
+        source's tracking plan, and the rest; counted for the data-quality report."""
         events, rejected = messages.normalize(envelope, source=source, received_at=received_at)
         rules = self.rules
-        return [cleansing.cleanse(e, rules) for e in events], rejected
+        cleansed = [cleansing.cleanse(e, rules) for e in events]
+        kept, rejected, checked = self.plans.apply(source, envelope, cleansed, rejected)
+        self.tally.record(source, received_at, cleansed, checked)
+        return kept, rejected
 
     def prepare(
         self, envelope: messages.Envelope, source: str, received_at: dt.datetime | None = None
@@ -59,7 +70,7 @@ class Ingestor:
     async def ingest(self, envelope: messages.Envelope, source: str) -> Outcome:
         events, quarantine, rejected = self.prepare(envelope, source)
         receipt = await self.committer.submit(events, quarantine)
-        self._count(receipt, rejected)
+        self._count(receipt, rejected, source)
         return Outcome(receipt, len(events), rejected)
 
     def ingest_sync(
@@ -70,10 +81,11 @@ class Ingestor:
     ) -> Outcome:
         events, quarantine, rejected = self.prepare(envelope, source, received_at)
         receipt = self.committer.submit_sync(events, quarantine)
-        self._count(receipt, rejected)
+        self._count(receipt, rejected, source)
         return Outcome(receipt, len(events), rejected)
 
-    def _count(self, receipt: Receipt, rejected: Sequence[Rejection]) -> None:
+    def _count(self, receipt: Receipt, rejected: Sequence[Rejection], source: str) -> None:
+        self.tally.duplicates(source, self.clock.now(), receipt.duplicates)
         if self.metrics is None:
             return
         self.metrics.accepted.inc(receipt.stored)

@@ -35,3 +35,11 @@ def connection(engine: sa.Engine) -> Iterator[sa.Connection]:
             yield conn
     except sa.exc.OperationalError as exc:
         raise StoreUnavailable(f"the store cannot be reached: {exc.orig}") from exc
+
+
+@contextmanager
+def transaction(engine: sa.Engine, doing: str) -> Iterator[sa.Connection]:
+    """A connection of ``engine`` in a transaction committed at the end of the block, its
+    errors :func:`mapped` (``doing`` completes "the store cannot ...")."""
+    with mapped(doing), engine.begin() as conn:
+        yield conn
