@@ -3,6 +3,8 @@ segment entry or a timer's signal under the profile, without the user id the cli
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 from segment.analytics.client import Client
 
@@ -11,7 +13,7 @@ from tests.conftest import ADMIN, WRITE_KEY, LiveServer
 GOLD = "id: gold\nname: Gold members\nwhere: {trait: plan, eq: gold}\n"
 
 
-def _events(live: LiveServer, **query: str) -> list[dict[str, object]]:
+def _events(live: LiveServer, **query: str) -> list[dict[str, Any]]:
     r = httpx.get(f"{live.url}/v1/events", params=query, headers=ADMIN)
     assert r.status_code == 200, r.text
     return list(r.json()["events"])
