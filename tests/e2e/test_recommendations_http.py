@@ -54,8 +54,8 @@ def ask(live: LiveServer, kind: str, headers: Any = BASIC, **query: Any) -> http
 def items(live: LiveServer, kind: str, **query: Any) -> list[dict[str, Any]]:
     r = ask(live, kind, **query)
     assert r.status_code == 200, r.text
-    assert r.json()["recommendationId"].startswith("rec_")
-    return list(r.json()["items"])
+    assert r.json()["recommendationId"].startswith(f"rec_{kind}_")
+    return [{**i, "recommendationId": r.json()["recommendationId"]} for i in r.json()["items"]]
 
 
 def order(client: Client, user: str, order_id: str, *products: str) -> None:

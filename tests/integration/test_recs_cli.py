@@ -24,6 +24,9 @@ def test_train_reads_the_stored_events(live: LiveServer, database_url: str) -> N
     assert result.exit_code == 0, result.output
     assert "4 interactions" in result.output
     assert "2 baskets" in result.output
+    report = CliRunner().invoke(app, ["recs", "report", "--database-url", database_url])
+    assert report.exit_code == 0, report.output
+    assert "| bought_together | 0 | 0 | 0.000 | 0 | 0.000 | 0.00 |" in report.output
 
 
 def test_evaluate_on_the_simulator() -> None:

@@ -11,6 +11,7 @@ name the profile directly. ``kind`` is one of :data:`juncture.recommend.base.KIN
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -21,13 +22,14 @@ from starlette.responses import Response
 from juncture.api.auth import WriteKeys, basic_user, require_admin
 from juncture.api.decide import IDENTITY_HEADER, PROOF_HEADER
 from juncture.api.errors import json_response
-from juncture.core import proof
-from juncture.errors import Unauthorized
+from juncture.core import bounds, proof
+from juncture.errors import BadInput, Unauthorized
 from juncture.recommend.base import KINDS, MOST, Ask
 from juncture.runtime.recommend import Recommendations, Result
 
 Id = Annotated[str | None, Field(min_length=1, max_length=300)]
 Price = Annotated[float | None, Field(ge=0, le=1e12)]
+Since = Annotated[dt.datetime | None, Query(description="count events from this time (ISO 8601)")]
 
 
 class Asked(BaseModel):
@@ -113,6 +115,19 @@ def router(
         response = json_response(_json(result, identity))
         response.headers[IDENTITY_HEADER] = identity
         return response
+
+    @api.get("/v1/recommendations/report")
+    async def report(request: Request, since: Since = None) -> Response:
+        """Impressions, clicks, conversions, attributed revenue, click-through and conversion
+        per kind, from the events since ``since`` (admin)."""
+        require_admin(request, admin_token)
+        if since is not None and (since.tzinfo is None or not bounds.within_time(since)):
+            raise BadInput(
+                f"since: a time with its zone in {bounds.time_range()}",
+                code="invalid_parameter", where="query.since",
+            )  # fmt: skip
+        kinds = await run_in_threadpool(recommendations.report, since)
+        return json_response({"since": since.isoformat() if since else None, "kinds": kinds})
 
     @api.post("/v1/recommendations/train", status_code=200)
     async def train(request: Request) -> Response:

@@ -137,6 +137,28 @@ def bench_decide(
     _write(output, results)
 
 
+@bench_app.command("recs")
+def bench_recs(
+    customers: Annotated[int, typer.Option(help="Simulated shoppers (the demo's 2,000)")] = 2000,
+    days: Annotated[int, typer.Option(help="Simulated days")] = 21,
+    requests: Annotated[int, typer.Option(help="Recommendations to ask for")] = 6000,
+    concurrency: Annotated[int, typer.Option(help="Concurrent HTTP connections")] = 8,
+    rate: Annotated[float, typer.Option(help="Paced load, requests per second")] = 1000.0,
+    interactions: Annotated[
+        int, typer.Option(help="Synthetic interactions to train on in process (0: skip)")
+    ] = 1_000_000,
+    output: JsonOut = Path("bench-recs.json"),
+) -> None:
+    """GET /v1/recommendations latency (closed loop and paced) against the HTTP floor of the
+    same server, training time and memory on the demo's data and at scale."""
+    from juncture.bench import recs
+
+    results = recs.run(customers=customers, days=days, requests=requests,
+                       concurrency=concurrency, rate=rate, interactions=interactions,
+                       echo=typer.echo)  # fmt: skip
+    _write(output, results)
+
+
 @bench_app.command("segments")
 def bench_segments(
     profiles: Annotated[int, typer.Option(help="Synthetic profiles")] = 1_000_000,

@@ -70,3 +70,25 @@ def evaluate(
         f"the latest {test:.0%} held out"
     )
     typer.echo(offline.table(scores))
+
+
+@recs_app.command("report")
+def report(database_url: DatabaseUrl = None) -> None:
+    """Impressions, clicks, conversions and attributed revenue per kind, from the stored
+    events (Product List Viewed, Product Clicked with recommendation_id, Order Completed)."""
+    from juncture import settings, wiring
+
+    flags = {"database_url": database_url} if database_url else {}
+    juncture = wiring.build(settings.load(**flags))
+    try:
+        kinds = juncture.recommendations().report()
+    finally:
+        juncture.close()
+    columns = ("impressions", "clicks", "click-through", "conversions", "conversion", "revenue")
+    typer.echo(f"| kind | {' | '.join(columns)} |")
+    typer.echo("|---|---:|---:|---:|---:|---:|---:|")
+    for kind, f in kinds.items():
+        typer.echo(
+            f"| {kind} | {f['impressions']:.0f} | {f['clicks']:.0f} | {f['click_through']:.3f} | "
+            f"{f['conversions']:.0f} | {f['conversion']:.3f} | {f['revenue']:.2f} |"
+        )

@@ -58,7 +58,14 @@ class Similar:
         return [(self.ids[j], float(scores[j]), self._shared(row, int(j))) for j in top]
 
     def _shared(self, a: int, b: int) -> tuple[str, ...]:
+        """The words of both rows that weigh most in both (read off the CSR arrays: slicing
+        a sparse row per candidate costs more than the whole search)."""
         assert self.matrix is not None
-        both = self.matrix[a].multiply(self.matrix[b]).tocoo()
-        order = np.argsort(-both.data, kind="stable")[:SHARED]
-        return tuple(sorted(str(self.words[both.col[k]]) for k in order))
+        m = self.matrix
+        ra, rb = slice(m.indptr[a], m.indptr[a + 1]), slice(m.indptr[b], m.indptr[b + 1])
+        both, ia, ib = np.intersect1d(
+            m.indices[ra], m.indices[rb], assume_unique=True, return_indices=True
+        )
+        weight = m.data[ra][ia] * m.data[rb][ib]
+        order = np.argsort(-weight, kind="stable")[:SHARED]
+        return tuple(sorted(str(self.words[both[k]]) for k in order))

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from juncture.core import retail
 from juncture.core.profile.consent import consent_for
 from juncture.core.profile.model import Profile
+from juncture.recommend import attribution
 from juncture.recommend import interactions as acts
 from juncture.recommend.answer import answer
 from juncture.recommend.base import Ask, Pick
@@ -95,11 +96,14 @@ class Recommendations:
         """New models from every stored event and the catalogue, swapped in whole."""
         started = time.perf_counter()
         end = self.reads.last_seq()
-        events = [e for e in self.reads.all_events(acts.ACTIONS) if e.seq <= end]
+        seen: list[Interaction] = []
+        items: dict[str, Item] = {}
+        for page in self.reads.pages(acts.ACTIONS, end):  # a page at a time: events are big
+            seen += _interactions(page)
+            items.update(acts.items_from_events((e.event, e.properties) for e in page))
         now = self.clock.now()
-        items = acts.items_from_events((e.event, e.properties) for e in events)
         items.update({p.id: acts.item_from_product(p, now) for p in self.reads.products()})
-        models = train(_interactions(events), items)
+        models = train(seen, items)
         with self._lock:
             self.models, self.trained_at, self.seq = models, now, end
         log.info(
@@ -124,6 +128,16 @@ class Recommendations:
             models.learn(_interactions(page))
             self.seq = page[-1].seq
 
+    def report(self, since: dt.datetime | None = None) -> dict[str, dict[str, float]]:
+        """What recommendations led to, per kind (:mod:`juncture.recommend.attribution`),
+        from the stored events at or after ``since``."""
+        seen = (
+            (e.shopper, e.event, e.at, e.properties)
+            for e in self.reads.all_events(attribution.EVENTS)
+            if since is None or e.at >= since
+        )
+        return attribution.report(seen)
+
     def shopper(self, identifiers: Sequence[str]) -> Shopper:
         """The profile of the first identifier known, and whether it may be personalised."""
         known = self.placements.resolve(identifiers) if identifiers else None
@@ -131,9 +145,7 @@ class Recommendations:
 
     def profile(self, profile_id: str) -> Shopper:
         """The profile ``profile_id`` (the admin API names it), as :meth:`shopper`."""
-        profile = self.placements.profile(profile_id)
-        refused = profile is not None and consent_for(profile, "*", PERSONALISATION) is False
-        return Shopper(None if refused else profile, not refused)
+        return judge(self.placements.profile(profile_id))
 
     def recommend(self, ask: Ask, shopper: Shopper) -> Result:
         """Answer ``ask`` for ``shopper`` (their history, cart and purchases folded in)."""
@@ -150,7 +162,7 @@ class Recommendations:
         )
         picks = answer(models, ask, filters, now)
         items = {p.product_id: models.items[p.product_id] for p in picks}
-        rid = "rec_" + uuid.uuid4().hex
+        rid = attribution.new_id(ask.kind, uuid.uuid4().hex)
         return Result(rid, ask.kind, picks, items, ask.personal, self.trained_at)
 
     def _personal(self, ask: Ask, profile: Profile | None, now: dt.datetime, m: Models) -> Ask:
@@ -192,6 +204,12 @@ class Recommendations:
             return {s.product_id for s in lines if retail.available(s)}
 
         return stocked
+
+
+def judge(profile: Profile | None) -> Shopper:
+    """A loaded profile as a shopper: without it when they refused personalisation."""
+    refused = profile is not None and consent_for(profile, "*", PERSONALISATION) is False
+    return Shopper(None if refused else profile, not refused)
 
 
 def _interactions(events: Iterable[ProductEvent]) -> list[Interaction]:

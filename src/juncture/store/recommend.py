@@ -69,10 +69,19 @@ class RecommendReads:
         return [_event(*row) for row in rows if row[1] is not None]
 
     def all_events(self, names: Collection[str]) -> Iterator[ProductEvent]:
-        """Every tracked event named ``names``, page by page."""
+        """Every tracked event named ``names``."""
+        for page in self.pages(names):
+            yield from page
+
+    def pages(self, names: Collection[str], end: int | None = None) -> Iterator[list[ProductEvent]]:
+        """The tracked events named ``names`` (up to seq ``end``), a page at a time."""
         after = 0
         while page := self.events(names, after):
-            yield from page
+            kept = [e for e in page if end is None or e.seq <= end]
+            if kept:
+                yield kept
+            if len(kept) < len(page):
+                return
             after = page[-1].seq
 
     def last_seq(self) -> int:

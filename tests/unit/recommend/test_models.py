@@ -143,3 +143,23 @@ def test_people_like_you_beats_popularity_on_two_tribes() -> None:
     scores = {s.kind: s for s in evaluate(log, {}, kinds=(base.PEOPLE_LIKE_YOU,), test=0.05)}
     assert scores[base.PEOPLE_LIKE_YOU].hit_rate == 1.0
     assert scores[base.PEOPLE_LIKE_YOU].ndcg > scores["popularity"].ndcg
+
+
+def test_learning_many_at_once_equals_learning_one_by_one() -> None:
+    log = [
+        Interaction(f"u{n % 7}", f"p{n % 13}", ("view", "cart", "order")[n % 3],
+                    DAY + dt.timedelta(hours=n), store="nyc" if n % 2 else None,
+                    category=("Sports > Running", "Home", None)[n % 3])
+        for n in range(3000)
+    ]  # fmt: skip
+    one, many = Popularity(), Popularity()
+    for i in log:
+        one.learn(i)
+    many.learn_all(log)
+    now = DAY + dt.timedelta(hours=3001)
+    assert one.scopes() == many.scopes()
+    for scope in one.scopes():
+        for read in ("best", "trending"):
+            a, b = getattr(one, read)(now, 20, scope), getattr(many, read)(now, 20, scope)
+            assert [i for i, _ in a] == [i for i, _ in b], (scope, read)
+            assert [s for _, s in a] == pytest.approx([s for _, s in b], rel=1e-9)
