@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from juncture.store.kpi_sql import Period
+from juncture.core.measures import Period
 from juncture.store.kpis import KpiQuery, Kpis
 from juncture.store.sql import SqlStore
 from tests.contract import kpi_rows

@@ -10,13 +10,13 @@ SQLite keeps times as UTC text (``YYYY-MM-DD HH:MM:SS.ffffff``), PostgreSQL as
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from juncture.core.events import UTC
+from juncture.core.measures import Period
 from juncture.store import tables
 
 _E: Final = tables.events
@@ -24,15 +24,6 @@ _P: Final = tables.profiles
 ORDER: Final = "Order Completed"
 # A JSON string that reads as a number (the profile reducer counts "12.50" as 12.5).
 _PG_NUMERIC: Final = r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
-
-
-class Period(StrEnum):
-    """How figures are grouped in time: by UTC day, ISO week (from Monday), month, or all."""
-
-    day = "day"
-    week = "week"
-    month = "month"
-    all = "all"
 
 
 def utc(t: dt.datetime) -> dt.datetime:
