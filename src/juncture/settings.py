@@ -124,6 +124,12 @@ class Settings(BaseSettings):
     # The region (ISO 3166-1 alpha-2, "DE") of phone numbers sent without a country code and
     # without a country in the same traits: they are stored in E.164 as numbers of it.
     default_region: str | None = None
+    # Retention windows per data class (docs/operations.md: Retention); unset: kept for ever.
+    retain_raw_events: Duration | None = None  # what clients sent, by receive time
+    retain_derived_events: Duration | None = None  # the engine's signals and segment moves
+    retain_deliveries: Duration | None = None  # finished outbox rows; the caps read a week
+    retain_quarantine: Duration | None = None  # rejected messages
+    retention_interval: float = Field(default=3600.0, gt=0)  # seconds between runs in serve
     keep_alive_timeout: float = Field(default=5.0, gt=0)
     max_connections: int = Field(default=2048, ge=1)
     max_commit_events: int = Field(default=5000, ge=1)
@@ -250,6 +256,22 @@ class Settings(BaseSettings):
         default=_JOURNEYS.entry_lag / dt.timedelta(hours=1), gt=0
     )
 
+    @field_validator("retain_deliveries")
+    @classmethod
+    def _deliveries(cls, value: dt.timedelta | None) -> dt.timedelta | None:
+        if value is not None and value < dt.timedelta(days=8):
+            raise ValueError("must be 8d or more: frequency caps count a week of deliveries")
+        return value
+
+    @field_validator("default_region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if cleansing.country_code(value) != value.strip().upper():
+            raise ValueError("must be an ISO 3166-1 alpha-2 code, such as DE or US")
+        return value.strip().upper()
+
     @field_validator("sqlite_synchronous")
     @classmethod
     def _sync_mode(cls, value: str) -> str:
@@ -268,15 +290,6 @@ class Settings(BaseSettings):
 def load(**flags: object) -> Settings:
     """Settings from the ``JUNCTURE_*`` environment, overridden by the flags given (``None``:
     not given). A value that does not validate raises :class:`InvalidSettings` naming the
-    @field_validator("default_region")
-    @classmethod
-    def _region(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        if cleansing.country_code(value) != value.strip().upper():
-            raise ValueError("must be an ISO 3166-1 alpha-2 code, such as DE or US")
-        return value.strip().upper()
-
     variable or flag and what is wrong with it (never the value of a secret)."""
     given = {k: v for k, v in flags.items() if v is not None}
     try:

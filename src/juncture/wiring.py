@@ -60,6 +60,8 @@ from juncture.runtime.membership import StoredSegments
 from juncture.runtime.outbound import DispatcherThread
 from juncture.runtime.quality import Tally, TallyFlusher
 from juncture.runtime.recommend import Recommendations, RecsConfig, Trainer
+from juncture.runtime.retention import RetentionJob
+from juncture.runtime.retention import Windows as RetentionWindows
 from juncture.runtime.scheduler import Scheduler
 from juncture.runtime.segments import Mover, Segments
 from juncture.runtime.touchpoints import Touchpoints
@@ -68,6 +70,7 @@ from juncture.runtime.unit_of_work import AppendResult, Processor
 from juncture.settings import Settings
 from juncture.store.quality import QualityStore
 from juncture.store.recipients import Recipients
+from juncture.store.retention import Retention
 from juncture.store.sql import SqlStore
 from juncture.store.state import StateSql
 
@@ -92,6 +95,7 @@ class Juncture:
     recs: Recommendations | None = None  # built with the app
     recs_trainer: Trainer | None = None
     quality_flusher: TallyFlusher | None = None  # writes the data-quality tallies
+    retention: RetentionJob | None = None  # deletes what is past its window
 
     def start_dispatcher(self) -> None:
         """Live mode: send the outbox through the configured channels in the background."""
@@ -125,6 +129,21 @@ class Juncture:
             return
         self.scheduler = Scheduler(self.follower or self.committer, interval)
         self.scheduler.start()
+
+    def start_retention(self) -> None:
+        """Live mode: the retention job, every ``JUNCTURE_RETENTION_INTERVAL`` seconds, when
+        a window is set."""
+        windows = retention_windows(self.settings)
+        if not windows.any():
+            return
+        self.retention = RetentionJob(
+            Retention(self.store.engine),
+            windows,
+            self.clock,
+            functools.partial(applied_through, self.settings, self.store),
+            self.settings.retention_interval,
+        )
+        self.retention.start()
 
     def segment_mover(self) -> Mover:
         """Batch changes of segment membership through this engine and its committer."""
@@ -262,6 +281,8 @@ class Juncture:
             self.follower.stop()
         if self.engine_process is not None:
             self.engine_process.stop()
+        if self.retention is not None:
+            self.retention.stop()
         if self.quality_flusher is not None:
             self.quality_flusher.stop()
         self.committer.stop()
@@ -488,6 +509,23 @@ def build(
         follower=follower,
         quality_flusher=flusher,
     )
+
+
+def retention_windows(settings: Settings) -> RetentionWindows:
+    return RetentionWindows(
+        raw_events=settings.retain_raw_events,
+        derived_events=settings.retain_derived_events,
+        deliveries=settings.retain_deliveries,
+        quarantine=settings.retain_quarantine,
+    )
+
+
+def applied_through(settings: Settings, store: SqlStore) -> int | None:
+    """The last raw event retention may delete: the engine's position when it runs behind
+    the log (inline, every stored event was applied in its commit; without the engine,
+    none ever will be)."""
+    behind = settings.engine and settings.engine_mode == "behind"
+    return store.log_positions.position(ENGINE) if behind else None
 
 
 def _ingestor(

@@ -19,6 +19,7 @@ from juncture.cli.options import DatabaseUrl
 from juncture.cli.profiles import profiles_app
 from juncture.cli.quality import plans_app, quality_app
 from juncture.cli.recs import recs_app
+from juncture.cli.retention import retention_app
 from juncture.cli.segments import segments_app
 from juncture.cli.simulate import simulate
 from juncture.errors import InvalidDefinition, InvalidSettings
@@ -49,6 +50,7 @@ app.add_typer(measure_app, name="measure")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(plans_app, name="plans")
 app.add_typer(quality_app, name="quality")
+app.add_typer(retention_app, name="retention")
 app.add_typer(recs_app, name="recs")
 app.command()(demo)
 app.command()(engine)
@@ -80,6 +82,7 @@ def serve(
     juncture = wiring.build(settings)
     juncture.start_engine_process()
     juncture.start_scheduler()
+    juncture.start_retention()
     juncture.start_recs_trainer()
     try:
         juncture.start_dispatcher()
