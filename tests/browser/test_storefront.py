@@ -84,6 +84,9 @@ def test_a_shopper_s_two_visits(
     leave_through_the_top(page)
     assert popover_kind(page) == "exit_intent"
     screenshot(page, "storefront-exit-intent")
+    page.fill(".jn-body input[type=email]", "shopper@example.com")  # keep my picks
+    page.click(".jn-body form button")
+    page.wait_for_selector(".jn-thanks")
     page.click(".jn-close")
     page.wait_for_load_state("networkidle")
     anonymous_id = page.evaluate("analytics.user().then(u => u.anonymousId())")
@@ -114,6 +117,9 @@ def test_a_shopper_s_two_visits(
         assert event["context"]["library"]["name"] == "analytics.js"
         assert event["messageId"].startswith("ajs-next-")
         assert event["context"]["page"]["path"].startswith("/demo/")
+    assert ("Form Submitted", "exit_intent") in tracks
+    [kept] = [e for e in events if e["type"] == "identify"]  # the email left on the way out
+    assert kept["traits"] == {"email": "shopper@example.com"}
     added = next(e for e in events if e.get("event") == "Product Added")
     assert added["properties"]["name"] == first
     assert set(added["properties"]) >= {"product_id", "sku", "price", "quantity", "currency"}

@@ -197,3 +197,27 @@ def bench_measure(
     if database_url.startswith("sqlite:///") and not Path(database_url[10:]).exists():
         raise typer.BadParameter(f"{database_url[10:]} does not exist: run `juncture demo` first")
     _write(output, measure.run(database_url, repeats, typer.echo))
+
+
+@bench_app.command("dashboard")
+def bench_dashboard(
+    database_url: Annotated[
+        str, typer.Option(help="The demo's database (run `juncture demo --no-serve` first)")
+    ] = "sqlite:///juncture-demo.db",
+    profiles: Annotated[int, typer.Option(help="Synthetic profiles (0: skip)")] = 1_000_000,
+    events: Annotated[int, typer.Option(help="Synthetic events over two weeks")] = 2_000_000,
+    repeat: Annotated[int, typer.Option(min=1, help="Times each page is asked")] = 5,
+    output: JsonOut = Path("bench-dashboard.json"),
+) -> None:
+    """Server time of the dashboard's heaviest pages on the demo's database and on N
+    synthetic profiles, against GET /healthz on the same server."""
+    from juncture.bench import dashboard
+
+    demo: str | None = database_url
+    if database_url.startswith("sqlite:///") and not Path(database_url[10:]).exists():
+        typer.echo(f"{database_url[10:]} does not exist (`juncture demo --no-serve` makes it)")
+        demo = None
+    results = dashboard.run(
+        demo_url=demo, profiles=profiles, events=events, repeat=repeat, echo=typer.echo
+    )
+    _write(output, results)

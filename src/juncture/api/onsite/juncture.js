@@ -329,7 +329,7 @@
     ".jn-dialog:focus{outline:none}.jn-title{margin:0 2rem .75rem 0;font-size:1.25rem}" +
     ".jn-close{position:absolute;top:.5rem;right:.5rem;width:2.25rem;height:2.25rem;border:0;border-radius:50%;background:transparent;color:inherit;font-size:1.5rem;cursor:pointer}" +
     ".jn-close:focus-visible,.jn-body :focus-visible{outline:3px solid var(--jn-accent,#0b5fff);outline-offset:2px}" +
-    ".jn-body form{display:flex;gap:.5rem;margin-top:.75rem}.jn-body input{flex:1;padding:.5rem;border:1px solid #888;border-radius:6px;font:inherit}" +
+    ".jn-body form{display:flex;gap:.5rem;margin-top:.75rem;align-items:flex-end}.jn-body label{flex:1;display:flex;flex-direction:column;gap:.25rem}.jn-body input{flex:1;padding:.5rem;border:1px solid #888;border-radius:6px;font:inherit}" +
     ".jn-body button,.jn-body a{display:inline-block;padding:.5rem 1rem;border:0;border-radius:6px;background:var(--jn-accent,#0b5fff);color:var(--jn-accent-fg,#fff);font:inherit;text-decoration:none;cursor:pointer}" +
     ".jn-countdown{font-variant-numeric:tabular-nums;font-weight:600;color:var(--jn-accent,#0b5fff)}" +
     ".jn-inline{display:block;padding:1rem;border:1px solid var(--jn-border,#ddd);border-radius:var(--jn-radius,12px);background:var(--jn-bg,#fff);color:var(--jn-fg,#1a1a1a)}";

@@ -1,0 +1,146 @@
+"""``juncture bench dashboard``: how long the dashboard's heaviest pages take the server, on
+the demo's database and on a synthetic store of a million profiles.
+
+Each page is asked ``repeat`` times, one at a time, from a signed-in client over loopback
+to ``juncture serve`` in a process of its own (the first answer, which warms caches, is
+kept apart), and the median and the slowest are printed beside the raw limit of the same
+run: ``GET /healthz`` on the same server and connection, which is what any page costs before
+it reads anything. The synthetic store is the one ``juncture bench segments`` fills
+(profiles with facts, two weeks of views, adds and orders, bulk-inserted, with the ready
+journeys applied), not the engine's work, so its journeys have no enrollments.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final
+
+import httpx
+
+from juncture.bench import segments as synthetic
+from juncture.store.sql import SqlStore
+from juncture.testing import ServerProcess
+
+Echo = Callable[[str], None]
+STARTUP: Final = 180.0  # seconds: a loaded machine imports and migrates slowly
+PAGE_TIMEOUT: Final = 120.0  # seconds a page may take before it is reported as timed out
+TOKEN: Final = "bench-admin-token"  # noqa: S105 - a scratch server on loopback
+PAGES: Final = (
+    "/app?period=7d", "/app?period=30d", "/app/journeys", "/app/customers", "/app/segments",
+    "/app/experiments", "/app/funnels?period=30d", "/app/data",
+)  # fmt: skip
+_CUSTOMER: Final = re.compile(r'href="(/app/customers/[^"/?]+)"')
+_JOURNEY: Final = re.compile(r'href="(/app/journeys/(?!new)[^"/?]+)"')
+
+
+def timed(client: httpx.Client, path: str, repeat: int) -> dict[str, Any]:
+    """``path`` asked ``repeat`` times after a first, warming answer: milliseconds. A page
+    slower than the client's timeout the first time is not asked again (``timed_out``)."""
+    try:
+        first = _once(client, path)
+    except httpx.TimeoutException:
+        return {"path": path, "timed_out": True, "timeout_s": PAGE_TIMEOUT}
+    took = [_once(client, path) for _ in range(repeat)]
+    return {
+        "path": path, "first_ms": first, "median_ms": statistics.median(took),
+        "max_ms": max(took), "repeat": repeat,
+    }  # fmt: skip
+
+
+def _once(client: httpx.Client, path: str) -> float:
+    started = time.perf_counter()
+    r = client.get(path)
+    took = (time.perf_counter() - started) * 1000
+    if r.status_code != 200:
+        raise RuntimeError(f"{path} answered {r.status_code}: {r.text[:200]}")
+    return round(took, 2)
+
+
+def pages(url: str, repeat: int, echo: Echo, label: str) -> dict[str, Any]:
+    """Every heavy page of the database at ``url``, and the floor, as served."""
+    env = {"JUNCTURE_ADMIN_TOKEN": TOKEN, "JUNCTURE_LOG_LEVEL": "warning"}
+    server = ServerProcess(url, env=env).start(timeout=STARTUP)
+    try:
+        with httpx.Client(base_url=server.url, timeout=PAGE_TIMEOUT) as client:
+            r = client.post("/app/login", data={"token": TOKEN}, follow_redirects=True)
+            r.raise_for_status()
+            found = [timed(client, "/healthz", repeat)]
+            for path in (*PAGES, *_details(client)):
+                echo(f"[dashboard] {label}: {path} ...")
+                found.append(timed(client, path, repeat))
+    finally:
+        server.stop()
+    floor = found[0]["median_ms"]
+    for row in found:
+        if not row.get("timed_out"):
+            row["ratio_to_floor"] = round(row["median_ms"] / floor, 1) if floor else None
+    return {"pages": found}
+
+
+def _details(client: httpx.Client) -> list[str]:
+    """A customer's page and a journey's page, the first each list links to."""
+    out = []
+    for listing, link in (("/app/customers", _CUSTOMER), ("/app/journeys", _JOURNEY)):
+        match = link.search(client.get(listing).text)
+        if match is not None:
+            out.append(match.group(1))
+    return out
+
+
+def copy_of(url: str, folder: Path) -> str:
+    """A copy of a SQLite database to serve (a server's dispatcher would settle the demo's
+    pending messages in the original); other databases are served as they are."""
+    if not url.startswith("sqlite:///"):
+        return url
+    copy = folder / "dashboard-demo.db"
+    shutil.copy(url[len("sqlite:///") :], copy)
+    return f"sqlite:///{copy}"
+
+
+def scale_database(profiles: int, events: int, folder: Path, echo: Echo) -> str:
+    """A scratch SQLite store filled with synthetic profiles and events, journeys applied."""
+    url = f"sqlite:///{folder / 'dashboard-scale.db'}"
+    store = SqlStore(url)
+    try:
+        store.migrate()
+        store.journeys.apply_library()
+    finally:
+        store.close()
+    echo(f"[dashboard] filling {profiles:,} profiles and {events:,} events ...")
+    synthetic.fill(url, profiles, events, seed=7, echo=echo)
+    return url
+
+
+def run(
+    *, demo_url: str | None, profiles: int, events: int, repeat: int, echo: Echo
+) -> dict[str, Any]:
+    result: dict[str, Any] = {"cores": os.cpu_count(), "repeat": repeat}
+    with tempfile.TemporaryDirectory(prefix="juncture-bench-") as tmp:
+        if demo_url is not None:
+            result["demo"] = pages(copy_of(demo_url, Path(tmp)), repeat, echo, "demo")
+            show("demo", result["demo"], echo)
+        if profiles > 0:
+            url = scale_database(profiles, events, Path(tmp), echo)
+            result["scale"] = {"profiles": profiles, "events": events,
+                               **pages(url, repeat, echo, f"{profiles:,} profiles")}  # fmt: skip
+            show(f"{profiles:,} profiles", result["scale"], echo)
+    return result
+
+
+def show(label: str, found: dict[str, Any], echo: Echo) -> None:
+    echo(f"[dashboard] {label}: median (slowest) ms, and times the floor (GET /healthz)")
+    for row in found["pages"]:
+        if row.get("timed_out"):
+            echo(f"  {row['path']:<40} over {row['timeout_s']:.0f} s: not asked again")
+            continue
+        echo(
+            f"  {row['path']:<40} {row['median_ms']:>9.1f} ({row['max_ms']:.1f})"
+            f"  x{row['ratio_to_floor']}"
+        )
