@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -14,7 +15,7 @@ from juncture.store import journeys as journey_store
 from juncture.store import tables
 from tests.browser import seeded
 from tests.browser.conftest import PageProblems, screenshot
-from tests.conftest import LiveServer
+from tests.conftest import ADMIN, LiveServer
 
 pytestmark = pytest.mark.slow
 
@@ -138,6 +139,12 @@ def test_the_editor_refuses_a_broken_definition_and_shows_where(
     page.wait_for_url("**/app/journeys/welcome_series")
     assert page.locator("h1").inner_text().startswith("Renamed ")
     assert page.locator("#versions tbody tr").count() >= 2
+    page.click("text=Versions side by side")  # the latest against the one before
+    page.wait_for_url("**/app/journeys/welcome_series/versions")
+    changed = page.locator("#compare tr.changed")
+    assert changed.count() == 1
+    old, new = changed.locator("td").all_inner_texts()
+    assert new == old.replace("name: ", "name: Renamed ", 1)
     page_problems.assert_none()
 
 
@@ -281,4 +288,27 @@ def test_funnels_and_paths_draw_the_demos_shoppers(
     assert answer.value.json()["where"] == "steps"
     page_problems.failed.clear()  # that 400 was asked for
     page_problems.console.clear()
+    page_problems.assert_none()
+
+
+def test_a_customer_is_erased_after_their_id_is_typed_back(
+    page: Any, page_problems: PageProblems, demo: LiveServer
+) -> None:
+    seeded.sign_in(page, demo.url, "/app/customers")
+    page.locator("#recent tbody tr a").last.click()
+    page.wait_for_url("**/app/customers/p_*")
+    profile_id = page.url.rsplit("/", 1)[1]
+    answers = iter(["not the id"])
+    page.on("dialog", lambda d: d.accept(next(answers, "")))
+    page.click("#erase")  # a wrong confirmation erases nothing
+    page.wait_for_selector("#action-result.note")
+    assert page.locator("#orders").count() == 1
+    answers = iter([profile_id, "ticket-42"])
+    page.click("#erase")
+    page.wait_for_url(f"**/app/customers?erased={profile_id}")
+    assert profile_id in page.locator("#erased").inner_text()
+    page.goto(f"{demo.url}/app/customers?q={profile_id}")
+    assert page.locator("#none").count() == 1
+    records = httpx.get(f"{demo.url}/v1/erasures", headers=ADMIN).json()["erasures"]
+    assert records[0]["reference"] == "ticket-42"
     page_problems.assert_none()

@@ -136,7 +136,7 @@ def create_app(
         admin_token=admin_token,
         body_timeout=body_timeout,
     )
-    pages = dashboard.Sources(store, ingestor, segment_ops, measurement, engine_behind)
+    pages = dashboard.Sources(store, ingestor, segment_ops, measurement, engine_behind, eraser)
     dashboard.install(app, pages, admin_token)  # the marketers' pages under /app
     journey_metrics.install(metrics.registry, journey_store)
     if engine_behind is not None:

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from juncture.api.dashboard import render
+from juncture.api.dashboard.journeys import draft_text
 from juncture.api.dashboard.sources import Sources
 from juncture.api.profiles import profile_json
 from juncture.core import events as core_events
@@ -27,6 +28,7 @@ from juncture.store.profiles import ProfileReads, StoredProfile
 
 KINDS: Final = (identity.USER, identity.EMAIL, identity.ANONYMOUS, identity.PHONE, identity.DEVICE)
 TIMELINE: Final = 100
+MAX_REFERENCE: Final = 4096
 
 
 def find(reads: ProfileReads, query: str) -> list[StoredProfile]:
@@ -125,12 +127,25 @@ def router(sources: Sources) -> APIRouter:
         recent = await run_in_threadpool(sources.store.dashboard.recent_customers)
         matches = [{"profile_id": p.profile_id, "email": p.profile.traits.get("email"),
                     "stage": p.stage, "last_seen": p.profile.last_seen} for p in found]  # fmt: skip
-        return render.page(request, "customers.html", q=query, matches=matches, recent=recent)
+        erased = request.query_params.get("erased")
+        return render.page(
+            request, "customers.html", q=query, matches=matches, recent=recent, erased=erased
+        )
 
     @api.get("/app/customers/{profile_id}")
     async def one(request: Request, profile_id: str) -> Response:
         found = await run_in_threadpool(customer, sources, profile_id)
         return render.page(request, "customer.html", c=found)
+
+    @api.post("/app/api/customers/{profile_id}/erase")
+    async def erase(request: Request, profile_id: str) -> Response:
+        if sources.eraser is None:
+            raise NotFound("erasure is not offered here", code="erasure_unavailable")
+        reference = (await draft_text(request, MAX_REFERENCE))[:200] or None
+        erased = await run_in_threadpool(sources.eraser.erase, profile_id, reference)
+        if erased is None:
+            raise NotFound(f"no profile {profile_id}", code="profile_not_found")
+        return render.data(erased.to_json())
 
     @api.get("/app/api/customers/{profile_id}/export")
     async def export(profile_id: str) -> Response:

@@ -9,6 +9,7 @@ Everything goes through the journey repository and the measurement the JSON API 
 
 from __future__ import annotations
 
+import difflib
 from typing import Any, Final
 
 import orjson
@@ -75,6 +76,25 @@ def detail(sources: Sources, journey_id: str) -> dict[str, Any]:
     }
 
 
+def compare(sources: Sources, journey_id: str, a: int | None, b: int | None) -> dict[str, Any]:
+    """Two versions' definitions side by side (the one before the latest and the latest by
+    default), line against line, with the lines that differ marked."""
+    journeys = sources.store.journeys
+    versions = [v.version for v in journeys.show(journey_id).versions]
+    b = b or versions[-1]
+    a = a or (versions[-2] if len(versions) > 1 else versions[-1])
+    left, right = journeys.show(journey_id, a), journeys.show(journey_id, b)
+    rows = difflib.SequenceMatcher(a=left.source.splitlines(), b=right.source.splitlines())
+    lines: list[dict[str, Any]] = []
+    for tag, i1, i2, j1, j2 in rows.get_opcodes():
+        olds, news = left.source.splitlines()[i1:i2], right.source.splitlines()[j1:j2]
+        for k in range(max(len(olds), len(news))):
+            old = olds[k] if k < len(olds) else None
+            new = news[k] if k < len(news) else None
+            lines.append({"a": old, "b": new, "same": tag == "equal"})
+    return {**right.summary(), "versions": versions, "a": a, "b": b, "lines": lines}
+
+
 def check_draft(text: str) -> dict[str, Any]:
     """A draft's problems (each with its line) or, when it has none, its graph."""
     try:
@@ -123,10 +143,25 @@ def _pages(api: APIRouter, sources: Sources) -> None:
         found = await run_in_threadpool(detail, sources, journey_id)
         return render.page(request, "journey.html", journey=found)
 
+    @api.get("/app/journeys/{journey_id}/versions")
+    async def versions(request: Request, journey_id: str) -> Response:
+        a, b = _version(request, "a"), _version(request, "b")
+        found = await run_in_threadpool(compare, sources, journey_id, a, b)
+        return render.page(request, "versions.html", journey=found)
+
     @api.get("/app/journeys/{journey_id}/edit")
     async def edit(request: Request, journey_id: str) -> Response:
         found: Journey = await run_in_threadpool(sources.store.journeys.show, journey_id)
         return render.page(request, "editor.html", journey=found.summary(), source=found.source)
+
+
+def _version(request: Request, name: str) -> int | None:
+    given = request.query_params.get(name)
+    if not given:
+        return None
+    if not given.isdigit() or not 0 < int(given) < 1 << 31:
+        raise BadInput("a version is a whole number from 1", code="invalid_parameter", where=name)
+    return int(given)
 
 
 def _actions(api: APIRouter, sources: Sources) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from juncture.runtime.clock import Clock
+from juncture.runtime.erasure import Eraser
 from juncture.runtime.follower import EngineBehind
 from juncture.runtime.ingest import Ingestor
 from juncture.runtime.measurement import Measurement
@@ -20,6 +21,7 @@ class Sources:
     segments: Segments
     measurement: Measurement
     engine_behind: EngineBehind | None
+    eraser: Eraser | None = None  # erasure from Customer 360 (None: not offered)
 
     @property
     def clock(self) -> Clock:

@@ -334,6 +334,21 @@ Pages.funnels = () => {
   });
 };
 
+// -- Customer 360: erasure, after the profile id is typed back -----------------------------
+Pages.customer = () => {
+  const button = document.getElementById("erase");
+  const said = document.getElementById("action-result");
+  button.addEventListener("click", async () => {
+    const id = button.dataset.profile;
+    const typed = window.prompt(`Erase this person and every row about them, for good? Type ${id} to confirm.`);
+    if (typed !== id) { said.textContent = "Not erased."; said.className = "note"; return; }
+    const reference = window.prompt("The request's reference, kept in the erasure record (optional):") || "";
+    const r = await Juncture.send(`/app/api/customers/${encodeURIComponent(id)}/erase`, { text: reference });
+    if (!r.ok) { said.textContent = r.body.message; said.className = "error"; return; }
+    window.location.assign(`/app/customers?erased=${encodeURIComponent(id)}`);
+  });
+};
+
 document.addEventListener("DOMContentLoaded", () => {
   const start = Pages[document.body.dataset.page];
   if (start) start();
