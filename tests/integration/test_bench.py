@@ -63,8 +63,12 @@ def test_bench_timers_fires_every_timer() -> None:
 
 def test_bench_decide_answers_every_decision_against_the_http_floor() -> None:
     lines: list[str] = []
-    result = decide.run(visitors=20, requests=100, concurrency=4, echo=lines.append)
+    result = decide.run(
+        visitors=20, requests=100, concurrency=4, rate=200, products=40, echo=lines.append
+    )
     assert result["decide"]["statuses"] == {"200": 100}
+    assert result["paced"]["statuses"] == {"200": 100}
+    assert set(result["placements"]) >= {"home", "wishlist", "gift", "presence", "event"}
     assert result["healthz_floor"]["statuses"] == {"200": 100}
     assert result["ratio"] == result["decide"]["per_s"] / result["healthz_floor"]["per_s"]
     assert "ratio" in lines[-1]

@@ -26,12 +26,23 @@ class LoadResult:
 
 
 def request_bytes(
-    host: str, port: int, path: str, body: bytes, write_key: str, *, method: str = "POST"
+    host: str,
+    port: int,
+    path: str,
+    body: bytes,
+    write_key: str,
+    *,
+    method: str = "POST",
+    bearer: str | None = None,
 ) -> bytes:
-    auth = base64.b64encode(f"{write_key}:".encode()).decode()
+    """One request, authenticated with the write key (HTTP Basic), or ``bearer`` (the admin
+    token) when given."""
+    auth = "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()
+    if bearer is not None:
+        auth = f"Bearer {bearer}"
     head = (
         f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-        f"Authorization: Basic {auth}\r\nContent-Length: {len(body)}\r\n\r\n"
+        f"Authorization: {auth}\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     return head.encode() + body
 
@@ -70,5 +81,34 @@ async def run_load(host: str, port: int, requests: Sequence[bytes], concurrency:
     shares = [requests[i::concurrency] for i in range(concurrency)]
     started = time.perf_counter()
     await asyncio.gather(*(_worker(host, port, share, result) for share in shares if share))
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+async def run_paced(
+    host: str, port: int, requests: Sequence[bytes], rate: float, connections: int
+) -> LoadResult:
+    """Open loop: request ``n`` is due at ``n / rate`` s (on one of ``connections``) and its
+    latency counts from then, so time spent waiting behind a slow answer counts too."""
+    if host not in LOOPBACK:
+        raise ValueError("load is only ever sent to loopback")
+    result = LoadResult(seconds=0.0)
+    started = time.perf_counter()
+
+    async def worker(offset: int) -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            for n in range(offset, len(requests), connections):
+                due = started + n / rate
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                writer.write(requests[n])
+                await writer.drain()
+                status = await _read_response(reader)
+                result.latencies.append(time.perf_counter() - due)
+                result.statuses[status] = result.statuses.get(status, 0) + 1
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(worker(i) for i in range(connections)))
     result.seconds = time.perf_counter() - started
     return result

@@ -125,15 +125,19 @@ def bench_decide(
     visitors: Annotated[int, typer.Option(help="Known visitors (half with a cart)")] = 2000,
     requests: Annotated[int, typer.Option(help="Decisions to ask for")] = 10_000,
     concurrency: Annotated[int, typer.Option(help="Concurrent HTTP connections")] = 8,
+    rate: Annotated[float, typer.Option(help="Paced load, decisions per second")] = 1000.0,
+    products: Annotated[int, typer.Option(help="Products in the catalogue")] = 2000,
     output: JsonOut = Path("bench-decide.json"),
 ) -> None:
-    """Decisions/s and latency of POST /v1/decide under a bounded loopback load, against
-    the HTTP floor (GET /healthz) on the same server."""
+    """Decisions/s and latency of POST /v1/decide (the rule-based placement and every
+    touchpoint in turn) under a bounded loopback load, closed loop and paced, against the
+    HTTP floor (GET /healthz) on the same server."""
     from juncture.bench import decide
 
     results = decide.run(
-        visitors=visitors, requests=requests, concurrency=concurrency, echo=typer.echo
-    )
+        visitors=visitors, requests=requests, concurrency=concurrency, rate=rate,
+        products=products, echo=typer.echo,
+    )  # fmt: skip
     _write(output, results)
 
 

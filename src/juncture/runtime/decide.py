@@ -25,6 +25,7 @@ from juncture.core.journeys.orchestrate import Message
 from juncture.core.journeys.spec import PLACEMENT_KINDS
 from juncture.core.profile.model import Profile, plain
 from juncture.runtime.clock import Clock
+from juncture.runtime.impressions import Impressions
 from juncture.runtime.touchpoints import Touchpoints
 from juncture.store.outbox import ONSITE, OutboxRow
 from juncture.store.placements import Placements
@@ -67,6 +68,7 @@ class Decider:
         self.cap = cap_per_day
         self.templates = templates
         self.touchpoints = touchpoints
+        self.impressions = Impressions(placements)  # group commits of what is shown
 
     def decide(
         self, identifiers: Sequence[str], placement: str, ask: tp.Ask | None = None
@@ -137,7 +139,7 @@ class Decider:
         payload = {"placement": ask.touchpoint, "kind": found.kind, "reason": found.reason,
                    "data": found.data}  # fmt: skip
         message = Message(key, pid, ONSITE, purpose, now, payload, template, status="shown")
-        row = self.placements.record_shown(message)
+        row = self.impressions.record(message)
         return None if row is None else Shown(row.id, found.kind, content, found.data)
 
     def _unexpired(self, rows: Sequence[OutboxRow], now: dt.datetime) -> list[OutboxRow]:
@@ -174,7 +176,7 @@ class Decider:
         message = Message(
             rule.key, pid, ONSITE, "marketing", now, payload, template, status="shown"
         )
-        row = self.placements.record_shown(message)
+        row = self.impressions.record(message)
         return None if row is None else _shown(row, content)
 
     def _render(

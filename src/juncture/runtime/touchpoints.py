@@ -99,9 +99,7 @@ class Touchpoints:
         )
         return tp.Facts(
             products=catalog.products(ids),
-            stock={pid: catalog.stock_of(pid) for pid in extra.pop("stocked", ids)}
-            if stores
-            else {},
+            stock=catalog.stocks(extra.pop("stocked", ids)) if stores else {},
             locations={x.store_code: x for x in catalog.locations()} if stores else {},
             changes=catalog.changes(ids, now - CHANGES) if kind in ("back_in_stock", "app") else [],
             account=account,
@@ -153,8 +151,11 @@ class Touchpoints:
         return {"wishes": wishes, "more": listed + related, "stocked": listed}
 
     def _gift(self, ask: tp.Ask, now: dt.datetime) -> dict[str, Any]:
+        # the price in force is checked again in the core: a sale price may have ended
         found: dict[str, Any] = {
-            "candidates": self.catalog.search(category=ask.category, limit=CANDIDATES * 4)
+            "candidates": self.catalog.search(
+                category=ask.category, cheaper=ask.budget, orderable=True, limit=CANDIDATES
+            )
         }
         if ask.recipient:
             owner = [f"user_id:{ask.recipient}"]

@@ -128,11 +128,18 @@ class Catalog:
         group: str | None = None,
         limit: int = 50,
         after: str = "",
+        cheaper: float | None = None,
+        orderable: bool = False,
     ) -> list[retail.Product]:
         """Live products by id order: ``text`` in the title, brand or category (any case),
         ``category`` a prefix of the category path, ``brand`` exactly (any case), ``group``
-        the variants of an ``item_group_id``; at most ``limit``, ids above ``after``."""
+        the variants of an ``item_group_id``, ``cheaper`` a price or sale price at most this,
+        ``orderable`` not out of stock; at most ``limit``, ids above ``after``."""
         where = [P.c.product_id > after]
+        if cheaper is not None:
+            where.append(sa.or_(P.c.price <= cheaper, P.c.sale_price <= cheaper))
+        if orderable:
+            where.append(P.c.availability != "out_of_stock")
         if text:
             needle = text.lower()
             where.append(
@@ -165,6 +172,19 @@ class Catalog:
         query = sa.select(S).where(S.c.product_id == product_id).order_by(S.c.store_code)
         with self._begin("read stock") as conn:
             return [rows.stock(m) for m in _mappings(conn, query)]
+
+    def stocks(self, ids: Sequence[str]) -> dict[str, list[retail.Stock]]:
+        """Every location's line for each of ``ids`` (one query), by store code."""
+        query = (
+            sa.select(S)
+            .where(S.c.product_id.in_(list(ids)))
+            .order_by(S.c.product_id, S.c.store_code)
+        )
+        found: dict[str, list[retail.Stock]] = {pid: [] for pid in ids}
+        with self._begin("read stock") as conn:
+            for m in _mappings(conn, query):
+                found[m["product_id"]].append(rows.stock(m))
+        return found
 
     def stock_at(self, store_code: str, ids: Sequence[str] | None = None) -> list[retail.Stock]:
         """One location's lines (of ``ids`` only, when given), by product id."""

@@ -119,15 +119,26 @@ class Placements:
     def record_shown(self, message: Message) -> OutboxRow | None:
         """Record a placement chosen by rule as a ``shown`` row; None when its key was
         recorded before (already shown)."""
-        if message.status != "shown" or message.channel != ONSITE:
-            raise ValueError("record_shown takes an on-site message with status 'shown'")
+        return self.record_shown_many([message])[0]
+
+    def record_shown_many(self, messages: Sequence[Message]) -> list[OutboxRow | None]:
+        """:meth:`record_shown` for each message, in order, in one transaction (one commit
+        for many impressions: a group commit); a key recorded before, or earlier in the
+        same call, answers None."""
+        for message in messages:
+            if message.status != "shown" or message.channel != ONSITE:
+                raise ValueError("record_shown takes an on-site message with status 'shown'")
+        found: list[OutboxRow | None] = []
         with transaction(self.engine) as conn:
-            if self.outbox.insert([message], conn) == 0:
-                return None
-            found = conn.execute(
-                sa.select(t).where(t.c.idempotency_key == message.idempotency_key)
-            ).one()
-            return row_of(found._mapping)
+            for message in messages:
+                if self.outbox.insert([message], conn) == 0:
+                    found.append(None)
+                    continue
+                row = conn.execute(
+                    sa.select(t).where(t.c.idempotency_key == message.idempotency_key)
+                ).one()
+                found.append(row_of(row._mapping))
+        return found
 
 
 def _live(conn: sa.Connection, profile_id: str) -> str:
