@@ -1,5 +1,6 @@
-"""The ``data`` of a send node: what its template shows, checked where the journey is
-validated (every problem with its file, line and field path).
+"""What a journey says about its messages, checked where the journey is validated (every
+problem with its file, line and field path): the ``data`` of a send node (what its template
+shows) and the journey's ``send_window`` (when its marketing may leave).
 
 .. code-block:: yaml
 
@@ -21,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any, Final, Protocol
 
 from juncture.core.journeys import content as c
+from juncture.core.journeys.windows import DAYS, SendWindow
 from juncture.definitions.reader import PathT, Problem, parse_duration
 
 FIELDS: Final = frozenset({"offer", "products", "survey", "deadline"})
@@ -29,6 +31,7 @@ PRODUCT: Final = frozenset({"product_id", "name", "price", "currency", "url", "i
 SURVEY: Final = frozenset({"question", "scale", "url"})
 MAX_PRODUCTS: Final = 12
 _URL: Final = re.compile(r"^https?://[^\s]+$")
+_HOURS: Final = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 _CURRENCY: Final = re.compile(r"^[A-Z]{3}$")
 
 
@@ -157,3 +160,30 @@ def _url(r: Reader, raw: Mapping[str, Any], path: PathT, key: str) -> str | None
         r.problem((*path, key), f"{key} must be an http or https URL")
         return None
     return value
+
+
+def window(r: Reader, data: Mapping[str, Any]) -> SendWindow | None:
+    """``send_window: {days: [mon, tue, ...], hours: "09:00-18:00"}``, both optional (every
+    day; all day); None when absent or after a problem."""
+    raw = r.get(data, (), "send_window", dict, False)
+    if raw is None:
+        return None
+    path: PathT = ("send_window",)
+    r.known(raw, path, frozenset({"days", "hours"}))
+    days = r.get(raw, path, "days", list, False)
+    hours = r.text(raw, path, "hours", need=False)
+    unknown = [d for d in days or [] if d not in DAYS]
+    if unknown or days == []:
+        r.problem((*path, "days"), f"days are some of {', '.join(DAYS)}")
+        return None
+    found = _HOURS.match(hours) if hours is not None else None
+    if hours is not None and (found is None or hours[:5] == hours[6:]):
+        r.problem(
+            (*path, "hours"), "hours are HH:MM-HH:MM in the customer's time, e.g. 09:00-20:00"
+        )
+        return None
+    chosen = frozenset(DAYS.index(d) for d in days) if days else frozenset(range(7))
+    if found is None:
+        return SendWindow(chosen)
+    start, end = (dt.time(int(found[i]), int(found[i + 1])) for i in (1, 3))
+    return SendWindow(chosen, start, end)

@@ -29,6 +29,7 @@ SCHEMA: Final = Path(__file__).parent / "journeys.schema.json"
 
 _TOP: Final = frozenset(
     {"id", "version", "name", "priority", "entry", "goal", "exit_when", "holdout", "nodes"}
+    | {"send_window"}
 )
 _MATCH: Final = frozenset({"event", "properties", "where"})
 _ID: Final = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -143,9 +144,12 @@ class _JourneyReader(Reader):
         goal = self.goal(data.get("goal"))
         exits = self.exits(data.get("exit_when"))
         graph = self.graph(data.get("nodes"))
+        window = content.window(self, data)
         if jid is None or version is None or name is None or graph is None:
             return None
-        return s.JourneySpec(jid, version, name, graph, priority, entry, goal, exits, holdout)
+        return s.JourneySpec(
+            jid, version, name, graph, priority, entry, goal, exits, holdout, window
+        )
 
     def entry(self, raw: object) -> s.EntryRules:
         path: PathT = ("entry",)

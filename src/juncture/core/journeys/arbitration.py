@@ -13,8 +13,10 @@ or ``suppressed`` with a reason. The checks, in order:
    the journey with the highest priority wins (ties: the smaller journey id) and the others
    are suppressed, not deferred: a deferred message would land on top of the winner's, and
    their journeys carry on to their next steps anyway.
-4. **Quiet hours**: marketing on a quiet channel inside quiet hours (customer's time zone)
-   is deferred to the end of quiet hours, not dropped.
+4. **Quiet hours and send windows**: marketing on a quiet channel inside quiet hours
+   (customer's time zone) is deferred to the end of quiet hours, and marketing outside its
+   journey's send window (weekdays and hours, :mod:`~juncture.core.journeys.windows`; not
+   on site) to the window's next opening (``send_window``), not dropped.
 5. **Frequency caps** (``frequency_cap:<channel>:day|week``, ``global_cap``): marketing
    contacts per channel and across channels per calendar day and week (from Monday) in the
    customer's time zone, counted at the time the message would leave (after any deferral),
@@ -31,7 +33,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from juncture.core.channels import OPT_IN, QUIET
+from juncture.core.channels import ON_SITE, OPT_IN, QUIET
 from juncture.core.journeys.commands import Send
 from juncture.core.journeys.machine import bucket
 from juncture.core.journeys.state import local_zone
@@ -164,16 +166,31 @@ def _refusal(send: Send, policy: Policy, consent: Mapping[str, bool]) -> str | N
 
 
 def _timed(send: Send, history: ContactHistory, policy: Policy, local: dt.datetime) -> Decision:
-    quiet = policy.quiet_hours
-    until = None
-    if quiet is not None and send.channel in quiet.channels:
-        until = quiet.end_after(local)
+    until, reason = _waits(send, policy, local)
     capped = _capped(send.channel, history, policy, until or local)
     if capped is not None:
         return Decision(send, "suppressed", capped)
     if until is not None:
-        return Decision(send, "deferred", until=until.astimezone(dt.UTC))
+        return Decision(send, "deferred", reason, until=until.astimezone(dt.UTC))
     return Decision(send, "allowed")
+
+
+def _waits(send: Send, policy: Policy, local: dt.datetime) -> tuple[dt.datetime | None, str | None]:
+    """When a marketing message may leave: outside quiet hours and inside its journey's
+    send window (a window that opens in quiet hours waits for their end, and so on); the
+    reason is ``send_window`` when the window made it wait (quiet hours say none)."""
+    quiet = policy.quiet_hours if policy.quiet_hours else None
+    if quiet is not None and send.channel not in quiet.channels:
+        quiet = None
+    window = send.window if send.channel != ON_SITE else None
+    at, reason = local, None
+    for _ in range(4):
+        end = quiet.end_after(at) if quiet is not None else None
+        opens = window.opens_after(end or at) if window is not None else None
+        if end is None and opens is None:
+            break
+        at, reason = opens or end or at, "send_window" if opens else reason
+    return (None if at == local else at), reason
 
 
 def _capped(channel: str, history: ContactHistory, policy: Policy, at: dt.datetime) -> str | None:

@@ -20,6 +20,7 @@ from typing import Any, Final
 
 from juncture.core.journeys import spec
 from juncture.core.journeys.content import MessageData
+from juncture.core.journeys.windows import SendWindow
 from juncture.core.timers import CancelTimer, ScheduleTimer
 
 __all__ = [
@@ -63,6 +64,7 @@ class Send(_Origin):
     placement: str | None = None
     data: MessageData = field(default_factory=MessageData)  # what the template shows
     expires: dt.timedelta | None = None  # on-site: how long it waits at most
+    window: SendWindow | None = None  # the journey's send window (marketing)
 
 
 @dataclass(frozen=True, slots=True)

@@ -426,6 +426,7 @@ def _action(journey: s.JourneySpec, enrollment: Enrollment, node: s.AnyNode) -> 
             placement=node.placement,
             data=node.data,
             expires=node.expires,
+            window=journey.send_window,
         )
     if isinstance(node, s.Action):
         return RunAction(*about, action=node, idempotency_key=idem, event=enrollment.event)

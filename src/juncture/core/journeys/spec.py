@@ -17,6 +17,7 @@ from typing import Any, Final, Literal
 from juncture.core import channels
 from juncture.core.journeys import expr
 from juncture.core.journeys.content import MessageData
+from juncture.core.journeys.windows import SendWindow
 
 SEGMENT_ENTERED: Final = "Segment Entered"
 SEGMENT_EXITED: Final = "Segment Exited"
@@ -258,6 +259,7 @@ class JourneySpec:
     goal: Goal | None = None
     exits: tuple[EventMatch, ...] = ()
     holdout_percent: float = 0.0
+    send_window: SendWindow | None = None  # when its marketing may leave, customer's time
     # Derived from the above once, not per event: the engine asks for them on every event.
     triggers: tuple[Trigger, ...] = field(init=False, repr=False, compare=False)
     entered_by: frozenset[str] = field(init=False, repr=False, compare=False)  # trigger events
