@@ -37,6 +37,9 @@ class Models:
 
     def learn(self, batch: Sequence[Interaction]) -> None:
         """New interactions since training: popularity and baskets learn them."""
+        for i in batch:  # a product first seen since training is known bare until the next
+            if i.item not in self.items:
+                self.items[i.item] = Item(i.item, category=i.category)
         batch = with_categories(batch, self.items)
         self.popularity.learn_all(batch)
         for basket in baskets(batch):

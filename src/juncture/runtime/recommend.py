@@ -91,6 +91,7 @@ class Recommendations:
         self.seq = 0
         self._read_at = 0.0
         self._lock = threading.Lock()
+        self._first = threading.Lock()
 
     def train(self) -> Models:
         """New models from every stored event and the catalogue, swapped in whole."""
@@ -115,7 +116,9 @@ class Recommendations:
     def current(self) -> Models:
         """The models, trained now if never, with the events stored since the last read."""
         if self.models is None:
-            self.train()
+            with self._first:  # concurrent first asks train once
+                if self.models is None:
+                    self.train()
         with self._lock:
             assert self.models is not None
             if time.monotonic() - self._read_at >= self.config.refresh:

@@ -163,3 +163,12 @@ def test_learning_many_at_once_equals_learning_one_by_one() -> None:
             a, b = getattr(one, read)(now, 20, scope), getattr(many, read)(now, 20, scope)
             assert [i for i, _ in a] == [i for i, _ in b], (scope, read)
             assert [s for _, s in a] == pytest.approx([s for _, s in b], rel=1e-9)
+
+
+def test_a_product_first_seen_after_training_is_answered() -> None:
+    models = train(two_tribes(), {})
+    later = DAY + dt.timedelta(days=1)
+    models.learn([Interaction("u", "new", "order", later, category="Garden") for _ in range(9)])
+    picks = answer(models, Ask(base.BEST_SELLERS), filters.Filters(), later)
+    assert picks[0].product_id == "new"
+    assert models.items["new"].category == "Garden"
