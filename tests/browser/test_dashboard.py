@@ -312,3 +312,20 @@ def test_a_customer_is_erased_after_their_id_is_typed_back(
     records = httpx.get(f"{demo.url}/v1/erasures", headers=ADMIN).json()["erasures"]
     assert records[0]["reference"] == "ticket-42"
     page_problems.assert_none()
+
+
+def test_a_dry_run_shows_what_a_draft_would_have_done(
+    page: Any, page_problems: PageProblems, demo: LiveServer
+) -> None:
+    seeded.sign_in(page, demo.url, "/app/journeys/browse_abandonment/edit")
+    page.wait_for_selector("#verdict.ok")
+    page.click("#dry-run")
+    page.wait_for_selector("#rehearsal-summary.ok", timeout=120_000)
+    summary = page.locator("#rehearsal-summary").inner_text()
+    entered = int(summary.split(" would have entered")[0].rsplit(" ", 1)[1].replace(",", ""))
+    assert entered > 0
+    nodes = page.locator("#rehearsal-nodes tbody tr")
+    assert nodes.count() >= 1
+    assert "remind" in nodes.first.inner_text()
+    screenshot(page, "dashboard-dry-run")
+    page_problems.assert_none()

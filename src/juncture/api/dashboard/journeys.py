@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from juncture.api import body
 from juncture.api.dashboard import graph, render
+from juncture.api.dashboard.overview import PERIODS, window
 from juncture.api.dashboard.sources import Sources
 from juncture.definitions import journeys as definitions
 from juncture.definitions.reader import line_of
@@ -28,6 +29,7 @@ from juncture.store.journeys import Journey
 MAX_DRAFT: Final = 1 << 20
 READ_TIMEOUT: Final = 30.0
 ACTIONS: Final = ("pause", "resume", "archive")
+DRY_RUN_PERIOD: Final = "30d"
 STARTER: Final = """\
 id: my_journey
 version: 1
@@ -93,6 +95,13 @@ def compare(sources: Sources, journey_id: str, a: int | None, b: int | None) -> 
             new = news[k] if k < len(news) else None
             lines.append({"a": old, "b": new, "same": tag == "equal"})
     return {**right.summary(), "versions": versions, "a": a, "b": b, "lines": lines}
+
+
+def rehearse(sources: Sources, text: str) -> dict[str, Any]:
+    """What the draft would have done over the last 30 days of events (the Overview's
+    period: ending at the newest event where nothing came since), sending nothing."""
+    since, until, _ = window(sources, PERIODS[DRY_RUN_PERIOD])
+    return sources.measurement.dry_run(text, "draft.yaml", since=since, now=until)
 
 
 def check_draft(text: str) -> dict[str, Any]:
@@ -178,6 +187,16 @@ def _actions(api: APIRouter, sources: Sources) -> None:
     @api.post("/app/api/journeys/draft")
     async def draft(request: Request) -> Response:
         return render.data(check_draft(await draft_text(request)))
+
+    @api.post("/app/api/journeys/dry-run")
+    async def dry_run(request: Request) -> Response:
+        text = await draft_text(request)
+        try:
+            found = await run_in_threadpool(rehearse, sources, text)
+        except definitions.InvalidJourney as exc:
+            problems = [problem_json(p) for p in exc.problems]
+            return render.problem(422, exc.code, "the definition has problems", problems=problems)
+        return render.data(found)
 
     @api.post("/app/api/journeys/apply")
     async def apply(request: Request) -> Response:

@@ -221,12 +221,43 @@ Pages.editor = () => {
       verdict.textContent = `valid: ${r.body.journey}`; verdict.className = "ok";
       Graph.redraw(cy, r.body.elements);
       apply.disabled = false;
+      dryRun.disabled = false;
     } else {
       showProblems(r.body.problems);
       verdict.textContent = `${r.body.problems.length} problem(s)`; verdict.className = "error";
       apply.disabled = true;
+      dryRun.disabled = true;
     }
   }
+
+  const dryRun = document.getElementById("dry-run");
+  dryRun.addEventListener("click", async () => {
+    dryRun.disabled = true;
+    const summary = document.getElementById("rehearsal-summary");
+    document.getElementById("rehearsal").hidden = false;
+    summary.textContent = "Replaying the last 30 days ...";
+    summary.className = "note";
+    const r = await Juncture.send("/app/api/journeys/dry-run", { text: source.value });
+    dryRun.disabled = false;
+    if (!r.ok) {
+      summary.textContent = r.body.message; summary.className = "error";
+      if (r.body.problems) showProblems(r.body.problems);
+      return;
+    }
+    const d = r.body;
+    summary.className = "ok";
+    summary.textContent = `${d.since.slice(0, 10)} to ${d.until.slice(0, 10)}: ${Juncture.fmt(d.replayed)} events replayed; ` +
+      `${Juncture.fmt(d.entered)} would have entered (${Juncture.fmt(d.held_out)} held out), ` +
+      `${Juncture.fmt(d.messaged)} messages sent, ${Juncture.fmt(d.suppressed)} suppressed.`;
+    document.querySelector("#rehearsal-nodes tbody").replaceChildren(...d.per_node.map((n) => {
+      const tr = document.createElement("tr");
+      const reasons = Object.entries(n.suppressed_by_reason).map(([k, v]) => `${k} ${v}`).join(", ");
+      for (const [text, cls] of [[n.node_id, ""], [n.channel, ""], [Juncture.fmt(n.messaged), "num"], [Juncture.fmt(n.suppressed), "num"], [reasons, ""]]) {
+        const td = document.createElement("td"); td.textContent = text; if (cls) td.className = cls; tr.append(td);
+      }
+      return tr;
+    }));
+  });
 
   source.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(check, 300); });
   source.addEventListener("keydown", (e) => {
