@@ -130,6 +130,12 @@ class Settings(BaseSettings):
     retain_deliveries: Duration | None = None  # finished outbox rows; the caps read a week
     retain_quarantine: Duration | None = None  # rejected messages
     retention_interval: float = Field(default=3600.0, gt=0)  # seconds between runs in serve
+    # Consent to collection, as consent managers send it (docs/profiles.md: Consent to
+    # collection): a message refusing one of consent_categories is kept minimal, dropped or
+    # kept as sent; refusing one of sharing_categories records do-not-sell (*:sharing).
+    consent_refused: Literal["keep", "minimal", "drop"] = "minimal"
+    consent_categories: str = "Analytics,Personalization"
+    sharing_categories: str = "DataSharing"
     keep_alive_timeout: float = Field(default=5.0, gt=0)
     max_connections: int = Field(default=2048, ge=1)
     max_commit_events: int = Field(default=5000, ge=1)

@@ -31,7 +31,7 @@ from juncture.channels.targets import TargetPolicy
 from juncture.channels.templates import Templates
 from juncture.channels.webhook import Webhook
 from juncture.core import channels as channel_table
-from juncture.core import cleansing
+from juncture.core import cleansing, collection
 from juncture.core.events import Event
 from juncture.core.identity import ExternalId, IdentityConfig
 from juncture.core.journeys.arbitration import Cap, Policy
@@ -528,6 +528,10 @@ def applied_through(settings: Settings, store: SqlStore) -> int | None:
     return store.log_positions.position(ENGINE) if behind else None
 
 
+def _names(text: str) -> frozenset[str]:
+    return frozenset(n.strip() for n in text.split(",") if n.strip())
+
+
 def _ingestor(
     settings: Settings, store: SqlStore, committer: GroupCommitter, clock: Clock, metrics: Metrics
 ) -> tuple[Ingestor, TallyFlusher]:
@@ -542,6 +546,11 @@ def _ingestor(
         cleansing.Rules(default_region=settings.default_region),
         plans=load_plans(quality),
         tally=tally,
+        consent=collection.CollectionRules(
+            refused=settings.consent_refused,
+            refusing=_names(settings.consent_categories),
+            sharing=_names(settings.sharing_categories),
+        ),
     )
     flusher = TallyFlusher(tally, quality)
     flusher.start()

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from juncture.core import cleansing, messages
+from juncture.core import cleansing, collection, messages
 from juncture.core.events import Event
 from juncture.core.messages import Rejection
 from juncture.errors import JunctureError
@@ -39,6 +39,7 @@ class Ingestor:
         *,
         plans: Plans | None = None,
         tally: Tally | None = None,
+        consent: collection.CollectionRules = collection.DEFAULT_RULES,
     ) -> None:
         self.committer = committer
         self.clock = clock
@@ -46,15 +47,17 @@ class Ingestor:
         self.rules = rules
         self.plans = plans or Plans()
         self.tally = tally or Tally()
+        self.consent = consent
 
     def normalize(
         self, envelope: messages.Envelope, source: str, received_at: dt.datetime
     ) -> tuple[list[Event], list[Rejection]]:
-        """Valid messages as cleansed events (:mod:`juncture.core.cleansing`) held to the
+        """Valid messages as cleansed events (:mod:`juncture.core.cleansing`), kept as their
+        consent to collection allows (:mod:`juncture.core.collection`) and held to the
         source's tracking plan, and the rest; counted for the data-quality report."""
         events, rejected = messages.normalize(envelope, source=source, received_at=received_at)
         rules = self.rules
-        cleansed = [cleansing.cleanse(e, rules) for e in events]
+        cleansed = collection.apply([cleansing.cleanse(e, rules) for e in events], self.consent)
         kept, rejected, checked = self.plans.apply(source, envelope, cleansed, rejected)
         self.tally.record(source, received_at, cleansed, checked)
         return kept, rejected

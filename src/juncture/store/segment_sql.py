@@ -188,6 +188,11 @@ class _Ctx:
     dialect: str
 
 
+def consent_not_refused(key: str, dialect: str) -> Expr:
+    """The profile's resolved consent ``key`` (``*:sharing``) is not an explicit refusal."""
+    return _Json(_P.c.consent, dialect).kind((key,)) != "false"
+
+
 def compile_condition(segment: seg.Segment, now: dt.datetime, dialect: str) -> Expr:
     """The segment's condition as a boolean over ``tables.profiles`` at ``now``."""
     return _node(segment.condition, _Ctx(segment, utc(now), dialect))

@@ -11,12 +11,13 @@ from typing import IO, Any, Final
 
 import sqlalchemy as sa
 
+from juncture.core.collection import SHARING
 from juncture.core.events import UTC
 from juncture.core.profile.model import Profile
 from juncture.core.segments import conditions as seg
 from juncture.errors import NotFound
 from juncture.store import product_views, tables
-from juncture.store.segment_sql import Expr, compile_condition, utc
+from juncture.store.segment_sql import Expr, compile_condition, consent_not_refused, utc
 
 _P: Final = tables.profiles
 _E: Final = tables.events
@@ -89,10 +90,13 @@ class SegmentStore:
         return self._export(_P.c.profile_id.in_(stored), out)
 
     def _export(self, cond: Expr, out: IO[str]) -> int:
+        """Members who did not refuse the sale or sharing of their data (``*:sharing``):
+        an export leaves Juncture, typically for an advertising audience."""
         cols = ["profile_id", "email", "country", "city", "stage", "order_count", "revenue"]
+        shared = consent_not_refused(f"*:{SHARING}", self.dialect)
         query = (
             sa.select(*(_P.c[c] for c in cols))
-            .where(_P.c.redirect_to.is_(None), cond)
+            .where(_P.c.redirect_to.is_(None), cond, shared)
             .order_by(_P.c.profile_id)
         )
         writer = csv.writer(out)

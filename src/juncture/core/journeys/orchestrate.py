@@ -26,6 +26,7 @@ from typing import Any, Final
 import msgspec
 
 from juncture.core import channels, signals, stage
+from juncture.core.collection import SHARING
 from juncture.core.events import Event
 from juncture.core.journeys import arbitration, content, machine
 from juncture.core.journeys import spec as s
@@ -352,6 +353,8 @@ def _arbitrate(out: Outcome, sends: list[Send], now: dt.datetime, policy: Policy
     consent: dict[str, bool] = {}
     for send in sends:
         granted = consent_for(p, send.channel, send.purpose)
+        if _shares(send) and consent_for(p, "*", SHARING) is False:
+            granted = False  # a marketing webhook hands the person's data to a third party
         if granted is not None:
             consent[f"{send.channel}:{send.purpose}"] = granted
     decisions = arbitration.arbitrate(
@@ -511,6 +514,11 @@ def _emitted(pid: str, command: RunAction, node: s.EmitEvent, now: dt.datetime) 
             "enrollment_id": command.enrollment_id,
         },
     )
+
+
+def _shares(send: Send) -> bool:
+    """A marketing webhook: what a do-not-sell (``*:sharing`` refused) stops."""
+    return send.channel == "webhook" and send.purpose == "marketing"
 
 
 def _text(value: object) -> str | None:

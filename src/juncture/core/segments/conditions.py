@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from juncture.core import channels, stage
+from juncture.core.collection import SHARING
 from juncture.core.profile.affinity import top_affinity
 from juncture.core.profile.consent import consent_for
 from juncture.core.profile.model import DEFAULT_CONFIG, Profile, ProfileConfig
@@ -198,7 +199,8 @@ def _windows(condition: Condition) -> Iterator[dt.timedelta]:
 
 
 def consent_facts(profile: Profile) -> dict[str, bool]:
-    """Resolved consent per ``channel:purpose`` for the known channels and purposes."""
+    """Resolved consent per ``channel:purpose`` for the known channels and purposes, and
+    ``*:sharing`` (the sale or sharing of the person's data) when stated."""
     out: dict[str, bool] = {}
     if not profile.consent:  # the common case on the hot path: nothing ever stated
         return out
@@ -207,6 +209,9 @@ def consent_facts(profile: Profile) -> dict[str, bool]:
             granted = consent_for(profile, channel, purpose)
             if granted is not None:
                 out[f"{channel}:{purpose}"] = granted
+    sharing = consent_for(profile, "*", SHARING)
+    if sharing is not None:
+        out[f"*:{SHARING}"] = sharing
     return out
 
 
