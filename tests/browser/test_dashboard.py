@@ -230,6 +230,8 @@ def test_quarantine_replays_and_dead_letters_retry(
     page: Any, page_problems: PageProblems, demo: LiveServer
 ) -> None:
     seeded.sign_in(page, demo.url, "/app/data")
+    demo_source = page.locator("#quality tr[data-source=demo] [data-key=received]")
+    assert int(demo_source.inner_text().replace(",", "")) > 100  # the simulated trackers
     quarantined = page.locator("#quarantine tbody tr[data-id]")
     assert quarantined.count() == 1
     assert "userId" in quarantined.inner_text() or "anonymousId" in quarantined.inner_text()

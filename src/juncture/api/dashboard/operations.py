@@ -1,7 +1,8 @@
-"""The Data quality and deliveries page: the quarantine (messages refused at ingestion, with
-the reason and where) with replay, and the delivery log (messages by status, the newest
-first, dead letters with their last error) with retry; the same operations as
-``/v1/failed/replay`` and ``/v1/deliveries/retry``."""
+"""The Data quality and deliveries page: each source's data quality (its tracking plan's
+violations, unplanned events, duplicates, late events, device clocks off), the quarantine
+(messages refused at ingestion, with the reason and where) with replay, and the delivery
+log (messages by status, the newest first, dead letters with their last error) with retry;
+the same operations as ``/v1/failed/replay`` and ``/v1/deliveries/retry``."""
 
 from __future__ import annotations
 
@@ -15,18 +16,32 @@ from starlette.responses import Response
 from juncture.api import body
 from juncture.api.admin import failed_json
 from juncture.api.dashboard import render
+from juncture.api.dashboard.overview import PERIODS, window
 from juncture.api.dashboard.sources import Sources
 from juncture.api.deliveries import delivery_json
 from juncture.errors import BadInput
 from juncture.runtime.ingest import replay_failed
+from juncture.runtime.quality import report
+from juncture.store.quality import QualityStore
 
 SHOWN: Final = 100
 STATUSES: Final = ("pending", "sent", "shown", "deferred", "suppressed", "dead")
 
 
+def quality(sources: Sources) -> list[dict[str, Any]]:
+    """Each source's data-quality report (the tracking plan's violations, duplicates, late
+    events, clock skew) over the last 30 days, ending at the newest event where nothing came
+    since (as ``GET /v1/sources/{source}/quality`` answers it)."""
+    tallies = QualityStore(sources.store.engine)  # as the tracking-plan API reads them
+    since, until, _ = window(sources, PERIODS["30d"])
+    plans = sources.ingestor.plans
+    return [report(tallies, plans, s, since, until) for s in tallies.sources()]
+
+
 def figures(sources: Sources, status: str | None) -> dict[str, Any]:
     store = sources.store
     return {
+        "quality": quality(sources),
         "quarantine": [failed_json(r) for r in store.failed(status="failed", limit=SHOWN)],
         "counts": store.outbox.counts_by_status(),
         "status": status,
