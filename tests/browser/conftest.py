@@ -26,7 +26,10 @@ ARTIFACTS = Path(os.environ.get("JUNCTURE_TEST_ARTIFACTS", "test-artifacts"))
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="session")
+# One browser per test module, not per session: while Playwright's synchronous API is open
+# the main thread has a running event loop, so a later test elsewhere calling asyncio.run
+# (the dispatcher's tests do) would fail if the browser outlived this folder.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM:
         pytest.skip(NO_BROWSER)
