@@ -135,6 +135,8 @@ def create_app(
         templates=templates,
         admin_token=admin_token,
         body_timeout=body_timeout,
+        journeys=journey_store,
+        segments=segment_ops,
     )
     pages = dashboard.Sources(store, ingestor, segment_ops, measurement, engine_behind, eraser)
     dashboard.install(app, pages, admin_token)  # the marketers' pages under /app

@@ -10,14 +10,17 @@ from fastapi import APIRouter, FastAPI, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from juncture.api import inbound, links, unsubscribe
+from juncture.api import campaigns, inbound, links, unsubscribe
 from juncture.api import templates as retailer_templates
 from juncture.api.auth import admin_only
 from juncture.api.errors import json_response
 from juncture.channels.links import Links
 from juncture.channels.templates import Templates
+from juncture.runtime.campaigns import Campaigns
 from juncture.runtime.feedback import FeedbackRecorder
 from juncture.runtime.ingest import Ingestor
+from juncture.runtime.segments import Segments
+from juncture.store.journeys import JourneyStore
 from juncture.store.recipients import RATES, Recipients
 from juncture.store.sql import SqlStore
 
@@ -32,15 +35,20 @@ def install(
     templates: Templates | None,
     admin_token: str | None,
     body_timeout: float,
+    journeys: JourneyStore,
+    segments: Segments,
 ) -> None:
     """Add the routes: unsubscribe, tracked links and opens (recipients, no login; the links
-    are ``signed``), inbound webhooks (the inbound token), templates (the admin token)."""
+    are ``signed``), inbound webhooks (the inbound token), templates, engagement and
+    campaigns (the admin token)."""
     feedback = FeedbackRecorder(Recipients(store.engine), ingestor, ingestor.clock)
     app.include_router(unsubscribe.router(signed, feedback))
     app.include_router(links.router(signed, feedback))
     app.include_router(inbound.router(inbound_token, feedback, body_timeout))
     app.include_router(retailer_templates.router(templates or Templates(), admin_token))
     app.include_router(engagement_router(Recipients(store.engine), admin_token))
+    launcher = Campaigns(journeys, segments, Recipients(store.engine), ingestor, ingestor.clock)
+    app.include_router(campaigns.router(launcher, admin_token))
 
 
 def engagement_router(recipients: Recipients, admin_token: str | None) -> APIRouter:

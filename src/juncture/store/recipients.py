@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
+import orjson
 import sqlalchemy as sa
 
 from juncture.core.events import as_utc
@@ -104,6 +105,38 @@ class Recipients:
             node_id=row.node_id,
             identifier=found[0] if found else None,
         )
+
+    def identifiers(self, profile_ids: Sequence[str]) -> dict[str, str]:
+        """For each profile, an identifier an event can name to reach it (its user id if it
+        has one, else an anonymous id); profiles without one are left out."""
+        ident = tables.identities
+        found: dict[str, list[str]] = {}
+        with self._begin("read profiles' identifiers") as conn:
+            for start in range(0, len(profile_ids), 500):
+                chunk = list(profile_ids[start : start + 500])
+                query = sa.select(ident.c.profile_id, ident.c.identifier).where(
+                    ident.c.profile_id.in_(chunk)
+                )
+                for pid, name in conn.execute(query):
+                    if str(name).startswith(ADDRESSES):
+                        found.setdefault(str(pid), []).append(str(name))
+        return {pid: sorted(names, key=_rank)[0] for pid, names in found.items()}
+
+    def consent_counts(self, profile_ids: Sequence[str], channel: str) -> dict[str, int]:
+        """Of these profiles, how many granted marketing on ``channel``, refused it, or never
+        said (the resolved consent of each, as the dispatcher reads it)."""
+        p = tables.profiles
+        counts = {"granted": 0, "refused": 0, "unstated": 0}
+        with self._begin("read consent") as conn:
+            for start in range(0, len(profile_ids), 500):
+                chunk = list(profile_ids[start : start + 500])
+                for (consent,) in conn.execute(
+                    sa.select(p.c.consent).where(p.c.profile_id.in_(chunk))
+                ):
+                    given = _consent(consent).get(f"{channel}:marketing")
+                    key = "unstated" if given is None else "granted" if given else "refused"
+                    counts[key] += 1
+        return counts
 
     def last_delivery_to(self, channel: str, key: str, value: str) -> int | None:
         """The latest delivery on ``channel`` whose payload's ``key`` was ``value`` (an SMS
@@ -214,6 +247,13 @@ class Recipients:
         with self._begin("read delivery feedback") as conn:
             rows = conn.execute(query).all()
         return [Feedback(r.outbox_id, r.channel, r.kind, as_utc(r.at), r.detail) for r in rows]
+
+
+def _consent(value: object) -> dict[str, Any]:
+    """A stored resolved consent (JSON, text on some drivers) as a mapping."""
+    if isinstance(value, str):
+        value = orjson.loads(value)
+    return value if isinstance(value, dict) else {}
 
 
 def _rank(identifier: str) -> tuple[int, str]:

@@ -1,0 +1,65 @@
+"""One-off campaigns to a segment (admin API, bearer token); see
+:mod:`juncture.runtime.campaigns`.
+
+- ``GET /v1/campaigns/preview?segment=&channel=email``: the audience now, and how many of it
+  granted, refused or never stated marketing consent on the channel.
+- ``POST /v1/campaigns``: store the campaign's journey and start it for every member now;
+  answers the journey, the audience and how many were started (a second launch of the same
+  campaign starts nobody twice). A message that does not validate is answered 422 with its
+  problems, and nothing is sent.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from juncture.api.auth import admin_only
+from juncture.api.errors import json_response
+from juncture.core.journeys.spec import Channel as ChannelName
+from juncture.core.journeys.spec import Purpose
+from juncture.runtime.campaigns import Campaign, Campaigns
+
+
+class CampaignRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    id: str = Field(pattern=r"^[a-z0-9_-]{1,60}$")
+    name: str = Field(min_length=1, max_length=200)
+    segment: str = Field(min_length=1, max_length=100)
+    channel: ChannelName
+    template: str | None = Field(default=None, max_length=200)
+    inline: dict[str, Any] | None = None
+    purpose: Purpose = "marketing"
+    data: dict[str, Any] | None = None
+    kind: str | None = Field(default=None, max_length=64)
+    holdout: float = Field(default=0.0, ge=0, lt=100)
+    priority: int = Field(default=0, ge=-1000, le=1000)
+    send_window: dict[str, Any] | None = Field(default=None, alias="sendWindow")
+
+    def campaign(self) -> Campaign:
+        fields = ("channel", "template", "inline", "purpose", "data", "kind")
+        message = {k: getattr(self, k) for k in fields if getattr(self, k) is not None}
+        return Campaign(self.id, self.name, self.segment, message, self.holdout,
+                        self.priority, self.send_window)  # fmt: skip
+
+
+def router(campaigns: Campaigns, admin_token: str | None) -> APIRouter:
+    api = APIRouter(tags=["campaigns"], dependencies=[admin_only(admin_token)])
+
+    @api.get("/v1/campaigns/preview")
+    async def preview(
+        segment: Annotated[str, Query(min_length=1, max_length=100)],
+        channel: Annotated[ChannelName, Query()] = "email",
+    ) -> Response:
+        return json_response(await run_in_threadpool(campaigns.preview, segment, channel))
+
+    @api.post("/v1/campaigns")
+    async def launch(body: CampaignRequest) -> Response:
+        return json_response(await run_in_threadpool(campaigns.launch, body.campaign()))
+
+    return api
