@@ -11,7 +11,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from juncture.bench import breakdown, decide, engine, journeys
+from juncture.bench import breakdown, catalog, decide, engine, journeys
 from juncture.bench.ingest import default_shoppers, make_batches
 from juncture.cli.main import app
 from juncture.definitions import segments as segment_definitions
@@ -58,6 +58,14 @@ def test_bench_timers_fires_every_timer() -> None:
     assert result["fired"] == 300
     assert result["timers_per_s"] > 0
     assert result["raw_timers_per_s"] > 0
+    assert "ratio" in lines[-1]
+
+
+def test_bench_catalog_imports_the_feed_against_the_raw_insert() -> None:
+    lines: list[str] = []
+    result = catalog.run(products=300, echo=lines.append)
+    assert result["import_per_s"] > 0 and result["raw_insert_per_s"] > 0
+    assert result["ratio"] == result["import_per_s"] / result["raw_insert_per_s"]
     assert "ratio" in lines[-1]
 
 

@@ -120,6 +120,18 @@ def bench_journeys(
     _write(output, results)
 
 
+@bench_app.command("catalog")
+def bench_catalog(
+    products: Annotated[int, typer.Option(help="Products in the feed")] = 100_000,
+    output: JsonOut = Path("bench-catalog.json"),
+) -> None:
+    """Importing a Merchant Center product feed (and the same feed again), rows/s against
+    the raw insert of the same rows."""
+    from juncture.bench import catalog
+
+    _write(output, catalog.run(products=products, echo=typer.echo))
+
+
 @bench_app.command("decide")
 def bench_decide(
     visitors: Annotated[int, typer.Option(help="Known visitors (half with a cart)")] = 2000,

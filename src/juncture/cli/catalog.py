@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from juncture.cli.options import DatabaseUrl
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 catalog_app = typer.Typer(
     no_args_is_help=True, help="The retailer's tables: products, stock by location, locations."
@@ -26,6 +29,7 @@ class Kind(StrEnum):
     coupons = "coupons"
     associates = "associates"
     reviews = "reviews"
+    store_events = "store_events"
 
 
 class Format(StrEnum):
@@ -43,7 +47,7 @@ def import_feed(
         typer.Option(
             "--kind",
             help="products, inventory (local stock), locations, loyalty_tiers, loyalty, "
-            "promotions, coupons, associates or reviews",
+            "promotions, coupons, associates, reviews or store_events",
         ),
     ] = Kind.products,
     fmt: Annotated[
@@ -61,8 +65,6 @@ def import_feed(
 ) -> None:
     """Upsert a feed (Merchant Center product data, local inventory, locations) by id.
     Refused rows are listed as file:line: column: reason; the others are imported."""
-    from rich.progress import Progress
-
     from juncture import settings, wiring
     from juncture.errors import JunctureError
     from juncture.runtime.catalog_events import Announcer
@@ -73,20 +75,27 @@ def import_feed(
     juncture = wiring.build(settings.load(**flags))  # its ingestion takes the announcements
     store = juncture.store
     try:
-        with file.open("rb") as stream, Progress(transient=True) as bar:
-            task = bar.add_task(f"importing {kind.value}", total=None)
-            report = run(
-                store.catalog,
-                store.programmes,
-                stream,
-                str(file),
-                kind=kind.value,
-                now=SystemClock().now(),
-                fmt=fmt.value if fmt else None,
-                full=full,
-                progress=lambda n: bar.advance(task, n),
-                announce=Announcer(store.catalog, juncture.ingestor),
-            )
+        with file.open("rb") as raw, _progress() as bar:
+            task = bar.add_task(f"{kind.value}: 0 rows", total=file.stat().st_size)
+            rows = [0]
+
+            def counted(n: int) -> None:
+                rows[0] += n
+                bar.update(task, description=f"{kind.value}: {rows[0]:,} rows")
+
+            with bar.wrap_file(raw, task_id=task) as stream:  # the bar follows the bytes read
+                report = run(
+                    store.catalog,
+                    store.programmes,
+                    stream,
+                    str(file),
+                    kind=kind.value,
+                    now=SystemClock().now(),
+                    fmt=fmt.value if fmt else None,
+                    full=full,
+                    progress=counted,
+                    announce=Announcer(store.catalog, juncture.ingestor),
+                )
     except JunctureError as exc:
         where = f"{exc.where}: " if exc.where else ""
         typer.echo(f"{where}{exc.code}: {exc.message}", err=True)
@@ -105,3 +114,23 @@ def import_feed(
         typer.echo(f"... and {len(report.refused) - SHOWN} more problems", err=True)
     if report.refused_rows:
         raise typer.Exit(1)
+
+
+def _progress() -> Progress:
+    """A bar over the feed's bytes with the rows read so far, the rate and the time left
+    (on stderr; gone when done)."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    return Progress(
+        TextColumn("[progress.description]{task.description}"), BarColumn(), DownloadColumn(),
+        TransferSpeedColumn(), TimeRemainingColumn(), console=Console(stderr=True),
+        transient=True,
+    )  # fmt: skip

@@ -94,6 +94,12 @@ class Catalog:
                 upsert_rows(conn, L, found, ["store_code"])
         return changed
 
+    def insert_plain(self, batch: Sequence[retail.Product], at: dt.datetime) -> None:
+        """Insert new products with a plain INSERT in one transaction, nothing read first and
+        no related lists: the raw limit an import is measured against (``bench catalog``)."""
+        with self._begin("insert products") as conn:
+            conn.execute(P.insert(), [rows.product_row(p, at) for p in batch])
+
     def retire_products(self, keep: set[str], at: dt.datetime) -> int:
         """Retire every live product not in ``keep`` (a full feed's ids); how many."""
         return self._retire(P, P.c.product_id, keep, at)
