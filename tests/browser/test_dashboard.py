@@ -226,6 +226,24 @@ def test_segments_list_sizes_members_and_count_a_draft(
     page_problems.assert_none()
 
 
+def test_a_segment_is_counted_then_saved_with_its_members(
+    page: Any, page_problems: PageProblems, demo: LiveServer
+) -> None:
+    seeded.sign_in(page, demo.url, "/app/segments")
+    page.wait_for_selector("#draft-result.ok")  # the example draft, counted on opening
+    page.fill("#draft", "id: dash_spenders\nname: Spenders\nwhere:\n  fact: revenue\n  gte: 50\n")
+    page.locator("#draft-result.ok", has_text="dash_spenders").wait_for()
+    counted = page.locator("#draft-result").inner_text()
+    assert counted.startswith("dash_spenders: ")
+    size = int(counted.split(": ")[1].split(" ")[0].replace(",", ""))
+    assert size > 0
+    page.click("#save-segment")
+    page.wait_for_url("**/app/segments/dash_spenders")
+    assert int(page.locator("#stored").inner_text().replace(",", "")) == size
+    assert page.locator("#members tbody tr").count() == min(size, 100)
+    page_problems.assert_none()
+
+
 def test_quarantine_replays_and_dead_letters_retry(
     page: Any, page_problems: PageProblems, demo: LiveServer
 ) -> None:

@@ -1,6 +1,7 @@
 """The Segments pages: every saved segment with its definition and size, its size over time
 (entered and exited per refresh), its members, and a draft condition counted as you write it
-(the same preview as ``POST /v1/segments/preview``: nothing saved)."""
+(the same preview as ``POST /v1/segments/preview``: nothing saved) and then saved (as
+``POST /v1/segments``)."""
 
 from __future__ import annotations
 
@@ -71,4 +72,21 @@ def router(sources: Sources) -> APIRouter:
         text = await draft_text(request, MAX_DRAFT)
         return render.data(await run_in_threadpool(preview, sources, text))
 
+    @api.post("/app/api/segments/apply")
+    async def save(request: Request) -> Response:
+        text = await draft_text(request, MAX_DRAFT)
+        try:
+            found = await run_in_threadpool(create, sources, text)
+        except segment_definitions.InvalidSegment as exc:
+            problems = [problem_json(p) for p in exc.problems]
+            return render.problem(422, exc.code, "the definition has problems", problems=problems)
+        return render.data(found, 201)
+
     return api
+
+
+def create(sources: Sources, text: str) -> dict[str, Any]:
+    """Save the draft (replacing a segment with its id) and fill its members now, with
+    Segment Entered for each, so segment-entry journeys start for them."""
+    segment, done = sources.segments.apply(text, "dashboard.yaml", sources.clock.now())
+    return {"id": segment.id, "size": done.size}

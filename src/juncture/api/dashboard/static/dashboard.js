@@ -291,12 +291,20 @@ Pages.segments = () => {
     const list = r.ok ? (r.body.problems || []) : [{ line: 0, path: "", message: r.body.message }];
     result.textContent = found ? `${r.body.id}: ${Juncture.fmt(r.body.size)} customers now` : `${list.length} problem(s)`;
     result.className = found ? "ok" : "error";
+    save.disabled = !found;
     problems.replaceChildren(...list.map((p) => {
       const li = document.createElement("li");
       li.textContent = `${p.line ? `line ${p.line}: ` : ""}${p.path ? p.path + ": " : ""}${p.message}`;
       return li;
     }));
   }
+  const save = document.getElementById("save-segment");
+  save.addEventListener("click", async () => {
+    save.disabled = true;
+    const r = await Juncture.send("/app/api/segments/apply", { text: draft.value });
+    if (!r.ok) { result.textContent = r.body.message; result.className = "error"; return; }
+    window.location.assign(`/app/segments/${encodeURIComponent(r.body.id)}`);
+  });
   draft.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(count, 300); });
   count();
 };
