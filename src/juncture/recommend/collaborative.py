@@ -15,12 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import scipy.sparse as sp
-from implicit.cpu.als import AlternatingLeastSquares
-from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from juncture.recommend.interactions import Interaction
 
@@ -50,7 +48,7 @@ class PeopleLikeYou:
         users = sorted({u for u, _ in totals})
         self.items = sorted({i for _, i in totals})
         self.index = {item: n for n, item in enumerate(self.items)}
-        self.model: AlternatingLeastSquares | None = None
+        self.model: Any = None  # implicit's AlternatingLeastSquares, once trained
         if not totals:
             return
         user_at = {u: n for n, u in enumerate(users)}
@@ -58,6 +56,10 @@ class PeopleLikeYou:
         cols = [self.index[i] for _, i in totals]
         values = np.log1p(np.fromiter(totals.values(), dtype=np.float32))
         matrix = sp.csr_matrix((values, (rows, cols)), shape=(len(users), len(self.items)))
+        # imported here: implicit takes a while to import, paid only by a training
+        from implicit.cpu.als import AlternatingLeastSquares  # noqa: PLC0415
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # noqa: PLC0415
+
         # implicit wants BLAS single-threaded (it warns otherwise): its own loop is parallel
         with threadpool_limits(1, "blas"):
             model = AlternatingLeastSquares(

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from typing import Final
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from juncture.recommend.interactions import Item
 
@@ -30,6 +29,9 @@ class Similar:
         self.ids = [item.id for item in items]
         self.index = {item: n for n, item in enumerate(self.ids)}
         texts = [item.text for item in items]
+        # imported here: scikit-learn takes a second to import, paid only by a training
+        from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: PLC0415
+
         self.vectorizer = TfidfVectorizer(sublinear_tf=True, stop_words="english")
         if any(t.strip() for t in texts):
             try:
