@@ -16,10 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
-import msgspec
-import orjson
-
-from juncture.core import messages
+from juncture.runtime import feedback
 from juncture.runtime.clock import Clock
 from juncture.runtime.ingest import Ingestor
 from juncture.runtime.segments import Segments
@@ -119,23 +116,11 @@ class Campaigns:
         """A ``Campaign Started`` event for each profile; how many were new."""
         at = self.clock.now().isoformat()
         found = self.recipients.identifiers(profile_ids)
-        raw = [
-            msgspec.Raw(orjson.dumps(_event(campaign, pid, identifier, at)))
+        props = {"campaign_id": campaign.id, "campaign_name": campaign.name}
+        events = [
+            feedback.track(identifier, EVENT, f"campaign:{campaign.id}:{pid}", at, props)
             for pid, identifier in sorted(found.items())
         ]
-        if not raw:
+        if not events:
             return 0
-        envelope = messages.Envelope(messages=raw, path_prefix="$", single=False)
-        return self.ingestor.ingest_sync(envelope, SOURCE).receipt.stored
-
-
-def _event(campaign: Campaign, pid: str, identifier: str, at: str) -> dict[str, Any]:
-    kind, _, name = identifier.partition(":")
-    return {
-        "type": "track",
-        "event": EVENT,
-        "userId" if kind == "user_id" else "anonymousId": name,
-        "messageId": f"campaign:{campaign.id}:{pid}",
-        "timestamp": at,
-        "properties": {"campaign_id": campaign.id, "campaign_name": campaign.name},
-    }
+        return self.ingestor.ingest_sync(feedback.envelope(events), SOURCE).receipt.stored

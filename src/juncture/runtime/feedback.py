@@ -177,16 +177,30 @@ class FeedbackRecorder:
         """A track event on the profile ``who`` names (nothing once it was erased)."""
         if who.identifier is None:
             return
-        kind, _, name = who.identifier.partition(":")
         extra = {"email_id": str(who.outbox_id), "journey_id": who.journey_id}
-        message = {
-            "type": "track",
-            "event": event,
-            "userId" if kind == "user_id" else "anonymousId": name,
-            "messageId": key,
-            "timestamp": self.clock.now().isoformat(),
-            "properties": {**props, **{k: v for k, v in extra.items() if v is not None}},
-        }
-        raw = [msgspec.Raw(orjson.dumps(message))]
-        envelope = messages.Envelope(messages=raw, path_prefix="$", single=False)
-        await self.ingestor.ingest(envelope, SOURCE)
+        props = {**props, **{k: v for k, v in extra.items() if v is not None}}
+        at = self.clock.now().isoformat()
+        message = track(who.identifier, event, key, at, props)
+        await self.ingestor.ingest(envelope([message]), SOURCE)
+
+
+def track(
+    identifier: str, event: str, key: str, at: str, properties: dict[str, Any]
+) -> dict[str, Any]:
+    """A Segment track message for the profile ``identifier`` names (``user_id:...`` or
+    ``anonymous_id:...``), with messageId ``key``."""
+    kind, _, name = identifier.partition(":")
+    return {
+        "type": "track",
+        "event": event,
+        "userId" if kind == "user_id" else "anonymousId": name,
+        "messageId": key,
+        "timestamp": at,
+        "properties": properties,
+    }
+
+
+def envelope(found: Sequence[dict[str, Any]]) -> messages.Envelope:
+    """Messages made here, as ingestion takes a batch."""
+    raw = [msgspec.Raw(orjson.dumps(message)) for message in found]
+    return messages.Envelope(messages=raw, path_prefix="$", single=False)
