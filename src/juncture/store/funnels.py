@@ -21,7 +21,14 @@ import sqlalchemy as sa
 
 from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.store import tables
-from juncture.store.kpi_sql import Body, days_between, events_of_live, live_profile, within
+from juncture.store.kpi_sql import (
+    Body,
+    aliases,
+    days_between,
+    events_of_live,
+    live_profile,
+    within,
+)
 from juncture.store.kpis import KpiQuery, Reads, Row, in_segment, median_by
 
 _E: Final = tables.events
@@ -43,18 +50,31 @@ class Funnels(Reads):
         """Per step (1 is the first): ``step``, ``profiles`` who reached it, and
         ``mean_days_from_previous``, ``median_days_from_previous`` (None at step 1)."""
         ctes = self._steps(steps, q)
-        rows: dict[int, Row] = {}
-        with self._connect() as conn:
-            for k, cte in enumerate(ctes, start=1):
-                n = conn.execute(sa.select(sa.func.count()).select_from(cte)).scalar_one()
-                rows[k] = {"step": k, "profiles": int(n), "mean_days_from_previous": None,
-                           "median_days_from_previous": None}  # fmt: skip
-            if len(ctes) > 1:
-                for r in conn.execute(self._times(ctes)):
-                    rows[int(r.period)].update(
-                        mean_days_from_previous=r.mean_days_from_previous,
-                        median_days_from_previous=r.median_days_from_previous,
-                    )
+        nothing = sa.cast(sa.null(), sa.Float)
+        parts: list[sa.Select[Any]] = [
+            sa.select(sa.literal(k).label("step"), sa.func.count().label("profiles"),
+                      nothing.label("mean"), nothing.label("median")).select_from(cte)
+            for k, cte in enumerate(ctes, start=1)
+        ]  # fmt: skip
+        if len(ctes) > 1:
+            t = self._times(ctes).subquery("times")
+            parts.append(
+                sa.select(
+                    t.c.period,
+                    sa.cast(sa.null(), sa.Integer),
+                    t.c.mean_days_from_previous,
+                    t.c.median_days_from_previous,
+                )
+            )
+        empty = {"profiles": 0, "mean_days_from_previous": None, "median_days_from_previous": None}
+        rows = {k: {"step": k, **empty} for k in range(1, len(ctes) + 1)}
+        with self._connect() as conn:  # one statement: each step is computed once
+            for step, profiles, mean, median in conn.execute(sa.union_all(*parts)):
+                row = rows[int(step)]
+                if profiles is not None:
+                    row["profiles"] = int(profiles)
+                else:
+                    row.update(mean_days_from_previous=mean, median_days_from_previous=median)
         return [rows[k] for k in sorted(rows)]
 
     def _steps(self, steps: Sequence[Step], q: KpiQuery) -> list[sa.CTE]:
@@ -74,29 +94,41 @@ class Funnels(Reads):
             )
             .group_by(profile)
             .cte("step_1")
+            .prefix_with("MATERIALIZED")
         )
         ctes = [first]
         for k, step in enumerate(steps[1:], start=2):
-            before = ctes[-1]
+            before, done = ctes[-1], self._occurrences(step, k)
             reached = (
                 sa.select(
                     before.c.profile_id,
                     before.c.first,
                     before.c.at.label("prev"),
-                    sa.func.min(_E.c.timestamp).label("at"),
+                    sa.func.min(done.c.at).label("at"),
                 )
-                .select_from(events_of_live())
-                .join(before, before.c.profile_id == profile)
+                .join_from(before, done, done.c.profile_id == before.c.profile_id)
                 .where(
-                    *self._matches(step),
-                    _E.c.timestamp > before.c.at,
-                    days_between(before.c.first, _E.c.timestamp, self.dialect) <= q.window_days,
+                    done.c.at > before.c.at,
+                    days_between(before.c.first, done.c.at, self.dialect) <= q.window_days,
                 )
                 .group_by(before.c.profile_id, before.c.first, before.c.at)
                 .cte(f"step_{k}")
+                .prefix_with("MATERIALIZED")
             )
             ctes.append(reached)
         return ctes
+
+    def _occurrences(self, step: Step, k: int) -> sa.CTE:
+        """Every event of ``step`` (``profile_id`` it counts for, ``at``), read once through
+        the event name's index: joined to the profiles of the step before, it is matched by
+        profile rather than searched per profile."""
+        return (
+            sa.select(live_profile().label("profile_id"), _E.c.timestamp.label("at"))
+            .select_from(events_of_live())
+            .where(*self._matches(step))
+            .cte(f"events_{k}")
+            .prefix_with("MATERIALIZED")
+        )
 
     def _matches(self, step: Step) -> list[sa.ColumnElement[bool]]:
         body = Body(_E.c.body, self.dialect)
@@ -159,6 +191,7 @@ class Funnels(Reads):
             )
             .group_by(profile)
             .cte("starts")
+            .prefix_with("MATERIALIZED")
         )
         after = sa.and_(
             _E.c.timestamp > starts.c.at,
@@ -171,8 +204,7 @@ class Funnels(Reads):
         else:
             ends = (
                 sa.select(starts.c.profile_id, sa.func.min(_E.c.timestamp).label("at"))
-                .select_from(events_of_live())
-                .join(starts, starts.c.profile_id == profile)
+                .select_from(_through_aliases(starts))
                 .where(after, _E.c.event == end)
                 .group_by(starts.c.profile_id)
                 .subquery("ends")
@@ -180,7 +212,7 @@ class Funnels(Reads):
         rank = sa.func.row_number().over(
             partition_by=starts.c.profile_id, order_by=(_E.c.timestamp, _E.c.seq)
         )
-        joined = events_of_live().join(starts, starts.c.profile_id == profile)
+        joined = _through_aliases(starts)
         query = sa.select(starts.c.profile_id, name.label("event"), rank.label("k"))
         if ends is None:
             query = query.add_columns(sa.false().label("last"))
@@ -190,6 +222,13 @@ class Funnels(Reads):
             last = sa.and_(ends.c.at.is_not(None), _E.c.timestamp == ends.c.at)
             query = query.add_columns(sa.case((last, True), else_=False).label("last"))
         return starts, query.select_from(joined).where(after).cte("numbered")
+
+
+def _through_aliases(found: sa.CTE) -> sa.Join:
+    """``found`` (a set of live profiles, ``profile_id``) joined to the events of each and
+    of the profiles merged into it, through the ``profile_id`` index."""
+    a = aliases()
+    return found.join(a, a.c.live == found.c.profile_id).join(_E, _E.c.profile_id == a.c.pid)
 
 
 def _path(row: Any, max_steps: int) -> Row:

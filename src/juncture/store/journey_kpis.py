@@ -121,7 +121,8 @@ class JourneyKpis(Reads):
                 sa.null().label("named"),
             )
             .where(*within(o.c.at, q.since, q.until), *in_segment(o.c.profile_id, q))
-            .subquery("placed")
+            .cte("placed")
+            .prefix_with("MATERIALIZED")
         )
         touch = self._last_touch(placed, q, email_only=sa.false())
         key = period(touch.c.at, q.period, self.dialect).label("period")
@@ -139,36 +140,32 @@ class JourneyKpis(Reads):
         return self._rows(query)
 
     def _last_touch(
-        self, targets: sa.Subquery, q: KpiQuery, email_only: sa.ColumnElement[bool]
+        self, targets: sa.CTE, q: KpiQuery, email_only: sa.ColumnElement[bool]
     ) -> sa.Subquery:
         """Each row of ``targets`` (``profile_id``, ``at``, ``target``, ``named``: the outbox
         id it names, or NULL) with the message it is credited to (``message_id``,
         ``journey_id``, ``node_id``, ``channel``, ``created_at``): the one it names, else the
         last touch; rows with none are left out. ``email_only`` says, per target row, that
         only email counts by last touch."""
-        moved = tables.profiles.alias("messaged")
-        touched = sa.func.coalesce(_O.c.sent_at, _O.c.created_at)
-        named = sa.cast(_O.c.id, sa.String) == targets.c.named
+        m = _delivered()
+        named = sa.cast(m.c.message_id, sa.String) == targets.c.named
         last = sa.and_(
-            touched <= targets.c.at,
-            days_between(touched, targets.c.at, self.dialect) <= q.window_days,
-            sa.or_(sa.not_(email_only), _O.c.channel == "email"),
+            m.c.touched <= targets.c.at,
+            days_between(m.c.touched, targets.c.at, self.dialect) <= q.window_days,
+            sa.or_(sa.not_(email_only), m.c.channel == "email"),
         )
         first = sa.case((named, 0), else_=1)
         pairs = (
             sa.select(
                 targets,
-                _O.c.id.label("message_id"), _O.c.journey_id, _O.c.node_id, _O.c.channel,
-                _O.c.created_at,
+                m.c.message_id, m.c.journey_id, m.c.node_id, m.c.channel, m.c.created_at,
                 sa.func.row_number()
                 .over(partition_by=(targets.c.profile_id, targets.c.target),
-                      order_by=(first, touched.desc(), _O.c.id.desc()))
+                      order_by=(first, m.c.touched.desc(), m.c.message_id.desc()))
                 .label("rank"),
             )
-            .select_from(_O.outerjoin(moved, moved.c.profile_id == _O.c.profile_id))
-            .join(targets, sa.func.coalesce(moved.c.redirect_to, _O.c.profile_id)
-                  == targets.c.profile_id)
-            .where(_O.c.status.in_(DELIVERED), sa.or_(sa.func.coalesce(named, False), last))
+            .join_from(targets, m, m.c.profile_id == targets.c.profile_id)
+            .where(sa.or_(sa.func.coalesce(named, False), last))
             .subquery("pairs")
         )  # fmt: skip
         return sa.select(pairs).where(pairs.c.rank == 1).subquery("touch")
@@ -223,7 +220,8 @@ class JourneyKpis(Reads):
             )
             .select_from(events_of_live())
             .where(_E.c.event.in_([OPENED, CLICKED, UNSUBSCRIBED]), *in_segment(profile, q))
-            .subquery("answers")
+            .cte("answers")
+            .prefix_with("MATERIALIZED")
         )  # fmt: skip
         touch = self._last_touch(answers, q, email_only=answers.c.event != UNSUBSCRIBED)
         key = period(touch.c.created_at, q.period, self.dialect).label("period")
@@ -242,6 +240,24 @@ class JourneyKpis(Reads):
             .where(*within(touch.c.created_at, q.since, q.until), *_journey(touch.c.journey_id, q))
             .group_by(*dims)
         )
+
+
+def _delivered() -> sa.CTE:
+    """The messages delivered, each with the live profile it went to (``profile_id``) and
+    when (``touched``: sent, else created), materialized once: joined by profile to what
+    answered them, both sides are read once (SQLite indexes the materialized set)."""
+    moved = tables.profiles.alias("delivered_to")
+    return (
+        sa.select(
+            sa.func.coalesce(moved.c.redirect_to, _O.c.profile_id).label("profile_id"),
+            _O.c.id.label("message_id"), _O.c.journey_id, _O.c.node_id, _O.c.channel,
+            _O.c.created_at, sa.func.coalesce(_O.c.sent_at, _O.c.created_at).label("touched"),
+        )
+        .select_from(_O.outerjoin(moved, moved.c.profile_id == _O.c.profile_id))
+        .where(_O.c.status.in_(DELIVERED))
+        .cte("delivered")
+        .prefix_with("MATERIALIZED")
+    )  # fmt: skip
 
 
 def _journey(column: sa.ColumnElement[Any], q: KpiQuery) -> list[sa.ColumnElement[bool]]:

@@ -116,6 +116,25 @@ def live_profile() -> sa.ColumnElement[str]:
     return sa.func.coalesce(_P.c.redirect_to, _E.c.profile_id)
 
 
+_ALIASES: Final = (
+    sa.select(
+        _P.c.profile_id.label("pid"),
+        sa.func.coalesce(_P.c.redirect_to, _P.c.profile_id).label("live"),
+    )
+    .cte("aliases")
+    .prefix_with("MATERIALIZED")
+)
+
+
+def aliases() -> sa.CTE:
+    """Every profile (``pid``) with the live profile it counts for (``live``: itself, or
+    the one it was merged into), materialized once per statement: joining a set of live
+    profiles through it to ``events.profile_id`` uses that column's index, where comparing
+    :func:`live_profile` with them would read every event. One object, so that a statement
+    that joins it in several places holds it once."""
+    return _ALIASES
+
+
 def events_of_live() -> sa.Join:
     """``events`` with the row of each event's profile (for :func:`live_profile`)."""
     return _E.outerjoin(_P, _P.c.profile_id == _E.c.profile_id)
@@ -172,6 +191,19 @@ def orders(dialect: str) -> sa.Subquery:
         .where(_E.c.event == ORDER, _E.c.profile_id.is_not(None))
         .group_by(profile, key)
         .subquery("orders")
+    )
+
+
+def orders_placed() -> sa.CTE:
+    """Every ``Order Completed`` event as the live profile it counts for (``profile_id``)
+    and its time (``at``), copies included (for "did an order follow"), materialized once
+    per statement so that a join by profile reads the orders once."""
+    return (
+        sa.select(live_profile().label("profile_id"), _E.c.timestamp.label("at"))
+        .select_from(events_of_live())
+        .where(_E.c.event == ORDER)
+        .cte("orders_placed")
+        .prefix_with("MATERIALIZED")
     )
 
 

@@ -22,13 +22,13 @@ from juncture.core.measures import Period
 from juncture.core.stage import STAGE_CHANGED
 from juncture.store import failures, tables
 from juncture.store.kpi_sql import (
-    ORDER,
     Body,
     days_between,
     events_of_live,
     live_profile,
     members,
     orders,
+    orders_placed,
     period,
     within,
 )
@@ -129,27 +129,10 @@ class Kpis(Reads):
 
     def _abandonments(self, q: KpiQuery) -> dict[str, dict[str, int]]:
         profile = live_profile()
-        later = _E.alias("later")
-        later_profile = tables.profiles.alias("later_profile")
-        ordered = sa.exists(
-            sa.select(1)
-            .select_from(
-                later.outerjoin(later_profile, later_profile.c.profile_id == later.c.profile_id)
-            )
-            .where(
-                later.c.event == ORDER,
-                sa.func.coalesce(later_profile.c.redirect_to, later.c.profile_id) == profile,
-                later.c.timestamp > _E.c.timestamp,
-                days_between(_E.c.timestamp, later.c.timestamp, self.dialect) <= q.window_days,
-            )
-        )
-        key = period(_E.c.timestamp, q.period, self.dialect).label("period")
-        query = (
+        signals = (
             sa.select(
-                key,
-                _E.c.event,
-                sa.func.count(),
-                sa.func.coalesce(sa.func.sum(sa.case((ordered, 1), else_=0)), 0),
+                _E.c.seq, _E.c.event, _E.c.timestamp.label("at"), profile.label("profile_id"),
+                period(_E.c.timestamp, q.period, self.dialect).label("period"),
             )
             .select_from(events_of_live())
             .where(
@@ -157,7 +140,25 @@ class Kpis(Reads):
                 *within(_E.c.timestamp, q.since, q.until),
                 *in_segment(profile, q),
             )
-            .group_by(key, _E.c.event)
+            .cte("signals")
+            .prefix_with("MATERIALIZED")
+        )  # fmt: skip
+        placed = orders_placed()
+        recovered = (
+            sa.select(signals.c.seq)
+            .join_from(signals, placed, placed.c.profile_id == signals.c.profile_id)
+            .where(
+                placed.c.at > signals.c.at,
+                days_between(signals.c.at, placed.c.at, self.dialect) <= q.window_days,
+            )
+            .group_by(signals.c.seq)
+            .subquery("recovered")
+        )
+        keys = (signals.c.period, signals.c.event)
+        query = (
+            sa.select(*keys, sa.func.count(), sa.func.count(recovered.c.seq))
+            .select_from(signals.outerjoin(recovered, recovered.c.seq == signals.c.seq))
+            .group_by(*keys)
         )
         found: dict[str, dict[str, int]] = {}
         with self._connect() as conn:
