@@ -80,9 +80,18 @@ def serve(url: str) -> Iterator[LiveServer]:
         )
         assert r.status_code == 201, r.text
         quarantine(server)
+        first_visit(server)
         yield server
     finally:
         server.stop()
+
+
+def first_visit(server: LiveServer) -> None:
+    """An unknown visitor's first page asks for its placements: the welcome is shown."""
+    body = {"anonymousId": "dash-visitor", "placement": "home"}
+    r = httpx.post(f"{server.url}/v1/decide", json=body, headers=BASIC)
+    assert r.status_code == 200, r.text
+    assert r.json()["show"]["kind"] == "welcome"
 
 
 def sign_in(page: Any, base: str, target: str = "/app") -> None:

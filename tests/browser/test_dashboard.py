@@ -281,6 +281,8 @@ def test_experiments_and_catalogue_show_what_is_measured(
     screenshot(page, "dashboard-experiments")
     page.goto(demo.url + "/app/catalogue")
     assert page.locator("#tables tr[data-table=products]").count() == 1
+    shown = page.locator("#touchpoints tbody tr", has=page.locator(".pill.shown"))
+    assert shown.count() == 1  # the first visitor's welcome
     screenshot(page, "dashboard-catalogue")
     page_problems.assert_none()
 

@@ -25,6 +25,7 @@ from juncture.store import catalog_tables, failures, outbox, tables
 from juncture.store.outbox import OutboxRow
 
 ORDER_EVENT: Final = "Order Completed"
+ONSITE: Final = "onsite"  # the channel of on-site answers (juncture.core.channels)
 STAGES: Final = ("awareness", "consideration", "decision", "loyalty")
 _E: Final = tables.events
 _O: Final = tables.outbox
@@ -240,6 +241,18 @@ class DashboardReads:
             query = query.where(_O.c.status == status)
         with self._connect() as conn:
             return [outbox.row_of(r._mapping) for r in conn.execute(query)]
+
+    def touchpoints(self) -> list[tuple[str, str, int]]:
+        """On-site answers by template (the touchpoint or placement kind) and status: how
+        often each was shown, held back or suppressed (and why, in the status' reason)."""
+        query = (
+            sa.select(_O.c.template, _O.c.status, sa.func.count())
+            .where(_O.c.channel == ONSITE)
+            .group_by(_O.c.template, _O.c.status)
+            .order_by(_O.c.template, _O.c.status)
+        )
+        with self._connect() as conn:
+            return [(str(t or "-"), str(s), int(n)) for t, s, n in conn.execute(query)]
 
     def catalogue(self) -> dict[str, Any]:
         """The retailer's tables: rows per table, when each last changed, recent changes."""

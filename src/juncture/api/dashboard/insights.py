@@ -1,6 +1,7 @@
 """The Experiments and Catalogue pages: every journey's KPIs per arm and every holdout and
 split judged as an experiment (the measurement of ``/v1/measure``), and the health of the
-retailer's tables (rows, when each last changed, the latest catalogue changes)."""
+retailer's tables (rows, when each last changed, the latest catalogue changes) with how
+often each on-site touchpoint answered."""
 
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ def router(sources: Sources) -> APIRouter:
 
     @api.get("/app/catalogue")
     async def catalogue(request: Request) -> Response:
-        found = await run_in_threadpool(sources.store.dashboard.catalogue)
-        return render.page(request, "catalogue.html", tables=found)
+        reads = sources.store.dashboard
+        found = await run_in_threadpool(reads.catalogue)
+        used = await run_in_threadpool(reads.touchpoints)
+        return render.page(request, "catalogue.html", tables=found, touchpoints=used)
 
     return api
