@@ -85,9 +85,15 @@ class DashboardReads:
         return failures.connection(self._engine)
 
     def newest_event(self) -> dt.datetime | None:
-        """When the newest event a client sent was received (None: none yet); the engine's
-        own events are left out, as a batch re-evaluation stamps them with its own time."""
-        query = sa.select(sa.func.max(_E.c.received_at)).where(_E.c.source != DERIVED_SOURCE)
+        """When the last event a client sent into the log was received (None: none yet); the
+        engine's own events are left out, as a batch re-evaluation stamps them with its own
+        time."""
+        query = (  # the last in the log: read backwards along the key, not a scan
+            sa.select(_E.c.received_at)
+            .where(_E.c.source != DERIVED_SOURCE)
+            .order_by(_E.c.seq.desc())
+            .limit(1)
+        )
         with self._connect() as conn:
             found = conn.execute(query).scalar()
         return _utc(found)
