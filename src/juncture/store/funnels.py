@@ -50,31 +50,18 @@ class Funnels(Reads):
         """Per step (1 is the first): ``step``, ``profiles`` who reached it, and
         ``mean_days_from_previous``, ``median_days_from_previous`` (None at step 1)."""
         ctes = self._steps(steps, q)
-        nothing = sa.cast(sa.null(), sa.Float)
-        parts: list[sa.Select[Any]] = [
-            sa.select(sa.literal(k).label("step"), sa.func.count().label("profiles"),
-                      nothing.label("mean"), nothing.label("median")).select_from(cte)
-            for k, cte in enumerate(ctes, start=1)
-        ]  # fmt: skip
-        if len(ctes) > 1:
-            t = self._times(ctes).subquery("times")
-            parts.append(
-                sa.select(
-                    t.c.period,
-                    sa.cast(sa.null(), sa.Integer),
-                    t.c.mean_days_from_previous,
-                    t.c.median_days_from_previous,
-                )
-            )
         empty = {"profiles": 0, "mean_days_from_previous": None, "median_days_from_previous": None}
         rows = {k: {"step": k, **empty} for k in range(1, len(ctes) + 1)}
-        with self._connect() as conn:  # one statement: each step is computed once
-            for step, profiles, mean, median in conn.execute(sa.union_all(*parts)):
-                row = rows[int(step)]
-                if profiles is not None:
-                    row["profiles"] = int(profiles)
-                else:
-                    row.update(mean_days_from_previous=mean, median_days_from_previous=median)
+        with self._connect() as conn:
+            first = sa.select(sa.func.count()).select_from(ctes[0])
+            rows[1]["profiles"] = int(conn.execute(first).scalar_one())
+            if len(ctes) > 1:  # a row per profile and later step: their count is the step's
+                for r in conn.execute(self._times(ctes)):
+                    rows[int(r.period)].update(
+                        profiles=int(r.gaps),
+                        mean_days_from_previous=r.mean_days_from_previous,
+                        median_days_from_previous=r.median_days_from_previous,
+                    )
         return [rows[k] for k in sorted(rows)]
 
     def _steps(self, steps: Sequence[Step], q: KpiQuery) -> list[sa.CTE]:
