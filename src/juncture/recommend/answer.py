@@ -10,6 +10,7 @@ each of those products marked with the kind that found it.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Final
 
 from juncture.recommend import base
@@ -25,8 +26,11 @@ WIDER: Final = 5  # candidates asked per product wanted, so that filters leave e
 def answer(models: Models, ask: Ask, filters: Filters, now: dt.datetime) -> list[Pick]:
     """The products to show for ``ask``, best first, at most ``ask.n``."""
     want = ask.n * WIDER + len(filters.exclude)
-    picks = candidates(models, ask, want, now)
-    return apply(picks, models.items, filters, ask.n)
+    picks = apply(candidates(models, ask, want, now), models.items, filters, ask.n)
+    if ask.kind == base.SIMILAR and picks:  # the shared words, only for what is shown
+        anchor = ask.anchors()[0]
+        return [replace(p, reason=_similar(models, anchor, p.product_id)) for p in picks]
+    return picks
 
 
 def candidates(models: Models, ask: Ask, want: int, now: dt.datetime) -> list[Pick]:
@@ -46,10 +50,7 @@ def candidates(models: Models, ask: Ask, want: int, now: dt.datetime) -> list[Pi
         return []
     anchor = anchors[0]
     if kind == base.SIMILAR:
-        return [
-            Pick(p, kind, score, f"similar to {_title(models, anchor)}: {', '.join(words)}")
-            for p, score, words in models.similar.like(anchor, want)
-        ]
+        return [Pick(p, kind, score, "") for p, score in models.similar.nearest(anchor, want)]
     return [
         Pick(p, kind, score, _related_reason(models, anchor, why))
         for p, score, why in models.related.of(anchor, want)
@@ -82,6 +83,11 @@ def _popular(models: Models, ask: Ask, want: int, now: dt.datetime, kind: str) -
         if found:
             return [Pick(p, kind, score, f"{word} {where}") for p, score in found]
     return []
+
+
+def _similar(models: Models, anchor: str, product: str) -> str:
+    words = models.similar.shared(anchor, product)
+    return f"similar to {_title(models, anchor)}: {', '.join(words)}"
 
 
 def _related_reason(models: Models, anchor: str, why: str) -> str:

@@ -46,6 +46,10 @@ class Similar:
 
     def like(self, item: str, n: int) -> list[tuple[str, float, tuple[str, ...]]]:
         """The ``n`` products most like ``item``: ``(product, cosine, shared words)``."""
+        return [(p, score, self.shared(item, p)) for p, score in self.nearest(item, n)]
+
+    def nearest(self, item: str, n: int) -> list[tuple[str, float]]:
+        """The ``n`` products most like ``item``, with their cosine (no words: cheaper)."""
         row = self.index.get(item)
         if row is None or self.matrix is None:
             return []
@@ -57,13 +61,15 @@ class Similar:
             return []
         top = np.argpartition(-scores, count - 1)[:count]
         top = top[np.argsort(-scores[top], kind="stable")]
-        return [(self.ids[j], float(scores[j]), self._shared(row, int(j))) for j in top]
+        return [(self.ids[j], float(scores[j])) for j in top]
 
-    def _shared(self, a: int, b: int) -> tuple[str, ...]:
-        """The words of both rows that weigh most in both (read off the CSR arrays: slicing
-        a sparse row per candidate costs more than the whole search)."""
-        assert self.matrix is not None
+    def shared(self, item: str, other: str) -> tuple[str, ...]:
+        """The words of both products that weigh most in both (read off the CSR arrays:
+        slicing a sparse row per candidate costs more than the whole search)."""
         m = self.matrix
+        if m is None or item not in self.index or other not in self.index:
+            return ()
+        a, b = self.index[item], self.index[other]
         ra, rb = slice(m.indptr[a], m.indptr[a + 1]), slice(m.indptr[b], m.indptr[b + 1])
         both, ia, ib = np.intersect1d(
             m.indices[ra], m.indices[rb], assume_unique=True, return_indices=True
