@@ -8,18 +8,13 @@ from __future__ import annotations
 import datetime as dt
 
 import httpx
-from segment.analytics.client import Client
 
-from tests.conftest import ADMIN, WRITE_KEY, LiveServer
-from tests.e2e.test_recommendations_http import PRODUCTS, items, track_shoppers
-from tests.e2e.test_touchpoints_http import feed
+from tests.conftest import ADMIN, LiveServer
+from tests.e2e.test_recommendations_http import items, opened
 
 
 def test_clicks_and_orders_are_attributed_to_the_kind(live: LiveServer) -> None:
-    feed(live, "products", PRODUCTS, "text/tab-separated-values")
-    client = Client(WRITE_KEY, host=live.url, sync_mode=True)
-    track_shoppers(client)
-    client.flush()
+    client = opened(live)
     similar = items(live, "similar", productId="k1")
     together = items(live, "bought_together", productId="tent")
     rid, other = similar[0]["recommendationId"], together[0]["recommendationId"]

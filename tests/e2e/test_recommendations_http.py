@@ -76,10 +76,17 @@ def track_shoppers(client: Client) -> None:
         client.track("c1", "Product Viewed", {"product_id": "lamp"})
 
 
-def test_every_kind_over_http(shop: LiveServer) -> None:
-    feed(shop, "products", PRODUCTS, "text/tab-separated-values")
-    client = Client(WRITE_KEY, host=shop.url, sync_mode=True)
+def opened(live: LiveServer) -> Client:
+    """The products fed and the shoppers tracked; Segment's client, to send more."""
+    feed(live, "products", PRODUCTS, "text/tab-separated-values")
+    client = Client(WRITE_KEY, host=live.url, sync_mode=True)
     track_shoppers(client)
+    client.flush()
+    return client
+
+
+def test_every_kind_over_http(shop: LiveServer) -> None:
+    client = opened(shop)
     client.track("s1", "Product Viewed", {"product_id": "mug"})
     client.flush()
 
