@@ -10,6 +10,7 @@ Everything goes through the journey repository and the measurement the JSON API 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from typing import Any, Final
 
 import orjson
@@ -113,6 +114,12 @@ def check_draft(text: str) -> dict[str, Any]:
     return {"valid": True, "journey": spec.id, "elements": graph.elements(spec)}
 
 
+def refused(problems: Sequence[Any]) -> Response:
+    """422 for a definition with problems, each with its line, path and message."""
+    found = [problem_json(p) for p in problems]
+    return render.problem(422, "invalid_definition", "the definition has problems", problems=found)
+
+
 def problem_json(p: Any) -> dict[str, Any]:
     """A definition problem for the editors: its line, its path, what is wrong."""
     return {"line": line_of(p), "path": p.path, "message": p.message}
@@ -194,8 +201,7 @@ def _actions(api: APIRouter, sources: Sources) -> None:
         try:
             found = await run_in_threadpool(rehearse, sources, text)
         except definitions.InvalidJourney as exc:
-            problems = [problem_json(p) for p in exc.problems]
-            return render.problem(422, exc.code, "the definition has problems", problems=problems)
+            return refused(exc.problems)
         return render.data(found)
 
     @api.post("/app/api/journeys/apply")
@@ -204,8 +210,7 @@ def _actions(api: APIRouter, sources: Sources) -> None:
         try:
             done = await run_in_threadpool(store.apply, text, "dashboard.yaml")
         except definitions.InvalidJourney as exc:
-            problems = [problem_json(p) for p in exc.problems]
-            return render.problem(422, exc.code, "the definition has problems", problems=problems)
+            return refused(exc.problems)
         answer = {"journey": done.journey_id, "version": done.version, "created": done.created}
         return render.data(answer, 201 if done.created else 200)
 

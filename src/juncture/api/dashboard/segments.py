@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from juncture.api.dashboard import render
-from juncture.api.dashboard.journeys import draft_text, problem_json
+from juncture.api.dashboard.journeys import draft_text, problem_json, refused
 from juncture.api.dashboard.sources import Sources
 from juncture.definitions import segments as segment_definitions
 from juncture.errors import InvalidDefinition
@@ -78,8 +78,7 @@ def router(sources: Sources) -> APIRouter:
         try:
             found = await run_in_threadpool(create, sources, text)
         except segment_definitions.InvalidSegment as exc:
-            problems = [problem_json(p) for p in exc.problems]
-            return render.problem(422, exc.code, "the definition has problems", problems=problems)
+            return refused(exc.problems)
         return render.data(found, 201)
 
     return api
