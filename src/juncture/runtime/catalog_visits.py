@@ -1,9 +1,12 @@
 """What shoppers do with the retailer's people and places, recorded and told as events:
 registering for a store event and coming to it (``Store Event Registered``, ``Store Event
-Attended``), booking an expert (``Appointment Booked``), and ordering elsewhere what the
-store is out of (the endless aisle: Segment's ``Order Completed``). Each is ingested like the
-shopper's own events (source ``catalog``), so journeys follow up (a confirmation, a thank
-you with the event's products) and the profile counts the order.
+Attended``), booking an expert (``Appointment Booked``, and the traits ``appointment_on``,
+``appointment_at``, ``appointment_with`` and ``appointment_store`` for a reminder on the
+day), and ordering
+elsewhere what the store is out of (the endless aisle: Segment's ``Order Completed``). Each
+is ingested like the shopper's own events (source ``catalog``), so journeys follow up (a
+confirmation, a reminder, a thank you with the event's products) and the profile counts the
+order.
 
 The messageId of each names what happened (the event and the shopper, the appointment, the
 order), so a retried request tells it once.
@@ -80,7 +83,24 @@ class Visitors:
                 "starts_at": found.starts.isoformat(), "product_id": found.product_id,
             }  # fmt: skip
             self._tell(BOOKED, found.customer_id, props, found.appointment_id, found.created_at)
+            self._remember(found, associate_name)
         return done
+
+    def _remember(self, found: engagement.Appointment, associate_name: str) -> None:
+        """The next appointment as traits, so that a journey's date trigger
+        (``date: appointment_on``) reminds the shopper on the day."""
+        traits = {
+            "appointment_on": found.starts.date().isoformat(),  # a date: due at its midnight
+            "appointment_at": found.starts.isoformat(),
+            "appointment_with": associate_name,
+            "appointment_store": found.store_code,
+        }
+        digest = hashlib.sha256(f"remember\x1f{found.appointment_id}".encode()).hexdigest()[:40]
+        message = {
+            "type": "identify", "userId": found.customer_id, "traits": traits,
+            "messageId": "catalog-" + digest, "timestamp": found.created_at.isoformat(),
+        }  # fmt: skip
+        tell(self.ingestor, [message])
 
     def order(self, order: Order, product: retail.Product, price: float) -> dict[str, Any]:
         """Record the order as Segment's ``Order Completed`` (with ``store_code`` and the
