@@ -43,7 +43,7 @@ from juncture.core.stage import StageConfig
 from juncture.errors import InvalidSettings
 from juncture.metrics import Metrics
 from juncture.recommend.filters import Rule, parse_rules
-from juncture.runtime import unit_of_work
+from juncture.runtime import recommend_slots, unit_of_work
 from juncture.runtime.cart_links import CartLinks
 from juncture.runtime.clock import Clock, SystemClock
 from juncture.runtime.committer import GroupCommitter
@@ -117,6 +117,7 @@ class Juncture:
                 recipients=recipients,
                 templates=self.templates(),
                 tracking=_tracking(self.settings),
+                shelf=functools.partial(recommend_slots.for_profile, self.recommendations()),
             )
 
         self.dispatcher = DispatcherThread(make, self.settings.dispatch_interval)
@@ -156,7 +157,10 @@ class Juncture:
         secret = _secret(self.settings.identity_secret)
         cart_links = CartLinks(secret, self.clock) if secret else None
         touchpoints = Touchpoints(self.store.catalog, self.store.programmes, cart_links)
-        decider = Decider(self.store.placements, self.clock, cap, templates, touchpoints)
+        decider = Decider(
+            self.store.placements, self.clock, cap, templates, touchpoints,
+            recommendations=self.recommendations(),
+        )  # fmt: skip
         return create_app(
             store=self.store,
             ingestor=self.ingestor,

@@ -59,6 +59,7 @@ from juncture.core import touchpoints as tp
 from juncture.errors import BadInput, MalformedBody
 from juncture.runtime.decide import Answer, Decider, Shown
 from juncture.runtime.follower import EngineBehind
+from juncture.runtime.recommend_slots import slot_kind
 
 PROOF_HEADER = "X-Juncture-User-Hash"
 IDENTITY_HEADER = "Juncture-Identity"
@@ -92,7 +93,7 @@ class DecideRequest(BaseModel):
 
     def ask(self) -> tp.Ask | None:
         """The touchpoint asked, when the placement names one (else None)."""
-        if self.placement not in tp.TOUCHPOINTS:
+        if self.placement not in tp.TOUCHPOINTS and slot_kind(self.placement) is None:
             return None
         point = None
         if self.latitude is not None and self.longitude is not None:

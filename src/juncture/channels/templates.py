@@ -30,6 +30,7 @@ from liquid.exceptions import LiquidError
 
 from juncture import library as shipped
 from juncture.channels.base import Content
+from juncture.channels.shelf import Shelf
 from juncture.errors import InvalidDefinition
 
 PACKAGE_TEMPLATES = shipped.TEMPLATES
@@ -38,7 +39,7 @@ CONTEXT_DEFAULTS: Mapping[str, Any] = {
     "profile": {},
     "event": {},
     "cart": {},
-    "recommendations": [],
+    "recommendations": Shelf(),  # empty lists, unless the sender gives a recommender
     "journey": {},
     "unsubscribe_url": "",  # a marketing email's one-click unsubscribe link (its footer's)
     "data": {},  # what the send node gives: offer, products, survey, deadline

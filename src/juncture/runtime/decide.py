@@ -26,6 +26,8 @@ from juncture.core.journeys.spec import PLACEMENT_KINDS
 from juncture.core.profile.model import Profile, plain
 from juncture.runtime.clock import Clock
 from juncture.runtime.impressions import Impressions
+from juncture.runtime.recommend import Recommendations
+from juncture.runtime.recommend_slots import POPOVER, for_profile, slot, slot_kind
 from juncture.runtime.touchpoints import Touchpoints
 from juncture.store.outbox import ONSITE, OutboxRow
 from juncture.store.placements import Placements
@@ -62,6 +64,8 @@ class Decider:
         cap_per_day: int,
         templates: Templates,
         touchpoints: Touchpoints | None = None,
+        *,
+        recommendations: Recommendations | None = None,
     ) -> None:
         self.placements = placements
         self.clock = clock
@@ -69,6 +73,7 @@ class Decider:
         self.templates = templates
         self.touchpoints = touchpoints
         self.impressions = Impressions(placements)  # group commits of what is shown
+        self.recommendations = recommendations
 
     def decide(
         self, identifiers: Sequence[str], placement: str, ask: tp.Ask | None = None
@@ -81,6 +86,9 @@ class Decider:
         profile = self.placements.profile(known) if known else None
         pid = known or profile_id_for(identifiers[0])  # the id its first event will found
         shown = self.placements.shown_since(pid, rules.cap_since(now))
+        kind = slot_kind(placement)
+        if kind is not None and self.recommendations is not None:
+            return self._slot(kind, ask or tp.Ask(placement), pid, profile, now)
         if ask is not None and self.touchpoints is not None:
             visitor = rules.visitor(pid, profile, shown)
             return self._touchpoint(ask, visitor, profile, _context(pid, profile), now)
@@ -88,6 +96,8 @@ class Decider:
         queued = [rules.Queued(row.id, _placement(row), row.purpose) for row in rows.values()]
         decision = rules.decide(rules.visitor(pid, profile, shown), queued, placement, self.cap)
         context = _context(pid, profile)
+        if self.recommendations is not None:  # read only if a template lists them
+            context["recommendations"] = for_profile(self.recommendations, pid)
         for candidate in decision.candidates:
             if isinstance(candidate, rules.FromQueue):
                 found = self._show_queued(rows[candidate.id], context, now)
@@ -122,6 +132,20 @@ class Decider:
                 return Answer(ask.touchpoint, shown, found.reason)
             reason = "already_shown"
         return Answer(ask.touchpoint, None, reason)
+
+    def _slot(
+        self, kind: str, ask: tp.Ask, pid: str, profile: Profile | None, now: dt.datetime
+    ) -> Answer:
+        """A recommendation slot: the kind's products for this shopper, recorded as shown
+        (each time asked, not capped: the page asked for them)."""
+        assert self.recommendations is not None
+        found = slot(self.recommendations, kind, ask.product_id, ask.store_code, profile)
+        if isinstance(found, str):
+            return Answer(ask.touchpoint, None, found)
+        data, shelf = found
+        context = {**_context(pid, profile), "recommendations": shelf}
+        shown = self._record(ask, tp.Shown(POPOVER, data, kind), pid, context, now)
+        return Answer(ask.touchpoint, shown, kind if shown else "already_shown")
 
     def _record(
         self,

@@ -60,7 +60,7 @@ import datetime as dt
 import hashlib
 import logging
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,6 +156,7 @@ class Dispatcher:
         links: Links | None = None,
         recipients: Recipients | None = None,
         tracking: Collection[str] = (),
+        shelf: Callable[[str], list[Any]] | None = None,
     ) -> None:
         self.outbox = outbox
         self.channels = dict(channels)
@@ -168,6 +169,7 @@ class Dispatcher:
         self.links = links
         self.recipients = recipients
         self.tracking = frozenset(tracking)  # in email, with links: "clicks", "opens"
+        self.shelf = shelf  # a profile's recommendations, read if a template lists them
         self._slots = asyncio.Semaphore(concurrency)
         self._carts = Carts(self.outbox)
         self._probe = DueProbe(outbox)
@@ -315,6 +317,8 @@ class Dispatcher:
         if row.template or inline or row.channel not in DATA:  # data channels send no template
             context: dict[str, Any] = {k: payload[k] for k in CONTEXT_KEYS if k in payload}
             context.setdefault("journey", _journey(row))
+            if self.shelf is not None and not payload.get("recommendations"):
+                context["recommendations"] = self.shelf(row.profile_id)
             if self.links is not None and headers:
                 context["unsubscribe_url"] = self.links.unsubscribe(row.id)
             content = self.templates.render(
