@@ -72,3 +72,11 @@ def test_messages_per_node_and_channel_with_what_answered_them(kpis: JourneyKpis
     assert (sms["delivered"], sms["opened"], sms["unsubscribed"]) == (1, 0, 1)
     later = kpis.messages(KpiQuery(since=T0 + DAY))
     assert [(r["node_id"], r["messages"]) for r in later] == [("nudge", 1)]
+
+
+def test_where_the_enrollments_stand(kpis: JourneyKpis) -> None:
+    assert kpis.positions(KpiQuery()) == [
+        {"journey_id": "welcome", "node": "hello", "status": "active", "exit_reason": None,
+         "enrollments": 5},
+    ]  # fmt: skip
+    assert [r["enrollments"] for r in kpis.positions(KpiQuery(since=T0))] == [4]  # e1 before

@@ -84,6 +84,9 @@ def test_a_draft_alone_would_greet_the_consenting_shoppers(shop: LiveServer) -> 
     assert [(d["entered"], d["messaged"]) for d in run["per_day"]] == [(3, 2), (3, 2)]
     (node,) = run["per_node"]
     assert (node["node_id"], node["channel"], node["messaged"]) == ("hello", "email", 4)
+    # every enrollment went through to the exit
+    assert {(p["node"], p["status"]) for p in run["positions"]} == {("done", "exited")}
+    assert sum(p["enrollments"] for p in run["positions"]) == 6
     # nothing of the draft reached the live store
     journeys = httpx.get(f"{shop.url}/v1/journeys", headers=ADMIN).json()
     assert "draft_greeting" not in json.dumps(journeys)

@@ -60,7 +60,8 @@ def dry_run(
         query = KpiQuery(journey=spec.id, since=since, period=Period.day, window=window)
         reads = JourneyKpis(scratch.engine)
         entries, messages = reads.entries(query), reads.messages(query)
-    found = _summary(entries, messages)
+        positions = reads.positions(query)
+    found = {**_summary(entries, messages), "positions": positions}
     return {
         "journey_id": spec.id, "version": applied.version,
         "since": since.isoformat(), "until": now.isoformat(),

@@ -170,6 +170,18 @@ class JourneyKpis(Reads):
         )  # fmt: skip
         return sa.select(pairs).where(pairs.c.rank == 1).subquery("touch")
 
+    def positions(self, q: KpiQuery) -> list[Row]:
+        """Where the enrollments entered in range stand: per journey, ``node``, ``status``
+        (``active``, ``exited``) and ``exit_reason``, the ``enrollments``."""
+        keys = (_N.c.journey_id, _N.c.node, _N.c.status, _N.c.exit_reason)
+        query = (
+            sa.select(*keys, sa.func.count().label("enrollments"))
+            .where(*within(_N.c.entered_at, q.since, q.until), *_journey(_N.c.journey_id, q))
+            .group_by(*keys)
+            .order_by(*keys)
+        )
+        return self._rows(query)
+
     def messages(self, q: KpiQuery) -> list[Row]:
         """Per journey, node, channel and period of creation: ``messages`` (outbox rows),
         ``delivered``, ``failed``, ``suppressed``, ``pending``, ``suppressed_by_reason``
