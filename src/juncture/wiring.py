@@ -106,6 +106,9 @@ class Juncture:
         policy = RetryPolicy(max_attempts=self.settings.dispatch_max_attempts)
 
         links, recipients = self.links(), Recipients(self.store.engine)
+        if links is None and isinstance(channels.get("email"), SmtpEmail):
+            log.warning("marketing email will not be sent: it needs an unsubscribe link "
+                        "(set JUNCTURE_PUBLIC_URL and JUNCTURE_LINKS_SECRET)")  # fmt: skip
 
         def make() -> Dispatcher:
             return Dispatcher(

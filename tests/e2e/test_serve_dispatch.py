@@ -52,6 +52,8 @@ def test_every_message_arrives_across_a_crash(database_url: str, smtp: SmtpSink)
         "JUNCTURE_EMAIL_FROM": SENDER,
         "JUNCTURE_DISPATCH_INTERVAL": "0.05",
         "JUNCTURE_WRITE_KEYS": "k",
+        "JUNCTURE_PUBLIC_URL": "https://juncture.test",  # marketing email needs its way out
+        "JUNCTURE_LINKS_SECRET": "test-links-secret",
     }
     first = ServerProcess(database_url, env=env).start()
     try:
