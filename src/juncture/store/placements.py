@@ -58,11 +58,15 @@ class Placements:
         return product_views.profile(body, views)
 
     def shown_since(self, profile_id: str, since: dt.datetime) -> int:
-        """Impressions of this profile since ``since`` (the frequency cap's count)."""
+        """Marketing impressions of this profile since ``since`` (the frequency cap's count).
+        Answers the page asked for (recommendation slots, a product's location, stock, a
+        loyalty balance: purpose transactional) are recorded too but never count: a product
+        page with three slots must not use up the day's popovers."""
         query = sa.select(sa.func.count()).where(
             t.c.profile_id == profile_id,
             t.c.channel == ONSITE,
             t.c.status == "shown",
+            t.c.purpose == "marketing",
             t.c.sent_at >= as_utc(since),
         )
         with transaction(self.engine) as conn:
