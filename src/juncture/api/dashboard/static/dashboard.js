@@ -328,20 +328,27 @@ Pages.segment = () => {
 // -- data quality and deliveries: replay the quarantine, retry dead letters ---------------
 Pages.data = () => {
   const said = document.getElementById("action-result");
-  async function act(url, which, done) {
+  // The rows an action dealt with leave their table; the counts catch up on the next visit.
+  async function act(url, which, table, done, gone) {
     const body = which === "all" ? {} : { ids: [Number(which)] };
     const r = await Juncture.send(url, body);
     said.className = r.ok ? "ok" : "error";
     said.textContent = r.ok ? done(r.body) : r.body.message;
-    if (r.ok) setTimeout(() => window.location.reload(), 800);
+    if (!r.ok) return;
+    for (const row of document.querySelectorAll(`#${table} tbody tr[data-id]`)) {
+      if (gone(r.body, Number(row.dataset.id))) row.remove();
+    }
   }
   for (const b of document.querySelectorAll("[data-replay]")) {
-    b.addEventListener("click", () => act("/app/api/quarantine/replay", b.dataset.replay, (a) =>
+    b.addEventListener("click", () => act("/app/api/quarantine/replay", b.dataset.replay, "quarantine", (a) =>
       `replayed ${a.replayed.length}; still failing ${a.stillFailing.length}` +
-      a.stillFailing.map((f) => ` (#${f.id}: ${f.reason})`).join("")));
+      a.stillFailing.map((f) => ` (#${f.id}: ${f.reason})`).join(""),
+    (a, id) => a.replayed.includes(id)));
   }
   for (const b of document.querySelectorAll("[data-retry]")) {
-    b.addEventListener("click", () => act("/app/api/deliveries/retry", b.dataset.retry, (a) => `${a.retried} queued again`));
+    b.addEventListener("click", () => act("/app/api/deliveries/retry", b.dataset.retry, "dead",
+      (a) => `${a.retried} queued again`,
+      (a, id) => a.retried > 0 && (b.dataset.retry === "all" || Number(b.dataset.retry) === id)));
   }
 };
 
