@@ -245,7 +245,9 @@ class Engine:
         active = self.segments.segments(state) if self.segments is not None else ()
         if active:  # segments: membership and recent events of the working set
             earliest = min([now, *(e.timestamp for e in events), *(d.timer.due_at for d in due)])
-            batch.segments = Tracker(active, state, set(known) | set(graph.redirects), earliest)
+            since = self.segments.active_since if self.segments is not None else None
+            pids = set(known) | set(graph.redirects)
+            batch.segments = Tracker(active, state, pids, earliest, since)
         return batch
 
     def _load_journeys(self, state: StateSql, batch: _Batch) -> None:

@@ -23,13 +23,19 @@ log = logging.getLogger("juncture.segments")
 
 
 class SegmentSource(Protocol):
-    """Where the engine gets its active segments, once per commit (must be cheap)."""
+    """Where the engine gets its active segments, once per commit (must be cheap), and when
+    the newest of them took effect (None: unknown; then every event evaluates every
+    segment, as it cannot know which memberships are current)."""
+
+    active_since: dt.datetime | None
 
     def segments(self, state: StateSql) -> tuple[seg.Segment, ...]: ...
 
 
 class StaticSegments:
-    """A fixed set of segments (tests, replay)."""
+    """A fixed set of segments (tests, replay), evaluated in full after every event."""
+
+    active_since: dt.datetime | None = None
 
     def __init__(self, segments: Iterable[seg.Segment]) -> None:
         self._segments = tuple(segments)
@@ -45,18 +51,30 @@ class StoredSegments:
     def __init__(self) -> None:
         self._seen: list[tuple[str, str]] = []
         self._segments: tuple[seg.Segment, ...] = ()
+        self.active_since: dt.datetime | None = None
 
     def segments(self, state: StateSql) -> tuple[seg.Segment, ...]:
         current = stored.versions(state)
         if current != self._seen:
-            parsed = []
-            for sid, source, filename, _ in stored.definitions(state):
+            parsed, moments = [], []
+            for sid, source, filename, updated_at in stored.definitions(state):
                 try:
                     parsed.append(segment_definitions.loads(source, filename))
                 except InvalidDefinition:
                     log.exception("stored segment %s no longer validates; skipped", sid)
+                moments.append(_moment(updated_at))
             self._segments, self._seen = tuple(parsed), current
+            known = [m for m in moments if m is not None]
+            self.active_since = max(known) if known and len(known) == len(moments) else None
         return self._segments
+
+
+def _moment(text: str) -> dt.datetime | None:
+    try:
+        at = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
 
 
 class Tracker:
@@ -68,8 +86,11 @@ class Tracker:
         state: StateSql,
         pids: set[str],
         earliest: dt.datetime,
+        active_since: dt.datetime | None = None,
     ) -> None:
-        """``earliest``: the first time the commit evaluates at (its oldest event or timer)."""
+        """``earliest``: the first time the commit evaluates at (its oldest event or timer);
+        ``active_since``: when the newest segment took effect (None: evaluate every segment
+        after every event)."""
         names = {
             n.event
             for s in segments
@@ -83,7 +104,14 @@ class Tracker:
         self.names = names
         self.changed: set[str] = set()
         self.pending: dict[str, dt.datetime] = {}
-        self.context = membership.Context(segments, self.member_of, self.behaviour, self.pending)
+        scheduled: dict[str, dt.datetime] = {}
+        if active_since is not None:
+            keys = [membership.timer_key(p) for p in pids]
+            due = stored.timers_due(state, keys)
+            scheduled = {k.split(":", 1)[1]: at for k, at in due.items()}
+        self.context = membership.Context(
+            segments, self.member_of, self.behaviour, self.pending, scheduled, active_since
+        )
 
     def apply(self, result: core.Step) -> None:
         for merge in result.merges:

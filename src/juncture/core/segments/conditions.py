@@ -157,12 +157,50 @@ Condition = FactIs | TraitIs | ConsentIs | RfmIs | Performed | NotPerformedSince
 
 
 @dataclass(frozen=True, slots=True)
+class Reads:
+    """What can change a segment's answer besides time: events of ``names``, the facts
+    ``facts`` (keys of :func:`facts_of`); ``always``: a fact that time changes without a
+    timer (the stage), so every event must evaluate it."""
+
+    names: frozenset[str]
+    facts: frozenset[str]
+    always: bool
+
+
+_RFM_FACTS: Final = frozenset({"last_order_at", "order_count", "revenue"})
+
+
+def reads_of(condition: Condition) -> Reads:
+    """The events and facts a condition reads (the index of real-time evaluation)."""
+    names: set[str] = set()
+    facts: set[str] = set()
+    for node in walk(condition):
+        if isinstance(node, Performed | NotPerformedSince):
+            names.add(node.event)
+            if isinstance(node, NotPerformedSince) and node.since_fact:
+                facts.add(node.since_fact)
+        elif isinstance(node, FactIs):
+            facts.add(node.fact)
+        elif isinstance(node, TraitIs):
+            facts.add("traits")
+        elif isinstance(node, ConsentIs):
+            facts.add("consent")
+        elif isinstance(node, RfmIs):
+            facts.update(_RFM_FACTS)
+    return Reads(frozenset(names), frozenset(facts), always="stage" in facts)
+
+
+@dataclass(frozen=True, slots=True)
 class Segment:
     id: str
     name: str
     condition: Condition
     description: str = ""
     config: ProfileConfig = field(default=DEFAULT_CONFIG, compare=False)
+    reads: Reads = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reads", reads_of(self.condition))
 
     @property
     def lookback(self) -> dt.timedelta:
@@ -278,14 +316,21 @@ def compare(value: object, op: str, operand: Any) -> bool:
     if op == "contains" or isinstance(value, list):
         return _listed(value, op, operand)
     if op in ("in", "not_in"):
-        hits = [_same_type(value, o) and value == o for o in operand]
-        comparable = any(_same_type(value, o) for o in operand)
-        return any(hits) if op == "in" else comparable and not any(hits)
+        return _among(value, op, operand)
     if not _same_type(value, operand):
         return False
     if op in ("eq", "ne"):
         return bool(value == operand) == (op == "eq")
     return _order(value, op, operand)
+
+
+def _among(value: object, op: str, operand: Any) -> bool:
+    if type(value) is str and isinstance(operand, list | tuple):  # a str equals only strs
+        held = value in operand
+        return held if op == "in" else not held and any(isinstance(o, str) for o in operand)
+    hits = [_same_type(value, o) and value == o for o in operand]
+    comparable = any(_same_type(value, o) for o in operand)
+    return any(hits) if op == "in" else comparable and not any(hits)
 
 
 def _listed(value: object, op: str, operand: Any) -> bool:
@@ -351,14 +396,31 @@ def _matches(event: BehaviourEvent, name: str, where: Sequence[PropertyIs]) -> b
 Hits = Mapping[int, Sequence[dt.datetime]]
 
 
-def hits_of(segment: Segment, behaviour: Sequence[BehaviourEvent]) -> dict[int, list[dt.datetime]]:
+def hits_of(
+    segment: Segment,
+    behaviour: Sequence[BehaviourEvent],
+    by_name: Mapping[str, Sequence[BehaviourEvent]] | None = None,
+) -> dict[int, list[dt.datetime]]:
     """The sorted times of the events each behaviour leaf matches (by the leaf's ``id``):
-    matching is done once, so evaluating at many times only counts."""
+    matching is done once, so evaluating at many times only counts. ``by_name``: the same
+    events grouped by name (:func:`by_name`), when the caller matches several segments."""
+    if by_name is None:
+        by_name = group_by_name(behaviour)
     return {
-        id(node): sorted(e.timestamp for e in behaviour if _matches(e, node.event, node.where))
+        id(node): sorted(
+            e.timestamp for e in by_name.get(node.event, ()) if _matches(e, node.event, node.where)
+        )
         for node in walk(segment.condition)
         if isinstance(node, Performed | NotPerformedSince)
     }
+
+
+def group_by_name(behaviour: Sequence[BehaviourEvent]) -> dict[str, list[BehaviourEvent]]:
+    """Events by name, in their order."""
+    out: dict[str, list[BehaviourEvent]] = {}
+    for e in behaviour:
+        out.setdefault(e.name, []).append(e)
+    return out
 
 
 def _count(times: Sequence[dt.datetime], after: dt.datetime, now: dt.datetime) -> int:
@@ -442,6 +504,7 @@ def changes_at(
     *,
     hits: Hits | None = None,
     before: dt.datetime | None = None,
+    current: bool | None = None,
 ) -> dt.datetime | None:
     """The next moment after ``now`` at which time alone (no new event, no fact change)
     changes membership; None if it never does, or not before ``before`` (the caller wants
@@ -450,11 +513,12 @@ def changes_at(
     Candidates are the instants where a leaf can flip: an event sliding out of a window, a
     time fact crossing ``within``/``before``, an RFM recency threshold; the first one where
     the answer differs from the answer at ``now`` is returned. ``hits``: :func:`hits_of`
-    when the caller has it.
+    when the caller has it; ``current``: the answer at ``now`` when the caller has it.
     """
     if hits is None:
         hits = hits_of(segment, behaviour)
-    current = _eval(segment.condition, segment, facts, hits, now)
+    if current is None:
+        current = _eval(segment.condition, segment, facts, hits, now)
     if not current and _stays_false(segment.condition, segment, facts, hits, now):
         return None
     for t in sorted(_candidates(segment, facts, hits, now)):
@@ -478,13 +542,38 @@ def _stays_false(
         return any(_stays_false(i, segment, facts, hits, now) for i in node.items)
     if isinstance(node, AnyOf):
         return all(_stays_false(i, segment, facts, hits, now) for i in node.items)
+    # The facts are those at ``now`` for every instant :func:`changes_at` looks at (the stage
+    # included: time moves it, but the stage's own timer answers that), so a false leaf that
+    # compares a fact or trait stays false.
     if isinstance(node, TraitIs | ConsentIs) or (
-        isinstance(node, FactIs) and node.op not in ("within", "before") and node.fact != "stage"
+        isinstance(node, FactIs) and node.op not in ("within", "before")
     ):
         return not _leaf(node, segment, facts, hits, now)
     if isinstance(node, Performed) and node.at_least:
         return len(hits[id(node)]) < node.at_least
     return False
+
+
+def _flips(
+    node: Performed | NotPerformedSince,
+    segment: Segment,
+    facts: Mapping[str, Any],
+    hits: Hits,
+    now: dt.datetime,
+) -> list[dt.datetime]:
+    """The instants after ``now`` at which this behaviour leaf's own answer changes: only
+    its matching events entering (future-dated) or leaving its window can move its count,
+    and only a count crossing a bound changes the answer, so the whole condition need only
+    be evaluated at these."""
+    times = sorted({t for h in hits[id(node)] for t in (h, h + node.within) if t > now})
+    flips = []
+    answer = _leaf(node, segment, facts, hits, now)
+    for t in times:
+        at_t = _leaf(node, segment, facts, hits, t)
+        if at_t != answer:
+            flips.append(t)
+            answer = at_t
+    return flips
 
 
 def _candidates(
@@ -496,9 +585,7 @@ def _candidates(
     out: set[dt.datetime] = set()
     for node in walk(segment.condition):
         if isinstance(node, Performed | NotPerformedSince):
-            for t in hits[id(node)]:  # only matching events can flip a leaf
-                out.add(t + node.within)
-                out.add(t)  # a future-dated event entering its window
+            out.update(_flips(node, segment, facts, hits, now))
         elif isinstance(node, FactIs) and node.op in ("within", "before"):
             value = facts.get(node.fact)
             if isinstance(value, dt.datetime):

@@ -43,6 +43,11 @@ class Context(msgspec.Struct, frozen=True):
     member_of: Mapping[str, frozenset[str]]
     behaviour: Mapping[str, Sequence[seg.BehaviourEvent]]
     pending: Mapping[str, dt.datetime]  # segment timers set in this batch, by profile
+    # For evaluating only the segments an event can move (:func:`on_event`): the segment
+    # timers stored before this batch, by profile, and when the newest active definition
+    # took effect (None: unknown, so every event evaluates every segment).
+    scheduled: Mapping[str, dt.datetime] = {}
+    active_since: dt.datetime | None = None
 
     @property
     def lookback(self) -> dt.timedelta:
@@ -98,8 +103,70 @@ def on_event(
         member_of, earlier = caught.member_of, caught.events
     behaviour.extend(behaviour_of(new))
     now = cause.timestamp
-    result = react(ctx.segments, after, member_of, behaviour, now, cause=cause.message_id)
+    segments, facts = ctx.segments, None
+    indexed, standing = (False, None) if merged or earlier else _standing(ctx, before, pid, now)
+    if indexed:
+        segments, facts = _affected(ctx.segments, before, after, new, now)
+        if not segments:
+            return None  # nothing this event reads: memberships and the timer stand
+    result = react(segments, after, member_of, behaviour, now, cause=cause.message_id, facts=facts)
+    if indexed and len(segments) < len(ctx.segments):
+        result = msgspec.structs.replace(result, timer=_sooner(result.timer, standing, pid))
     return msgspec.structs.replace(result, events=(*earlier, *result.events))
+
+
+def _standing(
+    ctx: Context, before: Profile, pid: str, now: dt.datetime
+) -> tuple[bool, dt.datetime | None]:
+    """Whether the memberships of ``before`` are those of every active segment at ``now``
+    apart from what this event changes, so that only the segments it can move need
+    evaluating: the profile was evaluated after the newest definition took effect (its
+    previous event came after), and time alone has moved nothing since (its segment timer,
+    if any, is still to come). Answers whether that holds, and the timer's due time (None:
+    no timer)."""
+    since = ctx.active_since
+    if since is None or before.last_seen is None or before.last_seen < since:
+        return False, None
+    due = ctx.pending[pid] if pid in ctx.pending else ctx.scheduled.get(pid)
+    if due is not None and due <= now:
+        return False, None
+    return True, due
+
+
+def _affected(
+    segments: Sequence[seg.Segment],
+    before: Profile,
+    after: Profile,
+    new: Sequence[Event],
+    now: dt.datetime,
+) -> tuple[tuple[seg.Segment, ...], dict[str, Any] | None]:
+    """The segments that read an event of ``new`` or a fact that differs between ``before``
+    and ``after`` (and those that read the stage, which time moves without a timer), and the
+    facts of ``after`` if they were computed."""
+    names = {e.event for e in new if e.type == "track" and e.event}
+    facts: tuple[dict[str, Any], dict[str, Any]] | None = None
+    chosen = []
+    for s in segments:
+        r = s.reads
+        if r.always or not r.names.isdisjoint(names):
+            chosen.append(s)
+        elif r.facts:
+            if facts is None:
+                facts = (seg.facts_of(before, now), seg.facts_of(after, now))
+            if any(facts[0][k] != facts[1][k] for k in r.facts):
+                chosen.append(s)
+    return tuple(chosen), facts[1] if facts is not None else None
+
+
+def _sooner(timer: TimerCommand, standing: dt.datetime | None, pid: str) -> TimerCommand:
+    """The profile's timer when only some segments were evaluated: the sooner of theirs and
+    the one standing for the rest (which, if it was theirs, fires early and finds nothing)."""
+    due = timer.due_at if isinstance(timer, ScheduleTimer) else None
+    if standing is not None and (due is None or standing < due):
+        due = standing
+    if due is None:
+        return CancelTimer(key=timer_key(pid))
+    return ScheduleTimer(key=timer_key(pid), due_at=due, kind=SEGMENT_TIMER, profile_id=pid)
 
 
 def on_timer(ctx: Context, profile: Profile, timer: ScheduleTimer, now: dt.datetime) -> Reaction:
@@ -151,12 +218,17 @@ def react(
     now: dt.datetime,
     *,
     cause: str,
+    facts: dict[str, Any] | None = None,
 ) -> Reaction:
-    """Membership of ``profile`` at ``now``; ``cause`` (a message id, or the timer) makes
-    the derived events' message ids unique and repeatable."""
+    """Membership of ``profile`` at ``now`` in ``segments`` (memberships of other segments
+    are kept as they are); ``cause`` (a message id, or the timer) makes the derived events'
+    message ids unique and repeatable; ``facts``: :func:`conditions.facts_of` of ``profile``
+    at ``now`` when the caller has them."""
     pid = profile.profile_id
-    facts = seg.facts_of(profile, now)
-    hits = {s.id: seg.hits_of(s, behaviour) for s in segments}  # matched once per segment
+    if facts is None:
+        facts = seg.facts_of(profile, now)
+    named = seg.group_by_name(behaviour)
+    hits = {s.id: seg.hits_of(s, behaviour, named) for s in segments}  # matched once each
     inside = {s.id for s in segments if seg.evaluate_hits(s, facts, hits[s.id], now)}
     known = {s.id for s in segments}
     kept = frozenset(inside | (member_of - known))  # memberships of deleted segments stay
@@ -169,9 +241,8 @@ def react(
         )
         if moved
     ]
-    return Reaction(
-        pid, kept, tuple(events), _timer(segments, facts, behaviour, now, pid, hits=hits)
-    )
+    timer = _timer(segments, facts, behaviour, now, pid, hits=hits, inside=inside)
+    return Reaction(pid, kept, tuple(events), timer)
 
 
 def on_batch(
@@ -211,14 +282,16 @@ def _timer(
     pid: str,
     *,
     hits: Mapping[str, seg.Hits] | None = None,
+    inside: set[str] | None = None,
 ) -> TimerCommand:
     """The profile's one segment timer: the first moment time alone changes an answer
     (each segment is only searched up to the earliest moment found so far)."""
     due: dt.datetime | None = None
     for s in segments:
         found = seg.changes_at(
-            s, facts, behaviour, now, hits=hits.get(s.id) if hits else None, before=due
-        )
+            s, facts, behaviour, now, hits=hits.get(s.id) if hits else None, before=due,
+            current=(s.id in inside) if inside is not None else None,
+        )  # fmt: skip
         if found is not None and (due is None or found < due):
             due = found
     if due is None:
