@@ -185,3 +185,7 @@ def test_plan_sizes_an_experiment_and_refuses_impossible_rates(live: LiveServer)
     assert plan["days"] == -(-plan["total"] // 1000)
     refused = httpx.get(url, params={"baseline": 0.95, "lift": 0.1}, headers=ADMIN)
     assert refused.status_code == 400 and refused.json()["code"] == "invalid_parameter"
+    # a rate so small that the days overflowed (found by the OpenAPI fuzz: 500 before)
+    tiny = {"baseline": 0.001, "lift": 0.001, "perDay": 5e-324}
+    slow = httpx.get(url, params=tiny, headers=ADMIN)
+    assert slow.status_code == 400 and "perDay" in slow.json()["where"]

@@ -133,7 +133,10 @@ def _plan(api: APIRouter) -> None:
         power: Annotated[float, Query(ge=0.5, le=0.999)] = 0.8,
         alpha: Annotated[float, Query(ge=1e-4, le=0.5)] = 0.05,
         ratio: Annotated[float, Query(ge=0.01, le=100)] = 1.0,
-        per_day: Annotated[float | None, Query(alias="perDay", gt=0, le=1e9)] = None,
+        per_day: Annotated[
+            float | None,
+            Query(alias="perDay", ge=0.01, le=1e9, description="Profiles entering a day."),
+        ] = None,
     ) -> Response:
         if baseline * (1 + lift) >= 1:
             raise BadInput(
