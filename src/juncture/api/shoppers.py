@@ -5,9 +5,9 @@ that rebuilds a cart (public: the signed token is the proof), and endless-aisle 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -23,6 +23,9 @@ from juncture.runtime.clock import Clock
 from juncture.runtime.touchpoints import Touchpoints
 
 _ID = Field(min_length=1, max_length=200)
+
+
+Key = Annotated[str, Path(min_length=1, max_length=200)]  # as the id columns
 
 
 class WishBody(BaseModel):
@@ -51,7 +54,7 @@ def router(
     wishes, catalog = touchpoints.wishes, touchpoints.catalog
 
     @api.get("/v1/wishlists/{customer_id}", dependencies=admin)
-    async def wish_list(customer_id: str) -> Response:
+    async def wish_list(customer_id: Key) -> Response:
         owner = [f"user_id:{customer_id}"]
         await run_in_threadpool(wishes.fold, clock.now())
         items = await run_in_threadpool(wishes.items, owner)
@@ -61,7 +64,7 @@ def router(
         )
 
     @api.put("/v1/wishlists/{customer_id}/items/{product_id}", dependencies=admin)
-    async def add(customer_id: str, product_id: str, body: WishBody) -> Response:
+    async def add(customer_id: Key, product_id: Key, body: WishBody) -> Response:
         wish = engagement.Wish(
             f"user_id:{customer_id}", product_id, clock.now(), body.price, body.wishlist_id
         )
@@ -69,14 +72,14 @@ def router(
         return json_response(_wish(wish))
 
     @api.delete("/v1/wishlists/{customer_id}/items/{product_id}", dependencies=admin)
-    async def remove(customer_id: str, product_id: str) -> Response:
+    async def remove(customer_id: Key, product_id: Key) -> Response:
         now = clock.now()
         wish = engagement.Wish(f"user_id:{customer_id}", product_id, now, removed_at=now)
         await run_in_threadpool(wishes.put, wish)
         return json_response({"customerId": customer_id, "productId": product_id})
 
     @api.put("/v1/wishlists/{customer_id}/sharing", dependencies=admin)
-    async def share(customer_id: str, body: Sharing) -> Response:
+    async def share(customer_id: Key, body: Sharing) -> Response:
         await run_in_threadpool(wishes.share, f"user_id:{customer_id}", body.shared, clock.now())
         return json_response({"customerId": customer_id, "shared": body.shared})
 

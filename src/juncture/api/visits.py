@@ -21,7 +21,8 @@ from juncture.api.auth import admin_only
 from juncture.api.errors import json_response
 from juncture.api.params import At, moment
 from juncture.api.programmes import plain
-from juncture.core import comparisons, engagement, retail, training
+from juncture.api.shoppers import Key
+from juncture.core import bounds, comparisons, engagement, retail, training
 from juncture.errors import BadInput, Conflict, NotFound
 from juncture.runtime.catalog_visits import Visitors
 from juncture.runtime.clock import Clock
@@ -45,7 +46,7 @@ def router(visitors: Visitors, admin_token: str | None, clock: Clock) -> APIRout
     api = APIRouter(dependencies=[admin_only(admin_token)], tags=["catalog"])
     programmes = visitors.programmes
 
-    async def event_of(event_id: str) -> engagement.StoreEvent:
+    async def event_of(event_id: Key) -> engagement.StoreEvent:
         found = await run_in_threadpool(visitors.event, event_id)
         if found is None:
             raise NotFound(f"no store event {event_id!r}")
@@ -58,7 +59,7 @@ def router(visitors: Visitors, admin_token: str | None, clock: Clock) -> APIRout
         return json_response({"events": [plain(e) for e in found]})
 
     @api.post("/v1/store-events/{event_id}/registrations")
-    async def register(event_id: str, body: Customer) -> Response:
+    async def register(event_id: Key, body: Customer) -> Response:
         e = await event_of(event_id)
         if e.over(clock.now()):
             raise Conflict(f"store event {event_id!r} is over", code="event_over")
@@ -69,7 +70,7 @@ def router(visitors: Visitors, admin_token: str | None, clock: Clock) -> APIRout
         return json_response({"eventId": event_id, "status": done}, status)
 
     @api.post("/v1/store-events/{event_id}/attendance")
-    async def attend(event_id: str, body: Customer) -> Response:
+    async def attend(event_id: Key, body: Customer) -> Response:
         e = await event_of(event_id)
         if not await run_in_threadpool(visitors.attend, e, body.customer_id):
             raise NotFound(f"{body.customer_id!r} is not registered for {event_id!r}")
@@ -87,6 +88,8 @@ def _people(visitors: Visitors, clock: Clock) -> APIRouter:
     async def slots(store: str, product_id: Text = None, date: dt.date | None = None) -> Response:
         now = clock.now()
         day = date or now.date()
+        if not bounds.within_time(dt.datetime.combine(day, dt.time(), dt.UTC)):
+            raise BadInput(f"date: give a day in {bounds.time_range()}", where="query.date")
         found = await run_in_threadpool(_slots, visitors, store, product_id, day, now)
         return json_response({"storeCode": store, "date": day.isoformat(), "associates": found})
 
@@ -94,6 +97,8 @@ def _people(visitors: Visitors, clock: Clock) -> APIRouter:
     async def book(body: Booking) -> Response:
         if body.starts_at.tzinfo is None:
             raise BadInput("startsAt: give a time zone", where="startsAt")
+        if not bounds.within_time(body.starts_at):
+            raise BadInput(f"startsAt: give a time in {bounds.time_range()}", where="startsAt")
         made, name, done = await run_in_threadpool(_book, visitors, body, clock.now())
         status = 201 if done == stored.BOOKED else 200
         return json_response({**plain(made), "associateName": name, "status": done}, status)
