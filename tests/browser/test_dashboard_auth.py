@@ -9,7 +9,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import ADMIN, ADMIN_TOKEN, LiveServer
+from juncture import wiring
+from juncture.settings import Settings
+from tests.conftest import ADMIN, ADMIN_TOKEN, WRITE_KEY, LiveServer
 
 PAGES = (
     "/app", "/app/journeys", "/app/journeys/new", "/app/customers", "/app/segments", "/app/data",
@@ -92,3 +94,18 @@ def test_after_signing_in_the_visitor_goes_only_to_a_dashboard_page(client: http
     for elsewhere in ("https://evil.example/", "//evil.example/app", "/v1/journeys"):
         r = client.post("/app/login", data={"token": ADMIN_TOKEN, "next": elsewhere})
         assert r.headers["location"] == "/app", elsewhere
+
+
+def test_without_an_admin_token_the_dashboard_is_off(sqlite_url: str) -> None:
+    settings = Settings(database_url=sqlite_url, write_keys=WRITE_KEY, auto_migrate=False)
+    server = LiveServer(wiring.build(settings)).start()
+    try:
+        with httpx.Client(base_url=server.url) as client:
+            form = client.get("/app/login")
+            assert "The dashboard is off" in form.text
+            assert 'name="token"' not in form.text
+            refused = client.post("/app/login", data={"token": ""})
+            assert refused.status_code == 401
+            assert "set-cookie" not in refused.headers
+    finally:
+        server.stop()
