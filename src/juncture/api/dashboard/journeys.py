@@ -1,7 +1,7 @@
 """The Journeys pages: the list with status and headline results, one journey drawn as a graph
-with live counts per node (and its splits' results), pause, resume and archive, and the
-YAML editor (validated as you type against the journey grammar, the graph redrawn from the
-draft, applied as a new version).
+with live counts per node (and its splits' results), pause, resume and archive, two versions
+side by side, and the YAML editor (validated as you type against the journey grammar, the
+graph redrawn from the draft, a dry run over the last 30 days, applied as a new version).
 
 Everything goes through the journey repository and the measurement the JSON API uses
 (``/v1/journeys``, ``/v1/measure``): the same validation, the same versions, the same figures.
