@@ -92,7 +92,12 @@ def create_app(
     )
     errors.install(app)
     app.state.access = store.access  # minted tokens, for the admin check
-    app.add_middleware(audit.AuditTrail, access=store.access, clock=ingestor.clock)
+    app.add_middleware(
+        audit.AuditTrail,
+        access=store.access,
+        clock=ingestor.clock,
+        public=tracking.BROWSER_PATHS | {"/v1/import"},
+    )
     app.add_middleware(cors.BrowserCors, origins=cors_origins, paths=tracking.BROWSER_PATHS)
     app.include_router(tracking.router(ingestor, keys, metrics, body_timeout, limits))
     app.include_router(admin.router(store, ingestor, admin_token))
@@ -118,14 +123,14 @@ def create_app(
         )
     )
     app.include_router(programmes.router(store.programmes, admin_token, ingestor.clock))
-    if recs is not None:
-        app.include_router(recommendations.router(recs, keys, admin_token, identity_secret))
     if decider.touchpoints is not None:  # wish lists, cart links, store events, training
         people = Visitors(store.catalog, store.programmes, ingestor)
         app.include_router(
             shoppers.router(decider.touchpoints, people, admin_token, ingestor.clock)
         )
         app.include_router(visits.router(people, admin_token, ingestor.clock))
+    if recs is not None:
+        app.include_router(recommendations.router(recs, keys, admin_token, identity_secret))
     install_messages(  # unsubscribe and inbound webhooks (no login), templates (admin)
         app,
         store,

@@ -26,13 +26,18 @@ _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class AuditTrail:
-    def __init__(self, app: ASGIApp, *, access: Access, clock: Clock) -> None:
+    def __init__(
+        self, app: ASGIApp, *, access: Access, clock: Clock, public: frozenset[str] = frozenset()
+    ) -> None:
+        """``public``: paths that are never admin actions (the tracking endpoints), passed
+        straight through: the hot path pays one set lookup."""
         self.app = app
         self.access = access
         self.clock = clock
+        self.public = public
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] in self.public:
             await self.app(scope, receive, send)
             return
         status = 500
