@@ -124,3 +124,15 @@ def test_bad_bodies_are_answered_4xx_and_other_tokens_refused(shop: tuple[Shop, 
 def test_inbound_is_off_without_the_token_setting(live: LiveServer) -> None:
     r = httpx.post(f"{live.url}/v1/inbound/sms", json={"from": PHONE, "body": "STOP"})
     assert r.status_code == 404
+
+
+def test_a_tracker_reporting_the_stop_reply_ends_marketing_texts(shop: tuple[Shop, Any]) -> None:
+    """Without the webhook: the retailer's own system tracks the reply it received."""
+    s, provider = shop
+    s.identify(T0, "sue", phone=PHONE, consent={"sms": {"marketing": True}})
+    view(s, T0 + MINUTE)
+    s.track(T0 + 10 * MINUTE, "sue", "SMS Replied", body="STOP")
+    view(s, T0 + HOUR)
+    assert texts(provider) == [PHONE]  # the first only
+    held = [r for r in s.outbox("sue") if r["status"] == "suppressed"]
+    assert [r["reason"] for r in held] == ["no_consent:sms:marketing"]

@@ -28,28 +28,14 @@ from juncture.channels.email import message_id
 from juncture.channels.provider_events import MailReport
 from juncture.core import messages
 from juncture.core.identity import normalize_email
+from juncture.core.profile.consent import sms_keyword
 from juncture.runtime.clock import Clock
 from juncture.runtime.ingest import Ingestor
 from juncture.store.recipients import Addressee, Recipients
 
 SOURCE: Final = "messages"  # the source the events are stored under
-STOP_WORDS: Final = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
-START_WORDS: Final = frozenset({"START", "UNSTOP", "SUBSCRIBE"})
 # What a provider's report stops: (scope, reason) of the address's suppression.
 HOW: Final = {"hard_bounce": ("all", "hard_bounce"), "complaint": ("marketing", "complaint")}
-
-
-def keyword(body: str) -> str | None:
-    """``stop`` or ``start`` when an SMS reply is one of the carriers' keywords (alone, any
-    case, trailing punctuation ignored), else None.
-
-    >>> keyword(" Stop! "), keyword("unstop"), keyword("please stop texting me")
-    ('stop', 'start', None)
-    """
-    word = body.strip().rstrip(".!").upper()
-    if word in STOP_WORDS:
-        return "stop"
-    return "start" if word in START_WORDS else None
 
 
 class FeedbackRecorder:
@@ -96,9 +82,10 @@ class FeedbackRecorder:
 
     async def sms_reply(self, phone: str, body: str, provider_id: str = "") -> str | None:
         """An inbound SMS from ``phone`` (E.164): a STOP keyword suppresses SMS marketing to
-        the number and revokes the consent of the profile last texted there; START lifts it
-        and grants it again. Answers the keyword (``stop``, ``start``) or None."""
-        word = keyword(body)
+        the number and tells the profile last texted there ``SMS Replied`` (its consent
+        follows: :func:`~juncture.core.profile.consent.sms_keyword`); START lifts it and
+        grants it again. Answers the keyword (``stop``, ``start``) or None."""
+        word = sms_keyword(body)
         if word is None:
             return None
         now = self.clock.now()
@@ -115,10 +102,9 @@ class FeedbackRecorder:
             if delivery is None
             else await asyncio.to_thread(self.recipients.addressee, delivery)
         )
-        if who is not None:
-            props = {"channel": "sms", "purpose": "marketing", "granted": word == "start"}
+        if who is not None:  # the reply itself: the profile's consent follows it
             key = f"sms-{word}:{provider_id or now.isoformat()}:{delivery}"
-            await self._tell(who, "Consent Updated", key, props)
+            await self._tell(who, "SMS Replied", key, {"body": body.strip()})
         return word
 
     async def mail_reports(self, reports: Sequence[MailReport]) -> dict[str, int]:

@@ -1,15 +1,34 @@
 """Consent per ``channel:purpose`` (``*`` for "all"): the latest statement wins, a denial
-wins a tie. Stated in traits (``consent``), by ``Consent Updated`` or ``Unsubscribed``;
-read with :func:`consent_for`."""
+wins a tie. Stated in traits (``consent``), by ``Consent Updated`` or ``Unsubscribed``, or
+by an ``SMS Replied`` that is one of the carriers' keywords (``STOP`` refuses SMS marketing,
+``START`` grants it again); read with :func:`consent_for`."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Final
 
 from juncture.core.profile.model import Consent, Profile
 from juncture.core.profile.properties import str_or
 from juncture.core.profile.step import Step
+
+STOP_WORDS: Final = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
+START_WORDS: Final = frozenset({"START", "UNSTOP", "SUBSCRIBE"})
+
+
+def sms_keyword(text: object) -> str | None:
+    """``stop`` or ``start`` when an SMS reply is one of the carriers' keywords (alone, any
+    case, trailing punctuation ignored), else None.
+
+    >>> sms_keyword(" Stop! "), sms_keyword("unstop"), sms_keyword("please stop texting me")
+    ('stop', 'start', None)
+    """
+    if not isinstance(text, str):
+        return None
+    word = text.strip().rstrip(".!").upper()
+    if word in STOP_WORDS:
+        return "stop"
+    return "start" if word in START_WORDS else None
 
 
 def apply_consent_object(
@@ -56,6 +75,12 @@ def on_consent(s: Step) -> None:
     profile, event, ch = s.profile, s.event, s.ch
     props = event.properties
     t = event.timestamp
+    if event.event == "SMS Replied":
+        said = props.get("body", props.get("text", props.get("message")))
+        word = sms_keyword(said)
+        if word is not None:
+            ch["consent"] = set_consent(profile.consent, "sms:marketing", word == "start", t)
+        return
     if event.event == "Unsubscribed":
         channel = str_or(props.get("channel"), "email")
         purpose = str_or(props.get("purpose"), "marketing")

@@ -13,7 +13,8 @@ What is read from which event:
 - **Consent**, per ``channel:purpose`` (``*`` for "all"), latest event time wins:
   traits ``consent: {"email": {"marketing": true}}`` or ``consent: {"sms": false}``
   (channel-wide); track ``Consent Updated`` with ``{channel, purpose, granted}`` or a
-  ``consent`` object as in traits; track ``Unsubscribed`` with optional ``channel``
+  ``consent`` object as in traits; track ``SMS Replied`` whose ``body`` is ``STOP`` or
+  ``START``; track ``Unsubscribed`` with optional ``channel``
   (default ``email``) and ``purpose`` (default ``marketing``). Read it with
   :func:`~juncture.core.profile.consent.consent_for`.
 - **Seen, sessions, channels, devices**: every event. A session is a run of events with
@@ -281,6 +282,7 @@ _HANDLERS: Final[dict[str, Handler]] = {
     "Order Completed": on_order,
     "Consent Updated": on_consent,
     "Unsubscribed": on_consent,
+    "SMS Replied": on_consent,  # STOP and START
     "Survey Answered": on_survey,
     "NPS Submitted": on_survey,
     "CSAT Submitted": on_survey,
