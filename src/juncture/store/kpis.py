@@ -11,7 +11,8 @@ of ``redirect_to``); orders are deduplicated by ``order_id`` as the profile keep
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -79,8 +80,15 @@ class Reads:
         self.engine = engine
         self.dialect = engine.dialect.name
 
-    def _connect(self) -> AbstractContextManager[sa.Connection]:
-        return failures.connection(self.engine)
+    @contextmanager
+    def _connect(self) -> Iterator[sa.Connection]:
+        with failures.connection(self.engine) as conn:
+            if self.dialect == "postgresql":
+                # These statements are estimated dear (hundreds of thousands of cost units
+                # on the demo's data), so PostgreSQL compiles them with JIT first: about 2 s
+                # of a 3.4 s paths query, against 0.9 s without. For this transaction only.
+                conn.exec_driver_sql("SET LOCAL jit = off")
+            yield conn
 
     def _rows(self, query: sa.Executable) -> list[Row]:
         with self._connect() as conn:
