@@ -15,14 +15,10 @@ from segment.analytics.client import Client
 
 from juncture import wiring
 from tests.conftest import ADMIN, WRITE_KEY, LiveServer, settings_for
+from tests.e2e.test_catalog_events_http import FEED
 from tests.e2e.test_catalog_http import upload
 from tests.servers import SmtpSink
 
-FEED = (
-    "id\ttitle\tprice\tavailability\tlink\n"
-    "k1\tSteel Kettle\t{k1} EUR\tin stock\thttps://shop.example/k1\n"
-    "k2\tRed Kettle\t42.00 EUR\t{k2}\thttps://shop.example/k2\n"
-)
 LIBRARY = resources.files("juncture.library") / "journeys"
 
 
@@ -30,11 +26,9 @@ LIBRARY = resources.files("juncture.library") / "journeys"
 def shop(database_url: str) -> Iterator[tuple[LiveServer, SmtpSink]]:
     sink = SmtpSink().start()
     settings = settings_for(
-        database_url,
-        smtp_url=SecretStr(sink.url),
-        email_from="Shop <shop@example.com>",
+        database_url, smtp_url=SecretStr(sink.url), email_from="Shop <shop@example.com>",
         dispatch_interval=0.05,
-    )
+    )  # fmt: skip
     server = LiveServer(wiring.build(settings)).start()
     server.juncture.start_dispatcher()
     yield server, sink

@@ -36,8 +36,9 @@ _T = TypeVar("_T")
 Change = tuple[_T | None, _T]
 
 
-class Catalog:
-    """The retailer's tables of one store's engine. Every method is one transaction."""
+class Repository:
+    """Tables of one store's engine; each method is one transaction (:meth:`_begin`, which
+    maps the database's failures to Juncture's, saying what was being done)."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
@@ -46,6 +47,10 @@ class Catalog:
     def _begin(self, doing: str) -> Iterator[sa.Connection]:
         with failures.mapped(doing), self.engine.begin() as conn:
             yield conn
+
+
+class Catalog(Repository):
+    """The retailer's tables of one store's engine. Every method is one transaction."""
 
     # --- writes ---------------------------------------------------------------------------
     def upsert_products(

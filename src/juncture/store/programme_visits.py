@@ -5,8 +5,7 @@ log shows by store and product (for associate training)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any, Final
 
 import orjson
@@ -15,8 +14,9 @@ import sqlalchemy as sa
 from juncture.core import engagement
 from juncture.core.events import as_utc
 from juncture.core.profile.reducer import DERIVED_SOURCE
-from juncture.store import failures, tables
 from juncture.store import programme_tables as t
+from juncture.store import tables
+from juncture.store.catalog import Repository
 
 REGISTERED, ALREADY, FULL = "registered", "already_registered", "full"
 BOOKED, TAKEN = "booked", "taken"
@@ -24,17 +24,9 @@ R, A = t.event_registrations, t.appointments
 DEMAND_MOST: Final = 200_000  # events a demand report reads, at most
 
 
-class Visits:
+class Visits(Repository):
     """Registrations, attendance and appointments of one store's engine. Every method is
     one transaction."""
-
-    def __init__(self, engine: sa.Engine) -> None:
-        self.engine = engine
-
-    @contextmanager
-    def _begin(self, doing: str) -> Iterator[sa.Connection]:
-        with failures.mapped(doing), self.engine.begin() as conn:
-            yield conn
 
     def register(
         self, event_id: str, customer_id: str, capacity: int | None, at: dt.datetime

@@ -12,8 +12,7 @@ commits the log in seq order.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -22,9 +21,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from juncture.core import engagement
 from juncture.core.events import as_utc, from_row
 from juncture.core.profile.reducer import DERIVED_SOURCE
-from juncture.store import failures, tables
 from juncture.store import programme_tables as t
-from juncture.store.catalog import upsert_rows
+from juncture.store import tables
+from juncture.store.catalog import Repository, upsert_rows
 
 POSITION: Final = "wish_lists"  # the fold's row in log_positions
 FOLD_MOST: Final = 5000  # events folded per read, at most
@@ -32,16 +31,8 @@ _SKIP_AHEAD: Final = 2000  # a range without wish list events this long moves th
 W, ITEMS = t.wish_lists, t.wish_list_items
 
 
-class Wishes:
+class Wishes(Repository):
     """Wish lists of one store's engine. Every method is one transaction."""
-
-    def __init__(self, engine: sa.Engine) -> None:
-        self.engine = engine
-
-    @contextmanager
-    def _begin(self, doing: str) -> Iterator[sa.Connection]:
-        with failures.mapped(doing), self.engine.begin() as conn:
-            yield conn
 
     def fold(self, at: dt.datetime) -> int:
         """Fold the wish list events the log holds after the fold's position; how many."""

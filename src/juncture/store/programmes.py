@@ -9,8 +9,7 @@ A record is stored whole as JSON (``body``, msgspec's encoding of the
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -19,9 +18,8 @@ import sqlalchemy as sa
 
 from juncture.core import engagement, offers
 from juncture.definitions.programmes import Record
-from juncture.store import failures
 from juncture.store import programme_tables as t
-from juncture.store.catalog import upsert_rows
+from juncture.store.catalog import Repository, upsert_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,16 +81,8 @@ REDEEMED, ALREADY, LIMIT_REACHED, UNKNOWN = (
 )
 
 
-class Programmes:
+class Programmes(Repository):
     """The programme tables of one store's engine. Every method is one transaction."""
-
-    def __init__(self, engine: sa.Engine) -> None:
-        self.engine = engine
-
-    @contextmanager
-    def _begin(self, doing: str) -> Iterator[sa.Connection]:
-        with failures.mapped(doing), self.engine.begin() as conn:
-            yield conn
 
     def upsert(self, kind: str, batch: Sequence[Record], at: dt.datetime) -> list[tuple[Any, Any]]:
         """Insert or update records of ``kind`` by their id; the (before, after) that changed."""
