@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -20,7 +19,8 @@ import orjson
 import sqlalchemy as sa
 
 from juncture.core.events import as_utc
-from juncture.store import failures, tables
+from juncture.store import tables
+from juncture.store.catalog import Repository
 from juncture.store.feedback_tables import delivery_feedback as F
 from juncture.store.feedback_tables import suppressions as S
 
@@ -74,16 +74,9 @@ class Feedback:
         }
 
 
-class Recipients:
-    """Over one store's engine (``SqlStore.recipients``). Every method is one transaction."""
-
-    def __init__(self, engine: sa.Engine) -> None:
-        self.engine = engine
-
-    @contextmanager
-    def _begin(self, doing: str) -> Iterator[sa.Connection]:
-        with failures.mapped(doing), self.engine.begin() as conn:
-            yield conn
+class Recipients(Repository):
+    """Over one store's engine (``Recipients(store.engine)``). Every method is one
+    transaction."""
 
     def addressee(self, outbox_id: int) -> Addressee | None:
         """Who delivery ``outbox_id`` went to; None for no such delivery."""
