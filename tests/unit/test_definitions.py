@@ -25,6 +25,10 @@ def test_the_library_has_the_promised_journeys() -> None:
         "win_back",
         "replenishment",
         "nps_follow_up",
+        "price_drop_wishlist",
+        "back_in_stock_wishlist",
+        "appointment_confirmation",
+        "appointment_reminder",
     }
 
 
