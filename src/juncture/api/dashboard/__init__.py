@@ -32,7 +32,7 @@ STATIC = Path(__file__).parent / "static"
 
 def install(app: FastAPI, sources: Sources, admin_token: str | None) -> None:
     """Serve the dashboard from ``app``: the login, every page, and the static assets."""
-    sessions = session.Sessions(admin_token, sources.clock)
+    sessions = session.Sessions(admin_token, sources.clock, sources.store.access)
     app.add_exception_handler(session.LoginRequired, session.to_login)
     app.mount("/app/static", StaticFiles(directory=STATIC), name="dashboard-static")
     app.include_router(session.router(sessions))
