@@ -17,6 +17,8 @@ basket. The order of choice:
    ``onsite``, its ``payload.placement`` this placement or ``any``), reason ``queued``;
 2. else a rule-based default: a cart reminder when the profile has a cart (once per cart,
    reason ``cart_recovery``), a welcome on a first visit (once per profile, ``first_visit``);
+   in the placement ``exit`` (the visitor is leaving) only an exit offer while the cart holds
+   items (once per cart, ``exit_intent``);
 3. else nothing, with the reason (``no_consent``, ``frequency_cap``, ``already_shown``,
    ``nothing_to_show``).
 
