@@ -46,7 +46,7 @@ def _retention(database_url: str, *args: str) -> dict[str, Any]:
         app, ["retention", "run", *args, "--database-url", database_url], env=WINDOWS
     )
     assert result.exit_code == 0, result.output
-    return dict(json.loads(result.output))
+    return dict(json.loads(result.stdout))
 
 
 def test_retention_deletes_what_is_past_its_window_and_keeps_the_rest(

@@ -38,7 +38,7 @@ def test_a_plan_applied_from_the_cli_holds_an_import_and_is_reported(
     plan.write_text(PLAN)
     applied = runner.invoke(app, ["plans", "apply", str(plan), "--source", "pos", *db])
     assert applied.exit_code == 0, applied.output
-    assert json.loads(applied.output)["events"] == ["Order Completed"]
+    assert json.loads(applied.stdout)["events"] == ["Order Completed"]
     assert runner.invoke(app, ["plans", "list", *db]).output.startswith(f"pos\t{plan}\t")
 
     lines = [
@@ -59,7 +59,7 @@ def test_a_plan_applied_from_the_cli_holds_an_import_and_is_reported(
 
     report = runner.invoke(app, ["quality", "report", "pos", "--since", "1h", *db])
     assert report.exit_code == 0, report.output
-    found = json.loads(report.output)
+    found = json.loads(report.stdout)
     assert (found["received"], found["violating"], found["quarantined"]) == (3, 2, 1)
     assert found["unplannedEvents"] == ["Till Opened"]
     assert runner.invoke(app, ["plans", "delete", "pos", *db]).exit_code == 0

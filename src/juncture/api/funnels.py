@@ -65,7 +65,7 @@ def routes(api: APIRouter, measurement: Measurement) -> None:
         end: Annotated[str | None, Query(alias="to", max_length=200)] = None,
         window_days: Annotated[int, Query(alias="windowDays", ge=1, le=365)] = 7,
         max_steps: Annotated[int, Query(alias="maxSteps", ge=1, le=10)] = 5,
-        min_profiles: Annotated[int, Query(alias="minProfiles", ge=1)] = 1,
+        min_profiles: Annotated[int, Query(alias="minProfiles", ge=1, le=1_000_000_000)] = 1,
         since: Since = None,
         until: Until = None,
         segment: Segment = None,
