@@ -39,7 +39,7 @@ def test_a_plan_applied_from_the_cli_holds_an_import_and_is_reported(
     applied = runner.invoke(app, ["plans", "apply", str(plan), "--source", "pos", *db])
     assert applied.exit_code == 0, applied.output
     assert json.loads(applied.stdout)["events"] == ["Order Completed"]
-    assert runner.invoke(app, ["plans", "list", *db]).output.startswith(f"pos\t{plan}\t")
+    assert runner.invoke(app, ["plans", "list", *db]).stdout.startswith(f"pos\t{plan}\t")
 
     lines = [
         {"type": "track", "userId": "c1", "event": "Order Completed", "properties": {}},
