@@ -34,7 +34,7 @@ import orjson
 
 from juncture.bench.decide import IDENTITY_SECRET, _figures
 from juncture.bench.ingest import WRITE_KEY
-from juncture.bench.loadgen import LoadResult, _read_response, request_bytes, run_load
+from juncture.bench.loadgen import request_bytes, run_load, run_paced
 from juncture.core import proof
 from juncture.recommend.interactions import Interaction, Item
 from juncture.recommend.models import train
@@ -84,30 +84,6 @@ def _asks(port: int, ordered: Sequence[tuple[str, str]], requests: int) -> list[
     return found
 
 
-async def _paced(port: int, requests: Sequence[bytes], rate: float, connections: int) -> LoadResult:
-    """Open loop: request ``n`` is due at ``n / rate`` s; latency counts from then."""
-    result = LoadResult(seconds=0.0)
-    started = time.perf_counter()
-
-    async def worker(offset: int) -> None:
-        reader, writer = await asyncio.open_connection(HOST, port)
-        try:
-            for n in range(offset, len(requests), connections):
-                due = started + n / rate
-                await asyncio.sleep(max(0.0, due - time.perf_counter()))
-                writer.write(requests[n])
-                await writer.drain()
-                status = await _read_response(reader)
-                result.latencies.append(time.perf_counter() - due)
-                result.statuses[status] = result.statuses.get(status, 0) + 1
-        finally:
-            writer.close()
-
-    await asyncio.gather(*(worker(i) for i in range(connections)))
-    result.seconds = time.perf_counter() - started
-    return result
-
-
 def _serve(
     customers: int, days: int, requests: int, concurrency: int, *, rate: float, echo: Echo
 ) -> dict[str, Any]:
@@ -146,7 +122,7 @@ def _measure(
     echo(f"[recs] {requests:,} recommendations over {concurrency} connections ...")
     asks = _asks(port, ordered, requests)
     closed = _figures(asyncio.run(run_load(HOST, port, asks, concurrency)))
-    paced = _figures(asyncio.run(_paced(port, asks, rate, concurrency)))
+    paced = _figures(asyncio.run(run_paced(HOST, port, asks, rate, concurrency)))
     floor = [request_bytes(HOST, port, "/healthz", b"", WRITE_KEY, method="GET")] * requests
     raw = _figures(asyncio.run(run_load(HOST, port, floor, concurrency)))
     return {"training": trained, "closed_loop": closed, "paced": paced | {"rate": rate},
