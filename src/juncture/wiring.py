@@ -195,8 +195,7 @@ class Juncture:
 
     def templates(self) -> Templates:
         """The templates: the retailer's folder (``JUNCTURE_TEMPLATES_DIR``) first."""
-        own = self.settings.templates_dir
-        return Templates(own=Path(own) if own else None)
+        return templates(self.settings)
 
     def links(self) -> Links | None:
         """The signed links in messages (unsubscribe, clicks, opens), when the settings give
@@ -319,6 +318,12 @@ def _exclusive(process: Processor, state: StateSql, events: list[Event]) -> list
 
 
 CHANNELS = channel_table.SENT  # the channels an adapter sends (onsite is served by decide)
+
+
+def templates(settings: Settings) -> Templates:
+    """The templates: the retailer's folder (``JUNCTURE_TEMPLATES_DIR``) first."""
+    own = settings.templates_dir
+    return Templates(own=Path(own) if own else None)
 
 
 def build_channels(settings: Settings) -> dict[str, Channel]:

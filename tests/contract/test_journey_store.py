@@ -27,7 +27,7 @@ nodes:
   - id: mail
     type: send
     channel: email
-    template: thanks
+    template: post_purchase
     next: done
   - id: done
     type: exit

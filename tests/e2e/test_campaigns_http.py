@@ -112,6 +112,8 @@ def test_a_campaign_that_does_not_validate_sends_nothing(shop: Shop) -> None:
     bad = {**SALE, "data": {"offer": {"value": "20%"}}}  # no code
     r = admin(shop, "POST", "/v1/campaigns", json=bad)
     assert r.status_code == 422 and "data.offer" in r.text, r.text
+    r = admin(shop, "POST", "/v1/campaigns", json={**SALE, "inline": None, "template": "spring_sael"})
+    assert r.status_code == 422 and "no template 'spring_sael'" in r.text, r.text
     assert admin(shop, "GET", "/v1/campaigns/preview",
                  params={"segment": "nope"}).status_code == 404  # fmt: skip
     assert admin(shop, "POST", "/v1/campaigns", json={**SALE, "id": "Bad Id"}).status_code == 400

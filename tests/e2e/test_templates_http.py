@@ -106,3 +106,53 @@ def test_uploading_needs_a_templates_folder(live: LiveServer) -> None:
     assert r.status_code == 409 and r.json()["code"] == "no_templates_dir"
     r = httpx.get(f"{live.url}/v1/templates/welcome", headers=ADMIN)
     assert r.status_code == 200 and r.json()["source"] == "shipped"
+
+
+SALE_JOURNEY = """\
+id: spring
+version: 1
+name: Spring sale
+nodes:
+  - id: signed
+    type: trigger
+    event: Signed Up
+    next: mail
+  - id: mail
+    type: send
+    channel: email
+    template: spring_sale
+    next: done
+  - id: done
+    type: exit
+"""
+
+
+def test_a_journey_naming_a_template_that_does_not_exist_is_refused_until_uploaded(
+    shop: Shop,
+) -> None:
+    url = f"{shop.server.url}/v1/journeys"
+    yaml = {**ADMIN, "Content-Type": "application/yaml"}
+    for endpoint in (f"{url}/validate", url):
+        r = httpx.post(endpoint, params={"filename": "spring.yaml"}, content=SALE_JOURNEY,
+                       headers=yaml)  # fmt: skip
+        assert r.status_code == 422, r.text
+        [problem] = r.json()["problems"]
+        assert (problem["where"], problem["path"]) == ("spring.yaml:12", "nodes[1].template")
+        assert "no template 'spring_sale'" in problem["message"]
+    typo = SALE_JOURNEY.replace("spring_sale", "welcom")
+    r = httpx.post(f"{url}/validate", content=typo, headers=yaml)
+    assert "did you mean 'welcome'?" in r.json()["problems"][0]["message"], r.text
+    assert httpx.get(f"{url}/spring", headers=ADMIN).status_code == 404  # nothing stored
+
+    assert api(shop, "PUT", "/spring_sale", json=GOOD).status_code == 200  # uploaded: known
+    assert httpx.post(url, content=SALE_JOURNEY, headers=yaml).status_code == 201
+    assert (
+        httpx.post(
+            url,
+            content=SALE_JOURNEY.replace("spring_sale", "welcome").replace(
+                "version: 1", "version: 2"
+            ),
+            headers=yaml,
+        ).status_code
+        == 201
+    )  # shipped: known too

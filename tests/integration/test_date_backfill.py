@@ -146,8 +146,12 @@ def test_journeys_apply_says_how_many_date_timers_it_set(database_url: str, tmp_
         s.close()
     path = tmp_path / "birthday.yaml"
     path.write_text(BIRTHDAY)
+    (tmp_path / "own" / "birthday").mkdir(parents=True)  # the template it names
+    (tmp_path / "own" / "birthday" / "subject.liquid").write_text("Happy birthday")
     result = CliRunner().invoke(
-        app, ["journeys", "apply", str(path), "--database-url", database_url]
+        app,
+        ["journeys", "apply", str(path), "--database-url", database_url],
+        env={"JUNCTURE_TEMPLATES_DIR": str(tmp_path / "own")},
     )
     assert result.exit_code == 0, result.output
     assert "1 date timers set for profiles that already hold the date" in result.output

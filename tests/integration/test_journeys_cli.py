@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from juncture.cli.main import app
@@ -110,3 +111,20 @@ def test_stats_as_json(database_url: str) -> None:
     assert sorted(s["journey"] for s in every) == ["other", "thanks"]
     table = runner.invoke(app, ["journeys", "stats", "thanks", *db], terminal_width=200)
     assert table.exit_code == 0 and "6 entered, 2 active, 2 reached the goal" in table.output
+
+
+def test_a_template_that_does_not_exist_fails_validation_with_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own = tmp_path / "templates"
+    monkeypatch.setenv("JUNCTURE_TEMPLATES_DIR", str(own))
+    journey = tmp_path / "thanks.yaml"
+    journey.write_text(V1.replace("template: post_purchase", "template: thank_you"))
+    failed = runner.invoke(app, ["journeys", "validate", str(journey)])
+    assert failed.exit_code == 1
+    [line] = failed.stdout.splitlines()
+    assert line.startswith(f"{journey}:16: nodes[2].template: no template 'thank_you'"), line
+    (own / "thank_you").mkdir(parents=True)  # the retailer's own folder has it
+    (own / "thank_you" / "subject.liquid").write_text("Thank you")
+    ok = runner.invoke(app, ["journeys", "validate", str(journey)])
+    assert ok.exit_code == 0, ok.output

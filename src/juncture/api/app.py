@@ -109,7 +109,8 @@ def create_app(
     app.include_router(deliveries.router(outbox, decider.placements, admin_token))
     app.include_router(decide.router(decider, keys, body_timeout, engine_behind, identity_secret))
     app.include_router(onsite.router())
-    app.include_router(journeys.router(journey_store, admin_token, body_timeout))
+    names = (templates or Templates()).names
+    app.include_router(journeys.router(journey_store, admin_token, body_timeout, names))
     app.include_router(measure.router(measurement, admin_token, ingestor.clock, body_timeout))
     announce = Announcer(store.catalog, ingestor)  # catalogue changes as shoppers' events
     app.include_router(

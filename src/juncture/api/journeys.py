@@ -7,6 +7,7 @@ Definitions are sent as the raw request body, YAML (``application/yaml``) or JSO
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Query, Request
@@ -40,7 +41,14 @@ class UnsupportedMediaType(BadInput):
     code = "unsupported_media_type"
 
 
-def router(journeys: JourneyStore, admin_token: str | None, body_timeout: float) -> APIRouter:
+def router(
+    journeys: JourneyStore,
+    admin_token: str | None,
+    body_timeout: float,
+    templates: Callable[[], Collection[str]] | None = None,
+) -> APIRouter:
+    """``templates``: the template names that exist now (shipped, the retailer's folder,
+    uploaded); a definition naming another is refused where it names it."""
     api = APIRouter(
         prefix="/v1/journeys", dependencies=[admin_only(admin_token)], tags=["journeys"]
     )
@@ -58,7 +66,7 @@ def router(journeys: JourneyStore, admin_token: str | None, body_timeout: float)
     async def validate(request: Request) -> Response:
         text, filename = await definition(request, body_timeout)
         try:
-            spec = journey_definitions.loads(text, filename)
+            spec = journey_definitions.loads(text, filename, _names(templates))
         except journey_definitions.InvalidJourney as exc:
             return invalid(exc)
         return json_response({"valid": True, "journey": spec.id, "nodes": list(spec.nodes)})
@@ -67,7 +75,7 @@ def router(journeys: JourneyStore, admin_token: str | None, body_timeout: float)
     async def apply(request: Request) -> Response:
         text, filename = await definition(request, body_timeout)
         try:
-            done = await run_in_threadpool(journeys.apply, text, filename)
+            done = await run_in_threadpool(journeys.apply, text, filename, _names(templates))
         except journey_definitions.InvalidJourney as exc:
             return invalid(exc)
         body = {
@@ -92,6 +100,10 @@ def router(journeys: JourneyStore, admin_token: str | None, body_timeout: float)
 
     _lifecycle(api, journeys)
     return api
+
+
+def _names(templates: Callable[[], Collection[str]] | None) -> Collection[str] | None:
+    return None if templates is None else templates()
 
 
 def _lifecycle(api: APIRouter, journeys: JourneyStore) -> None:

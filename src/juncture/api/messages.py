@@ -45,9 +45,12 @@ def install(
     app.include_router(unsubscribe.router(signed, feedback))
     app.include_router(links.router(signed, feedback))
     app.include_router(inbound.router(inbound_token, feedback, body_timeout))
-    app.include_router(retailer_templates.router(templates or Templates(), admin_token))
+    templates = templates or Templates()
+    app.include_router(retailer_templates.router(templates, admin_token))
     app.include_router(engagement_router(Recipients(store.engine), admin_token))
-    launcher = Campaigns(journeys, segments, Recipients(store.engine), ingestor, ingestor.clock)
+    recipients = Recipients(store.engine)
+    clock = ingestor.clock
+    launcher = Campaigns(journeys, segments, recipients, ingestor, clock, templates=templates.names)
     app.include_router(campaigns.router(launcher, admin_token))
 
 

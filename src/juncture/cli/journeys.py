@@ -73,6 +73,15 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
+def template_names() -> list[str]:
+    """The templates a journey may name: shipped, and the retailer's (``JUNCTURE_TEMPLATES_DIR``,
+    where uploads go too)."""
+    from juncture import wiring
+    from juncture.settings import load as load_settings
+
+    return wiring.templates(load_settings()).names()
+
+
 def _problems(exc: InvalidJourney) -> None:
     for problem in exc.problems:
         typer.echo(str(problem))
@@ -83,10 +92,10 @@ def validate(paths: Paths = None) -> None:
     """Check definitions without a database: every problem as file:line: path: message."""
     from juncture.definitions import journeys as journey_definitions
 
-    failed = False
+    failed, names = False, template_names()
     for path in files_in(paths or []):
         try:
-            spec = journey_definitions.load(path)
+            spec = journey_definitions.loads(path.read_text(encoding="utf-8"), str(path), names)
         except journey_definitions.InvalidJourney as exc:
             _problems(exc)
             failed = True
@@ -115,7 +124,7 @@ def apply(
         _fail("give definition files or directories, or --library")
     with opened(database_url) as journeys:
         try:
-            applied = journeys.apply_all(texts)
+            applied = journeys.apply_all(texts, template_names())
         except journey_definitions.InvalidJourney as exc:
             _problems(exc)
             typer.echo("nothing applied: fix the problems above", err=True)

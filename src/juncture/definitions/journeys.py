@@ -11,9 +11,10 @@ first problem's ``file:line`` and whose ``problems`` lists them all. The format 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -62,9 +63,13 @@ def schema() -> dict[str, Any]:
     return loaded
 
 
-def loads(text: str, filename: str = "<string>") -> s.JourneySpec:
-    """Validate a definition given as text; ``filename`` (its suffix picks JSON) names it."""
-    reader = _JourneyReader(filename)
+def loads(
+    text: str, filename: str = "<string>", templates: Collection[str] | None = None
+) -> s.JourneySpec:
+    """Validate a definition given as text; ``filename`` (its suffix picks JSON) names it.
+    ``templates``: the template names that exist (shipped, the retailer's folder, uploaded);
+    when given, a send node naming another is a problem at its ``template``."""
+    reader = _JourneyReader(filename, templates)
     data = reader.parse(text)
     if isinstance(data, Mapping):
         journey = reader.journey(data)
@@ -73,6 +78,13 @@ def loads(text: str, filename: str = "<string>") -> s.JourneySpec:
     elif not reader.problems:
         reader.problem((), "a definition is a mapping with id, version, name and nodes")
     raise InvalidJourney(sorted(reader.problems, key=line_of))
+
+
+def _known(name: str, names: Collection[str]) -> str:
+    """Where templates come from, and the name a missing one may have meant."""
+    near = difflib.get_close_matches(name, sorted(names), n=1)
+    hint = f"; did you mean {near[0]!r}?" if near else ""
+    return f"not shipped, in JUNCTURE_TEMPLATES_DIR or uploaded{hint}"
 
 
 def _flatten(props: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
@@ -88,9 +100,18 @@ def _flatten(props: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]
 class _JourneyReader(Reader):
     """The journey grammar over the shared reader."""
 
-    def __init__(self, filename: str):
+    def __init__(self, filename: str, templates: Collection[str] | None = None):
         super().__init__(filename)
         self.edges: list[tuple[PathT, str]] = []
+        self.templates = templates
+
+    def template(self, raw: Mapping[str, Any], path: PathT) -> str | None:
+        """A send node's named template, a problem when it is not among the known ones."""
+        name: str | None = self.text(raw, path, "template")
+        if name is not None and self.templates is not None and name not in self.templates:
+            known = _known(name, self.templates)
+            self.problem((*path, "template"), f"no template {name!r}: {known}")
+        return name
 
     def expression(self, source: object, path: PathT) -> expr.Expr | None:
         if not isinstance(source, str):
@@ -393,7 +414,7 @@ def _send(r: _JourneyReader, raw: Mapping[str, Any], path: PathT, node_id: str) 
         "marketing" if "purpose" not in raw else r.choice(raw, path, "purpose", s.PURPOSES)
     )
     body = r.one_of(raw, path, ("template", "inline"))
-    template = r.text(raw, path, "template") if body == "template" else None
+    template = r.template(raw, path) if body == "template" else None
     inline = r.get(raw, path, "inline", dict, True) if body == "inline" else None
     target = r.next(raw, path)
     onsite = _onsite(r, raw, path, channel)

@@ -12,7 +12,7 @@ Each event's messageId names the campaign and the profile, so launching twice se
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -75,8 +75,11 @@ class Campaigns:
         recipients: Recipients,
         ingestor: Ingestor,
         clock: Clock,
+        *,
+        templates: Callable[[], Collection[str]] | None = None,
     ) -> None:
         self.journeys = journeys
+        self.templates = templates  # the names that exist: a campaign naming another is 422
         self.segments = segments
         self.recipients = recipients
         self.ingestor = ingestor
@@ -92,7 +95,8 @@ class Campaigns:
     def launch(self, campaign: Campaign) -> dict[str, Any]:
         """Store the campaign's journey (invalid: raises, nothing sent) and start it for
         every member of the segment now."""
-        applied = self.journeys.apply(campaign.definition(), f"{campaign.journey_id}.json")
+        names = None if self.templates is None else self.templates()
+        applied = self.journeys.apply(campaign.definition(), f"{campaign.journey_id}.json", names)
         audience = started = 0
         page: list[str] = []
         for pid in self._members(campaign.segment):

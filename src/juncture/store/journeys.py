@@ -24,7 +24,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,10 +127,13 @@ class JourneyStore:
         self._cache.close()
 
     # -- administration ---------------------------------------------------------------------
-    def apply(self, text: str, filename: str = "<string>") -> Applied:
+    def apply(
+        self, text: str, filename: str = "<string>", templates: Collection[str] | None = None
+    ) -> Applied:
         """Validate ``text`` (raises :class:`~juncture.definitions.InvalidJourney`, and then
-        nothing changes) and store it as the journey's next version if its meaning changed."""
-        spec = journey_definitions.loads(text, filename)
+        nothing changes) and store it as the journey's next version if its meaning changed.
+        ``templates``: the names that exist, when a send naming another must be refused."""
+        spec = journey_definitions.loads(text, filename, templates)
         meaning = _meaning(text, filename)
         for _ in range(_ATTEMPTS):
             try:
@@ -182,15 +185,18 @@ class JourneyStore:
         """Install (or update) the ready journeys shipped with Juncture."""
         return self.apply_all(library())
 
-    def apply_all(self, texts: Sequence[tuple[str, str]]) -> list[Applied]:
+    def apply_all(
+        self, texts: Sequence[tuple[str, str]], templates: Collection[str] | None = None
+    ) -> list[Applied]:
         """Validate every ``(filename, text)`` first, then apply them: one bad definition
         applies none. Raises :class:`~juncture.definitions.InvalidJourney` with the problems
-        of every definition (and of two definitions of the same journey id)."""
+        of every definition (and of two definitions of the same journey id); ``templates``
+        as for :meth:`apply`."""
         problems: list[reader.Problem] = []
         owners: dict[str, str] = {}
         for filename, text in texts:
             try:
-                spec = journey_definitions.loads(text, filename)
+                spec = journey_definitions.loads(text, filename, templates)
             except journey_definitions.InvalidJourney as exc:
                 problems.extend(exc.problems)
                 continue
@@ -200,7 +206,7 @@ class JourneyStore:
             owners[spec.id] = filename
         if problems:
             raise journey_definitions.InvalidJourney(problems)
-        return [self.apply(text, filename) for filename, text in texts]
+        return [self.apply(text, filename, templates) for filename, text in texts]
 
     def pause(self, journey_id: str) -> Journey:
         """Stop new entries; customers already in the journey go on."""
