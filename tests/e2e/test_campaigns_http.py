@@ -112,7 +112,8 @@ def test_a_campaign_that_does_not_validate_sends_nothing(shop: Shop) -> None:
     bad = {**SALE, "data": {"offer": {"value": "20%"}}}  # no code
     r = admin(shop, "POST", "/v1/campaigns", json=bad)
     assert r.status_code == 422 and "data.offer" in r.text, r.text
-    r = admin(shop, "POST", "/v1/campaigns", json={**SALE, "inline": None, "template": "spring_sael"})
+    misspelt = {**SALE, "inline": None, "template": "spring_sael"}
+    r = admin(shop, "POST", "/v1/campaigns", json=misspelt)
     assert r.status_code == 422 and "no template 'spring_sael'" in r.text, r.text
     assert admin(shop, "GET", "/v1/campaigns/preview",
                  params={"segment": "nope"}).status_code == 404  # fmt: skip
