@@ -277,3 +277,19 @@ def test_the_format_is_guessed_from_the_name_then_the_bytes(
     name: str, head: bytes, fmt: str
 ) -> None:
     assert feeds.guess(name, head) == fmt
+
+
+def test_a_location_names_its_time_zone_and_its_hours_are_on_that_clock() -> None:
+    feed = (
+        "store_code,name,time_zone,monday_hours\n"
+        "nyc,New York,America/New_York,09:00-17:00\n"
+        "mars,Mars,Mars/Olympus,09:00-17:00\n"
+    )
+    found = read(feed, kind="locations", fmt="csv")
+    place = found[0].record
+    assert isinstance(place, retail.Location) and place.time_zone == "America/New_York"
+    monday_night_utc = dt.datetime(2026, 11, 3, 1, 0, tzinfo=UTC)  # Monday 20:00 in New York
+    assert retail.local_time(place, monday_night_utc).weekday() == 0
+    assert retail.open_at(place, retail.local_time(place, dt.datetime(2026, 11, 2, 14, tzinfo=UTC)))
+    assert not retail.open_at(place, dt.datetime(2026, 11, 2, 22, tzinfo=UTC))  # 17:00 local
+    assert [(p.column, "IANA" in p.message) for p in found[1].problems] == [("time_zone", True)]

@@ -127,8 +127,10 @@ def free_slots(
     after: dt.datetime,
     zone: dt.tzinfo = dt.UTC,
 ) -> list[dt.datetime]:
-    """The starts of :data:`SLOT`-long slots within working ``hours`` (``HH:MM``) on
-    ``day`` (in ``zone``), after ``after`` and not ``taken``.
+    """The starts of :data:`SLOT`-long slots within working ``hours`` (``HH:MM`` on the
+    store's clock, ``zone``) on ``day`` (the store's date), after ``after`` and not ``taken``;
+    as times in ``zone``. Slots are counted in elapsed time, so a day when the clocks change
+    has the slots its hours really hold.
 
     >>> [s.hour for s in free_slots(("09:00", "11:00"), NOON.date(), [], NOON.replace(hour=0))]
     [9, 9, 10, 10]
@@ -136,12 +138,26 @@ def free_slots(
     if hours is None:
         return []
     opens, closes = (dt.time.fromisoformat(h) for h in hours)
-    start = dt.datetime.combine(day, opens, zone)
-    end = dt.datetime.combine(day, closes, zone)
-    busy = set(taken)
+    start = dt.datetime.combine(day, opens, zone).astimezone(dt.UTC)
+    end = dt.datetime.combine(day, closes, zone).astimezone(dt.UTC)
+    busy = {t.astimezone(dt.UTC) for t in taken}
     found = []
     while start + SLOT <= end:
         if start > after and start not in busy:
-            found.append(start)
+            found.append(start.astimezone(zone))
         start += SLOT
     return found
+
+
+def local_day(day: dt.date, zone: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
+    """The instants (UTC) that ``day`` on a clock in ``zone`` starts and ends: 23 or 25
+    hours apart on a day the clocks change.
+
+    >>> import zoneinfo
+    >>> a, b = local_day(dt.date(2026, 11, 1), zoneinfo.ZoneInfo("America/New_York"))
+    >>> a.isoformat(), (b - a).total_seconds() / 3600
+    ('2026-11-01T04:00:00+00:00', 25.0)
+    """
+    start = dt.datetime.combine(day, dt.time(), zone).astimezone(dt.UTC)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), zone).astimezone(dt.UTC)
+    return start, end

@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
+
+from juncture.core.journeys.state import local_zone
 
 # Merchant Center's availability of a product (online), and the local inventory feed's
 # availability of a product in one store.
@@ -120,7 +123,7 @@ class Stock:
 @dataclass(frozen=True, slots=True)
 class Location:
     """A store or warehouse. ``hours``: weekday (``monday``) to (opens, closes) as
-    ``HH:MM``; a day that is absent is closed or not said."""
+    ``HH:MM`` in the location's ``time_zone``; a day that is absent is closed or not said."""
 
     store_code: str
     name: str
@@ -134,6 +137,7 @@ class Location:
     longitude: float | None = None
     phone: str | None = None
     hours: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    time_zone: str | None = None  # IANA (``Europe/Berlin``): hours are local; None: UTC
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +224,21 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def zone_of(location: Location | None) -> zoneinfo.ZoneInfo:
+    """The location's time zone (UTC when it names none, or for no location)."""
+    return local_zone(location.time_zone if location is not None else None)
+
+
+def local_time(location: Location | None, at: dt.datetime) -> dt.datetime:
+    """``at`` on the location's clock: its weekday and date are the store's.
+
+    >>> berlin = Location("b1", "Berlin", time_zone="Europe/Berlin")
+    >>> local_time(berlin, dt.datetime(2026, 12, 6, 23, 30, tzinfo=dt.UTC)).weekday()
+    0
+    """
+    return at.astimezone(zone_of(location))
 
 
 def open_at(location: Location, local: dt.datetime) -> bool:

@@ -77,6 +77,7 @@ def location_json(loc: retail.Location) -> dict[str, Any]:
         "longitude": loc.longitude,
         "phone": loc.phone,
         "hours": {day: f"{a}-{b}" for day, (a, b) in loc.hours.items()},
+        "timeZone": loc.time_zone,
     }
 
 

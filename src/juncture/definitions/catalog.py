@@ -10,7 +10,8 @@ Three kinds, each in every format of :mod:`juncture.definitions.feeds`:
   ``availability``, ``pickup_method``, ``pickup_sla``), with where the product sits in the
   store (``department``, ``aisle``, ``bay``, or ``instore_product_location``);
 * ``locations``: stores and warehouses (``store_code``, ``name``, address, ``latitude``,
-  ``longitude``, opening hours as ``monday_hours`` ... ``sunday_hours``, ``09:00-21:00``).
+  ``longitude``, opening hours as ``monday_hours`` ... ``sunday_hours``, ``09:00-21:00``,
+  on the clock of the location's ``time_zone``).
 
 and the programme feeds of :mod:`juncture.definitions.programmes` (loyalty tiers and
 accounts, promotions, coupons, associates, reviews).
@@ -22,6 +23,7 @@ for each (its line, the attribute, why); the other rows are read on.
 from __future__ import annotations
 
 import re
+import zoneinfo
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Final
@@ -202,7 +204,23 @@ def location(f: Fields) -> retail.Location:
         longitude=f.number("longitude", -180, 180),
         phone=_first(f, "phone", "primary_phone", limit=50),
         hours=_hours(f),
+        time_zone=_zone(f),
     )
+
+
+def _zone(f: Fields) -> str | None:
+    """The location's IANA time zone (``time_zone`` or ``timezone``): its hours, and the
+    associates' there, are on that clock."""
+    name = _first(f, "time_zone", "timezone", limit=64)
+    if name is None:
+        return None
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        column = "time_zone" if "time_zone" in f.row else "timezone"
+        f.problem(column, f"{name!r} is not an IANA time zone such as Europe/Berlin")
+        return None
+    return name
 
 
 def _hours(f: Fields) -> dict[str, tuple[str, str]]:

@@ -1,8 +1,8 @@
 """What shoppers do with the retailer's people and places, recorded and told as events:
 registering for a store event and coming to it (``Store Event Registered``, ``Store Event
-Attended``), booking an expert (``Appointment Booked``, and the traits ``appointment_on``,
-``appointment_at``, ``appointment_with`` and ``appointment_store`` for a reminder on the
-day), and ordering
+Attended``), booking an expert (``Appointment Booked``) and cancelling (``Appointment
+Cancelled``), with the shopper's next appointment as traits for a reminder on the day (on
+the store's clock), and ordering
 elsewhere what the store is out of (the endless aisle: Segment's ``Order Completed``). Each
 is ingested like the shopper's own events (source ``catalog``), so journeys follow up (a
 confirmation, a reminder, a thank you with the event's products) and the profile counts the
@@ -31,6 +31,12 @@ from juncture.store.programmes import Programmes
 REGISTERED: Final = "Store Event Registered"
 ATTENDED: Final = "Store Event Attended"
 BOOKED: Final = "Appointment Booked"
+CANCELLED: Final = "Appointment Cancelled"
+TRAITS: Final = (
+    "appointment_on", "appointment_at", "appointment_remind_at", "appointment_with",
+    "appointment_store",
+)  # fmt: skip
+REMIND_AT: Final = dt.time(8)  # the reminder's time on the appointment's day, store's clock
 ORDERED: Final = "Order Completed"
 
 
@@ -77,28 +83,64 @@ class Visitors:
     def book(self, found: engagement.Appointment, associate_name: str) -> str:
         done = self.visits.book(found)
         if done == stored.BOOKED:
-            props = {
-                "appointment_id": found.appointment_id, "associate_id": found.associate_id,
-                "associate_name": associate_name, "store_code": found.store_code,
-                "starts_at": found.starts.isoformat(), "product_id": found.product_id,
-            }  # fmt: skip
-            self._tell(BOOKED, found.customer_id, props, found.appointment_id, found.created_at)
-            self._remember(found, associate_name)
+            props = self._appointment_props(found, associate_name)
+            what = f"{found.appointment_id}:{found.created_at.isoformat()}"  # again after a cancel
+            self._tell(BOOKED, found.customer_id, props, what, found.created_at)
+            self._remember(found.customer_id, found.created_at, f"booked:{what}")
         return done
 
-    def _remember(self, found: engagement.Appointment, associate_name: str) -> None:
-        """The next appointment as traits, so that a journey's date trigger
-        (``date: appointment_on``) reminds the shopper on the day."""
-        traits = {
-            "appointment_on": found.starts.date().isoformat(),  # a date: due at its midnight
-            "appointment_at": found.starts.isoformat(),
-            "appointment_with": associate_name,
-            "appointment_store": found.store_code,
-        }
-        digest = hashlib.sha256(f"remember\x1f{found.appointment_id}".encode()).hexdigest()[:40]
+    def cancel(self, appointment_id: str, associate_name: str) -> engagement.Appointment | None:
+        """Cancel a booked appointment and tell ``Appointment Cancelled``; the shopper's
+        appointment traits move to their next booking, or are cleared (so the reminder's
+        date timer goes). None when nothing was booked under that id."""
+        found = self.visits.cancel(appointment_id)
+        if found is None:
+            return None
+        now = self.ingestor.clock.now()
+        props = self._appointment_props(found, associate_name)
+        what = f"{found.appointment_id}:{found.created_at.isoformat()}"
+        self._tell(CANCELLED, found.customer_id, props, what, now)
+        self._remember(found.customer_id, now, f"cancelled:{what}")
+        return found
+
+    def local(self, store_code: str, at: dt.datetime) -> dt.datetime:
+        """``at`` on the clock of the store (UTC when it names no time zone)."""
+        return retail.local_time(self.catalog.location(store_code), at)
+
+    def _appointment_props(self, a: engagement.Appointment, associate_name: str) -> dict[str, Any]:
+        return {
+            "appointment_id": a.appointment_id, "associate_id": a.associate_id,
+            "associate_name": associate_name, "store_code": a.store_code,
+            "starts_at": self.local(a.store_code, a.starts).isoformat(),
+            "product_id": a.product_id,
+        }  # fmt: skip
+
+    def _remember(self, customer_id: str, now: dt.datetime, why: str) -> None:
+        """The shopper's next booked appointment as traits (all null when none is left), on
+        the store's clock: ``appointment_on`` (the day), ``appointment_at``,
+        ``appointment_remind_at`` (08:00 that day, for the reminder journey's date
+        trigger), ``appointment_with`` and ``appointment_store``."""
+        ahead = [a for a in self.visits.appointments(customer_id=customer_id) if a.starts > now]
+        traits: dict[str, Any] = dict.fromkeys(TRAITS)
+        if ahead:
+            a = ahead[0]
+            local = self.local(a.store_code, a.starts)
+            who = next(
+                (x.name for x in self.programmes.associates() if x.associate_id == a.associate_id),
+                None,
+            )
+            remind = local.replace(hour=REMIND_AT.hour, minute=REMIND_AT.minute)
+            traits |= {
+                "appointment_on": local.date().isoformat(),
+                "appointment_at": local.isoformat(),
+                "appointment_remind_at": min(remind, local).isoformat(),
+                "appointment_with": who,
+                "appointment_store": a.store_code,
+            }
+        digest = hashlib.sha256(f"remember\x1f{customer_id}\x1f{why}".encode())
         message = {
-            "type": "identify", "userId": found.customer_id, "traits": traits,
-            "messageId": "catalog-" + digest, "timestamp": found.created_at.isoformat(),
+            "type": "identify", "userId": customer_id, "traits": traits,
+            "messageId": "catalog-" + digest.hexdigest()[:40], "timestamp": now.isoformat(),
         }  # fmt: skip
         tell(self.ingestor, [message])
 

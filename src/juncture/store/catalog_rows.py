@@ -111,7 +111,7 @@ def stock(row: Mapping[str, Any]) -> retail.Stock:
 
 _LOCATION = (
     "store_code", "name", "kind", "address", "locality", "region", "postal_code", "country",
-    "latitude", "longitude", "phone",
+    "latitude", "longitude", "phone", "time_zone",
 )  # fmt: skip
 
 

@@ -103,6 +103,7 @@ locations = sa.Table(
     sa.Column("longitude", sa.Float()),
     sa.Column("phone", sa.String(50)),
     sa.Column("hours", sa.Text(), nullable=False),
+    sa.Column("time_zone", sa.String(64)),  # IANA; hours are on its clock (migration 0015)
     sa.Column("updated_at", When, nullable=False),
     sa.Column("retired_at", When),
 )

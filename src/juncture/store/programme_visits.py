@@ -85,12 +85,36 @@ class Visits(Repository):
             "customer_id": found.customer_id, "product_id": found.product_id,
             "status": found.status, "created_at": found.created_at,
         }  # fmt: skip
+        gone = sa.and_(
+            A.c.status == engagement.CANCELLED,
+            sa.or_(
+                A.c.appointment_id == found.appointment_id,
+                sa.and_(A.c.associate_id == found.associate_id, A.c.starts == found.starts),
+            ),
+        )
         try:
             with self._begin("book an appointment") as conn:
+                conn.execute(A.delete().where(gone))  # a cancelled booking frees its slot
                 conn.execute(A.insert(), [row])
         except sa.exc.IntegrityError:
             return TAKEN
         return BOOKED
+
+    def cancel(self, appointment_id: str) -> engagement.Appointment | None:
+        """Cancel a booked appointment: it as it was, or None when there was none booked
+        under that id (unknown, or cancelled already)."""
+        booked = sa.and_(A.c.appointment_id == appointment_id, A.c.status == engagement.BOOKED)
+        change = A.update().where(booked).values(status=engagement.CANCELLED).returning(A)
+        with self._begin("cancel an appointment") as conn:
+            found = conn.execute(change).one_or_none()  # one statement: cancelled once
+        return None if found is None else _appointment(found._mapping)
+
+    def appointment(self, appointment_id: str) -> engagement.Appointment | None:
+        """One appointment, booked or cancelled."""
+        query = sa.select(A).where(A.c.appointment_id == appointment_id)
+        with self._begin("read an appointment") as conn:
+            found = conn.execute(query).one_or_none()
+        return None if found is None else _appointment(found._mapping)
 
     def appointments(
         self,

@@ -129,3 +129,17 @@ def test_an_associates_free_slots_leave_out_the_booked_and_the_past() -> None:
     booked = [dt.datetime.combine(day, dt.time(11), dt.UTC)]
     free = engagement.free_slots(("09:00", "12:00"), day, booked, NOW)
     assert [s.strftime("%H:%M") for s in free] == ["10:30", "11:30"]
+
+
+def test_presence_reads_the_day_and_the_associates_hours_on_the_stores_clock() -> None:
+    tokyo = dataclasses.replace(BERLIN, store_code="tokyo", time_zone="Asia/Tokyo")
+    ann = offers.Associate("a1", "Ann", "tokyo", ("Home > Kitchen",),
+                           schedule={"thursday": ("10:00", "18:00")})  # fmt: skip
+    facts = tp.Facts(products=PRODUCTS, locations={"tokyo": tokyo}, associates=[ann],
+                     location_opt_in=True)  # fmt: skip
+    ask = tp.Ask("presence", store_code="tokyo")
+    interest = [tp.Interest("k1")]
+    late_wednesday_utc = dt.datetime(2026, 12, 2, 23, 0, tzinfo=dt.UTC)  # Thursday in Tokyo
+    found = tp.answer(ask, interest, facts, late_wednesday_utc)
+    assert isinstance(found, tp.Shown) and found.data["associate"]["today"] == "10:00-18:00"
+    assert tp.answer(ask, interest, facts, NOW) == "nothing_here"  # Wednesday there too

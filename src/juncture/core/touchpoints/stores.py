@@ -126,7 +126,7 @@ def expert(ask: Ask, interest: Sequence[Interest], facts: Facts, now: dt.datetim
     if pid is None or store is None:
         return "no_product" if pid is None else "no_store"
     here = [a for a in facts.associates if a.store_code == store]
-    day = retail.WEEKDAYS[now.weekday()]
+    day = retail.WEEKDAYS[retail.local_time(facts.locations.get(store), now).weekday()]
     found = comparisons.experts(here, facts.products[pid], day)
     if not found:
         return "no_expert"

@@ -139,10 +139,12 @@ def presence(ask: Ask, interest: Sequence[Interest], facts: Facts, now: dt.datet
     store = _store_here(ask, facts)
     if store is None:
         return "not_in_store"
+    zone = retail.zone_of(facts.locations.get(store))
+    local = now.astimezone(zone)  # the store's day and weekday
     today = [e for e in facts.events if e.store_code == store and not e.over(now)
-             and e.starts.date() == now.date()]  # fmt: skip
+             and e.starts.astimezone(zone).date() == local.date()]  # fmt: skip
     base = {"store": store_view(facts, store)}
-    key = f"{store}:{now.date().isoformat()}"
+    key = f"{store}:{local.date().isoformat()}"
     if today:
         data = {**base, "invitation": "event", "event": event_view(today[0], facts, now)}
         return Shown("presence", data, "presence_event", f"{key}:event")
@@ -150,7 +152,7 @@ def presence(ask: Ask, interest: Sequence[Interest], facts: Facts, now: dt.datet
     if coupon is not None:
         data = {**base, "invitation": "coupon", "coupon": coupon}
         return Shown("presence", data, "presence_coupon", f"{key}:coupon:{coupon['id']}")
-    day = retail.WEEKDAYS[now.weekday()]
+    day = retail.WEEKDAYS[local.weekday()]
     here = [a for a in facts.associates if a.store_code == store and day in a.schedule]
     for i in interest:
         product = facts.products.get(i.product_id)
