@@ -133,5 +133,11 @@ class StoreUnavailable(Unavailable):
     code = "store_unavailable"
 
 
+class LogUnavailable(Unavailable):
+    """The distributed log (``JUNCTURE_LOG_URL``) did not acknowledge an append or a read."""
+
+    code = "log_unavailable"
+
+
 class EngineNotReady(Unavailable):
     code = "engine_not_ready"

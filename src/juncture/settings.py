@@ -159,6 +159,19 @@ class Settings(BaseSettings):
     consistent_read_wait: float = Field(default=2.0, ge=0)
     # /readyz answers 503 while the engine is further behind than this (seconds; 0: never).
     engine_max_lag: float = Field(default=0.0, ge=0)
+    # Past one machine (docs/operations.md: Past one machine): the distributed log that
+    # ingestion appends to and `juncture worker` processes apply, nats://host:4222 (NATS
+    # JetStream, the supported default) or redis://host:6379/0 (Redis Streams); unset: the
+    # embedded table-log in the database.
+    log_url: str | None = None
+    log_name: str = Field(default="juncture", pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    # The fixed number of partitions events are routed to by person; changing it moves
+    # people between partitions, so it is set once for a log.
+    log_partitions: int = Field(default=16, ge=1, le=1024)
+    log_dedup_window: float = Field(default=120.0, gt=0)  # seconds a messageId is remembered
+    # A worker looks for partitions to take or give up this often (seconds); a dead worker's
+    # partitions move within about this long after PostgreSQL sees its connection close.
+    worker_lease_interval: float = Field(default=1.0, gt=0)
 
     # Channels: one left unset is absent, and its messages dead-letter saying so.
     email_from: str | None = None  # "Shop <news@shop.example>"; email needs it and smtp_url

@@ -41,6 +41,8 @@ from juncture.core.profile.model import ProfileConfig
 from juncture.core.signals import SignalConfig
 from juncture.core.stage import StageConfig
 from juncture.errors import InvalidSettings
+from juncture.log import Log
+from juncture.log import connect as connect_log
 from juncture.metrics import Metrics
 from juncture.recommend.filters import Rule, parse_rules
 from juncture.runtime import recommend_slots, unit_of_work
@@ -67,7 +69,9 @@ from juncture.runtime.segments import Mover, Segments
 from juncture.runtime.touchpoints import Touchpoints
 from juncture.runtime.tracking_plans import load as load_plans
 from juncture.runtime.unit_of_work import AppendResult, Processor
+from juncture.runtime.worker import Worker
 from juncture.settings import Settings
+from juncture.store.leases import Leases
 from juncture.store.quality import QualityStore
 from juncture.store.recipients import Recipients
 from juncture.store.retention import Retention
@@ -128,8 +132,9 @@ class Juncture:
 
     def start_scheduler(self, interval: float = 1.0) -> None:
         """Live mode: fire due timers on wall time, on the engine's writer (none here when
-        the engine runs in a process of its own: that process ticks)."""
-        if self.behind and self.follower is None:
+        the engine runs in a process of its own: that process ticks; nor with a distributed
+        log: a worker ticks)."""
+        if (self.behind and self.follower is None) or self.distributed:
             return
         self.scheduler = Scheduler(self.follower or self.committer, interval)
         self.scheduler.start()
@@ -255,16 +260,27 @@ class Juncture:
         """Whether the engine runs behind the log (on a thread here, or in a process)."""
         return self.settings.engine and self.settings.engine_mode == "behind"
 
+    @property
+    def distributed(self) -> bool:
+        """Whether events go to a distributed log that ``juncture worker``s apply: this
+        process is then an ingestion and API node without an engine."""
+        return self.ingestor.log is not None
+
     def start_engine_process(self) -> None:
         """``juncture serve`` with the engine behind the log in a process of its own: start
         it (``juncture engine``) and keep it running."""
-        if self.behind and self.follower is None and self.engine_process is None:
+        if (
+            self.behind
+            and not self.distributed
+            and self.follower is None
+            and not self.engine_process
+        ):
             url = {"JUNCTURE_DATABASE_URL": self.settings.database_url}
             self.engine_process = EngineProcess(url)
             self.engine_process.start()
 
     def engine_behind(self) -> EngineBehind | None:
-        if not self.behind:
+        if not self.behind or self.distributed:
             return None
         process = self.engine_process
         return EngineBehind(
@@ -292,6 +308,8 @@ class Juncture:
         if self.quality_flusher is not None:
             self.quality_flusher.stop()
         self.committer.stop()
+        if self.ingestor.log is not None:
+            self.ingestor.log.close()
         self.store.close()
 
 
@@ -398,6 +416,42 @@ def open_store(settings: Settings) -> SqlStore:
     return store
 
 
+def open_log(settings: Settings) -> Log | None:
+    """The distributed log of ``JUNCTURE_LOG_URL`` (None: the embedded table-log)."""
+    if settings.log_url is None:
+        return None
+    return connect_log(
+        settings.log_url,
+        settings.log_partitions,
+        name=settings.log_name,
+        dedup_seconds=settings.log_dedup_window,
+    )
+
+
+def build_worker(settings: Settings, store: SqlStore, metrics: Metrics | None = None) -> Worker:
+    """A ``juncture worker`` over the distributed log and the store (PostgreSQL)."""
+    log_ = open_log(settings)
+    if log_ is None:
+        raise InvalidSettings("juncture worker needs JUNCTURE_LOG_URL (nats:// or redis://)")
+    clock = SystemClock()
+    engine = Engine(
+        clock, engine_config(settings), journeys=store.journeys, segments=StoredSegments()
+    )
+    return Worker(
+        log_,
+        Leases(store.engine, settings.log_name),
+        store.log_positions,
+        writer=store.writer,
+        engine=engine,
+        clock=clock,
+        name=settings.log_name,
+        max_events=settings.engine_batch_events,
+        lease_interval=settings.worker_lease_interval,
+        poll=settings.engine_poll_interval,
+        on_apply=metrics.observe_engine if metrics is not None else None,
+    )
+
+
 def engine_config(settings: Settings, policy: Policy | None = None) -> EngineConfig:
     """Identity linking, thresholds and arbitration as the settings say (``policy``, when
     given, instead of the settings' arbitration: the demo's retailer). The one place core
@@ -479,9 +533,10 @@ def build(
         journeys=journeys or store.journeys,  # the stored catalog: `journeys apply`
         segments=StoredSegments(),
     )
-    inline = settings.engine and settings.engine_mode == "inline"
+    distributed = settings.log_url is not None  # the engine runs in `juncture worker`s
+    inline = settings.engine and settings.engine_mode == "inline" and not distributed
     follower = None
-    if settings.engine and not inline and not settings.engine_process:
+    if settings.engine and not inline and not distributed and not settings.engine_process:
         follower = LogFollower(
             store,
             store.log_positions,
@@ -563,6 +618,7 @@ def _ingestor(
             refusing=_names(settings.consent_categories),
             sharing=_names(settings.sharing_categories),
         ),
+        log=open_log(settings),
     )
     flusher = TallyFlusher(tally, quality)
     flusher.start()

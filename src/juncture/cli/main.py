@@ -22,6 +22,7 @@ from juncture.cli.recs import recs_app
 from juncture.cli.retention import retention_app
 from juncture.cli.segments import segments_app
 from juncture.cli.simulate import simulate
+from juncture.cli.worker import worker
 from juncture.errors import InvalidDefinition, InvalidSettings
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(recs_app, name="recs")
 app.command()(demo)
 app.command()(engine)
+app.command()(worker)
 app.add_typer(bench_app, name="bench")
 console = Console(stderr=True)
 out = Console()

@@ -2,6 +2,9 @@
 
 Parse, validate and normalize (pure, ``core.messages``), then commit events and
 quarantined rejections together (``GroupCommitter``), so that nothing is lost between them.
+With a distributed log (``JUNCTURE_LOG_URL``) the events are appended to it instead, each
+to its person's partition, and the answer waits for the log's acknowledgement; the
+rejections still go to the quarantine in the database.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from juncture.core import cleansing, collection, messages
 from juncture.core.events import Event
 from juncture.core.messages import Rejection
 from juncture.errors import JunctureError
+from juncture.log import Log
+from juncture.log.base import Appended, Entry, entry
 from juncture.metrics import Metrics
 from juncture.runtime.clock import Clock
 from juncture.runtime.committer import GroupCommitter, Receipt
@@ -40,6 +45,7 @@ class Ingestor:
         plans: Plans | None = None,
         tally: Tally | None = None,
         consent: collection.CollectionRules = collection.DEFAULT_RULES,
+        log: Log | None = None,
     ) -> None:
         self.committer = committer
         self.clock = clock
@@ -48,6 +54,7 @@ class Ingestor:
         self.plans = plans or Plans()
         self.tally = tally or Tally()
         self.consent = consent
+        self.log = log  # the distributed log the events go to (None: the table-log)
 
     def normalize(
         self, envelope: messages.Envelope, source: str, received_at: dt.datetime
@@ -72,7 +79,12 @@ class Ingestor:
 
     async def ingest(self, envelope: messages.Envelope, source: str) -> Outcome:
         events, quarantine, rejected = self.prepare(envelope, source)
-        receipt = await self.committer.submit(events, quarantine)
+        if self.log is None:
+            receipt = await self.committer.submit(events, quarantine)
+        else:
+            acks = await self.log.append_async(self.entries(events)) if events else []
+            held = await self.committer.submit([], quarantine) if quarantine else None
+            receipt = _receipt(acks, held)
         self._count(receipt, rejected, source)
         return Outcome(receipt, len(events), rejected)
 
@@ -83,9 +95,19 @@ class Ingestor:
         received_at: dt.datetime | None = None,
     ) -> Outcome:
         events, quarantine, rejected = self.prepare(envelope, source, received_at)
-        receipt = self.committer.submit_sync(events, quarantine)
+        if self.log is None:
+            receipt = self.committer.submit_sync(events, quarantine)
+        else:
+            acks = self.log.append(self.entries(events)) if events else []
+            held = self.committer.submit_sync([], quarantine) if quarantine else None
+            receipt = _receipt(acks, held)
         self._count(receipt, rejected, source)
         return Outcome(receipt, len(events), rejected)
+
+    def entries(self, events: Sequence[Event]) -> list[Entry]:
+        """``events`` as entries of the distributed log, each in its person's partition."""
+        assert self.log is not None
+        return [entry(e, self.log.partitions) for e in events]
 
     def _count(self, receipt: Receipt, rejected: Sequence[Rejection], source: str) -> None:
         self.tally.duplicates(source, self.clock.now(), receipt.duplicates)
@@ -95,6 +117,12 @@ class Ingestor:
         self.metrics.deduplicated.inc(receipt.duplicates)
         for rejection in rejected:
             self.metrics.rejected.labels(rejection.code).inc()
+
+
+def _receipt(acks: Sequence[Appended], held: Receipt | None) -> Receipt:
+    """A request's receipt from the log's acknowledgements and its quarantine's commit."""
+    duplicates = sum(1 for a in acks if a.duplicate)
+    return Receipt(len(acks) - duplicates, duplicates, held.quarantined if held else 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +153,10 @@ def replay_failed(
         if rejected:
             still.append((row.id, f"{rejected[0].path}: {rejected[0].message}"))
             continue
-        ingestor.committer.submit_sync(events)
+        if ingestor.log is None:
+            ingestor.committer.submit_sync(events)
+        else:
+            ingestor.log.append(ingestor.entries(events))
         replayed.append(row.id)
     if replayed:
         store.mark_replayed(replayed, ingestor.clock.now())

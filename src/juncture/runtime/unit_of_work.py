@@ -38,19 +38,34 @@ class AppendResult:
     quarantined: int
 
 
+@dataclass(frozen=True, slots=True)
+class Advance:
+    """Move the log position ``name`` from ``start`` to ``end`` in the same transaction."""
+
+    name: str
+    start: int
+    end: int
+    at: dt.datetime
+
+
 def commit(
     writer: Writer,
     events: Sequence[Event],
     quarantine: Sequence[Quarantined] = (),
     process: Processor | None = None,
+    advance: Advance | None = None,
 ) -> AppendResult:
     """Store ``events`` and ``quarantine`` in ONE transaction, then commit.
 
     Events whose ``(source, message_id)`` is stored already, or repeated within the call,
     are skipped and counted as duplicates. ``process`` sees only the new events, inside the
-    transaction; a derived event it returns is stored once (its id is deterministic)."""
+    transaction; a derived event it returns is stored once (its id is deterministic).
+    ``advance`` moves a consumer's position with them (a worker reading a partition of the
+    distributed log)."""
     unique = _unique(events)
     with writer.unit() as unit:
+        if advance is not None:
+            unit.advance(advance.name, advance.start, advance.end, advance.at)
         if process is None:
             stored = unit.insert(unique)
         else:
@@ -79,16 +94,6 @@ class Applied:
     derived: int
     new: int
     relinked: int
-
-
-@dataclass(frozen=True, slots=True)
-class Advance:
-    """Move the log position ``name`` from ``start`` to ``end`` in the same transaction."""
-
-    name: str
-    start: int
-    end: int
-    at: dt.datetime
 
 
 def reapply(

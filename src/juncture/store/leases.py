@@ -1,0 +1,151 @@
+"""Partitions of the distributed log leased to workers, and the people a worker's
+transaction holds, through PostgreSQL advisory locks (no consensus of our own).
+
+A worker holds a session of its own (:class:`Leases`). Joining takes a worker slot; a
+partition is owned while its session lock is held. When a worker dies its connection
+closes and PostgreSQL drops its locks at once, so the others see its partitions free at
+their next look. A lease alone does not fence a worker that lost it without noticing: the
+position a commit moves (``Unit.advance``, compare and set) does.
+
+Two partitions can hold one person for a while (an anonymous device's events in one, the
+user's in another, before and while they merge): :func:`hold_people` takes, in the
+transaction that applies events, a transaction lock on each identifier they carry and on
+each profile those reach, so that two workers never read and write one profile at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import zlib
+from collections.abc import Iterable
+from typing import Any, Final
+
+import psycopg
+import sqlalchemy as sa
+
+from juncture.errors import StoreUnavailable
+from juncture.store.state import StateSql
+
+_SLOTS: Final = 1024  # worker slots looked through when joining
+
+
+def _space(name: str, what: str) -> int:
+    """A 32-bit advisory-lock namespace for ``what`` of the log ``name``."""
+    return zlib.crc32(f"juncture:{name}:{what}".encode()) - 2**31
+
+
+class Leases:
+    """A worker's session: its slot, the partitions it owns (see the module)."""
+
+    def __init__(self, engine: sa.Engine, name: str) -> None:
+        if engine.dialect.name != "postgresql":
+            raise StoreUnavailable("workers need PostgreSQL (JUNCTURE_DATABASE_URL)")
+        self._pooled = engine.raw_connection()
+        conn = self._pooled.driver_connection
+        assert isinstance(conn, psycopg.Connection)
+        conn.autocommit = True
+        self._conn: psycopg.Connection[Any] = conn
+        self._workers = _space(name, "workers")
+        self._partitions = _space(name, "partitions")
+        self.slot = -1
+
+    def join(self) -> int:
+        """Take the first free worker slot (counted by :meth:`workers`)."""
+        for slot in range(_SLOTS):
+            if self._try(self._workers, slot):
+                self.slot = slot
+                return slot
+        raise StoreUnavailable(f"more than {_SLOTS} workers")
+
+    def workers(self) -> int:
+        """How many workers hold a slot now."""
+        return self._count(self._workers)
+
+    def owned(self) -> set[int]:
+        """The partitions this session holds (PostgreSQL's word, not a local belief)."""
+        rows = self._query(
+            "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND classid::int = %s AND objsubid = 2 AND pid = pg_backend_pid()",
+            (self._partitions,),
+        )
+        return {int(r[0]) for r in rows}
+
+    def take(self, partition: int) -> bool:
+        """Own ``partition`` if no one does; whether this session owns it now."""
+        return self._try(self._partitions, partition)
+
+    def give_up(self, partition: int) -> None:
+        self._query("SELECT pg_advisory_unlock(%s, %s)", (self._partitions, partition))
+
+    def close(self) -> None:
+        with contextlib.suppress(psycopg.Error):
+            self._pooled.close()
+
+    def _try(self, space: int, key: int) -> bool:
+        rows = self._query("SELECT pg_try_advisory_lock(%s, %s)", (space, key))
+        return bool(rows[0][0])
+
+    def _count(self, space: int) -> int:
+        rows = self._query(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND classid::int = %s AND objsubid = 2 "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            (space,),
+        )
+        return int(rows[0][0])
+
+    def _query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        try:
+            with self._conn.cursor() as cur:
+                cur.execute(sql, params)
+                return list(cur.fetchall())
+        except psycopg.Error as exc:
+            raise StoreUnavailable(f"the worker's lease session failed: {exc}") from exc
+
+
+def hold_people(state: StateSql, identifiers: Iterable[str], profiles: Iterable[str]) -> set[str]:
+    """In ``state``'s transaction (PostgreSQL), lock each of ``identifiers`` and the
+    profiles they and ``profiles`` reach (merged ones followed to where they went), in one
+    order, until the transaction ends; the profiles held. On SQLite its one writer holds
+    every profile already: nothing is locked and the profiles named are returned."""
+    if state.sqlite:
+        return set(profiles)
+    cur = state.cur
+    names = sorted(set(identifiers))
+    _lock(cur, "identity", names)
+    cur.execute("SELECT profile_id FROM identities WHERE identifier = ANY(%s)", (names,))
+    wanted = {r[0] for r in cur.fetchall()} | set(profiles)
+    seen: set[str] = set()
+    while wanted - seen:
+        batch = sorted(wanted - seen)
+        seen.update(batch)
+        cur.execute(
+            "SELECT redirect_to FROM profiles WHERE profile_id = ANY(%s) "
+            "AND redirect_to IS NOT NULL",
+            (batch,),
+        )
+        wanted.update(r[0] for r in cur.fetchall())
+    _lock(cur, "profile", sorted(seen))
+    return seen
+
+
+def due_profiles(state: StateSql, now: Any) -> list[str]:
+    """The profiles with a timer due at ``now`` (a tick locks them first)."""
+    state.cur.execute(
+        f"SELECT DISTINCT profile_id FROM timers WHERE due_at <= {state.mark}", (state.t(now),)
+    )
+    return [r[0] for r in state.cur.fetchall()]
+
+
+def _lock(cur: Any, kind: str, keys: list[str]) -> None:
+    if keys:
+        cur.execute(
+            "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k",
+            (sorted({_key(kind, k) for k in keys}),),  # one order: no two wait on each other
+        )
+
+
+def _key(kind: str, key: str) -> int:
+    """A 64-bit lock key for ``key`` (two CRC-32s: collisions only make two wait)."""
+    text = f"{kind}:{key}".encode()
+    return (zlib.crc32(text) << 32 | zlib.crc32(text[::-1])) - 2**63

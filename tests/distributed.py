@@ -1,0 +1,94 @@
+"""What the tests of the distributed log share: the log to run on (NATS JetStream and Redis
+Streams, skipped with the reason when their URL is not set), a log of the test's own, the
+shoppers' messages, and the check that every event was applied exactly once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import msgspec
+import pytest
+import sqlalchemy as sa
+
+from juncture.core import messages
+from juncture.log import Log, connect
+from juncture.store import tables
+from juncture.store.sql import SqlStore
+
+NATS_URL = os.environ.get("JUNCTURE_TEST_NATS_URL")
+REDIS_URL = os.environ.get("JUNCTURE_TEST_REDIS_URL")
+T0 = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)
+SOURCE = "web"
+PARTITIONS = 8
+
+
+def log_url(kind: str) -> str:
+    url = NATS_URL if kind == "nats" else REDIS_URL
+    if url is None:
+        pytest.skip(f"JUNCTURE_TEST_{kind.upper()}_URL is not set: {kind} log tests skipped")
+    return url
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("nats", marks=pytest.mark.nats),
+        pytest.param("redis", marks=pytest.mark.redis),
+    ]
+)
+def log_settings(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    """The settings of a log of this test's own (deleted afterwards) on each kind."""
+    url = log_url(str(request.param))
+    name = f"t{uuid.uuid4().hex[:12]}"
+    yield {"log_url": url, "log_name": name, "log_partitions": PARTITIONS}
+    log = open_log(url, name)
+    log.delete()  # type: ignore[attr-defined]
+    log.close()
+
+
+def open_log(url: str, name: str) -> Log:
+    return connect(url, PARTITIONS, name=name)
+
+
+def track(
+    n: int, *, anonymous: str, user: str | None = None, event: str = "Product Viewed"
+) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "type": "track",
+        "event": event,
+        "messageId": f"m{n}",
+        "anonymousId": anonymous,
+        "timestamp": (T0 + dt.timedelta(seconds=n)).isoformat(),
+        "properties": {"product_id": f"P{n % 5}", "price": 10.5},
+    }
+    if user is not None:
+        message["userId"] = user
+    return message
+
+
+def envelope(batch: list[dict[str, Any]]) -> messages.Envelope:
+    return messages.parse_batch(msgspec.json.encode({"batch": batch}))
+
+
+def applied(store: SqlStore) -> dict[str, tuple[int, int]]:
+    """Per live profile: the events counted on it, and the client events stored for it
+    (every stored client event must have been applied: it has a profile)."""
+    e = tables.events
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(e.c.profile_id, sa.func.count())
+            .where(e.c.source == SOURCE)
+            .group_by(e.c.profile_id)
+        ).all()
+    out: dict[str, tuple[int, int]] = {}
+    for profile_id, stored in rows:
+        assert profile_id is not None, "a client event the engine never applied"
+        found = store.profiles.profile(profile_id)
+        assert found is not None
+        live = found.profile.profile_id
+        counted = sum(found.profile.event_counts.values())
+        out[live] = (counted, out.get(live, (0, 0))[1] + stored)
+    return out

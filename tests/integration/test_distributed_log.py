@@ -1,0 +1,166 @@
+"""The distributed log (``JUNCTURE_LOG_URL``) on NATS JetStream and Redis Streams with
+PostgreSQL: ingestion appends and answers after the log's acknowledgement, deduplicated by
+messageId; workers share the partitions through advisory locks and apply each event
+exactly once, also when one person's events fall in two partitions and merge."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from juncture import wiring
+from juncture.errors import PositionMoved
+from juncture.log.base import partition_of
+from juncture.runtime.worker import Worker, position_name
+from juncture.store.sql import SqlStore
+from tests.conftest import settings_for
+from tests.distributed import (
+    PARTITIONS,
+    SOURCE,
+    applied,
+    envelope,
+    log_settings,
+    track,
+)
+
+__all__ = ["log_settings"]  # the fixture, for pytest
+
+
+@pytest.fixture
+def node(postgres_url: str, log_settings: dict[str, Any]) -> Iterator[wiring.Juncture]:
+    """An ingestion node: no engine here, the events go to the log."""
+    juncture = wiring.build(settings_for(postgres_url, **log_settings))
+    assert juncture.distributed
+    yield juncture
+    juncture.close()
+
+
+class Running:
+    """Workers on threads of this process, each with its own sessions."""
+
+    def __init__(self, node: wiring.Juncture) -> None:
+        self.node = node
+        self.stops: list[threading.Event] = []
+        self.workers: list[Worker] = []
+        self.threads: list[threading.Thread] = []
+        self.stores: list[SqlStore] = []
+
+    def start(self) -> Worker:
+        store = SqlStore(self.node.settings.database_url)
+        settings = self.node.settings.model_copy(update={"worker_lease_interval": 0.2})
+        worker = wiring.build_worker(settings, store)
+        stop = threading.Event()
+        thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+        thread.start()
+        self.stops.append(stop)
+        self.workers.append(worker)
+        self.threads.append(thread)
+        self.stores.append(store)
+        return worker
+
+    def caught_up(self, timeout: float = 60) -> None:
+        log = self.node.ingestor.log
+        assert log is not None
+        last = {p: log.last(p) for p in range(PARTITIONS)}
+        positions = self.node.store.log_positions
+        name = self.node.settings.log_name
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            at = {p: positions.position(position_name(name, p)) for p in range(PARTITIONS)}
+            if all(at[p] >= last[p] for p in last):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"the workers did not catch up: {at} < {last}")
+
+    def stop(self) -> None:
+        for stop in self.stops:
+            stop.set()
+        for thread in self.threads:
+            thread.join(30)
+        for store in self.stores:
+            store.close()
+
+
+@pytest.fixture
+def running(node: wiring.Juncture) -> Iterator[Running]:
+    r = Running(node)
+    yield r
+    r.stop()
+
+
+def _shoppers(start: int, count: int, people: int = 40) -> list[dict[str, Any]]:
+    return [track(n, anonymous=f"anon-{n % people}") for n in range(start, start + count)]
+
+
+def test_two_workers_share_the_partitions_and_apply_each_event_once(
+    node: wiring.Juncture, running: Running
+) -> None:
+    for start in range(0, 600, 100):
+        outcome = node.ingestor.ingest_sync(envelope(_shoppers(start, 100)), SOURCE)
+        assert outcome.receipt.stored == 100
+    again = node.ingestor.ingest_sync(envelope(_shoppers(0, 100)), SOURCE)  # a retry
+    assert again.receipt.duplicates == 100 and again.receipt.stored == 0
+    assert node.store.count_events() == 0  # nothing applied before a worker runs
+    first, second = running.start(), running.start()
+    running.caught_up()
+    counts = applied(node.store)
+    assert sum(stored for _, stored in counts.values()) == 600
+    assert all(counted == stored for counted, stored in counts.values())
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not (first.owned and second.owned):
+        time.sleep(0.05)
+    assert first.owned and second.owned, "each worker should own some partitions"
+    assert not set(first.owned) & set(second.owned)
+
+
+def test_a_merge_across_partitions_under_load_keeps_every_count(
+    node: wiring.Juncture, running: Running
+) -> None:
+    """Each shopper browses anonymously (routed by the device), then signs in (routed by
+    the user id, another partition) and goes on on both ids, while two workers apply
+    the partitions at the same time: one profile per shopper with every event counted once."""
+    shoppers = [
+        (f"dev-{i}", f"user-{i}")
+        for i in range(400)
+        if partition_of(f"dev-{i}", PARTITIONS) != partition_of(f"user-{i}", PARTITIONS)
+    ][:30]
+    running.start()
+    running.start()
+    n = 0
+    for round_ in range(6):
+        batch = []
+        for anonymous, user in shoppers:
+            signed_in = round_ >= 2
+            batch.append(track(n, anonymous=anonymous))
+            batch.append(track(n + 1, anonymous=anonymous, user=user if signed_in else None))
+            n += 2
+        node.ingestor.ingest_sync(envelope(batch), SOURCE)
+    running.caught_up()
+    counts = applied(node.store)
+    assert len(counts) == len(shoppers)  # devices and users merged, one profile each
+    for counted, stored in counts.values():
+        assert counted == stored == 12
+
+
+def test_a_stale_worker_cannot_commit_over_the_new_owner(node: wiring.Juncture) -> None:
+    node.ingestor.ingest_sync(envelope(_shoppers(0, 50)), SOURCE)
+    store = SqlStore(node.settings.database_url)
+    try:
+        worker = wiring.build_worker(node.settings, store)
+        log = node.ingestor.log
+        assert log is not None
+        partition = next(p for p in range(PARTITIONS) if log.last(p))
+        worker.owned[partition] = 0
+        with store.writer().unit() as unit:  # another worker moved the partition meanwhile
+            unit.advance(position_name(node.settings.log_name, partition), 0, 1, node.clock.now())
+        records = log.read(partition, 0, 100, 1.0)
+        with pytest.raises(PositionMoved):
+            worker._apply(partition, records)
+        assert node.store.count_events() == 0
+        worker.close()
+    finally:
+        store.close()
