@@ -20,7 +20,7 @@ import msgspec
 import psycopg
 import sqlalchemy as sa
 
-from juncture.core.events import Event, encode_body
+from juncture.core.events import Event, encode_body, from_row
 from juncture.errors import PositionMoved, StoreUnavailable, Unprocessable
 from juncture.store import failed_rows
 from juncture.store.base import Quarantined
@@ -106,6 +106,26 @@ def event_row(e: Event, time: Callable[[dt.datetime], Any]) -> tuple[Any, ...]:
         encode_body(e).decode(),
         e.profile_id,
     )
+
+
+def event_of(row: Any) -> Event:
+    """The event an ``events`` row holds (the mapping may carry other columns too)."""
+    return from_row(**{name: row[name] for name in _EVENT_COLUMNS})
+
+
+_EVENT_COLUMNS: Final = (
+    "seq",
+    "source",
+    "message_id",
+    "type",
+    "event",
+    "user_id",
+    "anonymous_id",
+    "timestamp",
+    "received_at",
+    "body",
+    "profile_id",
+)
 
 
 def as_given(value: dt.datetime) -> dt.datetime:

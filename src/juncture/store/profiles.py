@@ -18,11 +18,11 @@ from typing import Any, Final
 import msgspec
 import sqlalchemy as sa
 
-from juncture.core.events import Event, as_utc, from_row
+from juncture.core.events import Event, as_utc
 from juncture.core.identity import Conflict, Merge, Node
 from juncture.core.profile.model import Profile
 from juncture.core.profile.reducer import DERIVED_SOURCE
-from juncture.store import failures, product_views, tables
+from juncture.store import dialects, failures, product_views, tables
 
 _P: Final = tables.profiles
 _node_decoder: Final = msgspec.json.Decoder(Node)
@@ -155,7 +155,7 @@ class ProfileReads:
             is_derived = t.c.source == DERIVED_SOURCE
             query = query.where(is_derived if derived else ~is_derived)
         with self._connect() as conn:
-            return [_event(row._mapping) for row in conn.execute(query)]
+            return [dialects.event_of(row._mapping) for row in conn.execute(query)]
 
     def identifiers(self, profile_ids: Sequence[str]) -> list[Identifier]:
         t = tables.identities
@@ -191,22 +191,6 @@ class ProfileReads:
         )
         with self._connect() as conn:
             return [_conflict(row._mapping) for row in conn.execute(query)]
-
-
-def _event(row: Any) -> Event:
-    return from_row(
-        seq=row["seq"],
-        source=row["source"],
-        message_id=row["message_id"],
-        type=row["type"],
-        event=row["event"],
-        user_id=row["user_id"],
-        anonymous_id=row["anonymous_id"],
-        timestamp=row["timestamp"],
-        received_at=row["received_at"],
-        body=row["body"],
-        profile_id=row["profile_id"],
-    )
 
 
 def _merge(row: Any) -> Merge:

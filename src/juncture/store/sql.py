@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from juncture.core.events import Event, as_utc, from_row
+from juncture.core.events import Event, as_utc
 from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.errors import StoreUnavailable
 from juncture.store import dialects, erasure, failures, journey_report, tables
@@ -140,7 +140,7 @@ class SqlStore:
             is_derived = t.c.source == DERIVED_SOURCE
             query = query.where(is_derived if derived else ~is_derived)
         with self._connect() as conn:
-            return [_event(row._mapping) for row in conn.execute(query)]
+            return [dialects.event_of(row._mapping) for row in conn.execute(query)]
 
     def count_events(self) -> int:
         with self._connect() as conn:
@@ -223,22 +223,6 @@ class SqlStore:
         """Release the connections: the journey catalog's, then the pool's."""
         self.journeys.close()
         self.engine.dispose()
-
-
-def _event(row: Any) -> Event:
-    return from_row(
-        seq=row["seq"],
-        source=row["source"],
-        message_id=row["message_id"],
-        type=row["type"],
-        event=row["event"],
-        user_id=row["user_id"],
-        anonymous_id=row["anonymous_id"],
-        timestamp=row["timestamp"],
-        received_at=row["received_at"],
-        body=row["body"],
-        profile_id=row["profile_id"],
-    )
 
 
 def _failed(row: Any) -> FailedEvent:
