@@ -232,8 +232,9 @@ class Juncture:
             )
             store = self.store
             self.recs = Recommendations(
-                store.recommend, store.placements, store.catalog, self.clock, config
-            )
+                store.recommend, store.placements, store.catalog, self.clock, config,
+                saved=store.recommend_models,
+            )  # fmt: skip
         return self.recs
 
     def start_recs_trainer(self) -> None:

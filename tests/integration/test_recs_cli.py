@@ -1,4 +1,5 @@
-"""``juncture recs train`` on a store and ``juncture recs evaluate`` on the simulator's and
+"""``juncture recs train`` on a store (its models saved there, and taken by a server that
+starts instead of training again) and ``juncture recs evaluate`` on the simulator's and
 MovieLens's logs; MovieLens is converted as documented."""
 
 from __future__ import annotations
@@ -6,12 +7,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
 from segment.analytics.client import Client
 from typer.testing import CliRunner
 
+from juncture import wiring
 from juncture.cli.main import app
 from juncture.recommend import base, evaluate, movielens
-from tests.conftest import WRITE_KEY, LiveServer
+from juncture.runtime.clock import ManualClock
+from juncture.runtime.recommend import Recommendations, Trainer
+from tests.conftest import WRITE_KEY, LiveServer, settings_for
 
 
 def test_train_reads_the_stored_events(live: LiveServer, database_url: str) -> None:
@@ -57,3 +62,36 @@ def test_people_like_you_beats_popularity_on_movielens() -> None:
     assert (len(log), len(items)) == (100_004, 9_066)
     scores = {s.kind: s for s in evaluate.evaluate(log, items, kinds=(base.PEOPLE_LIKE_YOU,))}
     assert scores[base.PEOPLE_LIKE_YOU].ndcg > scores[evaluate.BASELINE].ndcg
+
+
+def test_a_server_takes_the_trained_models_instead_of_training(
+    live: LiveServer, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = Client(WRITE_KEY, host=live.url, sync_mode=True)
+    for user in ("a", "b"):
+        products = [{"product_id": "tent"}, {"product_id": "pegs"}]
+        client.track(user, "Order Completed", {"order_id": f"o{user}", "products": products})
+    lamp = [{"product_id": "lamp"}]
+    client.track("d", "Order Completed", {"order_id": "od", "products": lamp})
+    client.flush()
+    result = CliRunner().invoke(app, ["recs", "train", "--database-url", database_url])
+    assert result.exit_code == 0, result.output
+    client.track("c", "Order Completed", {"order_id": "oc", "products": products})
+    client.flush()  # after the training: the restored models read it from where they stopped
+
+    def no_training(self: Recommendations) -> None:
+        raise AssertionError("trained again instead of loading the saved models")
+
+    monkeypatch.setattr(Recommendations, "train", no_training)
+    later = ManualClock(dt.datetime.now(dt.UTC) + dt.timedelta(hours=2))
+    juncture = wiring.build(settings_for(database_url), clock=later)
+    try:
+        recs = juncture.recommendations()
+        models = recs.current()
+        assert models.summary()["baskets"] == 4
+        assert [p for p, _, _ in models.together.with_item("tent")] == ["pegs"]
+        wait = Trainer(recs, every=86400.0)._first_wait()
+        assert 86400 - 7300 < wait <= 86400 - 7200  # due a day after the training
+        assert Trainer(recs, every=3600.0)._first_wait() == 0.0  # overdue
+    finally:
+        juncture.close()

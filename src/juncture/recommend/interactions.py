@@ -36,7 +36,8 @@ WEIGHTS: Final = {"view": 1.0, "click": 1.0, "wish": 2.0, "cart": 3.0, "order": 
 @dataclass(frozen=True, slots=True)
 class Interaction:
     """``user`` did ``action`` with product ``item`` at ``at``; ``basket`` groups the
-    products of one order; ``store`` is the location it happened in, when said."""
+    products of one order (its ``order_id``) or cart (a cart add's ``cart_id``); ``store``
+    is the location it happened in, when said."""
 
     user: str
     item: str
@@ -86,7 +87,8 @@ def from_track(
         item = product_key(dict(props))
         category = props.get("category")
         cat = category if isinstance(category, str) else None
-        return [] if item is None else [Interaction(user, item, action, at, None, store, cat)]
+        cart = id_text(props.get("cart_id")) if action == "cart" else None
+        return [] if item is None else [Interaction(user, item, action, at, cart, store, cat)]
     basket = id_text(props.get("order_id") or props.get("checkout_id"))
     products = props.get("products")
     found = []

@@ -3,8 +3,9 @@
 :func:`train` builds every model from an interaction log and the products known.
 Best-sellers, trending and purchased-together then keep learning as events arrive
 (:meth:`Models.learn`, one batch of new interactions at a time: an order's products are one
-basket); people-like-you folds each shopper's latest history in at answer time; similar and
-related change only with the catalogue, at the next training.
+basket, a cart grows with each add); people-like-you folds each shopper's latest history
+in at answer time; similar and related change only with the catalogue, at the next
+training. :mod:`juncture.recommend.persist` keeps them across restarts.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from juncture.recommend.interactions import Interaction, Item
 from juncture.recommend.popularity import Popularity
 from juncture.recommend.related import Related
 from juncture.recommend.similar import Similar
-from juncture.recommend.together import Together
+from juncture.recommend.together import Carts, Together
 
 
 @dataclass
@@ -34,16 +35,16 @@ class Models:
     related: Related
     interactions: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+    carts: Carts = field(default_factory=Carts)
 
     def learn(self, batch: Sequence[Interaction]) -> None:
-        """New interactions since training: popularity and baskets learn them."""
+        """New interactions since training: popularity, orders and carts learn them."""
         for i in batch:  # a product first seen since training is known bare until the next
             if i.item not in self.items:
                 self.items[i.item] = Item(i.item, category=i.category)
         batch = with_categories(batch, self.items)
         self.popularity.learn_all(batch)
-        for basket in baskets(batch):
-            self.together.learn(basket)
+        learn_baskets(self.together, self.carts, batch)
         self.interactions += len(batch)
 
     def summary(self) -> dict[str, int]:
@@ -51,7 +52,7 @@ class Models:
             "interactions": self.interactions,
             "products": len(self.items),
             "shoppers": self.counts.get("shoppers", 0),
-            "baskets": self.together.baskets,
+            "baskets": round(self.together.baskets),
             "factorised_products": len(self.people.items),
         }
 
@@ -71,9 +72,8 @@ def train(
     log = with_categories(interactions, known)
     popularity = Popularity()
     popularity.learn_all(log)
-    together = Together(min_support)
-    for basket in baskets(log):
-        together.learn(basket)
+    together, carts = Together(min_support), Carts()
+    learn_baskets(together, carts, log)
     listed = [known[k] for k in sorted(known)]
     models = Models(
         items=known,
@@ -83,6 +83,7 @@ def train(
         similar=Similar(listed),
         related=Related(known),
         interactions=len(log),
+        carts=carts,
     )
     models.counts["shoppers"] = len({i.user for i in log})
     return models
@@ -99,6 +100,18 @@ def with_categories(log: Iterable[Interaction], items: Mapping[str, Item]) -> li
         else:
             found.append(i)
     return found
+
+
+def learn_baskets(together: Together, carts: Carts, log: Sequence[Interaction]) -> None:
+    """Orders and carts in ``log`` (in time order) into ``together``: each cart add as it
+    comes, each order whole; an order closes its shopper's carts."""
+    for i in log:
+        if i.action == "cart":
+            carts.add(together, i.user, i.basket or "", i.item, i.at)
+        elif i.action == "order":
+            carts.close(i.user)
+    for basket in baskets(log):
+        together.learn(basket)
 
 
 def baskets(log: Iterable[Interaction]) -> list[list[str]]:

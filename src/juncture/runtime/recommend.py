@@ -3,7 +3,9 @@ keep them current from the log between trainings, and answer for one shopper.
 
 :class:`Recommendations` holds the latest :class:`~juncture.recommend.models.Models`.
 :meth:`~Recommendations.train` builds new ones (``juncture recs train``, the training
-schedule of :class:`Trainer`, the admin endpoint) and swaps them in whole. Between
+schedule of :class:`Trainer`, the admin endpoint), swaps them in whole and saves them in the
+database; a server that starts takes the saved ones (:meth:`~Recommendations.restore`) and
+trains when they are due. Between
 trainings, each answer first reads the events stored since the last read (at most once per
 ``refresh`` seconds) into best-sellers, trending and purchased-together; people-like-you
 reads the shopper's history from their profile as it is now.
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field
 from juncture.core import retail
 from juncture.core.profile.consent import consent_for
 from juncture.core.profile.model import Profile
-from juncture.recommend import attribution
+from juncture.recommend import attribution, persist
 from juncture.recommend import interactions as acts
 from juncture.recommend.answer import answer
 from juncture.recommend.base import Ask, Pick
@@ -34,9 +36,11 @@ from juncture.runtime.clock import Clock
 from juncture.store.catalog import Catalog
 from juncture.store.placements import Placements
 from juncture.store.recommend import ProductEvent, RecommendReads
+from juncture.store.recommend_models import ModelStore, Saved
 
 log = logging.getLogger("juncture.recommend")
 PERSONALISATION = "personalization"  # the consent purpose a shopper may refuse
+MODEL = "all"  # the name the models of every kind are saved under
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +86,11 @@ class Recommendations:
         catalog: Catalog,
         clock: Clock,
         config: RecsConfig | None = None,
+        *,
+        saved: ModelStore | None = None,
     ) -> None:
         self.reads, self.placements, self.catalog = reads, placements, catalog
+        self.saved = saved  # where trained models outlive the process
         self.clock = clock
         self.config = config or RecsConfig()
         self.models: Models | None = None
@@ -111,13 +118,27 @@ class Recommendations:
             "recommendations trained in %.2f s: %s", time.perf_counter() - started,
             models.summary(),
         )  # fmt: skip
+        if self.saved is not None:
+            self.saved.save(MODEL, Saved(persist.dumps(models), now, end))
         return models
+
+    def restore(self) -> bool:
+        """Take the models the last training saved (and read on from where they stopped);
+        False when none are saved or they cannot be read (then train)."""
+        found = self.saved.load(MODEL) if self.saved is not None else None
+        models = persist.loads(found.body) if found is not None else None
+        if found is None or models is None:
+            return False
+        with self._lock:
+            self.models, self.trained_at, self.seq = models, found.trained_at, found.seq
+        log.info("recommendations loaded, trained at %s: %s", found.trained_at, models.summary())
+        return True
 
     def current(self) -> Models:
         """The models, trained now if never, with the events stored since the last read."""
         if self.models is None:
             with self._first:  # concurrent first asks train once
-                if self.models is None:
+                if self.models is None and not self.restore():
                     self.train()
         with self._lock:
             assert self.models is not None
@@ -227,8 +248,9 @@ def _replace(ask: Ask, **changes: object) -> Ask:
 
 
 class Trainer:
-    """Trains again every ``every`` seconds on a thread of its own (the first training at
-    start); a failed training is logged and the models in use stay."""
+    """Trains again every ``every`` seconds on a thread of its own: at start, unless the
+    saved models are younger than ``every`` (then when they are due); a failed training is
+    logged and the models in use stay."""
 
     def __init__(self, recommendations: Recommendations, every: float) -> None:
         self.recommendations = recommendations
@@ -244,9 +266,23 @@ class Trainer:
         self._thread.join(timeout=30)
 
     def _run(self) -> None:
-        while not self._stop.is_set():
+        wait = self._first_wait()
+        while not self._stop.wait(wait):
             try:
                 self.recommendations.train()
             except Exception:  # a schedule must outlive one bad training
                 log.exception("recommendations: training failed; the models in use stay")
-            self._stop.wait(self.every)
+            wait = self.every
+
+    def _first_wait(self) -> float:
+        """Saved models younger than ``every`` are used until they are due; else train now."""
+        recs = self.recommendations
+        try:
+            restored = recs.models is not None or recs.restore()
+        except Exception:  # the database may be away at start: train when it is back
+            log.exception("recommendations: the saved models could not be read")
+            restored = False
+        if not restored or recs.trained_at is None:
+            return 0.0
+        age = (recs.clock.now() - recs.trained_at).total_seconds()
+        return max(0.0, self.every - age)

@@ -37,6 +37,7 @@ from juncture.store.placements import Placements
 from juncture.store.profiles import ProfileReads
 from juncture.store.programmes import Programmes
 from juncture.store.recommend import RecommendReads
+from juncture.store.recommend_models import ModelStore
 from juncture.store.segments import SegmentStore
 
 
@@ -74,6 +75,7 @@ class SqlStore:
         self.catalog = Catalog(self.engine)  # the retailer's tables
         self.programmes = Programmes(self.engine)  # loyalty, offers, associates, reviews
         self.recommend = RecommendReads(self.engine, self.catalog)  # what recommenders read
+        self.recommend_models = ModelStore(self.engine)  # trained models, across restarts
         self.dashboard = DashboardReads(self.engine)  # the dashboard's own reads
         self.access = Access(self.engine)  # scoped tokens, dashboard users, the audit log
 

@@ -344,4 +344,5 @@ from juncture.store import (  # noqa: E402, F401
     feedback_tables,
     programme_tables,
     quality_tables,
+    recommend_models,
 )
