@@ -130,6 +130,7 @@ class Settings(BaseSettings):
     retain_deliveries: Duration | None = None  # finished outbox rows; the caps read a week
     retain_quarantine: Duration | None = None  # rejected messages
     retention_interval: float = Field(default=3600.0, gt=0)  # seconds between runs in serve
+    summary_interval: float = Field(default=5.0, gt=0)  # seconds between dashboard summaries
     # Consent to collection, as consent managers send it (docs/profiles.md: Consent to
     # collection): a message refusing one of consent_categories is kept minimal, dropped or
     # kept as sent; refusing one of sharing_categories records do-not-sell (*:sharing).

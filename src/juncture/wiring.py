@@ -66,6 +66,7 @@ from juncture.runtime.retention import RetentionJob
 from juncture.runtime.retention import Windows as RetentionWindows
 from juncture.runtime.scheduler import Scheduler
 from juncture.runtime.segments import Mover, Segments
+from juncture.runtime.summaries import SummaryJob
 from juncture.runtime.touchpoints import Touchpoints
 from juncture.runtime.tracking_plans import load as load_plans
 from juncture.runtime.unit_of_work import AppendResult, Processor
@@ -100,6 +101,7 @@ class Juncture:
     recs_trainer: Trainer | None = None
     quality_flusher: TallyFlusher | None = None  # writes the data-quality tallies
     retention: RetentionJob | None = None  # deletes what is past its window
+    summaries: SummaryJob | None = None  # keeps the dashboard's summaries current
 
     def start_dispatcher(self) -> None:
         """Live mode: send the outbox through the configured channels in the background."""
@@ -153,6 +155,12 @@ class Juncture:
             self.settings.retention_interval,
         )
         self.retention.start()
+
+    def start_summaries(self) -> None:
+        """Live mode: count new events into the dashboard's summaries every
+        ``JUNCTURE_SUMMARY_INTERVAL`` seconds."""
+        self.summaries = SummaryJob(self.store.activity, self.clock, self.settings.summary_interval)
+        self.summaries.start()
 
     def segment_mover(self) -> Mover:
         """Batch changes of segment membership through this engine and its committer."""
@@ -306,6 +314,8 @@ class Juncture:
             self.engine_process.stop()
         if self.retention is not None:
             self.retention.stop()
+        if self.summaries is not None:
+            self.summaries.stop()
         if self.quality_flusher is not None:
             self.quality_flusher.stop()
         self.committer.stop()

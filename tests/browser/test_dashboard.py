@@ -299,6 +299,8 @@ def test_funnels_and_paths_draw_the_demos_shoppers(
     page: Any, page_problems: PageProblems, demo: LiveServer
 ) -> None:
     seeded.sign_in(page, demo.url, "/app/funnels?period=30d")
+    page.wait_for_selector("#funnel", timeout=60_000)  # a busy machine: it reloads till ready
+    assert "Computed" in page.locator("#computed").inner_text()
     profiles = numbers(page, "#funnel [data-key=profiles]")
     assert len(profiles) == 4
     assert profiles[0] > 0

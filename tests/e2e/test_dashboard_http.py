@@ -1,7 +1,8 @@
 """The dashboard's reads on every database (SQLite, and PostgreSQL when its URL is set):
 events from Segment's own Python client are counted per minute, orders and revenue read
 from the Order Completed events as the spec names them (``revenue``, else ``total``), and the
-same figures reach the Overview's data for a signed-in browser."""
+same figures reach the Overview's data for a signed-in browser; the activity summary counts
+each event once, whether read from the summary or from the log's tail past its mark."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import datetime as dt
 import httpx
 from segment.analytics.client import Client
 
+from juncture.store.activity import Bucket
 from tests.conftest import ADMIN_TOKEN, WRITE_KEY, LiveServer
 
 
@@ -27,14 +29,18 @@ def send(live: LiveServer) -> None:
     assert errors == []
 
 
-def test_activity_counts_events_orders_and_revenue(live: LiveServer) -> None:
-    send(live)
-    reads = live.juncture.store.dashboard
-    newest = reads.newest_event()
+def buckets_around(live: LiveServer) -> tuple[list[Bucket], dt.datetime]:
+    """The half hour up to the newest event's minute, in minutes."""
+    newest = live.juncture.store.dashboard.newest_event()
     assert newest is not None
     minute = newest.replace(second=0, microsecond=0)
     since = minute - dt.timedelta(minutes=30)
-    buckets = reads.activity(since, minute + dt.timedelta(minutes=1), 60)
+    return live.juncture.store.activity.buckets(since, minute + dt.timedelta(minutes=1), 60), minute
+
+
+def test_activity_counts_events_orders_and_revenue(live: LiveServer) -> None:
+    send(live)
+    buckets, minute = buckets_around(live)  # nothing summarised yet: all from the log's tail
     assert len(buckets) == 31
     assert buckets[-1].start == minute
     assert [b.start for b in buckets] == sorted(b.start for b in buckets)
@@ -43,7 +49,52 @@ def test_activity_counts_events_orders_and_revenue(live: LiveServer) -> None:
     assert round(sum(b.revenue for b in buckets), 2) == 42.75  # 30.5 (revenue) + 12.25 (total)
     busy = [b for b in buckets if b.events]
     assert len(busy) <= 2  # sent within a second: this minute, or two at a minute's turn
-    assert reads.activity(newest - dt.timedelta(hours=3), since, 3600)[-1].events == 0
+    hours = live.juncture.store.activity.buckets(minute - dt.timedelta(hours=3), minute, 3600)
+    assert hours[-1].events == 0
+
+
+def test_the_summary_counts_each_event_once(live: LiveServer) -> None:
+    send(live)
+    activity = live.juncture.store.activity
+    before, _ = buckets_around(live)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)  # past PostgreSQL's settling
+    done = activity.refresh(later)
+    assert done.behind == 0
+    assert done.counted >= 5  # the client's events and what the engine derived from them
+    assert activity.behind() == 0
+    assert activity.refresh(later).counted == 0  # a second refresh finds nothing new
+    after, _ = buckets_around(live)
+    assert after == before  # from the summary now, not the tail: the same figures
+    send(live)  # five more: the summary's five and the tail's five
+    again, _ = buckets_around(live)
+    assert (sum(b.events for b in again), sum(b.orders for b in again)) == (10, 6)
+    assert activity.refresh(later).counted >= 5
+    assert buckets_around(live)[0] == again
+
+
+def test_a_refresh_that_lost_the_race_counts_nothing(live: LiveServer) -> None:
+    send(live)
+    activity = live.juncture.store.activity
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+    mark, upper, _ = activity._range(later, 1000)
+    rows = activity._read(mark, upper)
+    assert activity.refresh(later).counted >= 5  # another refresh counts the range first
+    assert activity._move(mark, upper, rows, later) is False  # the mark had moved
+    buckets, _ = buckets_around(live)
+    assert sum(b.events for b in buckets) == 5
+
+
+def test_postgres_leaves_the_newest_events_to_the_tail(live: LiveServer) -> None:
+    send(live)
+    activity = live.juncture.store.activity
+    done = activity.refresh(dt.datetime.now(dt.UTC))
+    if live.juncture.store.dialect == "sqlite":  # one writer: every visible seq is final
+        assert done.behind == 0
+    else:  # a lower seq could still commit: events younger than the settling time wait
+        assert done.counted == 0
+        assert done.behind >= 5
+    buckets, _ = buckets_around(live)
+    assert sum(b.events for b in buckets) == 5
 
 
 def test_a_customers_events_come_newest_first(live: LiveServer) -> None:

@@ -85,6 +85,7 @@ def serve(
     juncture.start_engine_process()
     juncture.start_scheduler()
     juncture.start_retention()
+    juncture.start_summaries()
     juncture.start_recs_trainer()
     try:
         juncture.start_dispatcher()

@@ -1,6 +1,6 @@
-"""Reads for the dashboard (``/app``) that no other repository answers: activity over time in
-buckets, messages by channel and status over a period, the stage funnel, one customer's
-messages and journeys, and the health of the retailer's tables.
+"""Reads for the dashboard (``/app``) that no other repository answers: messages by channel
+and status over a period, the stage funnel, one customer's messages and journeys, and the
+health of the retailer's tables (activity over time is :mod:`juncture.store.activity`'s).
 
 Counts and sums are grouped in SQL, one query per figure, so a page costs a handful of
 index or table scans whatever the number of events; nothing here reads personal data except
@@ -17,14 +17,12 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from juncture.core.events import Event, as_utc, from_row
 from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.store import catalog_tables, failures, outbox, tables
 from juncture.store.outbox import OutboxRow
 
-ORDER_EVENT: Final = "Order Completed"
 ONSITE: Final = "onsite"  # the channel of on-site answers (juncture.core.channels)
 STAGES: Final = ("awareness", "consideration", "decision", "loyalty")
 _E: Final = tables.events
@@ -34,17 +32,6 @@ _CATALOGUE: Final = {
     "stock": catalog_tables.stock,
     "locations": catalog_tables.locations,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Bucket:
-    """What happened in one bucket of time: client and derived events, orders, revenue."""
-
-    start: dt.datetime
-    events: int = 0
-    derived: int = 0
-    orders: int = 0
-    revenue: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,33 +84,6 @@ class DashboardReads:
         with self._connect() as conn:
             found = conn.execute(query).scalar()
         return _utc(found)
-
-    def activity(self, since: dt.datetime, until: dt.datetime, step: int) -> list[Bucket]:
-        """Events received in [since, until) in buckets of ``step`` seconds, oldest first,
-        every bucket present (zeros where nothing happened)."""
-        slot = _slot(self._engine.dialect.name, _E.c.received_at, step)
-        derived = sa.func.sum(sa.case((_E.c.source == DERIVED_SOURCE, 1), else_=0))
-        is_order = sa.and_(_E.c.event == ORDER_EVENT, _E.c.source != DERIVED_SOURCE)
-        revenue = sa.func.sum(sa.case((is_order, _revenue(self._engine.dialect.name)), else_=0))
-        orders = sa.func.sum(sa.case((is_order, 1), else_=0))
-        query = (
-            sa.select(slot, sa.func.count(), derived, orders, revenue)
-            .where(_E.c.received_at >= since, _E.c.received_at < until)
-            .group_by(slot)
-        )
-        with self._connect() as conn:
-            found = {int(r[0]): r for r in conn.execute(query)}
-        first = int(since.timestamp()) // step
-        out = []
-        for n in range(first, (int(until.timestamp()) - 1) // step + 1):
-            row = found.get(n)
-            start = dt.datetime.fromtimestamp(n * step, dt.UTC)
-            if row is None:
-                out.append(Bucket(start))
-                continue
-            total, der = int(row[1]), int(row[2] or 0)
-            out.append(Bucket(start, total - der, der, int(row[3] or 0), float(row[4] or 0)))
-        return out
 
     def messages(self, since: dt.datetime, until: dt.datetime) -> list[tuple[str, str, int]]:
         """Messages created in [since, until) as (channel, status, count)."""
@@ -272,29 +232,6 @@ class DashboardReads:
             recent = sa.select(c).order_by(c.c.id.desc()).limit(20)
             out["changes"] = [dict(r._mapping) for r in conn.execute(recent)]
         return out
-
-
-def _slot(dialect: str, column: Any, step: int) -> Any:
-    """The bucket number of ``column``: whole seconds since 1970 divided by ``step``."""
-    if dialect == "sqlite":
-        seconds: Any = sa.cast(sa.func.strftime("%s", column), sa.Integer)
-        return sa.cast(seconds / step, sa.Integer)
-    return sa.cast(sa.func.floor(sa.extract("epoch", column) / step), sa.BigInteger)
-
-
-def _revenue(dialect: str) -> Any:
-    """An order's revenue as Segment's spec names it: ``revenue``, else ``total``."""
-    if dialect == "sqlite":
-        props = [sa.func.json_extract(_E.c.body, f"$.properties.{k}") for k in ("revenue", "total")]
-    else:
-        doc = sa.cast(_E.c.body, postgresql.JSONB)["properties"]
-        props = [_numeric(doc[k].astext) for k in ("revenue", "total")]
-    return sa.func.coalesce(*props, 0)
-
-
-def _numeric(text: Any) -> Any:
-    """A JSON value as a number on PostgreSQL (anything not a plain number counts as none)."""
-    return sa.case((text.op("~")(r"^-?[0-9]+(\.[0-9]+)?$"), sa.cast(text, sa.Float)), else_=None)
 
 
 def _utc(value: Any) -> dt.datetime | None:

@@ -25,6 +25,7 @@ from juncture.errors import StoreUnavailable
 from juncture.store import dialects, erasure, failures, journey_report, tables
 from juncture.store import migrate as migrations
 from juncture.store.access import Access
+from juncture.store.activity import Activity
 from juncture.store.base import FailedEvent, Writer
 from juncture.store.catalog import Catalog
 from juncture.store.customer_orders import CustomerOrders
@@ -77,6 +78,7 @@ class SqlStore:
         self.recommend = RecommendReads(self.engine, self.catalog)  # what recommenders read
         self.recommend_models = ModelStore(self.engine)  # trained models, across restarts
         self.dashboard = DashboardReads(self.engine)  # the dashboard's own reads
+        self.activity = Activity(self.engine)  # the Overview's summary of the log
         self.access = Access(self.engine)  # scoped tokens, dashboard users, the audit log
 
     def writer(self) -> Writer:

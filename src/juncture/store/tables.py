@@ -345,4 +345,5 @@ from juncture.store import (  # noqa: E402, F401
     programme_tables,
     quality_tables,
     recommend_models,
+    summary_tables,
 )

@@ -1,7 +1,13 @@
 """The Funnels and paths page: an ordered funnel of events (profiles per step, conversion from
 the step before and from the first, the profiles lost, the time between steps) and what
 profiles did after one event up to another, drawn as a Sankey; the measurement of
-``POST /v1/measure/funnel`` and ``GET /v1/measure/paths`` over the chosen period."""
+``POST /v1/measure/funnel`` and ``GET /v1/measure/paths`` over the chosen period.
+
+Both read every event of the period, which takes minutes on millions of events: the page
+answers from the last result for its period, steps, start and end
+(:class:`juncture.runtime.reports.Reports`), computed in the background and again when it
+is five minutes old, and says how old it is; the first ask for a new choice waits a moment
+for it and, when it takes longer, says it is being computed and reloads itself."""
 
 from __future__ import annotations
 
@@ -52,6 +58,22 @@ def figures(
     }  # fmt: skip
 
 
+def answer(
+    sources: Sources, period: str | None, steps: list[str], start: str, end: str | None
+) -> dict[str, Any]:
+    """The page's data: the last result for this choice (``ready``), with its age, or what
+    was chosen and ``ready`` false while it is computed."""
+    chosen = period_of(period).name
+    key = ("funnels", chosen, tuple(steps), start, end)
+    found = sources.reports.get(key, lambda: figures(sources, chosen, steps, start, end))
+    if found is None:
+        return {"ready": False, "period": chosen, "steps": steps, "start": start, "end": end}
+    return {
+        **found.value, "ready": True, "age_s": round(found.age_s()), "took_s": found.took_s,
+        "refreshing": found.refreshing,
+    }  # fmt: skip
+
+
 def router(sources: Sources) -> APIRouter:
     api = APIRouter(include_in_schema=False)
 
@@ -60,7 +82,7 @@ def router(sources: Sources) -> APIRouter:
         q = request.query_params
         steps = steps_of(q.get("steps"))
         start, end = q.get("start") or STEPS[0], q.get("end") or STEPS[-1]
-        found = await run_in_threadpool(figures, sources, q.get("period"), steps, start, end)
+        found = await run_in_threadpool(answer, sources, q.get("period"), steps, start, end)
         return render.page(request, "funnels.html", data=found, periods=PERIODS.values())
 
     return api

@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from juncture.api.dashboard import render
 from juncture.api.dashboard.sources import Sources
+from juncture.store.activity import TAIL
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +59,9 @@ def window(sources: Sources, period: Period) -> tuple[dt.datetime, dt.datetime, 
 
 def figures(sources: Sources, period: Period) -> dict[str, Any]:
     """Everything the Overview shows, as JSON-ready data (the page and its refreshes)."""
-    reads = sources.store.dashboard
+    reads, activity = sources.store.dashboard, sources.store.activity
     since, until, moved = window(sources, period)
-    buckets = reads.activity(since, until, period.step)
+    buckets = activity.buckets(since, until, period.step)
     per_minute = 60 / period.step
     messages = reads.messages(since, until)
     orders = sum(b.orders for b in buckets)
@@ -70,6 +71,7 @@ def figures(sources: Sources, period: Period) -> dict[str, Any]:
         "since": since,
         "until": until,
         "moved": moved,
+        "summarising": max(0, activity.behind() - TAIL),  # events not in the charts yet
         "totals": {
             "events": sum(b.events for b in buckets),
             "derived": sum(b.derived for b in buckets),

@@ -3,13 +3,14 @@ operations, the same objects the JSON API uses, gathered once by :func:`install`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from juncture.runtime.clock import Clock
 from juncture.runtime.erasure import Eraser
 from juncture.runtime.follower import EngineBehind
 from juncture.runtime.ingest import Ingestor
 from juncture.runtime.measurement import Measurement
+from juncture.runtime.reports import Reports
 from juncture.runtime.segments import Segments
 from juncture.store.sql import SqlStore
 
@@ -22,6 +23,7 @@ class Sources:
     measurement: Measurement
     engine_behind: EngineBehind | None
     eraser: Eraser | None = None  # erasure from Customer 360 (None: not offered)
+    reports: Reports = field(default_factory=Reports)  # slow figures, computed once a while
 
     @property
     def clock(self) -> Clock:

@@ -355,6 +355,7 @@ Pages.data = () => {
 // -- funnels and paths: the funnel's bars and the paths' Sankey (chartjs-chart-sankey) ----
 Pages.funnels = () => {
   const data = Juncture.pageData();
+  if (!data) return;  // the figures are being computed: the page reloads itself
   new Chart(document.getElementById("chart-funnel"), {
     type: "bar",
     data: {

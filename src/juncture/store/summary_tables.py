@@ -1,0 +1,33 @@
+"""The dashboard's summaries of the event log (migration 0015). Declared on the one schema of
+:mod:`juncture.store.tables`, which imports this module.
+
+``activity_minutes``: per minute of ``received_at`` (whole minutes since 1970), the client
+events, the engine's derived events, the orders and their revenue received in it: what the
+Overview charts, summed into its buckets instead of aggregating a period's events per ask.
+``summary_marks``: per summary, the ``seq`` of the last event it has counted; everything
+after it is counted by the next refresh (:mod:`juncture.store.activity`).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from juncture.store.tables import metadata
+
+activity_minutes = sa.Table(
+    "activity_minutes",
+    metadata,
+    sa.Column("minute", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("events", sa.BigInteger(), nullable=False),  # client events
+    sa.Column("derived", sa.BigInteger(), nullable=False),  # the engine's own events
+    sa.Column("orders", sa.BigInteger(), nullable=False),
+    sa.Column("revenue", sa.Float(), nullable=False),
+)
+
+summary_marks = sa.Table(
+    "summary_marks",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("seq", sa.BigInteger(), nullable=False),  # the last event counted
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
