@@ -113,6 +113,7 @@ class Sessions:
         found = self.session(request.cookies.get(COOKIE))
         if found is None:
             raise LoginRequired
+        request.state.scopes = found.scopes  # pages show only what this role may press
         needed = scope_of(request.method, request.url.path)
         if needed not in found.scopes:
             raise Forbidden(f"the {found.role} role cannot do this (it needs {needed})")

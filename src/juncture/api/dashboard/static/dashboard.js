@@ -181,7 +181,8 @@ Pages.editor = () => {
   const source = document.getElementById("source");
   const problems = document.getElementById("problems");
   const verdict = document.getElementById("verdict");
-  const apply = document.getElementById("apply");
+  // a role that may not write has no Apply button: a stand-in keeps the checks below simple
+  const apply = document.getElementById("apply") || { disabled: true, addEventListener() {} };
   const cy = Graph.draw(document.getElementById("graph"), []);
   window.journeyGraph = cy;
   let timer = null;
@@ -298,7 +299,7 @@ Pages.segments = () => {
       return li;
     }));
   }
-  const save = document.getElementById("save-segment");
+  const save = document.getElementById("save-segment") || { disabled: true, addEventListener() {} };
   save.addEventListener("click", async () => {
     save.disabled = true;
     const r = await Juncture.send("/app/api/segments/apply", { text: draft.value });
@@ -385,6 +386,7 @@ Pages.funnels = () => {
 Pages.customer = () => {
   const button = document.getElementById("erase");
   const said = document.getElementById("action-result");
+  if (!button) return;  // a role without the privacy scope sees no erasure
   button.addEventListener("click", async () => {
     const id = button.dataset.profile;
     const typed = window.prompt(`Erase this person and every row about them, for good? Type ${id} to confirm.`);
