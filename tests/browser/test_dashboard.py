@@ -282,6 +282,7 @@ def test_experiments_and_catalogue_show_what_is_measured(
     page: Any, page_problems: PageProblems, demo: LiveServer
 ) -> None:
     seeded.sign_in(page, demo.url, "/app/experiments")
+    page.wait_for_selector("#computed", timeout=60_000)  # a busy machine: it reloads till ready
     kpis = page.locator("#kpis tbody tr")
     assert kpis.count() >= 3
     assert "cart_abandonment" in page.locator("#kpis").inner_text()

@@ -55,12 +55,15 @@ class Reports:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="juncture-reports")
 
-    def get(self, key: Hashable, compute: Callable[[], Any]) -> Report | None:
-        """The result for ``key`` (see the module); an error ``compute`` raised is raised
-        here to the page that waited for it, and the next ask computes again."""
+    def get(
+        self, key: Hashable, compute: Callable[[], Any], fresh: float | None = None
+    ) -> Report | None:
+        """The result for ``key`` (see the module), fresh for ``fresh`` seconds (None: the
+        default); an error ``compute`` raised is raised here to the page that waited for
+        it, and the next ask computes again."""
         with self._lock:
             last = self._done.get(key)
-            if last is not None and last.age_s() < self.fresh:
+            if last is not None and last.age_s() < (self.fresh if fresh is None else fresh):
                 return last
             running = self._running.get(key)
             if running is None and len(self._running) < QUEUED:

@@ -1,7 +1,11 @@
 """The Experiments and Catalogue pages: every journey's KPIs per arm and every holdout and
 split judged as an experiment (the measurement of ``/v1/measure``), and the health of the
 retailer's tables (rows, when each last changed, the latest catalogue changes) with how
-often each on-site touchpoint answered."""
+often each on-site touchpoint answered.
+
+The measurement reads every enrollment and every customer's orders, seconds on a million
+profiles: the Experiments page, the Journeys list's headline results and a journey's
+experiments answer from its last result (:func:`measured`), computed in the background."""
 
 from __future__ import annotations
 
@@ -13,14 +17,29 @@ from starlette.responses import Response
 
 from juncture.api.dashboard import render
 from juncture.api.dashboard.sources import Sources
+from juncture.runtime.reports import Report
+
+
+def measured(sources: Sources, journey_id: str | None = None) -> Report | None:
+    """The last measurement of every journey (or of one), None while it is computed."""
+    now = sources.clock.now
+
+    def compute() -> Any:
+        return sources.measurement.report(now(), journey_id=journey_id)
+
+    return sources.reports.get(("measurement", journey_id), compute)
 
 
 def experiments(sources: Sources) -> dict[str, Any]:
-    report = sources.measurement.report(sources.clock.now())
+    found = measured(sources)
+    if found is None:
+        return {"ready": False, "kpis": [], "experiments": []}
+    report = found.value
     return {
+        "ready": True, "age_s": round(found.age_s()), "took_s": found.took_s,
         "kpis": [k.to_json() for k in report.kpis.values()],
         "experiments": [r.to_json() for r in report.experiments],
-    }
+    }  # fmt: skip
 
 
 def router(sources: Sources) -> APIRouter:

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from juncture.api import body
-from juncture.api.dashboard import graph, render
+from juncture.api.dashboard import graph, insights, render
 from juncture.api.dashboard.overview import PERIODS, window
 from juncture.api.dashboard.sources import Sources
 from juncture.definitions import journeys as definitions
@@ -45,11 +45,13 @@ nodes:
 """
 
 
-def listing(sources: Sources) -> list[dict[str, Any]]:
-    """Each journey's summary, counts and headline result (conversion against holdout)."""
+def listing(sources: Sources) -> tuple[list[dict[str, Any]], bool]:
+    """Each journey's summary, counts and headline result (conversion against holdout), and
+    whether the results were measured yet."""
     journeys = sources.store.journeys
     stats = {s.journey_id: s.to_json() for s in journeys.all_stats()}
-    kpis = sources.measurement.report(sources.clock.now()).kpis
+    report = insights.measured(sources)
+    kpis = report.value.kpis if report is not None else {}
     rows = []
     for j in journeys.list():
         found = kpis.get(j.spec.id)
@@ -60,7 +62,7 @@ def listing(sources: Sources) -> list[dict[str, Any]]:
                 "kpis": found.to_json() if found is not None else None,
             }
         )
-    return rows
+    return rows, report is not None
 
 
 def detail(sources: Sources, journey_id: str) -> dict[str, Any]:
@@ -68,14 +70,15 @@ def detail(sources: Sources, journey_id: str) -> dict[str, Any]:
     journeys = sources.store.journeys
     found = journeys.show(journey_id)
     stats = journeys.stats(journey_id)
-    report = sources.measurement.report(sources.clock.now(), journey_id=journey_id)
+    report = insights.measured(sources, journey_id)
     return {
         **found.summary(),
         "source": found.source,
         "elements": graph.elements(found.spec, stats),
         "totals": stats.to_json(),
         "versions": [v.to_json() for v in found.versions],
-        "experiments": [r.to_json() for r in report.experiments],
+        "experiments": [r.to_json() for r in report.value.experiments] if report else [],
+        "measured": report is not None,
     }
 
 
@@ -147,8 +150,8 @@ def router(sources: Sources) -> APIRouter:
 def _pages(api: APIRouter, sources: Sources) -> None:
     @api.get("/app/journeys")
     async def journeys(request: Request) -> Response:
-        rows = await run_in_threadpool(listing, sources)
-        return render.page(request, "journeys.html", journeys=rows)
+        rows, measured = await run_in_threadpool(listing, sources)
+        return render.page(request, "journeys.html", journeys=rows, measured=measured)
 
     @api.get("/app/journeys/new")
     async def new(request: Request) -> Response:

@@ -63,7 +63,7 @@ _env.policies["json.dumps_function"] = lambda obj, **_: orjson.dumps(
 def page(request: Request, template: str, *, status: int = 200, **context: Any) -> Response:
     """``template`` rendered with ``context``, the request's path (for the menu) and the
     signed-in role's ``scopes`` (buttons a role may not use are left out of the page)."""
-    scopes = getattr(request.state, "scopes", frozenset())
+    scopes: frozenset[str] = getattr(request.state, "scopes", frozenset())
     html = _env.get_template(template).render(path=request.url.path, scopes=scopes, **context)
     return HTMLResponse(html, status_code=status, headers=HEADERS)
 

@@ -78,8 +78,10 @@ Pages.overview = () => {
     charts.messages.data.datasets = Object.entries(d.messages.statuses).map(([status, counts], i) => ({
       label: status, data: counts, backgroundColor: Juncture.palette[i % Juncture.palette.length],
     }));
-    charts.stages.data.labels = d.stages.map((s) => s[0]);
-    charts.stages.data.datasets[0].data = d.stages.map((s) => s[1]);
+    if (d.stages) {  // null while the first count over every profile is made
+      charts.stages.data.labels = d.stages.map((s) => s[0]);
+      charts.stages.data.datasets[0].data = d.stages.map((s) => s[1]);
+    }
     Object.values(charts).forEach((c) => c.update());
     for (const el of document.querySelectorAll("#tiles [data-key]")) {
       const key = el.dataset.key;
