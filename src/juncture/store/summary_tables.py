@@ -1,4 +1,4 @@
-"""The dashboard's summaries of the event log (migration 0016). Declared on the one schema of
+"""The dashboard's summaries of the event log (migration 0017). Declared on the one schema of
 :mod:`juncture.store.tables`, which imports this module.
 
 ``activity_minutes``: per minute of ``received_at`` (whole minutes since 1970), the client
