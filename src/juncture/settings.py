@@ -201,6 +201,10 @@ class Settings(BaseSettings):
     recs_refresh: float = Field(default=1.0, ge=0)
     recs_max_per_brand: int = Field(default=3, ge=1)
     recs_rules: str = ""
+    # Seconds the shopper-facing reads (POST /v1/decide, GET /v1/recommendations) keep the
+    # retailer's tables in memory when no write to them commits in this process (writes
+    # by another process are seen within this bound); 0: read the database every time.
+    read_cache_seconds: float = Field(default=1.0, ge=0)
     # Where recipients reach this server (https://juncture.shop.example): the base of the
     # unsubscribe, tracked-link and open-pixel URLs in messages, and the key that signs
     # them. Marketing email is not sent by SMTP without both (no unsubscribe link).

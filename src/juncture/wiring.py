@@ -45,7 +45,7 @@ from juncture.log import Log
 from juncture.log import connect as connect_log
 from juncture.metrics import Metrics
 from juncture.recommend.filters import Rule, parse_rules
-from juncture.runtime import recommend_slots, unit_of_work
+from juncture.runtime import read_cache, recommend_slots, unit_of_work
 from juncture.runtime.cart_links import CartLinks
 from juncture.runtime.clock import Clock, SystemClock
 from juncture.runtime.committer import GroupCommitter
@@ -61,6 +61,7 @@ from juncture.runtime.measurement import Measurement
 from juncture.runtime.membership import StoredSegments
 from juncture.runtime.outbound import DispatcherThread
 from juncture.runtime.quality import Tally, TallyFlusher
+from juncture.runtime.read_cache import CachedCatalog, CachedProgrammes
 from juncture.runtime.recommend import Recommendations, RecsConfig, Trainer
 from juncture.runtime.retention import RetentionJob
 from juncture.runtime.retention import Windows as RetentionWindows
@@ -99,6 +100,7 @@ class Juncture:
     dispatcher: DispatcherThread | None = None
     recs: Recommendations | None = None  # built with the app
     recs_trainer: Trainer | None = None
+    reads: tuple[CachedCatalog, CachedProgrammes] | None = None  # the cached table reads
     quality_flusher: TallyFlusher | None = None  # writes the data-quality tallies
     retention: RetentionJob | None = None  # deletes what is past its window
     summaries: SummaryJob | None = None  # keeps the dashboard's summaries current
@@ -172,7 +174,8 @@ class Juncture:
         templates = self.templates()
         secret = _secret(self.settings.identity_secret)
         cart_links = CartLinks(secret, self.clock) if secret else None
-        touchpoints = Touchpoints(self.store.catalog, self.store.programmes, cart_links)
+        catalog, programmes = self.cached_reads()
+        touchpoints = Touchpoints(catalog, programmes, cart_links)
         decider = Decider(
             self.store.placements, self.clock, cap, templates, touchpoints,
             recommendations=self.recommendations(),
@@ -240,10 +243,24 @@ class Juncture:
             )
             store = self.store
             self.recs = Recommendations(
-                store.recommend, store.placements, store.catalog, self.clock, config,
+                store.recommend, store.placements, self.cached_reads()[0], self.clock, config,
                 saved=store.recommend_models,
             )  # fmt: skip
         return self.recs
+
+    def cached_reads(self) -> tuple[CachedCatalog, CachedProgrammes]:
+        """The retailer's tables as the shopper-facing reads see them (built once: one
+        watch of the writes per process)."""
+        if self.reads is None:
+            store = self.store
+            cache = read_cache.ReadCache(
+                read_cache.watch(store.catalog), self.settings.read_cache_seconds
+            )
+            self.reads = (
+                CachedCatalog(store.catalog, cache),
+                CachedProgrammes(store.programmes, cache),
+            )
+        return self.reads
 
     def start_recs_trainer(self) -> None:
         """Live mode: train the recommendations now and every ``recs_train_every`` s."""

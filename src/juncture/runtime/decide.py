@@ -82,16 +82,14 @@ class Decider:
         first one known wins. A touchpoint placement (``ask``, see
         :mod:`juncture.core.touchpoints`) is answered from the retailer's tables."""
         now = self.clock.now()
-        known = self.placements.resolve(identifiers)
-        profile = self.placements.profile(known) if known else None
+        known, profile = self.placements.visitor(identifiers)
         pid = known or profile_id_for(identifiers[0])  # the id its first event will found
-        shown = self.placements.shown_since(pid, rules.cap_since(now))
         kind = slot_kind(placement)
         if kind is not None and self.recommendations is not None:
             return self._slot(kind, ask or tp.Ask(placement), pid, profile, now)
         if ask is not None and self.touchpoints is not None:
-            visitor = rules.visitor(pid, profile, shown)
-            return self._touchpoint(ask, visitor, profile, _context(pid, profile), now)
+            return self._touchpoint(ask, pid, profile, now)
+        shown = self.placements.shown_since(pid, rules.cap_since(now))
         rows = {row.id: row for row in self._unexpired(self.placements.queued(pid, now), now)}
         queued = [rules.Queued(row.id, _placement(row), row.purpose) for row in rows.values()]
         decision = rules.decide(rules.visitor(pid, profile, shown), queued, placement, self.cap)
@@ -108,26 +106,29 @@ class Decider:
         return Answer(placement, None, decision.otherwise)
 
     def _touchpoint(
-        self,
-        ask: tp.Ask,
-        visitor: rules.Visitor,
-        profile: Profile | None,
-        context: Mapping[str, Any],
-        now: dt.datetime,
+        self, ask: tp.Ask, pid: str, profile: Profile | None, now: dt.datetime
     ) -> Answer:
         """Answer a touchpoint and record what was shown and why (marketing ones once per
-        what makes them news, within consent and the cap; the others each time asked)."""
+        what makes them news, within consent and the cap; the others each time asked). The
+        impressions are counted only when a marketing answer needs the cap."""
         assert self.touchpoints is not None
         reason = "nothing_to_show"
+        context = _context(pid, profile)
+        visitor: rules.Visitor | None = None
         for found in self.touchpoints.answers(ask, profile, now):
             if isinstance(found, str):
                 reason = found if ask.touchpoint != "app" else reason
                 continue
-            why_not = rules.blocked(visitor, self.cap) if found.marketing else None
+            why_not = None
+            if found.marketing:
+                if visitor is None:
+                    count = self.placements.shown_since(pid, rules.cap_since(now))
+                    visitor = rules.visitor(pid, profile, count)
+                why_not = rules.blocked(visitor, self.cap)
             if why_not is not None:
                 reason = why_not
                 continue
-            shown = self._record(ask, found, visitor.profile_id, context, now)
+            shown = self._record(ask, found, pid, context, now)
             if shown is not None:
                 return Answer(ask.touchpoint, shown, found.reason)
             reason = "already_shown"

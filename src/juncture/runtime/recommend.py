@@ -164,8 +164,10 @@ class Recommendations:
 
     def shopper(self, identifiers: Sequence[str]) -> Shopper:
         """The profile of the first identifier known, and whether it may be personalised."""
-        known = self.placements.resolve(identifiers) if identifiers else None
-        return self.profile(known) if known else Shopper()
+        if not identifiers:
+            return Shopper()
+        known, profile = self.placements.visitor(identifiers)
+        return judge(profile) if known else Shopper()
 
     def profile(self, profile_id: str) -> Shopper:
         """The profile ``profile_id`` (the admin API names it), as :meth:`shopper`."""

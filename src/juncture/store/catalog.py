@@ -217,6 +217,12 @@ class Catalog(Repository):
 
     def changes(self, ids: Sequence[str], since: dt.datetime) -> list[retail.Change]:
         """What changed for shoppers on products ``ids`` since ``since``, oldest first."""
+        return [change for _, change in self.numbered_changes(ids, since)]
+
+    def numbered_changes(
+        self, ids: Sequence[str], since: dt.datetime
+    ) -> list[tuple[int, retail.Change]]:
+        """:meth:`changes` with each one's row number (the order of changes at one time)."""
         query = (
             sa.select(C)
             .where(C.c.product_id.in_(list(ids)), C.c.at >= since)
@@ -224,10 +230,10 @@ class Catalog(Repository):
         )
         with self._begin("read catalog changes") as conn:
             return [
-                retail.Change(
+                (m["id"], retail.Change(
                     m["product_id"], m["kind"], as_utc(m["at"]), m["store_code"], m["before"],
                     m["after"],
-                )
+                ))
                 for m in _mappings(conn, query)
             ]  # fmt: skip
 

@@ -27,6 +27,27 @@ _MAX_HOPS: Final = 8
 t = tables.outbox
 a = tables.delivery_attempts
 p = tables.profiles
+i = tables.identities
+v = tables.product_views
+# Built once: the statements of every decision, so that none is put together per request.
+_KNOWN: Final = (
+    sa.select(i.c.identifier, i.c.profile_id, p.c.redirect_to, p.c.body)
+    .select_from(i.outerjoin(p, p.c.profile_id == i.c.profile_id))
+    .where(i.c.identifier.in_(sa.bindparam("ids", expanding=True)))
+)
+_BODY: Final = sa.select(p.c.body).where(p.c.profile_id == sa.bindparam("pid"))
+_VIEWS: Final = (
+    sa.select(v.c.profile_id, v.c.product_id, v.c.view)
+    .where(v.c.profile_id == sa.bindparam("pid"))
+    .order_by(v.c.position)
+)
+_SHOWN: Final = sa.select(sa.func.count()).where(
+    t.c.profile_id == sa.bindparam("pid"),
+    t.c.channel == ONSITE,
+    t.c.status == "shown",
+    t.c.purpose == "marketing",
+    t.c.sent_at >= sa.bindparam("since", type_=t.c.sent_at.type),
+)
 
 
 class Placements:
@@ -51,26 +72,32 @@ class Placements:
 
     def profile(self, profile_id: str) -> Profile | None:
         with transaction(self.engine) as conn:
-            body = conn.execute(sa.select(p.c.body).where(p.c.profile_id == profile_id)).scalar()
-            if body is None:
-                return None
-            views = product_views.read(conn, [profile_id]).get(profile_id)
-        return product_views.profile(body, views)
+            body = conn.execute(_BODY, {"pid": profile_id}).scalar()
+            return None if body is None else _with_views(conn, profile_id, body)
+
+    def visitor(self, identifiers: Sequence[str]) -> tuple[str | None, Profile | None]:
+        """:meth:`resolve` and :meth:`profile` in one transaction and two queries (the
+        identity with its profile's body, then the views; more only after a merge)."""
+        with transaction(self.engine) as conn:
+            rows = {r[0]: r for r in conn.execute(_KNOWN, {"ids": list(identifiers)})}
+            first = next((rows[x] for x in identifiers if x in rows), None)
+            if first is None:
+                return None, None
+            _, pid, redirect, body = first
+            if redirect is not None:  # merged: read the survivor's
+                pid = _live(conn, str(pid))
+                body = conn.execute(_BODY, {"pid": pid}).scalar()
+            pid = str(pid)
+            return pid, None if body is None else _with_views(conn, pid, body)
 
     def shown_since(self, profile_id: str, since: dt.datetime) -> int:
         """Marketing impressions of this profile since ``since`` (the frequency cap's count).
         Answers the page asked for (recommendation slots, a product's location, stock, a
         loyalty balance: purpose transactional) are recorded too but never count: a product
         page with three slots must not use up the day's popovers."""
-        query = sa.select(sa.func.count()).where(
-            t.c.profile_id == profile_id,
-            t.c.channel == ONSITE,
-            t.c.status == "shown",
-            t.c.purpose == "marketing",
-            t.c.sent_at >= as_utc(since),
-        )
         with transaction(self.engine) as conn:
-            return int(conn.execute(query).scalar_one())
+            found = conn.execute(_SHOWN, {"pid": profile_id, "since": as_utc(since)})
+            return int(found.scalar_one())
 
     def queued(self, profile_id: str, now: dt.datetime) -> list[OutboxRow]:
         """On-site messages waiting for this profile, oldest first (deferred ones once due)."""
@@ -143,6 +170,11 @@ class Placements:
                 ).one()
                 found.append(row_of(row._mapping))
         return found
+
+
+def _with_views(conn: sa.Connection, profile_id: str, body: str) -> Profile:
+    views = [(str(r[1]), str(r[2])) for r in conn.execute(_VIEWS, {"pid": profile_id})]
+    return product_views.profile(body, views)
 
 
 def _live(conn: sa.Connection, profile_id: str) -> str:
