@@ -92,6 +92,9 @@ ChannelCaps = Annotated[dict[str, Cap], NoDecode, PlainValidator(_caps)]
 QuietHoursSetting = Annotated[QuietHours | None, NoDecode, PlainValidator(parse_quiet_hours)]
 
 
+_COLOUR = r"^#(?:[0-9A-Fa-f]{3}){1,2}$"  # a CSS hex colour, safe inside a style attribute
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="JUNCTURE_", extra="ignore", populate_by_name=True)
 
@@ -220,6 +223,13 @@ class Settings(BaseSettings):
     # an open pixel records opens (off: image proxies and privacy make opens a rough figure).
     track_clicks: bool = True
     track_opens: bool = False
+    # The retailer's brand in the shipped email templates (``brand`` in every template):
+    # the name, a logo shown at the top (an https URL; none: the name), and the colours of
+    # the header band and buttons (brand_color) and of the page around the message.
+    brand_name: str = Field(default="", max_length=200)
+    brand_logo_url: str | None = Field(default=None, pattern=r"^https?://\S+$", max_length=2000)
+    brand_color: str = Field(default="#1f3a5f", pattern=_COLOUR)
+    brand_background: str = Field(default="#f4f4f4", pattern=_COLOUR)
 
     # Identity: which shared identifiers merge profiles (user ids and anonymous ids always do).
     link_email: bool = _IDENTITY.link_email

@@ -368,8 +368,10 @@ CHANNELS = channel_table.SENT  # the channels an adapter sends (onsite is served
 
 def templates(settings: Settings) -> Templates:
     """The templates: the retailer's folder (``JUNCTURE_TEMPLATES_DIR``) first."""
-    own = settings.templates_dir
-    return Templates(own=Path(own) if own else None)
+    own, s = settings.templates_dir, settings
+    brand = {"name": s.brand_name, "logo_url": s.brand_logo_url or "",
+             "color": s.brand_color, "background": s.brand_background}  # fmt: skip
+    return Templates(own=Path(own) if own else None, brand=brand)
 
 
 def build_channels(settings: Settings) -> dict[str, Channel]:

@@ -1,6 +1,6 @@
 """The routes about messages beyond sending them: what recipients do (one-click
-unsubscribe, tracked clicks and opens), providers' inbound webhooks, and the retailer's own
-templates."""
+unsubscribe, the preference page, tracked clicks and opens), providers' inbound webhooks,
+and the retailer's own templates."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from juncture.api import campaigns, inbound, links, unsubscribe
+from juncture.api import campaigns, inbound, links, preferences, unsubscribe
 from juncture.api import templates as retailer_templates
 from juncture.api.auth import admin_only
 from juncture.api.errors import json_response
@@ -19,6 +19,7 @@ from juncture.channels.templates import Templates
 from juncture.runtime.campaigns import Campaigns
 from juncture.runtime.feedback import FeedbackRecorder
 from juncture.runtime.ingest import Ingestor
+from juncture.runtime.preferences import Preferences
 from juncture.runtime.segments import Segments
 from juncture.store.journeys import JourneyStore
 from juncture.store.recipients import RATES, Recipients
@@ -43,6 +44,8 @@ def install(
     campaigns (the admin token)."""
     feedback = FeedbackRecorder(Recipients(store.engine), ingestor, ingestor.clock)
     app.include_router(unsubscribe.router(signed, feedback))
+    choices = Preferences(Recipients(store.engine), store.profiles, feedback)
+    app.include_router(preferences.router(signed, choices))
     app.include_router(links.router(signed, feedback))
     app.include_router(inbound.router(inbound_token, feedback, body_timeout))
     templates = templates or Templates()

@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 
+from juncture.channels import email_html
 from juncture.channels.base import (
     ChannelMisconfigured,
     Content,
@@ -96,7 +97,8 @@ class SmtpEmail:
         self._now = now
 
     def build(self, message: OutboundMessage) -> EmailMessage:
-        """The MIME message: text, and HTML as the alternative when there is one."""
+        """The MIME message: text (made from the HTML when the template has none), and the
+        HTML, its styles inlined, as the alternative when there is one."""
         to = message.recipient("email")
         content = message.content or Content()
         mail = EmailMessage()
@@ -107,9 +109,9 @@ class SmtpEmail:
         mail["Date"] = format_datetime(self._now())
         for name, value in message.headers.items():
             mail[name] = value
-        mail.set_content(content.text or " ")
+        mail.set_content(content.text or email_html.text_of(content.html) or " ")
         if content.html:
-            mail.add_alternative(content.html, subtype="html")
+            mail.add_alternative(email_html.inline(content.html), subtype="html")
         return mail
 
     async def send(self, message: OutboundMessage) -> DeliveryResult:

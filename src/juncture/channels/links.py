@@ -64,6 +64,10 @@ class Links:
         """The one-click unsubscribe URL of a delivery (also the footer's link)."""
         return f"{self.base_url}/v1/unsubscribe/{self.token('unsubscribe', delivery)}"
 
+    def preferences(self, delivery: int) -> str:
+        """The preference page of a delivery's recipient (marketing per channel)."""
+        return f"{self.base_url}/v1/preferences/{self.token('preferences', delivery)}"
+
     def click(self, delivery: int, target: str) -> str:
         """A tracked link that records the click and redirects to ``target``."""
         query = urlencode({"u": target})
@@ -101,14 +105,14 @@ def with_way_out(content: Content, url: str) -> Content:
 
 
 def tracked(links: Links, delivery: int, html: str, *, clicks: bool, opens: bool) -> str:
-    """``html`` with each http(s) link through :meth:`Links.click` (the unsubscribe link
-    and ``mailto:`` left as they are) and, with ``opens``, the open pixel before
-    ``</body>``."""
-    way_out = links.unsubscribe(delivery)
+    """``html`` with each http(s) link through :meth:`Links.click` (the unsubscribe link,
+    the preference page and ``mailto:`` left as they are) and, with ``opens``, the open
+    pixel before ``</body>``."""
+    way_out = {links.unsubscribe(delivery), links.preferences(delivery)}
 
     def swap(found: re.Match[str]) -> str:
         target = unescape(found.group(3)).strip()
-        if not target.lower().startswith(("http://", "https://")) or target == way_out:
+        if not target.lower().startswith(("http://", "https://")) or target in way_out:
             return found.group(0)
         head, quote = found.group(1), found.group(2)
         return f"{head}{quote}{escape(links.click(delivery, target))}{quote}"

@@ -42,7 +42,15 @@ CONTEXT_DEFAULTS: Mapping[str, Any] = {
     "recommendations": Shelf(),  # empty lists, unless the sender gives a recommender
     "journey": {},
     "unsubscribe_url": "",  # a marketing email's one-click unsubscribe link (its footer's)
+    "preferences_url": "",  # and its recipient's preference page
     "data": {},  # what the send node gives: offer, products, survey, deadline
+    "brand": {},  # the retailer's name, logo and colours (Templates' brand)
+}
+BRAND_DEFAULTS: Mapping[str, str] = {
+    "name": "",
+    "logo_url": "",
+    "color": "#1f3a5f",
+    "background": "#f4f4f4",
 }
 
 
@@ -67,8 +75,14 @@ def money(value: object) -> str:
     return str(amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
-def _environment(*, autoescape: bool) -> liquid.Environment:
-    env = liquid.Environment(undefined=liquid.StrictDefaultUndefined, autoescape=autoescape)
+def _environment(*, autoescape: bool, folders: list[Path]) -> liquid.Environment:
+    """Strict variables, the ``money`` filter, and ``{% include %}`` from the folders (the
+    retailer's first): the shipped email layout is ``_email/top`` and ``_email/bottom``."""
+    env = liquid.Environment(
+        undefined=liquid.StrictDefaultUndefined,
+        autoescape=autoescape,
+        loader=liquid.CachingFileSystemLoader(folders, ext=".liquid", auto_reload=True),
+    )
     env.add_filter("money", money)
     return env
 
@@ -77,20 +91,32 @@ class Templates:
     """Parses templates once (cached by name and part) and renders them with a context.
 
     ``own``: the retailer's templates folder (``JUNCTURE_TEMPLATES_DIR``); a template there
-    overrides the shipped one of its name, and is read again when its folder changes."""
+    overrides the shipped one of its name, and is read again when its folder changes.
+    ``brand``: the retailer's ``name``, ``logo_url``, ``color`` and ``background``, as
+    ``brand`` in every template (defaults: :data:`BRAND_DEFAULTS`). Folders whose name
+    starts with ``_`` hold parts that templates include, not templates."""
 
-    def __init__(self, directory: Path | None = None, *, own: Path | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path | None = None,
+        *,
+        own: Path | None = None,
+        brand: Mapping[str, str] | None = None,
+    ) -> None:
         self.directory = directory or PACKAGE_TEMPLATES
         self.own = own
-        self._html = _environment(autoescape=True)
-        self._plain = _environment(autoescape=False)
+        self.brand = {**BRAND_DEFAULTS, **(brand or {})}
+        folders = [*([own] if own else []), self.directory]
+        self._html = _environment(autoescape=True, folders=folders)
+        self._plain = _environment(autoescape=False, folders=folders)
         self._cache: dict[tuple[str, str, int], liquid.BoundTemplate | None] = {}
         self._about_cart: dict[int, bool] = {}  # by id of a cached part: whether it lists it
 
     def names(self) -> list[str]:
         """The named templates available (the retailer's and the shipped ones)."""
         folders = [self.directory, *([self.own] if self.own and self.own.is_dir() else [])]
-        return sorted({p.name for f in folders for p in f.iterdir() if p.is_dir()})
+        found = {p.name for f in folders for p in f.iterdir() if p.is_dir()}
+        return sorted(name for name in found if not name.startswith("_"))
 
     def check(self, name: str, parts: Mapping[str, str]) -> None:
         """Parse ``parts`` (``subject``, ``html``, ``text``) as template ``name``'s; raises
@@ -108,7 +134,7 @@ class Templates:
         """Render ``inline`` parts when given, else the named template's files."""
         if name is None and not inline:
             raise TemplateError("no template: name one, or give its parts inline")
-        data = {**CONTEXT_DEFAULTS, **context}
+        data = {**CONTEXT_DEFAULTS, "brand": self.brand, **context}
         label = name or "inline"
         found = {
             part: self._inline(label, part, inline) if inline else self._named(label, part)
@@ -151,7 +177,7 @@ class Templates:
         return False
 
     def _named(self, name: str, part: str) -> liquid.BoundTemplate | None:
-        if "/" in name or "\\" in name or name.startswith("."):
+        if "/" in name or "\\" in name or name.startswith((".", "_")):
             raise TemplateError(f"unknown template {name!r}", where=name)
         folder, stamp = self._folder(name)
         key = (name, part, stamp)

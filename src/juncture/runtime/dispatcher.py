@@ -64,6 +64,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from juncture.channels import email_html
 from juncture.channels.base import Channel, Content, DeliveryResult, OutboundMessage
 from juncture.channels.links import Links, tracked, with_way_out
 from juncture.channels.templates import EmptyCart, TemplateError, Templates
@@ -321,9 +322,12 @@ class Dispatcher:
                 context["recommendations"] = self.shelf(row.profile_id)
             if self.links is not None and headers:
                 context["unsubscribe_url"] = self.links.unsubscribe(row.id)
+                context["preferences_url"] = self.links.preferences(row.id)
             content = self.templates.render(
                 row.template, context, inline=inline if isinstance(inline, dict) else None
             )
+            if row.channel == "email" and content.html and not content.text.strip():
+                content = dataclasses.replace(content, text=email_html.text_of(content.html))
             if "unsubscribe_url" in context:  # in the body too, whatever the template shows
                 content = with_way_out(content, context["unsubscribe_url"])
             if self.links is not None and self.tracking and row.channel == "email":

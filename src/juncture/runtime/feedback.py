@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import uuid
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -57,6 +58,20 @@ class FeedbackRecorder:
         props = {"channel": who.channel, "purpose": "marketing"}
         await self._tell(who, "Unsubscribed", f"unsubscribe:{delivery}", props)
         return who
+
+    async def consent(self, who: Addressee, channel: str, purpose: str, granted: bool) -> None:
+        """The recipient of ``who``'s delivery changed their choice on the preference page:
+        ``Consent Updated`` on the profile; refusing the channel the message came on is an
+        unsubscribe from it too (recorded against the delivery)."""
+        now = self.clock.now()
+        if not granted and channel == who.channel:
+            await asyncio.to_thread(
+                self.recipients.record, who.outbox_id, channel, "unsubscribe", now, "preferences"
+            )
+        key = f"preferences:{who.outbox_id}:{channel}:{purpose}:{uuid.uuid4().hex}"
+        props = {"channel": channel, "purpose": purpose, "granted": granted,
+                 "source": "preferences"}  # fmt: skip
+        await self._tell(who, "Consent Updated", key, props)
 
     async def click(self, delivery: int, url: str) -> None:
         """The recipient of ``delivery`` followed its link to ``url``: recorded, and

@@ -1,0 +1,103 @@
+"""The preference page, end to end: Segment's Python client drives the shipped cart and
+post-purchase journeys against the real server, a real SMTP server receives the reminder,
+and its recipient follows the footer's link to the page, sees their choices, and turns
+email offers off. That is a consent event on their profile, effective before the next send:
+the next reminder is suppressed while the order confirmation still arrives; turning it on
+again brings reminders back."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from segment.analytics import client as segment_client
+from segment.analytics import request as segment_request
+
+from tests.conftest import ADMIN
+from tests.e2e.test_library_segment_client import (
+    HOUR,
+    LIBRARY,
+    MINUTE,
+    SHOE,
+    SOCKS,
+    T0,
+    DeviceClock,
+    Shop,
+)
+from tests.e2e.test_unsubscribe_http import JOURNEYS, consent, customer, on_server
+
+LINK = re.compile(r"Choose what we send you: (https://\S+/v1/preferences/\S+)")
+BOX = re.compile(r'<input type="checkbox" name="(\w+)"( checked)?>')
+
+
+@pytest.fixture
+def shop(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Shop]:
+    monkeypatch.setattr(segment_client, "datetime", DeviceClock)
+    monkeypatch.setattr(segment_request, "datetime", DeviceClock)
+    s = Shop(database_url, [LIBRARY[j] for j in JOURNEYS])
+    yield s
+    s.close()
+
+
+def boxes(page: httpx.Response) -> dict[str, bool]:
+    assert page.status_code == 200, page.text
+    return {name: bool(ticked) for name, ticked in BOX.findall(page.text)}
+
+
+def test_turning_email_offers_off_on_the_page_suppresses_marketing_not_orders(
+    shop: Shop,
+) -> None:
+    ann = customer()
+    shop.identify(T0, ann, phone="+4915112345678")  # SMS never consented
+    shop.track(T0 + MINUTE, ann, "Product Added", cart_id="c-1", **SHOE)
+    shop.advance(T0 + 2 * HOUR)
+    [reminder] = shop.mails(ann)
+    found = LINK.search(reminder.part("plain"))
+    assert found, reminder.part("plain")
+    url = on_server(shop, found.group(1))
+    assert f'href="{found.group(1)}"' in reminder.part("html")  # not a tracked redirect
+
+    assert boxes(httpx.get(url)) == {"email": True, "sms": False}
+    forged = re.sub(r"/(\d+)\.", lambda m: f"/{int(m.group(1)) + 1}.", found.group(1))
+    assert httpx.get(on_server(shop, forged)).json()["code"] == "invalid_link"
+    r = httpx.post(url, data={"channel": ["email", "fax"]})
+    assert r.status_code == 400 and r.json()["where"] == "form.fax", r.text
+    assert consent(shop, ann) is True  # nothing changed yet
+
+    saved = httpx.post(url, data={"channel": ["email", "sms"]})  # both boxes left empty
+    assert boxes(saved) == {"email": False, "sms": False} and "saved" in saved.text
+    assert consent(shop, ann) is False
+    assert boxes(httpx.get(url)) == {"email": False, "sms": False}
+
+    shop.track(T0 + 3 * HOUR, ann, "Order Completed", order_id="o-1", total=89.0,
+               revenue=89.0, currency="EUR", products=[SHOE])  # fmt: skip
+    shop.track(T0 + 4 * HOUR, ann, "Product Added", cart_id="c-2", **SOCKS)
+    shop.advance(T0 + 7 * HOUR)
+    subjects = [str(m.message["Subject"]) for m in shop.mails(ann)]
+    assert len(subjects) == 2 and "order" in subjects[1].lower(), subjects  # transactional
+    held = {r["node_id"]: r["reason"] for r in shop.outbox(ann) if r["status"] == "suppressed"}
+    assert held.get("reminder") == "no_consent:email:marketing", held
+
+    events = httpx.get(f"{shop.server.url}/v1/events", params={"userId": ann}, headers=ADMIN)
+    said = [e["properties"] for e in events.json()["events"] if e.get("event") == "Consent Updated"]
+    assert said == [
+        {
+            "channel": "email",
+            "purpose": "marketing",
+            "granted": False,
+            "source": "preferences",
+            "email_id": said[0]["email_id"],
+            "journey_id": "cart_abandonment",
+        }
+    ]  # fmt: skip; sms was off already
+    engagement = httpx.get(f"{shop.server.url}/v1/messages/engagement", headers=ADMIN,
+                           params={"journeyId": "cart_abandonment"}).json()  # fmt: skip
+    assert engagement["engagement"][0]["unsubscribed"] == 1
+
+    assert boxes(httpx.post(url, data={"channel": "email", "email": "on"}))["email"] is True
+    assert consent(shop, ann) is True
+    shop.track(T0 + 8 * HOUR, ann, "Product Added", cart_id="c-3", **SHOE)
+    shop.advance(T0 + 11 * HOUR)
+    assert len(shop.mails(ann)) == 3  # reminders again
