@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from juncture.core import messages
+from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.log import Log, connect
 from juncture.store import tables
 from juncture.store.sql import SqlStore
@@ -80,7 +81,7 @@ def applied(store: SqlStore) -> dict[str, tuple[int, int]]:
     with store.engine.connect() as conn:
         rows = conn.execute(
             sa.select(e.c.profile_id, sa.func.count())
-            .where(e.c.source == SOURCE)
+            .where(e.c.source != DERIVED_SOURCE)
             .group_by(e.c.profile_id)
         ).all()
     out: dict[str, tuple[int, int]] = {}

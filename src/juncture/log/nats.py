@@ -23,7 +23,6 @@ from typing import Any, Final, TypeVar
 import nats
 from nats.aio.client import Client
 from nats.errors import Error as NatsError
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
 
@@ -75,7 +74,7 @@ class JetStreamLog:
 
     def close(self) -> None:
         if self._nc is not None:
-            self._run(_quietly(self._nc.drain()))
+            self._run(_quietly(self._nc.close()))
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()
@@ -126,7 +125,7 @@ class JetStreamLog:
         sub = await self._subscription(partition, after)
         try:
             msgs = await sub.fetch(limit, timeout=max(wait, 0.01))
-        except NatsTimeout:
+        except TimeoutError:  # nothing came in time (nats-py raises asyncio's or its own)
             return []
         except (NatsError, OSError) as exc:
             self._subs.pop(partition, None)

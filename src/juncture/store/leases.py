@@ -103,6 +103,18 @@ class Leases:
             raise StoreUnavailable(f"the worker's lease session failed: {exc}") from exc
 
 
+def owners(engine: sa.Engine, name: str) -> dict[int, int]:
+    """Which server process (PostgreSQL backend pid) owns each partition of the log
+    ``name`` now; a partition no one owns is absent."""
+    query = sa.text(
+        "SELECT objid, pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+        "AND classid::int = :space AND objsubid = 2"
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query, {"space": _space(name, "partitions")}).all()
+    return {int(partition): int(pid) for partition, pid in rows}
+
+
 def hold_people(state: StateSql, identifiers: Iterable[str], profiles: Iterable[str]) -> set[str]:
     """In ``state``'s transaction (PostgreSQL), lock each of ``identifiers`` and the
     profiles they and ``profiles`` reach (merged ones followed to where they went), in one

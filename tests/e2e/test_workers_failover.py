@@ -1,0 +1,129 @@
+"""Past one machine, over HTTP: `juncture serve` appends to the distributed log (NATS
+JetStream or Redis Streams) and answers; two `juncture worker` processes share its
+partitions on PostgreSQL. SIGKILL one under load: its partitions move to the other within
+seconds, and every acknowledged event is applied exactly once (profile counters exact)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from juncture.store.leases import owners
+from juncture.store.sql import SqlStore
+from juncture.testing import ServerProcess
+from tests.conftest import WRITE_KEY
+from tests.distributed import PARTITIONS, applied, log_settings, open_log
+
+__all__ = ["log_settings"]  # the fixture, for pytest
+pytestmark = pytest.mark.slow
+HANDOVER_WITHIN = 5.0  # seconds
+
+
+def _send(url: str, acked: list[int], start: int, stop: threading.Event) -> None:
+    with httpx.Client(auth=(WRITE_KEY, ""), timeout=10) as client:
+        batch_no = start
+        while not stop.is_set():
+            batch = [
+                {
+                    "type": "track",
+                    "event": "Product Viewed",
+                    "anonymousId": f"a{(batch_no * 7 + i) % 53}",
+                    "messageId": str(uuid.uuid4()),
+                    "properties": {"product_id": f"P{i % 5}"},
+                }
+                for i in range(40)
+            ]
+            if client.post(f"{url}/v1/batch", json={"batch": batch}).status_code == 200:
+                acked.append(len(batch))
+            batch_no += 2
+
+
+def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "juncture", "worker"],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _wait(what: str, check: Any, timeout: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if check():
+            return time.monotonic() - started
+        time.sleep(0.05)
+    raise AssertionError(f"{what} did not happen within {timeout} s")
+
+
+def test_kill_one_of_two_workers_under_load(
+    postgres_url: str, log_settings: dict[str, Any]
+) -> None:
+    env = {
+        "JUNCTURE_WRITE_KEYS": WRITE_KEY,
+        "JUNCTURE_DATABASE_URL": postgres_url,
+        "JUNCTURE_LOG_URL": log_settings["log_url"],
+        "JUNCTURE_LOG_NAME": log_settings["log_name"],
+        "JUNCTURE_LOG_PARTITIONS": str(PARTITIONS),
+        "JUNCTURE_WORKER_LEASE_INTERVAL": "0.5",
+    }
+    store = SqlStore(postgres_url)
+    server = ServerProcess(postgres_url, env=env).start(timeout=120)  # a busy machine
+    workers = [_worker(env), _worker(env)]
+    acked: list[int] = []
+    stop = threading.Event()
+    senders = [threading.Thread(target=_send, args=(server.url, acked, i, stop)) for i in (0, 1)]
+    name = log_settings["log_name"]
+    try:
+        _wait(
+            "two workers sharing", lambda: len(set(owners(store.engine, name).values())) == 2, 180
+        )
+        for sender in senders:
+            sender.start()
+        _wait("load", lambda: sum(acked) >= 2000, 60)
+        held = owners(store.engine, name)
+        workers[0].send_signal(signal.SIGKILL)
+        workers[0].wait()
+        took = _wait(
+            "the handover",
+            lambda: (
+                len(owners(store.engine, name)) == PARTITIONS
+                and len(set(owners(store.engine, name).values())) == 1
+                and set(owners(store.engine, name).values()) != set(held.values())
+            ),
+            HANDOVER_WITHIN,
+        )
+        _wait("more load", lambda: sum(acked) >= 4000, 60)
+        stop.set()
+        for sender in senders:
+            sender.join()
+        log = open_log(log_settings["log_url"], name)
+        last = {p: log.last(p) for p in range(PARTITIONS)}
+        log.close()
+        positions = store.log_positions
+
+        def caught_up() -> bool:
+            return all(positions.position(f"log:{name}:{p}") >= last[p] for p in last)
+
+        _wait("the survivor catching up", caught_up, 120)
+        counts = applied(store)
+        assert sum(stored for _, stored in counts.values()) == sum(acked)
+        assert all(counted == stored for counted, stored in counts.values())
+        assert took < HANDOVER_WITHIN
+    finally:
+        stop.set()
+        for worker in workers:
+            if worker.poll() is None:
+                worker.terminate()
+                worker.wait(30)
+        server.stop()
+        store.close()
