@@ -23,6 +23,7 @@ def test_the_examples_validate() -> None:
         "birthday",
         "checkout_reminder",
         "first_order_offer",
+        "goes_with_the_cart",
     ]
 
 

@@ -422,10 +422,35 @@ def _send(r: _JourneyReader, raw: Mapping[str, Any], path: PathT, node_id: str) 
     if onsite is None or None in (channel, purpose, target) or (template, inline) == (None, None):
         return None
     kind, placement, expires = onsite
-    if data is None:
+    recommended = _recommended(r, raw, path)
+    if data is None or recommended is False:
         return None
     return s.SendMessage(
-        node_id, channel, purpose, target, template, inline, kind, placement, data, expires
+        node_id, channel, purpose, target, template, inline, kind, placement, data, expires,
+        recommended if isinstance(recommended, s.Recommended) else None,
+    )  # fmt: skip
+
+
+def _recommended(
+    r: _JourneyReader, raw: Mapping[str, Any], path: PathT
+) -> s.Recommended | bool | None:
+    """``recommended: {kind, at_least}`` of a send (None when absent; False after a
+    problem)."""
+    given = r.get(raw, path, "recommended", dict, False)
+    if given is None:
+        return None if "recommended" not in raw else False
+    where = (*path, "recommended")
+    for key in sorted(set(given) - {"kind", "at_least"}):
+        r.problem((*where, key), f"unknown key {key!r} (kind, at_least)")
+    kind = r.choice(given, where, "kind", s.RECOMMENDATION_KINDS)
+    at_least = given.get("at_least", 1)
+    if isinstance(at_least, bool) or not isinstance(at_least, int) or not 1 <= at_least <= 10:
+        r.problem((*where, "at_least"), "at_least: a whole number from 1 to 10")
+        return False
+    return (
+        False
+        if kind is None or set(given) - {"kind", "at_least"}
+        else s.Recommended(kind, at_least)
     )
 
 
@@ -520,7 +545,7 @@ _BUILDERS: Final[Mapping[str, tuple[frozenset[str], _Build]]] = {
     "split": (frozenset({"branches"}), _split),
     "send": (
         frozenset({"channel", "purpose", "template", "inline", "kind", "placement", "next"})
-        | {"data", "expires"},
+        | {"data", "expires", "recommended"},
         _send,
     ),
     "set_trait": (frozenset({"trait", "value", "next"}), _set_trait),

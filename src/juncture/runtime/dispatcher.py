@@ -8,6 +8,8 @@ render, or the last allowed attempt ends ``dead`` with the error, for a person t
 retry (``POST /v1/deliveries/retry``). A template that lists the cart's items renders the
 cart as it is when the message leaves (:class:`~juncture.store.carts.Carts`: what an order
 bought meanwhile is gone); for an empty cart the message ends ``suppressed``, ``empty_cart``.
+A send whose node needs recommendations (``recommended: {kind, at_least}``) ends
+``suppressed``, ``nothing_to_recommend``, when the recipient has fewer of that kind now.
 
 With ``links`` (the server's public URL and links secret), every marketing email carries
 its one-click unsubscribe link: the ``List-Unsubscribe`` and ``List-Unsubscribe-Post``
@@ -67,6 +69,7 @@ from typing import Any
 from juncture.channels import email_html
 from juncture.channels.base import Channel, Content, DeliveryResult, OutboundMessage
 from juncture.channels.links import Links, tracked, with_way_out
+from juncture.channels.shelf import Shelf
 from juncture.channels.templates import EmptyCart, TemplateError, Templates
 from juncture.core.channels import DATA, OPT_IN, RECIPIENT_TRAITS, RECIPIENTS
 from juncture.core.identity import normalize_email, normalize_phone
@@ -78,6 +81,7 @@ from juncture.store.outbox_probe import DueProbe
 from juncture.store.recipients import Recipients
 
 log = logging.getLogger("juncture.dispatcher")
+NOTHING_TO_RECOMMEND = "nothing_to_recommend"  # a send that needs recommendations had none
 CONTEXT_KEYS = ("profile", "event", "cart", "recommendations", "journey", "data")
 NORMALIZE = {"email": normalize_email, "phone": normalize_phone}  # suppressions' addresses
 
@@ -255,6 +259,9 @@ class Dispatcher:
         if (why := await self._address_suppressed(row)) is not None:
             await asyncio.to_thread(self.outbox.suppress, row.id, f"suppressed:{why}")
             return DispatchReport(suppressed=1)
+        if not await asyncio.to_thread(self._recommends_enough, row):
+            await asyncio.to_thread(self.outbox.suppress, row.id, NOTHING_TO_RECOMMEND)
+            return DispatchReport(suppressed=1)
         if self.templates.lists_cart(row.template, row.payload.get("inline")):
             cart = await asyncio.to_thread(self._carts.at_send, row.profile_id, row.enrollment_id)
             if cart is not None:  # the cart now, not when the message was decided
@@ -268,6 +275,17 @@ class Dispatcher:
                 return DispatchReport(suppressed=1)
             elapsed = (time.perf_counter() - started) * 1000
         return await self._record(row, result, elapsed)
+
+    def _recommends_enough(self, row: OutboxRow) -> bool:
+        """Whether a send that needs recommendations (its node's ``recommended``) has
+        enough of its kind for the recipient now (none without a recommender)."""
+        needs = row.payload.get("recommended")
+        if not isinstance(needs, dict):
+            return True
+        found = self.shelf(row.profile_id) if self.shelf is not None else []
+        kind = str(needs.get("kind"))
+        have = found.kind(kind) if isinstance(found, Shelf) else found
+        return len(have) >= int(needs.get("at_least", 1))
 
     async def _address_suppressed(self, row: OutboxRow) -> str | None:
         """Why the row's address must not be sent to (a bounce, a complaint, a STOP)."""

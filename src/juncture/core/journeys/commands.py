@@ -65,6 +65,7 @@ class Send(_Origin):
     data: MessageData = field(default_factory=MessageData)  # what the template shows
     expires: dt.timedelta | None = None  # on-site: how long it waits at most
     window: SendWindow | None = None  # the journey's send window (marketing)
+    recommended: spec.Recommended | None = None  # sent only with this much to recommend
 
 
 @dataclass(frozen=True, slots=True)

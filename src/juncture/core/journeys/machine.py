@@ -427,6 +427,7 @@ def _action(journey: s.JourneySpec, enrollment: Enrollment, node: s.AnyNode) -> 
             data=node.data,
             expires=node.expires,
             window=journey.send_window,
+            recommended=node.recommended,
         )
     if isinstance(node, s.Action):
         return RunAction(*about, action=node, idempotency_key=idem, event=enrollment.event)

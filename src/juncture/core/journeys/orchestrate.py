@@ -401,6 +401,9 @@ def _message(p: Profile, send: Send, now: dt.datetime, user_id: str | None) -> M
         payload["inline"] = dict(send.inline)
     if not send.data.empty:
         payload["data"] = content.resolve(send.data, now)
+    if send.recommended is not None:  # the dispatcher checks it as the message leaves
+        payload["recommended"] = {"kind": send.recommended.kind,
+                                  "at_least": send.recommended.at_least}  # fmt: skip
     if send.channel == "onsite":
         payload["placement"] = send.placement or (send.inline or {}).get("placement", "any")
         payload["kind"] = send.kind

@@ -169,12 +169,29 @@ class Split(Node):
     branches: tuple[SplitBranch, ...]
 
 
+# The kinds of recommendations a send may need (juncture.recommend.base.KINDS; a test keeps
+# the two equal: the core cannot import the recommenders).
+RECOMMENDATION_KINDS: Final = (
+    "best_sellers", "trending", "people_like_you", "related", "bought_together", "similar",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Recommended:
+    """A send that needs something good to recommend: at least ``at_least`` products of
+    ``kind`` for the recipient as the message leaves, else it is not sent."""
+
+    kind: str
+    at_least: int = 1
+
+
 @dataclass(frozen=True, slots=True)
 class SendMessage(Node):
     """A message on ``channel``. On-site ones (``onsite``) wait for the customer's next
     visit: ``kind`` (one of :data:`PLACEMENT_KINDS`) says what they are, ``placement`` the
     slot that may show them (``any`` when None), ``expires`` how long they wait at most.
-    ``data`` is what the template shows (an offer, products, a survey, a deadline)."""
+    ``data`` is what the template shows (an offer, products, a survey, a deadline);
+    ``recommended`` what it needs to recommend to be sent at all."""
 
     channel: Channel
     purpose: Purpose
@@ -185,6 +202,7 @@ class SendMessage(Node):
     placement: str | None = None
     data: MessageData = field(default_factory=MessageData)
     expires: dt.timedelta | None = None
+    recommended: Recommended | None = None
 
 
 @dataclass(frozen=True, slots=True)
