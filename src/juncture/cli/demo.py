@@ -181,6 +181,7 @@ Serving the demo store at {url} (Ctrl-C to stop). Try:
     juncture = wiring.build(settings)
     app = juncture.app()
     storefront.mount(app, DEMO_WRITE_KEY)
+    storefront.stock(juncture.store.catalog, juncture.clock.now())  # what its slots read
     try:
         cli_server.run(app, settings)
     finally:

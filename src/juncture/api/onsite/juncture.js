@@ -12,7 +12,7 @@
 (function () {
   "use strict";
   if (window.Juncture && window.Juncture.version) return;
-  var VERSION = "1.0.0";
+  var VERSION = "1.1.0";
   var script = document.currentScript || document.querySelector("script[data-write-key]");
   var opt = (script && script.dataset) || {};
   var api = (opt.api || (script ? new URL(script.src, location.href).origin : "")).replace(/\/$/, "");
@@ -273,6 +273,16 @@
     });
   }
 
+  // Each slot is asked once: the page's own when the script starts, and those a page draws
+  // later (a shop that renders from script) when it calls Juncture.slots().
+  function slots(root) {
+    var found = (root || document).querySelectorAll("[data-juncture-slot]:not([data-juncture-asked])");
+    return Promise.all(Array.prototype.map.call(found, function (slot) {
+      slot.setAttribute("data-juncture-asked", "");
+      return inline(slot).catch(warn);
+    }));
+  }
+
   function ask(placement) {
     return decide(placement).then(function (answer) {
       return answer.show ? popover(answer.show, placement) : false;
@@ -345,15 +355,14 @@
   function start() {
     if (!writeKey) return warn("data-write-key is missing on the script tag");
     style();
-    var work = Array.prototype.map.call(document.querySelectorAll("[data-juncture-slot]"), function (slot) {
-      return inline(slot).catch(warn);
-    });
+    var work = [slots()];
     if (opt.placement && firstInSession(opt.placement)) work.push(ask(opt.placement).catch(warn));
     watchExit();
     Promise.all(work).then(function () { document.documentElement.setAttribute("data-juncture-ready", "true"); });
   }
 
-  window.Juncture = { version: VERSION, show: ask, close: function () { close("api"); }, leaving: leaving };
+  window.Juncture = { version: VERSION, show: ask, close: function () { close("api"); }, leaving: leaving,
+                      slots: function (root) { return writeKey ? slots(root) : Promise.resolve([]); } };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();

@@ -7,11 +7,15 @@ simulated retailer's catalogue (:func:`juncture.sim.catalog.build_catalog`, the 
 It tracks with Segment's own browser library, vendored in ``vendor/`` by
 ``scripts/vendor-assets-storefront``, sending to this server and loading no settings from
 anywhere, and shows Juncture's popovers with ``/v1/juncture.js``. Same origin as the API, so
-no CORS setting is needed.
+no CORS setting is needed. The product page has inline slots for similar products and the
+touchpoints of the retailer's tables (price drop, back in stock, low stock, pickup, specs,
+reviews), the cart page for products bought together, the best coupon and the loyalty
+account; :func:`stock` fills those tables with the shop's catalogue for the demo.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -21,8 +25,10 @@ import orjson
 from fastapi import FastAPI
 from starlette.responses import RedirectResponse, Response
 
+from juncture.demo.storefront import tables as shop_tables
 from juncture.errors import NotFound
 from juncture.sim.catalog import Catalog, build_catalog
+from juncture.store.catalog import Catalog as Tables
 
 PREFIX: Final = "/demo"
 PAGES: Final = ("home", "category", "product", "cart", "checkout", "stores")
@@ -94,6 +100,13 @@ def _asset(folder: Traversable, name: str) -> Response:
         raise NotFound(f"no file {name!r} in the storefront", where="path")
     kind = _TYPES.get(name[name.rfind(".") :], "application/octet-stream")
     return Response(file.read_bytes(), media_type=kind, headers=_CACHE)
+
+
+def stock(tables: Tables, now: dt.datetime, seed: int = 1) -> bool:
+    """Fill the retailer's tables with the shop's catalogue when they hold no product, so
+    the product and cart pages' touchpoints answer about what the shop shows
+    (:mod:`juncture.demo.storefront.tables`); whether it did."""
+    return shop_tables.stock(tables, build_catalog(seed), now)
 
 
 def mount(app: FastAPI, write_key: str, seed: int = 1) -> None:

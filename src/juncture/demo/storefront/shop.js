@@ -36,6 +36,17 @@
       p.id + '">' + esc(p.name) + '</a></h3><div class="price">' + money(p.price) + "</div></li>";
   }
   function main(html) { document.getElementById("main").innerHTML = html; }
+  // An inline slot /v1/juncture.js fills from POST /v1/decide: a recommendation kind
+  // (recs:similar ...) or a touchpoint of the retailer's tables (pickup, specs ...), about
+  // one product, at the shopper's store (the first, in this demo).
+  function slot(placement, productId) {
+    return '<div class="slot" data-juncture-slot="' + placement + '" data-product-id="' + esc(productId || "") +
+      '" data-store-code="' + esc(data.stores.length ? data.stores[0].code : "") + '"></div>';
+  }
+  function slots(placements, productId) {
+    return '<section class="slots" aria-label="For you">' +
+      placements.map(function (p) { return slot(p, productId); }).join("") + "</section>";
+  }
 
   var pages = {
     home: function () {
@@ -64,7 +75,8 @@
       main('<article class="card"><div class="brand-name">' + esc(p.brand) + "</div><h1>" + esc(p.name) +
         '</h1><p class="price">' + money(p.price) + "</p><p>" + esc(p.description) + "</p>" +
         '<p><a href="/demo/category/' + p.category_id + '">More in ' + esc(p.category) + "</a></p>" +
-        '<button class="primary" id="add">Add to basket</button><h2>In our stores</h2><ul>' + stock + "</ul></article>");
+        '<button class="primary" id="add">Add to basket</button><h2>In our stores</h2><ul>' + stock + "</ul></article>" +
+        slots(["recs:similar", "price_drop", "back_in_stock", "low_stock", "pickup", "specs", "reviews"], p.id));
       analytics.page("Product", { product_id: p.id });
       analytics.track("Product Viewed", item(p));
       document.getElementById("add").addEventListener("click", function () {
@@ -81,7 +93,8 @@
       var total = lines.reduce(function (s, l) { return s + l.price * l.quantity; }, 0);
       main("<h1>Your basket</h1>" + (lines.length ? "<table><thead><tr><th>Product</th><th>Quantity</th><th>Price</th></tr></thead><tbody>" +
         lines.map(function (l) { return "<tr><td>" + esc(l.name) + "</td><td>" + l.quantity + "</td><td>" + money(l.price * l.quantity) + "</td></tr>"; }).join("") +
-        "</tbody></table><p class=\"price\">Total " + money(total) + '</p><p><a href="/demo/checkout">Checkout</a></p>' : "<p>Your basket is empty.</p>"));
+        "</tbody></table><p class=\"price\">Total " + money(total) + '</p><p><a href="/demo/checkout">Checkout</a></p>' : "<p>Your basket is empty.</p>") +
+        slots(["recs:bought_together", "coupon", "loyalty"], lines.length ? lines[0].product_id : ""));
       analytics.page("Cart");
       analytics.track("Cart Viewed", { cart_id: "local", products: lines });
     },
@@ -116,6 +129,8 @@
     count();
     pages[kind](decodeURIComponent(rest));
     document.documentElement.setAttribute("data-shop-ready", "true");
+    // the slots were drawn after /v1/juncture.js looked for them: ask it to fill them now
+    if (window.Juncture && window.Juncture.slots) window.Juncture.slots(document.getElementById("main"));
   }
 
   fetch("/demo/catalog.json").then(function (r) { return r.json(); }).then(function (d) {
