@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from juncture.sim import wire
+from juncture.sim import retail, wire
 from juncture.sim.catalog import Catalog, Product
 from juncture.sim.session import FREE_SHIPPING_USD, HOUR, Basket, Session, Shopper
 from juncture.sim.truth import Abandonment, Purchase
@@ -87,6 +87,7 @@ def show_product(session: Session, product: Product, *, clicked: bool) -> None:
     session.track("Product Viewed", props, url=wire.product_url(product))
     session.wait(15, 120)
     session.shopper.viewed.append(product.product_id)
+    retail.after_view(session, product)
 
 
 def add_chance(shopper: Shopper, product: Product) -> float:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from juncture.core import channels
+from juncture.sim import onsite
 from juncture.sim.behaviour import browse
 from juncture.sim.calendar import local_hour
 from juncture.sim.session import DAY, HOUR, MINUTE, Session, Shopper, World
@@ -42,6 +43,8 @@ class Delivery:
     product_ids: tuple[str, ...] = ()
     journey: str | None = None
     purpose: str = "marketing"
+    recommendation_id: str | None = None  # the products listed as recommendations, if any
+    recommended: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +127,8 @@ def react(world: World, shopper: Shopper, reaction: Reaction, ms: int) -> None:
     if clicked:
         truth.clicked += 1
         world.truth.reactions["clicked"] += 1
+    elif delivery.recommended:  # the message listed recommendations: one may catch the eye
+        onsite.recommended(world, shopper, delivery, ms, page=False)
 
 
 def _land(

@@ -56,15 +56,23 @@ class Shopper:
     told_unsubscribed: dict[str, int] = field(default_factory=dict)  # channel -> ms sent
 
     def consent_traits(self) -> dict[str, dict[str, bool]]:
-        """The persona's consent less the marketing the shopper has unsubscribed from."""
+        """The persona's consent less the marketing the shopper has unsubscribed from, and
+        the use of their location in stores when they allowed it (in the app)."""
         consent = self.customer.consent_traits()
         for channel in self.unsubscribed:
             if channel in consent:
                 consent[channel]["marketing"] = False
+        if self.location_opt_in:
+            consent["location"] = {"presence": True}
         return consent
 
     received: list[int] = field(default_factory=list)
     social_device: Device | None = None
+    # What the shopper does with the retailer's tables (wish lists, questions), drawn from
+    # a generator of its own so that the rest of their behaviour stays as it was.
+    retail_rng: random.Random = field(default_factory=lambda: random.Random(0))
+    location_opt_in: bool = False
+    wishes: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)

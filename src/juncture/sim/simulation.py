@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from juncture.sim import response, visits, wire
+from juncture.sim import onsite, response, retail, visits, wire
 from juncture.sim.behaviour import browse
 from juncture.sim.calendar import waking
 from juncture.sim.catalog import Catalog, build_catalog
@@ -122,7 +122,10 @@ class Simulation:
         elif kind == "aftercare" and isinstance(payload, tuple):
             visits.aftercare(self._world, shopper, ms, payload)
         elif kind == "delivery" and isinstance(payload, Delivery):
-            response.receive(self._world, shopper, payload, ms)
+            if payload.channel == "onsite":
+                onsite.receive(self._world, shopper, payload, ms)
+            else:
+                response.receive(self._world, shopper, payload, ms)
         elif kind == "reaction" and isinstance(payload, response.Reaction):
             response.react(self._world, shopper, payload, ms)
         elif isinstance(payload, tuple):
@@ -163,7 +166,9 @@ class Simulation:
             customer,
             random.Random(f"organic:{seed}:{customer.index}"),
             random.Random(f"reaction:{seed}:{customer.index}"),
+            retail_rng=random.Random(f"retail:{seed}:{customer.index}"),
         )
+        shopper.location_opt_in = retail.opts_in_to_location(shopper)
         if customer.known_at_start:
             shopper.logged_in.add(customer.devices[0].device_id)
         if customer.lapse_after_days is not None:

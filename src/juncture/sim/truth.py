@@ -11,6 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+RECOMMENDED = ("lists", "expected_clicks", "clicks", "orders", "revenue_usd")
+
 
 @dataclass(frozen=True, slots=True)
 class Abandonment:
@@ -62,6 +64,19 @@ class GroundTruth:
     per_customer: dict[str, CustomerTruth] = field(default_factory=dict)
     reactions: Counter[str] = field(default_factory=Counter)
     sessions_by_channel: Counter[str] = field(default_factory=Counter)
+    # On-site answers (touchpoint or recommendation kind): shown, missed (the shopper had
+    # left), clicked; and per recommendation kind, ``expected_clicks``: the sum over lists
+    # shown of the true chance that the shopper clicks one, from their tastes.
+    onsite: dict[str, Counter[str]] = field(default_factory=dict)
+    recommended: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def seen(self, kind: str, what: str) -> None:
+        self.onsite.setdefault(kind, Counter())[what] += 1
+
+    def recommendation(self, kind: str, **figures: float) -> None:
+        found = self.recommended.setdefault(kind, dict.fromkeys(RECOMMENDED, 0.0))
+        for name, value in figures.items():
+            found[name] += value
 
     def abandonment_reasons(self) -> Counter[str]:
         return Counter(a.reason for a in self.abandonments)
@@ -83,4 +98,7 @@ class GroundTruth:
             "reactions": dict(self.reactions),
             "lapsed": sum(c.lapsed for c in self.per_customer.values()),
             "unsubscribed": sum(c.unsubscribed for c in self.per_customer.values()),
-        }
+            "onsite": {k: dict(v) for k, v in sorted(self.onsite.items())},
+            "recommended": {k: {n: round(x, 2) for n, x in v.items()}
+                            for k, v in sorted(self.recommended.items())},
+        }  # fmt: skip

@@ -11,6 +11,7 @@ import random
 import uuid
 from typing import Any
 
+from juncture.sim import retail
 from juncture.sim.behaviour import browse, browse_category, complete_order
 from juncture.sim.calendar import local_hour
 from juncture.sim.personas import Device, kiosk
@@ -41,6 +42,7 @@ def web(world: World, shopper: Shopper, ms: int) -> None:
 def app(world: World, shopper: Shopper, ms: int) -> None:
     device = _own_device(shopper, shopper.rng, app=True)
     session = Session(world, shopper, "app", device, ms, shopper.rng, screen_app=True)
+    retail.app_opened(session)
     customer = shopper.customer
     if (
         customer.consents("push")
