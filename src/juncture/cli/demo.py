@@ -114,6 +114,7 @@ def _print_demo(summary: Any, seconds: float) -> None:
     out.print(stages)
     _print_journeys(data["journeys"])
     _print_cart_reminders(data.get("cart_reminders") or {})
+    _print_retail(data.get("retail") or {}, truth.get("recommended") or {})
 
 
 def _pct(value: float | None) -> str:
@@ -163,6 +164,47 @@ def _print_cart_reminders(figures: dict[str, int]) -> None:
     table.add_row("  after the customer had bought", f"{figures.get('after_purchase', 0):,}")
     table.add_row("  with an empty basket", f"{figures.get('empty_basket', 0):,}")
     out.print(table)
+
+
+def _print_retail(retail: dict[str, Any], truth: dict[str, dict[str, float]]) -> None:
+    """The touchpoints' use and outcome, and recommendation-driven revenue vs holdout, as
+    the store recorded them (the simulator's own figures beside, for the true effect)."""
+    from rich.table import Table
+
+    if not retail:
+        return
+    asked = retail.get("asked") or {}
+    table = Table(
+        "touchpoint", "asked", "shown", "clicked", "converted",
+        title="On-site touchpoints (the pages of a fifth of the shoppers; from the store)",
+    )  # fmt: skip
+    for kind, row in sorted(retail["touchpoints"].items(), key=lambda kv: -kv[1]["shown"]):
+        table.add_row(kind, f"{asked.get(kind, 0):,}", f"{row['shown']:,}",
+                      f"{row['clicked']:,}", f"{row['converted']:,}")  # fmt: skip
+    out.print(table)
+    recs = retail["recommendations"]
+    arms = Table(
+        "arm", "shoppers", "lists seen", "clicks", "orders", "revenue", "true click chance",
+        title="Recommendation-driven revenue vs holdout (best-sellers only)",
+    )  # fmt: skip
+    for name, row in recs["arms"].items():
+        kinds = [v for k, v in truth.items() if (k == "best_sellers") == (name == "popular")]
+        lists = sum(v.get("lists", 0.0) for v in kinds)
+        chance = sum(v.get("expected_clicks", 0.0) for v in kinds) / lists if lists else 0.0
+        arms.add_row(
+            "personalised" if name == "personal" else "holdout", f"{row.get('shoppers', 0):,}",
+            f"{row.get('impressions', 0):,}", f"{row.get('clicks', 0):,}",
+            f"{row.get('conversions', 0):,}", f"{row.get('revenue', 0.0):,.2f}", f"{chance:.1%}",
+        )  # fmt: skip
+    out.print(arms)
+    found = recs.get("revenue_per_shopper")
+    if found is not None:
+        out.print(
+            "recommendation-driven revenue vs holdout: "
+            f"{found['treatment']:.2f} vs {found['control']:.2f} per shopper, "
+            f"difference {found['difference']:+.2f} "
+            f"(95% CI {found['difference_low']:+.2f} .. {found['difference_high']:+.2f})"
+        )
 
 
 def _serve_demo(settings: Settings) -> None:

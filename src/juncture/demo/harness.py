@@ -29,7 +29,10 @@ from juncture.analytics import journeys as journey_report
 from juncture.channels.base import DeliveryResult, OutboundMessage
 from juncture.core import channels, messages
 from juncture.core.journeys.arbitration import Cap, Policy, QuietHours
+from juncture.demo import outcomes, retail
 from juncture.demo.reminders import CartReminders
+from juncture.demo.retail import MessageShelf, Pages
+from juncture.recommend import attribution
 from juncture.runtime.clock import Clock, ManualClock
 from juncture.runtime.dispatcher import Dispatcher
 from juncture.settings import Settings
@@ -39,6 +42,8 @@ from juncture.sim.response import Delivery
 DEMO_START = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 DEMO_SOURCE = "demo"
 STEP = dt.timedelta(minutes=10)
+DAY = dt.timedelta(days=1)
+TRAIN_EVERY = 3  # simulated days between trainings of the recommendations
 
 
 @dataclass
@@ -56,6 +61,7 @@ class DemoSummary:
     delivered: dict[str, int] = field(default_factory=dict)
     journeys: dict[str, Any] = field(default_factory=dict)
     cart_reminders: dict[str, Any] = field(default_factory=dict)
+    retail: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,6 +78,7 @@ class DemoSummary:
             "delivered": self.delivered,
             "journeys": self.journeys,
             "cart_reminders": self.cart_reminders,
+            "retail": self.retail,
         }
 
 
@@ -106,9 +113,10 @@ class SimulatedInbox:
     :meth:`flush`: the customers' random reactions then do not depend on which send finished
     first, and one seed gives one run."""
 
-    def __init__(self, sim: Simulation, clock: Clock) -> None:
-        self.sim, self.clock = sim, clock
+    def __init__(self, sim: Simulation, clock: Clock, shelf: MessageShelf | None = None) -> None:
+        self.sim, self.clock, self.shelf = sim, clock, shelf
         self.delivered: Counter[str] = Counter()
+        self.recommending: Counter[str] = Counter()  # messages listing them, "arm:kind"
         self.reminders = CartReminders()  # what the cart messages showed, and when
         self._arrived: list[tuple[int, Delivery]] = []
 
@@ -121,6 +129,10 @@ class SimulatedInbox:
         payload = message.payload
         cart = payload.get("cart") or {}
         journey = payload.get("journey") or {}
+        profile = (payload.get("profile") or {}).get("id")
+        listed = self.shelf.listed.pop(profile, None) if self.shelf and profile else None
+        if listed is not None:
+            self.recommending[f"{retail.arm(str(profile))}:{attribution.kind_of(listed[0])}"] += 1
         self._arrived.append((
             message.outbox_id,
             Delivery(
@@ -132,6 +144,8 @@ class SimulatedInbox:
                 product_ids=tuple(i["product_id"] for i in cart.get("items", ())),
                 journey=journey.get("id"),
                 purpose=message.purpose,
+                recommendation_id=listed[0] if listed else None,
+                recommended=listed[1] if listed else (),
             ),
         ))  # fmt: skip
         self.delivered[message.channel] += 1
@@ -153,15 +167,27 @@ def run(
     summary = DemoSummary(seed=seed, customers=customers, days=days)
     sent: Counter[str] = Counter()
     total = (sim.end - sim.start).total_seconds()
-    inbox = SimulatedInbox(sim, clock)
-    dispatcher = Dispatcher(juncture.store.outbox, dict.fromkeys(CHANNELS, inbox), clock)
+    shelf = MessageShelf(juncture.recommendations())
+    inbox = SimulatedInbox(sim, clock, shelf)
+    dispatcher = Dispatcher(
+        juncture.store.outbox, dict.fromkeys(CHANNELS, inbox), clock,
+        templates=juncture.templates(), shelf=shelf,
+    )  # fmt: skip
+    pages = Pages(juncture, clock)
+    tables = retail.load_tables(juncture, sim, clock)
+    announced, day = 0, 0
     loop = asyncio.new_event_loop()
     try:
         for batch in sim.iter_batches(STEP):
             clock.set(max(clock.now(), sim.now))
+            if (sim.now - sim.start) // DAY > day:
+                day = (sim.now - sim.start) // DAY
+                announced += _new_day(juncture, sim, day, clock)
             if batch:
                 _ingest(juncture, batch, summary)
                 sent.update(m.get("event") or m["type"] for m in batch)
+                for delivery in pages.serve(batch):
+                    sim.deliver(delivery)
             else:
                 juncture.committer.tick_sync()  # fire timers that fell due in a quiet stretch
             _dispatch(loop, dispatcher, inbox)
@@ -175,7 +201,23 @@ def run(
     summary.truth = sim.ground_truth.summary()
     summary.store = juncture.store.stats()
     summary.journeys = journey_report.report(juncture.store.journey_report())
+    summary.retail = {
+        "tables": tables,
+        "announced": announced,
+        "asked": dict(pages.asked),
+        "messages_recommending": dict(inbox.recommending),
+        **outcomes.report(juncture.store.outbox, juncture.store.recommend),
+    }
     return summary
+
+
+def _new_day(juncture: wiring.Juncture, sim: Simulation, day: int, clock: Clock) -> int:
+    """A new simulated day: the day's catalogue changes, and the recommendations trained
+    again every :data:`TRAIN_EVERY` days on everything stored so far."""
+    announced = retail.change_tables(juncture, sim, day, clock)
+    if day % TRAIN_EVERY == 0:
+        juncture.recommendations().train()
+    return announced
 
 
 def _dispatch(

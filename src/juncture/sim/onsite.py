@@ -70,7 +70,7 @@ def receive(world: World, shopper: Shopper, delivery: Delivery, ms: int) -> None
 def recommended(world: World, shopper: Shopper, delivery: Delivery, ms: int, *, page: bool) -> None:
     """A list of recommendations seen (on the page, or in a message opened): perhaps one of
     its products clicked, by taste, and perhaps bought."""
-    kind = _kind(delivery)
+    kind = _recommended_kind(delivery)
     products = [world.catalog.product(p) for p in delivery.recommended
                 if world.catalog.has_product(p)]  # fmt: skip
     if not products or delivery.recommendation_id is None:
@@ -125,6 +125,12 @@ def _session(
     if not page and session.user_id is None:
         session.identify()
     return session
+
+
+def _recommended_kind(delivery: Delivery) -> str:
+    """The kind a recommendation id names (``rec_<kind>_<token>``, as Juncture writes it)."""
+    rid = delivery.recommendation_id or ""
+    return rid.removeprefix("rec_").rsplit("_", 1)[0] if rid.startswith("rec_") else _kind(delivery)
 
 
 def _kind(delivery: Delivery) -> str:
