@@ -62,7 +62,8 @@ def test_touchpoints_shown_and_clicked_are_the_stored_ones(demo: tuple[str, Any]
     for (payload,) in stored:
         body = orjson.loads(payload) if isinstance(payload, str | bytes) else payload
         data = body.get("data") or {}
-        by_kind[data.get("kind") if isinstance(data.get("kind"), str) else body["kind"]] += 1
+        kind = data.get("kind")
+        by_kind[kind if isinstance(kind, str) else str(body["kind"])] += 1
     assert {k: v["shown"] for k, v in figures.items()} == dict(by_kind)
     assert {"compare", "wishlist", BEST_SELLERS, retail.PERSONAL} <= set(by_kind)
     e = tables.events

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,7 +44,8 @@ DEMO_START = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 DEMO_SOURCE = "demo"
 STEP = dt.timedelta(minutes=10)
 DAY = dt.timedelta(days=1)
-TRAIN_EVERY = 3  # simulated days between trainings of the recommendations
+TRAIN_EVERY = 7  # simulated days between trainings of the recommendations
+CHANGE_EVERY = 3  # simulated days between the catalogue's delta feeds
 
 
 @dataclass
@@ -98,7 +100,12 @@ def build(settings: Settings) -> tuple[wiring.Juncture, ManualClock]:
     threshold choices with the demo's policy, and a manual clock at :data:`DEMO_START`
     that :func:`run` moves in event time."""
     clock = ManualClock(DEMO_START)
+    # one seed, one run: recommendations follow the log at each answer (not each second of
+    # wall time) and number their answers
+    settings = settings.model_copy(update={"recs_refresh": 0.0})
     juncture = wiring.build(settings, clock=clock)
+    counter = itertools.count(1)
+    juncture.recommendations().tokens = lambda: f"{next(counter):08x}"
     juncture.engine.config = wiring.engine_config(settings, policy=DEMO_POLICY)
     with juncture.store.journeys_at(clock.now) as applying:
         applying.apply_library()
@@ -212,9 +219,10 @@ def run(
 
 
 def _new_day(juncture: wiring.Juncture, sim: Simulation, day: int, clock: Clock) -> int:
-    """A new simulated day: the day's catalogue changes, and the recommendations trained
-    again every :data:`TRAIN_EVERY` days on everything stored so far."""
-    announced = retail.change_tables(juncture, sim, day, clock)
+    """A new simulated day: every :data:`CHANGE_EVERY` days the catalogue's changes, every
+    :data:`TRAIN_EVERY` days the recommendations trained again on everything stored so far
+    (in between they follow the log)."""
+    announced = retail.change_tables(juncture, sim, day, clock) if day % CHANGE_EVERY == 0 else 0
     if day % TRAIN_EVERY == 0:
         juncture.recommendations().train()
     return announced

@@ -40,7 +40,7 @@ from juncture.sim.response import Delivery
 HOLDOUT: Final = 0.5  # the share of profiles whose recommendations are best-sellers only
 # The share of shoppers whose pages ask for touchpoints (by their userId, else anonymousId):
 # each answer costs milliseconds, and the demo must stay under a minute.
-PAGES: Final = 0.2
+PAGES: Final = 0.15
 COMPARE_AFTER: Final = 3  # products of one category viewed in a step before comparing
 POPULAR: Final = BEST_SELLERS
 PERSONAL: Final = PEOPLE_LIKE_YOU  # the on-site slot's kind in the personalised arm

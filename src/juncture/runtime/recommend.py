@@ -96,6 +96,7 @@ class Recommendations:
         self.models: Models | None = None
         self.trained_at: dt.datetime | None = None
         self.seq = 0
+        self.tokens: Callable[[], str] = lambda: uuid.uuid4().hex  # unique per answer
         self._read_at = 0.0
         self._lock = threading.Lock()
         self._first = threading.Lock()
@@ -188,7 +189,7 @@ class Recommendations:
         )
         picks = answer(models, ask, filters, now)
         items = {p.product_id: models.items[p.product_id] for p in picks}
-        rid = attribution.new_id(ask.kind, uuid.uuid4().hex)
+        rid = attribution.new_id(ask.kind, self.tokens())
         return Result(rid, ask.kind, picks, items, ask.personal, self.trained_at)
 
     def _personal(self, ask: Ask, profile: Profile | None, now: dt.datetime, m: Models) -> Ask:

@@ -86,7 +86,8 @@ def _outbox_counts(conn: sa.Connection, column: str, *, sent: bool) -> Counts:
     o = tables.outbox
     key = o.c[column]
     status = o.c.status != SUPPRESSED if sent else o.c.status == SUPPRESSED
-    query = sa.select(key, sa.func.count()).where(status).group_by(key)
+    journeys = o.c.journey_id.is_not(None)  # not what on-site placements showed by rule
+    query = sa.select(key, sa.func.count()).where(status, journeys).group_by(key)
     return [(k, int(v)) for k, v in conn.execute(query)]
 
 
