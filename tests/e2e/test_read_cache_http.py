@@ -87,3 +87,47 @@ def test_cached_answers_follow_the_tables_and_the_shopper(shop: LiveServer) -> N
     client.flush()
     reminder = decide(shop, "cart_reminder", consistent=True)["show"]
     assert [i["product"]["id"] for i in reminder["data"]["items"]] == ["k2"]
+
+
+@pytest.fixture
+def recs_shop(database_url: str) -> Iterator[LiveServer]:
+    settings = settings_for(database_url, read_cache_seconds=3600.0, recs_refresh=0.0)
+    server = LiveServer(wiring.build(settings)).start()
+    yield server
+    server.stop()
+
+
+def best(live: LiveServer, **query: Any) -> list[str]:
+    r = httpx.get(
+        f"{live.url}/v1/recommendations",
+        params={"kind": "best_sellers", "userId": "s1", "userHash": signed("s1"), **query},
+        headers=BASIC,
+    )
+    assert r.status_code == 200, r.text
+    return [i["productId"] for i in r.json()["items"]]
+
+
+def test_kept_recommendations_follow_orders_and_stock(recs_shop: LiveServer) -> None:
+    feed(recs_shop, "products", PRODUCTS.format(k1="40.00"), "text/tab-separated-values")
+    feed(recs_shop, "locations", LOCATIONS, "application/x-ndjson")
+    feed(recs_shop, "inventory", INVENTORY.format(berlin=2), "text/csv")
+    client = Client(WRITE_KEY, host=recs_shop.url, sync_mode=True)
+    for n in range(3):
+        client.track(f"b{n}", "Order Completed", {"order_id": f"o{n}", "products": [
+            {"product_id": "k1", "quantity": 1}]})  # fmt: skip
+    client.track("b9", "Order Completed", {"order_id": "o9", "products": [
+        {"product_id": "k2", "quantity": 1}]})  # fmt: skip
+    client.flush()
+    assert best(recs_shop) == best(recs_shop) == ["k1", "k2"]
+    assert best(recs_shop, storeCode="berlin") == ["k1", "k2"]
+
+    # The kettle sells out in Berlin: the store's answer leaves it out at once.
+    feed(recs_shop, "inventory", INVENTORY.format(berlin=0), "text/csv")
+    assert best(recs_shop, storeCode="berlin") == ["k2"]
+
+    # New orders of the other kettle: the best-sellers kept until now are read again.
+    for n in range(5):
+        client.track(f"c{n}", "Order Completed", {"order_id": f"p{n}", "products": [
+            {"product_id": "k2", "quantity": 1}]})  # fmt: skip
+    client.flush()
+    assert best(recs_shop) == ["k2", "k1"]

@@ -42,6 +42,7 @@ ADMIN_TOKEN = "bench-admin-token"  # noqa: S105 - the bench's own scratch server
 IDENTITY_SECRET = "bench-identity-secret"  # noqa: S105
 PLACEMENTS: Final = ("home", *tp.TOUCHPOINTS)  # the rule-based placement, every touchpoint
 STORES: Final = 20
+STARTUP: Final = 120.0  # seconds a loaded machine may take to migrate and start the server
 CATEGORIES: Final = ("Home > Kitchen > Kettles", "Home > Kitchen > Toasters",
                      "Sport > Running > Shoes", "Sport > Running > Watches")  # fmt: skip
 
@@ -170,24 +171,30 @@ def run(
         "JUNCTURE_IDENTITY_SECRET": IDENTITY_SECRET,
         "JUNCTURE_ONSITE_CAP_PER_DAY": "1000000",
     }
-    with (
-        tempfile.TemporaryDirectory(prefix="juncture-bench-") as tmp,
-        ServerProcess(f"sqlite:///{Path(tmp) / 'decide.db'}", env=env) as server,
-    ):
-        port = server.port
-        echo(f"[decide] set-up: {products:,} products in {STORES} stores, {visitors:,} visitors")
-        _set_up(port, visitors, products)
-        asks = [
-            _asked(f"bench-user-{i % visitors}", PLACEMENTS[i % len(PLACEMENTS)], i, products)
-            for i in range(requests)
-        ]
-        decide = [request_bytes(HOST, port, "/v1/decide", orjson.dumps(a), WRITE_KEY) for a in asks]
-        floor = [request_bytes(HOST, port, "/healthz", b"", WRITE_KEY, method="GET")] * requests
-        echo(f"[decide] {requests:,} decisions over {concurrency} connections ...")
-        decided = _figures(asyncio.run(run_load(HOST, port, decide, concurrency)))
-        echo(f"[decide] paced at {rate:,.0f} decisions/s ...")
-        paced = _figures(asyncio.run(run_paced(HOST, port, decide, rate, concurrency)))
-        raw = _figures(asyncio.run(run_load(HOST, port, floor, concurrency)))
+    with tempfile.TemporaryDirectory(prefix="juncture-bench-") as tmp:
+        server = ServerProcess(f"sqlite:///{Path(tmp) / 'decide.db'}", env=env)
+        server.start(timeout=STARTUP)
+        try:
+            return _measure(server.port, (visitors, requests, concurrency, rate, products), echo)
+        finally:
+            server.stop()
+
+
+def _measure(port: int, load: tuple[int, int, int, float, int], echo: Echo) -> dict[str, Any]:
+    visitors, requests, concurrency, rate, products = load
+    echo(f"[decide] set-up: {products:,} products in {STORES} stores, {visitors:,} visitors")
+    _set_up(port, visitors, products)
+    asks = [
+        _asked(f"bench-user-{i % visitors}", PLACEMENTS[i % len(PLACEMENTS)], i, products)
+        for i in range(requests)
+    ]
+    decide = [request_bytes(HOST, port, "/v1/decide", orjson.dumps(a), WRITE_KEY) for a in asks]
+    floor = [request_bytes(HOST, port, "/healthz", b"", WRITE_KEY, method="GET")] * requests
+    echo(f"[decide] {requests:,} decisions over {concurrency} connections ...")
+    decided = _figures(asyncio.run(run_load(HOST, port, decide, concurrency)))
+    echo(f"[decide] paced at {rate:,.0f} decisions/s ...")
+    paced = _figures(asyncio.run(run_paced(HOST, port, decide, rate, concurrency)))
+    raw = _figures(asyncio.run(run_load(HOST, port, floor, concurrency)))
     result = {
         "cores": os.cpu_count(),
         "visitors": visitors,

@@ -21,6 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from juncture.recommend.interactions import Interaction
+from juncture.recommend.memo import memo_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,12 @@ class PeopleLikeYou:
 
     def recommend(self, history: Mapping[str, float], n: int) -> list[tuple[str, float, str]]:
         """``(product, score, because)`` for a shopper with ``history`` (products they have
-        already interacted with are left out); empty when none of it was seen at training."""
+        already interacted with are left out); empty when none of it was seen at training.
+        Kept by history and ``n`` (the factors are fixed once trained)."""
+        key = ("recommend", n, *sorted(history.items()))
+        return list(memo_of(self).get(key, lambda: self._recommend(history, n)))
+
+    def _recommend(self, history: Mapping[str, float], n: int) -> list[tuple[str, float, str]]:
         row = self.row(history)
         if self.model is None or row.nnz == 0:
             return []

@@ -37,6 +37,7 @@ from typing import Final
 import numpy as np
 
 from juncture.recommend.interactions import Interaction
+from juncture.recommend.memo import memo_of
 
 LONG: Final = dt.timedelta(days=14)  # the baseline's half-life (best-sellers)
 SHORT: Final = dt.timedelta(days=1)  # the recent rate's half-life (trending)
@@ -44,6 +45,7 @@ PRIOR: Final = 0.5  # events a day added to both rates: growth from almost nothi
 _MAX_EXPONENT: Final = 500.0  # 2**500 is far from a float's limit; move the anchor past it
 _DAY: Final = 86400.0
 _BATCH: Final = 2000  # interactions from which learn_all sums with numpy
+_KEPT: Final = 256  # best-sellers kept per scope between learnings
 
 
 class _Decayed:
@@ -87,6 +89,7 @@ class Popularity:
 
     def learn(self, interaction: Interaction) -> None:
         """Count one interaction in each scope it belongs to."""
+        memo_of(self).clear()
         if self.anchor is None:
             self.anchor = interaction.at
         for scope in scopes(interaction):
@@ -99,6 +102,7 @@ class Popularity:
         """Count many at once: the same sums as :meth:`learn` one by one (to rounding),
         summed with numpy per scope after each table's anchor moves to the latest time."""
         batch = list(interactions)
+        memo_of(self).clear()
         if len(batch) < _BATCH:
             for interaction in batch:
                 self.learn(interaction)
@@ -118,8 +122,11 @@ class Popularity:
         if table is None:
             return []
         factor = table.factor(now)
-        top = heapq.nlargest(n, table.sums.items(), key=lambda kv: kv[1])
-        return [(item, score * factor) for item, score in top]
+        # Decay scales every score alike, so the order changes only when the model learns:
+        # the top is kept until then (the longest asked for, the first n of it answered).
+        kept = max(n, _KEPT)
+        top = memo_of(self).get(("best", scope, kept), lambda: _top(table.sums, kept))
+        return [(item, score * factor) for item, score in top[:n]]
 
     def trending(self, now: dt.datetime, n: int, scope: str = "") -> list[tuple[str, float]]:
         """The ``n`` products whose recent rate grew most against their own baseline."""
@@ -137,6 +144,10 @@ class Popularity:
 
     def scopes(self) -> list[str]:
         return sorted(self.long)
+
+
+def _top(sums: dict[str, float], n: int) -> list[tuple[str, float]]:
+    return heapq.nlargest(n, sums.items(), key=lambda kv: kv[1])
 
 
 def _expand(

@@ -18,8 +18,10 @@ from typing import Final
 import numpy as np
 
 from juncture.recommend.interactions import Item
+from juncture.recommend.memo import memo_of
 
 SHARED: Final = 2  # shared words named in a reason
+_KEPT: Final = 256  # similar products kept per product
 
 
 class Similar:
@@ -49,7 +51,12 @@ class Similar:
         return [(p, score, self.shared(item, p)) for p, score in self.nearest(item, n)]
 
     def nearest(self, item: str, n: int) -> list[tuple[str, float]]:
-        """The ``n`` products most like ``item``, with their cosine (no words: cheaper)."""
+        """The ``n`` products most like ``item``, with their cosine (no words: cheaper);
+        kept per product (the matrix is fixed once trained), ties by catalogue order."""
+        kept = max(n, _KEPT)
+        return memo_of(self).get(("nearest", item, kept), lambda: self._nearest(item, kept))[:n]
+
+    def _nearest(self, item: str, n: int) -> list[tuple[str, float]]:
         row = self.index.get(item)
         if row is None or self.matrix is None:
             return []
@@ -59,8 +66,7 @@ class Similar:
         count = min(n, int(np.count_nonzero(scores > 0)))
         if count == 0:
             return []
-        top = np.argpartition(-scores, count - 1)[:count]
-        top = top[np.argsort(-scores[top], kind="stable")]
+        top = np.argsort(-scores, kind="stable")[:count]
         return [(self.ids[j], float(scores[j])) for j in top]
 
     def shared(self, item: str, other: str) -> tuple[str, ...]:
