@@ -160,8 +160,12 @@ class Juncture:
 
     def start_summaries(self) -> None:
         """Live mode: count new events into the dashboard's summaries every
-        ``JUNCTURE_SUMMARY_INTERVAL`` seconds."""
-        self.summaries = SummaryJob(self.store.activity, self.clock, self.settings.summary_interval)
+        ``JUNCTURE_SUMMARY_INTERVAL`` seconds, and sample the engine's lag once a minute."""
+        behind = self.engine_behind()
+        lag = (behind, self.store.lag_samples) if behind is not None else None
+        self.summaries = SummaryJob(
+            self.store.activity, self.clock, self.settings.summary_interval, lag
+        )
         self.summaries.start()
 
     def segment_mover(self) -> Mover:

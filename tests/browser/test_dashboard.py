@@ -41,7 +41,7 @@ def test_overview_charts_the_demos_activity(
     assert orders > 0
     assert "ends at the newest event" in page.locator("#window").inner_text()
     # Chart.js drew each chart: a sized canvas with a chart attached
-    for chart in ("events", "orders", "messages", "stages"):
+    for chart in ("events", "orders", "messages", "stages", "lag"):
         drawn = page.evaluate(
             "id => { const c = Chart.getChart(id); return c ? c.data.datasets.length : 0 }",
             f"chart-{chart}",

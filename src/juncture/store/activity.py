@@ -120,7 +120,7 @@ class Activity:
 
     def _grouped(self, after: int, through: int | None) -> sa.Select[Any]:
         """Events with ``after < seq <= through`` per minute of ``received_at``."""
-        minute = _minute(self.dialect, _E.c.received_at)
+        minute = minute_of(self.dialect, _E.c.received_at)
         derived = _E.c.source == DERIVED_SOURCE
         is_order = sa.and_(_E.c.event == ORDER_EVENT, sa.not_(derived))
         revenue = sa.case((is_order, _revenue(self.dialect)), else_=0)
@@ -188,7 +188,7 @@ def _mark(conn: sa.Connection) -> int:
     return int(conn.execute(sa.select(K.c.seq).where(K.c.name == MARK)).scalar() or 0)
 
 
-def _minute(dialect: str, column: Any) -> Any:
+def minute_of(dialect: str, column: Any) -> Any:
     """Whole minutes since 1970 of ``column``."""
     if dialect == "sqlite":
         return sa.cast(sa.cast(sa.func.strftime("%s", column), sa.Integer) / 60, sa.Integer)

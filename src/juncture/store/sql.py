@@ -32,6 +32,7 @@ from juncture.store.customer_orders import CustomerOrders
 from juncture.store.dashboard import DashboardReads
 from juncture.store.journey_measures import JourneyMeasures
 from juncture.store.journeys import JourneyStore
+from juncture.store.lag_samples import LagSamples
 from juncture.store.log_positions import LogPositions
 from juncture.store.outbox import Outbox
 from juncture.store.placements import Placements
@@ -79,6 +80,7 @@ class SqlStore:
         self.recommend_models = ModelStore(self.engine)  # trained models, across restarts
         self.dashboard = DashboardReads(self.engine)  # the dashboard's own reads
         self.activity = Activity(self.engine)  # the Overview's summary of the log
+        self.lag_samples = LagSamples(self.engine)  # the engine's lag over time
         self.access = Access(self.engine)  # scoped tokens, dashboard users, the audit log
 
     def writer(self) -> Writer:

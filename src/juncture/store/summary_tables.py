@@ -6,6 +6,8 @@ events, the engine's derived events, the orders and their revenue received in it
 Overview charts, summed into its buckets instead of aggregating a period's events per ask.
 ``summary_marks``: per summary, the ``seq`` of the last event it has counted; everything
 after it is counted by the next refresh (:mod:`juncture.store.activity`).
+``engine_lag``: the engine's lag behind the log, sampled about once a minute by the job that
+keeps the summaries (migration 0018), for the Overview's chart of it over time.
 """
 
 from __future__ import annotations
@@ -30,4 +32,12 @@ summary_marks = sa.Table(
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("seq", sa.BigInteger(), nullable=False),  # the last event counted
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+engine_lag = sa.Table(
+    "engine_lag",
+    metadata,
+    sa.Column("at", sa.DateTime(timezone=True), primary_key=True),
+    sa.Column("events", sa.BigInteger(), nullable=False),  # client events not yet applied
+    sa.Column("seconds", sa.Float(), nullable=False),  # age of the oldest of them
 )

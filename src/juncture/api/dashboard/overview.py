@@ -92,6 +92,7 @@ def figures(sources: Sources, period: Period) -> dict[str, Any]:
         "messages": _by_channel(messages),
         "stages": _stages(sources),
         "engine": _engine(sources),
+        "lag": _lag(sources, since, until, period),
     }
 
 
@@ -100,6 +101,19 @@ def _stages(sources: Sources) -> list[tuple[str, int]] | None:
     count up to a minute old, None while the first is made."""
     found = sources.reports.get(("stages",), sources.store.dashboard.stages, fresh=STAGES_FRESH)
     return None if found is None else list(found.value)
+
+
+def _lag(
+    sources: Sources, since: dt.datetime, until: dt.datetime, period: Period
+) -> dict[str, Any]:
+    """The most the engine was behind in each bucket (sampled once a minute by ``juncture
+    serve``; None where there is no sample: inline, or the server was not running)."""
+    found = sources.store.lag_samples.buckets(since, until, period.step)
+    return {
+        "labels": [b.start for b in found],
+        "events": [b.events for b in found],
+        "seconds": [b.seconds for b in found],
+    }
 
 
 def _by_channel(rows: list[tuple[str, str, int]]) -> dict[str, Any]:

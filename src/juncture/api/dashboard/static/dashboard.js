@@ -62,6 +62,14 @@ Pages.overview = () => {
     plugins: { legend: { position: "bottom" } },
   });
   charts.messages = line("chart-messages", [], true);
+  charts.lag = line("chart-lag", [
+    { type: "line", label: "Events behind", data: [], borderColor: Juncture.palette[4], backgroundColor: Juncture.palette[4], pointRadius: 0, spanGaps: false, yAxisID: "y" },
+    { type: "line", label: "Seconds behind", data: [], borderColor: Juncture.palette[7], backgroundColor: Juncture.palette[7], pointRadius: 0, spanGaps: false, yAxisID: "seconds" },
+  ], false, {
+    animation: false, maintainAspectRatio: false,
+    scales: { y: { beginAtZero: true, position: "left" }, seconds: { beginAtZero: true, position: "right", grid: { drawOnChartArea: false } } },
+    plugins: { legend: { position: "bottom" } },
+  });
   charts.stages = line("chart-stages", [{ label: "Customers", data: [], backgroundColor: Juncture.palette.slice(0, 4) }], false, {
     animation: false, maintainAspectRatio: false, indexAxis: "y", plugins: { legend: { display: false } },
   });
@@ -78,6 +86,9 @@ Pages.overview = () => {
     charts.messages.data.datasets = Object.entries(d.messages.statuses).map(([status, counts], i) => ({
       label: status, data: counts, backgroundColor: Juncture.palette[i % Juncture.palette.length],
     }));
+    charts.lag.data.labels = d.lag.labels.map(Juncture.stamp);
+    charts.lag.data.datasets[0].data = d.lag.events;
+    charts.lag.data.datasets[1].data = d.lag.seconds;
     if (d.stages) {  // null while the first count over every profile is made
       charts.stages.data.labels = d.stages.map((s) => s[0]);
       charts.stages.data.datasets[0].data = d.stages.map((s) => s[1]);
