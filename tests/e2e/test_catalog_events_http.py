@@ -97,3 +97,36 @@ def test_price_drop_and_back_in_stock_reach_the_shopper_by_email(
     assert body is not None
     assert "down from 40.0" in body.get_content()
     api.close()
+
+
+def test_one_change_at_a_time_over_the_admin_api(shop: tuple[LiveServer, SmtpSink]) -> None:
+    live, _ = shop
+    api = httpx.Client(base_url=live.url, headers=ADMIN)
+    feed = FEED.format(k1="40.00", k2="out of stock")
+    assert upload(api, "products", feed, "text/tab-separated-values").status_code == 200
+    client = Client(WRITE_KEY, host=live.url, sync_mode=True)
+    client.track("s1", "Product Viewed", {"product_id": "k1", "price": 40.0})
+    client.flush()
+
+    r = api.patch("/v1/products/k1", json={"price": "35.00 EUR"})  # a price alone
+    assert r.status_code == 200, r.text
+    assert (r.json()["price"], r.json()["changed"], r.json()["announced"]) == (35.0, True, 1)
+    shown = api.get("/v1/products/k1").json()
+    assert (shown["title"], shown["link"], shown["price"]) == (
+        "Steel Kettle", "https://shop.example/k1", 35.0,
+    )  # fmt: skip
+    assert api.patch("/v1/products/k1", json={"price": "35.00 EUR"}).json()["changed"] is False
+    r = api.patch("/v1/products/k2", json={"Availability": "in stock"})
+    assert (r.json()["availability"], r.json()["changed"]) == ("in_stock", True)
+
+    stock = '{"store_code": "berlin", "id": "k1", "quantity": 3}'  # a stock level alone
+    r = upload(api, "inventory", stock, "application/x-ndjson")
+    assert (r.status_code, r.json()["new"]) == (200, 1)
+    assert api.get("/v1/products/k1/stock").json()["stock"][0]["quantity"] == 3
+
+    bad = api.patch("/v1/products/k1", json={"price": "cheap", "title": "New"})
+    assert bad.status_code == 400 and bad.json()["where"] in {"price", "title"}, bad.text
+    assert api.patch("/v1/products/nope", json={"price": "1 EUR"}).status_code == 404
+    events = api.get("/v1/events", params={"userId": "s1", "derived": "false"}).json()
+    assert "Product Price Dropped" in [e["event"] for e in events["events"]]
+    api.close()

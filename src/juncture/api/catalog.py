@@ -5,9 +5,10 @@
 guessed) and upserts it as ``juncture catalog import`` does: the answer is the import's
 report, ``200`` when every row went in, ``422 rows_refused`` with each refused row's
 ``where`` (``file:line``), ``column`` and ``message`` when some did not (the others are
-imported). A single change (one stock level, one price) is a feed of one JSON line. Price
-drops and returns to stock become events for the shoppers who viewed the product
-(``announce``, :mod:`juncture.runtime.catalog_events`).
+imported). A single change: one stock level is an inventory feed of one JSON line, and
+``PATCH /v1/products/{id}`` changes a product's price, sale price or availability alone
+(the rest of the product as it is). Price drops and returns to stock become events for the
+shoppers who viewed the product (``announce``, :mod:`juncture.runtime.catalog_events`).
 
 Reads: ``GET /v1/products/{id}`` (with its variants and related products),
 ``GET /v1/products`` (search by ``q``, ``category``, ``brand``, ``group``),
@@ -20,7 +21,7 @@ from __future__ import annotations
 import io
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -33,7 +34,7 @@ from juncture.core import retail_views as views
 from juncture.definitions import catalog as feed
 from juncture.definitions import feeds
 from juncture.errors import BadInput, NotFound
-from juncture.runtime.catalog_import import Announce, import_feed
+from juncture.runtime.catalog_import import Announce, change_product, import_feed
 from juncture.runtime.clock import Clock
 from juncture.store.catalog import MAX_SEARCH, Catalog
 from juncture.store.programmes import Programmes
@@ -129,6 +130,20 @@ def router(
         return json_response(
             {**views.product_json(product, now), "variants": [v.id for v in variants]}
         )
+
+    @api.patch("/v1/products/{product_id}")
+    async def change(product_id: str, given: Annotated[dict[str, Any], Body()]) -> Response:
+        now = clock.now()
+        product, _ = await run_in_threadpool(_product, catalog, product_id)
+        changed, problems = feed.product_change(product, given)
+        if changed is None:
+            first = problems[0]
+            raise BadInput(f"{first.column}: {first.message}", where=first.column)
+        report = await run_in_threadpool(
+            change_product, catalog, changed, now=now, announce=announce
+        )
+        return json_response({**views.product_json(changed, now), "changed": bool(report.changed),
+                              "announced": report.announced})  # fmt: skip
 
     @api.get("/v1/products/{product_id}/stock")
     async def product_stock(product_id: str, near: Near = None, at: At = None) -> Response:

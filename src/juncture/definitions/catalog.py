@@ -22,11 +22,12 @@ for each (its line, the attribute, why); the other rows are read on.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import zoneinfo
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import IO, Final
+from typing import IO, Any, Final
 
 from juncture.core import retail
 from juncture.definitions import feeds, programmes
@@ -187,6 +188,45 @@ def _first(f: Fields, *names: str, required: bool = False, limit: int = 500) -> 
     if required:
         f.problem(names[0], "is required")
     return None
+
+
+CHANGEABLE: Final = (
+    "price", "sale_price", "sale_price_effective_date", "availability", "availability_date",
+)  # fmt: skip
+
+
+def product_change(
+    product: retail.Product, given: Mapping[str, Any]
+) -> tuple[retail.Product | None, list[Problem]]:
+    """``product`` with the attributes of :data:`CHANGEABLE` that ``given`` names (Merchant
+    Center's names, any case; null clears the optional ones), or None and the problems.
+    Changing the price to another currency clears a sale price not given with it."""
+    f = Fields(1, {feeds.key(k): v for k, v in given.items()})
+    for name in sorted(set(f.row) - set(CHANGEABLE)):
+        f.problem(name, f"cannot be changed alone: give one of {', '.join(CHANGEABLE)}")
+    changes: dict[str, Any] = {}
+    if "price" in f.row:
+        price = f.price("price")
+        if price is None:
+            f.problem("price", "is required")
+        else:
+            changes["price"], changes["currency"] = price
+    currency = changes.get("currency", product.currency)
+    if "sale_price" in f.row:
+        changes["sale_price"] = _money(f, "sale_price", currency)
+    elif currency != product.currency:
+        changes["sale_price"] = None
+    if "sale_price_effective_date" in f.row:
+        changes["sale_starts"], changes["sale_ends"] = f.interval("sale_price_effective_date")
+    if "availability" in f.row:
+        changes["availability"] = f.choice("availability", retail.AVAILABILITY)
+        if changes["availability"] is None:
+            f.problem("availability", "is required")
+    if "availability_date" in f.row:
+        changes["availability_date"] = f.time("availability_date")
+    if f.problems:
+        return None, f.problems
+    return dataclasses.replace(product, **changes), []
 
 
 def location(f: Fields) -> retail.Location:

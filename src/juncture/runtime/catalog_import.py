@@ -135,9 +135,21 @@ def _key(record: feed.Record) -> str:
     return record.store_code if isinstance(record, retail.Location) else ""
 
 
+def change_product(
+    catalog: Catalog, product: retail.Product, *, now: dt.datetime, announce: Announce | None
+) -> FeedReport:
+    """One product's change (a price, its availability) written as a one-row feed is:
+    upserted, and a price drop or a return to stock it brings announced."""
+    report = FeedReport("products", "api")
+    report.rows = 1
+    _write(catalog, None, kind="products", pending=[product], now=now, report=report,
+           announce=announce)  # fmt: skip
+    return report
+
+
 def _write(
     catalog: Catalog,
-    programmes: Programmes,
+    programmes: Programmes | None,
     *,
     kind: str,
     pending: list[Any],
@@ -154,8 +166,10 @@ def _write(
         changed = list(catalog.upsert_stock(pending, now))
     elif kind == "locations":
         changed = list(catalog.upsert_locations(pending, now))
-    else:
+    elif programmes is not None:
         changed = programmes.upsert(kind, pending, now)
+    else:
+        raise ValueError(f"no programmes to write {kind!r} to")
     new = sum(1 for before, _ in changed if before is None)
     report.new += new
     report.changed += len(changed) - new
