@@ -18,10 +18,11 @@ from juncture.runtime.clock import ManualClock
 from juncture.runtime.engine import Engine
 from juncture.runtime.unit_of_work import commit
 from juncture.store import tables
+from juncture.store.base import Writer
 from juncture.store.sql import SqlStore
 from juncture.store.state import StateSql
 from juncture.store.state_base import sqlite_time
-from juncture.store.state_cache import Cache
+from juncture.store.state_cache import WATCHED, Cache
 
 T0 = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC)
 
@@ -73,6 +74,58 @@ def test_writes_by_another_connection_are_seen(store: SqlStore, engine: Engine) 
     commit(writer, [viewed("m2")], [], engine.process)
     writer.close()
     assert views_of(store) == 1
+
+
+def cached_profiles(writer: Writer) -> int:
+    """How many profiles the writer's next unit finds in its cache (SQLite only)."""
+    with writer.unit() as unit:
+        return len(unit.state.cache.profiles) if unit.state.cache is not None else 0
+
+
+@pytest.mark.parametrize("table", ["profiles", "identities", "product_views"])
+def test_any_change_to_a_cached_table_by_another_connection_drops_the_cache(
+    sqlite_url: str, engine: Engine, table: str
+) -> None:
+    store = SqlStore(sqlite_url)
+    writer = store.writer()
+    commit(writer, [viewed("m1")], [], engine.process)
+    assert cached_profiles(writer) == 1
+    with store.engine.begin() as conn:  # a statement that matches no row
+        conn.execute(sa.text(f"DELETE FROM {table} WHERE 1 = 0"))
+    assert cached_profiles(writer) == 1
+    with store.engine.begin() as conn:
+        conn.execute(sa.text(f"DELETE FROM {table}"))
+    assert cached_profiles(writer) == 0
+    writer.close()
+    store.close()
+
+
+def test_commits_to_other_tables_keep_the_cache(sqlite_url: str, engine: Engine) -> None:
+    """Ingestion appending to the log on another connection (the engine behind it), or the
+    data-quality counts, leave the engine's working set as it is."""
+    store = SqlStore(sqlite_url)
+    writer, other = store.writer(), store.writer()
+    commit(writer, [viewed("m1")], [], engine.process)
+    commit(other, [viewed("m2", anon="a2")], [], None)  # the log only, no engine
+    assert cached_profiles(writer) == 1
+    commit(writer, [viewed("m3")], [], engine.process)
+    writer.close()
+    other.close()
+    assert views_of(store) == 2
+    store.close()
+
+
+def test_every_cached_table_has_its_triggers(sqlite_url: str) -> None:
+    store = SqlStore(sqlite_url)
+    with store.engine.connect() as conn:
+        found = conn.execute(
+            sa.text("SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger'")
+        ).all()
+    store.close()
+    watched = {
+        (t, f"state_generation_{t}_{v}") for t in WATCHED for v in ("insert", "update", "delete")
+    }
+    assert watched <= set(found)
 
 
 def test_a_rolled_back_commit_leaves_no_trace(store: SqlStore, engine: Engine) -> None:

@@ -139,9 +139,13 @@ class SqliteWriter:
     key between a unit's :meth:`SqliteUnit.new` and its insert.
 
     The engine's working set is cached between commits (:class:`~juncture.store.state_cache.Cache`)
-    while this connection is the only one that has written: ``PRAGMA data_version``, read
-    under the write lock, changes when another connection commits, and then the cache is
-    dropped. A failed commit drops it too."""
+    while no other connection has changed the tables it holds rows of: the ``state_generation``
+    count, which their triggers bump, read under the write lock at the start of a unit that
+    uses the cache and again before its COMMIT (its own bumps included); when it moved in
+    between, the cache is dropped. So the log's appends by ingestion in another connection or
+    process, and data-quality counts, keep it. A store without the count's row (tables made
+    by ``metadata.create_all``) falls back to ``PRAGMA data_version``, which any other
+    connection's commit moves. A failed commit drops the cache too."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self._pooled = engine.raw_connection()
@@ -149,21 +153,35 @@ class SqliteWriter:
         assert isinstance(conn, sqlite3.Connection)
         self._conn = conn
         self._cache = Cache()
-        self._data_version: int | None = None
+        self._seen: tuple[str, int] | None = None  # the generation (or data_version) seen
+
+    def _version(self, cur: sqlite3.Cursor) -> tuple[str, int]:
+        row = cur.execute("SELECT n FROM state_generation WHERE id = 1").fetchone()
+        if row is not None:
+            return "generation", int(row[0])
+        return "data_version", int(cur.execute("PRAGMA data_version").fetchone()[0])
 
     def fresh_cache(self, cur: sqlite3.Cursor) -> Cache:
-        version = cur.execute("PRAGMA data_version").fetchone()[0]
-        if version != self._data_version:
+        version = self._version(cur)
+        if version != self._seen:
             self._cache.clear()
-            self._data_version = version
+            self._seen = version
         return self._cache
+
+    def _committing(self, unit: SqliteUnit, cur: sqlite3.Cursor) -> None:
+        """Before COMMIT: a unit that used the cache saw the count when it began, so the
+        count now differs by its own writes only."""
+        if unit.used_cache and self._seen is not None and self._seen[0] == "generation":
+            self._seen = self._version(cur)
 
     @contextmanager
     def unit(self) -> Iterator[SqliteUnit]:
         cur = self._conn.cursor()
         try:
             cur.execute("BEGIN IMMEDIATE")
-            yield SqliteUnit(self, cur)
+            unit = SqliteUnit(self, cur)
+            yield unit
+            self._committing(unit, cur)
             cur.execute("COMMIT")
         except sqlite3.OperationalError as exc:  # locked, disk full, I/O: the store's state
             self._rollback()
@@ -180,6 +198,7 @@ class SqliteWriter:
 
     def _rollback(self) -> None:
         self._cache.clear()
+        self._seen = None
         if self._conn.in_transaction:
             self._conn.rollback()
 
@@ -195,6 +214,10 @@ class SqliteUnit:
         self._cur = cur
         self._state: StateSql | None = None
         self._checked: set[tuple[str, str]] = set()  # keys new() found not stored
+
+    @property
+    def used_cache(self) -> bool:
+        return self._state is not None
 
     @property
     def state(self) -> StateSql:

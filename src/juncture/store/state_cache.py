@@ -13,6 +13,14 @@ from juncture.core.journeys.arbitration import Contact
 from juncture.core.journeys.state import Enrollment
 from juncture.core.profile.model import Profile
 
+# The tables the cache holds rows of (profiles with their product views and identity
+# nodes, identities, devices, enrollments, and the outbox for recent contacts). On SQLite a
+# trigger on each (migration 0015) bumps the one row of ``state_generation`` whenever a row
+# of them changes, whoever writes it; other tables (the event log, data quality, the
+# catalogue) do not.
+WATCHED: Final = (
+    "identities", "profiles", "product_views", "device_users", "enrollments", "outbox",
+)  # fmt: skip
 _json_decoder: Final = msgspec.json.Decoder()
 _enrollment_decoder: Final = msgspec.json.Decoder(Enrollment)
 
@@ -56,7 +64,9 @@ class Cache:
     """Decoded rows of the working set, kept between commits by the one writer that owns
     it, so that a profile touched again is not read and decoded again. Its keeper must
     :meth:`clear` it whenever it may differ from the store: on a rollback, and when another
-    connection has committed (SQLite's ``PRAGMA data_version``). Bounded: past
+    connection has changed a table it holds rows of (:data:`WATCHED`: the generation those
+    tables' triggers bump moved since the keeper's last commit; ingestion appending to the
+    log, or data-quality counts, leave it). Bounded: past
     ``max_rows`` profiles it starts over (a decoded profile takes about twice its JSON in
     memory: some 13 KB for a shopper with 20 product views, so about 260 MB at the bound).
     ``journeys`` holds each loaded profile's enrollments and recent contacts; a merge drops

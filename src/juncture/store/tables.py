@@ -329,6 +329,16 @@ log_positions = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# One row (id 1): a count that triggers bump on SQLite whenever a table the engine's writer
+# caches changes (``state_cache.WATCHED``), so that the writer keeps its cache across other
+# connections' commits that leave those tables alone. Unused on PostgreSQL (no cache).
+state_generation = sa.Table(
+    "state_generation",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("n", sa.BigInteger(), nullable=False),
+)
+
 
 def chars(table: sa.Table, column: str) -> int:
     """How many characters a text column holds (0 when unbounded)."""
