@@ -20,6 +20,7 @@ from juncture.core.events import Event
 from juncture.core.profile.model import Order, Profile
 from juncture.core.segments import conditions as seg
 from juncture.core.segments import membership
+from juncture.core.segments.hits import HitMemo
 from juncture.core.timers import ScheduleTimer
 from juncture.definitions import segments as segment_definitions
 
@@ -42,12 +43,16 @@ class Walker:
         self.behaviour: list[seg.BehaviourEvent] = []
         self.due: dt.datetime | None = None
         self.moves: list[tuple[str, str]] = []
+        # indexed, as the engine runs it: leaves matched incrementally over one growing list
+        self.memo = HitMemo(LIBRARY) if indexed else None
 
     def _context(self) -> membership.Context:
         return membership.Context(
-            LIBRARY, {"p1": self.member_of}, {"p1": list(self.behaviour)}, {},
+            LIBRARY, {"p1": self.member_of},
+            {"p1": self.behaviour if self.indexed else list(self.behaviour)}, {},
             scheduled={"p1": self.due} if self.due else {},
             active_since=START - dt.timedelta(days=1) if self.indexed else None,
+            memo=self.memo,
         )  # fmt: skip
 
     def _take(self, reaction: membership.Reaction | None) -> None:
@@ -126,3 +131,39 @@ def test_an_event_no_segment_reads_evaluates_nothing() -> None:
     assert membership.on_event(ctx, profile, after, (), new=(page,), cause=page) is None
     full = msgspec.structs.replace(ctx, active_since=None)
     assert membership.on_event(full, profile, after, (), new=(page,), cause=page) is not None
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_leaves_matched_incrementally_are_those_matched_at_once(seed: int) -> None:
+    """Events in any time order, appended a few at a time, some only passed as new."""
+    rng = random.Random(seed)
+    memo, stored = HitMemo(LIBRARY), list[seg.BehaviourEvent]()
+    for i in range(80):
+        at = START + dt.timedelta(hours=rng.randrange(24 * 40))
+        name = rng.choice(list(NAMES.values()))
+        props = {"category": rng.choice(CATEGORIES), "price": 49.0} if i % 3 else {}
+        new = [seg.BehaviourEvent(name, at, props)]
+        if rng.random() < 0.2:
+            stored = list(stored)  # a new list: matched again from the start
+        found = memo.hits("p1", stored, new)
+        for s in LIBRARY:
+            want = seg.hits_of(s, [*stored, *new])
+            assert {k: found[k] for k in want} == want, (i, s.id)
+        if rng.random() < 0.8:
+            stored.extend(new)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_each_fact_alone_is_the_fact_among_all(seed: int) -> None:
+    """The index compares single facts before and after an event (``fact_of``); each must
+    be what the full evaluation reads (``facts_of``)."""
+    rng = random.Random(seed)
+    walker = Walker(indexed=False)
+    at = START
+    for i in range(30):
+        at += dt.timedelta(hours=rng.randrange(1, 200))
+        event, after = _next(walker.profile, rng, at, i)
+        walker.step(event, after)
+        later = at + dt.timedelta(days=rng.randrange(0, 120))
+        facts = seg.facts_of(after, later)
+        assert {k: seg.fact_of(after, k, later) for k in facts} == facts

@@ -18,6 +18,7 @@ from juncture.definitions import segments as segment_definitions
 from juncture.errors import InvalidDefinition
 from juncture.store import membership as stored
 from juncture.store.state import StateSql
+from juncture.store.state_cache import SegmentRows
 
 log = logging.getLogger("juncture.segments")
 
@@ -77,8 +78,22 @@ def _moment(text: str) -> dt.datetime | None:
     return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
 
 
+def _rows(state: StateSql, segments: tuple[seg.Segment, ...]) -> SegmentRows:
+    """The segments' working set the writer kept from its last commits, when it keeps one
+    (SQLite) and the segments are the same; else a new one."""
+    cache = state.cache
+    if cache is None:
+        return SegmentRows(segments)
+    if cache.segments is None or cache.segments.segments is not segments:
+        cache.segments = SegmentRows(segments)
+    return cache.segments
+
+
 class Tracker:
-    """The membership working set of one commit."""
+    """The membership working set of one commit: the stored memberships of its profiles,
+    and their recent events (kept between commits by the writer's cache, with the leaves
+    matched in them: a profile's events are read from the store when it is first seen, or
+    when a commit evaluates further back than they were read)."""
 
     def __init__(
         self,
@@ -99,8 +114,15 @@ class Tracker:
         }
         self.before = stored.members(state, pids)
         self.member_of = dict(self.before)
-        lookback = max(s.lookback for s in segments)
-        self.behaviour = stored.behaviour(state, pids, earliest - lookback, names)
+        self.rows = _rows(state, segments)
+        since = earliest - max(s.lookback for s in segments)
+        held = self.rows.since
+        need = [p for p in pids if p not in held or held[p] > since]
+        loaded = stored.behaviour(state, need, since, names)
+        for pid in need:
+            self.rows.events[pid] = loaded.get(pid, [])
+            held[pid] = since
+        self.behaviour = self.rows.events
         self.names = names
         self.changed: set[str] = set()
         self.pending: dict[str, dt.datetime] = {}
@@ -110,8 +132,9 @@ class Tracker:
             due = stored.timers_due(state, keys)
             scheduled = {k.split(":", 1)[1]: at for k, at in due.items()}
         self.context = membership.Context(
-            segments, self.member_of, self.behaviour, self.pending, scheduled, active_since
-        )
+            segments, self.member_of, self.behaviour, self.pending, scheduled, active_since,
+            memo=self.rows.memo,
+        )  # fmt: skip
 
     def apply(self, result: core.Step) -> None:
         for merge in result.merges:
@@ -119,6 +142,8 @@ class Tracker:
                 self.behaviour.pop(merge.merged, [])
             )
             self.member_of.pop(merge.merged, None)
+            for pid in (merge.survivor, merge.merged):  # loaded again by the next commit
+                self.rows.since.pop(pid, None)
         for event in result.events:
             self._remember(event)
         if result.segments is not None:

@@ -3,6 +3,7 @@ and the decoded forms it holds."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -12,12 +13,15 @@ from juncture.core.identity import Node
 from juncture.core.journeys.arbitration import Contact
 from juncture.core.journeys.state import Enrollment
 from juncture.core.profile.model import Profile
+from juncture.core.segments import conditions as seg
+from juncture.core.segments.hits import HitMemo
 
 # The tables the cache holds rows of (profiles with their product views and identity
 # nodes, identities, devices, enrollments, and the outbox for recent contacts). On SQLite a
 # trigger on each (migration 0015) bumps the one row of ``state_generation`` whenever a row
 # of them changes, whoever writes it; other tables (the event log, data quality, the
-# catalogue) do not.
+# catalogue) do not; on ``events``, only a row linked to a profile (inserted with one,
+# relinked, deleted) bumps it, as the profiles' recent events are cached for segments.
 WATCHED: Final = (
     "identities", "profiles", "product_views", "device_users", "enrollments", "outbox",
 )  # fmt: skip
@@ -59,6 +63,23 @@ class JourneyRows:
         return tuple(e for e in self.enrollments.values() if isinstance(e, Enrollment))
 
 
+@dataclass(slots=True)
+class SegmentRows:
+    """The real-time segments' working set, kept between commits for the active segments
+    ``segments`` (the very tuple: new definitions start it over): per profile, its events
+    of the names they read since ``since[pid]`` as loaded then, with every event the engine
+    linked to it since appended (so always what a load at the same ``since`` would give),
+    and the behaviour leaves matched in them (``memo``)."""
+
+    segments: tuple[seg.Segment, ...]
+    since: dict[str, dt.datetime] = field(default_factory=dict)
+    events: dict[str, list[seg.BehaviourEvent]] = field(default_factory=dict)
+    memo: HitMemo = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.memo = HitMemo(self.segments)
+
+
 @dataclass
 class Cache:
     """Decoded rows of the working set, kept between commits by the one writer that owns
@@ -70,21 +91,27 @@ class Cache:
     ``max_rows`` profiles it starts over (a decoded profile takes about twice its JSON in
     memory: some 13 KB for a shopper with 20 product views, so about 260 MB at the bound).
     ``journeys`` holds each loaded profile's enrollments and recent contacts; a merge drops
-    both profiles' (their rows change hands in SQL)."""
+    both profiles' (their rows change hands in SQL); ``segments`` the recent events of
+    loaded profiles (:class:`SegmentRows`)."""
 
     max_rows: int = 20_000
     ids: dict[str, str] = field(default_factory=dict)
     profiles: dict[str, ProfileRow] = field(default_factory=dict)
     devices: dict[str, tuple[str, ...]] = field(default_factory=dict)
     journeys: dict[str, JourneyRows] = field(default_factory=dict)
+    segments: SegmentRows | None = None
 
     def clear(self) -> None:
         self.ids.clear()
         self.profiles.clear()
         self.devices.clear()
         self.journeys.clear()
+        self.segments = None
 
     def trim(self) -> None:
-        rows = max(len(self.profiles), len(self.ids) // 4, len(self.devices), len(self.journeys))
+        held = len(self.segments.since) if self.segments is not None else 0
+        rows = max(
+            len(self.profiles), len(self.ids) // 4, len(self.devices), len(self.journeys), held
+        )
         if rows > self.max_rows:
             self.clear()

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -198,9 +198,16 @@ class Segment:
     description: str = ""
     config: ProfileConfig = field(default=DEFAULT_CONFIG, compare=False)
     reads: Reads = field(init=False, compare=False, repr=False)
+    # Every node of the condition, depth first (:func:`walk`), and its behaviour leaves.
+    nodes: tuple[Condition, ...] = field(init=False, compare=False, repr=False)
+    leaves: tuple[Performed | NotPerformedSince, ...] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "reads", reads_of(self.condition))
+        nodes = tuple(walk(self.condition))
+        object.__setattr__(self, "nodes", nodes)
+        leaves = tuple(n for n in nodes if isinstance(n, Performed | NotPerformedSince))
+        object.__setattr__(self, "leaves", leaves)
 
     @property
     def lookback(self) -> dt.timedelta:
@@ -253,36 +260,48 @@ def consent_facts(profile: Profile) -> dict[str, bool]:
     return out
 
 
+def _address(profile: Profile, key: str) -> object:
+    raw = profile.traits.get("address")
+    return raw.get(key) if isinstance(raw, dict) else None
+
+
+# How each fact is read from a profile at ``now`` (one place for :func:`facts_of` and
+# :func:`fact_of`).
+_FACT_OF: Final[Mapping[str, Callable[[Profile, dt.datetime], Any]]] = {
+    "first_seen": lambda p, _: p.first_seen,
+    "last_seen": lambda p, _: p.last_seen,
+    "stage": lambda p, now: stage.stage_of(p, now).value,
+    "email": lambda p, _: _text(p.traits.get("email")),
+    "country": lambda p, _: _text(p.traits.get("country") or _address(p, "country")),
+    "city": lambda p, _: _text(p.traits.get("city") or _address(p, "city")),
+    "timezone": lambda p, _: _text(p.traits.get("timezone")),
+    "order_count": lambda p, _: p.order_count,
+    "revenue": lambda p, _: p.revenue,
+    "last_order_at": lambda p, _: p.last_order_at,
+    "cart_value": lambda p, _: p.cart.value,
+    "cart_items": lambda p, _: p.cart.quantity,
+    "sessions": lambda p, _: p.session_count,
+    "last_channel": lambda p, _: p.last_channel,
+    "top_category": lambda p, _: top_affinity(p, "category"),
+    "nps": lambda p, _: p.nps.score if p.nps else None,
+    "csat": lambda p, _: p.csat.score if p.csat else None,
+    "traits": lambda p, _: dict(p.traits),
+    "consent": lambda p, _: consent_facts(p),
+}
+
+
 def facts_of(profile: Profile, now: dt.datetime) -> dict[str, Any]:
     """The facts of a profile at ``now``, as the ``profiles`` columns hold them.
 
     Keys: every name in :data:`FACTS`, plus ``traits`` (dict) and ``consent``
     (:func:`consent_facts`).
     """
-    traits = profile.traits
-    raw_address = traits.get("address")
-    address: Mapping[str, Any] = raw_address if isinstance(raw_address, dict) else {}
-    return {
-        "first_seen": profile.first_seen,
-        "last_seen": profile.last_seen,
-        "stage": stage.stage_of(profile, now).value,
-        "email": _text(traits.get("email")),
-        "country": _text(traits.get("country") or address.get("country")),
-        "city": _text(traits.get("city") or address.get("city")),
-        "timezone": _text(traits.get("timezone")),
-        "order_count": profile.order_count,
-        "revenue": profile.revenue,
-        "last_order_at": profile.last_order_at,
-        "cart_value": profile.cart.value,
-        "cart_items": profile.cart.quantity,
-        "sessions": profile.session_count,
-        "last_channel": profile.last_channel,
-        "top_category": top_affinity(profile, "category"),
-        "nps": profile.nps.score if profile.nps else None,
-        "csat": profile.csat.score if profile.csat else None,
-        "traits": dict(traits),
-        "consent": consent_facts(profile),
-    }
+    return {key: read(profile, now) for key, read in _FACT_OF.items()}
+
+
+def fact_of(profile: Profile, key: str, now: dt.datetime) -> Any:
+    """One fact of :func:`facts_of`, computed alone."""
+    return _FACT_OF[key](profile, now)
 
 
 def _text(value: object) -> str | None:
@@ -387,7 +406,7 @@ def _fact(node: FactIs, facts: Mapping[str, Any], now: dt.datetime) -> bool:
     return compare(value, node.op, node.value)
 
 
-def _matches(event: BehaviourEvent, name: str, where: Sequence[PropertyIs]) -> bool:
+def matches(event: BehaviourEvent, name: str, where: Sequence[PropertyIs]) -> bool:
     return event.name == name and all(
         compare(lookup(event.properties, p.path), p.op, p.value) for p in where
     )
@@ -408,10 +427,9 @@ def hits_of(
         by_name = group_by_name(behaviour)
     return {
         id(node): sorted(
-            e.timestamp for e in by_name.get(node.event, ()) if _matches(e, node.event, node.where)
+            e.timestamp for e in by_name.get(node.event, ()) if matches(e, node.event, node.where)
         )
-        for node in walk(segment.condition)
-        if isinstance(node, Performed | NotPerformedSince)
+        for node in segment.leaves
     }
 
 
@@ -583,7 +601,7 @@ def _candidates(
     now: dt.datetime,
 ) -> set[dt.datetime]:
     out: set[dt.datetime] = set()
-    for node in walk(segment.condition):
+    for node in segment.nodes:
         if isinstance(node, Performed | NotPerformedSince):
             out.update(_flips(node, segment, facts, hits, now))
         elif isinstance(node, FactIs) and node.op in ("within", "before"):

@@ -28,6 +28,7 @@ from juncture.core.journeys.spec import SEGMENT_ENTERED, SEGMENT_EXITED
 from juncture.core.profile.model import Profile
 from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.core.segments import conditions as seg
+from juncture.core.segments.hits import HitMemo
 from juncture.core.signals import CancelTimer, ScheduleTimer, TimerCommand, signal_id
 
 SEGMENT_TIMER: Final = "segment"
@@ -48,6 +49,8 @@ class Context(msgspec.Struct, frozen=True):
     # took effect (None: unknown, so every event evaluates every segment).
     scheduled: Mapping[str, dt.datetime] = {}
     active_since: dt.datetime | None = None
+    # The behaviour leaves matched so far per profile (None: match every event each time).
+    memo: HitMemo | None = None
 
     @property
     def lookback(self) -> dt.timedelta:
@@ -90,7 +93,8 @@ def on_event(
     if not ctx.segments:
         return None
     pid = after.profile_id
-    behaviour = [*ctx.behaviour.get(pid, ())]
+    stored = ctx.behaviour.get(pid, ())
+    behaviour = [*stored]
     for other in merged:
         behaviour.extend(ctx.behaviour.get(other, ()))
     member_of = ctx.member_of.get(pid, frozenset())
@@ -101,15 +105,19 @@ def on_event(
             ctx, before, member_of, behaviour, start=due, until=cause.timestamp, strict=True
         )
         member_of, earlier = caught.member_of, caught.events
-    behaviour.extend(behaviour_of(new))
+    added = behaviour_of(new)
+    behaviour.extend(added)
     now = cause.timestamp
-    segments, facts = ctx.segments, None
+    segments = ctx.segments
     indexed, standing = (False, None) if merged or earlier else _standing(ctx, before, pid, now)
     if indexed:
-        segments, facts = _affected(ctx.segments, before, after, new, now)
+        segments = _affected(ctx.segments, before, after, new, now)
         if not segments:
             return None  # nothing this event reads: memberships and the timer stand
-    result = react(segments, after, member_of, behaviour, now, cause=cause.message_id, facts=facts)
+    hits = None
+    if ctx.memo is not None and not merged:
+        hits = ctx.memo.hits(pid, stored, added)
+    result = react(segments, after, member_of, behaviour, now, cause=cause.message_id, hits=hits)
     if indexed and len(segments) < len(ctx.segments):
         result = msgspec.structs.replace(result, timer=_sooner(result.timer, standing, pid))
     return msgspec.structs.replace(result, events=(*earlier, *result.events))
@@ -139,23 +147,25 @@ def _affected(
     after: Profile,
     new: Sequence[Event],
     now: dt.datetime,
-) -> tuple[tuple[seg.Segment, ...], dict[str, Any] | None]:
+) -> tuple[seg.Segment, ...]:
     """The segments that read an event of ``new`` or a fact that differs between ``before``
-    and ``after`` (and those that read the stage, which time moves without a timer), and the
-    facts of ``after`` if they were computed."""
+    and ``after`` (and those that read the stage, which time moves without a timer); each
+    fact is computed once, and only when a segment not chosen by its events reads it."""
     names = {e.event for e in new if e.type == "track" and e.event}
-    facts: tuple[dict[str, Any], dict[str, Any]] | None = None
+    moved: dict[str, bool] = {}
     chosen = []
     for s in segments:
         r = s.reads
         if r.always or not r.names.isdisjoint(names):
             chosen.append(s)
-        elif r.facts:
-            if facts is None:
-                facts = (seg.facts_of(before, now), seg.facts_of(after, now))
-            if any(facts[0][k] != facts[1][k] for k in r.facts):
+            continue
+        for key in r.facts:
+            if key not in moved:
+                moved[key] = seg.fact_of(before, key, now) != seg.fact_of(after, key, now)
+            if moved[key]:
                 chosen.append(s)
-    return tuple(chosen), facts[1] if facts is not None else None
+                break
+    return tuple(chosen)
 
 
 def _sooner(timer: TimerCommand, standing: dt.datetime | None, pid: str) -> TimerCommand:
@@ -219,17 +229,24 @@ def react(
     *,
     cause: str,
     facts: dict[str, Any] | None = None,
+    hits: seg.Hits | None = None,
 ) -> Reaction:
     """Membership of ``profile`` at ``now`` in ``segments`` (memberships of other segments
     are kept as they are); ``cause`` (a message id, or the timer) makes the derived events'
     message ids unique and repeatable; ``facts``: :func:`conditions.facts_of` of ``profile``
-    at ``now`` when the caller has them."""
+    at ``now`` when the caller has them; ``hits``: the behaviour leaves of every segment
+    matched in ``behaviour`` (:class:`~juncture.core.segments.hits.HitMemo`), when the
+    caller has them."""
     pid = profile.profile_id
     if facts is None:
         facts = seg.facts_of(profile, now)
-    named = seg.group_by_name(behaviour)
-    hits = {s.id: seg.hits_of(s, behaviour, named) for s in segments}  # matched once each
-    inside = {s.id for s in segments if seg.evaluate_hits(s, facts, hits[s.id], now)}
+    by_segment: dict[str, seg.Hits]
+    if hits is not None:
+        by_segment = dict.fromkeys((s.id for s in segments), hits)
+    else:
+        named = seg.group_by_name(behaviour)
+        by_segment = {s.id: seg.hits_of(s, behaviour, named) for s in segments}
+    inside = {s.id for s in segments if seg.evaluate_hits(s, facts, by_segment[s.id], now)}
     known = {s.id for s in segments}
     kept = frozenset(inside | (member_of - known))  # memberships of deleted segments stay
     events = [
@@ -241,7 +258,7 @@ def react(
         )
         if moved
     ]
-    timer = _timer(segments, facts, behaviour, now, pid, hits=hits, inside=inside)
+    timer = _timer(segments, facts, behaviour, now, pid, hits=by_segment, inside=inside)
     return Reaction(pid, kept, tuple(events), timer)
 
 

@@ -18,6 +18,14 @@ depends_on = None
 # The tables the writer's cache holds rows of (``state_cache.WATCHED``, tested to agree).
 WATCHED = ("identities", "profiles", "product_views", "device_users", "enrollments", "outbox")
 VERBS = ("insert", "update", "delete")
+# The event log: only what changes a profile's events (a profile's recent events are cached
+# for segments), so that appending unlinked events, ingestion's work, bumps nothing.
+EVENTS = {
+    "events_link": "AFTER INSERT ON events WHEN NEW.profile_id IS NOT NULL",
+    "events_relink": "AFTER UPDATE OF profile_id ON events",
+    "events_delete": "AFTER DELETE ON events",
+}
+_BUMP = "BEGIN UPDATE state_generation SET n = n + 1 WHERE id = 1; END"
 
 
 def upgrade() -> None:
@@ -33,8 +41,10 @@ def upgrade() -> None:
             for verb in VERBS:
                 op.execute(
                     f"CREATE TRIGGER state_generation_{table}_{verb} AFTER {verb.upper()} "
-                    f"ON {table} BEGIN UPDATE state_generation SET n = n + 1 WHERE id = 1; END"
+                    f"ON {table} {_BUMP}"
                 )
+        for name, when in EVENTS.items():
+            op.execute(f"CREATE TRIGGER state_generation_{name} {when} {_BUMP}")
 
 
 def downgrade() -> None:
@@ -42,4 +52,6 @@ def downgrade() -> None:
         for table in WATCHED:
             for verb in VERBS:
                 op.execute(f"DROP TRIGGER IF EXISTS state_generation_{table}_{verb}")
+        for name in EVENTS:
+            op.execute(f"DROP TRIGGER IF EXISTS state_generation_{name}")
     op.drop_table("state_generation")
