@@ -237,3 +237,35 @@ def bench_dashboard(
         demo_url=demo, profiles=profiles, events=events, repeat=repeat, echo=typer.echo
     )
     _write(output, results)
+
+
+@bench_app.command("scale")
+def bench_scale(
+    postgres_url: Annotated[
+        str, typer.Option(help="PostgreSQL server (a scratch database is created per run)")
+    ],
+    log_url: Annotated[str, typer.Option(help="The log the workers read")] = (
+        "nats://127.0.0.1:4222"
+    ),
+    compare: Annotated[
+        list[str] | None, typer.Option(help="Logs whose appends are measured (repeatable)")
+    ] = None,
+    events: Annotated[int, typer.Option(help="Events per run")] = 20_000,
+    workers: Annotated[str, typer.Option(help="Worker counts, comma-separated")] = "1,2,4",
+    partitions: Annotated[int, typer.Option(help="Partitions of the log")] = 16,
+    output: JsonOut = Path("bench-scale.json"),
+) -> None:
+    """Appends to NATS JetStream and Redis Streams, then 1, 2 and 4 `juncture worker`s on
+    PostgreSQL: events/s, CPU per event (workers and PostgreSQL) and lag."""
+    from juncture.bench import scale
+
+    results = scale.run(
+        events=events,
+        postgres_url=postgres_url,
+        log_url=log_url,
+        compare=compare or ["nats://127.0.0.1:4222", "redis://127.0.0.1:6379/0"],
+        workers=[int(w) for w in workers.split(",") if w.strip()],
+        partitions=partitions,
+        echo=typer.echo,
+    )
+    _write(output, results)

@@ -1,0 +1,243 @@
+"""``juncture bench scale``: the distributed log and 1, 2, 4 ``juncture worker`` processes
+against PostgreSQL.
+
+First the log alone: appends of the bench's events in batches of 100 (as an HTTP batch
+is), each batch acknowledged before the next, on NATS JetStream and on Redis Streams.
+Then, per worker count, a fresh PostgreSQL database and a fresh log: the workers start and
+share the partitions, the events are appended as fast as the log takes them, and the
+bench times until every partition's position has reached the log's end (every event
+applied, exactly once: the stored count is checked), with the CPU the workers and
+PostgreSQL spent per event; then a steady load at half that rate for a few seconds, with
+the lag (now less the receipt of the oldest event not applied yet) sampled every 0.2 s.
+The raw limit is the one-worker rate: each count's ratio is its rate over that many
+single workers (1.0: it scales linearly).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from juncture.bench.ingest import cpu_seconds, make_batches, percentile, rows_of, stored_counts
+from juncture.core.events import Event
+from juncture.log import Log, connect
+from juncture.log.base import Entry, entry
+from juncture.store import scratch
+from juncture.store.leases import owners
+from juncture.store.sql import SqlStore
+
+Echo = Callable[[str], None]
+BATCH = 100
+STEADY_SECONDS = 8.0
+
+
+def appends(url: str, events: Sequence[Event], partitions: int) -> dict[str, Any]:
+    """Events/s appended to the log at ``url``, a batch of 100 acknowledged at a time."""
+    log = connect(url, partitions, name=f"bench{uuid.uuid4().hex[:8]}")
+    try:
+        entries = [entry(e, partitions) for e in events]
+        started = time.perf_counter()
+        for start in range(0, len(entries), BATCH):
+            log.append(entries[start : start + BATCH])
+        seconds = time.perf_counter() - started
+    finally:
+        _delete(log)
+    return {"events": len(events), "events_per_s": len(events) / seconds}
+
+
+def postgres_cpu() -> float:
+    """CPU seconds spent so far by the PostgreSQL processes on this machine."""
+    total = 0.0
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == "postgres":
+                total += cpu_seconds(int(comm.parent.name))
+        except OSError:
+            continue
+    return total
+
+
+def workers_run(
+    base_url: str, log_url: str, events: Sequence[Event], count: int, partitions: int
+) -> dict[str, Any]:
+    """``count`` workers applying ``events`` from a fresh log into a fresh database."""
+    name = f"scale{uuid.uuid4().hex[:8]}"
+    with scratch.postgres(base_url, "scale") as url:
+        store = SqlStore(url)
+        store.migrate()
+        log = connect(log_url, partitions, name=name)
+        env = {
+            "JUNCTURE_DATABASE_URL": url,
+            "JUNCTURE_LOG_URL": log_url,
+            "JUNCTURE_LOG_NAME": name,
+            "JUNCTURE_LOG_PARTITIONS": str(partitions),
+            "JUNCTURE_WORKER_LEASE_INTERVAL": "0.5",
+        }
+        procs = [_worker(env) for _ in range(count)]
+        try:
+            _until(lambda: _shared(store, name, count, partitions), 300)
+            cpu = sum(cpu_seconds(p.pid) for p in procs), postgres_cpu()
+            started = time.perf_counter()
+            entries = [entry(e, partitions) for e in events]
+            for start in range(0, len(entries), BATCH):
+                log.append(entries[start : start + BATCH])
+            last = {p: log.last(p) for p in range(partitions)}
+            _until(lambda: _caught_up(store, name, last), 600)
+            seconds = time.perf_counter() - started
+            worker_cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu[0]
+            pg_cpu = postgres_cpu() - cpu[1]
+            stored = stored_counts(url)[0]
+            rate = len(events) / seconds
+            lags = steady_lag(store, log, name, events, rate=rate / 2)
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.wait(30)
+            _delete(log)
+            store.close()
+    return {
+        "workers": count,
+        "events": len(events),
+        "stored": stored,
+        "events_per_s": rate,
+        "worker_cpu_us_per_event": worker_cpu / len(events) * 1e6,
+        "postgres_cpu_us_per_event": pg_cpu / len(events) * 1e6,
+        "steady_rate": rate / 2,
+        "lag_p50_s": percentile(lags, 0.5),
+        "lag_p99_s": percentile(lags, 0.99),
+    }
+
+
+def steady_lag(
+    store: SqlStore, log: Log, name: str, events: Sequence[Event], *, rate: float
+) -> list[float]:
+    """Append copies of ``events`` (new ids, received now) at ``rate`` per second for a few
+    seconds; the lag sampled every 0.2 s meanwhile."""
+    samples: list[float] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.2):
+            samples.append(_lag(store, log, name))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    started = time.perf_counter()
+    sent = 0
+    try:
+        while (elapsed := time.perf_counter() - started) < STEADY_SECONDS:
+            due = int(elapsed * rate) - sent
+            if due < BATCH:
+                time.sleep(BATCH / rate / 4)
+                continue
+            log.append(_fresh(events, sent, BATCH, log.partitions))
+            sent += BATCH
+    finally:
+        done.set()
+        sampler.join()
+    return samples
+
+
+def _fresh(events: Sequence[Event], start: int, count: int, partitions: int) -> list[Entry]:
+    now = dt.datetime.now(dt.UTC)
+    return [
+        entry(
+            msgspec.structs.replace(
+                events[(start + i) % len(events)], message_id=f"steady-{start + i}", received_at=now
+            ),
+            partitions,
+        )
+        for i in range(count)
+    ]
+
+
+def _lag(store: SqlStore, log: Log, name: str) -> float:
+    """Seconds since the oldest event not applied yet was received (0: none)."""
+    now = dt.datetime.now(dt.UTC)
+    oldest = 0.0
+    for p in range(log.partitions):
+        at = store.log_positions.position(f"log:{name}:{p}")
+        waiting = log.read(p, at, 1, 0.0)
+        if waiting:
+            oldest = max(oldest, (now - waiting[0].event().received_at).total_seconds())
+    return oldest
+
+
+def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "juncture", "worker"],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _shared(store: SqlStore, name: str, count: int, partitions: int) -> bool:
+    held = owners(store.engine, name)
+    return len(held) == partitions and len(set(held.values())) == count
+
+
+def _caught_up(store: SqlStore, name: str, last: dict[int, int]) -> bool:
+    positions = store.log_positions
+    return all(positions.position(f"log:{name}:{p}") >= end for p, end in last.items())
+
+
+def _until(check: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the workers did not get there in time")
+        time.sleep(0.05)
+
+
+def _delete(log: Log) -> None:
+    delete = getattr(log, "delete", None)
+    if delete is not None:
+        delete()
+    log.close()
+
+
+def run(
+    *,
+    events: int,
+    postgres_url: str,
+    log_url: str,
+    compare: Sequence[str],
+    workers: Sequence[int],
+    partitions: int,
+    echo: Echo,
+) -> dict[str, Any]:
+    rows = rows_of(make_batches(events))
+    results: dict[str, Any] = {"events": len(rows), "partitions": partitions, "appends": {}}
+    for url in compare:
+        found = appends(url, rows, partitions)
+        results["appends"][url.split(":", 1)[0]] = found
+        echo(f"appends to {url}: {found['events_per_s']:,.0f} events/s (batches of {BATCH})")
+    runs: list[dict[str, Any]] = []
+    for count in workers:
+        found = workers_run(postgres_url, log_url, rows, count, partitions)
+        single = runs[0]["events_per_s"] if runs else found["events_per_s"]
+        found["ratio"] = found["events_per_s"] / (single * count)
+        runs.append(found)
+        echo(
+            f"{count} worker(s): {found['events_per_s']:,.0f} events/s "
+            f"(ratio {found['ratio']:.2f} of {count} x one worker), "
+            f"workers {found['worker_cpu_us_per_event']:.0f} us/event, "
+            f"PostgreSQL {found['postgres_cpu_us_per_event']:.0f} us/event, "
+            f"{found['stored']:,} stored of {found['events']:,}; lag at "
+            f"{found['steady_rate']:,.0f}/s p50 {found['lag_p50_s']:.2f} s, "
+            f"p99 {found['lag_p99_s']:.2f} s"
+        )
+    results["workers"] = runs
+    return results
