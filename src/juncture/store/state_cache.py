@@ -18,7 +18,7 @@ from juncture.core.segments.hits import HitMemo
 
 # The tables the cache holds rows of (profiles with their product views and identity
 # nodes, identities, devices, enrollments, and the outbox for recent contacts). On SQLite a
-# trigger on each (migration 0018) bumps the one row of ``state_generation`` whenever a row
+# trigger on each (migration 0019) bumps the one row of ``state_generation`` whenever a row
 # of them changes, whoever writes it; other tables (the event log, data quality, the
 # catalogue) do not; on ``events``, only a row linked to a profile (inserted with one,
 # relinked, deleted) bumps it, as the profiles' recent events are cached for segments.
