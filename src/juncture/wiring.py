@@ -211,6 +211,7 @@ class Juncture:
                 engine_config(self.settings),
             ),
             body_timeout=self.settings.body_timeout,
+            sending=sending(self.settings),
         )
 
     def templates(self) -> Templates:
@@ -376,6 +377,23 @@ def templates(settings: Settings) -> Templates:
     brand = {"name": s.brand_name, "logo_url": s.brand_logo_url or "",
              "color": s.brand_color, "background": s.brand_background}  # fmt: skip
     return Templates(own=Path(own) if own else None, brand=brand)
+
+
+def sending(settings: Settings) -> list[str]:
+    """The channels that reach people (those with a recipient) and would really send here:
+    configured as :data:`ADAPTERS` build them, and not only recorded."""
+    sms = settings.sms_from is not None and (
+        settings.sms_url is not None
+        if settings.sms_kind != "twilio"
+        else bool(settings.sms_account_sid and settings.sms_token)
+    )
+    configured = {
+        "email": settings.smtp_url is not None and bool(settings.email_from),
+        "sms": sms,
+        "push": bool(settings.push_url),
+    }
+    recorded = set(settings.recorded_channels())
+    return [name for name, on in configured.items() if on and name not in recorded]
 
 
 def build_channels(settings: Settings) -> dict[str, Channel]:

@@ -7,6 +7,7 @@ import datetime as dt
 import re
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ from juncture.cli.main import app
 from juncture.settings import source_of
 from juncture.store import tables
 from juncture.testing import ServerProcess
+from tests.servers import SmtpSink
 
 pytestmark = pytest.mark.slow
 KEY = "sim-live-key"
@@ -113,3 +115,34 @@ def test_no_server_is_a_clear_error(sqlite_url: str) -> None:
     code, output = simulate(f"http://127.0.0.1:{free_port()}", "--customers", "5")
     assert code == 1
     assert "no server answers" in output
+
+
+def test_a_server_that_really_sends_email_is_refused_unless_told(sqlite_url: str) -> None:
+    sink = SmtpSink().start()
+    env = {"JUNCTURE_WRITE_KEYS": KEY, "JUNCTURE_SMTP_URL": sink.url,
+           "JUNCTURE_EMAIL_FROM": "Shop <shop@example.com>"}  # fmt: skip
+    try:
+        with ServerProcess(sqlite_url, env=env) as sending:
+            code, output = simulate(sending.url, "--customers", "20", "--max-events", "5")
+            assert code == 1 and "sends real messages (email)" in output, output
+            assert "--yes-send" in output
+            assert stored(sending.database_url) == []  # nothing was sent
+            code, output = simulate(
+                sending.url, "--customers", "20", "--speed", "86400", "--max-events", "5",
+                "--yes-send",
+            )  # fmt: skip
+            assert code == 0 and "sent 5 events" in output, output
+    finally:
+        sink.stop()
+
+
+def test_recorded_channels_do_not_count_as_sending() -> None:
+    from juncture import wiring
+    from juncture.settings import Settings
+
+    smtp: dict[str, Any] = {"smtp_url": "smtp://127.0.0.1:2525", "email_from": "s@example.com"}
+    assert wiring.sending(Settings.model_validate(smtp)) == ["email"]
+    assert wiring.sending(Settings.model_validate({**smtp, "record_channels": "email"})) == []
+    assert wiring.sending(Settings(sms_from="Shop", sms_url="http://127.0.0.1:9/sms")) == ["sms"]
+    assert wiring.sending(Settings(sms_from="Shop", sms_kind="twilio")) == []  # no account
+    assert wiring.sending(Settings()) == []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from fastapi import Depends, FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -79,6 +79,7 @@ def create_app(
     links: Links | None = None,
     inbound_token: str | None = None,
     templates: Templates | None = None,
+    sending: Sequence[str] = (),
 ) -> FastAPI:
     """The HTTP API. ``engine_behind`` is the engine behind the log (None: the engine runs
     inline, in each ingestion commit, or not at all); ``cors_origins`` the storefront
@@ -143,6 +144,8 @@ def create_app(
         body_timeout=body_timeout,
         journeys=journey_store,
         segments=segment_ops,
+        sending=sending,
+        keys=keys,
     )
     pages = dashboard.Sources(store, ingestor, segment_ops, measurement, engine_behind, eraser)
     dashboard.install(app, pages, admin_token)  # the marketers' pages under /app

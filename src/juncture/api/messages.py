@@ -4,15 +4,16 @@ and the retailer's own templates."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Query
+from fastapi import APIRouter, FastAPI, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from juncture.api import campaigns, inbound, links, preferences, unsubscribe
 from juncture.api import templates as retailer_templates
-from juncture.api.auth import admin_only
+from juncture.api.auth import WriteKeys, admin_only, basic_user
 from juncture.api.errors import json_response
 from juncture.channels.links import Links
 from juncture.channels.templates import Templates
@@ -38,6 +39,8 @@ def install(
     body_timeout: float,
     journeys: JourneyStore,
     segments: Segments,
+    sending: Sequence[str] = (),
+    keys: WriteKeys | None = None,
 ) -> None:
     """Add the routes: unsubscribe, tracked links and opens (recipients, no login; the links
     are ``signed``), inbound webhooks (the inbound token), templates, engagement and
@@ -51,10 +54,27 @@ def install(
     templates = templates or Templates()
     app.include_router(retailer_templates.router(templates, admin_token))
     app.include_router(engagement_router(Recipients(store.engine), admin_token))
+    if keys is not None:
+        app.include_router(sending_router(sending, keys))
     recipients = Recipients(store.engine)
     clock = ingestor.clock
     launcher = Campaigns(journeys, segments, recipients, ingestor, clock, templates=templates.names)
     app.include_router(campaigns.router(launcher, admin_token))
+
+
+def sending_router(sending: Sequence[str], keys: WriteKeys) -> APIRouter:
+    """``GET /v1/sending`` (a write key, as the tracking API takes it): the channels that
+    reach people and really send here (configured, not only recorded), so that a load
+    generator or simulator can refuse to make this server write to real customers."""
+    api = APIRouter(tags=["messages"])
+    answer = {"channels": list(sending)}
+
+    @api.get("/v1/sending")
+    async def channels(request: Request) -> Response:
+        await run_in_threadpool(keys.source, basic_user(request))
+        return json_response(answer)
+
+    return api
 
 
 def engagement_router(recipients: Recipients, admin_token: str | None) -> APIRouter:

@@ -1,7 +1,9 @@
 """``juncture simulate``: the simulated retailer as live traffic against a running server.
 
 A load generator, so it speaks only to this machine unless ``--allow-remote`` is given, and
-every run is bounded in events and in time (:mod:`juncture.sim.live`).
+every run is bounded in events and in time (:mod:`juncture.sim.live`). Simulated customers
+have addresses, so it refuses a server that really sends email, SMS or push (``GET
+/v1/sending``) unless ``--yes-send`` is given.
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ def simulate(
     allow_remote: Annotated[
         bool, typer.Option("--allow-remote", help="Allow a URL that is not this machine")
     ] = False,
+    yes_send: Annotated[
+        bool,
+        typer.Option("--yes-send", help="Run even though the server sends real email, SMS or push"),
+    ] = False,
 ) -> None:
     """Drive a running server with simulated shoppers over the Segment HTTP API, paced in
     real time (--speed to accelerate)."""
@@ -48,6 +54,8 @@ def simulate(
             "not this machine: this is a load generator; pass --allow-remote to send there",
             param_hint="--url",
         )
+    if not yes_send:
+        _refuse_real_sending(url, write_key)
     config = live.LiveConfig(
         customers=customers, days=days, seed=seed, speed=speed, max_events=max_events,
         max_seconds=max_seconds, batch_size=batch_size,
@@ -64,6 +72,27 @@ def simulate(
         f"hours): {sent.failed:,} failed, {sent.retries:,} retries; stopped: {report.stopped}"
     )
     if sent.failed:
+        raise typer.Exit(1)
+
+
+def _refuse_real_sending(url: str, write_key: str) -> None:
+    """Simulated customers have addresses: a server that really sends would write to them.
+    Exit 1, saying so, unless it sends nothing real (or ``--yes-send`` was given)."""
+    from juncture.sim import http
+
+    try:
+        channels = http.sending_channels(url, write_key)
+    except http.SendingUnknown as exc:
+        if exc.run_says:
+            return  # the run fails and says why (no server, a refused write key)
+        typer.echo(f"{url}: cannot tell whether it sends real messages: {exc}; "
+                   "pass --yes-send to simulate anyway", err=True)  # fmt: skip
+        raise typer.Exit(1) from exc
+    if channels:
+        names = ", ".join(channels)
+        typer.echo(f"{url} sends real messages ({names}): simulated customers would receive "
+                   "them. Use a server with JUNCTURE_RECORD_CHANNELS, or pass --yes-send",
+                   err=True)  # fmt: skip
         raise typer.Exit(1)
 
 

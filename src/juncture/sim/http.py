@@ -95,6 +95,38 @@ class _Sender:
         report.failed += len(batch)
 
 
+class SendingUnknown(Exception):
+    """The server did not say which channels it sends on; ``run_says``: a run would fail
+    and say why itself (no server answers, the write key is refused)."""
+
+    def __init__(self, message: str, *, run_says: bool = False) -> None:
+        super().__init__(message)
+        self.run_says = run_says
+
+
+def sending_channels(
+    base_url: str, write_key: str, client: httpx.Client | None = None
+) -> list[str]:
+    """The channels on which the server at ``base_url`` really reaches people
+    (``GET /v1/sending`` with the write key); raises :class:`SendingUnknown` saying why when
+    it does not answer that."""
+    http = client or httpx.Client(timeout=10.0)
+    try:
+        response = http.get(base_url.rstrip("/") + "/v1/sending", auth=(write_key, ""))
+    except httpx.TransportError as exc:
+        raise SendingUnknown(f"no answer ({type(exc).__name__})", run_says=True) from exc
+    finally:
+        if client is None:
+            http.close()
+    if response.status_code != 200:
+        refused = response.status_code in {401, 403}
+        raise SendingUnknown(f"GET /v1/sending answered {response.status_code}", run_says=refused)
+    channels = response.json().get("channels")
+    if not isinstance(channels, list):
+        raise SendingUnknown("GET /v1/sending did not list channels")
+    return [str(c) for c in channels]
+
+
 def _chunks(messages: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
     iterator = iter(messages)
     while chunk := list(islice(iterator, size)):
