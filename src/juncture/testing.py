@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -105,8 +105,10 @@ class ServerProcess:
         env: Mapping[str, str] | None = None,
         port: int | None = None,
         log: Path | None = None,
+        args: Sequence[str] = (),
     ) -> None:
         self.database_url = database_url
+        self.args = tuple(args)  # more options of ``juncture serve``
         self.port = port or free_port()
         self.env = {**os.environ, **(env or {})}
         self.log = log
@@ -118,7 +120,7 @@ class ServerProcess:
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         command = [sys.executable, "-m", "juncture", "serve", "--host", "127.0.0.1"]
-        command += ["--port", str(self.port), "--database-url", self.database_url]
+        command += ["--port", str(self.port), "--database-url", self.database_url, *self.args]
         if self.log is None:
             return subprocess.Popen(  # noqa: S603 - our own interpreter and module
                 command, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

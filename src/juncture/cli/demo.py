@@ -11,6 +11,7 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     from juncture.settings import Settings
+    from juncture.wiring import Juncture
 
 console = Console(stderr=True)
 out = Console()
@@ -207,6 +208,17 @@ def _print_retail(retail: dict[str, Any], truth: dict[str, dict[str, float]]) ->
         )
 
 
+def _say_pending(juncture: Juncture) -> None:
+    """What the simulated weeks left due: this server fires and sends none of it."""
+    from juncture.store.overdue import overdue
+
+    found = overdue(juncture.store.engine, juncture.clock.now())
+    if found.any:
+        out.print(f"{found.timers:,} timers and {found.messages:,} queued messages of the "
+                  "simulated weeks are due: this server neither fires nor sends them "
+                  "(juncture serve --overdue fire on this database would)")  # fmt: skip
+
+
 def _serve_demo(settings: Settings) -> None:
     from juncture import wiring
     from juncture.cli import server as cli_server
@@ -221,6 +233,7 @@ Serving the demo store at {url} (Ctrl-C to stop). Try:
   {url}/docs  (the API),  {url}/metrics  (Prometheus)
 """)
     juncture = wiring.build(settings)
+    _say_pending(juncture)
     app = juncture.app()
     storefront.mount(app, DEMO_WRITE_KEY)
     storefront.stock(juncture.store.catalog, juncture.clock.now())  # what its slots read

@@ -16,6 +16,7 @@ from juncture.cli.engine import engine
 from juncture.cli.journeys import journeys_app
 from juncture.cli.measure import measure_app
 from juncture.cli.options import DatabaseUrl
+from juncture.cli.overdue import OVERDUE_HELP, OnOverdue
 from juncture.cli.profiles import profiles_app
 from juncture.cli.quality import plans_app, quality_app
 from juncture.cli.recs import recs_app
@@ -73,22 +74,30 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8765)")] = None,
     database_url: DatabaseUrl = None,
+    overdue: Annotated[OnOverdue, typer.Option(help=OVERDUE_HELP)] = OnOverdue.ASK,
+    overdue_after: Annotated[
+        float, typer.Option(min=0, help="Hours past due before work counts as overdue")
+    ] = 24.0,
 ) -> None:
     """Run the HTTP API (tracking, admin, health, metrics) and the outbox dispatcher."""
     from juncture import wiring
     from juncture.channels.base import ChannelMisconfigured
+    from juncture.cli import overdue as on_overdue
     from juncture.cli import server as cli_server
 
     settings = settings_from(host=host, port=port, database_url=database_url)
     wiring.configure_logging(settings.log_level)
     juncture = wiring.build(settings)
+    live = on_overdue.fire(juncture.store.engine, overdue, overdue_after, juncture.clock.now())
     juncture.start_engine_process()
-    juncture.start_scheduler()
+    if live:
+        juncture.start_scheduler()
     juncture.start_retention()
     juncture.start_summaries()
     juncture.start_recs_trainer()
     try:
-        juncture.start_dispatcher()
+        if live:
+            juncture.start_dispatcher()
     except ChannelMisconfigured as exc:
         juncture.close()
         console.print(f"[red]{exc.message}[/]")
