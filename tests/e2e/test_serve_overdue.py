@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from juncture.cli.overdue import OnOverdue, fire
 from juncture.store import tables
+from juncture.store.sql import SqlStore
 from juncture.testing import ServerProcess
 from tests.servers import SmtpSink
 
@@ -37,15 +38,15 @@ def queue(database_url: str, *, due: dt.datetime, key: str = "k-1") -> None:
 
 
 def test_what_is_overdue_is_held_without_a_terminal_and_fired_when_told(sqlite_url: str) -> None:
-    engine = sa.create_engine(sqlite_url)
-    assert fire(engine, OnOverdue.ASK, 24, NOW) is True  # nothing overdue
+    store = SqlStore(sqlite_url)
+    assert fire(store, OnOverdue.ASK, 24, NOW) is True  # nothing overdue
     queue(sqlite_url, due=NOW - dt.timedelta(hours=2))
-    assert fire(engine, OnOverdue.ASK, 24, NOW) is True  # two hours late: not overdue
+    assert fire(store, OnOverdue.ASK, 24, NOW) is True  # two hours late: not overdue
     queue(sqlite_url, due=NOW - dt.timedelta(days=30), key="k-2")
-    assert fire(engine, OnOverdue.ASK, 24, NOW) is False  # pytest's stdin is no terminal
-    assert fire(engine, OnOverdue.HOLD, 24, NOW) is False
-    assert fire(engine, OnOverdue.FIRE, 24, NOW) is True
-    engine.dispose()
+    assert fire(store, OnOverdue.ASK, 24, NOW) is False  # pytest's stdin is no terminal
+    assert fire(store, OnOverdue.HOLD, 24, NOW) is False
+    assert fire(store, OnOverdue.FIRE, 24, NOW) is True
+    store.close()
 
 
 def test_serve_holds_a_month_of_overdue_mail_unless_told_to_fire(sqlite_url: str) -> None:

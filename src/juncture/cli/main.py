@@ -88,7 +88,7 @@ def serve(
     settings = settings_from(host=host, port=port, database_url=database_url)
     wiring.configure_logging(settings.log_level)
     juncture = wiring.build(settings)
-    live = on_overdue.fire(juncture.store.engine, overdue, overdue_after, juncture.clock.now())
+    live = on_overdue.fire(juncture.store, overdue, overdue_after, juncture.clock.now())
     juncture.start_engine_process()
     if live:
         juncture.start_scheduler()

@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 
 if TYPE_CHECKING:
-    import sqlalchemy as sa
+    from juncture.store.sql import SqlStore
 
 console = Console(stderr=True)
 OVERDUE_HELP = (
@@ -36,12 +36,12 @@ class OnOverdue(enum.StrEnum):
     HOLD = "hold"
 
 
-def fire(engine: sa.Engine, choice: OnOverdue, after_hours: float, now: dt.datetime) -> bool:
+def fire(store: SqlStore, choice: OnOverdue, after_hours: float, now: dt.datetime) -> bool:
     """Whether the server may fire timers and send messages: True when nothing is overdue,
     with ``fire``, or when the user says so at the prompt."""
     from juncture.store.overdue import overdue
 
-    found = overdue(engine, now - dt.timedelta(hours=after_hours))
+    found = overdue(store.engine, now - dt.timedelta(hours=after_hours))
     if not found.any or choice is OnOverdue.FIRE:
         return True
     since = f"{found.oldest:%Y-%m-%d %H:%M} UTC" if found.oldest else "long ago"
