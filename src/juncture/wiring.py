@@ -71,9 +71,9 @@ from juncture.runtime.summaries import SummaryJob
 from juncture.runtime.touchpoints import Touchpoints
 from juncture.runtime.tracking_plans import load as load_plans
 from juncture.runtime.unit_of_work import AppendResult, Processor
-from juncture.runtime.worker import Worker
+from juncture.runtime.worker import Worker, position_name
 from juncture.settings import Settings
-from juncture.store.leases import Leases
+from juncture.store.leases import Leases, hold_partitions
 from juncture.store.quality import QualityStore
 from juncture.store.recipients import Recipients
 from juncture.store.retention import Retention
@@ -278,10 +278,16 @@ class Juncture:
         """Where batch changes run (segment moves, erasures, lifetime values): on the
         engine's writer; with the engine in a process of its own, on this server's writer,
         holding the engine's position so that they and the engine's commits never
-        interleave."""
+        interleave; with the distributed log, holding every partition's position."""
         if self.follower is not None:
             return self.follower.run_sync
         run = self.committer.run_sync
+        if self.distributed:
+            s = self.settings
+            names = [position_name(s.log_name, p) for p in range(s.log_partitions)]
+            return lambda process: run(
+                functools.partial(_all_partitions, names, self.clock.now(), process)
+            )
         if not self.behind:
             return run
         return lambda process: run(functools.partial(_exclusive, process))
@@ -365,6 +371,13 @@ def _secret(value: SecretStr | None) -> str | None:
 
 def _exclusive(process: Processor, state: StateSql, events: list[Event]) -> list[Event]:
     state.lock_position(ENGINE)
+    return process(state, events)
+
+
+def _all_partitions(
+    names: list[str], at: dt.datetime, process: Processor, state: StateSql, events: list[Event]
+) -> list[Event]:
+    hold_partitions(state, names, at)
     return process(state, events)
 
 

@@ -164,3 +164,41 @@ def test_a_stale_worker_cannot_commit_over_the_new_owner(node: wiring.Juncture) 
         worker.close()
     finally:
         store.close()
+
+
+def test_a_batch_change_on_the_ingestion_node_holds_every_worker_off(
+    node: wiring.Juncture, running: Running
+) -> None:
+    """An erasure or a segment move on a server runs while no worker commits, so that no
+    worker's transaction that read a person before it can undo it."""
+    node.ingestor.ingest_sync(envelope(_shoppers(0, 100)), SOURCE)
+    running.start()
+    running.caught_up()
+    name = node.settings.log_name
+    positions = node.store.log_positions
+
+    def at() -> dict[int, int]:
+        return {p: positions.position(position_name(name, p)) for p in range(PARTITIONS)}
+
+    holding, release = threading.Event(), threading.Event()
+
+    def change(state: Any, events: list[Any]) -> list[Any]:
+        holding.set()
+        release.wait(30)
+        return events
+
+    batch = threading.Thread(target=node.batch_run(), args=(change,))
+    batch.start()
+    try:
+        assert holding.wait(30)
+        before = at()
+        node.ingestor.ingest_sync(envelope(_shoppers(100, 100)), SOURCE)
+        time.sleep(1.5)  # a worker polls every 20 ms
+        assert at() == before, "a worker committed during the batch change"
+    finally:
+        release.set()
+        batch.join(30)
+    running.caught_up()
+    counts = applied(node.store)
+    assert sum(stored for _, stored in counts.values()) == 200
+    assert all(counted == stored for counted, stored in counts.values())

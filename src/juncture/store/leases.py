@@ -16,8 +16,9 @@ each profile those reach, so that two workers never read and write one profile a
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 import psycopg
@@ -139,6 +140,26 @@ def hold_people(state: StateSql, identifiers: Iterable[str], profiles: Iterable[
         wanted.update(r[0] for r in cur.fetchall())
     _lock(cur, "profile", sorted(seen))
     return seen
+
+
+def hold_partitions(state: StateSql, names: Sequence[str], at: dt.datetime) -> None:
+    """Hold the positions ``names`` of every partition (made at 0 where none is yet) until
+    this transaction ends: a worker's commit moves its position first, so none commits
+    meanwhile, and one that began before is waited for. A batch change on an ingestion
+    node (an erasure, a segment move) is then never undone by a worker's commit that read
+    the person before it. Nothing on SQLite: its one writer holds them apart."""
+    if state.sqlite:
+        return
+    cur = state.cur
+    cur.executemany(
+        "INSERT INTO log_positions (name, seq, updated_at) VALUES (%s, 0, %s) "
+        "ON CONFLICT (name) DO NOTHING",
+        [(name, at) for name in names],
+    )
+    cur.execute(
+        "SELECT seq FROM log_positions WHERE name = ANY(%s) ORDER BY name FOR UPDATE",
+        (sorted(names),),
+    )
 
 
 def due_profiles(state: StateSql, now: Any) -> list[str]:
