@@ -4,8 +4,9 @@ events. A page asks :meth:`Reports.get` with a key and the function that compute
 figures; it gets
 
 - the last result, if it is younger than ``fresh``;
-- else a new one, if it is computed within ``wait`` seconds;
-- else the last result marked as being refreshed, or, when there is none yet, nothing:
+- else, when there is an older one, that one at once, marked as being refreshed, while a
+  new one is computed;
+- else (the first ask) a new one, if it is computed within ``wait`` seconds, or nothing:
   the page says the figures are being computed and asks again shortly.
 
 Each key is computed once at a time, on a small pool of threads of its own, whoever asks
@@ -70,10 +71,12 @@ class Reports:
                 running = self._running[key] = self._pool.submit(self._compute, key, compute)
         if running is None:  # too much being computed: what there is, else nothing yet
             return last
+        if last is not None:  # an old result is answered at once while the new one comes
+            return _refreshing(last)
         try:
             return running.result(timeout=self.wait)
         except Pending:
-            return None if last is None else _refreshing(last)
+            return None
 
     def _compute(self, key: Hashable, compute: Callable[[], Any]) -> Report:
         started = time.perf_counter()

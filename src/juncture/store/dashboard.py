@@ -19,8 +19,10 @@ from typing import Any, Final
 import sqlalchemy as sa
 
 from juncture.core.events import Event, as_utc, from_row
+from juncture.core.journeys.spec import SEGMENT_ENTERED, SEGMENT_EXITED
+from juncture.core.measures import Period
 from juncture.core.profile.reducer import DERIVED_SOURCE
-from juncture.store import catalog_tables, failures, outbox, tables
+from juncture.store import catalog_tables, failures, kpi_sql, outbox, tables
 from juncture.store.outbox import OutboxRow
 
 ONSITE: Final = "onsite"  # the channel of on-site answers (juncture.core.channels)
@@ -107,6 +109,30 @@ class DashboardReads:
         with self._connect() as conn:
             found = {str(s): int(n) for s, n in conn.execute(query)}
         return [(s, found.get(s, 0)) for s in STAGES]
+
+    def segment_moves(
+        self, segment_id: str, since: dt.datetime, until: dt.datetime
+    ) -> list[tuple[str, int, int]]:
+        """Per day (``YYYY-MM-DD``) of [since, until) that had any, the profiles that entered
+        and exited ``segment_id`` as they happened (the engine's ``Segment Entered`` and
+        ``Segment Exited`` signals, read through the index on event name and time)."""
+        dialect = self._engine.dialect.name
+        day = kpi_sql.period(_E.c.timestamp, Period.day, dialect)
+        entered = sa.func.sum(sa.case((_E.c.event == SEGMENT_ENTERED, 1), else_=0))
+        query = (
+            sa.select(day, entered, sa.func.count() - entered)
+            .where(
+                _E.c.event.in_([SEGMENT_ENTERED, SEGMENT_EXITED]),
+                _E.c.timestamp >= since,
+                _E.c.timestamp < until,
+                _E.c.source == DERIVED_SOURCE,
+                kpi_sql.Body(_E.c.body, dialect).text("properties", "segment_id") == segment_id,
+            )
+            .group_by(day)
+            .order_by(day)
+        )
+        with self._connect() as conn:
+            return [(str(d), int(i), int(o)) for d, i, o in conn.execute(query)]
 
     def quarantined(self, since: dt.datetime, until: dt.datetime) -> int:
         """Messages refused into the quarantine in [since, until)."""

@@ -1,7 +1,8 @@
 """The Segments pages: every saved segment with its definition and size, its size over time
-(entered and exited per refresh), its members, and a draft condition counted as you write it
-(the same preview as ``POST /v1/segments/preview``: nothing saved) and then saved (as
-``POST /v1/segments``)."""
+(entered and exited per refresh), the profiles that entered and exited it per day as they
+happened over the last 30 days with the daily rates, its members, and a draft condition
+counted as you write it (the same preview as ``POST /v1/segments/preview``: nothing saved)
+and then saved (as ``POST /v1/segments``)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ from starlette.responses import Response
 
 from juncture.api.dashboard import render
 from juncture.api.dashboard.journeys import draft_text, problem_json, refused
+from juncture.api.dashboard.overview import PERIODS, window
 from juncture.api.dashboard.sources import Sources
 from juncture.definitions import segments as segment_definitions
 from juncture.errors import InvalidDefinition
 
 MEMBERS: Final = 100
+MOVES_PERIOD: Final = "30d"  # entries and exits per day over the last 30 days
+DAYS: Final = 30
 MAX_DRAFT: Final = 1 << 16
 
 
@@ -34,13 +38,19 @@ def detail(sources: Sources, segment_id: str) -> dict[str, Any]:
     saved = ops.store.get(segment_id)
     history = list(reversed(ops.history(segment_id)))  # oldest first, for the chart
     members = ops.store.stored_members(segment_id, limit=MEMBERS)
+    since, until, _ = window(sources, PERIODS[MOVES_PERIOD])
+    moves = sources.store.dashboard.segment_moves(segment_id, since, until)
     return {
         **ops.summary(saved, now).to_json(),
         "source": saved.source,
         "stored": ops.store.stored_size(segment_id),
         "history": history,
         "members": [{"profileId": p, "since": at} for p, at in members],
-    }
+        "moves": [{"day": d, "entered": i, "exited": o} for d, i, o in moves],
+        "movesSince": since, "movesUntil": until,
+        "enteredPerDay": round(sum(i for _, i, _ in moves) / DAYS, 2),
+        "exitedPerDay": round(sum(o for _, _, o in moves) / DAYS, 2),
+    }  # fmt: skip
 
 
 def preview(sources: Sources, text: str) -> dict[str, Any]:

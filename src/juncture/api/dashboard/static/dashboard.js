@@ -324,7 +324,18 @@ Pages.segments = () => {
 };
 
 Pages.segment = () => {
-  const history = Juncture.pageData();
+  const { history, moves } = Juncture.pageData();
+  new Chart(document.getElementById("chart-moves"), {
+    type: "bar",
+    data: {
+      labels: moves.map((m) => m.day),
+      datasets: [
+        { label: "Entered", data: moves.map((m) => m.entered), backgroundColor: Juncture.palette[1] },
+        { label: "Exited", data: moves.map((m) => -m.exited), backgroundColor: Juncture.palette[4] },
+      ],
+    },
+    options: { animation: false, maintainAspectRatio: false, scales: { x: { stacked: true } }, plugins: { legend: { position: "bottom" } } },
+  });
   new Chart(document.getElementById("chart-history"), {
     type: "bar",
     data: {
