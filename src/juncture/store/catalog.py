@@ -32,6 +32,17 @@ from juncture.store.catalog_tables import (
 
 P, R, S, L, C = products, related_products, stock, locations, catalog_changes
 MAX_SEARCH: Final = 200
+# Built once: the reads of every decision by product ids, not put together per request.
+_IDS: Final[sa.BindParameter[str]] = sa.bindparam("ids", expanding=True)
+_BY_IDS: Final = (
+    sa.select(P).where(P.c.product_id.in_(_IDS), P.c.retired_at.is_(None)).order_by(P.c.product_id)
+)
+_RELATED: Final = (
+    sa.select(R).where(R.c.product_id.in_(_IDS)).order_by(R.c.product_id, R.c.position)
+)
+_STOCKS: Final = (
+    sa.select(S).where(S.c.product_id.in_(_IDS)).order_by(S.c.product_id, S.c.store_code)
+)
 _T = TypeVar("_T")
 Change = tuple[_T | None, _T]
 
@@ -128,7 +139,7 @@ class Catalog(Repository):
     def products(self, ids: Sequence[str]) -> dict[str, retail.Product]:
         """The live products of ``ids`` that exist, by id."""
         with self._begin("read products") as conn:
-            return _products(conn, P.c.product_id.in_(list(ids)))
+            return _with_related(conn, _mappings(conn, _BY_IDS, {"ids": list(ids)}))
 
     def search(
         self,
@@ -186,14 +197,9 @@ class Catalog(Repository):
 
     def stocks(self, ids: Sequence[str]) -> dict[str, list[retail.Stock]]:
         """Every location's line for each of ``ids`` (one query), by store code."""
-        query = (
-            sa.select(S)
-            .where(S.c.product_id.in_(list(ids)))
-            .order_by(S.c.product_id, S.c.store_code)
-        )
         found: dict[str, list[retail.Stock]] = {pid: [] for pid in ids}
         with self._begin("read stock") as conn:
-            for m in _mappings(conn, query):
+            for m in _mappings(conn, _STOCKS, {"ids": list(ids)}):
                 found[m["product_id"]].append(rows.stock(m))
         return found
 
@@ -285,8 +291,8 @@ def _rank(identifier: str) -> int:
     return len(_ADDRESSES)
 
 
-def _mappings(conn: sa.Connection, query: Any) -> list[Any]:
-    return [r._mapping for r in conn.execute(query)]
+def _mappings(conn: sa.Connection, query: Any, given: dict[str, Any] | None = None) -> list[Any]:
+    return [r._mapping for r in conn.execute(query, given)]
 
 
 def _products(
@@ -295,13 +301,16 @@ def _products(
     """The live products ``where`` says, by id, with their related lists."""
     live = sa.and_(where, P.c.retired_at.is_(None))
     query = sa.select(P).where(live).order_by(P.c.product_id).limit(limit)
-    found = _mappings(conn, query)
+    return _with_related(conn, _mappings(conn, query))
+
+
+def _with_related(conn: sa.Connection, found: list[Any]) -> dict[str, retail.Product]:
+    """Product rows as products, by id, with their related lists (one more query)."""
     if not found:
         return {}
     ids = [m["product_id"] for m in found]
     related: dict[str, list[retail.Related]] = {}
-    query = sa.select(R).where(R.c.product_id.in_(ids)).order_by(R.c.product_id, R.c.position)
-    for m in _mappings(conn, query):
+    for m in _mappings(conn, _RELATED, {"ids": ids}):
         related.setdefault(m["product_id"], []).append(retail.Related(m["related_id"], m["kind"]))
     return {
         m["product_id"]: rows.product(m, tuple(related.get(m["product_id"], ()))) for m in found
