@@ -27,6 +27,11 @@ class WriteKeys:
         self._store = store
         self._lock = threading.Lock()
 
+    def known(self, write_key: str | None) -> bool:
+        """Whether ``write_key`` is known without reading the store (an async caller then
+        needs no thread for :meth:`source`)."""
+        return bool(write_key) and write_key in self._known
+
     def source(self, write_key: str | None) -> str:
         if not write_key:
             raise Unauthorized(

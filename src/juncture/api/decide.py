@@ -162,11 +162,11 @@ def router(
     @api.post("/v1/decide", openapi_extra=bodies.decide())
     async def decide(request: Request, consistent: engine_status.Consistent = False) -> Response:
         user = basic_user(request)
-        if user:
+        if user and not keys.known(user):
             await run_in_threadpool(keys.source, user)
         data = _parse(await read_body(request, body_timeout))
-        if not user:
-            key = data.get("writeKey")
+        key = data.get("writeKey")
+        if not user and not keys.known(key if isinstance(key, str) else None):
             await run_in_threadpool(keys.source, key if isinstance(key, str) else None)
         asked = _request(data)
         if asked.user_id is None and asked.anonymous_id is None:
