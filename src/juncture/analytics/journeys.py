@@ -47,7 +47,7 @@ def report(rows: ReportRows) -> dict[str, Any]:
         "revenue": _revenue(orders),
         "lift": {},
     }
-    for journey, by_arm in sorted(_arms(rows.entries, rows.redirects).items()):
+    for journey, by_arm in sorted(arms(rows.entries, rows.redirects).items()):
         counts = {arm: _converted(entries, orders) for arm, entries in by_arm.items()}
         t_conv, t_n = counts.get("treatment", (0, 0))
         h_conv, h_n = counts.get("holdout", (0, 0))
@@ -68,7 +68,8 @@ def _entered(rows: Iterable[tuple[str, bool, int]]) -> dict[str, dict[str, int]]
     return dict(sorted(out.items()))
 
 
-def _canonical(redirects: dict[str, str], pid: str) -> str:
+def canonical(redirects: dict[str, str], pid: str) -> str:
+    """The profile ``pid`` lives on in now, following merges."""
     seen = {pid}
     while pid in redirects and redirects[pid] not in seen:
         pid = redirects[pid]
@@ -84,7 +85,7 @@ def _orders(rows: Sequence[Order], redirects: dict[str, str]) -> Orders:
     for order in rows:
         props = _body.decode(order.body).properties
         value = props.revenue if props.revenue is not None else props.total
-        out[_canonical(redirects, order.profile_id)].append(
+        out[canonical(redirects, order.profile_id)].append(
             (order.at, props.currency, float(value or 0))
         )
     return out
@@ -103,14 +104,15 @@ def _counts(rows: Counts) -> dict[str, int]:
     return {str(k): v for k, v in sorted(rows, key=lambda kv: -kv[1])}
 
 
-def _arms(
+def arms(
     rows: Iterable[Entry], redirects: dict[str, str]
 ) -> dict[str, dict[str, dict[str, dt.datetime]]]:
-    """journey -> arm -> profile -> when it first entered."""
+    """journey -> arm (``treatment``, ``holdout``) -> profile (after merges) -> when it
+    first entered."""
     out: dict[str, dict[str, dict[str, dt.datetime]]] = defaultdict(lambda: defaultdict(dict))
     for entry in rows:
         arm = out[entry.journey_id]["holdout" if entry.holdout else "treatment"]
-        key = _canonical(redirects, entry.profile_id)
+        key = canonical(redirects, entry.profile_id)
         arm[key] = min(entry.entered_at, arm.get(key, entry.entered_at))
     return out
 

@@ -139,6 +139,7 @@ def _print_journeys(report: dict[str, Any]) -> None:
     lifts.add_column("journey", no_wrap=True)
     for name in ("profiles (holdout)", "converted", "holdout converted", "lift", "95% CI"):
         lifts.add_column(name)
+    lifts.add_column("true effect")  # what the simulator knows the journey did
     for journey, row in report["lift"].items():
         t, h = row["treatment"], row["holdout"]
         ci = (
@@ -153,8 +154,16 @@ def _print_journeys(report: dict[str, Any]) -> None:
             f"{h['converted']:,} ({row['holdout_rate'] * 100:.1f}%)",
             _pct(row["lift"]),
             ci,
+            _true_effect(row),
         )
     out.print(lifts)
+
+
+def _true_effect(row: dict[str, Any]) -> str:
+    """The simulator's true effect, and whether the measured interval covers it."""
+    if "true_effect" not in row:
+        return "-"
+    return f"{_pct(row['true_effect'])} ({'inside' if row['covered'] else 'OUTSIDE'} the CI)"
 
 
 def _print_cart_reminders(figures: dict[str, int]) -> None:

@@ -19,7 +19,7 @@ import datetime as dt
 import itertools
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import msgspec
@@ -30,7 +30,7 @@ from juncture.analytics import journeys as journey_report
 from juncture.channels.base import DeliveryResult, OutboundMessage
 from juncture.core import channels, messages
 from juncture.core.journeys.arbitration import Cap, Policy, QuietHours
-from juncture.demo import outcomes, retail
+from juncture.demo import effects, outcomes, retail
 from juncture.demo.reminders import CartReminders
 from juncture.demo.retail import MessageShelf, Pages
 from juncture.recommend import attribution
@@ -126,10 +126,12 @@ class SimulatedInbox:
         self.recommending: Counter[str] = Counter()  # messages listing them, "arm:kind"
         self.reminders = CartReminders()  # what the cart messages showed, and when
         self._arrived: list[tuple[int, Delivery]] = []
+        self.arrivals: list[Delivery] = []  # as they reached the simulation, and when
 
     def flush(self) -> None:
         for _, delivery in sorted(self._arrived, key=lambda pair: pair[0]):
             self.sim.deliver(delivery)
+            self.arrivals.append(replace(delivery, at=max(delivery.at, self.sim.now)))
         self._arrived.clear()
 
     async def send(self, message: OutboundMessage) -> DeliveryResult:
@@ -195,6 +197,7 @@ def run(
                 sent.update(m.get("event") or m["type"] for m in batch)
                 for delivery in pages.serve(batch):
                     sim.deliver(delivery)
+                    inbox.arrivals.append(replace(delivery, at=max(delivery.at, sim.now)))
             else:
                 juncture.committer.tick_sync()  # fire timers that fell due in a quiet stretch
             _dispatch(loop, dispatcher, inbox)
@@ -207,7 +210,13 @@ def run(
     summary.cart_reminders = inbox.reminders.figures(sim.ground_truth.purchases)
     summary.truth = sim.ground_truth.summary()
     summary.store = juncture.store.stats()
-    summary.journeys = journey_report.report(juncture.store.journey_report())
+    rows = juncture.store.journey_report()
+    summary.journeys = journey_report.report(rows)
+    profiles = {e.profile_id for e in rows.entries} | set(rows.redirects)
+    effects.annotate(
+        summary.journeys["lift"], sim, inbox.arrivals, rows,
+        juncture.store.profiles.identifiers(sorted(profiles)),
+    )  # fmt: skip
     summary.retail = {
         "tables": tables,
         "announced": announced,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import random
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,9 +46,11 @@ class SimConfig:
 
 
 class Simulation:
-    """A retailer and its customers; see the module docstring."""
+    """A retailer and its customers; see the module docstring. With ``only`` (user ids), only
+    those customers shop: each draws from generators of their own, so they do exactly what
+    they do in the full run (see :mod:`juncture.sim.counterfactual`)."""
 
-    def __init__(self, config: SimConfig) -> None:
+    def __init__(self, config: SimConfig, *, only: Collection[str] | None = None) -> None:
         if config.start.tzinfo is None:
             raise ValueError("SimConfig.start must be timezone-aware (UTC)")
         self.config = config
@@ -70,7 +72,9 @@ class Simulation:
             self._emit,
             self._schedule,
         )
-        self._shoppers = [self._shopper(c) for c in self.customers]
+        self._shoppers = [
+            self._shopper(c) for c in self.customers if only is None or c.user_id in only
+        ]
         self._index = self._lookup()
 
     @property

@@ -78,6 +78,13 @@ class GroundTruth:
         for name, value in figures.items():
             found[name] += value
 
+    def order_times(self) -> dict[str, list[dt.datetime]]:
+        """Each customer's order instants (by user id), in time order."""
+        out: dict[str, list[dt.datetime]] = {}
+        for purchase in sorted(self.purchases, key=lambda p: p.at):
+            out.setdefault(purchase.user_id, []).append(purchase.at)
+        return out
+
     def abandonment_reasons(self) -> Counter[str]:
         return Counter(a.reason for a in self.abandonments)
 
