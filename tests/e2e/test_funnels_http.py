@@ -102,3 +102,21 @@ def test_the_cli_answers_the_same(shop: LiveServer) -> None:
     assert paths.exit_code == 0 and "Product Added > Order Completed (reached)" in paths.stdout
     bad = CliRunner().invoke(app, ["measure", "funnel", "Product Viewed:category"])
     assert bad.exit_code == 2 and "Event:key=value" in bad.output
+
+
+def test_a_funnel_per_week_of_entry_and_per_segment(shop: LiveServer) -> None:
+    url = f"{shop.url}/v1/measure/funnel"
+    whole = httpx.post(url, json=FUNNEL, headers=ADMIN).json()["steps"]
+    weekly = httpx.post(url, json={**FUNNEL, "period": "week"}, headers=ADMIN)
+    assert weekly.status_code == 200, weekly.text
+    rows = weekly.json()["steps"]
+    # Every shopper entered at the same moment: one week, counted as the whole.
+    assert len({r["period"] for r in rows}) == 1
+    assert [{k: v for k, v in r.items() if k != "period"} for r in rows] == whole
+    per_segment = httpx.post(url, json={**FUNNEL, "segments": ["nobody", "none"]}, headers=ADMIN)
+    found = per_segment.json()["steps"]
+    assert [(r["segment"], r["step"], r["profiles"]) for r in found] == [
+        (s, k, 0) for s in ("nobody", "none") for k in (1, 2, 3)
+    ]
+    bad = httpx.post(url, json={**FUNNEL, "period": "year"}, headers=ADMIN)
+    assert bad.status_code == 400 and bad.json()["where"] == "body.period"

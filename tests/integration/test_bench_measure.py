@@ -24,7 +24,9 @@ def test_every_report_is_timed_against_a_raw_scan(sqlite_url: str, tmp_path: Pat
                                      "--repeats", "1", "--json-out", str(out)])  # fmt: skip
     assert found.exit_code == 0, found.output
     result = json.loads(out.read_text())
-    assert set(result["seconds"]) == {f"kpis {r.value}" for r in KpiReport} | {"funnel", "paths"}
+    assert set(result["seconds"]) == {f"kpis {r.value}" for r in KpiReport} | {
+        "funnel", "paths", "touchpoints",
+    }  # fmt: skip
     assert result["events"] == len(kpi_rows.rows()) + len(kpi_rows.ANSWERS)
     assert result["raw_scan_seconds"] > 0
     assert result["ratio"] == result["total_seconds"] / result["raw_scan_seconds"]

@@ -1,7 +1,8 @@
 """Funnel rates and Sankey data from what the store counted (:mod:`juncture.store.funnels`).
 
 A funnel's steps get the conversion from the step before and from the first, and the
-profiles lost. Paths become Sankey data: a node per step and event (``"2:Product Added"``;
+profiles lost; a funnel per period counts each period's entrants (:func:`periods`). Paths
+become Sankey data: a node per step and event (``"2:Product Added"``;
 step 0 is the start event), a link per pair of neighbouring steps, weighted by profiles;
 an event seen by fewer than ``min_profiles`` at a step is grouped as ``(other)`` there, and
 a path that stops without reaching the end (and not cut at the longest path shown) goes on
@@ -10,12 +11,14 @@ to ``(exit)``.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 from juncture.analytics.kpis import ratio
+from juncture.core.measures import Period
 
 OTHER: Final = "(other)"
 EXIT: Final = "(exit)"
@@ -45,6 +48,35 @@ def funnel(events: Sequence[str], rows: Sequence[Row]) -> list[Row]:
         )
         before = n
     return found
+
+
+def periods(
+    first: dt.datetime, last: dt.datetime, unit: Period
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The UTC days, ISO weeks (from Monday) or months from the one holding ``first`` to the
+    one holding ``last``, each as ``[start, end)``.
+
+    >>> at = dt.datetime(2026, 11, 30, 15, tzinfo=dt.UTC)
+    >>> [(a.day, b.day) for a, b in periods(at, at + dt.timedelta(days=8), Period.week)]
+    [(30, 7), (7, 14)]
+    """
+    start = dt.datetime.combine(first.astimezone(dt.UTC).date(), dt.time(), dt.UTC)
+    if unit is Period.week:
+        start -= dt.timedelta(days=start.weekday())
+    elif unit is Period.month:
+        start = start.replace(day=1)
+    out = []
+    while start <= last:
+        end = _next(start, unit)
+        out.append((start, end))
+        start = end
+    return out
+
+
+def _next(start: dt.datetime, unit: Period) -> dt.datetime:
+    if unit is Period.month:
+        return (start + dt.timedelta(days=32)).replace(day=1)
+    return start + dt.timedelta(days=7 if unit is Period.week else 1)
 
 
 def sankey(start: str, started: int, paths: Iterable[Row], min_profiles: int = 1) -> Row:

@@ -1,7 +1,9 @@
-"""Funnels and paths on the measurement API (admin): ``POST /v1/measure/funnel`` counts an
-ordered funnel of events (a body: the steps with the properties each must carry), and ``GET
-/v1/measure/paths`` what profiles did after one event (up to another), as Sankey data.
-Both as JSON, or CSV with ``format=csv``."""
+"""Journey mapping on the measurement API (admin): ``POST /v1/measure/funnel`` counts an
+ordered funnel of events (a body: the steps with the properties each must carry), ``GET
+/v1/measure/paths`` what profiles did after one event (up to another), as Sankey data, and
+``GET /v1/measure/touchpoints`` the touchpoint map (one person's touches in order with their
+stage, or per stage the channels and touchpoints customers met). As JSON, or CSV with
+``format=csv``."""
 
 from __future__ import annotations
 
@@ -40,6 +42,10 @@ class FunnelRequest(BaseModel):
     since: dt.datetime | None = Field(None, description="First steps from this time.")
     until: dt.datetime | None = Field(None, description="First steps before this time.")
     segment: Name | None = Field(None, description="The segment's current members only.")
+    segments: list[Name] = Field(
+        default_factory=list, max_length=20, description="A funnel per segment (members now)."
+    )
+    period: Period = Field(Period.all, description="A funnel per day, week or month of entry.")
 
 
 def routes(api: APIRouter, measurement: Measurement) -> None:
@@ -49,11 +55,11 @@ def routes(api: APIRouter, measurement: Measurement) -> None:
     async def funnel(body: FunnelRequest, format: FormatQuery = Format.json) -> Response:
         since, until = span(body.since, body.until, "body")
         query = KpiQuery(
-            since=since, until=until, period=Period.all, segment=body.segment,
+            since=since, until=until, period=body.period, segment=body.segment,
             window=dt.timedelta(days=body.window_days),
         )  # fmt: skip
         steps = [Step(s.event, s.where) for s in body.steps]
-        rows = await run_in_threadpool(measurement.funnel, steps, query)
+        rows = await run_in_threadpool(measurement.funnel, steps, query, body.segments)
         if format is Format.csv:
             return csv_download(to_csv(rows), "funnel.csv")
         return json_response({"steps": rows, "window_days": body.window_days})
@@ -83,3 +89,21 @@ def routes(api: APIRouter, measurement: Measurement) -> None:
             rows = [{**p, "steps": " > ".join(p["steps"])} for p in found["paths"]]
             return csv_download(to_csv(rows), "paths.csv")
         return json_response(found)
+
+    @api.get("/touchpoints")
+    async def touchpoints(
+        *,
+        profile_id: Annotated[str | None, Query(alias="profileId", max_length=64)] = None,
+        since: Since = None,
+        until: Until = None,
+        segment: Segment = None,
+        format: FormatQuery = Format.json,
+    ) -> Response:
+        since, until = span(since, until)
+        query = KpiQuery(since=since, until=until, segment=segment)
+        rows = await run_in_threadpool(measurement.touchpoints, query, profile_id)
+        if format is Format.csv:
+            return csv_download(to_csv(rows), "touchpoints.csv")
+        if profile_id is None:
+            return json_response({"stages": rows})
+        return json_response({"profile_id": profile_id, "touchpoints": rows})

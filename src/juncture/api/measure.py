@@ -7,8 +7,9 @@ is how long after entry an order converts). ``POST /v1/measure/clv`` fits the li
 models and writes each customer's ``clv`` trait (``dryRun=true`` writes nothing); ``GET
 /v1/measure/plan`` sizes an experiment. Figures are as of now unless ``at`` is given.
 ``GET /v1/measure/kpis/{report}`` answers one KPI report (commerce, carts, customers,
-retention, stages, stage-moves, journeys, attribution, messages) per ``period`` over
-``[since, until)``, for one ``segment`` or ``journey``, as JSON or CSV. Funnels and paths are
+retention, stages, stage-moves, journeys, attribution, messages, surveys, follow-up) per
+``period`` over ``[since, until)``, for one ``segment`` or ``journey``, survey scores ``by``
+segment, journey or store, as JSON or CSV. Funnels and paths are
 in :mod:`juncture.api.funnels`, dry runs of draft journeys in :mod:`juncture.api.dry_run`.
 """
 
@@ -28,7 +29,7 @@ from juncture.api.auth import admin_only
 from juncture.api.errors import json_response
 from juncture.api.params import At, moment
 from juncture.api.reports import Format, FormatQuery, Segment, Since, Until, csv_download
-from juncture.core.measures import KpiReport, Period
+from juncture.core.measures import Breakdown, KpiReport, Period
 from juncture.errors import BadInput
 from juncture.runtime.clock import Clock
 from juncture.runtime.measurement import Measurement, clv_summary, plan, to_csv
@@ -94,12 +95,12 @@ def _kpis(api: APIRouter, measurement: Measurement) -> None:
         *,
         report: KpiReport, period: Period = Period.all, since: Since = None, until: Until = None,
         segment: Segment = None, journey: Journey = None, window_days: WindowDays = 7,
-        format: FormatQuery = Format.json,
+        by: Breakdown = Breakdown.all, format: FormatQuery = Format.json,
     ) -> Response:  # fmt: skip
         since, until = reports.span(since, until)
         query = KpiQuery(
             since=since, until=until, period=period, segment=segment, journey=journey,
-            window=dt.timedelta(days=window_days),
+            window=dt.timedelta(days=window_days), by=by,
         )  # fmt: skip
         rows = await run_in_threadpool(measurement.kpis, report, query)
         if format is Format.csv:

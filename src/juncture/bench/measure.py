@@ -1,4 +1,5 @@
-"""``juncture bench measure``: how long every KPI report, a funnel and the paths take over a
+"""``juncture bench measure``: how long every KPI report, a funnel, the paths and the
+touchpoint map (per stage) take over a
 database (the demo's by default), each the best of a few runs, against a raw scan that
 reads every event's body once (:func:`juncture.store.raw_limits.scan`). The reports are
 computed in the database; the ratio says how many raw scans each costs."""
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, Final
 
+from juncture.bench import segments
 from juncture.core.measures import KpiReport, Period
 from juncture.runtime.measurement import Measurement
 from juncture.runtime.unit_of_work import AppendResult, Processor
@@ -37,6 +39,17 @@ def best(work: Callable[[], object], repeats: int) -> float:
     return min(found)
 
 
+def fill(database_url: str, events: int, echo: Callable[[str], None]) -> float:
+    """Fill an empty database with ``events`` synthetic events and a profile per ten (the
+    rows of ``juncture bench segments``: views, adds and orders over two weeks, bulk
+    inserted); answers the seconds it took."""
+    profiles = max(1, events // 10)
+    echo(f"filling {events:,} events and {profiles:,} profiles ...")
+    seconds = segments.fill(database_url, profiles, events, seed=7, echo=echo)
+    echo(f"filled in {seconds:.1f} s")
+    return seconds
+
+
 def run(database_url: str, repeats: int, echo: Callable[[str], object]) -> dict[str, Any]:
     """Time each report over ``database_url`` and the raw scan; print and answer them."""
     store = SqlStore(database_url)
@@ -52,6 +65,7 @@ def run(database_url: str, repeats: int, echo: Callable[[str], object]) -> dict[
         timings["paths"] = best(
             lambda: m.paths("Product Viewed", "Order Completed", KpiQuery()), repeats
         )
+        timings["touchpoints"] = best(lambda: m.touchpoints(KpiQuery()), repeats)
     finally:
         store.close()
     total = sum(timings.values())

@@ -206,13 +206,25 @@ def bench_measure(
     output: Annotated[Path, typer.Option("--json-out", "--output", help="JSON result")] = Path(
         "bench-measure.json"
     ),
+    synthetic_events: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="First fill the (new, empty) database with this many "
+            "synthetic events (views, adds, orders), a profile per ten",
+        ),
+    ] = None,
 ) -> None:
-    """Every KPI report, a funnel and the paths over a database, against a raw scan."""
+    """Every KPI report, a funnel, the paths and the touchpoint map over a database, against
+    a raw scan."""
     from juncture.bench import measure
 
-    if database_url.startswith("sqlite:///") and not Path(database_url[10:]).exists():
+    filled = None
+    if synthetic_events is not None:
+        filled = measure.fill(database_url, synthetic_events, typer.echo)
+    elif database_url.startswith("sqlite:///") and not Path(database_url[10:]).exists():
         raise typer.BadParameter(f"{database_url[10:]} does not exist: run `juncture demo` first")
-    _write(output, measure.run(database_url, repeats, typer.echo))
+    _write(output, {**measure.run(database_url, repeats, typer.echo), "fill_seconds": filled})
 
 
 @bench_app.command("dashboard")

@@ -163,7 +163,7 @@ def _true_effect(row: dict[str, Any]) -> str:
     """The simulator's true effect, and whether the measured interval covers it."""
     if "true_effect" not in row:
         return "-"
-    return f"{_pct(row['true_effect'])} ({'inside' if row['covered'] else 'OUTSIDE'} the CI)"
+    return f"{_pct(row['true_effect'])} ({'in CI' if row['covered'] else 'NOT in CI'})"
 
 
 def _print_cart_reminders(figures: dict[str, int]) -> None:

@@ -28,3 +28,15 @@ class KpiReport(StrEnum):
     journeys = "journeys"
     attribution = "attribution"
     messages = "messages"
+    surveys = "surveys"
+    follow_up = "follow-up"
+
+
+class Breakdown(StrEnum):
+    """How the survey report groups answers: not at all, per segment (each the profile is a
+    member of now), per journey and arm entered before, or per store."""
+
+    all = "all"
+    segment = "segment"
+    journey = "journey"
+    store = "store"

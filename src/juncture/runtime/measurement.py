@@ -7,13 +7,14 @@ repositories, with CSV and JSON out.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from juncture.analytics import clv, funnels, kpis, measure, planning
-from juncture.core.measures import KpiReport
+from juncture.analytics import clv, funnels, kpis, measure, planning, survey_report
+from juncture.core.measures import KpiReport, Period
 from juncture.core.pipeline import EngineConfig
 from juncture.runtime import dry_run, lifetime_value
 from juncture.runtime.lifetime_value import Run
@@ -23,8 +24,13 @@ from juncture.store.journey_kpis import JourneyKpis
 from juncture.store.journey_measures import JourneyMeasures
 from juncture.store.journeys import JourneyStore
 from juncture.store.kpis import KpiQuery, Kpis
+from juncture.store.surveys import Surveys
+from juncture.store.touchpoint_map import TouchpointMaps
 
 Row = dict[str, Any]
+
+
+FOLLOW_UP = "nps_follow_up"  # the shipped detractor follow-up journey
 
 
 class Measurement:
@@ -47,6 +53,8 @@ class Measurement:
         self.shop = Kpis(measures.engine)
         self.journey_kpis = JourneyKpis(measures.engine)
         self.funnels = Funnels(measures.engine)
+        self.maps = TouchpointMaps(measures.engine)
+        self.surveys = Surveys(measures.engine)
 
     def kpis(self, report: KpiReport, query: KpiQuery) -> list[Row]:
         """The rows of one KPI report over ``query`` (period, range, segment, journey,
@@ -61,6 +69,10 @@ class Measurement:
             KpiReport.journeys: lambda q: kpis.entries(self.journey_kpis.entries(q)),
             KpiReport.attribution: self.journey_kpis.attribution,
             KpiReport.messages: lambda q: kpis.messages(self.journey_kpis.messages(q)),
+            KpiReport.surveys: lambda q: survey_report.scores(self.surveys.rows(q), q.period, q.by),
+            KpiReport.follow_up: lambda q: survey_report.follow_up(
+                self.surveys.rows(q, orders_after=True), q.journey or FOLLOW_UP, q.window
+            ),
         }
         return found[report](query)
 
@@ -83,11 +95,40 @@ class Measurement:
             window=window, smallest_lift=smallest_lift,
         )  # fmt: skip
 
-    def funnel(self, steps: Sequence[Step], query: KpiQuery) -> list[Row]:
+    def funnel(
+        self, steps: Sequence[Step], query: KpiQuery, segments: Sequence[str] = ()
+    ) -> list[Row]:
         """Each step of an ordered funnel (``query.window`` from the first step): ``step``,
         ``event``, ``profiles``, ``conversion_from_previous``, ``conversion_from_first``,
-        ``dropped``, ``mean_days_from_previous``, ``median_days_from_previous``."""
-        return funnels.funnel([s.event for s in steps], self.funnels.funnel(steps, query))
+        ``dropped``, ``mean_days_from_previous``, ``median_days_from_previous``. Per
+        ``query.period`` (the entrants of each, ``period`` its first day) and per segment of
+        ``segments`` (``segment``), when given."""
+        out: list[Row] = []
+        chosen: Sequence[str | None] = segments or [query.segment]
+        for segment in chosen:
+            q = dataclasses.replace(query, segment=segment)
+            for since, until, label in self._spans(steps[0], q):
+                span = dataclasses.replace(q, since=since, until=until)
+                rows = self.funnels.funnel(steps, span)
+                keys = {"segment": segment} if segments else {}
+                if q.period is not Period.all:
+                    keys["period"] = label
+                out += [{**keys, **r} for r in funnels.funnel([s.event for s in steps], rows)]
+        return out
+
+    def _spans(
+        self, first: Step, q: KpiQuery
+    ) -> list[tuple[dt.datetime | None, dt.datetime | None, str]]:
+        if q.period is Period.all:
+            return [(q.since, q.until, "all")]
+        earliest, latest = self.funnels.entries(first, q)
+        if earliest is None or latest is None:
+            return []
+        return [
+            (max(start, q.since) if q.since else start, min(end, q.until) if q.until else end,
+             start.date().isoformat())
+            for start, end in funnels.periods(earliest, latest, q.period)
+        ]  # fmt: skip
 
     def paths(
         self, start: str, end: str | None, query: KpiQuery, *, max_steps: int = 5,
@@ -101,6 +142,14 @@ class Measurement:
         reached = sum(p["profiles"] for p in found if p["reached"])
         return {"start": start, "end": end, "profiles": started,
                 "reached": reached if end is not None else None, **drawn}  # fmt: skip
+
+    def touchpoints(self, query: KpiQuery, profile_id: str | None = None) -> list[Row]:
+        """The touchpoint map (:mod:`juncture.store.touchpoint_map`): one person's touches in
+        order with the stage of each, or, without ``profile_id``, per stage, channel and
+        touchpoint how many profiles met it and how often."""
+        if profile_id is None:
+            return self.maps.by_stage(query)
+        return self.maps.of_person(profile_id, query)
 
     def dry_run(
         self, text: str, filename: str, *, since: dt.datetime, now: dt.datetime,

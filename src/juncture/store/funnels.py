@@ -13,12 +13,14 @@ engine's own events (signals, stage moves) are not what a customer did and are l
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import sqlalchemy as sa
 
+from juncture.core.events import as_utc
 from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.store import tables
 from juncture.store.kpi_sql import (
@@ -63,6 +65,22 @@ class Funnels(Reads):
                         median_days_from_previous=r.median_days_from_previous,
                     )
         return [rows[k] for k in sorted(rows)]
+
+    def entries(self, step: Step, q: KpiQuery) -> tuple[dt.datetime | None, dt.datetime | None]:
+        """The first and last time of an event of ``step`` in range (for per-period funnels)."""
+        profile = live_profile()
+        query = (
+            sa.select(sa.func.min(_E.c.timestamp), sa.func.max(_E.c.timestamp))
+            .select_from(events_of_live())
+            .where(
+                *self._matches(step),
+                *within(_E.c.timestamp, q.since, q.until),
+                *in_segment(profile, q),
+            )
+        )
+        with self._connect() as conn:
+            first, last = conn.execute(query).one()
+        return as_utc(first) if first else None, as_utc(last) if last else None
 
     def _steps(self, steps: Sequence[Step], q: KpiQuery) -> list[sa.CTE]:
         profile = live_profile()

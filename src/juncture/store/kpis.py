@@ -19,7 +19,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 
 from juncture.core.abandonment import CART_ABANDONED, CHECKOUT_ABANDONED
-from juncture.core.measures import Period
+from juncture.core.measures import Breakdown, Period
 from juncture.core.stage import STAGE_CHANGED
 from juncture.store import failures, tables
 from juncture.store.kpi_sql import (
@@ -44,7 +44,8 @@ Row = dict[str, Any]
 class KpiQuery:
     """What to measure over: events in ``[since, until)``, grouped by ``period``, of the
     current members of ``segment`` only, of journey ``journey`` only (journey reads); an
-    order or an answer to a message counts within ``window`` after it."""
+    order or an answer to a message counts within ``window`` after it; survey scores are
+    grouped ``by`` segment, journey or store."""
 
     since: dt.datetime | None = None
     until: dt.datetime | None = None
@@ -52,6 +53,7 @@ class KpiQuery:
     segment: str | None = None
     journey: str | None = None
     window: dt.timedelta = dt.timedelta(days=7)
+    by: Breakdown = Breakdown.all
 
     @property
     def window_days(self) -> float:
