@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from juncture.core import channels
 from juncture.demo import effects, harness
+from juncture.runtime import catalog_events as runtime_catalog
 from juncture.sim import Simulation
 from juncture.sim import counterfactual as cf
 from juncture.sim.response import Delivery
-from juncture.store import tables
+from juncture.store import tables, touchpoint_map
 from juncture.store.kpis import KpiQuery
 from juncture.store.touchpoint_map import TouchpointMaps
 from tests.conftest import settings_for
@@ -98,10 +100,11 @@ def test_the_touchpoint_map_counts_every_touch_and_delivered_message(
     reads = TouchpointMaps(engine)
     rows = reads.by_stage(KpiQuery())
     assert sum(r["touches"] for r in rows if r["kind"] == "event") == touches
+    assert runtime_catalog.SOURCE in touchpoint_map.NOT_PEOPLE
     assert sum(r["touches"] for r in rows if r["kind"] == "message") == sum(delivered.values())
     busiest = max(delivered, key=lambda p: delivered[p])
     mine = reads.of_person(busiest, KpiQuery())
     assert sum(r["count"] for r in mine if r["kind"] == "message") >= delivered[busiest]
-    assert all(r["journey_id"] for r in mine if r["kind"] == "message")
+    assert all(r["channel"] in channels.NAMES for r in mine if r["kind"] == "message")
     assert [r["at"] for r in mine] == sorted(r["at"] for r in mine)
     engine.dispose()

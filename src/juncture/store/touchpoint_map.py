@@ -2,14 +2,16 @@
 journey stage they stood in at the time; and the same over all customers, per stage.
 
 A touch is one of the person's own events (a track call by its name, a page or screen call
-by its type; identify, group and alias calls and the engine's derived events are not
-touches), on the channel its ``context.channel`` (or RudderStack's top-level ``channel``)
-names, ``app`` for a screen call without one, else ``unknown``; or a message delivered to
-them (an outbox row sent, or shown on site), on its channel, the touchpoint being its
-template. The stage is the one the engine's ``Journey Stage Changed`` events say the person
-stood in just after the touch (a product view that moves them into consideration counts
-there); before their first move, the stage that move left, and without any, the stage they
-stand in now. Events count for the profile they live on in now, as the KPI reports count them.
+by its type; identify, group and alias calls, the engine's derived events and the
+catalogue's changes told to shoppers are not touches), on the channel its
+``context.channel`` (or RudderStack's top-level ``channel``) names, ``app`` for a screen
+call without one, else ``unknown``; or a message delivered to them (an outbox row sent, or
+shown on site: a journey's message or an on-site answer), on its channel, the touchpoint
+being its template. The stage is the one the engine's ``Journey Stage Changed`` events say
+the person stood in just after the touch (a product view that moves them into consideration
+counts there); before their first move, the stage that move left, and without any, the
+stage they stand in now. Events count for the profile they live on in now, as the KPI
+reports count them.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ _E: Final = tables.events
 _O: Final = tables.outbox
 _P: Final = tables.profiles
 NOT_TOUCHES: Final = ("identify", "group", "alias")
+# Sources whose events nobody did: the engine's derived events and the catalogue's changes
+# told to the shoppers who care (runtime.catalog_events.SOURCE; a test keeps them equal).
+NOT_PEOPLE: Final = (DERIVED_SOURCE, "catalog")
 DELIVERED: Final = ("sent", "shown")
 STAGE_ORDER: Final = {stage.value: i for i, stage in enumerate(Stage)}
 _KIND_ORDER: Final = {"stage": 0, "event": 1, "message": 2}  # a move with its cause
@@ -114,7 +119,7 @@ class TouchpointMaps(Reads):
         )  # fmt: skip
         is_move = _E.c.event == STAGE_CHANGED
         kind = sa.case((is_move, sa.literal("stage")), else_=sa.literal("event"))
-        touch = sa.and_(_E.c.source != DERIVED_SOURCE, _E.c.type.not_in(NOT_TOUCHES))
+        touch = sa.and_(_E.c.source.not_in(NOT_PEOPLE), _E.c.type.not_in(NOT_TOUCHES))
         events = (
             sa.select(
                 a.c.live.label("profile_id"),
