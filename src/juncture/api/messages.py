@@ -17,6 +17,8 @@ from juncture.api.auth import WriteKeys, admin_only, basic_user
 from juncture.api.errors import json_response
 from juncture.channels.links import Links
 from juncture.channels.templates import Templates
+from juncture.core.journeys.spec import Split
+from juncture.errors import NotFound
 from juncture.runtime.campaigns import Campaigns
 from juncture.runtime.feedback import FeedbackRecorder
 from juncture.runtime.ingest import Ingestor
@@ -53,7 +55,7 @@ def install(
     app.include_router(inbound.router(inbound_token, feedback, body_timeout))
     templates = templates or Templates()
     app.include_router(retailer_templates.router(templates, admin_token))
-    app.include_router(engagement_router(Recipients(store.engine), admin_token))
+    app.include_router(engagement_router(Recipients(store.engine), journeys, admin_token))
     if keys is not None:
         app.include_router(sending_router(sending, keys))
     recipients = Recipients(store.engine)
@@ -77,16 +79,31 @@ def sending_router(sending: Sequence[str], keys: WriteKeys) -> APIRouter:
     return api
 
 
-def engagement_router(recipients: Recipients, admin_token: str | None) -> APIRouter:
+def engagement_router(
+    recipients: Recipients, journeys: JourneyStore, admin_token: str | None
+) -> APIRouter:
     """``GET /v1/messages/engagement?journeyId=``: per journey and send node, emails sent,
-    and the share of them opened, clicked, unsubscribed from, bounced and complained of."""
+    and the share of them opened, clicked, unsubscribed from, bounced and complained of.
+    With ``journeyId``, per send node and variant (the split branches taken), with the
+    opens and clicks that trackers reported too."""
     api = APIRouter(tags=["messages"], dependencies=[admin_only(admin_token)])
+
+    def of_journey(journey_id: str) -> list[dict[str, Any]]:
+        try:
+            nodes = list(journeys.show(journey_id).spec.nodes.values())
+        except NotFound:  # not stored here (a static catalog): no split is known
+            nodes = []
+        splits = {n.id for n in nodes if isinstance(n, Split)}
+        return recipients.engagement_by_variant(journey_id, splits)
 
     @api.get("/v1/messages/engagement")
     async def engagement(
         journey_id: Annotated[str | None, Query(alias="journeyId", max_length=100)] = None,
     ) -> Response:
-        rows = await run_in_threadpool(recipients.engagement, journey_id)
+        if journey_id is None:
+            rows = await run_in_threadpool(recipients.engagement, None)
+        else:
+            rows = await run_in_threadpool(of_journey, journey_id)
         return json_response({"engagement": [_rates(row) for row in rows]})
 
     return api
@@ -96,5 +113,6 @@ def _rates(row: dict[str, Any]) -> dict[str, Any]:
     sent = row["sent"]
     counts = {name: row[name] for name in RATES}
     rates = {f"{name}Rate": round(n / sent, 4) if sent else None for name, n in counts.items()}
-    return {"journeyId": row["journey_id"], "nodeId": row["node_id"], "sent": sent,
-            **counts, **rates}  # fmt: skip
+    variant = {"variant": row["variant"]} if "variant" in row else {}
+    return {"journeyId": row["journey_id"], "nodeId": row["node_id"], **variant,
+            "sent": sent, **counts, **rates}  # fmt: skip

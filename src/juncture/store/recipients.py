@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -19,7 +19,7 @@ import orjson
 import sqlalchemy as sa
 
 from juncture.core.events import as_utc
-from juncture.store import tables
+from juncture.store import engagement, tables
 from juncture.store.catalog import Repository
 from juncture.store.feedback_tables import delivery_feedback as F
 from juncture.store.feedback_tables import suppressions as S
@@ -233,6 +233,14 @@ class Recipients(Repository):
             query = query.where(o.c.journey_id == journey_id)
         with self._begin("read engagement") as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
+
+    def engagement_by_variant(
+        self, journey_id: str, splits: Collection[str]
+    ) -> list[dict[str, Any]]:
+        """:meth:`engagement` of one journey per send node and variant (the branches of
+        ``splits`` taken), counting trackers' ``Email Opened`` and ``Email Link Clicked``
+        too (:mod:`juncture.store.engagement`)."""
+        return engagement.by_variant(self.engine, journey_id, splits)
 
     def feedback(self, outbox_id: int) -> list[Feedback]:
         """What was said about one delivery, oldest first."""
