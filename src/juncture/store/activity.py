@@ -163,23 +163,32 @@ class Activity:
         ``step`` seconds (a whole number of minutes), oldest first, every bucket present:
         the summary's minutes, and the events past its mark (up to :data:`TAIL` of them)."""
         first, last = int(since.timestamp()) // 60, (int(until.timestamp()) - 1) // 60
-        minutes = sa.select(M).where(M.c.minute >= first, M.c.minute <= last)
+        per = step // 60
+        bucket = M.c.minute.op("/")(per)  # whole division on both dialects: the bucket
+        summed = (
+            sa.select(
+                bucket.label("minute"), sa.func.sum(M.c.events).label("events"),
+                sa.func.sum(M.c.derived).label("derived"),
+                sa.func.sum(M.c.orders).label("orders"), sa.func.sum(M.c.revenue).label("revenue"),
+            )
+            .where(M.c.minute >= first, M.c.minute <= last)
+            .group_by(bucket)
+        )  # fmt: skip
+        sums: dict[int, list[float]] = {}
         with self._connect() as conn:
             mark = _mark(conn)
-            found = list(conn.execute(minutes))
-            tail = self._grouped(mark, mark + TAIL)
-            found += [r for r in conn.execute(tail) if first <= int(r.minute) <= last]
-        per = step // 60
-        sums: dict[int, list[float]] = {}
-        for r in found:
-            into = sums.setdefault(int(r.minute) // per, [0, 0, 0, 0.0])
-            for i, value in enumerate((r.events, r.derived, r.orders, r.revenue)):
-                into[i] += value or 0
+            for r in conn.execute(summed):  # a row per bucket
+                sums[int(r.minute)] = [r.events, r.derived, r.orders, r.revenue]
+            for r in conn.execute(self._grouped(mark, mark + TAIL)):  # a row per minute
+                if first <= int(r.minute) <= last:
+                    into = sums.setdefault(int(r.minute) // per, [0, 0, 0, 0.0])
+                    for i, value in enumerate((r.events, r.derived, r.orders, r.revenue)):
+                        into[i] += value or 0
         out = []
         for n in range(first // per, last // per + 1):
             e, d, o, rev = sums.get(n, (0, 0, 0, 0.0))
             start = dt.datetime.fromtimestamp(n * step, dt.UTC)
-            out.append(Bucket(start, int(e), int(d), int(o), float(rev)))
+            out.append(Bucket(start, int(e or 0), int(d or 0), int(o or 0), float(rev or 0)))
         return out
 
 
