@@ -105,6 +105,14 @@ def test_a_sale_email_to_a_segment_once_per_consenting_member(shop: Shop) -> Non
     [row] = engagement.json()["engagement"]
     assert row["sent"] == 2
 
+    results = admin(shop, "GET", "/v1/campaigns/spring-sale")
+    assert results.status_code == 200, results.text
+    got = results.json()
+    assert (got["campaign"], got["entered"], got["sent"]) == ("spring-sale", 3, 2)
+    assert got["suppressed"] == {"no_consent:email:marketing": 1}
+    assert got["engagement"]["sent"] == 2 and got["engagement"]["openedRate"] == 0.0
+    assert admin(shop, "GET", "/v1/campaigns/never").status_code == 404
+
 
 def test_a_campaign_that_does_not_validate_sends_nothing(shop: Shop) -> None:
     shop.identify(T0, "anna", country="DE")

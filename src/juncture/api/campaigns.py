@@ -3,6 +3,9 @@
 
 - ``GET /v1/campaigns/preview?segment=&channel=email``: the audience now, and how many of it
   granted, refused or never stated marketing consent on the channel.
+- ``GET /v1/campaigns/{id}``: its results: whom it started, its messages by status, what
+  was suppressed and why, orders within its goal against its holdout, and its email
+  engagement (opened, clicked, unsubscribed, with rates); 404 for a campaign never launched.
 - ``POST /v1/campaigns``: store the campaign's journey and start it for every member now;
   answers the journey, the audience and how many were started (a second launch of the same
   campaign starts nobody twice). A message that does not validate is answered 422 with its
@@ -13,7 +16,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -57,6 +60,10 @@ def router(campaigns: Campaigns, admin_token: str | None) -> APIRouter:
         channel: Annotated[ChannelName, Query()] = "email",
     ) -> Response:
         return json_response(await run_in_threadpool(campaigns.preview, segment, channel))
+
+    @api.get("/v1/campaigns/{campaign_id}")
+    async def results(campaign_id: Annotated[str, Path(pattern=r"^[a-z0-9_-]{1,60}$")]) -> Response:
+        return json_response(await run_in_threadpool(campaigns.results, campaign_id))
 
     @api.post("/v1/campaigns")
     async def launch(body: CampaignRequest) -> Response:

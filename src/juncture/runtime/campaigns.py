@@ -20,6 +20,7 @@ from juncture.runtime import feedback
 from juncture.runtime.clock import Clock
 from juncture.runtime.ingest import Ingestor
 from juncture.runtime.segments import Segments
+from juncture.store.engagement import COUNTS
 from juncture.store.journeys import JourneyStore
 from juncture.store.recipients import Recipients
 
@@ -109,6 +110,20 @@ class Campaigns:
             audience += len(page)
         return {"journeyId": applied.journey_id, "version": applied.version,
                 "audience": audience, "started": started}  # fmt: skip
+
+    def results(self, campaign_id: str) -> dict[str, Any]:
+        """What campaign ``campaign_id`` did: who it started (``entered``), its messages by
+        status, what was suppressed and why, the orders it led to within its goal
+        (``goalReached``, against its holdout), and its email engagement (opened, clicked,
+        unsubscribed, with rates). Raises NotFound for a campaign never launched."""
+        journey_id = f"campaign_{campaign_id}"
+        stats = self.journeys.stats(journey_id).to_json()
+        rows = self.recipients.engagement_by_variant(journey_id, ())
+        totals = {name: sum(r[name] for r in rows) for name in ("sent", *COUNTS)}
+        rates = {f"{n}Rate": round(totals[n] / totals["sent"], 4) if totals["sent"] else None
+                 for n in COUNTS}  # fmt: skip
+        return {"campaign": campaign_id, "journeyId": journey_id, **stats,
+                "engagement": {**totals, **rates}}  # fmt: skip
 
     def _members(self, segment: str) -> Iterator[str]:
         now, after = self.clock.now(), ""
