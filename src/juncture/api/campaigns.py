@@ -9,8 +9,7 @@
 - ``POST /v1/campaigns``: store the campaign's journey and start it for every member now;
   answers the journey, the audience and how many were started (a second launch of the same
   campaign starts nobody twice). A message that does not validate is answered 422 with its
-  problems, and nothing is sent. ``sendAt`` (a time with its offset) holds the messages
-  until then and ``perMinute`` lets at most so many leave a minute (``held``: how many).
+  problems, and nothing is sent.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -44,15 +43,12 @@ class CampaignRequest(BaseModel):
     holdout: float = Field(default=0.0, ge=0, lt=100)
     priority: int = Field(default=0, ge=-1000, le=1000)
     send_window: dict[str, Any] | None = Field(default=None, alias="sendWindow")
-    send_at: AwareDatetime | None = Field(default=None, alias="sendAt")
-    per_minute: int | None = Field(default=None, ge=1, le=1_000_000, alias="perMinute")
 
     def campaign(self) -> Campaign:
         fields = ("channel", "template", "inline", "purpose", "data", "kind")
         message = {k: getattr(self, k) for k in fields if getattr(self, k) is not None}
         return Campaign(self.id, self.name, self.segment, message, self.holdout,
-                        self.priority, self.send_window, self.send_at,
-                        self.per_minute)  # fmt: skip
+                        self.priority, self.send_window)  # fmt: skip
 
 
 def router(campaigns: Campaigns, admin_token: str | None) -> APIRouter:

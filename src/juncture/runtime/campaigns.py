@@ -11,7 +11,6 @@ Each event's messageId names the campaign and the profile, so launching twice se
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
@@ -42,8 +41,6 @@ class Campaign:
     holdout: float = 0.0
     priority: int = 0
     send_window: dict[str, Any] | None = None
-    send_at: dt.datetime | None = None  # the messages leave from then (None: now)
-    per_minute: int | None = None  # at most so many messages a minute (None: no limit)
 
     @property
     def journey_id(self) -> str:
@@ -98,9 +95,7 @@ class Campaigns:
 
     def launch(self, campaign: Campaign) -> dict[str, Any]:
         """Store the campaign's journey (invalid: raises, nothing sent) and start it for
-        every member of the segment now; with ``send_at`` or ``per_minute``, its messages
-        (decided now: consent, caps, quiet hours) are held until then and throttled
-        (``held``: how many)."""
+        every member of the segment now."""
         names = None if self.templates is None else self.templates()
         applied = self.journeys.apply(campaign.definition(), f"{campaign.journey_id}.json", names)
         audience = started = 0
@@ -113,16 +108,8 @@ class Campaigns:
         if page:
             started += self._start(campaign, page)
             audience += len(page)
-        held = self._pace(campaign)
         return {"journeyId": applied.journey_id, "version": applied.version,
-                "audience": audience, "started": started, "held": held}  # fmt: skip
-
-    def _pace(self, campaign: Campaign) -> int:
-        """Hold the campaign's queued messages until its time, and throttle them."""
-        if campaign.send_at is None and campaign.per_minute is None:
-            return 0
-        start = max(self.clock.now(), campaign.send_at or self.clock.now())
-        return self.recipients.stagger(campaign.journey_id, start, campaign.per_minute)
+                "audience": audience, "started": started}  # fmt: skip
 
     def results(self, campaign_id: str) -> dict[str, Any]:
         """What campaign ``campaign_id`` did: who it started (``entered``), its messages by

@@ -234,21 +234,6 @@ class Recipients(Repository):
         with self._begin("read engagement") as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
-    def stagger(self, journey_id: str, start: dt.datetime, per_minute: int | None) -> int:
-        """Hold the journey's waiting messages until ``start``, then let them leave at most
-        ``per_minute`` a minute (None: all at ``start``), in the order they were queued; a
-        message already held later keeps its time. Answers how many were held."""
-        o = OUTBOX
-        waiting = sa.and_(o.c.journey_id == journey_id, o.c.status.in_(("pending", "deferred")))
-        with self._begin("schedule a campaign's messages") as conn:
-            rows = conn.execute(sa.select(o.c.id, o.c.next_attempt_at).where(waiting)
-                                .order_by(o.c.id)).all()  # fmt: skip
-            for n, (outbox_id, due) in enumerate(rows):
-                slot = start + dt.timedelta(minutes=n // per_minute if per_minute else 0)
-                at = max(slot, as_utc(due)) if due is not None else slot
-                conn.execute(o.update().where(o.c.id == outbox_id).values(next_attempt_at=at))
-        return len(rows)
-
     def engagement_by_variant(
         self, journey_id: str, splits: Collection[str]
     ) -> list[dict[str, Any]]:
