@@ -9,9 +9,10 @@ figures; it gets
 - else (the first ask) a new one, if it is computed within ``wait`` seconds, or nothing:
   the page says the figures are being computed and asks again shortly.
 
-Each key is computed once at a time, on a small pool of threads of its own, whoever asks
-and however often; the pool and the number of results kept are bounded, so a person trying
-many funnels cannot queue unbounded work.
+Each key is computed once at a time, on daemon threads of its own (two at once), whoever
+asks and however often; the computations waiting and the results kept are bounded, so a
+person trying many funnels cannot queue unbounded work, and a server that stops does not
+wait for a long computation.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as Pending
 from dataclasses import dataclass
 from typing import Any, Final
@@ -54,7 +55,7 @@ class Reports:
         self._done: OrderedDict[Hashable, Report] = OrderedDict()
         self._running: dict[Hashable, Future[Report]] = {}
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="juncture-reports")
+        self._workers = threading.BoundedSemaphore(WORKERS)
 
     def get(
         self, key: Hashable, compute: Callable[[], Any], fresh: float | None = None
@@ -68,7 +69,7 @@ class Reports:
                 return last
             running = self._running.get(key)
             if running is None and len(self._running) < QUEUED:
-                running = self._running[key] = self._pool.submit(self._compute, key, compute)
+                running = self._running[key] = self._start(key, compute)
         if running is None:  # too much being computed: what there is, else nothing yet
             return last
         if last is not None:  # an old result is answered at once while the new one comes
@@ -77,6 +78,21 @@ class Reports:
             return running.result(timeout=self.wait)
         except Pending:
             return None
+
+    def _start(self, key: Hashable, compute: Callable[[], Any]) -> Future[Report]:
+        """Compute on a daemon thread of its own (at most :data:`WORKERS` at once): a server
+        that stops does not wait for a long computation to end."""
+        future: Future[Report] = Future()
+
+        def run() -> None:
+            with self._workers:
+                try:
+                    future.set_result(self._compute(key, compute))
+                except BaseException as exc:  # noqa: BLE001 - handed to whoever waits
+                    future.set_exception(exc)
+
+        threading.Thread(target=run, name="juncture-report", daemon=True).start()
+        return future
 
     def _compute(self, key: Hashable, compute: Callable[[], Any]) -> Report:
         started = time.perf_counter()
@@ -93,9 +109,6 @@ class Reports:
             while len(self._done) > KEEP:
                 self._done.popitem(last=False)
         return report
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _refreshing(report: Report) -> Report:
