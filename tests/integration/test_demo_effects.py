@@ -75,6 +75,11 @@ def test_each_journey_with_a_holdout_shows_its_true_effect(
         reached = any(d.journey == journey for d in arrivals)
         assert (row["true_changed"] > 0) <= reached  # no message, no effect
     assert all("true_effect" not in lifts[j] for j in set(lifts) - with_holdout)
+    decided = {e["experiment"]: e for e in summary["journeys"]["experiments"]}
+    for journey in with_holdout:  # each holdout is an experiment, with its decision
+        found = decided[f"{journey}:holdout"]
+        assert found["arms"]["holdout"]["profiles"] == lifts[journey]["holdout"]["profiles"]
+        assert found["action"] in {"investigate", "keep running", "ship", "stop", "no effect"}
 
 
 def test_the_touchpoint_map_counts_every_touch_and_delivered_message(

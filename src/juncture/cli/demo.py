@@ -157,6 +157,19 @@ def _print_journeys(report: dict[str, Any]) -> None:
             _true_effect(row),
         )
     out.print(lifts)
+    _print_experiments(report.get("experiments") or [])
+
+
+def _print_experiments(found: list[dict[str, Any]]) -> None:
+    """Each experiment's arms and the decision to take (``juncture measure experiments``)."""
+    from rich.table import Table
+
+    table = Table("experiment", "arms: converted / profiles", "decision", "why",
+                  title="Experiments: the decision to take (an order within 7 days)")  # fmt: skip
+    for r in found:
+        arms = ", ".join(f"{n} {a['converted']:,}/{a['profiles']:,}" for n, a in r["arms"].items())
+        table.add_row(r["experiment"], arms, r["action"], r["why"])
+    out.print(table)
 
 
 def _true_effect(row: dict[str, Any]) -> str:

@@ -1,4 +1,5 @@
-"""Each journey's true effect in the demo, beside the lift measured against its holdout.
+"""Each journey's true effect in the demo, beside the lift measured against its holdout, and
+every experiment's decision as ``juncture measure experiments`` takes it.
 
 The simulator knows what no event says: what each customer would have done without a
 journey's messages (:mod:`juncture.sim.counterfactual`). For every journey with a holdout,
@@ -15,7 +16,9 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from juncture import wiring
 from juncture.analytics import journeys as journey_report
+from juncture.runtime.measurement import Measurement
 from juncture.sim import Simulation
 from juncture.sim import counterfactual as cf
 from juncture.sim.response import Delivery
@@ -63,3 +66,22 @@ def _owners(
         if customer is not None:
             out.setdefault(journey_report.canonical(redirects, identifier.attached_to), customer)
     return out
+
+
+def decisions(juncture: wiring.Juncture, now: dt.datetime) -> list[dict[str, Any]]:
+    """Each experiment (holdouts, splits) with its arms' conversion and the decision to take
+    and why, as ``juncture measure experiments`` gives them (order window 7 days)."""
+    store = juncture.store
+    measurement = Measurement(
+        store.journeys, store.journey_measures, store.customer_orders, juncture.batch_run()
+    )
+    return [
+        {
+            "experiment": r.experiment,
+            "arms": {a.name: {"profiles": a.profiles, "converted": a.converted}
+                     for a in (r.control, *r.arms)},
+            "sample_ratio_mismatch": r.sample_ratio.mismatch,
+            **r.decision.to_json(),
+        }
+        for r in measurement.report(now).experiments
+    ]  # fmt: skip

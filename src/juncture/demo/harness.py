@@ -217,6 +217,7 @@ def run(
         summary.journeys["lift"], sim, inbox.arrivals, rows,
         juncture.store.profiles.identifiers(sorted(profiles)),
     )  # fmt: skip
+    summary.journeys["experiments"] = effects.decisions(juncture, clock.now())
     summary.retail = {
         "tables": tables,
         "announced": announced,
