@@ -69,6 +69,18 @@ def test_bench_catalog_imports_the_feed_against_the_raw_insert() -> None:
     assert "ratio" in lines[-1]
 
 
+def test_bench_catalog_imports_while_events_flow_into_a_server() -> None:
+    lines: list[str] = []
+    result = catalog.run(products=2000, echo=lines.append, event_rate=200)
+    flow = result["while_events_flow"]
+    quiet, busy = flow["quiet"], flow["during_import"]
+    assert set(quiet["statuses"]) == set(busy["statuses"]) == {"200"}  # every batch taken
+    assert quiet["batches"] == 20 and busy["batches"] >= 1
+    assert busy["p99_ms"] >= busy["p50_ms"] > 0
+    assert flow["import_per_s"] > 0
+    assert any("during the import" in line for line in lines)
+
+
 def test_bench_decide_answers_every_decision_against_the_http_floor() -> None:
     lines: list[str] = []
     result = decide.run(

@@ -11,7 +11,10 @@ SQLite database:
 * **raw**: the same products, read and built before the clock starts, inserted by plain
   ``INSERT`` in transactions of 1,000 (the raw limit).
 
-The ratio is the import's rows/s over the raw insert's.
+The ratio is the import's rows/s over the raw insert's. With ``--events``, the import runs
+once more while events flow into a server on the same database
+(:mod:`juncture.bench.catalog_flow`): ingestion's rate and latency, quiet and during the
+import.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from juncture.bench import catalog_flow
 from juncture.core import retail
 from juncture.definitions import catalog as feed
 from juncture.runtime.catalog_import import BATCH, import_feed
@@ -85,8 +89,12 @@ def _raw(db: Path, source: Path, now: dt.datetime) -> float:
         store.close()
 
 
-def run(*, products: int, echo: Echo) -> dict[str, Any]:
+def run(*, products: int, echo: Echo, event_rate: float = 0.0) -> dict[str, Any]:
+    """The import, the same feed again and the raw insert; with ``event_rate``, the import
+    again while that many events/s flow into a server on the same database
+    (:mod:`juncture.bench.catalog_flow`)."""
     now = dt.datetime.now(dt.UTC)
+    flowing: dict[str, Any] | None = None
     with tempfile.TemporaryDirectory(prefix="juncture-bench-") as tmp:
         source = Path(tmp) / "products.tsv"
         _feed(source, products)
@@ -95,6 +103,11 @@ def run(*, products: int, echo: Echo) -> dict[str, Any]:
         first, again = _import(Path(tmp) / "import.db", source, now, twice=True)
         echo("[catalog] raw insert of the same rows ...")
         raw = _raw(Path(tmp) / "raw.db", source, now)
+        if event_rate > 0:
+            flowing = catalog_flow.run(
+                source, Path(tmp) / "flow.db", products=products, rate=event_rate,
+                expected=first, echo=echo,
+            )  # fmt: skip
     result: dict[str, Any] = {
         "cores": os.cpu_count(),
         "products": products,
@@ -104,6 +117,15 @@ def run(*, products: int, echo: Echo) -> dict[str, Any]:
         "raw_insert_per_s": products / raw,
     }
     result["ratio"] = result["import_per_s"] / result["raw_insert_per_s"]
+    if flowing is not None:
+        result["while_events_flow"] = flowing
+        quiet, busy = flowing["quiet"], flowing["during_import"]
+        echo(
+            f"[catalog] events at {event_rate:,.0f}/s: quiet {quiet['events_per_s']:,.0f}/s "
+            f"p50 {quiet['p50_ms']:.1f} ms p99 {quiet['p99_ms']:.1f} ms | during the import "
+            f"{busy['events_per_s']:,.0f}/s p50 {busy['p50_ms']:.1f} ms p99 "
+            f"{busy['p99_ms']:.1f} ms | the import meanwhile {flowing['import_per_s']:,.0f} rows/s"
+        )
     echo(
         f"[catalog] import {result['import_per_s']:,.0f} rows/s, the same feed again "
         f"{result['again_per_s']:,.0f} rows/s | raw insert {result['raw_insert_per_s']:,.0f} "

@@ -123,13 +123,18 @@ def bench_journeys(
 @bench_app.command("catalog")
 def bench_catalog(
     products: Annotated[int, typer.Option(help="Products in the feed")] = 100_000,
+    events: Annotated[
+        float,
+        typer.Option(min=0, help="Events/s into a server while the feed imports again (0: no)"),
+    ] = 500.0,
     output: JsonOut = Path("bench-catalog.json"),
 ) -> None:
     """Importing a Merchant Center product feed (and the same feed again), rows/s against
-    the raw insert of the same rows."""
+    the raw insert of the same rows; then the import again while events flow in, with the
+    ingestion's rate and latency quiet and during it."""
     from juncture.bench import catalog
 
-    _write(output, catalog.run(products=products, echo=typer.echo))
+    _write(output, catalog.run(products=products, echo=typer.echo, event_rate=events))
 
 
 @bench_app.command("decide")

@@ -1,0 +1,95 @@
+"""``juncture bench catalog``'s second part: a product feed imported while events keep
+flowing into the same database.
+
+A real ``juncture serve`` (its own process, on a fresh SQLite file, the engine inline) takes
+a paced, open-loop load of tracking batches (100 product views each, at ``rate`` events/s;
+each latency counted from when its batch was due) for :data:`QUIET_SECONDS` with nothing
+else running (the baseline), then again while this process imports the feed into the same
+database through ``juncture catalog import``'s path (transactions of 1,000 rows, so the
+server's commits wait at most one of them). Reported: the ingestion's acknowledged
+events/s and p50/p99 latency, quiet and during the import, and the import's rows/s under
+that load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import math
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final
+
+from juncture.bench.ingest import BATCH, WRITE_KEY, make_batches
+from juncture.bench.loadgen import LoadResult, request_bytes, run_paced
+from juncture.runtime.catalog_import import import_feed
+from juncture.store.sql import SqlStore
+from juncture.testing import ServerProcess
+
+Echo = Callable[[str], None]
+QUIET_SECONDS: Final = 10.0  # the baseline's length
+CONNECTIONS: Final = 4
+STARTUP: Final = 180.0  # seconds a server may take to start on a loaded machine
+
+
+def _figures(result: LoadResult) -> dict[str, Any]:
+    ok = result.statuses.get(200, 0)
+    return {
+        "events_per_s": ok * BATCH / result.seconds if result.seconds else 0.0,
+        "p50_ms": result.percentile(0.5) * 1000,
+        "p99_ms": result.percentile(0.99) * 1000,
+        "batches": len(result.latencies),
+        "statuses": {str(k): v for k, v in result.statuses.items()},
+        "seconds": result.seconds,
+    }
+
+
+def _load(port: int, batches: list[bytes], rate: float) -> LoadResult:
+    requests = [request_bytes("127.0.0.1", port, "/v1/batch", b, WRITE_KEY) for b in batches]
+    return asyncio.run(run_paced("127.0.0.1", port, requests, rate / BATCH, CONNECTIONS))
+
+
+def run(
+    source: Path, db: Path, *, products: int, rate: float, expected: float, echo: Echo
+) -> dict[str, Any]:
+    """Import ``source`` into ``db`` while ``rate`` events/s flow in; ``expected``: about how
+    long the import takes alone (the load during it lasts that long and a quarter)."""
+    store = SqlStore(f"sqlite:///{db}")
+    store.migrate()
+    quiet_n = max(1, math.ceil(rate * QUIET_SECONDS / BATCH))
+    busy_n = max(1, math.ceil(rate * expected * 1.25 / BATCH))
+    batches = make_batches((quiet_n + busy_n) * BATCH)
+    env = {"JUNCTURE_WRITE_KEYS": WRITE_KEY, "JUNCTURE_LOG_LEVEL": "warning"}
+    server = ServerProcess(f"sqlite:///{db}", env=env)
+    try:
+        server.start(timeout=STARTUP)  # not ``with``: entering would start a second one
+        echo(f"[catalog] {rate:,.0f} events/s into a server, {QUIET_SECONDS:.0f} s quiet ...")
+        quiet = _load(server.port, batches[:quiet_n], rate)
+        echo("[catalog] the same load while the feed imports ...")
+        found: dict[str, LoadResult] = {}
+        flow = threading.Thread(
+            target=lambda: found.update(busy=_load(server.port, batches[quiet_n:], rate))
+        )
+        flow.start()
+        started = time.perf_counter()
+        with source.open("rb") as stream:
+            now = dt.datetime.now(dt.UTC)
+            import_feed(
+                store.catalog, store.programmes, stream, str(source), kind="products", now=now
+            )
+        took = time.perf_counter() - started
+        flow.join()
+    finally:
+        server.stop()
+        store.close()
+    busy = found["busy"]
+    return {
+        "event_rate": rate,
+        "quiet": _figures(quiet),
+        "during_import": _figures(busy),
+        "import_per_s": products / took,
+        "import_seconds": took,
+        "load_covered_import": busy.seconds >= took,
+    }
