@@ -20,7 +20,7 @@ from juncture.store import catalog_tables, tables
 from juncture.store.sql import SqlStore
 from tests.conftest import settings_for
 
-CUSTOMERS, DAYS, SEED = 400, 7, 3
+CUSTOMERS, DAYS, SEED, PAGES = 300, 7, 3, 0.3
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,9 @@ def demo(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> tup
     url = f"sqlite:///{path}"
     juncture, clock = harness.build(settings_for(url, sqlite_synchronous="NORMAL"))
     try:
-        summary = harness.run(juncture, clock, seed=SEED, customers=CUSTOMERS, days=DAYS)
+        summary = harness.run(
+            juncture, clock, seed=SEED, customers=CUSTOMERS, days=DAYS, pages=PAGES
+        )
     finally:
         juncture.close()
     return url, summary.to_json()

@@ -199,7 +199,7 @@ def _print_retail(retail: dict[str, Any], truth: dict[str, dict[str, float]]) ->
     asked = retail.get("asked") or {}
     table = Table(
         "touchpoint", "asked", "shown", "clicked", "converted",
-        title="On-site touchpoints (the pages of 15% of the shoppers; from the store)",
+        title="On-site touchpoints (the pages of 10% of the shoppers; from the store)",
     )  # fmt: skip
     for kind, row in sorted(retail["touchpoints"].items(), key=lambda kv: -kv[1]["shown"]):
         table.add_row(kind, f"{asked.get(kind, 0):,}", f"{row['shown']:,}",

@@ -46,6 +46,8 @@ STEP = dt.timedelta(minutes=10)
 DAY = dt.timedelta(days=1)
 TRAIN_EVERY = 7  # simulated days between trainings of the recommendations
 CHANGE_EVERY = 3  # simulated days between the catalogue's delta feeds
+FOLLOW_NEVER = 1e12  # seconds: the recommendations follow the log when run() says,
+FOLLOW_HOURS = 6  # every this many simulated hours
 
 
 @dataclass
@@ -100,9 +102,9 @@ def build(settings: Settings) -> tuple[wiring.Juncture, ManualClock]:
     threshold choices with the demo's policy, and a manual clock at :data:`DEMO_START`
     that :func:`run` moves in event time."""
     clock = ManualClock(DEMO_START)
-    # one seed, one run: recommendations follow the log at each answer (not each second of
-    # wall time) and number their answers
-    settings = settings.model_copy(update={"recs_refresh": 0.0})
+    # one seed, one run: recommendations follow the log every FOLLOW_HOURS simulated hours
+    # (not each second of wall time: :func:`run` says when) and number their answers
+    settings = settings.model_copy(update={"recs_refresh": FOLLOW_NEVER})
     juncture = wiring.build(settings, clock=clock)
     counter = itertools.count(1)
     juncture.recommendations().tokens = lambda: f"{next(counter):08x}"
@@ -170,8 +172,10 @@ def run(
     customers: int = 2000,
     days: int = 21,
     progress: Progress | None = None,
+    pages: float = retail.PAGES,
 ) -> DemoSummary:
-    """Simulate and ingest; ``progress`` gets the fraction of simulated time done."""
+    """Simulate and ingest; ``progress`` gets the fraction of simulated time done; ``pages``
+    is the share of shoppers whose pages ask for touchpoints."""
     sim = Simulation(SimConfig(start=DEMO_START, seed=seed, customers=customers, days=days))
     summary = DemoSummary(seed=seed, customers=customers, days=days)
     sent: Counter[str] = Counter()
@@ -182,7 +186,7 @@ def run(
         juncture.store.outbox, dict.fromkeys(CHANNELS, inbox), clock,
         templates=juncture.templates(), shelf=shelf,
     )  # fmt: skip
-    pages = Pages(juncture, clock)
+    served = Pages(juncture, clock, pages)
     tables = retail.load_tables(juncture, sim, clock)
     announced, day = 0, 0
     loop = asyncio.new_event_loop()
@@ -192,10 +196,12 @@ def run(
             if (sim.now - sim.start) // DAY > day:
                 day = (sim.now - sim.start) // DAY
                 announced += _new_day(juncture, sim, day, clock)
+            if sim.now.hour % FOLLOW_HOURS == 0 and sim.now.minute < STEP.seconds // 60:
+                juncture.recommendations().follow()
             if batch:
                 _ingest(juncture, batch, summary)
                 sent.update(m.get("event") or m["type"] for m in batch)
-                for delivery in pages.serve(batch):
+                for delivery in served.serve(batch):
                     sim.deliver(delivery)
                     inbox.arrivals.append(replace(delivery, at=max(delivery.at, sim.now)))
             else:
@@ -221,7 +227,7 @@ def run(
     summary.retail = {
         "tables": tables,
         "announced": announced,
-        "asked": dict(pages.asked),
+        "asked": dict(served.asked),
         "messages_recommending": dict(inbox.recommending),
         **outcomes.report(juncture.store.outbox, juncture.store.recommend),
     }

@@ -40,7 +40,7 @@ from juncture.sim.response import Delivery
 HOLDOUT: Final = 0.5  # the share of profiles whose recommendations are best-sellers only
 # The share of shoppers whose pages ask for touchpoints (by their userId, else anonymousId):
 # each answer costs milliseconds, and the demo must stay under a minute.
-PAGES: Final = 0.15
+PAGES: Final = 0.1
 COMPARE_AFTER: Final = 3  # products of one category viewed in a step before comparing
 POPULAR: Final = BEST_SELLERS
 PERSONAL: Final = PEOPLE_LIKE_YOU  # the on-site slot's kind in the personalised arm
@@ -114,8 +114,8 @@ class MessageShelf:
 class Pages:
     """The storefront and app of the demo retailer (see the module's docstring)."""
 
-    def __init__(self, juncture: wiring.Juncture, clock: Clock) -> None:
-        store, self.clock = juncture.store, clock
+    def __init__(self, juncture: wiring.Juncture, clock: Clock, share: float = PAGES) -> None:
+        store, self.clock, self.share = juncture.store, clock, share
         self.placements = store.placements
         touchpoints = Touchpoints(store.catalog, store.programmes)
         self.decider = Decider(
@@ -129,7 +129,7 @@ class Pages:
         """Ask for the touchpoint each message's page would show; what was shown, to hand to
         the shoppers."""
         shown: list[Delivery] = []
-        for message, ask in _asks(batch):
+        for message, ask in _asks(batch, self.share):
             ids = [f"{k}:{v}" for k, v in (("user_id", message.get("userId")),
                    ("anonymous_id", message.get("anonymousId"))) if v]  # fmt: skip
             found = self._decide(ids, ask)
@@ -151,12 +151,12 @@ class Pages:
         return (kind if kind in KINDS else answer.show.kind), answer.show.data
 
 
-def _asks(batch: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], tp.Ask]]:
-    """The touchpoint each message's page asks for, for the shoppers of :data:`PAGES` (at
+def _asks(batch: list[dict[str, Any]], share: float) -> Iterator[tuple[dict[str, Any], tp.Ask]]:
+    """The touchpoint each message's page asks for, for a ``share`` of the shoppers (at
     most one comparison per shopper and step: the third product of one category viewed)."""
     seen: dict[str, Counter[str]] = {}
     for m in batch:
-        if bucket("demo-pages", str(m.get("userId") or m.get("anonymousId"))) >= PAGES:
+        if bucket("demo-pages", str(m.get("userId") or m.get("anonymousId"))) >= share:
             continue
         props = m.get("properties") or {}
         who = {"user_id": m.get("userId"), "anonymous_id": m.get("anonymousId")}

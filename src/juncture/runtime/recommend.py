@@ -148,6 +148,14 @@ class Recommendations:
                 self._follow(self.models)
             return self.models
 
+    def follow(self) -> None:
+        """Read the events stored since the last read into the models now (for a caller
+        that says when, such as the demo in event time; answers follow every ``refresh``)."""
+        with self._lock:
+            if self.models is not None:
+                self._read_at = time.monotonic()
+                self._follow(self.models)
+
     def _follow(self, models: Models) -> None:
         while page := self.reads.events(acts.ACTIONS, self.seq):
             models.learn(_interactions(page))
