@@ -98,6 +98,7 @@ def test_replaying_the_deliveries_reproduces_the_run() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # about 40 s of CPU; a loaded machine stretches it past 300 s
 def test_the_95_percent_intervals_cover_the_true_effect() -> None:
     seeds = range(120)
     covered, effects = 0, []
