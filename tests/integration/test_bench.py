@@ -90,6 +90,7 @@ def test_bench_decide_answers_every_decision_against_the_http_floor() -> None:
     assert result["paced"]["statuses"] == {"200": 100}
     assert set(result["placements"]) >= {"home", "wishlist", "gift", "presence", "event"}
     assert result["healthz_floor"]["statuses"] == {"200": 100}
+    assert result["healthz_paced"]["statuses"] == {"200": 100}  # the floor at the same pace
     assert result["ratio"] == result["decide"]["per_s"] / result["healthz_floor"]["per_s"]
     assert "ratio" in lines[-1]
 

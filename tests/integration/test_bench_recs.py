@@ -15,6 +15,7 @@ def test_bench_recs_answers_every_request_against_the_http_floor() -> None:
     assert result["closed_loop"]["statuses"] == {"200": 60}
     assert result["paced"]["statuses"] == {"200": 60}
     assert result["healthz_floor"]["statuses"] == {"200": 60}
+    assert result["healthz_paced"]["statuses"] == {"200": 60}  # the floor at the same pace
     assert result["ratio"] == result["closed_loop"]["per_s"] / result["healthz_floor"]["per_s"]
     assert result["training"]["interactions"] > 0
     assert result["training"]["server_rss_mb_after"] > 0

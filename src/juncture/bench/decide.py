@@ -195,6 +195,7 @@ def _measure(port: int, load: tuple[int, int, int, float, int], echo: Echo) -> d
     echo(f"[decide] paced at {rate:,.0f} decisions/s ...")
     paced = _figures(asyncio.run(run_paced(HOST, port, decide, rate, concurrency)))
     raw = _figures(asyncio.run(run_load(HOST, port, floor, concurrency)))
+    raw_paced = _figures(asyncio.run(run_paced(HOST, port, floor, rate, concurrency)))
     result = {
         "cores": os.cpu_count(),
         "visitors": visitors,
@@ -205,6 +206,7 @@ def _measure(port: int, load: tuple[int, int, int, float, int], echo: Echo) -> d
         "decide": decided,
         "paced": paced | {"rate": rate},
         "healthz_floor": raw,
+        "healthz_paced": raw_paced | {"rate": rate},
         "ratio": decided["per_s"] / raw["per_s"],
     }
     _report(result, echo)
@@ -212,10 +214,11 @@ def _measure(port: int, load: tuple[int, int, int, float, int], echo: Echo) -> d
 
 
 def _report(r: dict[str, Any], echo: Echo) -> None:
-    d, p, raw = r["decide"], r["paced"], r["healthz_floor"]
+    d, p, raw, rp = r["decide"], r["paced"], r["healthz_floor"], r["healthz_paced"]
     echo(
         f"[decide] {d['per_s']:,.0f} decisions/s (p50 {d['p50_ms']:.1f} ms, p99 "
         f"{d['p99_ms']:.1f} ms; statuses {d['statuses']}) | paced at {p['rate']:,.0f}/s: p50 "
         f"{p['p50_ms']:.1f} ms, p99 {p['p99_ms']:.1f} ms | raw HTTP floor (GET /healthz) "
-        f"{raw['per_s']:,.0f} requests/s (p50 {raw['p50_ms']:.1f} ms) | ratio {r['ratio']:.2f}"
+        f"{raw['per_s']:,.0f} requests/s (p50 {raw['p50_ms']:.1f} ms), paced at the same rate "
+        f"p99 {rp['p99_ms']:.1f} ms | ratio {r['ratio']:.2f}"
     )

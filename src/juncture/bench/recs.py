@@ -125,8 +125,10 @@ def _measure(
     paced = _figures(asyncio.run(run_paced(HOST, port, asks, rate, concurrency)))
     floor = [request_bytes(HOST, port, "/healthz", b"", WRITE_KEY, method="GET")] * requests
     raw = _figures(asyncio.run(run_load(HOST, port, floor, concurrency)))
+    raw_paced = _figures(asyncio.run(run_paced(HOST, port, floor, rate, concurrency)))
     return {"training": trained, "closed_loop": closed, "paced": paced | {"rate": rate},
-            "healthz_floor": raw, "ratio": closed["per_s"] / raw["per_s"]}  # fmt: skip
+            "healthz_floor": raw, "healthz_paced": raw_paced | {"rate": rate},
+            "ratio": closed["per_s"] / raw["per_s"]}  # fmt: skip
 
 
 def _train(server: ServerProcess) -> dict[str, Any]:
@@ -203,7 +205,8 @@ def _report(r: dict[str, Any], echo: Echo) -> None:
         f"[recs] closed loop {c['per_s']:,.0f} recommendations/s (p50 {c['p50_ms']:.1f} ms, "
         f"p99 {c['p99_ms']:.1f} ms; {c['statuses']}) | paced at {p['rate']:,.0f}/s: p50 "
         f"{p['p50_ms']:.1f} ms, p99 {p['p99_ms']:.1f} ms | raw HTTP floor (GET /healthz) "
-        f"{f['per_s']:,.0f} requests/s (p50 {f['p50_ms']:.1f} ms) | ratio {r['ratio']:.2f}"
+        f"{f['per_s']:,.0f} requests/s (p50 {f['p50_ms']:.1f} ms), paced at the same rate p99 "
+        f"{r['healthz_paced']['p99_ms']:.1f} ms | ratio {r['ratio']:.2f}"
     )
     if (s := r["at_scale"]) is not None:
         echo(
