@@ -25,6 +25,7 @@ from juncture.store.outbox import Outbox
 from tests.conftest import ADMIN, ADMIN_TOKEN, BASIC, LiveServer, settings_for
 
 CUSTOMERS, DAYS = 150, 7
+SEED = 3  # the simulation's, and so its catalogue's
 SEGMENT = "geographic_dach"  # a library segment the demo's customers fall into
 
 
@@ -41,7 +42,7 @@ def _seed(template: Path, folder: Path) -> str:
     url = f"sqlite:///{path}"
     juncture, clock = harness.build(settings_for(url, sqlite_synchronous="NORMAL"))
     try:
-        harness.run(juncture, clock, seed=3, customers=CUSTOMERS, days=DAYS)
+        harness.run(juncture, clock, seed=SEED, customers=CUSTOMERS, days=DAYS)
         dead_letter(juncture.store.outbox, clock.now())
     finally:
         juncture.close()

@@ -1,6 +1,6 @@
 """The demo storefront's inline slots in real headless Chromium over a seeded demo: the
 product page shows similar products, the stores to pick it up from and its spec sheet from
-the retailer's tables (filled with the shop's catalogue), and a price drop once the price
+the retailer's tables (the demo's, imported from its feeds), and a price drop once the price
 the shopper saw falls; the cart page shows what is bought with it. Every slot is answered
 by ``POST /v1/decide`` through ``/v1/juncture.js``; no console error, no failed request."""
 
@@ -23,7 +23,7 @@ from tests.conftest import WRITE_KEY, LiveServer, settings_for
 
 pytestmark = pytest.mark.slow
 
-CATALOG = build_catalog(1)  # the storefront's own
+CATALOG = build_catalog(seeded.SEED)  # the seeded demo's, which the shop shows
 STORE = CATALOG.stores[0].location_id  # the shopper's store on every page
 
 
@@ -31,10 +31,10 @@ STORE = CATALOG.stores[0].location_id  # the shopper's store on every page
 def shop(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     url = seeded.demo_database(sqlite_template, tmp_path_factory.mktemp("slots"))
     juncture = wiring.build(settings_for(url))
-    assert storefront.stock(juncture.store.catalog, juncture.clock.now())
-    assert not storefront.stock(juncture.store.catalog, juncture.clock.now())  # once only
+    # the demo imported its retailer's tables already: the shop's filling leaves them be
+    assert not storefront.stock(juncture.store, juncture.clock.now())
     app = juncture.app()
-    storefront.mount(app, WRITE_KEY)
+    storefront.mount(app, WRITE_KEY, seed=seeded.SEED)
     server = LiveServer(juncture, app).start()
     yield server
     server.stop()
@@ -86,9 +86,9 @@ def test_a_product_page_shows_its_touchpoints_and_a_price_drop(
     screenshot(page, "storefront-product-slots")
     page.wait_for_load_state("networkidle")  # the Product Viewed event has arrived
 
-    cheaper = dataclasses.replace(
-        storefront.tables.product(product), price=round(product.price * 0.8, 2)
-    )
+    stored = shop.juncture.store.catalog.product(product.product_id)
+    assert stored is not None and stored.price is not None
+    cheaper = dataclasses.replace(stored, price=round(stored.price * 0.8, 2))
     now = dt.datetime.now(dt.UTC)
     assert shop.juncture.store.catalog.upsert_products([cheaper], now)
     page.reload()

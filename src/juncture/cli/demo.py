@@ -258,7 +258,7 @@ Serving the demo store at {url} (Ctrl-C to stop). Try:
     _say_pending(juncture)
     app = juncture.app()
     storefront.mount(app, DEMO_WRITE_KEY)
-    storefront.stock(juncture.store.catalog, juncture.clock.now())  # what its slots read
+    storefront.stock(juncture.store, juncture.clock.now())  # what its slots read
     try:
         cli_server.run(app, settings)
     finally:

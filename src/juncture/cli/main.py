@@ -112,7 +112,7 @@ def serve(
         from juncture.demo import storefront
 
         storefront.mount(app, settings.write_key_list()[0])  # write keys are public in pages
-        storefront.stock(juncture.store.catalog, juncture.clock.now())  # an empty shop only
+        storefront.stock(juncture.store, juncture.clock.now())  # an empty shop only
     elif settings.demo_storefront:
         console.print("[yellow]the demo storefront needs JUNCTURE_WRITE_KEYS: not served[/]")
     try:

@@ -16,6 +16,7 @@ account; :func:`stock` fills those tables with the shop's catalogue for the demo
 from __future__ import annotations
 
 import datetime as dt
+import io
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -25,10 +26,11 @@ import orjson
 from fastapi import FastAPI
 from starlette.responses import RedirectResponse, Response
 
-from juncture.demo.storefront import tables as shop_tables
 from juncture.errors import NotFound
+from juncture.runtime.catalog_import import import_feed
+from juncture.sim import feeds
 from juncture.sim.catalog import Catalog, build_catalog
-from juncture.store.catalog import Catalog as Tables
+from juncture.store.sql import SqlStore
 
 PREFIX: Final = "/demo"
 PAGES: Final = ("home", "category", "product", "cart", "checkout", "stores")
@@ -102,11 +104,23 @@ def _asset(folder: Traversable, name: str) -> Response:
     return Response(file.read_bytes(), media_type=kind, headers=_CACHE)
 
 
-def stock(tables: Tables, now: dt.datetime, seed: int = 1) -> bool:
-    """Fill the retailer's tables with the shop's catalogue when they hold no product, so
-    the product and cart pages' touchpoints answer about what the shop shows
-    (:mod:`juncture.demo.storefront.tables`); whether it did."""
-    return shop_tables.stock(tables, build_catalog(seed), now)
+def stock(store: SqlStore, now: dt.datetime, seed: int = 1) -> bool:
+    """Fill the retailer's tables with the shop's catalogue when they hold no product (the
+    simulated retailer's feeds, :mod:`juncture.sim.feeds`, through the import path of
+    ``juncture catalog import``, as ``juncture demo`` loads them), so the product and cart
+    pages' touchpoints answer about what the shop shows; whether it did."""
+    if store.catalog.counts()["products"]:
+        return False
+    for kind, data in feeds.feeds(build_catalog(seed), (), now).items():
+        name = f"storefront-{kind}.jsonl"
+        report = import_feed(
+            store.catalog, store.programmes, io.BytesIO(data), name, kind=kind, now=now,
+            fmt="jsonl",
+        )  # fmt: skip
+        if report.refused:
+            problem = report.refused[0]
+            raise RuntimeError(f"{name}:{problem.line}: {problem.column}: {problem.message}")
+    return True
 
 
 def mount(app: FastAPI, write_key: str, seed: int = 1) -> None:
