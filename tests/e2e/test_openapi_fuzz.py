@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 EXAMPLES = 20
 WRITE_KEY_PATHS = frozenset(
-    ["/v1/decide", "/v1/batch", "/v1/import"]
+    ["/v1/decide", "/v1/batch", "/v1/import", "/v1/sending"]
     + [f"/v1/{kind}" for kind in ("track", "identify", "page", "screen", "group", "alias")]
 )
 BOUNDED = settings(
