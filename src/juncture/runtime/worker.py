@@ -128,20 +128,30 @@ class Worker:
     def round(self) -> bool:
         """One look at the leases when due, a tick when due, and one batch of each owned
         partition; whether any event was applied."""
-        now = time.monotonic()
-        if now >= self._next_lease:
-            self.rebalance()
-            self._next_lease = now + self._lease_interval
-        if 0 in self.owned and now >= self._next_tick:
-            self._next_tick = now + _TICK_SECONDS
+        self._lease_due()
+        if 0 in self.owned and time.monotonic() >= self._next_tick:
+            self._next_tick = time.monotonic() + _TICK_SECONDS
             self._tick()
         worked = False
         for partition in sorted(self.owned):
+            self._lease_due()  # a dead worker's partitions wait for no round to end
+            if partition not in self.owned:
+                continue  # given up or lost since the round began
             records = self._log.read(partition, self.owned[partition], self._max_events, 0.0)
             if records:
                 self._batch(partition, records)
                 worked = True
         return worked
+
+    def _lease_due(self) -> bool:
+        """Look at the leases when the interval has passed (also between two partitions'
+        batches, so that a handover waits for one commit at most); whether it looked."""
+        now = time.monotonic()
+        if now < self._next_lease:
+            return False
+        self.rebalance()
+        self._next_lease = now + self._lease_interval
+        return True
 
     def rebalance(self) -> None:
         """Take free partitions up to this worker's share, give up those past it."""
