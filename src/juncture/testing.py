@@ -17,13 +17,15 @@ import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Final
 
 import httpx
 
 from juncture.channels.recording import RecordingChannel
 from juncture.core.events import Event
 from juncture.runtime.clock import ManualClock
+
+STARTUP: Final = 120.0  # seconds a server may take to import, migrate and start on a loaded machine
 
 __all__ = [
     "ManualClock",
@@ -131,7 +133,11 @@ class ServerProcess:
                 command, env=self.env, stdout=out, stderr=out
             )
 
-    def start(self, timeout: float = 30.0) -> ServerProcess:
+    def start(self, timeout: float = STARTUP) -> ServerProcess:
+        """Spawn the server and wait for ``/readyz``; a server already running is kept
+        (so ``with ServerProcess(...).start(timeout=...)`` starts one, not two)."""
+        if self.proc is not None and self.proc.poll() is None:
+            return self
         self.proc = self._spawn()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
