@@ -44,7 +44,7 @@ DEMO_START = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 DEMO_SOURCE = "demo"
 STEP = dt.timedelta(minutes=10)
 DAY = dt.timedelta(days=1)
-TRAIN_EVERY = 7  # simulated days between trainings of the recommendations
+TRAIN_EVERY = 10  # simulated days between trainings of the recommendations
 CHANGE_EVERY = 3  # simulated days between the catalogue's delta feeds
 FOLLOW_NEVER = 1e12  # seconds: the recommendations follow the log when run() says,
 FOLLOW_HOURS = 6  # every this many simulated hours
