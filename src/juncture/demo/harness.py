@@ -44,7 +44,7 @@ DEMO_START = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 DEMO_SOURCE = "demo"
 STEP = dt.timedelta(minutes=10)
 DAY = dt.timedelta(days=1)
-TRAIN_EVERY = 10  # simulated days between trainings of the recommendations
+TRAIN_DAY = 10  # the simulated day the recommendations are trained again
 CHANGE_EVERY = 3  # simulated days between the catalogue's delta feeds
 FOLLOW_NEVER = 1e12  # seconds: the recommendations follow the log when run() says,
 FOLLOW_HOURS = 6  # every this many simulated hours
@@ -107,7 +107,9 @@ def build(settings: Settings) -> tuple[wiring.Juncture, ManualClock]:
     settings = settings.model_copy(update={"recs_refresh": FOLLOW_NEVER})
     juncture = wiring.build(settings, clock=clock)
     counter = itertools.count(1)
-    juncture.recommendations().tokens = lambda: f"{next(counter):08x}"
+    recs = juncture.recommendations()
+    recs.tokens = lambda: f"{next(counter):08x}"
+    recs.saved = None  # a training's models are not saved: it costs the demo seconds
     juncture.engine.config = wiring.engine_config(settings, policy=DEMO_POLICY)
     with juncture.store.journeys_at(clock.now) as applying:
         applying.apply_library()
@@ -235,11 +237,11 @@ def run(
 
 
 def _new_day(juncture: wiring.Juncture, sim: Simulation, day: int, clock: Clock) -> int:
-    """A new simulated day: every :data:`CHANGE_EVERY` days the catalogue's changes, every
-    :data:`TRAIN_EVERY` days the recommendations trained again on everything stored so far
-    (in between they follow the log)."""
+    """A new simulated day: every :data:`CHANGE_EVERY` days the catalogue's changes; on day
+    :data:`TRAIN_DAY` the recommendations trained again on everything stored so far (before
+    and after, they follow the log)."""
     announced = retail.change_tables(juncture, sim, day, clock) if day % CHANGE_EVERY == 0 else 0
-    if day % TRAIN_EVERY == 0:
+    if day == TRAIN_DAY:
         juncture.recommendations().train()
     return announced
 
