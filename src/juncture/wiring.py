@@ -46,6 +46,7 @@ from juncture.log import connect as connect_log
 from juncture.metrics import Metrics
 from juncture.recommend.filters import Rule, parse_rules
 from juncture.runtime import read_cache, recommend_slots, unit_of_work
+from juncture.runtime.campaigns import CampaignJob, Campaigns
 from juncture.runtime.cart_links import CartLinks
 from juncture.runtime.clock import Clock, SystemClock
 from juncture.runtime.committer import GroupCommitter
@@ -73,6 +74,7 @@ from juncture.runtime.tracking_plans import load as load_plans
 from juncture.runtime.unit_of_work import AppendResult, Processor
 from juncture.runtime.worker import Worker, position_name
 from juncture.settings import Settings
+from juncture.store.campaign_runs import CampaignRuns
 from juncture.store.leases import Leases, hold_partitions
 from juncture.store.quality import QualityStore
 from juncture.store.recipients import Recipients
@@ -104,6 +106,7 @@ class Juncture:
     quality_flusher: TallyFlusher | None = None  # writes the data-quality tallies
     retention: RetentionJob | None = None  # deletes what is past its window
     summaries: SummaryJob | None = None  # keeps the dashboard's summaries current
+    campaigns: CampaignJob | None = None  # starts scheduled and throttled campaigns
 
     def start_dispatcher(self) -> None:
         """Live mode: send the outbox through the configured channels in the background."""
@@ -167,6 +170,19 @@ class Juncture:
             self.store.activity, self.clock, self.settings.summary_interval, lag
         )
         self.summaries.start()
+
+    def start_campaigns(self) -> None:
+        """Live mode: start the scheduled and throttled campaigns as they fall due."""
+        self.campaigns = CampaignJob(self.campaign_launcher())
+        self.campaigns.start()
+
+    def campaign_launcher(self) -> Campaigns:
+        """Campaigns on this store, its segments and its ingestion."""
+        segments = Segments(self.store.segments, self.segment_mover())
+        return Campaigns(
+            self.store.journeys, segments, Recipients(self.store.engine), self.ingestor,
+            self.clock, templates=self.templates().names, runs=CampaignRuns(self.store.engine),
+        )  # fmt: skip
 
     def segment_mover(self) -> Mover:
         """Batch changes of segment membership through this engine and its committer."""
@@ -342,6 +358,8 @@ class Juncture:
             self.engine_process.stop()
         if self.retention is not None:
             self.retention.stop()
+        if self.campaigns is not None:
+            self.campaigns.stop()
         if self.summaries is not None:
             self.summaries.stop()
         if self.quality_flusher is not None:

@@ -6,21 +6,28 @@ sends nothing twice, and the engagement counts the campaign's emails."""
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from pydantic import SecretStr
 from segment.analytics import client as segment_client
 from segment.analytics import request as segment_request
 from segment.analytics.client import Client
 
 from juncture import wiring
+from juncture.runtime.campaigns import CampaignJob, Campaigns
 from juncture.runtime.clock import ManualClock
+from juncture.store.campaign_runs import CampaignRuns, campaign_runs
 from tests.conftest import ADMIN, WRITE_KEY, LiveServer, settings_for
 from tests.e2e.test_library_segment_client import MINUTE, T0, DeviceClock, Shop
 from tests.servers import SmtpSink
+
+SECOND = dt.timedelta(seconds=1)
 
 SEGMENT = """id: dach
 name: Shoppers in Germany, Austria, Switzerland
@@ -128,3 +135,130 @@ def test_a_campaign_that_does_not_validate_sends_nothing(shop: Shop) -> None:
     assert admin(shop, "POST", "/v1/campaigns", json={**SALE, "id": "Bad Id"}).status_code == 400
     shop.advance(T0 + MINUTE)
     assert shop.sink.mails == []
+
+
+def at(shop: Shop, to: dt.datetime, launcher: Campaigns | None = None) -> int:
+    """Move the clock to ``to``, let the campaign job run once (``launcher``: one built as
+    a restarted server would), and let the engine and the dispatcher act on what it started;
+    how many members it started."""
+    shop.advance(to)
+    started = (launcher or shop.j.campaign_launcher()).tick()
+    shop.advance(to)
+    return started
+
+
+def customers(shop: Shop, *users: str) -> None:
+    for user in users:
+        shop.identify(T0, user, country="DE")
+    assert admin(shop, "POST", "/v1/segments", json={"source": SEGMENT}).status_code == 201
+
+
+FIVE = ("anna", "jonas", "ines", "karl", "mia")
+
+
+def test_a_scheduled_campaign_sends_nothing_before_its_time_then_sends(shop: Shop) -> None:
+    customers(shop, "anna", "jonas", "ines")
+    send_at = T0 + 60 * MINUTE
+    r = admin(shop, "POST", "/v1/campaigns", json={**SALE, "sendAt": send_at.isoformat()})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"journeyId": "campaign_spring-sale", "version": 1,
+                        "status": "scheduled", "sendAt": send_at.isoformat(),
+                        "perMinute": None, "reached": 0, "started": 0}  # fmt: skip
+    again = admin(shop, "POST", "/v1/campaigns", json={**SALE, "sendAt": send_at.isoformat()})
+    assert again.status_code == 409, again.text
+    assert at(shop, T0 + 59 * MINUTE) == 0
+    assert shop.sink.mails == []
+    got = admin(shop, "GET", "/v1/campaigns/spring-sale").json()
+    assert (got["status"], got["started"], got["entered"]) == ("scheduled", 0, 0)
+
+    assert at(shop, send_at) == 3
+    assert len(shop.sink.mails) == 3
+    got = admin(shop, "GET", "/v1/campaigns/spring-sale").json()
+    assert (got["status"], got["reached"], got["started"], got["sent"]) == ("done", 3, 3, 3)
+    assert at(shop, send_at + MINUTE) == 0 and len(shop.sink.mails) == 3
+
+
+def test_a_scheduled_campaign_is_checked_at_once(shop: Shop) -> None:
+    customers(shop, "anna")
+    later = (T0 + 60 * MINUTE).isoformat()
+    bad = {**SALE, "data": {"offer": {"value": "20%"}}, "sendAt": later}
+    r = admin(shop, "POST", "/v1/campaigns", json=bad)
+    assert r.status_code == 422 and "data.offer" in r.text, r.text
+    naive = admin(shop, "POST", "/v1/campaigns", json={**SALE, "sendAt": "2026-06-01T10:00:00"})
+    assert naive.status_code in (400, 422) and "sendAt" in naive.text, naive.text
+    zero = admin(shop, "POST", "/v1/campaigns", json={**SALE, "perMinute": 0})
+    assert zero.status_code in (400, 422) and "perMinute" in zero.text, zero.text
+    elsewhere = admin(shop, "POST", "/v1/campaigns",
+                      json={**SALE, "segment": "nope", "sendAt": later})  # fmt: skip
+    assert elsewhere.status_code == 404, elsewhere.text
+    assert at(shop, T0 + 61 * MINUTE) == 0
+    assert shop.sink.mails == []
+
+
+def test_a_throttled_campaign_starts_per_minute_and_a_restart_sends_nothing_twice(
+    shop: Shop,
+) -> None:
+    customers(shop, *FIVE)
+    shop.advance(T0 + MINUTE)
+    r = admin(shop, "POST", "/v1/campaigns", json={**SALE, "perMinute": 2})
+    assert r.status_code == 200 and r.json()["status"] == "scheduled", r.text
+    assert r.json()["sendAt"] == (T0 + MINUTE).isoformat()  # absent: now
+    assert shop.sink.mails == []  # nobody before the job runs
+
+    assert at(shop, T0 + MINUTE) == 2
+    assert at(shop, T0 + MINUTE + 30 * SECOND) == 0  # the same minute
+    assert len(shop.sink.mails) == 2
+    runs = CampaignRuns(shop.j.store.engine)
+    first = runs.get("spring-sale")
+    assert first is not None and (first.status, first.reached) == ("sending", 2)
+
+    restarted = shop.j.campaign_launcher()  # a new server: only the table says how far
+    assert at(shop, T0 + 2 * MINUTE, restarted) == 2
+    assert len(shop.sink.mails) == 4
+    # a crash after starting the second page but before recording it: the table still says 2
+    with shop.j.store.engine.begin() as conn:
+        conn.execute(sa.update(campaign_runs).values(cursor=first.cursor, reached=2))
+    assert at(shop, T0 + 3 * MINUTE, shop.j.campaign_launcher()) == 1  # two again, one new
+    assert len(shop.sink.mails) == 5
+    assert sorted(m.recipients[0] for m in shop.sink.mails) == sorted(
+        f"{u}@example.com" for u in FIVE
+    )  # each once
+    got = admin(shop, "GET", "/v1/campaigns/spring-sale").json()
+    assert (got["status"], got["reached"], got["perMinute"], got["sent"]) == ("done", 5, 2, 5)
+
+
+def test_a_cancelled_campaign_starts_nobody_further(shop: Shop) -> None:
+    customers(shop, *FIVE)
+    r = admin(shop, "POST", "/v1/campaigns", json={**SALE, "perMinute": 2})
+    assert r.status_code == 200, r.text
+    assert at(shop, T0) == 2
+    cancelled = admin(shop, "DELETE", "/v1/campaigns/spring-sale")
+    assert cancelled.status_code == 200, cancelled.text
+    assert (cancelled.json()["status"], cancelled.json()["started"]) == ("cancelled", 2)
+    assert at(shop, T0 + MINUTE) == 0 and at(shop, T0 + 5 * MINUTE) == 0
+    assert len(shop.sink.mails) == 2
+    assert admin(shop, "GET", "/v1/campaigns/spring-sale").json()["status"] == "cancelled"
+    assert admin(shop, "DELETE", "/v1/campaigns/spring-sale").status_code == 200
+    assert admin(shop, "DELETE", "/v1/campaigns/never").status_code == 404
+
+    now = admin(shop, "POST", "/v1/campaigns", json={**SALE, "id": "flash"})
+    assert now.json()["started"] == 5
+    assert admin(shop, "DELETE", "/v1/campaigns/flash").status_code == 409  # sent at once
+
+
+def test_the_serve_job_starts_a_due_campaign_on_its_own(shop: Shop) -> None:
+    customers(shop, "anna", "jonas")
+    r = admin(shop, "POST", "/v1/campaigns", json={**SALE, "perMinute": 1})
+    assert r.status_code == 200, r.text
+    job = CampaignJob(shop.j.campaign_launcher(), interval=0.05)
+    job.start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(shop.sink.mails) < 1 and time.monotonic() < deadline:
+            shop.advance(T0)  # the engine applies what the job ingested; the dispatcher sends
+            time.sleep(0.05)
+        time.sleep(0.3)  # several more ticks in the same minute
+        shop.advance(T0)
+    finally:
+        job.stop()
+    assert len(shop.sink.mails) == 1  # one a minute: the second waits for the next minute

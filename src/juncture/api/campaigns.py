@@ -9,15 +9,22 @@
 - ``POST /v1/campaigns``: store the campaign's journey and start it for every member now;
   answers the journey, the audience and how many were started (a second launch of the same
   campaign starts nobody twice). A message that does not validate is answered 422 with its
-  problems, and nothing is sent.
+  problems, and nothing is sent. With ``sendAt`` (an aware time still to come) or
+  ``perMinute`` (members started a minute at most), the journey is stored and checked at
+  once but nobody is started: ``juncture serve`` starts the members when the time comes;
+  answers its ``status`` (scheduled), ``sendAt`` and ``perMinute``. A campaign of that id
+  still scheduled or sending is 409.
+- ``DELETE /v1/campaigns/{id}``: cancel a scheduled or sending campaign (nobody further is
+  started); 409 when it is done, 404 when never launched.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -26,6 +33,8 @@ from juncture.api.errors import json_response
 from juncture.core.journeys.spec import Channel as ChannelName
 from juncture.core.journeys.spec import Purpose
 from juncture.runtime.campaigns import Campaign, Campaigns
+
+ID = r"^[a-z0-9_-]{1,60}$"
 
 
 class CampaignRequest(BaseModel):
@@ -43,6 +52,8 @@ class CampaignRequest(BaseModel):
     holdout: float = Field(default=0.0, ge=0, lt=100)
     priority: int = Field(default=0, ge=-1000, le=1000)
     send_window: dict[str, Any] | None = Field(default=None, alias="sendWindow")
+    send_at: AwareDatetime | None = Field(default=None, alias="sendAt")
+    per_minute: int | None = Field(default=None, alias="perMinute", ge=1, le=1_000_000)
 
     def campaign(self) -> Campaign:
         fields = ("channel", "template", "inline", "purpose", "data", "kind")
@@ -62,11 +73,18 @@ def router(campaigns: Campaigns, admin_token: str | None) -> APIRouter:
         return json_response(await run_in_threadpool(campaigns.preview, segment, channel))
 
     @api.get("/v1/campaigns/{campaign_id}")
-    async def results(campaign_id: Annotated[str, Path(pattern=r"^[a-z0-9_-]{1,60}$")]) -> Response:
+    async def results(campaign_id: Annotated[str, Path(pattern=ID)]) -> Response:
         return json_response(await run_in_threadpool(campaigns.results, campaign_id))
+
+    @api.delete("/v1/campaigns/{campaign_id}")
+    async def cancel(campaign_id: Annotated[str, Path(pattern=ID)]) -> Response:
+        return json_response(await run_in_threadpool(campaigns.cancel, campaign_id))
 
     @api.post("/v1/campaigns")
     async def launch(body: CampaignRequest) -> Response:
-        return json_response(await run_in_threadpool(campaigns.launch, body.campaign()))
+        send_at = None if body.send_at is None else body.send_at.astimezone(dt.UTC)
+        return json_response(
+            await run_in_threadpool(campaigns.launch, body.campaign(), send_at, body.per_minute)
+        )
 
     return api

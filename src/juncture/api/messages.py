@@ -24,6 +24,7 @@ from juncture.runtime.feedback import FeedbackRecorder
 from juncture.runtime.ingest import Ingestor
 from juncture.runtime.preferences import Preferences
 from juncture.runtime.segments import Segments
+from juncture.store.campaign_runs import CampaignRuns
 from juncture.store.journeys import JourneyStore
 from juncture.store.recipients import RATES, Recipients
 from juncture.store.sql import SqlStore
@@ -60,7 +61,8 @@ def install(
         app.include_router(sending_router(sending, keys))
     recipients = Recipients(store.engine)
     clock = ingestor.clock
-    launcher = Campaigns(journeys, segments, recipients, ingestor, clock, templates=templates.names)
+    launcher = Campaigns(journeys, segments, recipients, ingestor, clock,
+                         templates=templates.names, runs=CampaignRuns(store.engine))  # fmt: skip
     app.include_router(campaigns.router(launcher, admin_token))
 
 

@@ -92,6 +92,7 @@ def serve(
     juncture.start_engine_process()
     if live:
         juncture.start_scheduler()
+        juncture.start_campaigns()
     juncture.start_retention()
     juncture.start_summaries()
     juncture.start_recs_trainer()

@@ -7,26 +7,43 @@ campaign gets what every journey gets: consent, the frequency caps, quiet hours,
 window, its holdout, priority against other journeys, the ``data`` of its send node, and
 its results (``GET /v1/journeys/campaign_<id>/stats``, ``GET /v1/messages/engagement``).
 Each event's messageId names the campaign and the profile, so launching twice sends once.
+
+A campaign with a ``send_at`` still to come, or a ``per_minute`` throttle, is stored
+(:mod:`juncture.store.campaign_runs`) with its journey applied (so a bad message is refused
+at once) and no member started: :class:`CampaignJob` in ``juncture serve`` starts it when
+its time comes, at most ``per_minute`` members for each minute begun since ``send_at``,
+reading the segment's members then, in profile id order, and recording after each page how
+far it got. A restart reads on from there; a page started but not recorded (a crash between
+the two) is started again, and its messageIds make that send nothing twice.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import json
+import logging
+import threading
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
+from juncture.errors import Conflict, JunctureError, NotFound
 from juncture.runtime import feedback
 from juncture.runtime.clock import Clock
 from juncture.runtime.ingest import Ingestor
 from juncture.runtime.segments import Segments
+from juncture.store.campaign_runs import DONE, OPEN, SCHEDULED, SENDING, CampaignRuns, Run
 from juncture.store.engagement import COUNTS
-from juncture.store.journeys import JourneyStore
+from juncture.store.journeys import Applied, JourneyStore
 from juncture.store.recipients import Recipients
 
 SOURCE: Final = "campaigns"
 EVENT: Final = "Campaign Started"
 PAGE: Final = 500  # members read, and events committed, at a time
+TICK: Final = 5.0  # seconds between the job's looks for due campaigns
+MINUTE: Final = dt.timedelta(minutes=1)
+log = logging.getLogger("juncture.campaigns")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +95,7 @@ class Campaigns:
         clock: Clock,
         *,
         templates: Callable[[], Collection[str]] | None = None,
+        runs: CampaignRuns | None = None,
     ) -> None:
         self.journeys = journeys
         self.templates = templates  # the names that exist: a campaign naming another is 422
@@ -85,6 +103,7 @@ class Campaigns:
         self.recipients = recipients
         self.ingestor = ingestor
         self.clock = clock
+        self.runs = runs  # where scheduled and throttled campaigns are kept
 
     def preview(self, segment: str, channel: str) -> dict[str, Any]:
         """The audience now, and how many of it granted, refused or never stated marketing
@@ -93,11 +112,96 @@ class Campaigns:
         counts = self.recipients.consent_counts(members, channel)
         return {"segment": segment, "channel": channel, "audience": len(members), **counts}
 
-    def launch(self, campaign: Campaign) -> dict[str, Any]:
+    def launch(
+        self, campaign: Campaign, send_at: dt.datetime | None = None, per_minute: int | None = None
+    ) -> dict[str, Any]:
         """Store the campaign's journey (invalid: raises, nothing sent) and start it for
-        every member of the segment now."""
+        every member of the segment now; or, with ``send_at`` to come or ``per_minute``,
+        store the campaign for :class:`CampaignJob` to start, starting nobody now."""
+        now = self.clock.now()
+        if (send_at is None or send_at <= now) and per_minute is None:
+            applied = self._apply(campaign)
+            audience, started = self._start_all(campaign)
+            return {"journeyId": applied.journey_id, "version": applied.version,
+                    "audience": audience, "started": started}  # fmt: skip
+        if self.runs is None:
+            raise Conflict("this server does not keep scheduled campaigns", where="sendAt")
+        self.segments.members(campaign.segment, now, limit=1)  # an unknown segment: 404
+        if (old := self.runs.get(campaign.id)) is not None and old.status in OPEN:
+            raise Conflict(f"campaign {campaign.id!r} is {old.status}; cancel it first",
+                           where="id")  # fmt: skip
+        applied = self._apply(campaign)
+        run = Run(campaign.id, json.dumps(dataclasses.asdict(campaign)),
+                  max(send_at or now, now), per_minute, SCHEDULED, "", 0, 0)  # fmt: skip
+        self.runs.add(run, now)
+        return {"journeyId": applied.journey_id, "version": applied.version, **run.to_json()}
+
+    def cancel(self, campaign_id: str) -> dict[str, Any]:
+        """Stop a scheduled or sending campaign: no member started after this (a page
+        being started as it is cancelled still goes). Done already: Conflict."""
+        run = None if self.runs is None else self.runs.cancel(campaign_id, self.clock.now())
+        if run is None:
+            self.journeys.stats(f"campaign_{campaign_id}")  # never launched: NotFound
+            raise Conflict(f"campaign {campaign_id!r} was sent at once", where="campaign_id")
+        if run.status == DONE:
+            raise Conflict(f"campaign {campaign_id!r} is done", where="campaign_id")
+        return {"campaign": campaign_id, **run.to_json()}
+
+    def tick(self) -> int:
+        """Start what is due of every scheduled or sending campaign; how many started."""
+        if self.runs is None:
+            return 0
+        now, started = self.clock.now(), 0
+        for run in self.runs.due(now):
+            try:
+                started += self.step(run, now)
+            except NotFound as exc:  # its segment was deleted
+                log.warning("campaign %s cannot start: %s", run.id, exc)
+        return started
+
+    def step(self, run: Run, now: dt.datetime) -> int:
+        """Start the members of ``run`` that are due at ``now``, a page at a time, recording
+        each page; how many were started."""
+        assert self.runs is not None
+        campaign = Campaign(**json.loads(run.definition))
+        started = 0
+        while (room := allowed(run, now) - run.reached) > 0:
+            page = self.segments.members(campaign.segment, now, after=run.cursor,
+                                         limit=min(room, PAGE))  # fmt: skip
+            status = DONE if len(page) < min(room, PAGE) else SENDING
+            new = self._start(campaign, page) if page else 0
+            after = dataclasses.replace(run, status=status, cursor=page[-1] if page else run.cursor,
+                                        reached=run.reached + len(page),
+                                        started=run.started + new)  # fmt: skip
+            if not self.runs.advance(run, after, now):
+                return started + new  # cancelled, or moved by another job
+            run, started = after, started + new
+            if status == DONE:
+                break
+        return started
+
+    def results(self, campaign_id: str) -> dict[str, Any]:
+        """What campaign ``campaign_id`` did: who it started (``entered``), its messages by
+        status, what was suppressed and why, the orders it led to within its goal
+        (``goalReached``, against its holdout), and its email engagement (opened, clicked,
+        unsubscribed, with rates), with its ``status`` and, scheduled or throttled, its
+        progress. Raises NotFound for a campaign never launched."""
+        journey_id = f"campaign_{campaign_id}"
+        stats = self.journeys.stats(journey_id).to_json()
+        rows = self.recipients.engagement_by_variant(journey_id, ())
+        totals = {name: sum(r[name] for r in rows) for name in ("sent", *COUNTS)}
+        rates = {f"{n}Rate": round(totals[n] / totals["sent"], 4) if totals["sent"] else None
+                 for n in COUNTS}  # fmt: skip
+        run = None if self.runs is None else self.runs.get(campaign_id)
+        progress = {"status": DONE} if run is None else run.to_json()
+        return {"campaign": campaign_id, "journeyId": journey_id, **progress, **stats,
+                "engagement": {**totals, **rates}}  # fmt: skip
+
+    def _apply(self, campaign: Campaign) -> Applied:
         names = None if self.templates is None else self.templates()
-        applied = self.journeys.apply(campaign.definition(), f"{campaign.journey_id}.json", names)
+        return self.journeys.apply(campaign.definition(), f"{campaign.journey_id}.json", names)
+
+    def _start_all(self, campaign: Campaign) -> tuple[int, int]:
         audience = started = 0
         page: list[str] = []
         for pid in self._members(campaign.segment):
@@ -108,22 +212,7 @@ class Campaigns:
         if page:
             started += self._start(campaign, page)
             audience += len(page)
-        return {"journeyId": applied.journey_id, "version": applied.version,
-                "audience": audience, "started": started}  # fmt: skip
-
-    def results(self, campaign_id: str) -> dict[str, Any]:
-        """What campaign ``campaign_id`` did: who it started (``entered``), its messages by
-        status, what was suppressed and why, the orders it led to within its goal
-        (``goalReached``, against its holdout), and its email engagement (opened, clicked,
-        unsubscribed, with rates). Raises NotFound for a campaign never launched."""
-        journey_id = f"campaign_{campaign_id}"
-        stats = self.journeys.stats(journey_id).to_json()
-        rows = self.recipients.engagement_by_variant(journey_id, ())
-        totals = {name: sum(r[name] for r in rows) for name in ("sent", *COUNTS)}
-        rates = {f"{n}Rate": round(totals[n] / totals["sent"], 4) if totals["sent"] else None
-                 for n in COUNTS}  # fmt: skip
-        return {"campaign": campaign_id, "journeyId": journey_id, **stats,
-                "engagement": {**totals, **rates}}  # fmt: skip
+        return audience, started
 
     def _members(self, segment: str) -> Iterator[str]:
         now, after = self.clock.now(), ""
@@ -143,3 +232,37 @@ class Campaigns:
         if not events:
             return 0
         return self.ingestor.ingest_sync(feedback.envelope(events), SOURCE).receipt.stored
+
+
+def allowed(run: Run, now: dt.datetime) -> int:
+    """How many members ``run`` may have reached by ``now``: ``per_minute`` for each minute
+    begun since its ``send_at`` (unthrottled: all)."""
+    if now < run.send_at:
+        return 0
+    if run.per_minute is None:
+        return 1 << 62
+    return run.per_minute * ((now - run.send_at) // MINUTE + 1)
+
+
+class CampaignJob:
+    """Runs :meth:`Campaigns.tick` every ``interval`` seconds on a thread of its own."""
+
+    def __init__(self, campaigns: Campaigns, interval: float = TICK) -> None:
+        self.campaigns, self.interval = campaigns, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="juncture-campaigns", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.campaigns.tick()
+            except JunctureError as exc:
+                log.warning("campaigns tick failed, will retry: %s", exc.code)

@@ -350,6 +350,7 @@ def chars(table: sa.Table, column: str) -> int:
 # `tables.metadata` the whole schema.
 from juncture.store import (  # noqa: E402, F401
     access_tables,
+    campaign_runs,
     catalog_tables,
     feedback_tables,
     programme_tables,
