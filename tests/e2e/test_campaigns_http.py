@@ -166,6 +166,8 @@ def test_a_scheduled_campaign_sends_nothing_before_its_time_then_sends(shop: Sho
                         "perMinute": None, "reached": 0, "started": 0}  # fmt: skip
     again = admin(shop, "POST", "/v1/campaigns", json={**SALE, "sendAt": send_at.isoformat()})
     assert again.status_code == 409, again.text
+    at_once = admin(shop, "POST", "/v1/campaigns", json=SALE)  # would start all now
+    assert at_once.status_code == 409, at_once.text
     assert at(shop, T0 + 59 * MINUTE) == 0
     assert shop.sink.mails == []
     got = admin(shop, "GET", "/v1/campaigns/spring-sale").json()

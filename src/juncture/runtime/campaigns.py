@@ -119,6 +119,10 @@ class Campaigns:
         every member of the segment now; or, with ``send_at`` to come or ``per_minute``,
         store the campaign for :class:`CampaignJob` to start, starting nobody now."""
         now = self.clock.now()
+        old = None if self.runs is None else self.runs.get(campaign.id)
+        if old is not None and old.status in OPEN:
+            raise Conflict(f"campaign {campaign.id!r} is {old.status}; cancel it first",
+                           where="id")  # fmt: skip
         if (send_at is None or send_at <= now) and per_minute is None:
             applied = self._apply(campaign)
             audience, started = self._start_all(campaign)
@@ -127,9 +131,6 @@ class Campaigns:
         if self.runs is None:
             raise Conflict("this server does not keep scheduled campaigns", where="sendAt")
         self.segments.members(campaign.segment, now, limit=1)  # an unknown segment: 404
-        if (old := self.runs.get(campaign.id)) is not None and old.status in OPEN:
-            raise Conflict(f"campaign {campaign.id!r} is {old.status}; cancel it first",
-                           where="id")  # fmt: skip
         applied = self._apply(campaign)
         run = Run(campaign.id, json.dumps(dataclasses.asdict(campaign)),
                   max(send_at or now, now), per_minute, SCHEDULED, "", 0, 0)  # fmt: skip
