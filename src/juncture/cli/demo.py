@@ -21,7 +21,7 @@ DEMO_ADMIN_TOKEN = "demo-admin-token"  # noqa: S105 - local demo only, printed t
 
 
 def demo(
-    customers: Annotated[int, typer.Option(help="Simulated customers")] = 2000,
+    customers: Annotated[int, typer.Option(help="Simulated customers")] = 1000,
     days: Annotated[int, typer.Option(help="Simulated days")] = 21,
     seed: Annotated[int, typer.Option(help="Same seed, same run")] = 1,
     database: Annotated[Path, typer.Option(help="Demo database (replaced)")] = Path(

@@ -171,7 +171,7 @@ def run(
     clock: ManualClock,
     *,
     seed: int = 1,
-    customers: int = 2000,
+    customers: int = 1000,
     days: int = 21,
     progress: Progress | None = None,
     pages: float = retail.PAGES,
