@@ -120,3 +120,15 @@ def test_a_funnel_per_week_of_entry_and_per_segment(shop: LiveServer) -> None:
     ]
     bad = httpx.post(url, json={**FUNNEL, "period": "year"}, headers=ADMIN)
     assert bad.status_code == 400 and bad.json()["where"] == "body.period"
+
+
+def test_a_funnel_step_holding_nul_is_refused_with_where(shop: LiveServer) -> None:
+    """PostgreSQL's text cannot hold NUL: the body is refused, not answered with a 500."""
+    url = f"{shop.url}/v1/measure/funnel"
+    for step in (
+        {"event": "Product\x00Viewed"},
+        {"event": "Order Completed", "where": {"c": "a\x00"}},
+    ):
+        bad = httpx.post(url, json={"steps": [step]}, headers=ADMIN)
+        assert bad.status_code == 400, bad.text
+        assert bad.json()["where"].startswith("body.steps.0")

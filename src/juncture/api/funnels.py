@@ -23,12 +23,14 @@ from juncture.runtime.measurement import Measurement, to_csv
 from juncture.store.funnels import Step
 from juncture.store.kpis import KpiQuery
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL's text cannot hold NUL: refused here, not a 500 there
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
+Value = Annotated[str, Field(max_length=1000, pattern=NO_NUL)]
 
 
 class FunnelStep(BaseModel):
     event: Name
-    where: dict[Name, str | float] = Field(
+    where: dict[Name, Value | float] = Field(
         default_factory=dict, max_length=20,
         description="Properties the event must carry, with these values.",
     )  # fmt: skip
