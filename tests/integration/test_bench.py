@@ -168,7 +168,9 @@ def check_behind(figures: dict[str, Any]) -> None:
     assert figures["commits"] * figures["events_per_commit"] == pytest.approx(INGEST_EVENTS)
     assert figures["engine_events_per_s"] > 0 and figures["engine_cpu_us_per_event"] > 0
     assert 0 <= figures["lag_p50_s"] <= figures["lag_p99_s"]
-    assert figures["lag_samples"] >= 50  # every 0.1 s of the 10 s steady phase, or most
+    # Sampled every 0.1 s of the 10 s steady phase; a loaded machine (the suite on every core)
+    # delays the sampler: 42 were taken in one full run.
+    assert figures["lag_samples"] >= 25
 
 
 @pytest.mark.slow

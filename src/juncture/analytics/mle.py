@@ -13,6 +13,7 @@ from juncture.errors import Conflict
 Floats = npt.NDArray[np.float64]
 NOT_ENOUGH_DATA = "not_enough_data"
 LOG_BOUND = 9.0  # parameters between about 1e-4 and 8,100
+FLAT = 1e-3  # the least curvature of the log-likelihood at its maximum that identifies it
 
 
 def maximize(
@@ -57,9 +58,28 @@ def maximize(
             converged = True
     if not converged or not np.all(np.isfinite(found.x)):
         raise Conflict(f"{model} fit did not converge: {found.message}", code=NOT_ENOUGH_DATA)
-    if np.any(np.abs(found.x) >= LOG_BOUND - 1e-3):
+    if np.any(np.abs(found.x) >= LOG_BOUND - 1e-3) or _flat(loss, found.x):
         raise Conflict(
             f"{model} cannot be fitted: the customers' orders do not vary enough",
             code=NOT_ENOUGH_DATA,
         )
     return np.exp(found.x), -float(found.fun)
+
+
+def _flat(loss: Callable[[Floats], float], at: Floats, step: float = 1e-3) -> bool:
+    """Whether the loss is flat in some direction at ``at`` (its Hessian's least eigenvalue,
+    by central differences, under :data:`FLAT`): the maximum lies on a ridge running to the
+    bounds, where a search stops wherever its path ends (customers too alike), so the
+    parameters found there mean nothing."""
+    n = len(at)
+    steps = np.eye(n) * step
+    hessian = np.empty((n, n))
+    for i in range(n):
+        for j in range(n):
+            di, dj = steps[i], steps[j]
+            hessian[i, j] = (
+                loss(at + di + dj) - loss(at + di - dj) - loss(at - di + dj) + loss(at - di - dj)
+            ) / (4 * step * step)
+    with np.errstate(all="ignore"):
+        least = np.linalg.eigvalsh((hessian + hessian.T) / 2)[0]
+    return not np.isfinite(least) or bool(least < FLAT)
