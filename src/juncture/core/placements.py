@@ -41,6 +41,16 @@ ANY: Final = "any"  # a queued message for every placement
 EXIT: Final = "exit"  # the placement an on-site script asks when the visitor is leaving
 CAP_WINDOW: Final = dt.timedelta(days=1)
 TRANSACTIONAL: Final = "transactional"
+# What the on-site script reports of an answer it rendered (docs/onsite.md: its events carry
+# ``promotion_id``, ``creative`` the kind and ``position`` the placement), and what each says
+# became of that answer: the on-site impressions of a customer's timeline.
+REPORTED: Final = {
+    "Promotion Viewed": "shown",
+    "Promotion Clicked": "clicked",
+    "Promotion Dismissed": "dismissed",
+    "Form Submitted": "submitted",
+    "Survey Answered": "answered",
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -196,14 +196,21 @@ class DashboardReads:
         with self._connect() as conn:
             return [(str(s), as_utc(at)) for s, at in conn.execute(query)]
 
-    def events_of(self, profile_ids: Sequence[str], limit: int = 200) -> list[Event]:
-        """One customer's events (its own and the engine's), newest first."""
+    def events_of(
+        self, profile_ids: Sequence[str], limit: int = 200, names: Sequence[str] = ()
+    ) -> list[Event]:
+        """One customer's events (its own and the engine's), newest first; only those named
+        ``names`` when given."""
         query = (
             sa.select(_E)
             .where(_E.c.profile_id.in_(list(profile_ids)))
             .order_by(_E.c.seq.desc())
             .limit(limit)
         )
+        if names:
+            # Not the index on event: it would read that event of every customer; this one
+            # customer's rows through (profile_id, seq) are few.
+            query = query.where(sa.func.coalesce(_E.c.event, "").in_(list(names)))
         with self._connect() as conn:
             return [from_row(**row._mapping) for row in conn.execute(query)]
 

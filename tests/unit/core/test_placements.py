@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from importlib import resources
 
 import pytest
 
@@ -106,3 +108,9 @@ def test_visitor_facts_of_a_returning_customer_and_of_no_profile() -> None:
 def test_a_cart_without_a_time_is_still_once() -> None:
     cart = Cart(items={"P1": CartItem(product_id="P1")})
     assert placements.visitor("p1", Profile(profile_id="p1", cart=cart), 0).cart == "cart"
+
+
+def test_the_reported_events_are_those_the_on_site_script_sends() -> None:
+    script = resources.files("juncture.api.onsite").joinpath("juncture.js").read_text()
+    sent = set(re.findall(r'report\("([^"]+)"', script))
+    assert sent == set(placements.REPORTED)

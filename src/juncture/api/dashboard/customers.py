@@ -1,7 +1,8 @@
 """Customer 360: find a customer by any identifier, then everything Juncture knows of them on
 one page: identities and merges, traits, consent per channel and purpose, stage, cart,
-orders, lifetime value, segments, journeys and where they stand, and one timeline of their
-events and messages (suppressed ones with the reason), with the export of every row.
+orders, lifetime value, segments, journeys and where they stand, and its stage with when it
+entered each, and one timeline of their events, on-site impressions and messages
+(suppressed ones with the reason), with the export of every row.
 
 Reads go through the profile repository the profile API uses, and the dashboard's own for
 messages, enrollments, segments and the newest events.
@@ -20,7 +21,7 @@ from juncture.api.dashboard.journeys import draft_text
 from juncture.api.dashboard.sources import Sources
 from juncture.api.profiles import profile_json
 from juncture.core import events as core_events
-from juncture.core import identity
+from juncture.core import identity, placements, stage
 from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.errors import NotFound
 from juncture.store import export as store_export
@@ -28,6 +29,8 @@ from juncture.store.profiles import ProfileReads, StoredProfile
 
 KINDS: Final = (identity.USER, identity.EMAIL, identity.ANONYMOUS, identity.PHONE, identity.DEVICE)
 TIMELINE: Final = 100
+STAGES: Final = 50  # the stage moves shown, newest first
+_IMPRESSION: Final = ("position", "how", "url", "form_id", "score")
 MAX_REFERENCE: Final = 4096
 
 
@@ -66,22 +69,19 @@ def customer(sources: Sources, profile_id: str) -> dict[str, Any]:
         "segments": [{"id": s, "since": at} for s, at in mine.segments_of(ids)],
         "journeys": [vars_of(j, *_STANDING) for j in mine.enrollments_of(ids)],
         "timeline": timeline(sources, ids),
+        "stages": stage_history(sources, found),
     }
 
 
 def timeline(sources: Sources, ids: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Events and messages together, newest first (at most :data:`TIMELINE` of each)."""
+    """Events, on-site impressions and messages together, newest first (at most
+    :data:`TIMELINE` of each: impressions read apart, so that page views cannot crowd them
+    out)."""
     mine = sources.store.dashboard
-    rows: list[dict[str, Any]] = []
-    for e in mine.events_of(ids, TIMELINE):
-        segment = core_events.to_json(e)
-        rows.append(
-            {
-                "at": e.timestamp, "kind": "signal" if e.source == DERIVED_SOURCE else "event",
-                "name": e.event or e.type, "source": e.source,
-                "detail": _properties(segment.get("properties") or segment.get("traits")),
-            }
-        )  # fmt: skip
+    events = mine.events_of(ids, TIMELINE)
+    seen = {e.message_id for e in events}
+    onsite = mine.events_of(ids, TIMELINE, tuple(placements.REPORTED))
+    rows = [_event_row(e) for e in (*events, *(e for e in onsite if e.message_id not in seen))]
     for m in mine.messages_of(ids, TIMELINE):
         rows.append(
             {
@@ -91,6 +91,38 @@ def timeline(sources: Sources, ids: tuple[str, ...]) -> list[dict[str, Any]]:
             }
         )  # fmt: skip
     return sorted(rows, key=lambda r: r["at"], reverse=True)
+
+
+def _event_row(e: core_events.Event) -> dict[str, Any]:
+    body = core_events.to_json(e)
+    found = body.get("properties") or body.get("traits")
+    props = found if isinstance(found, dict) else {}
+    what = placements.REPORTED.get(e.event or "")
+    if what and "promotion_id" in props:  # reported by the on-site script
+        return {
+            "at": e.timestamp, "kind": "on-site", "name": f"{props.get('creative') or '-'} {what}",
+            "source": props.get("journey_id") or "-", "status": what, "reason": None,
+            "detail": _properties({k: props[k] for k in _IMPRESSION if k in props}),
+        }  # fmt: skip
+    return {
+        "at": e.timestamp, "kind": "signal" if e.source == DERIVED_SOURCE else "event",
+        "name": e.event or e.type, "source": e.source, "detail": _properties(props),
+    }  # fmt: skip
+
+
+def stage_history(sources: Sources, found: StoredProfile) -> list[dict[str, Any]]:
+    """Each stage the customer entered and when, newest first, from the engine's
+    ``Journey Stage Changed`` signals (the first stage since the customer was first seen)."""
+    changes = sources.store.dashboard.events_of(found.ids, STAGES, (stage.STAGE_CHANGED,))
+    changes.sort(key=lambda e: (e.timestamp, e.seq), reverse=True)
+    rows = [
+        {"stage": e.properties.get("to"), "from": e.properties.get("from"), "at": e.timestamp}
+        for e in changes
+    ]
+    if len(changes) < STAGES:  # the whole history: it starts where the oldest move left
+        first = changes[-1].properties.get("from") if changes else found.stage
+        rows.append({"stage": first, "from": None, "at": found.profile.first_seen})
+    return rows
 
 
 def vars_of(row: Any, *names: str) -> dict[str, Any]:
