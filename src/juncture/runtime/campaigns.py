@@ -23,15 +23,15 @@ import dataclasses
 import datetime as dt
 import json
 import logging
-import threading
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
-from juncture.errors import Conflict, JunctureError, NotFound
+from juncture.errors import Conflict, NotFound
 from juncture.runtime import feedback
 from juncture.runtime.clock import Clock
 from juncture.runtime.ingest import Ingestor
+from juncture.runtime.periodic import Periodic, retried
 from juncture.runtime.segments import Segments
 from juncture.store.campaign_runs import DONE, OPEN, SCHEDULED, SENDING, CampaignRuns, Run
 from juncture.store.engagement import COUNTS
@@ -245,25 +245,10 @@ def allowed(run: Run, now: dt.datetime) -> int:
     return run.per_minute * ((now - run.send_at) // MINUTE + 1)
 
 
-class CampaignJob:
+class CampaignJob(Periodic):
     """Runs :meth:`Campaigns.tick` every ``interval`` seconds on a thread of its own."""
 
     def __init__(self, campaigns: Campaigns, interval: float = TICK) -> None:
-        self.campaigns, self.interval = campaigns, interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="juncture-campaigns", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(30)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.campaigns.tick()
-            except JunctureError as exc:
-                log.warning("campaigns tick failed, will retry: %s", exc.code)
+        task = retried(campaigns.tick, log, "campaigns tick")
+        super().__init__("juncture-campaigns", task, interval)
+        self.campaigns = campaigns

@@ -23,6 +23,7 @@ from juncture.core.events import Event
 from juncture.definitions.tracking_plans import TrackingPlan
 from juncture.definitions.tracking_plans import parse as parse_plan
 from juncture.errors import JunctureError
+from juncture.runtime.periodic import Periodic
 from juncture.runtime.tracking_plans import Checked, Plans
 from juncture.store.quality import COUNTS, QualityStore
 
@@ -120,21 +121,13 @@ class Tally:
             raise
 
 
-class TallyFlusher:
+class TallyFlusher(Periodic):
     """Writes the tally every ``interval`` seconds on a thread of its own, and once more
     when stopped."""
 
     def __init__(self, tally: Tally, store: QualityStore, interval: float = 5.0) -> None:
-        self.tally, self.store, self.interval = tally, store, interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="quality-tally", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self._flush()
+        super().__init__("quality-tally", self._flush, interval, join=10)
+        self.tally, self.store = tally, store
 
     def _flush(self) -> None:
         try:
@@ -143,9 +136,7 @@ class TallyFlusher:
             log.warning("data-quality tallies not written yet: %s", exc.code)
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(10)
+        super().stop()
         self._flush()
 
 

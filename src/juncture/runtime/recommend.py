@@ -33,6 +33,7 @@ from juncture.recommend.filters import Filters, Rule
 from juncture.recommend.interactions import Interaction, Item
 from juncture.recommend.models import Models, train
 from juncture.runtime.clock import Clock
+from juncture.runtime.periodic import Periodic
 from juncture.store.catalog import Catalog
 from juncture.store.placements import Placements
 from juncture.store.recommend import ProductEvent, RecommendReads
@@ -258,32 +259,21 @@ def _replace(ask: Ask, **changes: object) -> Ask:
     return dataclasses.replace(ask, **changes)  # type: ignore[arg-type]
 
 
-class Trainer:
+class Trainer(Periodic):
     """Trains again every ``every`` seconds on a thread of its own: at start, unless the
     saved models are younger than ``every`` (then when they are due); a failed training is
     logged and the models in use stay."""
 
     def __init__(self, recommendations: Recommendations, every: float) -> None:
+        super().__init__("recs-trainer", self._train, every, first=self._first_wait)
         self.recommendations = recommendations
         self.every = every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="recs-trainer", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        wait = self._first_wait()
-        while not self._stop.wait(wait):
-            try:
-                self.recommendations.train()
-            except Exception:  # a schedule must outlive one bad training
-                log.exception("recommendations: training failed; the models in use stay")
-            wait = self.every
+    def _train(self) -> None:
+        try:
+            self.recommendations.train()
+        except Exception:  # a schedule must outlive one bad training
+            log.exception("recommendations: training failed; the models in use stay")
 
     def _first_wait(self) -> float:
         """Saved models younger than ``every`` are used until they are due; else train now."""

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 from juncture.errors import JunctureError
 from juncture.runtime.clock import Clock
+from juncture.runtime.periodic import Periodic
 from juncture.store.retention import Retention
 
 log = logging.getLogger("juncture.retention")
@@ -57,7 +57,7 @@ def run(
     return done
 
 
-class RetentionJob:
+class RetentionJob(Periodic):
     """Runs :func:`run` every ``interval`` seconds on a thread of its own."""
 
     def __init__(
@@ -68,22 +68,8 @@ class RetentionJob:
         through: Through,
         interval: float,
     ) -> None:
-        self.retention, self.windows, self.clock = retention, windows, clock
-        self.through, self.interval = through, interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="juncture-retention", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(30)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.once()
+        super().__init__("juncture-retention", self.once, interval)
+        self.retention, self.windows, self.clock, self.through = retention, windows, clock, through
 
     def once(self) -> dict[str, int]:
         try:

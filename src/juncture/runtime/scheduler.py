@@ -6,10 +6,9 @@ fired it can never fire twice. Replay and simulation tick by event time instead.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Protocol
 
-from juncture.errors import JunctureError
+from juncture.runtime.periodic import Periodic, retried
 
 log = logging.getLogger("juncture.scheduler")
 
@@ -21,24 +20,7 @@ class Ticks(Protocol):
     def tick_sync(self) -> object: ...
 
 
-class Scheduler:
+class Scheduler(Periodic):
     def __init__(self, committer: Ticks, interval: float = 1.0) -> None:
-        self._committer = committer
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="juncture-scheduler", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self._committer.tick_sync()
-            except JunctureError as exc:
-                log.warning("timer tick failed, will retry: %s", exc.code)
+        task = retried(committer.tick_sync, log, "timer tick")
+        super().__init__("juncture-scheduler", task, interval, join=None)

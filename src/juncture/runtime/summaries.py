@@ -8,13 +8,13 @@ engine runs behind the log, it also samples how far behind it is, once a minute
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Final
 
 from juncture.errors import JunctureError
 from juncture.runtime.clock import Clock
 from juncture.runtime.follower import EngineBehind
+from juncture.runtime.periodic import Periodic
 from juncture.store.activity import Activity, Counted
 from juncture.store.lag_samples import LagSamples
 
@@ -22,7 +22,7 @@ log = logging.getLogger("juncture.summaries")
 SAMPLE_EVERY: Final = 60.0  # seconds between samples of the engine's lag
 
 
-class SummaryJob:
+class SummaryJob(Periodic):
     """Runs :meth:`Activity.refresh` at once and then every ``interval`` seconds, on a
     thread of its own."""
 
@@ -30,23 +30,9 @@ class SummaryJob:
         self, activity: Activity, clock: Clock, interval: float,
         lag: tuple[EngineBehind, LagSamples] | None = None,
     ) -> None:  # fmt: skip
-        self.activity, self.clock, self.interval, self.lag = activity, clock, interval, lag
+        super().__init__("juncture-summaries", self.once, interval, first=lambda: 0.0)
+        self.activity, self.clock, self.lag = activity, clock, lag
         self._sampled = -SAMPLE_EVERY
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="juncture-summaries", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(30)
-
-    def _run(self) -> None:
-        self.once()
-        while not self._stop.wait(self.interval):
-            self.once()
 
     def once(self) -> Counted | None:
         try:
