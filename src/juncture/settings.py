@@ -99,7 +99,6 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="JUNCTURE_", extra="ignore", populate_by_name=True)
 
     database_url: str = "sqlite:///./juncture.db"
-    redis_url: str | None = None
     write_keys: SecretStr = SecretStr("")
     admin_token: SecretStr | None = None
     smtp_url: SecretStr | None = None  # smtp://user:pass@host:port?starttls=true
