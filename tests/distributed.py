@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -14,11 +16,14 @@ import msgspec
 import pytest
 import sqlalchemy as sa
 
+from juncture import wiring
 from juncture.core import messages
 from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.log import Log, connect
+from juncture.runtime.worker import Worker, position_name
 from juncture.store import tables
 from juncture.store.sql import SqlStore
+from tests.conftest import settings_for
 
 NATS_URL = os.environ.get("JUNCTURE_TEST_NATS_URL")
 REDIS_URL = os.environ.get("JUNCTURE_TEST_REDIS_URL")
@@ -93,3 +98,65 @@ def applied(store: SqlStore) -> dict[str, tuple[int, int]]:
         counted = sum(found.profile.event_counts.values())
         out[live] = (counted, out.get(live, (0, 0))[1] + stored)
     return out
+
+
+@pytest.fixture
+def node(postgres_url: str, log_settings: dict[str, Any]) -> Iterator[wiring.Juncture]:
+    """An ingestion node: no engine here, the events go to the log."""
+    juncture = wiring.build(settings_for(postgres_url, **log_settings))
+    assert juncture.distributed
+    yield juncture
+    juncture.close()
+
+
+class Running:
+    """Workers on threads of this process, each with its own sessions."""
+
+    def __init__(self, node: wiring.Juncture) -> None:
+        self.node = node
+        self.stops: list[threading.Event] = []
+        self.workers: list[Worker] = []
+        self.threads: list[threading.Thread] = []
+        self.stores: list[SqlStore] = []
+
+    def start(self) -> Worker:
+        store = SqlStore(self.node.settings.database_url)
+        settings = self.node.settings.model_copy(update={"worker_lease_interval": 0.2})
+        worker = wiring.build_worker(settings, store)
+        stop = threading.Event()
+        thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+        thread.start()
+        self.stops.append(stop)
+        self.workers.append(worker)
+        self.threads.append(thread)
+        self.stores.append(store)
+        return worker
+
+    def caught_up(self, timeout: float = 60) -> None:
+        log = self.node.ingestor.log
+        assert log is not None
+        last = {p: log.last(p) for p in range(PARTITIONS)}
+        positions = self.node.store.log_positions
+        name = self.node.settings.log_name
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            at = {p: positions.position(position_name(name, p)) for p in range(PARTITIONS)}
+            if all(at[p] >= last[p] for p in last):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"the workers did not catch up: {at} < {last}")
+
+    def stop(self) -> None:
+        for stop in self.stops:
+            stop.set()
+        for thread in self.threads:
+            thread.join(30)
+        for store in self.stores:
+            store.close()
+
+
+@pytest.fixture
+def running(node: wiring.Juncture) -> Iterator[Running]:
+    r = Running(node)
+    yield r
+    r.stop()

@@ -23,7 +23,9 @@
     │                             process applies the same log (the engine stops)
     └── Unavailable               503: a dependency (the store) cannot be written; retry
         ├── StoreUnavailable
+        ├── LogUnavailable        the distributed log did not acknowledge an append or a read
         └── EngineNotReady        the engine behind the log stopped, fails or lags too far
+                                  (with the distributed log: which partitions)
 
 Errors from libraries are mapped at the boundary that calls them (``raise ... from exc``), so
 the rest of the code and the API see only these.
@@ -140,4 +142,17 @@ class LogUnavailable(Unavailable):
 
 
 class EngineNotReady(Unavailable):
+    """With the distributed log, ``partitions`` says which are behind (each a JSON object:
+    partition, events, seconds)."""
+
     code = "engine_not_ready"
+
+    def __init__(self, message: str, *, partitions: list[dict[str, object]] | None = None):
+        super().__init__(message)
+        self.partitions = partitions
+
+    def to_json(self) -> dict[str, object]:
+        out = super().to_json()
+        if self.partitions is not None:
+            out["partitions"] = self.partitions
+        return out

@@ -175,6 +175,8 @@ class Settings(BaseSettings):
     # A worker looks for partitions to take or give up this often (seconds); a dead worker's
     # partitions move within about this long after PostgreSQL sees its connection close.
     worker_lease_interval: float = Field(default=1.0, gt=0)
+    # The port of a worker's /healthz, /readyz and /metrics (on JUNCTURE_HOST); unset: none.
+    worker_port: int | None = Field(default=None, ge=0, le=65535)
 
     # Channels: one left unset is absent, and its messages dead-letter saying so.
     email_from: str | None = None  # "Shop <news@shop.example>"; email needs it and smtp_url

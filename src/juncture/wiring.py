@@ -19,6 +19,7 @@ import msgspec
 from fastapi import FastAPI
 from pydantic import SecretStr
 
+from juncture.api import worker as worker_api
 from juncture.api.app import create_app
 from juncture.api.auth import WriteKeys
 from juncture.channels.base import Channel
@@ -58,6 +59,7 @@ from juncture.runtime.erasure import Eraser
 from juncture.runtime.follower import ENGINE, EngineBehind, LogFollower
 from juncture.runtime.ingest import Ingestor
 from juncture.runtime.limits import RateLimits
+from juncture.runtime.log_lag import LogLag
 from juncture.runtime.measurement import Measurement
 from juncture.runtime.membership import StoredSegments
 from juncture.runtime.outbound import DispatcherThread
@@ -68,6 +70,7 @@ from juncture.runtime.retention import RetentionJob
 from juncture.runtime.retention import Windows as RetentionWindows
 from juncture.runtime.scheduler import Scheduler
 from juncture.runtime.segments import Mover, Segments
+from juncture.runtime.standing import Standing
 from juncture.runtime.summaries import SummaryJob
 from juncture.runtime.touchpoints import Touchpoints
 from juncture.runtime.tracking_plans import load as load_plans
@@ -75,7 +78,7 @@ from juncture.runtime.unit_of_work import AppendResult, Processor
 from juncture.runtime.worker import Worker, position_name
 from juncture.settings import Settings
 from juncture.store.campaign_runs import CampaignRuns
-from juncture.store.leases import Leases, hold_partitions
+from juncture.store.leases import Leases, hold_partitions, owners
 from juncture.store.quality import QualityStore
 from juncture.store.recipients import Recipients
 from juncture.store.retention import Retention
@@ -332,8 +335,12 @@ class Juncture:
             self.engine_process = EngineProcess(url)
             self.engine_process.start()
 
-    def engine_behind(self) -> EngineBehind | None:
-        if not self.behind or self.distributed:
+    def engine_behind(self) -> Standing | None:
+        """Where the engine stands behind the log: the distributed log's workers, or the
+        embedded log's engine (None: it runs inline or not at all)."""
+        if self.ingestor.log is not None:
+            return log_lag(self.settings, self.store, self.ingestor.log)
+        if not self.behind:
             return None
         process = self.engine_process
         return EngineBehind(
@@ -532,6 +539,24 @@ def build_worker(settings: Settings, store: SqlStore, metrics: Metrics | None = 
         lease_interval=settings.worker_lease_interval,
         poll=settings.engine_poll_interval,
         on_apply=metrics.observe_engine if metrics is not None else None,
+    )
+
+
+def worker_app(settings: Settings, store: SqlStore, worker: Worker, metrics: Metrics) -> FastAPI:
+    """``juncture worker``'s ``/healthz``, ``/readyz`` and ``/metrics``."""
+    lag = log_lag(settings, store, worker.log)
+    return worker_api.create_app(metrics, lag, worker.unready, worker.clock)
+
+
+def log_lag(settings: Settings, store: SqlStore, log_: Log) -> LogLag:
+    """The workers' lag behind the distributed log, and read-your-writes over it."""
+    return LogLag(
+        log_,
+        store.log_positions,
+        functools.partial(owners, store.engine, settings.log_name),
+        name=settings.log_name,
+        wait=settings.consistent_read_wait,
+        max_lag=settings.engine_max_lag,
     )
 
 

@@ -40,18 +40,18 @@ from juncture.api.errors import error_response, json_response
 from juncture.api.messages import install as install_messages
 from juncture.channels.links import Links
 from juncture.channels.templates import Templates
-from juncture.errors import EngineNotReady, JunctureError
+from juncture.errors import JunctureError
 from juncture.metrics import Metrics
 from juncture.runtime.catalog_events import Announcer
 from juncture.runtime.catalog_visits import Visitors
 from juncture.runtime.decide import Decider
 from juncture.runtime.erasure import Eraser
-from juncture.runtime.follower import EngineBehind
 from juncture.runtime.ingest import Ingestor
 from juncture.runtime.limits import RateLimits
 from juncture.runtime.measurement import Measurement
 from juncture.runtime.recommend import Recommendations
 from juncture.runtime.segments import Segments
+from juncture.runtime.standing import Standing
 from juncture.store.journeys import JourneyStore
 from juncture.store.outbox import Outbox
 from juncture.store.sql import SqlStore
@@ -71,7 +71,7 @@ def create_app(
     eraser: Eraser,
     measurement: Measurement,
     body_timeout: float,
-    engine_behind: EngineBehind | None,
+    engine_behind: Standing | None,
     cors_origins: Iterable[str] = (),
     identity_secret: str | None = None,
     limits: RateLimits | None = None,
@@ -81,8 +81,9 @@ def create_app(
     templates: Templates | None = None,
     sending: Sequence[str] = (),
 ) -> FastAPI:
-    """The HTTP API. ``engine_behind`` is the engine behind the log (None: the engine runs
-    inline, in each ingestion commit, or not at all); ``cors_origins`` the storefront
+    """The HTTP API. ``engine_behind`` is where the engine stands behind the log (the
+    embedded one's engine, or the distributed log's workers; None: the engine runs inline,
+    in each ingestion commit, or not at all); ``cors_origins`` the storefront
     origins whose browsers may call the tracking endpoints and ``/v1/decide``."""
     app = FastAPI(
         title="Juncture",
@@ -170,13 +171,8 @@ def create_app(
                 await run_in_threadpool(committer.probe)
         except JunctureError as exc:
             return error_response(exc, {"message": f"commits fail: {exc.message}"})
-        if engine_behind is not None:
-            try:
-                why = await run_in_threadpool(engine_behind.unready, ingestor.clock.now())
-            except JunctureError as exc:
-                why = f"the engine's lag cannot be read: {exc.message}"
-            if why is not None:
-                return error_response(EngineNotReady(why))
+        if (why := await engine_status.not_ready(engine_behind, ingestor.clock.now())) is not None:
+            return error_response(why)
         return json_response({"status": "ready"})
 
     @app.get("/metrics", tags=["operations"])

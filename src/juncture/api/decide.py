@@ -60,8 +60,8 @@ from juncture.core import proof
 from juncture.core import touchpoints as tp
 from juncture.errors import BadInput, MalformedBody
 from juncture.runtime.decide import Answer, Decider, Shown
-from juncture.runtime.follower import EngineBehind
 from juncture.runtime.recommend_slots import slot_kind
+from juncture.runtime.standing import Standing
 
 PROOF_HEADER = "X-Juncture-User-Hash"
 IDENTITY_HEADER = "Juncture-Identity"
@@ -154,7 +154,7 @@ def router(
     decider: Decider,
     keys: WriteKeys,
     body_timeout: float,
-    engine: EngineBehind | None,
+    engine: Standing | None,
     identity_secret: str | None = None,
 ) -> APIRouter:
     api = APIRouter(tags=["decisions"])
@@ -173,7 +173,8 @@ def router(
             raise BadInput("give `userId` or `anonymousId`", code="missing_identity")
         wanted, identity = asked.trusted(identity_secret, request.headers.get(PROOF_HEADER))
         identifiers = wanted.identifiers()
-        reached = await engine_status.catch_up(engine, consistent)
+        routing = [i for i in (wanted.user_id, wanted.anonymous_id) if i is not None]
+        reached = await engine_status.catch_up(engine, consistent, routing)
         if identifiers:
             answer = await run_in_threadpool(
                 decider.decide, identifiers, wanted.placement, wanted.ask()

@@ -27,14 +27,14 @@ from juncture.core.profile import orders
 from juncture.errors import BadInput, NotFound
 from juncture.runtime.clock import Clock
 from juncture.runtime.erasure import Eraser
-from juncture.runtime.follower import EngineBehind
+from juncture.runtime.standing import Standing
 from juncture.store import export as store_export
 from juncture.store.profiles import ProfileReads, StoredProfile
 from juncture.store.sql import SqlStore
 
 
 def router(
-    reads: ProfileReads, admin_token: str | None, clock: Clock, engine: EngineBehind | None
+    reads: ProfileReads, admin_token: str | None, clock: Clock, engine: Standing | None
 ) -> APIRouter:
     api = APIRouter(dependencies=[admin_only(admin_token)], tags=["profiles"])
 
@@ -58,7 +58,8 @@ def router(
             raise BadInput(
                 "give exactly one of `userId`, `anonymousId`, `email`", code="missing_parameter"
             )
-        reached = await engine_status.catch_up(engine, consistent)
+        routing = [v for v in (user_id, anonymous_id) if v is not None]  # an email: all
+        reached = await engine_status.catch_up(engine, consistent, routing)
         found = await run_in_threadpool(_lookup, reads, user_id, anonymous_id, email)
         if not found:
             missing = NotFound("no profile has this identifier", code="profile_not_found")

@@ -14,6 +14,7 @@ from juncture.cli.catalog import catalog_app
 from juncture.cli.demo import demo
 from juncture.cli.engine import engine
 from juncture.cli.journeys import journeys_app
+from juncture.cli.lag import lag
 from juncture.cli.measure import measure_app
 from juncture.cli.options import DatabaseUrl
 from juncture.cli.overdue import OVERDUE_HELP, OnOverdue
@@ -57,6 +58,7 @@ app.add_typer(recs_app, name="recs")
 app.command()(demo)
 app.command()(engine)
 app.command()(worker)
+app.command()(lag)
 app.add_typer(bench_app, name="bench")
 console = Console(stderr=True)
 out = Console()

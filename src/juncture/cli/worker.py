@@ -1,5 +1,6 @@
 """``juncture worker``: applies partitions of the distributed log (``JUNCTURE_LOG_URL``) to
-the state in PostgreSQL, beside any number of other workers (``runtime/worker``)."""
+the state in PostgreSQL, beside any number of other workers (``runtime/worker``), and
+answers ``/healthz``, ``/readyz`` and ``/metrics`` on ``JUNCTURE_WORKER_PORT`` when set."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ def worker(database_url: DatabaseUrl = None) -> None:
     import signal
     import threading
 
+    import uvicorn
+
     from juncture import settings as settings_module
     from juncture import wiring
     from juncture.errors import JunctureError
+    from juncture.metrics import Metrics
 
     flags = {"database_url": database_url} if database_url else {}
     settings = settings_module.load(**flags)
@@ -25,13 +29,25 @@ def worker(database_url: DatabaseUrl = None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     store = wiring.open_store(settings)
+    metrics = Metrics()
     try:
-        the_worker = wiring.build_worker(settings, store)
+        the_worker = wiring.build_worker(settings, store, metrics)
     except JunctureError as exc:
         store.close()
         typer.echo(f"juncture worker: {exc.message}", err=True)
         raise typer.Exit(2) from exc
+    http: uvicorn.Server | None = None
+    if settings.worker_port is not None:
+        app = wiring.worker_app(settings, store, the_worker, metrics)
+        config = uvicorn.Config(
+            app, host=settings.host, port=settings.worker_port, access_log=False,
+            log_config=None, lifespan="off",
+        )  # fmt: skip
+        http = uvicorn.Server(config)
+        threading.Thread(target=http.run, name="juncture-worker-http", daemon=True).start()
     try:
         the_worker.run(stop)
     finally:
+        if http is not None:
+            http.should_exit = True
         store.close()

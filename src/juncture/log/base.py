@@ -52,6 +52,18 @@ class Record:
         return decode(self.payload)
 
 
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """What a partition holds after a position: how many records (a log that counts them
+    one by one stops at :data:`PENDING_LIMIT`) and the first of them (None: none)."""
+
+    records: int
+    first: Record | None
+
+
+PENDING_LIMIT: Final = 100_000  # records counted one by one per partition, at most
+
+
 class Log(Protocol):
     """A partitioned, durable, deduplicating log (one adapter per module of this package).
     Thread-safe: ingestion appends from any thread, a worker reads from its own."""
@@ -74,6 +86,11 @@ class Log(Protocol):
 
     def last(self, partition: int) -> int:
         """The position of the newest record of ``partition`` (0: none)."""
+        ...
+
+    def pending(self, partition: int, after: int) -> Pending:
+        """The records of ``partition`` after position ``after``: how many, and the first
+        (what lag is measured from)."""
         ...
 
     def close(self) -> None: ...

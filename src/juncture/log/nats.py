@@ -27,7 +27,7 @@ from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
 
 from juncture.errors import LogUnavailable
-from juncture.log.base import Appended, Entry, Record
+from juncture.log.base import Appended, Entry, Pending, Record
 
 _TIMEOUT: Final = 10.0  # seconds an append or a read may wait for the server
 T = TypeVar("T")
@@ -68,11 +68,17 @@ class JetStreamLog:
     def last(self, partition: int) -> int:
         return self._run(self._last(partition))
 
+    def pending(self, partition: int, after: int) -> Pending:
+        return self._run(self._pending(partition, after))
+
     def delete(self) -> None:
         """Delete the stream and everything in it (tests and benches)."""
         self._run(_quietly(self._context().delete_stream(self.stream)))
 
     def close(self) -> None:
+        """Close the connection and its loop (a second call does nothing)."""
+        if self._loop.is_closed():
+            return
         if self._nc is not None:
             self._run(_quietly(self._nc.close()))
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -171,6 +177,35 @@ class JetStreamLog:
         except (NatsError, OSError) as exc:
             raise LogUnavailable(f"the log cannot be read: {exc}") from exc
         return int(msg.seq or 0)
+
+    async def _pending(self, partition: int, after: int) -> Pending:
+        """The first message of the partition after ``after`` (the server's next by
+        subject), then, when there is one, the count of those from it on: the pending
+        count of a short-lived consumer starting there, which the server keeps per
+        subject without reading the messages."""
+        js, subject = self._context(), f"{self._subject}.{partition}"
+        try:
+            msg = await js.get_msg(self.stream, seq=after + 1, subject=subject, next=True)
+        except NotFoundError:
+            return Pending(0, None)
+        except (NatsError, OSError) as exc:
+            raise LogUnavailable(f"the log cannot be read: {exc}") from exc
+        first = Record(partition, int(msg.seq or 0), msg.data or b"")
+        config = api.ConsumerConfig(
+            filter_subject=subject,
+            deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=first.position,
+            ack_policy=api.AckPolicy.NONE,
+            inactive_threshold=5.0,
+            mem_storage=True,
+        )
+        try:
+            info = await js.add_consumer(self.stream, config)
+        except (NatsError, OSError) as exc:
+            raise LogUnavailable(f"the log cannot be read: {exc}") from exc
+        if info.name is not None:
+            await _quietly(js.delete_consumer(self.stream, info.name))
+        return Pending(max(1, int(info.num_pending or 0)), first)
 
 
 async def _quietly(work: Coroutine[Any, Any, object]) -> None:

@@ -21,7 +21,7 @@ import redis
 from redis.exceptions import RedisError
 
 from juncture.errors import LogUnavailable
-from juncture.log.base import Appended, Entry, Record
+from juncture.log.base import PENDING_LIMIT, Appended, Entry, Pending, Record
 
 _SHIFT: Final = 20
 _APPEND: Final = """
@@ -30,6 +30,12 @@ if known then return {known, 1} end
 local id = redis.call('XADD', KEYS[1], '*', 'e', ARGV[1])
 redis.call('SET', KEYS[2], id, 'EX', ARGV[2])
 return {id, 0}
+"""
+
+_PENDING: Final = """
+local found = redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', ARGV[2])
+if #found == 0 then return {0} end
+return {#found, found[1][1], found[1][2][2]}
 """
 
 
@@ -56,6 +62,7 @@ class RedisStreamLog:
         self._redis = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
         try:
             self._script = self._redis.register_script(_APPEND)
+            self._count = self._redis.register_script(_PENDING)
             self._redis.ping()
         except RedisError as exc:
             raise LogUnavailable(f"the log at {url} cannot be reached: {exc}") from exc
@@ -96,6 +103,19 @@ class RedisStreamLog:
         except RedisError as exc:
             raise LogUnavailable(f"the log cannot be read: {exc}") from exc
         return position(found[0][0]) if found else 0
+
+    def pending(self, partition: int, after: int) -> Pending:
+        """Counted in Redis by a script (Redis Streams keep no count between two ids), up
+        to :data:`~juncture.log.base.PENDING_LIMIT`; only the count and the first entry
+        come back."""
+        start = f"({stream_id(after)}"
+        try:
+            reply: Any = self._count(keys=[self._key(partition)], args=[start, PENDING_LIMIT])
+        except RedisError as exc:
+            raise LogUnavailable(f"the log cannot be read: {exc}") from exc
+        if not reply[0]:
+            return Pending(0, None)
+        return Pending(int(reply[0]), Record(partition, position(reply[1]), reply[2]))
 
     def delete(self) -> None:
         """Delete every partition's stream and dedup marker (tests and benches)."""

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from juncture.core.events import Event
-from juncture.errors import JunctureError, PositionMoved, StoreUnavailable
+from juncture.errors import EngineNotReady, JunctureError, PositionMoved, StoreUnavailable
 from juncture.runtime import isolation
 from juncture.runtime.clock import Clock
 from juncture.runtime.committer import GroupCommitter
@@ -302,9 +302,9 @@ class EngineBehind:
         failing = self.follower.failing if self.follower is not None else None
         return failing.message if failing is not None else None
 
-    def catch_up(self) -> bool:
+    def catch_up(self, keys: Sequence[str] = ()) -> bool:  # noqa: ARG002 - one log
         """Wait (up to the configured bound) until the engine has applied every event
-        committed before this call; whether it did."""
+        committed before this call (one log: ``keys`` change nothing); whether it did."""
         head = self._committer.head
         if self.follower is not None:
             return self.follower.wait_for(head, self._wait)
@@ -318,15 +318,16 @@ class EngineBehind:
     def lag(self) -> Behind:
         return self._positions.behind(self.position())
 
-    def unready(self, now: dt.datetime) -> str | None:
+    def unready(self, now: dt.datetime) -> EngineNotReady | None:
         """Why the engine is not ready (stopped, failing, or further behind than allowed);
         None when it is."""
         if not self.running():
-            return "the engine is not running"
+            return EngineNotReady("the engine is not running")
         if (failing := self.failing()) is not None:
-            return f"the engine fails: {failing}"
+            return EngineNotReady(f"the engine fails: {failing}")
         if self._max_lag > 0:
             behind = self.lag().seconds(now)
             if behind > self._max_lag:
-                return f"the engine is {behind:.0f} s behind the log (limit {self._max_lag:g} s)"
+                limit = f"limit {self._max_lag:g} s"
+                return EngineNotReady(f"the engine is {behind:.0f} s behind the log ({limit})")
         return None

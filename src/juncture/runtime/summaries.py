@@ -13,8 +13,8 @@ from typing import Final
 
 from juncture.errors import JunctureError
 from juncture.runtime.clock import Clock
-from juncture.runtime.follower import EngineBehind
 from juncture.runtime.periodic import Periodic
+from juncture.runtime.standing import Standing
 from juncture.store.activity import Activity, Counted
 from juncture.store.lag_samples import LagSamples
 
@@ -28,7 +28,7 @@ class SummaryJob(Periodic):
 
     def __init__(
         self, activity: Activity, clock: Clock, interval: float,
-        lag: tuple[EngineBehind, LagSamples] | None = None,
+        lag: tuple[Standing, LagSamples] | None = None,
     ) -> None:  # fmt: skip
         super().__init__("juncture-summaries", self.once, interval, first=lambda: 0.0)
         self.activity, self.clock, self.lag = activity, clock, lag

@@ -96,6 +96,7 @@ class Worker:
         self._poll = poll
         self._on_apply = on_apply
         self.progress = Progress()
+        self.failing: str | None = None  # why the last round failed (None: it did not)
         self.owned: dict[int, int] = {}  # partition -> the position committed
         self._next_lease = 0.0
         self._next_tick = 0.0
@@ -110,13 +111,32 @@ class Worker:
                     worked = self.round()
                 except Unavailable as exc:
                     log.warning("the worker will retry: %s", exc.message)
+                    self.failing = exc.message
                     self._drop_writer()
                     stop.wait(_RETRY_SECONDS)
                     continue
+                self.failing = None
                 if not worked:
                     stop.wait(self._poll)
         finally:
             self.close()
+
+    @property
+    def log(self) -> Log:
+        return self._log
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    def unready(self) -> str | None:
+        """Why this worker is not ready: it has not joined yet, or its last round failed
+        (the store or the log unreachable); None when it is."""
+        if self._leases.slot < 0:
+            return "the worker has not joined yet"
+        if self.failing is not None:
+            return f"the worker fails: {self.failing}"
+        return None
 
     def close(self) -> None:
         """Let go of everything: the writer, the leases (other workers take the partitions

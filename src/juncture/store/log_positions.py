@@ -4,6 +4,7 @@ moves a position: ``Unit.advance``; the events after it are ``Store.events``).""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Final
@@ -39,6 +40,14 @@ class LogPositions:
         with self._connect() as conn:
             found = conn.execute(sa.select(t.c.seq).where(t.c.name == name)).scalar()
         return int(found or 0)
+
+    def positions(self, names: Sequence[str]) -> dict[str, int]:
+        """:meth:`position` of each of ``names``, in one read."""
+        t = tables.log_positions
+        with self._connect() as conn:
+            rows = conn.execute(sa.select(t.c.name, t.c.seq).where(t.c.name.in_(names))).all()
+        found = {name: int(seq) for name, seq in rows}
+        return {name: found.get(name, 0) for name in names}
 
     def head(self) -> int:
         """The seq of the newest client event in the log (0: none)."""

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 
 from juncture.runtime.clock import Clock
 from juncture.runtime.erasure import Eraser
-from juncture.runtime.follower import EngineBehind
 from juncture.runtime.ingest import Ingestor
 from juncture.runtime.measurement import Measurement
 from juncture.runtime.reports import Reports
 from juncture.runtime.segments import Segments
+from juncture.runtime.standing import Standing
 from juncture.store.sql import SqlStore
 
 
@@ -21,7 +21,7 @@ class Sources:
     ingestor: Ingestor
     segments: Segments
     measurement: Measurement
-    engine_behind: EngineBehind | None
+    engine_behind: Standing | None
     eraser: Eraser | None = None  # erasure from Customer 360 (None: not offered)
     reports: Reports = field(default_factory=Reports)  # slow figures, computed once a while
 
