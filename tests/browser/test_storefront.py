@@ -23,7 +23,7 @@ POPOVER = ".jn-root [role=dialog]"
 def shop_live(database_url: str) -> Iterator[LiveServer]:
     juncture = wiring.build(settings_for(database_url))
     app = juncture.app()
-    storefront.mount(app, WRITE_KEY)
+    storefront.mount(app, WRITE_KEY, juncture.store, juncture.clock)
     server = LiveServer(juncture, app).start()
     yield server
     server.stop()

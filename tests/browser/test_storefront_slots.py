@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from juncture import wiring
@@ -19,7 +20,7 @@ from juncture.demo import storefront
 from juncture.sim.catalog import build_catalog
 from tests.browser import seeded
 from tests.browser.conftest import PageProblems, screenshot
-from tests.conftest import WRITE_KEY, LiveServer, settings_for
+from tests.conftest import ADMIN, WRITE_KEY, LiveServer, settings_for
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +35,7 @@ def shop(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     # the demo imported its retailer's tables already: the shop's filling leaves them be
     assert not storefront.stock(juncture.store, juncture.clock.now())
     app = juncture.app()
-    storefront.mount(app, WRITE_KEY, seed=seeded.SEED)
+    storefront.mount(app, WRITE_KEY, juncture.store, juncture.clock, seed=seeded.SEED)
     server = LiveServer(juncture, app).start()
     yield server
     server.stop()
@@ -116,4 +117,28 @@ def test_the_cart_page_shows_what_goes_with_the_basket(
     assert found["recs:bought_together"] in {"product_recommendation", "-nothing_to_recommend"}
     assert found["loyalty"] == "-no_loyalty_account"  # an anonymous shopper has none
     screenshot(page, "storefront-cart-slots")
+    page_problems.assert_none()
+
+
+def test_a_price_changed_through_the_admin_api_shows_on_the_product_page(
+    shop: LiveServer, page: Any, page_problems: PageProblems
+) -> None:
+    product = CATALOG.products[-1]  # not the one the other tests change
+    url = f"{shop.url}/demo/product/{product.product_id}"
+    page.goto(url)
+    page.wait_for_selector("html[data-shop-ready]", state="attached")
+    assert page.inner_text("article .price") == f"${product.price:.2f}"
+    page.wait_for_load_state("networkidle")  # its events and decisions arrived before leaving
+    changed = {"price": "123.45 USD", "sale_price": "99.90 USD"}
+    r = httpx.patch(f"{shop.url}/v1/products/{product.product_id}", json=changed, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    page.reload()
+    page.wait_for_selector("html[data-shop-ready]", state="attached")
+    assert page.inner_text("article .price") == "$123.45 $99.90"
+    assert page.inner_text("article .price .was") == "$123.45"  # struck through
+    page.wait_for_load_state("networkidle")
+    page.goto(f"{shop.url}/demo/category/{product.category_id}")
+    page.wait_for_selector("html[data-shop-ready]", state="attached")
+    card = page.locator(".card", has=page.locator(f"a[href='/demo/product/{product.product_id}']"))
+    assert card.locator(".price").inner_text() == "$123.45 $99.90"
     page_problems.assert_none()

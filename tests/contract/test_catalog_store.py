@@ -46,6 +46,16 @@ def test_upserts_answer_what_changed_and_read_back_equal(store: SqlStore) -> Non
     assert catalog.products(["k1", "nope", "m1"]) == {"k1": cheaper, "m1": MUG}
 
 
+def test_prices_are_the_sale_while_it_is_on_with_the_regular_beside(store: SqlStore) -> None:
+    catalog = store.catalog
+    catalog.upsert_products([KETTLE, MUG], T0)
+    assert catalog.prices(T0 - dt.timedelta(seconds=1)) == {"k1": (40.0, None), "m1": (5.0, None)}
+    assert catalog.prices(T0) == {"k1": (30.0, 40.0), "m1": (5.0, None)}
+    assert catalog.prices(T0 + dt.timedelta(days=7))["k1"] == (40.0, None)  # the sale ended
+    catalog.retire_products({"k1"}, T0)
+    assert set(catalog.prices(T0)) == {"k1"}
+
+
 def test_search_by_text_category_brand_and_group(store: SqlStore) -> None:
     store.catalog.upsert_products([KETTLE, RED, MUG], T0)
 

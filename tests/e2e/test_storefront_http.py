@@ -12,14 +12,14 @@ import pytest
 from juncture import wiring
 from juncture.demo import storefront
 from juncture.sim.catalog import build_catalog
-from tests.conftest import WRITE_KEY, LiveServer, settings_for
+from tests.conftest import ADMIN, WRITE_KEY, LiveServer, settings_for
 
 
 @pytest.fixture
 def shop_live(sqlite_url: str) -> Iterator[LiveServer]:
     juncture = wiring.build(settings_for(sqlite_url))
     app = juncture.app()
-    storefront.mount(app, WRITE_KEY)
+    storefront.mount(app, WRITE_KEY, juncture.store, juncture.clock)
     server = LiveServer(juncture, app).start()
     yield server
     server.stop()
@@ -43,6 +43,30 @@ def test_the_catalogue_is_the_demo_s(shop_live: LiveServer) -> None:
     assert [p["id"] for p in body["products"]] == [p.product_id for p in catalog.products]
     assert {s["code"] for s in body["stores"]} == {s.location_id for s in catalog.stores}
     assert set(body["featured"]) <= {p["id"] for p in body["products"]}
+
+
+def price(server: LiveServer, product_id: str) -> tuple[float, float | None]:
+    r = httpx.get(f"{server.url}/demo/catalog.json")
+    assert r.headers["cache-control"] == "no-cache"
+    [found] = [p for p in r.json()["products"] if p["id"] == product_id]
+    return found["price"], found.get("list_price")
+
+
+def test_the_catalogue_has_the_prices_the_admin_api_sets(shop_live: LiveServer) -> None:
+    juncture = shop_live.juncture
+    assert storefront.stock(juncture.store, juncture.clock.now())
+    product = build_catalog(1).products[0]
+    assert price(shop_live, product.product_id) == (product.price, None)
+
+    def change(**fields: str) -> None:
+        url = f"{shop_live.url}/v1/products/{product.product_id}"
+        r = httpx.patch(url, json=fields, headers=ADMIN)
+        assert r.status_code == 200, r.text
+
+    change(price="12.34 USD")
+    assert price(shop_live, product.product_id) == (12.34, None)
+    change(sale_price="9.99 USD")
+    assert price(shop_live, product.product_id) == (9.99, 12.34)  # the sale, and the regular
 
 
 def test_the_vendored_library_and_its_chunks_are_served(shop_live: LiveServer) -> None:

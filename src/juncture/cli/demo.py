@@ -257,7 +257,7 @@ Serving the demo store at {url} (Ctrl-C to stop). Try:
     juncture = wiring.build(settings)
     _say_pending(juncture)
     app = juncture.app()
-    storefront.mount(app, DEMO_WRITE_KEY)
+    storefront.mount(app, DEMO_WRITE_KEY, juncture.store, juncture.clock)
     storefront.stock(juncture.store, juncture.clock.now())  # what its slots read
     try:
         cli_server.run(app, settings)

@@ -114,7 +114,9 @@ def serve(
     if settings.demo_storefront and settings.write_key_list():
         from juncture.demo import storefront
 
-        storefront.mount(app, settings.write_key_list()[0])  # write keys are public in pages
+        storefront.mount(
+            app, settings.write_key_list()[0], juncture.store, juncture.clock
+        )  # write keys are public in pages
         storefront.stock(juncture.store, juncture.clock.now())  # an empty shop only
     elif settings.demo_storefront:
         console.print("[yellow]the demo storefront needs JUNCTURE_WRITE_KEYS: not served[/]")

@@ -37,6 +37,9 @@ _IDS: Final[sa.BindParameter[str]] = sa.bindparam("ids", expanding=True)
 _BY_IDS: Final = (
     sa.select(P).where(P.c.product_id.in_(_IDS), P.c.retired_at.is_(None)).order_by(P.c.product_id)
 )
+_PRICES: Final = sa.select(
+    P.c.product_id, P.c.price, P.c.sale_price, P.c.sale_starts, P.c.sale_ends
+).where(P.c.retired_at.is_(None))
 _RELATED: Final = (
     sa.select(R).where(R.c.product_id.in_(_IDS)).order_by(R.c.product_id, R.c.position)
 )
@@ -140,6 +143,13 @@ class Catalog(Repository):
         """The live products of ``ids`` that exist, by id."""
         with self._begin("read products") as conn:
             return _with_related(conn, _mappings(conn, _BY_IDS, {"ids": list(ids)}))
+
+    def prices(self, now: dt.datetime) -> dict[str, tuple[float | None, float | None]]:
+        """Each live product's price at ``now`` and, while a sale is on, the regular price it
+        replaces (else None): five columns of every product, nothing else."""
+        with self._begin("read prices") as conn:
+            found = conn.execute(_PRICES).all()
+        return {row[0]: _price_at(*row[1:], now) for row in found}
 
     def search(
         self,
@@ -289,6 +299,13 @@ def _rank(identifier: str) -> int:
         if identifier.startswith(prefix):
             return n
     return len(_ADDRESSES)
+
+
+def _price_at(
+    price: float | None, sale: float | None, starts: Any, ends: Any, now: dt.datetime
+) -> tuple[float | None, float | None]:
+    starts, ends = (None if t is None else as_utc(t) for t in (starts, ends))
+    return (sale, price) if retail.on_sale(sale, starts, ends, now) else (price, None)
 
 
 def _mappings(conn: sa.Connection, query: Any, given: dict[str, Any] | None = None) -> list[Any]:

@@ -3,7 +3,9 @@
 Served under ``/demo/`` by ``juncture demo`` (and by ``juncture serve`` when
 ``JUNCTURE_DEMO_STOREFRONT`` is on): home, category, product, cart, checkout and a store
 locator, one HTML shell (``shop.html``) that ``shop.js`` fills from ``/demo/catalog.json``, the
-simulated retailer's catalogue (:func:`juncture.sim.catalog.build_catalog`, the demo's seed).
+simulated retailer's catalogue (:func:`juncture.sim.catalog.build_catalog`, the demo's seed)
+with the prices the retailer's tables hold when the page asks (a price changed through
+``PATCH /v1/products/{id}`` or a feed shows on the next page).
 It tracks with Segment's own browser library, vendored in ``vendor/`` by
 ``scripts/vendor-assets-storefront``, sending to this server and loading no settings from
 anywhere, and shows Juncture's popovers with ``/v1/juncture.js``. Same origin as the API, so
@@ -24,10 +26,12 @@ from typing import Any, Final
 
 import orjson
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from juncture.errors import NotFound
 from juncture.runtime.catalog_import import import_feed
+from juncture.runtime.clock import Clock
 from juncture.sim import feeds
 from juncture.sim.catalog import Catalog, build_catalog
 from juncture.store.sql import SqlStore
@@ -37,6 +41,8 @@ PAGES: Final = ("home", "category", "product", "cart", "checkout", "stores")
 FEATURED: Final = 8
 _TYPES: Final = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 _CACHE: Final = {"Cache-Control": "public, max-age=3600"}
+_FRESH: Final = {"Cache-Control": "no-cache"}  # prices change: asked again on every page
+Prices = dict[str, tuple[float | None, float | None]]  # CatalogStore.prices
 # The page that asks Juncture for a popover when it opens (the others only when leaving).
 _POPOVER: Final = {"home": "home"}
 
@@ -123,9 +129,22 @@ def stock(store: SqlStore, now: dt.datetime, seed: int = 1) -> bool:
     return True
 
 
-def mount(app: FastAPI, write_key: str, seed: int = 1) -> None:
-    """Add the storefront's routes to ``app``; its pages track with ``write_key``."""
-    body = orjson.dumps(catalogue(build_catalog(seed)))
+def priced(shop: dict[str, Any], prices: Prices) -> dict[str, Any]:
+    """The shop's catalogue with each product's price as the retailer's tables have it now
+    (``list_price``: the regular price while a sale is on); a product they do not hold keeps
+    the simulated catalogue's."""
+    products = [_price(p, *prices.get(p["id"], (None, None))) for p in shop["products"]]
+    return {**shop, "products": products}
+
+
+def _price(product: dict[str, Any], now: float | None, regular: float | None) -> dict[str, Any]:
+    return product if now is None else {**product, "price": now, "list_price": regular}
+
+
+def mount(app: FastAPI, write_key: str, store: SqlStore, clock: Clock, seed: int = 1) -> None:
+    """Add the storefront's routes to ``app``; its pages track with ``write_key`` and show
+    the prices ``store``'s retailer tables hold at ``clock``'s now."""
+    shop = catalogue(build_catalog(seed))
     vendor = _files().joinpath("vendor")
 
     @app.get(PREFIX, include_in_schema=False)
@@ -138,7 +157,9 @@ def mount(app: FastAPI, write_key: str, seed: int = 1) -> None:
 
     @app.get(f"{PREFIX}/catalog.json", include_in_schema=False)
     async def catalog_json() -> Response:
-        return Response(body, media_type="application/json", headers=_CACHE)
+        prices = await run_in_threadpool(store.catalog.prices, clock.now())
+        body = orjson.dumps(priced(shop, prices))
+        return Response(body, media_type="application/json", headers=_FRESH)
 
     @app.get(f"{PREFIX}/static/{{name}}", include_in_schema=False)
     async def static(name: str) -> Response:

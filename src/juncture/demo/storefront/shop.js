@@ -25,6 +25,14 @@
     if (c) c.textContent = String(n);
   }
   function money(v) { return "$" + v.toFixed(2); }
+  // The price as the retailer's tables have it now; the regular one struck through in a sale.
+  function price(p) {
+    return (p.list_price ? '<s class="was">' + money(p.list_price) + "</s> " : "") + money(p.price);
+  }
+  // The basket at today's prices (a line keeps the price it was added at otherwise).
+  function priced() {
+    return cart().map(function (l) { var p = byId(l.product_id); if (p) l.price = p.price; return l; });
+  }
   function byId(id) { return data.products.filter(function (p) { return p.id === id; })[0]; }
   function item(p, q) {
     return { product_id: p.id, sku: p.sku, name: p.name, brand: p.brand, category: p.category,
@@ -33,7 +41,7 @@
   function esc(s) { var d = document.createElement("div"); d.textContent = String(s); return d.innerHTML; }
   function card(p) {
     return '<li class="card"><div class="brand-name">' + esc(p.brand) + '</div><h3><a href="/demo/product/' +
-      p.id + '">' + esc(p.name) + '</a></h3><div class="price">' + money(p.price) + "</div></li>";
+      p.id + '">' + esc(p.name) + '</a></h3><div class="price">' + price(p) + "</div></li>";
   }
   function main(html) { document.getElementById("main").innerHTML = html; }
   // An inline slot /v1/juncture.js fills from POST /v1/decide: a recommendation kind
@@ -73,7 +81,7 @@
         return "<li>" + esc(s.name) + ": " + (p.stock[s.code] ? p.stock[s.code] + " in stock" : "out of stock") + "</li>";
       }).join("");
       main('<article class="card"><div class="brand-name">' + esc(p.brand) + "</div><h1>" + esc(p.name) +
-        '</h1><p class="price">' + money(p.price) + "</p><p>" + esc(p.description) + "</p>" +
+        '</h1><p class="price">' + price(p) + "</p><p>" + esc(p.description) + "</p>" +
         '<p><a href="/demo/category/' + p.category_id + '">More in ' + esc(p.category) + "</a></p>" +
         '<button class="primary" id="add">Add to basket</button><h2>In our stores</h2><ul>' + stock + "</ul></article>" +
         slots(["recs:similar", "price_drop", "back_in_stock", "low_stock", "pickup", "specs", "reviews"], p.id));
@@ -89,7 +97,7 @@
       });
     },
     cart: function () {
-      var lines = cart();
+      var lines = priced();
       var total = lines.reduce(function (s, l) { return s + l.price * l.quantity; }, 0);
       main("<h1>Your basket</h1>" + (lines.length ? "<table><thead><tr><th>Product</th><th>Quantity</th><th>Price</th></tr></thead><tbody>" +
         lines.map(function (l) { return "<tr><td>" + esc(l.name) + "</td><td>" + l.quantity + "</td><td>" + money(l.price * l.quantity) + "</td></tr>"; }).join("") +
@@ -99,7 +107,7 @@
       analytics.track("Cart Viewed", { cart_id: "local", products: lines });
     },
     checkout: function () {
-      var lines = cart();
+      var lines = priced();
       var total = lines.reduce(function (s, l) { return s + l.price * l.quantity; }, 0);
       main('<h1>Checkout</h1><form class="checkout"><label>Email <input type="email" name="email" required autocomplete="email"></label>' +
         '<button class="primary">Place order (' + money(total) + ")</button></form>");
