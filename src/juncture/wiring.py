@@ -78,6 +78,7 @@ from juncture.runtime.unit_of_work import AppendResult, Processor
 from juncture.runtime.worker import Worker, position_name
 from juncture.settings import Settings
 from juncture.store.campaign_runs import CampaignRuns
+from juncture.store.catalog import Catalog
 from juncture.store.leases import Leases, hold_partitions, owners
 from juncture.store.quality import QualityStore
 from juncture.store.recipients import Recipients
@@ -258,18 +259,8 @@ class Juncture:
     def recommendations(self) -> Recommendations:
         """This store's recommendations (built once; trained at first use)."""
         if self.recs is None:
-            s = self.settings
-            config = RecsConfig(
-                refresh=s.recs_refresh,
-                max_per_brand=s.recs_max_per_brand,
-                rules=_recs_rules(s.recs_rules),
-                consumables=tuple(s.replenish_every),
-            )
-            store = self.store
-            self.recs = Recommendations(
-                store.recommend, store.placements, self.cached_reads()[0], self.clock, config,
-                saved=store.recommend_models,
-            )  # fmt: skip
+            catalog = self.cached_reads()[0]
+            self.recs = recommendations(self.settings, self.store, self.clock, catalog)
         return self.recs
 
     def cached_reads(self) -> tuple[CachedCatalog, CachedProgrammes]:
@@ -518,15 +509,32 @@ def open_log(settings: Settings) -> Log | None:
     )
 
 
+def recommendations(
+    settings: Settings, store: SqlStore, clock: Clock, catalog: Catalog
+) -> Recommendations:
+    """The recommendations of ``store`` as the settings say (trained at first use)."""
+    config = RecsConfig(
+        refresh=settings.recs_refresh,
+        max_per_brand=settings.recs_max_per_brand,
+        rules=_recs_rules(settings.recs_rules),
+        consumables=tuple(settings.replenish_every),
+    )
+    return Recommendations(
+        store.recommend, store.placements, catalog, clock, config, saved=store.recommend_models
+    )
+
+
 def build_worker(settings: Settings, store: SqlStore, metrics: Metrics | None = None) -> Worker:
     """A ``juncture worker`` over the distributed log and the store (PostgreSQL)."""
     log_ = open_log(settings)
     if log_ is None:
         raise InvalidSettings("juncture worker needs JUNCTURE_LOG_URL (nats:// or redis://)")
     clock = SystemClock()
+    recs = recommendations(settings, store, clock, store.catalog)
     engine = Engine(
-        clock, engine_config(settings), journeys=store.journeys, segments=StoredSegments()
-    )
+        clock, engine_config(settings), journeys=store.journeys, segments=StoredSegments(),
+        recommends=functools.partial(recommend_slots.count, lambda: recs),
+    )  # fmt: skip
     return Worker(
         log_,
         Leases(store.engine, settings.log_name),
@@ -672,7 +680,7 @@ def build(
     if follower is not None:
         follower.start()
     ingestor, flusher = _ingestor(settings, store, committer, the_clock, metrics)
-    return Juncture(
+    juncture = Juncture(
         settings=settings,
         store=store,
         clock=the_clock,
@@ -684,6 +692,9 @@ def build(
         follower=follower,
         quality_flusher=flusher,
     )
+    # Journey conditions count what the server's recommender finds (built at first ask).
+    engine.recommends = functools.partial(recommend_slots.count, juncture.recommendations)
+    return juncture
 
 
 def retention_windows(settings: Settings) -> RetentionWindows:

@@ -24,6 +24,7 @@ def test_the_examples_validate() -> None:
         "checkout_reminder",
         "first_order_offer",
         "goes_with_the_cart",
+        "cart_or_what_goes_with_it",
     ]
 
 

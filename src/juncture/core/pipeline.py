@@ -53,6 +53,9 @@ class Journeys(msgspec.Struct, frozen=True):
 
     catalog: Catalog
     states: Mapping[str, JourneyState]
+    # What the runtime counted when a condition asked (machine.RecommendationsNeeded): per
+    # profile, how many products of each kind it can recommend.
+    recommendations: Mapping[str, Mapping[str, int]] = {}
 
     def of(self, pid: str) -> JourneyState:
         found = self.states.get(pid)
@@ -150,6 +153,7 @@ def step(
         events,
         config.journeys,
         user_id=_user_id(resolution.graph, pid),
+        recommendations=journeys.recommendations.get(pid),
     )
     return _with_journeys(result, pid, outcome, carried)
 
@@ -238,8 +242,9 @@ def fire(
         if journeys is None:
             return Step(graph=None, profiles={})
         outcome = orchestrate.on_timer(
-            journeys.catalog, journeys.of(pid), current, timer, config.journeys, user_id=user_id
-        )
+            journeys.catalog, journeys.of(pid), current, timer, config.journeys,
+            user_id=user_id, recommendations=journeys.recommendations.get(pid),
+        )  # fmt: skip
         return _with_journeys(Step(graph=None, profiles={}), pid, outcome)
     reaction = None
     follow: list[TimerCommand] = []  # what a fired timer arms next (stage, yearly dates)
@@ -313,7 +318,7 @@ def _journeys_react(
     pid = current.profile_id
     outcome = orchestrate.react(
         journeys.catalog, journeys.of(pid), current, result.events, config.journeys,
-        user_id=user_id,
+        user_id=user_id, recommendations=journeys.recommendations.get(pid),
     )  # fmt: skip
     return _with_journeys(result, pid, outcome)
 

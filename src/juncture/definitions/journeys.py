@@ -33,6 +33,7 @@ _TOP: Final = frozenset(
     | {"send_window"}
 )
 _MATCH: Final = frozenset({"event", "properties", "where"})
+ALWAYS: Final = expr.Literal(True)  # the ``when`` of a branch that gives only ``recommended``
 _ID: Final = re.compile(r"^[A-Za-z0-9_.-]+$")
 _PLACEMENT: Final = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")  # as POST /v1/decide accepts
 
@@ -373,17 +374,35 @@ def _condition(r: _JourneyReader, raw: Mapping[str, Any], path: PathT, node_id: 
     for index, item in enumerate(items):
         here = (*path, "branches", index)
         if not isinstance(item, Mapping):
-            r.problem(here, "a branch is a mapping with when and next")
+            r.problem(here, "a branch is a mapping with when (or recommended) and next")
             continue
-        r.known(item, here, frozenset({"when", "next"}))
-        when = r.expression(item.get("when"), (*here, "when"))
-        target = r.next(item, here)
-        if when is not None and target is not None:
-            branches.append(s.Branch(when, target, str(item["when"])))
+        branch = _branch(r, item, here)
+        if branch is not None:
+            branches.append(branch)
     otherwise = r.next(raw, path, "else")
     if not items or len(branches) != len(items) or otherwise is None:
         return None
     return s.Condition(node_id, tuple(branches), otherwise)
+
+
+def _branch(r: _JourneyReader, item: Mapping[str, Any], here: PathT) -> s.Branch | None:
+    """A condition's branch: ``when`` (an expression), ``recommended`` (``{kind,
+    at_least}``: that much to recommend to the shopper) or both, and ``next``."""
+    r.known(item, here, frozenset({"when", "recommended", "next"}))
+    if "when" not in item and "recommended" not in item:
+        r.problem(here, "a branch needs when, recommended or both")
+        return None
+    when = r.expression(item["when"], (*here, "when")) if "when" in item else ALWAYS
+    recommended = _recommended(r, item, here)
+    target = r.next(item, here)
+    if when is None or target is None or recommended is False:
+        return None
+    needs = recommended if isinstance(recommended, s.Recommended) else None
+    source = str(item.get("when") or "")
+    if needs is not None:
+        wants = f"{needs.at_least}+ {needs.kind}"
+        source = f"{source} and {wants}" if source else wants
+    return s.Branch(when, target, source, needs)
 
 
 def _split(r: _JourneyReader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
@@ -434,8 +453,8 @@ def _send(r: _JourneyReader, raw: Mapping[str, Any], path: PathT, node_id: str) 
 def _recommended(
     r: _JourneyReader, raw: Mapping[str, Any], path: PathT
 ) -> s.Recommended | bool | None:
-    """``recommended: {kind, at_least}`` of a send (None when absent; False after a
-    problem)."""
+    """``recommended: {kind, at_least}`` of a send or a condition's branch (None when
+    absent; False after a problem)."""
     given = r.get(raw, path, "recommended", dict, False)
     if given is None:
         return None if "recommended" not in raw else False

@@ -18,7 +18,9 @@ from juncture.core import pipeline as core
 from juncture.core.events import Event
 from juncture.core.identity import Conflict, IdentityGraph, Merge
 from juncture.core.journeys.catalog import Catalog
+from juncture.core.journeys.machine import RecommendationsNeeded
 from juncture.core.journeys.orchestrate import JourneyState, Message
+from juncture.core.journeys.spec import RECOMMENDATION_KINDS
 from juncture.core.journeys.state import Enrollment
 from juncture.core.profile.model import Profile
 from juncture.core.segments import conditions as seg
@@ -36,6 +38,8 @@ from juncture.store.state import Due, StateSql
 log = logging.getLogger("juncture.engine")
 TIMERS_PER_COMMIT = 5000
 HISTORY = dt.timedelta(days=8)  # contacts that frequency caps look at (a week, plus a day)
+# How many products of a kind (second) the runtime can recommend to a profile (first).
+Recommends = Callable[[Profile, str], int]
 
 
 class JourneySource(Protocol):
@@ -71,6 +75,8 @@ class _Batch:
     enrollments: dict[str, Enrollment] = field(default_factory=dict)
     messages: list[Message] = field(default_factory=list)
     segments: Tracker | None = None  # real-time segment membership
+    # What conditions asked of the recommender in the current step, by profile and kind.
+    counted: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def apply(self, result: core.Step) -> None:
         if result.graph is not None:
@@ -147,7 +153,9 @@ def _usable(due: list[Due]) -> tuple[list[Due], list[Due]]:
 
 class Engine:
     """The processor a :class:`~juncture.runtime.committer.GroupCommitter` runs in each
-    commit. Live mode passes a wall clock, replay and simulation a manual one."""
+    commit. Live mode passes a wall clock, replay and simulation a manual one.
+    ``recommends`` counts what a journey condition asks of the recommender (the committed
+    profile's recommendations); without it (replay, a worker) every count is 0."""
 
     def __init__(
         self,
@@ -157,8 +165,10 @@ class Engine:
         segments: SegmentSource | None = None,
         *,
         skip_failures: bool = False,
+        recommends: Recommends | None = None,
     ) -> None:
         self.clock = clock
+        self.recommends = recommends
         self.config = config or core.EngineConfig()
         self.journeys = journeys
         self.segments = segments
@@ -254,7 +264,7 @@ class Engine:
         catalog = self.journeys.catalog() if self.journeys is not None else None
         if catalog is not None and catalog.versions:
             batch.states = state.load_journeys(list(batch.known), batch.now - HISTORY)
-            batch.journeys = core.Journeys(catalog, batch.states)
+            batch.journeys = core.Journeys(catalog, batch.states, batch.counted)
 
     def move(
         self,
@@ -285,13 +295,13 @@ class Engine:
         tracker = batch.segments = Tracker(active, state, set(live), now)
         timers = stored.timers_due(state, [membership.timer_key(p) for p in live])
         for pid in live:
-            batch.apply(
-                core.batch_moved(
-                    batch.known[pid], segment, now, self.config, batch.journeys,
-                    segments=tracker.context, graph=batch.graph,
-                    existing_timer=timers.get(membership.timer_key(pid)),
-                )
+            moved = functools.partial(
+                core.batch_moved,
+                batch.known[pid], segment, now, self.config, batch.journeys,
+                segments=tracker.context, graph=batch.graph,
+                existing_timer=timers.get(membership.timer_key(pid)),
             )  # fmt: skip
+            batch.apply(self._counting(batch, moved))
         self._save(state, batch)
         inside = {p for p in live if segment.id in tracker.member_of.get(p, ())}
         entered, exited = sorted(inside - before), sorted((before - inside) & set(candidates))
@@ -301,16 +311,11 @@ class Engine:
     def _step(self, batch: _Batch, event: Event, named: tuple[tuple[str, str], ...]) -> None:
         try:
             ctx = batch.segments.context if batch.segments is not None else None
-            result = core.step(
-                batch.graph,
-                batch.known,
-                event,
-                self.config,
-                batch.journeys,
-                segments=ctx,
-                named=named,
-            )
-            batch.apply(result)
+            step = functools.partial(
+                core.step, batch.graph, batch.known, event, self.config, batch.journeys,
+                segments=ctx, named=named,
+            )  # fmt: skip
+            batch.apply(self._counting(batch, step))
         except Exception as exc:
             if not self.skip_failures:
                 raise
@@ -326,21 +331,32 @@ class Engine:
             return
         try:
             ctx = batch.segments.context if batch.segments is not None else None
-            fired = core.fire(
-                timer,
-                current,
-                batch.now,
-                self.config,
-                batch.journeys,
-                graph=batch.graph,
-                segments=ctx,
-            )
-            batch.apply(fired)
+            fire = functools.partial(
+                core.fire, timer, current, batch.now, self.config, batch.journeys,
+                graph=batch.graph, segments=ctx,
+            )  # fmt: skip
+            batch.apply(self._counting(batch, fire))
         except Exception as exc:
             if not self.skip_failures:
                 raise
             self.errors += 1
             log.warning("engine failed (%s) on a %s timer; dropped", type(exc).__name__, timer.kind)
+
+    def _counting(self, batch: _Batch, run: Callable[[], core.Step]) -> core.Step:
+        """``run``'s step; when a journey condition asks how much can be recommended, the
+        count, then the step again with it (pure, so nothing of the first attempt stays).
+        Counts hold for one step: the next reads the profile as it then is."""
+        try:
+            for _ in range(len(RECOMMENDATION_KINDS) + 1):
+                try:
+                    return run()
+                except RecommendationsNeeded as asked:
+                    who, recommends = asked.profile, self.recommends
+                    found = recommends(who, asked.kind) if recommends and who else 0
+                    batch.counted.setdefault(asked.profile_id, {})[asked.kind] = found
+            raise RuntimeError("a condition asked for a kind of recommendation twice")
+        finally:
+            batch.counted.clear()
 
     def _save(self, state: StateSql, batch: _Batch) -> None:
         state.save_graph(batch.initial, batch.graph)

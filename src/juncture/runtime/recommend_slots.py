@@ -69,6 +69,17 @@ def shelf(
     return Shelf(fetch)
 
 
+def count(recs: Callable[[], Recommendations], profile: Profile, kind: str) -> int:
+    """How many products of ``kind`` a journey condition finds for ``profile`` (the profile
+    as the engine's step has it): what a message's template would list, ten at most. None
+    before the first training: it is never trained here, inside the engine's transaction
+    (a training saves its models: on SQLite it would wait for that very transaction)."""
+    found = recs()
+    if found.models is None and not found.restore():
+        return 0
+    return len(found.recommend(Ask(kind, 10), judge(profile)).picks)
+
+
 def for_profile(recs: Recommendations, profile_id: str) -> Shelf:
     """The shelf of a message's recipient (read when the template reads it)."""
     return shelf(recs, lambda: recs.profile(profile_id))

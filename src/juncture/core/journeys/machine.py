@@ -53,11 +53,16 @@ from juncture.core.journeys.commands import (
 )
 from juncture.core.journeys.state import Enrollment, Step, Waiting, local_zone
 from juncture.core.profile.cart import link_ids, product_ids
+from juncture.core.profile.model import Profile
 from juncture.core.profile.orders import Settlement
 
-__all__ = ["Enrollment", "Step", "bucket", "on_event", "on_timer", "react", "settles"]
+__all__ = [
+    "Enrollment", "RecommendationsNeeded", "Step", "bucket", "on_event", "on_timer", "react",
+    "settles",
+]  # fmt: skip
 
 MAX_STEPS: Final = 1000  # validation forbids cycles without a wait; this is the backstop
+RECOMMENDATIONS: Final = "recommendations"  # the profile's counts, by kind, when a condition asks
 
 
 def bucket(*parts: str) -> float:
@@ -370,7 +375,7 @@ def _visit(run: _Run, enrollment: Enrollment, node: s.AnyNode) -> _Visit:
     if isinstance(node, s.Condition):
         scope = run.scope(enrollment, enrollment.event)
         for index, branch in enumerate(node.branches):
-            if expr.holds(branch.when, scope):
+            if expr.holds(branch.when, scope) and _recommends(run.profile, branch.recommended):
                 return enrollment, str(index), branch.next
         return enrollment, "otherwise", node.otherwise
     if isinstance(node, s.Split):
@@ -378,6 +383,30 @@ def _visit(run: _Run, enrollment: Enrollment, node: s.AnyNode) -> _Visit:
         return enrollment, chosen.name, chosen.next
     run.out.commands.append(_action(run.journey, enrollment, node))
     return enrollment, "", s.successors(node)[0]
+
+
+class RecommendationsNeeded(Exception):  # a request to the runtime, not an error
+    """A condition needs to know how many products of ``kind`` the runtime can recommend to
+    ``profile_id``: the runtime counts them and runs the step again with the count in the
+    profile's ``recommendations`` (a mapping of kind to count). The machine keeps nothing
+    from the attempt, so running the step again is safe. ``profile``: the profile as the
+    step has it, this event included (set by :mod:`~juncture.core.journeys.orchestrate`)."""
+
+    def __init__(self, profile_id: str, kind: str) -> None:
+        super().__init__(f"recommendations of {kind} for {profile_id}")
+        self.profile_id = profile_id
+        self.kind = kind
+        self.profile: Profile | None = None
+
+
+def _recommends(profile: Mapping[str, Any], needs: s.Recommended | None) -> bool:
+    """Whether the shopper has ``needs`` to recommend (true when nothing is needed)."""
+    if needs is None:
+        return True
+    counts = profile.get(RECOMMENDATIONS)
+    if not isinstance(counts, Mapping) or needs.kind not in counts:
+        raise RecommendationsNeeded(str(profile["id"]), needs.kind)
+    return int(counts[needs.kind]) >= needs.at_least
 
 
 def _stop(

@@ -18,6 +18,7 @@ offline for days) move existing enrollments but start no new ones: ``EngineConfi
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -151,13 +152,18 @@ class ProfileView(Mapping[str, Any]):
     """:func:`view` as the journey machine reads it, built on first use: most events that
     reach the machine read no more of the profile than its id (no condition, no local-time
     wait), and the whole view costs more than the rest of such a step. The id and the traits
-    (what most conditions read) come straight from the profile."""
+    (what most conditions read) come straight from the profile. ``recommendations``: how many
+    products of each kind the runtime counted for the shopper, when a condition asked
+    (:class:`machine.RecommendationsNeeded`)."""
 
-    __slots__ = ("_full", "now", "profile")
+    __slots__ = ("_full", "now", "profile", "recommendations")
 
-    def __init__(self, p: Profile, now: dt.datetime) -> None:
+    def __init__(
+        self, p: Profile, now: dt.datetime, recommendations: Mapping[str, int] | None = None
+    ) -> None:
         self.profile = p
         self.now = now
+        self.recommendations = recommendations
         self._full: dict[str, Any] | None = None
 
     def _view(self) -> dict[str, Any]:
@@ -170,10 +176,14 @@ class ProfileView(Mapping[str, Any]):
             return self.profile.profile_id
         if key == "traits":  # read only: the machine keeps no part of the profile
             return self.profile.traits
+        if key == machine.RECOMMENDATIONS:
+            return self.recommendations
         return self._view()[key]
 
     def get(self, key: str, default: Any = None) -> Any:
-        return self[key] if key in ("id", "traits") else self._view().get(key, default)
+        if key in ("id", "traits", machine.RECOMMENDATIONS):
+            return self[key]
+        return self._view().get(key, default)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._view())
@@ -213,9 +223,12 @@ def react(
     config: JourneyConfig,
     *,
     user_id: str | None = None,
+    recommendations: Mapping[str, int] | None = None,
 ) -> Outcome:
     """Journeys for ``events``, in order (the client event first, then what it derived).
-    ``user_id``: the profile's user id, for recipients (push and webhook providers)."""
+    ``user_id``: the profile's user id, for recipients (push and webhook providers);
+    ``recommendations``: the counts the runtime made when a condition asked (raises
+    :class:`machine.RecommendationsNeeded` when one asks for a kind not counted)."""
     out = Outcome(profile=current, state=state, user_id=user_id)
     if not catalog.versions:
         return out
@@ -233,17 +246,13 @@ def react(
         if not entering and not any(e.active for e in out.state.enrollments):
             continue
         if seen is None or seen.profile is not out.profile or seen.now != now:
-            seen = ProfileView(out.profile, now)
+            seen = ProfileView(out.profile, now, recommendations)
         settled = orders.settlement(out.profile, event)
-        step = machine.react(
-            catalog.by_version,
-            entering,
-            out.state.enrollments,
-            seen,
-            event,
-            now=now,
-            settled=settled,
-        )
+        with _asking(out.profile):
+            step = machine.react(
+                catalog.by_version, entering, out.state.enrollments, seen, event,
+                now=now, settled=settled,
+            )  # fmt: skip
         new_events = _apply(out, step, now, config.policy)
         emitted += len(new_events)
         if emitted <= MAX_EMITS:
@@ -259,8 +268,10 @@ def on_timer(
     config: JourneyConfig,
     *,
     user_id: str | None = None,
+    recommendations: Mapping[str, int] | None = None,
 ) -> Outcome:
-    """A journey wait fell due. A stale timer (the enrollment moved on) changes nothing."""
+    """A journey wait fell due. A stale timer (the enrollment moved on) changes nothing.
+    ``user_id`` and ``recommendations`` as for :func:`react`."""
     out = Outcome(profile=current, state=state, user_id=user_id)
     engine_key, due_at = due.key, due.due_at
     wanted = enrollment_of(engine_key)
@@ -271,12 +282,27 @@ def on_timer(
     if journey is None:  # archived: its enrollments stop where they are
         return out
     timer = msgspec.structs.replace(due, key=engine_key.removeprefix(TIMER_PREFIX))
-    step = machine.on_timer(journey, enrollment, timer, ProfileView(current, due_at), due_at)
+    seen = ProfileView(current, due_at, recommendations)
+    with _asking(current):
+        step = machine.on_timer(journey, enrollment, timer, seen, due_at)
     emitted = _apply(out, step, due_at, config.policy)
     if emitted:  # events an action emitted run through the journeys like any other
-        more = react(catalog, out.state, out.profile, emitted, config, user_id=user_id)
+        more = react(
+            catalog, out.state, out.profile, emitted, config, user_id=user_id,
+            recommendations=recommendations,
+        )  # fmt: skip
         _merge(out, more)
     return out
+
+
+@contextlib.contextmanager
+def _asking(profile: Profile) -> Iterator[None]:
+    """A condition's question to the runtime carries the profile it is about."""
+    try:
+        yield
+    except machine.RecommendationsNeeded as asked:
+        asked.profile = profile
+        raise
 
 
 def _merge(out: Outcome, more: Outcome) -> None:

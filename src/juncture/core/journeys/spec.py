@@ -140,11 +140,34 @@ class WaitUntilTime(Node):
     default_tz: str = "UTC"
 
 
+# The kinds of recommendations a send or a condition may need
+# (juncture.recommend.base.KINDS; a test keeps the two equal: the core cannot import the
+# recommenders).
+RECOMMENDATION_KINDS: Final = (
+    "best_sellers", "trending", "people_like_you", "related", "bought_together", "similar",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Recommended:
+    """Something good to recommend: at least ``at_least`` products of ``kind`` for the
+    shopper. On a send, counted as the message leaves (else it is not sent); on a condition's
+    branch, as the enrollment reaches the condition (else the branch does not hold)."""
+
+    kind: str
+    at_least: int = 1
+
+
 @dataclass(frozen=True, slots=True)
 class Branch:
+    """Taken when ``when`` holds and, with ``recommended``, the shopper has that much to
+    recommend (a fact the runtime counts:
+    :class:`juncture.core.journeys.machine.RecommendationsNeeded`)."""
+
     when: expr.Expr
     next: str
     source: str = ""
+    recommended: Recommended | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,22 +190,6 @@ class Split(Node):
     """A weighted random choice, deterministic per journey, profile and node."""
 
     branches: tuple[SplitBranch, ...]
-
-
-# The kinds of recommendations a send may need (juncture.recommend.base.KINDS; a test keeps
-# the two equal: the core cannot import the recommenders).
-RECOMMENDATION_KINDS: Final = (
-    "best_sellers", "trending", "people_like_you", "related", "bought_together", "similar",
-)  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class Recommended:
-    """A send that needs something good to recommend: at least ``at_least`` products of
-    ``kind`` for the recipient as the message leaves, else it is not sent."""
-
-    kind: str
-    at_least: int = 1
 
 
 @dataclass(frozen=True, slots=True)
