@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
 
 from juncture.analytics.experiments import Moments
 
@@ -66,6 +65,8 @@ def prob_greater(x: Beta, y: Beta) -> float:
     >>> round(prob_greater(Beta.of(30, 100), Beta.of(10, 100)), 6)
     0.999811
     """
+    from scipy import special
+
     i = np.arange(int(x.a))
     terms = (
         special.betaln(y.a + i, x.b + y.b)
@@ -105,6 +106,8 @@ def means(t: Moments, c: Moments) -> Chance:
     >>> round(c.beats, 4), round(c.loss_treatment, 4), round(c.loss_control, 4)
     (0.9431, 0.0307, 2.0307)
     """
+    from scipy import stats
+
     diff = t.mean - c.mean
     se = math.sqrt(t.variance / max(t.n, 1) + c.variance / max(c.n, 1))
     if se == 0:

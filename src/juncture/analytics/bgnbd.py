@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special
 
 from juncture.analytics import mle
 from juncture.errors import Conflict
@@ -80,6 +79,8 @@ def log_likelihood(r: float, alpha: float, a: float, b: float, data: Summary) ->
     >>> [round(float(v), 4) for v in log_likelihood(0.243, 4.414, 0.793, 2.426, s)]
     [-0.5547, -9.4586]
     """
+    from scipy import special
+
     x, t_x, T = data.x, data.t_x, data.T
     head = (
         special.gammaln(r + x)
@@ -136,6 +137,8 @@ def expected_purchases(params: Params, data: Summary, t: float) -> Floats:
     >>> round(float(expected_purchases(p, Summary.of([2], [30.43], [38.86]), 39.0)[0]), 3)
     1.226
     """
+    from scipy import special
+
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     x, T = data.x, data.T
     z = t / (alpha + T + t)
@@ -149,6 +152,8 @@ def expected_purchases(params: Params, data: Summary, t: float) -> Floats:
 def expected_purchases_new(params: Params, t: float) -> float:
     """The expected number of repeat purchases of a new customer within ``t`` of the first
     (equation 7): what a cohort's cumulative purchases are forecast from."""
+    from scipy import special
+
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     hyp = special.hyp2f1(r, b, a + b - 1, t / (alpha + t))
     return float((a + b - 1) / (a - 1) * (1.0 - (alpha / (alpha + t)) ** r * hyp))

@@ -105,7 +105,7 @@ def cluster(
     largest first."""
     if len(ids) < k:
         raise ValueError(f"{len(ids)} profiles cannot make {k} clusters")
-    from sklearn.cluster import KMeans  # noqa: PLC0415 (slow to import; only needed here)
+    from sklearn.cluster import KMeans  # slow to import; only needed here
 
     data = np.asarray(matrix, dtype=float)
     mean, std = data.mean(axis=0), data.std(axis=0)

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 Z95 = 1.959963984540054
 SRM_ALPHA = 0.001
@@ -127,6 +126,8 @@ def two_proportions(
     >>> round(c.relative or 0, 2), round(c.relative_low or 0, 3), round(c.relative_high or 0, 3)
     (2.0, 0.525, 4.534)
     """
+    from scipy import stats
+
     if n_t < 1 or n_c < 1:
         raise ValueError("both arms need at least one profile")
     rate_t, rate_c = converted_t / n_t, converted_c / n_c
@@ -202,6 +203,8 @@ def welch(t: Moments, c: Moments, alpha: float = 0.05) -> Comparison:
     >>> round(w.difference, 2), round(w.low, 4), round(w.high, 4), round(w.p_value, 5)
     (2.0, 0.0629, 3.9371, 0.04318)
     """
+    from scipy import stats
+
     if t.n < 2 or c.n < 2:
         raise ValueError("both arms need at least two customers")
     vt, vc = t.variance / t.n, c.variance / c.n
@@ -223,6 +226,8 @@ def _relative_means(
 ) -> tuple[float | None, float | None, float | None]:
     """``t.mean / c.mean - 1`` with a delta-method interval on the log of the ratio (None
     when either mean is not positive)."""
+    from scipy import stats
+
     if t.mean <= 0 or c.mean <= 0:
         return (t.mean / c.mean - 1 if c.mean > 0 else None), None, None
     log_ratio = math.log(t.mean / c.mean)
@@ -264,6 +269,8 @@ def sample_ratio(observed: Sequence[int], weights: Sequence[float]) -> SampleRat
     >>> sample_ratio([5300, 4700], [1, 1]).mismatch
     True
     """
+    from scipy import stats
+
     total = sum(observed)
     scale = total / sum(weights)
     expected = tuple(w * scale for w in weights)

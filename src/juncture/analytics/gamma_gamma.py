@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special
 
 from juncture.analytics import mle
 from juncture.errors import Conflict
@@ -60,6 +59,8 @@ def log_likelihood(p: float, q: float, gamma: float, x: Floats, m: Floats) -> Fl
     >>> [round(float(v), 4) for v in log_likelihood(6.25, 3.74, 15.44, x, m)]
     [-3.5942, -4.0743]
     """
+    from scipy import special
+
     px = p * x
     result: Floats = (
         special.gammaln(px + q)

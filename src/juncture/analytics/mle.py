@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize
 
 from juncture.errors import Conflict
 
@@ -32,6 +31,7 @@ def maximize(
     >>> [round(float(v), 4) for v in found], round(best, 6)
     ([2.0, 0.5], -0.0)
     """
+    from scipy import optimize
 
     def loss(logs: Floats) -> float:
         value = log_likelihood(np.exp(logs))

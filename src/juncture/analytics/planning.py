@@ -14,8 +14,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy import optimize, stats
-
 
 @dataclass(frozen=True, slots=True)
 class Plan:
@@ -54,6 +52,8 @@ def power(effect: float, n_control: float, ratio: float = 1.0, alpha: float = 0.
     >>> round(power(0.2, 400), 6)
     0.80743
     """
+    from scipy import stats
+
     z = float(stats.norm.isf(alpha / 2))
     shift = abs(effect) * math.sqrt(n_control / (1 + 1 / ratio))
     return float(stats.norm.sf(z - shift) + stats.norm.cdf(-z - shift))
@@ -74,6 +74,8 @@ def sample_size(
     >>> sample_size(cohens_h(0.12, 0.10), ratio=9.0, per_day=500.0)
     Plan(control=2131, treatment=19179, days=43)
     """
+    from scipy import optimize
+
     if effect == 0:
         raise ValueError("an effect of zero needs infinitely many profiles")
 

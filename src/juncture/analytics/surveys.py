@@ -17,8 +17,6 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from scipy import stats
-
 
 @dataclass(frozen=True, slots=True)
 class Score:
@@ -69,6 +67,8 @@ def nps(answers: Iterable[int], alpha: float = 0.05) -> Nps:
 
 def nps_of(promoters: int, passives: int, detractors: int, alpha: float = 0.05) -> Nps:
     """The NPS from the three counts."""
+    from scipy import stats
+
     n = promoters + passives + detractors
     if n == 0:
         return Nps(0, 0, 0, Score(0.0, -100.0, 100.0, 0))
@@ -87,6 +87,8 @@ def wilson(successes: int, n: int, alpha: float = 0.05) -> Score:
     >>> round(s.value, 2), round(s.low, 4), round(s.high, 4)
     (0.84, 0.7149, 0.9166)
     """
+    from scipy import stats
+
     if n == 0:
         return Score(0.0, 0.0, 1.0, 0)
     z = float(stats.norm.isf(alpha / 2))

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
-import scipy.sparse as sp
 
 from juncture.recommend.interactions import Interaction
 from juncture.recommend.memo import memo_of
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,8 @@ class PeopleLikeYou:
         rows = [user_at[u] for u, _ in totals]
         cols = [self.index[i] for _, i in totals]
         values = np.log1p(np.fromiter(totals.values(), dtype=np.float32))
+        import scipy.sparse as sp  # noqa: PLC0415 - seconds to import, paid by a model in use
+
         matrix = sp.csr_matrix((values, (rows, cols)), shape=(len(users), len(self.items)))
         # imported here: implicit takes a while to import, paid only by a training
         from implicit.cpu.als import AlternatingLeastSquares  # noqa: PLC0415
@@ -79,6 +83,8 @@ class PeopleLikeYou:
         known = [(self.index[i], w) for i, w in history.items() if i in self.index and w > 0]
         cols = [c for c, _ in known]
         values = np.log1p(np.array([w for _, w in known], dtype=np.float32))
+        import scipy.sparse as sp  # noqa: PLC0415 - seconds to import, paid by a model in use
+
         return sp.csr_matrix((values, ([0] * len(cols), cols)), shape=(1, len(self.items)))
 
     def recommend(self, history: Mapping[str, float], n: int) -> list[tuple[str, float, str]]:

@@ -13,8 +13,6 @@ import io
 import logging
 from typing import Final
 
-import joblib
-
 from juncture.recommend.models import Models
 
 FORMAT: Final = b"juncture-recs-2\n"  # raise when Models or a model's fields change
@@ -25,6 +23,8 @@ def dumps(models: Models) -> bytes:
     """``models`` as bytes."""
     out = io.BytesIO()
     out.write(FORMAT)
+    import joblib  # noqa: PLC0415 - slow to import, paid by a save
+
     joblib.dump(models, out, compress=3)
     return out.getvalue()
 
@@ -33,6 +33,8 @@ def loads(body: bytes) -> Models | None:
     """The models in ``body``; None when another format wrote them or they cannot be read."""
     if not body.startswith(FORMAT):
         return None
+    import joblib  # noqa: PLC0415 - slow to import, paid by a load
+
     try:
         found = joblib.load(io.BytesIO(body[len(FORMAT) :]))
     except Exception:  # noqa: BLE001 - a model that cannot be read is trained again
