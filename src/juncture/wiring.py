@@ -323,7 +323,8 @@ class Juncture:
             and not self.engine_process
         ):
             url = {"JUNCTURE_DATABASE_URL": self.settings.database_url}
-            self.engine_process = EngineProcess(url)
+            held = ("--hold-timers",) if self.engine.hold_timers else ()
+            self.engine_process = EngineProcess(url, held)
             self.engine_process.start()
 
     def engine_behind(self) -> Standing | None:
@@ -630,8 +631,15 @@ def _own_writer(store: SqlStore) -> Iterator[Callable[[Processor], AppendResult]
 
 
 def build(
-    settings: Settings, clock: Clock | None = None, journeys: JourneySource | None = None
+    settings: Settings,
+    clock: Clock | None = None,
+    journeys: JourneySource | None = None,
+    *,
+    hold_timers: bool = False,
 ) -> Juncture:
+    """Everything a process of Juncture runs, started where it must be (the committer, the
+    engine behind the log). ``hold_timers``: the engine fires no timer (``juncture serve
+    --overdue hold``), nor does the engine process it starts."""
     store = open_store(settings)
     metrics = Metrics()
 
@@ -648,6 +656,7 @@ def build(
         engine_config(settings),
         journeys=journeys or store.journeys,  # the stored catalog: `journeys apply`
         segments=StoredSegments(),
+        hold_timers=hold_timers,
     )
     distributed = settings.log_url is not None  # the engine runs in `juncture worker`s
     inline = settings.engine and settings.engine_mode == "inline" and not distributed

@@ -8,13 +8,16 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+import httpx
 import orjson
+import pytest
 import sqlalchemy as sa
 
 from juncture.cli.overdue import OnOverdue, fire
 from juncture.store import tables
 from juncture.store.sql import SqlStore
 from juncture.testing import ServerProcess
+from tests.conftest import WRITE_KEY
 from tests.servers import SmtpSink
 
 NOW = dt.datetime.now(dt.UTC)
@@ -68,3 +71,43 @@ def test_serve_holds_a_month_of_overdue_mail_unless_told_to_fire(sqlite_url: str
         held.stop()
         fired.stop()
         sink.stop()
+
+
+def timers_left(database_url: str) -> int:
+    engine = sa.create_engine(database_url)
+    with engine.connect() as conn:
+        count = conn.execute(sa.select(sa.func.count()).select_from(tables.timers)).scalar()
+    engine.dispose()
+    return int(count or 0)
+
+
+def engine_at(database_url: str) -> int:
+    engine = sa.create_engine(database_url)
+    with engine.connect() as conn:
+        seq = conn.execute(sa.select(tables.log_positions.c.seq).where(
+            tables.log_positions.c.name == "engine")).scalar()  # fmt: skip
+    engine.dispose()
+    return int(seq or 0)
+
+
+@pytest.mark.parametrize("mode", ["inline", "behind"])
+def test_held_timers_do_not_fire_while_events_are_applied(sqlite_url: str, mode: str) -> None:
+    """Held means held whatever runs the engine: inline in the event's commit, or behind
+    the log in a process of its own, while tracked events keep being applied."""
+    queue(sqlite_url, due=NOW - dt.timedelta(days=30))
+    env = {"JUNCTURE_WRITE_KEYS": WRITE_KEY, "JUNCTURE_ENGINE_MODE": mode}
+    held = ServerProcess(sqlite_url, env=env)
+    try:
+        held.start(timeout=120)
+        r = httpx.post(f"{held.url}/v1/track", auth=(WRITE_KEY, ""), json={
+            "userId": "ann", "event": "Product Viewed", "messageId": "m-1",
+            "properties": {"product_id": "P1"}})  # fmt: skip
+        assert r.status_code == 200, r.text
+        deadline = time.monotonic() + 60
+        while mode == "behind" and engine_at(sqlite_url) < 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert mode == "inline" or engine_at(sqlite_url) >= 1  # the event was applied
+        time.sleep(2.5)  # a scheduler would have ticked twice by now
+        assert timers_left(sqlite_url) == 1
+    finally:
+        held.stop()

@@ -19,6 +19,9 @@ def engine(
     parent: Annotated[
         int | None, typer.Option(help="Exit when this process (the server) is gone")
     ] = None,
+    hold_timers: Annotated[
+        bool, typer.Option(help="Fire no timer (the server holds overdue work)")
+    ] = False,
 ) -> None:
     """Apply the event log to profiles, signals, segments and journeys, behind ingestion."""
     import os
@@ -39,8 +42,9 @@ def engine(
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    juncture = wiring.build(settings)
-    juncture.start_scheduler()
+    juncture = wiring.build(settings, hold_timers=hold_timers)
+    if not hold_timers:
+        juncture.start_scheduler()
     try:
         while not stop.wait(1.0):
             if parent is not None and parent_gone(parent):

@@ -86,11 +86,16 @@ def serve(
     from juncture.channels.base import ChannelMisconfigured
     from juncture.cli import overdue as on_overdue
     from juncture.cli import server as cli_server
+    from juncture.runtime.clock import SystemClock
 
     settings = settings_from(host=host, port=port, database_url=database_url)
     wiring.configure_logging(settings.log_level)
-    juncture = wiring.build(settings)
-    live = on_overdue.fire(juncture.store, overdue, overdue_after, juncture.clock.now())
+    store = wiring.open_store(settings)  # what is overdue decides how the engine starts
+    try:
+        live = on_overdue.fire(store, overdue, overdue_after, SystemClock().now())
+    finally:
+        store.close()
+    juncture = wiring.build(settings, hold_timers=not live)
     juncture.start_engine_process()
     if live:
         juncture.start_scheduler()

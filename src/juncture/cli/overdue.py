@@ -5,7 +5,9 @@ The demo's database is the usual case: its clock ran ahead through simulated wee
 served at wall time every timer and queued message of those weeks is due at once, to
 customers who are simulated but have addresses. ``--overdue fire`` fires them (what a server
 back from a short outage wants), ``--overdue hold`` serves the API without the scheduler and
-the dispatcher, so nothing fires and nothing is sent while it runs; ``ask`` (the default)
+the dispatcher, and with an engine that fires no timer (``Engine.hold_timers``: not in the
+commits that apply events either, inline or behind the log, on a thread or in the engine's
+process), so nothing fires and nothing is sent while it runs; ``ask`` (the default)
 asks on a terminal and holds otherwise, printing how to fire. Work due within
 ``--overdue-after`` hours is not overdue and always fires.
 """

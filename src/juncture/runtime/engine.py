@@ -166,6 +166,7 @@ class Engine:
         *,
         skip_failures: bool = False,
         recommends: Recommends | None = None,
+        hold_timers: bool = False,
     ) -> None:
         self.clock = clock
         self.recommends = recommends
@@ -176,6 +177,9 @@ class Engine:
         # caused it; replay rebuilds from the log, where the event stays, and skips it.
         self.skip_failures = skip_failures
         self.errors = 0
+        # ``juncture serve --overdue hold``: no timer fires while this engine runs, not even
+        # in the commits that apply events (each commit fires what is due).
+        self.hold_timers = hold_timers
 
     def process(self, state: StateSql, events: list[Event]) -> list[Event]:
         return self._process(state, events, TIMERS_PER_COMMIT)
@@ -214,7 +218,7 @@ class Engine:
         self, state: StateSql, events: list[Event], limit: int, fired: list[int] | None = None
     ) -> list[Event]:
         now = self.clock.now()
-        due, unusable = _usable(state.due_timers(now, limit))
+        due, unusable = ([], []) if self.hold_timers else _usable(state.due_timers(now, limit))
         if fired is not None:
             fired.append(len(due) + len(unusable))
         named = [identity.identifiers(e, self.config.identity) for e in events]

@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 log = logging.getLogger("juncture.engine_process")
 RESTART_AFTER = 1.0  # seconds before an exited engine is started again
@@ -23,8 +23,9 @@ STOP_WITHIN = 10.0  # seconds the engine gets to finish its commit after SIGTERM
 
 
 class EngineProcess:
-    def __init__(self, env: Mapping[str, str]) -> None:
+    def __init__(self, env: Mapping[str, str], args: Sequence[str] = ()) -> None:
         self._env = {**os.environ, **env}
+        self._args = tuple(args)  # more options of ``juncture engine``
         self._proc: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
         self._watch = threading.Thread(target=self._run, name="juncture-engine-watch", daemon=True)
@@ -51,6 +52,7 @@ class EngineProcess:
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         command = [sys.executable, "-m", "juncture", "engine", "--parent", str(os.getpid())]
+        command += self._args
         return subprocess.Popen(command, env=self._env)  # noqa: S603 - our own interpreter
 
     def _run(self) -> None:
