@@ -186,6 +186,7 @@ class Juncture:
         return Campaigns(
             self.store.journeys, segments, Recipients(self.store.engine), self.ingestor,
             self.clock, templates=self.templates().names, runs=CampaignRuns(self.store.engine),
+            config=self.engine.config.journeys,
         )  # fmt: skip
 
     def segment_mover(self) -> Mover:
@@ -214,6 +215,7 @@ class Juncture:
             decider=decider,
             journey_store=self.store.journeys,
             segment_ops=Segments(self.store.segments, self.segment_mover()),
+            campaigns=self.campaign_launcher(),
             eraser=Eraser(self.batch_run(), self.clock),
             engine_behind=self.engine_behind(),
             cors_origins=self.settings.cors_origins.split(","),

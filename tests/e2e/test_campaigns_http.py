@@ -51,12 +51,12 @@ SALE = {
 class CampaignShop(Shop):
     """The shop, its journeys read from the store (a campaign is stored as a journey)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, **settings: Any) -> None:
         self.sink = SmtpSink().start()
         self.clock = ManualClock(T0)
         DeviceClock.clock = self.clock
         smtp = {"smtp_url": SecretStr(self.sink.url), "email_from": "Shop <shop@example.com>"}
-        config = settings_for(url, dispatch_interval=0.05, **smtp)
+        config = settings_for(url, dispatch_interval=0.05, **smtp, **settings)
         self.j = wiring.build(config, clock=self.clock)
         self.j.start_dispatcher()
         self.server = LiveServer(self.j).start()
@@ -87,7 +87,10 @@ def test_a_sale_email_to_a_segment_once_per_consenting_member(shop: Shop) -> Non
 
     preview = admin(shop, "GET", "/v1/campaigns/preview", params={"segment": "dach"})
     assert preview.json() == {"segment": "dach", "channel": "email", "audience": 3,
-                              "granted": 2, "refused": 1, "unstated": 0}  # fmt: skip
+                              "granted": 2, "refused": 1, "unstated": 0,
+                              "sendAt": T0.isoformat(), "wouldSend": 2,
+                              "sendNow": 2, "deferred": {}, "alreadyStarted": 0,
+                              "suppressed": {"no_consent:email:marketing": 1}}  # fmt: skip
 
     shop.advance(T0 + MINUTE)
     launched = admin(shop, "POST", "/v1/campaigns", json=SALE)

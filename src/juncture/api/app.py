@@ -42,6 +42,7 @@ from juncture.channels.links import Links
 from juncture.channels.templates import Templates
 from juncture.errors import JunctureError
 from juncture.metrics import Metrics
+from juncture.runtime.campaigns import Campaigns
 from juncture.runtime.catalog_events import Announcer
 from juncture.runtime.catalog_visits import Visitors
 from juncture.runtime.decide import Decider
@@ -68,6 +69,7 @@ def create_app(
     decider: Decider,
     journey_store: JourneyStore,
     segment_ops: Segments,
+    campaigns: Campaigns,
     eraser: Eraser,
     measurement: Measurement,
     body_timeout: float,
@@ -144,7 +146,7 @@ def create_app(
         admin_token=admin_token,
         body_timeout=body_timeout,
         journeys=journey_store,
-        segments=segment_ops,
+        campaigns=campaigns,
         sending=sending,
         keys=keys,
     )

@@ -1,8 +1,15 @@
 """One-off campaigns to a segment (admin API, bearer token); see
 :mod:`juncture.runtime.campaigns`.
 
-- ``GET /v1/campaigns/preview?segment=&channel=email``: the audience now, and how many of it
-  granted, refused or never stated marketing consent on the channel.
+- ``GET /v1/campaigns/preview?segment=&channel=email``: the audience now, how many of it
+  granted, refused or never stated marketing consent on the channel, and what a marketing
+  campaign would do to them if sent now (or at ``sendAt``): how many it would send at once,
+  defer (quiet hours, send window) or suppress, by reason (no consent, frequency caps, no
+  address, holdout, suppressed addresses), decided by the engine's own arbitration
+  (:mod:`juncture.runtime.campaign_preview`). ``id`` and ``holdout`` draw the holdout as
+  the campaign of that id would, and count the members it already started apart.
+- ``POST /v1/campaigns/preview``: the same for a campaign exactly as ``POST /v1/campaigns``
+  would launch it (its purpose, send window, holdout and ``sendAt``); nothing is stored.
 - ``GET /v1/campaigns/{id}``: its results: whom it started, its messages by status, what
   was suppressed and why, orders within its goal against its holdout, and its email
   engagement (opened, clicked, unsubscribed, with rates); 404 for a campaign never launched.
@@ -21,6 +28,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -69,8 +77,21 @@ def router(campaigns: Campaigns, admin_token: str | None) -> APIRouter:
     async def preview(
         segment: Annotated[str, Query(min_length=1, max_length=100)],
         channel: Annotated[ChannelName, Query()] = "email",
+        campaign_id: Annotated[str, Query(alias="id", pattern=ID)] = "preview",
+        holdout: Annotated[float, Query(ge=0, lt=100)] = 0.0,
+        send_at: Annotated[AwareDatetime | None, Query(alias="sendAt")] = None,
     ) -> Response:
-        return json_response(await run_in_threadpool(campaigns.preview, segment, channel))
+        message = {"channel": channel, "template": "preview"}  # what it says changes nothing
+        campaign = Campaign(campaign_id, "preview", segment, message, holdout)
+        at = None if send_at is None else send_at.astimezone(dt.UTC)
+        answer = await run_in_threadpool(functools.partial(campaigns.preview, named=False),
+                                         campaign, at)  # fmt: skip
+        return json_response(answer)
+
+    @api.post("/v1/campaigns/preview")
+    async def preview_campaign(body: CampaignRequest) -> Response:
+        at = None if body.send_at is None else body.send_at.astimezone(dt.UTC)
+        return json_response(await run_in_threadpool(campaigns.preview, body.campaign(), at))
 
     @api.get("/v1/campaigns/{campaign_id}")
     async def results(campaign_id: Annotated[str, Path(pattern=ID)]) -> Response:

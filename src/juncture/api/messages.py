@@ -11,7 +11,8 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from juncture.api import campaigns, inbound, links, preferences, unsubscribe
+from juncture.api import campaigns as campaign_routes
+from juncture.api import inbound, links, preferences, unsubscribe
 from juncture.api import templates as retailer_templates
 from juncture.api.auth import WriteKeys, admin_only, basic_user
 from juncture.api.errors import json_response
@@ -23,8 +24,6 @@ from juncture.runtime.campaigns import Campaigns
 from juncture.runtime.feedback import FeedbackRecorder
 from juncture.runtime.ingest import Ingestor
 from juncture.runtime.preferences import Preferences
-from juncture.runtime.segments import Segments
-from juncture.store.campaign_runs import CampaignRuns
 from juncture.store.journeys import JourneyStore
 from juncture.store.recipients import RATES, Recipients
 from juncture.store.sql import SqlStore
@@ -41,7 +40,7 @@ def install(
     admin_token: str | None,
     body_timeout: float,
     journeys: JourneyStore,
-    segments: Segments,
+    campaigns: Campaigns,
     sending: Sequence[str] = (),
     keys: WriteKeys | None = None,
 ) -> None:
@@ -59,11 +58,7 @@ def install(
     app.include_router(engagement_router(Recipients(store.engine), journeys, admin_token))
     if keys is not None:
         app.include_router(sending_router(sending, keys))
-    recipients = Recipients(store.engine)
-    clock = ingestor.clock
-    launcher = Campaigns(journeys, segments, recipients, ingestor, clock,
-                         templates=templates.names, runs=CampaignRuns(store.engine))  # fmt: skip
-    app.include_router(campaigns.router(launcher, admin_token))
+    app.include_router(campaign_routes.router(campaigns, admin_token))
 
 
 def sending_router(sending: Sequence[str], keys: WriteKeys) -> APIRouter:

@@ -27,8 +27,11 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
+from juncture.core.journeys.catalog import Catalog
+from juncture.core.journeys.orchestrate import JourneyConfig
+from juncture.definitions import journeys as journey_definitions
 from juncture.errors import Conflict, NotFound
-from juncture.runtime import feedback
+from juncture.runtime import campaign_preview, feedback
 from juncture.runtime.clock import Clock
 from juncture.runtime.ingest import Ingestor
 from juncture.runtime.periodic import Periodic, retried
@@ -96,6 +99,7 @@ class Campaigns:
         *,
         templates: Callable[[], Collection[str]] | None = None,
         runs: CampaignRuns | None = None,
+        config: JourneyConfig | None = None,
     ) -> None:
         self.journeys = journeys
         self.templates = templates  # the names that exist: a campaign naming another is 422
@@ -104,13 +108,32 @@ class Campaigns:
         self.ingestor = ingestor
         self.clock = clock
         self.runs = runs  # where scheduled and throttled campaigns are kept
+        self.config = config or JourneyConfig()  # the engine's arbitration, for previews
 
-    def preview(self, segment: str, channel: str) -> dict[str, Any]:
-        """The audience now, and how many of it granted, refused or never stated marketing
-        consent on ``channel`` (opt-in channels reach only those who granted it)."""
-        members = list(self._members(segment))
+    def preview(
+        self, campaign: Campaign, send_at: dt.datetime | None = None, *, named: bool = True
+    ) -> dict[str, Any]:
+        """The audience now; how many of it granted, refused or never stated marketing
+        consent on the channel; and what the campaign would do to each member if sent at
+        ``send_at`` (default now): sent at once, deferred (quiet hours, send window) or
+        suppressed, by reason, decided as the engine and the dispatcher would
+        (:mod:`juncture.runtime.campaign_preview`). ``named``: its template must exist (a
+        preview of the audience alone names none that matters)."""
+        names = self.templates() if self.templates is not None and named else None
+        spec = journey_definitions.loads(campaign.definition(), f"{campaign.journey_id}.json",
+                                         names)  # fmt: skip
+        members = list(self._members(campaign.segment))
+        channel = str(campaign.message.get("channel"))
         counts = self.recipients.consent_counts(members, channel)
-        return {"segment": segment, "channel": channel, "audience": len(members), **counts}
+        at = max(send_at or self.clock.now(), self.clock.now())
+        plan = campaign_preview.Plan(
+            Catalog.of([spec]), campaign.journey_id, EVENT, _properties(campaign),
+            _message_id(campaign, "{pid}"), at,
+        )  # fmt: skip
+        pages = [members[i : i + PAGE] for i in range(0, len(members), PAGE)]
+        found = campaign_preview.tally(plan, pages, self.recipients, self.config)
+        return {"segment": campaign.segment, "channel": channel, "audience": len(members),
+                **counts, "sendAt": at.isoformat(), **found.to_json()}  # fmt: skip
 
     def launch(
         self, campaign: Campaign, send_at: dt.datetime | None = None, per_minute: int | None = None
@@ -225,14 +248,24 @@ class Campaigns:
         """A ``Campaign Started`` event for each profile; how many were new."""
         at = self.clock.now().isoformat()
         found = self.recipients.identifiers(profile_ids)
-        props = {"campaign_id": campaign.id, "campaign_name": campaign.name}
+        props = _properties(campaign)
         events = [
-            feedback.track(identifier, EVENT, f"campaign:{campaign.id}:{pid}", at, props)
+            feedback.track(identifier, EVENT, _message_id(campaign, pid), at, props)
             for pid, identifier in sorted(found.items())
         ]
         if not events:
             return 0
         return self.ingestor.ingest_sync(feedback.envelope(events), SOURCE).receipt.stored
+
+
+def _properties(campaign: Campaign) -> dict[str, Any]:
+    """The properties of each member's ``Campaign Started`` event."""
+    return {"campaign_id": campaign.id, "campaign_name": campaign.name}
+
+
+def _message_id(campaign: Campaign, profile_id: str) -> str:
+    """The message id of a member's event: launching twice starts nobody twice."""
+    return f"campaign:{campaign.id}:{profile_id}"
 
 
 def allowed(run: Run, now: dt.datetime) -> int:

@@ -289,17 +289,10 @@ class Dispatcher:
 
     async def _address_suppressed(self, row: OutboxRow) -> str | None:
         """Why the row's address must not be sent to (a bounce, a complaint, a STOP)."""
-        key = RECIPIENTS.get(row.channel)
-        normalize = NORMALIZE.get(key or "")
-        if self.recipients is None or key is None or normalize is None:
+        found = address(row.channel, row.purpose, row.payload)
+        if self.recipients is None or found is None:
             return None
-        probe = OutboundMessage(0, "", row.channel, row.purpose, None, row.payload)
-        address = normalize(probe.recipient(key))
-        if address is None:
-            return None
-        return await asyncio.to_thread(
-            self.recipients.suppressed, row.channel, address, row.purpose
-        )
+        return await asyncio.to_thread(self.recipients.suppressed, row.channel, found, row.purpose)
 
     async def _attempt(self, row: OutboxRow) -> DeliveryResult:
         channel = self.channels.get(row.channel)
@@ -383,6 +376,16 @@ class Dispatcher:
             dead=int(dead),
             in_doubt=int(row.in_doubt),
         )
+
+
+def address(channel: str, purpose: str, payload: Mapping[str, Any]) -> str | None:
+    """The normalized address a message's payload sends to, as address suppressions (a
+    bounce, a complaint, a STOP) name it; None for a channel without such addresses."""
+    key = RECIPIENTS.get(channel)
+    normalize = NORMALIZE.get(key or "")
+    if key is None or normalize is None:
+        return None
+    return normalize(OutboundMessage(0, "", channel, purpose, None, payload).recipient(key))
 
 
 def _redacted(result: DeliveryResult, message: OutboundMessage) -> DeliveryResult:

@@ -190,14 +190,25 @@ class Recipients(Repository):
 
     def suppressed(self, channel: str, address: str, purpose: str) -> str | None:
         """Why ``channel`` must not reach ``address`` for ``purpose``; None when it may."""
-        query = sa.select(S.c.scope, S.c.reason).where(
-            S.c.channel == channel, S.c.address == address_key(address)
-        )
-        with self._begin("read a suppression") as conn:
-            row = conn.execute(query).first()
-        if row is None or (row.scope == "marketing" and purpose != "marketing"):
-            return None
-        return str(row.reason)
+        return self.suppressions(channel, [address], purpose).get(address)
+
+    def suppressions(
+        self, channel: str, addresses: Collection[str], purpose: str
+    ) -> dict[str, str]:
+        """Of ``addresses`` (normalized), those ``channel`` must not reach for ``purpose``,
+        with why; a statement per 500 addresses."""
+        keys = {address_key(a): a for a in addresses}
+        found: dict[str, str] = {}
+        ordered = sorted(keys)
+        with self._begin("read suppressions") as conn:
+            for start in range(0, len(ordered), 500):
+                query = sa.select(S.c.address, S.c.scope, S.c.reason).where(
+                    S.c.channel == channel, S.c.address.in_(ordered[start : start + 500])
+                )
+                for key, scope, reason in conn.execute(query):
+                    if scope != "marketing" or purpose == "marketing":
+                        found[keys[key]] = str(reason)
+        return found
 
     def record(
         self, outbox_id: int | None, channel: str, kind: str, at: dt.datetime, detail: str = ""
