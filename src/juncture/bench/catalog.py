@@ -57,7 +57,9 @@ def _store(path: Path) -> SqlStore:
     return store
 
 
-def _import(db: Path, source: Path, now: dt.datetime, *, twice: bool) -> tuple[float, float]:
+def _import(
+    db: Path, source: Path, now: dt.datetime, *, twice: bool, chunk: int
+) -> tuple[float, float]:
     store = _store(db)
     try:
         seconds = []
@@ -65,8 +67,9 @@ def _import(db: Path, source: Path, now: dt.datetime, *, twice: bool) -> tuple[f
             started = time.perf_counter()
             with source.open("rb") as stream:
                 report = import_feed(
-                    store.catalog, store.programmes, stream, str(source), kind="products", now=now
-                )
+                    store.catalog, store.programmes, stream, str(source), kind="products",
+                    now=now, chunk=chunk,
+                )  # fmt: skip
             seconds.append(time.perf_counter() - started)
             if report.refused_rows:
                 raise RuntimeError(f"the bench's feed had refused rows: {report.refused[:3]}")
@@ -89,10 +92,12 @@ def _raw(db: Path, source: Path, now: dt.datetime) -> float:
         store.close()
 
 
-def run(*, products: int, echo: Echo, event_rate: float = 0.0) -> dict[str, Any]:
-    """The import, the same feed again and the raw insert; with ``event_rate``, the import
-    again while that many events/s flow into a server on the same database
-    (:mod:`juncture.bench.catalog_flow`)."""
+def run(
+    *, products: int, echo: Echo, event_rate: float = 0.0, chunk: int = BATCH
+) -> dict[str, Any]:
+    """The import (``chunk`` rows to a transaction), the same feed again and the raw insert;
+    with ``event_rate``, the import again while that many events/s flow into a server on
+    the same database (:mod:`juncture.bench.catalog_flow`)."""
     now = dt.datetime.now(dt.UTC)
     flowing: dict[str, Any] | None = None
     with tempfile.TemporaryDirectory(prefix="juncture-bench-") as tmp:
@@ -100,17 +105,18 @@ def run(*, products: int, echo: Echo, event_rate: float = 0.0) -> dict[str, Any]
         _feed(source, products)
         size = source.stat().st_size
         echo(f"[catalog] {products:,} products ({size / 1e6:,.1f} MB of TSV): importing ...")
-        first, again = _import(Path(tmp) / "import.db", source, now, twice=True)
+        first, again = _import(Path(tmp) / "import.db", source, now, twice=True, chunk=chunk)
         echo("[catalog] raw insert of the same rows ...")
         raw = _raw(Path(tmp) / "raw.db", source, now)
         if event_rate > 0:
             flowing = catalog_flow.run(
                 source, Path(tmp) / "flow.db", products=products, rate=event_rate,
-                expected=first, echo=echo,
+                expected=first, echo=echo, chunk=chunk,
             )  # fmt: skip
     result: dict[str, Any] = {
         "cores": os.cpu_count(),
         "products": products,
+        "chunk": chunk,
         "feed_bytes": size,
         "import_per_s": products / first,
         "again_per_s": products / again,

@@ -52,7 +52,14 @@ def _load(port: int, batches: list[bytes], rate: float) -> LoadResult:
 
 
 def run(
-    source: Path, db: Path, *, products: int, rate: float, expected: float, echo: Echo
+    source: Path,
+    db: Path,
+    *,
+    products: int,
+    rate: float,
+    expected: float,
+    echo: Echo,
+    chunk: int,
 ) -> dict[str, Any]:
     """Import ``source`` into ``db`` while ``rate`` events/s flow in; ``expected``: about how
     long the import takes alone (the load during it lasts that long and a quarter)."""
@@ -77,8 +84,9 @@ def run(
         with source.open("rb") as stream:
             now = dt.datetime.now(dt.UTC)
             import_feed(
-                store.catalog, store.programmes, stream, str(source), kind="products", now=now
-            )
+                store.catalog, store.programmes, stream, str(source), kind="products", now=now,
+                chunk=chunk,
+            )  # fmt: skip
         took = time.perf_counter() - started
         flow.join()
     finally:

@@ -127,14 +127,19 @@ def bench_catalog(
         float,
         typer.Option(min=0, help="Events/s into a server while the feed imports again (0: no)"),
     ] = 500.0,
+    chunk: Annotated[
+        int | None, typer.Option(min=1, help="Rows to a transaction in the import")
+    ] = None,
     output: JsonOut = Path("bench-catalog.json"),
 ) -> None:
     """Importing a Merchant Center product feed (and the same feed again), rows/s against
     the raw insert of the same rows; then the import again while events flow in, with the
     ingestion's rate and latency quiet and during it."""
     from juncture.bench import catalog
+    from juncture.runtime.catalog_import import BATCH
 
-    _write(output, catalog.run(products=products, echo=typer.echo, event_rate=events))
+    found = catalog.run(products=products, echo=typer.echo, event_rate=events, chunk=chunk or BATCH)
+    _write(output, found)
 
 
 @bench_app.command("decide")

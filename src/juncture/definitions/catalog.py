@@ -23,11 +23,14 @@ for each (its line, the attribute, why); the other rows are read on.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 import zoneinfo
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, Final
+
+import orjson
 
 from juncture.core import retail
 from juncture.definitions import feeds, programmes
@@ -39,6 +42,12 @@ _CONDITIONS: Final = ("new", "refurbished", "used")
 _GENDERS: Final = ("male", "female", "unisex")
 _AGE_GROUPS: Final = ("newborn", "infant", "toddler", "kids", "adult")
 _PRODUCT_OWN: Final = frozenset({"sale_price_effective_date", "product_detail"})
+_PRODUCT_TEXTS: Final = {
+    "description": 100_000, "link": 2000, "image_link": 2000, "brand": 200,
+    "google_product_category": 750, "gtin": 50, "mpn": 70, "color": 100, "size": 100,
+    "material": 200,
+}  # fmt: skip
+_READER: Final = 1  # what rows are read into: raise it when a row would read differently
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,18 +61,42 @@ class Read:
 
 def read(stream: IO[bytes], name: str, kind: str, fmt: str) -> Iterator[Read]:
     """Each row of the feed ``name`` of ``kind`` in ``fmt`` (see :func:`feeds.guess`)."""
-    build = BUILDERS.get(kind)
-    if build is None:
-        raise feeds.invalid(f"unknown kind {kind!r}: use one of {', '.join(KINDS)}", name)
+    builder(kind, name)
     for found in feeds.rows(stream, name, fmt):
         if isinstance(found, Problem):
             yield Read(found.line, None, (found,))
-            continue
-        line, row = found
-        fields = Fields(line, row)
-        record = build(fields)
-        problems = tuple(fields.problems)
-        yield Read(line, None if problems else record, problems)
+        else:
+            yield build(kind, *found)
+
+
+def builder(kind: str, name: str) -> Callable[[Fields], Record]:
+    """What reads a row of ``kind`` (a feed named ``name`` of an unknown kind is refused)."""
+    build = BUILDERS.get(kind)
+    if build is None:
+        raise feeds.invalid(f"unknown kind {kind!r}: use one of {', '.join(KINDS)}", name)
+    return build
+
+
+def build(kind: str, line: int, row: feeds.Row) -> Read:
+    """The record of ``kind`` that the row at ``line`` holds, or the problems that refuse it."""
+    fields = Fields(line, row)
+    record = BUILDERS[kind](fields)
+    problems = tuple(fields.problems)
+    return Read(line, None if problems else record, problems)
+
+
+def fingerprint(row: feeds.Row) -> str:
+    """A digest of a feed row's attributes and values (their order aside): two rows with the
+    same one build the same record. :data:`_READER` is in it, so that a change to what a
+    row is read into reads every row again."""
+    data = orjson.dumps([_READER, row], option=orjson.OPT_SORT_KEYS)
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def row_id(row: feeds.Row) -> str | None:
+    """A product row's ``id`` as its product will have it (None: not plain text)."""
+    value = row.get("id")
+    return value.strip() if isinstance(value, str) else None
 
 
 def _builders() -> dict[str, Callable[[Fields], Record]]:
@@ -92,14 +125,8 @@ def product(f: Fields) -> retail.Product:
     return retail.Product(
         id=f.ident("id") or "",
         title=f.text("title", required=True, limit=1000) or "",
-        description=f.text("description"),
-        link=f.text("link", limit=2000),
-        image_link=f.text("image_link", limit=2000),
-        brand=f.text("brand", limit=200),
+        **f.plain(_PRODUCT_TEXTS),
         category=next(iter(f.texts("product_type")), None),
-        google_product_category=f.text("google_product_category", limit=750),
-        gtin=f.text("gtin", limit=50),
-        mpn=f.text("mpn", limit=70),
         item_group_id=f.ident("item_group_id", required=False),
         price=None if price is None else price[0],
         currency=currency,
@@ -109,14 +136,11 @@ def product(f: Fields) -> retail.Product:
         availability=availability or "in_stock",
         availability_date=f.time("availability_date"),
         condition=f.choice("condition", _CONDITIONS),
-        color=f.text("color", limit=100),
-        size=f.text("size", limit=100),
-        material=f.text("material", limit=200),
         gender=f.choice("gender", _GENDERS),
         age_group=f.choice("age_group", _AGE_GROUPS),
         details=_details(f),
         related=_related(f),
-        attributes=f.rest(_PRODUCT_OWN),
+        attributes=f.rest(_PRODUCT_OWN),  # last: the attributes no other argument read
     )
 
 
@@ -135,15 +159,11 @@ def _details(f: Fields) -> tuple[retail.Detail, ...]:
         elif isinstance(item, str):
             parts = [p.strip() for p in item.split(":", 2)]
             parts = ["", *parts] if len(parts) == 2 else parts
-        found.append(_detail(f, parts))
-    return tuple(d for d in found if d is not None)
-
-
-def _detail(f: Fields, parts: list[str]) -> retail.Detail | None:
-    if len(parts) != 3 or not parts[1] or not parts[2] or any("\x00" in p for p in parts):
-        f.problem("product_detail", f"{':'.join(parts)!r} is not section:attribute:value")
-        return None
-    return retail.Detail(parts[0], parts[1], parts[2])
+        if len(parts) != 3 or not parts[1] or not parts[2] or "\x00" in "".join(parts):
+            f.problem("product_detail", f"{':'.join(parts)!r} is not section:attribute:value")
+        else:
+            found.append(retail.Detail(*parts))
+    return tuple(found)
 
 
 def _related(f: Fields) -> tuple[retail.Related, ...]:

@@ -275,7 +275,17 @@ class Fields:
         return self.row.get(name)
 
     def text(self, name: str, *, required: bool = False, limit: int = 100_000) -> str | None:
-        value = self.raw(name)
+        self.used.add(name)
+        value = self.row.get(name)
+        if value.__class__ is str:  # every value of a text feed: checked without more calls
+            text = value.strip()
+            if text and len(text) <= limit and "\x00" not in text:
+                return text
+        elif value is None and not required:
+            return None
+        return self._text(name, value, required, limit)
+
+    def _text(self, name: str, value: Any, required: bool, limit: int) -> str | None:
         if isinstance(value, list):
             value = value[0] if value else None
         if isinstance(value, bool) or not isinstance(value, str | int | float | type(None)):
@@ -294,6 +304,21 @@ class Fields:
             return None
         return text
 
+    def plain(self, limits: Mapping[str, int]) -> dict[str, str | None]:
+        """:meth:`text` of each optional attribute of ``limits`` (name to length limit), in
+        one call: a product row has a dozen of them."""
+        self.used.update(limits)
+        found: dict[str, str | None] = {}
+        for name, limit in limits.items():
+            value = self.row.get(name)
+            if value.__class__ is str:
+                text = value.strip()
+                if text and len(text) <= limit and "\x00" not in text:
+                    found[name] = text
+                    continue
+            found[name] = None if value is None else self._text(name, value, False, limit)
+        return found
+
     def ident(self, name: str, *, required: bool = True) -> str | None:
         return self.text(name, required=required, limit=bounds.MAX_ID)
 
@@ -303,6 +328,8 @@ class Fields:
         if value is None:
             return []
         if isinstance(value, str):
+            if '"' not in value:  # no quoting: the csv module would split at each comma
+                return [v for v in (p.strip() for p in value.split(",")) if v and "\x00" not in v]
             value = next(csv.reader([value], skipinitialspace=True), [])
         if not isinstance(value, list):
             value = [value]

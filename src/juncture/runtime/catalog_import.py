@@ -78,44 +78,93 @@ def import_feed(
     full: bool = False,
     progress: Progress | None = None,
     announce: Announce | None = None,
+    chunk: int = BATCH,
 ) -> FeedReport:
-    """Read the feed ``name`` from ``stream`` and upsert its records; ``fmt`` None guesses
-    the format from the name and the first bytes. ``announce`` gets each batch's price
-    drops and returns to stock."""
+    """Read the feed ``name`` from ``stream`` and upsert its records, ``chunk`` rows to a
+    transaction; ``fmt`` None guesses the format from the name and the first bytes.
+    ``announce`` gets each batch's price drops and returns to stock."""
+    feed.builder(kind, name)
     if fmt is None:
         fmt = feeds.guess(name, _peek(stream))
     report = FeedReport(kind, fmt)
-    pending: list[Any] = []
-    seen: set[str] = set()
-    for found in feed.read(stream, name, kind, fmt):
+    batch = _Batch(catalog, programmes, kind=kind, now=now, report=report, announce=announce)
+    for found in feeds.rows(stream, name, fmt):
         report.rows += 1
-        if found.record is None:
-            report.refused_rows += 1
-            report.refused.extend(found.problems)
-        else:
-            pending.append(found.record)
-            seen.add(_key(found.record))
-        if len(pending) >= BATCH:
-            _write(
-                catalog,
-                programmes,
-                kind=kind,
-                pending=pending,
-                now=now,
-                report=report,
-                announce=announce,
-            )
-        if progress is not None and report.rows % BATCH == 0:
-            progress(BATCH)
-    _write(
-        catalog, programmes, kind=kind, pending=pending, now=now, report=report, announce=announce
-    )
+        batch.add(found)
+        if len(batch.rows) >= chunk:
+            batch.write()
+            if progress is not None:
+                progress(chunk)
+    batch.write()
     if progress is not None:
-        progress(report.rows % BATCH)
+        progress(report.rows % chunk)
     if full and not report.refused_rows and kind in ("products", "locations"):
         retire = catalog.retire_products if kind == "products" else catalog.retire_locations
-        report.retired = retire(seen, now)
+        report.retired = retire(batch.seen, now)
     return report
+
+
+class _Batch:
+    """The rows read since the last write, and the keys of every record read (what a full
+    feed keeps). A product row whose fingerprint is stored with its product is counted
+    unchanged without being built."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        programmes: Programmes,
+        *,
+        kind: str,
+        now: dt.datetime,
+        report: FeedReport,
+        announce: Announce | None,
+    ) -> None:
+        self.catalog, self.programmes, self.kind, self.now = catalog, programmes, kind, now
+        self.report, self.announce = report, announce
+        self.rows: list[tuple[int, feeds.Row] | Problem] = []
+        self.seen: set[str] = set()
+
+    def add(self, found: tuple[int, feeds.Row] | Problem) -> None:
+        self.rows.append(found)
+
+    def write(self) -> None:
+        hashes, stored = self._unread() if self.kind == "products" else ({}, None)
+        pending: list[Any] = []
+        for found in self.rows:
+            if isinstance(found, Problem):
+                read = feed.Read(found.line, None, (found,))
+            else:
+                read = feed.build(self.kind, *found)
+            if read.record is None:
+                self.report.refused_rows += 1
+                self.report.refused.extend(read.problems)
+            else:
+                pending.append(read.record)
+                self.seen.add(_key(read.record))
+        self.rows.clear()
+        if stored is not None and any(p.id not in hashes for p in pending):
+            stored = None  # an id not read as plain text: which exist is not known
+        _write(self.catalog, self.programmes, kind=self.kind, pending=pending, now=self.now,
+               report=self.report, announce=self.announce, hashes=hashes,
+               stored=stored)  # fmt: skip
+
+    def _unread(self) -> tuple[dict[str, str], set[str]]:
+        """Take the product rows whose fingerprint is stored out of :attr:`rows` (unchanged,
+        their ids seen); the others' fingerprints by id, to store with their products, and
+        which of them exist."""
+        hashes = {}
+        for found in self.rows:
+            if isinstance(found, tuple) and (pid := feed.row_id(found[1])):
+                hashes[pid] = feed.fingerprint(found[1])  # the last row of an id wins
+        stored = self.catalog.fingerprints(list(hashes))
+        same = {pid for pid, h in hashes.items() if stored.get(pid) == h}
+        if same:
+            self.rows = [
+                r for r in self.rows if not (isinstance(r, tuple) and feed.row_id(r[1]) in same)
+            ]
+            self.seen |= same
+            self.report.unchanged += len(same)
+        return {pid: h for pid, h in hashes.items() if pid not in same}, set(stored)
 
 
 def _peek(stream: IO[bytes]) -> bytes:
@@ -156,12 +205,14 @@ def _write(
     now: dt.datetime,
     report: FeedReport,
     announce: Announce | None,
+    hashes: dict[str, str] | None = None,
+    stored: set[str] | None = None,
 ) -> None:
     if not pending:
         return
     changed: list[tuple[Any, Any]]
     if kind == "products":
-        changed = list(catalog.upsert_products(pending, now))
+        changed = list(catalog.upsert_products(pending, now, hashes, stored))
     elif kind == "inventory":
         changed = list(catalog.upsert_stock(pending, now))
     elif kind == "locations":

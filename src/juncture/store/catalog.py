@@ -11,17 +11,17 @@ products and locations out.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Final, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from juncture.core import retail
 from juncture.core.events import as_utc
 from juncture.store import catalog_rows as rows
 from juncture.store import failures, tables
+from juncture.store.bulk import insert_rows, upsert_rows
 from juncture.store.catalog_tables import (
     catalog_changes,
     locations,
@@ -46,6 +46,13 @@ _RELATED: Final = (
 _STOCKS: Final = (
     sa.select(S).where(S.c.product_id.in_(_IDS)).order_by(S.c.product_id, S.c.store_code)
 )
+_HASHES: Final = sa.select(P.c.product_id, P.c.feed_hash, P.c.retired_at).where(
+    P.c.product_id.in_(_IDS)
+)
+_SET_HASH: Final = {
+    name: f"UPDATE products SET feed_hash = {mark} WHERE product_id = {mark}"
+    for name, mark in (("sqlite", "?"), ("postgresql", "%s"))
+}
 _T = TypeVar("_T")
 Change = tuple[_T | None, _T]
 
@@ -68,19 +75,43 @@ class Catalog(Repository):
 
     # --- writes ---------------------------------------------------------------------------
     def upsert_products(
-        self, batch: Sequence[retail.Product], at: dt.datetime
+        self,
+        batch: Sequence[retail.Product],
+        at: dt.datetime,
+        hashes: Mapping[str, str] | None = None,
+        stored: Collection[str] | None = None,
     ) -> list[Change[retail.Product]]:
-        """Insert or update ``batch`` (the last of one id wins); the records that changed."""
+        """Insert or update ``batch`` (the last of one id wins); the records that changed.
+        ``hashes``: each product's feed row fingerprint, stored with it (also with an
+        unchanged product whose row was written differently); ``stored``: the ids of
+        ``batch`` that exist (:meth:`fingerprints`' keys), None when not known: the others
+        are new, nothing is read or deleted for them."""
         latest = {p.id: p for p in batch}
+        given = hashes or {}
+        ids = list(latest) if stored is None else [i for i in latest if i in stored]
         with self._begin("write products") as conn:
             # a retired product listed again comes back as new
-            before = _products(conn, P.c.product_id.in_(list(latest)))
+            before = _products(conn, P.c.product_id.in_(ids)) if ids else {}
             changed = [(before.get(i), p) for i, p in latest.items() if before.get(i) != p]
             if changed:
-                upsert_rows(conn, P, [rows.product_row(p, at) for _, p in changed], ["product_id"])
-                _relate(conn, [p for _, p in changed])
+                found = [rows.product_row(p, at, given.get(p.id)) for _, p in changed]
+                upsert_rows(conn, P, found, ["product_id"])
+                _relate(conn, [p for _, p in changed], set(ids))
                 _record(conn, [c for b, a in changed for c in retail.product_changes(b, a, at)])
+            same = [(given[i], i) for i, p in before.items() if i in given and latest[i] == p]
+            if same:
+                conn.exec_driver_sql(_SET_HASH[conn.dialect.name], same)
         return changed
+
+    def fingerprints(self, ids: Sequence[str]) -> dict[str, str | None]:
+        """The products of ``ids`` that exist (retired too), each with the fingerprint of
+        the feed row it was built from when it is live and has one: a row with the same
+        fingerprint builds the same product (nothing to do)."""
+        with self._begin("read product fingerprints") as conn:
+            return {
+                str(i): None if retired is not None or h is None else str(h)
+                for i, h, retired in conn.execute(_HASHES, {"ids": list(ids)})
+            }
 
     def upsert_stock(
         self, batch: Sequence[retail.Stock], at: dt.datetime
@@ -117,7 +148,7 @@ class Catalog(Repository):
         """Insert new products with a plain INSERT in one transaction, nothing read first and
         no related lists: the raw limit an import is measured against (``bench catalog``)."""
         with self._begin("insert products") as conn:
-            conn.execute(P.insert(), [rows.product_row(p, at) for p in batch])
+            insert_rows(conn, P, [rows.product_row(p, at) for p in batch])
 
     def retire_products(self, keep: set[str], at: dt.datetime) -> int:
         """Retire every live product not in ``keep`` (a full feed's ids); how many."""
@@ -335,40 +366,32 @@ def _with_related(conn: sa.Connection, found: list[Any]) -> dict[str, retail.Pro
 
 
 def _record(conn: sa.Connection, changes: list[retail.Change]) -> None:
-    if changes:
-        conn.execute(
-            C.insert(),
-            [
-                {
-                    "product_id": c.product_id,
-                    "store_code": c.store_code,
-                    "kind": c.kind,
-                    "before": c.before,
-                    "after": c.after,
-                    "at": c.at,
-                }
-                for c in changes
-            ],
-        )
+    found = [
+        {
+            "product_id": c.product_id,
+            "store_code": c.store_code,
+            "kind": c.kind,
+            "before": c.before,
+            "after": c.after,
+            "at": c.at,
+        }
+        for c in changes
+    ]
+    insert_rows(conn, C, found)
 
 
-def _relate(conn: sa.Connection, changed: Sequence[retail.Product]) -> None:
-    conn.execute(R.delete().where(R.c.product_id.in_([p.id for p in changed])))
+def _relate(conn: sa.Connection, changed: Sequence[retail.Product], stored: set[str]) -> None:
+    """Replace the related lists of ``changed``; only ``stored`` products may have any."""
+    gone = [p.id for p in changed if p.id in stored]
+    if gone:
+        conn.execute(R.delete().where(R.c.product_id.in_(gone)))
     found = {(p.id, r.kind, r.product_id): n for p in changed for n, r in enumerate(p.related)}
-    if found:
-        conn.execute(
-            R.insert(),
-            [
-                {"product_id": i, "kind": k, "related_id": r, "position": n}
-                for (i, k, r), n in found.items()
-            ],
-        )
-
-
-def upsert_rows(
-    conn: sa.Connection, table: sa.Table, found: list[dict[str, Any]], keys: list[str]
-) -> None:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table)
-    update = {c.name: stmt.excluded[c.name] for c in table.c if c.name not in keys}
-    conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=update), found)
+    upsert_rows(
+        conn,
+        R,
+        [
+            {"product_id": i, "kind": k, "related_id": r, "position": n}
+            for (i, k, r), n in found.items()
+        ],
+        ["product_id", "kind", "related_id"],
+    )

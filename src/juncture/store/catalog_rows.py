@@ -17,7 +17,9 @@ def _time(value: Any) -> dt.datetime | None:
     return None if value is None else as_utc(value)
 
 
-def product_row(p: retail.Product, at: dt.datetime) -> dict[str, Any]:
+def product_row(p: retail.Product, at: dt.datetime, feed_hash: str | None = None) -> dict[str, Any]:
+    """The row of ``p``; ``feed_hash``: the fingerprint of the feed row it was built from
+    (None for a change made otherwise, so that the next feed's row is built again)."""
     return {
         "product_id": p.id,
         "item_group_id": p.item_group_id,
@@ -47,6 +49,7 @@ def product_row(p: retail.Product, at: dt.datetime) -> dict[str, Any]:
         "attributes": orjson.dumps(dict(p.attributes), option=orjson.OPT_SORT_KEYS).decode(),
         "updated_at": at,
         "retired_at": None,
+        "feed_hash": feed_hash,
     }
 
 

@@ -50,6 +50,9 @@ products = sa.Table(
     sa.Column("attributes", sa.Text(), nullable=False),
     sa.Column("updated_at", When, nullable=False),
     sa.Column("retired_at", When),
+    # the fingerprint of the feed row it was built from: a row with the same one is skipped
+    # unread (migration 0021); None when changed otherwise (the admin API)
+    sa.Column("feed_hash", sa.String(32)),
     sa.Index(None, "item_group_id"),
     sa.Index(None, "brand"),
 )

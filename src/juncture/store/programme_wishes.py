@@ -23,7 +23,8 @@ from juncture.core.events import as_utc, from_row
 from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.store import programme_tables as t
 from juncture.store import tables
-from juncture.store.catalog import Repository, upsert_rows
+from juncture.store.bulk import upsert_rows
+from juncture.store.catalog import Repository
 
 POSITION: Final = "wish_lists"  # the fold's row in log_positions
 FOLD_MOST: Final = 5000  # events folded per read, at most

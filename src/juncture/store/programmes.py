@@ -19,7 +19,8 @@ import sqlalchemy as sa
 from juncture.core import engagement, offers
 from juncture.definitions.programmes import Record
 from juncture.store import programme_tables as t
-from juncture.store.catalog import Repository, upsert_rows
+from juncture.store.bulk import upsert_rows
+from juncture.store.catalog import Repository
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,102 @@
+"""Importing product feeds on every store: a row unchanged since the last import is skipped
+by its fingerprint, a change made otherwise is undone by the next feed, and a feed broken
+off midway keeps whole transactions that a rerun completes."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+from typing import IO, Any
+
+import pytest
+
+from juncture.runtime.catalog_import import change_product, import_feed
+from juncture.store.sql import SqlStore
+
+T0 = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
+HEADER = "id\ttitle\tprice\tavailability\trelated_products\n"
+
+
+def _feed(count: int) -> bytes:
+    rows = [
+        f"p{n:04}\tProduct {n}\t{n}.00 USD\tin stock\tp{(n + 1) % count:04}" for n in range(count)
+    ]
+    return (HEADER + "\n".join(rows) + "\n").encode()
+
+
+def _import(store: SqlStore, feed: bytes | IO[bytes], **given: Any) -> Any:
+    stream = io.BytesIO(feed) if isinstance(feed, bytes) else feed
+    return import_feed(
+        store.catalog, store.programmes, stream, "p.tsv", kind="products", now=T0, **given
+    )
+
+
+def test_an_unchanged_row_is_skipped_and_a_change_made_otherwise_is_undone(
+    store: SqlStore,
+) -> None:
+    feed = _feed(3)
+    assert _import(store, feed).new == 3
+    stored = store.catalog.fingerprints(["p0000", "p0001", "p0002", "nope"])
+    assert set(stored) == {"p0000", "p0001", "p0002"} and all(stored.values())
+    kept = store.catalog.product("p0001")
+    assert kept is not None
+    # a price set over the admin API: the feed's row no longer says what is stored
+    change_product(store.catalog, dataclasses.replace(kept, price=0.5), now=T0, announce=None)
+    assert store.catalog.fingerprints(["p0001"]) == {"p0001": None}
+    again = _import(store, feed)
+    assert (again.new, again.changed, again.unchanged) == (0, 1, 2)
+    assert store.catalog.product("p0001") == kept
+    # the same rows in another order of columns: the same fingerprints, skipped
+    swapped = [[c[1], c[0], *c[2:]] for c in (r.split(b"\t") for r in feed.splitlines())]
+    _import(store, b"\n".join(b"\t".join(c) for c in swapped) + b"\n")
+    assert store.catalog.fingerprints(["p0000"]) == {"p0000": stored["p0000"]}
+    # the same products written otherwise: built, found equal, the new rows' fingerprints kept
+    other = _import(store, feed.replace(b"in stock", b"In_Stock"))
+    assert (other.changed, other.unchanged) == (0, 3)
+    assert store.catalog.fingerprints(["p0000"])["p0000"] not in (None, stored["p0000"])
+
+
+def test_a_retired_product_listed_again_comes_back_unread_rows_or_not(store: SqlStore) -> None:
+    feed = _feed(4)
+    _import(store, feed)
+    assert _import(store, _feed(2), full=True).retired == 2
+    assert store.catalog.fingerprints(["p0003"]) == {"p0003": None}  # retired: read again
+    back = _import(store, feed, full=True)
+    # p0001 named p0000 as related in the short feed
+    assert (back.new, back.changed, back.unchanged, back.retired) == (2, 1, 1, 0)
+    assert store.catalog.counts()["products"] == 4
+
+
+class _BrokenOff(io.RawIOBase):
+    """A feed whose reading fails after ``limit`` bytes, as a dropped connection would."""
+
+    def __init__(self, data: bytes, limit: int) -> None:
+        self.data, self.limit, self.at = data, limit, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.at >= self.limit:
+            raise OSError("the connection was reset")
+        chunk = self.data[self.at : min(self.at + len(buffer), self.limit)]
+        buffer[: len(chunk)] = chunk
+        self.at += len(chunk)
+        return len(chunk)
+
+
+def test_a_feed_broken_off_keeps_whole_transactions_and_a_rerun_completes_it(
+    store: SqlStore,
+) -> None:
+    feed = _feed(1000)
+    with pytest.raises(OSError, match="reset"):
+        _import(store, io.BufferedReader(_BrokenOff(feed, len(feed) * 2 // 3)), chunk=100)
+    kept = store.catalog.counts()["products"]
+    assert kept in range(100, 1000, 100)  # whole transactions of 100 rows, not all
+    ids = [f"p{n:04}" for n in range(kept)]
+    found = store.catalog.products(ids)
+    assert len(found) == kept and all(len(p.related) == 1 for p in found.values())
+    rerun = _import(store, feed, chunk=100)
+    assert (rerun.new, rerun.unchanged, rerun.changed) == (1000 - kept, kept, 0)
+    assert store.catalog.counts()["products"] == 1000
