@@ -1,12 +1,12 @@
 """``juncture bench catalog``'s second part: a product feed imported while events keep
 flowing into the same database.
 
-A real ``juncture serve`` (its own process, on a fresh SQLite file, the engine inline) takes
+A real ``juncture serve`` (its own process, on a fresh database, the engine inline) takes
 a paced, open-loop load of tracking batches (100 product views each, at ``rate`` events/s;
 each latency counted from when its batch was due) for :data:`QUIET_SECONDS` with nothing
 else running (the baseline), then again while this process imports the feed into the same
-database through ``juncture catalog import``'s path (transactions of 1,000 rows, so the
-server's commits wait at most one of them). Reported: the ingestion's acknowledged
+database through ``juncture catalog import``'s path (transactions of ``chunk`` rows: on
+SQLite the server's commits wait at most one of them). Reported: the ingestion's acknowledged
 events/s and p50/p99 latency, quiet and during the import, and the import's rows/s under
 that load.
 """
@@ -53,7 +53,7 @@ def _load(port: int, batches: list[bytes], rate: float) -> LoadResult:
 
 def run(
     source: Path,
-    db: Path,
+    url: str,
     *,
     products: int,
     rate: float,
@@ -61,15 +61,16 @@ def run(
     echo: Echo,
     chunk: int,
 ) -> dict[str, Any]:
-    """Import ``source`` into ``db`` while ``rate`` events/s flow in; ``expected``: about how
-    long the import takes alone (the load during it lasts that long and a quarter)."""
-    store = SqlStore(f"sqlite:///{db}")
+    """Import ``source`` into the database of ``url`` while ``rate`` events/s flow in,
+    ``chunk`` rows to a transaction; ``expected``: about how long the import takes alone
+    (the load during it lasts that long and a quarter)."""
+    store = SqlStore(url)
     store.migrate()
     quiet_n = max(1, math.ceil(rate * QUIET_SECONDS / BATCH))
     busy_n = max(1, math.ceil(rate * expected * 1.25 / BATCH))
     batches = make_batches((quiet_n + busy_n) * BATCH)
     env = {"JUNCTURE_WRITE_KEYS": WRITE_KEY, "JUNCTURE_LOG_LEVEL": "warning"}
-    server = ServerProcess(f"sqlite:///{db}", env=env)
+    server = ServerProcess(url, env=env)
     try:
         server.start(timeout=STARTUP)  # not ``with``: entering would start a second one
         echo(f"[catalog] {rate:,.0f} events/s into a server, {QUIET_SECONDS:.0f} s quiet ...")

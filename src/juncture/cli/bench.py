@@ -130,15 +130,24 @@ def bench_catalog(
     chunk: Annotated[
         int | None, typer.Option(min=1, help="Rows to a transaction in the import")
     ] = None,
+    postgres_url: Annotated[
+        str | None, typer.Option(help="Also on new databases of this PostgreSQL server")
+    ] = None,
     output: JsonOut = Path("bench-catalog.json"),
 ) -> None:
     """Importing a Merchant Center product feed (and the same feed again), rows/s against
     the raw insert of the same rows; then the import again while events flow in, with the
-    ingestion's rate and latency quiet and during it."""
+    ingestion's rate and latency quiet and during it. SQLite, and PostgreSQL if given."""
     from juncture.bench import catalog
     from juncture.runtime.catalog_import import BATCH
 
-    found = catalog.run(products=products, echo=typer.echo, event_rate=events, chunk=chunk or BATCH)
+    found = catalog.run(
+        products=products,
+        echo=typer.echo,
+        event_rate=events,
+        chunk=chunk or BATCH,
+        postgres_url=postgres_url,
+    )
     _write(output, found)
 
 
