@@ -51,6 +51,7 @@ from juncture.runtime.ingest import Ingestor
 from juncture.runtime.limits import RateLimits
 from juncture.runtime.measurement import Measurement
 from juncture.runtime.recommend import Recommendations
+from juncture.runtime.reports import Reports
 from juncture.runtime.segments import Segments
 from juncture.runtime.standing import Standing
 from juncture.store.journeys import JourneyStore
@@ -150,7 +151,11 @@ def create_app(
         sending=sending,
         keys=keys,
     )
-    pages = dashboard.Sources(store, ingestor, segment_ops, measurement, engine_behind, eraser)
+    # the slow figures' last results in the database: one per report for every process
+    reports = Reports(store.report_results)
+    pages = dashboard.Sources(
+        store, ingestor, segment_ops, measurement, engine_behind, eraser, reports
+    )
     dashboard.install(app, pages, admin_token)  # the marketers' pages under /app
     journey_metrics.install(metrics.registry, journey_store)
     if engine_behind is not None:

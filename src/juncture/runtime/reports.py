@@ -13,12 +13,22 @@ Each key is computed once at a time, on daemon threads of its own (two at once),
 asks and however often; the computations waiting and the results kept are bounded, so a
 person trying many funnels cannot queue unbounded work, and a server that stops does not
 wait for a long computation.
+
+With a store (:class:`juncture.store.report_results.ReportResults`) the results are kept in
+the database as well, so that every server process, and one that restarts, answers from the
+last result any of them computed, and one process at a time computes each: it claims the
+report's row first, and a process that finds it claimed waits for that result (a claim runs
+out after :data:`CLAIM`, when its holder stopped). Results are JSON: a ``compute`` answers
+plain data (dicts, lists, strings, numbers, datetimes, which come back as ISO strings), and
+the value a page reads is that JSON decoded, wherever it was computed.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future
@@ -26,11 +36,17 @@ from concurrent.futures import TimeoutError as Pending
 from dataclasses import dataclass
 from typing import Any, Final
 
+import orjson
+
+from juncture.store.report_results import ReportResults, Stored, key_of
+
 FRESH: Final = 300.0  # seconds a result is shown without being computed again
 WAIT: Final = 1.5  # seconds a page waits for a result being computed
 KEEP: Final = 64  # results kept, the least recently computed dropped first
 WORKERS: Final = 2  # computations at once
 QUEUED: Final = 8  # computations waiting or running, at most
+CLAIM: Final = 1800.0  # seconds a process's claim to compute a report lasts, at most
+POLL: Final = 1.0  # seconds between looks at a report another process computes
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +66,11 @@ class Report:
 class Reports:
     """The last result of each slow read, computed in the background (see the module)."""
 
-    def __init__(self, fresh: float = FRESH, wait: float = WAIT) -> None:
-        self.fresh, self.wait = fresh, wait
+    def __init__(
+        self, results: ReportResults | None = None, fresh: float = FRESH, wait: float = WAIT
+    ) -> None:
+        self.fresh, self.wait, self.results = fresh, wait, results
+        self.owner = uuid.uuid4().hex  # this process, in the claims it takes
         self._done: OrderedDict[Hashable, Report] = OrderedDict()
         self._running: dict[Hashable, Future[Report]] = {}
         self._lock = threading.Lock()
@@ -63,9 +82,13 @@ class Reports:
         """The result for ``key`` (see the module), fresh for ``fresh`` seconds (None: the
         default); an error ``compute`` raised is raised here to the page that waited for
         it, and the next ask computes again."""
+        fresh = self.fresh if fresh is None else fresh
         with self._lock:
             last = self._done.get(key)
-            if last is not None and last.age_s() < (self.fresh if fresh is None else fresh):
+        if (last is None or last.age_s() >= fresh) and self.results is not None:
+            last = self._stored(key, last)
+        with self._lock:
+            if last is not None and last.age_s() < fresh:
                 return last
             running = self._running.get(key)
             if running is None and len(self._running) < QUEUED:
@@ -87,28 +110,83 @@ class Reports:
         def run() -> None:
             with self._workers:
                 try:
-                    future.set_result(self._compute(key, compute))
+                    future.set_result(self._keep(key, self._produce(key, compute)))
                 except BaseException as exc:  # noqa: BLE001 - handed to whoever waits
                     future.set_exception(exc)
+                finally:
+                    with self._lock:
+                        self._running.pop(key, None)
 
         threading.Thread(target=run, name="juncture-report", daemon=True).start()
         return future
 
-    def _compute(self, key: Hashable, compute: Callable[[], Any]) -> Report:
-        started = time.perf_counter()
+    def _produce(self, key: Hashable, compute: Callable[[], Any]) -> Report:
+        """Computed here, or, when another process holds the claim, its result once saved."""
+        if self.results is None:
+            return _computed(compute)[0]
+        report, params = _names(key)
+        row, asked = key_of(report, params), time.time()
+        while True:
+            now = _now()
+            until = now + dt.timedelta(seconds=CLAIM)
+            if self.results.claim(row, report, params, self.owner, now=now, until=until):
+                return self._computed_here(row, compute)
+            stored = self.results.last(row)
+            if stored is not None and stored.computed_at.timestamp() >= asked:
+                return _loaded(stored)
+            time.sleep(POLL)
+
+    def _computed_here(self, row: str, compute: Callable[[], Any]) -> Report:
+        assert self.results is not None
         try:
-            value = compute()
-        finally:
-            with self._lock:
-                self._running.pop(key, None)
-        took = time.perf_counter() - started
-        report = Report(value, time.time(), round(took, 3))
+            report, text = _computed(compute)
+        except BaseException:
+            self.results.release(row, self.owner)
+            raise
+        at = dt.datetime.fromtimestamp(report.computed_at, dt.UTC)
+        self.results.save(row, self.owner, text, at, report.took_s)
+        return report
+
+    def _stored(self, key: Hashable, last: Report | None) -> Report | None:
+        """The stored result when it is newer than ``last`` (kept here from then on)."""
+        assert self.results is not None
+        stored = self.results.last(key_of(*_names(key)))
+        if stored is None or (
+            last is not None and stored.computed_at.timestamp() <= last.computed_at
+        ):
+            return last
+        return self._keep(key, _loaded(stored))
+
+    def _keep(self, key: Hashable, report: Report) -> Report:
         with self._lock:
             self._done[key] = report
             self._done.move_to_end(key)
             while len(self._done) > KEEP:
                 self._done.popitem(last=False)
         return report
+
+
+def _computed(compute: Callable[[], Any]) -> tuple[Report, str]:
+    """A new result, as the JSON decoded (what the page reads wherever it was computed),
+    and that JSON."""
+    started = time.perf_counter()
+    text = orjson.dumps(compute(), option=orjson.OPT_NON_STR_KEYS)
+    took = time.perf_counter() - started
+    return Report(orjson.loads(text), time.time(), round(took, 3)), text.decode()
+
+
+def _loaded(stored: Stored) -> Report:
+    return Report(orjson.loads(stored.value), stored.computed_at.timestamp(), stored.took_s)
+
+
+def _names(key: Hashable) -> tuple[str, str]:
+    """The report's name (a tuple key's first item) and its parameters as JSON text."""
+    first = key[0] if isinstance(key, tuple) and key else key
+    return str(first), orjson.dumps(key).decode()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def _refreshing(report: Report) -> Report:

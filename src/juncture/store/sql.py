@@ -40,6 +40,7 @@ from juncture.store.profiles import ProfileReads
 from juncture.store.programmes import Programmes
 from juncture.store.recommend import RecommendReads
 from juncture.store.recommend_models import ModelStore
+from juncture.store.report_results import ReportResults
 from juncture.store.segments import SegmentStore
 
 
@@ -81,6 +82,7 @@ class SqlStore:
         self.dashboard = DashboardReads(self.engine)  # the dashboard's own reads
         self.activity = Activity(self.engine)  # the Overview's summary of the log
         self.lag_samples = LagSamples(self.engine)  # the engine's lag over time
+        self.report_results = ReportResults(self.engine)  # the dashboard's slow reads
         self.access = Access(self.engine)  # scoped tokens, dashboard users, the audit log
 
     def writer(self) -> Writer:

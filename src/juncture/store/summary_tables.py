@@ -8,6 +8,10 @@ Overview charts, summed into its buckets instead of aggregating a period's event
 after it is counted by the next refresh (:mod:`juncture.store.activity`).
 ``engine_lag``: the engine's lag behind the log, sampled about once a minute by the job that
 keeps the summaries (migration 0018), for the Overview's chart of it over time.
+``report_results``: the last result of each slow dashboard read (a funnel and paths, the
+measurement, the stage counts), keyed by the report and its parameters, with when it was
+computed and the claim of the process computing it now (:mod:`juncture.store.report_results`,
+migration 0022), so that every server process answers from one result and one computes it.
 """
 
 from __future__ import annotations
@@ -40,4 +44,17 @@ engine_lag = sa.Table(
     sa.Column("at", sa.DateTime(timezone=True), primary_key=True),
     sa.Column("events", sa.BigInteger(), nullable=False),  # client events not yet applied
     sa.Column("seconds", sa.Float(), nullable=False),  # age of the oldest of them
+)
+
+report_results = sa.Table(
+    "report_results",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),  # sha256 of report and parameters
+    sa.Column("report", sa.String(64), nullable=False),
+    sa.Column("params", sa.Text(), nullable=False),  # JSON: what was chosen
+    sa.Column("value", sa.Text()),  # JSON; null until first computed
+    sa.Column("computed_at", sa.DateTime(timezone=True)),
+    sa.Column("took_s", sa.Float()),
+    sa.Column("claimed_by", sa.String(64)),  # the process computing it now
+    sa.Column("claimed_until", sa.DateTime(timezone=True)),
 )

@@ -21,11 +21,16 @@ from juncture.runtime.reports import Report
 
 
 def measured(sources: Sources, journey_id: str | None = None) -> Report | None:
-    """The last measurement of every journey (or of one), None while it is computed."""
+    """The last measurement of every journey (or of one), None while it is computed: its
+    ``kpis`` by journey and its ``experiments``, as the measurement API answers them."""
     now = sources.clock.now
 
-    def compute() -> Any:
-        return sources.measurement.report(now(), journey_id=journey_id)
+    def compute() -> dict[str, Any]:
+        found = sources.measurement.report(now(), journey_id=journey_id)
+        return {
+            "kpis": {journey: k.to_json() for journey, k in found.kpis.items()},
+            "experiments": [r.to_json() for r in found.experiments],
+        }
 
     return sources.reports.get(("measurement", journey_id), compute)
 
@@ -34,11 +39,9 @@ def experiments(sources: Sources) -> dict[str, Any]:
     found = measured(sources)
     if found is None:
         return {"ready": False, "kpis": [], "experiments": []}
-    report = found.value
     return {
         "ready": True, "age_s": round(found.age_s()), "took_s": found.took_s,
-        "kpis": [k.to_json() for k in report.kpis.values()],
-        "experiments": [r.to_json() for r in report.experiments],
+        "kpis": list(found.value["kpis"].values()), "experiments": found.value["experiments"],
     }  # fmt: skip
 
 

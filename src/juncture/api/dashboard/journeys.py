@@ -51,15 +51,14 @@ def listing(sources: Sources) -> tuple[list[dict[str, Any]], bool]:
     journeys = sources.store.journeys
     stats = {s.journey_id: s.to_json() for s in journeys.all_stats()}
     report = insights.measured(sources)
-    kpis = report.value.kpis if report is not None else {}
+    kpis = report.value["kpis"] if report is not None else {}
     rows = []
     for j in journeys.list():
-        found = kpis.get(j.spec.id)
         rows.append(
             {
                 **j.summary(),
                 "stats": stats.get(j.spec.id),
-                "kpis": found.to_json() if found is not None else None,
+                "kpis": kpis.get(j.spec.id),
             }
         )
     return rows, report is not None
@@ -77,7 +76,7 @@ def detail(sources: Sources, journey_id: str) -> dict[str, Any]:
         "elements": graph.elements(found.spec, stats),
         "totals": stats.to_json(),
         "versions": [v.to_json() for v in found.versions],
-        "experiments": [r.to_json() for r in report.value.experiments] if report else [],
+        "experiments": report.value["experiments"] if report else [],
         "measured": report is not None,
     }
 

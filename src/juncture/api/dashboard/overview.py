@@ -100,7 +100,7 @@ def _stages(sources: Sources) -> list[tuple[str, int]] | None:
     """Customers per stage, counted over every profile (a second on a million): the last
     count up to a minute old, None while the first is made."""
     found = sources.reports.get(("stages",), sources.store.dashboard.stages, fresh=STAGES_FRESH)
-    return None if found is None else list(found.value)
+    return None if found is None else [(str(s), int(n)) for s, n in found.value]
 
 
 def _lag(
