@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import msgspec
 
@@ -27,6 +28,7 @@ log = logging.getLogger("juncture.isolation")
 Append = Callable[[Sequence[Event], Sequence[Quarantined], Processor | None], AppendResult]
 UNPROCESSABLE = "unprocessable"
 _REASON_CHARS = 300
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -36,27 +38,50 @@ class Split:
     stored: list[Event] = field(default_factory=list)  # with the derived events
     poisoned: list[tuple[Event, str]] = field(default_factory=list)  # with the reason
 
-    def add(self, other: Split) -> None:
-        self.stored.extend(other.stored)
-        self.poisoned.extend(other.poisoned)
+
+def halve(
+    items: Sequence[T],
+    apply: Callable[[Sequence[T]], object],
+    set_aside: Callable[[T, Exception], object],
+    *,
+    passes: tuple[type[Exception], ...],
+    halving: Callable[[int, Exception], object] | None = None,
+) -> None:
+    """``apply`` ``items`` in as few calls as the failures allow, in order: a run that fails
+    is halved and each half tried alone (``halving`` hears of it first, with the run's size
+    and the failure); one item that fails alone goes to ``set_aside``. The ``passes``
+    failures are the store's, not these items': they go to the caller."""
+    if not items:
+        return
+    try:
+        apply(items)
+        return
+    except passes:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any other failure here is these items' doing
+        if len(items) == 1:
+            set_aside(items[0], exc)
+            return
+        if halving is not None:
+            halving(len(items), exc)
+    middle = len(items) // 2
+    halve(items[:middle], apply, set_aside, passes=passes, halving=halving)
+    halve(items[middle:], apply, set_aside, passes=passes, halving=halving)
 
 
 def bisect(append: Append, events: Sequence[Event], process: Processor | None) -> Split:
     """Commit ``events`` in as few transactions as the failures allow; the events that fail
     alone are returned with the reason, uncommitted."""
-    if not events:
-        return Split()
-    try:
-        return Split(stored=list(append(events, (), process).stored))
-    except StoreUnavailable:
-        raise  # the store itself, not these events: every request retries
-    except Exception as exc:  # noqa: BLE001 - any failure here is these events' doing
-        if len(events) == 1:
-            log.warning("one event could not be processed (%s): quarantined", type(exc).__name__)
-            return Split(poisoned=[(events[0], reason(exc))])
-    middle = len(events) // 2
-    split = bisect(append, events[:middle], process)
-    split.add(bisect(append, events[middle:], process))
+    split = Split()
+
+    def apply(run: Sequence[Event]) -> None:
+        split.stored.extend(append(run, (), process).stored)
+
+    def set_aside(event: Event, exc: Exception) -> None:
+        log.warning("one event could not be processed (%s): quarantined", type(exc).__name__)
+        split.poisoned.append((event, reason(exc)))
+
+    halve(events, apply, set_aside, passes=(StoreUnavailable,))
     return split
 
 

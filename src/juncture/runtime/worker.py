@@ -214,21 +214,13 @@ class Worker:
     def _bisect(self, partition: int, records: list[Record]) -> None:
         """Apply ``records`` in as few transactions as failures allow, in order; one that
         fails alone is set aside."""
-        try:
-            self._apply(partition, records)
-            return
-        except (Unavailable, PositionMoved):
-            raise
-        except Exception as exc:  # noqa: BLE001 - these events' doing
-            if len(records) == 1:
-                self._set_aside(partition, records[0], exc)
-                return
-            log.warning(
-                "applying %d events failed (%s): isolating", len(records), type(exc).__name__
-            )
-        middle = len(records) // 2
-        self._bisect(partition, records[:middle])
-        self._bisect(partition, records[middle:])
+        isolation.halve(
+            records,
+            lambda run: self._apply(partition, run),
+            lambda record, exc: self._set_aside(partition, record, exc),
+            passes=(Unavailable, PositionMoved),
+            halving=_isolating,
+        )
 
     def _apply(self, partition: int, records: Sequence[Record]) -> None:
         events = [r.event() for r in records]
@@ -325,3 +317,7 @@ def _fire_only(
         return process(state, events)
     finally:
         del state.due_timers
+
+
+def _isolating(size: int, exc: Exception) -> None:
+    log.warning("applying %d events failed (%s): isolating", size, type(exc).__name__)
