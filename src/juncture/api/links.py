@@ -28,8 +28,14 @@ Target = Annotated[str, Query(alias="u", max_length=4000, pattern=r"^https?://")
 Pixel = Annotated[str, Path(max_length=80, pattern=SIGNED_PATTERN[:-1] + r"\.gif$")]
 
 
-def invalid() -> NotFound:
-    return NotFound("this link is not valid", code="invalid_link", where="token")
+def delivery(links: Links | None, action: str, token: str, target: str = "", name: str = "") -> int:
+    """The delivery a link signed for ``action`` (and ``target``) names; 404 ``invalid_link``
+    ("this <name> link is not valid") when it was not signed here or no links are."""
+    found = None if links is None else links.verify(action, token, target)
+    if found is None:
+        what = f"this {name} link" if name else "this link"
+        raise NotFound(f"{what} is not valid", code="invalid_link", where="token")
+    return found
 
 
 def router(links: Links | None, feedback: FeedbackRecorder) -> APIRouter:
@@ -38,19 +44,13 @@ def router(links: Links | None, feedback: FeedbackRecorder) -> APIRouter:
     @api.get("/v1/links/{token}", response_class=RedirectResponse, status_code=302)
     async def click(token: Token, target: Target) -> Response:
         """Record the click and go where the email pointed."""
-        delivery = None if links is None else links.verify("click", token, target)
-        if delivery is None:
-            raise invalid()
-        await feedback.click(delivery, target)
+        await feedback.click(delivery(links, "click", token, target), target)
         return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store"})
 
     @api.get("/v1/opens/{name}", response_class=Response)
     async def pixel(name: Pixel) -> Response:
         """A 1x1 transparent GIF; the delivery it names was opened."""
-        delivery = None if links is None else links.verify("open", name.removesuffix(".gif"))
-        if delivery is None:
-            raise invalid()
-        await feedback.open(delivery)
+        await feedback.open(delivery(links, "open", name.removesuffix(".gif")))
         return Response(GIF, media_type="image/gif", headers={"Cache-Control": "no-store"})
 
     return api

@@ -21,9 +21,10 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse
 
+from juncture.api import links as signed
 from juncture.api.unsubscribe import Token, page
 from juncture.channels.links import Links
-from juncture.errors import BadInput, NotFound
+from juncture.errors import BadInput
 from juncture.runtime.preferences import OFFERED, Choice, Page, Preferences
 
 MAX_FORM: Final = 2000  # bytes: a handful of channels
@@ -39,10 +40,7 @@ def router(links: Links | None, preferences: Preferences) -> APIRouter:
     api = APIRouter(tags=["messages"])
 
     def delivery(token: str) -> int:
-        found = None if links is None else links.verify("preferences", token)
-        if found is None:
-            raise NotFound("this preferences link is not valid", code="invalid_link", where="token")
-        return found
+        return signed.delivery(links, "preferences", token, name="preferences")
 
     @api.get("/v1/preferences/{token}", response_class=HTMLResponse)
     async def show(token: str = Token) -> HTMLResponse:

@@ -22,11 +22,11 @@ from typing import Final
 from fastapi import APIRouter, Path
 from starlette.responses import HTMLResponse
 
+from juncture.api import links as signed
 from juncture.channels.links import Links
-from juncture.errors import NotFound
 from juncture.runtime.feedback import FeedbackRecorder
 
-Token = Path(max_length=80, pattern=r"^[0-9]{1,19}\.[A-Za-z0-9_-]{1,40}$")
+Token = Path(max_length=80, pattern=signed.SIGNED_PATTERN)
 PAGE: Final = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -53,10 +53,7 @@ def router(links: Links | None, feedback: FeedbackRecorder) -> APIRouter:
     api = APIRouter(tags=["messages"])
 
     def delivery(token: str) -> int:
-        found = None if links is None else links.verify("unsubscribe", token)
-        if found is None:
-            raise NotFound("this unsubscribe link is not valid", code="invalid_link", where="token")
-        return found
+        return signed.delivery(links, "unsubscribe", token, name="unsubscribe")
 
     @api.get("/v1/unsubscribe/{token}", response_class=HTMLResponse)
     async def confirm(token: str = Token) -> HTMLResponse:
