@@ -8,37 +8,22 @@ again brings reminders back."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import httpx
-import pytest
-from segment.analytics import client as segment_client
-from segment.analytics import request as segment_request
 
 from tests.conftest import ADMIN
 from tests.e2e.test_library_segment_client import (
     HOUR,
-    LIBRARY,
     MINUTE,
     SHOE,
     SOCKS,
     T0,
-    DeviceClock,
     Shop,
 )
-from tests.e2e.test_unsubscribe_http import JOURNEYS, consent, customer, on_server
+from tests.e2e.test_unsubscribe_http import consent, customer, on_server
 
 LINK = re.compile(r"Choose what we send you: (https://\S+/v1/preferences/\S+)")
 BOX = re.compile(r'<input type="checkbox" name="(\w+)"( checked)?>')
-
-
-@pytest.fixture
-def shop(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Shop]:
-    monkeypatch.setattr(segment_client, "datetime", DeviceClock)
-    monkeypatch.setattr(segment_request, "datetime", DeviceClock)
-    s = Shop(database_url, [LIBRARY[j] for j in JOURNEYS])
-    yield s
-    s.close()
 
 
 def boxes(page: httpx.Response) -> dict[str, bool]:

@@ -7,16 +7,13 @@ order confirmation still does."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
-from segment.analytics import client as segment_client
-from segment.analytics import request as segment_request
 
 from juncture.channels.email import NO_WAY_OUT
 from tests.conftest import ADMIN, PUBLIC_URL
+from tests.e2e.conftest import MAIL_JOURNEYS
 from tests.e2e.test_library_segment_client import (
     DAY,
     HOUR,
@@ -25,23 +22,12 @@ from tests.e2e.test_library_segment_client import (
     SHOE,
     SOCKS,
     T0,
-    DeviceClock,
     Shop,
     outside_holdout,
 )
 from tests.servers import Mail
 
-JOURNEYS = ["cart_abandonment", "post_purchase"]
 HEADER = re.compile(r"^<(https://\S+/v1/unsubscribe/\S+)>$")
-
-
-@pytest.fixture
-def shop(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Shop]:
-    monkeypatch.setattr(segment_client, "datetime", DeviceClock)
-    monkeypatch.setattr(segment_request, "datetime", DeviceClock)
-    s = Shop(database_url, [LIBRARY[j] for j in JOURNEYS])
-    yield s
-    s.close()
 
 
 def customer() -> str:
@@ -119,11 +105,9 @@ def test_one_click_unsubscribe_stops_marketing_but_not_the_order_confirmation(
 
 
 def test_marketing_email_without_an_unsubscribe_link_is_not_sent(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
+    database_url: str, segment_clock: None
 ) -> None:
-    monkeypatch.setattr(segment_client, "datetime", DeviceClock)
-    monkeypatch.setattr(segment_request, "datetime", DeviceClock)
-    shop = Shop(database_url, [LIBRARY[j] for j in JOURNEYS], public_url=None)
+    shop = Shop(database_url, [LIBRARY[j] for j in MAIL_JOURNEYS], public_url=None)
     try:
         ann = customer()
         shop.identify(T0, ann)
