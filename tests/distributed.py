@@ -5,13 +5,16 @@ shoppers' messages, and the check that every event was applied exactly once."""
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import os
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import msgspec
 import pytest
 import sqlalchemy as sa
@@ -23,6 +26,7 @@ from juncture.log import Log, connect
 from juncture.runtime.worker import Worker, position_name
 from juncture.store import tables
 from juncture.store.sql import SqlStore
+from juncture.testing import free_port
 from tests.conftest import settings_for
 
 NATS_URL = os.environ.get("JUNCTURE_TEST_NATS_URL")
@@ -160,3 +164,47 @@ def running(node: wiring.Juncture) -> Iterator[Running]:
     r = Running(node)
     yield r
     r.stop()
+
+
+_PRELOAD = ["juncture.cli.main", "juncture.wiring", "juncture.log.nats", "juncture.log.redis"]
+
+
+def _juncture(args: list[str], env: dict[str, str]) -> None:
+    """``juncture <args>`` with ``env`` in this (forked) process: the command's own code."""
+    os.environ.update(env)
+    sys.argv = ["juncture", *args]
+    from juncture.cli.main import main
+
+    main()
+
+
+def forked(args: list[str], env: dict[str, str]) -> multiprocessing.process.BaseProcess:
+    """``juncture <args>`` started from a fork server that imported Juncture once
+    (multiprocessing's ``forkserver``): the command's own code, in a process of its own to
+    SIGKILL, started in about a second where a fresh interpreter takes tens of seconds to
+    import on a busy machine."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    process = context.Process(target=_juncture, args=(args, env), daemon=True)
+    process.start()
+    return process
+
+
+def serve_forked(env: dict[str, str], timeout: float = 120) -> tuple[str, Any]:
+    """``juncture serve`` forked (:func:`forked`) on a free loopback port, once ready: its
+    URL and process."""
+    port = free_port()
+    process = forked(["serve", "--host", "127.0.0.1", "--port", str(port)], env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not process.is_alive():
+            raise RuntimeError(f"juncture serve exited with {process.exitcode}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200:
+                return url, process
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("juncture serve did not become ready in time")
