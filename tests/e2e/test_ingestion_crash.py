@@ -170,7 +170,8 @@ def test_sigkill_an_ingestion_node_at_random_moments_under_load(
         for sender in senders:
             sender.join()
         [survivor] = traffic.servers
-        assert traffic.unanswered, "no kill caught a request in flight"
+        if kills > 1:  # one kill may find the answer already sent
+            assert traffic.unanswered, "no kill caught a request in flight"
         with httpx.Client(auth=(WRITE_KEY, ""), timeout=10) as client:
             for body in traffic.unanswered:  # a client's retry, with the same messageIds
                 assert client.post(f"{survivor}/v1/batch", json=body).status_code == 200
