@@ -166,13 +166,19 @@ class Outbox:
             return self._insert(own, rows)
 
     def _insert(self, conn: sa.Connection, rows: Sequence[Message]) -> int:
+        return sum(found is not None for found in self.insert_each(_unique(rows), conn))
+
+    def insert_each(self, rows: Sequence[Message], conn: sa.Connection) -> list[int | None]:
+        """Insert each message in the caller's transaction, in order: its new row's id, or
+        None where its key is present (inserted before, or earlier in ``rows``)."""
         sqlite = self.dialect == "sqlite"
         statement = insert_sql("?" if sqlite else "%s") + " RETURNING id"
         stamp = sqlite_time if sqlite else as_utc
-        inserted = 0
-        for message in _unique(rows):  # one statement per row: RETURNING tells new from duplicate
-            inserted += len(conn.exec_driver_sql(statement, row(message, stamp)).fetchall())
-        return inserted
+        ids: list[int | None] = []
+        for message in rows:  # one statement per row: RETURNING tells new from duplicate
+            found = conn.exec_driver_sql(statement, row(message, stamp)).fetchall()
+            ids.append(int(found[0][0]) if found else None)
+        return ids
 
     # --- the dispatcher's operations ---------------------------------------------------
 
@@ -426,6 +432,35 @@ def row_of(m: Any) -> OutboxRow:
         created_at=as_utc(m["created_at"]),
         sent_at=_time(m["sent_at"]),
         last_error=m["last_error"],
+    )
+
+
+def shown_row(row_id: int, message: Message) -> OutboxRow:
+    """The row :func:`row` stored for ``message`` under ``row_id``, as :func:`row_of` would
+    read it back (its payload through JSON, as stored), without reading it."""
+    payload = message.payload if isinstance(message.payload, dict) else dict(message.payload)
+    created = as_utc(message.created_at)
+    return OutboxRow(
+        id=row_id,
+        idempotency_key=message.idempotency_key,
+        profile_id=message.profile_id,
+        journey_id=message.journey_id,
+        journey_version=message.journey_version,
+        enrollment_id=message.enrollment_id,
+        node_id=message.node_id,
+        channel=message.channel,
+        purpose=message.purpose,
+        template=message.template,
+        payload=orjson.loads(_encoder.encode(payload)),
+        status=message.status,
+        reason=message.reason,
+        attempts=0,
+        next_attempt_at=None
+        if message.next_attempt_at is None
+        else as_utc(message.next_attempt_at),
+        created_at=created,
+        sent_at=created if message.status == "shown" else None,
+        last_error=None,
     )
 
 

@@ -21,7 +21,7 @@ from juncture.core.events import as_utc
 from juncture.core.journeys.orchestrate import Message
 from juncture.core.profile.model import Profile
 from juncture.store import product_views, tables
-from juncture.store.outbox import ONSITE, Outbox, OutboxRow, row_of, transaction
+from juncture.store.outbox import ONSITE, Outbox, OutboxRow, row_of, shown_row, transaction
 
 _MAX_HOPS: Final = 8
 t = tables.outbox
@@ -47,6 +47,22 @@ _SHOWN: Final = sa.select(sa.func.count()).where(
     t.c.status == "shown",
     t.c.purpose == "marketing",
     t.c.sent_at >= sa.bindparam("since", type_=t.c.sent_at.type),
+)
+
+_QUEUED: Final = (
+    sa.select(t)
+    .where(
+        t.c.profile_id == sa.bindparam("pid"),
+        t.c.channel == ONSITE,
+        sa.or_(
+            t.c.status == "pending",
+            sa.and_(
+                t.c.status == "deferred",
+                t.c.next_attempt_at <= sa.bindparam("now", type_=t.c.next_attempt_at.type),
+            ),
+        ),
+    )
+    .order_by(t.c.id)
 )
 
 
@@ -101,21 +117,9 @@ class Placements:
 
     def queued(self, profile_id: str, now: dt.datetime) -> list[OutboxRow]:
         """On-site messages waiting for this profile, oldest first (deferred ones once due)."""
-        now = as_utc(now)
-        query = (
-            sa.select(t)
-            .where(
-                t.c.profile_id == profile_id,
-                t.c.channel == ONSITE,
-                sa.or_(
-                    t.c.status == "pending",
-                    sa.and_(t.c.status == "deferred", t.c.next_attempt_at <= now),
-                ),
-            )
-            .order_by(t.c.id)
-        )
         with transaction(self.engine) as conn:
-            return [row_of(r._mapping) for r in conn.execute(query)]
+            found = conn.execute(_QUEUED, {"pid": profile_id, "now": as_utc(now)})
+            return [row_of(r._mapping) for r in found]
 
     def mark_shown(self, row: OutboxRow, now: dt.datetime) -> bool:
         """Record the impression of a queued row; False when another request took it."""
@@ -159,17 +163,9 @@ class Placements:
         for message in messages:
             if message.status != "shown" or message.channel != ONSITE:
                 raise ValueError("record_shown takes an on-site message with status 'shown'")
-        found: list[OutboxRow | None] = []
         with transaction(self.engine) as conn:
-            for message in messages:
-                if self.outbox.insert([message], conn) == 0:
-                    found.append(None)
-                    continue
-                row = conn.execute(
-                    sa.select(t).where(t.c.idempotency_key == message.idempotency_key)
-                ).one()
-                found.append(row_of(row._mapping))
-        return found
+            ids = self.outbox.insert_each(messages, conn)
+        return [None if i is None else shown_row(i, m) for i, m in zip(ids, messages, strict=True)]
 
 
 def _with_views(conn: sa.Connection, profile_id: str, body: str) -> Profile:
