@@ -5,6 +5,7 @@ On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from juncture.core.journeys.orchestrate import Message
 from juncture.store.outbox import ONSITE
@@ -13,7 +14,7 @@ from juncture.store.sql import SqlStore
 NOW = dt.datetime(2026, 12, 6, 12, 30, 15, 123456, tzinfo=dt.UTC)
 
 
-def _shown(key: str, payload: dict[str, object]) -> Message:
+def _shown(key: str, payload: dict[str, Any]) -> Message:
     return Message(
         key, "p1", ONSITE, "marketing", NOW, payload, "onsite_welcome", status="shown",
         journey_id="welcome", journey_version=2, node_id="popover",
