@@ -22,6 +22,7 @@ from pydantic import SecretStr
 from juncture.api import worker as worker_api
 from juncture.api.app import create_app
 from juncture.api.auth import WriteKeys
+from juncture.channels import lookups
 from juncture.channels.base import Channel
 from juncture.channels.email import SmtpEmail
 from juncture.channels.links import Links
@@ -136,6 +137,7 @@ class Juncture:
                 templates=self.templates(),
                 tracking=_tracking(self.settings),
                 shelf=functools.partial(recommend_slots.for_profile, self.recommendations()),
+                lookups=lookups.reader(self.store, self.clock.now),
             )
 
         self.dispatcher = DispatcherThread(make, self.settings.dispatch_interval)

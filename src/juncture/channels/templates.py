@@ -7,8 +7,10 @@ ship in ``juncture/library/templates``. A message may instead carry its template
 
 Variables are strict: a misspelt name (``{{ profle.first_name }}``) is an error naming the
 template, the part and the line; optional fields use the ``default`` filter
-(``{{ profile.first_name | default: "there" }}``). The HTML body is auto-escaped. One extra
-filter, ``money``, prints a number with two decimals.
+(``{{ profile.first_name | default: "there" }}``). The HTML body is auto-escaped. Two extra
+filters: ``money`` prints a number with two decimals, ``product`` turns a product id into
+the catalogue's product as it is now (:mod:`juncture.channels.lookups`, which also gives
+``segments`` and ``catalog``).
 
 A template that lists the cart's items (reads ``cart.items``) is about the cart: rendered
 for an empty cart it raises :class:`EmptyCart` (the dispatcher then records the message as
@@ -29,6 +31,7 @@ import liquid
 from liquid.exceptions import LiquidError
 
 from juncture import library as shipped
+from juncture.channels import lookups
 from juncture.channels.base import Content
 from juncture.channels.shelf import Shelf
 from juncture.errors import InvalidDefinition
@@ -45,6 +48,8 @@ CONTEXT_DEFAULTS: Mapping[str, Any] = {
     "preferences_url": "",  # and its recipient's preference page
     "data": {},  # what the send node gives: offer, products, survey, deadline
     "brand": {},  # the retailer's name, logo and colours (Templates' brand)
+    "segments": lookups.Segments(),  # the profile's segments now, when the sender reads them
+    "catalog": lookups.Catalog(),  # products by id as they are now (and the product filter)
 }
 BRAND_DEFAULTS: Mapping[str, str] = {
     "name": "",
@@ -84,6 +89,7 @@ def _environment(*, autoescape: bool, folders: list[Path]) -> liquid.Environment
         loader=liquid.CachingFileSystemLoader(folders, ext=".liquid", auto_reload=True),
     )
     env.add_filter("money", money)
+    env.add_filter("product", lookups.product)
     return env
 
 

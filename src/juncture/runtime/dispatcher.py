@@ -16,6 +16,9 @@ its one-click unsubscribe link: the ``List-Unsubscribe`` and ``List-Unsubscribe-
 headers (RFC 8058) and ``unsubscribe_url`` in the template's context (the footer's link).
 With ``tracking`` (``clicks``, ``opens``) and ``links``, an email's links go through a signed
 redirect that records the click, and an open pixel records opens.
+With ``lookups``, templates read the profile's segments and the catalogue's products as
+they are when the message leaves (:mod:`juncture.channels.lookups`); a message is rendered
+on a worker thread, since such reads go to the store.
 With ``recipients``, a message to an address that is suppressed (a hard bounce, a
 complaint, an SMS STOP) ends ``suppressed`` with the reason, ``suppressed:<reason>``.
 
@@ -162,6 +165,7 @@ class Dispatcher:
         recipients: Recipients | None = None,
         tracking: Collection[str] = (),
         shelf: Callable[[str], list[Any]] | None = None,
+        lookups: Callable[[str], Mapping[str, Any]] | None = None,
     ) -> None:
         self.outbox = outbox
         self.channels = dict(channels)
@@ -175,6 +179,7 @@ class Dispatcher:
         self.recipients = recipients
         self.tracking = frozenset(tracking)  # in email, with links: "clicks", "opens"
         self.shelf = shelf  # a profile's recommendations, read if a template lists them
+        self.lookups = lookups  # a profile's segments and the catalogue, read if a template does
         self._slots = asyncio.Semaphore(concurrency)
         self._carts = Carts(self.outbox)
         self._probe = DueProbe(outbox)
@@ -303,8 +308,8 @@ class Dispatcher:
                 "in doubt after an interrupted send; not sent again (at-most-once channel)",
                 retryable=False,
             )
-        try:
-            message = self.message(row)
+        try:  # a template may read the store (segments, products, recommendations)
+            message = await asyncio.to_thread(self.message, row)
         except EmptyCart:
             raise
         except TemplateError as exc:
@@ -331,6 +336,8 @@ class Dispatcher:
             context.setdefault("journey", _journey(row))
             if self.shelf is not None and not payload.get("recommendations"):
                 context["recommendations"] = self.shelf(row.profile_id)
+            if self.lookups is not None:
+                context.update(self.lookups(row.profile_id))
             if self.links is not None and headers:
                 context["unsubscribe_url"] = self.links.unsubscribe(row.id)
                 context["preferences_url"] = self.links.preferences(row.id)
