@@ -60,8 +60,9 @@ def test_a_merge_across_partitions_under_load_keeps_every_count(
     node: wiring.Juncture, running: Running
 ) -> None:
     """Each shopper browses anonymously (routed by the device), then signs in (routed by
-    the user id, another partition) and goes on on both ids, while two workers apply
-    the partitions at the same time: one profile per shopper with every event counted once."""
+    the user id, another partition) and goes on on both ids, among 40 other shoppers' views
+    in every partition, while two workers apply the partitions at the same time: one
+    profile per shopper with every event counted once."""
     shoppers = [
         (f"dev-{i}", f"user-{i}")
         for i in range(400)
@@ -77,12 +78,14 @@ def test_a_merge_across_partitions_under_load_keeps_every_count(
             batch.append(track(n, anonymous=anonymous))
             batch.append(track(n + 1, anonymous=anonymous, user=user if signed_in else None))
             n += 2
+        batch += _shoppers(10_000 + round_ * 200, 200)  # the load around them
         node.ingestor.ingest_sync(envelope(batch), SOURCE)
     running.caught_up()
     counts = applied(node.store)
-    assert len(counts) == len(shoppers)  # devices and users merged, one profile each
-    for counted, stored in counts.values():
-        assert counted == stored == 12
+    merged = {live: c for live, c in counts.items() if c[1] == 12}
+    assert len(merged) == len(shoppers)  # devices and users merged, one profile each
+    assert len(counts) == len(shoppers) + 40  # and the other shoppers' own
+    assert all(counted == stored for counted, stored in counts.values())
 
 
 def test_a_stale_worker_cannot_commit_over_the_new_owner(node: wiring.Juncture) -> None:

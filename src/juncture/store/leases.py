@@ -118,16 +118,35 @@ def owners(engine: sa.Engine, name: str) -> dict[int, int]:
 
 def hold_people(state: StateSql, identifiers: Iterable[str], profiles: Iterable[str]) -> set[str]:
     """In ``state``'s transaction (PostgreSQL), lock each of ``identifiers`` and the
-    profiles they and ``profiles`` reach (merged ones followed to where they went), in one
-    order, until the transaction ends; the profiles held. On SQLite its one writer holds
-    every profile already: nothing is locked and the profiles named are returned."""
+    profiles they and ``profiles`` reach (merged ones followed through their forwarding
+    record, ``redirect_to``, to the survivor), until the transaction ends; the profiles
+    held. What they reach is read again once those locks are held, and any new profile
+    locked too, until nothing new appears: a merge that committed while this waited for a
+    lock (another partition's worker merging one of these people into someone else) is
+    followed to its survivor, whom this transaction then holds as well. On SQLite its one
+    writer holds every profile already: nothing is locked and the profiles named are
+    returned."""
     if state.sqlite:
         return set(profiles)
     cur = state.cur
     names = sorted(set(identifiers))
     _lock(cur, "identity", names)
+    held: set[str] = set()
+    reached = _reached(cur, names, set(profiles))
+    while reached - held:
+        # Each round in one order; a later one may meet a lock out of it: PostgreSQL then
+        # breaks the deadlock, and the worker retries its transaction (StoreUnavailable).
+        _lock(cur, "profile", sorted(reached - held))
+        held |= reached
+        reached = _reached(cur, names, held)
+    return held
+
+
+def _reached(cur: Any, names: list[str], profiles: set[str]) -> set[str]:
+    """The profiles of ``names`` and ``profiles``, with every survivor their forwarding
+    records lead to, as committed now."""
     cur.execute("SELECT profile_id FROM identities WHERE identifier = ANY(%s)", (names,))
-    wanted = {r[0] for r in cur.fetchall()} | set(profiles)
+    wanted = {r[0] for r in cur.fetchall()} | profiles
     seen: set[str] = set()
     while wanted - seen:
         batch = sorted(wanted - seen)
@@ -138,7 +157,6 @@ def hold_people(state: StateSql, identifiers: Iterable[str], profiles: Iterable[
             (batch,),
         )
         wanted.update(r[0] for r in cur.fetchall())
-    _lock(cur, "profile", sorted(seen))
     return seen
 
 
