@@ -12,6 +12,7 @@ from juncture.core.segments import conditions
 from juncture.definitions import journeys as journey_definitions
 from juncture.sim import personas, response
 from juncture.store import tables
+from juncture.wiring import channels as channel_wiring
 from tests.conftest import settings_for
 
 
@@ -40,7 +41,8 @@ def test_every_channel_sent_by_an_adapter_has_a_factory_in_wiring() -> None:
 def test_wiring_refuses_to_build_channels_when_its_adapters_and_the_table_disagree(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(wiring, "ADAPTERS", {**wiring.ADAPTERS, "whatsapp": lambda _: None})
+    adapters = {**wiring.ADAPTERS, "whatsapp": lambda _: None}
+    monkeypatch.setattr(channel_wiring, "ADAPTERS", adapters)
     with pytest.raises(RuntimeError, match="ADAPTERS"):
         wiring.build_channels(settings_for("sqlite://"))
 
