@@ -29,6 +29,7 @@ from juncture.store.kpi_sql import (
     days_between,
     events_of_live,
     live_profile,
+    soon_after,
     within,
 )
 from juncture.store.kpis import KpiQuery, Reads, Row, in_segment, median_by
@@ -54,16 +55,13 @@ class Funnels(Reads):
         ctes = self._steps(steps, q)
         empty = {"profiles": 0, "mean_days_from_previous": None, "median_days_from_previous": None}
         rows = {k: {"step": k, **empty} for k in range(1, len(ctes) + 1)}
-        with self._connect() as conn:
-            first = sa.select(sa.func.count()).select_from(ctes[0])
-            rows[1]["profiles"] = int(conn.execute(first).scalar_one())
-            if len(ctes) > 1:  # a row per profile and later step: their count is the step's
-                for r in conn.execute(self._times(ctes)):
-                    rows[int(r.period)].update(
-                        profiles=int(r.gaps),
-                        mean_days_from_previous=r.mean_days_from_previous,
-                        median_days_from_previous=r.median_days_from_previous,
-                    )
+        with self._connect() as conn:  # a row per profile and step: their count is the step's
+            for r in conn.execute(self._times(ctes)):
+                rows[int(r.period)].update(
+                    profiles=int(r.gaps),
+                    mean_days_from_previous=r.mean_days_from_previous,
+                    median_days_from_previous=r.median_days_from_previous,
+                )
         return [rows[k] for k in sorted(rows)]
 
     def entries(self, step: Step, q: KpiQuery) -> tuple[dt.datetime | None, dt.datetime | None]:
@@ -123,14 +121,15 @@ class Funnels(Reads):
             ctes.append(reached)
         return ctes
 
-    def _occurrences(self, step: Step, k: int) -> sa.CTE:
-        """Every event of ``step`` (``profile_id`` it counts for, ``at``), read once through
-        the event name's index: joined to the profiles of the step before, it is matched by
-        profile rather than searched per profile."""
+    def _occurrences(self, step: Step, k: int, *, client: bool = False) -> sa.CTE:
+        """Every event of ``step`` (``profile_id`` it counts for, ``at``; only clients'
+        with ``client``), read once through the event name's index: joined to the profiles
+        of the step before, it is matched by profile rather than searched per profile."""
+        found = [*self._matches(step)] + ([_E.c.source != DERIVED_SOURCE] if client else [])
         return (
             sa.select(live_profile().label("profile_id"), _E.c.timestamp.label("at"))
             .select_from(events_of_live())
-            .where(*self._matches(step))
+            .where(*found)
             .cte(f"events_{k}")
             .prefix_with("MATERIALIZED")
         )
@@ -146,14 +145,17 @@ class Funnels(Reads):
         return found
 
     def _times(self, ctes: Sequence[sa.CTE]) -> sa.Select[Any]:
+        """Per step, its profiles and the days from the step before: one statement, so each
+        step is computed once (the first step has no days before it, only its count)."""
         spans = sa.union_all(
             *(
                 sa.select(
                     sa.literal(k).label("period"),
-                    days_between(c.c.prev, c.c.at, self.dialect).label("days"),
-                )
+                    days_between(c.c.prev, c.c.at, self.dialect).label("days")
+                    if k > 1
+                    else sa.cast(sa.null(), sa.Float).label("days"),
+                ).select_from(c)
                 for k, c in enumerate(ctes, start=1)
-                if k > 1
             )
         ).subquery("spans")
         return median_by(spans, "days", "days_from_previous")
@@ -204,16 +206,7 @@ class Funnels(Reads):
             days_between(starts.c.at, _E.c.timestamp, self.dialect) <= q.window_days,
         )
         name = sa.func.coalesce(_E.c.event, _E.c.type)
-        if end is None:
-            ends = None
-        else:
-            ends = (
-                sa.select(starts.c.profile_id, sa.func.min(_E.c.timestamp).label("at"))
-                .select_from(_through_aliases(starts))
-                .where(after, _E.c.event == end)
-                .group_by(starts.c.profile_id)
-                .subquery("ends")
-            )
+        ends = None if end is None else self._ends(starts, end, q)
         rank = sa.func.row_number().over(
             partition_by=starts.c.profile_id, order_by=(_E.c.timestamp, _E.c.seq)
         )
@@ -227,6 +220,19 @@ class Funnels(Reads):
             last = sa.and_(ends.c.at.is_not(None), _E.c.timestamp == ends.c.at)
             query = query.add_columns(sa.case((last, True), else_=False).label("last"))
         return starts, query.select_from(joined).where(after).cte("numbered")
+
+    def _ends(self, starts: sa.CTE, end: str, q: KpiQuery) -> sa.Subquery:
+        """Each started profile's first ``end`` event within the window after its start,
+        from the ``end`` events read once through the event name's index (joined through
+        every event of the started profiles, SQLite read the whole log for it)."""
+        done = self._occurrences(Step(end), 0, client=True)
+        return (
+            sa.select(starts.c.profile_id, sa.func.min(done.c.at).label("at"))
+            .join_from(starts, done, done.c.profile_id == starts.c.profile_id)
+            .where(soon_after(starts.c.at, done.c.at, q.window_days, self.dialect))
+            .group_by(starts.c.profile_id)
+            .subquery("ends")
+        )
 
 
 def _through_aliases(found: sa.CTE) -> sa.Join:

@@ -24,6 +24,7 @@ from juncture.store.kpi_sql import (
     live_profile,
     orders,
     period,
+    soon_after,
     within,
 )
 from juncture.store.kpis import KpiQuery, Reads, Row, in_segment, plain, total
@@ -53,8 +54,7 @@ class JourneyKpis(Reads):
         o = orders(self.dialect)
         after = sa.and_(
             o.c.profile_id == first.c.profile_id,
-            o.c.at > first.c.entered_at,
-            days_between(first.c.entered_at, o.c.at, self.dialect) <= q.window_days,
+            soon_after(first.c.entered_at, o.c.at, q.window_days, self.dialect),
         )
         keys = (first.c.journey_id, first.c.profile_id, first.c.holdout, first.c.entered_at)
         each = (

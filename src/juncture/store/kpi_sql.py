@@ -54,6 +54,13 @@ def days_between(
     return sa.cast(sa.extract("epoch", later - earlier), sa.Float) / 86400.0
 
 
+def soon_after(
+    earlier: sa.ColumnElement[Any], later: sa.ColumnElement[Any], days: float, dialect: str
+) -> sa.ColumnElement[bool]:
+    """``later`` after ``earlier``, by at most ``days`` days (an outcome in its window)."""
+    return sa.and_(later > earlier, days_between(earlier, later, dialect) <= days)
+
+
 class Body:
     """Typed values from a JSON document on one dialect (an event's ``body``, or a JSON
     value such as one element of an array)."""

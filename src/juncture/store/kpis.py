@@ -31,6 +31,7 @@ from juncture.store.kpi_sql import (
     orders,
     orders_placed,
     period,
+    soon_after,
     within,
 )
 
@@ -157,10 +158,7 @@ class Kpis(Reads):
         recovered = (
             sa.select(signals.c.seq)
             .join_from(signals, placed, placed.c.profile_id == signals.c.profile_id)
-            .where(
-                placed.c.at > signals.c.at,
-                days_between(signals.c.at, placed.c.at, self.dialect) <= q.window_days,
-            )
+            .where(soon_after(signals.c.at, placed.c.at, q.window_days, self.dialect))
             .group_by(signals.c.seq)
             .subquery("recovered")
         )
