@@ -17,8 +17,9 @@ headers (RFC 8058) and ``unsubscribe_url`` in the template's context (the footer
 With ``tracking`` (``clicks``, ``opens``) and ``links``, an email's links go through a signed
 redirect that records the click, and an open pixel records opens.
 With ``lookups``, templates read the profile's segments and the catalogue's products as
-they are when the message leaves (:mod:`juncture.channels.lookups`); a message is rendered
-on a worker thread, since such reads go to the store.
+they are when the message leaves (:mod:`juncture.channels.lookups`); its messages are
+rendered on a worker thread, since such reads go to the store (without, on the loop: the
+demo's dispatcher, whose rendering is part of its minute).
 With ``recipients``, a message to an address that is suppressed (a hard bounce, a
 complaint, an SMS STOP) ends ``suppressed`` with the reason, ``suppressed:<reason>``.
 
@@ -308,8 +309,11 @@ class Dispatcher:
                 "in doubt after an interrupted send; not sent again (at-most-once channel)",
                 retryable=False,
             )
-        try:  # a template may read the store (segments, products, recommendations)
-            message = await asyncio.to_thread(self.message, row)
+        try:  # with lookups a template may read the store: off the event loop then
+            if self.lookups is None:
+                message = self.message(row)
+            else:
+                message = await asyncio.to_thread(self.message, row)
         except EmptyCart:
             raise
         except TemplateError as exc:
