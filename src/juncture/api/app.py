@@ -113,6 +113,8 @@ def create_app(
     app.include_router(tracking_plans.router(store, ingestor, admin_token))
     app.include_router(deliveries.router(outbox, decider.placements, admin_token))
     app.include_router(decide.router(decider, keys, body_timeout, engine_behind, identity_secret))
+    if recs is not None:  # early: pages ask for them, and routes are matched in this order
+        app.include_router(recommendations.router(recs, keys, admin_token, identity_secret))
     app.include_router(onsite.router())
     names = (templates or Templates()).names
     app.include_router(journeys.router(journey_store, admin_token, body_timeout, names))
@@ -135,8 +137,6 @@ def create_app(
             shoppers.router(decider.touchpoints, people, admin_token, ingestor.clock)
         )
         app.include_router(visits.router(people, admin_token, ingestor.clock))
-    if recs is not None:
-        app.include_router(recommendations.router(recs, keys, admin_token, identity_secret))
     install_messages(  # unsubscribe and inbound webhooks (no login), templates (admin)
         app,
         store,

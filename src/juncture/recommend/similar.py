@@ -70,8 +70,13 @@ class Similar:
         return [(self.ids[j], float(scores[j])) for j in top]
 
     def shared(self, item: str, other: str) -> tuple[str, ...]:
-        """The words of both products that weigh most in both (read off the CSR arrays:
-        slicing a sparse row per candidate costs more than the whole search)."""
+        """The words of both products that weigh most in both (kept, like the neighbours:
+        fixed until the next training)."""
+        return memo_of(self).get(("shared", item, other), lambda: self._shared(item, other))
+
+    def _shared(self, item: str, other: str) -> tuple[str, ...]:
+        """:meth:`shared`, read off the CSR arrays: slicing a sparse row per candidate costs
+        more than the whole search."""
         m = self.matrix
         if m is None or item not in self.index or other not in self.index:
             return ()

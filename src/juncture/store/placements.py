@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from juncture.core.events import as_utc
 from juncture.core.journeys.orchestrate import Message
 from juncture.core.profile.model import Profile
+from juncture.store import outbox as box
 from juncture.store import product_views, tables
 from juncture.store.outbox import ONSITE, Outbox, OutboxRow, row_of, shown_row, transaction
 
@@ -35,7 +36,13 @@ _KNOWN: Final = (
     .select_from(i.outerjoin(p, p.c.profile_id == i.c.profile_id))
     .where(i.c.identifier.in_(sa.bindparam("ids", expanding=True)))
 )
+_KNOWN_ONE: Final = (  # one identifier (most asks): no list to expand per request
+    sa.select(i.c.identifier, i.c.profile_id, p.c.redirect_to, p.c.body)
+    .select_from(i.outerjoin(p, p.c.profile_id == i.c.profile_id))
+    .where(i.c.identifier == sa.bindparam("id"))
+)
 _BODY: Final = sa.select(p.c.body).where(p.c.profile_id == sa.bindparam("pid"))
+_REDIRECT: Final = sa.select(p.c.redirect_to).where(p.c.profile_id == sa.bindparam("pid"))
 _VIEWS: Final = (
     sa.select(v.c.profile_id, v.c.product_id, v.c.view)
     .where(v.c.profile_id == sa.bindparam("pid"))
@@ -94,8 +101,12 @@ class Placements:
     def visitor(self, identifiers: Sequence[str]) -> tuple[str | None, Profile | None]:
         """:meth:`resolve` and :meth:`profile` in one transaction and two queries (the
         identity with its profile's body, then the views; more only after a merge)."""
-        with transaction(self.engine) as conn:
-            rows = {r[0]: r for r in conn.execute(_KNOWN, {"ids": list(identifiers)})}
+        with box.reading(self.engine) as conn:
+            if len(identifiers) == 1:
+                found = conn.execute(_KNOWN_ONE, {"id": identifiers[0]})
+            else:
+                found = conn.execute(_KNOWN, {"ids": list(identifiers)})
+            rows = {r[0]: r for r in found}
             first = next((rows[x] for x in identifiers if x in rows), None)
             if first is None:
                 return None, None
@@ -177,9 +188,7 @@ def _live(conn: sa.Connection, profile_id: str) -> str:
     """Follow ``redirect_to`` from a merged profile to the one that survived."""
     current = profile_id
     for _ in range(_MAX_HOPS):
-        target = conn.execute(
-            sa.select(p.c.redirect_to).where(p.c.profile_id == current)
-        ).scalar_one_or_none()
+        target = conn.execute(_REDIRECT, {"pid": current}).scalar_one_or_none()
         if target is None:
             return current
         current = str(target)
