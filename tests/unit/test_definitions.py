@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from juncture.core.journeys import spec as s
+from juncture.definitions import journey_nodes, reader
 from juncture.definitions import journeys as journey_definitions
-from juncture.definitions import reader
 from juncture.definitions import segments as segment_definitions
 from juncture.errors import InvalidDefinition
 
@@ -200,7 +200,7 @@ def test_the_schema_describes_the_node_types_and_fields() -> None:
     schema = journey_definitions.schema()
     assert set(schema["properties"]) == set(journey_definitions._TOP)
     node_types = {n["properties"]["type"]["const"] for n in schema["$defs"]["node"]["oneOf"]}
-    assert node_types == set(journey_definitions._BUILDERS)
+    assert node_types == set(journey_nodes.BUILDERS)
 
 
 def test_every_node_field_the_reader_accepts_is_in_the_schema_and_no_other() -> None:
@@ -208,9 +208,7 @@ def test_every_node_field_the_reader_accepts_is_in_the_schema_and_no_other() -> 
     fields = {
         n["properties"]["type"]["const"]: set(n["properties"]) - {"id", "type"} for n in nodes
     }
-    assert fields == {
-        kind: set(allowed) for kind, (allowed, _) in journey_definitions._BUILDERS.items()
-    }
+    assert fields == {kind: set(allowed) for kind, (allowed, _) in journey_nodes.BUILDERS.items()}
 
 
 YEARLY = """\
