@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +24,15 @@ import pytest
 import sqlalchemy as sa
 import uvicorn
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from juncture import testing, wiring
 from juncture.core import proof
+from juncture.runtime.clock import Clock
 from juncture.settings import Settings
 from juncture.store import migrate
 from juncture.store.sql import SqlStore
+from tests.servers import SmtpSink
 
 POSTGRES_URL = os.environ.get("JUNCTURE_TEST_POSTGRES_URL")
 NO_POSTGRES = "JUNCTURE_TEST_POSTGRES_URL is not set: PostgreSQL contract tests skipped"
@@ -164,6 +168,29 @@ class LiveServer:
         self.server.should_exit = True
         self.thread.join(10)
         self.juncture.close()
+
+
+@contextmanager
+def mail_server(
+    database_url: str, clock: Clock | None = None, **extra: Any
+) -> Iterator[tuple[LiveServer, SmtpSink]]:
+    """A live server whose dispatcher sends email to a local SMTP server (``extra``: more
+    settings), both stopped afterwards."""
+    sink = SmtpSink().start()
+    settings = settings_for(
+        database_url,
+        smtp_url=SecretStr(sink.url),
+        email_from="Shop <shop@example.com>",
+        dispatch_interval=0.05,
+        **extra,
+    )
+    server = LiveServer(wiring.build(settings, clock=clock)).start()
+    server.juncture.start_dispatcher()
+    try:
+        yield server, sink
+    finally:
+        server.stop()
+        sink.stop()
 
 
 def stored(live: LiveServer, **query: str) -> list[dict[str, Any]]:

@@ -11,12 +11,10 @@ from importlib import resources
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from segment.analytics.client import Client
 
-from juncture import wiring
 from juncture.runtime.clock import ManualClock
-from tests.conftest import ADMIN, WRITE_KEY, LiveServer, settings_for
+from tests.conftest import ADMIN, WRITE_KEY, LiveServer, mail_server
 from tests.e2e.test_catalog_http import upload
 from tests.servers import SmtpSink
 
@@ -36,18 +34,8 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def shop(database_url: str, clock: ManualClock) -> Iterator[tuple[LiveServer, SmtpSink]]:
-    sink = SmtpSink().start()
-    settings = settings_for(
-        database_url,
-        smtp_url=SecretStr(sink.url),
-        email_from="Shop <shop@example.com>",
-        dispatch_interval=0.05,
-    )
-    server = LiveServer(wiring.build(settings, clock=clock)).start()
-    server.juncture.start_dispatcher()
-    yield server, sink
-    server.stop()
-    sink.stop()
+    with mail_server(database_url, clock) as running:
+        yield running
 
 
 def test_a_booking_is_confirmed_at_once_and_reminded_on_the_day(

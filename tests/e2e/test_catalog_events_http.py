@@ -9,11 +9,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from segment.analytics.client import Client
 
-from juncture import wiring
-from tests.conftest import ADMIN, WRITE_KEY, LiveServer, settings_for
+from tests.conftest import ADMIN, WRITE_KEY, LiveServer, mail_server
 from tests.e2e.test_catalog_http import upload
 from tests.servers import SmtpSink
 
@@ -36,18 +34,8 @@ JOURNEYS = [
 
 @pytest.fixture
 def shop(database_url: str) -> Iterator[tuple[LiveServer, SmtpSink]]:
-    sink = SmtpSink().start()
-    settings = settings_for(
-        database_url,
-        smtp_url=SecretStr(sink.url),
-        email_from="Shop <shop@example.com>",
-        dispatch_interval=0.05,
-    )
-    server = LiveServer(wiring.build(settings)).start()
-    server.juncture.start_dispatcher()
-    yield server, sink
-    server.stop()
-    sink.stop()
+    with mail_server(database_url) as running:
+        yield running
 
 
 def test_price_drop_and_back_in_stock_reach_the_shopper_by_email(

@@ -11,10 +11,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
-from juncture import wiring
-from tests.conftest import ADMIN, LiveServer, settings_for
+from tests.conftest import ADMIN, LiveServer, mail_server
 from tests.e2e.test_recommendations_http import opened
 from tests.servers import SmtpSink
 
@@ -40,19 +38,8 @@ nodes:
 
 @pytest.fixture
 def shop(database_url: str) -> Iterator[tuple[LiveServer, SmtpSink]]:
-    sink = SmtpSink().start()
-    settings = settings_for(
-        database_url,
-        smtp_url=SecretStr(sink.url),
-        email_from="Shop <shop@example.com>",
-        dispatch_interval=0.05,
-        recs_refresh=0.0,
-    )
-    server = LiveServer(wiring.build(settings)).start()
-    server.juncture.start_dispatcher()
-    yield server, sink
-    server.stop()
-    sink.stop()
+    with mail_server(database_url, recs_refresh=0.0) as running:
+        yield running
 
 
 def _deliveries(api: httpx.Client, user: str) -> list[dict[str, object]]:

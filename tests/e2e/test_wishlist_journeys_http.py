@@ -10,11 +10,9 @@ from importlib import resources
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from segment.analytics.client import Client
 
-from juncture import wiring
-from tests.conftest import ADMIN, WRITE_KEY, LiveServer, settings_for
+from tests.conftest import ADMIN, WRITE_KEY, LiveServer, mail_server
 from tests.e2e.test_catalog_events_http import FEED
 from tests.e2e.test_catalog_http import upload
 from tests.servers import SmtpSink
@@ -24,16 +22,8 @@ LIBRARY = resources.files("juncture.library") / "journeys"
 
 @pytest.fixture
 def shop(database_url: str) -> Iterator[tuple[LiveServer, SmtpSink]]:
-    sink = SmtpSink().start()
-    settings = settings_for(
-        database_url, smtp_url=SecretStr(sink.url), email_from="Shop <shop@example.com>",
-        dispatch_interval=0.05,
-    )  # fmt: skip
-    server = LiveServer(wiring.build(settings)).start()
-    server.juncture.start_dispatcher()
-    yield server, sink
-    server.stop()
-    sink.stop()
+    with mail_server(database_url) as running:
+        yield running
 
 
 def test_wish_listed_products_that_drop_or_come_back_are_mailed(
