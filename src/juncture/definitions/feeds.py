@@ -144,7 +144,7 @@ def _text_rows(
             return
         if cells is None:
             return
-        if any(n in bad for n in range(line, reader.line_num + 1)):
+        if bad and any(n in bad for n in range(line, reader.line_num + 1)):
             yield Problem(line, "", "the row is not UTF-8 text")
         elif any(c.strip() for c in cells):
             extra = [c for c in cells[len(header) :] if c.strip()]
