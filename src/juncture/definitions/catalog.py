@@ -34,7 +34,8 @@ import orjson
 
 from juncture.core import retail
 from juncture.definitions import feeds, programmes
-from juncture.definitions.feeds import Fields, Problem
+from juncture.definitions.feeds import Problem
+from juncture.definitions.fields import Fields
 
 Record = retail.Product | retail.Stock | retail.Location | programmes.Record
 _HOURS: Final = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)\s*-\s*([01]\d|2[0-4]):([0-5]\d)$")

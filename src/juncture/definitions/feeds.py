@@ -3,8 +3,8 @@ comma-separated text with a header of attribute names, the RSS 2.0 or Atom XML f
 the ``g:`` namespace, and JSON lines. :func:`rows` yields each row with the line it starts
 on (a dict of attribute name to value: text, a list for a repeated attribute, a dict for
 one with sub-attributes such as XML's ``g:product_detail``), or a :class:`Problem` where a
-row cannot be read; :class:`Fields` reads typed values out of a row and records a problem
-for each bad one instead of raising.
+row cannot be read; :class:`juncture.definitions.fields.Fields` reads typed values out of a
+row.
 
 Attribute names are matched as Merchant Center matches them: case-insensitively, with
 spaces as underscores and without a ``g:`` prefix (``Image Link`` is ``image_link``).
@@ -16,10 +16,7 @@ streaming: a feed of a million items never sits in memory whole.
 from __future__ import annotations
 
 import csv
-import datetime as dt
-import math
-import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any, Final
 from xml.sax import SAXParseException
@@ -29,7 +26,6 @@ from xml.sax.xmlreader import AttributesNSImpl, Locator
 import orjson
 from defusedxml import expatreader
 
-from juncture.core import bounds
 from juncture.errors import BadInput
 
 FORMATS: Final = ("tsv", "csv", "xml", "jsonl")
@@ -39,7 +35,6 @@ _SUFFIXES: Final = {
 }  # fmt: skip
 _CHUNK: Final = 1 << 16
 _ITEMS: Final = frozenset({"item", "entry"})
-_MONEY: Final = re.compile(r"^(?:(\d+(?:\.\d+)?)\s*([A-Za-z]{3})|([A-Za-z]{3})\s*(\d+(?:\.\d+)?))$")
 _CSV_LIMIT: Final = 1 << 20  # characters in one field (a long description is well below)
 
 Row = dict[str, Any]
@@ -254,186 +249,3 @@ def _xml(stream: IO[bytes]) -> Iterator[tuple[int, Row] | Problem]:
         yield Problem(handler.item_line, "", f"the XML is refused: {exc}")
         return
     yield from handler.done
-
-
-class Fields:
-    """Typed reads of one row; each bad value becomes a :class:`Problem` in ``problems``
-    and reads as None. ``used`` collects the attributes read, so that the rest can be kept
-    as the row's other attributes."""
-
-    def __init__(self, line: int, row: Mapping[str, Any]) -> None:
-        self.line = line
-        self.row = row
-        self.problems: list[Problem] = []
-        self.used: set[str] = set()
-
-    def problem(self, column: str, message: str) -> None:
-        self.problems.append(Problem(self.line, column, message))
-
-    def raw(self, name: str) -> Any:
-        self.used.add(name)
-        return self.row.get(name)
-
-    def text(self, name: str, *, required: bool = False, limit: int = 100_000) -> str | None:
-        self.used.add(name)
-        value = self.row.get(name)
-        if value.__class__ is str:  # every value of a text feed: checked without more calls
-            text = value.strip()
-            if text and len(text) <= limit and "\x00" not in text:
-                return text
-        elif value is None and not required:
-            return None
-        return self._text(name, value, required, limit)
-
-    def _text(self, name: str, value: Any, required: bool, limit: int) -> str | None:
-        if isinstance(value, list):
-            value = value[0] if value else None
-        if isinstance(value, bool) or not isinstance(value, str | int | float | type(None)):
-            self.problem(name, "must be text")
-            return None
-        text = None if value is None else str(value).strip()
-        if not text:
-            if required:
-                self.problem(name, "is required")
-            return None
-        if "\x00" in text:
-            self.problem(name, "NUL (\\x00) is not allowed")
-            return None
-        if len(text) > limit:
-            self.problem(name, f"is {len(text)} characters; at most {limit}")
-            return None
-        return text
-
-    def plain(self, limits: Mapping[str, int]) -> dict[str, str | None]:
-        """:meth:`text` of each optional attribute of ``limits`` (name to length limit), in
-        one call: a product row has a dozen of them."""
-        self.used.update(limits)
-        found: dict[str, str | None] = {}
-        for name, limit in limits.items():
-            value = self.row.get(name)
-            if value.__class__ is str:
-                text = value.strip()
-                if text and len(text) <= limit and "\x00" not in text:
-                    found[name] = text
-                    continue
-            found[name] = None if value is None else self._text(name, value, False, limit)
-        return found
-
-    def ident(self, name: str, *, required: bool = True) -> str | None:
-        return self.text(name, required=required, limit=bounds.MAX_ID)
-
-    def texts(self, name: str) -> list[str]:
-        """A repeated attribute: a list (XML, JSON) or comma-separated text."""
-        value = self.raw(name)
-        if value is None:
-            return []
-        if isinstance(value, str):
-            if '"' not in value:  # no quoting: the csv module would split at each comma
-                return [v for v in (p.strip() for p in value.split(",")) if v and "\x00" not in v]
-            value = next(csv.reader([value], skipinitialspace=True), [])
-        if not isinstance(value, list):
-            value = [value]
-        found = [str(v).strip() for v in value if isinstance(v, str | int | float)]
-        return [v for v in found if v and "\x00" not in v]
-
-    def choice(self, name: str, allowed: Sequence[str], default: str | None = None) -> str | None:
-        """One of ``allowed``; ``in stock`` and ``In_Stock`` both read as ``in_stock``."""
-        text = self.text(name)
-        if text is None:
-            return default
-        found = text.lower().replace(" ", "_")
-        spaced = found.replace("_", "-")
-        for option in allowed:
-            if option in (found, spaced):
-                return option
-        self.problem(name, f"{text!r} is not one of {', '.join(allowed)}")
-        return default
-
-    def integer(self, name: str, *, minimum: int = 0) -> int | None:
-        value = self.raw(name)
-        if value is None or value == "":
-            return None
-        try:
-            number = int(str(value).strip())
-        except ValueError:
-            self.problem(name, f"{value!r} is not a whole number")
-            return None
-        if not minimum <= number <= bounds.MAX_INT:
-            self.problem(name, f"{number} is out of range: {minimum} or more")
-            return None
-        return number
-
-    def number(self, name: str, low: float, high: float) -> float | None:
-        value = self.raw(name)
-        if value is None or value == "":
-            return None
-        try:
-            number = float(str(value).strip())
-        except ValueError:
-            number = math.nan
-        if not low <= number <= high:
-            self.problem(name, f"{value!r} is not a number from {low:g} to {high:g}")
-            return None
-        return number
-
-    def price(self, name: str) -> tuple[float, str] | None:
-        """``15.00 USD`` (or ``USD 15.00``, or ``{"value", "currency"}`` in JSON)."""
-        value = self.raw(name)
-        if value is None or value == "":
-            return None
-        if isinstance(value, dict):
-            value = f"{value.get('value', '')} {value.get('currency', '')}"
-        found = _MONEY.match(str(value).strip())
-        if found is None:
-            self.problem(name, f"{value!r} is not a price such as '15.00 USD'")
-            return None
-        amount = float(found.group(1) or found.group(4))
-        if amount > bounds.MAX_FLOAT:
-            self.problem(name, f"{amount:g} is out of range")
-            return None
-        return amount, (found.group(2) or found.group(3)).upper()
-
-    def time(self, name: str) -> dt.datetime | None:
-        text = self.text(name)
-        return None if text is None else self._moment(name, text)
-
-    def interval(self, name: str) -> tuple[dt.datetime | None, dt.datetime | None]:
-        """An ISO 8601 interval, ``start/end`` (``sale_price_effective_date``)."""
-        text = self.text(name)
-        if text is None:
-            return None, None
-        start, slash, end = text.partition("/")
-        if not slash:
-            self.problem(
-                name, f"{text!r} is not an interval such as '2026-11-01T00:00Z/2026-11-08T00:00Z'"
-            )
-            return None, None
-        first, last = self._moment(name, start), self._moment(name, end)
-        if first is not None and last is not None and last <= first:
-            self.problem(name, f"{text!r} ends before it starts")
-            return None, None
-        return first, last
-
-    def _moment(self, name: str, text: str) -> dt.datetime | None:
-        try:
-            value = dt.datetime.fromisoformat(text.strip())
-        except ValueError:
-            self.problem(name, f"{text!r} is not an ISO 8601 time such as 2026-11-01T09:00+0100")
-            return None
-        value = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-        if not bounds.within_time(value):
-            self.problem(name, f"{text!r} is out of range: {bounds.time_range()}")
-            return None
-        return value.astimezone(dt.UTC)
-
-    def rest(self, skip: frozenset[str] = frozenset()) -> dict[str, str]:
-        """The attributes not read, as text (a repeated one joined with commas)."""
-        found = {}
-        for name, value in self.row.items():
-            if name in self.used or name in skip:
-                continue
-            values = value if isinstance(value, list) else [value]
-            text = ",".join(str(v) for v in values if isinstance(v, str | int | float))
-            if text and "\x00" not in text:
-                found[name] = text
-        return found

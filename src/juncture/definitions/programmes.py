@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Final
 
 from juncture.core import engagement, offers, retail
-from juncture.definitions.feeds import Fields
+from juncture.definitions.fields import Fields
 
 Record = (
     offers.Tier

@@ -1,15 +1,19 @@
 """Importing a retailer's feed into its tables: the rows read by
-:mod:`juncture.definitions.catalog` go to :class:`juncture.store.catalog.Catalog` in batches
-of :data:`BATCH`, each its own transaction, so a large feed never holds the database for
+:mod:`juncture.definitions.feeds` are built into records (:mod:`juncture.definitions.catalog`)
+and go to :class:`juncture.store.catalog.Catalog` in chunks of ``chunk`` rows (default
+:data:`BATCH`), each its own transaction, so a large feed never holds the database for
 long (events keep flowing in between) and a row refused, or a feed cut off midway, loses
-nothing that was read before it.
+nothing that was read before it. A chunk's rows are read and built before its transaction
+begins: on SQLite the write lock is held for the writing only.
 
-Importing is idempotent: a row equal to the stored one writes nothing. A *full* feed
-(``full=True``) lists everything the retailer sells: products (or locations) it no longer
-lists are retired; a full feed with any refused row retires nothing, so that a bad row never
-takes a product off sale. Stock lines are never retired (a line that is gone from the feed
-is a level that did not change), nor are the programmes' records (loyalty, promotions,
-coupons, associates, reviews), which end by their own dates.
+Importing is idempotent: a row equal to the stored one writes nothing, and a product row
+whose fingerprint (:func:`juncture.definitions.catalog.fingerprint`) is stored with the live
+product is not even built. A *full* feed (``full=True``) lists everything the retailer
+sells: products (or locations) it no longer lists are retired; a full feed with any refused
+row retires nothing, so that a bad row never takes a product off sale. Stock lines are never
+retired (a line that is gone from the feed is a level that did not change), nor are the
+programmes' records (loyalty, promotions, coupons, associates, reviews), which end by their
+own dates.
 """
 
 from __future__ import annotations
