@@ -11,6 +11,7 @@ from typing import IO, Any
 
 import pytest
 
+from juncture.errors import BadInput
 from juncture.runtime.catalog_import import change_product, import_feed
 from juncture.store.sql import SqlStore
 
@@ -100,3 +101,11 @@ def test_a_feed_broken_off_keeps_whole_transactions_and_a_rerun_completes_it(
     rerun = _import(store, feed, chunk=100)
     assert (rerun.new, rerun.unchanged, rerun.changed) == (1000 - kept, kept, 0)
     assert store.catalog.counts()["products"] == 1000
+
+
+def test_rows_to_a_transaction_are_bounded(store: SqlStore) -> None:
+    for chunk in (0, 10_001):
+        with pytest.raises(BadInput, match="rows to a transaction") as refused:
+            _import(store, _feed(2), chunk=chunk)
+        assert refused.value.where == "chunk"
+    assert store.catalog.counts()["products"] == 0

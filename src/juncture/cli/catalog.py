@@ -65,8 +65,8 @@ def import_feed(
         int | None,
         typer.Option(
             min=1,
-            help="Rows to a transaction (default 1,000): fewer keep SQLite's write lock "
-            "shorter for the events flowing meanwhile, more import faster",
+            help="Rows to a transaction (default 1,000, at most 10,000): fewer keep SQLite's "
+            "write lock shorter for the events flowing meanwhile, more import faster",
         ),
     ] = None,
     database_url: DatabaseUrl = None,

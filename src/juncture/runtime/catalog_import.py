@@ -27,10 +27,12 @@ from juncture.core import retail
 from juncture.definitions import catalog as feed
 from juncture.definitions import feeds
 from juncture.definitions.feeds import Problem
+from juncture.errors import BadInput
 from juncture.store.catalog import Catalog
 from juncture.store.programmes import Programmes
 
 BATCH: Final = 1000
+MAX_CHUNK: Final = 10_000  # a chunk's ids go into one IN (...): databases bound its length
 Progress = Callable[[int], None]
 Announce = Callable[[list[retail.Change]], int]  # catalogue changes to events; how many
 
@@ -88,6 +90,8 @@ def import_feed(
     transaction; ``fmt`` None guesses the format from the name and the first bytes.
     ``announce`` gets each batch's price drops and returns to stock."""
     feed.builder(kind, name)
+    if not 1 <= chunk <= MAX_CHUNK:
+        raise BadInput(f"rows to a transaction: {chunk}; from 1 to {MAX_CHUNK:,}", where="chunk")
     if fmt is None:
         fmt = feeds.guess(name, _peek(stream))
     report = FeedReport(kind, fmt)
