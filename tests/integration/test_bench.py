@@ -209,5 +209,8 @@ def test_bench_segments_cli_reports_batch_raw_scan_and_per_event_costs(tmp_path:
     assert inc["engine_events"] == 500
     assert inc["engine_us_per_event_with"] > 0
     assert inc["engine_us_per_event_without"] > 0
+    assert inc["engine_cpu_us_per_event_with"] > 0
+    assert inc["pure_indexed_cpu_us_per_event"] > 0
     assert "[incremental] pure:" in done.output
+    assert "[incremental] CPU: pure" in done.output
     assert f"written to {out}" in done.output.replace("\n", "")

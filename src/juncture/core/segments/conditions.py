@@ -17,16 +17,19 @@ A :class:`Segment` holds one condition tree. Leaves are
 combined with :class:`All`, :class:`AnyOf` and :class:`Not`. Missing values (None) make
 every comparison false except ``missing``.
 
-:func:`evaluate` decides membership from facts (:func:`facts_of`) and the events inside
-``segment.lookback`` before ``now``; :func:`changes_at` says when time alone can next change
-the answer, so that the runtime can schedule one timer. ``store/segments.py`` compiles the
-same tree to SQL with identical semantics.
+:func:`evaluate` decides membership from facts (:func:`facts_of`, or those of them that
+``segment.reads``) and the events inside ``segment.lookback`` before ``now``,
+through the tree compiled once per segment into closures (:func:`compile_test`);
+``timing.changes_at`` says when time alone can next change the answer, so that the runtime
+can schedule one timer. ``store/segments.py`` compiles the same tree to SQL with identical
+semantics.
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
+import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
@@ -40,6 +43,12 @@ from juncture.core.profile.model import DEFAULT_CONFIG, Profile, ProfileConfig
 Op = Literal["eq", "ne", "in", "not_in", "contains", "gt", "gte", "lt", "lte", "exists", "missing"]
 TimeOp = Literal["within", "before", "exists", "missing", "gt", "gte", "lt", "lte"]
 Scalar = str | int | float | bool
+# The sorted times each behaviour leaf matched (:func:`hits_of`), by the leaf's ``id``.
+Hits = Mapping[int, Sequence[dt.datetime]]
+# A compiled condition: is it true of these facts and matched behaviour at ``now``?
+Test = Callable[[Mapping[str, Any], Hits, dt.datetime], bool]
+Predicate = Callable[[Any], bool]
+Match = Callable[[Mapping[str, Any]], bool]  # an event's properties pass its filters
 
 OPS: Final = frozenset(
     {"eq", "ne", "in", "not_in", "contains", "gt", "gte", "lt", "lte", "exists", "missing"}
@@ -71,7 +80,6 @@ CHANNELS: Final = channels.NAMES
 PURPOSES: Final = ("marketing", "transactional")
 RFM_SCORES: Final = ("recency", "frequency", "monetary")
 DEFAULT_CAP: Final = dt.timedelta(days=365)
-_TICK: Final = dt.timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +209,12 @@ class Segment:
     # Every node of the condition, depth first (:func:`walk`), and its behaviour leaves.
     nodes: tuple[Condition, ...] = field(init=False, compare=False, repr=False)
     leaves: tuple[Performed | NotPerformedSince, ...] = field(init=False, compare=False, repr=False)
+    # The condition compiled (:func:`compile_test`): the test of each node, by its ``id``,
+    # and a cheap, safe test that time alone cannot make it true (:func:`compile_stays_false`).
+    tests: Mapping[int, Test] = field(init=False, compare=False, repr=False)
+    stays_false: Test = field(init=False, compare=False, repr=False)
+    # Per behaviour leaf, in order: its ``where`` compiled (:func:`where_test`).
+    matches: tuple[Match, ...] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "reads", reads_of(self.condition))
@@ -208,6 +222,16 @@ class Segment:
         object.__setattr__(self, "nodes", nodes)
         leaves = tuple(n for n in nodes if isinstance(n, Performed | NotPerformedSince))
         object.__setattr__(self, "leaves", leaves)
+        object.__setattr__(self, "matches", tuple(where_test(n.where) for n in leaves))
+        tests: dict[int, Test] = {}
+        compile_test(self.condition, self.config, tests)
+        object.__setattr__(self, "tests", tests)
+        stays = compile_stays_false(self.condition, tests) or _never
+        object.__setattr__(self, "stays_false", stays)
+
+    def test(self, facts: Mapping[str, Any], hits: Hits, now: dt.datetime) -> bool:
+        """Whether a profile with these facts and matched behaviour is in the segment."""
+        return self.tests[id(self.condition)](facts, hits, now)
 
     @property
     def lookback(self) -> dt.timedelta:
@@ -290,6 +314,27 @@ _FACT_OF: Final[Mapping[str, Callable[[Profile, dt.datetime], Any]]] = {
 }
 
 
+# The profile's fields each fact is read from (none: the stage, which reads many and the
+# time): a fact of two versions of a profile whose fields are the same objects is the same.
+_FACT_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
+    "first_seen": ("first_seen",), "last_seen": ("last_seen",),
+    **dict.fromkeys(("email", "country", "city", "timezone", "traits"), ("traits",)),
+    "order_count": ("orders",), "revenue": ("revenue",),
+    "last_order_at": ("orders", "last_order_id"),
+    "cart_value": ("cart",), "cart_items": ("cart",),
+    "sessions": ("sessions", "sessions_archived"), "last_channel": ("last_channel",),
+    "top_category": ("affinity",), "nps": ("nps",), "csat": ("csat",), "consent": ("consent",),
+}  # fmt: skip
+
+
+def fact_kept(before: Profile, after: Profile, key: str) -> bool:
+    """Whether the fact ``key`` is surely the same of both versions of a profile at one time
+    (the fields it reads are the same objects: the reducer replaces what it changes); False
+    when it may differ."""
+    fields = _FACT_FIELDS.get(key, ())
+    return bool(fields) and all(getattr(before, f) is getattr(after, f) for f in fields)
+
+
 def facts_of(profile: Profile, now: dt.datetime) -> dict[str, Any]:
     """The facts of a profile at ``now``, as the ``profiles`` columns hold them.
 
@@ -310,15 +355,21 @@ def _text(value: object) -> str | None:
 
 def rfm_of(facts: Mapping[str, Any], now: dt.datetime, config: ProfileConfig) -> dict[str, int]:
     """R, F and M scores (1-5) from the order facts, as :func:`orders.rfm` computes them."""
+    return {score: rfm_score(score, facts, now, config) for score in RFM_SCORES}
+
+
+def rfm_score(score: str, facts: Mapping[str, Any], now: dt.datetime, config: ProfileConfig) -> int:
+    """One score of :func:`rfm_of`, computed alone."""
     last = facts.get("last_order_at")
     if last is None:
-        return {"recency": 1, "frequency": 1, "monetary": 1}
-    orders, revenue = facts.get("order_count") or 0, facts.get("revenue") or 0.0
-    return {
-        "recency": 5 - sum(1 for d in config.recency_days if now - last > dt.timedelta(days=d)),
-        "frequency": 1 + sum(1 for n in config.frequency_orders if orders >= n),
-        "monetary": 1 + sum(1 for m in config.monetary_total if revenue >= m),
-    }
+        return 1
+    if score == "recency":
+        return 5 - sum(1 for d in config.recency_days if now - last > dt.timedelta(days=d))
+    if score == "frequency":
+        orders = facts.get("order_count") or 0
+        return 1 + sum(1 for n in config.frequency_orders if orders >= n)
+    revenue = facts.get("revenue") or 0.0
+    return 1 + sum(1 for m in config.monetary_total if revenue >= m)
 
 
 # --- evaluation ----------------------------------------------------------------------------
@@ -396,23 +447,17 @@ def lookup(doc: Mapping[str, Any] | None, path: Sequence[str]) -> object:
     return current
 
 
-def _fact(node: FactIs, facts: Mapping[str, Any], now: dt.datetime) -> bool:
-    value = facts.get(node.fact)
-    if FACTS.get(node.fact) == "time" and node.op in ("within", "before"):
-        if value is None:
-            return False
-        # within d: later than now - d; before d: at or before now - d.
-        return bool(value > now - node.value) == (node.op == "within")
-    return compare(value, node.op, node.value)
+def where_test(where: Sequence[PropertyIs]) -> Match:
+    """Whether an event's properties pass every filter of ``where``, compiled."""
+    checks = tuple((p.path, predicate(p.op, p.value)) for p in where)
 
+    def match(properties: Mapping[str, Any]) -> bool:
+        for path, holds in checks:  # noqa: SIM110 - a loop: all() of a generator costs more
+            if not holds(lookup(properties, path)):
+                return False
+        return True
 
-def matches(event: BehaviourEvent, name: str, where: Sequence[PropertyIs]) -> bool:
-    return event.name == name and all(
-        compare(lookup(event.properties, p.path), p.op, p.value) for p in where
-    )
-
-
-Hits = Mapping[int, Sequence[dt.datetime]]
+    return match
 
 
 def hits_of(
@@ -426,10 +471,8 @@ def hits_of(
     if by_name is None:
         by_name = group_by_name(behaviour)
     return {
-        id(node): sorted(
-            e.timestamp for e in by_name.get(node.event, ()) if matches(e, node.event, node.where)
-        )
-        for node in segment.leaves
+        id(node): sorted(e.timestamp for e in by_name.get(node.event, ()) if match(e.properties))
+        for node, match in zip(segment.leaves, segment.matches, strict=True)
     }
 
 
@@ -468,148 +511,205 @@ def evaluate(
 
 def evaluate_hits(segment: Segment, facts: Mapping[str, Any], hits: Hits, now: dt.datetime) -> bool:
     """:func:`evaluate` with the behaviour already matched (:func:`hits_of`)."""
-    return _eval(segment.condition, segment, facts, hits, now)
+    return segment.test(facts, hits, now)
 
 
-def _eval(
-    node: Condition,
-    segment: Segment,
-    facts: Mapping[str, Any],
-    hits: Hits,
-    now: dt.datetime,
-) -> bool:
-    if isinstance(node, All):
-        return all(_eval(i, segment, facts, hits, now) for i in node.items)
-    if isinstance(node, AnyOf):
-        return any(_eval(i, segment, facts, hits, now) for i in node.items)
-    if isinstance(node, Not):
-        return not _eval(node.item, segment, facts, hits, now)
-    return _leaf(node, segment, facts, hits, now)
+# --- compilation ---------------------------------------------------------------------------
+# A condition is compiled once into closures (one per node) so that evaluating it is a few
+# calls, not a walk that tells the kinds of nodes apart at every event. The semantics are
+# those of :func:`compare` and of the leaves' docstrings.
 
 
-def _leaf(
-    node: Condition,
-    segment: Segment,
-    facts: Mapping[str, Any],
-    hits: Hits,
-    now: dt.datetime,
-) -> bool:
+def compile_test(node: Condition, config: ProfileConfig, out: dict[int, Test]) -> Test:
+    """The test of ``node``; the test of every node below it goes into ``out``, by ``id``."""
+    test: Test
+    if isinstance(node, All | AnyOf):
+        items = tuple(compile_test(i, config, out) for i in node.items)
+        test = _every(items) if isinstance(node, All) else _some(items)
+    elif isinstance(node, Not):
+        test = _negated(compile_test(node.item, config, out))
+    else:
+        test = _leaf_test(node, config)
+    out[id(node)] = test
+    return test
+
+
+def _every(items: tuple[Test, ...]) -> Test:
+    def every(facts: Mapping[str, Any], hits: Hits, now: dt.datetime) -> bool:
+        for item in items:  # noqa: SIM110 - a loop: all() of a generator costs more
+            if not item(facts, hits, now):
+                return False
+        return True
+
+    return every
+
+
+def _some(items: tuple[Test, ...]) -> Test:
+    def some(facts: Mapping[str, Any], hits: Hits, now: dt.datetime) -> bool:
+        for item in items:  # noqa: SIM110 - a loop: any() of a generator costs more
+            if item(facts, hits, now):
+                return True
+        return False
+
+    return some
+
+
+def _negated(item: Test) -> Test:
+    def negated(facts: Mapping[str, Any], hits: Hits, now: dt.datetime) -> bool:
+        return not item(facts, hits, now)
+
+    return negated
+
+
+def _leaf_test(node: Condition, config: ProfileConfig) -> Test:
     if isinstance(node, FactIs):
-        return _fact(node, facts, now)
+        return _fact_test(node)
     if isinstance(node, TraitIs):
-        return compare(lookup(facts.get("traits"), node.path), node.op, node.value)
+        return _trait_test(node)
     if isinstance(node, ConsentIs):
-        consent = facts.get("consent") or {}
-        return consent.get(f"{node.channel}:{node.purpose}") is node.granted
+        return _consent_test(node)
     if isinstance(node, RfmIs):
-        score = rfm_of(facts, now, segment.config)[node.score]
-        return compare(score, node.op, node.value)
+        return _rfm_test(node, config)
     if isinstance(node, Performed):
-        n = _count(hits[id(node)], now - node.within, now)
-        return (node.at_least is None or n >= node.at_least) and (
-            node.at_most is None or n <= node.at_most
-        )
+        return _performed_test(node)
     if isinstance(node, NotPerformedSince):
-        return _count(hits[id(node)], _anchor(node, facts, now), now) == 0
+        return _not_performed_test(node)
     raise TypeError(f"not a segment condition: {node!r}")
 
 
-def changes_at(
-    segment: Segment,
-    facts: Mapping[str, Any],
-    behaviour: Sequence[BehaviourEvent],
-    now: dt.datetime,
-    *,
-    hits: Hits | None = None,
-    before: dt.datetime | None = None,
-    current: bool | None = None,
-) -> dt.datetime | None:
-    """The next moment after ``now`` at which time alone (no new event, no fact change)
-    changes membership; None if it never does, or not before ``before`` (the caller wants
-    the earliest moment over several segments and has one already).
+def _fact_test(node: FactIs) -> Test:
+    key = node.fact
+    if FACTS.get(key) == "time" and node.op in ("within", "before"):
+        window, within = node.value, node.op == "within"
 
-    Candidates are the instants where a leaf can flip: an event sliding out of a window, a
-    time fact crossing ``within``/``before``, an RFM recency threshold; the first one where
-    the answer differs from the answer at ``now`` is returned. ``hits``: :func:`hits_of`
-    when the caller has it; ``current``: the answer at ``now`` when the caller has it.
-    """
-    if hits is None:
-        hits = hits_of(segment, behaviour)
-    if current is None:
-        current = _eval(segment.condition, segment, facts, hits, now)
-    if not current and _stays_false(segment.condition, segment, facts, hits, now):
-        return None
-    for t in sorted(_candidates(segment, facts, hits, now)):
-        if before is not None and t >= before:
-            return None
-        if _eval(segment.condition, segment, facts, hits, t) != current:
-            return t
-    return None
+        # within d: later than now - d; before d: at or before now - d.
+        def timed(facts: Mapping[str, Any], hits: Hits, now: dt.datetime) -> bool:  # noqa: ARG001
+            value = facts.get(key)
+            return value is not None and bool(value > now - window) == within
+
+        return timed
+    holds = predicate(node.op, node.value)
+
+    def fact(facts: Mapping[str, Any], hits: Hits, now: dt.datetime) -> bool:  # noqa: ARG001
+        return holds(facts.get(key))
+
+    return fact
 
 
-def _stays_false(
-    node: Condition,
-    segment: Segment,
-    facts: Mapping[str, Any],
-    hits: Hits,
-    now: dt.datetime,
-) -> bool:
-    """A cheap, safe test that time alone cannot make ``node`` true: a false leaf that does
-    not read the clock, or too few matching events at any time, in a conjunction."""
-    if isinstance(node, All):
-        return any(_stays_false(i, segment, facts, hits, now) for i in node.items)
-    if isinstance(node, AnyOf):
-        return all(_stays_false(i, segment, facts, hits, now) for i in node.items)
-    # The facts are those at ``now`` for every instant :func:`changes_at` looks at (the stage
-    # included: time moves it, but the stage's own timer answers that), so a false leaf that
-    # compares a fact or trait stays false.
+def _trait_test(node: TraitIs) -> Test:
+    path, holds = node.path, predicate(node.op, node.value)
+
+    def trait(facts: Mapping[str, Any], hits: Hits, now: dt.datetime) -> bool:  # noqa: ARG001
+        return holds(lookup(facts.get("traits"), path))
+
+    return trait
+
+
+def _consent_test(node: ConsentIs) -> Test:
+    key, granted = f"{node.channel}:{node.purpose}", node.granted
+
+    def consent(facts: Mapping[str, Any], hits: Hits, now: dt.datetime) -> bool:  # noqa: ARG001
+        return (facts.get("consent") or {}).get(key) is granted
+
+    return consent
+
+
+def _rfm_test(node: RfmIs, config: ProfileConfig) -> Test:
+    score, holds = node.score, predicate(node.op, node.value)
+
+    def rfm(facts: Mapping[str, Any], hits: Hits, now: dt.datetime) -> bool:  # noqa: ARG001
+        return holds(rfm_score(score, facts, now, config))
+
+    return rfm
+
+
+def _performed_test(node: Performed) -> Test:
+    key, window, least, most = id(node), node.within, node.at_least, node.at_most
+
+    def performed(facts: Mapping[str, Any], hits: Hits, now: dt.datetime) -> bool:  # noqa: ARG001
+        n = _count(hits[key], now - window, now)
+        return (least is None or n >= least) and (most is None or n <= most)
+
+    return performed
+
+
+def _not_performed_test(node: NotPerformedSince) -> Test:
+    key = id(node)
+
+    def not_performed(facts: Mapping[str, Any], hits: Hits, now: dt.datetime) -> bool:
+        return _count(hits[key], _anchor(node, facts, now), now) == 0
+
+    return not_performed
+
+
+def compile_stays_false(node: Condition, tests: Mapping[int, Test]) -> Test | None:
+    """Whether time alone cannot make ``node`` true, given its facts and matched behaviour
+    at ``now`` (None: no such test, it may always become true): a false leaf that does not
+    read the clock, or too few matching events at any time, in a conjunction. The facts
+    are those at ``now`` for every instant ``timing.changes_at`` looks at (the stage
+    included: time moves it, but the stage's own timer answers that)."""
+    if isinstance(node, All | AnyOf):
+        parts = [compile_stays_false(i, tests) for i in node.items]
+        if isinstance(node, All):
+            found = tuple(p for p in parts if p is not None)
+            return _some(found) if found else None
+        return None if any(p is None for p in parts) else _every(tuple(filter(None, parts)))
     if isinstance(node, TraitIs | ConsentIs) or (
         isinstance(node, FactIs) and node.op not in ("within", "before")
     ):
-        return not _leaf(node, segment, facts, hits, now)
+        return _negated(tests[id(node)])
     if isinstance(node, Performed) and node.at_least:
-        return len(hits[id(node)]) < node.at_least
+        return _too_few(id(node), node.at_least)
+    return None
+
+
+def _too_few(key: int, least: int) -> Test:
+    def too_few(facts: Mapping[str, Any], hits: Hits, now: dt.datetime) -> bool:  # noqa: ARG001
+        return len(hits[key]) < least
+
+    return too_few
+
+
+def _never(facts: Mapping[str, Any], hits: Hits, now: dt.datetime) -> bool:  # noqa: ARG001
     return False
 
 
-def _flips(
-    node: Performed | NotPerformedSince,
-    segment: Segment,
-    facts: Mapping[str, Any],
-    hits: Hits,
-    now: dt.datetime,
-) -> list[dt.datetime]:
-    """The instants after ``now`` at which this behaviour leaf's own answer changes: only
-    its matching events entering (future-dated) or leaving its window can move its count,
-    and only a count crossing a bound changes the answer, so the whole condition need only
-    be evaluated at these."""
-    times = sorted({t for h in hits[id(node)] for t in (h, h + node.within) if t > now})
-    flips = []
-    answer = _leaf(node, segment, facts, hits, now)
-    for t in times:
-        at_t = _leaf(node, segment, facts, hits, t)
-        if at_t != answer:
-            flips.append(t)
-            answer = at_t
-    return flips
+_NUMBER_OPS: Final[Mapping[str, Callable[[Any, Any], Any]]] = {
+    "eq": operator.eq, "ne": operator.ne, "gt": operator.gt,
+    "gte": operator.ge, "lt": operator.lt, "lte": operator.le,
+}  # fmt: skip
 
 
-def _candidates(
-    segment: Segment,
-    facts: Mapping[str, Any],
-    hits: Hits,
-    now: dt.datetime,
-) -> set[dt.datetime]:
-    out: set[dt.datetime] = set()
-    for node in segment.nodes:
-        if isinstance(node, Performed | NotPerformedSince):
-            out.update(_flips(node, segment, facts, hits, now))
-        elif isinstance(node, FactIs) and node.op in ("within", "before"):
-            value = facts.get(node.fact)
-            if isinstance(value, dt.datetime):
-                out.add(value + node.value)
-        elif isinstance(node, RfmIs) and node.score == "recency":
-            last = facts.get("last_order_at")
-            if isinstance(last, dt.datetime):
-                out.update(last + dt.timedelta(days=d) + _TICK for d in segment.config.recency_days)
-    return {t for t in out if t > now}
+def predicate(op: str, operand: Any) -> Predicate:
+    """``compare(value, op, operand)`` as a function of ``value``, specialised for the
+    common operands (a string, a bool or a number compared, a list of strings to be in)."""
+    if op in ("exists", "missing"):
+        missing = op == "missing"
+        return lambda value: (value is None) == missing
+    if op in ("eq", "ne") and isinstance(operand, str | bool):
+        kind, equal = type(operand), op == "eq"
+        return lambda value: isinstance(value, kind) and (value == operand) == equal
+    if op in _NUMBER_OPS and isinstance(operand, int | float) and not isinstance(operand, bool):
+        test = _NUMBER_OPS[op]
+        return lambda value: (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and bool(test(value, operand))
+        )
+    if op in ("in", "not_in") and isinstance(operand, list | tuple):
+        return _among_test(op, operand)
+    return lambda value: compare(value, op, operand)
+
+
+def _among_test(op: str, operand: list[Any] | tuple[Any, ...]) -> Predicate:
+    held = tuple(operand)
+    if op == "in":
+        return lambda value: (
+            value in held if type(value) is str else value is not None and compare(value, op, held)
+        )
+    strs = any(isinstance(o, str) for o in held)
+    return lambda value: (
+        value not in held and strs
+        if type(value) is str
+        else value is not None and compare(value, op, held)
+    )

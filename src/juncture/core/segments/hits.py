@@ -17,7 +17,6 @@ from collections.abc import Sequence
 
 from juncture.core.segments import conditions as seg
 
-Leaf = seg.Performed | seg.NotPerformedSince
 Times = dict[int, list[dt.datetime]]
 
 
@@ -26,11 +25,12 @@ class HitMemo:
     is always what :func:`conditions.hits_of` gives for the same events)."""
 
     def __init__(self, segments: Sequence[seg.Segment]) -> None:
-        self._by_name: dict[str, list[Leaf]] = {}
+        # per event name: the leaves reading it, each by its key and its compiled filters
+        self._by_name: dict[str, list[tuple[int, seg.Match]]] = {}
         for s in segments:
-            for leaf in s.leaves:
-                self._by_name.setdefault(leaf.event, []).append(leaf)
-        self._leaves = [leaf for leaves in self._by_name.values() for leaf in leaves]
+            for leaf, match in zip(s.leaves, s.matches, strict=True):
+                self._by_name.setdefault(leaf.event, []).append((id(leaf), match))
+        self._keys = [key for leaves in self._by_name.values() for key, _ in leaves]
         # per profile: (the stored list matched, how many of its events, the times by leaf)
         self._rows: dict[str, tuple[Sequence[seg.BehaviourEvent], int, Times]] = {}
 
@@ -41,22 +41,21 @@ class HitMemo:
         remembered: the runtime appends it to ``stored`` once the step is kept)."""
         row = self._rows.get(pid)
         if row is None or row[0] is not stored or row[1] > len(stored):
-            found: Times = {id(leaf): [] for leaf in self._leaves}
+            found: Times = {key: [] for key in self._keys}
             start = 0
         else:
             _, start, found = row
         for event in stored[start:]:
-            for leaf in self._by_name.get(event.name, ()):
-                if seg.matches(event, leaf.event, leaf.where):
-                    bisect.insort(found[id(leaf)], event.timestamp)
+            for key, match in self._by_name.get(event.name, ()):
+                if match(event.properties):
+                    bisect.insort(found[key], event.timestamp)
         self._rows[pid] = (stored, len(stored), found)
         if not new:
             return found
         out = dict(found)
         for event in new:
-            for leaf in self._by_name.get(event.name, ()):
-                if seg.matches(event, leaf.event, leaf.where):
-                    key = id(leaf)
+            for key, match in self._by_name.get(event.name, ()):
+                if match(event.properties):
                     if out[key] is found[key]:
                         out[key] = list(found[key])
                     bisect.insort(out[key], event.timestamp)

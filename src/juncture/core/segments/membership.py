@@ -28,6 +28,7 @@ from juncture.core.journeys.spec import SEGMENT_ENTERED, SEGMENT_EXITED
 from juncture.core.profile.model import Profile
 from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.core.segments import conditions as seg
+from juncture.core.segments import timing
 from juncture.core.segments.hits import HitMemo
 from juncture.core.signals import CancelTimer, ScheduleTimer, TimerCommand, signal_id
 
@@ -94,33 +95,46 @@ def on_event(
         return None
     pid = after.profile_id
     stored = ctx.behaviour.get(pid, ())
-    behaviour = [*stored]
-    for other in merged:
-        behaviour.extend(ctx.behaviour.get(other, ()))
     member_of = ctx.member_of.get(pid, frozenset())
     earlier: tuple[Event, ...] = ()
     due = ctx.pending.get(pid)
     if due is not None and due < cause.timestamp:
         caught = _catch_up(
-            ctx, before, member_of, behaviour, start=due, until=cause.timestamp, strict=True
-        )
+            ctx, before, member_of, _with_merged(ctx, stored, merged), start=due,
+            until=cause.timestamp, strict=True,
+        )  # fmt: skip
         member_of, earlier = caught.member_of, caught.events
     added = behaviour_of(new)
-    behaviour.extend(added)
     now = cause.timestamp
+    facts: dict[str, Any] = {}  # of ``after`` at ``now``, as they are read
     segments = ctx.segments
     indexed, standing = (False, None) if merged or earlier else _standing(ctx, before, pid, now)
     if indexed:
-        segments = _affected(ctx.segments, before, after, new, now)
+        segments = _affected(ctx.segments, before, after, new, now, facts=facts)
         if not segments:
             return None  # nothing this event reads: memberships and the timer stand
-    hits = None
-    if ctx.memo is not None and not merged:
+    hits: seg.Hits | None = None
+    behaviour: Sequence[seg.BehaviourEvent] = ()
+    if ctx.memo is not None and not merged:  # matched incrementally: the events not read again
         hits = ctx.memo.hits(pid, stored, added)
-    result = react(segments, after, member_of, behaviour, now, cause=cause.message_id, hits=hits)
+    else:
+        behaviour = (*_with_merged(ctx, stored, merged), *added)
+    facts = facts_read(segments, after, now, facts)
+    result = react(
+        segments, after, member_of, behaviour, now, cause=cause.message_id, facts=facts, hits=hits
+    )
     if indexed and len(segments) < len(ctx.segments):
         result = msgspec.structs.replace(result, timer=_sooner(result.timer, standing, pid))
     return msgspec.structs.replace(result, events=(*earlier, *result.events))
+
+
+def _with_merged(
+    ctx: Context, stored: Sequence[seg.BehaviourEvent], merged: Sequence[str]
+) -> Sequence[seg.BehaviourEvent]:
+    """The profile's stored events followed by those of the profiles merged into it."""
+    if not merged:
+        return stored
+    return [*stored, *(e for other in merged for e in ctx.behaviour.get(other, ()))]
 
 
 def _standing(
@@ -147,10 +161,13 @@ def _affected(
     after: Profile,
     new: Sequence[Event],
     now: dt.datetime,
+    *,
+    facts: dict[str, Any],
 ) -> tuple[seg.Segment, ...]:
     """The segments that read an event of ``new`` or a fact that differs between ``before``
     and ``after`` (and those that read the stage, which time moves without a timer); each
-    fact is computed once, and only when a segment not chosen by its events reads it."""
+    fact is computed once, and only when a segment not chosen by its events reads it (those
+    of ``after`` go into ``facts``)."""
     names = {e.event for e in new if e.type == "track" and e.event}
     moved: dict[str, bool] = {}
     chosen = []
@@ -161,11 +178,34 @@ def _affected(
             continue
         for key in r.facts:
             if key not in moved:
-                moved[key] = seg.fact_of(before, key, now) != seg.fact_of(after, key, now)
+                moved[key] = not seg.fact_kept(before, after, key) and _moved(
+                    before, after, key, now, facts
+                )
             if moved[key]:
                 chosen.append(s)
                 break
     return tuple(chosen)
+
+
+def _moved(
+    before: Profile, after: Profile, key: str, now: dt.datetime, facts: dict[str, Any]
+) -> bool:
+    if key not in facts:
+        facts[key] = seg.fact_of(after, key, now)
+    return bool(seg.fact_of(before, key, now) != facts[key])
+
+
+def facts_read(
+    segments: Iterable[seg.Segment], profile: Profile, now: dt.datetime, known: dict[str, Any]
+) -> dict[str, Any]:
+    """``known`` with every fact of ``profile`` at ``now`` that ``segments`` read added
+    (:func:`conditions.facts_of`, restricted to what is read: an event evaluates a few
+    segments, which read a few facts)."""
+    for s in segments:
+        for key in s.reads.facts:
+            if key not in known:
+                known[key] = seg.fact_of(profile, key, now)
+    return known
 
 
 def _sooner(timer: TimerCommand, standing: dt.datetime | None, pid: str) -> TimerCommand:
@@ -228,7 +268,7 @@ def react(
     now: dt.datetime,
     *,
     cause: str,
-    facts: dict[str, Any] | None = None,
+    facts: Mapping[str, Any] | None = None,
     hits: seg.Hits | None = None,
 ) -> Reaction:
     """Membership of ``profile`` at ``now`` in ``segments`` (memberships of other segments
@@ -239,26 +279,19 @@ def react(
     caller has them."""
     pid = profile.profile_id
     if facts is None:
-        facts = seg.facts_of(profile, now)
-    by_segment: dict[str, seg.Hits]
-    if hits is not None:
-        by_segment = dict.fromkeys((s.id for s in segments), hits)
-    else:
+        facts = facts_read(segments, profile, now, {})
+    if hits is None:
         named = seg.group_by_name(behaviour)
-        by_segment = {s.id: seg.hits_of(s, behaviour, named) for s in segments}
-    inside = {s.id for s in segments if seg.evaluate_hits(s, facts, by_segment[s.id], now)}
+        hits = {k: v for s in segments for k, v in seg.hits_of(s, behaviour, named).items()}
+    inside = {s.id for s in segments if s.test(facts, hits, now)}
     known = {s.id for s in segments}
     kept = frozenset(inside | (member_of - known))  # memberships of deleted segments stay
-    events = [
-        _derived(s, name, pid, now, cause)
-        for s in segments
-        for name, moved in (
-            (SEGMENT_EXITED, s.id in member_of and s.id not in inside),
-            (SEGMENT_ENTERED, s.id in inside and s.id not in member_of),
-        )
-        if moved
-    ]
-    timer = _timer(segments, facts, behaviour, now, pid, hits=by_segment, inside=inside)
+    events = []
+    for s in segments:
+        if (s.id in member_of) != (s.id in inside):
+            name = SEGMENT_ENTERED if s.id in inside else SEGMENT_EXITED
+            events.append(_derived(s, name, pid, now, cause))
+    timer = _timer(segments, facts, behaviour, now, pid, hits=hits, inside=inside)
     return Reaction(pid, kept, tuple(events), timer)
 
 
@@ -283,7 +316,7 @@ def on_batch(
         (segment,), profile, member_of, behaviour, now, cause=f"batch:{pid}@{now.isoformat()}"
     )
     active = (*(s for s in ctx.segments if s.id != segment.id), segment)
-    timer = _timer(active, seg.facts_of(profile, now), behaviour, now, pid)
+    timer = _timer(active, facts_read(active, profile, now, {}), behaviour, now, pid)
     if existing is not None and (isinstance(timer, CancelTimer) or existing < timer.due_at):
         timer = ScheduleTimer(
             key=timer_key(pid), due_at=existing, kind=SEGMENT_TIMER, profile_id=pid
@@ -298,15 +331,15 @@ def _timer(
     now: dt.datetime,
     pid: str,
     *,
-    hits: Mapping[str, seg.Hits] | None = None,
+    hits: seg.Hits | None = None,
     inside: set[str] | None = None,
 ) -> TimerCommand:
     """The profile's one segment timer: the first moment time alone changes an answer
     (each segment is only searched up to the earliest moment found so far)."""
     due: dt.datetime | None = None
     for s in segments:
-        found = seg.changes_at(
-            s, facts, behaviour, now, hits=hits.get(s.id) if hits else None, before=due,
+        found = timing.changes_at(
+            s, facts, behaviour, now, hits=hits, before=due,
             current=(s.id in inside) if inside is not None else None,
         )  # fmt: skip
         if found is not None and (due is None or found < due):
