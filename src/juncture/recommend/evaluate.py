@@ -21,6 +21,7 @@ from juncture.recommend import base, metrics
 from juncture.recommend.answer import answer
 from juncture.recommend.base import Ask
 from juncture.recommend.collaborative import DEFAULT, Factors
+from juncture.recommend.embeddings import TFIDF
 from juncture.recommend.filters import Filters
 from juncture.recommend.interactions import Interaction, Item
 from juncture.recommend.models import Models, history, train
@@ -63,10 +64,13 @@ def evaluate(
     kinds: Sequence[str] = base.KINDS,
     test: float = 0.2,
     factors: Factors = DEFAULT,
+    *,
+    similar: str = TFIDF,
 ) -> list[Score]:
-    """Each kind's score, then the popularity baseline's, at :data:`K`."""
+    """Each kind's score, then the popularity baseline's, at :data:`K` (``similar``: how
+    similar products are compared)."""
     parts = split(log, test)
-    models = train(parts.train, items, factors)
+    models = train(parts.train, items, factors, similar=similar)
     past = _by_user(parts.train)
     future = _by_user(parts.test)
     shoppers = []

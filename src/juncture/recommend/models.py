@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from juncture.recommend.collaborative import DEFAULT, Factors, PeopleLikeYou
+from juncture.recommend.embeddings import TFIDF
 from juncture.recommend.interactions import Interaction, Item
 from juncture.recommend.popularity import Popularity
 from juncture.recommend.related import Related
@@ -62,9 +63,12 @@ def train(
     items: Mapping[str, Item],
     factors: Factors = DEFAULT,
     min_support: int = 2,
+    *,
+    similar: str = TFIDF,
 ) -> Models:
     """Every model from ``interactions`` (in time order) and the products ``items``
-    (products the interactions name but ``items`` lacks are added bare)."""
+    (products the interactions name but ``items`` lacks are added bare); ``similar``: how
+    similar products are compared (:data:`~juncture.recommend.embeddings.WAYS`)."""
     known = dict(items)
     for i in interactions:
         if i.item not in known:
@@ -80,7 +84,7 @@ def train(
         popularity=popularity,
         together=together,
         people=PeopleLikeYou(log, factors),
-        similar=Similar(listed),
+        similar=Similar(listed, similar),
         related=Related(known),
         interactions=len(log),
         carts=carts,

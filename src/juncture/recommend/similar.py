@@ -17,6 +17,7 @@ from typing import Final
 
 import numpy as np
 
+from juncture.recommend import embeddings
 from juncture.recommend.interactions import Item
 from juncture.recommend.memo import memo_of
 
@@ -25,12 +26,16 @@ _KEPT: Final = 256  # similar products kept per product
 
 
 class Similar:
-    """The TF-IDF matrix of a set of products (rows L2-normalised: a dot is a cosine)."""
+    """The TF-IDF matrix of a set of products (rows L2-normalised: a dot is a cosine); with
+    ``by`` :data:`~juncture.recommend.embeddings.EMBEDDINGS`, products are ranked by their
+    sentence embeddings instead (:mod:`juncture.recommend.embeddings`), and TF-IDF gives
+    only the reason's words."""
 
-    def __init__(self, items: Sequence[Item]) -> None:
+    def __init__(self, items: Sequence[Item], by: str = embeddings.TFIDF) -> None:
         self.ids = [item.id for item in items]
-        self.index = {item: n for n, item in enumerate(self.ids)}
         texts = [item.text for item in items]
+        self.vectors = embeddings.embed(texts) if by == embeddings.EMBEDDINGS else None
+        self.index = {item: n for n, item in enumerate(self.ids)}
         # imported here: scikit-learn takes a second to import, paid only by a training
         from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: PLC0415
 
@@ -58,10 +63,14 @@ class Similar:
 
     def _nearest(self, item: str, n: int) -> list[tuple[str, float]]:
         row = self.index.get(item)
-        if row is None or self.matrix is None:
+        vectors = getattr(self, "vectors", None)  # models saved before the option have none
+        if row is None or (self.matrix is None and vectors is None):
             return []
-        this = self.matrix[row]
-        scores = np.asarray((self.matrix @ this.T).todense()).ravel()
+        if vectors is not None:
+            scores = vectors @ vectors[row]
+        else:
+            assert self.matrix is not None
+            scores = np.asarray((self.matrix @ self.matrix[row].T).todense()).ravel()
         scores[row] = 0.0
         count = min(n, int(np.count_nonzero(scores > 0)))
         if count == 0:

@@ -29,6 +29,7 @@ from juncture.recommend import attribution, persist
 from juncture.recommend import interactions as acts
 from juncture.recommend.answer import answer
 from juncture.recommend.base import Ask, Pick
+from juncture.recommend.embeddings import TFIDF
 from juncture.recommend.filters import Filters, Rule
 from juncture.recommend.interactions import Interaction, Item
 from juncture.recommend.models import Models, train
@@ -49,13 +50,14 @@ class RecsConfig:
     """``refresh``: seconds between reads of new events; ``max_per_brand``: diversity;
     ``rules``: the merchant's boost and bury rules; ``consumables``: category prefixes whose
     products are recommended again after a purchase; ``bought_within``: how long a bought
-    product stays left out."""
+    product stays left out; ``similar``: how similar products are compared."""
 
     refresh: float = 1.0
     max_per_brand: int | None = 3
     rules: tuple[Rule, ...] = ()
     consumables: tuple[str, ...] = ()
     bought_within: dt.timedelta = dt.timedelta(days=90)
+    similar: str = TFIDF
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +115,7 @@ class Recommendations:
             items.update(acts.items_from_events((e.event, e.properties) for e in page))
         now = self.clock.now()
         items.update({p.id: acts.item_from_product(p, now) for p in self.reads.products()})
-        models = train(seen, items)
+        models = train(seen, items, similar=self.config.similar)
         with self._lock:
             self.models, self.trained_at, self.seq = models, now, end
         log.info(

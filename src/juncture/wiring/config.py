@@ -17,6 +17,7 @@ from juncture.core.profile.model import ProfileConfig
 from juncture.core.signals import SignalConfig
 from juncture.core.stage import StageConfig
 from juncture.errors import InvalidSettings
+from juncture.recommend import embeddings
 from juncture.recommend.filters import Rule, parse_rules
 from juncture.runtime.clock import Clock
 from juncture.runtime.follower import ENGINE
@@ -45,7 +46,9 @@ def recommendations(
         max_per_brand=settings.recs_max_per_brand,
         rules=_recs_rules(settings.recs_rules),
         consumables=tuple(settings.replenish_every),
+        similar=settings.recs_similar,
     )
+    embeddings.check(settings.recs_similar)
     return Recommendations(
         store.recommend, store.placements, catalog, clock, config, saved=store.recommend_models
     )
