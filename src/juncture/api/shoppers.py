@@ -16,7 +16,7 @@ from juncture.api.auth import admin_only
 from juncture.api.errors import json_response
 from juncture.core import engagement, retail
 from juncture.core import retail_views as views
-from juncture.errors import Conflict, NotFound
+from juncture.errors import NotFound
 from juncture.runtime.cart_links import LinkRefused
 from juncture.runtime.catalog_visits import Order, Visitors
 from juncture.runtime.clock import Clock
@@ -102,20 +102,11 @@ def router(
 
     @api.post("/v1/orders/endless-aisle", dependencies=admin)
     async def order(body: OrderBody) -> Response:
-        product = await run_in_threadpool(catalog.product, body.product_id)
-        if product is None:
-            raise NotFound(f"no product {body.product_id!r}", where="productId")
-        lines = await run_in_threadpool(catalog.stock_of, body.product_id)
-        line = next((s for s in lines if s.store_code == body.ship_from), None)
-        short = line is not None and line.quantity is not None and line.quantity < body.quantity
-        if line is None or not retail.available(line) or short:
-            raise Conflict(f"{body.ship_from!r} cannot ship {body.quantity}", code="not_in_stock")
-        price = retail.stock_price_at(line, product, clock.now()) or 0.0
         placed = Order(
             body.order_id, body.customer_id, body.product_id, body.ship_from, body.quantity,
             body.store_code,
         )  # fmt: skip
-        props = await run_in_threadpool(visitors.order, placed, product, price)
+        props = await run_in_threadpool(visitors.place, placed)
         return json_response({"event": "Order Completed", "properties": props}, 201)
 
     return api

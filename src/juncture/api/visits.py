@@ -10,7 +10,6 @@ shows by store and product line against the associates who know each line."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -23,8 +22,9 @@ from juncture.api.errors import json_response
 from juncture.api.params import At, moment
 from juncture.api.programmes import plain
 from juncture.api.shoppers import Key
-from juncture.core import bounds, comparisons, engagement, offers, retail, training
+from juncture.core import bounds, engagement
 from juncture.errors import BadInput, Conflict, NotFound
+from juncture.runtime import appointments
 from juncture.runtime.catalog_visits import Visitors
 from juncture.runtime.clock import Clock
 from juncture.store import programme_visits as stored
@@ -103,73 +103,31 @@ def _people(visitors: Visitors, clock: Clock) -> APIRouter:
             raise BadInput("startsAt: give a time zone", where="startsAt")
         if not bounds.within_time(body.starts_at):
             raise BadInput(f"startsAt: give a time in {bounds.time_range()}", where="startsAt")
-        made, name, done = await run_in_threadpool(_book, visitors, body, clock.now())
+        made, name, done = await run_in_threadpool(
+            lambda: appointments.book(
+                visitors, body.customer_id, body.associate_id, body.starts_at,
+                product_id=body.product_id, now=clock.now(),
+            )
+        )  # fmt: skip
         status = 201 if done == stored.BOOKED else 200
         return json_response({**_appointment(visitors, made), "associateName": name,
                               "status": done}, status)  # fmt: skip
 
     @api.delete("/v1/appointments/{appointment_id}")
     async def cancel(appointment_id: Key) -> Response:
-        done, found = await run_in_threadpool(_cancel, visitors, appointment_id, clock.now())
+        done, found = await run_in_threadpool(
+            appointments.cancel, visitors, appointment_id, clock.now()
+        )
         return json_response({**_appointment(visitors, found), "status": done})
 
     @api.get("/v1/training")
     async def needs(store: Text = None, days: Annotated[int, Query(ge=1, le=365)] = 30) -> Response:
         now = clock.now()
-        found = await run_in_threadpool(_training, visitors, now, dt.timedelta(days=days))
+        found = await run_in_threadpool(visitors.training, now, dt.timedelta(days=days))
         lines = [x for x in found if store is None or x["storeCode"] == store]
         return json_response({"days": days, "lines": lines})
 
     return api
-
-
-def _book(
-    visitors: Visitors, body: Booking, now: dt.datetime
-) -> tuple[engagement.Appointment, str, str]:
-    """Book a free slot of the associate (a retry of the same booking answers it again)."""
-    starts = body.starts_at.astimezone(dt.UTC)
-    who = _associate(visitors, body.associate_id)
-    if who is None:
-        raise NotFound(f"no associate {body.associate_id!r}", where="associateId")
-    made = engagement.Appointment(
-        _appointment_id(body.customer_id, who.associate_id, starts), who.associate_id,
-        who.store_code, starts, body.customer_id, body.product_id, created_at=now,
-    )  # fmt: skip
-    mine = visitors.visits.appointments(customer_id=body.customer_id)
-    if any(a.appointment_id == made.appointment_id for a in mine):
-        return made, who.name, "already_booked"
-    local = visitors.local(who.store_code, starts)
-    zone = local.tzinfo or dt.UTC
-    taken = _taken(visitors, who.associate_id, local.date(), zone)
-    hours = who.schedule.get(retail.WEEKDAYS[local.weekday()])
-    free = {
-        s.astimezone(dt.UTC) for s in engagement.free_slots(hours, local.date(), taken, now, zone)
-    }
-    if starts not in free or visitors.book(made, who.name) == stored.TAKEN:
-        raise Conflict(f"{who.name} has no free slot at {local.isoformat()}", code="slot_taken")
-    return made, who.name, stored.BOOKED
-
-
-def _cancel(
-    visitors: Visitors, appointment_id: str, now: dt.datetime
-) -> tuple[str, engagement.Appointment]:
-    """Cancel a booked appointment that has not started: ``cancelled``, or
-    ``already_cancelled`` for one cancelled before (a retry)."""
-    found = visitors.visits.appointment(appointment_id)
-    if found is None:
-        raise NotFound(f"no appointment {appointment_id!r}")
-    if found.status == engagement.CANCELLED:
-        return "already_cancelled", found
-    if found.starts <= now:
-        raise Conflict(f"appointment {appointment_id!r} has started", code="appointment_started")
-    who = _associate(visitors, found.associate_id)
-    done = visitors.cancel(appointment_id, who.name if who is not None else found.associate_id)
-    return ("cancelled", done) if done is not None else ("already_cancelled", found)
-
-
-def _associate(visitors: Visitors, associate_id: str) -> offers.Associate | None:
-    people = visitors.programmes.associates()
-    return next((a for a in people if a.associate_id == associate_id), None)
 
 
 def _appointment(visitors: Visitors, a: engagement.Appointment) -> dict[str, Any]:
@@ -177,47 +135,17 @@ def _appointment(visitors: Visitors, a: engagement.Appointment) -> dict[str, Any
     return {**plain(a), "starts": visitors.local(a.store_code, a.starts).isoformat()}
 
 
-def _taken(
-    visitors: Visitors, associate_id: str, day: dt.date, zone: dt.tzinfo
-) -> list[dt.datetime]:
-    """The starts booked with the associate on ``day`` (the store's day, in ``zone``)."""
-    between = engagement.local_day(day, zone)
-    found = visitors.visits.appointments(associate_ids=[associate_id], between=between)
-    return [a.starts for a in found]
-
-
 def _slots(
     visitors: Visitors, store: str, product_id: str | None, day: dt.date, now: dt.datetime
 ) -> list[dict[str, Any]]:
     """The free slots on ``day`` (the store's day) of each associate at ``store`` (who knows
     the product's line, when one is given), as times on the store's clock."""
-    people = visitors.programmes.associates(store)
     product = visitors.catalog.product(product_id) if product_id else None
     if product_id and product is None:
         raise NotFound(f"no product {product_id!r}", where="product_id")
-    if product is not None:
-        people = comparisons.experts(people, product, retail.WEEKDAYS[day.weekday()])
-    zone = retail.zone_of(visitors.catalog.location(store))
     out = []
-    for a in people:
-        hours = a.schedule.get(retail.WEEKDAYS[day.weekday()])
-        taken = _taken(visitors, a.associate_id, day, zone)
-        free = engagement.free_slots(hours, day, taken, now, zone)
+    for a in appointments.experts(visitors, store, product, day):
+        free = appointments.free(visitors, a, day, now)
         out.append({"id": a.associate_id, "name": a.name, "skills": list(a.skills),
                     "slots": [s.isoformat() for s in free]})  # fmt: skip
     return out
-
-
-def _training(visitors: Visitors, now: dt.datetime, window: dt.timedelta) -> list[dict[str, Any]]:
-    rows = visitors.visits.demand(list(training.KINDS), now - window)
-    products = visitors.catalog.products(sorted({pid for _, pid, _ in rows}))
-    launches = visitors.catalog.launches(now - window, now + window)
-    stores = [x.store_code for x in visitors.catalog.locations("store")]
-    lines = training.demand(rows, products, launches, stores)
-    known = products | {p.id: p for p in launches}
-    return training.report(lines, known, visitors.programmes.associates(), now)
-
-
-def _appointment_id(customer: str, associate: str, starts: dt.datetime) -> str:
-    named = f"{customer}\x1f{associate}\x1f{starts.isoformat()}"
-    return "apt-" + hashlib.sha256(named.encode()).hexdigest()[:16]

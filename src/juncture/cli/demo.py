@@ -194,17 +194,24 @@ def _print_retail(retail: dict[str, Any], truth: dict[str, dict[str, float]]) ->
     the store recorded them (the simulator's own figures beside, for the true effect)."""
     from rich.table import Table
 
+    from juncture.demo.pages import HELP_PAGES, PAGES
+
     if not retail:
         return
     asked = retail.get("asked") or {}
     table = Table(
-        "touchpoint", "asked", "shown", "clicked", "converted",
-        title="On-site touchpoints (the pages of 10% of the shoppers; from the store)",
+        "touchpoint", "asked", "shown", "clicked", "converted", "outcome",
+        title=f"On-site touchpoints (the product, cart and app pages of {PAGES:.0%} of the "
+        f"shoppers, the store and help pages of {HELP_PAGES:.0%}; from the store)",
     )  # fmt: skip
     for kind, row in sorted(retail["touchpoints"].items(), key=lambda kv: -kv[1]["shown"]):
         table.add_row(kind, f"{asked.get(kind, 0):,}", f"{row['shown']:,}",
-                      f"{row['clicked']:,}", f"{row['converted']:,}")  # fmt: skip
+                      f"{row['clicked']:,}", f"{row['converted']:,}", _outcome(row))  # fmt: skip
     out.print(table)
+    found = retail.get("training") or {}
+    out.print(f"associate training: {found.get('lines', 0):,} store product lines with demand "
+              f"({found.get('demand', 0):,} views, carts and questions in stores), "
+              f"{found.get('needed', 0):,} needing training")  # fmt: skip
     recs = retail["recommendations"]
     arms = Table(
         "arm", "shoppers", "lists seen", "clicks", "orders", "revenue", "true click chance",
@@ -228,6 +235,13 @@ def _print_retail(retail: dict[str, Any], truth: dict[str, dict[str, float]]) ->
             f"difference {found['difference']:+.2f} "
             f"(95% CI {found['difference_low']:+.2f} .. {found['difference_high']:+.2f})"
         )
+
+
+def _outcome(row: dict[str, int]) -> str:
+    """What a touchpoint's clicks and buttons led to beyond an order: bought the product
+    clicked, booked, redeemed..."""
+    done = {k: v for k, v in row.items() if k not in ("shown", "clicked", "converted") and v}
+    return ", ".join(f"{v:,} {k}" for k, v in done.items()) or "-"
 
 
 def _say_pending(juncture: Juncture) -> None:

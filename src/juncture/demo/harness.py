@@ -31,8 +31,10 @@ from juncture.channels.base import DeliveryResult, OutboundMessage
 from juncture.core import channels, messages
 from juncture.core.journeys.arbitration import Cap, Policy, QuietHours
 from juncture.demo import effects, outcomes, retail
+from juncture.demo.errands import Errands
+from juncture.demo.pages import HELP_PAGES, PAGES, Pages
 from juncture.demo.reminders import CartReminders
-from juncture.demo.retail import MessageShelf, Pages
+from juncture.demo.retail import MessageShelf
 from juncture.recommend import attribution
 from juncture.runtime.clock import Clock, ManualClock
 from juncture.runtime.dispatcher import Dispatcher
@@ -48,6 +50,10 @@ TRAIN_DAY = 10  # the simulated day the recommendations are trained again
 CHANGE_EVERY = 3  # simulated days between the catalogue's delta feeds
 FOLLOW_NEVER = 1e12  # seconds: the recommendations follow the log when run() says,
 FOLLOW_HOURS = 6  # every this many simulated hours
+# Seconds the pages' reads of the retailer's tables are kept at most: the run is the only
+# writer of its database, and each of its writes (imports, orders, redemptions) forgets
+# them at once, so nothing is kept past a change (a server keeps them 1 s by default).
+READ_CACHE = 3600.0
 
 
 @dataclass
@@ -104,7 +110,9 @@ def build(settings: Settings) -> tuple[wiring.Juncture, ManualClock]:
     clock = ManualClock(DEMO_START)
     # one seed, one run: recommendations follow the log every FOLLOW_HOURS simulated hours
     # (not each second of wall time: :func:`run` says when) and number their answers
-    settings = settings.model_copy(update={"recs_refresh": FOLLOW_NEVER})
+    settings = settings.model_copy(
+        update={"recs_refresh": FOLLOW_NEVER, "read_cache_seconds": READ_CACHE}
+    )
     juncture = wiring.build(settings, clock=clock)
     counter = itertools.count(1)
     recs = juncture.recommendations()
@@ -174,10 +182,12 @@ def run(
     customers: int = 1000,
     days: int = 21,
     progress: Progress | None = None,
-    pages: float = retail.PAGES,
+    pages: float = PAGES,
+    help_pages: float = HELP_PAGES,
 ) -> DemoSummary:
     """Simulate and ingest; ``progress`` gets the fraction of simulated time done; ``pages``
-    is the share of shoppers whose pages ask for touchpoints."""
+    is the share of shoppers whose product, cart and app pages ask for touchpoints,
+    ``help_pages`` whose store and help pages do (:mod:`juncture.demo.pages`)."""
     sim = Simulation(SimConfig(start=DEMO_START, seed=seed, customers=customers, days=days))
     summary = DemoSummary(seed=seed, customers=customers, days=days)
     sent: Counter[str] = Counter()
@@ -188,7 +198,8 @@ def run(
         juncture.store.outbox, dict.fromkeys(CHANNELS, inbox), clock,
         templates=juncture.templates(), shelf=shelf,
     )  # fmt: skip
-    served = Pages(juncture, clock, pages)
+    served = Pages(juncture, clock, pages, help_pages)
+    helped = Errands(juncture, clock)
     tables = retail.load_tables(juncture, sim, clock)
     announced, day = 0, 0
     loop = asyncio.new_event_loop()
@@ -208,6 +219,9 @@ def run(
                     inbox.arrivals.append(replace(delivery, at=max(delivery.at, sim.now)))
             else:
                 juncture.committer.tick_sync()  # fire timers that fell due in a quiet stretch
+            for errand in sim.due_errands():
+                if (confirmed := helped.run(errand)) is not None:
+                    sim.deliver(confirmed)
             _dispatch(loop, dispatcher, inbox)
             if progress is not None:
                 progress(min(1.0, (sim.now - sim.start).total_seconds() / total))
@@ -230,6 +244,11 @@ def run(
         "tables": tables,
         "announced": announced,
         "asked": dict(served.asked),
+        "answered": dict(served.answered),
+        "unanswered": dict(sorted(served.unanswered.items())),
+        "errands": dict(helped.done),
+        "refused": dict(helped.refused),
+        "training": helped.training(dt.timedelta(days=days)),
         "messages_recommending": dict(inbox.recommending),
         **outcomes.report(juncture.store.outbox, juncture.store.recommend),
     }

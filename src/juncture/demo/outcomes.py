@@ -1,11 +1,17 @@
 """What the demo's on-site touchpoints and recommendations led to, read back from the store.
 
 Shown: the on-site impressions recorded (``outbox`` rows ``shown``, by touchpoint; a
-recommendation slot by the kind it showed). Clicked: the shopper's ``Promotion Clicked``
-naming the touchpoint (``promotion_id`` ``touchpoint_<kind>``), or ``Product Clicked`` with
-a recommendation's id. Converted: an order by the same shopper within :data:`WINDOW` after
-a click (for recommendations, an order of the clicked product:
-:mod:`juncture.recommend.attribution`).
+recommendation slot by the kind it showed; ``app`` counts the rows its placement showed,
+whatever their kind). Clicked: the shopper's ``Promotion Clicked`` naming the touchpoint
+(``promotion_id`` ``touchpoint_<kind>``; ``app`` those whose ``placement`` is the app's), or
+``Product Clicked`` with a recommendation's id. Converted: an order by the same shopper within
+:data:`WINDOW` after a click (for recommendations, an order of the clicked product:
+:mod:`juncture.recommend.attribution`); ``bought``: an order within :data:`WINDOW` of the
+product the click opened. What the touchpoints' buttons led to, from the events the API
+told: ``expert`` appointments ``booked``, ``cancelled`` and ``attended`` (the shopper's app
+told a visit to that store around its start), ``event`` registrations ``registered`` and
+``attended`` (checked in), ``endless_aisle`` orders ``ordered``, and coupons ``redeemed``
+at a checkout (``Coupon Applied``), under the touchpoint it came from (its ``promotion_id``).
 
 Recommendation-driven revenue against the holdout: per shopper who saw a recommendation
 list on the site (``Product List Viewed`` whose ``list_id`` is a recommendation id), the
@@ -19,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from juncture.analytics.experiments import Moments, welch
@@ -30,8 +36,14 @@ from juncture.store.recommend import ProductEvent, RecommendReads
 
 WINDOW: Final = dt.timedelta(days=1)
 PAGE: Final = 1000
-EVENTS: Final = ("Promotion Clicked", *attribution.EVENTS)
+ACTIONS: Final = (
+    "Appointment Booked", "Appointment Cancelled", "Store Visited", "Store Event Registered",
+    "Store Event Attended", "Coupon Applied",
+)  # fmt: skip
+EVENTS: Final = ("Promotion Clicked", *attribution.EVENTS, *ACTIONS)
 PREFIX: Final = "touchpoint_"
+APP: Final = "app"
+ATTENDED: Final = (dt.timedelta(minutes=-30), dt.timedelta(hours=1))  # around the start
 
 
 def shown(outbox: Outbox) -> Counter[str]:
@@ -43,6 +55,7 @@ def shown(outbox: Outbox) -> Counter[str]:
             data = row.payload.get("data") or {}
             kind = data.get("kind") if isinstance(data, dict) else None
             found[str(kind if isinstance(kind, str) else row.payload.get("kind"))] += 1
+            found[APP] += row.payload.get("placement") == APP
         after = rows[-1].id
     return found
 
@@ -65,16 +78,56 @@ def report(outbox: Outbox, reads: RecommendReads) -> dict[str, Any]:
 
 
 def _touchpoints(events: list[ProductEvent], found: dict[str, dict[str, int]]) -> None:
-    orders = [e.at for e in events if e.event == "Order Completed"]
+    """One shopper's clicks on touchpoints and what they led to (see the module)."""
+
+    def add(kind: str, figure: str, n: int = 1) -> None:
+        found.setdefault(kind, {"shown": 0, "clicked": 0, "converted": 0})
+        found[kind][figure] = found[kind].get(figure, 0) + n
+
+    orders = [(e.at, _products(e)) for e in events if e.event == "Order Completed"]
     for e in events:
-        promotion = e.properties.get("promotion_id")
-        if e.event != "Promotion Clicked" or not str(promotion).startswith(PREFIX):
-            continue
-        figures = found.setdefault(
-            str(promotion)[len(PREFIX) :], {"shown": 0, "clicked": 0, "converted": 0}
-        )
-        figures["clicked"] += 1
-        figures["converted"] += any(e.at <= at <= e.at + WINDOW for at in orders)
+        promotion = str(e.properties.get("promotion_id"))
+        if e.event == "Coupon Applied" and promotion.startswith(PREFIX):
+            add(promotion[len(PREFIX) :], "redeemed")
+        elif e.event == "Promotion Clicked" and promotion.startswith(PREFIX):
+            kind = promotion[len(PREFIX) :]
+            after = [bought for at, bought in orders if e.at <= at <= e.at + WINDOW]
+            product = e.properties.get("product_id")
+            from_app = e.properties.get("placement") == APP and kind != APP
+            for name in (kind, APP) if from_app else (kind,):
+                add(name, "clicked")
+                add(name, "converted", bool(after))
+                add(name, "bought", any(product in bought for bought in after))
+        elif e.event == "Order Completed" and e.properties.get("fulfillment") == "endless_aisle":
+            add("endless_aisle", "ordered")
+        elif e.event in ("Store Event Registered", "Store Event Attended"):
+            add("event", "registered" if e.event.endswith("Registered") else "attended")
+    _appointments(events, add)
+
+
+def _appointments(events: list[ProductEvent], add: Callable[[str, str], None]) -> None:
+    """Appointments booked and cancelled; attended: not cancelled, and a visit to the store
+    told around the start."""
+    kept: dict[str, tuple[str, dt.datetime]] = {}
+    for e in events:
+        found = str(e.properties.get("appointment_id"))
+        if e.event == "Appointment Booked":
+            add("expert", "booked")
+            starts = dt.datetime.fromisoformat(str(e.properties["starts_at"]))
+            kept[found] = (str(e.properties.get("store_code")), starts.astimezone(dt.UTC))
+        elif e.event == "Appointment Cancelled":
+            add("expert", "cancelled")
+            kept.pop(found, None)
+    visits = [(e.properties.get("store_id"), e.at) for e in events if e.event == "Store Visited"]
+    early, late = ATTENDED
+    for store, starts in kept.values():
+        if any(s == store and starts + early <= at <= starts + late for s, at in visits):
+            add("expert", "attended")
+
+
+def _products(e: ProductEvent) -> set[str]:
+    lines = e.properties.get("products")
+    return {str(p.get("product_id")) for p in lines if isinstance(p, dict)} if lines else set()
 
 
 def _recommendations(shoppers: Iterable[list[ProductEvent]]) -> dict[str, Any]:

@@ -20,7 +20,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Final
 
-from juncture.core import engagement, retail
+from juncture.core import engagement, retail, training
+from juncture.errors import Conflict, NotFound
 from juncture.runtime.catalog_events import tell
 from juncture.runtime.ingest import Ingestor
 from juncture.store import programme_visits as stored
@@ -103,6 +104,17 @@ class Visitors:
         self._remember(found.customer_id, now, f"cancelled:{what}")
         return found
 
+    def training(self, now: dt.datetime, window: dt.timedelta) -> list[dict[str, Any]]:
+        """Where associates need training (``GET /v1/training``): the demand the log shows
+        by store and product line within ``window`` of ``now`` against their skills."""
+        rows = self.visits.demand(list(training.KINDS), now - window)
+        products = self.catalog.products(sorted({pid for _, pid, _ in rows}))
+        launches = self.catalog.launches(now - window, now + window)
+        stores = [x.store_code for x in self.catalog.locations("store")]
+        lines = training.demand(rows, products, launches, stores)
+        known = products | {p.id: p for p in launches}
+        return training.report(lines, known, self.programmes.associates(), now)
+
     def local(self, store_code: str, at: dt.datetime) -> dt.datetime:
         """``at`` on the clock of the store (UTC when it names no time zone)."""
         return retail.local_time(self.catalog.location(store_code), at)
@@ -143,6 +155,21 @@ class Visitors:
             "messageId": "catalog-" + digest.hexdigest()[:40], "timestamp": now.isoformat(),
         }  # fmt: skip
         tell(self.ingestor, [message])
+
+    def place(self, order: Order) -> dict[str, Any]:
+        """An endless-aisle order as the till or app places it: the product must exist
+        (NotFound) and its source must have the quantity (Conflict, ``not_in_stock``); it is
+        priced at the source's price in force and recorded by :meth:`order`."""
+        product = self.catalog.product(order.product_id)
+        if product is None:
+            raise NotFound(f"no product {order.product_id!r}", where="productId")
+        lines = self.catalog.stock_of(order.product_id)
+        line = next((s for s in lines if s.store_code == order.source), None)
+        short = line is not None and line.quantity is not None and line.quantity < order.quantity
+        if line is None or not retail.available(line) or short:
+            raise Conflict(f"{order.source!r} cannot ship {order.quantity}", code="not_in_stock")
+        price = retail.stock_price_at(line, product, self.ingestor.clock.now()) or 0.0
+        return self.order(order, product, price)
 
     def order(self, order: Order, product: retail.Product, price: float) -> dict[str, Any]:
         """Record the order as Segment's ``Order Completed`` (with ``store_code`` and the

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from juncture.sim import retail, wire
+from juncture.sim import errands, retail, wire
 from juncture.sim.catalog import Catalog, Product
 from juncture.sim.session import FREE_SHIPPING_USD, HOUR, Basket, Session, Shopper
 from juncture.sim.truth import Abandonment, Purchase
@@ -175,6 +175,7 @@ def complete_order(session: Session, channel_props: dict[str, Any] | None = None
     value = sum(world.catalog.product(p).price for p in shopper.cart)
     session.wait(30, 150)
     props = _order_props(session, order_id, value) | (channel_props or {})
+    props |= errands.coupon_at_checkout(session, order_id)
     session.track("Order Completed", props)
     world.truth.purchases.append(
         Purchase(

@@ -184,11 +184,13 @@ def _reviews(rng: random.Random, catalog: Catalog, start: dt.datetime) -> list[d
 def _store_events(catalog: Catalog, start: dt.datetime) -> list[dict[str, Any]]:
     found = []
     for s, store in enumerate(catalog.stores):
-        featured = [p.product_id for p in catalog.products[s * 7 : s * 7 + 3]]
+        featured = catalog.products[s * 7 : s * 7 + 3]
         starts = start.replace(hour=17) + dt.timedelta(days=4 + 5 * s)
         found.append({
             "event_id": f"ev-{store.location_id}", "title": f"Spring launch at {store.name}",
             "starts_at": starts.isoformat(), "store_code": store.location_id,
-            "product_ids": featured, "capacity": 40,
+            "product_ids": [p.product_id for p in featured], "capacity": 40,
+            "product_lines": sorted({p.category_path[0] for p in featured}),
+            "associate_ids": [f"{store.location_id}-a1"],
         })  # fmt: skip
     return found

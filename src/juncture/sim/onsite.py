@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from juncture.sim import wire
+from juncture.sim import errands, wire
 from juncture.sim.behaviour import add, consider_cart, show_product
 from juncture.sim.catalog import Product
 from juncture.sim.personas import Customer
@@ -28,8 +28,12 @@ if TYPE_CHECKING:
 ON_SITE: Final = 30 * MINUTE
 # The chance a shown touchpoint is clicked, by its kind (others: CLICK).
 CLICKS: Final = {"wishlist": 0.3, "presence": 0.25, "compare": 0.35, "specs": 0.4,
-                 "expert": 0.2, "price_drop": 0.3, "back_in_stock": 0.3}  # fmt: skip
+                 "expert": 0.35, "price_drop": 0.3, "back_in_stock": 0.3, "endless_aisle": 0.5,
+                 "product_location": 0.3, "gift": 0.35, "event": 0.3, "coupon": 0.3,
+                 "promo": 0.25}  # fmt: skip
 CLICK: Final = 0.15
+# How much a touchpoint's product appeals once clicked (others: 0, a look only).
+LIKING: Final = {"gift": 0.45, "cart_reminder": 0.35, "wishlist": 0.2, "clickstream": 0.15}
 EMAIL_EYE: Final = 0.5  # a list in an email catches the eye half as often as on the page
 
 
@@ -58,13 +62,15 @@ def receive(world: World, shopper: Shopper, delivery: Delivery, ms: int) -> None
         return
     world.truth.seen(kind, "clicked")
     session = _session(world, shopper, ms, f"onsite:{kind}", delivery, page=True)
-    session.track(
-        "Promotion Clicked",
-        {"promotion_id": f"touchpoint_{kind}", "creative": kind, "name": delivery.template},
-    )
     named = [p for p in delivery.product_ids if world.catalog.has_product(p)]
+    props = {"promotion_id": f"touchpoint_{kind}", "creative": kind, "name": delivery.template,
+             "placement": delivery.named("placement") or kind,
+             "product_id": next(iter(named), None),
+             "coupon_id": delivery.named("coupon_id")}  # fmt: skip
+    session.track("Promotion Clicked", {k: v for k, v in props.items() if v is not None})
+    errands.clicked(session, delivery)
     if named:
-        _look(session, world.catalog.product(named[0]), 0.0)
+        _look(session, world.catalog.product(named[0]), LIKING.get(kind, 0.0))
 
 
 def recommended(world: World, shopper: Shopper, delivery: Delivery, ms: int, *, page: bool) -> None:

@@ -45,6 +45,12 @@ class Delivery:
     purpose: str = "marketing"
     recommendation_id: str | None = None  # the products listed as recommendations, if any
     recommended: tuple[str, ...] = ()
+    # what an on-site answer or confirmation names besides products (the touchpoint asked
+    # for, a coupon, where to ship from, an associate, an appointment, a store event)
+    detail: tuple[tuple[str, str], ...] = ()
+
+    def named(self, key: str) -> str | None:
+        return dict(self.detail).get(key)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ FREE_SHIPPING_USD = 75.0
 
 Emit = Callable[[int, dict[str, Any]], None]
 Schedule = Callable[[int, str, "Shopper", object], None]
+Ask = Callable[[Any], None]  # an errand for the retailer's systems (juncture.sim.errands)
 
 
 @dataclass(slots=True)
@@ -72,7 +73,10 @@ class Shopper:
     # a generator of its own so that the rest of their behaviour stays as it was.
     retail_rng: random.Random = field(default_factory=lambda: random.Random(0))
     location_opt_in: bool = False
+    told_location: bool = False  # the app has told the retailer the location opt-in
     wishes: list[str] = field(default_factory=list)
+    coupon: tuple[str, str, int] | None = None  # a coupon clicked: id, touchpoint, use by (ms)
+    registered: set[str] = field(default_factory=set)  # store events registered for
 
 
 @dataclass(slots=True)
@@ -84,6 +88,7 @@ class World:
     truth: GroundTruth
     emit: Emit
     schedule: Schedule
+    errand: Ask = lambda _errand: None
 
 
 @dataclass(slots=True)

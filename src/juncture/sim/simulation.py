@@ -22,7 +22,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from juncture.sim import onsite, response, retail, visits, wire
+from juncture.sim import errands, onsite, response, retail, visits, wire
 from juncture.sim.behaviour import browse
 from juncture.sim.calendar import waking
 from juncture.sim.catalog import Catalog, build_catalog
@@ -65,12 +65,14 @@ class Simulation:
         self._seq = 0
         self._queue: list[tuple[int, int, str, Shopper, object]] = []
         self._out: list[tuple[int, int, dict[str, Any]]] = []
+        self._errands: list[tuple[int, int, errands.Errand]] = []
         self._world = World(
             self.catalog,
             wire.MessageIds(config.seed),
             self.ground_truth,
             self._emit,
             self._schedule,
+            self._errand,
         )
         self._shoppers = [
             self._shopper(c) for c in self.customers if only is None or c.user_id in only
@@ -105,6 +107,14 @@ class Simulation:
             batch.append(heapq.heappop(self._out)[2])
         return batch
 
+    def due_errands(self) -> list[errands.Errand]:
+        """The shoppers' errands due by now (see :mod:`juncture.sim.errands`), in time order:
+        for whoever plays the retailer's systems to carry out after :meth:`advance`."""
+        due = []
+        while self._errands and self._errands[0][0] <= self._clock:
+            due.append(heapq.heappop(self._errands)[2])
+        return due
+
     def iter_batches(self, step: dt.timedelta) -> Iterator[list[dict[str, Any]]]:
         """Advance by ``step`` until the end, yielding each step's messages."""
         while not self.done:
@@ -126,10 +136,15 @@ class Simulation:
         elif kind == "aftercare" and isinstance(payload, tuple):
             visits.aftercare(self._world, shopper, ms, payload)
         elif kind == "delivery" and isinstance(payload, Delivery):
-            if payload.channel == "onsite":
+            if payload.template.startswith(errands.CONFIRM):
+                errands.confirmed(self._world, shopper, payload, ms)
+            elif payload.channel == "onsite":
                 onsite.receive(self._world, shopper, payload, ms)
             else:
                 response.receive(self._world, shopper, payload, ms)
+        elif kind == "come" and isinstance(payload, Delivery):
+            visits.arrive(self._world, shopper, ms, str(payload.named("store_code")))
+            errands.came(self._world, shopper, payload, ms)
         elif kind == "reaction" and isinstance(payload, response.Reaction):
             response.react(self._world, shopper, payload, ms)
         elif isinstance(payload, tuple):
@@ -204,6 +219,10 @@ class Simulation:
         if ms <= self._end:
             self._seq += 1
             heapq.heappush(self._out, (ms, self._seq, message))
+
+    def _errand(self, errand: errands.Errand) -> None:
+        self._seq += 1
+        heapq.heappush(self._errands, (errand.ms, self._seq, errand))
 
     def _schedule(self, ms: int, kind: str, shopper: Shopper, payload: object) -> None:
         self._seq += 1

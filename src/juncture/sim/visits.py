@@ -36,13 +36,16 @@ def visit(world: World, shopper: Shopper, channel: str, ms: int) -> None:
 
 def web(world: World, shopper: Shopper, ms: int) -> None:
     device = _own_device(shopper, shopper.rng, app=False)
-    browse(Session(world, shopper, "web", device, ms, shopper.rng))
+    session = Session(world, shopper, "web", device, ms, shopper.rng)
+    retail.gift_search(session)
+    browse(session)
 
 
 def app(world: World, shopper: Shopper, ms: int) -> None:
     device = _own_device(shopper, shopper.rng, app=True)
     session = Session(world, shopper, "app", device, ms, shopper.rng, screen_app=True)
     retail.app_opened(session)
+    retail.gift_search(session)
     customer = shopper.customer
     if (
         customer.consents("push")
@@ -122,21 +125,33 @@ def opened_from(
 
 
 def store(world: World, shopper: Shopper, ms: int) -> None:
-    """A store visit: app geofence, perhaps the shared kiosk, perhaps a till purchase."""
+    """A store visit: app geofence (perhaps a question), perhaps the shared kiosk, perhaps a
+    till purchase."""
     customer, rng = shopper.customer, shopper.rng
     store_id = customer.city.store_id
     if store_id is None:
         web(world, shopper, ms)
         return
     ms = _opening_hours(ms, customer.city.timezone, rng)
-    phone = next((d for d in customer.devices if d.app), None)
-    if phone is not None:
-        geo = Session(world, shopper, "app", phone, ms, rng, screen_app=True)
-        geo.track("Store Visited", {"store_id": store_id, "store_name": STORE_NAMES[store_id]})
+    arrive(world, shopper, ms, store_id, rng)
     if any(d.kind == "kiosk" for d in customer.devices) and rng.random() < 0.5:
         _kiosk(world, shopper, store_id, ms + 5 * MINUTE)
     if rng.random() < 0.55:
         _till(world, shopper, store_id, ms + int(rng.uniform(10, 50) * MINUTE))
+
+
+def arrive(
+    world: World, shopper: Shopper, ms: int, store_id: str, rng: random.Random | None = None
+) -> None:
+    """Into the store: the app's geofence tells it (and the location opt-in, once), and the
+    shopper may ask about a product there (see :func:`juncture.sim.retail.in_store`)."""
+    phone = next((d for d in shopper.customer.devices if d.app), None)
+    if phone is None:
+        return
+    geo = Session(world, shopper, "app", phone, ms, rng or shopper.react_rng, screen_app=True)
+    retail.allow_location(geo)
+    geo.track("Store Visited", {"store_id": store_id, "store_name": STORE_NAMES[store_id]})
+    retail.in_store(geo, store_id)
 
 
 def _kiosk(world: World, shopper: Shopper, store_id: str, ms: int) -> None:
