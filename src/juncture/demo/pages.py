@@ -52,7 +52,7 @@ HOME: Final = ("app", "cart_reminder", "event")  # the app home's placements
 # The store and help pages (rare, and where the shopper acts: books, orders, redeems) are
 # asked for a larger share of the shoppers (:data:`HELP_PAGES`).
 HELP: Final = frozenset({"presence", "expert", "gift", "loyalty"})
-HELP_PAGES: Final = 0.25
+HELP_PAGES: Final = 0.2
 KIOSK: Final = "kiosk-"
 
 Asks = tuple[tp.Ask, ...]  # one placement: the first of these that shows anything
