@@ -21,7 +21,7 @@ the page each stored event stands for, and hands what was shown to the simulated
   one category seen close together: a comparison on the 3rd, an offer or product for the
   strong interest (``clickstream``) on the 4th;
 - the cart page: its recommendation slot (a kind per arm, :func:`juncture.demo.retail.arm`)
-  and the best coupon for the cart (``coupon``).
+  and the best coupon for the cart (``coupon``, once per shopper and step).
 
 The answer's ``detail`` names what its buttons act on (the coupon, where to ship from, the
 associate, the event), for the shopper's errands (:mod:`juncture.demo.errands`).
@@ -52,7 +52,8 @@ HOME: Final = ("app", "cart_reminder", "event")  # the app home's placements
 # The store and help pages (rare, and where the shopper acts: books, orders, redeems) are
 # asked for a larger share of the shoppers (:data:`HELP_PAGES`).
 HELP: Final = frozenset({"presence", "expert", "gift", "loyalty"})
-HELP_PAGES: Final = 0.2
+HELP_PAGES: Final = 0.15
+ONCE: Final = frozenset({"coupon"})  # asked once per shopper and step (a cart seen again)
 KIOSK: Final = "kiosk-"
 
 Asks = tuple[tp.Ask, ...]  # one placement: the first of these that shows anything
@@ -136,8 +137,11 @@ def _asks(
                 viewed[f"({kind})"] = 1
                 yield m, (tp.Ask(kind, product_id=product, **who),)
         else:
+            viewed = seen.setdefault(str(m.get("anonymousId")), Counter())
             for ask in _page(m, props, who):
-                if chosen < (help_share if ask.touchpoint in HELP else share):
+                once = ask.touchpoint in ONCE and viewed[f"({ask.touchpoint})"]
+                if not once and chosen < (help_share if ask.touchpoint in HELP else share):
+                    viewed[f"({ask.touchpoint})"] = 1
                     yield m, (ask,)
 
 
