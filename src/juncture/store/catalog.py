@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from juncture.core import retail
 from juncture.core.events import as_utc
 from juncture.store import catalog_rows as rows
-from juncture.store import failures, tables
+from juncture.store import failures, keyed_reads, tables
 from juncture.store.bulk import insert_rows, upsert_rows
 from juncture.store.catalog_tables import (
     catalog_changes,
@@ -34,17 +34,11 @@ P, R, S, L, C = products, related_products, stock, locations, catalog_changes
 MAX_SEARCH: Final = 200
 # Built once: the reads of every decision by product ids, not put together per request.
 _IDS: Final[sa.BindParameter[str]] = sa.bindparam("ids", expanding=True)
-_BY_IDS: Final = (
-    sa.select(P).where(P.c.product_id.in_(_IDS), P.c.retired_at.is_(None)).order_by(P.c.product_id)
-)
 _PRICES: Final = sa.select(
     P.c.product_id, P.c.price, P.c.sale_price, P.c.sale_starts, P.c.sale_ends
 ).where(P.c.retired_at.is_(None))
 _RELATED: Final = (
     sa.select(R).where(R.c.product_id.in_(_IDS)).order_by(R.c.product_id, R.c.position)
-)
-_STOCKS: Final = (
-    sa.select(S).where(S.c.product_id.in_(_IDS)).order_by(S.c.product_id, S.c.store_code)
 )
 _HASHES: Final = sa.select(P.c.product_id, P.c.feed_hash, P.c.retired_at).where(
     P.c.product_id.in_(_IDS)
@@ -172,8 +166,9 @@ class Catalog(Repository):
 
     def products(self, ids: Sequence[str]) -> dict[str, retail.Product]:
         """The live products of ``ids`` that exist, by id."""
-        with self._begin("read products") as conn:
-            return _with_related(conn, _mappings(conn, _BY_IDS, {"ids": list(ids)}))
+        with keyed_reads.reader(self.engine, "read products") as read:
+            found = read.by_keys(P, "product_id", ids, order=("product_id",), live=True)
+            return _with_related_of(read, found)
 
     def prices(self, now: dt.datetime) -> dict[str, tuple[float | None, float | None]]:
         """Each live product's price at ``now`` and, while a sale is on, the regular price it
@@ -239,9 +234,10 @@ class Catalog(Repository):
     def stocks(self, ids: Sequence[str]) -> dict[str, list[retail.Stock]]:
         """Every location's line for each of ``ids`` (one query), by store code."""
         found: dict[str, list[retail.Stock]] = {pid: [] for pid in ids}
-        with self._begin("read stock") as conn:
-            for m in _mappings(conn, _STOCKS, {"ids": list(ids)}):
-                found[m["product_id"]].append(rows.stock(m))
+        with keyed_reads.reader(self.engine, "read stock") as read:
+            lines = read.by_keys(S, "product_id", list(found), order=("product_id", "store_code"))
+        for m in lines:
+            found[m["product_id"]].append(rows.stock(m))
         return found
 
     def stock_at(self, store_code: str, ids: Sequence[str] | None = None) -> list[retail.Stock]:
@@ -357,8 +353,18 @@ def _with_related(conn: sa.Connection, found: list[Any]) -> dict[str, retail.Pro
     if not found:
         return {}
     ids = [m["product_id"] for m in found]
+    return _as_products(found, _mappings(conn, _RELATED, {"ids": ids}))
+
+
+def _with_related_of(read: keyed_reads.Reader, found: list[Any]) -> dict[str, retail.Product]:
+    """:func:`_with_related` through the driver."""
+    ids = [m["product_id"] for m in found]
+    return _as_products(found, read.by_keys(R, "product_id", ids, order=("product_id", "position")))
+
+
+def _as_products(found: list[Any], lines: list[Any]) -> dict[str, retail.Product]:
     related: dict[str, list[retail.Related]] = {}
-    for m in _mappings(conn, _RELATED, {"ids": ids}):
+    for m in lines:
         related.setdefault(m["product_id"], []).append(retail.Related(m["related_id"], m["kind"]))
     return {
         m["product_id"]: rows.product(m, tuple(related.get(m["product_id"], ()))) for m in found
