@@ -151,9 +151,12 @@ class LiveServer:
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def start(self) -> LiveServer:
+        # as `juncture serve` does, and ready (as /readyz says) once the libraries are in
+        preload = self.juncture.recommendations().preload
+        preload.start()
         self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
+        deadline = time.monotonic() + 120
+        while not self.server.started or preload.pending:
             if time.monotonic() > deadline:
                 raise RuntimeError("test server did not start")
             time.sleep(0.01)

@@ -40,7 +40,7 @@ from juncture.api.errors import error_response, json_response
 from juncture.api.messages import install as install_messages
 from juncture.channels.links import Links
 from juncture.channels.templates import Templates
-from juncture.errors import JunctureError
+from juncture.errors import JunctureError, Unavailable
 from juncture.metrics import Metrics
 from juncture.runtime.campaigns import Campaigns
 from juncture.runtime.catalog_events import Announcer
@@ -180,6 +180,8 @@ def create_app(
             return error_response(exc, {"message": f"commits fail: {exc.message}"})
         if (why := await engine_status.not_ready(engine_behind, ingestor.clock.now())) is not None:
             return error_response(why)
+        if recs is not None and recs.preload.pending:
+            return error_response(Unavailable("the recommendation libraries are still loading"))
         return json_response({"status": "ready"})
 
     @app.get("/metrics", tags=["operations"])

@@ -256,7 +256,9 @@ class Juncture:
         return self.reads
 
     def start_recs_trainer(self) -> None:
-        """Live mode: train the recommendations now and every ``recs_train_every`` s."""
+        """Live mode: import the training's libraries on a thread of their own (``/readyz``
+        waits for them), and train the recommendations now and every ``recs_train_every`` s."""
+        self.recommendations().preload.start()
         if self.settings.recs_train_every > 0:
             every = self.settings.recs_train_every
             self.recs_trainer = Trainer(self.recommendations(), every)
