@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from juncture.cli.main import app
 from tests.conftest import ADMIN, BASIC, LiveServer
+from tests.e2e.test_measure_http import track
 
 CUSTOMERS = 40
 JOURNEY = """\
@@ -40,14 +41,6 @@ nodes:
   - {id: offer, type: send, channel: webhook, template: welcome, next: done}
   - {id: done, type: exit}
 """
-
-
-def track(run: str, user: int, event: str, at: dt.datetime, **props: Any) -> dict[str, Any]:
-    """A Segment track message of user ``user`` of this run."""
-    return {
-        "type": "track", "userId": f"{run}-u{user}", "event": event, "properties": props,
-        "messageId": str(uuid.uuid4()), "timestamp": at.isoformat(),
-    }  # fmt: skip
 
 
 @pytest.fixture

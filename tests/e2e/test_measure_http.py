@@ -42,6 +42,7 @@ HISTORIES = 1000  # customers drawn from the BG/NBD process: enough to identify 
 
 
 def track(run: str, user: int, event: str, at: dt.datetime, **props: Any) -> dict[str, Any]:
+    """A Segment track message of user ``user`` of this run."""
     return {
         "type": "track",
         "userId": f"{run}-u{user}",
