@@ -20,7 +20,7 @@ from juncture.channels.links import Links
 from juncture.channels.templates import Templates
 from juncture.core.events import Event
 from juncture.metrics import Metrics
-from juncture.runtime import read_cache, recommend_slots
+from juncture.runtime import measurement, read_cache, recommend_slots
 from juncture.runtime.campaigns import CampaignJob, Campaigns
 from juncture.runtime.cart_links import CartLinks
 from juncture.runtime.clock import Clock
@@ -170,6 +170,7 @@ class Juncture:
         return Mover(self.engine, self.batch_run())
 
     def app(self) -> FastAPI:
+        measurement.warm_up()
         token = self.settings.admin_token
         cap = self.settings.onsite_cap_per_day
         templates = self.templates()
