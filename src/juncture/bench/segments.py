@@ -35,6 +35,7 @@ from juncture.core.segments import conditions as seg
 from juncture.core.segments import membership
 from juncture.core.segments.hits import HitMemo
 from juncture.definitions import segments as segment_definitions
+from juncture.runtime import heap
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.segments import Segments
 from juncture.settings import Settings
@@ -257,6 +258,7 @@ def engine_cost(events: int, echo: Echo) -> dict[str, Any]:
                     ops = Segments(juncture.store.segments)
                     for path in segment_definitions.library():
                         ops.apply(path.read_text(encoding="utf-8"), str(path), clock.now())
+                heap.settle()  # as juncture serve does once it is built
                 rates[label], cpu[label] = _drive(juncture, clock, events)
             finally:
                 juncture.close()

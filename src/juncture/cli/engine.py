@@ -30,6 +30,7 @@ def engine(
 
     from juncture import settings as settings_module
     from juncture import wiring
+    from juncture.runtime import heap
     from juncture.runtime.engine_process import parent_gone
 
     flags = {"database_url": database_url} if database_url else {}
@@ -43,6 +44,7 @@ def engine(
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     juncture = wiring.build(settings, hold_timers=hold_timers)
+    heap.settle()
     if not hold_timers:
         juncture.start_scheduler()
     try:

@@ -86,6 +86,7 @@ def serve(
     from juncture.channels.base import ChannelMisconfigured
     from juncture.cli import overdue as on_overdue
     from juncture.cli import server as cli_server
+    from juncture.runtime import heap
     from juncture.runtime.clock import SystemClock
 
     settings = settings_from(host=host, port=port, database_url=database_url)
@@ -125,6 +126,7 @@ def serve(
         storefront.stock(juncture.store, juncture.clock.now())  # an empty shop only
     elif settings.demo_storefront:
         console.print("[yellow]the demo storefront needs JUNCTURE_WRITE_KEYS: not served[/]")
+    heap.settle()
     try:
         cli_server.run(app, settings)
     finally:

@@ -21,6 +21,7 @@ def worker(database_url: DatabaseUrl = None) -> None:
     from juncture import wiring
     from juncture.errors import JunctureError
     from juncture.metrics import Metrics
+    from juncture.runtime import heap
 
     flags = {"database_url": database_url} if database_url else {}
     settings = settings_module.load(**flags)
@@ -36,6 +37,7 @@ def worker(database_url: DatabaseUrl = None) -> None:
         store.close()
         typer.echo(f"juncture worker: {exc.message}", err=True)
         raise typer.Exit(2) from exc
+    heap.settle()
     http: uvicorn.Server | None = None
     if settings.worker_port is not None:
         app = wiring.worker_app(settings, store, the_worker, metrics)
