@@ -151,9 +151,8 @@ class LiveServer:
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def start(self) -> LiveServer:
-        # as `juncture serve` does, and ready (as /readyz says) once the libraries are in
-        preload = self.juncture.recommendations().preload
-        preload.start()
+        # ready (as /readyz says) once the slow libraries are in: the app started them
+        preload = self.juncture.preload
         self.thread.start()
         deadline = time.monotonic() + 120
         while not self.server.started or preload.pending:

@@ -50,6 +50,7 @@ from juncture.runtime.erasure import Eraser
 from juncture.runtime.ingest import Ingestor
 from juncture.runtime.limits import RateLimits
 from juncture.runtime.measurement import Measurement
+from juncture.runtime.preload import Preload
 from juncture.runtime.recommend import Recommendations
 from juncture.runtime.reports import Reports
 from juncture.runtime.segments import Segments
@@ -79,6 +80,7 @@ def create_app(
     identity_secret: str | None = None,
     limits: RateLimits | None = None,
     recs: Recommendations | None = None,
+    preload: Preload | None = None,
     links: Links | None = None,
     inbound_token: str | None = None,
     templates: Templates | None = None,
@@ -180,7 +182,7 @@ def create_app(
             return error_response(exc, {"message": f"commits fail: {exc.message}"})
         if (why := await engine_status.not_ready(engine_behind, ingestor.clock.now())) is not None:
             return error_response(why)
-        if recs is not None and recs.preload.pending:
+        if preload is not None and preload.pending:
             return error_response(Unavailable("the recommendation libraries are still loading"))
         return json_response({"status": "ready"})
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
-import importlib
 import io
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -232,14 +230,3 @@ def to_csv(rows: Sequence[dict[str, Any]]) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue()
-
-
-def warm_up() -> threading.Thread:
-    """Import the statistics library the measurements use (scipy: seconds on a busy machine)
-    on a thread of its own: the server starts without waiting for it, and a first
-    measurement seldom does (one that comes sooner waits for the import under way)."""
-    thread = threading.Thread(
-        target=importlib.import_module, args=("scipy.stats",), name="juncture-warm-up", daemon=True
-    )
-    thread.start()
-    return thread

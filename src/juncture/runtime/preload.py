@@ -1,9 +1,10 @@
-"""Libraries that only a recommendation training or a saved model uses (scikit-learn,
-scipy.sparse, implicit, joblib) take seconds to import, more on a loaded machine. The
-server imports none of them to start; a live server imports them on a thread of its own
-right after it starts, and ``/readyz`` answers 503 until they are in, so that a load
-balancer (or a test) sends no request that would wait on the import: the first answer that
-trains the recommendations would otherwise pay it, past a client's timeout.
+"""Libraries that only a measurement, a recommendation training or a saved model uses
+(scipy's statistics, scipy.sparse, scikit-learn, implicit, joblib) take seconds to import,
+more on a loaded machine. The server imports none of them to start; building the app
+imports them on a thread of its own, and ``/readyz`` answers 503 until they are in, so that
+a load balancer (or a test) sends no request that would wait on the import: the first
+answer that trains the recommendations, or the first measurement, would otherwise pay it,
+past a client's timeout.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import threading
 from typing import Final
 
 LIBRARIES: Final = (
-    "scipy.sparse", "sklearn.feature_extraction.text", "implicit.cpu.als", "joblib",
+    "scipy.stats", "scipy.sparse", "sklearn.feature_extraction.text", "implicit.cpu.als",
+    "joblib",
 )  # fmt: skip
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,9 @@ class Preload:
         return self._started and not self._done.is_set()
 
     def start(self) -> None:
+        """Start the imports (once: a second call does nothing)."""
+        if self._started:
+            return
         self._started = True
         threading.Thread(target=self._run, name="juncture-preload", daemon=True).start()
 

@@ -35,7 +35,6 @@ from juncture.recommend.interactions import Interaction, Item
 from juncture.recommend.models import Models, train
 from juncture.runtime.clock import Clock
 from juncture.runtime.periodic import Periodic
-from juncture.runtime.preload import Preload
 from juncture.store.catalog import Catalog
 from juncture.store.placements import Placements
 from juncture.store.recommend import ProductEvent, RecommendReads
@@ -104,7 +103,6 @@ class Recommendations:
         self._read_at = 0.0
         self._lock = threading.Lock()
         self._first = threading.Lock()
-        self.preload = Preload()  # the training's libraries, imported after a live start
 
     def train(self) -> Models:
         """New models from every stored event and the catalogue, swapped in whole."""

@@ -7,7 +7,7 @@ import datetime as dt
 import functools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import FastAPI
 from pydantic import SecretStr
@@ -20,7 +20,7 @@ from juncture.channels.links import Links
 from juncture.channels.templates import Templates
 from juncture.core.events import Event
 from juncture.metrics import Metrics
-from juncture.runtime import measurement, read_cache, recommend_slots
+from juncture.runtime import read_cache, recommend_slots
 from juncture.runtime.campaigns import CampaignJob, Campaigns
 from juncture.runtime.cart_links import CartLinks
 from juncture.runtime.clock import Clock
@@ -35,6 +35,7 @@ from juncture.runtime.ingest import Ingestor
 from juncture.runtime.limits import RateLimits
 from juncture.runtime.measurement import Measurement
 from juncture.runtime.outbound import DispatcherThread
+from juncture.runtime.preload import Preload
 from juncture.runtime.quality import TallyFlusher
 from juncture.runtime.read_cache import CachedCatalog, CachedProgrammes
 from juncture.runtime.recommend import Recommendations, Trainer
@@ -81,6 +82,7 @@ class Juncture:
     dispatcher: DispatcherThread | None = None
     recs: Recommendations | None = None  # built with the app
     recs_trainer: Trainer | None = None
+    preload: Preload = field(default_factory=Preload)  # the slow libraries, after start
     reads: tuple[CachedCatalog, CachedProgrammes] | None = None  # the cached table reads
     quality_flusher: TallyFlusher | None = None  # writes the data-quality tallies
     retention: RetentionJob | None = None  # deletes what is past its window
@@ -170,7 +172,7 @@ class Juncture:
         return Mover(self.engine, self.batch_run())
 
     def app(self) -> FastAPI:
-        measurement.warm_up()
+        self.preload.start()
         token = self.settings.admin_token
         cap = self.settings.onsite_cap_per_day
         templates = self.templates()
@@ -199,6 +201,7 @@ class Juncture:
             identity_secret=_secret(self.settings.identity_secret),
             limits=self.rate_limits(),
             recs=self.recommendations(),
+            preload=self.preload,
             links=self.links(),
             templates=templates,
             inbound_token=_secret(self.settings.inbound_token),
@@ -257,9 +260,7 @@ class Juncture:
         return self.reads
 
     def start_recs_trainer(self) -> None:
-        """Live mode: import the training's libraries on a thread of their own (``/readyz``
-        waits for them), and train the recommendations now and every ``recs_train_every`` s."""
-        self.recommendations().preload.start()
+        """Live mode: train the recommendations now and every ``recs_train_every`` s."""
         if self.settings.recs_train_every > 0:
             every = self.settings.recs_train_every
             self.recs_trainer = Trainer(self.recommendations(), every)
