@@ -41,6 +41,7 @@ def demo(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from juncture.demo import harness as demo_run
+    from juncture.runtime import heap
     from juncture.settings import Settings
 
     for suffix in ("", "-wal", "-shm"):
@@ -53,6 +54,7 @@ def demo(
         port=port,
     )
     juncture, clock = demo_run.build(settings)
+    heap.settle()  # as juncture serve does once it is built
     started = time.perf_counter()
     try:
         with Progress(
