@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from juncture import wiring
 from juncture.demo import storefront
 from juncture.sim.catalog import build_catalog
+from juncture.store import tables
 from tests.browser import seeded
 from tests.browser.conftest import PageProblems, screenshot
 from tests.conftest import ADMIN, WRITE_KEY, LiveServer, settings_for
@@ -62,6 +66,21 @@ def answered(page: Any) -> dict[str, str]:
     )
 
 
+def viewed(shop: LiveServer, product_id: str) -> None:
+    """Wait until the page's Product Viewed of ``product_id`` is stored (Segment's library
+    sends it when it will: on a loaded machine, after the page has gone idle)."""
+    events = tables.events
+    query = sa.select(events.c.body).where(events.c.event == "Product Viewed")
+    deadline = time.monotonic() + 30
+    while True:
+        with shop.juncture.store.engine.connect() as conn:
+            bodies = [json.loads(b) for b in conn.execute(query).scalars()]
+        if any(b.get("properties", {}).get("product_id") == product_id for b in bodies):
+            return
+        assert time.monotonic() < deadline, "the page's Product Viewed never arrived"
+        time.sleep(0.1)
+
+
 def slot_text(page: Any, placement: str) -> str:
     return str(page.inner_text(f"[data-juncture-slot='{placement}']"))
 
@@ -85,7 +104,8 @@ def test_a_product_page_shows_its_touchpoints_and_a_price_drop(
     assert found["price_drop"] == "-no_price_drop"  # nothing fell since the shopper saw it
     assert found["low_stock"] == "-no_low_stock"
     screenshot(page, "storefront-product-slots")
-    page.wait_for_load_state("networkidle")  # the Product Viewed event has arrived
+    page.wait_for_load_state("networkidle")
+    viewed(shop, product.product_id)  # the drop must come after the view, not before it
 
     stored = shop.juncture.store.catalog.product(product.product_id)
     assert stored is not None and stored.price is not None

@@ -11,6 +11,7 @@ deviations, from the mean of all profiles.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Sequence
@@ -124,7 +125,22 @@ def cluster(
         members = tuple(sorted(i for i, keep in zip(ids, rows, strict=True) if keep))
         groups.append((members, traits))
     groups.sort(key=lambda g: (-len(g[0]), g[0]))
-    return [_described(i, members, traits) for i, (members, traits) in enumerate(groups)]
+    return _distinct([_described(i, members, traits) for i, (members, traits) in enumerate(groups)])
+
+
+def _distinct(found: list[Cluster]) -> list[Cluster]:
+    """Clusters whose names would repeat (two groups far from the mean in the same first
+    two ways) named by more of their traits, else numbered: segments need names apart."""
+    names = [c.name for c in found]
+    for n, c in enumerate(found):
+        if names.count(c.name) == 1:
+            continue
+        phrases = [_phrase(f, z) for f, z in c.traits]
+        longer = (
+            "Customers who " + " and ".join(phrases[:size]) for size in range(3, len(phrases) + 1)
+        )
+        names[n] = next((x for x in longer if x not in names), f"{c.name} ({n + 1})")
+    return [dataclasses.replace(c, name=name) for c, name in zip(found, names, strict=True)]
 
 
 def _described(

@@ -108,17 +108,24 @@ class Reports:
         future: Future[Report] = Future()
 
         def run() -> None:
+            # no longer running before whoever waits hears: a page that is told of an error
+            # and asks again at once computes again, instead of getting the same failure
             with self._workers:
                 try:
-                    future.set_result(self._keep(key, self._produce(key, compute)))
+                    report = self._keep(key, self._produce(key, compute))
                 except BaseException as exc:  # noqa: BLE001 - handed to whoever waits
+                    self._finished(key)
                     future.set_exception(exc)
-                finally:
-                    with self._lock:
-                        self._running.pop(key, None)
+                else:
+                    self._finished(key)
+                    future.set_result(report)
 
         threading.Thread(target=run, name="juncture-report", daemon=True).start()
         return future
+
+    def _finished(self, key: Hashable) -> None:
+        with self._lock:
+            self._running.pop(key, None)
 
     def _produce(self, key: Hashable, compute: Callable[[], Any]) -> Report:
         """Computed here, or, when another process holds the claim, its result once saved."""
