@@ -7,6 +7,7 @@ import collections
 import datetime as dt
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -28,16 +29,19 @@ def smtp() -> Iterator[SmtpSink]:
     sink.stop()
 
 
-def wait(predicate: object, timeout: float = 30.0) -> None:
+def wait(predicate: object, log: Path, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if callable(predicate) and predicate():
             return
         time.sleep(0.05)
-    raise AssertionError("timed out")
+    tail = log.read_text(errors="replace").splitlines()[-40:] if log.exists() else []
+    raise AssertionError("timed out; the server's log ends:\n" + "\n".join(tail))
 
 
-def test_every_message_arrives_across_a_crash(database_url: str, smtp: SmtpSink) -> None:
+def test_every_message_arrives_across_a_crash(
+    database_url: str, smtp: SmtpSink, tmp_path: Path
+) -> None:
     store = SqlStore(database_url)
     outbox = Outbox(store.engine)
     now = dt.datetime.now(dt.UTC)
@@ -55,13 +59,14 @@ def test_every_message_arrives_across_a_crash(database_url: str, smtp: SmtpSink)
         "JUNCTURE_PUBLIC_URL": "https://juncture.test",  # marketing email needs its way out
         "JUNCTURE_LINKS_SECRET": "test-links-secret",
     }
-    first = ServerProcess(database_url, env=env).start()
+    log = tmp_path / "serve.log"  # printed when the test fails
+    first = ServerProcess(database_url, env=env, log=log).start()
     try:
-        wait(lambda: len(smtp.mails) >= 10)
+        wait(lambda: len(smtp.mails) >= 10, log)
     finally:
         first.kill()
-    with ServerProcess(database_url, env=env):
-        wait(lambda: {r.status for r in outbox.deliveries(limit=100)} == {"sent"})
+    with ServerProcess(database_url, env=env, log=log):
+        wait(lambda: {r.status for r in outbox.deliveries(limit=100)} == {"sent"}, log)
     store.close()
     ids = collections.Counter(m.message["Message-ID"] for m in smtp.mails)
     assert set(ids) == {message_id(k, "shop.example") for k in keys}

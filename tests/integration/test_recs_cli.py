@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
+import time
 
 import pytest
 from segment.analytics.client import Client
@@ -16,6 +18,8 @@ from juncture.cli.main import app
 from juncture.recommend import base, evaluate, movielens
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.recommend import Recommendations, Trainer
+from juncture.store.recommend_models import ModelStore, Saved
+from juncture.store.sql import SqlStore
 from tests.conftest import WRITE_KEY, LiveServer, settings_for
 
 
@@ -82,7 +86,7 @@ def test_a_server_takes_the_trained_models_instead_of_training(
     def no_training(self: Recommendations) -> None:
         raise AssertionError("trained again instead of loading the saved models")
 
-    monkeypatch.setattr(Recommendations, "train", no_training)
+    monkeypatch.setattr(Recommendations, "_train", no_training)
     later = ManualClock(dt.datetime.now(dt.UTC) + dt.timedelta(hours=2))
     juncture = wiring.build(settings_for(database_url), clock=later)
     try:
@@ -93,5 +97,59 @@ def test_a_server_takes_the_trained_models_instead_of_training(
         wait = Trainer(recs, every=86400.0)._first_wait()
         assert 86400 - 7300 < wait <= 86400 - 7200  # due a day after the training
         assert Trainer(recs, every=3600.0)._first_wait() == 0.0  # overdue
+    finally:
+        juncture.close()
+
+
+def test_two_nodes_saving_their_models_at_once_both_succeed(database_url: str) -> None:
+    """Serve nodes that start together train together: each save lands (the later one
+    stays), none fails on the other's row."""
+    store = SqlStore(database_url)
+    saved = ModelStore(store.engine)
+    at = dt.datetime(2026, 12, 7, tzinfo=dt.UTC)
+    failed: list[BaseException] = []
+    for round_ in range(15):
+        gate = threading.Barrier(2)
+
+        def save(node: int, name: str = f"m{round_}", gate: threading.Barrier = gate) -> None:
+            gate.wait()
+            try:
+                saved.save(name, Saved(b"node%d" % node, at, node))
+            except BaseException as exc:  # noqa: BLE001 - collected for the assert
+                failed.append(exc)
+
+        nodes = [threading.Thread(target=save, args=(n,)) for n in (1, 2)]
+        for t in nodes:
+            t.start()
+        for t in nodes:
+            t.join()
+        found = saved.load(f"m{round_}")
+        assert found is not None and found.body in (b"node1", b"node2")
+    store.close()
+    assert failed == []
+
+
+def test_a_first_ask_during_the_trainer_s_training_waits_for_it(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trainings: list[str] = []
+    real = Recommendations._train
+
+    def slow(self: Recommendations) -> object:
+        trainings.append(threading.current_thread().name)
+        time.sleep(0.3)  # the first ask comes while this runs
+        return real(self)
+
+    monkeypatch.setattr(Recommendations, "_train", slow)
+    juncture = wiring.build(settings_for(database_url))
+    try:
+        recs = juncture.recommendations()
+        trainer = threading.Thread(target=recs.train, name="trainer")
+        trainer.start()
+        while not trainings:
+            time.sleep(0.01)
+        assert recs.current() is recs.models
+        trainer.join()
+        assert trainings == ["trainer"]
     finally:
         juncture.close()

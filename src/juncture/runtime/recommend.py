@@ -102,10 +102,15 @@ class Recommendations:
         self.tokens: Callable[[], str] = lambda: uuid.uuid4().hex  # unique per answer
         self._read_at = 0.0
         self._lock = threading.Lock()
-        self._first = threading.Lock()
+        self._training = threading.Lock()
 
     def train(self) -> Models:
-        """New models from every stored event and the catalogue, swapped in whole."""
+        """New models from every stored event and the catalogue, swapped in whole (one
+        training at a time: the trainer's and a first ask's do not overlap)."""
+        with self._training:
+            return self._train()
+
+    def _train(self) -> Models:
         started = time.perf_counter()
         end = self.reads.last_seq()
         seen: list[Interaction] = []
@@ -141,9 +146,9 @@ class Recommendations:
     def current(self) -> Models:
         """The models, trained now if never, with the events stored since the last read."""
         if self.models is None:
-            with self._first:  # concurrent first asks train once
+            with self._training:  # concurrent first asks (and the trainer) train once
                 if self.models is None and not self.restore():
-                    self.train()
+                    self._train()
         with self._lock:
             assert self.models is not None
             if time.monotonic() - self._read_at >= self.config.refresh:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from juncture.core.events import as_utc
+from juncture.store.bulk import upsert_rows
 from juncture.store.catalog import Repository
 from juncture.store.tables import metadata
 
@@ -40,11 +41,9 @@ class ModelStore(Repository):
     """Models by name (one row each, replaced by the next training)."""
 
     def save(self, name: str, saved: Saved) -> None:
-        row = {"trained_at": saved.trained_at, "seq": saved.seq, "body": saved.body}
-        with self._begin("save a recommendation model") as conn:
-            done = conn.execute(M.update().where(M.c.name == name).values(**row))
-            if not done.rowcount:
-                conn.execute(M.insert().values(name=name, **row))
+        row = {"name": name, "trained_at": saved.trained_at, "seq": saved.seq}
+        with self._begin("save a recommendation model") as conn:  # nodes may save at once
+            upsert_rows(conn, M, [{**row, "body": saved.body}], ["name"])
 
     def load(self, name: str) -> Saved | None:
         query = sa.select(M.c.body, M.c.trained_at, M.c.seq).where(M.c.name == name)
