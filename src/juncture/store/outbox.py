@@ -449,30 +449,8 @@ def row_of(m: Any) -> OutboxRow:
 def shown_row(row_id: int, message: Message) -> OutboxRow:
     """The row :func:`row` stored for ``message`` under ``row_id``, as :func:`row_of` would
     read it back (its payload through JSON, as stored), without reading it."""
-    payload = message.payload if isinstance(message.payload, dict) else dict(message.payload)
-    created = as_utc(message.created_at)
-    return OutboxRow(
-        id=row_id,
-        idempotency_key=message.idempotency_key,
-        profile_id=message.profile_id,
-        journey_id=message.journey_id,
-        journey_version=message.journey_version,
-        enrollment_id=message.enrollment_id,
-        node_id=message.node_id,
-        channel=message.channel,
-        purpose=message.purpose,
-        template=message.template,
-        payload=orjson.loads(_encoder.encode(payload)),
-        status=message.status,
-        reason=message.reason,
-        attempts=0,
-        next_attempt_at=None
-        if message.next_attempt_at is None
-        else as_utc(message.next_attempt_at),
-        created_at=created,
-        sent_at=created if message.status == "shown" else None,
-        last_error=None,
-    )
+    stored = dict(zip(COLUMNS, row(message, as_utc), strict=True))
+    return row_of({**stored, "id": row_id, "last_error": None})
 
 
 def _claimed(row: OutboxRow, until: dt.datetime) -> OutboxRow:
