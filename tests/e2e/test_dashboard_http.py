@@ -53,6 +53,17 @@ def test_activity_counts_events_orders_and_revenue(live: LiveServer) -> None:
     assert hours[-1].events == 0
 
 
+def test_a_period_ending_in_a_minutes_first_second_has_that_minute(live: LiveServer) -> None:
+    send(live)
+    _, minute = buckets_around(live)  # the newest event's minute: every event is in it or before
+    for until in (minute + dt.timedelta(milliseconds=500), minute + dt.timedelta(minutes=1)):
+        buckets = live.juncture.store.activity.buckets(until - dt.timedelta(minutes=5), until, 60)
+        assert buckets[-1].start == minute
+        assert sum(b.events for b in buckets) == 5
+    before = live.juncture.store.activity.buckets(minute - dt.timedelta(minutes=5), minute, 60)
+    assert before[-1].start == minute - dt.timedelta(minutes=1)  # [since, until): not ``until``
+
+
 def test_the_summary_counts_each_event_once(live: LiveServer) -> None:
     send(live)
     activity = live.juncture.store.activity

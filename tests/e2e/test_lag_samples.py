@@ -45,6 +45,8 @@ def test_samples_are_taken_once_a_minute_and_read_per_bucket(store: SqlStore) ->
     assert [(b.events, b.seconds) for b in minutes] == [
         (40, 12.0), (7, 60.0), (None, None), (0, 0.0),
     ]  # fmt: skip
+    now = START + dt.timedelta(minutes=3, milliseconds=500)  # ending in 12:03's first second
+    assert store.lag_samples.buckets(START, now, 60) == minutes[:4]
     hours = store.lag_samples.buckets(
         START - dt.timedelta(hours=1), START + dt.timedelta(hours=1), 3600
     )

@@ -18,6 +18,7 @@ retention deletes later stay counted: the summary holds counts, no personal data
 from __future__ import annotations
 
 import datetime as dt
+import math
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Final
@@ -162,7 +163,7 @@ class Activity:
         """Events received from the minute of ``since`` up to ``until`` in buckets of
         ``step`` seconds (a whole number of minutes), oldest first, every bucket present:
         the summary's minutes, and the events past its mark (up to :data:`TAIL` of them)."""
-        first, last = int(since.timestamp()) // 60, (int(until.timestamp()) - 1) // 60
+        first, last = int(since.timestamp()) // 60, last_slot(until, 60)
         per = step // 60
         bucket = M.c.minute.op("/")(per)  # whole division on both dialects: the bucket
         summed = (
@@ -195,6 +196,13 @@ class Activity:
 def _mark(conn: sa.Connection) -> int:
     """The last seq counted (the row is made by the migration; 0 without it)."""
     return int(conn.execute(sa.select(K.c.seq).where(K.c.name == MARK)).scalar() or 0)
+
+
+def last_slot(until: dt.datetime, step: int) -> int:
+    """The last slot of ``step`` seconds that [..., ``until``) reaches: the one ``until`` falls
+    in unless it is that slot's very start (a period ending now, in a minute's first second,
+    still has that minute)."""
+    return (math.ceil(until.timestamp()) - 1) // step
 
 
 def minute_of(dialect: str, column: Any) -> Any:

@@ -12,7 +12,7 @@ from typing import Final
 import sqlalchemy as sa
 
 from juncture.store import failures
-from juncture.store.activity import minute_of
+from juncture.store.activity import last_slot, minute_of
 from juncture.store.summary_tables import engine_lag as G
 
 KEEP: Final = dt.timedelta(days=31)  # samples older than this are deleted as new ones come
@@ -60,7 +60,7 @@ class LagSamples:
         )
         with self._connect() as conn:
             found = {int(n): (int(e), float(s)) for n, e, s in conn.execute(query)}
-        first, last = int(since.timestamp()) // step, (int(until.timestamp()) - 1) // step
+        first, last = int(since.timestamp()) // step, last_slot(until, step)
         out = []
         for n in range(first, last + 1):
             start = dt.datetime.fromtimestamp(n * step, dt.UTC)
