@@ -10,11 +10,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from segment.analytics.client import Client
 
-from juncture import wiring
-from tests.conftest import ADMIN, LiveServer, settings_for
+from tests.conftest import ADMIN, LiveServer, mail_server
 from tests.e2e.test_recommendations_http import opened, order
 from tests.servers import SmtpSink
 
@@ -81,23 +79,13 @@ nodes:
 
 @pytest.fixture
 def shop(database_url: str) -> Iterator[tuple[LiveServer, SmtpSink, httpx.Client, Client]]:
-    sink = SmtpSink().start()
-    settings = settings_for(
-        database_url,
-        smtp_url=SecretStr(sink.url),
-        email_from="Shop <shop@example.com>",
-        dispatch_interval=0.05,
-        recs_refresh=0.0,
-    )
-    server = LiveServer(wiring.build(settings)).start()
-    server.juncture.start_dispatcher()
-    api = httpx.Client(base_url=server.url, headers=ADMIN)
-    client = opened(server)
-    assert api.post("/v1/recommendations/train").status_code == 200  # as `serve` does at start
-    yield server, sink, api, client
-    api.close()
-    server.stop()
-    sink.stop()
+    with (
+        mail_server(database_url, recs_refresh=0.0) as (server, sink),
+        httpx.Client(base_url=server.url, headers=ADMIN) as api,
+    ):
+        client = opened(server)
+        assert api.post("/v1/recommendations/train").status_code == 200  # as `serve` does
+        yield server, sink, api, client
 
 
 def _apply(api: httpx.Client, text: str) -> None:
