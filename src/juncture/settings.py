@@ -199,9 +199,12 @@ class Settings(BaseSettings):
     # tracks with Segment's analytics.js and shows /v1/juncture.js's popovers.
     demo_storefront: bool = False
     # Recommendations (docs/recommendations.md): seconds between trainings in `juncture
-    # serve` (0: only on demand), seconds between reads of new events, products of one
-    # brand in one answer, and the merchant's boost and bury rules ("brand:Acme=2,product:p9=0").
+    # serve` (0: only on demand), seconds between looks at the saved models (a newer
+    # training by another server of the database is taken; one due is trained by one of
+    # them), seconds between reads of new events, products of one brand in one answer,
+    # and the merchant's boost and bury rules ("brand:Acme=2,product:p9=0").
     recs_train_every: float = Field(default=3600.0, ge=0)
+    recs_look_every: float = Field(default=30.0, gt=0)
     recs_refresh: float = Field(default=1.0, ge=0)
     recs_max_per_brand: int = Field(default=3, ge=1)
     recs_rules: str = ""

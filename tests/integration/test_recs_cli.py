@@ -17,7 +17,7 @@ from juncture import wiring
 from juncture.cli.main import app
 from juncture.recommend import base, evaluate, movielens
 from juncture.runtime.clock import ManualClock
-from juncture.runtime.recommend import Recommendations, Trainer
+from juncture.runtime.recommend import Recommendations
 from juncture.store.recommend_models import ModelStore, Saved
 from juncture.store.sql import SqlStore
 from tests.conftest import WRITE_KEY, LiveServer, settings_for
@@ -86,6 +86,7 @@ def test_a_server_takes_the_trained_models_instead_of_training(
     def no_training(self: Recommendations) -> None:
         raise AssertionError("trained again instead of loading the saved models")
 
+    real_train = Recommendations._train
     monkeypatch.setattr(Recommendations, "_train", no_training)
     later = ManualClock(dt.datetime.now(dt.UTC) + dt.timedelta(hours=2))
     juncture = wiring.build(settings_for(database_url), clock=later)
@@ -94,9 +95,11 @@ def test_a_server_takes_the_trained_models_instead_of_training(
         models = recs.current()
         assert models.summary()["baskets"] == 4
         assert [p for p, _, _ in models.together.with_item("tent")] == ["pegs"]
-        wait = Trainer(recs, every=86400.0)._first_wait()
-        assert 86400 - 7300 < wait <= 86400 - 7200  # due a day after the training
-        assert Trainer(recs, every=3600.0)._first_wait() == 0.0  # overdue
+        assert recs.keep_current(every=86400.0) is False  # due a day after the training
+        monkeypatch.setattr(Recommendations, "_train", real_train)
+        assert recs.keep_current(every=3600.0) is True  # two hours old: trained again
+        assert recs.trained_at == later.now()
+        assert models.summary()["baskets"] == 4
     finally:
         juncture.close()
 
@@ -153,3 +156,19 @@ def test_a_first_ask_during_the_trainer_s_training_waits_for_it(
         assert trainings == ["trainer"]
     finally:
         juncture.close()
+
+
+def test_one_process_of_a_database_holds_the_training_lease(database_url: str) -> None:
+    """Two servers' stores: while one trains (holds the lease) the other's try fails, and
+    succeeds once it is let go. On SQLite one process serves the file: always held."""
+    one, other = SqlStore(database_url), SqlStore(database_url)
+    try:
+        with one.recommend_models.lease("all", wait=False) as held:
+            assert held
+            with other.recommend_models.lease("all", wait=False) as also:
+                assert also is database_url.startswith("sqlite")
+        with other.recommend_models.lease("all", wait=False) as held:
+            assert held
+    finally:
+        one.close()
+        other.close()

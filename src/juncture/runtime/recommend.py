@@ -2,13 +2,16 @@
 keep them current from the log between trainings, and answer for one shopper.
 
 :class:`Recommendations` holds the latest :class:`~juncture.recommend.models.Models`.
-:meth:`~Recommendations.train` builds new ones (``juncture recs train``, the training
-schedule of :class:`Trainer`, the admin endpoint), swaps them in whole and saves them in the
-database; a server that starts takes the saved ones (:meth:`~Recommendations.restore`) and
-trains when they are due. Between
-trainings, each answer first reads the events stored since the last read (at most once per
-``refresh`` seconds) into best-sellers, trending and purchased-together; people-like-you
-reads the shopper's history from their profile as it is now.
+:meth:`~Recommendations.train` builds new ones (``juncture recs train``, the admin
+endpoint), swaps them in whole and saves them in the database. The models are trained once
+per deployment, whatever the number of servers on one database: a training holds the
+database's lease (:meth:`~juncture.store.recommend_models.ModelStore.lease`), and
+:class:`Trainer` (:meth:`~Recommendations.keep_current`) takes the models another process
+saved when they are newer than its own, and trains only when they are due and no other
+process is training. Between trainings, each answer first reads the events stored since
+the last read (at most once per ``refresh`` seconds) into best-sellers, trending and
+purchased-together; people-like-you reads the shopper's history from their profile as it
+is now.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
 from juncture.core import retail
@@ -105,10 +109,43 @@ class Recommendations:
         self._training = threading.Lock()
 
     def train(self) -> Models:
-        """New models from every stored event and the catalogue, swapped in whole (one
-        training at a time: the trainer's and a first ask's do not overlap)."""
-        with self._training:
+        """New models from every stored event and the catalogue, swapped in whole and saved
+        (one training at a time: in this process, the trainer's and a first ask's do not
+        overlap; in the deployment, this waits for another process's training to end)."""
+        with self._training, self._lease(wait=True):
             return self._train()
+
+    def keep_current(self, every: float) -> bool:
+        """Take the saved models when a newer training saved them; when there are none or
+        they are ``every`` seconds old, train, unless another process is training (it
+        holds the lease: its models are taken at a later call). Whether this trained."""
+        with self._training:
+            self._reload()
+            if not self._due(every):
+                return False
+            with self._lease(wait=False) as held:
+                if not held:
+                    return False
+                self._reload()  # a training that ended while this waited for the lease
+                if not self._due(every):
+                    return False
+                self._train()
+                return True
+
+    def _due(self, every: float) -> bool:
+        if self.trained_at is None:
+            return True
+        return (self.clock.now() - self.trained_at).total_seconds() >= every
+
+    def _reload(self) -> bool:
+        """Take the saved models if a training newer than this one's saved them."""
+        at = self.saved.trained_at(MODEL) if self.saved is not None else None
+        if at is None or (self.trained_at is not None and at <= self.trained_at):
+            return False
+        return self.restore()
+
+    def _lease(self, *, wait: bool) -> AbstractContextManager[bool]:
+        return nullcontext(True) if self.saved is None else self.saved.lease(MODEL, wait=wait)
 
     def _train(self) -> Models:
         started = time.perf_counter()
@@ -144,11 +181,15 @@ class Recommendations:
         return True
 
     def current(self) -> Models:
-        """The models, trained now if never, with the events stored since the last read."""
+        """The models, with the events stored since the last read: the saved ones, or
+        trained now if none are (once: a first ask waits for a training under way, here
+        or in another process of the deployment, and takes its models)."""
         if self.models is None:
             with self._training:  # concurrent first asks (and the trainer) train once
                 if self.models is None and not self.restore():
-                    self._train()
+                    with self._lease(wait=True):
+                        if not self.restore():
+                            self._train()
         with self._lock:
             assert self.models is not None
             if time.monotonic() - self._read_at >= self.config.refresh:
@@ -267,30 +308,19 @@ def _replace(ask: Ask, **changes: object) -> Ask:
 
 
 class Trainer(Periodic):
-    """Trains again every ``every`` seconds on a thread of its own: at start, unless the
-    saved models are younger than ``every`` (then when they are due); a failed training is
+    """Keeps the models current on a thread of its own (:meth:`Recommendations.keep_current`),
+    looking every ``look`` seconds (at most ``every``), the first time at start: the saved
+    models are taken when newer than those in use, and trained again (by this process or
+    another of the deployment) when ``every`` seconds old. A failed look or training is
     logged and the models in use stay."""
 
-    def __init__(self, recommendations: Recommendations, every: float) -> None:
-        super().__init__("recs-trainer", self._train, every, first=self._first_wait)
+    def __init__(self, recommendations: Recommendations, every: float, look: float) -> None:
+        super().__init__("recs-trainer", self._look, min(every, look), first=lambda: 0.0)
         self.recommendations = recommendations
         self.every = every
 
-    def _train(self) -> None:
+    def _look(self) -> None:
         try:
-            self.recommendations.train()
-        except Exception:  # a schedule must outlive one bad training
-            log.exception("recommendations: training failed; the models in use stay")
-
-    def _first_wait(self) -> float:
-        """Saved models younger than ``every`` are used until they are due; else train now."""
-        recs = self.recommendations
-        try:
-            restored = recs.models is not None or recs.restore()
-        except Exception:  # the database may be away at start: train when it is back
-            log.exception("recommendations: the saved models could not be read")
-            restored = False
-        if not restored or recs.trained_at is None:
-            return 0.0
-        age = (recs.clock.now() - recs.trained_at).total_seconds()
-        return max(0.0, self.every - age)
+            self.recommendations.keep_current(self.every)
+        except Exception:  # a schedule must outlive one bad training or a database away
+            log.exception("recommendations: training or loading failed; the models in use stay")

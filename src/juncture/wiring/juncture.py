@@ -260,10 +260,11 @@ class Juncture:
         return self.reads
 
     def start_recs_trainer(self) -> None:
-        """Live mode: train the recommendations now and every ``recs_train_every`` s."""
+        """Live mode: keep the recommendations current, trained every ``recs_train_every``
+        s by one server of the database, the others taking its models."""
         if self.settings.recs_train_every > 0:
-            every = self.settings.recs_train_every
-            self.recs_trainer = Trainer(self.recommendations(), every)
+            every, look = self.settings.recs_train_every, self.settings.recs_look_every
+            self.recs_trainer = Trainer(self.recommendations(), every, look)
             self.recs_trainer.start()
 
     def batch_run(self) -> Callable[[Processor], object]:
