@@ -31,6 +31,9 @@ def test_bench_scale_reports_each_run_with_every_event_stored() -> None:
     (run,) = results["workers"]
     assert run["stored"] == run["events"] == 600  # each event applied once, none lost
     assert run["events_per_s"] > 0 and run["ratio"] == 1.0
-    assert run["worker_cpu_us_per_event"] > 0
+    assert run["workers_cpu_us_per_event"] > 0 and run["postgres_cpu_us_per_event"] > 0
+    parts = run["workers_cpu_us_per_event"] + run["postgres_cpu_us_per_event"]
+    assert run["cpu_us_per_event"] >= parts  # the log's and the bench's are in it too
+    assert run["run_cores_busy"] > 0 and run["ceiling_events_per_s"] > 0
     assert run["lag_p99_s"] >= run["lag_p50_s"] >= 0
-    assert any("1 worker(s)" in line for line in lines)
+    assert any("1 worker(s)" in line and "PostgreSQL" in line for line in lines)

@@ -6,11 +6,14 @@ is), each batch acknowledged before the next, on NATS JetStream and on Redis Str
 Then, per worker count, a fresh PostgreSQL database and a fresh log: the workers start and
 share the partitions, the events are appended as fast as the log takes them, and the
 bench times until every partition's position has reached the log's end (every event
-applied, exactly once: the stored count is checked), with the CPU the workers and
-PostgreSQL spent per event; then a steady load at half that rate for a few seconds, with
-the lag (now less the receipt of the oldest event not applied yet) sampled every 0.2 s.
-The raw limit is the one-worker rate: each count's ratio is its rate over that many
-single workers (1.0: it scales linearly).
+applied, exactly once: the stored count is checked), with the CPU each part spent per
+event (:mod:`juncture.bench.cpu`: the workers, this database's PostgreSQL backends and
+its writers, the log's server, the bench appending) and how many of the machine's cores
+were busy meanwhile, from which the run's ceiling on this machine follows (cores over the
+CPU per event); then a steady load at half that rate for a few seconds, with the lag (now
+less the receipt of the oldest event not applied yet) sampled every 0.2 s. The raw limit
+is the one-worker rate: each count's ratio is its rate over that many single workers
+(1.0: it scales linearly).
 """
 
 from __future__ import annotations
@@ -23,12 +26,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from juncture.bench.ingest import cpu_seconds, make_batches, percentile, rows_of, stored_counts
+from juncture.bench import cpu
+from juncture.bench.ingest import make_batches, percentile, rows_of, stored_counts
 from juncture.core.events import Event
 from juncture.log import Log, connect
 from juncture.log.base import Entry, entry
@@ -55,18 +58,6 @@ def appends(url: str, events: Sequence[Event], partitions: int) -> dict[str, Any
     return {"events": len(events), "events_per_s": len(events) / seconds}
 
 
-def postgres_cpu() -> float:
-    """CPU seconds spent so far by the PostgreSQL processes on this machine."""
-    total = 0.0
-    for comm in Path("/proc").glob("[0-9]*/comm"):
-        try:
-            if comm.read_text().strip() == "postgres":
-                total += cpu_seconds(int(comm.parent.name))
-        except OSError:
-            continue
-    return total
-
-
 def workers_run(
     base_url: str, log_url: str, events: Sequence[Event], count: int, partitions: int
 ) -> dict[str, Any]:
@@ -86,7 +77,7 @@ def workers_run(
         procs = [_worker(env) for _ in range(count)]
         try:
             _until(lambda: _shared(store, name, count, partitions), 300)
-            cpu = sum(cpu_seconds(p.pid) for p in procs), postgres_cpu()
+            meter = cpu.Meter(store, log_url, [p.pid for p in procs])
             started = time.perf_counter()
             entries = [entry(e, partitions) for e in events]
             for start in range(0, len(entries), BATCH):
@@ -94,8 +85,7 @@ def workers_run(
             last = {p: log.last(p) for p in range(partitions)}
             _until(lambda: _caught_up(store, name, last), 600)
             seconds = time.perf_counter() - started
-            worker_cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu[0]
-            pg_cpu = postgres_cpu() - cpu[1]
+            spent = meter.spent(len(events), seconds)
             stored = stored_counts(url)[0]
             rate = len(events) / seconds
             lags = steady_lag(store, log, name, events, rate=rate / 2)
@@ -111,8 +101,8 @@ def workers_run(
         "events": len(events),
         "stored": stored,
         "events_per_s": rate,
-        "worker_cpu_us_per_event": worker_cpu / len(events) * 1e6,
-        "postgres_cpu_us_per_event": pg_cpu / len(events) * 1e6,
+        "seconds": seconds,
+        **spent,
         "steady_rate": rate / 2,
         "lag_p50_s": percentile(lags, 0.5),
         "lag_p99_s": percentile(lags, 0.99),
@@ -233,8 +223,7 @@ def run(
         echo(
             f"{count} worker(s): {found['events_per_s']:,.0f} events/s "
             f"(ratio {found['ratio']:.2f} of {count} x one worker), "
-            f"workers {found['worker_cpu_us_per_event']:.0f} us/event, "
-            f"PostgreSQL {found['postgres_cpu_us_per_event']:.0f} us/event, "
+            f"{cpu.describe(found)}, "
             f"{found['stored']:,} stored of {found['events']:,}; lag at "
             f"{found['steady_rate']:,.0f}/s p50 {found['lag_p50_s']:.2f} s, "
             f"p99 {found['lag_p99_s']:.2f} s"

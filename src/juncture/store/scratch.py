@@ -69,3 +69,14 @@ def _insert(conn: Any, sqlite: bool, table: str, columns: Sequence[str], chunks:
             for row in rows:
                 copy.write_row(row)
     conn.commit()
+
+
+def backends(engine: sa.Engine, shared: Sequence[str]) -> set[int]:
+    """The process ids of the PostgreSQL backends serving ``engine``'s database now, and of
+    the server's processes of the ``shared`` backend types (``walwriter``, ...)."""
+    query = sa.text(
+        "SELECT pid FROM pg_stat_activity "
+        "WHERE datname = current_database() OR backend_type = ANY(:shared)"
+    )
+    with engine.connect() as conn:
+        return {int(r[0]) for r in conn.execute(query, {"shared": list(shared)})}
