@@ -17,7 +17,7 @@ from juncture.cli.journeys import journeys_app
 from juncture.cli.lag import lag
 from juncture.cli.measure import measure_app
 from juncture.cli.options import DatabaseUrl
-from juncture.cli.overdue import OVERDUE_HELP, OnOverdue
+from juncture.cli.overdue import OnOverdue, Overdue, OverdueAfter
 from juncture.cli.profiles import profiles_app
 from juncture.cli.quality import plans_app, quality_app
 from juncture.cli.recs import recs_app
@@ -76,10 +76,8 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8765)")] = None,
     database_url: DatabaseUrl = None,
-    overdue: Annotated[OnOverdue, typer.Option(help=OVERDUE_HELP)] = OnOverdue.ASK,
-    overdue_after: Annotated[
-        float, typer.Option(min=0, help="Hours past due before work counts as overdue")
-    ] = 24.0,
+    overdue: Overdue = OnOverdue.ASK,
+    overdue_after: OverdueAfter = 24.0,
 ) -> None:
     """Run the HTTP API (tracking, admin, health, metrics) and the outbox dispatcher."""
     from juncture import wiring

@@ -10,6 +10,12 @@ commits that apply events either, inline or behind the log, on a thread or in th
 process), so nothing fires and nothing is sent while it runs; ``ask`` (the default)
 asks on a terminal and holds otherwise, printing how to fire. Work due within
 ``--overdue-after`` hours is not overdue and always fires.
+
+With the distributed log the work is shared: ``juncture worker`` fires the timers and
+``juncture serve`` sends the messages. Each takes the same options and decides at its start
+about its own part: a worker weighs the overdue timers and, held, fires none (its engine
+holds them and it does not tick), events applied as usual; a server weighs both, as it
+always did, and held sends nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import sys
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -38,24 +45,59 @@ class OnOverdue(enum.StrEnum):
     HOLD = "hold"
 
 
-def fire(store: SqlStore, choice: OnOverdue, after_hours: float, now: dt.datetime) -> bool:
-    """Whether the server may fire timers and send messages: True when nothing is overdue,
-    with ``fire``, or when the user says so at the prompt."""
+Overdue = Annotated[OnOverdue, typer.Option(help=OVERDUE_HELP)]
+OverdueAfter = Annotated[
+    float, typer.Option(min=0, help="Hours past due before work counts as overdue")
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """A command that may hold overdue work: its name, whether queued messages are its
+    part (a worker sends none), and what holding means for it."""
+
+    command: str
+    messages: bool
+    held: str
+
+
+SERVER = Holder(
+    "serve", True, "Nothing fires and no message is sent while this server runs; "
+    "the API answers as usual",
+)  # fmt: skip
+WORKER = Holder(
+    "worker", False, "No timer fires while this worker runs; events are applied as usual"
+)
+
+
+def fire(
+    store: SqlStore,
+    choice: OnOverdue,
+    after_hours: float,
+    now: dt.datetime,
+    holder: Holder = SERVER,
+) -> bool:
+    """Whether ``holder`` may fire timers (and send messages, when they are its part): True
+    when none of its part is overdue, with ``fire``, or when the user says so at the
+    prompt."""
     from juncture.store.overdue import overdue
 
     found = overdue(store.engine, now - dt.timedelta(hours=after_hours))
-    if not found.any or choice is OnOverdue.FIRE:
+    late = found.timers + (found.messages if holder.messages else 0)
+    if not late or choice is OnOverdue.FIRE:
         return True
     since = f"{found.oldest:%Y-%m-%d %H:%M} UTC" if found.oldest else "long ago"
+    queued = f" and {found.messages:,} queued messages" if holder.messages else ""
     what = (
-        f"{found.timers:,} timers and {found.messages:,} queued messages are overdue "
+        f"{found.timers:,} timers{queued} are overdue "
         f"(due more than {after_hours:g} hours ago, the oldest at {since})"
     )
-    question = f"{what}. Fire the timers and send the messages now?"
+    doing = "fire the timers and send the messages" if holder.messages else "fire the timers"
+    question = f"{what}. {doing.capitalize()} now?"
     if choice is OnOverdue.ASK and sys.stdin.isatty() and typer.confirm(question, default=False):
         return True
     console.print(
-        f"[yellow]{what}: held. Nothing fires and no message is sent while this server runs; "
-        "the API answers as usual. To fire and send them: juncture serve --overdue fire[/]"
+        f"[yellow]{what}: held. {holder.held}. "
+        f"To {doing}: juncture {holder.command} --overdue fire[/]"
     )
     return False

@@ -7,11 +7,16 @@ from __future__ import annotations
 import typer
 
 from juncture.cli.options import DatabaseUrl
+from juncture.cli.overdue import OnOverdue, Overdue, OverdueAfter
 
 
-def worker(database_url: DatabaseUrl = None) -> None:
+def worker(
+    database_url: DatabaseUrl = None,
+    overdue: Overdue = OnOverdue.ASK,
+    overdue_after: OverdueAfter = 24.0,
+) -> None:
     """Apply partitions of the distributed log, sharing them with the other workers, and
-    send the outbox."""
+    fire the timers (held, like ``juncture serve``'s, when long overdue)."""
     import signal
     import threading
 
@@ -19,9 +24,11 @@ def worker(database_url: DatabaseUrl = None) -> None:
 
     from juncture import settings as settings_module
     from juncture import wiring
+    from juncture.cli import overdue as on_overdue
     from juncture.errors import JunctureError
     from juncture.metrics import Metrics
     from juncture.runtime import heap
+    from juncture.runtime.clock import SystemClock
 
     flags = {"database_url": database_url} if database_url else {}
     settings = settings_module.load(**flags)
@@ -32,7 +39,9 @@ def worker(database_url: DatabaseUrl = None) -> None:
     store = wiring.open_store(settings)
     metrics = Metrics()
     try:
-        the_worker = wiring.build_worker(settings, store, metrics)
+        now = SystemClock().now()
+        live = on_overdue.fire(store, overdue, overdue_after, now, on_overdue.WORKER)
+        the_worker = wiring.build_worker(settings, store, metrics, hold_timers=not live)
     except JunctureError as exc:
         store.close()
         typer.echo(f"juncture worker: {exc.message}", err=True)

@@ -14,8 +14,9 @@ partition: this one lets it go.
 Each transaction first locks the people its events name (:func:`hold_people`), so that
 two workers never apply to one profile at once (a merge across partitions), and fires only
 the timers of people it holds; the worker owning partition 0 also ticks: it fires every due
-timer, holding their people. Any number of workers may dispatch: the outbox's claims
-(``FOR UPDATE SKIP LOCKED``) send each message once.
+timer, holding their people (none while its engine holds the timers: ``juncture worker
+--overdue hold``). Any number of servers may dispatch: the outbox's claims (``FOR UPDATE
+SKIP LOCKED``) send each message once.
 
 An event the engine cannot apply is found by halving the batch and kept in the quarantine
 (``unprocessable``); the position moves past it.
@@ -149,7 +150,7 @@ class Worker:
         """One look at the leases when due, a tick when due, and one batch of each owned
         partition; whether any event was applied."""
         self._lease_due()
-        if 0 in self.owned and time.monotonic() >= self._next_tick:
+        if 0 in self.owned and not self._engine.hold_timers and time.monotonic() >= self._next_tick:
             self._next_tick = time.monotonic() + _TICK_SECONDS
             self._tick()
         worked = False

@@ -36,8 +36,15 @@ def open_log(settings: Settings) -> Log | None:
     )
 
 
-def build_worker(settings: Settings, store: SqlStore, metrics: Metrics | None = None) -> Worker:
-    """A ``juncture worker`` over the distributed log and the store (PostgreSQL)."""
+def build_worker(
+    settings: Settings,
+    store: SqlStore,
+    metrics: Metrics | None = None,
+    *,
+    hold_timers: bool = False,
+) -> Worker:
+    """A ``juncture worker`` over the distributed log and the store (PostgreSQL);
+    ``hold_timers``: it fires no timer (``juncture worker --overdue hold``)."""
     log_ = open_log(settings)
     if log_ is None:
         raise InvalidSettings("juncture worker needs JUNCTURE_LOG_URL (nats:// or redis://)")
@@ -46,6 +53,7 @@ def build_worker(settings: Settings, store: SqlStore, metrics: Metrics | None = 
     engine = Engine(
         clock, engine_config(settings), journeys=store.journeys, segments=StoredSegments(),
         recommends=functools.partial(recommend_slots.count, lambda: recs),
+        hold_timers=hold_timers,
     )  # fmt: skip
     return Worker(
         log_,
