@@ -339,3 +339,39 @@ def test_a_bad_settles_says_what_is_wrong(change: tuple[str, str], line: int, sa
     with pytest.raises(journey_definitions.InvalidJourney) as info:
         journey_definitions.loads(text, "settled.yaml")
     assert f"settled.yaml:{line}: {says}" in str(info.value)
+
+
+BRANCHES = """\
+id: branches
+version: 1
+name: Branches
+nodes:
+  - {id: t, type: trigger, event: X, next: c}
+  - id: c
+    type: condition
+    branches: [plain, {next: s}]
+    else: s
+  - id: s
+    type: split
+    branches:
+      - {name: a, weight: 0, next: e}
+      - {name: b, weight: 1, next: e}
+      - {name: b, weight: 2, next: e}
+      - 3
+  - {id: one, type: split, branches: [{name: a, weight: 1, next: e}]}
+  - {id: e, type: exit}
+"""
+
+
+def test_the_branches_of_conditions_and_splits_say_what_is_wrong_with_each() -> None:
+    with pytest.raises(journey_definitions.InvalidJourney) as info:
+        journey_definitions.loads(BRANCHES, "branches.yaml")
+    found = {(p.path, p.message) for p in info.value.problems if p.path.startswith("nodes[")}
+    assert found == {
+        ("nodes[1].branches[0]", "a branch is a mapping with when (or recommended) and next"),
+        ("nodes[1].branches[1]", "a branch needs when, recommended or both"),
+        ("nodes[2].branches[0].weight", "a weight is a number above zero"),
+        ("nodes[2].branches[3]", "a branch is a mapping with name, weight and next"),
+        ("nodes[2].branches", "split branch names must differ"),
+        ("nodes[3].branches", "a split needs at least two branches"),
+    }

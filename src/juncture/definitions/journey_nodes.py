@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from juncture.core.journeys import expr
 from juncture.core.journeys import spec as s
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 MATCH: Final = frozenset({"event", "properties", "where"})  # the fields of an event match
 ALWAYS: Final = expr.Literal(True)  # the ``when`` of a branch that gives only ``recommended``
+_B = TypeVar("_B")  # a branch as a node holds it
 _PLACEMENT: Final = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")  # as POST /v1/decide accepts
 
 
@@ -96,19 +97,33 @@ def _zone_exists(name: str) -> bool:
     return True
 
 
-def _condition(r: JourneyReader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
+def _branches(
+    r: JourneyReader,
+    raw: Mapping[str, Any],
+    path: PathT,
+    fields: str,
+    read: Callable[[JourneyReader, Mapping[str, Any], PathT], _B | None],
+) -> tuple[int, list[_B]]:
+    """The ``branches`` of a condition or split, each read by ``read`` (``fields``: what a
+    branch holds, for the problem when one is not a mapping): how many were given, and
+    those that read well."""
     items = r.get(raw, path, "branches", list, True) or []
-    branches: list[s.Branch] = []
+    branches: list[_B] = []
     for index, item in enumerate(items):
         here = (*path, "branches", index)
         if not isinstance(item, Mapping):
-            r.problem(here, "a branch is a mapping with when (or recommended) and next")
+            r.problem(here, f"a branch is a mapping with {fields}")
             continue
-        branch = _branch(r, item, here)
+        branch = read(r, item, here)
         if branch is not None:
             branches.append(branch)
+    return len(items), branches
+
+
+def _condition(r: JourneyReader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
+    given, branches = _branches(r, raw, path, "when (or recommended) and next", _branch)
     otherwise = r.next(raw, path, "else")
-    if not items or len(branches) != len(items) or otherwise is None:
+    if not given or len(branches) != given or otherwise is None:
         return None
     return s.Condition(node_id, tuple(branches), otherwise)
 
@@ -134,25 +149,24 @@ def _branch(r: JourneyReader, item: Mapping[str, Any], here: PathT) -> s.Branch 
 
 
 def _split(r: JourneyReader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
-    items = r.get(raw, path, "branches", list, True) or []
-    branches: list[s.SplitBranch] = []
-    for index, item in enumerate(items):
-        here = (*path, "branches", index)
-        if not isinstance(item, Mapping):
-            r.problem(here, "a branch is a mapping with name, weight and next")
-            continue
-        r.known(item, here, frozenset({"name", "weight", "next"}))
-        name, weight = r.text(item, here, "name"), r.get(item, here, "weight", float, True)
-        target = r.next(item, here)
-        if weight is not None and weight <= 0:
-            r.problem((*here, "weight"), "a weight is a number above zero")
-        elif name is not None and weight is not None and target is not None:
-            branches.append(s.SplitBranch(name, weight, target))
+    given, branches = _branches(r, raw, path, "name, weight and next", _split_branch)
     if len({b.name for b in branches}) != len(branches):
         r.problem((*path, "branches"), "split branch names must differ")
-    if len(items) < 2:
+    if given < 2:
         r.problem((*path, "branches"), "a split needs at least two branches")
-    return s.Split(node_id, tuple(branches)) if len(branches) == len(items) > 1 else None
+    return s.Split(node_id, tuple(branches)) if len(branches) == given > 1 else None
+
+
+def _split_branch(r: JourneyReader, item: Mapping[str, Any], here: PathT) -> s.SplitBranch | None:
+    """A split's branch: its ``name``, ``weight`` (above zero) and ``next``."""
+    r.known(item, here, frozenset({"name", "weight", "next"}))
+    name, weight = r.text(item, here, "name"), r.get(item, here, "weight", float, True)
+    target = r.next(item, here)
+    if weight is not None and weight <= 0:
+        r.problem((*here, "weight"), "a weight is a number above zero")
+    elif name is not None and weight is not None and target is not None:
+        return s.SplitBranch(name, weight, target)
+    return None
 
 
 def _send(r: JourneyReader, raw: Mapping[str, Any], path: PathT, node_id: str) -> Any:
