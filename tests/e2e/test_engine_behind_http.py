@@ -10,7 +10,6 @@ import random
 import signal
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from juncture import wiring
 from juncture.store.sql import SqlStore
 from juncture.testing import ServerProcess
 from tests.conftest import ADMIN, ADMIN_TOKEN, WRITE_KEY, LiveServer, settings_for, signed
+from tests.distributed import track
 
 BEHIND = {
     "JUNCTURE_WRITE_KEYS": WRITE_KEY,
@@ -105,18 +105,7 @@ def test_readyz_says_when_the_engine_is_too_far_behind(database_url: str) -> Non
 
 def _batches(count: int) -> list[dict[str, object]]:
     return [
-        {
-            "batch": [
-                {
-                    "type": "track",
-                    "event": "Product Viewed",
-                    "anonymousId": f"a{b % 13}",
-                    "messageId": str(uuid.uuid4()),
-                    "properties": {"product_id": f"P{i % 9}", "price": 12.5},
-                }
-                for i in range(40)
-            ]
-        }
+        {"batch": [track(b * 40 + i, anonymous=f"a{b % 13}") for i in range(40)]}
         for b in range(count)
     ]
 

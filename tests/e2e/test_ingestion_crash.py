@@ -11,7 +11,6 @@ from __future__ import annotations
 import random
 import threading
 import time
-import uuid
 from typing import Any
 
 import httpx
@@ -24,7 +23,7 @@ from juncture.settings import Settings
 from juncture.store import tables
 from juncture.store.sql import SqlStore
 from tests.conftest import WRITE_KEY
-from tests.distributed import PARTITIONS, applied, forked, log_settings, serve_forked
+from tests.distributed import PARTITIONS, applied, forked, log_settings, serve_forked, track
 
 __all__ = ["log_settings"]  # the fixture, for pytest
 pytestmark = pytest.mark.slow
@@ -44,22 +43,12 @@ class Traffic:
         self.stop = threading.Event()
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
+        self._next = 0  # the number of the next message
 
     def batch(self) -> dict[str, Any]:
         with self._lock:
-            n = self._rng.randrange(1_000_000)
-        return {
-            "batch": [
-                {
-                    "type": "track",
-                    "event": "Product Viewed",
-                    "anonymousId": f"a{(n + i) % 53}",
-                    "messageId": str(uuid.uuid4()),
-                    "properties": {"product_id": f"P{i % 5}", "price": 9.5},
-                }
-                for i in range(BATCH)
-            ]
-        }
+            first, self._next = self._next, self._next + BATCH
+        return {"batch": [track(n, anonymous=f"a{n % 53}") for n in range(first, first + BATCH)]}
 
     def send(self) -> None:
         with httpx.Client(auth=(WRITE_KEY, ""), timeout=10) as client:

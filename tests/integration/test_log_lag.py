@@ -50,16 +50,7 @@ def lagging(postgres_url: str, log_settings: dict[str, Any]) -> Iterator[LiveSer
 
 def _views(url: str, count: int) -> Counter[int]:
     """``count`` product views of the visitors, through ``url``; how many per partition."""
-    batch = [
-        {
-            "type": "track",
-            "event": "Product Viewed",
-            "anonymousId": f"anon-{n % VISITORS}",
-            "messageId": str(uuid.uuid4()),
-            "properties": {"product_id": f"P{n % 5}", "price": 12.5},
-        }
-        for n in range(count)
-    ]
+    batch = [track(n, anonymous=f"anon-{n % VISITORS}") for n in range(count)]
     posted = httpx.post(f"{url}/v1/batch", json={"batch": batch}, auth=(WRITE_KEY, ""))
     assert posted.status_code == 200, posted.text
     return Counter(partition_of(str(m["anonymousId"]), PARTITIONS) for m in batch)
