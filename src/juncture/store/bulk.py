@@ -17,9 +17,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from juncture.store import driver_sql
+from juncture.store.driver_sql import Processor
 from juncture.store.state_base import sqlite_time
-
-Processor = Callable[[Any], Any] | None
 
 
 def insert_rows(conn: sa.Connection, table: sa.Table, found: Sequence[dict[str, Any]]) -> None:
@@ -62,16 +62,15 @@ def _statement(
     dialect: sa.Dialect, table: sa.Table, names: tuple[str, ...], keys: tuple[str, ...]
 ) -> tuple[str, tuple[Processor, ...]]:
     quote = dialect.identifier_preparer.quote
-    mark = "?" if dialect.name == "sqlite" else "%s"
     sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, names))}) "
-        f"VALUES ({', '.join(mark for _ in names)})"
+        f"INSERT INTO {quote(table.name)} ({driver_sql.names(dialect, names)}) "
+        f"VALUES ({driver_sql.marks(dialect.name, len(names))})"
     )
     if keys:
         rest = [c.name for c in table.c if c.name not in keys]  # as given, else the default
         update = ", ".join(f"{quote(n)} = excluded.{quote(n)}" for n in rest)
         action = f"DO UPDATE SET {update}" if update else "DO NOTHING"
-        sql += f" ON CONFLICT ({', '.join(map(quote, keys))}) {action}"
+        sql += f" ON CONFLICT ({driver_sql.names(dialect, keys)}) {action}"
     return sql, tuple(_processor(dialect, table.c[n].type) for n in names)
 
 

@@ -23,6 +23,7 @@ from juncture.core.journeys import catalog as cat
 from juncture.core.journeys.spec import JourneySpec
 from juncture.definitions import journeys as journey_definitions
 from juncture.errors import InvalidDefinition, StoreUnavailable
+from juncture.store import driver_sql
 from juncture.store.held import DRIVER_ERRORS, HeldConnection
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ class CatalogCache:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
-        self._mark = "?" if engine.dialect.name == "sqlite" else "%s"
+        self._mark = driver_sql.mark(engine.dialect.name)
         self._lock = threading.Lock()
         self._held = HeldConnection(engine, "journey catalog")
         self._seen: tuple[Row, ...] | None = None

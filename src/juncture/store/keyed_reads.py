@@ -15,15 +15,16 @@ have answered. The driver's errors become the store's (:mod:`juncture.store.fail
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 
 from juncture.errors import StoreError, StoreUnavailable
+from juncture.store import driver_sql
+from juncture.store.driver_sql import Processor
 
-Processor = Callable[[Any], Any] | None
 Rows = list[dict[str, Any]]
 
 
@@ -96,16 +97,15 @@ def _statement(
     """The statement for ``keys`` (the key column, how many values) and the column names."""
     key, n = keys
     quote = dialect.identifier_preparer.quote
-    mark = "?" if dialect.name == "sqlite" else "%s"
     names = tuple(c.name for c in table.c)
     sql = (
-        f"SELECT {', '.join(map(quote, names))} FROM {quote(table.name)} "
-        f"WHERE {quote(key)} IN ({', '.join(mark for _ in range(n))})"
+        f"SELECT {driver_sql.names(dialect, names)} FROM {quote(table.name)} "
+        f"WHERE {quote(key)} IN ({driver_sql.marks(dialect.name, n)})"
     )
     if live:
         sql += f" AND {quote('retired_at')} IS NULL"
     if order:
-        sql += f" ORDER BY {', '.join(map(quote, order))}"
+        sql += f" ORDER BY {driver_sql.names(dialect, order)}"
     return sql, names
 
 

@@ -38,7 +38,7 @@ from juncture.core import channels
 from juncture.core.events import as_utc
 from juncture.core.journeys.orchestrate import Message
 from juncture.errors import StoreUnavailable
-from juncture.store import tables
+from juncture.store import driver_sql, tables
 from juncture.store.state_base import sqlite_time
 
 STATUSES = ("pending", "sending", "sent", "dead", "suppressed", "deferred", "shown")
@@ -183,7 +183,7 @@ class Outbox:
         """Insert each message in the caller's transaction, in order: its new row's id, or
         None where its key is present (inserted before, or earlier in ``rows``)."""
         sqlite = self.dialect == "sqlite"
-        statement = insert_sql("?" if sqlite else "%s") + " RETURNING id"
+        statement = insert_sql(driver_sql.mark(self.dialect)) + " RETURNING id"
         stamp = sqlite_time if sqlite else as_utc
         ids: list[int | None] = []
         for message in rows:  # one statement per row: RETURNING tells new from duplicate

@@ -18,6 +18,7 @@ from typing import Final
 import sqlalchemy as sa
 
 from juncture.core.events import as_utc
+from juncture.store import driver_sql
 from juncture.store.held import DRIVER_ERRORS, HeldConnection
 from juncture.store.outbox import Outbox
 from juncture.store.state_base import sqlite_time
@@ -38,7 +39,7 @@ class DueProbe:
 
     def __init__(self, outbox: Outbox) -> None:
         self._sqlite = outbox.dialect == "sqlite"
-        self._sql = _ANY_DUE.format(m="?" if self._sqlite else "%s")
+        self._sql = _ANY_DUE.format(m=driver_sql.mark(outbox.dialect))
         self._lock = threading.Lock()
         self._held = HeldConnection(outbox.engine, "outbox probe")
 

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from juncture.core.events import Event
-from juncture.store import dialects, tables
+from juncture.store import dialects, driver_sql, tables
 from juncture.store.sql import SqlStore
 from juncture.store.state_base import sqlite_time
 
@@ -27,7 +27,7 @@ def insert_events(store: SqlStore, events: Sequence[Event], per_commit: int = 50
     pooled = store.engine.raw_connection()
     conn: Any = pooled.driver_connection
     sqlite = store.dialect == "sqlite"
-    mark = "?" if sqlite else "%s"
+    mark = driver_sql.mark(store.dialect)
     sql = f"INSERT INTO events (seq, {dialects.EVENT_COLUMNS}) VALUES ({','.join([mark] * 11)})"
     rows = [_event_row(e, i + 1, sqlite) for i, e in enumerate(events)]
     started = time.perf_counter()

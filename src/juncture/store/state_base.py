@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 
 from juncture.core.events import UTC
+from juncture.store import driver_sql
 from juncture.store.state_cache import Cache
 
 CHUNK: Final = 500  # keys per IN (...) query
@@ -53,7 +54,7 @@ class StateBase:
     def __init__(self, cursor: Any, dialect: str, cache: Cache | None = None) -> None:
         self.cur = cursor
         self.sqlite = dialect == "sqlite"
-        self.mark = "?" if self.sqlite else "%s"
+        self.mark = driver_sql.mark(dialect)
         self.cache = cache
 
     def probe_write(self) -> None:
