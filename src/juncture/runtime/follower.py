@@ -201,23 +201,20 @@ class LogFollower:
 
     def _bisect(self, writer: Writer, events: Sequence[Event]) -> None:
         """Apply ``events`` in as few transactions as failures allow, in order; one that
-        fails alone is set aside."""
-        try:
-            self._apply(writer, events)
-            return
-        except (StoreUnavailable, PositionMoved):
-            raise
-        except Exception as exc:  # noqa: BLE001 - these events' doing, or a due timer's
-            if len(events) == 1:
-                self._set_aside(writer, events[0], exc)
-                return
-            log.warning(
-                "applying %d events failed (%s): isolating", len(events), type(exc).__name__
-            )
-        self._engine.repair_timers(lambda p: commit(writer, [], [], p))
-        middle = len(events) // 2
-        self._bisect(writer, events[:middle])
-        self._bisect(writer, events[middle:])
+        fails alone is set aside. A failure may be a due timer's: those are repaired before
+        the halves are tried."""
+
+        def halving(size: int, exc: Exception) -> None:
+            isolation.isolating(size, exc)
+            self._engine.repair_timers(lambda p: commit(writer, [], [], p))
+
+        isolation.halve(
+            events,
+            lambda run: self._apply(writer, run),
+            lambda event, exc: self._set_aside(writer, event, exc),
+            passes=(StoreUnavailable, PositionMoved),
+            halving=halving,
+        )
 
     def _apply(self, writer: Writer, events: Sequence[Event]) -> None:
         end = events[-1].seq

@@ -69,6 +69,12 @@ def halve(
     halve(items[middle:], apply, set_aside, passes=passes, halving=halving)
 
 
+def isolating(size: int, exc: Exception) -> None:
+    """Log that a run of ``size`` events failed with ``exc`` and is being halved (the
+    ``halving`` of :func:`halve` for the engine's runs)."""
+    log.warning("applying %d events failed (%s): isolating", size, type(exc).__name__)
+
+
 def bisect(append: Append, events: Sequence[Event], process: Processor | None) -> Split:
     """Commit ``events`` in as few transactions as the failures allow; the events that fail
     alone are returned with the reason, uncommitted."""

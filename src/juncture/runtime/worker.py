@@ -220,7 +220,7 @@ class Worker:
             lambda run: self._apply(partition, run),
             lambda record, exc: self._set_aside(partition, record, exc),
             passes=(Unavailable, PositionMoved),
-            halving=_isolating,
+            halving=isolation.isolating,
         )
 
     def _apply(self, partition: int, records: Sequence[Record]) -> None:
@@ -318,7 +318,3 @@ def _fire_only(
         return process(state, events)
     finally:
         del state.due_timers
-
-
-def _isolating(size: int, exc: Exception) -> None:
-    log.warning("applying %d events failed (%s): isolating", size, type(exc).__name__)
