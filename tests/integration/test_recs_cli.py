@@ -20,6 +20,7 @@ from juncture.runtime.clock import ManualClock
 from juncture.runtime.recommend import Recommendations
 from juncture.store.recommend_models import ModelStore, Saved
 from juncture.store.sql import SqlStore
+from juncture.wiring import config
 from tests.conftest import WRITE_KEY, LiveServer, settings_for
 
 
@@ -172,3 +173,24 @@ def test_one_process_of_a_database_holds_the_training_lease(database_url: str) -
     finally:
         one.close()
         other.close()
+
+
+def test_a_process_without_a_trainer_takes_a_newer_training(database_url: str) -> None:
+    """A worker's recommendations (it runs no trainer) take the models another process of
+    the database trained after them, at its next look."""
+    settings = settings_for(database_url, recs_look_every=0.01)
+    stores = [SqlStore(database_url), SqlStore(database_url)]
+    clock = ManualClock(dt.datetime(2026, 12, 7, 9, tzinfo=dt.UTC))
+    trains, serves = (config.recommendations(settings, s, clock, s.catalog) for s in stores)
+    try:
+        trains.train()
+        serves.current()
+        assert serves.trained_at == trains.trained_at == clock.now()
+        clock.advance(dt.timedelta(hours=1))
+        trains.train()
+        time.sleep(0.05)  # past the look interval
+        serves.current()
+        assert serves.trained_at == clock.now()
+    finally:
+        for store in stores:
+            store.close()

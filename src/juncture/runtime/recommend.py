@@ -51,12 +51,14 @@ MODEL = "all"  # the name the models of every kind are saved under
 
 @dataclass(frozen=True, slots=True)
 class RecsConfig:
-    """``refresh``: seconds between reads of new events; ``max_per_brand``: diversity;
+    """``refresh``: seconds between reads of new events; ``look``: seconds between looks for
+    a newer training saved by another process; ``max_per_brand``: diversity;
     ``rules``: the merchant's boost and bury rules; ``consumables``: category prefixes whose
     products are recommended again after a purchase; ``bought_within``: how long a bought
     product stays left out; ``similar``: how similar products are compared."""
 
     refresh: float = 1.0
+    look: float = 30.0
     max_per_brand: int | None = 3
     rules: tuple[Rule, ...] = ()
     consumables: tuple[str, ...] = ()
@@ -105,6 +107,7 @@ class Recommendations:
         self.seq = 0
         self.tokens: Callable[[], str] = lambda: uuid.uuid4().hex  # unique per answer
         self._read_at = 0.0
+        self._looked_at = time.monotonic()  # the first ask loads or trains anyway
         self._lock = threading.Lock()
         self._training = threading.Lock()
 
@@ -183,7 +186,16 @@ class Recommendations:
     def current(self) -> Models:
         """The models, with the events stored since the last read: the saved ones, or
         trained now if none are (once: a first ask waits for a training under way, here
-        or in another process of the deployment, and takes its models)."""
+        or in another process of the deployment, and takes its models). Every ``look``
+        seconds, a newer training saved by another process is taken (a process without a
+        :class:`Trainer`, such as a worker, stays current too)."""
+        if time.monotonic() - self._looked_at >= self.config.look:
+            self._looked_at = time.monotonic()
+            if self._training.acquire(blocking=False):  # a training here: its models come
+                try:
+                    self._reload()
+                finally:
+                    self._training.release()
         if self.models is None:
             with self._training:  # concurrent first asks (and the trainer) train once
                 if self.models is None and not self.restore():

@@ -43,6 +43,7 @@ def recommendations(
     """The recommendations of ``store`` as the settings say (trained at first use)."""
     config = RecsConfig(
         refresh=settings.recs_refresh,
+        look=settings.recs_look_every,
         max_per_brand=settings.recs_max_per_brand,
         rules=_recs_rules(settings.recs_rules),
         consumables=tuple(settings.replenish_every),
