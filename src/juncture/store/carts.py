@@ -4,7 +4,7 @@ A message is decided with the cart of that moment, and may leave hours later (qu
 retries): by then the customer may have bought it. The dispatcher asks for the cart again
 just before it renders a template that lists the cart: the profile's cart now (a merged
 profile's survivor), less the products an order bought since the message's enrollment began,
-as the journeys show it (:func:`juncture.core.journeys.orchestrate.cart_view`).
+as the journeys show it (:func:`juncture.core.journeys.profile_view.cart_view`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 
 from juncture.core.events import as_utc
-from juncture.core.journeys.orchestrate import cart_view
+from juncture.core.journeys.profile_view import cart_view
 from juncture.store import product_views, tables
 from juncture.store.outbox import Outbox
 

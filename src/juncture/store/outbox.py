@@ -15,7 +15,7 @@ A message's life, in ``outbox.status``::
 passed is *in doubt*: its sender died, or hangs, between the claim and the record; ``claim``
 takes it again and the dispatcher sends it again with the same idempotency key.
 
-A row is made from the core's :class:`~juncture.core.journeys.orchestrate.Message` by
+A row is made from the core's :class:`~juncture.core.journeys.outgoing.Message` by
 :func:`row` and inserted by :func:`insert_sql`, here (``Outbox.insert``: on-site impressions,
 tools) and in the engine's writer (``store/state_journeys``), so both write the same row.
 """

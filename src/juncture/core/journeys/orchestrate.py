@@ -6,7 +6,10 @@ due journey timer, :func:`react` and :func:`on_timer` run the journey machine
 writes in the same transaction: changed enrollments, outbox messages (``pending``,
 ``deferred`` by quiet hours to a later ``next_attempt_at``, or ``suppressed`` with a
 reason), engine timers for journey waits, derived events (``emit_event`` actions) and the
-profile with traits set by journeys.
+profile with traits set by journeys. The messages are built by
+:mod:`~juncture.core.journeys.outgoing`, which also holds their type (:class:`Message`,
+re-exported here), and conditions read the profile through
+:mod:`~juncture.core.journeys.profile_view`.
 
 Time is the time of the event (or the timer's due time), never a clock: the same journeys run
 live, in replay and in accelerated simulation, and a replay produces the same idempotency
@@ -22,14 +25,14 @@ import contextlib
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Final
+from typing import Final
 
 import msgspec
 
-from juncture.core import channels, signals, stage
+from juncture.core import channels, signals
 from juncture.core.collection import SHARING
 from juncture.core.events import Event
-from juncture.core.journeys import arbitration, content, machine
+from juncture.core.journeys import arbitration, machine, outgoing, profile_view
 from juncture.core.journeys import spec as s
 from juncture.core.journeys.arbitration import ContactHistory, Policy
 from juncture.core.journeys.catalog import Catalog
@@ -40,40 +43,16 @@ from juncture.core.journeys.commands import (
     RunAction,
     Send,
 )
+from juncture.core.journeys.outgoing import Message
 from juncture.core.journeys.state import Enrollment
 from juncture.core.journeys.state import Step as MachineStep
-from juncture.core.profile import cart, orders
-from juncture.core.profile.affinity import top_affinity
+from juncture.core.profile import orders
 from juncture.core.profile.consent import consent_for
 from juncture.core.profile.model import Profile
 from juncture.core.profile.reducer import DERIVED_SOURCE
 
 TIMER_PREFIX: Final = "j:"
 MAX_EMITS: Final = 20  # emit_event chains per step: validation cannot see cross-journey loops
-NAME_TRAITS: Final = ("first_name", "last_name", "name", "email", "phone", "timezone")
-ON_SITE_WAITS: Final = dt.timedelta(days=14)  # a queued on-site message, unless the node says
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """An outbox row to insert: a journey's message, or an on-site placement shown by rule
-    (``runtime/decide``). The one type of it; the store maps it to its table
-    (``store/outbox.row``)."""
-
-    idempotency_key: str
-    profile_id: str
-    channel: str
-    purpose: str
-    created_at: dt.datetime
-    payload: Mapping[str, Any] = field(default_factory=dict)
-    template: str | None = None
-    journey_id: str | None = None
-    journey_version: int | None = None
-    enrollment_id: str | None = None
-    node_id: str | None = None
-    status: str = "pending"
-    reason: str | None = None
-    next_attempt_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,99 +101,6 @@ def enrollment_of(engine_timer_key: str) -> str:
     return engine_timer_key.removeprefix(TIMER_PREFIX).split(":", 1)[0]
 
 
-def view(p: Profile, now: dt.datetime) -> dict[str, Any]:
-    """The profile as journey conditions and templates see it (``profile.*``)."""
-    traits = dict(p.traits)
-    out: dict[str, Any] = {k: traits.get(k) for k in NAME_TRAITS}
-    last = p.last_order_at
-    out.update(
-        id=p.profile_id,
-        traits=traits,
-        stage=stage.stage_of(p, now).value,
-        first_seen=p.first_seen.isoformat() if p.first_seen else None,
-        last_seen=p.last_seen.isoformat() if p.last_seen else None,
-        last_channel=p.last_channel,
-        orders={
-            "count": p.order_count,
-            "revenue": round(p.revenue, 2),
-            "aov": round(p.aov, 2),
-            "last_at": last.isoformat() if last else None,
-        },
-        cart=cart_view(p),
-        nps=p.nps.score if p.nps else None,
-        csat=p.csat.score if p.csat else None,
-        top_category=top_affinity(p, "category"),
-    )
-    return out
-
-
-class ProfileView(Mapping[str, Any]):
-    """:func:`view` as the journey machine reads it, built on first use: most events that
-    reach the machine read no more of the profile than its id (no condition, no local-time
-    wait), and the whole view costs more than the rest of such a step. The id and the traits
-    (what most conditions read) come straight from the profile. ``recommendations``: how many
-    products of each kind the runtime counted for the shopper, when a condition asked
-    (:class:`machine.RecommendationsNeeded`)."""
-
-    __slots__ = ("_full", "now", "profile", "recommendations")
-
-    def __init__(
-        self, p: Profile, now: dt.datetime, recommendations: Mapping[str, int] | None = None
-    ) -> None:
-        self.profile = p
-        self.now = now
-        self.recommendations = recommendations
-        self._full: dict[str, Any] | None = None
-
-    def _view(self) -> dict[str, Any]:
-        if self._full is None:
-            self._full = view(self.profile, self.now)
-        return self._full
-
-    def __getitem__(self, key: str) -> Any:
-        if key == "id":
-            return self.profile.profile_id
-        if key == "traits":  # read only: the machine keeps no part of the profile
-            return self.profile.traits
-        if key == machine.RECOMMENDATIONS:
-            return self.recommendations
-        return self._view()[key]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        if key in ("id", "traits", machine.RECOMMENDATIONS):
-            return self[key]
-        return self._view().get(key, default)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._view())
-
-    def __len__(self) -> int:
-        return len(self._view())
-
-
-def cart_view(p: Profile, bought_since: dt.datetime | None = None) -> dict[str, Any]:
-    """The cart for conditions and templates; with ``bought_since``, less the products an
-    order bought since then (a message reminds of nothing already bought)."""
-    unbought = cart.unbought(p, bought_since)
-    items = [
-        {
-            "product_id": i.product_id,
-            "name": i.name or i.product_id,
-            "quantity": i.quantity,
-            "price": i.price,
-            "category": i.category,
-            "brand": i.brand,
-        }
-        for i in unbought.values()
-    ]
-    return {
-        "items": items,
-        "count": sum(i.quantity for i in unbought.values()),
-        "value": round(sum(i.price * i.quantity for i in unbought.values()), 2),
-        "currency": p.cart.currency,
-    }
-
-
 def react(
     catalog: Catalog,
     state: JourneyState,
@@ -234,7 +120,7 @@ def react(
         return out
     queue = list(events)
     emitted = 0
-    seen: ProfileView | None = None
+    seen: profile_view.ProfileView | None = None
     while queue:
         event = queue.pop(0)
         now = event.timestamp
@@ -246,7 +132,7 @@ def react(
         if not entering and not any(e.active for e in out.state.enrollments):
             continue
         if seen is None or seen.profile is not out.profile or seen.now != now:
-            seen = ProfileView(out.profile, now, recommendations)
+            seen = profile_view.ProfileView(out.profile, now, recommendations)
         settled = orders.settlement(out.profile, event)
         with _asking(out.profile):
             step = machine.react(
@@ -282,7 +168,7 @@ def on_timer(
     if journey is None:  # archived: its enrollments stop where they are
         return out
     timer = msgspec.structs.replace(due, key=engine_key.removeprefix(TIMER_PREFIX))
-    seen = ProfileView(current, due_at, recommendations)
+    seen = profile_view.ProfileView(current, due_at, recommendations)
     with _asking(current):
         step = machine.on_timer(journey, enrollment, timer, seen, due_at)
     emitted = _apply(out, step, due_at, config.policy)
@@ -340,7 +226,7 @@ def _command(out: Outcome, command: Command, now: dt.datetime, sends: list[Send]
     elif isinstance(command, Send):
         sends.append(command)
     elif isinstance(command, RecordSuppressed):
-        out.messages.append(_suppressed(out.profile, command, now))
+        out.messages.append(outgoing.suppressed(out.profile, command, now))
     elif isinstance(command, RunAction):
         return _run(out, command, now)
     # RecordGoal and RecordExit live in the enrollment itself (goal_reached, exit_reason).
@@ -351,7 +237,7 @@ def _run(out: Outcome, command: RunAction, now: dt.datetime) -> list[Event]:
     """An action node, as the journey defined it; returns the event it emitted, if any."""
     action = command.action
     if isinstance(action, s.CallWebhook):
-        out.messages.append(_webhook(out.profile, command, action, now, out.user_id))
+        out.messages.append(outgoing.webhook(out.profile, command, action, now, out.user_id))
     elif isinstance(action, s.SetTrait):
         out.profile = _set_trait(out.profile, action, now)
         out.traits_set = True
@@ -366,7 +252,7 @@ def _arbitrate(out: Outcome, sends: list[Send], now: dt.datetime, policy: Policy
     messages: list[Message] = []  # each reachable send's message, built once
     for send in sends:  # no address on the channel: recorded, never sent
         address = channels.RECIPIENTS.get(send.channel)
-        message = _message(p, send, now, out.user_id)
+        message = outgoing.message(p, send, now, out.user_id)
         if address is not None and message.payload.get(address) is None:
             reason = f"no_recipient:{send.channel}"
             out.messages.append(replace(message, status="suppressed", reason=reason))
@@ -388,7 +274,7 @@ def _arbitrate(out: Outcome, sends: list[Send], now: dt.datetime, policy: Policy
         out.state.history,
         policy,
         consent=consent,
-        timezone=_text(p.traits.get("timezone")),
+        timezone=outgoing.text(p.traits.get("timezone")),
         now=now,
     )
     history = out.state.history
@@ -410,110 +296,6 @@ def _decided(message: Message, decision: arbitration.Decision, now: dt.datetime)
         reason = decision.reason or "quiet_hours"
         return replace(message, status="deferred", reason=reason, next_attempt_at=leaves)
     return replace(message, next_attempt_at=leaves)
-
-
-def _message(p: Profile, send: Send, now: dt.datetime, user_id: str | None) -> Message:
-    context = dict(send.context)
-    payload: dict[str, Any] = {
-        "user_id": user_id,
-        **_addresses(p.traits),
-        "profile": view(p, now),
-        "event": _flat_event(context.get("event")),
-        "cart": cart_view(p, context.get("entered_at")),
-        "branches": context.get("branches", {}),
-        "journey": {"id": send.journey_id, "version": send.version, "node": send.node},
-    }
-    if send.inline is not None:
-        payload["inline"] = dict(send.inline)
-    if not send.data.empty:
-        payload["data"] = content.resolve(send.data, now)
-    if send.recommended is not None:  # the dispatcher checks it as the message leaves
-        payload["recommended"] = {"kind": send.recommended.kind,
-                                  "at_least": send.recommended.at_least}  # fmt: skip
-    if send.channel == "onsite":
-        payload["placement"] = send.placement or (send.inline or {}).get("placement", "any")
-        payload["kind"] = send.kind
-        payload["expires_at"] = _expires_at(send, now).isoformat()
-    return Message(
-        idempotency_key=send.idempotency_key,
-        profile_id=p.profile_id,
-        channel=send.channel,
-        purpose=send.purpose,
-        created_at=now,
-        payload={k: v for k, v in payload.items() if v is not None},
-        template=send.template,
-        journey_id=send.journey_id,
-        journey_version=send.version,
-        enrollment_id=send.enrollment_id,
-        node_id=send.node,
-    )
-
-
-def _expires_at(send: Send, now: dt.datetime) -> dt.datetime:
-    """When a queued on-site message stops waiting: after its ``expires`` (default
-    :data:`ON_SITE_WAITS`), or when its deadline or offer ends, whichever comes first."""
-    waits = now + (send.expires or ON_SITE_WAITS)
-    ends = content.ends(send.data, now)
-    return waits if ends is None else min(waits, ends)
-
-
-def _flat_event(raw: object) -> dict[str, Any]:
-    """The enrollment's event for templates: its properties at the top level (``event.total``)
-    beside ``name``, ``timestamp`` and ``properties``."""
-    if not isinstance(raw, Mapping):
-        return {}
-    props = raw.get("properties")
-    flat: dict[str, Any] = dict(props) if isinstance(props, Mapping) else {}
-    flat.update(name=raw.get("name"), timestamp=raw.get("timestamp"), properties=flat.copy())
-    return flat
-
-
-def _suppressed(p: Profile, command: RecordSuppressed, now: dt.datetime) -> Message:
-    return Message(
-        idempotency_key=command.idempotency_key,
-        profile_id=p.profile_id,
-        channel="none",
-        purpose="marketing",
-        created_at=now,
-        payload={},
-        journey_id=command.journey_id,
-        journey_version=command.version,
-        enrollment_id=command.enrollment_id,
-        node_id=command.node,
-        status="suppressed",
-        reason=command.reason,
-    )
-
-
-def _webhook(
-    p: Profile, command: RunAction, call: s.CallWebhook, now: dt.datetime, user_id: str | None
-) -> Message:
-    """The call's body: who the customer is (profile id, user id, email unless they refused
-    email), the event that brought them here (name, time, properties: a survey's score and
-    comment), the journey; the fields the node declares are added, and win."""
-    email = _text(p.traits.get("email"))
-    refused = consent_for(p, "email", "transactional") is False
-    body = {
-        "profile_id": p.profile_id,
-        "user_id": user_id,
-        "email": None if refused else email,
-        "event": command.event,
-        "journey": {"id": command.journey_id, "version": command.version, "node": call.id},
-    }
-    body = {k: v for k, v in body.items() if v is not None} | dict(call.body)
-    return Message(
-        idempotency_key=command.idempotency_key,
-        profile_id=p.profile_id,
-        channel="webhook",
-        purpose="transactional",
-        created_at=now,
-        payload={"url": call.url, "method": call.method, "body": body},
-        journey_id=command.journey_id,
-        journey_version=command.version,
-        enrollment_id=command.enrollment_id,
-        node_id=call.id,
-        next_attempt_at=now,
-    )
 
 
 def _set_trait(p: Profile, node: s.SetTrait, now: dt.datetime) -> Profile:
@@ -550,25 +332,6 @@ def _shares(send: Send) -> bool:
     return send.channel == "webhook" and send.purpose == "marketing"
 
 
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _addresses(traits: Mapping[str, Any]) -> dict[str, str | None]:
-    """Each channel's address (``email``, ``phone``, ``device_token``) from the traits."""
-    return {key: _text(_first(traits, names)) for key, names in channels.RECIPIENT_TRAITS.items()}
-
-
-def _first(traits: Mapping[str, Any], names: tuple[str, ...]) -> object:
-    """The first of the ``names`` traits that is set (``a or b``), else the last's value."""
-    value = None
-    for name in names:
-        value = traits.get(name)
-        if value:
-            return value
-    return value
-
-
 def history_of(rows: Iterable[tuple[dt.datetime, str, str, str]]) -> ContactHistory:
     """Contact history from (at, channel, purpose, journey_id) rows."""
     return ContactHistory(
@@ -585,5 +348,4 @@ __all__ = [
     "history_of",
     "on_timer",
     "react",
-    "view",
 ]

@@ -11,7 +11,7 @@ import msgspec
 
 from juncture.core import signals
 from juncture.core.events import Event
-from juncture.core.journeys import machine, orchestrate
+from juncture.core.journeys import machine, orchestrate, profile_view
 from juncture.core.journeys.arbitration import Policy
 from juncture.core.journeys.catalog import Catalog
 from juncture.core.journeys.spec import JourneySpec
@@ -207,10 +207,10 @@ def test_a_reminder_never_lists_a_product_bought_since_the_cart_started() -> Non
     cart = Cart(items={"P1": CartItem(product_id="P1", price=90.0),
                        "P2": CartItem(product_id="P2", price=9.0)})  # fmt: skip
     p = Profile(profile_id="p1", cart=cart, orders={"o1": Order(T0 + HOUR, 90.0, (), ("P1",))})
-    assert [i["product_id"] for i in orchestrate.cart_view(p, T0)["items"]] == ["P2"]
-    assert orchestrate.cart_view(p, T0)["value"] == 9.0
-    assert len(orchestrate.cart_view(p, T0 + 2 * HOUR)["items"]) == 2  # bought before: shown
-    assert len(orchestrate.cart_view(p)["items"]) == 2
+    assert [i["product_id"] for i in profile_view.cart_view(p, T0)["items"]] == ["P2"]
+    assert profile_view.cart_view(p, T0)["value"] == 9.0
+    assert len(profile_view.cart_view(p, T0 + 2 * HOUR)["items"]) == 2  # bought before: shown
+    assert len(profile_view.cart_view(p)["items"]) == 2
 
 
 def test_the_cart_remembers_its_ids_until_an_order_empties_it() -> None:
