@@ -19,7 +19,8 @@ from juncture.channels.targets import TargetPolicy
 from juncture.channels.webhook import Webhook, verify
 from juncture.core.journeys.orchestrate import Message
 from juncture.runtime.clock import ManualClock
-from juncture.runtime.dispatcher import Dispatcher, DispatchReport, RetryPolicy
+from juncture.runtime.dispatcher import Dispatcher, DispatchReport
+from juncture.runtime.retry_policy import RetryPolicy
 from juncture.store import tables
 from juncture.store.outbox import Attempt, Outbox, OutboxRow
 from juncture.store.sql import SqlStore

@@ -15,7 +15,8 @@ from juncture.channels.base import DeliveryResult
 from juncture.channels.recording import RecordingChannel
 from juncture.core.journeys.orchestrate import Message
 from juncture.runtime.clock import ManualClock
-from juncture.runtime.dispatcher import Dispatcher, RetryPolicy
+from juncture.runtime.dispatcher import Dispatcher
+from juncture.runtime.retry_policy import RetryPolicy
 from juncture.store.outbox import Outbox
 from tests.conftest import ADMIN_TOKEN, WRITE_KEY, LiveServer, signed
 

@@ -29,7 +29,7 @@ from juncture.core.events import Event
 from juncture.core.journeys import orchestrate
 from juncture.core.journeys.catalog import Catalog
 from juncture.core.journeys.orchestrate import JourneyConfig, JourneyState, Message
-from juncture.runtime.dispatcher import address
+from juncture.runtime.addresses import address
 from juncture.runtime.engine import HISTORY
 from juncture.store import audience
 from juncture.store.recipients import Recipients

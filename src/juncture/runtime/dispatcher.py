@@ -63,22 +63,22 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from juncture.channels import email_html
-from juncture.channels.base import Channel, Content, DeliveryResult, OutboundMessage
-from juncture.channels.links import Links, tracked, with_way_out
+from juncture.channels.base import Channel, DeliveryResult, OutboundMessage
+from juncture.channels.links import Links
 from juncture.channels.shelf import Shelf
 from juncture.channels.templates import EmptyCart, TemplateError, Templates
-from juncture.core.channels import DATA, OPT_IN, RECIPIENT_TRAITS, RECIPIENTS
-from juncture.core.identity import normalize_email, normalize_phone
+from juncture.core.channels import OPT_IN
 from juncture.errors import Unavailable
+from juncture.runtime.addresses import address, redacted
 from juncture.runtime.clock import Clock
+from juncture.runtime.composer import Composer
+from juncture.runtime.retry_policy import RetryPolicy
 from juncture.store.carts import Carts
 from juncture.store.outbox import Attempt, Outbox, OutboxRow
 from juncture.store.outbox_probe import DueProbe
@@ -86,48 +86,6 @@ from juncture.store.recipients import Recipients
 
 log = logging.getLogger("juncture.dispatcher")
 NOTHING_TO_RECOMMEND = "nothing_to_recommend"  # a send that needs recommendations had none
-CONTEXT_KEYS = ("profile", "event", "cart", "recommendations", "journey", "data")
-NORMALIZE = {"email": normalize_email, "phone": normalize_phone}  # suppressions' addresses
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Exponential backoff with a cap and a deterministic jitter.
-
-    The delay after failed attempt ``n`` (1-based) is ``base * factor**(n-1)``, capped, then
-    spread by up to ``jitter`` either way by a hash of the idempotency key and ``n`` (so two
-    runs give the same schedule, and messages that failed together do not retry together),
-    and never more than ``cap``.
-
-    >>> p = RetryPolicy(jitter=0)
-    >>> [int(p.delay(n, "k").total_seconds()) for n in range(1, 9)]
-    [30, 60, 120, 240, 480, 960, 1920, 3600]
-    """
-
-    max_attempts: int = 6
-    base: dt.timedelta = dt.timedelta(seconds=30)
-    factor: float = 2.0
-    cap: dt.timedelta = dt.timedelta(hours=1)
-    jitter: float = 0.1
-
-    def delay(self, attempt: int, key: str) -> dt.timedelta:
-        cap = self.cap.total_seconds()
-        raw = min(self.base.total_seconds() * self.factor ** (attempt - 1), cap)
-        spread = 1 + self.jitter * (2 * _unit(f"{key}:{attempt}") - 1)
-        return dt.timedelta(seconds=min(raw * spread, cap))
-
-    def next_attempt(
-        self, attempt: int, result: DeliveryResult, key: str, now: dt.datetime
-    ) -> dt.datetime | None:
-        """When to try again after failed attempt ``attempt``; ``None``: dead-letter it."""
-        if not result.retryable or attempt >= self.max_attempts:
-            return None
-        return now + self.delay(attempt, key)
-
-
-def _unit(text: str) -> float:
-    """A number in [0, 1) fixed by ``text``."""
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") / 2**64
 
 
 @dataclass(slots=True)
@@ -176,11 +134,9 @@ class Dispatcher:
         self.lease = lease
         self.send_timeout = send_timeout
         self.at_most_once = frozenset(at_most_once)
-        self.links = links
         self.recipients = recipients
-        self.tracking = frozenset(tracking)  # in email, with links: "clicks", "opens"
         self.shelf = shelf  # a profile's recommendations, read if a template lists them
-        self.lookups = lookups  # a profile's segments and the catalogue, read if a template does
+        self.composer = Composer(self.templates, links, frozenset(tracking), shelf, lookups)
         self._slots = asyncio.Semaphore(concurrency)
         self._carts = Carts(self.outbox)
         self._probe = DueProbe(outbox)
@@ -310,7 +266,7 @@ class Dispatcher:
                 retryable=False,
             )
         try:  # with lookups a template may read the store: off the event loop then
-            if self.lookups is None:
+            if self.composer.lookups is None:
                 message = self.message(row)
             else:
                 message = await asyncio.to_thread(self.message, row)
@@ -325,51 +281,11 @@ class Dispatcher:
         except Exception as exc:  # noqa: BLE001 - a channel bug must not leave the row in limbo
             log.error("channel %s raised %s instead of answering", row.channel, type(exc).__name__)
             return DeliveryResult.failed(f"{row.channel}: {type(exc).__name__}", retryable=True)
-        return _redacted(result, message)
+        return redacted(result, message)
 
     def message(self, row: OutboxRow) -> OutboundMessage:
         """The message for a row, its template rendered (raises :class:`TemplateError`)."""
-        payload = row.payload
-        inline = payload.get("inline")
-        content: Content | None = None
-        headers: dict[str, str] = {}
-        if self.links is not None and row.channel == "email" and row.purpose == "marketing":
-            headers = self.links.unsubscribe_headers(row.id)
-        if row.template or inline or row.channel not in DATA:  # data channels send no template
-            context: dict[str, Any] = {k: payload[k] for k in CONTEXT_KEYS if k in payload}
-            context.setdefault("journey", _journey(row))
-            if self.shelf is not None and not payload.get("recommendations"):
-                context["recommendations"] = self.shelf(row.profile_id)
-            if self.lookups is not None:
-                context.update(self.lookups(row.profile_id))
-            if self.links is not None and headers:
-                context["unsubscribe_url"] = self.links.unsubscribe(row.id)
-                context["preferences_url"] = self.links.preferences(row.id)
-            content = self.templates.render(
-                row.template, context, inline=inline if isinstance(inline, dict) else None
-            )
-            if row.channel == "email" and content.html and not content.text.strip():
-                content = dataclasses.replace(content, text=email_html.text_of(content.html))
-            if "unsubscribe_url" in context:  # in the body too, whatever the template shows
-                content = with_way_out(content, context["unsubscribe_url"])
-            if self.links is not None and self.tracking and row.channel == "email":
-                content = dataclasses.replace(content, html=self._tracked(row.id, content.html))
-        return OutboundMessage(
-            outbox_id=row.id,
-            idempotency_key=row.idempotency_key,
-            channel=row.channel,
-            purpose=row.purpose,
-            template=row.template,
-            payload=payload,
-            content=content,
-            headers=headers,
-        )
-
-    def _tracked(self, delivery: int, html: str) -> str:
-        if self.links is None:
-            return html
-        clicks, opens = "clicks" in self.tracking, "opens" in self.tracking
-        return tracked(self.links, delivery, html, clicks=clicks, opens=opens)
+        return self.composer.message(row)
 
     async def _record(self, row: OutboxRow, result: DeliveryResult, ms: float) -> DispatchReport:
         now = self.clock.now()
@@ -387,30 +303,3 @@ class Dispatcher:
             dead=int(dead),
             in_doubt=int(row.in_doubt),
         )
-
-
-def address(channel: str, purpose: str, payload: Mapping[str, Any]) -> str | None:
-    """The normalized address a message's payload sends to, as address suppressions (a
-    bounce, a complaint, a STOP) name it; None for a channel without such addresses."""
-    key = RECIPIENTS.get(channel)
-    normalize = NORMALIZE.get(key or "")
-    if key is None or normalize is None:
-        return None
-    return normalize(OutboundMessage(0, "", channel, purpose, None, payload).recipient(key))
-
-
-def _redacted(result: DeliveryResult, message: OutboundMessage) -> DeliveryResult:
-    """Providers echo the address or number they refused ("The 'To' number +49... is not
-    valid"); ``last_error`` is shown in the admin API and must not carry it."""
-    if result.error is None:
-        return result
-    error = result.error
-    for name in RECIPIENT_TRAITS:  # the payload key of each address
-        value = message.recipient(name)
-        if value and len(value) > 3:
-            error = error.replace(value, "<recipient>")
-    return dataclasses.replace(result, error=error)
-
-
-def _journey(row: OutboxRow) -> dict[str, Any]:
-    return {"id": row.journey_id, "version": row.journey_version, "node": row.node_id}

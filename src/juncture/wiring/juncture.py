@@ -26,7 +26,7 @@ from juncture.runtime.cart_links import CartLinks
 from juncture.runtime.clock import Clock
 from juncture.runtime.committer import GroupCommitter
 from juncture.runtime.decide import Decider
-from juncture.runtime.dispatcher import Dispatcher, RetryPolicy
+from juncture.runtime.dispatcher import Dispatcher
 from juncture.runtime.engine import Engine
 from juncture.runtime.engine_process import EngineProcess
 from juncture.runtime.erasure import Eraser
@@ -40,6 +40,7 @@ from juncture.runtime.quality import TallyFlusher
 from juncture.runtime.read_cache import CachedCatalog, CachedProgrammes
 from juncture.runtime.recommend import Recommendations, Trainer
 from juncture.runtime.retention import RetentionJob
+from juncture.runtime.retry_policy import RetryPolicy
 from juncture.runtime.scheduler import Scheduler
 from juncture.runtime.segments import Mover, Segments
 from juncture.runtime.standing import Standing
