@@ -1,7 +1,7 @@
 """``juncture worker`` on a database with a month-overdue timer, over the distributed log
 and PostgreSQL: not a terminal, so it holds the timer while it applies the events it is
 sent, as ``juncture serve`` does; with ``--overdue fire`` it fires it. A worker weighs only
-the timers: overdue messages are the servers' to hold or send."""
+the timers, an ingestion node only the messages."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from juncture import wiring
-from juncture.cli.overdue import SERVER, WORKER, OnOverdue, fire
+from juncture.cli.overdue import NODE, SERVER, WORKER, OnOverdue, fire
 from juncture.runtime.worker import position_name
 from juncture.store import tables
 from juncture.store.leases import owners
@@ -73,13 +73,24 @@ def test_a_worker_holds_a_month_overdue_timer_unless_told_to_fire(node: wiring.J
         store.close()
 
 
-def test_overdue_messages_alone_do_not_hold_a_worker(postgres_url: str) -> None:
-    queue(postgres_url, due=NOW - dt.timedelta(days=30))
-    store = SqlStore(postgres_url)
-    with store.engine.begin() as conn:
-        conn.execute(tables.timers.delete())  # the queued message stays
+def test_each_process_weighs_its_own_part_of_the_overdue_work(sqlite_url: str) -> None:
+    """A worker fires the timers, an ingestion node of the distributed log sends the
+    messages, the embedded server does both: each holds only for its own part."""
+    store = SqlStore(sqlite_url)
     try:
+        queue(sqlite_url, due=NOW - dt.timedelta(days=30))
+        with store.engine.begin() as conn:
+            conn.execute(tables.timers.delete())  # the queued message stays
         assert fire(store, OnOverdue.ASK, 24, NOW, WORKER) is True
-        assert fire(store, OnOverdue.ASK, 24, NOW, SERVER) is False  # the server's part
+        assert fire(store, OnOverdue.ASK, 24, NOW, NODE) is False
+        assert fire(store, OnOverdue.ASK, 24, NOW, SERVER) is False
+        with store.engine.begin() as conn:
+            conn.execute(tables.outbox.delete())
+        queue(sqlite_url, due=NOW - dt.timedelta(days=30), key="k-2")
+        with store.engine.begin() as conn:
+            conn.execute(tables.outbox.delete())  # the timer stays
+        assert fire(store, OnOverdue.ASK, 24, NOW, WORKER) is False
+        assert fire(store, OnOverdue.ASK, 24, NOW, NODE) is True
+        assert fire(store, OnOverdue.ASK, 24, NOW, SERVER) is False
     finally:
         store.close()

@@ -91,7 +91,8 @@ def serve(
     wiring.configure_logging(settings.log_level)
     store = wiring.open_store(settings)  # what is overdue decides how the engine starts
     try:
-        live = on_overdue.fire(store, overdue, overdue_after, SystemClock().now())
+        holder = on_overdue.NODE if settings.log_url else on_overdue.SERVER
+        live = on_overdue.fire(store, overdue, overdue_after, SystemClock().now(), holder)
     finally:
         store.close()
     juncture = wiring.build(settings, hold_timers=not live)

@@ -14,8 +14,8 @@ asks on a terminal and holds otherwise, printing how to fire. Work due within
 With the distributed log the work is shared: ``juncture worker`` fires the timers and
 ``juncture serve`` sends the messages. Each takes the same options and decides at its start
 about its own part: a worker weighs the overdue timers and, held, fires none (its engine
-holds them and it does not tick), events applied as usual; a server weighs both, as it
-always did, and held sends nothing.
+holds them and it does not tick), events applied as usual; a server weighs the queued
+messages and, held, sends none.
 """
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ import datetime as dt
 import enum
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import typer
 from rich.console import Console
 
 if TYPE_CHECKING:
+    from juncture.store.overdue import Overdue as Found
     from juncture.store.sql import SqlStore
 
 console = Console(stderr=True)
@@ -53,20 +54,25 @@ OverdueAfter = Annotated[
 
 @dataclass(frozen=True, slots=True)
 class Holder:
-    """A command that may hold overdue work: its name, whether queued messages are its
-    part (a worker sends none), and what holding means for it."""
+    """A command that may hold overdue work: its name, its part (the timers it fires, the
+    messages it sends) and what holding means for it."""
 
     command: str
+    timers: bool
     messages: bool
     held: str
 
 
 SERVER = Holder(
-    "serve", True, "Nothing fires and no message is sent while this server runs; "
+    "serve", True, True, "Nothing fires and no message is sent while this server runs; "
     "the API answers as usual",
 )  # fmt: skip
+NODE = Holder(
+    "serve", False, True, "No message is sent while this server runs; the API answers as "
+    "usual (the workers fire the timers, held by juncture worker's own --overdue)",
+)  # fmt: skip  # an ingestion node of the distributed log
 WORKER = Holder(
-    "worker", False, "No timer fires while this worker runs; events are applied as usual"
+    "worker", True, False, "No timer fires while this worker runs; events are applied as usual"
 )
 
 
@@ -77,22 +83,20 @@ def fire(
     now: dt.datetime,
     holder: Holder = SERVER,
 ) -> bool:
-    """Whether ``holder`` may fire timers (and send messages, when they are its part): True
-    when none of its part is overdue, with ``fire``, or when the user says so at the
-    prompt."""
+    """Whether ``holder`` may do its part (fire the timers, send the messages): True when
+    none of its part is overdue, with ``fire``, or when the user says so at the prompt."""
     from juncture.store.overdue import overdue
 
-    found = overdue(store.engine, now - dt.timedelta(hours=after_hours))
-    late = found.timers + (found.messages if holder.messages else 0)
-    if not late or choice is OnOverdue.FIRE:
+    mine = _parts(overdue(store.engine, now - dt.timedelta(hours=after_hours)), holder)
+    if not any(part.late for part in mine) or choice is OnOverdue.FIRE:
         return True
-    since = f"{found.oldest:%Y-%m-%d %H:%M} UTC" if found.oldest else "long ago"
-    queued = f" and {found.messages:,} queued messages" if holder.messages else ""
+    oldest = min((part.oldest for part in mine if part.oldest is not None), default=None)
+    since = f"{oldest:%Y-%m-%d %H:%M} UTC" if oldest else "long ago"
     what = (
-        f"{found.timers:,} timers{queued} are overdue "
+        f"{' and '.join(part.name for part in mine)} are overdue "
         f"(due more than {after_hours:g} hours ago, the oldest at {since})"
     )
-    doing = "fire the timers and send the messages" if holder.messages else "fire the timers"
+    doing = " and ".join(part.verb for part in mine)
     question = f"{what}. {doing.capitalize()} now?"
     if choice is OnOverdue.ASK and sys.stdin.isatty() and typer.confirm(question, default=False):
         return True
@@ -101,3 +105,22 @@ def fire(
         f"To {doing}: juncture {holder.command} --overdue fire[/]"
     )
     return False
+
+
+class _Part(NamedTuple):
+    name: str  # "3 timers"
+    verb: str  # "fire the timers"
+    late: int
+    oldest: dt.datetime | None
+
+
+def _parts(found: Found, holder: Holder) -> list[_Part]:
+    """The overdue work that is ``holder``'s part."""
+    parts: list[_Part] = []
+    if holder.timers:
+        timers = f"{found.timers:,} timers"
+        parts.append(_Part(timers, "fire the timers", found.timers, found.oldest_timer))
+    if holder.messages:
+        queued = f"{found.messages:,} queued messages"
+        parts.append(_Part(queued, "send the messages", found.messages, found.oldest_message))
+    return parts

@@ -15,15 +15,21 @@ from juncture.store import failures, tables
 
 @dataclass(frozen=True, slots=True)
 class Overdue:
-    """Timers and messages due before ``before``, and the oldest due time among them."""
+    """Timers and messages due before ``before``, and the oldest due time of each."""
 
     timers: int
     messages: int
-    oldest: dt.datetime | None
+    oldest_timer: dt.datetime | None = None
+    oldest_message: dt.datetime | None = None
 
     @property
     def any(self) -> bool:
         return bool(self.timers or self.messages)
+
+    @property
+    def oldest(self) -> dt.datetime | None:
+        found = [d for d in (self.oldest_timer, self.oldest_message) if d is not None]
+        return min(found) if found else None
 
 
 def overdue(engine: sa.Engine, before: dt.datetime) -> Overdue:
@@ -38,5 +44,9 @@ def overdue(engine: sa.Engine, before: dt.datetime) -> Overdue:
         messages, first_message = conn.execute(
             sa.select(sa.func.count(), sa.func.min(o.c.next_attempt_at)).where(late_messages)
         ).one()
-    found = [as_utc(d) for d in (first_timer, first_message) if d is not None]
-    return Overdue(int(timers), int(messages), min(found) if found else None)
+    return Overdue(
+        int(timers),
+        int(messages),
+        as_utc(first_timer) if first_timer is not None else None,
+        as_utc(first_message) if first_message is not None else None,
+    )
