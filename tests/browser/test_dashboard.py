@@ -290,8 +290,19 @@ def test_experiments_and_catalogue_show_what_is_measured(
     assert "cart_abandonment" in page.locator("#kpis").inner_text()
     assert page.locator("#experiments .experiment").count() >= 1
     screenshot(page, "dashboard-experiments")
+    bad = "store_code,id,quantity\nberlin,,3\nmunich,k1,many\n"  # refused whole: writes nothing
+    r = httpx.post(f"{demo.url}/v1/catalog/inventory", content=bad, params={"filename": "bad.csv"},
+                   headers={**ADMIN, "Content-Type": "text/csv"})  # fmt: skip
+    assert r.status_code == 422, r.text
     page.goto(demo.url + "/app/catalogue")
     assert page.locator("#tables tr[data-table=products]").count() == 1
+    imports = page.locator("#imports tbody tr[data-import]")
+    assert imports.count() > 1  # the demo's own feeds, and the upload
+    assert "bad.csv" in imports.first.inner_text()
+    assert imports.first.locator(".pill.failed").inner_text() == "2"
+    refused = page.locator("table.refused").first.locator("tbody tr")
+    assert refused.all_inner_texts()[0].split("\t")[:2] == ["bad.csv:2", "id"]
+    assert refused.all_inner_texts()[1].split("\t")[:2] == ["bad.csv:3", "quantity"]
     shown = page.locator("#touchpoints tbody tr", has=page.locator(".pill.shown"))
     # the demo's shoppers asking for touchpoints, and the first visitor's welcome
     assert shown.count() > 1

@@ -29,6 +29,7 @@ from juncture.definitions import feeds
 from juncture.definitions.feeds import Problem
 from juncture.errors import BadInput
 from juncture.store.catalog import Catalog
+from juncture.store.catalog_imports import CatalogImports
 from juncture.store.programmes import Programmes
 
 BATCH: Final = 1000
@@ -52,6 +53,11 @@ class FeedReport:
     refused: list[Problem] = field(default_factory=list)
     refused_rows: int = 0
     announced: int = 0
+
+    def counts(self) -> dict[str, int]:
+        return {"rows": self.rows, "new": self.new, "changed": self.changed,
+                "unchanged": self.unchanged, "retired": self.retired,
+                "refused_rows": self.refused_rows}  # fmt: skip
 
     def to_json(self, name: str) -> dict[str, Any]:
         return {
@@ -109,6 +115,9 @@ def import_feed(
     if full and not report.refused_rows and kind in ("products", "locations"):
         retire = catalog.retire_products if kind == "products" else catalog.retire_locations
         report.retired = retire(batch.seen, now)
+    imports = CatalogImports(catalog.engine)
+    imports.record(name, kind, fmt, full=full, at=now, counts=report.counts(),
+                   problems=report.refused)  # fmt: skip
     return report
 
 

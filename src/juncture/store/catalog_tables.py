@@ -126,3 +126,33 @@ catalog_changes = sa.Table(
     sa.Column("at", When, nullable=False),
     sa.Index(None, "product_id", "at"),
 )
+
+# The last imports of feeds (migration 0023): what each read, wrote and refused, and the
+# first problems of the rows it refused (file, line, column, reason), for the dashboard's
+# Catalogue page. Bounded: the newest imports only, and a few problems of each
+# (:mod:`juncture.store.catalog_imports`).
+catalog_imports = sa.Table(
+    "catalog_imports",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+    sa.Column("name", sa.Text(), nullable=False),  # the file's name, as the import gave it
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("format", sa.String(16), nullable=False),
+    sa.Column("full", sa.Boolean(), nullable=False),
+    sa.Column("at", When, nullable=False),
+    sa.Column("rows", sa.Integer(), nullable=False),
+    sa.Column("new", sa.Integer(), nullable=False),
+    sa.Column("changed", sa.Integer(), nullable=False),
+    sa.Column("unchanged", sa.Integer(), nullable=False),
+    sa.Column("retired", sa.Integer(), nullable=False),
+    sa.Column("refused_rows", sa.Integer(), nullable=False),
+)
+catalog_import_problems = sa.Table(
+    "catalog_import_problems",
+    metadata,
+    sa.Column("import_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+    sa.Column("position", sa.Integer(), primary_key=True),
+    sa.Column("line", sa.Integer(), nullable=False),
+    sa.Column("column", sa.Text(), nullable=False),
+    sa.Column("message", sa.Text(), nullable=False),
+)

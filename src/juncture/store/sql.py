@@ -28,6 +28,7 @@ from juncture.store.access import Access
 from juncture.store.activity import Activity
 from juncture.store.base import FailedEvent, Writer
 from juncture.store.catalog import Catalog
+from juncture.store.catalog_imports import CatalogImports
 from juncture.store.customer_orders import CustomerOrders
 from juncture.store.dashboard import DashboardReads
 from juncture.store.journey_measures import JourneyMeasures
@@ -76,6 +77,7 @@ class SqlStore:
         self.customer_orders = CustomerOrders(self.engine)
         self.journey_measures = JourneyMeasures(self.engine)
         self.catalog = Catalog(self.engine)  # the retailer's tables
+        self.catalog_imports = CatalogImports(self.engine)  # the last feeds imported
         self.programmes = Programmes(self.engine)  # loyalty, offers, associates, reviews
         self.recommend = RecommendReads(self.engine, self.catalog)  # what recommenders read
         self.recommend_models = ModelStore(self.engine)  # trained models, across restarts

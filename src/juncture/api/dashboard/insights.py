@@ -1,7 +1,7 @@
 """The Experiments and Catalogue pages: every journey's KPIs per arm and every holdout and
 split judged as an experiment (the measurement of ``/v1/measure``), and the health of the
-retailer's tables (rows, when each last changed, the latest catalogue changes) with how
-often each on-site touchpoint answered.
+retailer's tables (rows, when each last changed, the last imports with the rows they
+refused, the latest catalogue changes) with how often each on-site touchpoint answered.
 
 The measurement reads every enrollment and every customer's orders, seconds on a million
 profiles: the Experiments page, the Journeys list's headline results and a journey's
@@ -18,6 +18,7 @@ from starlette.responses import Response
 from juncture.api.dashboard import render
 from juncture.api.dashboard.sources import Sources
 from juncture.runtime.reports import Report
+from juncture.store import catalog_imports
 
 
 def measured(sources: Sources, journey_id: str | None = None) -> Report | None:
@@ -58,6 +59,10 @@ def router(sources: Sources) -> APIRouter:
         reads = sources.store.dashboard
         found = await run_in_threadpool(reads.catalogue)
         used = await run_in_threadpool(reads.touchpoints)
-        return render.page(request, "catalogue.html", tables=found, touchpoints=used)
+        imports = await run_in_threadpool(sources.store.catalog_imports.recent)
+        return render.page(
+            request, "catalogue.html", tables=found, touchpoints=used, imports=imports,
+            limits={"imports": catalog_imports.IMPORTS, "problems": catalog_imports.PROBLEMS},
+        )  # fmt: skip
 
     return api
