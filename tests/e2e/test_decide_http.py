@@ -265,3 +265,33 @@ def test_a_write_key_alone_does_not_show_anyone_s_basket(live: LiveServer) -> No
     )
     assert by_header.headers["Juncture-Identity"] == "verified"
     assert by_header.json()["show"]["kind"] == "cart_recovery"  # the user, proven, sees it
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "where"),
+    [
+        ("consistent=maybe", 400, "query.consistent"),
+        ("consistent=true&x=%00", 400, "query.x"),
+        ("consistent=yes", 200, None),
+        ("consistent=0", 200, None),
+    ],
+)
+def test_the_query_is_checked_as_every_route_checks_it(
+    live: LiveServer, query: str, status: int, where: str | None
+) -> None:
+    """The plain route in front of the documented one answers the query as FastAPI would:
+    ``consistent`` read as a boolean, NUL refused wherever it is."""
+    body = {"anonymousId": "a-query", "placement": "nowhere"}
+    r = httpx.post(f"{live.url}/v1/decide?{query}", json=body, headers=AUTH)
+    assert r.status_code == status, r.text
+    if where is not None:
+        assert (r.json()["code"], r.json()["where"]) == ("invalid_parameter", where)
+    else:
+        assert r.headers.get("Juncture-Caught-Up") == ("true" if query.endswith("yes") else None)
+
+
+def test_the_schema_documents_decide(live: LiveServer) -> None:
+    operation = httpx.get(f"{live.url}/openapi.json").json()["paths"]["/v1/decide"]["post"]
+    assert [p["name"] for p in operation["parameters"]] == ["consistent"]
+    assert operation["tags"] == ["decisions"]
+    assert "requestBody" in operation

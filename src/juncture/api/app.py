@@ -114,7 +114,9 @@ def create_app(
     app.include_router(segments.router(segment_ops, admin_token))
     app.include_router(tracking_plans.router(store, ingestor, admin_token))
     app.include_router(deliveries.router(outbox, decider.placements, admin_token))
-    app.include_router(decide.router(decider, keys, body_timeout, engine_behind, identity_secret))
+    documented, plain = decide.routes(decider, keys, body_timeout, engine_behind, identity_secret)
+    app.include_router(documented)
+    app.router.routes.insert(0, plain)  # the hottest shopper path is matched first
     if recs is not None:  # early: pages ask for them, and routes are matched in this order
         app.include_router(recommendations.router(recs, keys, admin_token, identity_secret))
     app.include_router(onsite.router())

@@ -115,7 +115,8 @@ class Templates:
         folders = [*([own] if own else []), self.directory]
         self._html = _environment(autoescape=True, folders=folders)
         self._plain = _environment(autoescape=False, folders=folders)
-        self._cache: dict[tuple[str, str, int], liquid.BoundTemplate | None] = {}
+        self._cache: dict[tuple[str, int], dict[str, liquid.BoundTemplate | None]] = {}
+        self._shipped: dict[str, Path | None] = {}  # a shipped template's folder, by name
         self._about_cart: dict[int, bool] = {}  # by id of a cached part: whether it lists it
 
     def names(self) -> list[str]:
@@ -142,10 +143,10 @@ class Templates:
             raise TemplateError("no template: name one, or give its parts inline")
         data = {**CONTEXT_DEFAULTS, "brand": self.brand, **context}
         label = name or "inline"
-        found = {
-            part: self._inline(label, part, inline) if inline else self._named(label, part)
-            for part in PARTS
-        }
+        if inline:
+            found = {part: self._inline(label, part, inline) for part in PARTS}
+        else:
+            found = self._named_parts(label)
         if not _items(data["cart"]) and self._about_the_cart(found, named=not inline):
             raise EmptyCart(f"template {label!r} lists the cart's items: the cart is empty")
         parts: dict[str, str] = {}
@@ -161,7 +162,7 @@ class Templates:
             if isinstance(inline, Mapping) and inline:
                 found = {part: self._inline(label, part, inline) for part in PARTS}
             elif name is not None:
-                found = {part: self._named(label, part) for part in PARTS}
+                found = self._named_parts(label)
             else:
                 return False
         except TemplateError:
@@ -182,29 +183,36 @@ class Templates:
                 return True
         return False
 
-    def _named(self, name: str, part: str) -> liquid.BoundTemplate | None:
+    def _named_parts(self, name: str) -> dict[str, liquid.BoundTemplate | None]:
+        """Each part of template ``name``, parsed once per version of its folder."""
         if "/" in name or "\\" in name or name.startswith((".", "_")):
             raise TemplateError(f"unknown template {name!r}", where=name)
         folder, stamp = self._folder(name)
-        key = (name, part, stamp)
-        if key not in self._cache:
+        found = self._cache.get((name, stamp))
+        if found is None:
             if folder is None:
                 raise TemplateError(f"unknown template {name!r}", where=name)
-            path = folder / PARTS[part]
-            source = path.read_text(encoding="utf-8") if path.is_file() else None
-            self._cache[key] = None if source is None else self._parse(name, part, source)
-        return self._cache[key]
+            found = {part: self._read(name, part, folder / file) for part, file in PARTS.items()}
+            self._cache[(name, stamp)] = found
+        return found
+
+    def _read(self, name: str, part: str, path: Path) -> liquid.BoundTemplate | None:
+        source = path.read_text(encoding="utf-8") if path.is_file() else None
+        return None if source is None else self._parse(name, part, source)
 
     def _folder(self, name: str) -> tuple[Path | None, int]:
         """The folder of template ``name`` (the retailer's first), and a stamp that changes
-        when the retailer's changes (its modification time; 0 for a shipped one)."""
+        when the retailer's changes (its modification time; 0 for a shipped one, whose
+        folder is looked up once)."""
         if self.own is not None:
             try:
                 return self.own / name, (self.own / name).stat().st_mtime_ns
             except (FileNotFoundError, NotADirectoryError):
                 pass
-        shipped_folder = self.directory / name
-        return (shipped_folder if shipped_folder.is_dir() else None), 0
+        if name not in self._shipped:
+            folder = self.directory / name
+            self._shipped[name] = folder if folder.is_dir() else None
+        return self._shipped[name], 0
 
     def _inline(
         self, name: str, part: str, inline: Mapping[str, Any]

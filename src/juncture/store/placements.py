@@ -20,8 +20,7 @@ import sqlalchemy as sa
 from juncture.core.events import as_utc
 from juncture.core.journeys.orchestrate import Message
 from juncture.core.profile.model import Profile
-from juncture.store import outbox as box
-from juncture.store import product_views, tables
+from juncture.store import keyed_reads, product_views, tables
 from juncture.store.outbox import ONSITE, Outbox, OutboxRow, row_of, shown_row, transaction
 
 _MAX_HOPS: Final = 8
@@ -31,17 +30,13 @@ p = tables.profiles
 i = tables.identities
 v = tables.product_views
 # Built once: the statements of every decision, so that none is put together per request.
-_KNOWN: Final = (
-    sa.select(i.c.identifier, i.c.profile_id, p.c.redirect_to, p.c.body)
-    .select_from(i.outerjoin(p, p.c.profile_id == i.c.profile_id))
-    .where(i.c.identifier.in_(sa.bindparam("ids", expanding=True)))
-)
-_KNOWN_ONE: Final = (  # one identifier (most asks): no list to expand per request
+_KNOWN_ONE: Final = (
     sa.select(i.c.identifier, i.c.profile_id, p.c.redirect_to, p.c.body)
     .select_from(i.outerjoin(p, p.c.profile_id == i.c.profile_id))
     .where(i.c.identifier == sa.bindparam("id"))
 )
 _BODY: Final = sa.select(p.c.body).where(p.c.profile_id == sa.bindparam("pid"))
+_FOLLOW: Final = sa.select(p.c.redirect_to, p.c.body).where(p.c.profile_id == sa.bindparam("pid"))
 _REDIRECT: Final = sa.select(p.c.redirect_to).where(p.c.profile_id == sa.bindparam("pid"))
 _VIEWS: Final = (
     sa.select(v.c.profile_id, v.c.product_id, v.c.view)
@@ -99,32 +94,32 @@ class Placements:
             return None if body is None else _with_views(conn, profile_id, body)
 
     def visitor(self, identifiers: Sequence[str]) -> tuple[str | None, Profile | None]:
-        """:meth:`resolve` and :meth:`profile` in one transaction and two queries (the
+        """:meth:`resolve` and :meth:`profile` on one driver connection and two queries (the
         identity with its profile's body, then the views; more only after a merge)."""
-        with box.reading(self.engine) as conn:
-            if len(identifiers) == 1:
-                found = conn.execute(_KNOWN_ONE, {"id": identifiers[0]})
-            else:
-                found = conn.execute(_KNOWN, {"ids": list(identifiers)})
-            rows = {r[0]: r for r in found}
-            first = next((rows[x] for x in identifiers if x in rows), None)
+        with keyed_reads.reader(self.engine, "read the visitor") as read:
+            found = (read.rows(_KNOWN_ONE, {"id": x}) for x in identifiers)
+            first = next((rows[0] for rows in found if rows), None)  # the first known wins
             if first is None:
                 return None, None
             _, pid, redirect, body = first
-            if redirect is not None:  # merged: read the survivor's
-                pid = _live(conn, str(pid))
-                body = conn.execute(_BODY, {"pid": pid}).scalar()
+            hops = 0
+            while redirect is not None and hops < _MAX_HOPS:  # merged: read the survivor's
+                pid, hops = redirect, hops + 1
+                redirect, body = next(iter(read.rows(_FOLLOW, {"pid": pid})), (None, None))
             pid = str(pid)
-            return pid, None if body is None else _with_views(conn, pid, body)
+            if body is None:
+                return pid, None
+            views = [(str(r[1]), str(r[2])) for r in read.rows(_VIEWS, {"pid": pid})]
+            return pid, product_views.profile(body, views)
 
     def shown_since(self, profile_id: str, since: dt.datetime) -> int:
         """Marketing impressions of this profile since ``since`` (the frequency cap's count).
         Answers the page asked for (recommendation slots, a product's location, stock, a
         loyalty balance: purpose transactional) are recorded too but never count: a product
         page with three slots must not use up the day's popovers."""
-        with transaction(self.engine) as conn:
-            found = conn.execute(_SHOWN, {"pid": profile_id, "since": as_utc(since)})
-            return int(found.scalar_one())
+        with keyed_reads.reader(self.engine, "count impressions") as read:
+            found = read.rows(_SHOWN, {"pid": profile_id, "since": as_utc(since)})
+            return int(found[0][0])
 
     def queued(self, profile_id: str, now: dt.datetime) -> list[OutboxRow]:
         """On-site messages waiting for this profile, oldest first (deferred ones once due)."""

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from juncture.core import engagement, offers
 from juncture.definitions.programmes import Record
+from juncture.store import keyed_reads
 from juncture.store import programme_tables as t
 from juncture.store.bulk import upsert_rows
 from juncture.store.catalog import Repository
@@ -118,8 +119,11 @@ class Programmes(Repository):
         return self._all("loyalty_tiers", order=t.loyalty_tiers.c.threshold)
 
     def account(self, customer_id: str) -> offers.Account | None:
-        found = self._all("loyalty", t.loyalty_accounts.c.customer_id == customer_id)
-        return found[0] if found else None
+        """The member's account (through the driver: every loyalty answer reads one)."""
+        spec = KINDS["loyalty"]
+        with keyed_reads.reader(self.engine, "read loyalty") as read:
+            found = read.by_keys(spec.table, spec.key, [customer_id])
+        return _decode(found[0]["body"], spec.type) if found else None
 
     def promotions(self, now: dt.datetime | None = None) -> list[offers.Promotion]:
         """Every promotion, or those running at ``now``."""
