@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 
 from juncture import wiring
 from juncture.channels.base import DeliveryResult
@@ -27,6 +28,7 @@ from tests.conftest import ADMIN, ADMIN_TOKEN, BASIC, LiveServer, settings_for
 
 CUSTOMERS, DAYS = 150, 7
 SEED = 3  # the simulation's, and so its catalogue's
+SUMMARY = "summary.json"  # the demo's summary, beside its database
 SEGMENT = "geographic_dach"  # a library segment the demo's customers fall into
 
 
@@ -43,11 +45,20 @@ def _seed(template: Path, folder: Path) -> str:
     url = f"sqlite:///{path}"
     juncture, clock = harness.build(settings_for(url, sqlite_synchronous="NORMAL"))
     try:
-        harness.run(juncture, clock, seed=SEED, customers=CUSTOMERS, days=DAYS)
+        found = harness.run(juncture, clock, seed=SEED, customers=CUSTOMERS, days=DAYS)
         dead_letter(juncture.store.outbox, clock.now())
     finally:
         juncture.close()
+    (folder / SUMMARY).write_bytes(orjson.dumps(found.to_json()))
     return url
+
+
+def summary(url: str) -> dict[str, Any]:
+    """The summary the demo at ``url`` printed (``juncture demo``'s figures)."""
+    found: dict[str, Any] = orjson.loads(
+        (Path(url.removeprefix("sqlite:///")).parent / SUMMARY).read_bytes()
+    )
+    return found
 
 
 def dead_letter(outbox: Outbox, now: dt.datetime) -> None:

@@ -307,6 +307,21 @@ def test_experiments_and_catalogue_show_what_is_measured(
     # the demo's shoppers asking for touchpoints, and the first visitor's welcome
     assert shown.count() > 1
     assert shown.filter(has_text="welcome").count() == 1
+    page.wait_for_selector("#outcomes", timeout=60_000)  # a busy machine: it reloads till ready
+    expected = seeded.summary(demo.juncture.settings.database_url)["retail"]["touchpoints"]
+    led = {
+        row.get_attribute("data-touchpoint"): [
+            int(row.locator(f"[data-key={k}]").inner_text().replace(",", ""))
+            for k in ("shown", "clicked", "converted")
+        ]
+        for row in page.locator("#outcomes tbody tr[data-touchpoint]").all()
+    }
+    # the figures of the demo's summary, read back by the server, and the welcome the
+    # first visitor to the served demo got since (shown as the answers count it)
+    welcome = page.locator("#touchpoints tr", has_text="onsite_welcome").locator("td.num")
+    assert led.pop("welcome") == [int(welcome.inner_text()), 0, 0]
+    assert led == {k: [v["shown"], v["clicked"], v["converted"]] for k, v in expected.items()}
+    assert sum(clicked for _, clicked, _ in led.values()) > 0
     screenshot(page, "dashboard-catalogue")
     page_problems.assert_none()
 

@@ -14,9 +14,10 @@ import pytest
 import sqlalchemy as sa
 
 from juncture.core.profile import consent
-from juncture.demo import harness, outcomes, retail
+from juncture.demo import harness, retail
 from juncture.recommend import attribution
 from juncture.recommend.base import BEST_SELLERS
+from juncture.runtime import touchpoint_outcomes as outcomes
 from juncture.store import catalog_tables, programme_tables, tables
 from juncture.store.sql import SqlStore
 from tests.conftest import settings_for

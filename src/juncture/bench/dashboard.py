@@ -46,7 +46,7 @@ _COMPUTING: Final = ('id="computing"', 'id="measuring"')  # the figures are bein
 TOKEN: Final = "bench-admin-token"  # noqa: S105 - a scratch server on loopback
 PAGES: Final = (
     "/app?period=7d", "/app?period=30d", "/app/journeys", "/app/customers", "/app/segments",
-    "/app/experiments", "/app/funnels?period=30d", "/app/data",
+    "/app/experiments", "/app/funnels?period=30d", "/app/data", "/app/catalogue",
 )  # fmt: skip
 _CUSTOMER: Final = re.compile(r'href="(/app/customers/[^"/?]+)"')
 _JOURNEY: Final = re.compile(r'href="(/app/journeys/(?!new)[^"/?]+)"')

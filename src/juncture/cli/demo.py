@@ -197,6 +197,7 @@ def _print_retail(retail: dict[str, Any], truth: dict[str, dict[str, float]]) ->
     from rich.table import Table
 
     from juncture.demo.pages import HELP_PAGES, PAGES
+    from juncture.runtime import touchpoint_outcomes as outcomes
 
     if not retail:
         return
@@ -207,8 +208,8 @@ def _print_retail(retail: dict[str, Any], truth: dict[str, dict[str, float]]) ->
         f"shoppers, the store and help pages of {HELP_PAGES:.0%}; from the store)",
     )  # fmt: skip
     for kind, row in sorted(retail["touchpoints"].items(), key=lambda kv: -kv[1]["shown"]):
-        table.add_row(kind, f"{asked.get(kind, 0):,}", f"{row['shown']:,}",
-                      f"{row['clicked']:,}", f"{row['converted']:,}", _outcome(row))  # fmt: skip
+        table.add_row(kind, f"{asked.get(kind, 0):,}", f"{row['shown']:,}", f"{row['clicked']:,}",
+                      f"{row['converted']:,}", outcomes.beyond(row))  # fmt: skip
     out.print(table)
     found = retail.get("training") or {}
     out.print(f"associate training: {found.get('lines', 0):,} store product lines with demand "
@@ -237,13 +238,6 @@ def _print_retail(retail: dict[str, Any], truth: dict[str, dict[str, float]]) ->
             f"difference {found['difference']:+.2f} "
             f"(95% CI {found['difference_low']:+.2f} .. {found['difference_high']:+.2f})"
         )
-
-
-def _outcome(row: dict[str, int]) -> str:
-    """What a touchpoint's clicks and buttons led to beyond an order: bought the product
-    clicked, booked, redeemed..."""
-    done = {k: v for k, v in row.items() if k not in ("shown", "clicked", "converted") and v}
-    return ", ".join(f"{v:,} {k}" for k, v in done.items()) or "-"
 
 
 def _say_pending(juncture: Juncture) -> None:

@@ -30,12 +30,13 @@ from juncture.analytics import journeys as journey_report
 from juncture.channels.base import DeliveryResult, OutboundMessage
 from juncture.core import channels, messages
 from juncture.core.journeys.arbitration import Cap, Policy, QuietHours
-from juncture.demo import effects, outcomes, retail
+from juncture.demo import effects, retail
 from juncture.demo.errands import Errands
 from juncture.demo.pages import HELP_PAGES, PAGES, Pages
 from juncture.demo.reminders import CartReminders
 from juncture.demo.retail import MessageShelf
 from juncture.recommend import attribution
+from juncture.runtime import touchpoint_outcomes as outcomes
 from juncture.runtime.clock import Clock, ManualClock
 from juncture.runtime.dispatcher import Dispatcher
 from juncture.settings import Settings

@@ -1,7 +1,9 @@
 """The Experiments and Catalogue pages: every journey's KPIs per arm and every holdout and
 split judged as an experiment (the measurement of ``/v1/measure``), and the health of the
 retailer's tables (rows, when each last changed, the last imports with the rows they
-refused, the latest catalogue changes) with how often each on-site touchpoint answered.
+refused, the latest catalogue changes) with how often each on-site touchpoint answered and
+what it led to (clicks, orders after them, what its buttons did: computed in the background,
+as the measurement).
 
 The measurement reads every enrollment and every customer's orders, seconds on a million
 profiles: the Experiments page, the Journeys list's headline results and a journey's
@@ -17,6 +19,7 @@ from starlette.responses import Response
 
 from juncture.api.dashboard import render
 from juncture.api.dashboard.sources import Sources
+from juncture.runtime import touchpoint_outcomes
 from juncture.runtime.reports import Report
 from juncture.store import catalog_imports
 
@@ -46,6 +49,21 @@ def experiments(sources: Sources) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def outcomes(sources: Sources) -> Report | None:
+    """What each on-site touchpoint led to (:mod:`juncture.runtime.touchpoint_outcomes`,
+    the figures of the demo's summary), most shown first; None while it is computed (it
+    reads every click and order)."""
+
+    def compute() -> list[dict[str, Any]]:
+        store = sources.store
+        found = touchpoint_outcomes.touchpoints(store.outbox, store.recommend)
+        order = sorted(found.items(), key=lambda kv: (-kv[1]["shown"], kv[0]))
+        return [{"touchpoint": kind, **row, "beyond": touchpoint_outcomes.beyond(row)}
+                for kind, row in order]  # fmt: skip
+
+    return sources.reports.get(("touchpoint outcomes",), compute)
+
+
 def router(sources: Sources) -> APIRouter:
     api = APIRouter(include_in_schema=False)
 
@@ -60,9 +78,11 @@ def router(sources: Sources) -> APIRouter:
         found = await run_in_threadpool(reads.catalogue)
         used = await run_in_threadpool(reads.touchpoints)
         imports = await run_in_threadpool(sources.store.catalog_imports.recent)
+        led = await run_in_threadpool(outcomes, sources)
         return render.page(
             request, "catalogue.html", tables=found, touchpoints=used, imports=imports,
             limits={"imports": catalog_imports.IMPORTS, "problems": catalog_imports.PROBLEMS},
+            outcomes=None if led is None else led.value,
         )  # fmt: skip
 
     return api

@@ -1,4 +1,5 @@
-"""What the demo's on-site touchpoints and recommendations led to, read back from the store.
+"""What the on-site touchpoints and recommendations led to, read back from the store: the
+demo's summary and the dashboard's Catalogue page both show these figures.
 
 Shown: the on-site impressions recorded (``outbox`` rows ``shown``, by touchpoint; a
 recommendation slot by the kind it showed; ``app`` counts the rows its placement showed,
@@ -61,11 +62,36 @@ def shown(outbox: Outbox) -> Counter[str]:
 
 
 def report(outbox: Outbox, reads: RecommendReads) -> dict[str, Any]:
-    """``touchpoints`` (shown, clicked, converted per kind) and ``recommendations`` (per
-    arm, and the comparison)."""
-    by_shopper: dict[str, list[ProductEvent]] = {}
+    """``touchpoints`` (:func:`touchpoints`) and ``recommendations`` (per arm, and the
+    comparison)."""
+    by_shopper = _by_shopper(reads)
+    return {"touchpoints": _outcomes(outbox, by_shopper),
+            "recommendations": _recommendations(by_shopper.values())}  # fmt: skip
+
+
+def touchpoints(outbox: Outbox, reads: RecommendReads) -> dict[str, dict[str, int]]:
+    """Per touchpoint kind: ``shown``, ``clicked``, ``converted``, and what its buttons led
+    to where it has any (``bought``, ``redeemed``, ``booked``, ...; see the module)."""
+    return _outcomes(outbox, _by_shopper(reads))
+
+
+def beyond(row: dict[str, int]) -> str:
+    """What a touchpoint's clicks and buttons led to beyond an order, in words: bought the
+    product clicked, booked, redeemed... ("-" for nothing)."""
+    done = {k: v for k, v in row.items() if k not in ("shown", "clicked", "converted") and v}
+    return ", ".join(f"{v:,} {k}" for k, v in done.items()) or "-"
+
+
+def _by_shopper(reads: RecommendReads) -> dict[str, list[ProductEvent]]:
+    found: dict[str, list[ProductEvent]] = {}
     for event in reads.all_events(EVENTS):
-        by_shopper.setdefault(event.shopper, []).append(event)
+        found.setdefault(event.shopper, []).append(event)
+    return found
+
+
+def _outcomes(
+    outbox: Outbox, by_shopper: dict[str, list[ProductEvent]]
+) -> dict[str, dict[str, int]]:
     touch = {kind: {"shown": n, "clicked": 0, "converted": 0} for kind, n in shown(outbox).items()}
     for events in by_shopper.values():
         _touchpoints(events, touch)
@@ -74,7 +100,7 @@ def report(outbox: Outbox, reads: RecommendReads) -> dict[str, Any]:
         if kind in touch:  # a recommendation slot: its clicks and orders of what was clicked
             clicked, converted = int(figures["clicks"]), int(figures["conversions"])
             touch[kind].update(clicked=clicked, converted=converted)
-    return {"touchpoints": touch, "recommendations": _recommendations(by_shopper.values())}
+    return touch
 
 
 def _touchpoints(events: list[ProductEvent], found: dict[str, dict[str, int]]) -> None:
