@@ -84,20 +84,26 @@ def test_readyz_says_when_the_engine_is_too_far_behind(database_url: str) -> Non
     try:
         assert juncture.follower is not None
         juncture.follower.stop()  # the engine is down; the log goes on taking events
-        posted = httpx.post(
-            f"{server.url}/v1/track",
-            json={"userId": "u1", "event": "Product Viewed", "timestamp": "2026-01-01T00:00:00Z"},
-            auth=(WRITE_KEY, ""),
-        )
-        assert posted.status_code == 200
-        ready = httpx.get(f"{server.url}/readyz")
-        assert ready.status_code == 503
-        assert ready.json()["code"] == "engine_not_ready"
-        found = httpx.get(
-            f"{server.url}/v1/profiles",
-            params={"userId": "u1", "consistent": "true"},
-            headers=ADMIN,
-        )
+        # the consistent read waits its bound; a loaded machine adds to it
+        with httpx.Client(timeout=30) as patient:
+            posted = patient.post(
+                f"{server.url}/v1/track",
+                json={
+                    "userId": "u1",
+                    "event": "Product Viewed",
+                    "timestamp": "2026-01-01T00:00:00Z",
+                },
+                auth=(WRITE_KEY, ""),
+            )
+            assert posted.status_code == 200
+            ready = patient.get(f"{server.url}/readyz")
+            assert ready.status_code == 503
+            assert ready.json()["code"] == "engine_not_ready"
+            found = patient.get(
+                f"{server.url}/v1/profiles",
+                params={"userId": "u1", "consistent": "true"},
+                headers=ADMIN,
+            )
         assert found.status_code == 404  # not applied: the wait ran out and said so
     finally:
         server.stop()
