@@ -95,4 +95,6 @@ def test_a_customer_s_page_shows_on_site_impressions_and_the_stage_history(
     assert stages.last.inner_text().endswith("first seen")
     assert stages.last.locator(".pill").inner_text() == "awareness"
     screenshot(page, "dashboard-customer-360")
+    page.evaluate("window.scrollTo(0, 0)")  # the top of the page, for docs/dashboard.md
+    screenshot(page, "dashboard-customer-360-top", full_page=False)
     page_problems.assert_none()
