@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import httpx
 import psycopg
@@ -44,6 +44,27 @@ LINKS_SECRET = "test-links-secret"  # signs unsubscribe links: marketing email n
 PUBLIC_URL = "https://juncture.test"
 ADMIN = testing.bearer(ADMIN_TOKEN)  # the admin API's header
 BASIC = testing.basic_auth(WRITE_KEY)  # a tracker's header
+
+
+# What a test is guessed to cost, for the order below: a slow-marked one tens of seconds, one
+# on a live server or real services (e2e, browser, integration) a few, a unit test next to none.
+COST: Final = {"slow": 25.0, "unit": 0.1, "contract": 1.0}
+OTHER_COST: Final = 4.0
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own reordering
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Whole files, the costliest first (each file's tests in their order): ``scripts/test``
+    hands files out in this order (``--dist loadfile --no-loadscope-reorder``), so that the
+    long ones start first and the short ones fill the end, instead of a crash test starting
+    last on one worker while the other has finished."""
+    cost: dict[Path, float] = {}
+    for item in items:
+        folder = item.path.relative_to(item.config.rootpath).parts[1]
+        slow = item.get_closest_marker("slow") is not None
+        each = COST["slow"] if slow else COST.get(folder, OTHER_COST)
+        cost[item.path] = cost.get(item.path, 0.0) + each
+    items.sort(key=lambda item: -cost[item.path])  # stable: a file's tests keep their order
 
 
 @pytest.fixture(scope="session")
