@@ -230,6 +230,7 @@ def indexed_cost(
     ctx = membership.Context(
         library, {"p1": frozenset()}, {"p1": history}, {},
         scheduled={}, active_since=NOW - dt.timedelta(days=30), memo=HitMemo(library),
+        index=membership.index_of(library),
     )  # fmt: skip
     started, cpu = time.perf_counter(), time.process_time()
     for i in range(samples):

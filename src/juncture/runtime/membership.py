@@ -133,7 +133,7 @@ class Tracker:
             scheduled = {k.split(":", 1)[1]: at for k, at in due.items()}
         self.context = membership.Context(
             segments, self.member_of, self.behaviour, self.pending, scheduled, active_since,
-            memo=self.rows.memo,
+            memo=self.rows.memo, index=self.rows.index,
         )  # fmt: skip
 
     def apply(self, result: core.Step) -> None:

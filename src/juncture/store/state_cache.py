@@ -14,7 +14,9 @@ from juncture.core.journeys.arbitration import Contact
 from juncture.core.journeys.state import Enrollment
 from juncture.core.profile.model import Profile
 from juncture.core.segments import conditions as seg
+from juncture.core.segments import membership
 from juncture.core.segments.hits import HitMemo
+from juncture.core.segments.index import Index
 
 # The tables the cache holds rows of (profiles with their product views and identity
 # nodes, identities, devices, enrollments, and the outbox for recent contacts). On SQLite a
@@ -69,15 +71,17 @@ class SegmentRows:
     ``segments`` (the very tuple: new definitions start it over): per profile, its events
     of the names they read since ``since[pid]`` as loaded then, with every event the engine
     linked to it since appended (so always what a load at the same ``since`` would give),
-    and the behaviour leaves matched in them (``memo``)."""
+    and the behaviour leaves matched in them (``memo``); and the segments' ``index``."""
 
     segments: tuple[seg.Segment, ...]
     since: dict[str, dt.datetime] = field(default_factory=dict)
     events: dict[str, list[seg.BehaviourEvent]] = field(default_factory=dict)
     memo: HitMemo = field(init=False)
+    index: Index = field(init=False)
 
     def __post_init__(self) -> None:
         self.memo = HitMemo(self.segments)
+        self.index = membership.index_of(self.segments)
 
 
 @dataclass

@@ -89,7 +89,7 @@ def test_the_facts_read_are_those_of_all_the_facts(seed: int) -> None:
         chosen = rng.sample(LIBRARY, rng.randrange(1, len(LIBRARY)))
         read = membership.facts_read(chosen, profile, now, {})
         every = seg.facts_of(profile, now)
-        assert read == {k: every[k] for k in set().union(*(s.reads.facts for s in chosen))}
+        assert read == {k: every[k] for k in set().union(*(s.watch.facts for s in chosen))}
         hits: dict[int, list[dt.datetime]] = {id(leaf): [] for s in chosen for leaf in s.leaves}
         for s in chosen:
             assert s.test(read, hits, now) == s.test(every, hits, now), s.id

@@ -28,7 +28,7 @@ from juncture.core.journeys.spec import SEGMENT_ENTERED, SEGMENT_EXITED
 from juncture.core.profile.model import Profile
 from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.core.segments import conditions as seg
-from juncture.core.segments import timing
+from juncture.core.segments import index, timing
 from juncture.core.segments.hits import HitMemo
 from juncture.core.signals import CancelTimer, ScheduleTimer, TimerCommand, signal_id
 
@@ -52,6 +52,8 @@ class Context(msgspec.Struct, frozen=True):
     active_since: dt.datetime | None = None
     # The behaviour leaves matched so far per profile (None: match every event each time).
     memo: HitMemo | None = None
+    # ``index_of(segments)``, when the caller keeps one (None: built at each event).
+    index: index.Index | None = None
 
     @property
     def lookback(self) -> dt.timedelta:
@@ -104,15 +106,15 @@ def on_event(
             until=cause.timestamp, strict=True,
         )  # fmt: skip
         member_of, earlier = caught.member_of, caught.events
-    added = behaviour_of(new)
     now = cause.timestamp
     facts: dict[str, Any] = {}  # of ``after`` at ``now``, as they are read
-    segments = ctx.segments
     indexed, standing = (False, None) if merged or earlier else _standing(ctx, before, pid, now)
-    if indexed:
-        segments = _affected(ctx.segments, before, after, new, now, facts=facts)
-        if not segments:
-            return None  # nothing this event reads: memberships and the timer stand
+    segments = _affected(ctx, member_of, before, after, new, now=now, facts=facts, indexed=indexed)
+    if not segments:  # none this event can move, or none that can hold after it
+        if not earlier:  # memberships stand; a timer left finds nothing when it fires
+            return None
+        return Reaction(pid, member_of, earlier, CancelTimer(key=timer_key(pid)))
+    added = behaviour_of(new)
     hits: seg.Hits | None = None
     behaviour: Sequence[seg.BehaviourEvent] = ()
     if ctx.memo is not None and not merged:  # matched incrementally: the events not read again
@@ -125,6 +127,7 @@ def on_event(
     )
     if indexed and len(segments) < len(ctx.segments):
         result = msgspec.structs.replace(result, timer=_sooner(result.timer, standing, pid))
+    # (not indexed: those not evaluated are false and stay false by time; no timer of theirs)
     return msgspec.structs.replace(result, events=(*earlier, *result.events))
 
 
@@ -156,53 +159,41 @@ def _standing(
 
 
 def _affected(
-    segments: Sequence[seg.Segment],
+    ctx: Context,
+    member_of: frozenset[str],
     before: Profile,
     after: Profile,
     new: Sequence[Event],
-    now: dt.datetime,
     *,
+    now: dt.datetime,
     facts: dict[str, Any],
+    indexed: bool,
 ) -> tuple[seg.Segment, ...]:
-    """The segments that read an event of ``new`` or a fact that differs between ``before``
-    and ``after`` (and those that read the stage, which time moves without a timer); each
-    fact is computed once, and only when a segment not chosen by its events reads it (those
-    of ``after`` go into ``facts``)."""
-    names = {e.event for e in new if e.type == "track" and e.event}
-    moved: dict[str, bool] = {}
-    chosen = []
-    for s in segments:
-        r = s.reads
-        if r.always or not r.names.isdisjoint(names):
-            chosen.append(s)
-            continue
-        for key in r.facts:
-            if key not in moved:
-                moved[key] = not seg.fact_kept(before, after, key) and _moved(
-                    before, after, key, now, facts
-                )
-            if moved[key]:
-                chosen.append(s)
-                break
-    return tuple(chosen)
+    """The segments to evaluate: with ``indexed`` (the stored memberships are those of
+    ``before`` at ``now``: :func:`_standing`) those the event can move, else all but those
+    that cannot hold after it (``index.Index``). Each fact is computed once, and only when
+    asked (those of ``after`` go into ``facts``)."""
+    found = ctx.index if ctx.index is not None else index_of(ctx.segments)
+    change = index.Change(before, after, now, facts, found.fields)
+    if not indexed:
+        return tuple(ctx.segments[i] for i in found.possible(member_of, change))
+    added = [(e.event, e.properties) for e in new if e.type == "track" and e.event]
+    return tuple(ctx.segments[i] for i in found.moving(member_of, change, added))
 
 
-def _moved(
-    before: Profile, after: Profile, key: str, now: dt.datetime, facts: dict[str, Any]
-) -> bool:
-    if key not in facts:
-        facts[key] = seg.fact_of(after, key, now)
-    return bool(seg.fact_of(before, key, now) != facts[key])
+def index_of(segments: Sequence[seg.Segment]) -> index.Index:
+    """The index of real-time evaluation over ``segments`` (``Context.index``)."""
+    return index.Index([(s.id, s.watch) for s in segments])
 
 
 def facts_read(
     segments: Iterable[seg.Segment], profile: Profile, now: dt.datetime, known: dict[str, Any]
 ) -> dict[str, Any]:
     """``known`` with every fact of ``profile`` at ``now`` that ``segments`` read added
-    (:func:`conditions.facts_of`, restricted to what is read: an event evaluates a few
+    (``facts.facts_of``, restricted to what is read: an event evaluates a few
     segments, which read a few facts)."""
     for s in segments:
-        for key in s.reads.facts:
+        for key in s.watch.facts:
             if key not in known:
                 known[key] = seg.fact_of(profile, key, now)
     return known
