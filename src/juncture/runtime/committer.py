@@ -21,7 +21,8 @@ from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.errors import JunctureError, StoreUnavailable
 from juncture.runtime import isolation, unit_of_work
 from juncture.runtime.unit_of_work import AppendResult, Processor
-from juncture.store.base import Quarantined, Store, Writer
+from juncture.runtime.writer_slot import WriterSlot
+from juncture.store.base import Quarantined, Store
 from juncture.store.state import StateSql
 
 log = logging.getLogger("juncture.committer")
@@ -66,7 +67,7 @@ class GroupCommitter:
         self._max_events = max_events
         self._on_commit = on_commit
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._writer: Writer | None = None
+        self._writer = WriterSlot(store.writer)
         self._thread = threading.Thread(target=self._run, name="juncture-committer", daemon=True)
         self._started = False
         self._held: _Job | None = None  # taken from the queue, to commit on its own next
@@ -124,8 +125,7 @@ class GroupCommitter:
                 break
             jobs, stopping = self._gather(first)
             self._commit(jobs)
-        if self._writer is not None:
-            self._writer.close()
+        self._writer.close()
 
     def _gather(self, first: _Job) -> tuple[list[_Job], bool]:
         jobs = [first]
@@ -172,12 +172,10 @@ class GroupCommitter:
         quarantine: Sequence[Quarantined],
         process: Processor | None,
     ) -> AppendResult:
-        if self._writer is None:
-            self._writer = self._store.writer()
         try:
-            result = unit_of_work.commit(self._writer, events, quarantine, process)
+            result = unit_of_work.commit(self._writer.get(), events, quarantine, process)
         except Exception:
-            self._drop_writer()  # a fresh connection and cache for the next try
+            self._writer.drop()  # a fresh connection and cache for the next try
             raise
         seqs = [e.seq for e in result.stored if e.source != DERIVED_SOURCE]
         if seqs:
@@ -224,17 +222,9 @@ class GroupCommitter:
     def _fail(self, jobs: list[_Job], exc: JunctureError) -> None:
         if exc.retryable:
             self.failing = exc
-        self._drop_writer()
+        self._writer.drop()
         for job in jobs:
             job.future.set_exception(exc)
-
-    def _drop_writer(self) -> None:
-        if self._writer is not None:
-            try:
-                self._writer.close()
-            except Exception:
-                log.debug("closing a broken writer failed", exc_info=True)
-            self._writer = None
 
 
 def _receipt(

@@ -41,6 +41,7 @@ from juncture.runtime.unit_of_work import (
     probe,
     reapply,
 )
+from juncture.runtime.writer_slot import WriterSlot
 from juncture.store.base import Store, Writer
 from juncture.store.log_positions import Behind, LogPositions
 
@@ -85,7 +86,7 @@ class LogFollower:
         self._stopping = threading.Event()
         self._moved = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="juncture-engine", daemon=True)
-        self._writer: Writer | None = None
+        self._writer = WriterSlot(store.writer)
         self.position = 0
         self.failing: JunctureError | None = None  # why the last try failed, until one works
 
@@ -146,7 +147,7 @@ class LogFollower:
             self.failing = exc
         finally:
             self._fail_jobs()
-            self._drop_writer()
+            self._writer.drop()
 
     def _jobs_then_batch(self) -> bool:
         """One round: the queued jobs, then one batch of the log; whether anything was done
@@ -161,7 +162,7 @@ class LogFollower:
             )
             if batch:
                 started = time.perf_counter()
-                self._bisect(self._writer_now(), batch)
+                self._bisect(self._writer.get(), batch)
                 if self._on_apply is not None:
                     self._on_apply(len(batch), time.perf_counter() - started)
                 self.failing = None
@@ -173,7 +174,7 @@ class LogFollower:
 
     def _job(self, job: _Job) -> None:
         try:
-            writer = self._writer_now()
+            writer = self._writer.get()
             if job.process is None:
                 result = self._tick(writer)
             else:
@@ -236,24 +237,11 @@ class LogFollower:
             self._moved.notify_all()
 
     # -- the writer ------------------------------------------------------------------------
-    def _writer_now(self) -> Writer:
-        if self._writer is None:
-            self._writer = self._store.writer()
-        return self._writer
-
     def _unavailable(self, exc: StoreUnavailable) -> None:
         if self.failing is None:
             log.warning("the engine cannot reach the store, will retry: %s", exc.code)
         self.failing = exc
-        self._drop_writer()
-
-    def _drop_writer(self) -> None:
-        if self._writer is not None:
-            try:
-                self._writer.close()
-            except Exception:
-                log.debug("closing a broken writer failed", exc_info=True)
-            self._writer = None
+        self._writer.drop()
 
     def _fail_jobs(self) -> None:
         while not self._jobs.empty():

@@ -40,6 +40,7 @@ from juncture.runtime import isolation
 from juncture.runtime.clock import Clock
 from juncture.runtime.engine import Engine
 from juncture.runtime.unit_of_work import Advance, AppendResult, commit
+from juncture.runtime.writer_slot import WriterSlot
 from juncture.store.base import Writer
 from juncture.store.leases import Leases, due_profiles, hold_people
 from juncture.store.log_positions import LogPositions
@@ -87,8 +88,7 @@ class Worker:
         self._log = log_
         self._leases = leases
         self._positions = positions
-        self._new_writer = writer
-        self._writer: Writer | None = None
+        self._writer = WriterSlot(writer)
         self._engine = engine
         self._clock = clock
         self._name = name
@@ -113,7 +113,7 @@ class Worker:
                 except Unavailable as exc:
                     log.warning("the worker will retry: %s", exc.message)
                     self.failing = exc.message
-                    self._drop_writer()
+                    self._writer.drop()
                     stop.wait(_RETRY_SECONDS)
                     continue
                 self.failing = None
@@ -142,7 +142,7 @@ class Worker:
     def close(self) -> None:
         """Let go of everything: the writer, the leases (other workers take the partitions
         at their next look) and the log."""
-        self._drop_writer()
+        self._writer.drop()
         self._leases.close()
         self._log.close()
 
@@ -229,14 +229,14 @@ class Worker:
         advance = Advance(
             position_name(self._name, partition), self.owned[partition], end, self._clock.now()
         )
-        commit(self._writer_now(), events, (), self._holding, advance)
+        commit(self._writer.get(), events, (), self._holding, advance)
         self._moved(partition, end, events)
 
     def _set_aside(self, partition: int, record: Record, exc: Exception) -> None:
         log.warning("the worker could not apply one event (%s): quarantined", type(exc).__name__)
         rows = isolation.quarantine([(record.event(), isolation.reason(exc))])
         name = position_name(self._name, partition)
-        with self._writer_now().unit() as unit:
+        with self._writer.get().unit() as unit:
             unit.advance(name, self.owned[partition], record.position, self._clock.now())
             unit.quarantine(rows)
         self.progress.quarantined += 1
@@ -264,28 +264,14 @@ class Worker:
             return _fire_only(state, held, self._engine.process, events)
 
         try:
-            return commit(self._writer_now(), [], (), due)
+            return commit(self._writer.get(), [], (), due)
         except Unavailable:
             raise
         except JunctureError as exc:
             log.warning("a tick failed: %s", exc.message)
         except Exception:  # noqa: BLE001 - a due timer that cannot fire: set it aside
-            self._engine.repair_timers(lambda p: commit(self._writer_now(), [], (), p))
+            self._engine.repair_timers(lambda p: commit(self._writer.get(), [], (), p))
         return None
-
-    # -- the writer --------------------------------------------------------------------------
-    def _writer_now(self) -> Writer:
-        if self._writer is None:
-            self._writer = self._new_writer()
-        return self._writer
-
-    def _drop_writer(self) -> None:
-        if self._writer is not None:
-            try:
-                self._writer.close()
-            except Exception:  # a broken connection
-                log.debug("closing a broken writer failed", exc_info=True)
-            self._writer = None
 
 
 def _identifiers(engine: Engine, events: Sequence[Event]) -> list[str]:
