@@ -52,6 +52,19 @@ _MESSAGES: Final = """
     GROUP BY o.journey_id, o.node_id, o.status, o.reason"""
 
 
+def _outcomes(stats: NodeStats | JourneyStats) -> dict[str, Any]:
+    """What became of the enrollments and the messages of a journey or a node."""
+    return {
+        "exited": dict(sorted(stats.exited.items())),
+        "goalReached": stats.goal_reached,
+        "holdout": stats.holdout,
+        "sent": stats.messages["sent"] + stats.messages["shown"],
+        "failed": stats.messages["dead"],
+        "messages": dict(sorted(stats.messages.items())),
+        "suppressed": dict(sorted(stats.suppressed.items())),
+    }
+
+
 @dataclass
 class NodeStats:
     node: str
@@ -68,13 +81,7 @@ class NodeStats:
             "node": self.node,
             "entered": self.entered,
             "waiting": self.waiting,
-            "exited": dict(sorted(self.exited.items())),
-            "goalReached": self.goal_reached,
-            "holdout": self.holdout,
-            "sent": self.messages["sent"] + self.messages["shown"],
-            "failed": self.messages["dead"],
-            "messages": dict(sorted(self.messages.items())),
-            "suppressed": dict(sorted(self.suppressed.items())),
+            **_outcomes(self),
         }
 
 
@@ -103,13 +110,7 @@ class JourneyStats:
             "version": self.version,
             "entered": self.entered,
             "active": self.active,
-            "exited": dict(sorted(self.exited.items())),
-            "goalReached": self.goal_reached,
-            "holdout": self.holdout,
-            "sent": self.messages["sent"] + self.messages["shown"],
-            "failed": self.messages["dead"],
-            "messages": dict(sorted(self.messages.items())),
-            "suppressed": dict(sorted(self.suppressed.items())),
+            **_outcomes(self),
             "nodes": [n.to_json() for n in self.nodes.values()],
         }
 
