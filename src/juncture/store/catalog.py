@@ -11,8 +11,8 @@ products and locations out.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Final, TypeVar
 
 import sqlalchemy as sa
@@ -58,10 +58,8 @@ class Repository:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
-    @contextmanager
-    def _begin(self, doing: str) -> Iterator[sa.Connection]:
-        with failures.mapped(doing), self.engine.begin() as conn:
-            yield conn
+    def _begin(self, doing: str) -> AbstractContextManager[sa.Connection]:
+        return failures.transaction(self.engine, doing)
 
 
 class Catalog(Repository):

@@ -43,3 +43,15 @@ def transaction(engine: sa.Engine, doing: str) -> Iterator[sa.Connection]:
     errors :func:`mapped` (``doing`` completes "the store cannot ...")."""
     with mapped(doing), engine.begin() as conn:
         yield conn
+
+
+@contextmanager
+def writing(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection of ``engine`` in a transaction committed at the end of the block; a
+    database that cannot be reached raises StoreUnavailable, and any other error (an
+    IntegrityError for the caller to retry) passes through."""
+    try:
+        with engine.begin() as conn:
+            yield conn
+    except sa.exc.OperationalError as exc:
+        raise StoreUnavailable(f"the store cannot be written: {exc.orig}") from exc

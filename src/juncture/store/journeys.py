@@ -24,8 +24,8 @@ import dataclasses
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Collection, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -39,7 +39,7 @@ from juncture.core.journeys.spec import JourneySpec
 from juncture.core.journeys.state import Enrollment
 from juncture.definitions import journeys as journey_definitions
 from juncture.definitions import reader
-from juncture.errors import Conflict, NotFound, StoreUnavailable
+from juncture.errors import Conflict, NotFound
 from juncture.store import date_timers, failures, journey_stats, tables
 from juncture.store.journey_catalog import CatalogCache, stored_spec
 
@@ -318,14 +318,9 @@ class JourneyStore:
     def _connect(self) -> AbstractContextManager[sa.Connection]:
         return failures.connection(self.engine)
 
-    @contextmanager
-    def _begin(self) -> Iterator[sa.Connection]:
+    def _begin(self) -> AbstractContextManager[sa.Connection]:
         """A transaction; IntegrityError passes through for :meth:`apply` to retry."""
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except sa.exc.OperationalError as exc:
-            raise StoreUnavailable(f"the store cannot be written: {exc.orig}") from exc
+        return failures.writing(self.engine)
 
 
 def _stop_enrollments(conn: sa.Connection, journey_id: str, now: dt.datetime) -> int:

@@ -21,7 +21,6 @@ import sqlalchemy as sa
 
 from juncture.core.events import Event, as_utc
 from juncture.core.profile.reducer import DERIVED_SOURCE
-from juncture.errors import StoreUnavailable
 from juncture.store import dialects, erasure, failures, journey_report, tables
 from juncture.store import migrate as migrations
 from juncture.store.access import Access
@@ -121,13 +120,8 @@ class SqlStore:
     def _connect(self) -> AbstractContextManager[sa.Connection]:
         return failures.connection(self.engine)
 
-    @contextmanager
-    def _begin(self) -> Iterator[sa.Connection]:
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except sa.exc.OperationalError as exc:
-            raise StoreUnavailable(f"the store cannot be written: {exc.orig}") from exc
+    def _begin(self) -> AbstractContextManager[sa.Connection]:
+        return failures.writing(self.engine)
 
     def events(
         self,
