@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from juncture.api.auth import admin_only
 from juncture.api.errors import json_response
-from juncture.api.params import BIGINT, PathId, RowId
+from juncture.api.params import AfterSeq, Derived, EventLimit, PathId, RowId
 from juncture.core import events as core_events
 from juncture.core import identity
 from juncture.core.events import Event
@@ -64,14 +64,9 @@ def router(store: SqlStore, ingestor: Ingestor, admin_token: str | None) -> APIR
     async def list_events(
         user_id: Annotated[str | None, Query(alias="userId")] = None,
         anonymous_id: Annotated[str | None, Query(alias="anonymousId")] = None,
-        after: Annotated[
-            int, Query(ge=0, le=BIGINT, description="Only events with seq above this")
-        ] = 0,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        derived: Annotated[
-            bool | None,
-            Query(description="false: only what clients sent; true: only engine-derived events"),
-        ] = None,
+        after: AfterSeq = 0,
+        limit: EventLimit = 100,
+        derived: Derived = None,
     ) -> Response:
         """Events in log order. Asked by one id, the engine's derived events of the person
         that id belongs to come too (timer signals, segment entries: stored without the id)."""

@@ -20,6 +20,14 @@ SEED_MAX: Final = 2**32 - 1  # the largest seed scikit-learn takes
 RowId = Annotated[int, Field(ge=1, le=BIGINT)]  # an id in a body
 PathId = Annotated[int, Path(ge=1, le=BIGINT)]  # an id in a path
 
+# A page of events in log order (``GET /v1/events``, a profile's timeline).
+AfterSeq = Annotated[int, Query(ge=0, le=BIGINT, description="Only events with seq above this")]
+EventLimit = Annotated[int, Query(ge=1, le=1000)]
+Derived = Annotated[
+    bool | None,
+    Query(description="false: only what clients sent; true: only engine-derived events"),
+]
+
 At = Annotated[
     dt.datetime | None,
     Query(description="Evaluate as of this time, ISO 8601 with a zone (default: now)."),

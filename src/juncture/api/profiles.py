@@ -19,7 +19,7 @@ from starlette.responses import Response
 from juncture.api import engine_status
 from juncture.api.auth import admin_only
 from juncture.api.errors import error_response, json_response
-from juncture.api.params import BIGINT
+from juncture.api.params import BIGINT, AfterSeq, Derived, EventLimit
 from juncture.core import events as core_events
 from juncture.core import identity
 from juncture.core.events import as_utc
@@ -82,14 +82,9 @@ def router(
     @api.get("/v1/profiles/{profile_id}/events")
     async def timeline(
         profile_id: str,
-        after: Annotated[
-            int, Query(ge=0, le=BIGINT, description="Only events with seq above this")
-        ] = 0,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        derived: Annotated[
-            bool | None,
-            Query(description="false: only what clients sent; true: only engine-derived events"),
-        ] = None,
+        after: AfterSeq = 0,
+        limit: EventLimit = 100,
+        derived: Derived = None,
     ) -> Response:
         """Every event of the person (all merged ids), in log (``seq``) order; page on with
         ``after`` = the ``next`` of the previous page."""
