@@ -2,73 +2,22 @@
 
 from __future__ import annotations
 
-import random
-import threading
-import time
-import uuid
-
 import httpx
 import pytest
 
 from juncture.store.sql import SqlStore
 from juncture.testing import ServerProcess
+from tests import crash
 from tests.conftest import WRITE_KEY
 
 pytestmark = pytest.mark.slow
 
 
-def _batches(count: int) -> list[dict[str, object]]:
-    return [
-        {
-            "batch": [
-                {
-                    "type": "track",
-                    "event": "Product Viewed",
-                    "anonymousId": f"a{b % 17}",
-                    "messageId": str(uuid.uuid4()),
-                    "properties": {"n": b * 50 + i},
-                }
-                for i in range(50)
-            ]
-        }
-        for b in range(count)
-    ]
-
-
-def _send(
-    url: str, batches: list[dict[str, object]], acked: list[int], start: int, stop: threading.Event
-) -> None:
-    with httpx.Client(auth=(WRITE_KEY, ""), timeout=5) as client:
-        for index in range(start, len(batches), 4):
-            if stop.is_set():
-                return
-            try:
-                if client.post(f"{url}/v1/batch", json=batches[index]).status_code == 200:
-                    acked.append(index)
-            except httpx.TransportError:
-                return
-
-
 def test_sigkill_mid_stream_loses_no_acknowledged_event(database_url: str) -> None:
-    batches = _batches(1200)
+    batches = crash.batches(1200, 50, visitors=17)
     env = {"JUNCTURE_WRITE_KEYS": WRITE_KEY}
-    acked: list[int] = []
-    stop = threading.Event()
     server = ServerProcess(database_url, env=env).start()
-    senders = [
-        threading.Thread(target=_send, args=(server.url, batches, acked, i, stop)) for i in range(4)
-    ]
-    for t in senders:
-        t.start()
-    kill_after = random.randrange(40, 300)
-    deadline = time.monotonic() + 60
-    while len(acked) < kill_after and time.monotonic() < deadline:
-        time.sleep(0.001)
-    server.kill()
-    stop.set()
-    for t in senders:
-        t.join(10)
-    assert 0 < len(acked) < len(batches), "the kill must land mid-stream"
+    acked = crash.kill_mid_stream(server, batches, clients=4, kill_after=range(40, 300))
 
     # Restart, and let the clients retry what was not acknowledged, as real clients do.
     retry = sorted(set(range(len(batches))) - set(acked))
@@ -86,6 +35,6 @@ def test_sigkill_mid_stream_loses_no_acknowledged_event(database_url: str) -> No
         ]
     finally:
         store.close()
-    expected = {m["messageId"] for b in batches for m in b["batch"]}  # type: ignore[attr-defined]
+    expected = {m["messageId"] for b in batches for m in b["batch"]}
     assert len(ids) == len(set(ids)), "an event was stored twice"
     assert set(ids) == expected

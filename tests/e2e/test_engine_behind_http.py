@@ -6,12 +6,11 @@ none twice after its restart."""
 from __future__ import annotations
 
 import os
-import random
 import signal
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,8 +19,8 @@ from segment.analytics.client import Client
 from juncture import wiring
 from juncture.store.sql import SqlStore
 from juncture.testing import ServerProcess
+from tests import crash
 from tests.conftest import ADMIN, ADMIN_TOKEN, WRITE_KEY, LiveServer, settings_for, signed
-from tests.distributed import track
 
 BEHIND = {
     "JUNCTURE_WRITE_KEYS": WRITE_KEY,
@@ -109,43 +108,13 @@ def test_readyz_says_when_the_engine_is_too_far_behind(database_url: str) -> Non
         server.stop()
 
 
-def _batches(count: int) -> list[dict[str, object]]:
-    return [
-        {"batch": [track(b * 40 + i, anonymous=f"a{b % 13}") for i in range(40)]}
-        for b in range(count)
-    ]
-
-
-def _send(url: str, batches: list[dict[str, object]], acked: list[int], start: int) -> None:
-    with httpx.Client(auth=(WRITE_KEY, ""), timeout=5) as client:
-        for index in range(start, len(batches), 3):
-            try:
-                if client.post(f"{url}/v1/batch", json=batches[index]).status_code == 200:
-                    acked.append(index)
-            except httpx.TransportError:
-                return
-
-
 @pytest.mark.slow
 def test_sigkill_while_the_engine_is_behind_applies_every_event_exactly_once(
     database_url: str,
 ) -> None:
-    batches = _batches(450)
-    acked: list[int] = []
+    batches = crash.batches(450, 40, visitors=13)
     server = ServerProcess(database_url, env=BEHIND).start()
-    senders = [
-        threading.Thread(target=_send, args=(server.url, batches, acked, i)) for i in range(3)
-    ]
-    for t in senders:
-        t.start()
-    kill_after = random.randrange(30, 200)
-    deadline = time.monotonic() + 60
-    while len(acked) < kill_after and time.monotonic() < deadline:
-        time.sleep(0.001)
-    server.kill()
-    for t in senders:
-        t.join(10)
-    assert 0 < len(acked) < len(batches), "the kill must land mid-stream"
+    acked = crash.kill_mid_stream(server, batches, clients=3, kill_after=range(30, 200))
 
     retry = sorted(set(range(len(batches))) - set(acked))
     with ServerProcess(database_url, env=BEHIND) as again, httpx.Client(auth=(WRITE_KEY, "")) as c:
@@ -170,8 +139,8 @@ def test_sigkill_while_the_engine_is_behind_applies_every_event_exactly_once(
             store.close()
 
 
-def _check_exactly_once(store: SqlStore, batches: list[dict[str, object]]) -> None:
-    expected = {m["messageId"] for b in batches for m in b["batch"]}  # type: ignore[attr-defined]
+def _check_exactly_once(store: SqlStore, batches: list[dict[str, Any]]) -> None:
+    expected = {m["messageId"] for b in batches for m in b["batch"]}
     reads = store.profiles
     seen: set[str] = set()
     for a in range(13):
