@@ -4,7 +4,10 @@ lift, and the touchpoint map counts every touch and delivered message the store 
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import shutil
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -113,3 +116,113 @@ def test_the_touchpoint_map_counts_every_touch_and_delivered_message(
     assert all(r["channel"] in channels.NAMES for r in mine if r["kind"] == "message")
     assert [r["at"] for r in mine] == sorted(r["at"] for r in mine)
     engine.dispose()
+
+
+# The touchpoint map as it was computed in Python before it moved into SQL, kept as the
+# reference: the person's stream in order, the stage of each touch walked along it.
+def _reference(
+    reads: TouchpointMaps, q: KpiQuery
+) -> tuple[list[dict[str, Any]], dict[str, list[tuple[Any, ...]]]]:
+    both = sa.union_all(sa.select(reads._touches(q, None)), sa.select(reads._moves(q, None)))
+    s = both.subquery()
+    ties = (s.c.channel, s.c.touchpoint, s.c.journey_id, s.c.node_id, s.c.moved_to)
+    ordered = sa.select(s).order_by(
+        s.c.profile_id, s.c.at, s.c.rank, *(sa.func.coalesce(c, "") for c in ties)
+    )
+    p = tables.profiles
+    with reads.engine.connect() as conn:
+        rows = list(conn.execute(ordered))
+        now = dict(conn.execute(sa.select(p.c.profile_id, p.c.stage).where(
+            p.c.redirect_to.is_(None), p.c.stage.is_not(None))).all())  # fmt: skip
+    since = None if q.since is None else q.since.astimezone(dt.UTC)
+    touches: Counter[tuple[str, ...]] = Counter()
+    profiles: Counter[tuple[str, ...]] = Counter()
+    first: Counter[tuple[str, ...]] = Counter()
+    people: dict[str, list[tuple[Any, ...]]] = {}
+    for person, run in itertools.groupby(rows, key=lambda r: r.profile_id):
+        items = list(run)
+        moves = [t for t in items if t.kind == "stage"]
+        stage = (moves[0].moved_from if moves else None) or now.get(person) or "awareness"
+        seen: set[tuple[str, ...]] = set()
+        previous = None
+        for t in items:
+            at = t.at if t.at.tzinfo else t.at.replace(tzinfo=dt.UTC)
+            if t.kind == "stage":
+                stage = t.moved_to or stage
+                continue
+            if since is not None and at < since:
+                continue
+            key = (stage, t.kind, t.channel or "unknown", t.touchpoint or "")
+            touches[key] += 1
+            profiles[key] += 0 if key in seen else 1
+            first[key] += stage != previous
+            seen.add(key)
+            previous = stage
+            people.setdefault(person, []).append(
+                (stage, t.kind, t.channel, t.touchpoint, t.journey_id, t.node_id, at)
+            )
+    order = sorted(touches, key=lambda k: (
+        touchpoint_map.STAGE_ORDER.get(k[0], 99), -touches[k], k))  # fmt: skip
+    return [
+        {"stage": k[0], "kind": k[1], "channel": k[2], "touchpoint": k[3],
+         "profiles": profiles[k], "touches": touches[k], "first": first[k]}
+        for k in order
+    ], people  # fmt: skip
+
+
+def _copy(source: str, target: str) -> str:
+    """The demo's profiles, events and outbox copied into the database at ``target``."""
+    engines = sa.create_engine(source), sa.create_engine(target)
+    try:
+        with engines[0].connect() as read, engines[1].begin() as write:
+            for table in (tables.profiles, tables.events, tables.outbox):
+                rows = [dict(r._mapping) for r in read.execute(sa.select(table))]
+                write.execute(table.insert(), rows)
+    finally:
+        for engine in engines:
+            engine.dispose()
+    return target
+
+
+@pytest.mark.parametrize(
+    "database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_the_touchpoint_map_in_sql_equals_the_walk_in_python(
+    demo: tuple[dict[str, Any], Simulation, list[Delivery], str],
+    database: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    *_, url = demo
+    if database == "postgres":
+        url = _copy(url, request.getfixturevalue("postgres_url"))
+    engine = sa.create_engine(url)
+    reads = TouchpointMaps(engine)
+    with engine.connect() as conn:
+        at = tables.events.c.timestamp
+        start, end = conn.execute(sa.select(sa.func.min(at), sa.func.max(at))).one()
+    start, end = (t if t.tzinfo else t.replace(tzinfo=dt.UTC) for t in (start, end))
+    middle = start + (end - start) / 2
+    for q in (KpiQuery(), KpiQuery(since=middle), KpiQuery(until=middle),
+              KpiQuery(since=start + (end - start) / 4, until=middle)):  # fmt: skip
+        expected, people = _reference(reads, q)
+        found = reads.by_stage(q)
+        assert found == expected, q
+        assert sum(r["first"] for r in found) > len(people)  # people change stage
+        moved = [p for p in people if len({t[0] for t in people[p]}) > 1]
+        for person in [*moved[:5], *list(people)[:5]]:
+            mine = reads.of_person(person, q)
+            assert [
+                (r["stage"], r["kind"], r["channel"], r["touchpoint"], r["journey_id"],
+                 r["node_id"], r["count"], r["at"], r["last_at"]) for r in mine
+            ] == _runs(people[person]), (q, person)  # fmt: skip
+    engine.dispose()
+
+
+def _runs(touches: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    found = []
+    for key, run in itertools.groupby(touches, key=lambda t: t[:6]):
+        items = list(run)
+        stage, kind, channel, *rest = key
+        found.append((stage, kind, channel or "unknown", *rest, len(items),
+                      items[0][6].isoformat(), items[-1][6].isoformat()))  # fmt: skip
+    return found

@@ -17,9 +17,6 @@ reports count them.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from itertools import groupby
 from typing import Any, Final
 
@@ -40,26 +37,11 @@ NOT_TOUCHES: Final = ("identify", "group", "alias")
 NOT_PEOPLE: Final = (DERIVED_SOURCE, "catalog")
 DELIVERED: Final = ("sent", "shown")
 STAGE_ORDER: Final = {stage.value: i for i, stage in enumerate(Stage)}
-_KIND_ORDER: Final = {"stage": 0, "event": 1, "message": 2}  # a move with its cause
-
-
-@dataclass(frozen=True, slots=True)
-class Touch:
-    """One row of the stream: a touch (``event``, ``message``) or a ``stage`` move."""
-
-    profile_id: str
-    at: dt.datetime
-    kind: str
-    channel: str | None
-    touchpoint: str | None
-    journey_id: str | None
-    node_id: str | None
-    moved_from: str | None
-    moved_to: str | None
 
 
 class TouchpointMaps(Reads):
-    """Touchpoint map reads over one SQL store."""
+    """Touchpoint map reads over one SQL store, computed in the database (window functions
+    over each person's touches in time order; SQLite 3.25 or later, PostgreSQL)."""
 
     def of_person(self, profile_id: str, q: KpiQuery) -> list[Row]:
         """The touches of the person ``profile_id`` lives on in, in time order and in
@@ -67,78 +49,92 @@ class TouchpointMaps(Reads):
         journey, node) are one row with their ``count`` and ``last_at``."""
         a = aliases()
         live = sa.select(a.c.live).where(a.c.pid == profile_id).scalar_subquery()
-        touches = _staged(self._stream(q, live), self._stages(live), q)
-        out: list[Row] = []
-        for key, run in groupby(touches, key=lambda st: (st[0], *_what(st[1]))):
-            items = list(run)
-            out.append(_person_row(key, items))
-        return out
+        t = self._staged(q, live)
+        query = sa.select(
+            t.c.stage, t.c.kind, t.c.channel, t.c.touchpoint, t.c.journey_id, t.c.node_id, t.c.at
+        ).order_by(*_order(t))
+        with self._connect() as conn:
+            rows = list(conn.execute(query))
+        return [_person_row(key, list(run)) for key, run in groupby(rows, key=lambda r: r[:6])]
 
     def by_stage(self, q: KpiQuery) -> list[Row]:
         """Per stage, channel and touchpoint: ``profiles`` that met it in that stage,
         ``touches``, and ``first`` (profiles whose first touch in that stage it was), in
         stage order, most touched first."""
-        profiles: Counter[tuple[str, ...]] = Counter()
-        touches: Counter[tuple[str, ...]] = Counter()
-        first: Counter[tuple[str, ...]] = Counter()
-        staged = _staged(self._stream(q, None), self._stages(None), q)
-        for _, rows in groupby(staged, key=lambda st: st[1].profile_id):
-            seen: set[tuple[str, ...]] = set()
-            previous: str | None = None
-            for stage, touch in rows:
-                key = (stage, touch.kind, touch.channel or "unknown", touch.touchpoint or "")
-                touches[key] += 1
-                if key not in seen:
-                    seen.add(key)
-                    profiles[key] += 1
-                if stage != previous:
-                    first[key] += 1
-                previous = stage
-        order = sorted(touches, key=lambda k: (STAGE_ORDER.get(k[0], 99), -touches[k], k))
+        t = self._staged(q, None)
+        before = sa.func.lag(t.c.stage).over(partition_by=t.c.profile_id, order_by=_order(t))
+        first = sa.case((sa.or_(before.is_(None), before != t.c.stage), 1), else_=0)
+        marked = sa.select(t, first.label("first")).subquery("marked")
+        key = (
+            marked.c.stage, marked.c.kind, sa.func.coalesce(marked.c.channel, "unknown"),
+            sa.func.coalesce(marked.c.touchpoint, ""),
+        )  # fmt: skip
+        query = sa.select(
+            *key,
+            sa.func.count(sa.distinct(marked.c.profile_id)),
+            sa.func.count(),
+            sa.func.sum(marked.c.first),
+        ).group_by(*key)
+        with self._connect() as conn:
+            found = [tuple(r) for r in conn.execute(query)]
+        found.sort(key=lambda r: (STAGE_ORDER.get(r[0], 99), -r[5], r[:4]))
         return [
-            {"stage": k[0], "kind": k[1], "channel": k[2], "touchpoint": k[3],
-             "profiles": profiles[k], "touches": touches[k], "first": first[k]}
-            for k in order
+            {"stage": s, "kind": k, "channel": c, "touchpoint": tp,
+             "profiles": int(p), "touches": int(n), "first": int(f)}
+            for s, k, c, tp, p, n, f in found
         ]  # fmt: skip
 
-    def _stages(self, live: Any) -> dict[str, str]:
-        """Each live profile's stage now (for people who never moved)."""
-        query = sa.select(_P.c.profile_id, _P.c.stage).where(_P.c.redirect_to.is_(None))
-        if live is not None:
-            query = query.where(_P.c.profile_id == live)
-        with self._connect() as conn:
-            return {str(p): str(s) for p, s in conn.execute(query) if s is not None}
-
-    def _stream(self, q: KpiQuery, live: Any) -> Iterator[Touch]:
-        """Touches and moves up to ``until``, by live profile and time."""
-        a = aliases()
-        body = Body(_E.c.body, self.dialect)
-        channel = sa.func.coalesce(
-            body.text("context", "channel"), body.text("channel"),
-            sa.case((_E.c.type == "screen", sa.literal("app")), else_=None),
+    def _staged(self, q: KpiQuery, live: Any) -> sa.Subquery:
+        """Each touch in ``[since, until)`` with the stage its person stood in at it: the
+        ``to`` of the last move at or before it (a move sorts before a touch of its time),
+        before any, the ``from`` of the person's first move, else their stage now, else
+        awareness. Moves are few beside touches: each touch finds its stage among its
+        person's moves, and only the touches are read in order. Columns: ``profile_id``,
+        ``at``, ``rank`` (the kind's order), ``kind``, ``channel``, ``touchpoint``,
+        ``journey_id``, ``node_id``, ``stage``."""
+        t, m = self._touches(q, live), self._moves(q, live)
+        to, person = sa.func.nullif(m.c.moved_to, ""), m.c.profile_id
+        in_order = (m.c.at, sa.func.coalesce(m.c.moved_to, ""))
+        stays = (
+            sa.select(person, m.c.at.label("start"), to.label("stage"),
+                      sa.func.lead(m.c.at).over(partition_by=person, order_by=in_order)
+                      .label("until"))
+            .where(to.is_not(None))
+            .subquery("stays")
         )  # fmt: skip
-        is_move = _E.c.event == STAGE_CHANGED
-        kind = sa.case((is_move, sa.literal("stage")), else_=sa.literal("event"))
-        touch = sa.and_(_E.c.source.not_in(NOT_PEOPLE), _E.c.type.not_in(NOT_TOUCHES))
-        events = (
-            sa.select(
-                a.c.live.label("profile_id"),
-                _E.c.timestamp.label("at"),
-                kind.label("kind"),
-                channel.label("channel"),
-                sa.case((_E.c.type == "track", _E.c.event), else_=_E.c.type).label("touchpoint"),
-                sa.null().label("journey_id"),
-                sa.null().label("node_id"),
-                body.text("properties", "from").label("moved_from"),
-                body.text("properties", "to").label("moved_to"),
-            )
-            .select_from(_E.join(a, a.c.pid == _E.c.profile_id))
-            .where(sa.or_(is_move, touch), *self._scope(a.c.live, _E.c.timestamp, q, live))
+        numbered = sa.select(
+            person, sa.func.nullif(m.c.moved_from, "").label("moved_from"),
+            sa.func.row_number().over(partition_by=person, order_by=in_order).label("n"),
+        ).subquery("numbered")  # fmt: skip
+        before = sa.select(numbered).where(numbered.c.n == 1).subquery("before")
+        stay = sa.and_(
+            stays.c.profile_id == t.c.profile_id, stays.c.start <= t.c.at,
+            sa.or_(stays.c.until.is_(None), t.c.at < stays.c.until),
+        )  # fmt: skip
+        stage = sa.func.coalesce(
+            stays.c.stage, before.c.moved_from, sa.func.nullif(t.c.now, ""), "awareness"
         )
+        touches = sa.select(*(t.c[c] for c in _COLUMNS), stage.label("stage")).select_from(
+            t.outerjoin(stays, stay).outerjoin(before, before.c.profile_id == t.c.profile_id)
+        )
+        if q.since is not None:
+            touches = touches.where(t.c.at >= utc(q.since))
+        return touches.subquery("touched")
+
+    def _touches(self, q: KpiQuery, live: Any) -> sa.Subquery:
+        """The person's own events and the messages delivered to them up to ``until``, of
+        every live profile (or of ``live``)."""
+        touch = sa.and_(
+            _E.c.source.not_in(NOT_PEOPLE), _E.c.type.not_in(NOT_TOUCHES),
+            sa.or_(_E.c.event.is_(None), _E.c.event != STAGE_CHANGED),
+        )  # fmt: skip
+        a = aliases()
+        at = sa.func.coalesce(_O.c.sent_at, _O.c.created_at)
         messages = (
             sa.select(
                 a.c.live,
-                sa.func.coalesce(_O.c.sent_at, _O.c.created_at),
+                at,
+                sa.literal(2),
                 sa.literal("message"),
                 _O.c.channel,
                 sa.func.coalesce(_O.c.template, _O.c.channel),
@@ -146,19 +142,49 @@ class TouchpointMaps(Reads):
                 _O.c.node_id,
                 sa.null(),
                 sa.null(),
+                _stage_now(a.c.live),
             )
             .select_from(_O.join(a, a.c.pid == _O.c.profile_id))
-            .where(
-                _O.c.status.in_(DELIVERED),
-                *self._scope(a.c.live, sa.func.coalesce(_O.c.sent_at, _O.c.created_at), q, live),
-            )
+            .where(_O.c.status.in_(DELIVERED), *self._scope(a.c.live, at, q, live))
         )
-        both = sa.union_all(events, messages).subquery("touches")
-        query = sa.select(both).order_by(both.c.profile_id, both.c.at)
-        with self._connect() as conn:
-            rows = [Touch(*r) for r in conn.execute(query)]
-        rows.sort(key=lambda t: (t.profile_id, t.at, _KIND_ORDER[t.kind]))
-        yield from rows
+        return sa.union_all(self._events(touch, q, live), messages).subquery("touches")
+
+    def _moves(self, q: KpiQuery, live: Any) -> sa.Subquery:
+        """The engine's ``Journey Stage Changed`` events up to ``until``, as :meth:`_touches`
+        reads events (``moved_from``, ``moved_to`` set)."""
+        return self._events(_E.c.event == STAGE_CHANGED, q, live).subquery("moves")
+
+    def _events(self, which: Any, q: KpiQuery, live: Any) -> sa.Select[Any]:
+        # each event's live profile from its profile's row: the moves are found by name
+        # (the index on event), the touches by reading the log once
+        person = sa.func.coalesce(_P.c.redirect_to, _P.c.profile_id)
+        body = Body(_E.c.body, self.dialect)
+        channel = sa.func.coalesce(
+            body.text("context", "channel"), body.text("channel"),
+            sa.case((_E.c.type == "screen", sa.literal("app")), else_=None),
+        )  # fmt: skip
+        is_move = _E.c.event == STAGE_CHANGED
+        return (
+            sa.select(
+                person.label("profile_id"),
+                _E.c.timestamp.label("at"),
+                sa.case((is_move, 0), else_=1).label("rank"),
+                sa.case((is_move, sa.literal("stage")), else_=sa.literal("event")).label("kind"),
+                channel.label("channel"),
+                sa.case((_E.c.type == "track", _E.c.event), else_=_E.c.type).label("touchpoint"),
+                sa.null().label("journey_id"),
+                sa.null().label("node_id"),
+                body.text("properties", "from").label("moved_from"),
+                body.text("properties", "to").label("moved_to"),
+                # the stage now of the profile the event lives on in: its own row's, read
+                # with it, or (merged) the survivor's
+                sa.case(
+                    (_P.c.redirect_to.is_(None), _P.c.stage), else_=_stage_now(_P.c.redirect_to)
+                ).label("now"),
+            )
+            .select_from(_E.join(_P, _P.c.profile_id == _E.c.profile_id))
+            .where(which, *self._scope(person, _E.c.timestamp, q, live))
+        )
 
     def _scope(self, profile: Any, at: Any, q: KpiQuery, live: Any) -> list[sa.ColumnElement[bool]]:
         found = [] if live is None else [profile == live]
@@ -167,34 +193,36 @@ class TouchpointMaps(Reads):
         return [*found, *in_segment(profile, q)]
 
 
-def _staged(
-    stream: Iterable[Touch], now: dict[str, str], q: KpiQuery
-) -> Iterator[tuple[str, Touch]]:
-    """Each touch in ``[since, until)`` with the stage its person stood in at it."""
-    since = None if q.since is None else utc(q.since)
-    for profile_id, rows in groupby(stream, key=lambda t: t.profile_id):
-        items = list(rows)
-        moves = [t for t in items if t.kind == "stage"]
-        stage = (moves[0].moved_from if moves else None) or now.get(profile_id) or "awareness"
-        for touch in items:
-            if touch.kind == "stage":
-                stage = touch.moved_to or stage
-            elif since is None or _aware(touch.at) >= since:
-                yield stage, touch
+_COLUMNS: Final = (
+    "profile_id", "at", "rank", "kind", "channel", "touchpoint", "journey_id", "node_id",
+)  # fmt: skip
+
+
+def _stage_now(profile: Any) -> sa.ScalarSelect[Any]:
+    """The stage ``profile`` stands in now, if it is a live profile."""
+    n = _P.alias("now")
+    return (
+        sa.select(n.c.stage)
+        .where(n.c.profile_id == profile, n.c.redirect_to.is_(None))
+        .scalar_subquery()
+    )
+
+
+def _order(t: Any) -> tuple[sa.ColumnElement[Any], ...]:
+    """A person's touches in time order, a move before the touches of its time, the rest of
+    a tie in a fixed order."""
+    rest = (t.c.channel, t.c.touchpoint, t.c.journey_id, t.c.node_id)
+    return (t.c.at, t.c.rank, *(sa.func.coalesce(c, "") for c in rest))
 
 
 def _aware(at: dt.datetime) -> dt.datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
 
 
-def _what(touch: Touch) -> tuple[Any, ...]:
-    return (touch.kind, touch.channel, touch.touchpoint, touch.journey_id, touch.node_id)
-
-
-def _person_row(key: tuple[Any, ...], items: list[tuple[str, Touch]]) -> Row:
+def _person_row(key: tuple[Any, ...], items: list[Any]) -> Row:
     stage, kind, channel, touchpoint, journey_id, node_id = key
     return {
-        "at": _aware(items[0][1].at).isoformat(), "last_at": _aware(items[-1][1].at).isoformat(),
+        "at": _aware(items[0][6]).isoformat(), "last_at": _aware(items[-1][6]).isoformat(),
         "stage": stage, "kind": kind, "channel": channel or "unknown", "touchpoint": touchpoint,
         "journey_id": journey_id, "node_id": node_id, "count": len(items),
     }  # fmt: skip
