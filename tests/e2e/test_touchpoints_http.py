@@ -69,10 +69,11 @@ def shop(database_url: str) -> Iterator[LiveServer]:
     server.stop()
 
 
-def decide(live: LiveServer, placement: str, **body: Any) -> dict[str, Any]:
+def decide(live: LiveServer, placement: str, user: str = "s1", **body: Any) -> dict[str, Any]:
+    """``POST /v1/decide`` for ``user`` (signed) at ``placement``, with ``body``: its answer."""
     r = httpx.post(
         f"{live.url}/v1/decide",
-        json={"userId": "s1", "userHash": signed("s1"), "placement": placement, **body},
+        json={"userId": user, "userHash": signed(user), "placement": placement, **body},
         headers=BASIC,
     )
     assert r.status_code == 200, r.text
@@ -133,7 +134,7 @@ def test_touchpoints_answer_from_the_tables(shop: LiveServer) -> None:
     assert (low["show"]["data"]["product"]["id"], low["show"]["data"]["quantity"]) == ("k1", 2)
     assert "Only 2 left" in low["show"]["title"]
 
-    near_munich = {"latitude": 48.1, "longitude": 11.6}
+    near_munich: dict[str, Any] = {"latitude": 48.1, "longitude": 11.6}
     pickup = decide(shop, "pickup", productId="k1", **near_munich)["show"]
     assert [s["store"]["storeCode"] for s in pickup["data"]["stores"]] == ["munich", "berlin"]
     assert pickup["data"]["stores"][0]["readyInDays"] == 1

@@ -18,7 +18,8 @@ from segment.analytics.client import Client
 from juncture import wiring
 from juncture.runtime.clock import ManualClock
 from tests.conftest import ADMIN, WRITE_KEY, LiveServer, settings_for, stored
-from tests.e2e.test_wishlist_touchpoints_http import decide, feed, tables
+from tests.e2e.test_touchpoints_http import decide, feed
+from tests.e2e.test_wishlist_touchpoints_http import tables
 
 # A Wednesday morning, so that a slot tomorrow is inside working hours.
 START = dt.datetime(2026, 12, 2, 8, 0, tzinfo=dt.UTC)

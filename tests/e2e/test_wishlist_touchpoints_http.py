@@ -16,8 +16,8 @@ from segment.analytics.client import Client
 
 from juncture import wiring
 from juncture.runtime.clock import ManualClock
-from tests.conftest import ADMIN, BASIC, WRITE_KEY, LiveServer, settings_for, signed
-from tests.e2e.test_catalog_http import upload
+from tests.conftest import ADMIN, WRITE_KEY, LiveServer, settings_for
+from tests.e2e.test_touchpoints_http import decide, feed
 
 PRODUCTS = (
     "id\ttitle\tbrand\tproduct_type\tprice\tavailability\taccessories\n"
@@ -46,22 +46,6 @@ def shop(database_url: str, clock: ManualClock) -> Iterator[LiveServer]:
     server = LiveServer(wiring.build(settings, clock=clock)).start()
     yield server
     server.stop()
-
-
-def decide(live: LiveServer, placement: str, user: str = "s1", **body: Any) -> dict[str, Any]:
-    r = httpx.post(
-        f"{live.url}/v1/decide",
-        json={"userId": user, "userHash": signed(user), "placement": placement, **body},
-        headers=BASIC,
-    )
-    assert r.status_code == 200, r.text
-    return dict(r.json())
-
-
-def feed(live: LiveServer, kind: str, body: str, media: str) -> None:
-    with httpx.Client(base_url=live.url) as api:
-        r = upload(api, kind, body, media)
-        assert r.status_code == 200, r.text
 
 
 def tables(live: LiveServer, k1: str = "40.00") -> None:
