@@ -54,3 +54,33 @@ def test_the_metrics_say_journey_stats_are_down_when_the_store_cannot_answer(
     assert registry.get_sample_value("juncture_journey_stats_up") == 0
     empty.migrate()
     assert registry.get_sample_value("juncture_journey_stats_up") == 1
+
+
+def test_a_connection_given_back_after_close_is_closed(database_url: str) -> None:
+    """A thread still reading when the store closes (a dashboard report as the server stops)
+    gives its connection back to a disposed pool: closed then, not left open for the garbage
+    collector (whose warning would fail whichever test it ran in)."""
+    store = SqlStore(database_url)
+    try:
+        busy = store.engine.connect()
+        driver = busy.connection.driver_connection
+        store.close()
+        assert not _closed(driver)  # still in use
+        busy.close()
+        assert _closed(driver)
+        with store.engine.connect() as late:  # a read that began after close
+            driver = late.connection.driver_connection
+        assert _closed(driver)
+    finally:
+        store.close()
+
+
+def _closed(driver: object) -> bool:
+    """psycopg's ``closed``; a sqlite3 connection answers no query once closed."""
+    if hasattr(driver, "closed"):
+        return bool(driver.closed)
+    try:
+        driver.execute("SELECT 1")  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - sqlite3.ProgrammingError: closed
+        return True
+    return False

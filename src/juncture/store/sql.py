@@ -67,6 +67,11 @@ class SqlStore:
         self.url = engine_url(url)
         self.engine = dialects.create_engine(self.url, sqlite_synchronous=sqlite_synchronous)
         self.dialect = self.engine.dialect.name
+        self.closed = False
+        # a connection given back after close (by a dashboard report's thread, which a
+        # stopping server does not wait for) is closed then, not left open in the disposed
+        # pool until the garbage collector finds it
+        sa.event.listen(self.engine, "checkin", self._checked_in)
         self.journeys = JourneyStore(self.engine)
         self.outbox = Outbox(self.engine)
         self.segments = SegmentStore(self.engine)
@@ -224,9 +229,15 @@ class SqlStore:
             conn.execute(sa.text("SELECT 1"))
 
     def close(self) -> None:
-        """Release the connections: the journey catalog's, then the pool's."""
+        """Release the connections: the journey catalog's, then the pool's; one still in
+        use is closed when it is given back."""
+        self.closed = True
         self.journeys.close()
         self.engine.dispose()
+
+    def _checked_in(self, _dbapi: Any, record: Any) -> None:
+        if self.closed and record is not None:
+            record.invalidate()
 
 
 def _failed(row: Any) -> FailedEvent:
