@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Final, Protocol
 
 from juncture.core import pipeline as core
 from juncture.core.events import Event
@@ -21,6 +21,7 @@ from juncture.store.state import StateSql
 from juncture.store.state_cache import SegmentRows
 
 log = logging.getLogger("juncture.segments")
+_EVER: Final = dt.datetime.min.replace(tzinfo=dt.UTC)  # held since: every event of it
 
 
 class SegmentSource(Protocol):
@@ -123,6 +124,7 @@ class Tracker:
             self.rows.events[pid] = loaded.get(pid, [])
             held[pid] = since
         self.behaviour = self.rows.events
+        self.loaded = pids
         self.names = names
         self.changed: set[str] = set()
         self.pending: dict[str, dt.datetime] = {}
@@ -144,6 +146,7 @@ class Tracker:
             self.member_of.pop(merge.merged, None)
             for pid in (merge.survivor, merge.merged):  # loaded again by the next commit
                 self.rows.since.pop(pid, None)
+        self._hold_new(result)
         for event in result.events:
             self._remember(event)
         if result.segments is not None:
@@ -155,6 +158,16 @@ class Tracker:
                 self.pending[pid] = timer.due_at
             else:
                 self.pending.pop(pid, None)
+
+    def _hold_new(self, result: core.Step) -> None:
+        """A profile this commit created has every event of its in ``rows.events`` (each
+        is remembered as it is linked): the next commit need not read them again."""
+        held = self.rows.since
+        merged = {pid for m in result.merges for pid in (m.survivor, m.merged)}
+        for pid in result.profiles:
+            if pid not in self.loaded and pid not in held and pid not in merged:
+                held[pid] = _EVER
+                self.rows.events.setdefault(pid, [])
 
     def _remember(self, event: Event) -> None:
         if event.profile_id is None or event.event not in self.names:
