@@ -73,7 +73,10 @@ class SmtpSink:
     def stop(self) -> None:
         self._controller.stop()
 
-    def wait_for(self, count: int, timeout: float = 5.0) -> list[Mail]:
+    def wait_for(self, count: int, timeout: float = 60.0) -> list[Mail]:
+        """The mails received once there are ``count`` (or ``timeout`` seconds passed): a
+        first send can wait seconds for the server's first recommendations on a loaded
+        machine; a short ``timeout`` checks that no more come."""
         deadline = time.monotonic() + timeout
         while len(self.mails) < count and time.monotonic() < deadline:
             time.sleep(0.02)

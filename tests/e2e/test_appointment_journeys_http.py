@@ -54,7 +54,7 @@ def test_a_booking_is_confirmed_at_once_and_reminded_on_the_day(
 
     booking = {"customerId": "s1", "associateId": "a1", "startsAt": "2026-12-03T10:30:00Z"}
     assert api.post("/v1/appointments", json=booking).status_code == 201
-    (confirmed,) = sink.wait_for(1, timeout=15)
+    (confirmed,) = sink.wait_for(1)
     assert str(confirmed.message["Subject"]) == "Your appointment with Ann is booked"
     body = confirmed.message.get_body(("plain",))
     assert body is not None
@@ -65,7 +65,7 @@ def test_a_booking_is_confirmed_at_once_and_reminded_on_the_day(
     assert len(sink.wait_for(2, timeout=1)) == 1
     clock.set(dt.datetime(2026, 12, 3, 8, 1, tzinfo=dt.UTC))
     live.juncture.committer.tick_sync()
-    mails = sink.wait_for(2, timeout=15)
+    mails = sink.wait_for(2)
     assert len(mails) == 2
     assert str(mails[1].message["Subject"]) == "Today: your appointment with Ann"
     reminder = mails[1].message.get_body(("plain",))

@@ -75,7 +75,7 @@ def test_price_drop_and_back_in_stock_reach_the_shopper_by_email(
     }  # fmt: skip
     assert told["Product Back In Stock"]["product_id"] == "k2"
 
-    mails = sink.wait_for(2, timeout=15)
+    mails = sink.wait_for(2)
     subjects = sorted(str(m.message["Subject"]) for m in mails)
     assert subjects == ["Back in stock: Red Kettle", "Now 30.0 EUR: Steel Kettle"]
     assert all(m.recipients == ["s1@example.com"] for m in mails)

@@ -70,7 +70,7 @@ def tracking_requests(url: str) -> dict[tuple[str, str], float]:
     return found
 
 
-def wait_for(check: Any, timeout: float = 5.0) -> None:
+def wait_for(check: Any, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         assert time.monotonic() < deadline, "timed out waiting"

@@ -69,7 +69,7 @@ def test_a_send_leaves_only_with_something_good_to_recommend(
 
     (sent,) = _deliveries(api, "t1")
     assert sent["status"] == "sent", sent
-    (mail,) = sink.wait_for(1, timeout=15)
+    (mail,) = sink.wait_for(1)
     assert mail.recipients == ["t1@example.com"]
     body = mail.message.get_body(("plain",))
     assert body is not None and "Tent Pegs" in body.get_content()

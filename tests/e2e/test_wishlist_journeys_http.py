@@ -50,7 +50,7 @@ def test_wish_listed_products_that_drop_or_come_back_are_mailed(
     feed = FEED.format(k1="30.00", k2="in stock")
     done = upload(api, "products", feed, "text/tab-separated-values").json()
     assert (done["changed"], done["announced"]) == (2, 4)  # both shoppers are told
-    mails = sink.wait_for(2, timeout=15)
+    mails = sink.wait_for(2)
     subjects = sorted(str(m.message["Subject"]) for m in mails)
     assert subjects == [
         "On your wish list, back in stock: Red Kettle",

@@ -64,7 +64,7 @@ def test_channels_from_settings() -> None:
     assert "email" not in wiring.build_channels(half_email)  # no sender: not configured
 
 
-def wait_until_settled(outbox: Outbox, count: int, timeout: float = 10.0) -> list[OutboxRow]:
+def wait_until_settled(outbox: Outbox, count: int, timeout: float = 60.0) -> list[OutboxRow]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         rows = outbox.deliveries()
