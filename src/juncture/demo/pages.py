@@ -8,12 +8,13 @@ the page each stored event stands for, and hands what was shown to the simulated
 (who sees it if still on the site). The pages and what they ask for:
 
 - the app's home (``Application Opened``): ``app``, the cart left (``cart_reminder``) and
-  store events about what the shopper looks at (``event``); its points screen (the
-  ``Loyalty`` screen): ``loyalty``;
+  store events about what the shopper looks at (``event``, at the shopper's store: the one
+  in the city of their account, else the first they were seen in); its points screen
+  (the ``Loyalty`` screen): ``loyalty``;
 - the gift finder (``Products Searched`` with a budget): ``gift``;
 - a product added to the wish list: ``wishlist``; a store entered (``Store Visited``):
-  ``presence``; a question asked in a store or of its experts (``store_code``): ``expert``,
-  else ``specs``;
+  ``presence``, else the store's own events (``event``); a question asked in a store or of
+  its experts (``store_code``): ``expert``, else ``specs``;
 - a product page in a store (the kiosk's, or a product scanned in the app: ``store_code``):
   out of stock here, where it is in stock (``endless_aisle``), else where it is in this
   store (``product_location``);
@@ -49,9 +50,9 @@ from juncture.sim.response import Delivery
 PAGES: Final = 0.1
 BY_CATEGORY: Final = {3: "compare", 4: "clickstream"}  # on the nth product of a category
 HOME: Final = ("app", "cart_reminder", "event")  # the app home's placements
-# The store and help pages (rare, and where the shopper acts: books, orders, redeems) are
-# asked for a larger share of the shoppers (:data:`HELP_PAGES`).
-HELP: Final = frozenset({"presence", "expert", "gift", "loyalty"})
+# The store and help pages and store events (rare, and where the shopper acts: books,
+# orders, registers, redeems) are asked for a larger share of the shoppers (:data:`HELP_PAGES`).
+HELP: Final = frozenset({"presence", "expert", "gift", "loyalty", "event"})
 HELP_PAGES: Final = 0.15
 ONCE: Final = frozenset({"coupon"})  # asked once per shopper and step (a cart seen again)
 KIOSK: Final = "kiosk-"
@@ -79,12 +80,17 @@ class Pages:
         self.asked: Counter[str] = Counter()
         self.answered: Counter[str] = Counter()
         self.unanswered: Counter[str] = Counter()  # "kind:why nothing was shown"
+        self.stores: dict[str, str] = {}  # each shopper's store, as the app knows it
+        self.catalog, self.cities = store.catalog, dict[str, str]()  # a city's store
 
     def serve(self, batch: list[dict[str, Any]]) -> list[Delivery]:
         """Ask for the touchpoints each message's page would show; what was shown, to hand
         to the shoppers."""
         shown: list[Delivery] = []
-        for message, asks in _asks(batch, *self.shares):
+        if not self.cities:  # read once the retailer's tables are in
+            stores = self.catalog.locations("store")
+            self.cities = {x.locality: x.store_code for x in stores if x.locality}
+        for message, asks in _asks(batch, (self.stores, self.cities), *self.shares):
             ids = [f"{k}:{v}" for k, v in (("user_id", message.get("userId")),
                    ("anonymous_id", message.get("anonymousId"))) if v]  # fmt: skip
             for ask in asks:
@@ -110,19 +116,27 @@ class Pages:
 
 
 def _asks(
-    batch: list[dict[str, Any]], share: float, help_share: float
+    batch: list[dict[str, Any]],
+    stores: tuple[dict[str, str], dict[str, str]],
+    share: float,
+    help_share: float,
 ) -> Iterator[tuple[dict[str, Any], Asks]]:
     """The placements each message's page asks for: the product, cart and app home pages for
-    a ``share`` of the shoppers, the store and help pages for a ``help_share``."""
+    a ``share`` of the shoppers, the store and help pages for a ``help_share``. ``stores``:
+    each shopper's store, kept up to date here (the store in the city their account names,
+    else the first they were seen in), and each city's store."""
+    home, cities = stores
     seen: dict[str, Counter[str]] = {}
     for m in batch:
-        chosen = bucket("demo-pages", str(m.get("userId") or m.get("anonymousId")))
+        shopper = str(m.get("userId") or m.get("anonymousId"))
+        chosen = bucket("demo-pages", shopper)
         if chosen >= share and chosen >= help_share:
             continue
         who = {"user_id": m.get("userId"), "anonymous_id": m.get("anonymousId")}
         props = m.get("properties") or {}
         device = str(((m.get("context") or {}).get("device") or {}).get("id") or "")
         store = device[len(KIOSK) :] if device.startswith(KIOSK) else props.get("store_code")
+        _remember(home, cities, shopper, m, store or None)
         product = props.get("product_id")
         if m.get("event") == "Product Viewed" and store and chosen < help_share:
             yield m, tuple(tp.Ask(kind, product_id=product, store_code=store, **who)
@@ -138,33 +152,49 @@ def _asks(
                 yield m, (tp.Ask(kind, product_id=product, **who),)
         else:
             viewed = seen.setdefault(str(m.get("anonymousId")), Counter())
-            for ask in _page(m, props, who):
-                once = ask.touchpoint in ONCE and viewed[f"({ask.touchpoint})"]
-                if not once and chosen < (help_share if ask.touchpoint in HELP else share):
-                    viewed[f"({ask.touchpoint})"] = 1
-                    yield m, (ask,)
+            for asks in _page(m, props, who, home.get(shopper)):
+                kind = asks[0].touchpoint
+                once = kind in ONCE and viewed[f"({kind})"]
+                if not once and chosen < (help_share if kind in HELP else share):
+                    viewed[f"({kind})"] = 1
+                    yield m, asks
 
 
-def _page(m: dict[str, Any], props: dict[str, Any], who: dict[str, Any]) -> Iterator[tp.Ask]:
-    """The placements of a page that one event stands for (product pages aside)."""
+def _remember(
+    home: dict[str, str], cities: dict[str, str], shopper: str, m: dict[str, Any], seen: Any
+) -> None:
+    """The shopper's store: their account's city's (``identify``), else where first seen."""
+    city = (m.get("traits") or {}).get("city")
+    if m.get("type") == "identify" and city in cities:
+        home[shopper] = cities[city]
+    elif m.get("event") == "Store Visited" or seen:
+        home.setdefault(shopper, str(seen or (m.get("properties") or {}).get("store_id")))
+
+
+def _page(
+    m: dict[str, Any], props: dict[str, Any], who: dict[str, Any], home: str | None
+) -> Iterator[Asks]:
+    """The placements of a page that one event stands for (product pages aside); ``home``
+    the shopper's store, if known."""
     event, product = m.get("event"), props.get("product_id")
     if event == "Application Opened":
-        yield from (tp.Ask(kind, **who) for kind in HOME)
+        yield from ((tp.Ask(k, store_code=home if k == "event" else None, **who),) for k in HOME)
     elif m.get("type") == "screen" and m.get("name") == "Loyalty":
-        yield tp.Ask("loyalty", **who)
+        yield (tp.Ask("loyalty", **who),)
     elif event == "Products Searched" and props.get("budget") is not None:
         budget, category = props["budget"], props.get("category")
-        yield tp.Ask("gift", budget=float(budget), category=category, **who)
+        yield (tp.Ask("gift", budget=float(budget), category=category, **who),)
     elif event == "Product Added to Wishlist":
-        yield tp.Ask("wishlist", product_id=product, **who)
-    elif event == "Store Visited":
-        yield tp.Ask("presence", store_code=props.get("store_id"), **who)
+        yield (tp.Ask("wishlist", product_id=product, **who),)
+    elif event == "Store Visited":  # the app in the store: presence, else its events
+        here = props.get("store_id")
+        yield tuple(tp.Ask(k, store_code=here, **who) for k in ("presence", "event"))
     elif event == "Question Asked" and props.get("store_code"):
-        yield tp.Ask("expert", product_id=product, store_code=props["store_code"], **who)
+        yield (tp.Ask("expert", product_id=product, store_code=props["store_code"], **who),)
     elif event == "Question Asked":
-        yield tp.Ask("specs", product_id=product, question=props.get("question"), **who)
+        yield (tp.Ask("specs", product_id=product, question=props.get("question"), **who),)
     elif event == "Cart Viewed":
-        yield from (tp.Ask(SLOT, **who), tp.Ask("coupon", **who))
+        yield from ((tp.Ask(SLOT, **who),), (tp.Ask("coupon", **who),))
 
 
 def _delivery(

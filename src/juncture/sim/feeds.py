@@ -181,10 +181,13 @@ def _reviews(rng: random.Random, catalog: Catalog, start: dt.datetime) -> list[d
     return found
 
 
+LAUNCH_STEP: Final = 211  # products apart, those a store's launch features (by department)
+
+
 def _store_events(catalog: Catalog, start: dt.datetime) -> list[dict[str, Any]]:
     found = []
     for s, store in enumerate(catalog.stores):
-        featured = catalog.products[s * 7 : s * 7 + 3]
+        featured = catalog.products[s * 7 :: LAUNCH_STEP][:3]  # a launch across departments
         starts = start.replace(hour=17) + dt.timedelta(days=4 + 5 * s)
         found.append({
             "event_id": f"ev-{store.location_id}", "title": f"Spring launch at {store.name}",

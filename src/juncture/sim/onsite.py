@@ -2,7 +2,8 @@
 
 An on-site answer (a :class:`~juncture.sim.response.Delivery` on channel ``onsite``) is
 seen only by a shopper still on the site (seen within :data:`ON_SITE`). A touchpoint
-(wish list, presence, comparison...) is clicked at its kind's rate, as Segment's
+(wish list, presence, comparison...) is clicked at its kind's rate (an event invitation
+more often when the event is at the shopper's own store), as Segment's
 ``Promotion Clicked`` (``promotion_id`` names the touchpoint), and a click on one that
 names products opens the first. A list of recommendations is shown (``Product List
 Viewed`` with the recommendation's id as ``list_id``, as a storefront reports it) and each
@@ -30,8 +31,9 @@ ON_SITE: Final = 30 * MINUTE
 CLICKS: Final = {"wishlist": 0.3, "presence": 0.25, "compare": 0.35, "specs": 0.4,
                  "expert": 0.35, "price_drop": 0.3, "back_in_stock": 0.3, "endless_aisle": 0.5,
                  "product_location": 0.3, "gift": 0.35, "event": 0.3, "coupon": 0.3,
-                 "promo": 0.25}  # fmt: skip
+                 "promo": 0.25, "loyalty": 0.3, "clickstream": 0.3}  # fmt: skip
 CLICK: Final = 0.15
+LOCAL_EVENT: Final = 0.5  # an invitation to an event at the shopper's own store
 # How much a touchpoint's product appeals once clicked (others: 0, a look only).
 LIKING: Final = {"gift": 0.45, "cart_reminder": 0.35, "wishlist": 0.2, "clickstream": 0.15}
 EMAIL_EYE: Final = 0.5  # a list in an email catches the eye half as often as on the page
@@ -58,7 +60,7 @@ def receive(world: World, shopper: Shopper, delivery: Delivery, ms: int) -> None
         recommended(world, shopper, delivery, ms, page=True)
         return
     rng = shopper.react_rng
-    if rng.random() >= CLICKS.get(kind, CLICK):
+    if rng.random() >= _click_chance(shopper, delivery, kind):
         return
     world.truth.seen(kind, "clicked")
     session = _session(world, shopper, ms, f"onsite:{kind}", delivery, page=True)
@@ -71,6 +73,13 @@ def receive(world: World, shopper: Shopper, delivery: Delivery, ms: int) -> None
     errands.clicked(session, delivery)
     if named:
         _look(session, world.catalog.product(named[0]), LIKING.get(kind, 0.0))
+
+
+def _click_chance(shopper: Shopper, delivery: Delivery, kind: str) -> float:
+    """The kind's rate; an event at the shopper's own store draws more than one elsewhere."""
+    if kind == "event" and delivery.named("store_code") == shopper.customer.city.store_id:
+        return LOCAL_EVENT
+    return CLICKS.get(kind, CLICK)
 
 
 def recommended(world: World, shopper: Shopper, delivery: Delivery, ms: int, *, page: bool) -> None:
