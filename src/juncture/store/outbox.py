@@ -142,17 +142,6 @@ def transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
         raise StoreUnavailable(f"the outbox cannot be reached: {exc.orig}") from exc
 
 
-@contextmanager
-def reading(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """A connection for reads only: no commit at the end (it is rolled back), which a
-    read on every request need not pay for; errors as :func:`transaction`."""
-    try:
-        with engine.connect() as conn:
-            yield conn
-    except sa.exc.OperationalError as exc:
-        raise StoreUnavailable(f"the outbox cannot be reached: {exc.orig}") from exc
-
-
 class Outbox:
     """The outbox of one store (``Outbox(store.engine)``). Every method is one transaction."""
 
