@@ -113,8 +113,11 @@ def test_experiments_say_what_to_do(shop: LiveServer) -> None:
     assert set(experiments) == {"signup_offer:holdout", "signup_offer:split:pick"}
     split = experiments["signup_offer:split:pick"]
     assert [a["arm"] for a in split["arms"]] == ["control", "discount"]
-    assert split["decision"]["action"] == "keep running"  # 60 profiles: too little data
-    assert "too little data" in split["decision"]["why"]
+    if split["sample_ratio"]["mismatch"]:  # p under 0.001: a random split can draw it too
+        assert split["decision"]["action"] == "investigate", split["sample_ratio"]
+    else:
+        assert split["decision"]["action"] == "keep running"  # 60 profiles: too little data
+        assert "too little data" in split["decision"]["why"]
     assert "p_value" in split["sample_ratio"]
     assert set(split["comparisons"]["discount"]) >= {"conversion", "bayes", "sequential"}
     rows = list(
