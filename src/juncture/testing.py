@@ -12,8 +12,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -26,6 +28,7 @@ from juncture.core.events import Event
 from juncture.runtime.clock import ManualClock
 
 STARTUP: Final = 120.0  # seconds a server may take to import, migrate and start on a loaded machine
+TAIL: Final = 4000  # characters of the server's output that an error at start quotes
 
 __all__ = [
     "ManualClock",
@@ -98,7 +101,12 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """``juncture serve`` in a child process, bound to 127.0.0.1 on a free port."""
+    """``juncture serve`` in a child process, bound to 127.0.0.1 on a free port.
+
+    Its output (stdout and stderr) goes to ``log``, or without one to a temporary file of
+    its own, removed when the server is stopped or killed (or this object is collected);
+    either way, a server that exits or is not ready in time raises with the end of what it
+    wrote (:meth:`tail`)."""
 
     def __init__(
         self,
@@ -115,6 +123,8 @@ class ServerProcess:
         self.env = {**os.environ, **(env or {})}
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
+        self._scratch: Path | None = None  # the log of our own, without ``log``
+        self._remove: weakref.finalize[..., ServerProcess] | None = None
 
     @property
     def url(self) -> str:
@@ -123,15 +133,29 @@ class ServerProcess:
     def _spawn(self) -> subprocess.Popen[bytes]:
         command = [sys.executable, "-m", "juncture", "serve", "--host", "127.0.0.1"]
         command += ["--port", str(self.port), "--database-url", self.database_url, *self.args]
-        if self.log is None:
-            return subprocess.Popen(  # noqa: S603 - our own interpreter and module
-                command, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-            )
-        # The child keeps its own copy of the descriptor; ours is closed at once.
-        with self.log.open("ab") as out:
+        # A file, not a pipe: a pipe nobody reads fills and blocks the server. The child
+        # keeps its own copy of the descriptor; ours is closed at once.
+        with (self.log or self._scratch_log()).open("ab") as out:
             return subprocess.Popen(  # noqa: S603 - our own interpreter and module
                 command, env=self.env, stdout=out, stderr=out
             )
+
+    def _scratch_log(self) -> Path:
+        if self._scratch is None:
+            fd, name = tempfile.mkstemp(prefix="juncture-serve-", suffix=".log")
+            os.close(fd)
+            self._scratch = Path(name)
+            self._remove = weakref.finalize(self, self._scratch.unlink, missing_ok=True)
+        return self._scratch
+
+    def tail(self, chars: int = TAIL) -> str:
+        """The last ``chars`` characters the server wrote ("" when there is no log left)."""
+        log = self.log or self._scratch
+        if log is None or not log.exists():
+            return ""
+        with log.open("rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - chars))
+            return f.read().decode(errors="replace")
 
     def start(self, timeout: float = STARTUP) -> ServerProcess:
         """Spawn the server and wait for ``/readyz``; a server already running is kept
@@ -142,21 +166,37 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode} while starting")
+                raise self._failed(f"server exited with {self.proc.returncode} while starting")
             try:
                 if httpx.get(self.url + "/readyz", timeout=1.0).status_code == 200:
                     return self
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
-        self.kill()
-        raise RuntimeError("server did not become ready in time")
+        raise self._failed(f"server did not become ready in {timeout:.0f} s")
 
-    def kill(self) -> None:
-        """SIGKILL: no shutdown code runs, as in a crash."""
+    def _failed(self, reason: str) -> RuntimeError:
+        """The server killed, its output read and its scratch log removed: the error."""
+        self._end()
+        output = self.tail()
+        self._forget_log()
+        said = f"; its output ended with:\n{output}" if output.strip() else " (it wrote nothing)"
+        return RuntimeError(reason + said)
+
+    def _end(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait()
+
+    def _forget_log(self) -> None:
+        if self._remove is not None:
+            self._remove()  # removes the file once, whichever comes first
+        self._scratch = self._remove = None
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as in a crash."""
+        self._end()
+        self._forget_log()
 
     def stop(self, timeout: float = 15.0) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -164,7 +204,8 @@ class ServerProcess:
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.kill()
+                self._end()
+        self._forget_log()
 
     def __enter__(self) -> ServerProcess:
         return self.start()
