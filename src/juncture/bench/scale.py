@@ -1,19 +1,26 @@
 """``juncture bench scale``: the distributed log and 1, 2, 4 ``juncture worker`` processes
-against PostgreSQL.
+against PostgreSQL, with shoppers signing in and merging across partitions.
 
-First the log alone: appends of the bench's events in batches of 100 (as an HTTP batch
+The events are :mod:`juncture.bench.scale_people`'s: product views of anonymous devices,
+and a share of Segment ``identify`` calls (5% by default) of customers signing in, some on
+a second device, which merges two persons whose events went to different partitions.
+First the log alone: appends of the run's events in batches of 100 (as an HTTP batch
 is), each batch acknowledged before the next, on NATS JetStream and on Redis Streams.
 Then, per worker count, a fresh PostgreSQL database and a fresh log: the workers start and
 share the partitions, the events are appended as fast as the log takes them, and the
-bench times until every partition's position has reached the log's end (every event
-applied, exactly once: the stored count is checked), with the CPU each part spent per
-event (:mod:`juncture.bench.cpu`: the workers, this database's PostgreSQL backends and
-its writers, the log's server, the bench appending) and how many of the machine's cores
-were busy meanwhile, from which the run's ceiling on this machine follows (cores over the
-CPU per event); then a steady load at half that rate for a few seconds, with the lag (now
-less the receipt of the oldest event not applied yet) sampled every 0.2 s. The raw limit
-is the one-worker rate: each count's ratio is its rate over that many single workers
-(1.0: it scales linearly).
+bench times until every partition's position has reached the log's end, with the CPU each
+part spent per event (:mod:`juncture.bench.cpu`: the workers, this database's PostgreSQL
+backends and its writers, the log's server, the bench appending) and how many of the
+machine's cores were busy meanwhile, from which the run's ceiling on this machine follows
+(cores over the CPU per event), and the merges the run made (merges/s). Then two phases
+of equal size timed and metered alike: one view of each customer a device is about to
+join (routed by the user id), then each such device's sign-in, every one a merge: a
+merge's rate and CPU against a plain event's on the same people and partitions. Every
+event must be stored once, and every person on exactly one live profile counting exactly
+their events. Last, a steady load at half the run's rate for a few seconds, with the lag
+(now less the receipt of the oldest event not applied yet) sampled every 0.2 s. The raw
+limit is the one-worker rate: each count's ratio is its rate over that many single
+workers (1.0: it scales linearly; the first count given is the reference).
 """
 
 from __future__ import annotations
@@ -26,16 +33,18 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
-from juncture.bench import cpu
-from juncture.bench.ingest import make_batches, percentile, rows_of, stored_counts
+from juncture.bench import cpu, scale_people
+from juncture.bench.ingest import percentile, stored_counts
+from juncture.bench.scale_people import Load
 from juncture.core.events import Event
 from juncture.log import Log, connect
 from juncture.log.base import Entry, entry
-from juncture.store import scratch
+from juncture.store import scratch, tallies
 from juncture.store.leases import owners
 from juncture.store.sql import SqlStore
 
@@ -59,9 +68,9 @@ def appends(url: str, events: Sequence[Event], partitions: int) -> dict[str, Any
 
 
 def workers_run(
-    base_url: str, log_url: str, events: Sequence[Event], count: int, partitions: int
+    base_url: str, log_url: str, load: Load, count: int, partitions: int
 ) -> dict[str, Any]:
-    """``count`` workers applying ``events`` from a fresh log into a fresh database."""
+    """``count`` workers applying ``load`` from a fresh log into a fresh database."""
     name = f"scale{uuid.uuid4().hex[:8]}"
     with scratch.postgres(base_url, "scale") as url:
         store = SqlStore(url)
@@ -77,18 +86,16 @@ def workers_run(
         procs = [_worker(env) for _ in range(count)]
         try:
             _until(lambda: _shared(store, name, count, partitions), 300)
-            meter = cpu.Meter(store, log_url, [p.pid for p in procs])
-            started = time.perf_counter()
-            entries = [entry(e, partitions) for e in events]
-            for start in range(0, len(entries), BATCH):
-                log.append(entries[start : start + BATCH])
-            last = {p: log.last(p) for p in range(partitions)}
-            _until(lambda: _caught_up(store, name, last), 600)
-            seconds = time.perf_counter() - started
-            spent = meter.spent(len(events), seconds)
+            running = Workers(store, log, name, log_url, [p.pid for p in procs])
+            found = running.phase(load.run)
+            merged = tallies.merges(store)
+            views = running.phase(load.views)
+            merges = running.phase(load.merges)
+            merges["merges"] = tallies.merges(store) - merged
             stored = stored_counts(url)[0]
-            rate = len(events) / seconds
-            lags = steady_lag(store, log, name, events, rate=rate / 2)
+            wrong = scale_people.wrong_people(store, load.people)
+            rate = found["events_per_s"]
+            lags = steady_lag(store, log, name, load.run, rate=rate / 2)
         finally:
             for proc in procs:
                 proc.terminate()
@@ -98,15 +105,52 @@ def workers_run(
             store.close()
     return {
         "workers": count,
-        "events": len(events),
+        **found,
+        "appended": len(load.run) + len(load.views) + len(load.merges),
         "stored": stored,
-        "events_per_s": rate,
-        "seconds": seconds,
-        **spent,
+        "identifies": load.identifies,
+        "merges": merged,
+        "merges_per_s": merged / found["seconds"],
+        "people": len(load.people),
+        "people_wrong": len(wrong),
+        "wrong": wrong[:5],
+        "views_alone": views,
+        "merges_alone": {**merges, "crossing": load.crossing},
         "steady_rate": rate / 2,
         "lag_p50_s": percentile(lags, 0.5),
         "lag_p99_s": percentile(lags, 0.99),
     }
+
+
+@dataclass(frozen=True)
+class Workers:
+    """Workers running on a database and a log of the bench's own."""
+
+    store: SqlStore
+    log: Log
+    name: str
+    log_url: str
+    pids: Sequence[int]
+
+    def phase(self, events: Sequence[Event]) -> dict[str, Any]:
+        """``events`` appended as fast as the log takes them, timed until every partition
+        is applied up to them, with the CPU each part spent (nothing when there are none)."""
+        if not events:
+            return {"events": 0, "seconds": 0.0, "events_per_s": 0.0}
+        meter = cpu.Meter(self.store, self.log_url, self.pids)
+        started = time.perf_counter()
+        entries = [entry(e, self.log.partitions) for e in events]
+        for start in range(0, len(entries), BATCH):
+            self.log.append(entries[start : start + BATCH])
+        last = {p: self.log.last(p) for p in range(self.log.partitions)}
+        _until(lambda: _caught_up(self.store, self.name, last), 600)
+        seconds = time.perf_counter() - started
+        return {
+            "events": len(events),
+            "seconds": seconds,
+            "events_per_s": len(events) / seconds,
+            **meter.spent(len(events), seconds),
+        }
 
 
 def steady_lag(
@@ -207,16 +251,22 @@ def run(
     workers: Sequence[int],
     partitions: int,
     echo: Echo,
+    identify_share: float = scale_people.IDENTIFY_SHARE,
 ) -> dict[str, Any]:
-    rows = rows_of(make_batches(events))
-    results: dict[str, Any] = {"events": len(rows), "partitions": partitions, "appends": {}}
+    load = scale_people.load(events, identify_share, partitions)
+    results: dict[str, Any] = {
+        "events": len(load.run),
+        "identify_share": identify_share,
+        "partitions": partitions,
+        "appends": {},
+    }
     for url in compare:
-        found = appends(url, rows, partitions)
+        found = appends(url, load.run, partitions)
         results["appends"][url.split(":", 1)[0]] = found
         echo(f"appends to {url}: {found['events_per_s']:,.0f} events/s (batches of {BATCH})")
     runs: list[dict[str, Any]] = []
     for count in workers:
-        found = workers_run(postgres_url, log_url, rows, count, partitions)
+        found = workers_run(postgres_url, log_url, load, count, partitions)
         single = runs[0]["events_per_s"] if runs else found["events_per_s"]
         found["ratio"] = found["events_per_s"] / (single * count)
         runs.append(found)
@@ -224,9 +274,35 @@ def run(
             f"{count} worker(s): {found['events_per_s']:,.0f} events/s "
             f"(ratio {found['ratio']:.2f} of {count} x one worker), "
             f"{cpu.describe(found)}, "
-            f"{found['stored']:,} stored of {found['events']:,}; lag at "
+            f"{found['stored']:,} stored of {found['appended']:,} appended; lag at "
             f"{found['steady_rate']:,.0f}/s p50 {found['lag_p50_s']:.2f} s, "
             f"p99 {found['lag_p99_s']:.2f} s"
         )
+        echo(f"  identity: {describe_identity(found)}")
     results["workers"] = runs
     return results
+
+
+def describe_identity(found: dict[str, Any]) -> str:
+    """One line of a run's identifies and merges, and a merge's cost against a view's."""
+    views, merges = found["views_alone"], found["merges_alone"]
+    line = (
+        f"{found['identifies']:,} identifies and {found['merges']:,} merges in the run "
+        f"({found['merges_per_s']:,.1f} merges/s); {found['people']:,} people, "
+        f"{found['people_wrong']} with a wrong profile"
+        + (f" ({'; '.join(found['wrong'])})" if found["wrong"] else "")
+    )
+    if not merges["events"]:
+        return line
+    return line + (
+        f"; alone: {merges['merges']:,} merges ({merges['crossing']:,} across partitions) "
+        f"at {merges['events_per_s']:,.0f}/s, CPU per merge {_parts(merges)}, against "
+        f"{_parts(views)} per view of the same customers at {views['events_per_s']:,.0f}/s"
+    )
+
+
+def _parts(found: dict[str, Any]) -> str:
+    return (
+        f"{found['cpu_us_per_event']:,.0f} us (workers {found['workers_cpu_us_per_event']:,.0f}, "
+        f"PostgreSQL {found['postgres_cpu_us_per_event']:,.0f})"
+    )

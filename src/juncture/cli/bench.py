@@ -284,10 +284,20 @@ def bench_scale(
     events: Annotated[int, typer.Option(help="Events per run")] = 20_000,
     workers: Annotated[str, typer.Option(help="Worker counts, comma-separated")] = "1,2,4",
     partitions: Annotated[int, typer.Option(help="Partitions of the log")] = 16,
+    merge_share: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=0.5,
+            help="Share of the events that are sign-ins (Segment identify); a customer's "
+            "second device merges two persons",
+        ),
+    ] = 0.05,
     output: JsonOut = Path("bench-scale.json"),
 ) -> None:
     """Appends to NATS JetStream and Redis Streams, then 1, 2 and 4 `juncture worker`s on
-    PostgreSQL: events/s, CPU per event (workers and PostgreSQL) and lag."""
+    PostgreSQL: events/s, CPU per event (workers and PostgreSQL) and lag, with shoppers
+    signing in and merging across partitions; then a merge's cost against a view's."""
     from juncture.bench import scale
 
     results = scale.run(
@@ -298,5 +308,6 @@ def bench_scale(
         workers=[int(w) for w in workers.split(",") if w.strip()],
         partitions=partitions,
         echo=typer.echo,
+        identify_share=merge_share,
     )
     _write(output, results)

@@ -5,6 +5,7 @@ due, outbox rows a journey node wrote, and one real row of each kind the raw lim
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -64,3 +65,25 @@ def samples(store: SqlStore, timer_kind: str) -> dict[str, dict[str, Any]]:
 def _scalar(store: SqlStore, query: sa.Select[Any]) -> int:
     with store.engine.connect() as conn:
         return int(conn.execute(query).scalar_one())
+
+
+def live_profiles(store: SqlStore, identifiers: Sequence[str]) -> dict[str, str]:
+    """Each of ``identifiers`` found in the identity graph -> the live profile holding it
+    (its profile, or the survivor that profile was merged into)."""
+    i, p = tables.identities, tables.profiles
+    query = (
+        sa.select(i.c.identifier, sa.func.coalesce(p.c.redirect_to, p.c.profile_id))
+        .join(p, p.c.profile_id == i.c.profile_id)
+        .where(i.c.identifier.in_(sa.bindparam("ids", expanding=True)))
+    )
+    found: dict[str, str] = {}
+    with store.engine.connect() as conn:
+        for start in range(0, len(identifiers), 1000):
+            chunk = list(identifiers[start : start + 1000])
+            found.update({str(k): str(v) for k, v in conn.execute(query, {"ids": chunk}).all()})
+    return found
+
+
+def merges(store: SqlStore) -> int:
+    """Profiles merged into another so far."""
+    return _scalar(store, _COUNT.select_from(tables.merges))
