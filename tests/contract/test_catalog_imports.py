@@ -9,7 +9,7 @@ import io
 
 import sqlalchemy as sa
 
-from juncture.runtime.catalog_import import import_feed
+from juncture.runtime.catalog_import import FeedReport, import_feed
 from juncture.store import catalog_imports
 from juncture.store.catalog_tables import catalog_import_problems as problems
 from juncture.store.sql import SqlStore
@@ -18,9 +18,9 @@ T0 = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
 HEADER = "id,title,price,availability\n"
 
 
-def _import(store: SqlStore, name: str, rows: list[str], at: dt.datetime) -> None:
+def _import(store: SqlStore, name: str, rows: list[str], at: dt.datetime) -> FeedReport:
     feed = io.BytesIO((HEADER + "".join(f"{r}\n" for r in rows)).encode())
-    import_feed(store.catalog, store.programmes, feed, name, kind="products", now=at)
+    return import_feed(store.catalog, store.programmes, feed, name, kind="products", now=at)
 
 
 def test_each_import_is_kept_with_its_refused_rows(store: SqlStore) -> None:
@@ -42,7 +42,12 @@ def test_each_import_is_kept_with_its_refused_rows(store: SqlStore) -> None:
 
 def test_only_the_newest_imports_and_their_first_problems_are_kept(store: SqlStore) -> None:
     many = catalog_imports.PROBLEMS + 30
-    _import(store, "many.csv", [f"p{n},P,{n} dollars,in stock" for n in range(many)], T0)
+    report = _import(store, "many.csv", [f"p{n},P,{n} dollars,in stock" for n in range(many)], T0)
+    # the import holds no more problems than the journal keeps, and counts them all
+    assert (report.refused_rows, report.problems, len(report.refused)) == (
+        many, many, catalog_imports.PROBLEMS,
+    )  # fmt: skip
+    assert report.to_json("many.csv")["problemCount"] == many
     (found,) = store.catalog_imports.recent()
     assert found["refused_rows"] == many
     assert [p["line"] for p in found["problems"]] == list(range(2, catalog_imports.PROBLEMS + 2))

@@ -105,3 +105,19 @@ def test_refusals_say_what_and_where(live: LiveServer) -> None:
         )
         bad_near = api.get("/v1/products/k1/stock", headers=ADMIN, params={"near": "north"})
         assert (bad_near.status_code, bad_near.json()["where"]) == (400, "query.near")
+
+
+def test_a_feed_of_many_bad_rows_answers_the_first_problems_and_counts_them_all(
+    live: LiveServer,
+) -> None:
+    rows = "".join(f"p{n}\tP\t{n} dollars\tin stock\n" for n in range(500))
+    with httpx.Client(base_url=live.url) as api:
+        r = upload(api, "products", "id\ttitle\tprice\tavailability\n" + rows,
+                   "text/tab-separated-values", filename="bad.tsv")  # fmt: skip
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert (body["refusedRows"], body["problemCount"], len(body["problems"])) == (500, 500, 100)
+    assert body["problems"][-1]["where"] == "bad.tsv:101"
+    assert body["message"] == (
+        "500 of 500 rows refused (the first 100 of 500 problems listed); the others were imported"
+    )

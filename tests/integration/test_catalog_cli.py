@@ -8,6 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from juncture.cli.catalog import SHOWN
 from juncture.cli.main import app
 from juncture.store.sql import SqlStore
 from tests.unit.test_catalog_feeds import XML
@@ -41,6 +42,21 @@ def test_import_lists_refused_rows_and_keeps_the_rest(database_url: str, tmp_pat
         assert [p.id for p in store.catalog.search()] == ["a"]
     finally:
         store.close()
+
+
+def test_a_feed_of_many_bad_rows_lists_the_first_and_counts_the_rest(
+    database_url: str, tmp_path: Path
+) -> None:
+    feed = tmp_path / "bad.csv"
+    feed.write_text("id,title,price\n" + "".join(f"p{n},P,{n} dollars\n" for n in range(1000)))
+    args = ["catalog", "import", str(feed), "--database-url", database_url]
+    done = runner.invoke(app, args)
+    assert done.exit_code == 1, done.output
+    assert "1000 rows of products (csv): 0 new, 0 changed, 0 unchanged, 1000 refused" in (
+        done.output
+    )
+    assert done.output.count(f"{feed}:") == SHOWN
+    assert f"... and {2000 - SHOWN:,} more problems" in done.output  # price and availability
 
 
 def test_xml_and_a_feed_that_cannot_be_read(database_url: str, tmp_path: Path) -> None:

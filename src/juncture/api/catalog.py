@@ -97,8 +97,11 @@ def router(
         )  # fmt: skip
         answer = report.to_json(name)
         if report.refused_rows:
+            listed = len(report.refused)
+            more = f" (the first {listed} of {report.problems:,} problems listed)"
             refused = RowsRefused(
-                f"{report.refused_rows} of {report.rows} rows refused; the others were imported",
+                f"{report.refused_rows:,} of {report.rows:,} rows refused"
+                f"{more if report.problems > listed else ''}; the others were imported",
                 where=answer["problems"][0]["where"],
             )
             return json_response({**refused.to_json(), **answer}, refused.status)

@@ -120,8 +120,8 @@ def import_feed(
     )
     for problem in report.refused[:SHOWN]:
         typer.echo(problem.where(str(file)), err=True)
-    if len(report.refused) > SHOWN:
-        typer.echo(f"... and {len(report.refused) - SHOWN} more problems", err=True)
+    if report.problems > SHOWN:
+        typer.echo(f"... and {report.problems - SHOWN:,} more problems", err=True)
     if report.refused_rows:
         raise typer.Exit(1)
 

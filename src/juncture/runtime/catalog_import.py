@@ -29,7 +29,7 @@ from juncture.definitions import feeds
 from juncture.definitions.feeds import Problem
 from juncture.errors import BadInput
 from juncture.store.catalog import Catalog
-from juncture.store.catalog_imports import CatalogImports
+from juncture.store.catalog_imports import PROBLEMS, CatalogImports
 from juncture.store.programmes import Programmes
 
 BATCH: Final = 1000
@@ -40,8 +40,10 @@ Announce = Callable[[list[retail.Change]], int]  # catalogue changes to events; 
 
 @dataclass
 class FeedReport:
-    """What an import did: rows read, records new, changed and unchanged, rows refused with
-    their problems, records retired by a full feed."""
+    """What an import did: rows read, records new, changed and unchanged, rows refused,
+    records retired by a full feed; ``problems`` counts every problem of the refused rows,
+    ``refused`` keeps the first :data:`~juncture.store.catalog_imports.PROBLEMS` of them
+    (what the journal stores), so a feed of bad rows is not held in memory."""
 
     kind: str
     format: str
@@ -52,7 +54,14 @@ class FeedReport:
     retired: int = 0
     refused: list[Problem] = field(default_factory=list)
     refused_rows: int = 0
+    problems: int = 0
     announced: int = 0
+
+    def refuse(self, problems: tuple[Problem, ...]) -> None:
+        """A row refused with its ``problems``: counted, and kept while there is room."""
+        self.refused_rows += 1
+        self.problems += len(problems)
+        self.refused.extend(problems[: max(0, PROBLEMS - len(self.refused))])
 
     def counts(self) -> dict[str, int]:
         return {"rows": self.rows, "new": self.new, "changed": self.changed,
@@ -71,6 +80,7 @@ class FeedReport:
             "refusedRows": self.refused_rows,
             "announced": self.announced,
             "problems": [_problem(name, p) for p in self.refused],
+            "problemCount": self.problems,
         }
 
 
@@ -153,8 +163,7 @@ class _Batch:
             else:
                 read = feed.build(self.kind, *found)
             if read.record is None:
-                self.report.refused_rows += 1
-                self.report.refused.extend(read.problems)
+                self.report.refuse(read.problems)
             else:
                 pending.append(read.record)
                 self.seen.add(_key(read.record))
