@@ -128,6 +128,20 @@ def test_every_cached_table_has_its_triggers(sqlite_url: str) -> None:
     assert watched <= set(found)
 
 
+def test_the_writer_keeps_temporary_files_in_memory_and_gives_them_back(sqlite_url: str) -> None:
+    """Each row the writer writes to a watched table fires its trigger, and SQLite keeps a
+    statement journal for such a statement: in memory, not in a temporary file (about 9 us
+    of CPU a row here). The pooled connection goes back to the pool as it came."""
+    store = SqlStore(sqlite_url)
+    writer = store.writer()
+    with writer.unit() as unit:
+        assert unit.state.cur.execute("PRAGMA temp_store").fetchone()[0] == 2  # MEMORY
+    writer.close()
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA temp_store").scalar_one() == 0  # DEFAULT
+    store.close()
+
+
 def test_a_rolled_back_commit_leaves_no_trace(store: SqlStore, engine: Engine) -> None:
     writer = store.writer()
     commit(writer, [viewed("m1")], [], engine.process)
