@@ -194,4 +194,5 @@ def _say_flow(label: str, rate: float, flowing: dict[str, Any], echo: Echo) -> N
         f"p50 {quiet['p50_ms']:.1f} ms p99 {quiet['p99_ms']:.1f} ms | during the import "
         f"{busy['events_per_s']:,.0f}/s p50 {busy['p50_ms']:.1f} ms p99 "
         f"{busy['p99_ms']:.1f} ms | the import meanwhile {flowing['import_per_s']:,.0f} rows/s"
+        + ("" if flowing["load_covered_import"] else " (the load ended before the import did)")
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -86,10 +86,18 @@ async def run_load(host: str, port: int, requests: Sequence[bytes], concurrency:
 
 
 async def run_paced(
-    host: str, port: int, requests: Sequence[bytes], rate: float, connections: int
+    host: str,
+    port: int,
+    requests: Sequence[bytes],
+    rate: float,
+    connections: int,
+    *,
+    until: Callable[[], bool] | None = None,
 ) -> LoadResult:
     """Open loop: request ``n`` is due at ``n / rate`` s (on one of ``connections``) and its
-    latency counts from then, so time spent waiting behind a slow answer counts too."""
+    latency counts from then, so time spent waiting behind a slow answer counts too. With
+    ``until``, no request is sent once it answers true (the load lasts as long as something
+    else does, ``requests`` being the most it may send)."""
     if host not in LOOPBACK:
         raise ValueError("load is only ever sent to loopback")
     result = LoadResult(seconds=0.0)
@@ -101,6 +109,8 @@ async def run_paced(
             for n in range(offset, len(requests), connections):
                 due = started + n / rate
                 await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                if until is not None and until():
+                    break
                 writer.write(requests[n])
                 await writer.drain()
                 status = await _read_response(reader)
