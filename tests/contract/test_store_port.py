@@ -3,15 +3,18 @@ errors, not SQLAlchemy's, when a database cannot answer."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from prometheus_client import CollectorRegistry
 
 from juncture.api import journey_metrics
 from juncture.errors import StoreError, StoreUnavailable
-from juncture.store import migrate, scratch
+from juncture.store import dialects, failures, migrate, scratch
+from juncture.store.outbox import Outbox
+from juncture.store.placements import Placements
 from juncture.store.sql import SqlStore
 from tests.conftest import NO_POSTGRES, POSTGRES_URL
 
@@ -84,3 +87,34 @@ def _closed(driver: object) -> bool:
     except Exception:  # noqa: BLE001 - sqlite3.ProgrammingError: closed
         return True
     return False
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def unreachable(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
+    """An engine whose database cannot be opened: a SQLite file in a missing folder, a
+    PostgreSQL server on a port where none listens."""
+    missing = f"sqlite:///{tmp_path / 'no-such-folder' / 'j.db'}"
+    engine = dialects.create_engine(
+        missing if request.param == "sqlite" else "postgresql+psycopg://postgres@127.0.0.1:1/j"
+    )
+    yield engine
+    engine.dispose()
+
+
+def test_the_outbox_the_placements_and_the_events_say_the_store_is_unavailable_alike(
+    unreachable: sa.Engine,
+) -> None:
+    calls: dict[str, Callable[[], object]] = {
+        "outbox": lambda: Outbox(unreachable).suppress(1, "test"),
+        "placements": lambda: Placements(unreachable).resolve(["user_id:1"]),
+        "the event store": lambda: _writing(unreachable),
+    }
+    for name, call in calls.items():
+        with pytest.raises(StoreUnavailable, match=r"^the store is unavailable: ") as failed:
+            call()
+        assert isinstance(failed.value.__cause__, sa.exc.OperationalError), name
+
+
+def _writing(engine: sa.Engine) -> None:
+    with failures.writing(engine) as conn:
+        conn.execute(sa.text("SELECT 1"))

@@ -48,10 +48,12 @@ def transaction(engine: sa.Engine, doing: str) -> Iterator[sa.Connection]:
 @contextmanager
 def writing(engine: sa.Engine) -> Iterator[sa.Connection]:
     """A connection of ``engine`` in a transaction committed at the end of the block; a
-    database that cannot be reached raises StoreUnavailable, and any other error (an
-    IntegrityError for the caller to retry) passes through."""
+    database that cannot be reached (or is locked, read-only, out of space) raises
+    StoreUnavailable, and any other error (an IntegrityError for the caller to retry)
+    passes through. The journeys, the outbox, the placements and the event store's
+    repositories begin their transactions here."""
     try:
         with engine.begin() as conn:
             yield conn
     except sa.exc.OperationalError as exc:
-        raise StoreUnavailable(f"the store cannot be written: {exc.orig}") from exc
+        raise StoreUnavailable(f"the store is unavailable: {exc.orig}") from exc

@@ -25,8 +25,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -37,8 +37,7 @@ import sqlalchemy as sa
 from juncture.core import channels
 from juncture.core.events import as_utc
 from juncture.core.journeys.orchestrate import Message
-from juncture.errors import StoreUnavailable
-from juncture.store import driver_sql, tables
+from juncture.store import driver_sql, failures, tables
 from juncture.store.state_base import sqlite_time
 
 STATUSES = ("pending", "sending", "sent", "dead", "suppressed", "deferred", "shown")
@@ -132,16 +131,6 @@ class AttemptRow:
     duration_ms: float | None
 
 
-@contextmanager
-def transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """One transaction; a store that cannot be reached raises :class:`StoreUnavailable`."""
-    try:
-        with engine.begin() as conn:
-            yield conn
-    except sa.exc.OperationalError as exc:
-        raise StoreUnavailable(f"the outbox cannot be reached: {exc.orig}") from exc
-
-
 class Outbox:
     """The outbox of one store (``Outbox(store.engine)``). Every method is one transaction."""
 
@@ -150,7 +139,7 @@ class Outbox:
         self.dialect = engine.dialect.name
 
     def _begin(self) -> AbstractContextManager[sa.Connection]:
-        return transaction(self.engine)
+        return failures.writing(self.engine)
 
     # --- writing messages -------------------------------------------------------------
 

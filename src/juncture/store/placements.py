@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from juncture.core.events import as_utc
 from juncture.core.journeys.orchestrate import Message
 from juncture.core.profile.model import Profile
-from juncture.store import keyed_reads, product_views, tables
-from juncture.store.outbox import ONSITE, Outbox, OutboxRow, row_of, shown_row, transaction
+from juncture.store import failures, keyed_reads, product_views, tables
+from juncture.store.outbox import ONSITE, Outbox, OutboxRow, row_of, shown_row
 
 _MAX_HOPS: Final = 8
 t = tables.outbox
@@ -78,7 +78,7 @@ class Placements:
     def resolve(self, identifiers: Sequence[str]) -> str | None:
         """The live profile of the first identifier known (``user_id:42``), redirects
         followed; None when none is known."""
-        with transaction(self.engine) as conn:
+        with failures.writing(self.engine) as conn:
             for identifier in identifiers:
                 query = sa.select(tables.identities.c.profile_id).where(
                     tables.identities.c.identifier == identifier
@@ -89,7 +89,7 @@ class Placements:
         return None
 
     def profile(self, profile_id: str) -> Profile | None:
-        with transaction(self.engine) as conn:
+        with failures.writing(self.engine) as conn:
             body = conn.execute(_BODY, {"pid": profile_id}).scalar()
             return None if body is None else _with_views(conn, profile_id, body)
 
@@ -123,7 +123,7 @@ class Placements:
 
     def queued(self, profile_id: str, now: dt.datetime) -> list[OutboxRow]:
         """On-site messages waiting for this profile, oldest first (deferred ones once due)."""
-        with transaction(self.engine) as conn:
+        with failures.writing(self.engine) as conn:
             found = conn.execute(_QUEUED, {"pid": profile_id, "now": as_utc(now)})
             return [row_of(r._mapping) for r in found]
 
@@ -142,7 +142,7 @@ class Placements:
             if ok
             else {"status": "dead", "last_error": error, "next_attempt_at": None}
         )
-        with transaction(self.engine) as conn:
+        with failures.writing(self.engine) as conn:
             stmt = (
                 t.update()
                 .where(t.c.id == row.id, t.c.status == row.status, t.c.attempts == row.attempts)
@@ -169,7 +169,7 @@ class Placements:
         for message in messages:
             if message.status != "shown" or message.channel != ONSITE:
                 raise ValueError("record_shown takes an on-site message with status 'shown'")
-        with transaction(self.engine) as conn:
+        with failures.writing(self.engine) as conn:
             ids = self.outbox.insert_each(messages, conn)
         return [None if i is None else shown_row(i, m) for i, m in zip(ids, messages, strict=True)]
 
