@@ -1,14 +1,16 @@
 """The demo storefront in real headless Chromium, as a shopper walks it: the welcome on a
 first visit, products viewed and added to the basket, exit intent when the pointer leaves
-through the top of the window, cart recovery on the next visit; the events arrive in
-Juncture in Segment's layout (the page tracks with Segment's own browser library), and no
-page logs an error or loses a request."""
+through the top of the window, cart recovery on the next visit; a checkout whose order and
+email arrive, and the store locator; the events arrive in Juncture in Segment's layout (the
+page tracks with Segment's own browser library), and no page logs an error or loses a
+request."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from juncture import wiring
@@ -61,7 +63,7 @@ def add_first_product(page: Any) -> str:
     return str(title)
 
 
-def arrived(page: Any, live: LiveServer, visitor: str, track: tuple[str, str]) -> None:
+def arrived(page: Any, live: LiveServer, visitor: str, track: tuple[str, str | None]) -> None:
     """Waits (through the page) until the visitor's ``(event, creative)`` is stored."""
     for _ in range(300):
         events = stored(live, anonymousId=visitor)
@@ -135,4 +137,41 @@ def test_a_shopper_s_two_visits(
     added = next(e for e in events if e.get("event") == "Product Added")
     assert added["properties"]["name"] == first
     assert set(added["properties"]) >= {"product_id", "sku", "price", "quantity", "currency"}
+    page_problems.assert_none()
+
+
+def test_a_shopper_checks_out_and_finds_the_stores(
+    shop_live: LiveServer, page: Any, page_problems: PageProblems
+) -> None:
+    open_page(page, f"{shop_live.url}/demo/")
+    popover_kind(page)  # the welcome, closed
+    page.keyboard.press("Escape")
+    follow(page, "main .chips a")
+    title = add_first_product(page)
+    follow(page, "#cart-link")
+    page.wait_for_selector("html[data-shop-ready]", state="attached")
+    follow(page, "main a[href='/demo/checkout']")
+    page.wait_for_selector("form.checkout")
+    screenshot(page, "storefront-checkout")
+    page.fill("form.checkout input[type=email]", "Buyer@Example.com")
+    page.click("form.checkout button")
+    page.wait_for_selector("main h1:has-text('Thank you')")
+    assert page.inner_text("#cart-count") == "0"
+    anonymous_id = page.evaluate("analytics.user().then(u => u.anonymousId())")
+    arrived(page, shop_live, anonymous_id, ("Order Completed", None))
+    events = stored(shop_live, anonymousId=anonymous_id)
+    (order,) = [e for e in events if e.get("event") == "Order Completed"]
+    assert order["context"]["library"]["name"] == "analytics.js"
+    assert order["properties"]["order_id"].startswith("o-")
+    assert [p["name"] for p in order["properties"]["products"]] == [title]
+    identified = [e for e in events if e["type"] == "identify"]
+    assert identified[-1]["traits"]["email"] == "buyer@example.com"
+
+    follow(page, "nav a[href='/demo/stores']")
+    page.wait_for_selector("main h1:has-text('Our stores')")
+    catalog = httpx.get(f"{shop_live.url}/demo/catalog.json").json()
+    names = page.locator("main .card h3").all_inner_texts()
+    assert names == [s["name"] for s in catalog["stores"]] and names
+    screenshot(page, "storefront-stores")
+    page.wait_for_load_state("networkidle")
     page_problems.assert_none()
