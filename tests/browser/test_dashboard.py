@@ -145,6 +145,7 @@ def test_the_editor_refuses_a_broken_definition_and_shows_where(
     assert changed.count() == 1
     old, new = changed.locator("td").all_inner_texts()
     assert new == old.replace("name: ", "name: Renamed ", 1)
+    screenshot(page, "dashboard-versions")
     page_problems.assert_none()
 
 
@@ -173,6 +174,7 @@ def test_customer_360_finds_a_customer_by_user_id_and_shows_everything(
     user_id = someone(demo)
     seeded.sign_in(page, demo.url, "/app/customers")
     assert page.locator("#recent tbody tr").count() > 5
+    screenshot(page, "dashboard-customers")
     page.fill("#q", user_id)
     page.click("form.search button")
     page.wait_for_url(lambda url: "/app/customers/" in url)
@@ -222,6 +224,7 @@ def test_segments_list_sizes_members_and_count_a_draft(
     assert page.evaluate("Chart.getChart('chart-history').data.labels.length") >= 1
     assert page.evaluate("Chart.getChart('chart-moves').data.datasets.length") == 2
     assert page.locator("#entered-rate").inner_text()  # entries per day, 0.0 when none
+    screenshot(page, "dashboard-segment")
     page.locator("#members a").first.click()  # a member's Customer 360
     page.wait_for_url("**/app/customers/*")
     assert "dach-active" in page.locator("#memberships").inner_text()
