@@ -11,6 +11,8 @@ from typing import IO, Any
 
 import pytest
 
+from juncture.core import retail
+from juncture.definitions import catalog
 from juncture.errors import BadInput
 from juncture.runtime.catalog_import import change_product, import_feed
 from juncture.store.sql import SqlStore
@@ -31,6 +33,78 @@ def _import(store: SqlStore, feed: bytes | IO[bytes], **given: Any) -> Any:
     return import_feed(
         store.catalog, store.programmes, stream, "p.tsv", kind="products", now=T0, **given
     )
+
+
+# Every attribute a product is built from, with another value for each.
+EVERY = {
+    "title": ("Kettle", "Steel Kettle"),
+    "description": ("Boils water", "Boils water fast"),
+    "link": ("https://shop.example/e1", "https://shop.example/e1?v=2"),
+    "image_link": ("https://shop.example/e1.png", "https://shop.example/e1.jpg"),
+    "brand": ("Acme", "Other"),
+    "product_type": ("Home > Kitchen", "Home > Kettles"),
+    "google_product_category": ("Home & Garden", "649"),
+    "gtin": ("4006381333931", "4006381333948"),
+    "mpn": ("K-1", "K-2"),
+    "item_group_id": ("kettles", "kettles-2"),
+    "price": ("40.00 EUR", "39.00 EUR"),
+    "sale_price": ("30.00 EUR", "29.00 EUR"),
+    "sale_price_effective_date": (
+        "2026-11-01T00:00Z/2026-11-08T00:00Z",
+        "2026-11-02T00:00Z/2026-11-08T00:00Z",
+    ),
+    "availability": ("in stock", "out of stock"),
+    "availability_date": ("2026-12-01T00:00Z", "2026-12-02T00:00Z"),
+    "condition": ("new", "used"),
+    "color": ("steel", "red"),
+    "size": ("1.7 l", "1.5 l"),
+    "material": ("steel", "glass"),
+    "gender": ("unisex", "female"),
+    "age_group": ("adult", "kids"),
+    "product_detail": ("General:Capacity:1.7 l,Power:Watts:2200", "General:Capacity:1.7 l"),
+    "related_products": ("e2,e3", "e3,e2"),
+    "accessories": ("e4", "e5"),
+    "custom_label_0": ("summer", "winter"),
+}
+
+
+def _row(values: dict[str, str]) -> bytes:
+    return ("id\t" + "\t".join(values) + "\ne1\t" + "\t".join(values.values()) + "\n").encode()
+
+
+def _built(feed: bytes) -> retail.Product:
+    (read,) = catalog.read(io.BytesIO(feed), "p.tsv", "products", "tsv")
+    assert isinstance(read.record, retail.Product), read.problems
+    return read.record
+
+
+def test_a_new_product_is_stored_as_built_and_a_change_to_any_attribute_is_written(
+    store: SqlStore,
+) -> None:
+    first = _row({name: values[0] for name, values in EVERY.items()})
+    assert (_import(store, first).new, _import(store, first).unchanged) == (1, 1)
+    assert store.catalog.product("e1") == _built(first)
+    for name, (_, other) in EVERY.items():
+        changed = _row({n: other if n == name else v[0] for n, v in EVERY.items()})
+        assert _built(changed) != _built(first), name
+        report = _import(store, changed)
+        assert (report.new, report.changed, report.unchanged) == (0, 1, 0), name
+        assert store.catalog.product("e1") == _built(changed), name
+        assert _import(store, first).changed == 1, name
+    assert store.catalog.product("e1") == _built(first)
+
+
+def test_an_id_listed_twice_in_a_transaction_is_written_once_as_its_last_row(
+    store: SqlStore,
+) -> None:
+    feed = (
+        HEADER + "p1\tFirst\t1.00 USD\tin stock\tp2\np1\tLast\t2.00 USD\tin stock\tp3\n"
+    ).encode()
+    report = _import(store, feed)
+    assert (report.rows, report.new, report.unchanged) == (2, 1, 1)
+    found = store.catalog.product("p1")
+    assert found is not None
+    assert (found.title, found.price, found.related) == ("Last", 2.0, (retail.Related("p3"),))
 
 
 def test_an_unchanged_row_is_skipped_and_a_change_made_otherwise_is_undone(

@@ -158,7 +158,14 @@ def _details(f: Fields) -> tuple[retail.Detail, ...]:
             keys = ("section_name", "attribute_name", "attribute_value")
             parts = [str(item.get(k, "")).strip() for k in keys]
         elif isinstance(item, str):
-            parts = [p.strip() for p in item.split(":", 2)]
+            parts = item.split(":", 2)
+            if len(parts) == 3:  # most lines: section, attribute and value
+                section, name, text = parts
+                parts = [section.strip(), name.strip(), text.strip()]
+                if parts[1] and parts[2] and "\x00" not in item:
+                    found.append(retail.Detail(*parts))
+                    continue
+            parts = [p.strip() for p in parts]
             parts = ["", *parts] if len(parts) == 2 else parts
         if len(parts) != 3 or not parts[1] or not parts[2] or "\x00" in "".join(parts):
             f.problem("product_detail", f"{':'.join(parts)!r} is not section:attribute:value")

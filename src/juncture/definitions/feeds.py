@@ -130,7 +130,7 @@ def _text(stream: IO[bytes], name: str, delimiter: str) -> Iterator[tuple[int, R
 def _text_rows(
     reader: Any, header: list[str], bad: set[int]
 ) -> Iterator[tuple[int, Row] | Problem]:
-    line = reader.line_num + 1
+    line, width = reader.line_num + 1, len(header)
     while True:
         try:
             cells = next(reader, None)
@@ -141,13 +141,12 @@ def _text_rows(
             return
         if bad and any(n in bad for n in range(line, reader.line_num + 1)):
             yield Problem(line, "", "the row is not UTF-8 text")
-        elif any(c.strip() for c in cells):
-            extra = [c for c in cells[len(header) :] if c.strip()]
-            if extra:
-                yield Problem(line, "", f"{len(cells)} fields where the header names {len(header)}")
-            else:
-                pairs = zip(header, cells, strict=False)
-                yield line, {h: c.strip() for h, c in pairs if h and c.strip()}
+        elif len(cells) > width and any(c.strip() for c in cells[width:]):
+            yield Problem(line, "", f"{len(cells)} fields where the header names {width}")
+        else:
+            row = {h: c for h, c in zip(header, map(str.strip, cells), strict=False) if c and h}
+            if row or any(c.strip() for c in cells):  # a blank line is no row
+                yield line, row
         line = reader.line_num + 1
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -16,12 +17,15 @@ from juncture.core import bounds
 from juncture.definitions.feeds import Problem
 
 _MONEY: Final = re.compile(r"^(?:(\d+(?:\.\d+)?)\s*([A-Za-z]{3})|([A-Za-z]{3})\s*(\d+(?:\.\d+)?))$")
+_SCALARS: Final = (str, int, float)  # what a repeated attribute's values may be
 
 
 class Fields:
     """Typed reads of one row; each bad value becomes a :class:`Problem` in ``problems``
     and reads as None. ``used`` collects the attributes read, so that the rest can be kept
     as the row's other attributes."""
+
+    __slots__ = ("line", "problems", "row", "used")
 
     def __init__(self, line: int, row: Mapping[str, Any]) -> None:
         self.line = line
@@ -50,7 +54,7 @@ class Fields:
     def _text(self, name: str, value: Any, required: bool, limit: int) -> str | None:
         if isinstance(value, list):
             value = value[0] if value else None
-        if isinstance(value, bool) or not isinstance(value, str | int | float | type(None)):
+        if isinstance(value, bool) or not (value is None or isinstance(value, _SCALARS)):
             self.problem(name, "must be text")
             return None
         text = None if value is None else str(value).strip()
@@ -70,15 +74,18 @@ class Fields:
         """:meth:`text` of each optional attribute of ``limits`` (name to length limit), in
         one call: a product row has a dozen of them."""
         self.used.update(limits)
-        found: dict[str, str | None] = {}
+        found: dict[str, str | None] = dict.fromkeys(limits)
+        row = self.row
         for name, limit in limits.items():
-            value = self.row.get(name)
+            value = row.get(name)
+            if value is None:
+                continue
             if value.__class__ is str:
                 text = value.strip()
                 if text and len(text) <= limit and "\x00" not in text:
                     found[name] = text
                     continue
-            found[name] = None if value is None else self._text(name, value, False, limit)
+            found[name] = self._text(name, value, False, limit)
         return found
 
     def ident(self, name: str, *, required: bool = True) -> str | None:
@@ -86,16 +93,20 @@ class Fields:
 
     def texts(self, name: str) -> list[str]:
         """A repeated attribute: a list (XML, JSON) or comma-separated text."""
-        value = self.raw(name)
+        self.used.add(name)
+        value = self.row.get(name)
         if value is None:
             return []
-        if isinstance(value, str):
+        if value.__class__ is str:
             if '"' not in value:  # no quoting: the csv module would split at each comma
-                return [v for v in (p.strip() for p in value.split(",")) if v and "\x00" not in v]
+                if "," not in value:  # one value (most rows): no list to split
+                    text = value.strip()
+                    return [text] if text and "\x00" not in text else []
+                return [v for v in map(str.strip, value.split(",")) if v and "\x00" not in v]
             value = next(csv.reader([value], skipinitialspace=True), [])
         if not isinstance(value, list):
             value = [value]
-        found = [str(v).strip() for v in value if isinstance(v, str | int | float)]
+        found = [str(v).strip() for v in value if isinstance(v, _SCALARS)]
         return [v for v in found if v and "\x00" not in v]
 
     def choice(self, name: str, allowed: Sequence[str], default: str | None = None) -> str | None:
@@ -103,13 +114,11 @@ class Fields:
         text = self.text(name)
         if text is None:
             return default
-        found = text.lower().replace(" ", "_")
-        spaced = found.replace("_", "-")
-        for option in allowed:
-            if option in (found, spaced):
-                return option
-        self.problem(name, f"{text!r} is not one of {', '.join(allowed)}")
-        return default
+        found = _choose(text, tuple(allowed))
+        if found is None:
+            self.problem(name, f"{text!r} is not one of {', '.join(allowed)}")
+            return default
+        return found
 
     def integer(self, name: str, *, minimum: int = 0) -> int | None:
         value = self.raw(name)
@@ -145,15 +154,14 @@ class Fields:
             return None
         if isinstance(value, dict):
             value = f"{value.get('value', '')} {value.get('currency', '')}"
-        found = _MONEY.match(str(value).strip())
+        found = _money(value) if value.__class__ is str else _money(str(value))
         if found is None:
             self.problem(name, f"{value!r} is not a price such as '15.00 USD'")
             return None
-        amount = float(found.group(1) or found.group(4))
-        if amount > bounds.MAX_FLOAT:
-            self.problem(name, f"{amount:g} is out of range")
+        if found[0] > bounds.MAX_FLOAT:
+            self.problem(name, f"{found[0]:g} is out of range")
             return None
-        return amount, (found.group(2) or found.group(3)).upper()
+        return found
 
     def time(self, name: str) -> dt.datetime | None:
         text = self.text(name)
@@ -194,8 +202,33 @@ class Fields:
         for name, value in self.row.items():
             if name in self.used or name in skip:
                 continue
-            values = value if isinstance(value, list) else [value]
-            text = ",".join(str(v) for v in values if isinstance(v, str | int | float))
+            if value.__class__ is str:  # every value of a text feed
+                text = value
+            else:
+                values = value if isinstance(value, list) else [value]
+                text = ",".join(str(v) for v in values if isinstance(v, _SCALARS))
             if text and "\x00" not in text:
                 found[name] = text
         return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _money(text: str) -> tuple[float, str] | None:
+    """``15.00 USD`` or ``USD 15.00`` as (amount, currency); None if it is neither. Kept for
+    the texts seen last: a feed's prices repeat."""
+    found = _MONEY.match(text.strip())
+    if found is None:
+        return None
+    return float(found.group(1) or found.group(4)), (found.group(2) or found.group(3)).upper()
+
+
+@functools.lru_cache(maxsize=1024)
+def _choose(text: str, allowed: tuple[str, ...]) -> str | None:
+    """The option of ``allowed`` that ``text`` names (any case, spaces or hyphens for
+    underscores), or None. Kept for the texts seen last: a feed repeats a few."""
+    found = text.lower().replace(" ", "_")
+    spaced = found.replace("_", "-")
+    for option in allowed:
+        if option in (found, spaced):
+            return option
+    return None

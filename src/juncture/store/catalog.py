@@ -11,6 +11,7 @@ products and locations out.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Final, TypeVar
@@ -20,7 +21,7 @@ import sqlalchemy as sa
 from juncture.core import retail
 from juncture.core.events import as_utc
 from juncture.store import catalog_rows as rows
-from juncture.store import failures, keyed_reads, tables
+from juncture.store import driver_sql, failures, keyed_reads, tables
 from juncture.store.bulk import insert_rows, upsert_rows
 from juncture.store.catalog_tables import (
     catalog_changes,
@@ -39,9 +40,6 @@ _PRICES: Final = sa.select(
 ).where(P.c.retired_at.is_(None))
 _RELATED: Final = (
     sa.select(R).where(R.c.product_id.in_(_IDS)).order_by(R.c.product_id, R.c.position)
-)
-_HASHES: Final = sa.select(P.c.product_id, P.c.feed_hash, P.c.retired_at).where(
-    P.c.product_id.in_(_IDS)
 )
 _SET_HASH: Final = {
     name: f"UPDATE products SET feed_hash = {mark} WHERE product_id = {mark}"
@@ -72,12 +70,15 @@ class Catalog(Repository):
         at: dt.datetime,
         hashes: Mapping[str, str] | None = None,
         stored: Collection[str] | None = None,
+        new: Collection[rows.New] = (),
     ) -> list[Change[retail.Product]]:
         """Insert or update ``batch`` (the last of one id wins); the records that changed.
         ``hashes``: each product's feed row fingerprint, stored with it (also with an
         unchanged product whose row was written differently); ``stored``: the ids of
         ``batch`` that exist (:meth:`fingerprints`' keys), None when not known: the others
-        are new, nothing is read or deleted for them."""
+        are new, nothing is read or deleted for them. ``new``: the rows of products found
+        not to exist (:func:`~juncture.store.catalog_rows.new_product`, ids apart from
+        ``batch``'s), written in the same transaction and not answered."""
         latest = {p.id: p for p in batch}
         given = hashes or {}
         ids = list(latest) if stored is None else [i for i in latest if i in stored]
@@ -85,10 +86,12 @@ class Catalog(Repository):
             # a retired product listed again comes back as new
             before = _products(conn, P.c.product_id.in_(ids)) if ids else {}
             changed = [(before.get(i), p) for i, p in latest.items() if before.get(i) != p]
-            if changed:
-                found = [rows.product_row(p, at, given.get(p.id)) for _, p in changed]
+            found = [rows.product_row(p, at, given.get(p.id)) for _, p in changed]
+            found += [row for row, _ in new]
+            if found:
                 upsert_rows(conn, P, found, ["product_id"])
-                _relate(conn, [p for _, p in changed], set(ids))
+                lines = [line for _, related in new for line in related]
+                _relate(conn, [p for _, p in changed], set(ids), lines)
                 _record(conn, [c for b, a in changed for c in retail.product_changes(b, a, at)])
             same = [(given[i], i) for i, p in before.items() if i in given and latest[i] == p]
             if same:
@@ -99,11 +102,14 @@ class Catalog(Repository):
         """The products of ``ids`` that exist (retired too), each with the fingerprint of
         the feed row it was built from when it is live and has one: a row with the same
         fingerprint builds the same product (nothing to do)."""
-        with self._begin("read product fingerprints") as conn:
-            return {
-                str(i): None if retired is not None or h is None else str(h)
-                for i, h, retired in conn.execute(_HASHES, {"ids": list(ids)})
-            }
+        if not ids:
+            return {}
+        with keyed_reads.reader(self.engine, "read product fingerprints") as read:
+            read.cursor.execute(_hashes(read.dialect, len(ids)), tuple(ids))
+            found = read.cursor.fetchall()
+        return {
+            str(i): None if retired is not None or h is None else str(h) for i, h, retired in found
+        }
 
     def upsert_stock(
         self, batch: Sequence[retail.Stock], at: dt.datetime
@@ -326,6 +332,18 @@ def _rank(identifier: str) -> int:
     return len(_ADDRESSES)
 
 
+@functools.lru_cache(maxsize=64)
+def _hashes(dialect: sa.Dialect, count: int) -> str:
+    """The driver's statement for :meth:`Catalog.fingerprints` of ``count`` ids (through
+    SQLAlchemy, its compilation cost as much as the read)."""
+    quote = dialect.identifier_preparer.quote
+    return (
+        f"SELECT {driver_sql.names(dialect, ('product_id', 'feed_hash', 'retired_at'))} "
+        f"FROM {quote(P.name)} WHERE {quote('product_id')} IN "
+        f"({driver_sql.marks(dialect.name, count)})"
+    )
+
+
 def _price_at(
     price: float | None, sale: float | None, starts: Any, ends: Any, now: dt.datetime
 ) -> tuple[float | None, float | None]:
@@ -384,18 +402,16 @@ def _record(conn: sa.Connection, changes: list[retail.Change]) -> None:
     insert_rows(conn, C, found)
 
 
-def _relate(conn: sa.Connection, changed: Sequence[retail.Product], stored: set[str]) -> None:
-    """Replace the related lists of ``changed``; only ``stored`` products may have any."""
+def _relate(
+    conn: sa.Connection,
+    changed: Sequence[retail.Product],
+    stored: set[str],
+    lines: Sequence[dict[str, Any]] = (),
+) -> None:
+    """Replace the related lists of ``changed``; only ``stored`` products may have any.
+    ``lines``: the related rows of new products, written with them."""
     gone = [p.id for p in changed if p.id in stored]
     if gone:
         conn.execute(R.delete().where(R.c.product_id.in_(gone)))
-    found = {(p.id, r.kind, r.product_id): n for p in changed for n, r in enumerate(p.related)}
-    upsert_rows(
-        conn,
-        R,
-        [
-            {"product_id": i, "kind": k, "related_id": r, "position": n}
-            for (i, k, r), n in found.items()
-        ],
-        ["product_id", "kind", "related_id"],
-    )
+    found = [line for p in changed for line in rows.related_rows(p)]
+    upsert_rows(conn, R, found + list(lines), ["product_id", "kind", "related_id"])

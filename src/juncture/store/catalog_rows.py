@@ -53,6 +53,25 @@ def product_row(p: retail.Product, at: dt.datetime, feed_hash: str | None = None
     }
 
 
+def related_rows(p: retail.Product) -> tuple[dict[str, Any], ...]:
+    """The rows of ``p``'s related lists: one per kind and product, at its last position."""
+    found = {(r.kind, r.product_id): n for n, r in enumerate(p.related)}
+    return tuple(
+        {"product_id": p.id, "kind": kind, "related_id": other, "position": n}
+        for (kind, other), n in found.items()
+    )
+
+
+New = tuple[dict[str, Any], tuple[dict[str, Any], ...]]  # a product's row, its related rows
+
+
+def new_product(p: retail.Product, at: dt.datetime, feed_hash: str | None = None) -> New:
+    """The rows of a product that is not stored (:meth:`Catalog.upsert_products`' ``new``):
+    plain values only, so that a transaction's worth of them costs the garbage collector
+    nothing while they wait for it."""
+    return product_row(p, at, feed_hash), related_rows(p)
+
+
 def product(row: Mapping[str, Any], related: tuple[retail.Related, ...] = ()) -> retail.Product:
     return retail.Product(
         id=row["product_id"],
