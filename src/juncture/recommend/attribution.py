@@ -52,7 +52,7 @@ def report(events: Iterable[Seen]) -> dict[str, dict[str, float]]:
     """Impressions, clicks, conversions, attributed revenue and the two rates, per kind."""
     shown: set[tuple[str, str, str]] = set()  # (kind, id, shopper)
     clicks: dict[tuple[str, str, str], tuple[dt.datetime, str]] = {}  # (id, product, shopper)
-    orders: list[tuple[str, dt.datetime, Mapping[str, Any]]] = []
+    orders: dict[str, list[tuple[dt.datetime, Mapping[str, Any]]]] = {}  # by shopper
     for shopper, event, at, props in events:
         if event == "Product List Viewed":
             rid = props.get("list_id") or props.get("recommendation_id")
@@ -63,15 +63,16 @@ def report(events: Iterable[Seen]) -> dict[str, dict[str, float]]:
             if kind_of(rid) is not None and product is not None:
                 clicks.setdefault((str(rid), product, shopper), (at, str(kind_of(rid))))
         elif event == "Order Completed":
-            orders.append((shopper, at, props))
+            orders.setdefault(shopper, []).append((at, props))
     found = {kind: {"impressions": 0, "clicks": 0, "conversions": 0, "revenue": 0.0}
              for kind in KINDS}  # fmt: skip
-    orders.sort(key=lambda o: o[1])
+    for placed in orders.values():
+        placed.sort(key=lambda o: o[0])
     for kind, _, _ in shown:
         found[kind]["impressions"] += 1
     for (_, product, shopper), (at, kind) in clicks.items():
         found[kind]["clicks"] += 1
-        revenue = _bought(orders, shopper, product, at)
+        revenue = _bought(orders.get(shopper, ()), product, at)
         if revenue is not None:
             found[kind]["conversions"] += 1
             found[kind]["revenue"] += revenue
@@ -79,14 +80,12 @@ def report(events: Iterable[Seen]) -> dict[str, dict[str, float]]:
 
 
 def _bought(
-    orders: Iterable[tuple[str, dt.datetime, Mapping[str, Any]]],
-    shopper: str,
-    product: str,
-    clicked: dt.datetime,
+    orders: Iterable[tuple[dt.datetime, Mapping[str, Any]]], product: str, clicked: dt.datetime
 ) -> float | None:
-    """The revenue of ``product`` in the shopper's first order within the window, if any."""
-    for who, at, props in orders:  # in time order
-        if who != shopper or not clicked <= at <= clicked + WINDOW:
+    """The revenue of ``product`` in the first of the shopper's ``orders`` (in time order)
+    within the window after the click, if any."""
+    for at, props in orders:
+        if not clicked <= at <= clicked + WINDOW:
             continue
         for line in props.get("products") or ():
             if isinstance(line, dict) and product_key(line) == product:
