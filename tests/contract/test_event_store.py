@@ -114,6 +114,24 @@ def test_query_by_anonymous_id_after_seq_and_limit(store: SqlStore) -> None:
     assert [e.message_id for e in later] == ["m5", "m7"]
 
 
+def test_the_writer_reads_the_client_events_after_a_position(store: SqlStore) -> None:
+    """The engine's read of the log on its own connection: what ``Store.events`` answers for
+    client events, field for field (times aware, in UTC), none derived."""
+    writer = store.writer()
+    later = T0 + dt.timedelta(hours=2, microseconds=7)
+    sent = [event(f"m{i}", anon=f"a{i}", at=later if i % 2 else T0, sku=f"S{i}") for i in range(6)]
+    derived = event("d1", source="juncture")
+    commit(writer, [*sent[:3], derived, *sent[3:]], [])
+    everything = store.events(limit=100, derived=False)
+    assert writer.events_after(0, 100) == everything
+    after = writer.events_after(everything[1].seq, 3)
+    assert after == everything[2:5]
+    assert [e.message_id for e in after] == ["m2", "m3", "m4"]
+    assert after[1].timestamp == later and after[1].timestamp.tzinfo is not None
+    assert writer.events_after(everything[-1].seq, 100) == []
+    writer.close()
+
+
 def test_quarantine_commits_with_events_and_can_be_marked_replayed(store: SqlStore) -> None:
     envelope = messages.parse_batch(
         b'{"batch":[{"type":"track","userId":"u","event":"Ok"},{"type":"track","userId":"u"}]}'

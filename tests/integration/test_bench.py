@@ -11,10 +11,11 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from juncture.bench import breakdown, catalog, decide, engine, journeys
+from juncture.bench import breakdown, catalog, decide, engine, engine_cost, journeys
 from juncture.bench.ingest import default_shoppers, make_batches
 from juncture.cli.main import app
 from juncture.definitions import segments as segment_definitions
+from juncture.library import ROOT as LIBRARY
 from tests.conftest import NO_POSTGRES, POSTGRES_URL
 
 INGEST_EVENTS = 300  # three batches of 100
@@ -50,6 +51,35 @@ def test_bench_engine_breakdown_times_the_writers_statements() -> None:
         assert any(k.startswith(kind) and us > 0 for k, us in spent.items()), (kind, spent)
     assert spent[breakdown.PYTHON] > 0
     assert any("where an event's time goes" in line for line in lines)
+
+
+def test_bench_engine_cost_splits_the_engines_cpu_into_sql_and_python() -> None:
+    """The simulated retailer's log applied behind ingestion, the second half measured:
+    every client event of it applied once, the process's CPU split into the driver's calls
+    (by statement) and the rest, with the shipped journeys, and the shipped segments too."""
+    lines: list[str] = []
+    result = engine_cost.run_cost(customers=40, days=4, echo=lines.append)
+    events = result["events"]
+    assert events > 200
+    for label in ("journeys", "journeys_and_segments"):
+        found = result[label]
+        assert found["journeys"] == len(list(LIBRARY.glob("journeys/*.yaml")))
+        assert found["errors"] == 0
+        assert found["applied"] == events - events // 2
+        assert found["derived_per_event"] > 0
+        by_statement = found["sql_us_by_statement"]
+        assert {"COMMIT", "SELECT", "INSERT events", "UPDATE events"} <= set(by_statement)
+        rounded = 0.05 * len(by_statement)  # each kind rounded to 0.1 us
+        assert found["sql_cpu_us_per_event"] == pytest.approx(
+            sum(by_statement.values()), abs=rounded
+        )
+        assert found["cpu_us_per_event"] == pytest.approx(
+            found["sql_cpu_us_per_event"] + found["python_cpu_us_per_event"]
+        )
+        assert found["python_cpu_us_per_event"] > 0
+    assert result["journeys"]["segments"] == 0
+    assert result["journeys_and_segments"]["segments"] == len(segment_definitions.library())
+    assert "SQL by statement" in lines[-1] and "shipped segments" in lines[-1]
 
 
 def test_bench_timers_fires_every_timer() -> None:

@@ -69,11 +69,22 @@ def bench_engine(
     breakdown: Annotated[
         bool, typer.Option(help="Also time each kind of SQL the writer runs, per event")
     ] = False,
+    customers: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="The engine's own CPU per event, SQL and Python apart: simulated shoppers "
+            "whose log the engine applies behind ingestion (0: not measured)",
+        ),
+    ] = 1000,
+    days: Annotated[int, typer.Option(min=1, help="Simulated days of those shoppers")] = 14,
     output: JsonOut = Path("bench-engine.json"),
 ) -> None:
     """Events/s through the engine in process (no HTTP), with and without the engine,
-    against raw inserts of the same rows."""
-    from juncture.bench import engine
+    against raw inserts of the same rows; then the engine's own CPU per event on the
+    simulated retailer's log (SQL and Python apart), with the shipped journeys, and with
+    the shipped segments too."""
+    from juncture.bench import engine, engine_cost
 
     results = engine.run_engine(
         events=events,
@@ -82,6 +93,8 @@ def bench_engine(
         breakdown=breakdown,
         echo=typer.echo,
     )
+    if customers:
+        results["cost"] = engine_cost.run_cost(customers=customers, days=days, echo=typer.echo)
     _write(output, results)
 
 

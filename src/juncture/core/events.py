@@ -130,6 +130,8 @@ def from_row(
 
 def as_utc(value: dt.datetime) -> dt.datetime:
     """A timezone-aware UTC datetime; naive values are taken to be UTC already."""
+    if value.tzinfo is UTC:
+        return value
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)

@@ -157,12 +157,11 @@ class LogFollower:
             self._job(self._jobs.get_nowait())
             worked = True
         try:
-            batch = self._store.events(
-                after_seq=self.position, limit=self._max_events, derived=False
-            )
+            writer = self._writer.get()
+            batch = writer.events_after(self.position, self._max_events)
             if batch:
                 started = time.perf_counter()
-                self._bisect(self._writer.get(), batch)
+                self._bisect(writer, batch)
                 if self._on_apply is not None:
                     self._on_apply(len(batch), time.perf_counter() - started)
                 self.failing = None

@@ -93,6 +93,12 @@ class Writer(Protocol):
         settings promise (docs/tracking.md: Durability)."""
         ...
 
+    def events_after(self, after_seq: int, limit: int) -> list[Event]:
+        """Up to ``limit`` client events (none derived) after ``after_seq``, in ``seq``
+        order, read on this writer's connection outside any unit (the engine behind the
+        log)."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -22,8 +22,8 @@ import psycopg
 import sqlalchemy as sa
 
 from juncture.core.events import Event, encode_body, from_row
-from juncture.errors import PositionMoved, StoreUnavailable, Unprocessable
-from juncture.store import failed_rows
+from juncture.errors import PositionMoved, StoreError, StoreUnavailable, Unprocessable
+from juncture.store import failed_rows, log_reads
 from juncture.store.base import Quarantined
 from juncture.store.state import StateSql
 from juncture.store.state_base import sqlite_time
@@ -202,6 +202,18 @@ class SqliteWriter:
             cur.close()
         self._cache.trim()
 
+    def events_after(self, after_seq: int, limit: int) -> list[Event]:
+        cur = self._conn.cursor()
+        try:  # outside a transaction: a read takes no lock
+            cur.execute(log_reads.statement("?"), log_reads.params(after_seq, limit))
+            return log_reads.events(cur.fetchall(), sqlite=True)
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(f"the log cannot be read: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise StoreError(f"the log cannot be read: {type(exc).__name__}") from exc
+        finally:
+            cur.close()
+
     def _rollback(self) -> None:
         self._cache.clear()
         self._seen = None
@@ -337,6 +349,15 @@ class PostgresWriter:
             raise Unprocessable(f"the store refused a value: {exc}") from exc
         except psycopg.Error as exc:
             raise StoreUnavailable(f"the event store cannot be written: {exc}") from exc
+
+    def events_after(self, after_seq: int, limit: int) -> list[Event]:
+        try:
+            with self._conn.transaction(), self._conn.cursor() as cur:
+                cur.execute(log_reads.statement("%s"), log_reads.params(after_seq, limit))
+                rows = cur.fetchall()
+        except psycopg.Error as exc:
+            raise StoreUnavailable(f"the log cannot be read: {exc}") from exc
+        return log_reads.events(rows, sqlite=False)
 
     def close(self) -> None:
         self._pooled.close()

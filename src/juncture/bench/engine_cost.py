@@ -1,0 +1,277 @@
+"""``juncture bench engine``'s cost: the engine's own CPU per event, in process, the SQL
+and the Python sides apart.
+
+The simulated retailer (:mod:`juncture.sim`: ``customers`` shoppers over ``days`` days;
+product views, clicks, lists, searches, adds, carts, checkouts, orders, sign-ins, email
+and push engagement, surveys, store visits, as its personas do them) is stored in the log
+first, as ingestion stores it (commits of 2,000 events, no engine). Then the engine
+applies the log behind it as ``LogFollower`` does: batches of up to 2,000 client events
+read on its writer's connection (``Writer.events_after``), each applied with the log
+position in one transaction (``unit_of_work.reapply``), its clock in event time (each
+batch's last event, as replay runs). The first half of the log is applied unmeasured, so
+that the measured half meets profiles that exist, with their histories, timers,
+enrollments and the writer's cache.
+
+What is on: the engine as ``juncture serve`` builds it from default settings, with the
+eleven shipped journeys applied (``journeys apply --library``); then the same with the
+eight shipped segments applied too (``segments apply --library``). Journey conditions
+that count recommendations see 0 (no recommender is trained here, as in a worker).
+
+Measured over the second half: the process's CPU time (every thread: nothing else runs);
+the SQL side is the CPU time spent inside the driver's calls on the engine's connection
+(each statement, its fetches and the COMMIT, by the thread's CPU clock), the Python side
+the rest. SQLite, ``synchronous`` as ``JUNCTURE_SQLITE_SYNCHRONOUS`` says (FULL by
+default): the fsync waits are in the wall time, not in the CPU time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import os
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+
+from juncture.core import messages
+from juncture.core.events import Event
+from juncture.definitions import segments as segment_definitions
+from juncture.runtime import heap
+from juncture.runtime.clock import ManualClock
+from juncture.runtime.engine import Engine
+from juncture.runtime.follower import ENGINE
+from juncture.runtime.membership import StoredSegments
+from juncture.runtime.segments import Segments
+from juncture.runtime.unit_of_work import Advance, commit, reapply
+from juncture.settings import Settings, source_of
+from juncture.sim import SimConfig, Simulation
+from juncture.store.base import Writer
+from juncture.store.sql import SqlStore
+from juncture.wiring.config import engine_config
+
+Echo = Callable[[str], None]
+START: Final = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+BATCH: Final = 2000  # the follower's default (``engine_batch_events``)
+Spent = defaultdict[str, float]  # CPU seconds inside the driver, by statement kind
+
+
+def simulated(customers: int, days: int, seed: int = 1) -> list[Event]:
+    """The simulated retailer's messages as ingestion normalizes them, in time order."""
+    sim = Simulation(SimConfig(start=START, seed=seed, customers=customers, days=days))
+    found = sim.advance(sim.end)
+    received = dt.datetime.now(dt.UTC)
+    events: list[Event] = []
+    for start in range(0, len(found), 100):
+        body = orjson.dumps({"batch": found[start : start + 100]})
+        batch, _ = messages.normalize(
+            messages.parse_batch(body), source=source_of("bench"), received_at=received
+        )
+        events.extend(batch)
+    return events
+
+
+def _kind(sql: str) -> str:
+    """``INSERT events``, ``UPDATE profiles``, ``SELECT``, ``COMMIT``: what a statement does."""
+    words = sql.split(None, 3)
+    if words[0] in ("INSERT", "DELETE") and len(words) > 2:
+        return f"{words[0]} {words[2]}"
+    if words[0] == "UPDATE" and len(words) > 1:
+        return f"UPDATE {words[1]}"
+    return words[0]
+
+
+class _Collector:
+    """The CPU time the cycle collector takes, from its callbacks (while in the block)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def __enter__(self) -> _Collector:
+        gc.callbacks.append(self._note)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        gc.callbacks.remove(self._note)
+
+    def _note(self, phase: str, _info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.thread_time()
+        else:
+            self.seconds += time.thread_time() - self._started
+
+
+class _CpuCursor:
+    """A sqlite3 cursor whose calls add the thread's CPU time in them to ``spent``."""
+
+    def __init__(self, cursor: Any, spent: Spent) -> None:
+        self._cursor, self._spent = cursor, spent
+        self._last = "SELECT"
+
+    def execute(self, sql: str, *args: Any) -> _CpuCursor:
+        started = time.thread_time()
+        self._cursor.execute(sql, *args)
+        self._last = _kind(sql)
+        self._spent[self._last] += time.thread_time() - started
+        return self
+
+    def executemany(self, sql: str, rows: Any) -> _CpuCursor:
+        rows = list(rows)  # built before the clock starts
+        started = time.thread_time()
+        self._cursor.executemany(sql, rows)
+        self._spent[_kind(sql)] += time.thread_time() - started
+        return self
+
+    def fetchone(self) -> Any:
+        started = time.thread_time()
+        row = self._cursor.fetchone()
+        self._spent[self._last] += time.thread_time() - started
+        return row
+
+    def fetchall(self) -> list[Any]:
+        started = time.thread_time()
+        rows = self._cursor.fetchall()
+        self._spent[self._last] += time.thread_time() - started
+        return rows  # type: ignore[no-any-return]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+
+class _CpuConnection:
+    def __init__(self, conn: Any, spent: Spent) -> None:
+        self._conn, self._spent = conn, spent
+
+    def cursor(self) -> _CpuCursor:
+        return _CpuCursor(self._conn.cursor(), self._spent)
+
+    def execute(self, sql: str, *args: Any) -> _CpuCursor:
+        return self.cursor().execute(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+def _timed_writer(store: SqlStore, spent: Spent) -> Writer:
+    """The store's SQLite writer, every driver call on its connection timed into ``spent``
+    (the bench's own tool: it swaps the writer's connection for a timing one)."""
+    writer: Any = store.writer()
+    writer._conn = _CpuConnection(writer._conn, spent)
+    return writer  # type: ignore[no-any-return]
+
+
+def _follow(writer: Writer, engine: Engine, clock: ManualClock, position: int, last: int) -> int:
+    """Apply the client events after ``position`` up to seq ``last`` as the follower does;
+    how many were applied."""
+    applied = 0
+    while position < last:
+        batch = [e for e in writer.events_after(position, BATCH) if e.seq <= last]
+        if not batch:
+            break
+        clock.set(max(clock.now(), batch[-1].timestamp))
+        end = batch[-1].seq
+        reapply(writer, batch, engine.process, Advance(ENGINE, position, end, clock.now()))
+        position, applied = end, applied + len(batch)
+    return applied
+
+
+def _store(path: Path) -> SqlStore:
+    sync = os.environ.get("JUNCTURE_SQLITE_SYNCHRONOUS", "FULL")
+    store = SqlStore(f"sqlite:///{path}", sqlite_synchronous=sync)
+    store.migrate()
+    return store
+
+
+def _apply_shipped(store: SqlStore, clock: ManualClock, segments: bool) -> tuple[int, int]:
+    """Apply the shipped journeys, and the shipped segments when asked; how many of each."""
+    with store.journeys_at(clock.now) as journeys:
+        applied = len(journeys.apply_library())
+    if not segments:
+        return applied, 0
+    ops = Segments(store.segments)
+    paths = segment_definitions.library()
+    for path in paths:
+        ops.apply(path.read_text(encoding="utf-8"), str(path), clock.now())
+    return applied, len(paths)
+
+
+def measure(path: Path, events: list[Event], *, segments: bool) -> dict[str, Any]:
+    """The engine's CPU per event over the second half of ``events`` (see the module)."""
+    store = _store(path)
+    clock = ManualClock(START)
+    journeys, shipped = _apply_shipped(store, clock, segments)
+    settings = Settings(database_url=f"sqlite:///{path}")
+    engine = Engine(
+        clock,
+        engine_config(settings),
+        journeys=store.journeys,
+        segments=StoredSegments() if segments else None,
+    )
+    spent: Spent = defaultdict(float)
+    writer = _timed_writer(store, spent)
+    stored = []
+    for start in range(0, len(events), BATCH):  # ingestion: the log only
+        stored += commit(writer, events[start : start + BATCH]).stored
+    half, last = stored[len(stored) // 2 - 1].seq, stored[-1].seq
+    _follow(writer, engine, clock, 0, half)
+    heap.settle()  # as juncture serve (and juncture engine) do once built
+    spent.clear()
+    derived_before = store.count_events()
+    with _Collector() as collector:
+        cpu, wall = time.process_time(), time.perf_counter()
+        applied = _follow(writer, engine, clock, half, last)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    derived = store.count_events() - derived_before
+    writer.close()
+    store.close()
+    sql = sum(spent.values())
+    per = 1e6 / applied
+    return {
+        "journeys": journeys,
+        "segments": shipped,
+        "applied": applied,
+        "derived_per_event": derived / applied,
+        "cpu_us_per_event": cpu * per,
+        "sql_cpu_us_per_event": sql * per,
+        "python_cpu_us_per_event": (cpu - sql) * per,
+        "collector_cpu_us_per_event": collector.seconds * per,
+        "wall_us_per_event": wall * per,
+        "errors": engine.errors,
+        "sql_us_by_statement": {
+            k: round(v * per, 1) for k, v in sorted(spent.items(), key=lambda kv: -kv[1])
+        },
+    }
+
+
+def run_cost(*, customers: int, days: int, echo: Echo) -> dict[str, Any]:
+    events = simulated(customers, days)
+    echo(
+        f"[engine cost] the simulated retailer: {customers:,} shoppers over {days} days, "
+        f"{len(events):,} events; the engine applies the log behind it, the first half "
+        "unmeasured, then the second (CPU per event of the second half) ..."
+    )
+    result: dict[str, Any] = {"customers": customers, "days": days, "events": len(events)}
+    with tempfile.TemporaryDirectory(prefix="juncture-bench-") as tmp:
+        for label, segments in (("journeys", False), ("journeys_and_segments", True)):
+            found = result[label] = measure(Path(tmp) / f"{label}.db", events, segments=segments)
+            top = ", ".join(f"{k} {v}" for k, v in list(found["sql_us_by_statement"].items())[:5])
+            what = f"{found['journeys']} shipped journeys" + (
+                f" + {found['segments']} shipped segments" if segments else ""
+            )
+            echo(
+                f"[engine cost] {what}: CPU {found['cpu_us_per_event']:.1f} us/event = SQL "
+                f"{found['sql_cpu_us_per_event']:.1f} + Python "
+                f"{found['python_cpu_us_per_event']:.1f} (the cycle collector "
+                f"{found['collector_cpu_us_per_event']:.1f}; wall "
+                f"{found['wall_us_per_event']:.0f} us; {found['applied']:,} events measured, "
+                f"{found['derived_per_event']:.2f} derived per event) | SQL by statement: {top}"
+            )
+    return result
