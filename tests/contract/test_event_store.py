@@ -189,6 +189,20 @@ def test_a_unit_skips_keys_another_writer_stored_and_relinks(store: SqlStore) ->
     assert [(e.message_id, e.profile_id) for e in store.events()] == [("m1", "p9"), ("m2", None)]
 
 
+def test_relink_finds_events_read_from_the_log_by_seq_and_others_by_key(store: SqlStore) -> None:
+    writer = store.writer()
+    commit(writer, [event(f"m{i}", anon=f"a{i}") for i in range(4)])
+    read = writer.events_after(0, 10)  # with their seq, as the engine behind the log has them
+    with writer.unit() as unit:
+        moved = [msgspec.structs.replace(e, profile_id=f"p{e.message_id}") for e in read[1:3]]
+        by_key = msgspec.structs.replace(event("m3"), profile_id="pk")  # seq 0: by key
+        assert by_key.seq == 0
+        assert unit.relink([moved[0], by_key, moved[1]]) == 3
+    writer.close()
+    found = [(e.message_id, e.profile_id) for e in store.events()]
+    assert found == [("m0", None), ("m1", "pm1"), ("m2", "pm2"), ("m3", "pk")]
+
+
 def test_write_keys_are_found_by_hash_only(store: SqlStore) -> None:
     store.add_write_key(source="src_x", name="web", key_hash="ab" * 32, at=T0)
     assert store.write_key_source("ab" * 32) == "src_x"

