@@ -33,7 +33,7 @@ QUIET_SECONDS: Final = 10.0  # the baseline's length
 # The load during the import lasts until the import ends, with batches enough for this many
 # times the import's time alone (under load it took four times as long: 1,000,000 rows, 76 s
 # alone and 300 s with events flowing on 2 cores).
-LONGEST: Final = 8.0
+LONGEST: Final = 6.0
 CONNECTIONS: Final = 4
 STARTUP: Final = 180.0  # seconds a server may take to start on a loaded machine
 
@@ -50,10 +50,13 @@ def _figures(result: LoadResult) -> dict[str, Any]:
     }
 
 
+def _requests(port: int, batches: list[bytes]) -> list[bytes]:
+    return [request_bytes("127.0.0.1", port, "/v1/batch", b, WRITE_KEY) for b in batches]
+
+
 def _load(
-    port: int, batches: list[bytes], rate: float, until: Callable[[], bool] | None = None
+    port: int, requests: list[bytes], rate: float, until: Callable[[], bool] | None = None
 ) -> LoadResult:
-    requests = [request_bytes("127.0.0.1", port, "/v1/batch", b, WRITE_KEY) for b in batches]
     return asyncio.run(
         run_paced("127.0.0.1", port, requests, rate / BATCH, CONNECTIONS, until=until)
     )
@@ -82,15 +85,19 @@ def run(
     try:
         server.start(timeout=STARTUP)  # not ``with``: entering would start a second one
         echo(f"[catalog] {rate:,.0f} events/s into a server, {QUIET_SECONDS:.0f} s quiet ...")
-        quiet = _load(server.port, batches[:quiet_n], rate)
+        quiet = _load(server.port, _requests(server.port, batches[:quiet_n]), rate)
         echo("[catalog] the same load while the feed imports ...")
+        busy_requests = _requests(server.port, batches[quiet_n:])  # ready before either starts
+        del batches
         found: dict[str, LoadResult] = {}
+        ended: list[float] = []
         imported = threading.Event()
-        flow = threading.Thread(
-            target=lambda: found.update(
-                busy=_load(server.port, batches[quiet_n:], rate, until=imported.is_set)
-            )
-        )
+
+        def flowing() -> None:
+            found["busy"] = _load(server.port, busy_requests, rate, until=imported.is_set)
+            ended.append(time.perf_counter())
+
+        flow = threading.Thread(target=flowing)
         flow.start()
         started = time.perf_counter()
         with source.open("rb") as stream:
@@ -99,7 +106,8 @@ def run(
                 store.catalog, store.programmes, stream, str(source), kind="products", now=now,
                 chunk=chunk,
             )  # fmt: skip
-        took = time.perf_counter() - started
+        done = time.perf_counter()
+        took = done - started
         imported.set()
         flow.join()
     finally:
@@ -112,5 +120,5 @@ def run(
         "during_import": _figures(busy),
         "import_per_s": products / took,
         "import_seconds": took,
-        "load_covered_import": busy.seconds >= took,
+        "load_covered_import": bool(ended) and ended[0] >= done,  # not out of requests
     }
