@@ -15,7 +15,9 @@ machine's cores were busy meanwhile, from which the run's ceiling on this machin
 (cores over the CPU per event), and the merges the run made (merges/s). Then two phases
 of equal size timed and metered alike: one view of each customer a device is about to
 join (routed by the user id), then each such device's sign-in, every one a merge: a
-merge's rate and CPU against a plain event's on the same people and partitions. Every
+merge's rate and CPU against a plain event's on the same people and partitions, also net
+of what the parts spend with nothing to apply (measured for 3 s before them), as a short
+phase spends part of its time waiting for its last events. Every
 event must be stored once, and every person on exactly one live profile counting exactly
 their events. Last, a steady load at half the run's rate for a few seconds, with the lag
 (now less the receipt of the oldest event not applied yet) sampled every 0.2 s. The raw
@@ -51,6 +53,7 @@ from juncture.store.sql import SqlStore
 Echo = Callable[[str], None]
 BATCH = 100
 STEADY_SECONDS = 8.0
+IDLE_SECONDS = 3.0
 
 
 def appends(url: str, events: Sequence[Event], partitions: int) -> dict[str, Any]:
@@ -89,8 +92,9 @@ def workers_run(
             running = Workers(store, log, name, log_url, [p.pid for p in procs])
             found = running.phase(load.run)
             merged = tallies.merges(store)
-            views = running.phase(load.views)
-            merges = running.phase(load.merges)
+            idle = running.idle()
+            views = net(running.phase(load.views), idle)
+            merges = net(running.phase(load.merges), idle)
             merges["merges"] = tallies.merges(store) - merged
             stored = stored_counts(url)[0]
             wrong = scale_people.wrong_people(store, load.people)
@@ -114,6 +118,7 @@ def workers_run(
         "people": len(load.people),
         "people_wrong": len(wrong),
         "wrong": wrong[:5],
+        "idle_cores": idle,
         "views_alone": views,
         "merges_alone": {**merges, "crossing": load.crossing},
         "steady_rate": rate / 2,
@@ -151,6 +156,31 @@ class Workers:
             "events_per_s": len(events) / seconds,
             **meter.spent(len(events), seconds),
         }
+
+    def idle(self, seconds: float = IDLE_SECONDS) -> dict[str, float]:
+        """The cores each part keeps busy while the workers have nothing to apply (they
+        look at each partition every 20 ms and at the leases every interval)."""
+        meter = cpu.Meter(self.store, self.log_url, self.pids)
+        started = time.perf_counter()
+        time.sleep(seconds)
+        spent = meter.spent(1, time.perf_counter() - started)
+        return {part: spent[f"{part}_cpu_us_per_event"] / 1e6 / seconds for part in cpu.PARTS}
+
+
+def net(found: dict[str, Any], idle: dict[str, float]) -> dict[str, Any]:
+    """``found`` with its CPU per event net of what the parts spend idle over its time (a
+    short phase spends a good share waiting for its last events; the idle figure includes
+    other users of the log's server): ``net_<part>_cpu_us_per_event`` and in all."""
+    if not found["events"]:
+        return found
+    per_event = found["seconds"] / found["events"] * 1e6
+    parts = {
+        f"net_{part}_cpu_us_per_event": max(
+            0.0, found[f"{part}_cpu_us_per_event"] - idle[part] * per_event
+        )
+        for part in cpu.PARTS
+    }
+    return {**found, **parts, "net_cpu_us_per_event": sum(parts.values())}
 
 
 def steady_lag(
@@ -303,6 +333,8 @@ def describe_identity(found: dict[str, Any]) -> str:
 
 def _parts(found: dict[str, Any]) -> str:
     return (
-        f"{found['cpu_us_per_event']:,.0f} us (workers {found['workers_cpu_us_per_event']:,.0f}, "
-        f"PostgreSQL {found['postgres_cpu_us_per_event']:,.0f})"
+        f"{found['cpu_us_per_event']:,.0f} us (net of idle polling "
+        f"{found['net_cpu_us_per_event']:,.0f}: "
+        f"workers {found['net_workers_cpu_us_per_event']:,.0f}, "
+        f"PostgreSQL {found['net_postgres_cpu_us_per_event']:,.0f})"
     )
