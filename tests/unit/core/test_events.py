@@ -83,3 +83,17 @@ def test_every_field_of_a_normalized_event_lands_in_its_place() -> None:
         body=stored,
     )
     assert again == event
+    stored_row = from_row(
+        seq=7,
+        source="s",
+        message_id="m",
+        type="group",
+        event="E",
+        user_id="u",
+        anonymous_id="a",
+        timestamp=event.timestamp,
+        received_at=NOW,
+        body=stored,
+        profile_id="p1",
+    )
+    assert stored_row == msgspec.structs.replace(event, seq=7, profile_id="p1")
