@@ -15,7 +15,7 @@ from tests.conftest import ADMIN, ADMIN_TOKEN, WRITE_KEY, LiveServer
 
 PAGES = (
     "/app", "/app/journeys", "/app/journeys/new", "/app/customers", "/app/segments", "/app/data",
-    "/app/experiments", "/app/funnels", "/app/catalogue",
+    "/app/experiments", "/app/funnels", "/app/catalogue", "/app/reports",
 )  # fmt: skip
 
 

@@ -1,6 +1,7 @@
 """``juncture bench dashboard`` runs, bounded, on a small synthetic store: the whole log is
 counted into the activity summary (timed), every heavy page answers 200 against the floor,
-and Funnels and paths, computed in the background, is asked until its figures are there."""
+and Funnels and paths and Reports, computed in the background, are asked until their
+figures are there."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ def test_bench_dashboard_times_every_page_on_a_small_store() -> None:
     assert set(dashboard.PAGES) <= set(pages)
     assert not any(row.get("timed_out") for row in pages.values())
     assert pages["/healthz"]["ratio_to_floor"] == 1.0
-    funnels = pages["/app/funnels?period=30d"]
-    assert funnels["median_ms"] > 0
-    assert funnels["ready_ms"] is None or funnels["ready_ms"] > 0  # waited for, or at once
+    for path in ("/app/funnels?period=30d", "/app/reports?period=30d"):
+        computed = pages[path]
+        assert computed["median_ms"] > 0
+        assert computed["ready_ms"] is None or computed["ready_ms"] > 0  # waited for, or at once
     assert any("activity summary" in line for line in lines)

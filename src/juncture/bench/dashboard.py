@@ -47,6 +47,7 @@ TOKEN: Final = "bench-admin-token"  # noqa: S105 - a scratch server on loopback
 PAGES: Final = (
     "/app?period=7d", "/app?period=30d", "/app/journeys", "/app/customers", "/app/segments",
     "/app/experiments", "/app/funnels?period=30d", "/app/data", "/app/catalogue",
+    "/app/reports?period=30d",
 )  # fmt: skip
 _CUSTOMER: Final = re.compile(r'href="(/app/customers/[^"/?]+)"')
 _JOURNEY: Final = re.compile(r'href="(/app/journeys/(?!new)[^"/?]+)"')

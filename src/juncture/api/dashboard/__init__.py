@@ -18,6 +18,7 @@ from juncture.api.dashboard import (
     funnels,
     insights,
     journeys,
+    kpi_reports,
     operations,
     overview,
     segments,
@@ -37,6 +38,6 @@ def install(app: FastAPI, sources: Sources, admin_token: str | None) -> None:
     app.mount("/app/static", StaticFiles(directory=STATIC), name="dashboard-static")
     app.include_router(session.router(sessions))
     signed_in = [Depends(sessions.require)]
-    pages = (overview, journeys, customers, segments, operations, insights, funnels)
+    pages = (overview, journeys, customers, segments, operations, insights, funnels, kpi_reports)
     for module in pages:
         app.include_router(module.router(sources), dependencies=signed_in)

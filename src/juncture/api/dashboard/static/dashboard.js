@@ -422,6 +422,108 @@ Pages.customer = () => {
   });
 };
 
+// -- reports: a chart per KPI report (the tables are rendered by the server) --------------
+Pages.reports = () => {
+  for (const el of document.querySelectorAll("#choose select")) {
+    el.addEventListener("change", (e) => e.target.form.submit());
+  }
+  const data = Juncture.pageData();
+  if (!data) return;  // the figures are being computed: the page reloads itself
+  const r = data.reports;
+  const colour = (i) => Juncture.palette[i % Juncture.palette.length];
+  const periods = (rows) => [...new Set(rows.map((x) => x.period))].sort();
+  const pct = (v) => (v === null || v === undefined ? null : Math.round(1000 * v) / 10);
+  // one value per period: the sum of `key` over the rows of that period that `keep` keeps
+  const perPeriod = (rows, labels, key, keep) => labels.map((p) =>
+    rows.filter((x) => x.period === p && (!keep || keep(x))).reduce((n, x) => n + (x[key] || 0), 0));
+  const options = (extra) => Object.assign({
+    animation: false, maintainAspectRatio: false,
+    plugins: { legend: { position: "bottom" } },
+    scales: { y: { beginAtZero: true } },
+  }, extra || {});
+  const draw = (report, type, labels, datasets, extra) =>
+    new Chart(document.getElementById(`chart-${report}`), { type, data: { labels, datasets }, options: options(extra) });
+  const bars = (labels, rows, keys) => keys.map(([key, label], i) =>
+    ({ label, data: perPeriod(rows, labels, key), backgroundColor: colour(i) }));
+  // one dataset per group of rows (a journey, a journey and arm, a move), summing `key`
+  const grouped = (rows, labels, name, key, stacked) => {
+    const names = [...new Set(rows.map(name))].sort();
+    return names.map((n, i) => ({
+      label: n, data: perPeriod(rows, labels, key, (x) => name(x) === n), backgroundColor: colour(i),
+      stack: stacked ? "all" : undefined,
+    }));
+  };
+  const stackedScales = { x: { stacked: true }, y: { stacked: true, beginAtZero: true } };
+  const journeyOf = (x) => x.journey_id || "(no journey)";
+
+  let labels = periods(r.commerce);
+  draw("commerce", "bar", labels, [
+    { label: "Orders", data: perPeriod(r.commerce, labels, "orders"), backgroundColor: colour(1), yAxisID: "y" },
+    { type: "line", label: "Revenue", data: perPeriod(r.commerce, labels, "revenue"), borderColor: colour(3), backgroundColor: colour(3), yAxisID: "revenue" },
+  ], { scales: { y: { beginAtZero: true, position: "left" }, revenue: { beginAtZero: true, position: "right", grid: { drawOnChartArea: false } } } });
+
+  labels = periods(r.carts);
+  draw("carts", "bar", labels, bars(labels, r.carts, [
+    ["cart_abandoned", "Carts abandoned"], ["cart_recovered", "Carts recovered"],
+    ["checkout_abandoned", "Checkouts abandoned"], ["checkout_recovered", "Checkouts recovered"]]));
+
+  labels = periods(r.customers);
+  draw("customers", "bar", labels, bars(labels, r.customers, [
+    ["customers", "Customers"], ["repeat_customers", "Repeat customers"]]));
+
+  const cohorts = [...new Set(r.retention.map((x) => x.cohort))].sort();
+  const months = Math.max(-1, ...r.retention.map((x) => x.month)) + 1;
+  draw("retention", "line", [...Array(months).keys()].map((m) => `Month ${m}`), cohorts.map((c, i) => ({
+    label: c, borderColor: colour(i), backgroundColor: colour(i),
+    data: [...Array(months).keys()].map((m) => pct((r.retention.find((x) => x.cohort === c && x.month === m) || {}).rate)),
+  })), { scales: { y: { beginAtZero: true, max: 100, title: { display: true, text: "% of the cohort ordering" } } } });
+
+  draw("stages", "bar", r.stages.map((x) => x.stage), [
+    { label: "Customers", data: r.stages.map((x) => x.profiles), backgroundColor: Juncture.palette.slice(0, 4) },
+  ], { indexAxis: "y", plugins: { legend: { display: false } } });
+
+  labels = periods(r["stage-moves"]);
+  draw("stage-moves", "bar", labels, grouped(r["stage-moves"], labels, (x) => `${x.from} → ${x.to}`, "moves", true),
+    { scales: stackedScales });
+
+  labels = periods(r.journeys);
+  draw("journeys", "bar", labels, grouped(r.journeys, labels, (x) => `${x.journey_id} (${x.arm})`, "converted", false),
+    { plugins: { legend: { position: "bottom" }, title: { display: true, text: "Customers converted, per period of entry" } } });
+
+  labels = periods(r.attribution);
+  draw("attribution", "bar", labels, grouped(r.attribution, labels, journeyOf, "revenue", true),
+    { scales: stackedScales, plugins: { legend: { position: "bottom" }, title: { display: true, text: "Revenue credited by last touch" } } });
+
+  labels = periods(r.messages);
+  draw("messages", "bar", labels, bars(labels, r.messages, [
+    ["delivered", "Delivered"], ["suppressed", "Suppressed"], ["failed", "Failed"], ["pending", "Pending"]]),
+  { scales: stackedScales });
+
+  // each survey's score per period (and group) with its 95% interval as a floating bar
+  const surveys = r.surveys;
+  const place = (x) => (x.group === "all" ? x.period : `${x.period} ${x.group}`);
+  labels = [...new Set(surveys.map(place))].sort();
+  const scaled = (x, v) => (v === null || v === undefined ? null : x.survey === "csat" ? pct(v) : v);
+  const series = (survey) => labels.map((l) => surveys.find((x) => x.survey === survey && place(x) === l) || null);
+  const sets = [];
+  [["nps", "NPS", "nps"], ["csat", "CSAT % satisfied", "csat"]].forEach(([survey, name, axis], i) => {
+    const found = series(survey);
+    sets.push({ type: "bar", label: `${name}: 95% interval`, yAxisID: axis, backgroundColor: `${colour(i)}55`,
+      data: found.map((x) => (x && x.low !== null ? [scaled(x, x.low), scaled(x, x.high)] : null)) });
+    sets.push({ type: "line", label: name, yAxisID: axis, showLine: false, pointRadius: 5, borderColor: colour(i), backgroundColor: colour(i),
+      data: found.map((x) => (x ? scaled(x, x.score) : null)) });
+  });
+  draw("surveys", "bar", labels, sets, { scales: {
+    nps: { position: "left", min: -100, max: 100, title: { display: true, text: "NPS" } },
+    csat: { position: "right", min: 0, max: 100, grid: { drawOnChartArea: false }, title: { display: true, text: "CSAT %" } },
+  } });
+
+  const arms = r["follow-up"];
+  draw("follow-up", "bar", arms.map((x) => x.arm), [
+    { label: "Purchase rate %", data: arms.map((x) => pct(x.purchase_rate)), backgroundColor: colour(0) },
+  ], { plugins: { legend: { display: false } } });
+};
+
 document.addEventListener("DOMContentLoaded", () => {
   const start = Pages[document.body.dataset.page];
   if (start) start();
