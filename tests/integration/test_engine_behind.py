@@ -5,6 +5,7 @@ through restarts, a poisoned event and a second follower on the same log."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from juncture.core import messages
 from juncture.errors import PositionMoved
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.engine import Engine
+from juncture.runtime.engine_process import EngineProcess
 from juncture.runtime.erasure import Eraser
 from juncture.runtime.follower import ENGINE, LogFollower
 from juncture.store import tables
@@ -179,3 +181,19 @@ def test_an_erasure_runs_on_the_engine_s_writer_between_batches(
     assert erased is not None and victim.profile_id in erased.profiles
     assert behind.store.profiles.profile(victim.profile_id) is None
     assert behind.follower.tick_sync().duplicates == 0  # the writer works on after it
+
+
+def test_the_engine_process_runs_once_it_said_it_applies_the_log(sqlite_url: str) -> None:
+    """``juncture serve``'s engine is running (``/readyz``, read-your-writes) from the moment
+    the child says it applies the log, not from its start: it spends seconds importing."""
+    process = EngineProcess({"JUNCTURE_DATABASE_URL": sqlite_url})
+    process.start()
+    try:
+        assert not process.alive()
+        deadline = time.monotonic() + 120
+        while not process.alive():
+            assert time.monotonic() < deadline, "the engine never said it runs"
+            time.sleep(0.05)
+    finally:
+        process.stop()
+    assert not process.alive()

@@ -22,6 +22,9 @@ def engine(
     hold_timers: Annotated[
         bool, typer.Option(help="Fire no timer (the server holds overdue work)")
     ] = False,
+    ready_fd: Annotated[
+        int | None, typer.Option(help="Write a byte to this descriptor once applying the log")
+    ] = None,
 ) -> None:
     """Apply the event log to profiles, signals, segments and journeys, behind ingestion."""
     import os
@@ -47,6 +50,9 @@ def engine(
     heap.settle()
     if not hold_timers:
         juncture.start_scheduler()
+    if ready_fd is not None:  # the server's /readyz waits for this
+        os.write(ready_fd, b"1")
+        os.close(ready_fd)
     try:
         while not stop.wait(1.0):
             if parent is not None and parent_gone(parent):

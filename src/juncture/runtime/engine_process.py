@@ -5,7 +5,10 @@ interpreter from the requests it should never slow down. As a child process
 (``juncture engine``) it runs beside the server, at a lower CPU priority, on the same
 database. The supervisor restarts it when it exits; the child exits when its parent is
 gone, so a server killed with SIGKILL leaves no engine behind to race the next one (two
-engines on one log stay exactly-once anyway: see ``log_positions``).
+engines on one log stay exactly-once anyway: see ``log_positions``). The child says it is
+applying the log by writing to a pipe it is handed (``--ready-fd``): until then the engine
+is not running as ``/readyz`` and read-your-writes see it (the child spends its first
+seconds importing).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class EngineProcess:
         self._env = {**os.environ, **env}
         self._args = tuple(args)  # more options of ``juncture engine``
         self._proc: subprocess.Popen[bytes] | None = None
+        self._ready = threading.Event()  # the running child said it applies the log
         self._stopping = threading.Event()
         self._watch = threading.Thread(target=self._run, name="juncture-engine-watch", daemon=True)
 
@@ -35,7 +39,8 @@ class EngineProcess:
         self._watch.start()
 
     def alive(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+        """Whether the engine runs and has said it applies the log."""
+        return self._proc is not None and self._proc.poll() is None and self._ready.is_set()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -51,9 +56,23 @@ class EngineProcess:
             self._watch.join()
 
     def _spawn(self) -> subprocess.Popen[bytes]:
+        self._ready.clear()
+        said, say = os.pipe()
         command = [sys.executable, "-m", "juncture", "engine", "--parent", str(os.getpid())]
-        command += self._args
-        return subprocess.Popen(command, env=self._env)  # noqa: S603 - our own interpreter
+        command += ["--ready-fd", str(say), *self._args]
+        try:  # our own interpreter
+            proc = subprocess.Popen(command, env=self._env, pass_fds=(say,))  # noqa: S603
+        finally:
+            os.close(say)  # the child holds its copy: its exit ends the read below
+        threading.Thread(target=self._await_ready, args=(said,), daemon=True).start()
+        return proc
+
+    def _await_ready(self, said: int) -> None:
+        try:
+            if os.read(said, 1):  # empty: the child exited before it was ready
+                self._ready.set()
+        finally:
+            os.close(said)
 
     def _run(self) -> None:
         while not self._stopping.is_set():
