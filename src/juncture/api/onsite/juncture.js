@@ -115,7 +115,9 @@
       var body = { writeKey: writeKey, placement: placement, anonymousId: who.anonymousId };
       if (who.userId) { body.userId = who.userId; if (opt.userHash) body.userHash = opt.userHash; }
       for (var k in more || {}) if (more[k]) body[k] = more[k];
-      return post("/v1/decide", body).then(function (r) {
+      // consistent: what the shop's tracker sent just before (the add-to-cart) is applied
+      // first, however far behind the log the engine is (a bounded wait on the server).
+      return post("/v1/decide?consistent=true", body).then(function (r) {
         if (!r.ok) throw new Error("juncture: decide answered " + r.status);
         return r.json();
       });
