@@ -187,6 +187,7 @@ def settings_for(database_url: str, **extra: Any) -> Settings:
             "identity_secret": IDENTITY_SECRET,
             "links_secret": LINKS_SECRET,
             "public_url": PUBLIC_URL,
+            "engine_process": False,
             **extra,
         },
     )
@@ -196,6 +197,22 @@ def signed(user_id: str) -> str:
     """The user hash a retailer's backend puts in the page for ``user_id`` (POST /v1/decide
     trusts a userId only with it)."""
     return proof.user_hash(IDENTITY_SECRET, user_id)
+
+
+CATCH_UP: Final = 60.0  # seconds a test waits, at most, for the engine behind the log
+
+
+def caught_up(juncture: wiring.Juncture, timeout: float = CATCH_UP) -> None:
+    """Wait until the engine has applied every event accepted so far, as a client that reads
+    right after its writes asks with ``?consistent=true`` (inline, it had in each commit).
+    Each wait is the engine's own bound (``JUNCTURE_CONSISTENT_READ_WAIT``), retried up to
+    ``timeout``: a loaded machine may take longer than a shopper would wait."""
+    engine = juncture.engine_behind()
+    if engine is None:
+        return
+    deadline = time.monotonic() + timeout
+    while not engine.catch_up():
+        assert time.monotonic() < deadline, f"the engine did not catch up in {timeout} s"
 
 
 class LiveServer:

@@ -17,7 +17,7 @@ from segment.analytics.client import Client
 from juncture.store.placements import Placements
 from tests.browser import shop
 from tests.browser.conftest import PageProblems, screenshot
-from tests.conftest import ADMIN, BASIC, WRITE_KEY, LiveServer, signed, stored
+from tests.conftest import ADMIN, BASIC, WRITE_KEY, LiveServer, caught_up, signed, stored
 from tests.e2e.test_decide_http import queue
 
 VISITOR = "a-onsite-visitor"
@@ -54,6 +54,7 @@ def track(live: LiveServer, event: str, **properties: Any) -> None:
     body = {"anonymousId": VISITOR, "event": event, "properties": properties,
             "messageId": str(uuid.uuid4())}  # fmt: skip
     assert httpx.post(f"{live.url}/v1/track", json=body, headers=BASIC).status_code == 200
+    caught_up(live.juncture)  # the visitor's profile is in before it is read
 
 
 def queued(live: LiveServer, kind: str, placement: str = "any", **payload: Any) -> None:

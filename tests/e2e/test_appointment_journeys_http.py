@@ -14,7 +14,7 @@ import pytest
 from segment.analytics.client import Client
 
 from juncture.runtime.clock import ManualClock
-from tests.conftest import ADMIN, WRITE_KEY, LiveServer, mail_server
+from tests.conftest import ADMIN, WRITE_KEY, LiveServer, caught_up, mail_server
 from tests.e2e.test_catalog_http import upload
 from tests.servers import SmtpSink
 
@@ -51,6 +51,7 @@ def test_a_booking_is_confirmed_at_once_and_reminded_on_the_day(
     client = Client(WRITE_KEY, host=live.url, sync_mode=True)
     client.identify("s1", {"email": "s1@example.com", "first_name": "Sam"}, timestamp=START)
     client.flush()
+    caught_up(live.juncture)  # the customer's profile is in before the booking
 
     booking = {"customerId": "s1", "associateId": "a1", "startsAt": "2026-12-03T10:30:00Z"}
     assert api.post("/v1/appointments", json=booking).status_code == 201
@@ -61,10 +62,10 @@ def test_a_booking_is_confirmed_at_once_and_reminded_on_the_day(
     assert "Thursday 03 December at 10:30 at our munich store" in body.get_content()
 
     clock.set(dt.datetime(2026, 12, 3, 0, 1, tzinfo=dt.UTC))
-    live.juncture.committer.tick_sync()  # the day: the journey waits for the morning
+    live.juncture.tick_sync()  # the day: the journey waits for the morning
     assert len(sink.wait_for(2, timeout=1)) == 1
     clock.set(dt.datetime(2026, 12, 3, 8, 1, tzinfo=dt.UTC))
-    live.juncture.committer.tick_sync()
+    live.juncture.tick_sync()
     mails = sink.wait_for(2)
     assert len(mails) == 2
     assert str(mails[1].message["Subject"]) == "Today: your appointment with Ann"

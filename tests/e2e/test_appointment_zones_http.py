@@ -15,7 +15,7 @@ import pytest
 from segment.analytics.client import Client
 
 from juncture.runtime.clock import ManualClock
-from tests.conftest import ADMIN, WRITE_KEY, LiveServer, mail_server
+from tests.conftest import ADMIN, WRITE_KEY, LiveServer, caught_up, mail_server
 from tests.e2e.test_catalog_http import upload
 from tests.servers import SmtpSink
 
@@ -41,7 +41,7 @@ def shop(database_url: str, clock: ManualClock) -> Iterator[tuple[LiveServer, Sm
 
 
 def _open(live: LiveServer, stores: str = STORES) -> httpx.Client:
-    api = httpx.Client(base_url=live.url, headers=ADMIN)
+    api = httpx.Client(base_url=live.url, headers=ADMIN, timeout=30)  # a loaded machine
     yaml = {"Content-Type": "application/yaml"}
     for name in ("appointment_confirmation.yaml", "appointment_reminder.yaml"):
         r = api.post("/v1/journeys", content=(LIBRARY / name).read_text(), headers=yaml)
@@ -51,6 +51,7 @@ def _open(live: LiveServer, stores: str = STORES) -> httpx.Client:
     client = Client(WRITE_KEY, host=live.url, sync_mode=True)
     client.identify("s1", {"email": "s1@example.com", "first_name": "Sam"}, timestamp=START)
     client.flush()
+    caught_up(live.juncture)  # the customer's profile is in before the booking
     return api
 
 
@@ -63,7 +64,7 @@ def _slots(api: httpx.Client, day: str) -> list[str]:
 
 def _tick(live: LiveServer, clock: ManualClock, at: dt.datetime) -> None:
     clock.set(at)
-    live.juncture.committer.tick_sync()
+    live.juncture.tick_sync()
 
 
 def test_slots_and_reminders_follow_the_store_clock_across_the_change_of_time(

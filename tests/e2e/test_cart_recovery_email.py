@@ -20,7 +20,7 @@ from juncture.core.journeys.machine import bucket
 from juncture.definitions import journeys as journey_definitions
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.engine import StaticJourneys
-from tests.conftest import WRITE_KEY, LiveServer, settings_for
+from tests.conftest import WRITE_KEY, LiveServer, caught_up, settings_for
 from tests.servers import Mail, SmtpSink
 
 T0 = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)
@@ -55,6 +55,7 @@ class Shop:
         message = {"messageId": str(uuid.uuid4()), "timestamp": at.isoformat(), **body}
         r = httpx.post(f"{self.server.url}/v1/{path}", json=message, auth=(WRITE_KEY, ""))
         assert r.status_code == 200, r.text
+        caught_up(self.server.juncture)  # applied at its own time, before the clock moves on
 
     def add(self, minutes: int, product: str, price: float) -> None:
         props = {"cart_id": "c1", "product_id": product, "name": product, "price": price}
@@ -64,7 +65,7 @@ class Shop:
     def at(self, minutes: int) -> list[Mail]:
         """Move the clock, let the engine fire what fell due, give the dispatcher time."""
         self.clock.set(T0 + dt.timedelta(minutes=minutes))
-        self.server.juncture.committer.tick_sync()
+        self.server.juncture.tick_sync()
         time.sleep(0.5)
         return list(self.sink.mails)
 

@@ -12,7 +12,7 @@ import httpx
 from segment.analytics.client import Client
 
 from juncture.store.activity import Bucket
-from tests.conftest import ADMIN_TOKEN, WRITE_KEY, LiveServer
+from tests.conftest import ADMIN_TOKEN, WRITE_KEY, LiveServer, caught_up
 
 
 def send(live: LiveServer) -> None:
@@ -27,6 +27,7 @@ def send(live: LiveServer) -> None:
     client.track("bob", "Order Completed", {"order_id": "o3", "total": "not a number"})
     client.flush()
     assert errors == []
+    caught_up(live.juncture)  # with what the engine derived from them
 
 
 def buckets_around(live: LiveServer) -> tuple[list[Bucket], dt.datetime]:

@@ -16,7 +16,7 @@ from juncture import wiring
 from juncture.core.journeys.orchestrate import Message
 from juncture.store.outbox import Outbox
 from juncture.store.placements import Placements
-from tests.conftest import ADMIN_TOKEN, WRITE_KEY, LiveServer, settings_for, signed
+from tests.conftest import ADMIN_TOKEN, WRITE_KEY, LiveServer, caught_up, settings_for, signed
 
 AUTH = {"Authorization": "Basic " + base64.b64encode(f"{WRITE_KEY}:".encode()).decode()}
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -37,6 +37,7 @@ def send(live: LiveServer, kind: str, **body: Any) -> None:
     body.setdefault("messageId", str(uuid.uuid4()))
     r = httpx.post(f"{live.url}/v1/{kind}", json=body, headers=AUTH)
     assert r.status_code == 200, r.text
+    caught_up(live.juncture)  # the tests read the profile it made, or decide for it
 
 
 def profile_of(live: LiveServer, user_id: str) -> str:

@@ -107,13 +107,16 @@ def test_deduplicated_metric_counts_retried_messages(live: LiveServer) -> None:
 
 def test_commit_metrics_count_commits_of_events_and_not_timer_ticks(live: LiveServer) -> None:
     for _ in range(3):
-        live.juncture.committer.tick_sync()  # nothing due: a commit without events
+        live.juncture.tick_sync()  # nothing due: a commit without events
     batch = {"batch": [dict(track(), type="track") for _ in range(3)]}
     assert httpx.post(f"{live.url}/v1/batch", json=batch, headers=BASIC).status_code == 200
     assert _metric(live, "juncture_commit_events_count") == 1
-    with live.juncture.store.engine.connect() as conn:  # the three and what they derived
-        every = conn.execute(sa.text("SELECT count(*) FROM events")).scalar_one()
-    assert _metric(live, "juncture_commit_events_sum") == every > 3
+    if live.juncture.behind:  # the commit holds the three; the engine derives after it
+        assert _metric(live, "juncture_commit_events_sum") == 3
+    else:
+        with live.juncture.store.engine.connect() as conn:  # the three and what they derived
+            every = conn.execute(sa.text("SELECT count(*) FROM events")).scalar_one()
+        assert _metric(live, "juncture_commit_events_sum") == every > 3
     assert _metric(live, "juncture_commit_requests_sum") == 1
 
 

@@ -18,7 +18,7 @@ from juncture import wiring
 from juncture.core import messages
 from juncture.runtime.clock import ManualClock
 from juncture.store import tables
-from tests.conftest import ADMIN_TOKEN, LiveServer, settings_for
+from tests.conftest import ADMIN_TOKEN, LiveServer, caught_up, settings_for
 
 T0 = dt.datetime(2026, 5, 4, 10, 0, tzinfo=dt.UTC)  # a Monday, 10:00 UTC
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -60,6 +60,7 @@ class Shop:
         body = {"messageId": str(uuid.uuid4()), "timestamp": at.isoformat(), **message}
         envelope = messages.Envelope(messages=[msgspec.Raw(orjson.dumps(body))], single=False)
         assert self.j.ingestor.ingest_sync(envelope, "test").rejected == []
+        caught_up(self.j)  # applied at its own time, before the clock moves on
 
     def add(self, at: dt.datetime, cart: str) -> None:
         props = {"cart_id": cart, "product_id": "P1", "name": "Shoe", "price": 50.0}
@@ -67,7 +68,7 @@ class Shop:
 
     def advance(self, to: dt.datetime) -> None:
         self.clock.set(to)
-        self.j.committer.tick_sync()
+        self.j.tick_sync()
 
     def rows(self, table: sa.Table) -> list[dict[str, Any]]:
         with self.j.store.engine.connect() as conn:

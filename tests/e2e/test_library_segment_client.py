@@ -32,7 +32,7 @@ from juncture.runtime.clock import ManualClock
 from juncture.runtime.engine import StaticJourneys
 from juncture.runtime.segments import Segments
 from juncture.store import tables
-from tests.conftest import WRITE_KEY, LiveServer, settings_for
+from tests.conftest import WRITE_KEY, LiveServer, caught_up, settings_for
 from tests.servers import HttpRecorder, Mail, SmtpSink
 
 T0 = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)  # a Monday
@@ -116,9 +116,9 @@ class Shop:
             fired.append(due)
             assert fired.count(due) < 5, f"a timer due at {due} does not fire"
             self.clock.set(max(self.clock.now(), due))
-            self.j.committer.tick_sync()
+            self.j.tick_sync()
         self.clock.set(max(self.clock.now(), to))
-        self.j.committer.tick_sync()
+        self.j.tick_sync()
         self._settle()
 
     def _next_due(self, until: dt.datetime) -> dt.datetime | None:
@@ -129,7 +129,9 @@ class Shop:
         return None if found is None else as_utc(found)
 
     def _settle(self) -> None:
-        """Wait until the dispatcher has taken every message due by now."""
+        """Wait until the engine has applied what was sent and the dispatcher has taken
+        every message due by now."""
+        caught_up(self.j)
         t = tables.outbox
         due = sa.and_(
             t.c.status.in_(("pending", "deferred")), t.c.next_attempt_at <= self.clock.now()

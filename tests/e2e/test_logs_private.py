@@ -44,8 +44,9 @@ def _send_personal_data(url: str) -> None:
         assert c.post("/v1/track", content=f'{{"userId": "{USER_ID}", "event": ').is_client_error
         assert c.post("/v1/track", json={"event": EMAIL}).status_code == 400
     with httpx.Client(base_url=url, headers=admin, timeout=10) as a:
-        assert a.get("/v1/profiles", params={"email": EMAIL}).is_success
-        assert a.get("/v1/profiles", params={"userId": USER_ID}).is_success
+        consistent = {"consistent": "true"}  # read right after the writes
+        assert a.get("/v1/profiles", params={"email": EMAIL, **consistent}).is_success
+        assert a.get("/v1/profiles", params={"userId": USER_ID, **consistent}).is_success
         assert a.get(f"/v1/profiles/{USER_ID}").status_code == 404
         assert a.get("/v1/events", params={"userId": USER_ID}).is_success
         assert a.post("/v1/decide", json={"userId": USER_ID, "placement": NAME}).status_code

@@ -26,7 +26,7 @@ from juncture.core.events import as_utc
 from juncture.runtime.replay import replay
 from juncture.store import tables
 from juncture.store.sql import SqlStore
-from tests.conftest import ADMIN_TOKEN, WRITE_KEY, LiveServer, settings_for
+from tests.conftest import ADMIN_TOKEN, WRITE_KEY, LiveServer, caught_up, settings_for
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 NOW = dt.datetime.now(dt.UTC).isoformat()
@@ -94,6 +94,7 @@ def events_of(server: LiveServer, user: str) -> list[dict[str, Any]]:
 
 def processed(server: LiveServer, user: str) -> bool:
     """Stored, and through the engine: the event carries the profile it resolved to."""
+    caught_up(server.juncture)
     found = events_of(server, user)
     return bool(found) and all(e.get("profileId") for e in found)
 

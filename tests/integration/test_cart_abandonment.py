@@ -16,7 +16,7 @@ from juncture import wiring
 from juncture.core import messages
 from juncture.core.events import Event
 from juncture.runtime.clock import ManualClock
-from tests.conftest import settings_for
+from tests.conftest import caught_up, settings_for
 
 T0 = dt.datetime(2026, 5, 4, 18, 0, tzinfo=dt.UTC)
 QUIET = dt.timedelta(minutes=30)  # the default SignalConfig.cart_quiet
@@ -58,11 +58,12 @@ class Shop:
         envelope = messages.Envelope(messages=[msgspec.Raw(orjson.dumps(body))], single=False)
         outcome = self.juncture.ingestor.ingest_sync(envelope, "web")
         assert outcome.receipt.stored == 1
+        caught_up(self.juncture)  # applied at its own time, before the clock moves on
 
     def tick(self, minutes: float) -> None:
         """The scheduler's tick at ``minutes`` after T0."""
         self.at(minutes)
-        self.juncture.committer.tick_sync()
+        self.juncture.tick_sync()
 
     def abandoned(self, name: str = "Cart Abandoned") -> list[Event]:
         derived = self.juncture.store.events(user_id=None, derived=True, limit=1000)

@@ -22,7 +22,7 @@ from juncture.core.events import as_utc
 from juncture.runtime.clock import ManualClock
 from juncture.store import date_timers, tables
 from juncture.store.journeys import JourneyStore
-from tests.conftest import settings_for
+from tests.conftest import caught_up, settings_for
 from tests.integration.test_journey_dates import BIRTHDAY
 
 T0 = dt.datetime(2026, 5, 4, 10, tzinfo=dt.UTC)
@@ -53,6 +53,7 @@ class Store:
                 "messageId": str(uuid.uuid4()), "timestamp": at}  # fmt: skip
         envelope = messages.Envelope(messages=[msgspec.Raw(orjson.dumps(body))], single=False)
         assert self.j.ingestor.ingest_sync(envelope, "test").rejected == []
+        caught_up(self.j)  # the profile and its date timers are in
 
     def timers(self) -> list[tuple[str, dt.datetime]]:
         """The date timers (kind, due), by due time."""
@@ -91,7 +92,7 @@ def test_a_birthday_journey_applied_later_arms_the_birthdays_already_known(store
     christmas_eve = dt.datetime(2026, 12, 24, tzinfo=dt.UTC)
     assert store.timers() == [("anniversary", midnight), ("anniversary", christmas_eve)]
     store.clock.set(midnight)
-    store.j.committer.tick_sync()
+    store.j.tick_sync()
     assert store.events("Anniversary Reached") == 1
     # Applied again unchanged: nothing stored, nothing armed; the re-armed timer stands.
     again = store.journeys.apply(BIRTHDAY, "birthday.yaml")

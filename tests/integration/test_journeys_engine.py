@@ -24,7 +24,7 @@ from juncture.definitions import journeys as journey_definitions
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.engine import StaticJourneys
 from juncture.store import tables
-from tests.conftest import settings_for
+from tests.conftest import caught_up, settings_for
 
 T0 = dt.datetime(2026, 5, 4, 10, 0, tzinfo=dt.UTC)  # a Monday, 10:00 UTC
 
@@ -96,10 +96,11 @@ class Shop:
         envelope = messages.Envelope(messages=[msgspec.Raw(orjson.dumps(body))], single=False)
         outcome = self.j.ingestor.ingest_sync(envelope, "test")
         assert outcome.rejected == [], outcome.rejected
+        caught_up(self.j)  # applied at its own time, before the clock moves on
 
     def advance(self, to: dt.datetime) -> None:
         self.clock.set(to)
-        self.j.committer.tick_sync()
+        self.j.tick_sync()
 
     def outbox(self) -> list[dict[str, Any]]:
         with self.j.store.engine.connect() as conn:

@@ -26,7 +26,7 @@ from juncture.runtime import lifetime_value
 from juncture.runtime.segments import Segments
 from juncture.store.customer_orders import CustomerOrders, OrderHistory
 from juncture.testing import ManualClock
-from tests.conftest import settings_for
+from tests.conftest import caught_up, settings_for
 
 T0 = dt.datetime(2026, 1, 5, 10, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
@@ -69,6 +69,7 @@ class Shop:
         }
         envelope = messages.Envelope(messages=[msgspec.Raw(orjson.dumps(msg))], single=False)
         assert self.juncture.ingestor.ingest_sync(envelope, "test").receipt.stored == 1
+        caught_up(self.juncture)  # applied at its own time, before the clock moves on
 
     def profile_id(self, name: str) -> str:
         found = self.juncture.store.profiles.by_identifier(f"user_id:{self.user(name)}")
@@ -112,7 +113,7 @@ def test_histories_are_the_orders_each_customer_made(shop: Shop) -> None:
 
 def test_the_clv_trait_is_stored_and_vips_at_risk_are_found(shop: Shop) -> None:
     scores = lifetime_value.refresh(
-        CustomerOrders(shop.juncture.store.engine), shop.juncture.committer.run_sync, NOW
+        CustomerOrders(shop.juncture.store.engine), shop.juncture.batch_run(), NOW
     )
     sent = sorted((shop.profile_id(n), tuple(sorted(o))) for n, o in shop.sent.items())
     by_hand = clv.score([OrderHistory(pid, orders) for pid, orders in sent], NOW)
@@ -134,7 +135,7 @@ def test_the_clv_trait_is_stored_and_vips_at_risk_are_found(shop: Shop) -> None:
 
 
 def test_a_later_event_keeps_the_trait_and_a_rerun_replaces_it(shop: Shop) -> None:
-    run = shop.juncture.committer.run_sync
+    run = shop.juncture.batch_run()
     orders = CustomerOrders(shop.juncture.store.engine)
     lifetime_value.refresh(orders, run, NOW)
     first = shop.traits("gone")["clv"]
@@ -156,11 +157,11 @@ def test_a_base_without_repeat_buyers_or_too_alike_cannot_be_fitted(database_url
             s.order(f"once{i}", T0 + i * DAY, 30.0)
         orders = CustomerOrders(s.juncture.store.engine)
         with pytest.raises(Conflict, match="repeat purchase"):
-            lifetime_value.refresh(orders, s.juncture.committer.run_sync, NOW)
+            lifetime_value.refresh(orders, s.juncture.batch_run(), NOW)
         s.order("once0", T0 + 9 * DAY, 30.0)
         s.order("once1", T0 + 12 * DAY, 45.0)
         with pytest.raises(Conflict, match="do not vary enough"):
-            lifetime_value.refresh(orders, s.juncture.committer.run_sync, NOW)
+            lifetime_value.refresh(orders, s.juncture.batch_run(), NOW)
         assert "clv" not in s.traits("once0")
     finally:
         s.juncture.close()

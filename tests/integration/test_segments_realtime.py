@@ -25,7 +25,7 @@ from juncture.runtime.clock import ManualClock
 from juncture.runtime.engine import StaticJourneys
 from juncture.runtime.segments import Segments
 from juncture.store import tables
-from tests.conftest import settings_for
+from tests.conftest import caught_up, settings_for
 
 T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 DEFINITIONS = [
@@ -159,10 +159,11 @@ class World:
         envelope = messages.Envelope(messages=[msgspec.Raw(orjson.dumps(msg))], single=False)
         outcome = self.juncture.ingestor.ingest_sync(envelope, "test")
         assert outcome.receipt.stored == 1, outcome
+        caught_up(self.juncture)  # applied at its own time, before the clock moves on
 
     def tick(self, at: dt.datetime) -> None:
         self.clock.set(at)
-        self.juncture.committer.tick_sync()
+        self.juncture.tick_sync()
 
     def profiles(self) -> set[str]:
         """This run's profiles, merged ones included."""

@@ -30,7 +30,7 @@ def test_realtime_membership_equals_batch_on_the_simulators_data(database_url: s
         for quiet in (dt.timedelta(0), *QUIET):
             clock.set(end + quiet)
             for _ in range(50):  # the windows that slid by then, by their timers
-                juncture.committer.tick_sync()
+                juncture.tick_sync()
                 if not tallies.timers_due(juncture.store, clock.now()):
                     break
             sizes = {}

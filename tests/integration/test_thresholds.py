@@ -21,7 +21,7 @@ from juncture.core.pipeline import EngineConfig
 from juncture.errors import InvalidSettings
 from juncture.runtime.clock import ManualClock
 from juncture.settings import Settings
-from tests.conftest import settings_for
+from tests.conftest import caught_up, settings_for
 
 T0 = dt.datetime(2026, 5, 4, 18, 0, tzinfo=dt.UTC)
 MIN = dt.timedelta(minutes=1)
@@ -44,10 +44,11 @@ class Shop:
         }
         envelope = messages.Envelope(messages=[msgspec.Raw(orjson.dumps(body))], single=False)
         assert self.juncture.ingestor.ingest_sync(envelope, "web").receipt.stored == 1
+        caught_up(self.juncture)  # applied at its own time, before the clock moves on
 
     def tick(self, at: dt.datetime) -> None:
         self.clock.set(at)
-        self.juncture.committer.tick_sync()
+        self.juncture.tick_sync()
 
     def derived(self, name: str) -> list[Event]:
         found = self.juncture.store.events(user_id=None, derived=True, limit=1000)
@@ -111,6 +112,7 @@ def test_channel_switch_window_limits_channel_switched(tuned: Shop) -> None:
         }
         envelope = messages.Envelope(messages=[msgspec.Raw(orjson.dumps(body))], single=False)
         assert tuned.juncture.ingestor.ingest_sync(envelope, "web").receipt.stored == 1
+        caught_up(tuned.juncture)
 
     on(T0, "web")
     on(T0 + 4 * MIN, "app")  # inside 5 minutes: a switch

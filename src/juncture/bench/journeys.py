@@ -66,7 +66,9 @@ def percentiles(latencies: list[float]) -> dict[str, float]:
 def _juncture(url: str, clock: Clock) -> wiring.Juncture:
     journey = next(j for j in journey_definitions.load_library() if j.id == JOURNEY)
     return wiring.build(
-        Settings(database_url=url), clock=clock, journeys=StaticJourneys(Catalog.of([journey]))
+        Settings(database_url=url, engine_mode="inline"),  # the outbox row in the event's commit
+        clock=clock,
+        journeys=StaticJourneys(Catalog.of([journey])),
     )
 
 
@@ -164,7 +166,7 @@ def engine_timers(url: str, timers: int, max_seconds: float) -> dict[str, Any]:
         before = due()
         started = time.perf_counter()
         while time.perf_counter() - started < max_seconds:
-            juncture.committer.tick_sync()
+            juncture.tick_sync()
             if due() == 0:
                 break
         seconds = time.perf_counter() - started

@@ -253,7 +253,8 @@ def engine_cost(events: int, echo: Echo) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="juncture-bench-") as tmp:
             url = f"sqlite:///{Path(tmp) / 'engine.db'}"
             clock = ManualClock(NOW - dt.timedelta(days=1))
-            juncture = wiring.build(Settings(database_url=url, sqlite_synchronous="NORMAL"), clock)
+            settings = Settings(database_url=url, sqlite_synchronous="NORMAL", engine_mode="inline")
+            juncture = wiring.build(settings, clock)
             try:
                 if apply:
                     ops = Segments(juncture.store.segments)

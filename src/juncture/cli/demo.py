@@ -264,7 +264,8 @@ Serving the demo store at {url} (Ctrl-C to stop). Try:
   curl -s -u {DEMO_WRITE_KEY}: {url}/v1/track -d '{{"userId":"me","event":"Product Viewed"}}'
   {url}/docs  (the API),  {url}/metrics  (Prometheus)
 """)
-    juncture = wiring.build(settings, hold_timers=True)  # nor in the storefront's commits
+    inline = settings.model_copy(update={"engine_mode": "inline"})  # as the demo ran
+    juncture = wiring.build(inline, hold_timers=True)  # nor in the storefront's commits
     _say_pending(juncture)
     app = juncture.app()
     storefront.mount(app, DEMO_WRITE_KEY, juncture.store, juncture.clock)

@@ -112,7 +112,11 @@ def build(settings: Settings) -> tuple[wiring.Juncture, ManualClock]:
     # one seed, one run: recommendations follow the log every FOLLOW_HOURS simulated hours
     # (not each second of wall time: :func:`run` says when) and number their answers
     settings = settings.model_copy(
-        update={"recs_refresh": FOLLOW_NEVER, "read_cache_seconds": READ_CACHE}
+        update={
+            "recs_refresh": FOLLOW_NEVER,
+            "read_cache_seconds": READ_CACHE,
+            "engine_mode": "inline",  # in event time: each event applied as the clock moves
+        }
     )
     juncture = wiring.build(settings, clock=clock)
     counter = itertools.count(1)
@@ -219,7 +223,7 @@ def run(
                     sim.deliver(delivery)
                     inbox.arrivals.append(replace(delivery, at=max(delivery.at, sim.now)))
             else:
-                juncture.committer.tick_sync()  # fire timers that fell due in a quiet stretch
+                juncture.tick_sync()  # fire timers that fell due in a quiet stretch
             for errand in sim.due_errands():
                 if (confirmed := helped.run(errand)) is not None:
                     sim.deliver(confirmed)

@@ -129,6 +129,11 @@ class Juncture:
         self.scheduler = Scheduler(self.follower or self.committer, interval)
         self.scheduler.start()
 
+    def tick_sync(self) -> None:
+        """Fire the timers that are due now, at once, where the scheduler would (the engine's
+        thread behind the log, or the group committer inline)."""
+        (self.follower or self.committer).tick_sync()
+
     def start_retention(self) -> None:
         """Live mode: the retention job, every ``JUNCTURE_RETENTION_INTERVAL`` seconds, when
         a window is set."""
