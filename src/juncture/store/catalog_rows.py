@@ -55,10 +55,17 @@ def product_row(p: retail.Product, at: dt.datetime, feed_hash: str | None = None
 
 def related_rows(p: retail.Product) -> tuple[dict[str, Any], ...]:
     """The rows of ``p``'s related lists: one per kind and product, at its last position."""
+    if not p.related:
+        return ()
+    if len(p.related) == 1:  # no list to make unique
+        (r,) = p.related
+        return ({"product_id": p.id, "kind": r.kind, "related_id": r.product_id, "position": 0},)
     found = {(r.kind, r.product_id): n for n, r in enumerate(p.related)}
     return tuple(
-        {"product_id": p.id, "kind": kind, "related_id": other, "position": n}
-        for (kind, other), n in found.items()
+        [
+            {"product_id": p.id, "kind": kind, "related_id": other, "position": n}
+            for (kind, other), n in found.items()
+        ]
     )
 
 
