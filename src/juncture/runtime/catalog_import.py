@@ -199,6 +199,8 @@ class _Batch:
             if isinstance(found, tuple) and (pid := feed.row_id(found[1])):
                 hashes[pid] = feed.fingerprint(found[1])  # the last row of an id wins
         stored = self.catalog.fingerprints(list(hashes))
+        if not stored:  # none of them exists (a first import)
+            return hashes, set()
         same = {pid for pid, h in hashes.items() if stored.get(pid) == h}
         if same:
             self.rows = [
