@@ -52,8 +52,10 @@ class Walker:
         self.behaviour: list[seg.BehaviourEvent] = []
         self.timers: dict[str, ScheduleTimer] = {}  # segment and stage timers, by key
         self.moves: list[tuple[str, str, dt.datetime]] = []
-        # indexed, as the engine runs it: leaves matched incrementally over one growing list
+        # indexed, as the engine runs it: leaves matched incrementally over one growing list,
+        # and one index over the walk, which remembers the guards found false
         self.memo = HitMemo(LIBRARY) if indexed else None
+        self.index = membership.index_of(LIBRARY) if indexed else None
 
     @property
     def profile(self) -> Profile:
@@ -68,7 +70,7 @@ class Walker:
             {pid: self.behaviour if self.indexed else list(self.behaviour)}, {},
             scheduled={pid: segment.due_at} if segment is not None else {},
             active_since=START - dt.timedelta(days=1) if self.indexed else None,
-            memo=self.memo,
+            memo=self.memo, index=self.index,
         )  # fmt: skip
 
     def _take(self, step: pipeline.Step) -> None:
@@ -235,6 +237,31 @@ def test_an_event_moves_only_the_segments_whose_answer_it_can_change() -> None:
                     traits={"consent": {"email": {"marketing": True}}})  # fmt: skip
     reachable = reducer.reduce(student, granted)
     assert _watched(student, reachable, granted, frozenset()) == {"students-reachable-by-email"}
+
+
+def test_a_guard_remembered_false_holds_only_for_the_version_of_the_profile_it_saw() -> None:
+    """The index remembers that "active in DACH" cannot take a shopper in Paris; a view
+    does not read the country again, but another version of the profile (an import or a
+    merge moved it to Vienna, not the event) is tested again."""
+    found = membership.index_of(LIBRARY)
+    paris = Profile(profile_id="p1", traits={"city": "Paris", "country": "FR"},
+                    first_seen=START, last_seen=START)  # fmt: skip
+
+    def moved(before: Profile, at: dt.datetime) -> set[str]:
+        after = msgspec.structs.replace(before, last_seen=at)
+        change = index.Change(before, after, at, {}, found.fields)
+        new = [("Product Viewed", _view(at, CATEGORIES[2]).properties)]
+        return {LIBRARY[i].id for i in found.moving(frozenset(), change, new)}
+
+    at = START + dt.timedelta(hours=1)
+    assert moved(paris, at) == set()
+    (remembered, ruled) = found.ruled["p1"]
+    assert ruled and remembered.last_seen == at  # DACH and Berlin ruled out of Paris
+    assert moved(remembered, at + dt.timedelta(hours=1)) == set()
+    vienna = msgspec.structs.replace(
+        found.ruled["p1"][0], traits={"city": "Vienna", "country": "AT"}
+    )
+    assert moved(vienna, at + dt.timedelta(hours=2)) == {"dach-active"}
 
 
 def test_a_profile_no_segment_can_take_evaluates_nothing_at_all() -> None:

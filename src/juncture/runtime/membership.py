@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from typing import Final, Protocol
 
 from juncture.core import pipeline as core
-from juncture.core.events import Event
 from juncture.core.segments import conditions as seg
 from juncture.core.segments import membership
 from juncture.core.signals import ScheduleTimer
@@ -147,8 +146,12 @@ class Tracker:
             for pid in (merge.survivor, merge.merged):  # loaded again by the next commit
                 self.rows.since.pop(pid, None)
         self._hold_new(result)
-        for event in result.events:
-            self._remember(event)
+        names = self.names
+        for event in result.events:  # each event of the names segments read, remembered
+            if event.event in names and event.type == "track" and event.profile_id is not None:
+                self.behaviour.setdefault(event.profile_id, []).append(
+                    seg.BehaviourEvent(event.event, event.timestamp, event.properties)
+                )
         if result.segments is not None:
             pid = result.segments.profile_id
             self.member_of[pid] = result.segments.member_of
@@ -162,17 +165,13 @@ class Tracker:
     def _hold_new(self, result: core.Step) -> None:
         """A profile this commit created has every event of its in ``rows.events`` (each
         is remembered as it is linked): the next commit need not read them again."""
-        held = self.rows.since
-        merged = {pid for m in result.merges for pid in (m.survivor, m.merged)}
+        held, loaded = self.rows.since, self.loaded
         for pid in result.profiles:
-            if pid not in self.loaded and pid not in held and pid not in merged:
+            if pid not in loaded and pid not in held:
+                if any(pid in (m.survivor, m.merged) for m in result.merges):
+                    continue
                 held[pid] = _EVER
                 self.rows.events.setdefault(pid, [])
-
-    def _remember(self, event: Event) -> None:
-        if event.profile_id is None or event.event not in self.names:
-            return
-        self.behaviour.setdefault(event.profile_id, []).extend(membership.behaviour_of([event]))
 
     def save(self, state: StateSql, retired: Iterable[str], now: dt.datetime) -> None:
         stored.drop(state, retired)

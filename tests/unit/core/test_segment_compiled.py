@@ -51,6 +51,7 @@ def test_property_filters_compiled_answer_each_filter() -> None:
         seg.PropertyIs(("brand", "name"), "exists"),
     )
     match = seg.where_test(where)
+    alone = [(p, seg.where_test((p,))) for p in where]  # one filter: compiled apart
     rng = random.Random(5)
     for _ in range(300):
         props: dict[str, Any] = {
@@ -61,6 +62,8 @@ def test_property_filters_compiled_answer_each_filter() -> None:
             props["brand"] = rng.choice([{"name": "X"}, {"name": None}, "X"])
         want = all(seg.compare(seg.lookup(props, p.path), p.op, p.value) for p in where)
         assert match(props) == want, props
+        for p, one in alone:
+            assert one(props) == seg.compare(seg.lookup(props, p.path), p.op, p.value), props
 
 
 def _profile(rng: random.Random) -> Profile:

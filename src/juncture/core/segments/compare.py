@@ -83,15 +83,26 @@ def lookup(doc: Mapping[str, Any] | None, path: Sequence[str]) -> object:
     """The value at a dotted path of a JSON document, None when absent."""
     current: object = doc
     for key in path:
-        if not isinstance(current, Mapping):
+        # (a dict, the usual document, is told apart before the abstract class check)
+        if type(current) is dict or isinstance(current, Mapping):
+            current = current.get(key)
+        else:
             return None
-        current = current.get(key)
     return current
 
 
 def where_test(where: Sequence[PropertyIs]) -> Match:
     """Whether an event's properties pass every filter of ``where``, compiled."""
     checks = tuple((p.path, predicate(p.op, p.value)) for p in where)
+    if len(checks) == 1 and len(checks[0][0]) == 1:  # one filter on a top-level property
+        (((key,), test),) = checks
+
+        def match_one(properties: Mapping[str, Any]) -> bool:
+            if type(properties) is dict:
+                return test(properties.get(key))
+            return test(lookup(properties, (key,)))
+
+        return match_one
 
     def match(properties: Mapping[str, Any]) -> bool:
         for path, holds in checks:  # noqa: SIM110 - a loop: all() of a generator costs more

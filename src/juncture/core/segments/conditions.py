@@ -19,6 +19,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from juncture.core.profile.model import DEFAULT_CONFIG, ProfileConfig
 from juncture.core.segments.compare import Match, compare, lookup, predicate, where_test
 from juncture.core.segments.compiled import Hits, Test, compile_stays_false, compile_test, never
@@ -103,13 +105,14 @@ class Segment:
         return max((w for w in _windows(self.condition)), default=dt.timedelta(0))
 
 
-@dataclass(frozen=True, slots=True)
-class BehaviourEvent:
-    """One event of the profile: the track ``event`` name, its time and properties."""
+class BehaviourEvent(msgspec.Struct, frozen=True, gc=False):
+    """One event of the profile: the track ``event`` name, its time and properties. The
+    working set holds many of them for as long as the process runs: they refer to no
+    object that could refer back, so the cycle collector does not track them."""
 
     name: str
     timestamp: dt.datetime
-    properties: Mapping[str, Any] = field(default_factory=dict)
+    properties: Mapping[str, Any] = {}
 
 
 def _windows(condition: Condition) -> Iterator[dt.timedelta]:

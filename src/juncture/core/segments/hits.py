@@ -50,12 +50,12 @@ class HitMemo:
                 if match(event.properties):
                     bisect.insort(found[key], event.timestamp)
         self._rows[pid] = (stored, len(stored), found)
-        if not new:
-            return found
-        out = dict(found)
+        out = found  # copied when a new event matches: ``found`` holds the stored ones only
         for event in new:
             for key, match in self._by_name.get(event.name, ()):
                 if match(event.properties):
+                    if out is found:
+                        out = dict(found)
                     if out[key] is found[key]:
                         out[key] = list(found[key])
                     bisect.insort(out[key], event.timestamp)

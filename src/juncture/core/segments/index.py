@@ -20,6 +20,14 @@ after the event, the segment is false now and stays false while time alone passe
 profile that is not a member needs nothing evaluated, whatever else moved. A segment whose
 answer is moved by time alone is the segment timer's business, never an event's.
 
+A guard's conjuncts that do not read the stage are functions of a few fields of the profile
+alone, so once one is found false of a profile it stays false until one of those fields
+is replaced (the reducer replaces what it changes): :class:`Index` remembers, per profile,
+the segments such a conjunct ruled out of the profile's last version, and tests them again
+only when the event replaced a field they read (a view in Paris never re-reads the country
+for "active in DACH"). A conjunct reading the stage is tested at every event: time moves
+the stage.
+
 :func:`moves` answers for one segment; :class:`Change` computes each fact of the profile
 before and after the event once, and only when asked.
 """
@@ -73,8 +81,13 @@ class Watch:
     steady: tuple[tuple[frozenset[str], Test], ...]  # time-free leaves: the facts they read
     always: bool  # reads the stage: every event, unless the guard rules it out
     # The guard: the time-free top-level conjuncts, all true for it to hold, each with the
-    # facts it reads (and how each is read: ``facts.reader``), the cheapest first.
+    # facts it reads (and how each is read: ``facts.reader``), the cheapest first; those
+    # that read only facts of the profile's fields (``guard``, a false one is remembered
+    # until one of ``guard_fields`` is replaced), then those that read the stage
+    # (``staged``, tested at every event: time moves the stage).
     guard: tuple[tuple[tuple[tuple[str, Reader], ...], Test], ...]
+    staged: tuple[tuple[tuple[tuple[str, Reader], ...], Test], ...] = ()
+    guard_fields: frozenset[str] = frozenset()
 
 
 def fact_keys(node: Condition) -> frozenset[str]:
@@ -113,6 +126,9 @@ def watch_of(
         if _time_free(c)
     ]
     guard.sort(key=lambda g: any(k in _COSTLY for k, _ in g[0]))  # stable: else in order
+    # a conjunct reading a fact with no fields (the stage: time moves it) is not remembered
+    free = [g for g in guard if all(k in facts.FACT_FIELDS for k, _ in g[0])]
+    staged = [g for g in guard if g not in free]
     return Watch(
         facts=read,
         fields=frozenset(f for key in read for f in facts.FACT_FIELDS.get(key, ())),
@@ -121,7 +137,11 @@ def watch_of(
         clocked=clocked,
         steady=steady,
         always=any(key not in facts.FACT_FIELDS for key in read),  # the stage
-        guard=tuple(guard),
+        guard=tuple(free),
+        staged=tuple(staged),
+        guard_fields=frozenset(
+            f for reads, _ in free for k, _ in reads for f in facts.FACT_FIELDS[k]
+        ),
     )
 
 
@@ -147,7 +167,7 @@ class Change:
     replaced (the reducer replaces what it changes), and each fact computed once, when first
     asked (those of ``after`` go into ``after``, which the evaluation then reads)."""
 
-    __slots__ = ("_changed", "_profiles", "after", "before", "moved", "now", "profile")
+    __slots__ = ("_changed", "after", "before", "moved", "now", "profile", "profiles")
 
     def __init__(
         self,
@@ -159,22 +179,24 @@ class Change:
     ) -> None:
         """``fields``: those of the profile to compare (the others count as kept: give at
         least the fields of every fact that will be asked, ``Index.fields``)."""
-        self._profiles = (before, after)
+        self.profiles = (before, after)
         self.profile = after
         self.now = now
         self.moved = frozenset([f for f in fields if getattr(before, f) is not getattr(after, f)])
         self.after = known
         self.before: dict[str, Any] = {}
-        self._changed: dict[str, bool] = {}
+        self._changed: dict[str, bool] | None = None  # made when first asked
 
     def fact(self, key: str) -> Any:
         """The fact of the profile after the event."""
         if key not in self.after:
-            self.after[key] = facts.fact_of(self._profiles[1], key, self.now)
+            self.after[key] = facts.fact_of(self.profiles[1], key, self.now)
         return self.after[key]
 
     def changed(self, key: str) -> bool:
         """Whether the fact differs before and after the event (both at ``now``)."""
+        if self._changed is None:
+            self._changed = {}
         found = self._changed.get(key)
         if found is None:
             fields = facts.FACT_FIELDS.get(key)
@@ -185,7 +207,7 @@ class Change:
 
     def _prior(self, key: str) -> Any:
         if key not in self.before:
-            self.before[key] = facts.fact_of(self._profiles[0], key, self.now)
+            self.before[key] = facts.fact_of(self.profiles[0], key, self.now)
         return self.before[key]
 
     def answer_moved(self, keys: Iterable[str], test: Test) -> bool:
@@ -208,14 +230,25 @@ def moves(
     segments nothing of the event touches are ruled out before: :class:`Index`.)"""
     if not member and _ruled_out(watch, change):
         return False  # false now, and time alone cannot make it true
+    return _can_move(watch, change, new)
+
+
+def _can_move(watch: Watch, change: Change, new: Iterable[tuple[str, Mapping[str, Any]]]) -> bool:
     return watch.always or _matched(watch, new) or _facts_moved(watch, change)
 
 
 def _ruled_out(watch: Watch, change: Change) -> bool:
     """The guard is false of the profile after the event (each conjunct's facts computed
     only when it is tested)."""
+    return _false(watch.guard, change) or _false(watch.staged, change)
+
+
+def _false(
+    conjuncts: tuple[tuple[tuple[tuple[str, Reader], ...], Test], ...], change: Change
+) -> bool:
+    """One of ``conjuncts`` is false of the profile after the event."""
     known, profile, now = change.after, change.profile, change.now
-    for reads, test in watch.guard:
+    for reads, test in conjuncts:
         for key, read in reads:
             if key not in known:
                 known[key] = read(profile, now)
@@ -226,6 +259,8 @@ def _ruled_out(watch: Watch, change: Change) -> bool:
 
 def _matched(watch: Watch, new: Iterable[tuple[str, Mapping[str, Any]]]) -> bool:
     """A new event matches a behaviour leaf (its name and filters)."""
+    if not watch.names:
+        return False
     for name, properties in new:
         if name in watch.names:
             for leaf, match in watch.leaves:
@@ -236,6 +271,8 @@ def _matched(watch: Watch, new: Iterable[tuple[str, Mapping[str, Any]]]) -> bool
 
 def _facts_moved(watch: Watch, change: Change) -> bool:
     """A fact read by a leaf that reads the clock changed, or a time-free leaf's answer."""
+    if not watch.clocked and not watch.steady:
+        return False
     for key in watch.clocked:
         if change.changed(key):
             return True
@@ -249,9 +286,18 @@ class Index:
     """The watches of a set of segments (each segment's ``watch``, by its id) by what
     touches them: an event looks up the fields of the profile it replaced and the names of
     the events it adds, and asks :func:`moves` only of the segments these touch, in their
-    order."""
+    order.
 
-    __slots__ = ("_always", "_by_field", "_by_name", "fields", "ids", "watches")
+    It remembers, per profile, the segments whose guard (its conjuncts that read no stage)
+    was false of the profile's last version it saw (``ruled``: that version, and the
+    segments as bits): at the profile's next event, from that very version, those of them
+    whose guard reads no field the event replaced are still ruled out, and their guard is
+    not tested again. (Mutable, like ``hits.HitMemo``: kept with the working set; a
+    profile whose memberships are out of date is answered as :meth:`possible` says.)"""
+
+    __slots__ = (
+        "_always", "_by_field", "_by_name", "_guarded", "fields", "ids", "ruled", "watches",
+    )  # fmt: skip
 
     def __init__(self, watches: Sequence[tuple[str, Watch]]) -> None:
         self.ids = tuple(sid for sid, _ in watches)
@@ -259,16 +305,20 @@ class Index:
         # the segments as bits of an int (bit i: the i-th segment), by what touches them
         self._by_field: dict[str, int] = {}
         self._by_name: dict[str, int] = {}
+        self._guarded: dict[str, int] = {}  # by a field their guard reads
         self._always = 0
         for i, w in enumerate(self.watches):
             for f in w.fields:
                 self._by_field[f] = self._by_field.get(f, 0) | 1 << i
             for n in w.names:
                 self._by_name[n] = self._by_name.get(n, 0) | 1 << i
+            for f in w.guard_fields:
+                self._guarded[f] = self._guarded.get(f, 0) | 1 << i
             if w.always:
                 self._always |= 1 << i
         # Every field a segment reads: a :class:`Change` for these segments compares these.
         self.fields = tuple(sorted(self._by_field))
+        self.ruled: dict[str, tuple[Profile, int]] = {}
 
     def moving(
         self,
@@ -283,19 +333,53 @@ class Index:
             touched |= self._by_field.get(f, 0)
         for name, _ in new:
             touched |= self._by_name.get(name, 0)
-        found, i = [], 0
-        while touched:
-            if touched & 1 and moves(self.watches[i], self.ids[i] in member_of, change, new):
-                found.append(i)
+        ruled = self._still_ruled(change)
+        found, i, ids, watches = [], 0, self.ids, self.watches
+        while touched:  # (:func:`moves` inlined: it runs for a few segments at every event)
+            if touched & 1:
+                w = watches[i]
+                if ids[i] not in member_of:
+                    if ruled >> i & 1:
+                        pass  # its guard was false and reads nothing the event replaced
+                    elif w.guard and _false(w.guard, change):
+                        ruled |= 1 << i
+                    elif not (w.staged and _false(w.staged, change)) and (
+                        w.always or _matched(w, new) or _facts_moved(w, change)
+                    ):
+                        found.append(i)
+                elif w.always or _matched(w, new) or _facts_moved(w, change):
+                    found.append(i)
             touched >>= 1
             i += 1
+        self.ruled[change.profile.profile_id] = (change.profile, ruled)
         return found
 
     def possible(self, member_of: Collection[str], change: Change) -> list[int]:
         """The positions of the segments that may hold after the event or did before it:
         all but those whose guard rules them out for a profile not in them (what an event
         of a profile whose memberships may be out of date evaluates)."""
-        ids, watches = self.ids, self.watches
-        return [
-            i for i, w in enumerate(watches) if ids[i] in member_of or not _ruled_out(w, change)
-        ]
+        ruled = self._still_ruled(change)
+        found = []
+        for i, w in enumerate(self.watches):
+            if self.ids[i] in member_of:
+                found.append(i)
+            elif not ruled >> i & 1:
+                if _false(w.guard, change):
+                    ruled |= 1 << i
+                elif not _false(w.staged, change):
+                    found.append(i)
+        self.ruled[change.profile.profile_id] = (change.profile, ruled)
+        return found
+
+    def _still_ruled(self, change: Change) -> int:
+        """The segments remembered as ruled out of the profile before the event whose guard
+        reads no field the event replaced (none when the profile before the event is not
+        the version remembered)."""
+        before, after = change.profiles
+        seen = self.ruled.get(after.profile_id)
+        if seen is None or seen[0] is not before or not seen[1]:
+            return 0
+        ruled = seen[1]
+        for f in change.moved:
+            ruled &= ~self._guarded.get(f, 0)
+        return ruled

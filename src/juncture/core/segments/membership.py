@@ -122,13 +122,18 @@ def on_event(
     else:
         behaviour = (*_with_merged(ctx, stored, merged), *added)
     facts = facts_read(segments, after, now, facts)
+    partial = indexed and len(segments) < len(ctx.segments)
     result = react(
-        segments, after, member_of, behaviour, now, cause=cause.message_id, facts=facts, hits=hits
-    )
-    if indexed and len(segments) < len(ctx.segments):
-        result = msgspec.structs.replace(result, timer=_sooner(result.timer, standing, pid))
+        segments, after, member_of, behaviour, now, cause=cause.message_id, facts=facts,
+        hits=hits, before=standing if partial else None,
+    )  # fmt: skip
+    timer = result.timer
+    if partial:
+        timer = _sooner(timer, standing, pid)
     # (not indexed: those not evaluated are false and stay false by time; no timer of theirs)
-    return msgspec.structs.replace(result, events=(*earlier, *result.events))
+    if earlier or timer is not result.timer:
+        return Reaction(pid, result.member_of, (*earlier, *result.events), timer)
+    return result
 
 
 def _with_merged(
@@ -261,28 +266,37 @@ def react(
     cause: str,
     facts: Mapping[str, Any] | None = None,
     hits: seg.Hits | None = None,
+    before: dt.datetime | None = None,
 ) -> Reaction:
     """Membership of ``profile`` at ``now`` in ``segments`` (memberships of other segments
     are kept as they are); ``cause`` (a message id, or the timer) makes the derived events'
     message ids unique and repeatable; ``facts``: :func:`conditions.facts_of` of ``profile``
     at ``now`` when the caller has them; ``hits``: the behaviour leaves of every segment
     matched in ``behaviour`` (:class:`~juncture.core.segments.hits.HitMemo`), when the
-    caller has them."""
+    caller has them; ``before``: a timer the caller keeps anyway when it is sooner (then
+    the timer returned is only searched up to it, and is a cancellation when none of these
+    segments changes by time before it)."""
     pid = profile.profile_id
     if facts is None:
         facts = facts_read(segments, profile, now, {})
     if hits is None:
         named = seg.group_by_name(behaviour)
         hits = {k: v for s in segments for k, v in seg.hits_of(s, behaviour, named).items()}
-    inside = {s.id for s in segments if s.test(facts, hits, now)}
-    known = {s.id for s in segments}
-    kept = frozenset(inside | (member_of - known))  # memberships of deleted segments stay
+    inside: set[str] = set()
     events = []
     for s in segments:
-        if (s.id in member_of) != (s.id in inside):
-            name = SEGMENT_ENTERED if s.id in inside else SEGMENT_EXITED
-            events.append(_derived(s, name, pid, now, cause))
-    timer = _timer(segments, facts, behaviour, now, pid, hits=hits, inside=inside)
+        holds = s.test(facts, hits, now)
+        if holds:
+            inside.add(s.id)
+        if (s.id in member_of) != holds:
+            events.append(
+                _derived(s, SEGMENT_ENTERED if holds else SEGMENT_EXITED, pid, now, cause)
+            )
+    if events:  # memberships of segments not evaluated (deleted ones too) stay
+        kept = frozenset(inside.union(member_of.difference(s.id for s in segments)))
+    else:
+        kept = member_of
+    timer = _timer(segments, facts, behaviour, now, pid, hits=hits, inside=inside, until=before)
     return Reaction(pid, kept, tuple(events), timer)
 
 
@@ -324,13 +338,15 @@ def _timer(
     *,
     hits: seg.Hits | None = None,
     inside: set[str] | None = None,
+    until: dt.datetime | None = None,
 ) -> TimerCommand:
     """The profile's one segment timer: the first moment time alone changes an answer
-    (each segment is only searched up to the earliest moment found so far)."""
+    (each segment is only searched up to the earliest moment found so far, or ``until``
+    when the caller keeps a timer then anyway: a cancellation if none comes sooner)."""
     due: dt.datetime | None = None
     for s in segments:
         found = timing.changes_at(
-            s, facts, behaviour, now, hits=hits, before=due,
+            s, facts, behaviour, now, hits=hits, before=due if due is not None else until,
             current=(s.id in inside) if inside is not None else None,
         )  # fmt: skip
         if found is not None and (due is None or found < due):
