@@ -67,11 +67,15 @@ def expected(row: Row, key: str, kind: str) -> str:
     return f"{v:,.1f}"
 
 
+def shown_span(page: Any) -> dict[str, str]:
+    """The period the page says it shows, ``since`` and ``until``."""
+    span = page.locator("#window")
+    return {k: span.get_attribute(f"data-{k}") for k in ("since", "until")}
+
+
 def answered(demo: LiveServer, page: Any, report: str, **params: str) -> list[Row]:
     """The API's rows for ``report`` over the period the page says it shows."""
-    span = page.locator("#window")
-    since, until = span.get_attribute("data-since"), span.get_attribute("data-until")
-    query = {"since": since, "until": until, **{k: v for k, v in params.items() if v}}
+    query = {**shown_span(page), **{k: v for k, v in params.items() if v}}
     r = httpx.get(f"{demo.url}/v1/measure/kpis/{report}", params=query, headers=ADMIN)
     assert r.status_code == 200, r.text
     assert r.json()["report"] == report
@@ -135,6 +139,15 @@ def test_reports_show_the_apis_figures_for_the_chosen_period_and_grouping(
     intervals = page.evaluate("Chart.getChart('chart-surveys').data.datasets[0].data")
     nps = [r for r in by_day["surveys"] if r["survey"] == "nps" and r["low"] is not None]
     assert [x for x in intervals if x] == [[r["low"], r["high"]] for r in nps]
+    # each report downloads as the API's CSV of the same period and choice
+    for report in ("commerce", "messages", "surveys"):
+        link = page.locator(f"#report-{report} a.csv")
+        got = page.request.get(demo.url + link.get_attribute("href"))
+        assert got.status == 200, report
+        assert got.headers["content-type"].startswith("text/csv")
+        query = {**shown_span(page), "period": "day", "format": "csv"}
+        r = httpx.get(f"{demo.url}/v1/measure/kpis/{report}", params=query, headers=ADMIN)
+        assert got.text() == r.text, report
     screenshot(page, "dashboard-reports")
     screenshot(page, "dashboard-reports-top", full_page=False)
 
@@ -174,4 +187,7 @@ def test_a_choice_the_reports_do_not_know_is_refused_with_where(
         r = page.request.get(f"{demo.url}/app/reports?{query}")
         assert r.status == 400, query
         assert r.json()["where"] == where
+    r = page.request.get(f"{demo.url}/app/api/reports/funnels.csv")
+    assert r.status == 400
+    assert r.json()["where"] == "report"
     page_problems.assert_none()
