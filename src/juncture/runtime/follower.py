@@ -19,6 +19,7 @@ of its own in order; the one that fails alone is kept in the quarantine (code
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import datetime as dt
 import logging
 import queue
@@ -159,12 +160,12 @@ class LogFollower:
         try:
             writer = self._writer.get()
             batch = writer.events_after(self.position, self._max_events)
+            self.failing = None  # it reads again: with nothing to apply, nothing fails
             if batch:
                 started = time.perf_counter()
                 self._bisect(writer, batch)
                 if self._on_apply is not None:
                     self._on_apply(len(batch), time.perf_counter() - started)
-                self.failing = None
                 return True
         except StoreUnavailable as exc:
             self._unavailable(exc)
@@ -188,6 +189,7 @@ class LogFollower:
         except Exception as exc:  # noqa: BLE001 - the job's caller decides
             job.future.set_exception(exc)
             return
+        self.failing = None  # a commit worked
         job.future.set_result(result)
 
     def _tick(self, writer: Writer) -> AppendResult:
@@ -307,6 +309,11 @@ class EngineBehind:
         None when it is."""
         if not self.running():
             return EngineNotReady("the engine is not running")
+        if self.follower is not None and self.failing() is not None:
+            # as /readyz probes the committer: a commit that changes nothing, on the
+            # engine's writer, clears the failure once the store takes commits again
+            with contextlib.suppress(JunctureError):
+                self.follower.probe()
         if (failing := self.failing()) is not None:
             return EngineNotReady(f"the engine fails: {failing}")
         if self._max_lag > 0:
