@@ -209,6 +209,8 @@ def test_serve_runs_the_engine_in_a_process_of_its_own_and_restarts_it(database_
             assert [e.profile_id is not None for e in events] == [True, True]
         finally:
             store.close()
-        metrics = httpx.get(f"{server.url}/metrics").text
-        assert "juncture_engine_up 1.0" in metrics
+        deadline = time.monotonic() + 30  # it says it runs once it applies the log
+        while "juncture_engine_up 1.0" not in (metrics := httpx.get(f"{server.url}/metrics").text):
+            assert time.monotonic() < deadline, metrics
+            time.sleep(0.1)
     assert not Path(f"/proc/{engine}").exists()

@@ -46,13 +46,13 @@ def engine(
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    juncture = wiring.build(settings, hold_timers=hold_timers)
-    heap.settle()
-    if not hold_timers:
-        juncture.start_scheduler()
+    juncture = wiring.build(settings, hold_timers=hold_timers)  # its follower applies the log
     if ready_fd is not None:  # the server's /readyz waits for this
         os.write(ready_fd, b"1")
         os.close(ready_fd)
+    heap.settle()
+    if not hold_timers:
+        juncture.start_scheduler()
     try:
         while not stop.wait(1.0):
             if parent is not None and parent_gone(parent):
