@@ -87,6 +87,9 @@ def test_a_role_sees_only_the_buttons_it_may_use(
     assert count(page, "[data-retry]") > 0 if write else count(page, "[data-retry]") == 0
     page.goto(f"{base}/app/segments")
     assert count(page, "#save-segment") == int(write)
+    page.goto(f"{base}/app/reports?period=7d")  # every role reads the KPI reports
+    page.wait_for_selector("#computed", timeout=60_000)  # a busy machine: it reloads till ready
+    assert count(page, "a.csv") == count(page, "section.report") == 11
     page_problems.assert_none()
 
 
