@@ -6,7 +6,6 @@ by ``POST /v1/decide`` through ``/v1/juncture.js``; no console error, no failed 
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 import sqlalchemy as sa
 
@@ -109,7 +109,7 @@ def test_a_product_page_shows_its_touchpoints_and_a_price_drop(
 
     stored = shop.juncture.store.catalog.product(product.product_id)
     assert stored is not None and stored.price is not None
-    cheaper = dataclasses.replace(stored, price=round(stored.price * 0.8, 2))
+    cheaper = msgspec.structs.replace(stored, price=round(stored.price * 0.8, 2))
     now = dt.datetime.now(dt.UTC)
     assert shop.juncture.store.catalog.upsert_products([cheaper], now)
     page.reload()

@@ -4,11 +4,11 @@ off midway keeps whole transactions that a rerun completes."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import io
 from typing import IO, Any
 
+import msgspec
 import pytest
 
 from juncture.core import retail
@@ -117,7 +117,7 @@ def test_an_unchanged_row_is_skipped_and_a_change_made_otherwise_is_undone(
     kept = store.catalog.product("p0001")
     assert kept is not None
     # a price set over the admin API: the feed's row no longer says what is stored
-    change_product(store.catalog, dataclasses.replace(kept, price=0.5), now=T0, announce=None)
+    change_product(store.catalog, msgspec.structs.replace(kept, price=0.5), now=T0, announce=None)
     assert store.catalog.fingerprints(["p0001"]) == {"p0001": None}
     again = _import(store, feed)
     assert (again.new, again.changed, again.unchanged) == (0, 1, 2)

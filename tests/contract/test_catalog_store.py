@@ -7,6 +7,8 @@ import dataclasses
 import datetime as dt
 import io
 
+import msgspec
+
 from juncture.core import retail
 from juncture.runtime.catalog_import import import_feed
 from juncture.store.sql import SqlStore
@@ -28,7 +30,7 @@ KETTLE = retail.Product(
     related=(retail.Related("m1", "accessory"), retail.Related("k2")),
     attributes={"custom_label_0": "summer"},
 )
-RED = dataclasses.replace(KETTLE, id="k2", color="red", related=())
+RED = msgspec.structs.replace(KETTLE, id="k2", color="red", related=())
 MUG = retail.Product("m1", "Stone Mug", brand="Other", category="Home > Kitchen > Mugs", price=5.0)
 
 
@@ -40,7 +42,9 @@ def test_upserts_answer_what_changed_and_read_back_equal(store: SqlStore) -> Non
         (None, MUG),
     ]
     assert catalog.upsert_products([KETTLE, RED, MUG], T0) == []
-    cheaper = dataclasses.replace(KETTLE, price=35.0, related=(retail.Related("m1", "accessory"),))
+    cheaper = msgspec.structs.replace(
+        KETTLE, price=35.0, related=(retail.Related("m1", "accessory"),)
+    )
     assert catalog.upsert_products([cheaper, RED], T0) == [(KETTLE, cheaper)]
     assert catalog.product("k1") == cheaper
     assert catalog.products(["k1", "nope", "m1"]) == {"k1": cheaper, "m1": MUG}

@@ -22,7 +22,6 @@ for each (its line, the attribute, why); the other rows are read on.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import re
 import zoneinfo
@@ -30,6 +29,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, Final
 
+import msgspec
 import orjson
 
 from juncture.core import retail
@@ -254,7 +254,7 @@ def product_change(
         changes["availability_date"] = f.time("availability_date")
     if f.problems:
         return None, f.problems
-    return dataclasses.replace(product, **changes), []
+    return msgspec.structs.replace(product, **changes), []
 
 
 def location(f: Fields) -> retail.Location:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+import msgspec
+
 from juncture.core import engagement, offers, retail, training
 from juncture.core import touchpoints as tp
 
@@ -31,7 +33,7 @@ def wish(pid: str, price: float | None = None, owner: str = "user_id:u1") -> eng
 
 
 def test_the_wish_list_blends_price_stock_nearby_and_what_completes_it() -> None:
-    facts = tp.Facts(products=PRODUCTS | {"k1": dataclasses.replace(KETTLE, price=30.0)},
+    facts = tp.Facts(products=PRODUCTS | {"k1": msgspec.structs.replace(KETTLE, price=30.0)},
                      stock=STOCK, locations=PLACES, wishes=[wish("k1", 40.0)])  # fmt: skip
     near_munich = tp.Ask("wishlist", point=(48.1, 11.6))
     found = tp.answer(near_munich, (), facts, NOW)
@@ -66,7 +68,7 @@ def test_the_cart_reminder_is_news_again_when_a_price_changes() -> None:
     facts = tp.Facts(products=PRODUCTS, cart_link="/v1/carts/restore/x")
     first = tp.answer(tp.Ask("cart_reminder"), cart, facts, NOW)
     assert isinstance(first, tp.Shown) and first.data["total"] == 80.0
-    cheaper = tp.Facts(products=PRODUCTS | {"k1": dataclasses.replace(KETTLE, price=35.0)})
+    cheaper = tp.Facts(products=PRODUCTS | {"k1": msgspec.structs.replace(KETTLE, price=35.0)})
     second = tp.answer(tp.Ask("cart_reminder"), cart, cheaper, NOW)
     assert isinstance(second, tp.Shown) and second.once != first.once
     assert tp.answer(tp.Ask("cart_reminder"), (), facts, NOW) == "empty_cart"
