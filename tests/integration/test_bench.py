@@ -243,6 +243,8 @@ def test_bench_segments_cli_reports_batch_raw_scan_and_per_event_costs(tmp_path:
     assert inc["engine_us_per_event_with"] > 0
     assert inc["engine_us_per_event_without"] > 0
     assert inc["engine_cpu_us_per_event_with"] > 0
+    assert inc["engine_rounds"] == 3 == len(inc["segments_cpu_us_per_event_rounds"])
+    assert inc["segments_cpu_us_per_event"] in inc["segments_cpu_us_per_event_rounds"]
     assert inc["pure_indexed_cpu_us_per_event"] > 0
     assert "[incremental] pure:" in done.output
     assert "[incremental] CPU: pure" in done.output

@@ -11,13 +11,14 @@ names the segment reads: any evaluation that filters on event properties must do
 that (an index-only count is printed beside it).
 The incremental figures are the pure evaluation of one event against every shipped
 segment, and the engine's extra time per event with the shipped segments active,
-measured over the same events with and without them.
+measured over the same events with and without them (alternating rounds, medians).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
+import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -245,36 +246,61 @@ def indexed_cost(
     return (time.perf_counter() - started) / samples, (time.process_time() - cpu) / samples
 
 
-def engine_cost(events: int, echo: Echo) -> dict[str, Any]:
+def engine_cost(events: int, echo: Echo, rounds: int = 3) -> dict[str, Any]:
     """The engine's time per event with the shipped segments active, and without (wall
-    time, and the process's CPU time: the engine's writer thread is the one working)."""
-    rates, cpu = {}, {}
-    for label, apply in (("without", False), ("with", True)):
-        with tempfile.TemporaryDirectory(prefix="juncture-bench-") as tmp:
-            url = f"sqlite:///{Path(tmp) / 'engine.db'}"
-            clock = ManualClock(NOW - dt.timedelta(days=1))
-            settings = Settings(database_url=url, sqlite_synchronous="NORMAL", engine_mode="inline")
-            juncture = wiring.build(settings, clock)
-            try:
-                if apply:
-                    ops = Segments(juncture.store.segments)
-                    for path in segment_definitions.library():
-                        ops.apply(path.read_text(encoding="utf-8"), str(path), clock.now())
-                heap.settle()  # as juncture serve does once it is built
-                rates[label], cpu[label] = _drive(juncture, clock, events)
-            finally:
-                juncture.close()
-        echo(f"  engine {label} segments: {rates[label] * 1e6:,.0f} us/event "
-             f"(CPU {cpu[label] * 1e6:,.0f})")  # fmt: skip
+    time, and the process's CPU time: the engine's writer thread is the one working), in
+    ``rounds`` alternating pairs, each on a fresh store; the figures are the medians of the
+    rounds (the extra per round is with minus without of the same round: on a shared
+    machine one pair can differ by more than the segments cost)."""
+    runs: list[dict[str, tuple[float, float]]] = []
+    for r in range(rounds):
+        found: dict[str, tuple[float, float]] = {}
+        for label, apply in (("without", False), ("with", True)):
+            found[label] = _engine_run(events, apply)
+        runs.append(found)
+        (w0, c0), (w1, c1) = found["without"], found["with"]
+        echo(f"  round {r + 1}: engine without segments {w0 * 1e6:,.0f} us/event (CPU "
+             f"{c0 * 1e6:,.0f}), with {w1 * 1e6:,.0f} (CPU {c1 * 1e6:,.0f}): CPU "
+             f"+{(c1 - c0) * 1e6:,.1f} us/event")  # fmt: skip
+
+    def median(values: list[float]) -> float:
+        return round(statistics.median(values) * 1e6, 1)
+
+    def each(label: str, kind: int) -> list[float]:
+        return [run[label][kind] for run in runs]
+
+    def extra(kind: int) -> list[float]:
+        return [run["with"][kind] - run["without"][kind] for run in runs]
+
     return {
         "engine_events": events,
-        "engine_us_per_event_without": round(rates["without"] * 1e6, 1),
-        "engine_us_per_event_with": round(rates["with"] * 1e6, 1),
-        "segments_us_per_event": round((rates["with"] - rates["without"]) * 1e6, 1),
-        "engine_cpu_us_per_event_without": round(cpu["without"] * 1e6, 1),
-        "engine_cpu_us_per_event_with": round(cpu["with"] * 1e6, 1),
-        "segments_cpu_us_per_event": round((cpu["with"] - cpu["without"]) * 1e6, 1),
+        "engine_rounds": rounds,
+        "engine_us_per_event_without": median(each("without", 0)),
+        "engine_us_per_event_with": median(each("with", 0)),
+        "segments_us_per_event": median(extra(0)),
+        "engine_cpu_us_per_event_without": median(each("without", 1)),
+        "engine_cpu_us_per_event_with": median(each("with", 1)),
+        "segments_cpu_us_per_event": median(extra(1)),
+        "segments_cpu_us_per_event_rounds": [round(x * 1e6, 1) for x in extra(1)],
     }
+
+
+def _engine_run(events: int, apply: bool) -> tuple[float, float]:
+    """Seconds (wall, CPU) per event of the engine over ``events`` product views, with the
+    shipped segments applied or not, on a fresh SQLite store."""
+    with tempfile.TemporaryDirectory(prefix="juncture-bench-") as tmp:
+        url = f"sqlite:///{Path(tmp) / 'engine.db'}"
+        clock = ManualClock(NOW - dt.timedelta(days=1))
+        juncture = wiring.build(Settings(database_url=url, sqlite_synchronous="NORMAL"), clock)
+        try:
+            if apply:
+                ops = Segments(juncture.store.segments)
+                for path in segment_definitions.library():
+                    ops.apply(path.read_text(encoding="utf-8"), str(path), clock.now())
+            heap.settle()  # as juncture serve does once it is built
+            return _drive(juncture, clock, events)
+        finally:
+            juncture.close()
 
 
 def _drive(juncture: wiring.Juncture, clock: ManualClock, events: int) -> tuple[float, float]:
@@ -327,7 +353,8 @@ def run(*, profiles: int, events: int, postgres_url: str | None, seed: int,
     echo(f"[incremental] CPU: pure {inc['pure_cpu_us_per_event']} us, through the index "
          f"{inc['pure_indexed_cpu_us_per_event']} us | engine: "
          f"+{inc['segments_cpu_us_per_event']} us/event ({inc['engine_cpu_us_per_event_without']}"
-         f" -> {inc['engine_cpu_us_per_event_with']})")  # fmt: skip
+         f" -> {inc['engine_cpu_us_per_event_with']}; medians of {inc['engine_rounds']} rounds, "
+         f"each round's extra: {inc['segments_cpu_us_per_event_rounds']})")  # fmt: skip
     return results
 
 
