@@ -103,6 +103,19 @@ def check_tables(
     return found
 
 
+def check_headline(demo: LiveServer, page: Any, **params: str) -> None:
+    """The tiles: the whole period's figures, as the API answers them with ``period=all``."""
+    tiles = page.locator("#headline [data-report]")
+    assert tiles.count() == 8
+    for tile in tiles.all():
+        report, key = tile.get_attribute("data-report"), tile.get_attribute("data-key")
+        survey = tile.get_attribute("data-survey")
+        rows = answered(demo, page, report, **{**params, "period": "all"})
+        rows = [r for r in rows if survey is None or r["survey"] == survey]
+        want = expected(rows[0], key, tile.get_attribute("data-kind")) if rows else "-"
+        assert tile.inner_text() == want, (report, key, survey)
+
+
 def check_cohorts(page: Any, rows: list[Row]) -> None:
     table = page.locator("#cohorts")
     assert table.locator("tbody tr[data-cohort]").count() == len({r["cohort"] for r in rows})
@@ -126,6 +139,11 @@ def test_reports_show_the_apis_figures_for_the_chosen_period_and_grouping(
     page.wait_for_selector("#computed", timeout=60_000)  # a busy machine: it reloads till ready
     assert "ends at the newest event" in page.locator("#window").inner_text()
     by_day = check_tables(demo, page, period="day")
+    check_headline(demo, page)
+    assert (
+        page.locator("#headline [data-key=orders]").inner_text()
+        == f"{sum(r['orders'] for r in by_day['commerce']):,}"
+    )
     for report in ("commerce", "carts", "customers", "stages", "stage-moves", "journeys",
                    "attribution", "messages", "surveys", "retention"):  # fmt: skip
         assert by_day[report], f"the demo has {report}"  # so the comparisons compare something
@@ -160,6 +178,7 @@ def test_reports_show_the_apis_figures_for_the_chosen_period_and_grouping(
 
     chosen(page, "#segment", DACH)
     members = check_tables(demo, page, period="week", segment=DACH)
+    check_headline(demo, page, segment=DACH)
     standing = sum(r["profiles"] for r in members["stages"])  # the members, where they stand
     assert 0 < standing < sum(r["profiles"] for r in by_week["stages"])
     assert sum(r["orders"] for r in members["commerce"]) <= by_week["commerce"][0]["orders"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from fastapi import APIRouter, Request
@@ -53,6 +53,7 @@ BREAKDOWNS: Final = {
     Breakdown.journey: "Per journey and arm", Breakdown.store: "Per store",
 }  # fmt: skip
 WINDOW: Final = dt.timedelta(days=7)
+VERSION: Final = 2  # of what a result holds: one kept by another version is not read
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +324,20 @@ def cell(row: Row, column: Column) -> str:
     return FORMATS[kind](v)
 
 
+HEADLINE_REPORTS: Final = (KpiReport.commerce, KpiReport.carts, KpiReport.customers,
+                           KpiReport.surveys)  # fmt: skip
+HEADLINE: Final = (  # report, label, column, kind, survey
+    ("commerce", "Orders", "orders", "int", None),
+    ("commerce", "Revenue", "revenue", "money", None),
+    ("commerce", "Average order", "aov", "money", None),
+    ("carts", "Carts recovered", "cart_recovery_rate", "rate", None),
+    ("carts", "Checkouts recovered", "checkout_recovery_rate", "rate", None),
+    ("customers", "Repeat customers", "repeat_rate", "rate", None),
+    ("surveys", "NPS", "score", "score", "nps"),
+    ("surveys", "CSAT satisfied", "score", "score", "csat"),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Choice:
     """What the page shows: the period, the grouping in time, and the filters."""
@@ -342,7 +357,7 @@ class Choice:
         return urllib.parse.urlencode({k: v for k, v in found.items() if v})
 
     def key(self) -> tuple[Any, ...]:
-        return ("kpi reports", self.period, self.group.value, self.segment, self.journey,
+        return ("kpi reports", VERSION, self.period, self.group.value, self.segment, self.journey,
                 self.surveys_by.value)  # fmt: skip
 
 
@@ -390,7 +405,22 @@ def figures(sources: Sources, choice: Choice) -> dict[str, Any]:
     )  # fmt: skip
     measurement = sources.measurement
     found = {s.report.value: measurement.kpis(s.report, query) for s in SECTIONS}
-    return {"since": since, "until": until, "moved": moved, "reports": found}
+    whole = replace(query, period=Period.all, by=Breakdown.all)
+    tiles = {r.value: measurement.kpis(r, whole) for r in HEADLINE_REPORTS}
+    return {"since": since, "until": until, "moved": moved, "reports": found, "headline": tiles}
+
+
+def headline(found: dict[str, list[Row]]) -> list[dict[str, Any]]:
+    """The tiles over the page: the whole period's figures of a few reports (a survey's
+    score per survey), each with the report, row and column it comes from."""
+    tiles = []
+    for report, label, key, kind, survey in HEADLINE:
+        rows = [r for r in found[report] if survey is None or r.get("survey") == survey]
+        row = rows[0] if rows else {}
+        column = Column(key, label, kind)
+        text = cell(row, column) if row else "-"
+        tiles.append({"report": report, "survey": survey, "column": column, "text": text})
+    return tiles
 
 
 def answer(sources: Sources, choice: Choice) -> dict[str, Any]:
@@ -423,10 +453,11 @@ def router(sources: Sources) -> APIRouter:
         choice, options = await run_in_threadpool(choice_of, sources, request.query_params)
         found = await run_in_threadpool(answer, sources, choice)
         retention = cohorts(found["reports"]["retention"]) if found["ready"] else None
+        tiles = headline(found["headline"]) if found["ready"] else []
         return render.page(
             request, "reports.html", data=found, choice=choice, options=options,
             sections=SECTIONS, ranges=RANGES.values(), groups=GROUPS, breakdowns=BREAKDOWNS,
-            retention=retention, cell=cell, percent=percent,
+            retention=retention, tiles=tiles, cell=cell, percent=percent,
         )  # fmt: skip
 
     @api.get("/app/api/reports/{report}.csv")
