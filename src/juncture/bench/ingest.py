@@ -52,6 +52,18 @@ def default_shoppers(events: int) -> int:
     return events // 20 + 1
 
 
+def viewed(pid: int) -> dict[str, Any]:
+    """The properties of a ``Product Viewed`` of product ``pid`` (Segment's fields)."""
+    return {
+        "product_id": f"P{pid:05d}",
+        "sku": f"SKU-{pid}",
+        "name": f"Trail Runner {pid}",
+        "price": 89.95,
+        "category": "Women/Shoes/Running",
+        "currency": "EUR",
+    }
+
+
 def make_batches(events: int, seed: int = 7, shoppers: int | None = None) -> list[bytes]:
     """Realistic product-view batches (about 450 bytes an event) with random uuids, from
     ``shoppers`` anonymous visitors (:func:`default_shoppers` when None)."""
@@ -71,14 +83,7 @@ def make_batches(events: int, seed: int = 7, shoppers: int | None = None) -> lis
                     "messageId": str(uuid.UUID(int=rng.getrandbits(128))),
                     "anonymousId": f"anon-{rng.randrange(visitors)}",
                     "timestamp": (start + dt.timedelta(milliseconds=n)).isoformat(),
-                    "properties": {
-                        "product_id": f"P{pid:05d}",
-                        "sku": f"SKU-{pid}",
-                        "name": f"Trail Runner {pid}",
-                        "price": 89.95,
-                        "category": "Women/Shoes/Running",
-                        "currency": "EUR",
-                    },
+                    "properties": viewed(pid),
                     "context": {
                         "channel": "web",
                         "page": {"url": f"https://shop.example/p/{pid}"},

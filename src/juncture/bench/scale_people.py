@@ -32,7 +32,7 @@ from typing import Any, Final
 
 import orjson
 
-from juncture.bench.ingest import BATCH, default_shoppers, rows_of
+from juncture.bench.ingest import BATCH, default_shoppers, rows_of, viewed
 from juncture.core.events import Event
 from juncture.log.base import partition_of
 from juncture.store import tallies
@@ -161,14 +161,7 @@ def _view(rng: random.Random, n: int, device: int | None, user: str | None) -> d
         **message,
         "type": "track",
         "event": "Product Viewed",
-        "properties": {
-            "product_id": f"P{pid:05d}",
-            "sku": f"SKU-{pid}",
-            "name": f"Trail Runner {pid}",
-            "price": 89.95,
-            "category": "Women/Shoes/Running",
-            "currency": "EUR",
-        },
+        "properties": viewed(pid),
     }
 
 
