@@ -21,7 +21,7 @@ from juncture.core.identity import ExternalId, IdentityConfig
 from juncture.core.pipeline import EngineConfig
 from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.store import tables
-from tests.conftest import ADMIN, BASIC, LiveServer, settings_for
+from tests.conftest import ADMIN, BASIC, LiveServer, caught_up, settings_for
 
 YAML = {**ADMIN, "Content-Type": "application/yaml"}
 BUYERS = """\
@@ -281,11 +281,13 @@ def test_an_erasure_amid_the_persons_own_traffic_leaves_nothing_stale(
     while len(sent) < 10:  # erase in the middle of the traffic
         assert time.monotonic() < deadline
         time.sleep(0.01)
-    [found] = api.get("/v1/profiles", params={"userId": user}, headers=ADMIN).json()["profiles"]
+    found_by = {"userId": user, "consistent": "true"}  # what was sent so far is applied
+    [found] = api.get("/v1/profiles", params=found_by, headers=ADMIN).json()["profiles"]
     assert api.delete(f"/v1/profiles/{found['profileId']}", headers=ADMIN).status_code == 200
     erased.set()
     shopper.join(60)
     assert not shopper.is_alive()
+    caught_up(live.juncture)  # the batches after the erasure are applied
 
     events, profiles, ids = tables.events, tables.profiles, tables.identities
     with live.juncture.store.engine.connect() as conn:

@@ -16,7 +16,7 @@ from segment.analytics.client import Client
 from typer.testing import CliRunner
 
 from juncture.cli.main import app
-from tests.conftest import ADMIN, WRITE_KEY, LiveServer
+from tests.conftest import ADMIN, WRITE_KEY, LiveServer, caught_up
 
 SHOPPERS, ADDED, ORDERED = 10, 6, 3
 FUNNEL = {
@@ -44,6 +44,7 @@ def shop(live: LiveServer) -> LiveServer:
             order = {"order_id": f"{run}-{u}", "revenue": 30.0, "products": [product]}
             client.track(user, "Order Completed", order, timestamp=start + dt.timedelta(hours=3))
     client.flush()
+    caught_up(live.juncture)
     assert errors == []
     return live
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from segment.analytics.client import Client
 
-from tests.conftest import ADMIN, LiveServer, mail_server
+from tests.conftest import ADMIN, LiveServer, caught_up, mail_server
 from tests.e2e.test_recommendations_http import opened, order
 from tests.servers import SmtpSink
 
@@ -119,7 +119,7 @@ def test_a_condition_branches_on_what_there_is_to_recommend(
 def test_kinds_are_ab_tested_through_a_split(
     shop: tuple[LiveServer, SmtpSink, httpx.Client, Client],
 ) -> None:
-    _, sink, api, client = shop
+    live, sink, api, client = shop
     _apply(api, SPLIT)
     shoppers = [f"ab{n}" for n in range(16)]
     for user in shoppers:
@@ -140,6 +140,7 @@ def test_kinds_are_ab_tested_through_a_split(
         if n % 2 == 0:
             order(client, user, f"{user}o", product)
     client.flush()
+    caught_up(live.juncture)  # the report reads the orders' attribution the engine made
     assert min(arms.values()) > 0, arms  # 16 shoppers: each arm has some (1 in 2**15 not)
 
     report = api.get("/v1/recommendations/report").json()["kinds"]

@@ -17,7 +17,7 @@ from segment.analytics.client import Client
 
 from juncture import wiring
 from juncture.runtime.clock import ManualClock
-from tests.conftest import ADMIN, WRITE_KEY, LiveServer, settings_for, stored
+from tests.conftest import ADMIN, WRITE_KEY, LiveServer, caught_up, settings_for, stored
 from tests.e2e.test_touchpoints_http import decide, feed
 from tests.e2e.test_wishlist_touchpoints_http import tables
 
@@ -58,6 +58,7 @@ def test_strong_interest_is_met_with_a_product_then_an_offer(shop: LiveServer) -
     for _ in range(3):
         client.track("s1", "Product Viewed", {"product_id": "k1", "price": 40.0}, timestamp=START)
     client.flush()
+    caught_up(shop.juncture)
     assert decide(shop, "clickstream")["reason"] == "nothing_fits"  # no products to offer
 
     tables(shop)
@@ -81,12 +82,14 @@ def test_presence_invites_only_with_location_use_allowed(shop: LiveServer) -> No
     client = Client(WRITE_KEY, host=shop.url, sync_mode=True)
     client.track("s1", "Product Viewed", {"product_id": "k1", "price": 40.0}, timestamp=START)
     client.flush()
+    caught_up(shop.juncture)
     tables(shop)
     feed(shop, "associates", ASSOCIATES, "text/csv")
     assert decide(shop, "presence", **MUNICH)["reason"] == "no_location_opt_in"
 
     client.identify("s1", {"consent": {"location": True}}, timestamp=START)
     client.flush()
+    caught_up(shop.juncture)
     here = decide(shop, "presence", **MUNICH)  # a position inside the geofence
     assert here["reason"] == "presence_associate"
     assert here["show"]["data"]["store"]["storeCode"] == "munich"
@@ -105,6 +108,7 @@ def test_presence_invites_only_with_location_use_allowed(shop: LiveServer) -> No
 
     client.identify("s1", {"consent": {"location": False}}, timestamp=START + dt.timedelta(1))
     client.flush()
+    caught_up(shop.juncture)
     assert decide(shop, "presence", storeCode="berlin")["reason"] == "no_location_opt_in"
 
 
@@ -112,6 +116,7 @@ def test_a_store_event_invites_reminds_and_follows_up(shop: LiveServer, clock: M
     client = Client(WRITE_KEY, host=shop.url, sync_mode=True)
     client.track("s1", "Product Viewed", {"product_id": "k1", "price": 40.0}, timestamp=START)
     client.flush()
+    caught_up(shop.juncture)
     tables(shop)
     feed(shop, "associates", ASSOCIATES, "text/csv")
     assert decide(shop, "event", storeCode="munich")["reason"] == "no_event"
@@ -152,6 +157,7 @@ def test_training_where_demand_meets_no_one_who_knows_the_line(shop: LiveServer)
         client.track(f"v{n}", "Product Viewed", props, timestamp=START)
         client.track(f"v{n}", "Question Asked", {**props, "question": "Watts?"}, timestamp=START)
     client.flush()
+    caught_up(shop.juncture)
     r = httpx.get(f"{shop.url}/v1/training", params={"store": "berlin"}, headers=ADMIN)
     assert r.json()["lines"] == []  # without the products, no line is known
 

@@ -21,7 +21,7 @@ from juncture.cli.main import app
 from juncture.core import messages
 from juncture.store import erasure, tables
 from juncture.store.state import StateSql
-from tests.conftest import settings_for
+from tests.conftest import caught_up, settings_for
 
 runner = CliRunner()
 
@@ -42,6 +42,7 @@ def seed(url: str, users: list[str]) -> dict[str, str]:
                 )
                 envelope = messages.Envelope(messages=[raw], single=False)
                 assert juncture.ingestor.ingest_sync(envelope, "test").rejected == []
+        caught_up(juncture)  # their profiles are in
     finally:
         juncture.close()
     return {user: identity_profile(url, user) for user in users}

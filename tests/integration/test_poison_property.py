@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from juncture import wiring
 from juncture.cli.main import app
 from juncture.core import messages
-from tests.conftest import settings_for
+from tests.conftest import caught_up, settings_for
 
 NOW = dt.datetime(2026, 12, 1, 12, tzinfo=dt.UTC)
 _ids = itertools.count()
@@ -136,5 +136,6 @@ def test_valid_neighbours_are_always_stored_and_processed(
     outcome = juncture.ingestor.ingest_sync(messages.parse_batch(body), "web", NOW)
     receipt = outcome.receipt
     assert receipt.stored + receipt.duplicates + receipt.quarantined == len(sent)
+    caught_up(juncture)  # processed: through the engine
     [stored] = juncture.store.events(user_id=f"neighbour-{n}", derived=False)
     assert stored.profile_id is not None

@@ -26,7 +26,8 @@ def simulate(database_url: str, *, customers: int, days: int) -> dt.datetime:
     """A simulated retailer through the live pipeline (group commits, manual clock that
     follows the simulation); returns where its clock ended."""
     clock = ManualClock(harness.DEMO_START)
-    juncture = wiring.build(settings_for(database_url), clock=clock)
+    # inline, as the demo runs the simulation: each event applied at its moment of event time
+    juncture = wiring.build(settings_for(database_url, engine_mode="inline"), clock=clock)
     try:
         harness.run(juncture, clock, seed=5, customers=customers, days=days)
     finally:
