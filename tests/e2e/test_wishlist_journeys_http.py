@@ -12,7 +12,7 @@ import httpx
 import pytest
 from segment.analytics.client import Client
 
-from tests.conftest import ADMIN, WRITE_KEY, LiveServer, mail_server
+from tests.conftest import ADMIN, WRITE_KEY, LiveServer, caught_up, mail_server
 from tests.e2e.test_catalog_events_http import FEED
 from tests.e2e.test_catalog_http import upload
 from tests.servers import SmtpSink
@@ -46,6 +46,7 @@ def test_wish_listed_products_that_drop_or_come_back_are_mailed(
         client.track("s1", "Product Added to Wishlist", {"product_id": pid, "wishlist_id": "w"})
         client.track("s2", "Product Viewed", {"product_id": pid})  # viewed, never wished
     client.flush()
+    caught_up(live.juncture)  # the announcements read who wished and viewed
 
     feed = FEED.format(k1="30.00", k2="in stock")
     done = upload(api, "products", feed, "text/tab-separated-values").json()
