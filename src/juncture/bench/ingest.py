@@ -105,13 +105,16 @@ def http_rate(
             request_bytes("127.0.0.1", server.port, "/v1/batch", b, WRITE_KEY) for b in batches
         ]
         assert server.proc is not None
+        engines = engine_processes(server) if mode.get("JUNCTURE_ENGINE_MODE") == "behind" else []
+        engine_before = sum(cpu_seconds(p) for p in engines)
         cpu_before = cpu_seconds(server.proc.pid)
         started = time.perf_counter()
         result = asyncio.run(run_load("127.0.0.1", server.port, requests, concurrency))
         cpu = cpu_seconds(server.proc.pid) - cpu_before
         commits = commit_sizes(server.url)
-        if mode.get("JUNCTURE_ENGINE_MODE") == "behind":
-            behind = engine_behind(server, started, result.statuses.get(200, 0) * BATCH)
+        if engines:
+            acknowledged = result.statuses.get(200, 0) * BATCH
+            behind = engine_behind(server, engines, engine_before, started, acknowledged)
     ok = result.statuses.get(200, 0)
     return {
         **behind,
@@ -131,12 +134,21 @@ def http_rate(
     }
 
 
-def engine_behind(server: ServerProcess, started: float, acknowledged: int) -> dict[str, Any]:
-    """With the engine behind the log: how long it took to apply the whole load (its
-    sustained rate), its CPU per event, and its lag under a steady load at half that rate."""
+def engine_processes(server: ServerProcess) -> list[int]:
+    """The server's engine process, once it applies the log (at most DRAIN_LIMIT s)."""
     assert server.proc is not None
-    engines = children(server.proc.pid)
-    cpu_before = sum(cpu_seconds(p) for p in engines)
+    deadline = time.monotonic() + DRAIN_LIMIT
+    while not metric(server.url, "juncture_engine_up") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return children(server.proc.pid)
+
+
+def engine_behind(
+    server: ServerProcess, engines: list[int], cpu_before: float, started: float, acknowledged: int
+) -> dict[str, Any]:
+    """With the engine behind the log: how long it took to apply the whole load (its
+    sustained rate), its CPU per event from the load's start (``cpu_before`` of the
+    ``engines`` processes then), and its lag under a steady load at half that rate."""
     drain(server)
     seconds = time.perf_counter() - started
     rate = acknowledged / seconds
