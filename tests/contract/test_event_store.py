@@ -61,6 +61,30 @@ def test_append_assigns_increasing_seq_and_reads_back_everything(store: SqlStore
     assert stored[0].context == {"channel": "web"}
 
 
+@pytest.mark.parametrize("left", [1, 0], ids=["newest-gone", "all-gone"])
+def test_a_seq_is_never_given_twice_when_the_newest_events_are_deleted(
+    store: SqlStore, left: int
+) -> None:
+    """An erasure can delete the newest events of the log, retention all of them: the next
+    event still gets a seq above every one given before, or a consumer whose position is
+    past the deleted ones (the engine behind the log) would never read it."""
+    writer = store.writer()
+    given = commit(writer, [event("m1"), event("m2"), event("m3")], []).stored
+    with store.engine.begin() as conn:
+        conn.execute(
+            tables.events.delete().where(
+                tables.events.c.seq > given[left - 1].seq if left else sa.true()
+            )
+        )
+    [after] = commit(writer, [event("m4")], []).stored
+    writer.close()
+    assert after.seq > given[-1].seq
+    again = store.writer()  # a new writer (a restart) does not forget either
+    [later] = commit(again, [event("m5")], []).stored
+    again.close()
+    assert later.seq > after.seq
+
+
 def test_duplicates_are_skipped_within_a_call_across_calls_and_writers(store: SqlStore) -> None:
     writer = store.writer()
     result = commit(writer, [event("m1"), event("m1"), event("m2")], [])

@@ -37,6 +37,12 @@ SQLITE_SYNC_MODES: Final = ("FULL", "NORMAL", "EXTRA")
 _SQLITE_CACHE_KIB: Final = 65536
 _SQLITE_CHECKPOINT_PAGES: Final = 10_000
 _CHUNK: Final = 500
+# SQLite: take seqs above every seq given before (``log_head``; the newest event stored,
+# if something wrote events without moving it).
+_NEWEST_SEQ: Final = "SELECT coalesce(max(seq), 0) FROM events"
+_TAKE_SEQS: Final = (
+    f"UPDATE log_head SET seq = max(seq, ({_NEWEST_SEQ})) + ? WHERE id = 1 RETURNING seq"
+)
 
 EVENT_COLUMNS: Final = (
     "source, message_id, type, event, user_id, anonymous_id, timestamp, received_at, body, "
@@ -274,13 +280,23 @@ class SqliteUnit:
         checked.difference_update((e.source, e.message_id) for e in fresh)
         if not fresh:
             return []
-        top = self._cur.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+        top = self._top(len(fresh))
         stored = [msgspec.structs.replace(e, seq=top + i + 1) for i, e in enumerate(fresh)]
         self._cur.executemany(
             f"INSERT INTO events (seq, {EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             [(e.seq, *event_row(e, sqlite_time)) for e in stored],
         )
         return stored
+
+    def _top(self, count: int) -> int:
+        """The seq before the ``count`` to give now, taken from ``log_head`` (the newest seq
+        ever given, moved past them here), never from the newest event stored alone: that
+        one may have been deleted. A store without the row (tables made by
+        ``metadata.create_all``) gives seqs after the newest event stored."""
+        row = self._cur.execute(_TAKE_SEQS, (count,)).fetchone()
+        if row is None:
+            return int(self._cur.execute(_NEWEST_SEQ).fetchone()[0])
+        return int(row[0]) - count
 
     def relink(self, events: Sequence[Event]) -> int:
         return _relink(self._cur, "?", events)

@@ -340,6 +340,19 @@ state_generation = sa.Table(
 )
 
 
+# One row (id 1), on SQLite: the newest seq ever given to an event. The writer gives the
+# next ones above it, so that no seq is given twice when the newest events are deleted (an
+# erasure, retention): a consumer already past them (the engine behind the log) would never
+# read the events given their seqs again. Unused on PostgreSQL, whose sequence never goes
+# back.
+log_head = sa.Table(
+    "log_head",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger(), nullable=False),
+)
+
+
 def chars(table: sa.Table, column: str) -> int:
     """How many characters a text column holds (0 when unbounded)."""
     return int(getattr(table.c[column].type, "length", None) or 0)
