@@ -278,3 +278,48 @@ def test_a_batch_change_holding_the_engine_position_holds_off_the_engine(
         first.close()
         engine.close()
     assert store.log_positions.position("engine") == 6
+
+
+def test_no_client_event_is_visible_after_a_later_seq_than_one_still_committing(
+    store: SqlStore,
+) -> None:
+    """Two writers of the log (two servers, or an import beside one): while one's commit of
+    client events is open, the other's waits, so the seqs become visible in their order and
+    a reader past a seq (the engine behind the log) never misses an event committed later
+    with a smaller one. (On PostgreSQL a sequence hands out seqs at insert, not at commit.)"""
+    first, second = store.writer(), store.writer()
+    done = threading.Event()
+    later: list[int] = []
+
+    def commit_second() -> None:
+        later.extend(e.seq for e in commit(second, [event("late", user="u2")], []).stored)
+        done.set()
+
+    try:
+        with first.unit() as unit:
+            [early] = unit.insert([event("early")])
+            thread = threading.Thread(target=commit_second)
+            thread.start()
+            assert not done.wait(0.5), "another writer committed while this commit was open"
+        assert done.wait(30)
+        thread.join()
+        assert later[0] > early.seq
+    finally:
+        first.close()
+        second.close()
+
+
+def test_writers_of_a_distributed_log_do_not_wait_for_each_other(store: SqlStore) -> None:
+    """``juncture worker``s store the events the distributed log ordered, per partition:
+    on PostgreSQL their commits run side by side (SQLite has one write lock anyway)."""
+    if store.dialect == "sqlite":
+        pytest.skip("SQLite's writers always take turns")
+    first, second = store.writer(table_log=False), store.writer(table_log=False)
+    try:
+        with first.unit() as unit:
+            unit.insert([event("one")])
+            [other] = commit(second, [event("two", user="u2")], []).stored
+        assert other.seq > 0
+    finally:
+        first.close()
+        second.close()

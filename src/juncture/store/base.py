@@ -105,7 +105,7 @@ class Writer(Protocol):
 class Store(Protocol):
     dialect: str
 
-    def writer(self) -> Writer: ...
+    def writer(self, *, table_log: bool = True) -> Writer: ...
 
     def events(
         self,

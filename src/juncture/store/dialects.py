@@ -22,6 +22,7 @@ import psycopg
 import sqlalchemy as sa
 
 from juncture.core.events import Event, encode_body, from_row
+from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.errors import PositionMoved, StoreError, StoreUnavailable, Unprocessable
 from juncture.store import failed_rows, log_reads
 from juncture.store.base import Quarantined
@@ -37,6 +38,10 @@ SQLITE_SYNC_MODES: Final = ("FULL", "NORMAL", "EXTRA")
 _SQLITE_CACHE_KIB: Final = 65536
 _SQLITE_CHECKPOINT_PAGES: Final = 10_000
 _CHUNK: Final = 500
+# PostgreSQL: the transaction-level advisory lock (one bigint key; the leases of the
+# distributed log use the two-int form, a separate key space) the writers of client events
+# hold from their insert to their COMMIT.
+_CLIENT_APPENDS: Final = 0x4A554E4354555245  # "JUNCTURE"
 # SQLite: take seqs above every seq given before (``log_head``; the newest event stored,
 # if something wrote events without moving it).
 _NEWEST_SEQ: Final = "SELECT coalesce(max(seq), 0) FROM events"
@@ -75,10 +80,13 @@ def create_engine(url: str, *, sqlite_synchronous: str = "FULL") -> sa.Engine:
     return engine
 
 
-def writer_for(engine: sa.Engine) -> SqliteWriter | PostgresWriter:
+def writer_for(engine: sa.Engine, *, table_log: bool = True) -> SqliteWriter | PostgresWriter:
+    """A writer of the store; ``table_log`` False: its client events are not the log a
+    consumer reads by ``seq`` (``juncture worker`` stores what the distributed log
+    ordered), so on PostgreSQL its commits need not publish seqs in turn."""
     if engine.dialect.name == "sqlite":
-        return SqliteWriter(engine)
-    return PostgresWriter(engine)
+        return SqliteWriter(engine)  # one write lock: seqs are published in turn anyway
+    return PostgresWriter(engine, table_log=table_log)
 
 
 def _failed_rows(quarantine: Sequence[Quarantined], time: Any) -> list[tuple[Any, ...]]:
@@ -356,17 +364,18 @@ class PostgresWriter:
     """Writes on one PostgreSQL connection; ``ON CONFLICT DO NOTHING RETURNING`` tells
     which events were new, also against concurrent writers."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, *, table_log: bool = True) -> None:
         self._pooled = engine.raw_connection()
         conn = self._pooled.driver_connection
         assert isinstance(conn, psycopg.Connection)
         self._conn: psycopg.Connection[Any] = conn
+        self._table_log = table_log
 
     @contextmanager
     def unit(self) -> Iterator[PostgresUnit]:
         try:
             with self._conn.transaction(), self._conn.cursor() as cur:
-                yield PostgresUnit(cur)
+                yield PostgresUnit(cur, table_log=self._table_log)
         except (psycopg.DataError, psycopg.IntegrityError) as exc:  # the data's fault
             raise Unprocessable(f"the store refused a value: {exc}") from exc
         except psycopg.Error as exc:
@@ -388,8 +397,9 @@ class PostgresWriter:
 class PostgresUnit:
     """One transaction of a :class:`PostgresWriter`."""
 
-    def __init__(self, cur: psycopg.Cursor[Any]) -> None:
+    def __init__(self, cur: psycopg.Cursor[Any], *, table_log: bool = True) -> None:
         self._cur = cur
+        self._table_log = table_log
         self.state = StateSql(cur, "postgresql")
 
     def new(self, events: Sequence[Event]) -> list[Event]:
@@ -415,6 +425,13 @@ class PostgresUnit:
         if not events:
             return []
         cur = self._cur
+        if self._table_log and any(e.source != DERIVED_SOURCE for e in events):
+            # Client events: the sequence hands out seqs at insert, not at commit, so two
+            # writers' commits could make a higher seq visible before a lower one, and the
+            # engine, past the higher, would never read the lower. Held to the COMMIT, this
+            # lock makes the writers of client events take and publish seqs in turn
+            # (derived events, which the engine's read skips, do not wait for it).
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_CLIENT_APPENDS,))
         cur.executemany(
             f"INSERT INTO events ({EVENT_COLUMNS}) "
             "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "

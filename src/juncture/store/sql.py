@@ -91,8 +91,10 @@ class SqlStore:
         self.report_results = ReportResults(self.engine)  # the dashboard's slow reads
         self.access = Access(self.engine)  # scoped tokens, dashboard users, the audit log
 
-    def writer(self) -> Writer:
-        return dialects.writer_for(self.engine)
+    def writer(self, *, table_log: bool = True) -> Writer:
+        """A writer (one connection); ``table_log`` False for ``juncture worker``, whose
+        events the distributed log orders (:func:`dialects.writer_for`)."""
+        return dialects.writer_for(self.engine, table_log=table_log)
 
     @contextmanager
     def journeys_at(self, clock: Callable[[], dt.datetime]) -> Iterator[JourneyStore]:

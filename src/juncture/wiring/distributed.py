@@ -59,7 +59,7 @@ def build_worker(
         log_,
         Leases(store.engine, settings.log_name),
         store.log_positions,
-        writer=store.writer,
+        writer=functools.partial(store.writer, table_log=False),  # the log orders them
         engine=engine,
         clock=clock,
         name=settings.log_name,
