@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from juncture.core.events import Event, encode_body, from_row
 from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.errors import PositionMoved, StoreError, StoreUnavailable, Unprocessable
-from juncture.store import failed_rows, log_reads
+from juncture.store import failed_rows, log_reads, state_generation
 from juncture.store.base import Quarantined
 from juncture.store.state import StateSql
 from juncture.store.state_base import sqlite_time
@@ -77,6 +77,7 @@ def create_engine(url: str, *, sqlite_synchronous: str = "FULL") -> sa.Engine:
         cur.execute(f"PRAGMA wal_autocheckpoint={_SQLITE_CHECKPOINT_PAGES}")
         cur.close()
 
+    state_generation.watch(engine)
     return engine
 
 
@@ -154,23 +155,24 @@ class SqliteWriter:
     key between a unit's :meth:`SqliteUnit.new` and its insert.
 
     The engine's working set is cached between commits (:class:`~juncture.store.state_cache.Cache`)
-    while no other connection has changed the tables it holds rows of: the ``state_generation``
-    count, which their triggers bump, read under the write lock at the start of a unit that
-    uses the cache and again before its COMMIT (its own bumps included); when it moved in
-    between, the cache is dropped. So the log's appends by ingestion in another connection or
-    process, and data-quality counts, keep it. A store without the count's row (tables made
-    by ``metadata.create_all``) falls back to ``PRAGMA data_version``, which any other
-    connection's commit moves. A failed commit drops the cache too."""
+    while no other connection has changed the tables it holds rows of: the
+    ``state_generation`` count, which every other writer of those tables bumps
+    (:mod:`~juncture.store.state_generation`), is read under the write lock at the start of
+    a unit that uses the cache and again before its COMMIT; when it moved in between, the
+    cache is dropped. A unit that wrote those tables bumps it once before its COMMIT (for
+    another writer's cache, in another process say); the log's appends by ingestion (events
+    linked to no profile) and data-quality counts do not. A store without the count's row
+    (tables made by ``metadata.create_all``) falls back to ``PRAGMA data_version``, which
+    any other connection's commit moves. A failed commit drops the cache too."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self._pooled = engine.raw_connection()
         conn = self._pooled.driver_connection
         assert isinstance(conn, sqlite3.Connection)
         self._conn = conn
-        # Each row written to a table the cache watches fires its trigger (most of the
-        # engine's rows: profiles, derived and relinked events, ...), and a statement with
-        # a trigger keeps a statement journal: in a temporary file, SQLite's default, that
-        # cost about 9 us of CPU per row (``bench engine``); in memory, a few hundred bytes.
+        # A statement that may fail after changing rows keeps a statement journal: in
+        # memory rather than in a temporary file, SQLite's default, which cost about 9 us
+        # of CPU per row when each row the writer wrote fired a trigger (``bench engine``).
         conn.execute("PRAGMA temp_store=MEMORY")
         self._cache = Cache()
         self._seen: tuple[str, int] | None = None  # the generation (or data_version) seen
@@ -189,8 +191,11 @@ class SqliteWriter:
         return self._cache
 
     def _committing(self, unit: SqliteUnit, cur: sqlite3.Cursor) -> None:
-        """Before COMMIT: a unit that used the cache saw the count when it began, so the
-        count now differs by its own writes only."""
+        """Before COMMIT: bump the count once for the watched rows this unit wrote; a unit
+        that used the cache saw the count when it began, under the write lock, so the count
+        now differs by its own bump only."""
+        if unit.wrote_watched:
+            state_generation.bump(cur)
         if unit.used_cache and self._seen is not None and self._seen[0] == "generation":
             self._seen = self._version(cur)
 
@@ -250,6 +255,9 @@ class SqliteUnit:
         self._cur = cur
         self._state: StateSql | None = None
         self._checked: set[tuple[str, str]] = set()  # keys new() found not stored
+        # Whether this unit wrote rows another writer may cache (state_generation.TABLES):
+        # the engine's working set, and events linked to a profile.
+        self.wrote_watched = False
 
     @property
     def used_cache(self) -> bool:
@@ -259,6 +267,7 @@ class SqliteUnit:
     def state(self) -> StateSql:
         if self._state is None:
             self._state = StateSql(self._cur, "sqlite", self._writer.fresh_cache(self._cur))
+            self.wrote_watched = True  # the engine's transaction: it writes its working set
         return self._state
 
     def new(self, events: Sequence[Event]) -> list[Event]:
@@ -288,6 +297,7 @@ class SqliteUnit:
         checked.difference_update((e.source, e.message_id) for e in fresh)
         if not fresh:
             return []
+        self.wrote_watched |= any(e.profile_id is not None for e in fresh)
         top = self._top(len(fresh))
         stored = [msgspec.structs.replace(e, seq=top + i + 1) for i, e in enumerate(fresh)]
         self._cur.executemany(
@@ -307,6 +317,7 @@ class SqliteUnit:
         return int(row[0]) - count
 
     def relink(self, events: Sequence[Event]) -> int:
+        self.wrote_watched |= bool(events)
         return _relink(self._cur, "?", events)
 
     def advance(self, name: str, start: int, end: int, at: dt.datetime) -> None:

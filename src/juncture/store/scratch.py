@@ -13,6 +13,7 @@ from typing import Any
 import psycopg
 import sqlalchemy as sa
 
+from juncture.store import state_generation
 from juncture.store.sql import SqlStore, engine_url
 
 Rows = Iterable[list[tuple[Any, ...]]]  # chunks of rows, each committed (SQLite) as it comes
@@ -62,6 +63,8 @@ def _insert(conn: Any, sqlite: bool, table: str, columns: Sequence[str], chunks:
         sql = f"INSERT INTO {table} ({names}) VALUES ({','.join('?' * len(columns))})"
         for rows in chunks:
             cur.executemany(sql, rows)
+            if table in state_generation.TABLES:
+                state_generation.bump(cur)
             conn.commit()
         return
     with cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:

@@ -19,11 +19,11 @@ from juncture.core.segments.hits import HitMemo
 from juncture.core.segments.index import Index
 
 # The tables the cache holds rows of (profiles with their product views and identity
-# nodes, identities, devices, enrollments, and the outbox for recent contacts). On SQLite a
-# trigger on each (migration 0019) bumps the one row of ``state_generation`` whenever a row
-# of them changes, whoever writes it; other tables (the event log, data quality, the
-# catalogue) do not; on ``events``, only a row linked to a profile (inserted with one,
-# relinked, deleted) bumps it, as the profiles' recent events are cached for segments.
+# nodes, identities, devices, enrollments, and the outbox for recent contacts): a write to
+# one of them, or to the events linked to a profile (a profile's recent events are cached
+# for segments), by any connection but the keeper's bumps the one row of
+# ``state_generation`` (``store/state_generation.py``); other tables (the log's unlinked
+# events, data quality, the catalogue) do not.
 WATCHED: Final = (
     "identities", "profiles", "product_views", "device_users", "enrollments", "outbox",
 )  # fmt: skip
@@ -89,9 +89,9 @@ class Cache:
     """Decoded rows of the working set, kept between commits by the one writer that owns
     it, so that a profile touched again is not read and decoded again. Its keeper must
     :meth:`clear` it whenever it may differ from the store: on a rollback, and when another
-    connection has changed a table it holds rows of (:data:`WATCHED`: the generation those
-    tables' triggers bump moved since the keeper's last commit; ingestion appending to the
-    log, or data-quality counts, leave it). Bounded: past
+    connection has changed a table it holds rows of (:data:`WATCHED`: the generation their
+    writers bump moved since the keeper's last commit; ingestion appending to the log, or
+    data-quality counts, leave it). Bounded: past
     ``max_rows`` profiles it starts over (a decoded profile takes about twice its JSON in
     memory: some 13 KB for a shopper with 20 product views, so about 260 MB at the bound).
     ``journeys`` holds each loaded profile's enrollments and recent contacts; a merge drops

@@ -329,9 +329,9 @@ log_positions = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
-# One row (id 1): a count that triggers bump on SQLite whenever a table the engine's writer
-# caches changes (``state_cache.WATCHED``), so that the writer keeps its cache across other
-# connections' commits that leave those tables alone. Unused on PostgreSQL (no cache).
+# One row (id 1): a count that every other writer bumps on SQLite when it changes a table the
+# engine's writer caches (``store/state_generation.py``), so that the writer keeps its cache
+# across other connections' commits that leave those tables alone. Unused on PostgreSQL.
 state_generation = sa.Table(
     "state_generation",
     metadata,
