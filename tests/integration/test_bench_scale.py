@@ -36,6 +36,7 @@ def test_bench_scale_reports_each_run_with_every_event_stored_and_every_merge_ri
     assert run["events"] == 800 and views["events"] == merges["events"] > 10
     assert run["stored"] == run["appended"] == 800 + 2 * merges["events"]  # once, none lost
     assert run["people_wrong"] == 0 and run["wrong"] == []  # every profile's counts exact
+    assert results["failures"] == []  # so the command exits 0
     assert 50 < run["identifies"] < 110 and run["merges"] >= 0
     assert merges["merges"] == merges["events"]  # each sign-in of that phase merged two
     assert 0 < merges["crossing"] <= merges["events"]  # most across partitions

@@ -72,3 +72,16 @@ def test_no_sign_ins_leaves_anonymous_views_only() -> None:
     found = scale_people.workload(500, 0.0, 4)
     assert found.identifies() == 0 and not found.merges and not found.views
     assert all("userId" not in m for m in found.run)
+
+
+def test_a_run_that_lost_an_event_or_a_person_is_a_failure_the_command_exits_on() -> None:
+    from juncture.bench.scale import failures
+
+    right = {"workers": 2, "stored": 900, "appended": 900, "people_wrong": 0}
+    assert failures([right]) == []
+    lost = {**right, "stored": 899}
+    wrong = {**right, "workers": 4, "people_wrong": 3}
+    assert failures([right, lost, wrong]) == [
+        "2 worker(s): 899 events stored of 900",
+        "4 worker(s): 3 people with a wrong profile",
+    ]

@@ -310,7 +310,21 @@ def run(
         )
         echo(f"  identity: {describe_identity(found)}")
     results["workers"] = runs
+    results["failures"] = failures(runs)
     return results
+
+
+def failures(runs: Sequence[dict[str, Any]]) -> list[str]:
+    """What a run got wrong (none: every appended event stored once, every person on one
+    live profile counting exactly): ``juncture bench scale`` exits 1 when there is any."""
+    found = []
+    for run in runs:
+        workers = f"{run['workers']} worker(s)"
+        if run["stored"] != run["appended"]:
+            found.append(f"{workers}: {run['stored']:,} events stored of {run['appended']:,}")
+        if run["people_wrong"]:
+            found.append(f"{workers}: {run['people_wrong']:,} people with a wrong profile")
+    return found
 
 
 def describe_identity(found: dict[str, Any]) -> str:

@@ -324,3 +324,7 @@ def bench_scale(
         identify_share=merge_share,
     )
     _write(output, results)
+    for failure in results["failures"]:
+        typer.echo(f"bench scale: wrong: {failure}", err=True)
+    if results["failures"]:
+        raise typer.Exit(1)
