@@ -227,6 +227,20 @@ def test_relink_finds_events_read_from_the_log_by_seq_and_others_by_key(store: S
     assert found == [("m0", None), ("m1", "pm1"), ("m2", "pm2"), ("m3", "pk")]
 
 
+def test_relink_sets_every_event_of_a_batch_larger_than_a_statement(store: SqlStore) -> None:
+    """SQLite sets them 400 to a statement: 1,001 events take three, each its own."""
+    writer = store.writer()
+    commit(writer, [event(f"m{i}", anon=f"a{i}") for i in range(1001)])
+    read = writer.events_after(0, 2000)
+    with writer.unit() as unit:
+        moved = [msgspec.structs.replace(e, profile_id=f"p{e.seq}") for e in read[::-1]]
+        assert unit.relink(moved) == 1001
+    writer.close()
+    found = store.events(limit=2000)
+    assert [e.profile_id for e in found] == [f"p{e.seq}" for e in found]
+    assert len(found) == 1001
+
+
 def test_write_keys_are_found_by_hash_only(store: SqlStore) -> None:
     store.add_write_key(source="src_x", name="web", key_hash="ab" * 32, at=T0)
     assert store.write_key_source("ab" * 32) == "src_x"
