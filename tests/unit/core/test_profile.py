@@ -69,6 +69,27 @@ def test_traits_latest_event_time_wins_even_when_late() -> None:
     assert p.trait_at["plan"] == T0 + MIN
 
 
+def test_traits_restated_as_they_were_keep_the_dict_and_move_their_time() -> None:
+    first = run([ev(type="identify", traits={"plan": "gold", "n": 1, "tags": {"a": [1]}})])
+    same = ev("Page", at=T0 + MIN, context={"traits": {"plan": "gold", "tags": {"a": [1]}}})
+    p = reducer.reduce(first, same)
+    assert p.traits is first.traits  # what reads the traits sees nothing changed
+    assert p.trait_at == {"plan": T0 + MIN, "n": T0, "tags": T0 + MIN}
+    # Equal in Python but not the same JSON: a value of another type or key order replaces.
+    for other in ({"n": True}, {"n": 1.0}, {"tags": {"a": [True]}}, {"tags": {"a": [1], "b": 2}}):
+        q = reducer.reduce(first, ev("Page", at=T0 + MIN, context={"traits": other}))
+        assert q.traits is not first.traits
+        assert q.traits == {**first.traits, **other}
+        key = next(iter(other))
+        assert type(q.traits[key]) is type(other[key])
+        assert q.traits[key] is other[key]
+    ab = reducer.reduce(first, ev("Page", context={"traits": {"tags": {"a": [1], "b": 2}}}))
+    ba = reducer.reduce(
+        ab, ev("Page", at=T0 + MIN, context={"traits": {"tags": {"b": 2, "a": [1]}}})
+    )
+    assert list(ba.traits["tags"]) == ["b", "a"]
+
+
 def test_consent_shapes_and_latest_wins() -> None:
     p = run(
         [

@@ -193,8 +193,12 @@ def _apply_traits(
     t: dt.datetime,
     ch: dict[str, Any],
 ) -> None:
+    """Each trait stated at ``t`` or later than its value. A value restated as it was keeps
+    the ``traits`` dict (only ``trait_at`` is replaced): most events of a known shopper repeat the
+    same ``context.traits``, and what reads the traits (segment facts) skips an unchanged
+    dict."""
     traits, trait_at = profile.traits, profile.trait_at
-    copied = False
+    new_traits = new_at = False
     for source in sources:
         if not isinstance(source, dict):
             continue
@@ -205,13 +209,35 @@ def _apply_traits(
             known = trait_at.get(key)
             if known is not None and known > t:
                 continue
-            if not copied:
-                traits, trait_at, copied = dict(traits), dict(trait_at), True
-            traits[key] = value
+            if not new_at:
+                trait_at, new_at = dict(trait_at), True
             trait_at[key] = t
-    if copied:
+            if key not in traits or not same_json(traits[key], value):
+                if not new_traits:
+                    traits, new_traits = dict(traits), True
+                traits[key] = value
+    if new_traits:
         ch["traits"] = traits
+    if new_at:
         ch["trait_at"] = trait_at
+
+
+def same_json(a: object, b: object) -> bool:
+    """Whether two JSON values are the same, types and key order included (``1``, ``1.0``
+    and ``True`` are equal in Python, not as traits).
+
+    >>> same_json({"a": [1, "x"]}, {"a": [1, "x"]}), same_json(1, True), same_json([1], [1.0])
+    (True, False, False)
+    """
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict) and isinstance(b, dict):
+        return len(a) == len(b) and all(
+            k == j and same_json(v, w) for (k, v), (j, w) in zip(a.items(), b.items(), strict=True)
+        )
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
 
 
 def _on_product_view(s: Step) -> None:
