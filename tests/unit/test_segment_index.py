@@ -313,3 +313,15 @@ def test_each_fact_alone_is_the_fact_among_all(seed: int) -> None:
         later = at + dt.timedelta(days=rng.randrange(0, 120))
         facts = seg.facts_of(walker.profile, later)
         assert {k: seg.fact_of(walker.profile, k, later) for k in facts} == facts
+
+
+@pytest.mark.parametrize(
+    "fields", [(), ("traits",), ("cart",), ("traits", "cart", "orders"), ["cart", "traits"]]
+)
+def test_a_change_names_the_fields_the_event_replaced(fields: Any) -> None:
+    """``Change.moved``: those of ``fields`` that are other objects after the event."""
+    before = Profile(profile_id="p1", traits={"city": "Berlin"})
+    after = msgspec.structs.replace(before, cart=Cart(items={"x": CartItem(product_id="x")}))
+    change = index.Change(before, after, START, {}, fields)
+    assert change.moved == {"cart"}.intersection(fields)
+    assert index.Change(before, before, START, {}, fields).moved == frozenset()

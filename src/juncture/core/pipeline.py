@@ -118,11 +118,12 @@ def step(
         since = max(event.timestamp, event.received_at)
         once, yearly = journeys.catalog.date_traits, journeys.catalog.yearly_traits
         timers += dates.timers(before, after, once, yearly, since)
+    own = _own(event, pid)  # the event as stored: copied once, with its profile
     # -- segments: membership of the profile the event touched --------------------------
     absorbed = [m.merged for m in resolution.merges] if resolution.merges else []
     reaction = None
     if segments is not None:
-        new = [_own(e, pid) for e in (event, *derived)]
+        new = [own, *(_own(e, pid) for e in derived)]
         reaction = membership.on_event(segments, before, after, absorbed, new=new, cause=event)
     if reaction is not None:
         derived.extend(reaction.events)
@@ -131,7 +132,6 @@ def step(
         # re-evaluate the survivor from an older time and announce moves twice.
         timers += [CancelTimer(key=membership.timer_key(m)) for m in absorbed]
     # -- end segments ----------------------------------------------------------------------
-    own = _own(event, pid)
     events = (own, *[_own(d, pid) for d in derived]) if derived else (own,)
     result = Step(
         graph=resolution.graph,

@@ -94,14 +94,18 @@ class _Batch:
         self.known.update(result.profiles)
         self.touched.update(result.profiles)
         self.out.extend(result.events)
-        self.merges.extend(result.merges)
-        self.conflicts.extend(result.conflicts)
+        if result.merges:  # (most steps merge, refuse, enroll and send nothing)
+            self.merges.extend(result.merges)
+        if result.conflicts:
+            self.conflicts.extend(result.conflicts)
         for command in result.timers:
             self._timer(command)
         if result.journey_profile is not None and result.journey_state is not None:
             self.states[result.journey_profile] = result.journey_state
-        self.enrollments.update((e.id, e) for e in result.enrollments)
-        self.messages.extend(result.messages)
+        if result.enrollments:
+            self.enrollments.update((e.id, e) for e in result.enrollments)
+        if result.messages:
+            self.messages.extend(result.messages)
 
     def _timer(self, command: TimerCommand) -> None:
         if isinstance(command, CancelTimer) or not bounds.within_time(command.due_at):

@@ -35,8 +35,11 @@ before and after the event once, and only when asked.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Mapping, Sequence
+import functools
+import operator
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import compress
 from typing import Any, Final
 
 from juncture.core.profile.model import Profile
@@ -182,7 +185,9 @@ class Change:
         self.profiles = (before, after)
         self.profile = after
         self.now = now
-        self.moved = frozenset([f for f in fields if getattr(before, f) is not getattr(after, f)])
+        names = fields if isinstance(fields, tuple) else tuple(fields)
+        read = _reader(names)  # (the fields compared in C: this runs at every event)
+        self.moved = frozenset(compress(names, map(operator.is_not, read(before), read(after))))
         self.after = known
         self.before: dict[str, Any] = {}
         self._changed: dict[str, bool] | None = None  # made when first asked
@@ -216,6 +221,25 @@ class Change:
             self.fact(key)
             self._prior(key)
         return test(self.before, _NO_HITS, self.now) != test(self.after, _NO_HITS, self.now)
+
+
+_READERS: Final[dict[tuple[str, ...], Callable[[Profile], tuple[Any, ...]]]] = {}
+
+
+def _reader(fields: tuple[str, ...]) -> Callable[[Profile], tuple[Any, ...]]:
+    """A function that reads ``fields`` of a profile as a tuple (made once per fields)."""
+    found = _READERS.get(fields)
+    if found is None:
+        if len(fields) > 1:
+            found = operator.attrgetter(*fields)
+        else:
+            found = functools.partial(_fields, fields)
+        _READERS[fields] = found
+    return found
+
+
+def _fields(fields: tuple[str, ...], profile: Profile) -> tuple[Any, ...]:
+    return tuple(getattr(profile, f) for f in fields)
 
 
 def moves(
