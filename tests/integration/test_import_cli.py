@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from juncture.cli.main import app
@@ -186,3 +187,28 @@ def test_csv_customers_without_customer_id_are_refused_by_line(
     store.close()
     assert stored == ["c1", "c3"]
     assert failed == []  # the file is what needs fixing: nothing to replay
+
+
+def test_an_import_waits_in_the_log_until_the_engine_drains_it(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the engine behind the log (the default) `juncture import` only stores the
+    events and says so; `juncture engine --drain` applies them and exits."""
+    monkeypatch.setenv("JUNCTURE_ENGINE_NICE", "0")  # this test process keeps its priority
+    file = tmp_path / "customers.csv"
+    file.write_text("customer_id,email\nc7,c7@example.com\nc8,c8@example.com\n")
+    url = ["--database-url", database_url]
+    imported = runner.invoke(app, ["import", str(file), *url])
+    assert imported.exit_code == 0, imported.output
+    assert "2 events are in the log: the engine applies them" in imported.output
+    store = SqlStore(database_url)
+    try:
+        assert store.profiles.by_identifier("user_id:c7") is None  # stored, not applied yet
+        drained = runner.invoke(app, ["engine", "--drain", *url])
+        assert drained.exit_code == 0, drained.output
+        assert "the log is applied up to seq" in drained.output
+        for user in ("c7", "c8"):
+            found = store.profiles.by_identifier(f"user_id:{user}")
+            assert found is not None and found.profile.traits["email"] == f"{user}@example.com"
+    finally:
+        store.close()

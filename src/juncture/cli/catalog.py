@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from juncture.cli.lag import applied_later
 from juncture.cli.options import DatabaseUrl
 
 if TYPE_CHECKING:
@@ -118,6 +119,7 @@ def import_feed(
         f"{report.refused_rows} refused, {report.retired} retired; "
         f"{report.announced} events for shoppers"
     )
+    applied_later(juncture.settings, report.announced)
     for problem in report.refused[:SHOWN]:
         typer.echo(problem.where(str(file)), err=True)
     if report.problems > SHOWN:

@@ -1,8 +1,9 @@
 """``juncture engine``: the engine behind the log, as a process of its own.
 
-``juncture serve`` starts it when ``JUNCTURE_ENGINE_MODE=behind`` (and keeps it running);
-run it yourself to apply a log that servers with ``JUNCTURE_ENGINE=false`` fill. Two on
-one database stay exactly-once (each commit checks the engine's position) but take turns.
+``juncture serve`` starts it with the engine behind the log (the default) and keeps it
+running; run it yourself to apply a log that servers with ``JUNCTURE_ENGINE=false`` fill,
+or with ``--drain`` to apply what ``juncture import`` stored and exit. Two on one database
+stay exactly-once (each commit checks the engine's position) but take turns.
 """
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ def engine(
     ready_fd: Annotated[
         int | None, typer.Option(help="Write a byte to this descriptor once applying the log")
     ] = None,
+    drain: Annotated[
+        bool,
+        typer.Option(
+            help="Exit once the log as it stands at the start is applied (after an import)"
+        ),
+    ] = False,
 ) -> None:
     """Apply the event log to profiles, signals, segments and journeys, behind ingestion."""
     import os
@@ -53,11 +60,16 @@ def engine(
     heap.settle()
     if not hold_timers:
         juncture.start_scheduler()
+    follower = juncture.follower
+    until = juncture.store.log_positions.head() if drain else None
     try:
-        while not stop.wait(1.0):
+        while not stop.wait(0.1 if drain else 1.0):
             if parent is not None and parent_gone(parent):
                 break
-            if juncture.follower is not None and not juncture.follower.running:
+            if follower is not None and not follower.running:
                 raise typer.Exit(1)  # it stopped (another engine moved its position)
+            if until is not None and follower is not None and follower.position >= until:
+                typer.echo(f"the log is applied up to seq {follower.position:,}")
+                break
     finally:
         juncture.close()

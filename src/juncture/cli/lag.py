@@ -19,6 +19,17 @@ if TYPE_CHECKING:
     from juncture.store.sql import SqlStore
 
 
+def applied_later(settings: Settings, events: int) -> None:
+    """After a command stored ``events`` client events in the log with the engine behind it
+    (the default): say that the engine applies them, not this command."""
+    if events and settings.engine and settings.engine_mode == "behind":
+        typer.echo(
+            f"{events:,} events are in the log: the engine applies them behind it, in "
+            "`juncture serve` (or `juncture engine`; `juncture engine --drain` applies "
+            "them and exits); `juncture lag` shows how far it is"
+        )
+
+
 def lag(
     database_url: DatabaseUrl = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object")] = False,

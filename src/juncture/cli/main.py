@@ -14,7 +14,7 @@ from juncture.cli.catalog import catalog_app
 from juncture.cli.demo import demo
 from juncture.cli.engine import engine
 from juncture.cli.journeys import journeys_app
-from juncture.cli.lag import lag
+from juncture.cli.lag import applied_later, lag
 from juncture.cli.measure import measure_app
 from juncture.cli.options import DatabaseUrl
 from juncture.cli.overdue import OnOverdue, Overdue, OverdueAfter
@@ -227,6 +227,7 @@ def import_(
         f"{report.lines} messages read: {report.stored} stored, "
         f"{report.duplicates} already there, {len(report.rejected)} rejected"
     )
+    applied_later(juncture.settings, report.stored)
     for line, code, message in report.rejected[:50]:
         typer.echo(f"{file}:{line}: {code}: {message}")
     if len(report.rejected) > 50:
@@ -291,6 +292,7 @@ def failed_replay(
     finally:
         juncture.close()
     typer.echo(f"replayed {len(result.replayed)}; still failing {len(result.still_failing)}")
+    applied_later(juncture.settings, len(result.replayed))
     for row_id, reason in result.still_failing:
         typer.echo(f"  {row_id}: {reason}")
 
