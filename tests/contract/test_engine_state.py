@@ -5,6 +5,7 @@ commits), on every store."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -23,6 +24,7 @@ from juncture.runtime.engine import Engine
 from juncture.runtime.unit_of_work import commit
 from juncture.store import migrate, state_generation, tables
 from juncture.store.base import Writer
+from juncture.store.outbox import Attempt
 from juncture.store.sql import SqlStore
 from juncture.store.state import StateSql
 from juncture.store.state_base import sqlite_time
@@ -148,17 +150,50 @@ def cached_profile_ids(writer: Writer) -> set[str]:
         return set(cache.profiles) if cache is not None else set()
 
 
-def test_the_dispatcher_updating_a_message_drops_the_cache(sqlite_url: str) -> None:
+def a_message(store: SqlStore, **values: object) -> int:
+    """A due message inserted by another connection (which bumps the count)."""
+    t = tables.outbox
+    with store.engine.begin() as conn:
+        row = {**a_row(t), "status": "pending", "channel": "email", "payload": "{}", **values}
+        del row["id"]
+        return int(conn.execute(t.insert().values(row).returning(t.c.id)).scalar_one())
+
+
+@pytest.mark.parametrize("purpose", ["marketing", "transactional"])
+def test_the_dispatcher_moving_a_message_on_drops_the_cache_for_a_contact_only(
+    sqlite_url: str, engine: Engine, purpose: str
+) -> None:
+    """The cache holds the marketing contacts of the outbox and nothing else of it, each
+    at ``COALESCE(sent_at, next_attempt_at, created_at)``: the dispatcher's claim, retry
+    and send of a marketing message drop it (its time moves), a transactional message's
+    keep it; inserting one, or suppressing it, drops it whatever its purpose."""
     store = SqlStore(sqlite_url)
     writer = store.writer()
-    with store.engine.begin() as conn:
-        outbox_id = conn.execute(
-            tables.outbox.insert().values(a_row(tables.outbox)).returning(tables.outbox.c.id)
-        ).scalar_one()
-    commit(writer, [viewed("m1")], [], Engine(ManualClock(T0)).process)
-    assert cached_profiles(writer) == 1
-    store.outbox.suppress(outbox_id, "a test")
-    assert cached_profiles(writer) == 0
+    outbox_id = a_message(store, purpose=purpose)
+    kept = 1 if purpose == "transactional" else 0
+    lease = dt.timedelta(minutes=5)
+    steps: list[Callable[[], object]] = [
+        lambda: store.outbox.claim(T0, 10, lease),
+        lambda: store.outbox.record_attempt(outbox_id, Attempt(ok=False), T0, T0, dead=False),
+        lambda: store.outbox.claim(T0, 10, lease),
+        lambda: store.outbox.record_attempt(outbox_id, Attempt(ok=True), T0, None, dead=False),
+    ]
+    for i, step in enumerate(steps):
+        commit(writer, [viewed(f"m{i}")], [], engine.process)
+        assert cached_profiles(writer) == 1
+        step()
+        assert cached_profiles(writer) == kept, i
+    assert store.outbox.attempts(outbox_id)[-1].ok
+    assert store.outbox.get(outbox_id).status == "sent"  # type: ignore[union-attr]
+    changes: list[Callable[[], object]] = [
+        lambda: a_message(store, purpose=purpose, idempotency_key="k2"),
+        lambda: store.outbox.suppress(outbox_id, "a test"),
+    ]
+    for j, change in enumerate(changes):
+        commit(writer, [viewed(f"s{j}")], [], engine.process)
+        assert cached_profiles(writer) == 1
+        change()
+        assert cached_profiles(writer) == 0
     writer.close()
     store.close()
 

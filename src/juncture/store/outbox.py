@@ -37,7 +37,7 @@ import sqlalchemy as sa
 from juncture.core import channels
 from juncture.core.events import as_utc
 from juncture.core.journeys.orchestrate import Message
-from juncture.store import driver_sql, failures, tables
+from juncture.store import driver_sql, failures, state_generation, tables
 from juncture.store.state_base import sqlite_time
 
 STATUSES = ("pending", "sending", "sent", "dead", "suppressed", "deferred", "shown")
@@ -65,7 +65,9 @@ _DUE = (
     .limit(sa.bindparam("b_limit", type_=sa.Integer()))
 )
 _DUE_LOCKED = _DUE.with_for_update(skip_locked=True)
-_MARK_SENDING = (
+# Claim and record bump the state generation themselves, for marketing messages only: the
+# engine's cache holds no other (``state_generation.BUMPS_ITSELF``).
+_MARK_SENDING = state_generation.bumped_by_caller(
     t.update()
     .where(
         t.c.id == sa.bindparam("b_id"),
@@ -78,8 +80,10 @@ _MARK_SENDING = (
         next_attempt_at=sa.bindparam("b_until", type_=t.c.next_attempt_at.type),
     )
 )
-_ATTEMPTS = sa.select(t.c.attempts).where(t.c.id == sa.bindparam("b_id"))
-_MOVE = t.update().where(t.c.id == sa.bindparam("b_id"))  # SET: the execution's other values
+_ATTEMPTS = sa.select(t.c.attempts, t.c.purpose).where(t.c.id == sa.bindparam("b_id"))
+# SET: the execution's other values.
+_MOVE = state_generation.bumped_by_caller(t.update().where(t.c.id == sa.bindparam("b_id")))
+_CONTACT: Final = "marketing"  # the purpose of the messages the engine's cache holds
 _RECORD = a.insert()
 _p = tables.profiles
 _CONSENT = sa.select(_p.c.redirect_to, _p.c.consent).where(
@@ -211,6 +215,8 @@ class Outbox:
             }
             if conn.execute(_MARK_SENDING, params).rowcount == 1:
                 claimed.append(_claimed(row, until))
+        if any(row.purpose == _CONTACT for row in claimed):
+            state_generation.bump_on(conn)
         return claimed
 
     def claim(self, now: dt.datetime, limit: int, lease: dt.timedelta) -> list[OutboxRow]:
@@ -239,9 +245,12 @@ class Outbox:
             when = as_utc(next_attempt_at)
             values = {"status": "pending", "next_attempt_at": when, "last_error": attempt.error}
         with self._begin() as conn:
-            number = conn.execute(_ATTEMPTS, {"b_id": outbox_id}).scalar_one_or_none()
-            if number is None or conn.execute(_MOVE, {"b_id": outbox_id, **values}).rowcount == 0:
+            found = conn.execute(_ATTEMPTS, {"b_id": outbox_id}).first()
+            if found is None or conn.execute(_MOVE, {"b_id": outbox_id, **values}).rowcount == 0:
                 return  # the person was erased while their message was out: keep nothing
+            number, purpose = found
+            if purpose == _CONTACT:
+                state_generation.bump_on(conn)
             conn.execute(
                 _RECORD,
                 {

@@ -11,7 +11,17 @@ transaction:
   API and CLI, the dispatcher, erasure, migrations): :func:`watch` listens to the engine;
 - a raw driver cursor that writes a watched table calls :func:`bump` itself: the writer
   does, once per commit that wrote one (for another writer's cache: its own knows);
-  ``tests/contract/test_engine_state.py`` lists the modules that take raw connections.
+  ``tests/contract/test_engine_state.py`` lists the modules that take raw connections;
+- a statement marked :data:`BUMPS_ITSELF` (:func:`bumped_by_caller`) is left to its caller,
+  which calls :func:`bump_on` only when what it changed is held in a cache: the
+  dispatcher's claim and record of a message (``store/outbox``) bump for a marketing
+  message only. The cache holds a profile's marketing contacts and nothing
+  else of the outbox (``store/state_journeys``): its status among those counted, its time
+  ``COALESCE(sent_at, next_attempt_at, created_at)``, and the dispatcher changes both for
+  every message it moves on (the claim's lease is the time of a ``sending`` one); a
+  transactional message's status, attempts and lease matter to no cache. Every other
+  statement on the outbox (an insert, a delete, ``suppress``, ``retry_dead``) bumps as
+  any other, whatever the message: a new statement is watched unless marked.
 
 A write made outside Juncture (the ``sqlite3`` shell) is not seen: make it with the engine
 stopped, or bump the count in the same transaction. Until migration 0025, triggers on each
@@ -24,7 +34,7 @@ from __future__ import annotations
 import functools
 import re
 import sqlite3
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import sqlalchemy as sa
 
@@ -44,6 +54,9 @@ _TARGET: Final = re.compile(
 )
 # The driver counts the rows a statement with RETURNING changed only once they are fetched.
 _RETURNING: Final = re.compile(r"\bRETURNING\b", re.IGNORECASE)
+# The execution option of a statement whose caller bumps the count itself when it must.
+BUMPS_ITSELF: Final = "juncture_bumps_itself"
+_S = TypeVar("_S", bound=sa.Executable)
 
 
 @functools.lru_cache(maxsize=2048)
@@ -70,14 +83,32 @@ def bump(conn: Any) -> None:
             raise
 
 
+def bumped_by_caller(statement: _S) -> _S:
+    """``statement`` marked :data:`BUMPS_ITSELF`: its caller calls :func:`bump_on` in the
+    same transaction whenever it changed rows a cache may hold."""
+    return statement.execution_options(**{BUMPS_ITSELF: True})
+
+
+def bump_on(conn: sa.Connection) -> None:
+    """:func:`bump` in the transaction of ``conn`` (a SQLAlchemy connection); nothing on
+    PostgreSQL, whose writers keep no cache."""
+    if conn.dialect.name == "sqlite":
+        bump(conn.connection.driver_connection)
+
+
 def watch(engine: sa.Engine) -> None:
     """Bump the count after each statement that changed rows of a watched table (or may
-    have: DDL, RETURNING) on any connection of ``engine`` (a SQLite engine)."""
+    have: DDL, RETURNING) on any connection of ``engine`` (a SQLite engine), unless it is
+    marked :data:`BUMPS_ITSELF`."""
     sa.event.listen(engine, "after_cursor_execute", _executed)
 
 
 def _executed(
-    _conn: sa.Connection, cursor: Any, statement: str, _params: Any, _ctx: Any, _many: bool
+    _conn: sa.Connection, cursor: Any, statement: str, _params: Any, ctx: Any, _many: bool
 ) -> None:
-    if writes_watched(statement) and (cursor.rowcount != 0 or _RETURNING.search(statement)):
+    if (
+        writes_watched(statement)
+        and (cursor.rowcount != 0 or _RETURNING.search(statement))
+        and not (ctx is not None and ctx.execution_options.get(BUMPS_ITSELF))
+    ):
         bump(cursor.connection)
