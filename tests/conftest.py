@@ -8,6 +8,7 @@ reason shown, when it is not.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import threading
@@ -65,6 +66,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         each = COST["slow"] if slow else COST.get(folder, OTHER_COST)
         cost[item.path] = cost.get(item.path, 0.0) + each
     items.sort(key=lambda item: -cost[item.path])  # stable: a file's tests keep their order
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """A CLI command run in this process (``CliRunner``) configures logging as it would in a
+    process of its own: the root logger's level and handler. Put them back after each test,
+    so that a test later on the same worker does not get that command's log lines."""
+    root = logging.getLogger()
+    level, handlers = root.level, root.handlers[:]
+    yield
+    root.setLevel(level)
+    root.handlers[:] = handlers
 
 
 @pytest.fixture(scope="session")

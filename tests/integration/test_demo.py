@@ -143,7 +143,7 @@ def test_the_store_holds_the_journeys_that_ran(small_demo: tuple[str, dict[str, 
     assert scalar(url, sa.select(sa.func.count()).select_from(ran_stored)) == every
     listing = CliRunner().invoke(app, ["journeys", "list", "--database-url", url])
     assert listing.exit_code == 0, listing.output
-    assert sorted(line.split()[0] for line in listing.output.splitlines()) == sorted(listed)
+    assert sorted(line.split()[0] for line in listing.stdout.splitlines()) == sorted(listed)
 
 
 def rows(url: str, query: Any) -> list[tuple[Any, ...]]:
@@ -372,4 +372,4 @@ def test_the_demo_command_prints_what_the_store_holds(tmp_path: Path) -> None:
         t, h = row["treatment"], row["holdout"]
         assert printed(out, journey) == f"{t['profiles']:,} ({h['profiles']:,})"
     listing = CliRunner().invoke(app, ["journeys", "list", "--database-url", url])
-    assert len(listing.output.splitlines()) == len(journey_definitions.load_library())
+    assert len(listing.stdout.splitlines()) == len(journey_definitions.load_library())

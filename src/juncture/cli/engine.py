@@ -8,11 +8,19 @@ stay exactly-once (each commit checks the engine's position) but take turns.
 
 from __future__ import annotations
 
-from typing import Annotated
+import os
+import signal
+import threading
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from juncture.cli.options import DatabaseUrl
+
+if TYPE_CHECKING:
+    from juncture.settings import Settings
+
+_STOPS = (signal.SIGTERM, signal.SIGINT)
 
 
 def engine(
@@ -34,14 +42,8 @@ def engine(
     ] = False,
 ) -> None:
     """Apply the event log to profiles, signals, segments and journeys, behind ingestion."""
-    import os
-    import signal
-    import threading
-
     from juncture import settings as settings_module
     from juncture import wiring
-    from juncture.runtime import heap
-    from juncture.runtime.engine_process import parent_gone
 
     flags = {"database_url": database_url} if database_url else {}
     settings = settings_module.load(**flags).model_copy(
@@ -51,8 +53,26 @@ def engine(
     if settings.engine_nice:
         os.nice(settings.engine_nice)
     stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    before = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in _STOPS}
+    try:
+        _run(settings, stop, parent, hold_timers, ready_fd, drain)
+    finally:  # an embedding caller (a test, a script) gets its handlers back
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
+def _run(
+    settings: Settings,
+    stop: threading.Event,
+    parent: int | None,
+    hold_timers: bool,
+    ready_fd: int | None,
+    drain: bool,
+) -> None:
+    from juncture import wiring
+    from juncture.runtime import heap
+    from juncture.runtime.engine_process import parent_gone
+
     juncture = wiring.build(settings, hold_timers=hold_timers)  # its follower applies the log
     if ready_fd is not None:  # the server's /readyz waits for this
         os.write(ready_fd, b"1")
