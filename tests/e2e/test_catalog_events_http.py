@@ -11,7 +11,7 @@ import httpx
 import pytest
 from segment.analytics.client import Client
 
-from tests.conftest import ADMIN, WRITE_KEY, LiveServer, mail_server
+from tests.conftest import ADMIN, WRITE_KEY, LiveServer, caught_up, mail_server
 from tests.e2e.test_catalog_http import upload
 from tests.servers import SmtpSink
 
@@ -56,6 +56,7 @@ def test_price_drop_and_back_in_stock_reach_the_shopper_by_email(
     client.track("s1", "Product Viewed", {"product_id": "k2", "price": 42.0})
     client.track("s2", "Product Viewed", {"product_id": "other"})
     client.flush()
+    caught_up(live.juncture)  # the views are applied before a price changes
 
     feed = FEED.format(k1="30.00", k2="in stock")
     done = upload(api, "products", feed, "text/tab-separated-values").json()
@@ -95,6 +96,7 @@ def test_one_change_at_a_time_over_the_admin_api(shop: tuple[LiveServer, SmtpSin
     client = Client(WRITE_KEY, host=live.url, sync_mode=True)
     client.track("s1", "Product Viewed", {"product_id": "k1", "price": 40.0})
     client.flush()
+    caught_up(live.juncture)  # the views are applied before a price changes
 
     r = api.patch("/v1/products/k1", json={"price": "35.00 EUR"})  # a price alone
     assert r.status_code == 200, r.text
