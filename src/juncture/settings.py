@@ -145,11 +145,11 @@ class Settings(BaseSettings):
     # Off: events are only validated, deduplicated and stored (no profiles, signals or
     # timers). For measuring ingestion alone (`juncture bench ingest`) and bulk loads.
     engine: bool = True
-    # Where the engine runs. "behind": ingestion commits events to the log and answers; the
-    # engine applies the log on a thread of its own, behind it (docs/operations.md: The
-    # engine behind the log). "inline": in each ingestion commit, the 200 after the profile
-    # changed (the demo and replay always run so, in event time).
-    engine_mode: Literal["behind", "inline"] = "inline"
+    # Where the engine runs. "behind" (the default): ingestion commits events to the log and
+    # answers; the engine applies the log behind it, in a process (or on a thread) of its own
+    # (docs/operations.md: The engine behind the log). "inline": in each ingestion commit,
+    # the 200 after the profile changed (the demo and replay always run so, in event time).
+    engine_mode: Literal["behind", "inline"] = "behind"
     # Behind: `juncture serve` runs the engine in a process of its own (`juncture engine`),
     # at this much lower CPU priority (nice), so that it never takes the interpreter or the
     # CPU from ingestion; false: on a thread of the server (tests, one-core machines).

@@ -192,9 +192,9 @@ def test_csv_customers_without_customer_id_are_refused_by_line(
 def test_an_import_waits_in_the_log_until_the_engine_drains_it(
     database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With the engine behind the log `juncture import` only stores the events and says
-    so; `juncture engine --drain` applies them and exits."""
-    monkeypatch.setenv("JUNCTURE_ENGINE_MODE", "behind")
+    """With the engine behind the log (the default) `juncture import` only stores the
+    events and says so; `juncture engine --drain` applies them and exits."""
+    monkeypatch.setenv("JUNCTURE_ENGINE_MODE", "behind")  # whatever the environment says
     monkeypatch.setenv("JUNCTURE_ENGINE_NICE", "0")  # this test process keeps its priority
     file = tmp_path / "customers.csv"
     file.write_text("customer_id,email\nc7,c7@example.com\nc8,c8@example.com\n")

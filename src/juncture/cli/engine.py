@@ -1,6 +1,6 @@
 """``juncture engine``: the engine behind the log, as a process of its own.
 
-``juncture serve`` starts it with ``JUNCTURE_ENGINE_MODE=behind`` and keeps it
+``juncture serve`` starts it with the engine behind the log (the default) and keeps it
 running; run it yourself to apply a log that servers with ``JUNCTURE_ENGINE=false`` fill,
 or with ``--drain`` to apply what ``juncture import`` stored and exit. Two on one database
 stay exactly-once (each commit checks the engine's position) but take turns.

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 def applied_later(settings: Settings, events: int) -> None:
     """After a command stored ``events`` client events in the log with the engine behind it
-    (``JUNCTURE_ENGINE_MODE=behind``): say that the engine applies them, not this command."""
+    (the default): say that the engine applies them, not this command."""
     if events and settings.engine and settings.engine_mode == "behind":
         typer.echo(
             f"{events:,} events are in the log: the engine applies them behind it, in "
