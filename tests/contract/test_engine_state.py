@@ -27,7 +27,7 @@ from juncture.store.base import Writer
 from juncture.store.outbox import Attempt
 from juncture.store.sql import SqlStore
 from juncture.store.state import StateSql
-from juncture.store.state_base import sqlite_time
+from juncture.store.state_base import read_sqlite_time, sqlite_time
 from juncture.store.state_cache import WATCHED, Cache
 
 T0 = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC)
@@ -313,6 +313,36 @@ def test_sqlite_time_is_the_naive_utc_text_sqlalchemy_reads(value: dt.datetime) 
     stored = sa.DateTime().dialect_impl(dialect).bind_processor(dialect)
     assert stored is not None
     assert sqlite_time(value) == stored(value.astimezone(dt.UTC))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC),
+        dt.datetime(2026, 3, 1, 9, 30, 0, 1, tzinfo=dt.UTC),
+        dt.datetime(1970, 1, 1, tzinfo=dt.UTC),
+        dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC),
+    ],
+)
+def test_read_sqlite_time_reads_back_what_sqlite_time_wrote(value: dt.datetime) -> None:
+    read = read_sqlite_time(sqlite_time(value))
+    assert read == value
+    assert read.tzinfo is dt.UTC  # UTC itself: as_utc and the stores compare it by identity
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2026-03-01 09:30:00+02:00", "2026-03-01T09:30:00Z", "2026-03-01", "2026-03-01 09:30"],
+)
+def test_read_sqlite_time_reads_other_text_as_before(text: str) -> None:
+    """Text with an offset of its own, or a date alone: its wall time in UTC, as it was read
+    before (``fromisoformat`` and then ``replace(tzinfo=UTC)``)."""
+    assert read_sqlite_time(text) == dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+
+
+def test_read_sqlite_time_refuses_what_is_no_time() -> None:
+    with pytest.raises(ValueError, match="Invalid isoformat"):
+        read_sqlite_time("yesterday")
 
 
 def test_sqlite_time_tells_apart_the_two_passes_of_a_repeated_hour() -> None:

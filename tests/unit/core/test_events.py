@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import msgspec
 
 from juncture.core import messages
-from juncture.core.events import Body, Event, encode_body, from_row
+from juncture.core.events import (
+    STORED_COLUMNS,
+    Body,
+    Event,
+    as_utc,
+    encode_body,
+    from_row,
+    from_stored,
+)
 
 NOW = dt.datetime(2026, 5, 1, 12, tzinfo=dt.UTC)
 
@@ -97,3 +106,20 @@ def test_every_field_of_a_normalized_event_lands_in_its_place() -> None:
         profile_id="p1",
     )
     assert stored_row == msgspec.structs.replace(event, seq=7, profile_id="p1")
+
+
+def test_from_stored_reads_the_stored_columns_in_their_order() -> None:
+    event = Event(
+        source="s", message_id="m", type="track", event="E", user_id="u", anonymous_id="a",
+        timestamp=NOW, received_at=NOW + dt.timedelta(seconds=1), properties={"p": 1},
+        context={"c": 3}, seq=7, profile_id="p1",
+    )  # fmt: skip
+    columns: dict[str, Any] = {name: getattr(event, name, None) for name in STORED_COLUMNS}
+    columns["body"] = encode_body(event)
+    row = tuple(columns[name] for name in STORED_COLUMNS)
+    assert from_stored(row, as_utc) == event == from_row(**columns)
+    # each time through the reader given, as the engine's read of SQLite's text does
+    texts = {"timestamp": "2026-05-01 12:00:00", "received_at": "2026-05-01 12:00:01"}
+    as_text = tuple(texts.get(name, columns[name]) for name in STORED_COLUMNS)
+    read = from_stored(as_text, lambda text: dt.datetime.fromisoformat(text + "+00:00"))
+    assert read == event
