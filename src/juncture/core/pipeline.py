@@ -133,7 +133,42 @@ def step(
         timers += [CancelTimer(key=membership.timer_key(m)) for m in absorbed]
     # -- end segments ----------------------------------------------------------------------
     events = (own, *[_own(d, pid) for d in derived]) if derived else (own,)
-    result = Step(
+    if journeys is None or not journeys.catalog.versions:
+        return Step(
+            graph=resolution.graph,
+            profiles=changed,
+            retired=tuple(retired),
+            events=events,
+            timers=tuple(timers),
+            merges=resolution.merges,
+            conflicts=resolution.conflicts,
+            segments=reaction,
+        )
+    carried = _carry_journeys(journeys, resolution.merges, event.timestamp)
+    state = carried.state if carried is not None and carried.state_of == pid else journeys.of(pid)
+    enrollments = carried.enrollments if carried is not None else {}
+    if carried is not None:
+        timers += carried.timers
+    messages: tuple[Message, ...] = ()
+    # As :func:`_with_journeys` does, with the step built once (this runs for every event);
+    # most steps' events are heard by no journey, and react would give them back as they are.
+    if orchestrate.hears(journeys.catalog, events):
+        outcome = orchestrate.react(
+            journeys.catalog,
+            state,
+            after,
+            events,
+            config.journeys,
+            user_id=_user_id(resolution.graph, pid),
+            recommendations=journeys.recommendations.get(pid),
+        )
+        changed[pid], state = outcome.profile, outcome.state
+        enrollments = {**enrollments, **outcome.enrollments}
+        if outcome.events:
+            events += tuple(_own(e, pid) for e in outcome.events)
+        timers += outcome.timers
+        messages = tuple(outcome.messages)
+    return Step(
         graph=resolution.graph,
         profiles=changed,
         retired=tuple(retired),
@@ -142,20 +177,11 @@ def step(
         merges=resolution.merges,
         conflicts=resolution.conflicts,
         segments=reaction,
+        journey_profile=pid,
+        journey_state=state,
+        enrollments=tuple(enrollments.values()),
+        messages=messages,
     )
-    if journeys is None or not journeys.catalog.versions:
-        return result
-    carried = _carry_journeys(journeys, resolution.merges, event.timestamp)
-    outcome = orchestrate.react(
-        journeys.catalog,
-        carried.state if carried is not None and carried.state_of == pid else journeys.of(pid),
-        after,
-        events,
-        config.journeys,
-        user_id=_user_id(resolution.graph, pid),
-        recommendations=journeys.recommendations.get(pid),
-    )
-    return _with_journeys(result, pid, outcome, carried)
 
 
 @dataclass

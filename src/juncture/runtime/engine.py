@@ -319,11 +319,13 @@ class Engine:
     def _step(self, batch: _Batch, event: Event, named: tuple[tuple[str, str], ...]) -> None:
         try:
             ctx = batch.segments.context if batch.segments is not None else None
-            step = functools.partial(
-                core.step, batch.graph, batch.known, event, self.config, batch.journeys,
-                segments=ctx, named=named,
-            )  # fmt: skip
-            batch.apply(self._counting(batch, step))
+            args = (batch.graph, batch.known, event, self.config, batch.journeys)
+            try:  # called as it is first: most steps ask for no count
+                result = core.step(*args, segments=ctx, named=named)
+            except RecommendationsNeeded as asked:
+                step = functools.partial(core.step, *args, segments=ctx, named=named)
+                result = self._counting(batch, step, asked)
+            batch.apply(result)
         except Exception as exc:
             if not self.skip_failures:
                 raise
@@ -350,21 +352,34 @@ class Engine:
             self.errors += 1
             log.warning("engine failed (%s) on a %s timer; dropped", type(exc).__name__, timer.kind)
 
-    def _counting(self, batch: _Batch, run: Callable[[], core.Step]) -> core.Step:
+    def _counting(
+        self,
+        batch: _Batch,
+        run: Callable[[], core.Step],
+        asked: RecommendationsNeeded | None = None,
+    ) -> core.Step:
         """``run``'s step; when a journey condition asks how much can be recommended, the
         count, then the step again with it (pure, so nothing of the first attempt stays).
-        Counts hold for one step: the next reads the profile as it then is."""
+        ``asked``: what a first attempt the caller made asked. Counts hold for one step:
+        the next reads the profile as it then is."""
         try:
-            for _ in range(len(RECOMMENDATION_KINDS) + 1):
+            tries = len(RECOMMENDATION_KINDS) + 1
+            if asked is not None:
+                self._count(batch, asked)
+                tries -= 1
+            for _ in range(tries):
                 try:
                     return run()
-                except RecommendationsNeeded as asked:
-                    who, recommends = asked.profile, self.recommends
-                    found = recommends(who, asked.kind) if recommends and who else 0
-                    batch.counted.setdefault(asked.profile_id, {})[asked.kind] = found
+                except RecommendationsNeeded as again:
+                    self._count(batch, again)
             raise RuntimeError("a condition asked for a kind of recommendation twice")
         finally:
             batch.counted.clear()
+
+    def _count(self, batch: _Batch, asked: RecommendationsNeeded) -> None:
+        who, recommends = asked.profile, self.recommends
+        found = recommends(who, asked.kind) if recommends and who else 0
+        batch.counted.setdefault(asked.profile_id, {})[asked.kind] = found
 
     def _save(self, state: StateSql, batch: _Batch) -> None:
         state.save_graph(batch.initial, batch.graph)

@@ -101,6 +101,16 @@ def enrollment_of(engine_timer_key: str) -> str:
     return engine_timer_key.removeprefix(TIMER_PREFIX).split(":", 1)[0]
 
 
+def hears(catalog: Catalog, events: Sequence[Event]) -> bool:
+    """Whether any journey of ``catalog`` listens to one of ``events`` at all: when none
+    does, :func:`react` changes nothing."""
+    listens = catalog.listens
+    for event in events:  # noqa: SIM110 - a loop: any() of a generator costs more
+        if event.display_name in listens:
+            return True
+    return False
+
+
 def react(
     catalog: Catalog,
     state: JourneyState,
