@@ -80,6 +80,27 @@ def _logging_as_it_was() -> Iterator[None]:
     root.handlers[:] = handlers
 
 
+ENGINE_DELAY: Final = float(os.environ.get("JUNCTURE_TEST_ENGINE_DELAY", "0"))
+
+
+@pytest.fixture(autouse=True)
+def _engine_behind_late(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``JUNCTURE_TEST_ENGINE_DELAY=S`` the engine behind the log waits S seconds
+    before it applies each batch: a test that reads what the engine makes without waiting
+    for it (``caught_up``, ``?consistent=true``) then fails every time, not on a busy day."""
+    if not ENGINE_DELAY:
+        return
+    from juncture.runtime.follower import LogFollower
+
+    apply = LogFollower._bisect
+
+    def late(self: LogFollower, *args: Any) -> Any:
+        time.sleep(ENGINE_DELAY)
+        return apply(self, *args)
+
+    monkeypatch.setattr(LogFollower, "_bisect", late)
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
