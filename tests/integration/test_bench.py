@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import Counter
 from pathlib import Path
@@ -16,6 +17,7 @@ from juncture.bench.ingest import default_shoppers, make_batches
 from juncture.cli.main import app
 from juncture.definitions import segments as segment_definitions
 from juncture.library import ROOT as LIBRARY
+from juncture.sim import SEND_STEP
 from tests.conftest import NO_POSTGRES, POSTGRES_URL
 
 INGEST_EVENTS = 300  # three batches of 100
@@ -56,17 +58,23 @@ def test_bench_engine_breakdown_times_the_writers_statements() -> None:
 def test_bench_engine_cost_splits_the_engines_cpu_into_sql_and_python() -> None:
     """The simulated retailer's log applied behind ingestion, the second half measured:
     every client event of it applied once, the process's CPU split into the driver's calls
-    (by statement) and the rest, with the shipped journeys, and the shipped segments too."""
+    (by statement) and the rest, with the shipped journeys, and the shipped segments too.
+    Each event is received minutes after it happened, as in a live shop, so the measured
+    half enrolls shoppers, fires their timers and writes the outbox."""
     lines: list[str] = []
     result = engine_cost.run_cost(customers=40, days=4, echo=lines.append)
     events = result["events"]
     assert events > 200
+    lags = {e.received_at - e.timestamp for e in engine_cost.simulated(40, 4)}
+    assert dt.timedelta(0) <= min(lags) and max(lags) <= SEND_STEP
     for label in ("journeys", "journeys_and_segments"):
         found = result[label]
         assert found["journeys"] == len(list(LIBRARY.glob("journeys/*.yaml")))
         assert found["errors"] == 0
         assert found["applied"] == events - events // 2
         assert found["derived_per_event"] > 0
+        assert found["enrollments"] > 0, "the measured half enrolled nobody"
+        assert found["timers_fired"] > 0 and found["outbox_rows"] > 0, found
         by_statement = found["sql_us_by_statement"]
         assert {"COMMIT", "SELECT", "INSERT events", "UPDATE events"} <= set(by_statement)
         rounded = 0.05 * len(by_statement)  # each kind rounded to 0.1 us
@@ -80,6 +88,7 @@ def test_bench_engine_cost_splits_the_engines_cpu_into_sql_and_python() -> None:
     assert result["journeys"]["segments"] == 0
     assert result["journeys_and_segments"]["segments"] == len(segment_definitions.library())
     assert "SQL by statement" in lines[-1] and "shipped segments" in lines[-1]
+    assert "enrollments" in lines[-1] and "outbox rows" in lines[-1]
 
 
 def test_bench_timers_fires_every_timer() -> None:

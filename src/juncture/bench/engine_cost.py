@@ -4,7 +4,10 @@ and the Python sides apart.
 The simulated retailer (:mod:`juncture.sim`: ``customers`` shoppers over ``days`` days;
 product views, clicks, lists, searches, adds, carts, checkouts, orders, sign-ins, email
 and push engagement, surveys, store visits, as its personas do them) is stored in the log
-first, as ingestion stores it (commits of 2,000 events, no engine). Then the engine
+first, as ingestion stores it (commits of 2,000 events, no engine), each event received
+as in a live shop and in ``juncture demo``: at the end of the simulation's ten-minute step
+it happened in, well within ``JUNCTURE_JOURNEY_ENTRY_LAG_HOURS``, so journeys start on
+it, their timers fire in event time and the outbox fills. Then the engine
 applies the log behind it as ``LogFollower`` does: batches of up to 2,000 client events
 read on its writer's connection (``Writer.events_after``), each applied with the log
 position in one transaction (``unit_of_work.reapply``), its clock in event time (each
@@ -20,7 +23,8 @@ that count recommendations see 0 (no recommender is trained here, as in a worker
 Measured over the second half: the process's CPU time (every thread: nothing else runs);
 the SQL side is the CPU time spent inside the driver's calls on the engine's connection
 (each statement, its fetches and the COMMIT, by the thread's CPU clock), the Python side
-the rest. SQLite, ``synchronous`` as ``JUNCTURE_SQLITE_SYNCHRONOUS`` says (FULL by
+the rest; and what the journeys did in it: the enrollments started, the timers fired and
+the outbox rows written. SQLite, ``synchronous`` as ``JUNCTURE_SQLITE_SYNCHRONOUS`` says (FULL by
 default): the fsync waits are in the wall time, not in the CPU time.
 """
 
@@ -47,11 +51,12 @@ from juncture.runtime.engine import Engine
 from juncture.runtime.follower import ENGINE
 from juncture.runtime.membership import StoredSegments
 from juncture.runtime.segments import Segments
-from juncture.runtime.unit_of_work import Advance, commit, reapply
+from juncture.runtime.unit_of_work import Advance, Processor, commit, reapply
 from juncture.settings import Settings, source_of
-from juncture.sim import SimConfig, Simulation
+from juncture.sim import SEND_STEP, SimConfig, Simulation
 from juncture.store.base import Writer
 from juncture.store.sql import SqlStore
+from juncture.store.state import Due, StateSql
 from juncture.wiring.config import engine_config
 
 Echo = Callable[[str], None]
@@ -61,17 +66,18 @@ Spent = defaultdict[str, float]  # CPU seconds inside the driver, by statement k
 
 
 def simulated(customers: int, days: int, seed: int = 1) -> list[Event]:
-    """The simulated retailer's messages as ingestion normalizes them, in time order."""
+    """The simulated retailer's messages as ingestion normalizes them, in time order, each
+    received as ``juncture demo`` receives it: at the end of the simulation's step
+    (:data:`SEND_STEP`) it happened in, so that journeys start on it as in a live shop."""
     sim = Simulation(SimConfig(start=START, seed=seed, customers=customers, days=days))
-    found = sim.advance(sim.end)
-    received = dt.datetime.now(dt.UTC)
     events: list[Event] = []
-    for start in range(0, len(found), 100):
-        body = orjson.dumps({"batch": found[start : start + 100]})
-        batch, _ = messages.normalize(
-            messages.parse_batch(body), source=source_of("bench"), received_at=received
-        )
-        events.extend(batch)
+    for found in sim.iter_batches(SEND_STEP):
+        for start in range(0, len(found), 100):
+            body = orjson.dumps({"batch": found[start : start + 100]})
+            batch, _ = messages.normalize(
+                messages.parse_batch(body), source=source_of("bench"), received_at=sim.now
+            )
+            events.extend(batch)
     return events
 
 
@@ -168,7 +174,27 @@ def _timed_writer(store: SqlStore, spent: Spent) -> Writer:
     return writer  # type: ignore[no-any-return]
 
 
-def _follow(writer: Writer, engine: Engine, clock: ManualClock, position: int, last: int) -> int:
+def _counting_timers(engine: Engine, fired: list[int]) -> Processor:
+    """``engine.process``, adding to ``fired`` how many due timers each commit takes (and
+    fires in it): the bench's own tool, it wraps the state's read of the due timers."""
+
+    def process(state: StateSql, events: list[Event]) -> list[Event]:
+        due = state.due_timers
+
+        def counted(now: dt.datetime, limit: int) -> list[Due]:
+            found = due(now, limit)
+            fired.append(len(found))
+            return found
+
+        state.due_timers = counted  # type: ignore[method-assign]
+        return engine.process(state, events)
+
+    return process
+
+
+def _follow(
+    writer: Writer, process: Processor, clock: ManualClock, position: int, last: int
+) -> int:
     """Apply the client events after ``position`` up to seq ``last`` as the follower does;
     how many were applied."""
     applied = 0
@@ -178,9 +204,14 @@ def _follow(writer: Writer, engine: Engine, clock: ManualClock, position: int, l
             break
         clock.set(max(clock.now(), batch[-1].timestamp))
         end = batch[-1].seq
-        reapply(writer, batch, engine.process, Advance(ENGINE, position, end, clock.now()))
+        reapply(writer, batch, process, Advance(ENGINE, position, end, clock.now()))
         position, applied = end, applied + len(batch)
     return applied
+
+
+def _journey_work(store: SqlStore) -> tuple[int, int]:
+    """How many enrollments and outbox rows the store holds."""
+    return len(store.journey_report().entries), sum(store.outbox.counts_by_status().values())
 
 
 def _store(path: Path) -> SqlStore:
@@ -221,15 +252,20 @@ def measure(path: Path, events: list[Event], *, segments: bool) -> dict[str, Any
     for start in range(0, len(events), BATCH):  # ingestion: the log only
         stored += commit(writer, events[start : start + BATCH]).stored
     half, last = stored[len(stored) // 2 - 1].seq, stored[-1].seq
-    _follow(writer, engine, clock, 0, half)
+    fired: list[int] = []
+    process = _counting_timers(engine, fired)
+    _follow(writer, process, clock, 0, half)
     heap.settle()  # as juncture serve (and juncture engine) do once built
     spent.clear()
+    fired.clear()
     derived_before = store.count_events()
+    enrolled_before, outbox_before = _journey_work(store)
     with _Collector() as collector:
         cpu, wall = time.process_time(), time.perf_counter()
-        applied = _follow(writer, engine, clock, half, last)
+        applied = _follow(writer, process, clock, half, last)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     derived = store.count_events() - derived_before
+    enrolled, outbox = _journey_work(store)
     writer.close()
     store.close()
     sql = sum(spent.values())
@@ -239,6 +275,9 @@ def measure(path: Path, events: list[Event], *, segments: bool) -> dict[str, Any
         "segments": shipped,
         "applied": applied,
         "derived_per_event": derived / applied,
+        "enrollments": enrolled - enrolled_before,
+        "timers_fired": sum(fired),
+        "outbox_rows": outbox - outbox_before,
         "cpu_us_per_event": cpu * per,
         "sql_cpu_us_per_event": sql * per,
         "python_cpu_us_per_event": (cpu - sql) * per,
@@ -272,6 +311,8 @@ def run_cost(*, customers: int, days: int, echo: Echo) -> dict[str, Any]:
                 f"{found['python_cpu_us_per_event']:.1f} (the cycle collector "
                 f"{found['collector_cpu_us_per_event']:.1f}; wall "
                 f"{found['wall_us_per_event']:.0f} us; {found['applied']:,} events measured, "
-                f"{found['derived_per_event']:.2f} derived per event) | SQL by statement: {top}"
+                f"{found['derived_per_event']:.2f} derived per event; "
+                f"{found['enrollments']:,} enrollments, {found['timers_fired']:,} timers fired, "
+                f"{found['outbox_rows']:,} outbox rows) | SQL by statement: {top}"
             )
     return result

@@ -40,12 +40,12 @@ from juncture.runtime import touchpoint_outcomes as outcomes
 from juncture.runtime.clock import Clock, ManualClock
 from juncture.runtime.dispatcher import Dispatcher
 from juncture.settings import Settings
-from juncture.sim import SimConfig, Simulation
+from juncture.sim import SEND_STEP, SimConfig, Simulation
 from juncture.sim.response import Delivery
 
 DEMO_START = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 DEMO_SOURCE = "demo"
-STEP = dt.timedelta(minutes=10)
+STEP = SEND_STEP  # each step's messages received at its end, as a live shop's
 DAY = dt.timedelta(days=1)
 TRAIN_DAY = 10  # the simulated day the recommendations are trained again
 CHANGE_EVERY = 3  # simulated days between the catalogue's delta feeds

@@ -20,7 +20,7 @@ import heapq
 import random
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from juncture.sim import errands, onsite, response, retail, visits, wire
 from juncture.sim.behaviour import browse
@@ -32,6 +32,10 @@ from juncture.sim.session import DAY, Basket, Session, Shopper, World
 from juncture.sim.truth import CustomerTruth, GroundTruth
 
 WEEK = 7 * DAY
+# How often the shop's clients hand over what they have: taken a step at a time
+# (:meth:`Simulation.iter_batches`), a step's messages are received at its end
+# (:attr:`Simulation.now`), minutes after they happened, as a live shop receives them.
+SEND_STEP: Final = dt.timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
