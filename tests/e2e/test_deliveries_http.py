@@ -83,6 +83,7 @@ def test_by_user_id_resolves_the_profile(live: LiveServer) -> None:
     assert httpx.post(f"{live.url}/v1/track", json=body, headers=auth).status_code == 200
     r = httpx.post(
         f"{live.url}/v1/decide",
+        params={"consistent": "true"},  # after the view, as the on-site script asks
         json={"userId": "u-9", "userHash": signed("u-9"), "placement": "home"},
         headers=auth,
     )

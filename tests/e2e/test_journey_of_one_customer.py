@@ -15,7 +15,7 @@ from juncture import wiring
 from juncture.core.identity import ExternalId, IdentityConfig
 from juncture.core.pipeline import EngineConfig
 from juncture.runtime.clock import ManualClock
-from tests.conftest import ADMIN, BASIC, LiveServer, settings_for
+from tests.conftest import ADMIN, BASIC, LiveServer, caught_up, settings_for
 
 PHONE = {
     "device": {"id": "dev-phone-1", "type": "mobile"},
@@ -139,6 +139,7 @@ def test_phone_laptop_and_store_are_one_customer(live_linking: LiveServer) -> No
     for m in messages:
         r = httpx.post(f"{live.url}/v1/{m['type']}", json=m, headers=BASIC)
         assert r.status_code == 200, r.text
+    caught_up(live.juncture)  # the engine behind the log has applied the story
 
     [by_user] = get(live, "/v1/profiles", userId="u-ann").json()["profiles"]
     pid = by_user["profileId"]
@@ -214,6 +215,7 @@ def test_a_second_user_on_the_same_email_is_a_conflict_not_a_merge(
     for user in ("u-1", "u-2"):
         m = message("identify", now, {}, userId=user, traits={"email": "shared@example.com"})
         assert httpx.post(f"{live.url}/v1/identify", json=m, headers=BASIC).status_code == 200
+    caught_up(live.juncture)
     [first] = get(live, "/v1/profiles", userId="u-1").json()["profiles"]
     [second] = get(live, "/v1/profiles", userId="u-2").json()["profiles"]
     assert first["profileId"] != second["profileId"]
@@ -254,6 +256,7 @@ def test_profile_api_needs_the_admin_token(live: LiveServer) -> None:
 def test_timeline_paging_is_validated(live: LiveServer) -> None:
     m = message("track", dt.datetime.now(dt.UTC), {}, userId="u-9", event="Signed Up")
     assert httpx.post(f"{live.url}/v1/track", json=m, headers=BASIC).status_code == 200
+    caught_up(live.juncture)
     [p] = get(live, "/v1/profiles", userId="u-9").json()["profiles"]
     r = get(live, f"/v1/profiles/{p['profileId']}/events", limit=0)
     assert (r.status_code, r.json()["code"]) == (400, "invalid_parameter")
@@ -277,6 +280,7 @@ def test_the_profile_carries_rfm_scores_as_of_the_engines_clock(database_url: st
                 properties=body,
             )
             assert httpx.post(f"{live.url}/v1/track", json=m, headers=BASIC).status_code == 200
+        caught_up(live.juncture)
         [found] = get(live, "/v1/profiles", userId="u-rfm").json()["profiles"]
         # last order 3 days ago: recency 5; two orders: frequency 2; 160 spent: monetary 3
         assert found["rfm"] == {
