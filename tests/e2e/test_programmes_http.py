@@ -9,7 +9,7 @@ import json
 
 import httpx
 
-from tests.conftest import ADMIN, BASIC, LiveServer
+from tests.conftest import ADMIN, BASIC, LiveServer, caught_up
 from tests.e2e.test_catalog_http import upload
 
 TIERS = (
@@ -118,6 +118,7 @@ def test_a_members_loyalty_account_and_redemptions_are_exported_and_erased(
     with httpx.Client(base_url=live.url) as api:
         r = api.post("/v1/identify", json={"userId": "m9", "traits": {"a": 1}}, headers=BASIC)
         assert r.status_code == 200
+        caught_up(live.juncture)  # the engine behind the log has made m9's profile
         assert (
             upload(api, "loyalty", "customer_id,points\nm9,50\nm8,70\n", "text/csv").status_code
             == 200
