@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from juncture.channels.email import NO_WAY_OUT
-from tests.conftest import ADMIN, PUBLIC_URL
+from tests.conftest import ADMIN, PUBLIC_URL, caught_up
 from tests.e2e.conftest import MAIL_JOURNEYS
 from tests.e2e.test_library_segment_client import (
     DAY,
@@ -51,7 +51,9 @@ def on_server(shop: Shop, url: str) -> str:
 
 
 def consent(shop: Shop, user: str) -> object:
-    """Whether the profile (read over the admin API) grants email marketing."""
+    """Whether the profile (read over the admin API) grants email marketing, once the engine
+    behind the log has applied what was sent (an unsubscribe is an event in the log)."""
+    caught_up(shop.j)
     r = httpx.get(f"{shop.server.url}/v1/profiles", params={"userId": user}, headers=ADMIN)
     assert r.status_code == 200, r.text
     [profile] = r.json()["profiles"]
