@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from juncture.cli.main import app
-from tests.conftest import ADMIN, BASIC, LiveServer
+from tests.conftest import ADMIN, BASIC, LiveServer, caught_up
 from tests.e2e.test_measure_http import track
 
 CUSTOMERS = 40
@@ -61,6 +61,7 @@ def shop(live: LiveServer) -> tuple[LiveServer, dt.datetime]:
     for batch in (signups, [*orders, again]):
         r = httpx.post(f"{live.url}/v1/batch", json={"batch": batch}, headers=BASIC)
         assert r.status_code == 200, r.text
+    caught_up(live.juncture)  # the orders, enrolments and sends the reports count are in
     return live, now
 
 
