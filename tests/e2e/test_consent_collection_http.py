@@ -15,7 +15,7 @@ import pytest
 from segment.analytics.client import Client
 
 from juncture import wiring
-from tests.conftest import ADMIN, WRITE_KEY, LiveServer, settings_for, stored
+from tests.conftest import ADMIN, WRITE_KEY, LiveServer, caught_up, settings_for, stored
 
 REFUSED = {"consent": {"categoryPreferences": {"Analytics": False, "DataSharing": True}}}
 JOURNEY = """\
@@ -44,6 +44,7 @@ def _shopping(live: LiveServer) -> None:
     )
     client.flush()
     assert errors == []
+    caught_up(live.juncture)  # their profiles are in
 
 
 @pytest.fixture
@@ -98,6 +99,7 @@ def test_do_not_sell_keeps_a_shopper_out_of_exports_and_marketing_webhooks(
         client.track(user, "Signed Up", {})
     client.flush()
     assert errors == []
+    caught_up(live.juncture)  # their profiles, enrolments and sends are in
     assert _profile(live, "s-2")["traits"]["do_not_sell"] is True
 
     created = httpx.post(f"{live.url}/v1/segments", json={"source": EVERYONE}, headers=ADMIN)
