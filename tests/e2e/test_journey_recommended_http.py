@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import ADMIN, LiveServer, mail_server
+from tests.conftest import ADMIN, LiveServer, caught_up, mail_server
 from tests.e2e.test_recommendations_http import opened
 from tests.servers import SmtpSink
 
@@ -66,6 +66,7 @@ def test_a_send_leaves_only_with_something_good_to_recommend(
     client.track("t1", "Product Added", {"product_id": "tent", "cart_id": "ct"})
     client.track("m1", "Product Added", {"product_id": "lamp", "cart_id": "cm"})
     client.flush()
+    caught_up(live.juncture)  # the journey has enrolled them and queued its sends
 
     (sent,) = _deliveries(api, "t1")
     assert sent["status"] == "sent", sent
