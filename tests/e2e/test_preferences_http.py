@@ -11,7 +11,7 @@ import re
 
 import httpx
 
-from tests.conftest import ADMIN
+from tests.conftest import ADMIN, caught_up
 from tests.e2e.test_library_segment_client import (
     HOUR,
     MINUTE,
@@ -53,6 +53,7 @@ def test_turning_email_offers_off_on_the_page_suppresses_marketing_not_orders(
 
     saved = httpx.post(url, data={"channel": ["email", "sms"]})  # both boxes left empty
     assert boxes(saved) == {"email": False, "sms": False} and "saved" in saved.text
+    caught_up(shop.j)  # the consent event is applied to the profile
     assert consent(shop, ann) is False
     assert boxes(httpx.get(url)) == {"email": False, "sms": False}
 
@@ -82,6 +83,7 @@ def test_turning_email_offers_off_on_the_page_suppresses_marketing_not_orders(
     assert engagement["engagement"][0]["unsubscribed"] == 1
 
     assert boxes(httpx.post(url, data={"channel": "email", "email": "on"}))["email"] is True
+    caught_up(shop.j)
     assert consent(shop, ann) is True
     shop.track(T0 + 8 * HOUR, ann, "Product Added", cart_id="c-3", **SHOE)
     shop.advance(T0 + 11 * HOUR)
