@@ -80,7 +80,7 @@ def _logging_as_it_was() -> Iterator[None]:
     root.handlers[:] = handlers
 
 
-ENGINE_DELAY: Final = float(os.environ.get("JUNCTURE_TEST_ENGINE_DELAY", "0"))
+ENGINE_DELAY: Final = float(os.environ.get("JUNCTURE_TEST_ENGINE_DELAY") or 0)
 
 
 @pytest.fixture(autouse=True)

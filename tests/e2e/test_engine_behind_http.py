@@ -17,6 +17,7 @@ import pytest
 from segment.analytics.client import Client
 
 from juncture import wiring
+from juncture.runtime.follower import LogFollower
 from juncture.store.sql import SqlStore
 from juncture.testing import ServerProcess
 from tests import crash
@@ -73,6 +74,46 @@ def test_a_read_that_asks_sees_the_cart_just_added(live_behind: LiveServer) -> N
     assert "juncture_engine_lag_events 0.0" in metrics
     assert "juncture_engine_up 1.0" in metrics
     assert httpx.get(f"{live_behind.url}/readyz").status_code == 200
+
+
+def test_a_read_that_asks_sees_what_another_server_took(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two servers on one database behind a load balancer: the shop's event reaches one,
+    its read the other. The read that asks waits for the event too, though its own server
+    did not take it (the engine here is slow, so that a read that did not wait would miss
+    it every time)."""
+    apply = LogFollower._bisect
+
+    def slow(self: LogFollower, *args: Any) -> Any:
+        time.sleep(0.5)
+        return apply(self, *args)
+
+    monkeypatch.setattr(LogFollower, "_bisect", slow)
+    reader = LiveServer(
+        wiring.build(settings_for(database_url, engine_mode="behind", engine_process=False))
+    ).start()
+    taker = LiveServer(wiring.build(settings_for(database_url, engine=False))).start()
+    try:
+        with httpx.Client(timeout=30) as client:
+            posted = client.post(
+                f"{taker.url}/v1/identify",
+                json={"userId": "u-lb", "traits": {"email": "lb@example.com"}},
+                auth=(WRITE_KEY, ""),
+            )
+            assert posted.status_code == 200, posted.text
+            found = client.get(
+                f"{reader.url}/v1/profiles",
+                params={"userId": "u-lb", "consistent": "true"},
+                headers=ADMIN,
+            )
+        assert found.status_code == 200, found.text
+        assert found.headers["Juncture-Caught-Up"] == "true"
+        [profile] = found.json()["profiles"]
+        assert profile["traits"]["email"] == "lb@example.com"
+    finally:
+        taker.stop()
+        reader.stop()
 
 
 def test_readyz_says_when_the_engine_is_too_far_behind(database_url: str) -> None:

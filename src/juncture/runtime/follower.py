@@ -290,8 +290,11 @@ class EngineBehind:
 
     def catch_up(self, keys: Sequence[str] = ()) -> bool:  # noqa: ARG002 - one log
         """Wait (up to the configured bound) until the engine has applied every event
-        committed before this call (one log: ``keys`` change nothing); whether it did."""
-        head = self._committer.head
+        committed before this call (one log: ``keys`` change nothing); whether it did.
+        Every event: this server's, and those other writers put in the log (another
+        ``juncture serve`` on the database behind the same load balancer, an import), which
+        this server's committer does not count (one read of the log's head)."""
+        head = max(self._committer.head, self._positions.head())
         if self.follower is not None:
             return self.follower.wait_for(head, self._wait)
         deadline = time.monotonic() + self._wait
