@@ -7,10 +7,15 @@ again brings reminders back."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import time
+from typing import Any
 
 import httpx
+import pytest
 
+from juncture.runtime.follower import LogFollower
 from tests.conftest import ADMIN, caught_up
 from tests.e2e.test_library_segment_client import (
     HOUR,
@@ -23,6 +28,7 @@ from tests.e2e.test_library_segment_client import (
 from tests.e2e.test_unsubscribe_http import consent, customer, on_server
 
 LINK = re.compile(r"Choose what we send you: (https://\S+/v1/preferences/\S+)")
+SECOND = dt.timedelta(seconds=1)
 BOX = re.compile(r'<input type="checkbox" name="(\w+)"( checked)?>')
 
 
@@ -88,3 +94,35 @@ def test_turning_email_offers_off_on_the_page_suppresses_marketing_not_orders(
     shop.track(T0 + 8 * HOUR, ann, "Product Added", cart_id="c-3", **SHOE)
     shop.advance(T0 + 11 * HOUR)
     assert len(shop.mails(ann)) == 3  # reminders again
+
+
+def test_the_last_choice_wins_though_the_engine_is_behind(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Off, then on again at once, while the engine behind the log is slow to apply the
+    first: the page reads the choices after the engine has applied what came before (a
+    bounded wait), so the second save is seen as a change and the recipient's last word,
+    on, is what the profile ends with."""
+    ann = customer()
+    shop.identify(T0, ann)
+    shop.track(T0 + MINUTE, ann, "Product Added", cart_id="c-1", **SHOE)
+    shop.advance(T0 + 2 * HOUR)
+    [reminder] = shop.mails(ann)
+    found = LINK.search(reminder.part("plain"))
+    assert found, reminder.part("plain")
+    url = on_server(shop, found.group(1))
+    assert boxes(httpx.get(url))["email"] is True
+
+    apply = LogFollower._bisect
+
+    def slow(self: LogFollower, *args: Any) -> Any:
+        time.sleep(0.5)
+        return apply(self, *args)
+
+    monkeypatch.setattr(LogFollower, "_bisect", slow)
+    assert boxes(httpx.post(url, data={"channel": "email"}))["email"] is False
+    assert boxes(httpx.get(url))["email"] is False  # a reload shows what was saved
+    shop.clock.set(shop.clock.now() + SECOND)  # at equal times a refusal would win
+    assert boxes(httpx.post(url, data={"channel": "email", "email": "on"}))["email"] is True
+    caught_up(shop.j)
+    assert consent(shop, ann) is True

@@ -154,6 +154,7 @@ def create_app(
         campaigns=campaigns,
         sending=sending,
         keys=keys,
+        engine_behind=engine_behind,
     )
     # the slow figures' last results in the database: one per report for every process
     reports = Reports(store.report_results)

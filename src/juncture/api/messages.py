@@ -24,6 +24,7 @@ from juncture.runtime.campaigns import Campaigns
 from juncture.runtime.feedback import FeedbackRecorder
 from juncture.runtime.ingest import Ingestor
 from juncture.runtime.preferences import Preferences
+from juncture.runtime.standing import Standing
 from juncture.store.journeys import JourneyStore
 from juncture.store.recipients import RATES, Recipients
 from juncture.store.sql import SqlStore
@@ -43,13 +44,14 @@ def install(
     campaigns: Campaigns,
     sending: Sequence[str] = (),
     keys: WriteKeys | None = None,
+    engine_behind: Standing | None = None,
 ) -> None:
     """Add the routes: unsubscribe, tracked links and opens (recipients, no login; the links
     are ``signed``), inbound webhooks (the inbound token), templates, engagement and
     campaigns (the admin token)."""
     feedback = FeedbackRecorder(Recipients(store.engine), ingestor, ingestor.clock)
     app.include_router(unsubscribe.router(signed, feedback))
-    choices = Preferences(Recipients(store.engine), store.profiles, feedback)
+    choices = Preferences(Recipients(store.engine), store.profiles, feedback, engine_behind)
     app.include_router(preferences.router(signed, choices))
     app.include_router(links.router(signed, feedback))
     app.include_router(inbound.router(inbound_token, feedback, body_timeout))

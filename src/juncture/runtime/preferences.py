@@ -7,7 +7,11 @@ message came on; messages about orders and accounts (transactional) are not the
 recipient's to turn off here. Each change is a ``Consent Updated`` event on the profile
 (``channel``, ``purpose: marketing``, ``granted``), through the same ingestion as every
 other statement, so the next send already sees it; turning off the channel a message came
-on also counts as an unsubscribe from that delivery (the engagement rates).
+on also counts as an unsubscribe from that delivery (the engagement rates). With the engine
+behind the log, the page first waits (as a read with ``?consistent=true`` does) until the
+engine has applied what came before: a reload right after a save shows it, and a second
+save right after the first compares with the first, not with what was before it (else
+"off, then on" would end off).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from juncture.core.channels import CHANNELS, ChannelSpec
 from juncture.core.profile.consent import consent_for
 from juncture.core.profile.model import Profile
 from juncture.runtime.feedback import FeedbackRecorder
+from juncture.runtime.standing import Standing
 from juncture.store.profiles import ProfileReads
 from juncture.store.recipients import Addressee, Recipients
 
@@ -48,11 +53,16 @@ class Preferences:
     """Reads a recipient's choices and changes them."""
 
     def __init__(
-        self, recipients: Recipients, profiles: ProfileReads, feedback: FeedbackRecorder
+        self,
+        recipients: Recipients,
+        profiles: ProfileReads,
+        feedback: FeedbackRecorder,
+        engine_behind: Standing | None = None,
     ) -> None:
         self.recipients = recipients
         self.profiles = profiles
         self.feedback = feedback
+        self.engine_behind = engine_behind  # None: inline, every save applied in its commit
 
     def page(self, delivery: int) -> Page | None:
         """The choices of the recipient of ``delivery``; None when the delivery or its
@@ -60,6 +70,8 @@ class Preferences:
         who = self.recipients.addressee(delivery)
         if who is None or who.identifier is None:
             return None
+        if self.engine_behind is not None:  # the saves before this one are applied
+            self.engine_behind.catch_up()
         stored = self.profiles.profile(who.profile_id)
         if stored is None:
             return None
