@@ -5,6 +5,7 @@ and inventory feeds, then each kind asked as a page and as the retailer's backen
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from segment.analytics.client import Client
 
 from juncture import wiring
+from juncture.runtime.follower import LogFollower
 from tests.conftest import ADMIN, BASIC, WRITE_KEY, LiveServer, caught_up, settings_for, signed
 from tests.e2e.test_touchpoints_http import feed
 
@@ -85,7 +87,7 @@ def opened(live: LiveServer) -> Client:
     return client
 
 
-def test_every_kind_over_http(shop: LiveServer) -> None:
+def test_every_kind_over_http(shop: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
     client = opened(shop)
     client.track("s1", "Product Viewed", {"product_id": "mug"})
     client.flush()
@@ -114,12 +116,22 @@ def test_every_kind_over_http(shop: LiveServer) -> None:
     liked = items(shop, "people_like_you", **who)
     assert liked[0]["kind"] == "people_like_you"
     assert {i["productId"] for i in liked[:2]} == {"k1", "tea"}
-    # ...and the tent viewed a second ago changes the answer before any training.
+    # ...and the tent viewed a second ago changes the answer before any training: the
+    # page asks with ?consistent=true, so it waits for the engine (slow here) to apply it.
+    apply = LogFollower._bisect
+
+    def slow(self: LogFollower, *args: Any) -> Any:
+        time.sleep(0.5)
+        return apply(self, *args)
+
+    monkeypatch.setattr(LogFollower, "_bisect", slow)
     client.track("s1", "Product Viewed", {"product_id": "tent"})
     client.track("s1", "Product Viewed", {"product_id": "tent"})
     client.flush()
-    caught_up(shop.juncture)  # applied, not yet trained on
-    now = [i["productId"] for i in items(shop, "people_like_you", **who)]
+    asked = ask(shop, "people_like_you", **who, consistent="true")
+    assert asked.status_code == 200, asked.text
+    assert asked.headers["Juncture-Caught-Up"] == "true"
+    now = [i["productId"] for i in asked.json()["items"]]
     assert "pegs" in now[:3]
     assert "tent" not in now
 

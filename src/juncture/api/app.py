@@ -118,7 +118,9 @@ def create_app(
     app.include_router(documented)
     app.router.routes.insert(0, plain)  # the hottest shopper path is matched first
     if recs is not None:  # early: pages ask for them, and routes are matched in this order
-        app.include_router(recommendations.router(recs, keys, admin_token, identity_secret))
+        app.include_router(
+            recommendations.router(recs, keys, admin_token, identity_secret, engine_behind)
+        )
     app.include_router(onsite.router())
     names = (templates or Templates()).names
     app.include_router(journeys.router(journey_store, admin_token, body_timeout, names))

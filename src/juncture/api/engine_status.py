@@ -25,13 +25,11 @@ from juncture.runtime.standing import Standing
 log = logging.getLogger(__name__)
 CAUGHT_UP: Final = "Juncture-Caught-Up"
 
-Consistent = Annotated[
-    bool,
-    Query(
-        description="Wait (a bounded time) until the engine has applied every event accepted "
-        "before this request; the Juncture-Caught-Up header says whether it had"
-    ),
-]
+CONSISTENT_HELP: Final = (
+    "Wait (a bounded time) until the engine has applied every event accepted before this "
+    "request; the Juncture-Caught-Up header says whether it had"
+)
+Consistent = Annotated[bool, Query(description=CONSISTENT_HELP)]
 
 
 async def catch_up(

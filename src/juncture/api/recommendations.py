@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from juncture.api import engine_status
 from juncture.api.auth import WriteKeys, basic_user, require_admin
 from juncture.api.decide import IDENTITY_HEADER, PROOF_HEADER
 from juncture.api.errors import json_response
@@ -26,6 +27,7 @@ from juncture.core import bounds, proof
 from juncture.errors import BadInput, Unauthorized
 from juncture.recommend.base import KINDS, MOST, Ask
 from juncture.runtime.recommend import Recommendations, Result
+from juncture.runtime.standing import Standing
 
 Id = Annotated[str | None, Field(min_length=1, max_length=300)]
 Price = Annotated[float | None, Field(ge=0, le=1e12)]
@@ -49,6 +51,7 @@ class Asked(BaseModel):
     maxPrice: Price = None
     userHash: str | None = Field(default=None, max_length=128)
     writeKey: str | None = Field(default=None, max_length=300)
+    consistent: bool = Field(default=False, description=engine_status.CONSISTENT_HELP)
 
 
 def _json(result: Result, identity: str) -> dict[str, Any]:
@@ -92,6 +95,7 @@ def router(
     keys: WriteKeys,
     admin_token: str | None,
     identity_secret: str | None,
+    engine: Standing | None = None,
 ) -> APIRouter:
     api = APIRouter(tags=["recommendations"])
 
@@ -117,8 +121,10 @@ def router(
             q.kind, q.n, q.productId, q.storeCode, q.category,
             min_price=q.minPrice, max_price=q.maxPrice,
         )  # fmt: skip
+        routing = [i for i in (q.userId, q.anonymousId) if i is not None]
+        reached = await engine_status.catch_up(engine, q.consistent, routing)
         result = await run_in_threadpool(_answer, recommendations, ask, identifiers, q.profileId)
-        response = json_response(_json(result, identity))
+        response = engine_status.marked(json_response(_json(result, identity)), reached)
         response.headers[IDENTITY_HEADER] = identity
         return response
 
