@@ -28,6 +28,7 @@ def shop(database_url: str) -> Iterator[LiveServer]:
 def decide(live: LiveServer, placement: str, **body: object) -> dict[str, object]:
     r = httpx.post(
         f"{live.url}/v1/decide",
+        params={"consistent": "true"},  # as /v1/juncture.js asks: what c1 did is applied
         json={"userId": "c1", "userHash": signed("c1"), "placement": placement, **body},
         headers=BASIC,
     )
