@@ -88,14 +88,19 @@ def _engine_behind_late(monkeypatch: pytest.MonkeyPatch) -> None:
     """With ``JUNCTURE_TEST_ENGINE_DELAY=S`` the engine behind the log waits S seconds
     before it applies each batch: a test that reads what the engine makes without waiting
     for it (``caught_up``, ``?consistent=true``) then fails every time, not on a busy day."""
-    if not ENGINE_DELAY:
-        return
+    if ENGINE_DELAY:
+        slow_engine(monkeypatch, ENGINE_DELAY)
+
+
+def slow_engine(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """Every engine behind the log in this test waits ``seconds`` before each batch it
+    applies (from now on, also the ones already running)."""
     from juncture.runtime.follower import LogFollower
 
     apply = LogFollower._bisect
 
     def late(self: LogFollower, *args: Any) -> Any:
-        time.sleep(ENGINE_DELAY)
+        time.sleep(seconds)
         return apply(self, *args)
 
     monkeypatch.setattr(LogFollower, "_bisect", late)

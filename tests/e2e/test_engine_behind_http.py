@@ -17,11 +17,18 @@ import pytest
 from segment.analytics.client import Client
 
 from juncture import wiring
-from juncture.runtime.follower import LogFollower
 from juncture.store.sql import SqlStore
 from juncture.testing import ServerProcess
 from tests import crash
-from tests.conftest import ADMIN, ADMIN_TOKEN, WRITE_KEY, LiveServer, settings_for, signed
+from tests.conftest import (
+    ADMIN,
+    ADMIN_TOKEN,
+    WRITE_KEY,
+    LiveServer,
+    settings_for,
+    signed,
+    slow_engine,
+)
 
 BEHIND = {
     "JUNCTURE_WRITE_KEYS": WRITE_KEY,
@@ -83,13 +90,7 @@ def test_a_read_that_asks_sees_what_another_server_took(
     its read the other. The read that asks waits for the event too, though its own server
     did not take it (the engine here is slow, so that a read that did not wait would miss
     it every time)."""
-    apply = LogFollower._bisect
-
-    def slow(self: LogFollower, *args: Any) -> Any:
-        time.sleep(0.5)
-        return apply(self, *args)
-
-    monkeypatch.setattr(LogFollower, "_bisect", slow)
+    slow_engine(monkeypatch, 0.5)
     reader = LiveServer(
         wiring.build(settings_for(database_url, engine_mode="behind", engine_process=False))
     ).start()

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
-from typing import Any
 
 import httpx
 import pytest
 
-from juncture.runtime.follower import LogFollower
-from tests.conftest import ADMIN, caught_up
+from tests.conftest import ADMIN, caught_up, slow_engine
 from tests.e2e.test_library_segment_client import (
     HOUR,
     MINUTE,
@@ -113,13 +110,7 @@ def test_the_last_choice_wins_though_the_engine_is_behind(
     url = on_server(shop, found.group(1))
     assert boxes(httpx.get(url))["email"] is True
 
-    apply = LogFollower._bisect
-
-    def slow(self: LogFollower, *args: Any) -> Any:
-        time.sleep(0.5)
-        return apply(self, *args)
-
-    monkeypatch.setattr(LogFollower, "_bisect", slow)
+    slow_engine(monkeypatch, 0.5)
     assert boxes(httpx.post(url, data={"channel": "email"}))["email"] is False
     assert boxes(httpx.get(url))["email"] is False  # a reload shows what was saved
     shop.clock.set(shop.clock.now() + SECOND)  # at equal times a refusal would win

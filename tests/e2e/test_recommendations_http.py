@@ -5,7 +5,6 @@ and inventory feeds, then each kind asked as a page and as the retailer's backen
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,8 +13,16 @@ import pytest
 from segment.analytics.client import Client
 
 from juncture import wiring
-from juncture.runtime.follower import LogFollower
-from tests.conftest import ADMIN, BASIC, WRITE_KEY, LiveServer, caught_up, settings_for, signed
+from tests.conftest import (
+    ADMIN,
+    BASIC,
+    WRITE_KEY,
+    LiveServer,
+    caught_up,
+    settings_for,
+    signed,
+    slow_engine,
+)
 from tests.e2e.test_touchpoints_http import feed
 
 PRODUCTS = (
@@ -118,13 +125,7 @@ def test_every_kind_over_http(shop: LiveServer, monkeypatch: pytest.MonkeyPatch)
     assert {i["productId"] for i in liked[:2]} == {"k1", "tea"}
     # ...and the tent viewed a second ago changes the answer before any training: the
     # page asks with ?consistent=true, so it waits for the engine (slow here) to apply it.
-    apply = LogFollower._bisect
-
-    def slow(self: LogFollower, *args: Any) -> Any:
-        time.sleep(0.5)
-        return apply(self, *args)
-
-    monkeypatch.setattr(LogFollower, "_bisect", slow)
+    slow_engine(monkeypatch, 0.5)
     client.track("s1", "Product Viewed", {"product_id": "tent"})
     client.track("s1", "Product Viewed", {"product_id": "tent"})
     client.flush()

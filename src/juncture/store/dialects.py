@@ -22,7 +22,7 @@ import msgspec
 import psycopg
 import sqlalchemy as sa
 
-from juncture.core.events import Event, encode_body, from_row
+from juncture.core.events import STORED_COLUMNS, Event, encode_body, from_row
 from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.errors import PositionMoved, StoreError, StoreUnavailable, Unprocessable
 from juncture.store import failed_rows, log_reads, state_generation
@@ -128,22 +128,7 @@ def event_row(e: Event, time: Callable[[dt.datetime], Any]) -> tuple[Any, ...]:
 
 def event_of(row: Any) -> Event:
     """The event an ``events`` row holds (the mapping may carry other columns too)."""
-    return from_row(**{name: row[name] for name in _EVENT_COLUMNS})
-
-
-_EVENT_COLUMNS: Final = (
-    "seq",
-    "source",
-    "message_id",
-    "type",
-    "event",
-    "user_id",
-    "anonymous_id",
-    "timestamp",
-    "received_at",
-    "body",
-    "profile_id",
-)
+    return from_row(**{name: row[name] for name in STORED_COLUMNS})
 
 
 def as_given(value: dt.datetime) -> dt.datetime:
