@@ -23,6 +23,7 @@ from tests.e2e.test_library_segment_client import (
     Shop,
 )
 from tests.e2e.test_unsubscribe_http import consent, customer, on_server
+from tests.servers import Mail
 
 LINK = re.compile(r"Choose what we send you: (https://\S+/v1/preferences/\S+)")
 SECOND = dt.timedelta(seconds=1)
@@ -34,21 +35,27 @@ def boxes(page: httpx.Response) -> dict[str, bool]:
     return {name: bool(ticked) for name, ticked in BOX.findall(page.text)}
 
 
+def reminded(shop: Shop, who: str) -> tuple[Mail, str]:
+    """``who`` leaves a shoe in the cart; the reminder it brings, and its preference link."""
+    shop.track(T0 + MINUTE, who, "Product Added", cart_id="c-1", **SHOE)
+    shop.advance(T0 + 2 * HOUR)
+    [reminder] = shop.mails(who)
+    found = LINK.search(reminder.part("plain"))
+    assert found, reminder.part("plain")
+    return reminder, found.group(1)
+
+
 def test_turning_email_offers_off_on_the_page_suppresses_marketing_not_orders(
     shop: Shop,
 ) -> None:
     ann = customer()
     shop.identify(T0, ann, phone="+4915112345678")  # SMS never consented
-    shop.track(T0 + MINUTE, ann, "Product Added", cart_id="c-1", **SHOE)
-    shop.advance(T0 + 2 * HOUR)
-    [reminder] = shop.mails(ann)
-    found = LINK.search(reminder.part("plain"))
-    assert found, reminder.part("plain")
-    url = on_server(shop, found.group(1))
-    assert f'href="{found.group(1)}"' in reminder.part("html")  # not a tracked redirect
+    reminder, link = reminded(shop, ann)
+    url = on_server(shop, link)
+    assert f'href="{link}"' in reminder.part("html")  # not a tracked redirect
 
     assert boxes(httpx.get(url)) == {"email": True, "sms": False}
-    forged = re.sub(r"/(\d+)\.", lambda m: f"/{int(m.group(1)) + 1}.", found.group(1))
+    forged = re.sub(r"/(\d+)\.", lambda m: f"/{int(m.group(1)) + 1}.", link)
     assert httpx.get(on_server(shop, forged)).json()["code"] == "invalid_link"
     r = httpx.post(url, data={"channel": ["email", "fax"]})
     assert r.status_code == 400 and r.json()["where"] == "form.fax", r.text
@@ -102,12 +109,7 @@ def test_the_last_choice_wins_though_the_engine_is_behind(
     on, is what the profile ends with."""
     ann = customer()
     shop.identify(T0, ann)
-    shop.track(T0 + MINUTE, ann, "Product Added", cart_id="c-1", **SHOE)
-    shop.advance(T0 + 2 * HOUR)
-    [reminder] = shop.mails(ann)
-    found = LINK.search(reminder.part("plain"))
-    assert found, reminder.part("plain")
-    url = on_server(shop, found.group(1))
+    url = on_server(shop, reminded(shop, ann)[1])
     assert boxes(httpx.get(url))["email"] is True
 
     slow_engine(monkeypatch, 0.5)
