@@ -85,6 +85,8 @@ def test_bench_engine_cost_splits_the_engines_cpu_into_sql_and_python() -> None:
             found["sql_cpu_us_per_event"] + found["python_cpu_us_per_event"]
         )
         assert found["python_cpu_us_per_event"] > 0
+        held = found["lock_us_per_event"] * found["applied"]  # us, all units
+        assert 0 < found["lock_max_ms"] * 1e3 <= held <= found["wall_us_per_event"] * events
     assert result["journeys"]["segments"] == 0
     assert result["journeys_and_segments"]["segments"] == len(segment_definitions.library())
     assert "SQL by statement" in lines[-1] and "shipped segments" in lines[-1]

@@ -120,14 +120,14 @@ def test_an_event_the_engine_cannot_apply_is_quarantined_and_the_rest_applied(
     behind: wiring.Juncture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = behind.engine
-    original = Engine.process
+    original = Engine._work  # what process and plan both run
 
-    def failing(self: Engine, state: Any, events: list[Any]) -> list[Any]:
+    def failing(self: Engine, state: Any, events: list[Any], *args: Any) -> Any:
         if any(e.message_id == "m37" for e in events):
             raise ValueError("the engine cannot take m37")
-        return original(self, state, events)
+        return original(self, state, events, *args)
 
-    monkeypatch.setattr(Engine, "process", failing)
+    monkeypatch.setattr(Engine, "_work", failing)
     behind.ingestor.ingest_sync(_batch(0, 100), SOURCE)
     assert behind.follower is not None and behind.follower.wait_for(behind.committer.head, 60)
     assert engine is behind.engine

@@ -9,8 +9,9 @@ as in a live shop and in ``juncture demo``: at the end of the simulation's ten-m
 it happened in, well within ``JUNCTURE_JOURNEY_ENTRY_LAG_HOURS``, so journeys start on
 it, their timers fire in event time and the outbox fills. Then the engine
 applies the log behind it as ``LogFollower`` does: batches of up to 2,000 client events
-read on its writer's connection (``Writer.events_after``), each applied with the log
-position in one transaction (``unit_of_work.reapply``), its clock in event time (each
+read on its writer's connection (``Writer.events_after``), each worked out from a read
+that holds no lock and then written with the log position in one transaction
+(``unit_of_work.reapply`` with the engine's ``plan``), its clock in event time (each
 batch's last event, as replay runs). The first half of the log is applied unmeasured, so
 that the measured half meets profiles that exist, with their histories, timers,
 enrollments and the writer's cache.
@@ -23,8 +24,10 @@ that count recommendations see 0 (no recommender is trained here, as in a worker
 Measured over the second half: the process's CPU time (every thread: nothing else runs);
 the SQL side is the CPU time spent inside the driver's calls on the engine's connection
 (each statement, its fetches and the COMMIT, by the thread's CPU clock), the Python side
-the rest; and what the journeys did in it: the enrollments started, the timers fired and
-the outbox rows written. SQLite, ``synchronous`` as ``JUNCTURE_SQLITE_SYNCHRONOUS`` says (FULL by
+the rest; the time the write lock was held (each unit from ``BEGIN IMMEDIATE`` to the end
+of its COMMIT: what ingestion beside the engine could wait), per event and at most; and
+what the journeys did in it: the enrollments started, the timers fired and the outbox rows
+written. SQLite, ``synchronous`` as ``JUNCTURE_SQLITE_SYNCHRONOUS`` says (FULL by
 default): the fsync waits are in the wall time, not in the CPU time.
 """
 
@@ -37,8 +40,9 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import orjson
 
@@ -51,7 +55,7 @@ from juncture.runtime.engine import Engine
 from juncture.runtime.follower import ENGINE
 from juncture.runtime.membership import StoredSegments
 from juncture.runtime.segments import Segments
-from juncture.runtime.unit_of_work import Advance, Processor, commit, reapply
+from juncture.runtime.unit_of_work import Advance, commit, reapply
 from juncture.settings import Settings, source_of
 from juncture.sim import SEND_STEP, SimConfig, Simulation
 from juncture.store.base import Writer
@@ -166,19 +170,39 @@ class _CpuConnection:
         return getattr(self._conn, name)
 
 
-def _timed_writer(store: SqlStore, spent: Spent) -> Writer:
+def _timed_writer(store: SqlStore, spent: Spent, held: list[float]) -> Writer:
     """The store's SQLite writer, every driver call on its connection timed into ``spent``
-    (the bench's own tool: it swaps the writer's connection for a timing one)."""
+    and each unit's time (the write lock held, from BEGIN IMMEDIATE to the end of its
+    COMMIT) added to ``held`` (the bench's own tool: it swaps the writer's connection
+    for a timing one, and wraps its units)."""
     writer: Any = store.writer()
     writer._conn = _CpuConnection(writer._conn, spent)
+    unit = writer.unit
+
+    @contextmanager
+    def timed() -> Iterator[Any]:
+        started = time.perf_counter()
+        try:
+            with unit() as opened:
+                yield opened
+        finally:
+            held.append(time.perf_counter() - started)
+
+    writer.unit = timed
     return writer  # type: ignore[no-any-return]
 
 
-def _counting_timers(engine: Engine, fired: list[int]) -> Processor:
-    """``engine.process``, adding to ``fired`` how many due timers each commit takes (and
-    fires in it): the bench's own tool, it wraps the state's read of the due timers."""
+_Work = TypeVar("_Work")
 
-    def process(state: StateSql, events: list[Event]) -> list[Event]:
+
+def _counting_timers(
+    work: Callable[[StateSql, list[Event]], _Work], fired: list[int]
+) -> Callable[[StateSql, list[Event]], _Work]:
+    """``work`` (the engine's ``process`` or ``plan``), adding to ``fired`` how many due
+    timers each commit takes (and fires in it): the bench's own tool, it wraps the state's
+    read of the due timers."""
+
+    def counting(state: StateSql, events: list[Event]) -> _Work:
         due = state.due_timers
 
         def counted(now: dt.datetime, limit: int) -> list[Due]:
@@ -187,24 +211,28 @@ def _counting_timers(engine: Engine, fired: list[int]) -> Processor:
             return found
 
         state.due_timers = counted  # type: ignore[method-assign]
-        return engine.process(state, events)
+        return work(state, events)
 
-    return process
+    return counting
 
 
 def _follow(
-    writer: Writer, process: Processor, clock: ManualClock, position: int, last: int
+    writer: Writer, engine: Engine, fired: list[int], clock: ManualClock, span: tuple[int, int]
 ) -> int:
-    """Apply the client events after ``position`` up to seq ``last`` as the follower does;
-    how many were applied."""
+    """Apply the client events after seq ``span[0]`` up to seq ``span[1]`` as the follower
+    does (the work before the write lock, the writes under it); how many were applied."""
+    process = _counting_timers(engine.process, fired)
+    plan = _counting_timers(engine.plan, fired)
     applied = 0
+    position, last = span
     while position < last:
         batch = [e for e in writer.events_after(position, BATCH) if e.seq <= last]
         if not batch:
             break
         clock.set(max(clock.now(), batch[-1].timestamp))
         end = batch[-1].seq
-        reapply(writer, batch, process, Advance(ENGINE, position, end, clock.now()))
+        advance = Advance(ENGINE, position, end, clock.now())
+        reapply(writer, batch, process, advance, plan=plan)
         position, applied = end, applied + len(batch)
     return applied
 
@@ -247,22 +275,23 @@ def measure(path: Path, events: list[Event], *, segments: bool) -> dict[str, Any
         segments=StoredSegments() if segments else None,
     )
     spent: Spent = defaultdict(float)
-    writer = _timed_writer(store, spent)
+    held: list[float] = []
+    writer = _timed_writer(store, spent, held)
     stored = []
     for start in range(0, len(events), BATCH):  # ingestion: the log only
         stored += commit(writer, events[start : start + BATCH]).stored
     half, last = stored[len(stored) // 2 - 1].seq, stored[-1].seq
     fired: list[int] = []
-    process = _counting_timers(engine, fired)
-    _follow(writer, process, clock, 0, half)
+    _follow(writer, engine, fired, clock, (0, half))
     heap.settle()  # as juncture serve (and juncture engine) do once built
     spent.clear()
     fired.clear()
+    held.clear()
     derived_before = store.count_events()
     enrolled_before, outbox_before = _journey_work(store)
     with _Collector() as collector:
         cpu, wall = time.process_time(), time.perf_counter()
-        applied = _follow(writer, process, clock, half, last)
+        applied = _follow(writer, engine, fired, clock, (half, last))
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     derived = store.count_events() - derived_before
     enrolled, outbox = _journey_work(store)
@@ -283,6 +312,10 @@ def measure(path: Path, events: list[Event], *, segments: bool) -> dict[str, Any
         "python_cpu_us_per_event": (cpu - sql) * per,
         "collector_cpu_us_per_event": collector.seconds * per,
         "wall_us_per_event": wall * per,
+        # the write lock held (each unit, its COMMIT's fsync included), per event, and the
+        # longest hold: what an ingestion commit beside the engine could wait
+        "lock_us_per_event": sum(held) * per,
+        "lock_max_ms": max(held, default=0.0) * 1e3,
         "errors": engine.errors,
         "sql_us_by_statement": {
             k: round(v * per, 1) for k, v in sorted(spent.items(), key=lambda kv: -kv[1])
@@ -310,7 +343,9 @@ def run_cost(*, customers: int, days: int, echo: Echo) -> dict[str, Any]:
                 f"{found['sql_cpu_us_per_event']:.1f} + Python "
                 f"{found['python_cpu_us_per_event']:.1f} (the cycle collector "
                 f"{found['collector_cpu_us_per_event']:.1f}; wall "
-                f"{found['wall_us_per_event']:.0f} us; {found['applied']:,} events measured, "
+                f"{found['wall_us_per_event']:.0f} us, the write lock held "
+                f"{found['lock_us_per_event']:.0f} us of it, {found['lock_max_ms']:.0f} ms at "
+                f"most; {found['applied']:,} events measured, "
                 f"{found['derived_per_event']:.2f} derived per event; "
                 f"{found['enrollments']:,} enrollments, {found['timers_fired']:,} timers fired, "
                 f"{found['outbox_rows']:,} outbox rows) | SQL by statement: {top}"

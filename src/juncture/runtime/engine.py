@@ -42,6 +42,18 @@ HISTORY = dt.timedelta(days=8)  # contacts that frequency caps look at (a week, 
 Recommends = Callable[[Profile, str], int]
 
 
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """A batch the engine worked out (:meth:`Engine.plan`), not yet written."""
+
+    engine: Engine
+    batch: _Batch
+
+    def save(self, state: StateSql) -> list[Event]:
+        self.engine._save(state, self.batch)
+        return self.batch.out
+
+
 class JourneySource(Protocol):
     """Where the engine gets its journeys, once per commit (must be cheap)."""
 
@@ -188,6 +200,12 @@ class Engine:
     def process(self, state: StateSql, events: list[Event]) -> list[Event]:
         return self._process(state, events, TIMERS_PER_COMMIT)
 
+    def plan(self, state: StateSql, events: list[Event]) -> Planned:
+        """:meth:`process` in two parts (``unit_of_work.reapply``'s ``plan``): the reads and
+        the work here, from ``state`` read outside the write lock; the writes when the
+        result's ``save`` is called in the unit. It reads only; a write would fail."""
+        return Planned(self, self._work(state, events, TIMERS_PER_COMMIT))
+
     def repair_timers(self, run: Callable[[Processor], AppendResult]) -> int:
         """Fire the due timers one transaction each (through ``run``), until none is due;
         a timer whose transaction fails is deleted and kept in the quarantine with status
@@ -221,6 +239,15 @@ class Engine:
     def _process(
         self, state: StateSql, events: list[Event], limit: int, fired: list[int] | None = None
     ) -> list[Event]:
+        batch = self._work(state, events, limit, fired)
+        self._save(state, batch)
+        return batch.out
+
+    def _work(
+        self, state: StateSql, events: list[Event], limit: int, fired: list[int] | None = None
+    ) -> _Batch:
+        """Read the working set of ``events`` and of the timers due now (up to ``limit``),
+        then step through them in time order; nothing is written yet."""
         now = self.clock.now()
         due, unusable = ([], []) if self.hold_timers else _usable(state.due_timers(now, limit))
         if fired is not None:
@@ -236,8 +263,7 @@ class Engine:
             self._step(batch, event, ids)
         for rest in pending:
             self._fire(batch, rest.timer)
-        self._save(state, batch)
-        return batch.out
+        return batch
 
     def _load(
         self,

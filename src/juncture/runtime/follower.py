@@ -221,7 +221,7 @@ class LogFollower:
     def _apply(self, writer: Writer, events: Sequence[Event]) -> None:
         end = events[-1].seq
         advance = Advance(ENGINE, self.position, end, self._clock.now())
-        reapply(writer, events, self._engine.process, advance)
+        reapply(writer, events, self._engine.process, advance, plan=self._engine.plan)
         self._moved_to(end)
 
     def _set_aside(self, writer: Writer, event: Event, exc: Exception) -> None:

@@ -11,14 +11,28 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from juncture.core.events import Event
-from juncture.store.base import Quarantined, Writer
+from juncture.store.base import Quarantined, Reading, Writer
 from juncture.store.state import StateSql
 
 # The engine, or a batch change of its own, in a unit's transaction: given the unit's state
 # and the new events, the events to store (the new ones and any it derived).
 Processor = Callable[[StateSql, list[Event]], list[Event]]
+
+
+class Planned(Protocol):
+    """A processor's work on a batch, worked out from a read of the state and not yet
+    written (:func:`reapply`'s ``plan``)."""
+
+    def save(self, state: StateSql) -> list[Event]:
+        """Write it in the unit's transaction; the events to store, as a processor's."""
+        ...
+
+
+# The same work as a :data:`Processor`'s, in two parts: read and work out, then write.
+Planner = Callable[[StateSql, list[Event]], Planned]
 
 
 def probe(state: StateSql, events: list[Event]) -> list[Event]:
@@ -101,18 +115,29 @@ def reapply(
     events: Sequence[Event],
     process: Processor,
     advance: Advance | None = None,
+    plan: Planner | None = None,
 ) -> Applied:
     """Run ``process`` over ``events``, stored already (the engine behind the log, and
     replay), in one transaction: the engine reads and writes state as in a live commit, a
     client event whose profile changed gets its ``profile_id`` rewritten, a derived event
     is stored only when its deterministic id is not stored yet (:func:`commit` would skip
     every one of ``events``: they are all stored), and ``advance`` moves the consumer's
-    position with them, so that each event is applied exactly once in effect."""
+    position with them, so that each event is applied exactly once in effect.
+
+    ``plan`` (the same work as ``process``, in two parts): where the writer offers a read
+    that holds no lock (:meth:`~juncture.store.base.Writer.reading`: SQLite), the work is
+    done there, before the unit takes the write lock, and the unit only writes it, so
+    that ingestion's commits do not wait while the engine works; when another connection
+    changed the engine's tables in between, the unit does the work again under the lock."""
     before = {(e.source, e.message_id): e.profile_id for e in events}
+    planned, read = _planned(writer, events, plan)
     with writer.unit() as unit:
         if advance is not None:
             unit.advance(advance.name, advance.start, advance.end, advance.at)
-        out = process(unit.state, list(events))
+        if planned is not None and read is not None and unit.unchanged_since(read):
+            out = planned.save(unit.state)
+        else:
+            out = process(unit.state, list(events))
         moved = [
             e
             for e in out
@@ -123,3 +148,16 @@ def reapply(
         derived = _unique([e for e in out if (e.source, e.message_id) not in before])
         new = unit.insert(derived)
     return Applied(derived=len(derived), new=len(new), relinked=len(moved))
+
+
+def _planned(
+    writer: Writer, events: Sequence[Event], plan: Planner | None
+) -> tuple[Planned | None, Reading | None]:
+    """``plan``'s work on ``events`` from a read that holds no lock, and that read (its
+    version, for the unit to compare); None where the writer offers no such read."""
+    if plan is None:
+        return None, None
+    with writer.reading() as reading:
+        if reading is None:
+            return None, None
+        return plan(reading.state, list(events)), reading

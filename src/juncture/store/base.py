@@ -48,6 +48,16 @@ class FailedEvent:
         return self.raw if self.raw is not None else self.payload.encode()
 
 
+class Reading(Protocol):
+    """A read of the engine's working set that holds no lock a writer waits on
+    (:meth:`Writer.reading`)."""
+
+    @property
+    def state(self) -> StateSql:
+        """The working set, for reading only: a write here fails or waits."""
+        ...
+
+
 class Unit(Protocol):
     """One transaction on a writer's connection. The runtime drives it (store the new
     events, run the engine on :attr:`state`, store what it derived) and the writer commits
@@ -84,6 +94,12 @@ class Unit(Protocol):
         (another consumer applies the same log)."""
         ...
 
+    def unchanged_since(self, reading: Reading) -> bool:
+        """Whether no other connection has changed the engine's working set since
+        ``reading`` read it (a :meth:`Writer.reading` ended before this unit began), so
+        that what was worked out from it holds in this unit."""
+        ...
+
 
 class Writer(Protocol):
     """One connection that writes, owned by one thread at a time."""
@@ -91,6 +107,14 @@ class Writer(Protocol):
     def unit(self) -> AbstractContextManager[Unit]:
         """A transaction: committed when the block ends, durable to the degree the store's
         settings promise (docs/tracking.md: Durability)."""
+        ...
+
+    def reading(self) -> AbstractContextManager[Reading | None]:
+        """A read of the engine's working set that holds no lock a writer waits on, so
+        that the engine can work out a batch before its :meth:`unit` takes the write lock
+        and ingestion goes on meanwhile (SQLite: one write lock for the whole file). None
+        where that gains nothing (PostgreSQL locks rows, not the log) or where the writer
+        could not tell, in the unit, that nothing changed since: then work in the unit."""
         ...
 
     def events_after(self, after_seq: int, limit: int) -> list[Event]:

@@ -26,7 +26,7 @@ from juncture.core.events import STORED_COLUMNS, Event, encode_body, from_row
 from juncture.core.profile.reducer import DERIVED_SOURCE
 from juncture.errors import PositionMoved, StoreError, StoreUnavailable, Unprocessable
 from juncture.store import failed_rows, log_reads, state_generation
-from juncture.store.base import Quarantined
+from juncture.store.base import Quarantined, Reading
 from juncture.store.state import StateSql
 from juncture.store.state_base import sqlite_time
 from juncture.store.state_cache import Cache
@@ -208,6 +208,31 @@ class SqliteWriter:
             cur.close()
         self._cache.trim()
 
+    @contextmanager
+    def reading(self) -> Iterator[SqliteReading | None]:
+        """A read transaction (in WAL mode a snapshot that no writer waits on) through the
+        writer's cache, whose ``state_generation`` count a later :meth:`unit` compares
+        (:meth:`SqliteUnit.unchanged_since`). None on a store without the count: there any
+        commit, ingestion's too, would look like a change."""
+        cur = self._conn.cursor()
+        try:
+            cur.execute("BEGIN")  # deferred: the snapshot starts at the first read
+            version = self._version(cur)
+            if version[0] != "generation":
+                yield None
+                return
+            yield SqliteReading(StateSql(cur, "sqlite", self.fresh_cache(cur)), version)
+        except sqlite3.OperationalError as exc:
+            self._rollback()
+            raise StoreUnavailable(f"the event store cannot be read: {exc}") from exc
+        except BaseException:  # what was read into the cache may be half worked on
+            self._rollback()
+            raise
+        finally:
+            if self._conn.in_transaction:
+                self._conn.rollback()
+            cur.close()
+
     def events_after(self, after_seq: int, limit: int) -> list[Event]:
         cur = self._conn.cursor()
         try:  # outside a transaction: a read takes no lock
@@ -232,6 +257,14 @@ class SqliteWriter:
         with contextlib.suppress(sqlite3.Error):
             self._conn.execute("PRAGMA temp_store=DEFAULT")
         self._pooled.close()
+
+
+class SqliteReading:
+    """One read transaction of a :class:`SqliteWriter` (:meth:`SqliteWriter.reading`)."""
+
+    def __init__(self, state: StateSql, version: tuple[str, int]) -> None:
+        self.state = state
+        self.version = version
 
 
 class SqliteUnit:
@@ -309,6 +342,12 @@ class SqliteUnit:
 
     def advance(self, name: str, start: int, end: int, at: dt.datetime) -> None:
         _advance(self._cur, "?", name, (start, end), sqlite_time(at))
+
+    def unchanged_since(self, reading: Reading) -> bool:
+        """Compared under the write lock: the count every other writer of the engine's
+        tables bumps (:mod:`~juncture.store.state_generation`) is where ``reading`` saw it."""
+        assert isinstance(reading, SqliteReading)
+        return self._writer._version(self._cur) == reading.version
 
     def quarantine(self, rows: Sequence[Quarantined]) -> int:
         failed = _failed_rows(rows, sqlite_time)
@@ -399,6 +438,11 @@ class PostgresWriter:
         except psycopg.Error as exc:
             raise StoreUnavailable(f"the event store cannot be written: {exc}") from exc
 
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """None: a unit here locks the rows it writes, never the log's appends."""
+        yield None
+
     def events_after(self, after_seq: int, limit: int) -> list[Event]:
         try:
             with self._conn.transaction(), self._conn.cursor() as cur:
@@ -470,6 +514,9 @@ class PostgresUnit:
 
     def advance(self, name: str, start: int, end: int, at: dt.datetime) -> None:
         _advance(self._cur, "%s", name, (start, end), at)
+
+    def unchanged_since(self, reading: Reading) -> bool:  # noqa: ARG002 - gives no reading
+        return False
 
     def quarantine(self, rows: Sequence[Quarantined]) -> int:
         failed = _failed_rows(rows, as_given)

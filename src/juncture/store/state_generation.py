@@ -1,6 +1,8 @@
 """The ``state_generation`` count (SQLite only): it moves when a connection other than the
 engine's writer changes a table the writer's cache holds rows of, so that the writer
-drops its cache (``dialects.SqliteWriter``), and only then: ingestion appending unlinked
+drops its cache (``dialects.SqliteWriter``), or one the engine behind the log reads before
+it takes the write lock (its timers and segment memberships: ``Writer.reading``), so that
+it works the batch out again under the lock; and only then: ingestion appending unlinked
 events, data-quality counts or the catalogue leave it.
 
 Who bumps it, once per statement that changed rows (not per row), in that statement's
@@ -42,8 +44,11 @@ from juncture.store.state_cache import WATCHED
 
 # ``events`` too: a profile's recent events are cached for segments. Any write to it by
 # another connection bumps (ingestion's appends go through a writer's raw cursor, which
-# bumps only for events linked to a profile).
-TABLES: Final = frozenset((*WATCHED, "events"))
+# bumps only for events linked to a profile). ``timers`` and ``segment_members`` are not
+# cached, but the engine behind the log reads them before it takes the write lock
+# (``Writer.reading``) and writes what it worked out from them: a change by another
+# connection in between must make it work the batch out again under the lock.
+TABLES: Final = frozenset((*WATCHED, "events", "timers", "segment_members"))
 BUMP: Final = "UPDATE state_generation SET n = n + 1 WHERE id = 1"
 # The table a statement writes, wherever the verb is (after a WITH, say): its name may be
 # schema-qualified or quoted. DROP and ALTER TABLE: a migration that rebuilds a table.
@@ -66,7 +71,7 @@ def writes_watched(statement: str) -> bool:
 
     >>> writes_watched("UPDATE outbox SET status = ? WHERE id = ?")
     True
-    >>> writes_watched("INSERT INTO segment_members SELECT s, profile_id FROM profiles")
+    >>> writes_watched("INSERT INTO segment_sizes SELECT s, count(*) FROM profiles")
     False
     """
     return any(m.group(1).lower() in TABLES for m in _TARGET.finditer(statement))
