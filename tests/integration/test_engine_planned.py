@@ -225,3 +225,37 @@ def test_on_postgresql_the_engine_works_in_the_unit(postgres_url: str) -> None:
         assert views_of(store) == 3
     finally:
         store.close()
+
+
+def test_ingestion_commits_while_the_engine_fires_due_timers(sqlite_store: SqlStore) -> None:
+    """The timer tick (a commit of no events) is worked out before the lock too."""
+    store = sqlite_store
+    clock = ManualClock(T0)
+    engine = Engine(clock)
+    added = msgspec.structs.replace(
+        viewed("add"), event="Product Added", properties={"product_id": "P1", "price": 30.0}
+    )
+    writer = store.writer()
+    commit(writer, [added], [], engine.process)  # arms the cart's abandonment timer
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(tables.timers)).scalar()
+    clock.set(T0 + dt.timedelta(days=2))
+    held, failures = Held(), []
+
+    def tick() -> None:
+        try:
+            commit(writer, [], [], engine.process, plan=held.wrap(engine.plan))
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            failures.append(exc)
+
+    thread = threading.Thread(target=tick)
+    thread.start()
+    assert held.working.wait(HELD)
+    done = _ingest_meanwhile(store, "late")
+    committed = done.wait(5)
+    held.go.set()
+    thread.join(HELD)
+    writer.close()
+    assert committed, "ingestion waited for the timers' work"
+    assert not failures
+    assert store.event_counts().get("Cart Abandoned") == 1

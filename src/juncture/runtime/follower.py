@@ -193,8 +193,8 @@ class LogFollower:
         job.future.set_result(result)
 
     def _tick(self, writer: Writer) -> AppendResult:
-        try:
-            return commit(writer, [], [], self._engine.process)
+        try:  # worked out before the write lock, as a batch of the log is
+            return commit(writer, [], [], self._engine.process, plan=self._engine.plan)
         except (StoreUnavailable, PositionMoved):
             raise
         except Exception:  # noqa: BLE001 - a due timer that cannot fire: set it aside

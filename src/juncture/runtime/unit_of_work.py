@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from juncture.core.events import Event
-from juncture.store.base import Quarantined, Reading, Writer
+from juncture.store.base import Quarantined, Reading, Unit, Writer
 from juncture.store.state import StateSql
 
 # The engine, or a batch change of its own, in a unit's transaction: given the unit's state
@@ -68,6 +68,8 @@ def commit(
     quarantine: Sequence[Quarantined] = (),
     process: Processor | None = None,
     advance: Advance | None = None,
+    *,
+    plan: Planner | None = None,
 ) -> AppendResult:
     """Store ``events`` and ``quarantine`` in ONE transaction, then commit.
 
@@ -75,8 +77,11 @@ def commit(
     are skipped and counted as duplicates. ``process`` sees only the new events, inside the
     transaction; a derived event it returns is stored once (its id is deterministic).
     ``advance`` moves a consumer's position with them (a worker reading a partition of the
-    distributed log)."""
+    distributed log). ``plan``: for a commit of no events (the engine's timer tick), the
+    work done before the write lock, as :func:`reapply` does (which new events there are
+    is known only under the lock)."""
     unique = _unique(events)
+    planned, read = _planned(writer, [], plan) if not unique else (None, None)
     with writer.unit() as unit:
         if advance is not None:
             unit.advance(advance.name, advance.start, advance.end, advance.at)
@@ -84,7 +89,7 @@ def commit(
             stored = unit.insert(unique)
         else:
             fresh = unit.new(unique)
-            stored = unit.insert(_unique(process(unit.state, fresh)))
+            stored = unit.insert(_unique(_worked(unit, fresh, process, planned, read)))
         quarantined = unit.quarantine(quarantine)
     keys = {(e.source, e.message_id) for e in unique}
     new = sum(1 for e in stored if (e.source, e.message_id) in keys)
@@ -134,10 +139,7 @@ def reapply(
     with writer.unit() as unit:
         if advance is not None:
             unit.advance(advance.name, advance.start, advance.end, advance.at)
-        if planned is not None and read is not None and unit.unchanged_since(read):
-            out = planned.save(unit.state)
-        else:
-            out = process(unit.state, list(events))
+        out = _worked(unit, list(events), process, planned, read)
         moved = [
             e
             for e in out
@@ -161,3 +163,17 @@ def _planned(
         if reading is None:
             return None, None
         return plan(reading.state, list(events)), reading
+
+
+def _worked(
+    unit: Unit,
+    events: list[Event],
+    process: Processor,
+    planned: Planned | None,
+    read: Reading | None,
+) -> list[Event]:
+    """The work written in ``unit``: what was planned from ``read``, when nothing changed
+    since, else ``process`` run in the unit."""
+    if planned is not None and read is not None and unit.unchanged_since(read):
+        return planned.save(unit.state)
+    return process(unit.state, events)
