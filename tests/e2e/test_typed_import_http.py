@@ -11,7 +11,7 @@ from segment.analytics.client import Client
 from typer.testing import CliRunner
 
 from juncture.cli.main import app
-from tests.conftest import ADMIN, CATCH_UP, WRITE_KEY, LiveServer, caught_up
+from tests.conftest import ADMIN, WRITE_KEY, LiveServer, caught_up
 
 YOUNG_YOGIS = """\
 id: young-yogis
@@ -41,15 +41,6 @@ def _preview(live: LiveServer, source: str) -> int:
     return int(r.json()["size"])
 
 
-def _imported(live: LiveServer) -> None:
-    """Wait until the server's engine has applied the log up to its newest event: the CLI
-    appended the import itself, so the server's own head (what ``caught_up`` waits for)
-    does not count those events."""
-    follower = live.juncture.follower
-    if follower is not None:  # None: the engine runs inline, in the import's commit
-        assert follower.wait_for(live.juncture.store.log_positions.head(), CATCH_UP)
-
-
 def _traits(live: LiveServer, user_id: str) -> dict[str, object]:
     r = httpx.get(f"{live.url}/v1/profiles", params={"userId": user_id}, headers=ADMIN)
     assert r.status_code == 200, r.text
@@ -68,7 +59,9 @@ def test_typed_csv_columns_and_list_traits_are_matched_by_segments(
     assert result.exit_code == 1, result.output  # one row refused, the others imported
     assert "4 messages read: 3 stored, 0 already there, 1 rejected" in result.output
     assert f"{csv_file}:4: invalid_value: age: 'thirty' is not a number" in result.output
-    _imported(live)  # the engine behind the log applies the import a moment later
+    # The engine behind the log applies the import a moment later (the wait reads the
+    # log's head, where the CLI's own appends are).
+    caught_up(live.juncture)
     assert _traits(live, "c1") == {
         "email": "c1@example.com",
         "age": 34,
