@@ -30,7 +30,6 @@ count when it reached the node (a node visited twice in a loop gets two keys).
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import Collection, Iterable, Mapping
@@ -51,7 +50,7 @@ from juncture.core.journeys.commands import (
     ScheduleTimer,
     Send,
 )
-from juncture.core.journeys.state import Enrollment, Step, Waiting, local_zone
+from juncture.core.journeys.state import Enrollment, Step, Waiting, changed, local_zone
 from juncture.core.profile.cart import link_ids, product_ids
 from juncture.core.profile.model import Profile
 from juncture.core.profile.orders import Settlement
@@ -150,7 +149,7 @@ def on_timer(
         enrollment = _note(enrollment, node.id, "timeout", waiting=None)
         target = node.on_timeout
     else:
-        enrollment = dataclasses.replace(enrollment, waiting=None)
+        enrollment = changed(enrollment, waiting=None)
         target = s.successors(node)[0]
     run.out.enrollments.append(_advance(run, enrollment, target))
     return run.out.step()
@@ -206,7 +205,7 @@ def _react(run: _Run, enrollment: Enrollment, event: Event) -> Enrollment:
         return _exit(run, enrollment, "exit_criteria")
     if _goal_reached(run, enrollment, name, scope):
         run.out.commands.append(RecordGoal(*_about(enrollment), at=run.now))
-        enrollment = dataclasses.replace(enrollment, goal_reached=True)
+        enrollment = changed(enrollment, goal_reached=True)
         if run.journey.goal is not None and run.journey.goal.exit:
             return _exit(run, enrollment, "goal")
     return _wait_reaction(run, enrollment, scope)
@@ -226,7 +225,8 @@ def _wait_reaction(run: _Run, enrollment: Enrollment, scope: Mapping[str, Any]) 
         moved = _note(enrollment, node.id, "event", waiting=None, event=scope["event"])
         return _advance(run, moved, node.on_event)
     if same_key and node.reset is not None and node.reset.matches(name, scope):
-        return _arm(run, enrollment, node.id, run.now + node.timeout, waiting.timer_key)
+        rearmed = _arm(run, enrollment, node.id, run.now + node.timeout, waiting.timer_key)
+        return changed(enrollment, waiting=rearmed)
     return enrollment
 
 
@@ -325,23 +325,27 @@ def _about(enrollment: Enrollment) -> tuple[str, int, str, str]:
 
 
 def _exit(run: _Run, enrollment: Enrollment, reason: str) -> Enrollment:
+    return changed(enrollment, **_ending(run, enrollment, reason))
+
+
+def _ending(run: _Run, enrollment: Enrollment, reason: str) -> dict[str, Any]:
+    """The changes that end ``enrollment`` (its commands go out now)."""
     if enrollment.waiting is not None:
         run.out.commands.append(CancelTimer(key=enrollment.waiting.timer_key))
     run.out.commands.append(RecordExit(*_about(enrollment), reason=reason, at=run.now))
-    return dataclasses.replace(
-        enrollment, waiting=None, exited=True, exit_reason=reason, exited_at=run.now
-    )
+    return {"waiting": None, "exited": True, "exit_reason": reason, "exited_at": run.now}
 
 
 def _note(enrollment: Enrollment, node_id: str, outcome: str, **changes: Any) -> Enrollment:
     """The enrollment with the outcome of a node in its history, and ``changes``: one copy."""
     history = (*enrollment.history, (node_id, outcome))
-    return dataclasses.replace(enrollment, history=history, **changes)
+    return changed(enrollment, history=history, **changes)
 
 
 def _arm(
     run: _Run, enrollment: Enrollment, node_id: str, due: dt.datetime, key: str | None = None
-) -> Enrollment:
+) -> Waiting:
+    """The wait's timer, scheduled (its command goes out now)."""
     timer = ScheduleTimer(
         key=key or f"{enrollment.id}:{node_id}:{len(enrollment.history)}",
         due_at=due,
@@ -349,7 +353,7 @@ def _arm(
         profile_id=enrollment.profile_id,
     )
     run.out.commands.append(timer)
-    return dataclasses.replace(enrollment, waiting=Waiting(timer.key, due))
+    return Waiting(timer.key, due)
 
 
 def _advance(run: _Run, enrollment: Enrollment, node_id: str) -> Enrollment:
@@ -357,32 +361,35 @@ def _advance(run: _Run, enrollment: Enrollment, node_id: str) -> Enrollment:
     target = node_id
     for _ in range(MAX_STEPS):
         node = run.journey.nodes[target]
-        enrollment, outcome, following = _visit(run, enrollment, node)  # reads no .node
-        enrollment = _note(enrollment, node.id, outcome, node=node.id)
+        changes, outcome, following = _visit(run, enrollment, node)  # reads no .node
+        enrollment = _note(enrollment, node.id, outcome, node=node.id, **changes)
         if following is None:
             return enrollment
         target = following
     raise RuntimeError(f"journey {run.journey.id} ran {MAX_STEPS} steps without waiting")
 
 
-_Visit = tuple[Enrollment, str, str | None]
+# What a node changes in the enrollment (merged into the copy that notes it: one copy per
+# node), the outcome to record and the next node (or None).
+_Visit = tuple[dict[str, Any], str, str | None]
+_STOPS: Final = (*s.WAITS, s.Exit)
 
 
 def _visit(run: _Run, enrollment: Enrollment, node: s.AnyNode) -> _Visit:
-    """One node: returns the enrollment, the outcome to record and the next node (or None)."""
-    if isinstance(node, (*s.WAITS, s.Exit)):
+    """One node: what it changes, the outcome to record and the next node (or None)."""
+    if isinstance(node, _STOPS):
         return _stop(run, enrollment, node), "", None
     if isinstance(node, s.Condition):
         scope = run.scope(enrollment, enrollment.event)
         for index, branch in enumerate(node.branches):
             if expr.holds(branch.when, scope) and _recommends(run.profile, branch.recommended):
-                return enrollment, str(index), branch.next
-        return enrollment, "otherwise", node.otherwise
+                return {}, str(index), branch.next
+        return {}, "otherwise", node.otherwise
     if isinstance(node, s.Split):
         chosen = _choose(run.journey.id, enrollment.profile_id, node)
-        return enrollment, chosen.name, chosen.next
+        return {}, chosen.name, chosen.next
     run.out.commands.append(_action(run.journey, enrollment, node))
-    return enrollment, "", s.successors(node)[0]
+    return {}, "", s.successors(node)[0]
 
 
 class RecommendationsNeeded(Exception):  # a request to the runtime, not an error
@@ -413,16 +420,16 @@ def _stop(
     run: _Run,
     enrollment: Enrollment,
     node: s.WaitFor | s.WaitUntilTime | s.WaitUntilEvent | s.Exit,
-) -> Enrollment:
+) -> dict[str, Any]:
     if isinstance(node, s.Exit):
-        return _exit(run, enrollment, "completed")
+        return _ending(run, enrollment, "completed")
     if isinstance(node, s.WaitFor):
         due = run.now + node.duration
     elif isinstance(node, s.WaitUntilEvent):
         due = run.now + node.timeout
     else:
         due = _next_local(run.now, node, run.profile)
-    return _arm(run, enrollment, node.id, due)
+    return {"waiting": _arm(run, enrollment, node.id, due)}
 
 
 def _choose(journey_id: str, profile_id: str, node: s.Split) -> s.SplitBranch:

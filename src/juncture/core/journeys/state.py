@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import operator
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -100,6 +102,21 @@ class Enrollment:
             history=tuple((str(n), str(o)) for n, o in data.get("history") or ()),
             holdout=bool(data.get("holdout")),
         )
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(Enrollment))
+_values = operator.attrgetter(*_FIELDS)
+_INDEX = {name: index for index, name in enumerate(_FIELDS)}
+
+
+def changed(enrollment: Enrollment, **changes: Any) -> Enrollment:
+    """``dataclasses.replace(enrollment, **changes)`` at about half its cost (it looks every
+    field up by name on each call): the machine copies an enrollment at each node it walks.
+    """
+    values = list(_values(enrollment))
+    for name, value in changes.items():
+        values[_INDEX[name]] = value
+    return Enrollment(*values)
 
 
 @dataclass(frozen=True, slots=True)
