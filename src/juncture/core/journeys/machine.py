@@ -125,8 +125,9 @@ def react(
             if after != before:
                 out.enrollments.append(after)
         current.append(after)
-    for journey in entering:
-        _maybe_enter(_Run(journey, profile, now, out), current, event)
+    for journey in entering:  # most events that may start a journey start none: kept cheap
+        if not _kept_out(journey, current, now):
+            _maybe_enter(_Run(journey, profile, now, out), current, event)
     return out.step()
 
 
@@ -301,6 +302,16 @@ def _maybe_enter(run: _Run, current: list[Enrollment], event: Event) -> None:
     enrollment = _advance(run, enrollment, trigger.next)
     run.out.enrollments.append(enrollment)
     current.append(enrollment)
+
+
+def _kept_out(journey: s.JourneySpec, current: list[Enrollment], now: dt.datetime) -> bool:
+    """Whether the entry rules keep the profile out of ``journey`` whatever the event: an
+    enrollment without a key (active, or ended within the rules) does, known before the
+    event's view is built and the triggers matched."""
+    if journey.entry.key is not None:
+        return False
+    mine = [e for e in current if e.journey_id == journey.id]
+    return not _may_enter(journey.entry, mine, None, now)
 
 
 def _digest(*parts: str) -> str:
