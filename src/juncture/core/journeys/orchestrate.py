@@ -21,9 +21,8 @@ offline for days) move existing enrollments but start no new ones: ``EngineConfi
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final
 
@@ -144,11 +143,16 @@ def react(
         if seen is None or seen.profile is not out.profile or seen.now != now:
             seen = profile_view.ProfileView(out.profile, now, recommendations)
         settled = orders.settlement(out.profile, event)
-        with _asking(out.profile):
+        try:  # not a context manager: one costs more than the rest of most steps
             step = machine.react(
                 catalog.by_version, entering, out.state.enrollments, seen, event,
                 now=now, settled=settled,
             )  # fmt: skip
+        except machine.RecommendationsNeeded as asked:  # it carries the profile it is about
+            asked.profile = out.profile
+            raise
+        if not step.enrollments and not step.commands:
+            continue  # the event moved nothing (most that reach the machine)
         new_events = _apply(out, step, now, config.policy)
         emitted += len(new_events)
         if emitted <= MAX_EMITS:
@@ -179,8 +183,11 @@ def on_timer(
         return out
     timer = msgspec.structs.replace(due, key=engine_key.removeprefix(TIMER_PREFIX))
     seen = profile_view.ProfileView(current, due_at, recommendations)
-    with _asking(current):
+    try:
         step = machine.on_timer(journey, enrollment, timer, seen, due_at)
+    except machine.RecommendationsNeeded as asked:
+        asked.profile = current
+        raise
     emitted = _apply(out, step, due_at, config.policy)
     if emitted:  # events an action emitted run through the journeys like any other
         more = react(
@@ -189,16 +196,6 @@ def on_timer(
         )  # fmt: skip
         _merge(out, more)
     return out
-
-
-@contextlib.contextmanager
-def _asking(profile: Profile) -> Iterator[None]:
-    """A condition's question to the runtime carries the profile it is about."""
-    try:
-        yield
-    except machine.RecommendationsNeeded as asked:
-        asked.profile = profile
-        raise
 
 
 def _merge(out: Outcome, more: Outcome) -> None:
