@@ -118,7 +118,7 @@ class Decision:
 
 def in_global_control(profile_id: str, percent: float) -> bool:
     """Whether the profile is in the global control group of ``percent`` percent."""
-    return bucket("global-control", profile_id) * 100 < percent
+    return percent > 0 and bucket("global-control", profile_id) * 100 < percent
 
 
 def arbitrate(

@@ -65,7 +65,11 @@ class MessageData:
 
     @property
     def empty(self) -> bool:
-        return self == MessageData()
+        """Nothing to show (as ``MessageData()``, without building one to compare)."""
+        return (
+            self.offer is None and not self.products and self.survey is None
+            and self.deadline is None
+        )  # fmt: skip
 
 
 def at(when: When | None, now: dt.datetime) -> dt.datetime | None:

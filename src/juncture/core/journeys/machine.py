@@ -297,7 +297,8 @@ def _maybe_enter(run: _Run, current: list[Enrollment], event: Event) -> None:
         entered_at=run.now,
         event=view,
         history=((trigger.id, trigger.kind),),
-        holdout=bucket(journey.id, profile_id, "holdout") * 100 < journey.holdout_percent,
+        holdout=journey.holdout_percent > 0  # a hash only where one may be held out
+        and bucket(journey.id, profile_id, "holdout") * 100 < journey.holdout_percent,
     )
     enrollment = _advance(run, enrollment, trigger.next)
     run.out.enrollments.append(enrollment)
