@@ -133,54 +133,33 @@ def step(
         timers += [CancelTimer(key=membership.timer_key(m)) for m in absorbed]
     # -- end segments ----------------------------------------------------------------------
     events = (own, *[_own(d, pid) for d in derived]) if derived else (own,)
-    if journeys is None or not journeys.catalog.versions:
-        return Step(
-            graph=resolution.graph,
-            profiles=changed,
-            retired=tuple(retired),
-            events=events,
-            timers=tuple(timers),
-            merges=resolution.merges,
-            conflicts=resolution.conflicts,
-            segments=reaction,
+    state = outcome = carried = None
+    if journeys is not None and journeys.catalog.versions:
+        merges = resolution.merges
+        carried = _carry_journeys(journeys, merges, event.timestamp) if merges else None
+        state = (
+            carried.state if carried is not None and carried.state_of == pid else journeys.of(pid)
         )
-    carried = _carry_journeys(journeys, resolution.merges, event.timestamp)
-    state = carried.state if carried is not None and carried.state_of == pid else journeys.of(pid)
-    enrollments = carried.enrollments if carried is not None else {}
-    if carried is not None:
-        timers += carried.timers
-    messages: tuple[Message, ...] = ()
-    # As :func:`_with_journeys` does, with the step built once (this runs for every event);
-    # most steps' events are heard by no journey, and react would give them back as they are.
-    if orchestrate.hears(journeys.catalog, events):
-        outcome = orchestrate.react(
-            journeys.catalog,
-            state,
-            after,
-            events,
-            config.journeys,
-            user_id=_user_id(resolution.graph, pid),
-            recommendations=journeys.recommendations.get(pid),
-        )
-        changed[pid], state = outcome.profile, outcome.state
-        enrollments = {**enrollments, **outcome.enrollments}
-        if outcome.events:
-            events += tuple(_own(e, pid) for e in outcome.events)
-        timers += outcome.timers
-        messages = tuple(outcome.messages)
-    return Step(
-        graph=resolution.graph,
+        # Most steps' events are heard by no journey: react would give them back as they are.
+        if orchestrate.hears(journeys.catalog, events):
+            outcome = orchestrate.react(
+                journeys.catalog, state, after, events, config.journeys,
+                user_id=_user_id(resolution.graph, pid),
+                recommendations=journeys.recommendations.get(pid),
+            )  # fmt: skip
+    return _with_journeys(
+        pid,
+        state,
+        outcome,
+        carried,
         profiles=changed,
-        retired=tuple(retired),
         events=events,
-        timers=tuple(timers),
+        timers=timers,
+        segments=reaction,
+        graph=resolution.graph,
+        retired=tuple(retired),
         merges=resolution.merges,
         conflicts=resolution.conflicts,
-        segments=reaction,
-        journey_profile=pid,
-        journey_state=state,
-        enrollments=tuple(enrollments.values()),
-        messages=messages,
     )
 
 
@@ -194,12 +173,9 @@ class _Carried:
     timers: list[TimerCommand]
 
 
-def _carry_journeys(
-    journeys: Journeys, merges: tuple[Merge, ...], now: dt.datetime
-) -> _Carried | None:
-    """Each merged profile's enrollments and contacts moved into its survivor's."""
-    if not merges:
-        return None
+def _carry_journeys(journeys: Journeys, merges: tuple[Merge, ...], now: dt.datetime) -> _Carried:
+    """Each merged profile's enrollments and contacts moved into its survivor's (``merges``:
+    one at least)."""
     states: dict[str, orchestrate.JourneyState] = {}
     enrollments: dict[str, Enrollment] = {}
     timers: list[TimerCommand] = []
@@ -220,33 +196,53 @@ def _user_id(graph: IdentityGraph | None, pid: str) -> str | None:
 
 
 def _with_journeys(
-    result: Step, pid: str, outcome: orchestrate.Outcome, carried: _Carried | None = None
+    pid: str,
+    state: JourneyState | None,
+    outcome: orchestrate.Outcome | None,
+    carried: _Carried | None = None,
+    *,
+    profiles: dict[str, Profile],
+    events: tuple[Event, ...] = (),
+    timers: list[TimerCommand],
+    segments: membership.Reaction | None = None,
+    graph: IdentityGraph | None = None,
+    retired: tuple[str, ...] = (),
+    merges: tuple[Merge, ...] = (),
+    conflicts: tuple[Conflict, ...] = (),
 ) -> Step:
-    """``result`` plus what journeys did (after what merges moved); the profile counts as
-    changed when it was already or when a journey set a trait."""
-    profiles = result.profiles
-    if pid in profiles or outcome.traits_set:
-        profiles = {**profiles, pid: outcome.profile}
-    enrollments = outcome.enrollments
-    timers = result.timers
+    """The step, with what journeys did (after what this step's merges moved): ``state``
+    is ``pid``'s journey state before they ran (None: no journeys ran), ``outcome`` what
+    they did (None: no journey heard the events). ``profiles`` and ``timers`` are the
+    caller's own, extended here. The profile counts as changed when it was already (an
+    event's profile always is) or when a journey set a trait: the only change journeys
+    make to a profile, so a journey that only waited, sent or moved on leaves it unwritten."""
+    enrollments = carried.enrollments if carried is not None else None
+    messages: tuple[Message, ...] = ()
     if carried is not None:
-        enrollments = {**carried.enrollments, **enrollments}
-        timers += tuple(carried.timers)
-    # Most steps start no journey: their events and timers stay as they are.
-    events = result.events
-    if outcome.events:
-        events += tuple(_own(e, pid) for e in outcome.events)
-    if outcome.timers:
-        timers += tuple(outcome.timers)
-    return msgspec.structs.replace(
-        result,
+        timers += carried.timers
+    if outcome is not None:
+        if pid in profiles or outcome.traits_set:
+            profiles[pid] = outcome.profile
+        state = outcome.state
+        enrollments = {**enrollments, **outcome.enrollments} if enrollments else outcome.enrollments
+        if outcome.events:
+            events += tuple(_own(e, pid) for e in outcome.events)
+        timers += outcome.timers
+        messages = tuple(outcome.messages)
+    return Step(
+        graph=graph,
         profiles=profiles,
+        retired=retired,
         events=events,
-        timers=timers,
-        journey_profile=pid,
-        journey_state=outcome.state,
-        enrollments=tuple(enrollments.values()),
-        messages=tuple(outcome.messages),
+        timers=tuple(timers),
+        merges=merges,
+        conflicts=conflicts,
+        segments=segments,
+        journey_profile=pid if state is not None else None,
+        journey_state=state,
+        # Most steps change no enrollment: no empty dict made into a tuple for them.
+        enrollments=tuple(enrollments.values()) if enrollments else (),
+        messages=messages,
     )
 
 
@@ -267,11 +263,12 @@ def fire(
     if timer.kind == orchestrate.JOURNEY_TIMER:
         if journeys is None:
             return Step(graph=None, profiles={})
+        state = journeys.of(pid)
         outcome = orchestrate.on_timer(
-            journeys.catalog, journeys.of(pid), current, timer, config.journeys,
+            journeys.catalog, state, current, timer, config.journeys,
             user_id=user_id, recommendations=journeys.recommendations.get(pid),
         )  # fmt: skip
-        return _with_journeys(Step(graph=None, profiles={}), pid, outcome)
+        return _with_journeys(pid, state, outcome, profiles={}, timers=[])
     reaction = None
     follow: list[TimerCommand] = []  # what a fired timer arms next (stage, yearly dates)
     if timer.kind == membership.SEGMENT_TIMER:  # segments: a window slid
@@ -295,14 +292,18 @@ def fire(
         events = signals.fire_timer(current, due, now, config.signals)
     # A stage moved by time is a change of the stored profile (its ``stage`` column) too.
     moved = timer.kind == STAGE_TIMER and bool(events)
-    result = Step(
-        graph=None,
+    if reaction is not None:
+        follow.append(reaction.timer)
+    return _journeys_react(
+        current,
+        config,
+        journeys,
+        user_id,
         profiles={pid: current} if moved else {},
         events=tuple(_own(e, pid) for e in events),
-        timers=(*follow, *((reaction.timer,) if reaction is not None else ())),
+        timers=follow,
         segments=reaction,
     )
-    return _journeys_react(result, current, config, journeys, user_id)
 
 
 def batch_moved(
@@ -321,32 +322,44 @@ def batch_moved(
     Entered``/``Exited`` event, and what journeys do with it, exactly as after an event."""
     reaction = membership.on_batch(segments, current, segment, now, existing=existing_timer)
     pid = current.profile_id
-    result = Step(
-        graph=None,
+    return _journeys_react(
+        current,
+        config,
+        journeys,
+        _user_id(graph, pid),
         profiles={},
         events=tuple(_own(e, pid) for e in reaction.events),
-        timers=(reaction.timer,),
+        timers=[reaction.timer],
         segments=reaction,
     )
-    return _journeys_react(result, current, config, journeys, _user_id(graph, pid))
 
 
 def _journeys_react(
-    result: Step,
     current: Profile,
     config: EngineConfig,
     journeys: Journeys | None,
     user_id: str | None,
+    *,
+    profiles: dict[str, Profile],
+    events: tuple[Event, ...],
+    timers: list[TimerCommand],
+    segments: membership.Reaction | None,
 ) -> Step:
-    """``result`` plus what journeys do with its events (triggers, waits, exits)."""
-    if journeys is None or not journeys.catalog.versions or not result.events:
-        return result
+    """The step of ``current``'s ``events`` (a timer's, a batch's), with what journeys do
+    with them (triggers, waits, exits)."""
+    if journeys is None or not journeys.catalog.versions or not events:
+        return Step(
+            graph=None, profiles=profiles, events=events, timers=tuple(timers), segments=segments
+        )
     pid = current.profile_id
+    state = journeys.of(pid)
     outcome = orchestrate.react(
-        journeys.catalog, journeys.of(pid), current, result.events, config.journeys,
+        journeys.catalog, state, current, events, config.journeys,
         user_id=user_id, recommendations=journeys.recommendations.get(pid),
     )  # fmt: skip
-    return _with_journeys(result, pid, outcome)
+    return _with_journeys(
+        pid, state, outcome, profiles=profiles, events=events, timers=timers, segments=segments
+    )
 
 
 def _get(known: Mapping[str, Profile], pid: str) -> Profile:
