@@ -118,12 +118,13 @@ def react(
     current: list[Enrollment] = []
     name = event.display_name
     for before in enrollments:
-        journey = versions.get((before.journey_id, before.version))
         after = before
-        if before.active and journey is not None and name in journey.moved_by:
-            after = _react(_Run(journey, profile, now, out, settled), before, event)
-            if after != before:
-                out.enrollments.append(after)
+        if before.active:  # first: most of a profile's enrollments have ended
+            journey = versions.get((before.journey_id, before.version))
+            if journey is not None and name in journey.moved_by:
+                after = _react(_Run(journey, profile, now, out, settled), before, event)
+                if after != before:
+                    out.enrollments.append(after)
         current.append(after)
     for journey in entering:  # most events that may start a journey start none: kept cheap
         if not _kept_out(journey, current, now):

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Final
 
 import msgspec
@@ -262,7 +262,7 @@ def _arbitrate(out: Outcome, sends: list[Send], now: dt.datetime, policy: Policy
         message = outgoing.message(p, send, now, out.user_id)
         if address is not None and message.payload.get(address) is None:
             reason = f"no_recipient:{send.channel}"
-            out.messages.append(replace(message, status="suppressed", reason=reason))
+            out.messages.append(outgoing.changed(message, status="suppressed", reason=reason))
         else:
             reachable.append(send)
             messages.append(message)
@@ -297,12 +297,12 @@ def _decided(message: Message, decision: arbitration.Decision, now: dt.datetime)
     """The message as arbitration decided: suppressed with a reason, or leaving at a time
     (deferred to the end of quiet hours, or now)."""
     if decision.outcome == "suppressed":
-        return replace(message, status="suppressed", reason=decision.reason)
+        return outgoing.changed(message, status="suppressed", reason=decision.reason)
     leaves = decision.until or now
     if decision.outcome == "deferred":  # the dispatcher takes it at next_attempt_at
         reason = decision.reason or "quiet_hours"
-        return replace(message, status="deferred", reason=reason, next_attempt_at=leaves)
-    return replace(message, next_attempt_at=leaves)
+        return outgoing.changed(message, status="deferred", reason=reason, next_attempt_at=leaves)
+    return outgoing.changed(message, next_attempt_at=leaves)
 
 
 def _set_trait(p: Profile, node: s.SetTrait, now: dt.datetime) -> Profile:

@@ -14,6 +14,7 @@ from juncture.core import channels
 from juncture.core.journeys import content, profile_view
 from juncture.core.journeys import spec as s
 from juncture.core.journeys.commands import RecordSuppressed, RunAction, Send
+from juncture.core.journeys.copies import copier
 from juncture.core.profile.consent import consent_for
 from juncture.core.profile.model import Profile
 
@@ -40,6 +41,11 @@ class Message:
     status: str = "pending"
     reason: str | None = None
     next_attempt_at: dt.datetime | None = None
+
+
+# ``changed(message, **changes)``: dataclasses.replace at about half its cost (arbitration
+# copies each message it decides).
+changed = copier(Message)
 
 
 def message(p: Profile, send: Send, now: dt.datetime, user_id: str | None) -> Message:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import operator
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from juncture.core.journeys.copies import copier
 
 if TYPE_CHECKING:
     from juncture.core.journeys.commands import Command
@@ -104,19 +104,9 @@ class Enrollment:
         )
 
 
-_FIELDS = tuple(f.name for f in dataclasses.fields(Enrollment))
-_values = operator.attrgetter(*_FIELDS)
-_INDEX = {name: index for index, name in enumerate(_FIELDS)}
-
-
-def changed(enrollment: Enrollment, **changes: Any) -> Enrollment:
-    """``dataclasses.replace(enrollment, **changes)`` at about half its cost (it looks every
-    field up by name on each call): the machine copies an enrollment at each node it walks.
-    """
-    values = list(_values(enrollment))
-    for name, value in changes.items():
-        values[_INDEX[name]] = value
-    return Enrollment(*values)
+# ``changed(enrollment, **changes)``: dataclasses.replace at about half its cost (the machine
+# copies an enrollment at each node it walks).
+changed = copier(Enrollment)
 
 
 @dataclass(frozen=True, slots=True)
