@@ -98,12 +98,12 @@ def step(
     resolution = identity.resolve(graph, event, config.identity, named)
     pid = resolution.profile_id
     changed: dict[str, Profile] = {}
-    retired: list[str] = []
-    for merge in resolution.merges:
+    merges = resolution.merges
+    retired = tuple(m.merged for m in merges) if merges else ()  # the ids merged away
+    for merge in merges:
         survivor = changed.get(merge.survivor) or _get(known, merge.survivor)
         merged = changed.pop(merge.merged, None) or _get(known, merge.merged)
         changed[merge.survivor] = merge_profiles(survivor, merged, config.profile)
-        retired.append(merge.merged)
     before = changed.get(pid) or _get(known, pid)
     after = reducer.reduce(before, event, config.profile)
     changed[pid] = after
@@ -120,22 +120,20 @@ def step(
         timers += dates.timers(before, after, once, yearly, since)
     own = _own(event, pid)  # the event as stored: copied once, with its profile
     # -- segments: membership of the profile the event touched --------------------------
-    absorbed = [m.merged for m in resolution.merges] if resolution.merges else []
     reaction = None
     if segments is not None:
         new = [own, *(_own(e, pid) for e in derived)]
-        reaction = membership.on_event(segments, before, after, absorbed, new=new, cause=event)
+        reaction = membership.on_event(segments, before, after, retired, new=new, cause=event)
     if reaction is not None:
         derived.extend(reaction.events)
         timers.append(reaction.timer)
         # The survivor's timer now covers the merged profiles' windows; theirs would
         # re-evaluate the survivor from an older time and announce moves twice.
-        timers += [CancelTimer(key=membership.timer_key(m)) for m in absorbed]
+        timers += [CancelTimer(key=membership.timer_key(m)) for m in retired]
     # -- end segments ----------------------------------------------------------------------
     events = (own, *[_own(d, pid) for d in derived]) if derived else (own,)
     state = outcome = carried = None
     if journeys is not None and journeys.catalog.versions:
-        merges = resolution.merges
         carried = _carry_journeys(journeys, merges, event.timestamp) if merges else None
         state = (
             carried.state if carried is not None and carried.state_of == pid else journeys.of(pid)
@@ -157,8 +155,8 @@ def step(
         timers=timers,
         segments=reaction,
         graph=resolution.graph,
-        retired=tuple(retired),
-        merges=resolution.merges,
+        retired=retired,
+        merges=merges,
         conflicts=resolution.conflicts,
     )
 
