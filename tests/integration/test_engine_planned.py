@@ -14,15 +14,18 @@ import msgspec
 import pytest
 import sqlalchemy as sa
 
+from juncture import wiring
+from juncture.core import messages
 from juncture.core.events import Event
 from juncture.core.profile.model import Profile
 from juncture.runtime.clock import ManualClock
 from juncture.runtime.engine import Engine
-from juncture.runtime.follower import ENGINE
+from juncture.runtime.follower import ENGINE, PLAN_FROM_EVENTS
 from juncture.runtime.unit_of_work import Advance, Planned, commit, reapply
 from juncture.store import tables
 from juncture.store.sql import SqlStore
 from juncture.store.state import StateSql
+from tests.conftest import settings_for
 
 T0 = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC)
 HELD = 10.0  # seconds a held step waits at most for the test to let it go
@@ -259,3 +262,52 @@ def test_ingestion_commits_while_the_engine_fires_due_timers(sqlite_store: SqlSt
     assert committed, "ingestion waited for the timers' work"
     assert not failures
     assert store.event_counts().get("Cart Abandoned") == 1
+
+
+def test_the_follower_plans_a_large_batch_and_works_a_small_one_in_its_unit(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backlog (the engine behind) is worked out before the lock; what arrives while it
+    keeps up is worked in the unit (``follower.PLAN_FROM_EVENTS``)."""
+    sizes: list[int] = []
+    plan = Engine.plan
+
+    def counted(self: Engine, state: StateSql, events: list[Event]) -> Planned:
+        sizes.append(len(events))
+        return plan(self, state, events)
+
+    monkeypatch.setattr(Engine, "plan", counted)
+    backlog = 2 * PLAN_FROM_EVENTS
+    store = SqlStore(sqlite_url)
+    _append(store, [viewed(f"m{i}", anon=f"a{i % 7}") for i in range(backlog)])
+    store.close()
+    juncture = wiring.build(
+        settings_for(sqlite_url, engine_mode="behind", engine_process=False),
+        clock=ManualClock(T0),
+    )
+    try:
+        assert juncture.follower is not None
+        assert juncture.follower.wait_for(backlog, 60)
+        assert sizes == [backlog]
+        juncture.ingestor.ingest_sync(_views(3), "web")
+        assert juncture.follower.wait_for(juncture.committer.head, 60)
+        assert sizes == [backlog]  # the three: in the unit
+    finally:
+        juncture.close()
+
+
+def _views(count: int) -> messages.Envelope:
+    body = {
+        "batch": [
+            {
+                "type": "track",
+                "event": "Product Viewed",
+                "messageId": f"late{n}",
+                "anonymousId": "a1",
+                "timestamp": T0.isoformat(),
+                "properties": {"product_id": "P1"},
+            }
+            for n in range(count)
+        ]
+    }
+    return messages.parse_batch(msgspec.json.encode(body))
