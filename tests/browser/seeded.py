@@ -82,7 +82,11 @@ def quarantine(server: LiveServer) -> None:
 
 
 def serve(url: str) -> Iterator[LiveServer]:
-    server = LiveServer(wiring.build(settings_for(url))).start()
+    """The seeded demo served, its timers held (``juncture serve --overdue hold``): they
+    are due in the demo's March, months before the wall clock, and fired now they would
+    move its shoppers (their stages, and with them the segments they are in) while a page
+    is read, faster or slower as the machine is busy."""
+    server = LiveServer(wiring.build(settings_for(url), hold_timers=True)).start()
     try:
         source = Path(harness.__file__).parents[1] / "library/segments" / f"{SEGMENT}.yaml"
         r = httpx.post(
